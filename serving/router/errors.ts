@@ -1,0 +1,34 @@
+// The router's error responses share the serving API's shape: {"error": {"code", "message"}}.
+import type { ServerResponse } from 'node:http';
+
+export type RouterErrorCode = 'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'NOT_FOUND' | 'SHUTTING_DOWN';
+
+export const STATUS_OF: Record<RouterErrorCode, number> = {
+  NO_UPSTREAM: 503,
+  UPSTREAM_UNAVAILABLE: 502,
+  UPSTREAM_TIMEOUT: 504,
+  NOT_FOUND: 404,
+  SHUTTING_DOWN: 503,
+};
+
+export function errorBody(code: RouterErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/** Writes a JSON error unless a response is already under way (then the socket is cut). */
+export function sendError(res: ServerResponse, code: RouterErrorCode, message: string, extra: Record<string, string> = {}): number {
+  const status = STATUS_OF[code];
+  if (res.headersSent) {
+    res.destroy();
+    return status;
+  }
+  const body = errorBody(code, message);
+  res.writeHead(status, {
+    ...extra,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+  return status;
+}

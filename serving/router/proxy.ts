@@ -1,0 +1,116 @@
+// Forwards one request to one upstream, streaming both bodies (no buffering, so large uploads
+// and downloads cost constant memory), and optionally a fire-and-forget mirror copy.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Upstream } from './config.js';
+import { sendError } from './errors.js';
+import { endToEnd, upstreamRequestHeaders } from './headers.js';
+import { ROLE_HEADER, VERSION_HEADER } from './table.js';
+import type { UpstreamPool } from './upstreams.js';
+
+export interface ForwardContext {
+  pool: UpstreamPool;
+  /** Upstream socket idle limit; before response headers it yields 504. */
+  timeoutMs: number;
+  /** Called once when the client got its status code (or the exchange was cut). */
+  done(status: number, upstreamSeconds: number | undefined): void;
+}
+
+function identity(upstream: Upstream): Record<string, string> {
+  return { [VERSION_HEADER]: upstream.version, [ROLE_HEADER]: upstream.role };
+}
+
+export function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, ctx: ForwardContext): void {
+  const target = ctx.pool.get(upstream.url);
+  const started = process.hrtime.bigint();
+  let timedOut = false;
+  let finished = false;
+  const finish = (status: number, seconds?: number) => {
+    if (!finished) { finished = true; ctx.done(status, seconds); }
+  };
+
+  const upstreamReq = target.request({
+    method: req.method,
+    path: target.basePath + (req.url ?? '/'),
+    headers: upstreamRequestHeaders(req.headers, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, target.hostHeader),
+  });
+  upstreamReq.setTimeout(ctx.timeoutMs, () => {
+    timedOut = true;
+    upstreamReq.destroy(new Error(`no activity from upstream for ${ctx.timeoutMs} ms`));
+  });
+
+  upstreamReq.on('response', (upstreamRes) => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const status = upstreamRes.statusCode ?? 502;
+    res.writeHead(status, upstreamRes.statusMessage, { ...endToEnd(upstreamRes.headers), ...identity(upstream) });
+    upstreamRes.pipe(res);
+    upstreamRes.on('error', () => res.destroy());
+    finish(status, seconds);
+  });
+
+  upstreamReq.on('error', (err) => {
+    req.unpipe(upstreamReq);
+    const code = timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
+    const message = timedOut
+      ? `upstream ${upstream.role} (${upstream.version}) did not answer within ${ctx.timeoutMs} ms`
+      : `upstream ${upstream.role} (${upstream.version}) failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`;
+    // Before the response started we can answer properly; afterwards only cutting is honest.
+    finish(sendError(res, code, message, identity(upstream)));
+  });
+
+  // The client went away (or the response completed): stop the upstream exchange if unfinished.
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      upstreamReq.destroy();
+      finish(499);
+    }
+  });
+
+  req.pipe(upstreamReq);
+}
+
+export interface MirrorContext {
+  pool: UpstreamPool;
+  timeoutMs: number;
+  /** Above this many request bytes waiting for the mirror, the copy is dropped. */
+  maxBufferedBytes: number;
+  done(result: 'ok' | 'error'): void;
+}
+
+/**
+ * Sends a copy of the request to `upstream` and discards the answer. It only listens to the
+ * body the primary pipe is already reading, so it never applies back-pressure to the client;
+ * a mirror that falls behind by more than `maxBufferedBytes` is dropped.
+ */
+export function mirror(req: IncomingMessage, upstream: Upstream, ctx: MirrorContext): void {
+  const target = ctx.pool.get(upstream.url);
+  let settled = false;
+  const settle = (result: 'ok' | 'error') => {
+    if (!settled) { settled = true; ctx.done(result); }
+  };
+  const headers = upstreamRequestHeaders(req.headers, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, target.hostHeader);
+  headers['x-modelship-mirror'] = '1';
+  const copy = target.request({ method: req.method, path: target.basePath + (req.url ?? '/'), headers });
+  copy.setTimeout(ctx.timeoutMs, () => copy.destroy(new Error('mirror timeout')));
+  copy.on('response', (res) => { res.resume(); settle('ok'); });
+  copy.on('error', () => settle('error'));
+
+  const onData = (chunk: Buffer) => {
+    if (copy.destroyed) return;
+    if (copy.writableLength > ctx.maxBufferedBytes) {
+      detach();
+      copy.destroy(new Error('mirror fell behind'));
+      return;
+    }
+    copy.write(chunk);
+  };
+  const onEnd = () => { detach(); copy.end(); };
+  const onAbort = () => { detach(); if (!copy.writableEnded) copy.destroy(new Error('client aborted')); };
+  const detach = () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onAbort);
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('close', onAbort);
+}

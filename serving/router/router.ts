@@ -1,0 +1,185 @@
+// The router: a routing table (rebuilt whenever the source changes), a pool of keep-alive
+// upstream agents, the proxy, and admin endpoints. Admin endpoints live under ADMIN_PREFIX on
+// the traffic port (so one Service port suffices) and, optionally, unprefixed on an admin port.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RouterConfig, Upstream } from './config.js';
+import { sendError } from './errors.js';
+import { RouterMetrics } from './metrics.js';
+import { forward, mirror } from './proxy.js';
+import { jsonLogger, type RouterLogger, type RoutingSource } from './source.js';
+import { RoutingTable } from './table.js';
+import { UpstreamPool } from './upstreams.js';
+
+export const ADMIN_PREFIX = '/-/router';
+
+export interface RouterOptions {
+  source: RoutingSource;
+  log?: RouterLogger;
+  metrics?: RouterMetrics;
+  /** Upstream socket inactivity limit in ms (default 60 000); before headers → 504. */
+  upstreamTimeoutMs?: number;
+  /** Request bytes a slow mirror may lag behind before its copy is dropped (default 8 MiB). */
+  mirrorMaxBufferedBytes?: number;
+}
+
+export class Router {
+  readonly metrics: RouterMetrics;
+  private table: RoutingTable;
+  private readonly pool = new UpstreamPool();
+  private readonly log: RouterLogger;
+  private draining = false;
+
+  constructor(private readonly options: RouterOptions) {
+    this.log = options.log ?? jsonLogger;
+    this.metrics = options.metrics ?? new RouterMetrics();
+    this.table = this.apply(options.source.current());
+    options.source.onChange((config) => { this.table = this.apply(config); });
+  }
+
+  /** The table in use (for tests and the admin `config` endpoint). */
+  get config(): RouterConfig { return this.table.config; }
+
+  /** Traffic-port handler: admin paths under ADMIN_PREFIX, everything else is proxied. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    if (url.startsWith(`${ADMIN_PREFIX}/`)) {
+      this.admin(url.slice(ADMIN_PREFIX.length), res);
+      return;
+    }
+    this.proxy(req, res);
+  };
+
+  /** Admin-port handler: the same admin endpoints, with or without the prefix. */
+  readonly handleAdmin = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    this.admin(url.startsWith(`${ADMIN_PREFIX}/`) ? url.slice(ADMIN_PREFIX.length) : url, res);
+  };
+
+  /** Marks the router not ready (readyz 503) while the server drains. */
+  startDraining(): void { this.draining = true; }
+
+  close(): void {
+    this.draining = true;
+    this.options.source.close();
+    this.pool.destroy();
+  }
+
+  private apply(config: RouterConfig): RoutingTable {
+    this.metrics.tableApplied(config);
+    this.pool.retainOnly(config.upstreams.map((u) => u.url));
+    return new RoutingTable(config);
+  }
+
+  private proxy(req: IncomingMessage, res: ServerResponse): void {
+    const table = this.table;
+    const model = table.config.model;
+    const route = table.route(req.headers);
+    if (route.upstream === undefined) {
+      req.resume();
+      const status = sendError(res, route.code, route.message);
+      this.metrics.requests.inc({ model, role: 'none', version: 'none', code: String(status) });
+      return;
+    }
+    const upstream = route.upstream;
+    const labels = { model, role: upstream.role, version: upstream.version };
+    forward(req, res, upstream, {
+      pool: this.pool,
+      timeoutMs: this.options.upstreamTimeoutMs ?? 60_000,
+      done: (status, seconds) => {
+        this.metrics.requests.inc({ ...labels, code: String(status) });
+        if (seconds !== undefined) this.metrics.upstreamDuration.observe(labels, seconds);
+      },
+    });
+    const copyTo = table.mirrorFor(upstream);
+    if (copyTo) this.sendMirror(req, copyTo, model);
+  }
+
+  private sendMirror(req: IncomingMessage, target: Upstream, model: string): void {
+    mirror(req, target, {
+      pool: this.pool,
+      timeoutMs: this.options.upstreamTimeoutMs ?? 60_000,
+      maxBufferedBytes: this.options.mirrorMaxBufferedBytes ?? 8 * 2 ** 20,
+      done: (result) => this.metrics.mirrored.inc({ model, role: target.role, version: target.version, result }),
+    });
+  }
+
+  private admin(path: string, res: ServerResponse): void {
+    const route = path.split('?')[0];
+    if (route === '/healthz') return json(res, 200, { status: 'ok' });
+    if (route === '/readyz') {
+      const reason = this.draining ? 'shutting down'
+        : this.table.config.upstreams.some((u) => u.weight > 0) ? undefined : 'no upstream with a positive weight';
+      return reason ? json(res, 503, { status: 'not ready', reason }) : json(res, 200, { status: 'ready' });
+    }
+    if (route === '/config') return json(res, 200, this.table.config);
+    if (route === '/metrics') {
+      this.metrics.registry.metrics().then(
+        (text) => { res.writeHead(200, { 'content-type': this.metrics.registry.contentType }); res.end(text); },
+        (err) => { this.log.error('metrics failed', { error: (err as Error).message }); json(res, 500, { error: { code: 'METRICS_FAILED', message: 'metrics collection failed' } }); },
+      );
+      return;
+    }
+    sendError(res, 'NOT_FOUND', `no admin endpoint ${path}; try ${ADMIN_PREFIX}/healthz, /readyz, /metrics or /config`);
+  }
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export interface RunningRouter {
+  router: Router;
+  server: Server;
+  adminServer?: Server;
+  /** e.g. "http://127.0.0.1:41234" */
+  url: string;
+  adminUrl: string;
+  /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartRouterOptions extends RouterOptions {
+  host?: string;
+  port?: number;
+  adminPort?: number;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { server.off('error', reject); resolveListen(server.address() as AddressInfo); });
+  });
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+}
+
+export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
+  const router = new Router(options);
+  const host = options.host ?? '0.0.0.0';
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, router.handle);
+  const address = await listen(server, options.port ?? 0, host);
+  let adminServer: Server | undefined;
+  let adminUrl = `${urlOf(address)}${ADMIN_PREFIX}`;
+  if (options.adminPort !== undefined) {
+    adminServer = createServer(router.handleAdmin);
+    adminUrl = urlOf(await listen(adminServer, options.adminPort, host));
+  }
+  const close = async (graceMs = 10_000) => {
+    router.startDraining();
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+    adminServer?.closeAllConnections();
+    await new Promise<void>((done) => (adminServer ? adminServer.close(() => done()) : done()));
+    router.close();
+  };
+  return { router, server, adminServer, url: urlOf(address), adminUrl, close };
+}
