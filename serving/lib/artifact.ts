@@ -1,0 +1,115 @@
+// Reading a model directory (the artifact contract) and checking modelship.json against the
+// ONNX graph's real inputs and outputs. The comparison is a pure function over metadata so
+// it is testable without a model.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ServingError } from './errors.js';
+import { parseMetrics, parseProfile, parseSignature, type Profile, type Signature, type TrainingMetrics } from './schema.js';
+
+export interface Artifact {
+  dir: string;
+  signature: Signature;
+  metrics?: TrainingMetrics;
+  profile?: Profile;
+  modelBytes: Buffer;
+  /** "sha256:<hex of model.onnx>" */
+  digest: string;
+}
+
+async function readJson(dir: string, file: string): Promise<unknown> {
+  const path = join(dir, file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ServingError('INVALID_ARTIFACT', `${file}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ServingError('INVALID_ARTIFACT', `${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function sha256Digest(bytes: Buffer): string {
+  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Reads and validates every file of the contract; optional files may be absent, never malformed. */
+export async function readArtifact(dir: string, opts: { profile?: boolean } = {}): Promise<Artifact> {
+  const signature = parseSignature(await readJson(dir, 'modelship.json'));
+  let modelBytes: Buffer;
+  try {
+    modelBytes = await readFile(join(dir, 'model.onnx'));
+  } catch (err) {
+    throw new ServingError('INVALID_ARTIFACT', `model.onnx: cannot read ${join(dir, 'model.onnx')}: ${(err as Error).message}`, { cause: err });
+  }
+  const metrics = existsSync(join(dir, 'metrics.json')) ? parseMetrics(await readJson(dir, 'metrics.json')) : undefined;
+  const wantProfile = opts.profile ?? true;
+  const profile = wantProfile && existsSync(join(dir, 'profile.json')) ? parseProfile(await readJson(dir, 'profile.json')) : undefined;
+  return { dir, signature, metrics, profile, modelBytes, digest: sha256Digest(modelBytes) };
+}
+
+/** The parts of onnxruntime's ValueMetadata the check needs. */
+export interface GraphValue {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: ReadonlyArray<number | string>;
+}
+
+function dimsMismatch(actual: ReadonlyArray<number | string>, expected: Array<number | null>): boolean {
+  if (actual.length !== expected.length) return true;
+  // Symbolic (string) or unknown (-1/0) graph dims match anything; fixed dims must agree.
+  return expected.some((want, i) => want !== null && typeof actual[i] === 'number' && (actual[i] as number) > 0 && actual[i] !== want);
+}
+
+function showShape(shape: ReadonlyArray<number | string>): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Every way modelship.json disagrees with the graph; empty when they match. */
+export function compareSignatureWithGraph(sig: Signature, inputs: GraphValue[], outputs: GraphValue[]): string[] {
+  const problems: string[] = [];
+  const input = sig.input;
+  const graphInput = inputs.find((v) => v.name === input.tensor);
+  if (!graphInput) {
+    problems.push(`input.tensor "${input.tensor}" is not a graph input (graph inputs: ${inputs.map((v) => v.name).join(', ') || 'none'})`);
+  } else if (!graphInput.isTensor || graphInput.type !== 'float32') {
+    problems.push(`input.tensor "${input.tensor}" has dtype ${graphInput.type ?? 'non-tensor'} in the graph, signature says float32`);
+  } else if (graphInput.shape) {
+    const expected = input.kind === 'image'
+      ? input.layout === 'NCHW' ? [null, input.channels, input.height, input.width] : [null, input.height, input.width, input.channels]
+      : [null, input.features.length];
+    if (dimsMismatch(graphInput.shape, expected)) {
+      problems.push(`input.tensor "${input.tensor}" has shape ${showShape(graphInput.shape)} in the graph, signature implies ${showShape(expected.map((d) => d ?? 'N'))}`);
+    }
+  }
+  for (const extra of inputs.filter((v) => v.name !== input.tensor)) {
+    problems.push(`graph input "${extra.name}" is not fed by the signature`);
+  }
+  sig.heads.forEach((head, i) => {
+    const out = outputs.find((v) => v.name === head.tensor);
+    if (!out) {
+      problems.push(`heads.${i}.tensor "${head.tensor}" is not a graph output (graph outputs: ${outputs.map((v) => v.name).join(', ') || 'none'})`);
+      return;
+    }
+    if (!out.isTensor || out.type !== 'float32') {
+      problems.push(`heads.${i}.tensor "${head.tensor}" has dtype ${out.type ?? 'non-tensor'} in the graph, expected float32`);
+      return;
+    }
+    if (!out.shape) return;
+    const width = out.shape[1];
+    const allowed = head.type === 'binary' && head.activation !== 'softmax' ? [1, 2] : [head.labels.length];
+    if (out.shape.length !== 2) {
+      problems.push(`heads.${i}.tensor "${head.tensor}" has rank ${out.shape.length} in the graph, expected 2 ([N, classes])`);
+    } else if (typeof width === 'number' && width > 0 && !allowed.includes(width)) {
+      problems.push(`heads.${i}.tensor "${head.tensor}" has ${width} columns in the graph, expected ${allowed.join(' or ')} for ${head.labels.length} labels`);
+    } else if (head.activation === 'sigmoid' && width === 2) {
+      problems.push(`heads.${i}.activation sigmoid needs a [N, 1] output; "${head.tensor}" has 2 columns (use softmax or none)`);
+    }
+  });
+  return problems;
+}

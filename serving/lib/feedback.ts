@@ -1,0 +1,45 @@
+// POST /feedback: check the token, the labels and replays first, then count — so a rejected
+// request never consumes the token.
+import { ServingError } from './errors.js';
+import type { Signature } from './schema.js';
+import type { SeenSet, TokenSigner } from './token.js';
+
+export type Outcome = 'correct' | 'incorrect';
+
+export interface FeedbackResult {
+  version: string;
+  accepted: Record<string, Outcome>;
+}
+
+export function judgeFeedback(body: unknown, sig: Signature, modelName: string, signer: TokenSigner, seen: SeenSet, nowMs = Date.now()): FeedbackResult {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ServingError('INVALID_INPUT', 'body must be {"predictionId": "...", "labels": {"<head>": "<label>"}}');
+  }
+  const { predictionId, labels } = body as { predictionId?: unknown; labels?: unknown };
+  if (typeof predictionId !== 'string') throw new ServingError('INVALID_INPUT', 'predictionId must be a string');
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels) || Object.keys(labels).length === 0) {
+    throw new ServingError('INVALID_INPUT', 'labels must be a non-empty object {"<head>": "<label>"}');
+  }
+  const claims = signer.verify(predictionId, nowMs);
+  if (claims.model !== modelName) throw new ServingError('TOKEN_FORGED', `predictionId was issued for model "${claims.model}", not "${modelName}"`);
+  const accepted: Record<string, Outcome> = {};
+  for (const [headName, label] of Object.entries(labels as Record<string, unknown>)) {
+    const head = sig.heads.find((h) => h.name === headName);
+    if (!head) throw new ServingError('UNKNOWN_LABEL', `unknown head "${headName}" (heads: ${sig.heads.map((h) => h.name).join(', ')})`);
+    if (typeof label !== 'string' || !head.labels.includes(label)) {
+      throw new ServingError('UNKNOWN_LABEL', `unknown label ${JSON.stringify(label)} for head "${headName}" (labels: ${head.labels.join(', ')})`);
+    }
+    const predicted = claims.classes[headName];
+    if (predicted === undefined) throw new ServingError('UNKNOWN_LABEL', `predictionId carries no prediction for head "${headName}"`);
+    accepted[headName] = predicted === label ? 'correct' : 'incorrect';
+  }
+  const signature = predictionId.slice(predictionId.lastIndexOf('.') + 1);
+  const keys = Object.keys(accepted).map((head) => `${signature}/${head}`);
+  const repeated = keys.filter((k) => seen.has(k, nowMs));
+  if (repeated.length) {
+    throw new ServingError('ALREADY_COUNTED', `feedback for this prediction was already counted (heads: ${repeated.map((k) => k.split('/')[1]).join(', ')})`);
+  }
+  const expiresAt = (claims.issuedAt + signer.ttlSeconds) * 1000 + 1000;
+  for (const k of keys) seen.add(k, expiresAt, nowMs);
+  return { version: claims.version, accepted };
+}

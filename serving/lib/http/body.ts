@@ -1,0 +1,48 @@
+// Reading a request body with a byte limit and a deadline, both enforced while streaming.
+import type { IncomingMessage } from 'node:http';
+import { ServingError } from '../errors.js';
+
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.reject(new ServingError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${maxBytes}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (err: ServingError | null, body?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.off('data', onData);
+      if (err) {
+        // Keep draining (discarding) so the client can read our error response.
+        req.resume();
+        reject(err);
+      } else resolve(body!);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) finish(new ServingError('PAYLOAD_TOO_LARGE', `body is over the limit of ${maxBytes} bytes`));
+      else chunks.push(chunk);
+    };
+    const timer = setTimeout(() => finish(new ServingError('REQUEST_TIMEOUT', `body not received within ${timeoutMs} ms`)), timeoutMs);
+    req.on('data', onData);
+    req.once('end', () => finish(null, Buffer.concat(chunks, size)));
+    req.once('error', (err) => finish(new ServingError('INVALID_INPUT', `request body: ${err.message}`, { cause: err })));
+    req.once('aborted', () => finish(new ServingError('INVALID_INPUT', 'request aborted by the client')));
+  });
+}
+
+export function mediaTypeOf(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new ServingError('INVALID_INPUT', `body is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
