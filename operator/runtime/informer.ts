@@ -1,0 +1,214 @@
+// Supervised informer: list, then watch from the list's resourceVersion, keeping a Store.
+// - 410 Gone (on the watch request or as an ERROR event) → re-list;
+// - any other error or the end of the stream → watch again from the last resourceVersion,
+//   after an exponential, jittered, capped backoff; the backoff resets only after a watch
+//   stayed healthy for a while, so a server that keeps dropping us is never hammered;
+// - bookmarks advance the resourceVersion without touching the cache;
+// - a namespaced informer may span several namespaces (one list/watch loop each, one store).
+import { Backoff, defaultBackoff, sleep, type BackoffPolicy } from './backoff.js';
+import type { KubeClient } from './client.js';
+import { errorFromResponse, GoneError, isApiStatus } from './errors.js';
+import { apiVersionOf, kindId, resourcePath, type KindRef, type KubeObject } from './kinds.js';
+import { errorChain, type Logger } from './logger.js';
+import { Store } from './store.js';
+
+export interface InformerHandlers<T extends KubeObject = KubeObject> {
+  onAdd?(obj: T): void;
+  onUpdate?(old: T, obj: T): void;
+  onDelete?(obj: T): void;
+}
+
+export interface InformerOptions {
+  kind: KindRef;
+  /** Namespaces to watch; empty or absent means all namespaces. Ignored for cluster-scoped kinds. */
+  namespaces?: string[];
+  labelSelector?: string;
+  backoff?: BackoffPolicy;
+  /** Server-side watch timeout; each watch draws a value in [min, 2·min) as client-go does. */
+  watchTimeoutSeconds?: number;
+  /** A watch that was open this long resets the backoff. */
+  healthyAfterMs?: number;
+  log?: Logger;
+  /** Called on every restart (re-list or re-watch), with why. */
+  onRestart?: (reason: string) => void;
+}
+
+interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly store = new Store<T>();
+  readonly kind: KindRef;
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly abort = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly synced = new Set<string>();
+  private readonly scopes: string[];
+  private syncWaiters: Array<() => void> = [];
+  private restartCount = 0;
+  private started = false;
+
+  constructor(private readonly client: KubeClient, private readonly opts: InformerOptions) {
+    this.kind = opts.kind;
+    const namespaced = opts.kind.namespaced !== false;
+    this.scopes = namespaced && opts.namespaces?.length ? [...new Set(opts.namespaces)] : [''];
+  }
+
+  get id(): string {
+    return kindId(this.kind);
+  }
+
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  addHandler(h: InformerHandlers<T>): void {
+    this.handlers.push(h);
+  }
+
+  hasSynced(): boolean {
+    return this.synced.size === this.scopes.length;
+  }
+
+  /** Resolves once every namespace has been listed (or when the informer is stopped). */
+  waitForSync(): Promise<void> {
+    if (this.hasSynced() || this.abort.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const ns of this.scopes) this.loops.push(this.runScope(ns));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.releaseSyncWaiters();
+    await Promise.all(this.loops);
+  }
+
+  private async runScope(namespace: string): Promise<void> {
+    const log = this.opts.log?.child({ informer: this.kind.kind, namespace: namespace || undefined });
+    const backoff = new Backoff(this.opts.backoff ?? defaultBackoff);
+    const signal = this.abort.signal;
+    let resourceVersion: string | undefined;
+    while (!signal.aborted) {
+      let reason: string;
+      let healthy = false;
+      try {
+        if (resourceVersion === undefined) resourceVersion = await this.relist(namespace);
+        const started = Date.now();
+        try {
+          resourceVersion = await this.watch(namespace, resourceVersion, (rv) => { resourceVersion = rv; });
+          reason = 'watch stream ended';
+        } finally {
+          healthy = Date.now() - started >= (this.opts.healthyAfterMs ?? 10_000);
+        }
+      } catch (e) {
+        if (signal.aborted) break;
+        if (e instanceof GoneError) {
+          resourceVersion = undefined;
+          reason = `resourceVersion expired, re-listing: ${errorChain(e)}`;
+        } else {
+          reason = errorChain(e);
+        }
+      }
+      if (signal.aborted) break;
+      if (healthy) backoff.reset();
+      const delay = backoff.next();
+      this.restartCount++;
+      this.opts.onRestart?.(reason);
+      log?.info('Restarting informer', { reason, retryInMs: delay, relist: resourceVersion === undefined });
+      await sleep(delay, signal);
+    }
+  }
+
+  /** Lists one scope, replaces its part of the store, emits the differences; returns the list RV. */
+  private async relist(namespace: string): Promise<string> {
+    const list = await this.client.list<T>(this.kind, { namespace: namespace || undefined, labelSelector: this.opts.labelSelector }, this.abort.signal);
+    const inScope = (o: T) => !namespace || o.metadata?.namespace === namespace;
+    const delta = this.store.replace(list.items, inScope);
+    for (const o of delta.deleted) this.emit((h) => h.onDelete?.(o));
+    for (const o of delta.added) this.emit((h) => h.onAdd?.(o));
+    for (const u of delta.updated) this.emit((h) => h.onUpdate?.(u.old, u.obj));
+    if (!this.synced.has(namespace)) {
+      this.synced.add(namespace);
+      if (this.hasSynced()) this.releaseSyncWaiters();
+    }
+    return list.resourceVersion;
+  }
+
+  /** Watches until the stream ends; returns the last resourceVersion seen. Throws GoneError on 410. */
+  private async watch(namespace: string, fromVersion: string, onVersion: (rv: string) => void): Promise<string> {
+    const min = this.opts.watchTimeoutSeconds ?? 300;
+    const timeoutSeconds = Math.floor(min * (1 + Math.random()));
+    const stream = await this.client.transport.stream({
+      path: resourcePath(this.kind, namespace || undefined),
+      query: { watch: 1, resourceVersion: fromVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.opts.labelSelector },
+      signal: this.abort.signal,
+    }, (timeoutSeconds + 60) * 1000);
+    const onAbort = () => stream.close();
+    this.abort.signal.addEventListener('abort', onAbort, { once: true });
+    let rv = fromVersion;
+    try {
+      for await (const line of stream.lines) {
+        const event = parseEvent<T>(line);
+        if (!event) continue;
+        rv = this.apply(event) ?? rv;
+        onVersion(rv);
+      }
+    } finally {
+      this.abort.signal.removeEventListener('abort', onAbort);
+      stream.close();
+    }
+    return rv;
+  }
+
+  /** Applies one watch event to the store and handlers; returns its resourceVersion. */
+  private apply(event: WatchEvent<T>): string | undefined {
+    const obj = event.object;
+    if (event.type === 'ERROR') {
+      const status: unknown = obj;
+      const code = isApiStatus(status) ? status.code ?? 500 : 500;
+      throw errorFromResponse(code, status, `watch ${this.kind.plural}`);
+    }
+    const rv = obj.metadata?.resourceVersion;
+    if (event.type === 'BOOKMARK') return rv;
+    const full = { apiVersion: apiVersionOf(this.kind), kind: this.kind.kind, ...obj } as T;
+    if (event.type === 'DELETED') {
+      this.store.remove(full);
+      this.emit((h) => h.onDelete?.(full));
+    } else {
+      const old = this.store.upsert(full);
+      if (!old) this.emit((h) => h.onAdd?.(full));
+      else if (old.metadata?.resourceVersion !== full.metadata?.resourceVersion) this.emit((h) => h.onUpdate?.(old, full));
+    }
+    return rv;
+  }
+
+  private emit(fn: (h: InformerHandlers<T>) => void): void {
+    for (const h of this.handlers) {
+      try {
+        fn(h);
+      } catch (e) {
+        this.opts.log?.error('Informer event handler failed', { informer: this.kind.kind, error: errorChain(e) });
+      }
+    }
+  }
+
+  private releaseSyncWaiters(): void {
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+}
+
+function parseEvent<T>(line: string): WatchEvent<T> | undefined {
+  try {
+    const e = JSON.parse(line) as WatchEvent<T>;
+    return e && typeof e.type === 'string' && e.object ? e : undefined;
+  } catch {
+    return undefined;
+  }
+}
