@@ -339,18 +339,18 @@ def run(opts: dict) -> dict:
     heads, size = manifest["heads"], opts["image_size"]
     files, images, targets = load_examples(data_dir, manifest, size)
     ref_idx, val_idx, train_idx = split_indices(len(files), opts["reference_size"], opts["val_fraction"], opts["seed"])
-    y_train = targets[train_idx].copy()
+    seen = targets.copy()  # what training and validation see; the reference keeps the true labels
     if opts["corrupt"] == "labels":
         rng = np.random.default_rng(opts["seed"] + 1)
-        for col in range(y_train.shape[1]):
-            rng.shuffle(y_train[:, col])
+        rest = np.concatenate([train_idx, val_idx])
+        for col in range(seen.shape[1]):
+            seen[rest, col] = targets[rng.permutation(rest), col]
     mc.progress(event="data", train=len(train_idx), val=len(val_idx), reference=len(ref_idx), heads=len(heads))
 
     x_all = to_tensor(images, opts["skew"])
-    y_all = torch.from_numpy(targets)
+    y_all, y_seen = torch.from_numpy(targets), torch.from_numpy(seen)
     model = MultiHeadCNN(heads, opts["width"], size, opts["dropout"]).to(device)
-    epochs = train(model, heads, x_all[train_idx], torch.from_numpy(y_train), x_all[val_idx], y_all[val_idx],
-                   opts, device)
+    epochs = train(model, heads, x_all[train_idx], y_seen[train_idx], x_all[val_idx], y_seen[val_idx], opts, device)
 
     reference = evaluate(model, x_all[ref_idx], y_all[ref_idx], heads, device)
     os.makedirs(out_dir, exist_ok=True)
