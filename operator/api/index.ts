@@ -1,0 +1,5 @@
+// The Modelship API in TypeScript: generated types of the three kinds (from crds/*.yaml) plus
+// the hand-written names and helpers that go with them.
+export * from './types.gen.js';
+export * from './constants.js';
+export * from './duration.js';
