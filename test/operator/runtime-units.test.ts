@@ -10,6 +10,7 @@ import {
 import { Kinds, parseKey, resourcePath, keyString } from '../../operator/runtime/kinds.js';
 import { decideLease, microTime, releasedSpec } from '../../operator/runtime/lease.js';
 import { errorChain } from '../../operator/runtime/logger.js';
+import { FlagError, parseFlags } from '../../operator/runtime/flags.js';
 import { buildEvent } from '../../operator/runtime/recorder.js';
 import { semanticEqual, setCondition } from '../../operator/runtime/status.js';
 import { Store } from '../../operator/runtime/store.js';
@@ -178,6 +179,31 @@ test('buildEvent references the object and caps the message', () => {
   assert.is(e.type, 'Warning');
   assert.is(e.count, 1);
   assert.is(e.message.length, 1024);
+});
+
+test('operator flags: values, repeats, booleans and errors', () => {
+  const ok: Array<[string[], Record<string, unknown>]> = [
+    [[], { namespaces: [], metricsPort: 8081, leaderElect: true, leaseName: 'modelship-operator' }],
+    [['--kubeconfig', 'k.yaml', '--namespace', 'a', '--namespace=b,c'], { kubeconfig: 'k.yaml', namespaces: ['a', 'b', 'c'] }],
+    [['--metrics-port=0', '--leader-elect=false', '--lease-namespace', 'ops'], { metricsPort: 0, leaderElect: false, leaseNamespace: 'ops' }],
+    [['--leader-elect', '--prometheus-url', 'http://prom:9090/'], { leaderElect: true, prometheusUrl: 'http://prom:9090' }],
+    [['-h'], { help: true }],
+  ];
+  for (const [argv, want] of ok) {
+    const got = parseFlags(argv) as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(want)) assert.equal(got[k], v, `${argv.join(' ')}: ${k}`);
+  }
+  const bad: Array<[string[], RegExp]> = [
+    [['--nope'], /unknown flag --nope/],
+    [['--namespace'], /needs a value/],
+    [['--metrics-port', 'x'], /port number/],
+    [['--leader-elect=maybe'], /true or false/],
+    [['--prometheus-url', 'ftp://x'], /http\(s\) URL/],
+    [['stray'], /unexpected argument/],
+  ];
+  for (const [argv, re] of bad) {
+    assert.throws(() => parseFlags(argv), (e: unknown) => e instanceof FlagError && re.test(e.message), argv.join(' '));
+  }
 });
 
 test.run();

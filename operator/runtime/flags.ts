@@ -1,0 +1,100 @@
+// Command-line flags of `npm run operator` (pure: argv in, typed flags or a usage error out).
+
+export interface OperatorFlags {
+  kubeconfig?: string;
+  namespaces: string[];
+  metricsPort: number;
+  metricsHost?: string;
+  leaderElect: boolean;
+  leaseNamespace?: string;
+  leaseName: string;
+  prometheusUrl?: string;
+  logLevel?: string;
+  help: boolean;
+}
+
+export const usage = `Usage: npm run operator -- [flags]
+  --kubeconfig FILE          kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --namespace NS             watch only this namespace; repeat for several (default: all)
+  --metrics-port N           port of /healthz, /readyz and /metrics (default 8081; 0 picks a free port)
+  --metrics-host ADDR        address to listen on (default: all interfaces)
+  --leader-elect=true|false  campaign for the leader Lease before reconciling (default true)
+  --lease-namespace NS       namespace of the Lease (default: the pod's namespace, else "default")
+  --lease-name NAME          name of the Lease (default modelship-operator)
+  --prometheus-url URL       default Prometheus address for InferenceService analysis
+  --log-level LEVEL          error, warn, info (default) or debug
+  -h, --help                 print this help`;
+
+export class FlagError extends Error {
+  override name = 'FlagError';
+}
+
+const BOOLEAN = new Set(['leader-elect', 'help']);
+const WITH_VALUE = new Set(['kubeconfig', 'namespace', 'metrics-port', 'metrics-host', 'lease-namespace', 'lease-name', 'prometheus-url', 'log-level']);
+
+export function parseFlags(argv: string[]): OperatorFlags {
+  const flags: OperatorFlags = { namespaces: [], metricsPort: 8081, leaderElect: true, leaseName: 'modelship-operator', help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h') { flags.help = true; continue; }
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new FlagError(`unexpected argument "${arg}"`);
+    const name = m[1];
+    if (!BOOLEAN.has(name) && !WITH_VALUE.has(name)) throw new FlagError(`unknown flag --${name}`);
+    let value = m[2];
+    if (value === undefined && !BOOLEAN.has(name)) {
+      value = argv[++i];
+      if (value === undefined) throw new FlagError(`--${name} needs a value`);
+    }
+    setFlag(flags, name, value);
+  }
+  return flags;
+}
+
+function setFlag(flags: OperatorFlags, name: string, value: string | undefined): void {
+  switch (name) {
+    case 'kubeconfig': flags.kubeconfig = nonEmpty(name, value); break;
+    case 'namespace': flags.namespaces.push(...nonEmpty(name, value).split(',').filter(Boolean)); break;
+    case 'metrics-port': flags.metricsPort = port(value); break;
+    case 'metrics-host': flags.metricsHost = nonEmpty(name, value); break;
+    case 'leader-elect': flags.leaderElect = bool(name, value); break;
+    case 'lease-namespace': flags.leaseNamespace = nonEmpty(name, value); break;
+    case 'lease-name': flags.leaseName = nonEmpty(name, value); break;
+    case 'prometheus-url': flags.prometheusUrl = url(nonEmpty(name, value)); break;
+    case 'log-level': flags.logLevel = oneOf(name, value, ['error', 'warn', 'info', 'debug']); break;
+    case 'help': flags.help = bool(name, value); break;
+    default: throw new FlagError(`unknown flag --${name}`);
+  }
+}
+
+function nonEmpty(name: string, v: string | undefined): string {
+  if (!v) throw new FlagError(`--${name} needs a value`);
+  return v;
+}
+
+function bool(name: string, v: string | undefined): boolean {
+  if (v === undefined || v === 'true') return true;
+  if (v === 'false') return false;
+  throw new FlagError(`--${name} must be true or false, not "${v}"`);
+}
+
+function port(v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new FlagError(`--metrics-port must be a port number, not "${v}"`);
+  return n;
+}
+
+function url(v: string): string {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    return v.replace(/\/+$/, '');
+  } catch {
+    throw new FlagError(`--prometheus-url must be an http(s) URL, not "${v}"`);
+  }
+}
+
+function oneOf(name: string, v: string | undefined, allowed: string[]): string {
+  if (!v || !allowed.includes(v)) throw new FlagError(`--${name} must be one of ${allowed.join(', ')}`);
+  return v;
+}
