@@ -25,7 +25,11 @@ export class Model {
   private constructor(readonly artifact: Artifact, private readonly session: ort.InferenceSession) {}
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<Model> {
-    const artifact = await readArtifact(dir, { profile: opts.profile });
+    return Model.fromArtifact(await readArtifact(dir, { profile: opts.profile }), opts);
+  }
+
+  /** Creates the onnxruntime session and checks the graph against the signature. */
+  static async fromArtifact(artifact: Artifact, opts: LoadOptions = {}): Promise<Model> {
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(artifact.modelBytes, {

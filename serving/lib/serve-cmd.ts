@@ -1,0 +1,87 @@
+// `serve` mode: read the artifact, listen at once (readiness 503 until the model is loaded),
+// load the model, serve; drain in-flight requests on SIGTERM.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseFlags, UsageError } from './args.js';
+import { readArtifact } from './artifact.js';
+import { createLogger, type Logger } from './log.js';
+import { Model } from './model.js';
+import { DEFAULT_LIMITS, ServingApp, type IndexInfo } from './server.js';
+
+export const SERVE_FLAGS = {
+  'model-dir': 'string',
+  port: 'number',
+  host: 'string',
+  name: 'string',
+  'model-version': 'string',
+  'feedback-key-file': 'string',
+  'feedback-ttl': 'number',
+  'seen-capacity': 'number',
+  'max-body-bytes': 'number',
+  'max-pixels': 'number',
+  'max-images': 'number',
+  'request-timeout-ms': 'number',
+  'drain-timeout-ms': 'number',
+  'intra-op-threads': 'number',
+} as const;
+
+export interface ServeDeps {
+  renderIndex?: (info: IndexInfo) => string;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function feedbackKey(file: string | undefined, env: NodeJS.ProcessEnv, log: Logger): Buffer {
+  let key: Buffer | undefined;
+  if (file) key = readFileSync(file);
+  else if (env.MODELSHIP_FEEDBACK_KEY) key = Buffer.from(env.MODELSHIP_FEEDBACK_KEY, 'utf8');
+  if (key) {
+    const trimmed = Buffer.from(key.toString('utf8').trim(), 'utf8');
+    if (trimmed.length < 16) throw new UsageError('the feedback key must be at least 16 bytes');
+    return trimmed;
+  }
+  log.warn('No feedback key given (MODELSHIP_FEEDBACK_KEY or --feedback-key-file): using a random per-process key, so feedback is only accepted by this replica until it restarts');
+  return randomBytes(32);
+}
+
+export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<ServingApp> {
+  const env = deps.env ?? process.env;
+  const log = deps.logger ?? createLogger();
+  const flags = parseFlags(argv, SERVE_FLAGS);
+  const modelDir = flags['model-dir'];
+  if (!modelDir) throw new UsageError('serve needs --model-dir DIR');
+  const artifact = await readArtifact(modelDir);
+  const app = new ServingApp({
+    artifact,
+    name: flags.name,
+    version: flags['model-version'] ?? env.MODELSHIP_MODEL_VERSION ?? 'unversioned',
+    feedbackKey: feedbackKey(flags['feedback-key-file'], env, log),
+    feedbackTtlSeconds: flags['feedback-ttl'],
+    seenCapacity: flags['seen-capacity'],
+    limits: {
+      maxBodyBytes: flags['max-body-bytes'] ?? DEFAULT_LIMITS.maxBodyBytes,
+      maxPixels: flags['max-pixels'] ?? DEFAULT_LIMITS.maxPixels,
+      maxImages: flags['max-images'] ?? DEFAULT_LIMITS.maxImages,
+      requestTimeoutMs: flags['request-timeout-ms'] ?? DEFAULT_LIMITS.requestTimeoutMs,
+    },
+    renderIndex: deps.renderIndex,
+    logger: log,
+  });
+  const host = flags.host ?? env.POD_IP ?? '0.0.0.0';
+  const address = await app.listen(flags.port ?? 8080, host);
+  log.info('Listening', { address: `${address.address}:${address.port}`, model: app.name, version: app.version, digest: artifact.digest });
+  const drainTimeout = flags['drain-timeout-ms'] ?? 20_000;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('Draining in-flight requests', { signal, timeoutMs: drainTimeout });
+    void app.drain(drainTimeout).then(() => { log.info('Stopped'); process.exit(0); });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] });
+  app.setModel(model);
+  log.info('Model loaded; ready', { model: app.name, inputs: artifact.signature.input.kind, heads: artifact.signature.heads.map((h) => h.name) });
+  return app;
+}

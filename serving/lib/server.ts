@@ -1,0 +1,287 @@
+// The `serve` HTTP server: routes, the single error→HTTP mapping, per-request deadline,
+// metrics per request, readiness (503 until the model is loaded and while draining) and
+// graceful drain. Handlers return a Reply instead of writing, so every path is measured
+// and every failure goes through the same mapping.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Artifact } from './artifact.js';
+import { asServingError, errorBody, httpStatusOf, oipErrorBody, ServingError } from './errors.js';
+import { judgeFeedback } from './feedback.js';
+import type { ItemPrediction } from './heads.js';
+import { mediaTypeOf, parseJson, readBody } from './http/body.js';
+import { inferResponse, modelMetadata, parseInferRequest } from './http/oip.js';
+import { parsePredictBody } from './http/predict-input.js';
+import { silentLogger, type Logger } from './log.js';
+import { ServingMetrics } from './metrics.js';
+import { predictionsFromRaw, type Model } from './model.js';
+import { featureNames, prepareDecoded, prepareImages, prepareRows, type PreparedBatch } from './pipeline.js';
+import { SeenSet, TokenSigner } from './token.js';
+
+export interface Limits {
+  /** request body bytes */
+  maxBodyBytes: number;
+  /** decoded pixels per image (width × height), checked from the header before decoding */
+  maxPixels: number;
+  /** images or rows per request */
+  maxImages: number;
+  /** whole request: receiving the body and answering */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 10 * 1024 * 1024, maxPixels: 25_000_000, maxImages: 32, requestTimeoutMs: 10_000 };
+
+export interface IndexInfo { model: string; version: string; heads: { name: string; labels: string[] }[] }
+
+export interface AppOptions {
+  artifact: Artifact;
+  /** served model name (default: modelship.json name) */
+  name?: string;
+  version: string;
+  limits?: Partial<Limits>;
+  feedbackKey: Buffer;
+  feedbackTtlSeconds?: number;
+  seenCapacity?: number;
+  renderIndex?: (info: IndexInfo) => string;
+  logger?: Logger;
+  processMetrics?: boolean;
+}
+
+interface Reply {
+  status: number;
+  json?: unknown;
+  text?: string;
+  contentType?: string;
+}
+
+interface Route {
+  endpoint: string;
+  /** OIP routes answer errors as {"error": "..."} */
+  oip: boolean;
+  handle: (req: IncomingMessage, ctx: RequestContext) => Promise<Reply>;
+}
+
+interface RequestContext {
+  started: number;
+  bodyDone: boolean;
+}
+
+const json = (status: number, body: unknown): Reply => ({ status, json: body });
+
+export class ServingApp {
+  readonly server: Server;
+  readonly metrics: ServingMetrics;
+  readonly name: string;
+  readonly version: string;
+  readonly limits: Limits;
+  private model: Model | undefined;
+  private draining = false;
+  private inflight = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly signer: TokenSigner;
+  private readonly seen: SeenSet;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AppOptions) {
+    const sig = opts.artifact.signature;
+    this.name = opts.name ?? sig.name;
+    this.version = opts.version;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.log = opts.logger ?? silentLogger;
+    this.signer = new TokenSigner(opts.feedbackKey, opts.feedbackTtlSeconds ?? 86_400);
+    this.seen = new SeenSet(opts.seenCapacity ?? 100_000);
+    this.metrics = new ServingMetrics({ model: this.name, version: this.version, digest: opts.artifact.digest }, { processMetrics: opts.processMetrics });
+    this.metrics.describeModel(sig, featureNames(sig), opts.artifact.profile);
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: this.limits.requestTimeoutMs * 3, headersTimeout: this.limits.requestTimeoutMs * 2 }, (req, res) => {
+      void this.dispatch(req, res);
+    });
+  }
+
+  get signature() { return this.opts.artifact.signature; }
+  get ready(): boolean { return this.model !== undefined && !this.draining; }
+
+  /** Makes the app ready; until then inference routes and readiness answer 503. */
+  setModel(model: Model): void { this.model = model; }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to timeoutMs), then closes every connection. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const idle = this.inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([idle, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+    clearTimeout(timer);
+    this.server.closeAllConnections();
+    await closed;
+    await this.model?.close();
+  }
+
+  private route(req: IncomingMessage): Route {
+    const url = (req.url ?? '/').split('?')[0];
+    const method = req.method ?? 'GET';
+    const m = (endpoint: string, oip: boolean, allowed: string, handle: Route['handle']): Route => (
+      method === allowed || (allowed === 'GET' && method === 'HEAD')
+        ? { endpoint, oip, handle }
+        : { endpoint, oip, handle: async () => { throw new ServingError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}; use ${allowed}`); } }
+    );
+    if (url === '/predict') return m('predict', false, 'POST', (r, c) => this.predict(r, c));
+    if (url === '/feedback') return m('feedback', false, 'POST', (r, c) => this.feedback(r, c));
+    if (url === '/metrics') return m('metrics', false, 'GET', () => this.renderMetrics());
+    if (url === '/') return m('index', false, 'GET', async () => this.index());
+    if (url === '/v2/health/live' || url === '/healthz') return m('live', true, 'GET', async () => json(200, { live: true }));
+    if (url === '/v2/health/ready' || url === '/readyz') return m('ready', true, 'GET', async () => this.readiness());
+    if (url === '/v2') return m('server_metadata', true, 'GET', async () => json(200, { name: 'modelship', version: '1', extensions: [] }));
+    const oip = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(url);
+    if (oip) {
+      const [, name, version, action] = oip;
+      const check = () => this.checkModel(decodeURIComponent(name), version && decodeURIComponent(version));
+      if (action === '/infer') return m('infer', true, 'POST', (r, c) => { check(); return this.infer(r, c); });
+      if (action === '/ready') return m('model_ready', true, 'GET', async () => { check(); return this.readiness(); });
+      return m('model_metadata', true, 'GET', async () => { check(); return json(200, modelMetadata(this.signature, this.name, this.version)); });
+    }
+    return { endpoint: 'not_found', oip: url.startsWith('/v2'), handle: async () => { throw new ServingError('NOT_FOUND', `no route ${method} ${url}`); } };
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ctx: RequestContext = { started: performance.now(), bodyDone: false };
+    this.inflight++;
+    const route = this.route(req);
+    let reply: Reply;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(ctx.bodyDone
+          ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${this.limits.requestTimeoutMs} ms`)
+          : new ServingError('REQUEST_TIMEOUT', `request body not received within ${this.limits.requestTimeoutMs} ms`)), this.limits.requestTimeoutMs);
+      });
+      reply = await Promise.race([route.handle(req, ctx), deadline]);
+    } catch (err) {
+      reply = this.errorReply(err, route);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.send(req, res, reply);
+    this.metrics.observeRequest(route.endpoint, reply.status, (performance.now() - ctx.started) / 1000);
+    if (--this.inflight === 0 && this.draining) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private errorReply(err: unknown, route: Route): Reply {
+    const e = asServingError(err);
+    const status = httpStatusOf(e);
+    if (status >= 500 && status !== 503) this.log.error('request failed', { endpoint: route.endpoint, code: e.code, error: String((e.cause as Error | undefined)?.stack ?? e.message) });
+    if (route.endpoint === 'predict' || route.endpoint === 'infer') this.metrics.countModelError(e.code.toLowerCase());
+    return json(status, route.oip ? oipErrorBody(e) : errorBody(e));
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+    if (res.headersSent || res.destroyed) return;
+    const body = reply.json !== undefined ? JSON.stringify(reply.json) : reply.text ?? '';
+    const headers: Record<string, string | number> = {
+      'content-type': reply.json !== undefined ? 'application/json' : reply.contentType ?? 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-modelship-version': this.version,
+    };
+    // While draining, tell keep-alive clients to reconnect (to another replica).
+    if (this.draining) headers.connection = 'close';
+    res.writeHead(reply.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  private requireModel(): Model {
+    if (!this.model) throw new ServingError('NOT_READY', 'model is loading');
+    if (this.draining) throw new ServingError('NOT_READY', 'server is shutting down');
+    return this.model;
+  }
+
+  private checkModel(name: string, version: string | undefined): void {
+    if (name !== this.name) throw new ServingError('UNKNOWN_MODEL', `unknown model "${name}"; this server serves "${this.name}"`);
+    if (version !== undefined && version !== this.version) throw new ServingError('UNKNOWN_MODEL', `unknown version "${version}" of "${name}"; this server serves "${this.version}"`);
+  }
+
+  private readiness(): Reply {
+    this.requireModel();
+    return json(200, { ready: true });
+  }
+
+  private index(): Reply {
+    if (!this.opts.renderIndex) throw new ServingError('NOT_FOUND', 'no web page in this build');
+    const heads = this.signature.heads.map((h) => ({ name: h.name, labels: h.labels }));
+    return { status: 200, text: this.opts.renderIndex({ model: this.name, version: this.version, heads }), contentType: 'text/html; charset=utf-8' };
+  }
+
+  private async renderMetrics(): Promise<Reply> {
+    const { contentType, body } = await this.metrics.render();
+    return { status: 200, text: body, contentType };
+  }
+
+  private async body(req: IncomingMessage, ctx: RequestContext): Promise<Buffer> {
+    const remaining = Math.max(1, this.limits.requestTimeoutMs - (performance.now() - ctx.started));
+    const body = await readBody(req, this.limits.maxBodyBytes, remaining);
+    ctx.bodyDone = true;
+    return body;
+  }
+
+  /** Counts, signs and shapes predictions; shared by /predict and OIP infer. */
+  private finishPredictions(items: ItemPrediction[], batch: Pick<PreparedBatch, 'features'> | undefined): string[] {
+    this.metrics.countPredictions(items);
+    if (batch) this.metrics.countFeatures(batch.features);
+    return items.map((heads) => this.signer.issue(this.name, this.version, Object.fromEntries(Object.entries(heads).map(([h, p]) => [h, p.label]))));
+  }
+
+  private async predict(req: IncomingMessage, ctx: RequestContext): Promise<Reply> {
+    const model = this.requireModel();
+    const body = await this.body(req, ctx);
+    const sig = this.signature;
+    const input = await parsePredictBody(mediaTypeOf(req), String(req.headers['content-type'] ?? ''), body, sig, this.limits);
+    const batch = input.kind === 'images' && sig.input.kind === 'image'
+      ? await prepareImages(sig.input, input.images, this.limits.maxPixels)
+      : sig.input.kind === 'tensor' && input.kind === 'rows' ? prepareRows(sig.input, input.rows) : undefined;
+    if (!batch) throw new ServingError('INVALID_INPUT', 'input does not fit the model');
+    const items = await model.predict(batch.input, batch.dims);
+    const ids = this.finishPredictions(items, batch);
+    return json(200, {
+      model: this.name,
+      version: this.version,
+      latencyMs: Math.round((performance.now() - ctx.started) * 100) / 100,
+      predictions: items.map((heads, i) => ({ predictionId: ids[i], heads })),
+    });
+  }
+
+  private async infer(req: IncomingMessage, ctx: RequestContext): Promise<Reply> {
+    const model = this.requireModel();
+    const body = await this.body(req, ctx);
+    const mediaType = mediaTypeOf(req);
+    if (mediaType !== 'application/json' && mediaType !== '') throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `content-type "${mediaType}" is not accepted; send application/json`);
+    const sig = this.signature;
+    const request = parseInferRequest(parseJson(body), sig, this.limits.maxImages);
+    const plan = request.plan;
+    let batch: PreparedBatch;
+    if (plan.kind === 'fp32') batch = { input: plan.input, dims: plan.dims, features: plan.rows ?? [] };
+    else if (sig.input.kind !== 'image') throw new ServingError('WRONG_TENSOR', 'this model takes FP32 tensors');
+    else if (plan.kind === 'pixels') batch = prepareDecoded(sig.input, plan.images);
+    else batch = await prepareImages(sig.input, plan.images, this.limits.maxPixels);
+    const raw = await model.runRaw(batch.input, batch.dims);
+    const items = predictionsFromRaw(sig.heads, raw, batch.dims[0]);
+    const ids = this.finishPredictions(items, batch);
+    return json(200, inferResponse(sig, this.name, this.version, request, raw, ids));
+  }
+
+  private async feedback(req: IncomingMessage, ctx: RequestContext): Promise<Reply> {
+    const body = await this.body(req, ctx);
+    const mediaType = mediaTypeOf(req);
+    if (mediaType !== 'application/json') throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `content-type "${mediaType || '(none)'}" is not accepted; send application/json`);
+    const result = judgeFeedback(parseJson(body), this.signature, this.name, this.signer, this.seen);
+    for (const [head, outcome] of Object.entries(result.accepted)) this.metrics.countFeedback(result.version, head, outcome);
+    return json(200, { accepted: result.accepted });
+  }
+}
