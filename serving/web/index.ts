@@ -1,0 +1,1 @@
+export { indexHtml, INDEX_CONTENT_SECURITY_POLICY, type IndexInfo } from './index-html.js';
