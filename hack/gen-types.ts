@@ -4,6 +4,7 @@
 //
 //   npx tsx hack/gen-types.ts            write operator/api/types.gen.ts
 //   npx tsx hack/gen-types.ts --check    exit 1 with a diff hint when it is stale
+//   --file <path>                        write or check another file (used by tests)
 //
 // Field optionality: a property is required in TypeScript when the schema lists it in `required`
 // or gives it a `default` — the API server applies defaults before anyone reads the object, so a
@@ -339,7 +340,8 @@ function readIfExists(path: string): string {
 
 function main(argv: string[]): number {
   const repo = join(fileURLToPath(import.meta.url), '..', '..');
-  const out = join(repo, 'operator', 'api', 'types.gen.ts');
+  const fileFlag = argv.indexOf('--file');
+  const out = fileFlag >= 0 && argv[fileFlag + 1] ? argv[fileFlag + 1] : join(repo, 'operator', 'api', 'types.gen.ts');
   const text = generateTypes(loadCrds(join(repo, 'crds')));
   if (argv.includes('--check')) {
     const current = readIfExists(out);

@@ -1,0 +1,111 @@
+// The TypeScript types are generated from crds/*.yaml (hack/gen-types.ts): the committed file
+// must match the YAML, so `make test` fails as soon as one is changed without the other.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateTypes, loadCrds, diffHint, TypeGenError, type Crd, type Schema } from '../hack/gen-types.js';
+import * as api from '../operator/api/index.js';
+
+const crds = loadCrds('crds');
+const byKind = (kind: string): Crd => crds.find((c) => c.spec.names.kind === kind)!;
+const rootOf = (kind: string): Schema => byKind(kind).spec.versions[0].schema.openAPIV3Schema;
+
+function runGenerator(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'hack/gen-types.ts', ...args], { encoding: 'utf8' });
+}
+
+test('the committed operator/api/types.gen.ts matches crds/*.yaml (gen-types --check)', () => {
+  const result = runGenerator(['--check']);
+  assert.is(result.status, 0, result.stderr);
+  assert.is(readFileSync('operator/api/types.gen.ts', 'utf8'), generateTypes(crds));
+});
+
+test('--check exits 1 with a hint pointing at the first stale line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gen-types-'));
+  try {
+    const file = join(dir, 'types.gen.ts');
+    const stale = generateTypes(crds).replace("'Pending', 'Running'", "'Pending', 'Starting', 'Running'");
+    writeFileSync(file, stale);
+    const result = runGenerator(['--check', '--file', file]);
+    assert.is(result.status, 1);
+    assert.match(result.stderr, /is stale/);
+    assert.match(result.stderr, /first difference at line \d+/);
+    assert.match(result.stderr, /'Starting'/);
+    assert.match(result.stderr, /npx tsx hack\/gen-types\.ts/);
+    const missing = runGenerator(['--check', '--file', join(dir, 'absent.ts')]);
+    assert.is(missing.status, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('diffHint names the line and both versions', () => {
+  assert.is(diffHint('a\nb\nc', 'a\nx\nc'), 'first difference at line 2:\n  generated: b\n  committed: x');
+  assert.match(diffHint('a\nb', 'a'), /committed: <end of file>/);
+  assert.is(diffHint('same', 'same'), 'files are identical');
+});
+
+test('a retrain template that drifts from the TrainingRun spec schema is a generator error', () => {
+  const copy = structuredClone(crds);
+  const is = copy.find((c) => c.spec.names.kind === 'InferenceService')!;
+  const template = is.spec.versions[0].schema.openAPIV3Schema.properties!.spec.properties!.retrain.properties!.template;
+  template.properties!.resources.properties!.gpus.maximum = 64;
+  assert.throws(() => generateTypes(copy), (err: unknown) => err instanceof TypeGenError && /TrainingRunSpec/.test(String(err)));
+});
+
+test('conditions must stay identical across kinds', () => {
+  const copy = structuredClone(crds);
+  const mv = copy.find((c) => c.spec.names.kind === 'ModelVersion')!;
+  mv.spec.versions[0].schema.openAPIV3Schema.properties!.status.properties!.conditions.items!.properties!.reason.maxLength = 10;
+  assert.throws(() => generateTypes(copy), (err: unknown) => err instanceof TypeGenError && /Condition/.test(String(err)));
+});
+
+test('required and defaulted fields are non-optional; others optional; docs carry defaults', () => {
+  const text = generateTypes(crds);
+  const block = (name: string) => text.slice(text.indexOf(`export interface ${name} {`), text.indexOf('\n}\n', text.indexOf(`export interface ${name} {`)));
+  const spec = block('InferenceServiceSpec');
+  assert.match(spec, /\n {2}model: string;/); // required
+  assert.match(spec, /\n {2}version\?: number;/); // optional
+  assert.match(spec, /\n {2}canary: InferenceServiceCanary;/); // default {}
+  assert.match(spec, /\n {2}retrain\?: InferenceServiceRetrain;/);
+  assert.match(block('InferenceServiceRetrain'), /template\?: TrainingRunSpec;/);
+  assert.match(block('InferenceServiceCanary'), /@default \[10,25,50\]\n {3}\*\/\n {2}steps: number\[\];/);
+  assert.match(block('TrainingRunResources'), /cpu\?: number \| string;/);
+  assert.match(block('TrainingRunStatus'), /conditions\?: Condition\[\];/);
+  assert.match(block('TrainingRunStatus'), /phase\?: TrainingRunPhase;/);
+});
+
+test('exported constants and enum values come from the CRDs', () => {
+  for (const kind of ['TrainingRun', 'ModelVersion', 'InferenceService'] as const) {
+    const crd = byKind(kind);
+    const resource = api.RESOURCES[kind];
+    assert.is(resource.group, crd.spec.group);
+    assert.is(resource.plural, crd.spec.names.plural);
+    assert.equal([...resource.shortNames], crd.spec.names.shortNames);
+    assert.equal([...resource.categories], ['modelship']);
+    assert.is(`${resource.group}/${resource.version}`, api.API_VERSION);
+  }
+  assert.equal([...api.TrainingRunPhaseValues], rootOf('TrainingRun').properties!.status.properties!.phase.enum);
+  assert.equal([...api.ModelVersionPhaseValues], rootOf('ModelVersion').properties!.status.properties!.phase.enum);
+  assert.equal([...api.InferenceServicePhaseValues], rootOf('InferenceService').properties!.status.properties!.phase.enum);
+  assert.equal([...api.TrafficProviderValues], ['router', 'gateway-api']);
+  assert.equal([...api.VerdictValues], ['Pass', 'Fail', 'Inconclusive']);
+});
+
+test('helpers: ModelVersion names and durations', () => {
+  assert.is(api.modelVersionName('face-attributes', 12), 'face-attributes-v12');
+  assert.equal(api.parseModelVersionName('face-attributes-v12'), { model: 'face-attributes', version: 12 });
+  assert.is(api.parseModelVersionName('face-attributes-latest'), undefined);
+  assert.throws(() => api.modelVersionName('m', 0), /positive integer/);
+  const table: [string, number][] = [['500ms', 500], ['30s', 30_000], ['1m30s', 90_000], ['2h', 7_200_000], ['1h1m1s1ms', 3_661_001]];
+  for (const [text, ms] of table) {
+    assert.is(api.parseDuration(text), ms, text);
+    assert.is(api.formatDuration(ms), text);
+  }
+  for (const bad of ['', '5', '5 minutes', '1d', '-1s', '1.5h']) assert.throws(() => api.parseDuration(bad), /invalid duration/);
+});
+
+test.run();
