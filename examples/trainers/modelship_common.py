@@ -194,9 +194,15 @@ def encode_termination(message: dict) -> str:
     return text
 
 
+DEFAULT_TERMINATION_PATH = "/dev/termination-log"
+
+
 def write_termination_message(message: dict | str) -> None:
-    """Best effort: locally /dev/termination-log usually does not exist, which is not an error."""
-    path = os.environ.get("TERMINATION_MESSAGE_PATH", "/dev/termination-log")
+    """Write to $TERMINATION_MESSAGE_PATH, or to /dev/termination-log only when the kubelet
+    created it: run by hand outside a pod, the trainer must not litter /dev."""
+    path = os.environ.get("TERMINATION_MESSAGE_PATH") or DEFAULT_TERMINATION_PATH
+    if path == DEFAULT_TERMINATION_PATH and not os.path.exists(path):
+        return
     text = message if isinstance(message, str) else encode_termination(message)
     text = text.encode()[:TERMINATION_LIMIT_BYTES].decode(errors="ignore")
     try:

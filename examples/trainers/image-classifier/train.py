@@ -221,12 +221,19 @@ def mean_accuracy(results: dict) -> float:
     return sum(r["accuracy"] for r in results.values()) / len(results)
 
 
+def grad_scaler(enabled: bool):
+    """torch >= 2.3 has torch.amp.GradScaler('cuda'); Debian's 1.13 only torch.cuda.amp's."""
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
 def train(model, heads, x_train, y_train, x_val, y_val, opts, device) -> int:
     """AdamW + ReduceLROnPlateau on val loss, early stopping on val accuracy; returns epochs run."""
     use_amp = device.type == "cuda"
     optimizer = torch.optim.AdamW(model.parameters(), lr=opts["lr"], weight_decay=opts["weight_decay"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=1)
-    scaler = torch.cuda.amp.GradScaler(enabled=use_amp)
+    scaler = grad_scaler(use_amp)
     generator = torch.Generator().manual_seed(opts["seed"])
     best = (-1.0, None)
     stale, epochs_run, started = 0, 0, time.monotonic()
