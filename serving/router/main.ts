@@ -2,6 +2,7 @@
 // the router process. Listens on env POD_IP (the dev cluster gives each pod its own loopback
 // IP) or 0.0.0.0; drains in-flight requests on SIGTERM/SIGINT before exiting.
 import { parseArgs } from 'node:util';
+import { UsageError } from '../lib/args.js';
 import { RouterConfigError } from './config.js';
 import { FileRoutingSource } from './file-source.js';
 import { RouterMetrics } from './metrics.js';
@@ -16,9 +17,10 @@ export interface RouterCliOptions {
   host: string;
 }
 
-export class RouterUsageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(`${message}\nusage: serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N]`, options);
+/** A UsageError, so serving/main.ts exits 2 for it like for the other modes' flag errors. */
+export class RouterUsageError extends UsageError {
+  constructor(message: string) {
+    super(`${message}\nusage: serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N]`);
     this.name = 'RouterUsageError';
   }
 }
@@ -46,7 +48,7 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
       allowPositionals: false,
     }));
   } catch (err) {
-    throw new RouterUsageError((err as Error).message, { cause: err });
+    throw new RouterUsageError((err as Error).message);
   }
   if (!values.config) throw new RouterUsageError('--config FILE is required');
   const timeout = Number(values['upstream-timeout-ms'] ?? 60_000);
