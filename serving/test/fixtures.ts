@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { crc32, deflateSync } from 'node:zlib';
 import { readArtifact } from '../lib/artifact.js';
 import { Model } from '../lib/model.js';
 import { ServingApp, type AppOptions } from '../lib/server.js';
@@ -86,4 +87,22 @@ export function parseMetrics(text: string): (name: string, labels?: Record<strin
 /** A Buffer as a fetch/Blob body (DOM typings want an ArrayBuffer-backed view). */
 export function bytes(b: Buffer): Uint8Array<ArrayBuffer> {
   return new Uint8Array(b);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const out = Buffer.alloc(body.length + 8);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), body.length + 4);
+  return out;
+}
+
+/** A well-formed PNG whose header claims width × height but holds only a few bytes of pixels. */
+export function pngClaimingSize(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(1000))), pngChunk('IEND', Buffer.alloc(0))]);
 }
