@@ -1,0 +1,162 @@
+// Kind-specific behaviour of built-in kinds that clients rely on: the defaults a real API
+// server fills in (the ones controllers and the node agent read), Service cluster IPs,
+// Namespace phases, Secret stringData, Job selectors.
+import { errors } from './errors.js';
+import type { KObject } from './registry.js';
+
+/** Cluster IPs from 127.96.0.0/16 (loopback, so the node agent can bind them without root). */
+export class ClusterIpAllocator {
+  private used = new Set<string>();
+  private next = 1;
+
+  reserve(ip: string): void { this.used.add(ip); }
+  release(ip: string | undefined): void { if (ip) this.used.delete(ip); }
+  isUsed(ip: string): boolean { return this.used.has(ip); }
+
+  allocate(): string {
+    for (let tries = 0; tries < 65_534; tries++) {
+      const n = this.next;
+      this.next = this.next >= 65_534 ? 1 : this.next + 1;
+      const ip = `127.96.${n >> 8}.${n & 255}`;
+      if ((n & 255) === 0 || (n & 255) === 255 || this.used.has(ip)) continue;
+      this.used.add(ip);
+      return ip;
+    }
+    throw errors.internal('failed to allocate a serviceIP: range is full');
+  }
+}
+
+function defaultContainer(c: KObject): void {
+  c.terminationMessagePath ??= '/dev/termination-log';
+  c.terminationMessagePolicy ??= 'File';
+  if (c.image !== undefined) {
+    const tag = /:([^/:@]+)$/.exec(c.image)?.[1];
+    c.imagePullPolicy ??= !tag || tag === 'latest' ? 'Always' : 'IfNotPresent';
+  }
+  c.resources ??= {};
+  for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+}
+
+export function defaultPodSpec(spec: KObject | undefined): void {
+  if (!spec) return;
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.securityContext ??= {};
+  spec.schedulerName ??= 'default-scheduler';
+  spec.enableServiceLinks ??= true;
+  if (spec.serviceAccountName === undefined && spec.serviceAccount === undefined) spec.serviceAccountName = 'default';
+  spec.serviceAccount ??= spec.serviceAccountName;
+  spec.serviceAccountName ??= spec.serviceAccount;
+  for (const c of spec.containers ?? []) defaultContainer(c);
+  for (const c of spec.initContainers ?? []) defaultContainer(c);
+  for (const v of spec.volumes ?? []) {
+    if (v.configMap) v.configMap.defaultMode ??= 420;
+    if (v.secret) v.secret.defaultMode ??= 420;
+  }
+}
+
+function defaultTemplate(spec: KObject | undefined): void {
+  if (spec?.template) {
+    spec.template.metadata ??= {};
+    defaultPodSpec(spec.template.spec);
+  }
+}
+
+/** Defaults applied on create and update (idempotent), as the real defaulting functions do. */
+export function applyBuiltinDefaults(kind: string, obj: KObject): void {
+  const spec = obj.spec;
+  switch (kind) {
+    case 'Pod': defaultPodSpec(spec); break;
+    case 'Deployment':
+      if (!spec) break;
+      spec.replicas ??= 1;
+      spec.revisionHistoryLimit ??= 10;
+      spec.progressDeadlineSeconds ??= 600;
+      spec.strategy ??= { type: 'RollingUpdate' };
+      if (spec.strategy.type === 'RollingUpdate') spec.strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
+      defaultTemplate(spec);
+      break;
+    case 'ReplicaSet': case 'StatefulSet':
+      if (!spec) break;
+      spec.replicas ??= 1;
+      defaultTemplate(spec);
+      break;
+    case 'DaemonSet': case 'ReplicationController': defaultTemplate(spec); break;
+    case 'Job':
+      if (!spec) break;
+      spec.parallelism ??= 1;
+      spec.completions ??= spec.parallelism === 1 ? 1 : spec.completions;
+      spec.backoffLimit ??= 6;
+      spec.completionMode ??= 'NonIndexed';
+      spec.suspend ??= false;
+      spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+      defaultTemplate(spec);
+      break;
+    case 'Service': defaultService(obj); break;
+    case 'Secret':
+      obj.type ??= 'Opaque';
+      if (obj.stringData) {
+        obj.data = { ...(obj.data ?? {}) };
+        for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString('base64');
+        delete obj.stringData;
+      }
+      break;
+    case 'PersistentVolumeClaim':
+      if (spec) spec.volumeMode ??= 'Filesystem';
+      break;
+  }
+}
+
+function defaultService(obj: KObject): void {
+  const spec = (obj.spec ??= {});
+  spec.type ??= 'ClusterIP';
+  spec.sessionAffinity ??= 'None';
+  if (spec.type !== 'ExternalName') {
+    spec.ipFamilies ??= ['IPv4'];
+    spec.ipFamilyPolicy ??= 'SingleStack';
+    spec.internalTrafficPolicy ??= 'Cluster';
+  }
+  for (const p of spec.ports ?? []) {
+    p.protocol ??= 'TCP';
+    p.targetPort ??= p.port;
+  }
+}
+
+/** Job: generated selector and pod-template labels (manualSelector unset), set once on create. */
+export function prepareJobCreate(obj: KObject): void {
+  const spec = obj.spec;
+  if (!spec || spec.manualSelector) return;
+  const uid = obj.metadata.uid;
+  const labels = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': obj.metadata.name, 'controller-uid': uid, 'job-name': obj.metadata.name };
+  spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  spec.template ??= {};
+  spec.template.metadata ??= {};
+  spec.template.metadata.labels = { ...labels, ...(spec.template.metadata.labels ?? {}) };
+}
+
+/** Status a real server sets on create for kinds with a status subresource. */
+export function initialStatus(kind: string, obj: KObject): KObject | undefined {
+  switch (kind) {
+    case 'Pod': return { phase: 'Pending', qosClass: qosClassOf(obj.spec) };
+    case 'Namespace': return { phase: 'Active' };
+    case 'Service': return { loadBalancer: {} };
+    case 'PersistentVolumeClaim': return { phase: 'Pending' };
+    case 'Deployment': case 'ReplicaSet': case 'StatefulSet': case 'DaemonSet': case 'Job': case 'CronJob':
+    case 'HorizontalPodAutoscaler': case 'ReplicationController': case 'PodDisruptionBudget': case 'Ingress': case 'PersistentVolume': case 'Node': case 'ResourceQuota':
+      return {};
+  }
+  return undefined;
+}
+
+function qosClassOf(spec: KObject | undefined): string {
+  const containers: KObject[] = spec?.containers ?? [];
+  const hasAny = containers.some((c) => Object.keys(c.resources?.requests ?? {}).length || Object.keys(c.resources?.limits ?? {}).length);
+  if (!hasAny) return 'BestEffort';
+  const guaranteed = containers.every((c) => {
+    const l = c.resources?.limits ?? {};
+    const r = c.resources?.requests ?? l;
+    return l.cpu && l.memory && String(r.cpu ?? l.cpu) === String(l.cpu) && String(r.memory ?? l.memory) === String(l.memory);
+  });
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
