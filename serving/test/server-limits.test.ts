@@ -15,7 +15,7 @@ test.before(async () => {
 });
 test.after(async () => { await srv.close(); });
 
-async function post(path: string, body: Uint8Array | string, type?: string) {
+async function post(path: string, body: Uint8Array<ArrayBuffer> | string, type?: string) {
   const res = await fetch(`${srv.url}${path}`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body });
   return { status: res.status, body: await res.json() };
 }
