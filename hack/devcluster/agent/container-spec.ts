@@ -1,0 +1,148 @@
+// Pure translation of a Pod's container into a host process: environment (literal values,
+// downward API, Secret/ConfigMap references, envFrom, $(VAR) expansion) and rewriting of
+// container paths (volume mount paths, the termination message path) to host folders.
+//
+// Path rewriting: a container path such as "/models/v3/model.onnx" whose prefix is a volume's
+// mountPath ("/models") becomes "<hostDir>/v3/model.onnx" wherever it appears in command,
+// args and env values — at the start of a word or after "=", ":" or a quote, and only when
+// the prefix ends at a path boundary ("/data" never matches "/database").
+import type { KubeObject } from './kube-client.js';
+
+export interface PathMapping {
+  containerPath: string;
+  hostPath: string;
+}
+
+export class ContainerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContainerConfigError';
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function rewritePaths(value: string, mappings: PathMapping[]): string {
+  const sorted = [...mappings].filter((m) => m.containerPath && m.containerPath !== '/').sort((a, b) => b.containerPath.length - a.containerPath.length);
+  if (sorted.length === 0) return value;
+  const alternatives = sorted.map((m) => escapeRegExp(m.containerPath.replace(/\/+$/, ''))).join('|');
+  const re = new RegExp(`(^|[\\s=:'",;(])(${alternatives})(?=$|[/\\s'",;:)])`, 'g');
+  return value.replace(re, (_all, lead: string, path: string) => {
+    const mapping = sorted.find((m) => m.containerPath.replace(/\/+$/, '') === path)!;
+    return lead + mapping.hostPath.replace(/\/+$/, '');
+  });
+}
+
+/** Kubernetes $(VAR) expansion: defined names are substituted, "$$" escapes, others stay. */
+export function expandVars(value: string, vars: Map<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (all, name: string | undefined) => {
+    if (all === '$$') return '$';
+    return name !== undefined && vars.has(name) ? vars.get(name)! : all;
+  });
+}
+
+export interface EnvSources {
+  pod: KubeObject;
+  podIP: string;
+  secrets: (namespace: string, name: string) => KubeObject | undefined;
+  configMaps: (namespace: string, name: string) => KubeObject | undefined;
+}
+
+/** Value of a downward-API fieldRef, e.g. "metadata.labels['app']". */
+export function fieldRefValue(pod: KubeObject, podIP: string, fieldPath: string): string {
+  const m = /^metadata\.(labels|annotations)\[['"]?(.+?)['"]?\]$/.exec(fieldPath);
+  if (m) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]] ?? '';
+  switch (fieldPath) {
+    case 'metadata.name': return pod.metadata.name;
+    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
+    case 'metadata.uid': return pod.metadata.uid ?? '';
+    case 'spec.nodeName': return pod.spec?.nodeName ?? 'devcluster';
+    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? 'default';
+    case 'status.podIP': return podIP;
+    case 'status.podIPs': return podIP;
+    case 'status.hostIP': return '127.0.0.1';
+    case 'status.hostIPs': return '127.0.0.1';
+    default: throw new ContainerConfigError(`unsupported fieldRef fieldPath "${fieldPath}"`);
+  }
+}
+
+function decodeSecret(secret: KubeObject, key: string): string | undefined {
+  if (secret.data?.[key] !== undefined) return Buffer.from(secret.data[key], 'base64').toString('utf8');
+  return secret.stringData?.[key];
+}
+
+function configMapValue(cm: KubeObject, key: string): string | undefined {
+  if (cm.data?.[key] !== undefined) return cm.data[key];
+  if (cm.binaryData?.[key] !== undefined) return Buffer.from(cm.binaryData[key], 'base64').toString('utf8');
+  return undefined;
+}
+
+/**
+ * The container's environment in Kubernetes order: envFrom first, then env (later entries win),
+ * each value $(VAR)-expanded against what came before. Throws ContainerConfigError when a
+ * required Secret/ConfigMap (or key) is missing, as the kubelet reports CreateContainerConfigError.
+ */
+export function containerEnv(container: any, sources: EnvSources): Map<string, string> {
+  const ns = sources.pod.metadata.namespace ?? 'default';
+  const env = new Map<string, string>();
+  for (const from of container.envFrom ?? []) {
+    const prefix = from.prefix ?? '';
+    if (from.configMapRef) {
+      const cm = sources.configMaps(ns, from.configMapRef.name);
+      if (!cm) {
+        if (from.configMapRef.optional) continue;
+        throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
+      }
+      for (const key of Object.keys({ ...(cm.data ?? {}), ...(cm.binaryData ?? {}) })) env.set(prefix + key, configMapValue(cm, key) ?? '');
+    }
+    if (from.secretRef) {
+      const secret = sources.secrets(ns, from.secretRef.name);
+      if (!secret) {
+        if (from.secretRef.optional) continue;
+        throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
+      }
+      for (const key of Object.keys({ ...(secret.data ?? {}), ...(secret.stringData ?? {}) })) env.set(prefix + key, decodeSecret(secret, key) ?? '');
+    }
+  }
+  for (const e of container.env ?? []) {
+    const value = envValue(e, container, sources, ns, env);
+    if (value !== undefined) env.set(e.name, value);
+  }
+  return env;
+}
+
+function envValue(e: any, container: any, sources: EnvSources, ns: string, defined: Map<string, string>): string | undefined {
+  if (!e.valueFrom) return expandVars(String(e.value ?? ''), defined);
+  const vf = e.valueFrom;
+  if (vf.fieldRef) return fieldRefValue(sources.pod, sources.podIP, vf.fieldRef.fieldPath);
+  if (vf.resourceFieldRef) return resourceFieldValue(container, vf.resourceFieldRef);
+  if (vf.secretKeyRef) {
+    const secret = sources.secrets(ns, vf.secretKeyRef.name);
+    const value = secret ? decodeSecret(secret, vf.secretKeyRef.key) : undefined;
+    if (value === undefined) {
+      if (vf.secretKeyRef.optional) return undefined;
+      throw new ContainerConfigError(secret ? `couldn't find key ${vf.secretKeyRef.key} in Secret ${ns}/${vf.secretKeyRef.name}` : `secret "${vf.secretKeyRef.name}" not found`);
+    }
+    return value;
+  }
+  if (vf.configMapKeyRef) {
+    const cm = sources.configMaps(ns, vf.configMapKeyRef.name);
+    const value = cm ? configMapValue(cm, vf.configMapKeyRef.key) : undefined;
+    if (value === undefined) {
+      if (vf.configMapKeyRef.optional) return undefined;
+      throw new ContainerConfigError(cm ? `couldn't find key ${vf.configMapKeyRef.key} in ConfigMap ${ns}/${vf.configMapKeyRef.name}` : `configmap "${vf.configMapKeyRef.name}" not found`);
+    }
+    return value;
+  }
+  return '';
+}
+
+function resourceFieldValue(container: any, ref: any): string {
+  const [kind, resource] = String(ref.resource ?? '').split('.');
+  const value = container.resources?.[kind]?.[resource];
+  if (value !== undefined) return String(value);
+  // Node allocatable stands in for unset limits, as on a real node.
+  return resource === 'cpu' ? '2' : String(8 * 1024 ** 3);
+}

@@ -1,0 +1,140 @@
+// Pure construction of a Pod's status from what the node agent knows about its processes,
+// with the kubelet's rules for phase, container states and the Pod conditions.
+import type { KubeObject } from './kube-client.js';
+import { setCondition, type Condition } from './util.js';
+
+export interface TerminatedState {
+  exitCode: number;
+  signal?: number;
+  reason: string;
+  message?: string;
+  startedAt: string;
+  finishedAt: string;
+  containerID?: string;
+}
+
+export type ContainerState =
+  | { kind: 'waiting'; reason: string; message?: string }
+  | { kind: 'running'; startedAt: string }
+  | { kind: 'terminated'; terminated: TerminatedState };
+
+export interface ContainerView {
+  name: string;
+  image: string;
+  state: ContainerState;
+  lastTerminated?: TerminatedState;
+  restartCount: number;
+  ready: boolean;
+  started: boolean;
+  containerID?: string;
+}
+
+export interface PodView {
+  podIP: string;
+  startTime: string;
+  containers: ContainerView[];
+  /** A pod-level failure decided by the node (e.g. activeDeadlineSeconds). */
+  podFailure?: { reason: string; message: string };
+}
+
+function terminatedJson(t: TerminatedState): Record<string, unknown> {
+  const out: Record<string, unknown> = { exitCode: t.exitCode, reason: t.reason, startedAt: t.startedAt, finishedAt: t.finishedAt };
+  if (t.signal) out.signal = t.signal;
+  if (t.message) out.message = t.message;
+  if (t.containerID) out.containerID = t.containerID;
+  return out;
+}
+
+function stateJson(s: ContainerState): Record<string, unknown> {
+  if (s.kind === 'waiting') return { waiting: s.message ? { reason: s.reason, message: s.message } : { reason: s.reason } };
+  if (s.kind === 'running') return { running: { startedAt: s.startedAt } };
+  return { terminated: terminatedJson(s.terminated) };
+}
+
+/** The kubelet's getPhase, for app containers only. */
+export function podPhase(view: PodView): 'Pending' | 'Running' | 'Succeeded' | 'Failed' {
+  if (view.podFailure) return 'Failed';
+  let waiting = 0;
+  let running = 0;
+  let stopped = 0;
+  let succeeded = 0;
+  for (const c of view.containers) {
+    if (c.state.kind === 'running') running++;
+    else if (c.state.kind === 'terminated') {
+      stopped++;
+      if (c.state.terminated.exitCode === 0) succeeded++;
+    } else if (c.lastTerminated) running++; // restarting after a back-off counts as running
+    else waiting++;
+  }
+  if (waiting > 0) return 'Pending';
+  if (running > 0) return 'Running';
+  if (stopped > 0 && stopped === succeeded) return 'Succeeded';
+  return 'Failed';
+}
+
+export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): Record<string, any> {
+  const phase = podPhase(view);
+  const terminal = phase === 'Succeeded' || phase === 'Failed';
+  const old: Condition[] = pod.status?.conditions ?? [];
+  const unready = view.containers.filter((c) => !c.ready).map((c) => c.name);
+  const containersReady = !terminal && unready.length === 0;
+  const notReadyReason = terminal ? 'PodCompleted' : 'ContainersNotReady';
+  const notReadyMessage = terminal ? undefined : `containers with unready status: [${unready.join(' ')}]`;
+  let conditions = old;
+  const set = (c: Condition) => (conditions = setCondition(conditions, { lastProbeTime: null, ...c }, nowIso));
+  set({ type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' });
+  set({ type: 'Initialized', status: 'True' });
+  set(containersReady ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: notReadyReason, ...(notReadyMessage ? { message: notReadyMessage } : {}) });
+  set(containersReady ? { type: 'ContainersReady', status: 'True' } : { type: 'ContainersReady', status: 'False', reason: notReadyReason, ...(notReadyMessage ? { message: notReadyMessage } : {}) });
+  set({ type: 'PodScheduled', status: 'True' });
+  conditions = orderConditions(conditions);
+
+  const status: Record<string, any> = {
+    phase,
+    conditions,
+    hostIP: '127.0.0.1',
+    hostIPs: [{ ip: '127.0.0.1' }],
+    podIP: view.podIP,
+    podIPs: [{ ip: view.podIP }],
+    startTime: view.startTime,
+    containerStatuses: view.containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      imageID: `devcluster://${c.image}`,
+      ...(c.containerID ? { containerID: c.containerID } : {}),
+      ready: c.ready,
+      started: c.started,
+      restartCount: c.restartCount,
+      state: stateJson(c.state),
+      lastState: c.lastTerminated ? { terminated: terminatedJson(c.lastTerminated) } : {},
+    })),
+    qosClass: qosClass(pod),
+  };
+  if (view.podFailure) {
+    status.reason = view.podFailure.reason;
+    status.message = view.podFailure.message;
+  }
+  return status;
+}
+
+const CONDITION_ORDER = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
+
+function orderConditions(conditions: Condition[]): Condition[] {
+  const rank = (t: string) => {
+    const i = CONDITION_ORDER.indexOf(t);
+    return i < 0 ? CONDITION_ORDER.length : i;
+  };
+  return [...conditions].sort((a, b) => rank(a.type) - rank(b.type));
+}
+
+function qosClass(pod: KubeObject): string {
+  const containers: any[] = pod.spec?.containers ?? [];
+  const hasAny = containers.some((c) => c.resources?.requests || c.resources?.limits);
+  if (!hasAny) return 'BestEffort';
+  const guaranteed = containers.every((c) => {
+    const l = c.resources?.limits ?? {};
+    const r = c.resources?.requests ?? l;
+    return l.cpu && l.memory && String(r.cpu ?? l.cpu) === String(l.cpu) && String(r.memory ?? l.memory) === String(l.memory);
+  });
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}

@@ -1,0 +1,399 @@
+// Runs one Pod's containers as local processes: start (with image → command mapping, env and
+// path rewriting), restart with crash-loop back-off per restartPolicy, probes, graceful stop.
+// Each container runs in its own process group so that stopping it kills everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import type { KubeObject } from './kube-client.js';
+import { commandLine, findImage, normalizeImageName, type ImageEntry } from './images.js';
+import { ContainerConfigError, containerEnv, expandVars, rewritePaths, type PathMapping } from './container-spec.js';
+import { materializeVolumes, mountMappings, podDir } from './volumes.js';
+import { runProbe, type ProbeTarget } from './probes.js';
+import type { ContainerView, PodView, TerminatedState } from './pod-status.js';
+import { nowIso } from './util.js';
+
+export const POD_UID_ENV = 'MODELSHIP_DEVCLUSTER_POD_UID';
+export const DATA_DIR_ENV = 'MODELSHIP_DEVCLUSTER_DATA_DIR';
+const MAX_TERMINATION_MESSAGE = 4096;
+const HOST_ENV_PASSTHROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'USER', 'CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES'];
+
+export interface PodWorkerDeps {
+  dataDir: string;
+  repoRoot: string;
+  images: ImageEntry[];
+  kubeconfigPath: string;
+  apiServerUrl: string;
+  secrets: (ns: string, name: string) => KubeObject | undefined;
+  configMaps: (ns: string, name: string) => KubeObject | undefined;
+  /** Crash-loop back-off: first delay, doubling per restart up to the cap. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  onChange: () => void;
+  log: (msg: string) => void;
+}
+
+interface ContainerRuntime extends ContainerView {
+  spec: any;
+  proc?: ChildProcess;
+  startedAtMs?: number;
+  timers: Set<NodeJS.Timeout>;
+  readinessFailures: number;
+  readinessSuccesses: number;
+  livenessFailures: number;
+  startupFailures: number;
+  termFile: string;
+  logFile?: string;
+  probeTarget?: ProbeTarget;
+  killedForLiveness?: boolean;
+  exited?: Promise<void>;
+  nextBackoffMs: number;
+}
+
+export class PodWorker {
+  private readonly containers: ContainerRuntime[];
+  private readonly startTime = nowIso();
+  private podFailure: PodView['podFailure'];
+  private stopping = false;
+  private deadlineTimer?: NodeJS.Timeout;
+  private volumeDirs?: Map<string, string>;
+
+  constructor(
+    private pod: KubeObject,
+    readonly podIP: string,
+    private readonly deps: PodWorkerDeps,
+    previousRestarts: Map<string, number> = new Map(),
+  ) {
+    this.containers = (pod.spec?.containers ?? []).map((c: any) => ({
+      name: c.name,
+      image: c.image,
+      spec: c,
+      state: { kind: 'waiting', reason: 'ContainerCreating' },
+      restartCount: previousRestarts.get(c.name) ?? 0,
+      ready: false,
+      started: false,
+      timers: new Set(),
+      readinessFailures: 0,
+      readinessSuccesses: 0,
+      livenessFailures: 0,
+      startupFailures: 0,
+      termFile: join(podDir(deps.dataDir, pod), 'containers', c.name, 'termination-log'),
+      nextBackoffMs: deps.backoffBaseMs,
+    }));
+  }
+
+  get uid(): string {
+    return this.pod.metadata.uid ?? '';
+  }
+
+  update(pod: KubeObject): void {
+    this.pod = pod;
+  }
+
+  view(): PodView {
+    return {
+      podIP: this.podIP,
+      startTime: this.startTime,
+      podFailure: this.podFailure,
+      containers: this.containers.map((c) => ({
+        name: c.name, image: c.image, state: c.state, lastTerminated: c.lastTerminated, restartCount: c.restartCount, ready: c.ready, started: c.started, containerID: c.containerID,
+      })),
+    };
+  }
+
+  start(): void {
+    const ads = this.pod.spec?.activeDeadlineSeconds;
+    if (typeof ads === 'number') {
+      this.deadlineTimer = setTimeout(() => this.failPod('DeadlineExceeded', 'Pod was active on the node longer than the specified deadline'), ads * 1000);
+    }
+    for (const c of this.containers) this.startContainer(c);
+  }
+
+  /** SIGTERM every container, SIGKILL after the grace period; resolves when all have exited. */
+  async stop(graceSeconds: number): Promise<void> {
+    this.stopping = true;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    await Promise.all(this.containers.map((c) => this.killContainer(c, graceSeconds)));
+    for (const c of this.containers) this.clearTimers(c);
+  }
+
+  private failPod(reason: string, message: string): void {
+    if (this.stopping || this.isTerminal()) return;
+    this.podFailure = { reason, message };
+    this.stopping = true;
+    const grace = this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    void Promise.all(this.containers.map((c) => this.killContainer(c, grace))).then(() => this.deps.onChange());
+    this.deps.onChange();
+  }
+
+  private isTerminal(): boolean {
+    return this.podFailure !== undefined || this.containers.every((c) => c.state.kind === 'terminated');
+  }
+
+  private later(c: ContainerRuntime, ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      c.timers.delete(t);
+      fn();
+    }, ms);
+    c.timers.add(t);
+  }
+
+  private clearTimers(c: ContainerRuntime): void {
+    for (const t of c.timers) clearTimeout(t);
+    c.timers.clear();
+  }
+
+  private setWaiting(c: ContainerRuntime, reason: string, message?: string): void {
+    c.state = { kind: 'waiting', reason, message };
+    c.ready = false;
+    this.deps.onChange();
+  }
+
+  private startContainer(c: ContainerRuntime): void {
+    if (this.stopping) return;
+    const entry = findImage(this.deps.images, c.image);
+    if (!entry) {
+      const message = `Failed to pull image "${c.image}": no entry in hack/devcluster/images.yaml matches "${normalizeImageName(c.image)}"`;
+      this.setWaiting(c, 'ErrImagePull', message);
+      this.later(c, 2_000, () => this.setWaiting(c, 'ImagePullBackOff', `Back-off pulling image "${c.image}": ${message}`));
+      return;
+    }
+    try {
+      this.launch(c, entry);
+    } catch (err) {
+      const reason = err instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
+      this.setWaiting(c, reason, (err as Error).message);
+      this.later(c, 2_000, () => this.startContainer(c));
+    }
+  }
+
+  private launch(c: ContainerRuntime, entry: ImageEntry): void {
+    const pod = this.pod;
+    this.volumeDirs ??= materializeVolumes(pod, this.deps.dataDir, { secrets: this.deps.secrets, configMaps: this.deps.configMaps });
+    const sandbox = podDir(this.deps.dataDir, pod);
+    const mappings: PathMapping[] = [
+      ...mountMappings(c.spec, this.volumeDirs),
+      { containerPath: c.spec.terminationMessagePath ?? '/dev/termination-log', hostPath: c.termFile },
+    ];
+    const rewrite = (s: string) => rewritePaths(s, mappings);
+    const declared = containerEnv(c.spec, { pod, podIP: this.podIP, secrets: this.deps.secrets, configMaps: this.deps.configMaps });
+    const env: Record<string, string> = {};
+    for (const k of HOST_ENV_PASSTHROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+    const api = new URL(this.deps.apiServerUrl);
+    Object.assign(env, {
+      HOSTNAME: pod.metadata.name,
+      KUBERNETES_SERVICE_HOST: api.hostname,
+      KUBERNETES_SERVICE_PORT: api.port || (api.protocol === 'https:' ? '443' : '80'),
+      // Pods reach the dev cluster's API server through a kubeconfig: client libraries try
+      // $KUBECONFIG before in-cluster config, and the real in-cluster token path is under "/".
+      KUBECONFIG: this.deps.kubeconfigPath,
+      // Stands in for the per-pod network namespace: servers bind to their own loopback IP.
+      POD_IP: this.podIP,
+      TERMINATION_MESSAGE_PATH: c.termFile,
+    });
+    for (const [k, v] of declared) env[k] = rewrite(v);
+    env[POD_UID_ENV] = this.uid;
+    env[DATA_DIR_ENV] = this.deps.dataDir;
+    const vars = new Map(declared);
+    const argv = commandLine(entry, c.spec.command, c.spec.args).map((a) => rewrite(expandVars(a, vars)));
+    if (argv.length === 0) throw new Error('no command specified');
+    if (argv[0] === 'node') argv[0] = process.execPath;
+    const cwd = this.workingDir(c, entry, rewrite, sandbox);
+
+    mkdirSync(join(c.termFile, '..'), { recursive: true });
+    rmSync(c.termFile, { force: true });
+    const logDir = join(this.deps.dataDir, 'logs', `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}_${this.uid}`, c.name);
+    mkdirSync(logDir, { recursive: true });
+    c.logFile = join(logDir, `${c.restartCount}.log`);
+    const fd = openSync(c.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    const startedAt = nowIso();
+    c.proc = child;
+    c.startedAtMs = Date.now();
+    c.containerID = `devcluster://${this.uid}/${c.name}/${c.restartCount}`;
+    c.state = { kind: 'running', startedAt };
+    c.started = !c.spec.startupProbe;
+    c.ready = false;
+    c.readinessFailures = c.readinessSuccesses = c.livenessFailures = c.startupFailures = 0;
+    c.killedForLiveness = false;
+    c.probeTarget = { podIP: this.podIP, containerPorts: c.spec.ports ?? [], env, cwd, rewrite };
+    let spawnError: Error | undefined;
+    child.on('error', (err) => (spawnError = err));
+    c.exited = new Promise((resolve) => child.on('close', (code, signal) => {
+      this.onExit(c, child, startedAt, code, signal, spawnError);
+      resolve();
+    }));
+    this.scheduleProbes(c, child);
+    this.deps.onChange();
+  }
+
+  private workingDir(c: ContainerRuntime, entry: ImageEntry, rewrite: (s: string) => string, sandbox: string): string {
+    const wd: string | undefined = c.spec.workingDir;
+    if (wd) {
+      const mapped = rewrite(wd);
+      if (mapped !== wd) {
+        mkdirSync(mapped, { recursive: true });
+        return mapped;
+      }
+    }
+    if (entry.cwd === 'repo') return this.deps.repoRoot;
+    mkdirSync(sandbox, { recursive: true });
+    return sandbox;
+  }
+
+  private onExit(c: ContainerRuntime, child: ChildProcess, startedAt: string, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
+    // Like a container's PID namespace going away: nothing it started outlives it.
+    killGroup(child.pid, 'SIGKILL');
+    if (c.proc !== child) return;
+    c.proc = undefined;
+    this.clearTimers(c);
+    const signo = signal ? osConstants.signals[signal] ?? 0 : 0;
+    const exitCode = spawnError ? 128 : code ?? 128 + signo;
+    const terminated: TerminatedState = {
+      exitCode,
+      ...(signo ? { signal: signo } : {}),
+      reason: spawnError ? 'StartError' : exitCode === 0 ? 'Completed' : 'Error',
+      message: spawnError ? spawnError.message : this.terminationMessage(c, exitCode),
+      startedAt,
+      finishedAt: nowIso(),
+      containerID: c.containerID,
+    };
+    c.ready = false;
+    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    const restart = !this.stopping && (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0));
+    if (!restart) {
+      c.state = { kind: 'terminated', terminated };
+      this.deps.onChange();
+      return;
+    }
+    // Crash-loop back-off; a container that ran for 10 minutes starts over from the base delay.
+    if (Date.now() - (c.startedAtMs ?? 0) > 600_000) c.nextBackoffMs = this.deps.backoffBaseMs;
+    const delay = c.nextBackoffMs;
+    c.nextBackoffMs = Math.min(c.nextBackoffMs * 2, this.deps.backoffMaxMs);
+    c.lastTerminated = terminated;
+    c.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})` };
+    this.deps.onChange();
+    this.later(c, delay, () => {
+      if (this.stopping) return;
+      c.restartCount++;
+      this.startContainer(c);
+    });
+  }
+
+  private terminationMessage(c: ContainerRuntime, exitCode: number): string | undefined {
+    const fromFile = readCapped(c.termFile, MAX_TERMINATION_MESSAGE);
+    if (fromFile) return fromFile;
+    if (c.spec.terminationMessagePolicy === 'FallbackToLogsOnError' && exitCode !== 0 && c.logFile) {
+      const log = readCapped(c.logFile, 1_000_000) ?? '';
+      const tail = log.split('\n').slice(-80).join('\n');
+      return tail.slice(-2048) || undefined;
+    }
+    return undefined;
+  }
+
+  private scheduleProbes(c: ContainerRuntime, child: ChildProcess): void {
+    const alive = () => c.proc === child && !this.stopping;
+    const loop = (probe: any, onResult: (ok: boolean, message?: string) => void, gate: () => boolean = () => true) => {
+      const period = (probe.periodSeconds ?? 10) * 1000;
+      const tick = async () => {
+        if (!alive()) return;
+        if (gate()) {
+          const result = await runProbe(probe, c.probeTarget!);
+          if (!alive()) return;
+          onResult(result.success, result.message);
+        }
+        this.later(c, period, () => void tick());
+      };
+      this.later(c, (probe.initialDelaySeconds ?? 0) * 1000, () => void tick());
+    };
+    const startup = c.spec.startupProbe;
+    if (startup) {
+      loop(startup, (ok) => {
+        if (ok) {
+          if (!c.started) {
+            c.started = true;
+            this.deps.onChange();
+          }
+        } else if (++c.startupFailures >= (startup.failureThreshold ?? 3)) this.killForProbe(c, 'startup');
+      }, () => !c.started);
+    }
+    const readiness = c.spec.readinessProbe;
+    if (readiness) {
+      loop(readiness, (ok) => {
+        if (ok) {
+          c.readinessFailures = 0;
+          if (++c.readinessSuccesses >= (readiness.successThreshold ?? 1) && !c.ready) {
+            c.ready = true;
+            this.deps.onChange();
+          }
+        } else {
+          c.readinessSuccesses = 0;
+          if (++c.readinessFailures >= (readiness.failureThreshold ?? 3) && c.ready) {
+            c.ready = false;
+            this.deps.onChange();
+          }
+        }
+      }, () => c.started);
+    } else {
+      // Without a readiness probe a container is ready once started.
+      const markReady = () => {
+        if (alive() && c.started && !c.ready) {
+          c.ready = true;
+          this.deps.onChange();
+        }
+        if (alive() && !c.started) this.later(c, 200, markReady);
+      };
+      markReady();
+    }
+    const liveness = c.spec.livenessProbe;
+    if (liveness) {
+      loop(liveness, (ok) => {
+        if (ok) c.livenessFailures = 0;
+        else if (++c.livenessFailures >= (liveness.failureThreshold ?? 3)) this.killForProbe(c, 'liveness');
+      }, () => c.started);
+    }
+  }
+
+  private killForProbe(c: ContainerRuntime, which: string): void {
+    if (!c.proc || c.killedForLiveness) return;
+    this.deps.log(`pod ${this.pod.metadata.namespace}/${this.pod.metadata.name}: container ${c.name} failed ${which} probe, will be restarted`);
+    c.killedForLiveness = true;
+    void this.killContainer(c, this.pod.spec?.terminationGracePeriodSeconds ?? 30);
+  }
+
+  private async killContainer(c: ContainerRuntime, graceSeconds: number): Promise<void> {
+    const proc = c.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
+      if (c.state.kind === 'waiting' && this.stopping && c.lastTerminated) c.state = { kind: 'terminated', terminated: c.lastTerminated };
+      return;
+    }
+    killGroup(proc.pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), Math.max(0, graceSeconds) * 1000);
+    await c.exited;
+    clearTimeout(timer);
+  }
+}
+
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function readCapped(path: string, max: number): string | undefined {
+  try {
+    if (!existsSync(path) || statSync(path).size === 0) return undefined;
+    const buf = readFileSync(path);
+    return buf.subarray(0, max).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,137 @@
+// kube-proxy for the dev cluster: listens on every Service's clusterIP:port (loopback addresses
+// from 127.96.0.0/16) and forwards each TCP connection to a ready endpoint, round-robin.
+// Endpoints are looked up per connection, so endpoint changes take effect immediately.
+import * as net from 'node:net';
+import type { KubeObject } from './kube-client.js';
+import type { Informer } from './informer.js';
+
+interface Listener {
+  server: net.Server;
+  namespace: string;
+  service: string;
+  portName?: string;
+  listening: boolean;
+}
+
+export interface ProxyTarget {
+  ip: string;
+  port: number;
+}
+
+/** Ready addresses of the Endpoints subset port that matches the Service port (pure). */
+export function readyTargets(endpoints: KubeObject | undefined, portName: string | undefined): ProxyTarget[] {
+  const out: ProxyTarget[] = [];
+  for (const subset of endpoints?.subsets ?? []) {
+    const ports: any[] = subset.ports ?? [];
+    const port = ports.find((p) => (p.name ?? '') === (portName ?? '')) ?? (ports.length === 1 && !portName ? ports[0] : undefined);
+    if (!port) continue;
+    for (const a of subset.addresses ?? []) out.push({ ip: a.ip, port: port.port });
+  }
+  return out;
+}
+
+export class ServiceProxy {
+  private readonly listeners = new Map<string, Listener>(); // "ip:port"
+  private readonly sockets = new Set<net.Socket>();
+  private readonly cursor = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly services: Informer, private readonly endpoints: Informer, private readonly log: (m: string) => void) {}
+
+  start(): void {
+    this.services.onChange(() => this.schedule());
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([...this.listeners.values()].map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    this.listeners.clear();
+  }
+
+  private schedule(): void {
+    if (this.closed || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sync();
+    }, 20);
+  }
+
+  private desired(): Map<string, { namespace: string; service: string; portName?: string; ip: string; port: number }> {
+    const want = new Map<string, { namespace: string; service: string; portName?: string; ip: string; port: number }>();
+    for (const svc of this.services.list()) {
+      const ip = svc.spec?.clusterIP;
+      if (!ip || ip === 'None' || !net.isIPv4(ip) || svc.metadata.deletionTimestamp) continue;
+      for (const p of svc.spec?.ports ?? []) {
+        if ((p.protocol ?? 'TCP') !== 'TCP') continue;
+        want.set(`${ip}:${p.port}`, { namespace: svc.metadata.namespace ?? 'default', service: svc.metadata.name, portName: p.name, ip, port: p.port });
+      }
+    }
+    return want;
+  }
+
+  private sync(): void {
+    const want = this.desired();
+    for (const [key, l] of this.listeners) {
+      const w = want.get(key);
+      if (!w || w.namespace !== l.namespace || w.service !== l.service || w.portName !== l.portName) {
+        l.server.close();
+        this.listeners.delete(key);
+      }
+    }
+    let failed = false;
+    for (const [key, w] of want) {
+      if (this.listeners.has(key)) continue;
+      const listener: Listener = { server: net.createServer((socket) => this.forward(listener, socket)), namespace: w.namespace, service: w.service, portName: w.portName, listening: false };
+      this.listeners.set(key, listener);
+      listener.server.on('error', (err) => {
+        this.log(`service proxy ${w.namespace}/${w.service} on ${key}: ${err.message}; retrying`);
+        this.listeners.delete(key);
+        failed = true;
+        this.retryLater();
+      });
+      listener.server.listen(w.port, w.ip, () => (listener.listening = true));
+    }
+    if (failed) this.retryLater();
+  }
+
+  private retryLater(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.sync();
+    }, 1_000);
+  }
+
+  private forward(l: Listener, client: net.Socket): void {
+    const targets = readyTargets(this.endpoints.get(l.namespace, l.service), l.portName);
+    if (targets.length === 0) {
+      client.destroy(); // like kube-proxy's REJECT for a Service without endpoints
+      return;
+    }
+    const key = `${l.namespace}/${l.service}/${l.portName ?? ''}`;
+    const i = (this.cursor.get(key) ?? 0) % targets.length;
+    this.cursor.set(key, i + 1);
+    const target = targets[i];
+    const upstream = net.connect({ host: target.ip, port: target.port });
+    this.sockets.add(client);
+    this.sockets.add(upstream);
+    const cleanup = () => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('error', cleanup);
+    upstream.on('error', cleanup);
+    client.on('close', cleanup);
+    upstream.on('close', cleanup);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}

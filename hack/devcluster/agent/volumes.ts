@@ -1,0 +1,136 @@
+// Pod volumes as host folders under the dev cluster's data dir, never touching "/":
+//   persistentVolumeClaim → <dataDir>/volumes/pvc/<namespace>/<claimName>/
+//   emptyDir              → <dataDir>/pods/<podUid>/<volumeName>/
+//   secret / configMap / projected → files written into <dataDir>/pods/<podUid>/<volumeName>/
+//   hostPath              → the host path itself (it is the host already)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { KubeObject } from './kube-client.js';
+import { ContainerConfigError, type PathMapping } from './container-spec.js';
+
+export interface VolumeLookups {
+  secrets: (namespace: string, name: string) => KubeObject | undefined;
+  configMaps: (namespace: string, name: string) => KubeObject | undefined;
+}
+
+export function podDir(dataDir: string, pod: KubeObject): string {
+  return join(dataDir, 'pods', pod.metadata.uid ?? pod.metadata.name);
+}
+
+export function pvcDir(dataDir: string, namespace: string, claim: string): string {
+  return join(dataDir, 'volumes', 'pvc', namespace, claim);
+}
+
+/** Host folder for each volume of the pod (pure). */
+export function volumeHostDirs(pod: KubeObject, dataDir: string): Map<string, string> {
+  const dirs = new Map<string, string>();
+  const ns = pod.metadata.namespace ?? 'default';
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.persistentVolumeClaim) dirs.set(v.name, pvcDir(dataDir, ns, v.persistentVolumeClaim.claimName));
+    else if (v.hostPath) dirs.set(v.name, v.hostPath.path);
+    else dirs.set(v.name, join(podDir(dataDir, pod), v.name));
+  }
+  return dirs;
+}
+
+/** Container path → host path for each volumeMount of a container (pure). */
+export function mountMappings(container: any, hostDirs: Map<string, string>): PathMapping[] {
+  const out: PathMapping[] = [];
+  for (const m of container.volumeMounts ?? []) {
+    const dir = hostDirs.get(m.name);
+    if (!dir) throw new ContainerConfigError(`volumeMount "${m.name}" refers to no volume of the pod`);
+    out.push({ containerPath: m.mountPath, hostPath: m.subPath ? join(dir, m.subPath) : dir });
+  }
+  return out;
+}
+
+type FileMap = Map<string, Buffer>;
+
+function keyedFiles(data: Record<string, Buffer>, items: { key: string; path: string }[] | undefined, what: string, optional: boolean): FileMap {
+  const files: FileMap = new Map();
+  if (!items || items.length === 0) {
+    for (const [k, v] of Object.entries(data)) files.set(k, v);
+    return files;
+  }
+  for (const item of items) {
+    const v = data[item.key];
+    if (v === undefined) {
+      if (optional) continue;
+      throw new ContainerConfigError(`couldn't find key ${item.key} in ${what}`);
+    }
+    files.set(item.path, v);
+  }
+  return files;
+}
+
+function secretData(secret: KubeObject): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(secret.stringData ?? {})) out[k] = Buffer.from(String(v));
+  for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(String(v), 'base64');
+  return out;
+}
+
+function configMapData(cm: KubeObject): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(cm.binaryData ?? {})) out[k] = Buffer.from(String(v), 'base64');
+  for (const [k, v] of Object.entries(cm.data ?? {})) out[k] = Buffer.from(String(v));
+  return out;
+}
+
+function sourceFiles(src: any, pod: KubeObject, lookups: VolumeLookups): FileMap {
+  const ns = pod.metadata.namespace ?? 'default';
+  if (src.secret) {
+    const name = src.secret.secretName ?? src.secret.name;
+    const secret = lookups.secrets(ns, name);
+    if (!secret) {
+      if (src.secret.optional) return new Map();
+      throw new ContainerConfigError(`secret "${name}" not found`);
+    }
+    return keyedFiles(secretData(secret), src.secret.items, `Secret ${ns}/${name}`, !!src.secret.optional);
+  }
+  if (src.configMap) {
+    const name = src.configMap.name;
+    const cm = lookups.configMaps(ns, name);
+    if (!cm) {
+      if (src.configMap.optional) return new Map();
+      throw new ContainerConfigError(`configmap "${name}" not found`);
+    }
+    return keyedFiles(configMapData(cm), src.configMap.items, `ConfigMap ${ns}/${name}`, !!src.configMap.optional);
+  }
+  if (src.serviceAccountToken) {
+    // The dev cluster does not authenticate; pods reach it through KUBECONFIG instead.
+    return new Map([[src.serviceAccountToken.path ?? 'token', Buffer.from('devcluster-token')]]);
+  }
+  if (src.downwardAPI) {
+    const files: FileMap = new Map();
+    for (const item of src.downwardAPI.items ?? []) {
+      const fp = item.fieldRef?.fieldPath;
+      if (fp === 'metadata.name') files.set(item.path, Buffer.from(pod.metadata.name));
+      else if (fp === 'metadata.namespace') files.set(item.path, Buffer.from(ns));
+      else if (fp === 'metadata.labels') files.set(item.path, Buffer.from(Object.entries(pod.metadata.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n')));
+      else if (fp === 'metadata.annotations') files.set(item.path, Buffer.from(Object.entries(pod.metadata.annotations ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n')));
+    }
+    return files;
+  }
+  return new Map();
+}
+
+/** Creates the pod's volume folders and writes Secret/ConfigMap/projected files (I/O). */
+export function materializeVolumes(pod: KubeObject, dataDir: string, lookups: VolumeLookups): Map<string, string> {
+  const dirs = volumeHostDirs(pod, dataDir);
+  for (const v of pod.spec?.volumes ?? []) {
+    const dir = dirs.get(v.name)!;
+    if (v.hostPath) continue;
+    mkdirSync(dir, { recursive: true });
+    let files: FileMap = new Map();
+    if (v.secret || v.configMap || v.downwardAPI) files = sourceFiles(v, pod, lookups);
+    else if (v.projected) for (const src of v.projected.sources ?? []) for (const [p, b] of sourceFiles(src, pod, lookups)) files.set(p, b);
+    for (const [rel, content] of files) {
+      const target = resolve(dir, rel);
+      if (!target.startsWith(resolve(dir) + '/')) throw new ContainerConfigError(`volume "${v.name}": item path "${rel}" escapes the volume`);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+  }
+  return dirs;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Test image "modelship/test-http-server": a trivial HTTP server for the dev cluster's tests.
+// Plain JavaScript (no tsx) so that it starts in a few tens of milliseconds.
+//   GET /            → "hello from <pod name>"
+//   GET /healthz     → 200
+//   GET /ready       → 200 when ready, else 503 (readiness probe target)
+//   GET /set-ready?value=true|false → toggles readiness
+//   GET /metrics     → Prometheus text format (testserver_requests_total, testserver_ready)
+// Binds to $POD_IP (else 0.0.0.0) on $PORT (else 8080). Env READY_AFTER_MS delays readiness.
+import http from 'node:http';
+
+const host = process.env.POD_IP || '0.0.0.0';
+const port = Number(process.env.PORT || 8080);
+const name = process.env.HOSTNAME || 'test-http-server';
+let ready = !process.env.READY_AFTER_MS;
+if (!ready) setTimeout(() => (ready = true), Number(process.env.READY_AFTER_MS));
+const requests = new Map();
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url || '/', 'http://x');
+  requests.set(url.pathname, (requests.get(url.pathname) || 0) + 1);
+  if (url.pathname === '/healthz') return send(res, 200, 'ok\n');
+  if (url.pathname === '/ready') return send(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+  if (url.pathname === '/set-ready') {
+    ready = url.searchParams.get('value') !== 'false';
+    return send(res, 200, `ready=${ready}\n`);
+  }
+  if (url.pathname === '/metrics') {
+    const lines = ['# HELP testserver_requests_total Requests served, by path.', '# TYPE testserver_requests_total counter'];
+    for (const [path, n] of requests) lines.push(`testserver_requests_total{path="${path}"} ${n}`);
+    lines.push('# HELP testserver_ready Whether the server reports ready.', '# TYPE testserver_ready gauge', `testserver_ready ${ready ? 1 : 0}`);
+    return send(res, 200, lines.join('\n') + '\n', 'text/plain; version=0.0.4');
+  }
+  return send(res, 200, `hello from ${name}\n`);
+});
+
+function send(res, status, body, type = 'text/plain') {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+server.listen(port, host, () => console.log(`listening on ${host}:${port}`));
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    console.log(`received ${sig}, shutting down`);
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 500).unref();
+  });
+}

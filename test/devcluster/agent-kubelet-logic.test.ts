@@ -1,0 +1,171 @@
+// Pure parts of the node agent's kubelet: image → command mapping with Docker semantics,
+// env resolution, container path rewriting, pod phase and status, pod IP allocation.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { commandLine, findImage, normalizeImageName, parseImageConfig, ImageConfigError } from '../../hack/devcluster/agent/images.js';
+import { containerEnv, ContainerConfigError, expandVars, fieldRefValue, rewritePaths } from '../../hack/devcluster/agent/container-spec.js';
+import { mountMappings, volumeHostDirs } from '../../hack/devcluster/agent/volumes.js';
+import { buildPodStatus, podPhase, type ContainerView, type PodView } from '../../hack/devcluster/agent/pod-status.js';
+import { PodIpAllocator } from '../../hack/devcluster/agent/ip-allocator.js';
+import type { KubeObject } from '../../hack/devcluster/agent/kube-client.js';
+
+const images = parseImageConfig(readFileSync(new URL('../../hack/devcluster/images.yaml', import.meta.url), 'utf8'));
+
+for (const [image, expected] of [
+  ['busybox', 'busybox'],
+  ['busybox:1.36', 'busybox'],
+  ['docker.io/library/busybox:1.36', 'busybox'],
+  ['busybox@sha256:abcdef', 'busybox'],
+  ['ghcr.io/acme/modelship/serving:v1', 'ghcr.io/acme/modelship/serving'],
+  ['localhost:5000/modelship/serving:dev', 'localhost:5000/modelship/serving'],
+] as const) {
+  test(`normalizeImageName(${image})`, () => assert.is(normalizeImageName(image), expected));
+}
+
+test('project images map to their entry points, the tag is ignored', () => {
+  assert.equal(findImage(images, 'modelship/serving:0.1.0')?.entrypoint, ['node', '--import', 'tsx', 'serving/main.ts']);
+  assert.equal(findImage(images, 'modelship/operator:latest')?.entrypoint, ['node', '--import', 'tsx', 'operator/main.ts']);
+  assert.equal(findImage(images, 'modelship/trainer-image-classifier:1')?.entrypoint, ['/usr/bin/python3', 'examples/trainers/image-classifier/train.py']);
+  assert.is(findImage(images, 'localhost:5000/modelship/serving:dev')?.entrypoint[3], 'serving/main.ts');
+  assert.is(findImage(images, 'docker.io/library/alpine:3.20')?.cwd, 'pod');
+  assert.is(findImage(images, 'nosuch/image:1'), undefined);
+});
+
+test('Docker semantics: command replaces entrypoint, args replace the default cmd', () => {
+  const serving = findImage(images, 'modelship/serving:1')!;
+  assert.equal(commandLine(serving, undefined, ['validate', '--model-dir', '/m']), ['node', '--import', 'tsx', 'serving/main.ts', 'validate', '--model-dir', '/m']);
+  assert.equal(commandLine(serving, ['sh', '-c'], ['echo hi']), ['sh', '-c', 'echo hi']);
+  const busybox = findImage(images, 'busybox')!;
+  assert.equal(commandLine(busybox, undefined, undefined), ['sh']);
+  assert.equal(commandLine(busybox, ['sh', '-c', 'exit 3'], undefined), ['sh', '-c', 'exit 3']);
+});
+
+test('invalid image config is rejected with a precise error', () => {
+  assert.throws(() => parseImageConfig('images: [{names: [], entrypoint: []}]'), (e: Error) => e instanceof ImageConfigError && /names must be a non-empty list/.test(e.message));
+  assert.throws(() => parseImageConfig('foo: 1'), (e: Error) => e instanceof ImageConfigError && /top-level "images"/.test(e.message));
+});
+
+const mappings = [
+  { containerPath: '/models', hostPath: '/data/pvc/ns/models' },
+  { containerPath: '/models/cache', hostPath: '/data/pods/u/cache' },
+  { containerPath: '/dev/termination-log', hostPath: '/data/pods/u/c/termination-log' },
+];
+for (const [input, expected] of [
+  ['/models/v3/model.onnx', '/data/pvc/ns/models/v3/model.onnx'],
+  ['--model-dir=/models/v3', '--model-dir=/data/pvc/ns/models/v3'],
+  ['/models', '/data/pvc/ns/models'],
+  ['/models/cache/x', '/data/pods/u/cache/x'],
+  ['/modelsX/a', '/modelsX/a'],
+  ['/other/models/a', '/other/models/a'],
+  ['echo done > /dev/termination-log', 'echo done > /data/pods/u/c/termination-log'],
+  ['cp /models/a "/models/b"', 'cp /data/pvc/ns/models/a "/data/pvc/ns/models/b"'],
+  ['PATH=/bin:/models/bin', 'PATH=/bin:/data/pvc/ns/models/bin'],
+] as const) {
+  test(`rewritePaths(${JSON.stringify(input)})`, () => assert.is(rewritePaths(input, mappings), expected));
+}
+
+test('$(VAR) expansion: defined names substituted, $$ escapes, unknown kept', () => {
+  const vars = new Map([['A', 'x'], ['B', 'y']]);
+  assert.is(expandVars('$(A)-$(B)-$(C)-$$(A)', vars), 'x-y-$(C)-$(A)');
+});
+
+const pod: KubeObject = {
+  metadata: { name: 'p1', namespace: 'ns', uid: 'u1', labels: { app: 'web', 'modelship.dev/model': 'm' }, annotations: { a: 'b' } },
+  spec: { volumes: [{ name: 'models', persistentVolumeClaim: { claimName: 'store' } }, { name: 'scratch', emptyDir: {} }, { name: 'cfg', configMap: { name: 'c' } }] },
+};
+
+test('downward API field references', () => {
+  assert.is(fieldRefValue(pod, '127.64.0.9', 'status.podIP'), '127.64.0.9');
+  assert.is(fieldRefValue(pod, '', 'metadata.name'), 'p1');
+  assert.is(fieldRefValue(pod, '', 'metadata.namespace'), 'ns');
+  assert.is(fieldRefValue(pod, '', "metadata.labels['modelship.dev/model']"), 'm');
+  assert.is(fieldRefValue(pod, '', "metadata.annotations['a']"), 'b');
+  assert.throws(() => fieldRefValue(pod, '', 'spec.bogus'), (e: Error) => e instanceof ContainerConfigError && /spec.bogus/.test(e.message));
+});
+
+const secrets: Record<string, KubeObject> = { 'ns/s': { metadata: { name: 's' }, data: { token: Buffer.from('t0k').toString('base64') } } };
+const configMaps: Record<string, KubeObject> = { 'ns/c': { metadata: { name: 'c' }, data: { MODE: 'fast', LEVEL: 'info' } } };
+const sources = { pod, podIP: '127.64.0.9', secrets: (ns: string, n: string) => secrets[`${ns}/${n}`], configMaps: (ns: string, n: string) => configMaps[`${ns}/${n}`] };
+
+test('env: envFrom first, then env in order with $(VAR) expansion, secret and configmap refs', () => {
+  const env = containerEnv({
+    envFrom: [{ configMapRef: { name: 'c' }, prefix: 'CFG_' }],
+    env: [
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      { name: 'URL', value: 'http://$(POD_IP):8080' },
+      { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'token' } } },
+      { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'c', key: 'MODE' } } },
+      { name: 'OPT', valueFrom: { secretKeyRef: { name: 'missing', key: 'k', optional: true } } },
+      { name: 'CFG_LEVEL', value: 'debug' },
+    ],
+  }, sources);
+  assert.equal(Object.fromEntries(env), { CFG_MODE: 'fast', CFG_LEVEL: 'debug', POD_IP: '127.64.0.9', URL: 'http://127.64.0.9:8080', TOKEN: 't0k', MODE: 'fast' });
+});
+
+test('env: a missing required secret or key is a CreateContainerConfigError', () => {
+  assert.throws(() => containerEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, sources), /secret "nope" not found/);
+  assert.throws(() => containerEnv({ env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'c', key: 'nokey' } } }] }, sources), /couldn't find key nokey in ConfigMap ns\/c/);
+});
+
+test('volumes map to folders under the data dir, subPath honoured', () => {
+  const dirs = volumeHostDirs(pod, '/d');
+  assert.is(dirs.get('models'), '/d/volumes/pvc/ns/store');
+  assert.is(dirs.get('scratch'), '/d/pods/u1/scratch');
+  assert.is(dirs.get('cfg'), '/d/pods/u1/cfg');
+  const m = mountMappings({ volumeMounts: [{ name: 'models', mountPath: '/models' }, { name: 'scratch', mountPath: '/tmp/work', subPath: 'a' }] }, dirs);
+  assert.equal(m, [{ containerPath: '/models', hostPath: '/d/volumes/pvc/ns/store' }, { containerPath: '/tmp/work', hostPath: '/d/pods/u1/scratch/a' }]);
+  assert.throws(() => mountMappings({ volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, dirs), /refers to no volume/);
+});
+
+const running = (name: string, ready = true): ContainerView => ({ name, image: 'i', state: { kind: 'running', startedAt: 't' }, restartCount: 0, ready, started: true });
+const terminated = (name: string, exitCode: number): ContainerView => ({ name, image: 'i', state: { kind: 'terminated', terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: 't', finishedAt: 't' } }, restartCount: 0, ready: false, started: false });
+const waiting = (name: string, reason: string, restarted = false): ContainerView => ({ name, image: 'i', state: { kind: 'waiting', reason }, restartCount: restarted ? 1 : 0, ready: false, started: false, ...(restarted ? { lastTerminated: { exitCode: 1, reason: 'Error', startedAt: 't', finishedAt: 't' } } : {}) });
+const view = (containers: ContainerView[], podFailure?: PodView['podFailure']): PodView => ({ podIP: '127.64.0.2', startTime: 't', containers, podFailure });
+
+for (const [name, containers, expected] of [
+  ['all running', [running('a'), running('b')], 'Running'],
+  ['one not yet started', [running('a'), waiting('b', 'ErrImagePull')], 'Pending'],
+  ['restarting after crash', [waiting('a', 'CrashLoopBackOff', true)], 'Running'],
+  ['all completed', [terminated('a', 0), terminated('b', 0)], 'Succeeded'],
+  ['one failed', [terminated('a', 0), terminated('b', 2)], 'Failed'],
+  ['one still running', [terminated('a', 1), running('b')], 'Running'],
+] as const) {
+  test(`podPhase: ${name} → ${expected}`, () => assert.is(podPhase(view([...containers])), expected));
+}
+
+test('pod status: conditions, container states and termination message like a kubelet', () => {
+  const p: KubeObject = { metadata: { name: 'p', uid: 'u' }, spec: { containers: [{ name: 'a' }] } };
+  const ready = buildPodStatus(p, view([running('a')]), '2026-01-01T00:00:00Z');
+  assert.is(ready.phase, 'Running');
+  assert.is(ready.podIP, '127.64.0.2');
+  const cond = Object.fromEntries(ready.conditions.map((c: any) => [c.type, c.status]));
+  assert.equal(cond, { PodReadyToStartContainers: 'True', Initialized: 'True', Ready: 'True', ContainersReady: 'True', PodScheduled: 'True' });
+  const unready = buildPodStatus({ ...p, status: ready }, view([running('a', false)]), '2026-01-01T00:00:05Z');
+  const r = unready.conditions.find((c: any) => c.type === 'Ready');
+  assert.equal([r.status, r.reason, r.message, r.lastTransitionTime], ['False', 'ContainersNotReady', 'containers with unready status: [a]', '2026-01-01T00:00:05Z']);
+  assert.is(unready.conditions.find((c: any) => c.type === 'PodScheduled').lastTransitionTime, '2026-01-01T00:00:00Z', 'unchanged conditions keep their transition time');
+  const done: ContainerView = { ...terminated('a', 0) };
+  (done.state as any).terminated.message = 'accuracy=0.93';
+  const finished = buildPodStatus(p, view([done]), 'now');
+  assert.is(finished.phase, 'Succeeded');
+  assert.equal(finished.containerStatuses[0].state.terminated, { exitCode: 0, reason: 'Completed', message: 'accuracy=0.93', startedAt: 't', finishedAt: 't' });
+  assert.is(finished.conditions.find((c: any) => c.type === 'Ready').reason, 'PodCompleted');
+  const deadline = buildPodStatus(p, view([running('a')], { reason: 'DeadlineExceeded', message: 'too long' }), 'now');
+  assert.equal([deadline.phase, deadline.reason], ['Failed', 'DeadlineExceeded']);
+});
+
+test('pod IPs come from 127.64.0.0/16, are unique, and a preferred free one is kept', () => {
+  const ips = new PodIpAllocator();
+  const a = ips.allocate();
+  const b = ips.allocate();
+  assert.match(a, /^127\.64\.\d+\.\d+$/);
+  assert.is.not(a, b);
+  assert.is(ips.allocate('127.64.7.7'), '127.64.7.7');
+  assert.is.not(ips.allocate('127.64.7.7'), '127.64.7.7');
+  ips.release(a);
+  assert.is.not(ips.allocate(), a, 'a just-released address is not reused at once');
+  assert.is(PodIpAllocator.offsetOf('10.0.0.1'), undefined);
+});
+
+test.run();
