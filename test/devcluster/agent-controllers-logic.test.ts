@@ -244,7 +244,7 @@ test('Endpoints: ready pods in addresses, unready in notReadyAddresses, finished
   assert.equal(readyTargets({ metadata: { name: 'web' }, subsets }, 'http'), [{ ip: '127.64.0.10', port: 8080 }]);
   const slices = buildEndpointSlices(svc, [a, b]);
   assert.equal(slices[0].endpoints.map((e: any) => [e.addresses[0], e.conditions.ready]), [['127.64.0.10', true], ['127.64.0.11', false]]);
-  assert.is(slices[0].metadata.labels['kubernetes.io/service-name'], 'web');
+  assert.is(slices[0].metadata.labels?.['kubernetes.io/service-name'], 'web');
 });
 
 test('Prometheus targets: annotated running pods with port/path, namespace, pod and sanitised labels', () => {
