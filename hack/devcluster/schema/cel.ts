@@ -45,11 +45,15 @@ function fail(expr: Expr, pos: Positions, message: string): never {
   throw new CelCompileError(`ERROR: ${location(expr, pos).replace('%s', message)}`);
 }
 
+/** Type names are identifiers in CEL (`type(self) == int`). */
+const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'string', 'bool', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
+
 /** Walks the parsed expression, returning the schema node its value has when known. */
 function checkExpr(expr: Expr, scope: Scope, pos: Positions): SchemaNode | undefined {
   const k = expr.exprKind;
   switch (k.case) {
     case 'identExpr': {
+      if (TYPE_IDENTS.has(k.value.name) && !scope.vars.has(k.value.name)) return undefined;
       if (!scope.vars.has(k.value.name)) fail(expr, pos, `undeclared reference to '${k.value.name}' (in container '')`);
       return scope.vars.get(k.value.name);
     }

@@ -104,7 +104,8 @@ class Compiled implements CompiledSchema {
       if (errs.some(isBlocking)) errs.push(CEL_SKIPPED_ERROR);
       else errs.push(...result.celErrs);
     }
-    return errs;
+    // errors on the object itself carry upstream's nil field path, printed "<nil>"
+    return errs.map((e) => (e.field === '' ? { ...e, field: '<nil>' } : e));
   }
 }
 
