@@ -322,8 +322,8 @@ export interface TrainingRunRegistrationGates {
  */
 export interface ValidationPolicy {
   /**
-   * Largest accepted absolute gap between the accuracy measured through the serving path and the
-   * offline (training) accuracy; a larger gap is training/serving skew and rejects the version.
+   * Largest accepted drop of the accuracy measured through the serving path below the offline
+   * (training) accuracy; a larger drop is training/serving skew and rejects the version.
    * @default 0.05
    */
   skewTolerance: number;
@@ -474,8 +474,10 @@ export interface ModelVersionSource {
 export interface ModelVersionSourceDataset {
   /** Location of the data set. */
   uri?: string;
-  /** Version or digest of the data set. */
+  /** Version of the data set. */
   version?: string;
+  /** Content digest of the data set as the trainer read it. */
+  digest?: string;
 }
 
 /** Observed state of validation and serving, written by the operator only. */
@@ -502,6 +504,8 @@ export interface ModelVersionStatus {
   servingAccuracy?: number;
   /** All metrics measured through the serving path by name (per head as <head>.<metric>). */
   servingMetrics?: Record<string, number>;
+  /** Per-item latency through the serving path during validation, in milliseconds. */
+  servingLatencyMs?: ModelVersionStatusServingLatencyMs;
   /** Training/serving skew check. */
   skew?: ModelVersionStatusSkew;
   /** InferenceServices currently serving this version, with their role. */
@@ -565,6 +569,8 @@ export interface ModelVersionStatusProfile {
   samples?: number;
   /** Location of the full profile.json. */
   uri?: string;
+  /** Bins per feature histogram. */
+  bins?: number;
   /** Reference distribution of each input feature. */
   features?: ModelVersionStatusProfileFeature[];
   /** Reference distribution of predicted classes per head. */
@@ -591,6 +597,14 @@ export interface ModelVersionStatusProfilePrediction {
   proportions?: number[];
 }
 
+/** Per-item latency through the serving path during validation, in milliseconds. */
+export interface ModelVersionStatusServingLatencyMs {
+  /** Median latency. */
+  p50?: number;
+  /** 95th percentile latency. */
+  p95?: number;
+}
+
 /** Training/serving skew check. */
 export interface ModelVersionStatusSkew {
   /** Metric compared. */
@@ -599,7 +613,7 @@ export interface ModelVersionStatusSkew {
   offline?: number;
   /** Value measured through the serving path. */
   serving?: number;
-  /** Absolute difference between offline and serving. */
+  /** offline minus serving; positive when the serving path does worse. */
   gap?: number;
   /** Tolerance applied (spec.validation.skewTolerance). */
   tolerance?: number;
