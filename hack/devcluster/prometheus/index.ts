@@ -50,7 +50,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(home, 'data')}`,
       // A previous run killed with SIGKILL leaves a lock file behind; we own the folder.
-      '--storage.tsdb.no-lockfile',
+      '--no-storage.tsdb.use-lockfile',
       '--storage.tsdb.retention.time=2d',
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-lifecycle',
