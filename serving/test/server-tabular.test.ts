@@ -1,0 +1,102 @@
+// The serve API against the real iris-like tabular model, with a profile written by
+// validate so that feature bins are counted.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateModelDir } from '../lib/validate-cmd.js';
+import { copyModel, fixtureModels, parseMetrics, startApp, type RunningApp } from './fixtures.js';
+
+const test = suite('serve: tabular model');
+let srv: RunningApp;
+let cleanup: () => void;
+
+test.before(async () => {
+  const copy = copyModel(fixtureModels().iris);
+  cleanup = copy.cleanup;
+  const { profile } = await validateModelDir(copy.dir);
+  writeFileSync(join(copy.dir, 'profile.json'), JSON.stringify(profile));
+  srv = await startApp(copy.dir, { version: 'v3' });
+});
+test.after(async () => { await srv.close(); cleanup(); });
+
+const SETOSA = [5.1, 3.5, 1.4, 0.2];
+const VERSICOLOR = [6.4, 3.2, 4.5, 1.5];
+const VIRGINICA = [6.3, 3.3, 6.0, 2.5];
+
+async function predict(body: unknown) {
+  const res = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+const species = (body: any) => body.predictions.map((p: any) => p.heads.species.label);
+
+test('the three JSON spellings of tabular input predict the known species', async () => {
+  const byTensor = await predict({ inputs: { features: [SETOSA, VERSICOLOR, VIRGINICA] } });
+  assert.is(byTensor.status, 200);
+  assert.equal(species(byTensor.body), ['setosa', 'versicolor', 'virginica']);
+  const single = await predict({ inputs: { features: VIRGINICA } });
+  assert.equal(species(single.body), ['virginica']);
+  const byColumn = await predict({ inputs: { sepal_length: [5.1, 6.3], sepal_width: [3.5, 3.3], petal_length: [1.4, 6.0], petal_width: [0.2, 2.5] } });
+  assert.equal(species(byColumn.body), ['setosa', 'virginica']);
+  const byRecord = await predict({ inputs: [{ sepal_length: 6.4, sepal_width: 3.2, petal_length: 4.5, petal_width: 1.5 }] });
+  assert.equal(species(byRecord.body), ['versicolor']);
+  const scores = byRecord.body.predictions[0].heads.species.scores;
+  assert.equal(Object.keys(scores), ['setosa', 'versicolor', 'virginica']);
+  assert.ok(scores.versicolor > 0.9);
+});
+
+test('wrong tensor shapes and types are 400 WRONG_TENSOR; images are 400 for a tabular model', async () => {
+  const cases: Array<[string, unknown, string]> = [
+    ['short row', { inputs: { features: [[1, 2, 3]] } }, 'WRONG_TENSOR'],
+    ['string value', { inputs: { features: [[1, 2, 'x', 4]] } }, 'WRONG_TENSOR'],
+    ['missing feature', { inputs: { sepal_length: 1, sepal_width: 2, petal_length: 3 } }, 'WRONG_TENSOR'],
+    ['ragged columns', { inputs: { sepal_length: [1, 2], sepal_width: [2], petal_length: [3, 3], petal_width: [1, 1] } }, 'WRONG_TENSOR'],
+    ['null inputs', { inputs: null }, 'WRONG_TENSOR'],
+    ['nan-ish', { inputs: { features: [[1, 2, null, 4]] } }, 'WRONG_TENSOR'],
+    ['an image', { image: 'aGVsbG8=' }, 'INVALID_INPUT'],
+  ];
+  for (const [name, body, code] of cases) {
+    const res = await predict(body);
+    assert.is(res.status, 400, name);
+    assert.is(res.body.error.code, code, name);
+  }
+});
+
+test('feature bins from profile.json and predictions are counted', async () => {
+  const before = parseMetrics(await (await fetch(`${srv.url}/metrics`)).text());
+  const total = (m: typeof before) => [...Array(10).keys()].reduce((a, bin) => a + (m('modelship_feature_bin_total', { feature: 'petal_length', bin: String(bin) }) ?? 0), 0);
+  await predict({ inputs: { features: [SETOSA, [6.3, 3.3, 99, 2.5]] } });
+  const after = parseMetrics(await (await fetch(`${srv.url}/metrics`)).text());
+  assert.is(total(after) - total(before), 2);
+  // 99 is above every reference value: it lands in the last bin.
+  const lastBin = [...Array(10).keys()].reverse().find((b) => after('modelship_feature_bin_total', { feature: 'petal_length', bin: String(b) }) !== undefined)!;
+  assert.is((after('modelship_feature_bin_total', { feature: 'petal_length', bin: String(lastBin) }) ?? 0) - (before('modelship_feature_bin_total', { feature: 'petal_length', bin: String(lastBin) }) ?? 0), 1);
+  assert.is((after('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0) - (before('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0), 1);
+});
+
+test('feedback on a tabular prediction', async () => {
+  const { body } = await predict({ inputs: { features: [VIRGINICA] } });
+  const res = await fetch(`${srv.url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { species: 'versicolor' } }) });
+  assert.equal(await res.json(), { accepted: { species: 'incorrect' } });
+  const m = parseMetrics(await (await fetch(`${srv.url}/metrics`)).text());
+  assert.is(m('modelship_feedback_total', { version: 'v3', head: 'species', outcome: 'incorrect' }), 1);
+});
+
+test('OIP infer with an FP32 [N, 4] tensor; metadata lists the feature tensor', async () => {
+  const res = await fetch(`${srv.url}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: [SETOSA, VIRGINICA] }] }) });
+  assert.is(res.status, 200);
+  const out = (await res.json()).outputs[0];
+  assert.is(out.name, 'species');
+  assert.equal(out.shape, [2, 3]);
+  const row = (i: number) => out.data.slice(i * 3, i * 3 + 3);
+  assert.is(row(0).indexOf(Math.max(...row(0))), 0);
+  assert.is(row(1).indexOf(Math.max(...row(1))), 2);
+  const meta = await (await fetch(`${srv.url}/v2/models/iris`)).json();
+  assert.equal(meta.inputs, [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }]);
+  const bad = await fetch(`${srv.url}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }) });
+  assert.is(bad.status, 400);
+  assert.match((await bad.json()).error, /shape/);
+});
+
+test.run();
