@@ -67,6 +67,14 @@ interface RequestContext {
 
 const json = (status: number, body: unknown): Reply => ({ status, json: body });
 
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (err) {
+    throw new ServingError('UNKNOWN_MODEL', `malformed model name in the path: ${segment}`, { cause: err });
+  }
+}
+
 export class ServingApp {
   readonly server: Server;
   readonly metrics: ServingMetrics;
@@ -144,7 +152,7 @@ export class ServingApp {
     const oip = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(url);
     if (oip) {
       const [, name, version, action] = oip;
-      const check = () => this.checkModel(decodeURIComponent(name), version && decodeURIComponent(version));
+      const check = () => this.checkModel(decodePathSegment(name), version === undefined ? undefined : decodePathSegment(version));
       if (action === '/infer') return m('infer', true, 'POST', (r, c) => { check(); return this.infer(r, c); });
       if (action === '/ready') return m('model_ready', true, 'GET', async () => { check(); return this.readiness(); });
       return m('model_metadata', true, 'GET', async () => { check(); return json(200, modelMetadata(this.signature, this.name, this.version)); });

@@ -46,12 +46,15 @@ function parseMultipart(contentType: string, body: Buffer, limits: PredictLimits
     let failed = false;
     const fail = (err: ServingError) => { if (!failed) { failed = true; reject(err); } };
     bb.on('file', (field, stream) => {
+      // A truncated body makes busboy fail the part's stream too; without a listener that
+      // error would be thrown. The request-level 'error' below reports it.
+      stream.on('error', () => undefined);
       if (field !== 'file') { stream.resume(); return; }
       const chunks: Buffer[] = [];
       pending.push(new Promise((done) => {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => { files.push(Buffer.concat(chunks)); done(); });
-        stream.on('error', () => done());
+        stream.once('error', () => done());
       }));
     });
     bb.on('filesLimit', () => fail(new ServingError('PAYLOAD_TOO_LARGE', `more than ${limits.maxImages} files in one request`)));
