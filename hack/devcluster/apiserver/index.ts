@@ -14,7 +14,6 @@ import { Persistence } from './persistence.js';
 import { Registry } from './registry.js';
 import { Rest } from './rest.js';
 import { Store } from './store.js';
-import { loadSchemaModule } from './validation.js';
 
 export type { RequestCounters } from './counters.js';
 export type { FaultInjector, ErrorFault, LatencyFault, RequestMatch } from './faults.js';
@@ -48,7 +47,6 @@ export interface ApiServer {
 }
 
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
-  await loadSchemaModule();
   const host = opts.host ?? '127.0.0.1';
   const persistence = opts.dataDir ? new Persistence(opts.dataDir) : undefined;
   const saved = persistence?.load();

@@ -196,6 +196,8 @@ export function applyConfig(live: KObject | undefined, config: KObject, manager:
     for (const p of applied) {
       if (!fields.has(p)) continue;
       const path = JSON.parse(p) as string[];
+      // A keyed item's "." only records that the item exists; its fields conflict on their own.
+      if (path[path.length - 1] === '.') continue;
       if (!sameValue(valueAt(live, path), valueAt(config, path))) conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: displayPath(path) });
     }
   }

@@ -27,7 +27,7 @@ export interface ResourceType {
   /** DELETE answers with the object (pods, namespaces) instead of a Success Status. */
   returnDeletedObject: boolean;
   /** For custom resources: the CRD's name and the version entry's printer columns / schema. */
-  crd?: { name: string; version: KObject; spec: KObject };
+  crd?: { name: string; version: KObject; spec: KObject; object: KObject };
 }
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -111,7 +111,7 @@ export function typesOfCrd(crd: KObject): ResourceType[] {
     namespaced: spec.scope !== 'Cluster', shortNames: names.shortNames ?? [], categories: names.categories ?? [],
     status: !!v.subresources?.status, scale: !!v.subresources?.scale, generation: true, builtin: false,
     storageKey: `${group}/${plural}`, defaultPropagation: 'Background' as const, returnDeletedObject: false,
-    crd: { name: crd.metadata.name, version: v, spec },
+    crd: { name: crd.metadata.name, version: v, spec, object: crd },
   }));
 }
 
