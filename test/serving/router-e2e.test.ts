@@ -54,7 +54,7 @@ t.after(async () => {
 });
 
 function predict(headers: Record<string, string> = {}) {
-  return fetch(`${router.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png', ...headers }, body: image });
+  return fetch(`${router.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png', ...headers }, body: new Blob([new Uint8Array(image)]) });
 }
 
 t('50/50: both versions answer, and x-modelship-version always matches the answering server', async () => {
