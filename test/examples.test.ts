@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -204,6 +204,21 @@ test('image trainer: bad input fails with the reason in the termination message'
     assert.is(run.code, code, name);
     assert.match(JSON.parse(run.message).error, reason, name);
   }
+});
+
+test('image trainer: an unwritable data location still trains on generated data; ARTIFACT_URI is reported', async () => {
+  const blocker = tmp('a-file');
+  await writeFile(blocker, 'not a directory');
+  const out = tmp('fallback-model');
+  const run = await train(['--data', join(blocker, 'data'), '--out', out, '--generate', '--epochs=1', '--width=4'], {
+    GENERATE_COUNT: '80', ARTIFACT_URI: 'pvc://models/face-attributes/run-1' });
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, /not writable .*generating into/);
+  const message = JSON.parse(run.message) as { artifact: { uri: string; digest: string } };
+  assert.equal(message.artifact, { uri: 'pvc://models/face-attributes/run-1', digest: await sha256(join(out, 'model.onnx')) });
+  assert.is((await readLabels(join(out, 'reference'))).length, 16);
+  const scratchDir = /generating into (\S+)/.exec(run.stderr)?.[1] ?? '';
+  assert.ok(scratchDir !== '' && !existsSync(scratchDir), 'the scratch data set is removed afterwards');
 });
 
 test('sample model: serving-style pre-processing reproduces the training metric', async () => {

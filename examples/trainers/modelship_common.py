@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -145,6 +146,22 @@ def _to_string(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def generation_dir(requested: str) -> str:
+    """Where generated data goes: the requested directory when it can be created and written,
+    else (a read-only data volume, as pvc:// data sets are mounted) a fresh scratch directory."""
+    try:
+        os.makedirs(requested, exist_ok=True)
+        probe = os.path.join(requested, ".modelship-write-probe")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+        return requested
+    except OSError as err:
+        scratch = tempfile.mkdtemp(prefix="modelship-generated-")
+        print(f"note: {requested} is not writable ({err.strerror}); generating into {scratch}", file=sys.stderr)
+        return scratch
+
+
 def sha256_file(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -175,6 +192,14 @@ def metrics_document(head_results: dict[str, dict[str, float]], hyperparameters:
         "dataset": {"uri": dataset_uri, "digest": dataset_digest},
         "epochs": epochs,
     }
+
+
+def artifact_uri(opts: dict, out_dir: str) -> str:
+    """--artifact_uri when given (e.g. the operator's pvc:// URI for the run), else the output
+    as given when it is a URI, else its absolute path."""
+    if opts.get("artifact_uri"):
+        return opts["artifact_uri"]
+    return opts["out"] if "://" in opts["out"] else out_dir
 
 
 def termination_summary(artifact_uri: str, model_digest: str, metrics: dict) -> dict:

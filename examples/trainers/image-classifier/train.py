@@ -63,6 +63,8 @@ OPTIONS = [
     mc.Option("name", str, "face-attributes", "model name written to modelship.json"),
     mc.Option("data", str, "", "data set directory or file:// URI", env="DATASET_URI", hyperparameter=False),
     mc.Option("out", str, "", "output directory or file:// URI", env="OUTPUT_URI", hyperparameter=False),
+    mc.Option("artifact_uri", str, "", "URI reported for the artifact (default: the output directory)",
+              env="ARTIFACT_URI", hyperparameter=False),
     mc.Option("generate", mc.parse_bool, False, "generate data first when --data is empty or missing",
               env="GENERATE_DATA", hyperparameter=False),
     mc.Option("generate_count", mc.positive_int, 2400, "images to generate with --generate",
@@ -82,21 +84,22 @@ class DataError(ValueError):
 
 # ---------------------------------------------------------------- data
 
-def ensure_dataset(data_dir: str, opts: dict) -> None:
-    has_manifest = os.path.isfile(os.path.join(data_dir, "dataset.json"))
-    if has_manifest:
-        return
-    empty = not os.path.isdir(data_dir) or not os.listdir(data_dir)
+def ensure_dataset(data_dir: str, opts: dict) -> str:
+    """The directory to read: data_dir itself, or where --generate put the synthetic data."""
+    if os.path.isfile(os.path.join(data_dir, "dataset.json")):
+        return data_dir
     if not opts["generate"]:
         raise DataError(f"{data_dir} has no dataset.json (pass --generate or GENERATE_DATA=1 to create one)")
-    if not empty:
+    if os.path.isdir(data_dir) and os.listdir(data_dir):
         raise DataError(f"{data_dir} is not empty and has no dataset.json; refusing to generate into it")
     import face_attributes as fa
+    target = mc.generation_dir(data_dir)
     started = time.monotonic()
-    manifest = fa.write_dataset(data_dir, opts["generate_count"], opts["generate_seed"],
+    manifest = fa.write_dataset(target, opts["generate_count"], opts["generate_seed"],
                                 size=opts["image_size"], shift=fa.parse_shift(opts["generate_shift"]))
-    mc.progress(event="generated", count=manifest["count"], dir=data_dir,
+    mc.progress(event="generated", count=manifest["count"], dir=target,
                 seconds=round(time.monotonic() - started, 1))
+    return target
 
 
 def load_manifest(data_dir: str) -> dict:
@@ -341,7 +344,8 @@ def run(opts: dict) -> dict:
     mc.progress(event="start", device=device.type, amp=device.type == "cuda", threads=torch.get_num_threads(),
                 data=data_dir, out=out_dir)
 
-    ensure_dataset(data_dir, opts)
+    requested_dir = data_dir
+    data_dir = ensure_dataset(data_dir, opts)
     manifest = load_manifest(data_dir)
     heads, size = manifest["heads"], opts["image_size"]
     files, images, targets = load_examples(data_dir, manifest, size)
@@ -365,12 +369,13 @@ def run(opts: dict) -> dict:
     export_onnx(model, heads, size, model_path)
     mc.write_json(os.path.join(out_dir, "modelship.json"), signature(opts["name"], heads, size))
     write_reference(data_dir, out_dir, [files[i] for i in ref_idx], targets[ref_idx], heads)
+    if data_dir != requested_dir:  # a scratch copy generated because the data volume was read-only
+        shutil.rmtree(data_dir, ignore_errors=True)
     dataset_digest = manifest.get("digest") or mc.sha256_file(os.path.join(data_dir, "labels.jsonl"))
     metrics = mc.metrics_document(reference, mc.hyperparameters_as_strings(OPTIONS, opts),
                                   opts["data"], dataset_digest, epochs)
     mc.write_json(os.path.join(out_dir, "metrics.json"), metrics)
-    summary = mc.termination_summary(opts["out"] if "://" in opts["out"] else out_dir,
-                                     mc.sha256_file(model_path), metrics)
+    summary = mc.termination_summary(mc.artifact_uri(opts, out_dir), mc.sha256_file(model_path), metrics)
     mc.write_termination_message(summary)
     mc.progress(event="done", epochs=epochs, accuracy=metrics["accuracy"],
                 **{f"{k}.accuracy": v["accuracy"] for k, v in metrics["heads"].items()})

@@ -41,6 +41,8 @@ OPTIONS = [
     mc.Option("data", str, "", "data directory (dataset.json + data.csv) or file:// URI", env="DATASET_URI",
               hyperparameter=False),
     mc.Option("out", str, "", "output directory or file:// URI", env="OUTPUT_URI", hyperparameter=False),
+    mc.Option("artifact_uri", str, "", "URI reported for the artifact (default: the output directory)",
+              env="ARTIFACT_URI", hyperparameter=False),
     mc.Option("generate", mc.parse_bool, False, "generate data first when --data is empty or missing",
               env="GENERATE_DATA", hyperparameter=False),
     mc.Option("generate_count", mc.positive_int, 600, "rows to generate", env="GENERATE_COUNT", hyperparameter=False),
@@ -60,6 +62,8 @@ def load(data_dir: str, opts: dict) -> tuple[dict, np.ndarray, np.ndarray]:
         if os.path.isdir(data_dir) and os.listdir(data_dir):
             raise DataError(f"{data_dir} is not empty and has no dataset.json; refusing to generate into it")
         import iris_like
+        data_dir = mc.generation_dir(data_dir)
+        manifest_path = os.path.join(data_dir, "dataset.json")
         iris_like.write_dataset(data_dir, opts["generate_count"], opts["generate_seed"])
     with open(manifest_path) as fh:
         manifest = json.load(fh)
@@ -180,8 +184,7 @@ def run(opts: dict) -> dict:
     metrics = mc.metrics_document(reference, mc.hyperparameters_as_strings(OPTIONS, opts), opts["data"],
                                   manifest.get("digest", ""), epochs)
     mc.write_json(os.path.join(out_dir, "metrics.json"), metrics)
-    summary = mc.termination_summary(opts["out"] if "://" in opts["out"] else out_dir,
-                                     mc.sha256_file(model_path), metrics)
+    summary = mc.termination_summary(mc.artifact_uri(opts, out_dir), mc.sha256_file(model_path), metrics)
     mc.write_termination_message(summary)
     mc.progress(event="done", epochs=epochs, accuracy=metrics["accuracy"])
     return summary
