@@ -49,6 +49,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private syncWaiters: Array<() => void> = [];
   private restartCount = 0;
   private started = false;
+  private watching = 0;
+  private listCount = 0;
 
   constructor(private readonly client: KubeClient, private readonly opts: InformerOptions) {
     this.kind = opts.kind;
@@ -62,6 +64,16 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   get restarts(): number {
     return this.restartCount;
+  }
+
+  /** Successful lists so far (the initial ones and every re-list). */
+  get lists(): number {
+    return this.listCount;
+  }
+
+  /** Number of watch streams open now (one per namespace when healthy). */
+  get openWatches(): number {
+    return this.watching;
   }
 
   addHandler(h: InformerHandlers<T>): void {
@@ -131,6 +143,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const list = await this.client.list<T>(this.kind, { namespace: namespace || undefined, labelSelector: this.opts.labelSelector }, this.abort.signal);
     const inScope = (o: T) => !namespace || o.metadata?.namespace === namespace;
     const delta = this.store.replace(list.items, inScope);
+    this.listCount++;
     for (const o of delta.deleted) this.emit((h) => h.onDelete?.(o));
     for (const o of delta.added) this.emit((h) => h.onAdd?.(o));
     for (const u of delta.updated) this.emit((h) => h.onUpdate?.(u.old, u.obj));
@@ -153,6 +166,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const onAbort = () => stream.close();
     this.abort.signal.addEventListener('abort', onAbort, { once: true });
     let rv = fromVersion;
+    this.watching++;
     try {
       for await (const line of stream.lines) {
         const event = parseEvent<T>(line);
@@ -161,6 +175,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         onVersion(rv);
       }
     } finally {
+      this.watching--;
       this.abort.signal.removeEventListener('abort', onAbort);
       stream.close();
     }

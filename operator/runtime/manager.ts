@@ -28,6 +28,8 @@ export interface ManagerOptions {
   /** Re-enqueue every object of each controller's kind this often while leading (0: never). */
   resyncPeriodMs?: number;
   component?: string;
+  /** Told when controllers start (true) or stop (false) running in this process. */
+  onLeadershipChange?: (leading: boolean) => void;
 }
 
 interface Running {
@@ -156,6 +158,7 @@ export class Manager {
       running.resync.unref?.();
     }
     this.log.info('Started controllers', { controllers: this.controllers.map((c) => c.name) });
+    this.opts.onLeadershipChange?.(true);
   }
 
   /** Stops handing out work at once; resolves when in-flight reconciles have returned. */
@@ -166,6 +169,7 @@ export class Manager {
     this.metrics.leader.set(0);
     clearInterval(running.resync);
     running.abort.abort();
+    this.opts.onLeadershipChange?.(false);
     await Promise.all([...running.queues.values()].map((q) => q.shutdown()));
     await Promise.all(running.workers);
     for (const c of this.controllers) this.metrics.queueDepth.set({ controller: c.name }, 0);

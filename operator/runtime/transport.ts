@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig as KubeConfigClass, type KubeConfig } from '@kubernetes/client-node';
 import { errorFromResponse, unavailable } from './errors.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -46,9 +46,12 @@ export class KubeTransport {
   private readonly requestTimeoutMs: number;
   private readonly userAgent: string;
 
-  constructor(private readonly kc: KubeConfig, opts: TransportOptions = {}) {
+  private readonly kc: KubeConfig;
+
+  constructor(kc: KubeConfig, opts: TransportOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.kc = cluster.server.startsWith('http:') ? withoutTlsCheck(kc) : kc;
     this.server = cluster.server.replace(/\/+$/, '');
     this.authTtlMs = opts.authTtlMs ?? 60_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
@@ -158,6 +161,22 @@ export class KubeTransport {
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     return { agent: opts.agent as http.Agent | undefined, headers };
   }
+}
+
+/**
+ * client-node refuses plain-HTTP servers unless TLS verification is switched off, which is
+ * meaningless without TLS anyway (kubectl accepts such kubeconfigs as they are). Used for the
+ * dev cluster's loopback API server.
+ */
+function withoutTlsCheck(kc: KubeConfig): KubeConfig {
+  const copy = new KubeConfigClass();
+  copy.loadFromOptions({
+    clusters: kc.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return copy;
 }
 
 function readBody(res: http.IncomingMessage, what: string): Promise<string> {

@@ -1,0 +1,137 @@
+// Supervised informer against the dev-cluster API server with fault injection: cache sync,
+// 410 mid-watch (history compacted while the stream was down) and 410 answers, dropped
+// streams, 500 bursts on list, and reconnects spaced by backoff when watches are refused.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Informer } from '../../operator/runtime/informer.js';
+import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
+import { startRuntimeCluster, waitFor, sleepMs, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
+
+let t: RuntimeTestCluster;
+const informers: Informer[] = [];
+const backoff = { initialMs: 200, maxMs: 1000, factor: 2, jitter: 0.2 };
+
+const cm = (namespace: string, name: string, data: Record<string, string> = {}): KubeObject =>
+  ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name }, data });
+
+function startInformer(namespaces: string[], opts: Partial<ConstructorParameters<typeof Informer>[1]> = {}): Informer {
+  const inf = new Informer(t.client, { kind: Kinds.ConfigMap, namespaces, backoff, healthyAfterMs: 500, ...opts });
+  informers.push(inf);
+  inf.start();
+  return inf;
+}
+
+/** The informer's cache equals the server's list (names and resourceVersions). */
+async function cacheMatchesServer(inf: Informer, namespace: string): Promise<boolean> {
+  const server = await t.client.list(Kinds.ConfigMap, { namespace });
+  const want = server.items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort().join(',');
+  const have = inf.store.list(namespace).map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort().join(',');
+  return want === have;
+}
+
+const counter = (key: string) => t.cluster.api.counters().byKey[key] ?? 0;
+
+test.before(async () => {
+  t = await startRuntimeCluster(['inf-a', 'inf-b', 'inf-c', 'inf-d']);
+});
+
+test.after(async () => {
+  await Promise.all(informers.map((i) => i.stop()));
+  await t?.stop();
+});
+
+test('lists, watches and keeps the cache in sync across namespaces, with handlers called', async () => {
+  await t.client.create(cm('inf-a', 'one', { k: '1' }));
+  await t.client.create(cm('inf-b', 'two'));
+  await t.client.create(cm('inf-c', 'not-watched'));
+  const seen: string[] = [];
+  const inf = new Informer(t.client, { kind: Kinds.ConfigMap, namespaces: ['inf-a', 'inf-b'], backoff });
+  informers.push(inf);
+  inf.addHandler({
+    onAdd: (o) => seen.push(`add ${o.metadata?.name}`),
+    onUpdate: (_old, o) => seen.push(`update ${o.metadata?.name}`),
+    onDelete: (o) => seen.push(`delete ${o.metadata?.name}`),
+  });
+  assert.not.ok(inf.hasSynced());
+  inf.start();
+  await inf.waitForSync();
+  assert.ok(inf.hasSynced());
+  assert.equal(inf.store.keys().sort(), ['inf-a/one', 'inf-b/two']);
+  await t.client.patchMerge(Kinds.ConfigMap, 'inf-a', 'one', { data: { k: '2' } });
+  await t.client.create(cm('inf-b', 'three'));
+  await t.client.delete(Kinds.ConfigMap, 'inf-b', 'two');
+  await waitFor(() => seen.includes('delete two'), 3000, 'watch events');
+  assert.equal(seen.filter((s) => s !== 'add kube-root-ca.crt').sort(), ['add one', 'add three', 'add two', 'delete two', 'update one'].sort());
+  assert.is((inf.store.get('inf-a', 'one')?.data as Record<string, string>).k, '2');
+  assert.is(inf.store.get('inf-a', 'one')?.kind, 'ConfigMap', 'cached objects carry their kind');
+  assert.is(inf.store.get('inf-c', 'not-watched'), undefined);
+});
+
+test('re-lists through a 410 mid-watch and converges on changes made while it was disconnected', async () => {
+  const inf = startInformer(['inf-c']);
+  await waitFor(() => inf.openWatches === 1, 3000, 'watching');
+  const restartsBefore = inf.restarts;
+  // Drop the stream, change things and compact history while it is down: the informer resumes
+  // from a resourceVersion the server no longer has and must get 410 and re-list.
+  assert.ok(t.cluster.api.faults.dropWatches({ resource: 'configmaps', namespace: 'inf-c' }) >= 1);
+  await t.client.create(cm('inf-c', 'made-while-down'));
+  await t.client.delete(Kinds.ConfigMap, 'inf-c', 'not-watched');
+  t.cluster.api.faults.compact();
+  await waitFor(() => cacheMatchesServer(inf, 'inf-c'), 5000, 'cache converged after 410');
+  assert.is(inf.lists, 2, 're-listed once');
+  assert.ok(inf.restarts >= restartsBefore + 2, `restarted for the drop and the 410 (${inf.restarts - restartsBefore})`);
+  assert.ok(inf.store.get('inf-c', 'made-while-down'));
+  assert.is(inf.store.get('inf-c', 'not-watched'), undefined, 'a delete missed during the outage is seen');
+  // And it keeps watching afterwards.
+  await t.client.create(cm('inf-c', 'after'));
+  await waitFor(() => inf.store.get('inf-c', 'after'), 3000, 'watch resumed after re-list');
+});
+
+test('a 410 answer to the watch request also leads to a re-list', async () => {
+  const inf = startInformer(['inf-d']);
+  await waitFor(() => inf.openWatches === 1, 3000, 'watching');
+  t.cluster.api.faults.failNext({ verb: 'watch', resource: 'configmaps', namespace: 'inf-d', code: 410, count: 1 });
+  t.cluster.api.faults.dropWatches({ resource: 'configmaps', namespace: 'inf-d' });
+  await t.client.create(cm('inf-d', 'x'));
+  await waitFor(() => inf.store.get('inf-d', 'x'), 5000, 'converged after 410 answer');
+  assert.is(inf.lists, 2, 're-listed after the 410 answer');
+});
+
+test('dropped streams resume from the last resourceVersion without re-listing', async () => {
+  const inf = startInformer(['inf-d']);
+  await waitFor(() => inf.openWatches === 1, 3000, 'watching');
+  for (let i = 0; i < 3; i++) {
+    await waitFor(() => inf.openWatches === 1, 3000, 'watching');
+    t.cluster.api.faults.dropWatches({ resource: 'configmaps', namespace: 'inf-d' });
+    await t.client.create(cm('inf-d', `drop-${i}`));
+    await waitFor(() => inf.store.get('inf-d', `drop-${i}`), 5000, `event after drop ${i}`);
+  }
+  assert.is(inf.lists, 1, 'history was still there: no re-list needed');
+  assert.ok(await cacheMatchesServer(inf, 'inf-d'));
+});
+
+test('a burst of 500s on list is retried with backoff until the cache syncs', async () => {
+  t.cluster.api.faults.failNext({ verb: 'list', resource: 'configmaps', namespace: 'inf-a', code: 500, count: 3 });
+  const inf = startInformer(['inf-a'], { backoff: { initialMs: 50, maxMs: 400, factor: 2, jitter: 0.2 } });
+  await waitFor(() => inf.hasSynced(), 5000, 'sync after 500s');
+  assert.is(inf.restarts, 3);
+  assert.ok(await cacheMatchesServer(inf, 'inf-a'));
+});
+
+test('with the server refusing watches, reconnects are spaced by backoff (no busy loop) and recover', async () => {
+  const fault = t.cluster.api.faults.failNext({ verb: 'watch', resource: 'configmaps', namespace: 'inf-b', code: 500, always: true });
+  const watchesBefore = counter('watch configmaps');
+  const policy = { initialMs: 50, maxMs: 400, factor: 2, jitter: 0.2 };
+  const inf = startInformer(['inf-b'], { backoff: policy });
+  await inf.waitForSync();
+  await sleepMs(1500);
+  const attempts = counter('watch configmaps') - watchesBefore;
+  // Delays 50,100,200,400,400,… (±20%): about 6 attempts in 1.5 s; a busy loop would make hundreds.
+  assert.ok(attempts >= 3 && attempts <= 9, `${attempts} watch attempts in 1.5 s`);
+  assert.is(inf.restarts, attempts);
+  t.cluster.api.faults.remove(fault);
+  await t.client.create(cm('inf-b', 'after-outage'));
+  await waitFor(() => inf.store.get('inf-b', 'after-outage'), 3000, 'recovered after the outage');
+});
+
+test.run();
