@@ -31,6 +31,8 @@ export function upstreamRequestHeaders(
   upstreamHost: string,
 ): OutgoingHttpHeaders {
   const out = endToEnd(headers);
+  // Our own server already answered any `Expect: 100-continue`; the upstream must not wait for it.
+  delete out.expect;
   const prior = headers['x-forwarded-for'];
   const address = client.address ?? 'unknown';
   out['x-forwarded-for'] = prior ? `${prior}, ${address}` : address;

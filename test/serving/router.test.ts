@@ -154,7 +154,7 @@ t('100/0 and 0/100 are exact', async () => {
 
 t('responses carry x-modelship-version/role; hop-by-hop headers are not forwarded; X-Forwarded-* are added', async () => {
   await apply(table(100, 0));
-  const r = await call(`${router.url}/predict?x=1`, { headers: { 'x-custom': 'kept', 'x-hop': 'dropped', connection: 'x-hop' }, body: Buffer.from('abc') });
+  const r = await call(`${router.url}/predict?x=1`, { headers: { 'x-custom': 'kept', 'x-hop': 'dropped', connection: 'x-hop', expect: '100-continue' }, body: Buffer.from('abc') });
   assert.is(r.status, 200);
   assert.is(r.headers['x-modelship-version'], 'v1');
   assert.is(r.headers['x-modelship-role'], 'stable');
@@ -165,6 +165,7 @@ t('responses carry x-modelship-version/role; hop-by-hop headers are not forwarde
   assert.is(seen.body.toString(), 'abc');
   assert.is(seen.headers['x-custom'], 'kept');
   assert.is(seen.headers['x-hop'], undefined);
+  assert.is(seen.headers.expect, undefined, 'the router itself answered 100-continue');
   assert.is(seen.headers['x-forwarded-for'], '127.0.0.1');
   assert.is(seen.headers['x-forwarded-host'], new URL(router.url).host);
   assert.is(seen.headers.host, new URL(stable.url).host);
