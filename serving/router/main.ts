@@ -1,4 +1,4 @@
-// `serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N]`:
+// `serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`:
 // the router process. Listens on env POD_IP (the dev cluster gives each pod its own loopback
 // IP) or 0.0.0.0; drains in-flight requests on SIGTERM/SIGINT before exiting.
 import { parseArgs } from 'node:util';
@@ -14,13 +14,15 @@ export interface RouterCliOptions {
   port: number;
   adminPort?: number;
   upstreamTimeoutMs: number;
+  /** After SIGTERM, keep serving with readyz 503 this long so endpoints drop the pod first. */
+  shutdownDelayMs: number;
   host: string;
 }
 
 /** A UsageError, so serving/main.ts exits 2 for it like for the other modes' flag errors. */
 export class RouterUsageError extends UsageError {
   constructor(message: string) {
-    super(`${message}\nusage: serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N]`);
+    super(`${message}\nusage: serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`);
     this.name = 'RouterUsageError';
   }
 }
@@ -43,6 +45,7 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
         port: { type: 'string' },
         'admin-port': { type: 'string' },
         'upstream-timeout-ms': { type: 'string' },
+        'shutdown-delay-ms': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -53,18 +56,22 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
   if (!values.config) throw new RouterUsageError('--config FILE is required');
   const timeout = Number(values['upstream-timeout-ms'] ?? 60_000);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new RouterUsageError('--upstream-timeout-ms must be a positive number');
+  const delay = Number(values['shutdown-delay-ms'] ?? 0);
+  if (!Number.isFinite(delay) || delay < 0) throw new RouterUsageError('--shutdown-delay-ms must be a number ≥ 0');
   return {
     config: values.config,
     port: portNumber('--port', values.port, 8080)!,
     adminPort: portNumber('--admin-port', values['admin-port']),
     upstreamTimeoutMs: timeout,
+    shutdownDelayMs: delay,
     host: env.POD_IP || '0.0.0.0',
   };
 }
 
 /**
- * Starts the router and resolves once it listens; the process then lives until SIGTERM/SIGINT,
- * which drains in-flight requests (readyz turns 503 first) and exits 0.
+ * Starts the router and resolves once it listens; the process then lives until SIGTERM/SIGINT:
+ * readyz turns 503, traffic is still served for --shutdown-delay-ms, then the listener closes,
+ * in-flight requests finish (up to 10 s) and the process exits 0.
  */
 export async function runRouter(argv: string[]): Promise<void> {
   const options = parseRouterArgs(argv);
@@ -86,8 +93,9 @@ export async function runRouter(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('router draining', { signal });
-    running.close().then(() => process.exit(0), (err) => { log.error('shutdown failed', { error: String(err) }); process.exit(1); });
+    log.info('router draining', { signal, shutdownDelayMs: options.shutdownDelayMs });
+    running.router.startDraining();
+    new Promise((r) => setTimeout(r, options.shutdownDelayMs)).then(() => running.close()).then(() => process.exit(0), (err) => { log.error('shutdown failed', { error: String(err) }); process.exit(1); });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -57,7 +57,7 @@ t.before(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   writeConfig({ model: 'iris', upstreams: [{ role: 'stable', version: 'v1', url: upstreamUrl, weight: 100 }] });
-  router = startRouterProcess(['--config', configPath, '--port', '0']);
+  router = startRouterProcess(['--config', configPath, '--port', '0', '--shutdown-delay-ms', '300']);
   url = await waitForUrl(router);
 });
 
@@ -96,13 +96,18 @@ t('file edits apply live; a broken edit is logged by field and ignored', async (
   assert.is((await fetch(`${url}/x`)).headers.get('x-modelship-version'), 'v2');
 });
 
-t('SIGTERM: the in-flight request completes, then exit 0', async () => {
+t('SIGTERM: readyz turns 503 while traffic is still served, the in-flight request completes, exit 0', async () => {
   const inFlight = fetch(`${url}/slow`);
   while (!release) await new Promise((r) => setTimeout(r, 10));
   router!.child.kill('SIGTERM');
   const drainDeadline = Date.now() + 5000;
   while (!router!.output().includes('router draining') && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 10));
-  release();
+  // Within --shutdown-delay-ms: not ready, yet new requests still get through.
+  const ready = await fetch(`${url}/-/router/readyz`);
+  assert.is(ready.status, 503);
+  assert.is(((await ready.json()) as { reason: string }).reason, 'shutting down');
+  assert.is((await fetch(`${url}/still-served`)).status, 200);
+  release!();
   const r = await inFlight;
   assert.is(r.status, 200);
   assert.equal(await r.json(), { path: '/slow' });
