@@ -17,7 +17,10 @@ export interface CompiledRule {
   isTransition: boolean;
 }
 
-export class CelCompileError extends Error {}
+export class CelCompileError extends Error {
+  /** Which expression of the rule failed to compile. */
+  part: 'rule' | 'messageExpression' = 'rule';
+}
 
 // ---------------------------------------------------------------------------------------------
 // Static check: the parts of cel-go's checker that catch real authoring mistakes in CRD rules.
@@ -30,19 +33,47 @@ interface Scope {
 interface Positions {
   offsets: Map<bigint, number>;
   source: string;
+  /** Problems found so far, reported together (sorted by position) as cel-go does. */
+  problems: { offset: number; text: string }[];
 }
 
-function location(expr: Expr, pos: Positions): string {
-  const offset = pos.offsets.get(expr.id) ?? 0;
-  const before = pos.source.slice(0, offset);
+/** cel-go's error block: "<input>:L:C: msg", the source line, and a caret under the column. */
+function describe(source: string, offset: number, message: string): string {
+  const before = source.slice(0, offset);
   const line = before.split('\n').length;
   const col = offset - (before.lastIndexOf('\n') + 1);
-  const srcLine = pos.source.split('\n')[line - 1] ?? '';
-  return `<input>:${line}:${col + 1}: %s\n | ${srcLine}\n | ${'.'.repeat(col)}^`;
+  const srcLine = source.split('\n')[line - 1] ?? '';
+  return `ERROR: <input>:${line}:${col + 1}: ${message}\n | ${srcLine}\n | ${'.'.repeat(col)}^`;
 }
 
-function fail(expr: Expr, pos: Positions, message: string): never {
-  throw new CelCompileError(`ERROR: ${location(expr, pos).replace('%s', message)}`);
+/**
+ * Where cel-go points: a field selection at its '.', a call at its '('. @bufbuild/cel records
+ * other offsets for some nodes, so the source is searched from the node's operand onwards.
+ */
+function offsetOf(expr: Expr, pos: Positions): number {
+  const own = pos.offsets.get(expr.id) ?? 0;
+  const k = expr.exprKind;
+  if (k.case === 'selectExpr') {
+    const from = k.value.operand ? (pos.offsets.get(k.value.operand.id) ?? 0) : 0;
+    const i = pos.source.indexOf(`.${k.value.field}`, from);
+    return pos.source[own] === '.' ? own : i >= 0 ? i : own;
+  }
+  if (k.case === 'callExpr') {
+    const fn = k.value.function;
+    if (k.value.target) {
+      const i = pos.source.indexOf(`.${fn}`, pos.offsets.get(k.value.target.id) ?? 0);
+      const paren = i >= 0 ? pos.source.indexOf('(', i) : -1;
+      return paren >= 0 ? paren : own;
+    }
+    const i = pos.source.indexOf(`${fn}(`, Math.max(0, own - fn.length - 1));
+    return i >= 0 ? i + fn.length : own;
+  }
+  return own;
+}
+
+function fail(expr: Expr, pos: Positions, message: string): undefined {
+  pos.problems.push({ offset: offsetOf(expr, pos), text: message });
+  return undefined;
 }
 
 /** Type names are identifiers in CEL (`type(self) == int`). */
@@ -54,7 +85,7 @@ function checkExpr(expr: Expr, scope: Scope, pos: Positions): SchemaNode | undef
   switch (k.case) {
     case 'identExpr': {
       if (TYPE_IDENTS.has(k.value.name) && !scope.vars.has(k.value.name)) return undefined;
-      if (!scope.vars.has(k.value.name)) fail(expr, pos, `undeclared reference to '${k.value.name}' (in container '')`);
+      if (!scope.vars.has(k.value.name)) return fail(expr, pos, `undeclared reference to '${k.value.name}' (in container '')`);
       return scope.vars.get(k.value.name);
     }
     case 'selectExpr': {
@@ -63,12 +94,11 @@ function checkExpr(expr: Expr, scope: Scope, pos: Positions): SchemaNode | undef
     }
     case 'callExpr': {
       const { function: fn, args, target } = k.value;
-      if (!isKnownFunction(fn)) fail(expr, pos, `undeclared reference to '${fn}' (in container '')`);
-      const targetNode = target ? checkExpr(target, scope, pos) : undefined;
+      if (target) checkExpr(target, scope, pos);
       const argNodes = args.map((a) => checkExpr(a, scope, pos));
+      if (!isKnownFunction(fn)) return fail(expr, pos, `undeclared reference to '${fn}' (in container '')`);
       if (fn === '_[_]' && argNodes[0]) return indexNode(argNodes[0]);
       if (fn === '_?_:_') return argNodes[1] ?? argNodes[2];
-      void targetNode;
       return undefined;
     }
     case 'listExpr':
@@ -104,12 +134,12 @@ function selectField(node: SchemaNode | undefined, field: string, expr: Expr, po
   if (!node) return undefined;
   if (node.type === 'object' && node.properties && !node.preserveUnknown && !node.embedded) {
     const prop = [...node.properties.entries()].find(([name]) => escapeCelName(name) === field);
-    if (!prop) fail(expr, pos, `undefined field '${field}'`);
+    if (!prop) return fail(expr, pos, `undefined field '${field}'`);
     return prop[1];
   }
   if (node.type === 'object' && typeof node.additional === 'object') return node.additional;
   if (node.type && node.type !== 'object' && !node.intOrString) {
-    fail(expr, pos, `type '${celTypeName(node)}' does not support field selection`);
+    return fail(expr, pos, `type '${celTypeName(node)}' does not support field selection`);
   }
   return undefined;
 }
@@ -175,13 +205,27 @@ function compileExpression(source: string, node: SchemaNode, withOldSelf: boolea
   try {
     parsed = parse(source);
   } catch (err) {
-    throw new CelCompileError(`ERROR: ${(err as Error).message.replace(/^(<input>:\d+:\d+: )/, '$1Syntax error: ')}`, { cause: err });
+    throw syntaxError(source, err as Error);
   }
-  const pos: Positions = { offsets: new Map(Object.entries(parsed.sourceInfo?.positions ?? {}).map(([id, off]) => [BigInt(id), off])), source };
+  const offsets = new Map(Object.entries(parsed.sourceInfo?.positions ?? {}).map(([id, off]) => [BigInt(id), off]));
+  const pos: Positions = { offsets, source, problems: [] };
   const vars = new Map<string, SchemaNode | undefined>([['self', node]]);
   if (withOldSelf) vars.set('oldSelf', node);
   checkExpr(parsed.expr, { vars }, pos);
+  if (pos.problems.length) {
+    const sorted = pos.problems.sort((a, b) => a.offset - b.offset);
+    throw new CelCompileError(sorted.map((p) => describe(source, p.offset, p.text)).join('\n'));
+  }
   return { program: plan(celEnvironment, parsed) as Program, expr: parsed.expr };
+}
+
+/** The parser's "<input>:L:C: found x but expecting y" as a cel-go style syntax error block. */
+function syntaxError(source: string, err: Error): CelCompileError {
+  const m = /^<input>:(\d+):(\d+): (.*)$/s.exec(err.message);
+  if (!m) return new CelCompileError(`ERROR: <input>:1:1: Syntax error: ${err.message}`, { cause: err });
+  const lines = source.split('\n');
+  const offset = lines.slice(0, Number(m[1]) - 1).reduce((n, l) => n + l.length + 1, 0) + Number(m[2]) - 1;
+  return new CelCompileError(describe(source, offset, `Syntax error: ${m[3]}`), { cause: err });
 }
 
 /** Compiles one rule; throws CelCompileError with cel-go style text ("ERROR: <input>:1:6: ..."). */
@@ -189,7 +233,14 @@ export function compileRule(rule: ValidationRule, index: number, node: SchemaNod
   const { program, expr } = compileExpression(rule.rule, node, true);
   const isTransition = references(expr, 'oldSelf');
   let messageProgram: Program | undefined;
-  if (rule.messageExpression) messageProgram = compileExpression(rule.messageExpression, node, isTransition).program;
+  if (rule.messageExpression) {
+    try {
+      messageProgram = compileExpression(rule.messageExpression, node, isTransition).program;
+    } catch (err) {
+      if (err instanceof CelCompileError) err.part = 'messageExpression';
+      throw err;
+    }
+  }
   return { rule, index, program, messageProgram, isTransition };
 }
 

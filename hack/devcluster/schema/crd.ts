@@ -206,7 +206,20 @@ function validateVersionSchema(v: CrdVersion, i: number): FieldError[] {
   return errs;
 }
 
-/** Every rule must compile; reported at the rule with cel-go's "compilation failed" wording. */
+/** Go's %#v of apiextensions.ValidationRule, the value upstream prints for rule compile errors. */
+function goRule(rule: ValidationRule): string {
+  // a set pointer prints as an address upstream; a fixed placeholder keeps the shape
+  const ptr = (type: string, v: unknown) => (v === undefined ? `(*${type})(nil)` : `(*${type})(0xc000000000)`);
+  return (
+    `apiextensions.ValidationRule{Rule:${JSON.stringify(rule.rule ?? '')}, Message:${JSON.stringify(rule.message ?? '')}, ` +
+    `MessageExpression:${JSON.stringify(rule.messageExpression ?? '')}, Reason:${ptr('apiextensions.FieldValueErrorReason', rule.reason)}, ` +
+    `FieldPath:${JSON.stringify(rule.fieldPath ?? '')}, OptionalOldSelf:${ptr('bool', rule.optionalOldSelf)}}`
+  );
+}
+
+const REASONS = ['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate'];
+
+/** Every rule (and messageExpression) must compile; reported with cel-go's "compilation failed" wording. */
 function validateRules(schema: JSONSchemaProps, path: string): FieldError[] {
   const errs: FieldError[] = [];
   const visit = (s: JSONSchemaProps, p: string, isRoot: boolean) => {
@@ -217,16 +230,13 @@ function validateRules(schema: JSONSchemaProps, path: string): FieldError[] {
         errs.push(required(`${rulePath}.rule`));
         return;
       }
-      if (rule.reason && !['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate'].includes(rule.reason)) {
-        errs.push(notSupported(`${rulePath}.reason`, rule.reason, ['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate']));
-      }
+      if (rule.reason && !REASONS.includes(rule.reason)) errs.push(notSupported(`${rulePath}.reason`, rule.reason, REASONS));
       try {
         compileRule(rule, i, node);
       } catch (err) {
         if (!(err instanceof CelCompileError)) throw err;
-        const field = rule.messageExpression && !err.message.includes(rule.rule) && isMessageError(rule, node) ? `${rulePath}.messageExpression` : `${rulePath}.rule`;
-        const value = field.endsWith('messageExpression') ? rule.messageExpression : rule.rule;
-        errs.push(invalid(field, value, `compilation failed: ${err.message}`));
+        const detail = err.part === 'rule' ? 'compilation failed' : 'messageExpression compilation failed';
+        errs.push({ type: 'FieldValueInvalid', field: `${rulePath}.${err.part}`, message: `Invalid value: ${goRule(rule)}: ${detail}: ${err.message}` });
       }
     });
     for (const [name, prop] of Object.entries(s.properties ?? {})) visit(prop, `${p}.properties[${name}]`, false);
@@ -237,40 +247,47 @@ function validateRules(schema: JSONSchemaProps, path: string): FieldError[] {
   return errs;
 }
 
-function isMessageError(rule: ValidationRule, node: SchemaNode): boolean {
-  try {
-    compileRule({ ...rule, messageExpression: undefined }, 0, node);
-    return true; // the rule alone compiles, so the messageExpression is at fault
-  } catch {
-    return false;
-  }
-}
-
-/** Defaults must validate against their own schema (and are pruned-clean), as upstream checks. */
+/**
+ * Defaults must be pruned-clean and valid against their own schema, including its CEL rules
+ * (evaluated with oldSelf = the default), as upstream checks when the CRD is written. Errors sit
+ * at "<schema path>.default", messages named relative to the default (" in body ..." at its root).
+ */
 function validateDefaults(schema: JSONSchemaProps, path: string): FieldError[] {
   const errs: FieldError[] = [];
-  const visit = (s: JSONSchemaProps, p: string, isRoot: boolean) => {
-    if (s.default !== undefined) {
-      if (isRoot) errs.push({ type: 'FieldValueForbidden', field: `${p}.default`, message: 'Forbidden: must not be set at the root' });
-      else {
-        const node = buildNode(s, () => []);
-        const value = structuredClone(s.default);
-        pruneNonNullableNulls(value, node);
-        applyDefaults(value, node);
-        const pruned = pruneUnknown({ v: value }, buildNode({ type: 'object', properties: { v: s } }, () => []));
-        if (pruned.length) errs.push(invalid(`${p}.default`, s.default, `must not have unknown fields: ${pruned.map((x) => x.replace(/^\.v/, '')).join(', ')}`));
-        const result = validateTree(value, undefined, node);
-        for (const e of [...result.schemaErrs, ...result.listErrs]) {
-          errs.push({ ...e, field: `${p}.default${e.field ? (e.field.startsWith('[') ? '' : '.') + e.field : ''}`, message: e.message.replace(/: (\S*) in body/, (_m, f: string) => `: ${f ? `${f} ` : ''}in body`) });
-        }
-      }
-    }
-    for (const [name, prop] of Object.entries(s.properties ?? {})) visit(prop, `${p}.properties[${name}]`, false);
-    if (isPlainObject(s.additionalProperties)) visit(s.additionalProperties as JSONSchemaProps, `${p}.additionalProperties`, false);
-    if (isPlainObject(s.items)) visit(s.items as JSONSchemaProps, `${p}.items`, false);
+  const visit = (s: JSONSchemaProps, p: string) => {
+    if (s.default !== undefined) errs.push(...validateDefault(s, `${p}.default`));
+    for (const [name, prop] of Object.entries(s.properties ?? {})) visit(prop, `${p}.properties[${name}]`);
+    if (isPlainObject(s.additionalProperties)) visit(s.additionalProperties as JSONSchemaProps, `${p}.additionalProperties`);
+    if (isPlainObject(s.items)) visit(s.items as JSONSchemaProps, `${p}.items`);
   };
-  visit(schema, path, true);
+  visit(schema, path);
   return errs;
+}
+
+function validateDefault(s: JSONSchemaProps, at: string): FieldError[] {
+  const node = compileTreeAt(s);
+  const value = structuredClone(s.default);
+  const pruned = pruneUnknown({ v: structuredClone(value) }, buildNode({ type: 'object', properties: { v: s } }, () => []));
+  if (pruned.length) return [invalid(at, s.default, 'must not have unknown fields')];
+  const rebase = (e: FieldError): FieldError => ({ ...e, field: e.field ? `${at}${e.field.startsWith('[') ? '' : '.'}${e.field}` : at });
+  const result = validateTree(value, value, node, { ratchet: false });
+  const schemaErrs = [...result.schemaErrs, ...result.listErrs];
+  if (schemaErrs.length) return schemaErrs.map(rebase);
+  return result.celErrs.filter((e) => !e.message.includes('rule compile error')).map(rebase);
+}
+
+/** A sub-schema compiled with its rules (no implicit root fields). */
+function compileTreeAt(schema: JSONSchemaProps): SchemaNode {
+  return buildNode(schema, (node) =>
+    (node.schema['x-kubernetes-validations'] ?? []).map((rule, index) => {
+      try {
+        return compileRule(rule, index, node);
+      } catch (err) {
+        if (!(err instanceof CelCompileError)) throw err;
+        return failingRule(rule, index, err.message);
+      }
+    }),
+  );
 }
 
 /** Static validation of a CustomResourceDefinition (apiextensions.k8s.io/v1), upstream wording. */

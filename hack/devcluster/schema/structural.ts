@@ -82,8 +82,22 @@ function checkSchema(s: JSONSchemaProps, level: Level, path: string, errs: Field
   for (const [name, prop] of Object.entries(s.properties ?? {})) checkSchema(prop, 'field', keyPath(`${path}.properties`, name), errs);
   if (isPlainObject(s.additionalProperties)) checkSchema(s.additionalProperties as JSONSchemaProps, 'field', `${path}.additionalProperties`, errs);
   if (isPlainObject(s.items)) checkSchema(s.items as JSONSchemaProps, 'item', `${path}.items`, errs);
-  (['allOf', 'anyOf', 'oneOf'] as const).forEach((j) => (s[j] ?? []).forEach((n, i) => checkNested(n, `${path}.${j}[${i}]`, errs)));
+  // the two int-or-string shapes may name types under anyOf: anyOf [integer, string], or that as allOf[0]
+  if (!isIntOrStringAnyOf(s.anyOf)) (s.anyOf ?? []).forEach((n, i) => checkNested(n, `${path}.anyOf[${i}]`, errs));
+  (s.allOf ?? []).forEach((n, i) => {
+    if (i === 0 && isIntOrStringAnyOf(n.anyOf)) checkNested({ ...n, anyOf: undefined }, `${path}.allOf[0]`, errs);
+    else checkNested(n, `${path}.allOf[${i}]`, errs);
+  });
+  (s.oneOf ?? []).forEach((n, i) => checkNested(n, `${path}.oneOf[${i}]`, errs));
   if (s.not) checkNested(s.not, `${path}.not`, errs);
+}
+
+function isIntOrStringAnyOf(anyOf: JSONSchemaProps[] | undefined): boolean {
+  return (
+    anyOf?.length === 2 &&
+    Object.keys(anyOf[0]).length === 1 && anyOf[0].type === 'integer' &&
+    Object.keys(anyOf[1]).length === 1 && anyOf[1].type === 'string'
+  );
 }
 
 function checkListType(s: JSONSchemaProps, path: string, errs: FieldError[]): void {

@@ -16,6 +16,7 @@ interface Walk {
   celErrs: FieldError[];
   cache: CelCache;
   oldCache: CelCache;
+  ratcheting: boolean;
 }
 
 export interface ValidationResult {
@@ -24,8 +25,9 @@ export interface ValidationResult {
   celErrs: FieldError[];
 }
 
-export function validateTree(value: unknown, old: unknown, root: SchemaNode): ValidationResult {
-  const w: Walk = { schemaErrs: [], listErrs: [], celErrs: [], cache: new WeakMap(), oldCache: new WeakMap() };
+/** `ratchet: false` still binds oldSelf from `old` but reports errors in unchanged parts too. */
+export function validateTree(value: unknown, old: unknown, root: SchemaNode, options: { ratchet?: boolean } = {}): ValidationResult {
+  const w: Walk = { schemaErrs: [], listErrs: [], celErrs: [], cache: new WeakMap(), oldCache: new WeakMap(), ratcheting: options.ratchet !== false };
   walk(value, old, root, '', false, w);
   return w;
 }
@@ -49,7 +51,7 @@ export const CEL_SKIPPED_ERROR: FieldError = invalid(
 
 function walk(value: unknown, old: unknown, node: SchemaNode, path: string, ratchet: boolean, w: Walk): void {
   if (value === undefined) return;
-  if (!ratchet && old !== undefined && deepEqual(value, old)) ratchet = true;
+  if (!ratchet && w.ratcheting && old !== undefined && deepEqual(value, old)) ratchet = true;
   if (ratchet && !node.hasRules) return;
   if (!ratchet) {
     checkValue(value, node, path, w.schemaErrs);
