@@ -99,7 +99,7 @@ export class Rest {
     const labels = parseLabelSelector(q.labelSelector);
     const fields = parseFieldSelector(q.fieldSelector);
     const selectable = this.selectableFields(t);
-    if (!t.builtin) checkFieldSelector('', fields, selectable);
+    checkFieldSelector(t.builtin ? t.kind : '', fields, selectable);
     const all = this.store.list(t.storageKey, t.namespaced ? ns : undefined);
     let start = 0;
     if (q.continue) {
@@ -263,7 +263,11 @@ export class Rest {
     const before = new Set<string>(old.metadata.finalizers ?? []);
     const added = (next.metadata.finalizers ?? []).filter((f: string) => !before.has(f));
     if (added.length) {
-      throw errors.forbidden(this.gr(t), old.metadata.name, `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f: string) => `"${f}"`).join(', ')}}`);
+      const list = added.map((f: string) => `"${f}"`).join(', ');
+      throw errors.invalid(t.group ? `${t.kind}.${t.group}` : t.kind, old.metadata.name, t.group, [{
+        reason: 'FieldValueForbidden', field: 'metadata.finalizers',
+        message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${list}}`,
+      }]);
     }
   }
 

@@ -112,6 +112,7 @@ const SUPPORTED_FIELDS: Record<string, string[]> = {
 
 /** Throws 400 for a field the kind does not support, as the real server does. */
 export function checkFieldSelector(kind: string, reqs: FieldRequirement[], labelsForCrd?: string[]): void {
+  // kind '' = a custom resource: only metadata fields and the CRD's selectableFields.
   for (const r of reqs) {
     if (r.field === 'metadata.name' || r.field === 'metadata.namespace') continue;
     if (SUPPORTED_FIELDS[kind]?.includes(r.field) || labelsForCrd?.includes(r.field)) continue;

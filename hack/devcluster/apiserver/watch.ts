@@ -37,7 +37,7 @@ export function serveWatch(deps: WatchDeps, t: ResourceType, params: WatchParams
   const labels = parseLabelSelector(params.labelSelector);
   const fields = parseFieldSelector(params.fieldSelector);
   const selectable = rest.selectableFields(t);
-  if (!t.builtin) checkFieldSelector('', fields, selectable);
+  checkFieldSelector(t.builtin ? t.kind : '', fields, selectable);
   const ns = t.namespaced ? params.namespace : undefined;
   const matchesObj = (o: KObject | undefined): boolean => {
     if (!o) return false;
