@@ -15,6 +15,18 @@ export interface ForwardContext {
   done(status: number, upstreamSeconds: number | undefined): void;
 }
 
+/** Request target in origin-form ("/path?q"); absolute-form ("http://h/path") is reduced to it. */
+export function originForm(url: string | undefined): string {
+  if (!url) return '/';
+  if (url.startsWith('/')) return url;
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return `/${url}`;
+  }
+}
+
 function identity(upstream: Upstream): Record<string, string> {
   return { [VERSION_HEADER]: upstream.version, [ROLE_HEADER]: upstream.role };
 }
@@ -30,7 +42,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
 
   const upstreamReq = target.request({
     method: req.method,
-    path: target.basePath + (req.url ?? '/'),
+    path: target.basePath + originForm(req.url),
     headers: upstreamRequestHeaders(req.headers, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, target.hostHeader),
   });
   upstreamReq.setTimeout(ctx.timeoutMs, () => {
@@ -89,7 +101,7 @@ export function mirror(req: IncomingMessage, upstream: Upstream, ctx: MirrorCont
   };
   const headers = upstreamRequestHeaders(req.headers, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, target.hostHeader);
   headers['x-modelship-mirror'] = '1';
-  const copy = target.request({ method: req.method, path: target.basePath + (req.url ?? '/'), headers });
+  const copy = target.request({ method: req.method, path: target.basePath + originForm(req.url), headers });
   copy.setTimeout(ctx.timeoutMs, () => copy.destroy(new Error('mirror timeout')));
   copy.on('response', (res) => { res.resume(); settle('ok'); });
   copy.on('error', () => settle('error'));

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { parseRouterConfig, RouterConfigError, validateRouterConfig, type RouterConfig } from '../../serving/router/config.js';
 import { hashToUnit, readCookie, RoutingTable } from '../../serving/router/table.js';
 import { parseRouterArgs, RouterUsageError } from '../../serving/router/main.js';
+import { originForm } from '../../serving/router/proxy.js';
 
 function config(stable: number, canary: number, extra: Partial<RouterConfig> = {}): RouterConfig {
   return {
@@ -150,5 +151,11 @@ test('CLI flags: defaults, POD_IP, and usage errors', () => {
     assert.throws(() => parseRouterArgs(argv, {}), (e: unknown) => e instanceof RouterUsageError);
   }
 });
+
+for (const [input, expected] of [
+  [undefined, '/'], ['/predict?x=1', '/predict?x=1'], ['http://router.local/predict?x=1', '/predict?x=1'], ['*', '/*'],
+] as const) {
+  test(`upstream request path for ${String(input)} is ${expected}`, () => assert.is(originForm(input), expected));
+}
 
 test.run();
