@@ -8,6 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTypes, loadCrds, diffHint, TypeGenError, type Crd, type Schema } from '../hack/gen-types.js';
 import * as api from '../operator/api/index.js';
+import type { KindRef, KubeObject } from '../operator/runtime/kinds.js';
+import type { V1EnvVar, V1Toleration } from '@kubernetes/client-node';
+
+// Compile-time contracts (checked by `tsc` in make test): the generated kinds work with the
+// operator runtime's client and informers, and the Kubernetes-shaped parts of a TrainingRun spec
+// can be copied into a Job's pod template as they are.
+export const kindsAreKubeObjects: KubeObject[] = [] as (api.TrainingRun | api.ModelVersion | api.InferenceService)[];
+export const resourcesAreKindRefs: KindRef[] = [api.TrainingRunResource, api.ModelVersionResource, api.InferenceServiceResource];
+export const envIsCoreEnv: V1EnvVar[] = [] as api.TrainingRunEnv[];
+export const tolerationsAreCore: V1Toleration[] = [] as api.TrainingRunToleration[];
+export const templateIsTrainingRunSpec: api.TrainingRunSpec | undefined = ({} as api.InferenceServiceRetrain).template;
 
 const crds = loadCrds('crds');
 const byKind = (kind: string): Crd => crds.find((c) => c.spec.names.kind === kind)!;
