@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startApiServer, type ApiServer } from './apiserver/index.js';
+import { startAgentComponent, startPrometheusComponent } from './agent/components.js';
 
 export interface ComponentContext { dir: string; api: ApiServer; kubeconfigPath: string }
 export interface RunningComponent { name: string; url?: string; stop(): Promise<void> }
@@ -12,6 +13,13 @@ export type Component = (ctx: ComponentContext) => Promise<RunningComponent>;
 
 /** Components started after the API server, in order. */
 export const COMPONENTS: Component[] = [];
+
+// Prometheus (scraping annotated pods and the API server), then the node agent (controllers,
+// kubelet, service proxy); both keep their state under the cluster dir.
+COMPONENTS.push(
+  ({ dir, api }) => startPrometheusComponent({ dir, apiUrl: api.url, writeKubeconfig: (p) => api.writeKubeconfig(p) }),
+  ({ dir, api }) => startAgentComponent({ dir, apiUrl: api.url, writeKubeconfig: (p) => api.writeKubeconfig(p) }),
+);
 
 interface Args { dir: string; port: number; host: string }
 

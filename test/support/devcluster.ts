@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../hack/devcluster/apiserver/index.js';
+import { startAgentComponent, startPrometheusComponent } from '../../hack/devcluster/agent/components.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
@@ -24,6 +25,8 @@ export interface TestCluster {
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
   helm(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
   kubeConfig(): KubeConfig;
+  /** Set when started with `prometheus: true`. */
+  prometheusUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -32,6 +35,19 @@ export interface TestComponent { stop(): Promise<void> }
 export type TestComponentStarter = (cluster: TestCluster, opts: TestClusterOptions) => Promise<TestComponent | undefined>;
 /** Starters run in order; each decides from the options whether it runs. */
 export const TEST_COMPONENTS: TestComponentStarter[] = [];
+
+// Prometheus and the node agent (hack/devcluster/agent), when the options ask for them.
+TEST_COMPONENTS.push(
+  async (cluster, opts) => {
+    if (!opts.prometheus) return undefined;
+    const prom = await startPrometheusComponent({ dir: cluster.dir, apiUrl: cluster.url, writeKubeconfig: (p) => cluster.api.writeKubeconfig(p) });
+    cluster.prometheusUrl = prom.url;
+    return prom;
+  },
+  async (cluster, opts) => opts.agent
+    ? startAgentComponent({ dir: cluster.dir, apiUrl: cluster.url, writeKubeconfig: (p) => cluster.api.writeKubeconfig(p) })
+    : undefined,
+);
 
 export const BIN_DIR = resolve(new URL('../../hack/bin', import.meta.url).pathname);
 

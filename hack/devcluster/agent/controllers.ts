@@ -41,6 +41,8 @@ export class ControllerManager {
   private again = false;
   private closed = false;
   private readonly jobCounted = new Map<string, JobCounted>();
+  private readonly lastLogged = new Map<string, number>();
+  private failed = false;
 
   constructor(private readonly o: ControllerOptions) {}
 
@@ -84,17 +86,29 @@ export class ControllerManager {
         try {
           await step();
         } catch (err) {
-          if (!isConflict(err) && !isNotFound(err)) this.o.log(`controller ${name}: ${(err as Error).message}`);
+          if (!isConflict(err) && !isNotFound(err)) this.logOnce(`controller ${name}: ${(err as Error).message}`);
           this.again = true;
+          this.failed = true;
         }
       }
     } finally {
       this.running = false;
       if (this.again) {
         this.again = false;
-        this.schedule(100);
+        // Errors retry after a second (the ticker would anyway); changes re-run promptly.
+        this.schedule(this.failed ? 1_000 : 20);
       }
+      this.failed = false;
     }
+  }
+
+  /** The same failure is logged at most every 30 s, so a persistent error cannot flood the log. */
+  private logOnce(message: string): void {
+    const now = Date.now();
+    if ((this.lastLogged.get(message) ?? 0) + 30_000 > now) return;
+    this.lastLogged.set(message, now);
+    if (this.lastLogged.size > 1000) this.lastLogged.clear();
+    this.o.log(message);
   }
 
   // ---- writes (write-through to the caches) ----

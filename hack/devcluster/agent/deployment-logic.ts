@@ -37,6 +37,8 @@ export function newReplicaSetFor(deploy: KubeObject, hash: string, revision: num
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: deploy.metadata.name, uid: deploy.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
     },
     spec: { replicas, minReadySeconds: deploy.spec?.minReadySeconds ?? 0, selector, template },
+    // Ignored on create by the API server; present because the published schema marks it required.
+    status: { replicas: 0 },
   };
 }
 

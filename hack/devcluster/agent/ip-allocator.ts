@@ -1,10 +1,16 @@
 // Hands out one loopback address per Pod from 127.64.0.0/16, the dev cluster's pod network.
 // Addresses are handed out round-robin so a just-freed address is not reused at once (clients
-// may still hold connections to the old pod).
+// may still hold connections to the old pod). The starting point is random because several
+// dev clusters (parallel test files) share the host's loopback: two agents starting at the
+// same address would hand the same IP to pods that then fight over the same ports.
 export class PodIpAllocator {
   private readonly used = new Set<number>();
-  private next = 2;
+  private next: number;
   private static readonly SIZE = 65536;
+
+  constructor(start = 2 + Math.floor(Math.random() * (PodIpAllocator.SIZE - 3))) {
+    this.next = start;
+  }
 
   allocate(preferred?: string): string {
     const wanted = preferred ? PodIpAllocator.offsetOf(preferred) : undefined;

@@ -83,7 +83,12 @@ export class KubeClient {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig ${path} has no current cluster`);
     const requestOptions: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(requestOptions);
+    if (new URL(cluster.server).protocol === 'https:') await kc.applyToHTTPSOptions(requestOptions);
+    else {
+      // client-node refuses plain HTTP here; a bearer token is all a plain-HTTP server can use.
+      const token = kc.getCurrentUser()?.token;
+      if (token) requestOptions.headers = { Authorization: `Bearer ${token}` };
+    }
     return new KubeClient({ base: new URL(cluster.server), requestOptions });
   }
 

@@ -37,6 +37,7 @@ export class ServiceProxy {
   private timer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
+  private readonly reported = new Set<string>();
 
   constructor(private readonly services: Informer, private readonly endpoints: Informer, private readonly log: (m: string) => void) {}
 
@@ -84,20 +85,20 @@ export class ServiceProxy {
         this.listeners.delete(key);
       }
     }
-    let failed = false;
     for (const [key, w] of want) {
       if (this.listeners.has(key)) continue;
       const listener: Listener = { server: net.createServer((socket) => this.forward(listener, socket)), namespace: w.namespace, service: w.service, portName: w.portName, listening: false };
       this.listeners.set(key, listener);
       listener.server.on('error', (err) => {
-        this.log(`service proxy ${w.namespace}/${w.service} on ${key}: ${err.message}; retrying`);
+        // Another dev cluster on this host may hold the address; say so once, keep retrying.
+        const line = `service proxy ${w.namespace}/${w.service} on ${key}: ${err.message}; retrying every second`;
+        if (!this.reported.has(line)) this.log(line);
+        this.reported.add(line);
         this.listeners.delete(key);
-        failed = true;
         this.retryLater();
       });
       listener.server.listen(w.port, w.ip, () => (listener.listening = true));
     }
-    if (failed) this.retryLater();
   }
 
   private retryLater(): void {
