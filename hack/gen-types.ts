@@ -138,10 +138,11 @@ function wrapText(text: string, width: number): string[] {
   return lines;
 }
 
-function doc(schema: Schema, indent: string): string {
+/** JSDoc from the description; `@default` only on fields, where the default applies. */
+function doc(schema: Schema, indent: string, withDefault = true): string {
   const lines: string[] = [];
   if (schema.description) lines.push(...wrapText(schema.description.replace(/\*\//g, '*\\/'), 96 - indent.length));
-  if (schema.default !== undefined) lines.push(`@default ${JSON.stringify(schema.default)}`);
+  if (withDefault && schema.default !== undefined) lines.push(`@default ${JSON.stringify(schema.default)}`);
   if (lines.length === 0) return '';
   if (lines.length === 1 && lines[0].length <= 90 - indent.length) return `${indent}/** ${lines[0]} */\n`;
   return `${indent}/**\n${lines.map((l) => `${indent} * ${l}`.trimEnd()).join('\n')}\n${indent} */\n`;
@@ -228,7 +229,7 @@ class Generator {
       const type = this.typeOf(sub, [...path, prop]);
       return `${doc(sub, '  ')}  ${safeKey(prop)}${optional ? '?' : ''}: ${type};`;
     });
-    placeholder.text = `${doc(schema, '')}export interface ${name} {\n${fields.join('\n')}\n}\n`;
+    placeholder.text = `${doc(schema, '', false)}export interface ${name} {\n${fields.join('\n')}\n}\n`;
     return name;
   }
 

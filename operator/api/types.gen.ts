@@ -258,10 +258,7 @@ export interface TrainingRunOutput {
   uri: string;
 }
 
-/**
- * Compute resources of the training pod.
- * @default {}
- */
+/** Compute resources of the training pod. */
 export interface TrainingRunResources {
   /**
    * NVIDIA GPUs per pod, requested as nvidia.com/gpu limits; the NVIDIA toleration is added when
@@ -289,10 +286,7 @@ export interface TrainingRunToleration {
   tolerationSeconds?: number;
 }
 
-/**
- * Whether and when a successful run is registered as a ModelVersion.
- * @default {}
- */
+/** Whether and when a successful run is registered as a ModelVersion. */
 export interface TrainingRunRegistration {
   /**
    * Register a ModelVersion when the run succeeds and every gate passes.
@@ -316,10 +310,7 @@ export interface TrainingRunRegistrationGates {
   maxMetrics?: Record<string, number>;
 }
 
-/**
- * Validation policy copied into the registered ModelVersion's spec.validation.
- * @default {}
- */
+/** Validation policy copied into the registered ModelVersion's spec.validation. */
 export interface ValidationPolicy {
   /**
    * Largest accepted drop of the accuracy measured through the serving path below the offline
@@ -720,10 +711,7 @@ export interface InferenceServiceResourcesLimits {
   memory?: number | string;
 }
 
-/**
- * How traffic is split between the stable and canary versions.
- * @default {}
- */
+/** How traffic is split between the stable and canary versions. */
 export interface InferenceServiceTraffic {
   /**
    * Traffic provider. router runs the Modelship router, which reads weights from this object's
@@ -743,10 +731,7 @@ export interface InferenceServiceTraffic {
 export const TrafficProviderValues = ['router', 'gateway-api'] as const;
 export type TrafficProvider = (typeof TrafficProviderValues)[number];
 
-/**
- * Settings of the built-in router (provider router).
- * @default {}
- */
+/** Settings of the built-in router (provider router). */
 export interface InferenceServiceTrafficRouter {
   /**
    * Router pods.
@@ -773,10 +758,7 @@ export interface InferenceServiceTrafficGatewayParentRef {
   sectionName?: string;
 }
 
-/**
- * Progressive delivery of a new version.
- * @default {}
- */
+/** Progressive delivery of a new version. */
 export interface InferenceServiceCanary {
   /**
    * Canary traffic weights in percent, strictly increasing, each held for at least one analysis
@@ -819,7 +801,6 @@ export interface InferenceServiceCanary {
 
 /**
  * Analysis checks; each verdict is pass, fail or inconclusive, and missing data is never a pass.
- * @default {}
  */
 export interface InferenceServiceCanaryChecks {
   /**
@@ -844,10 +825,7 @@ export interface InferenceServiceCanaryChecks {
   errorRate: InferenceServiceCanaryChecksErrorRate;
 }
 
-/**
- * Accuracy of the canary from ground-truth feedback.
- * @default {}
- */
+/** Accuracy of the canary from ground-truth feedback. */
 export interface InferenceServiceCanaryChecksAccuracy {
   /** Lowest acceptable accuracy (lower confidence bound) of the canary; unchecked when unset. */
   min?: number;
@@ -864,10 +842,7 @@ export interface InferenceServiceCanaryChecksAccuracy {
   confidence: number;
 }
 
-/**
- * Input and prediction drift of the canary.
- * @default {}
- */
+/** Input and prediction drift of the canary. */
 export interface InferenceServiceCanaryChecksDrift {
   /**
    * Highest acceptable drift score (population stability index, maximum over features) of canary
@@ -877,10 +852,7 @@ export interface InferenceServiceCanaryChecksDrift {
   max: number;
 }
 
-/**
- * 95th percentile request latency of the canary.
- * @default {}
- */
+/** 95th percentile request latency of the canary. */
 export interface InferenceServiceCanaryChecksLatencyP95Ms {
   /**
    * Highest acceptable p95 latency in milliseconds.
@@ -889,10 +861,7 @@ export interface InferenceServiceCanaryChecksLatencyP95Ms {
   max: number;
 }
 
-/**
- * Share of failed requests (5xx and model errors) of the canary.
- * @default {}
- */
+/** Share of failed requests (5xx and model errors) of the canary. */
 export interface InferenceServiceCanaryChecksErrorRate {
   /**
    * Highest acceptable error rate.
@@ -901,10 +870,7 @@ export interface InferenceServiceCanaryChecksErrorRate {
   max: number;
 }
 
-/**
- * Production monitoring of the stable version.
- * @default {}
- */
+/** Production monitoring of the stable version. */
 export interface InferenceServiceMonitoring {
   /**
    * Measure drift and accuracy of the stable version while serving.
@@ -931,10 +897,7 @@ export interface InferenceServiceMonitoring {
   guardWindow: string;
 }
 
-/**
- * Drift levels (population stability index, maximum over features).
- * @default {}
- */
+/** Drift levels (population stability index, maximum over features). */
 export interface InferenceServiceMonitoringDrift {
   /**
    * Score from which drift is reported as a warning.
