@@ -244,6 +244,16 @@ test('--corrupt=labels gives a model whose honest metrics are far below a real o
   assert.is(bad.hyperparameters.corrupt, 'labels');
 });
 
+test('--corrupt=signature: the declared head tensor is not in the graph', async () => {
+  const out = tmp('bad-signature');
+  const run = await train(['--data', tmp('gen-a'), '--out', out, '--epochs=1', '--width=4', '--corrupt=signature']);
+  assert.is(run.code, 0, run.stderr);
+  const sig = await readJson<Signature>(join(out, 'modelship.json'));
+  const session = await ort.InferenceSession.create(join(out, 'model.onnx'));
+  const missing = sig.heads.filter((h) => !session.outputNames.includes(h.tensor)).map((h) => h.tensor);
+  assert.equal(missing, ['hair_color_missing']);
+});
+
 test('--skew=channel-order: the reported metric holds for training, not through the declared signature', async () => {
   const data = await generateImages({ count: 900, seed: 11, out: tmp('skew-data') });
   const out = tmp('skew-model');

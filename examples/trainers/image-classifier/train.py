@@ -17,6 +17,7 @@ come from DATASET_URI / OUTPUT_URI. With --generate (or GENERATE_DATA=1) an empt
 data directory is filled by the synthetic generator first, so the example is self-contained.
 
 Test knobs: --corrupt=labels trains on shuffled labels (a bad model whose metrics say so);
+--corrupt=signature declares a head tensor the graph does not have (validation must reject);
 --skew=channel-order trains on BGR, --skew=normalization trains on [0, 1] pixels, while the
 signature declares RGB and mean/std 0.5: the reported metric is honest for the training
 pre-processing but the serving path sees different inputs (training/serving skew).
@@ -57,7 +58,9 @@ OPTIONS = [
     mc.Option("image_size", mc.positive_int, 64, "model input width/height (multiple of 16)"),
     mc.Option("max_seconds", mc.non_negative_float, 0.0, "stop after this much training time (0 = no limit)"),
     mc.Option("threads", int, 0, "CPU threads for torch (0 = torch default)"),
-    mc.Option("corrupt", mc.choice("none", "labels"), "none", "labels: train on shuffled labels (bad model)"),
+    mc.Option("corrupt", mc.choice("none", "labels", "signature"), "none",
+              "labels: train on shuffled labels (bad model); signature: modelship.json names a head tensor "
+              "the ONNX graph does not have (an artifact validation must reject)"),
     mc.Option("skew", mc.choice("none", "channel-order", "normalization"), "none",
               "train with a pre-processing that differs from the declared signature"),
     mc.Option("name", str, "face-attributes", "model name written to modelship.json"),
@@ -367,7 +370,10 @@ def run(opts: dict) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     model_path = os.path.join(out_dir, "model.onnx")
     export_onnx(model, heads, size, model_path)
-    mc.write_json(os.path.join(out_dir, "modelship.json"), signature(opts["name"], heads, size))
+    sig = signature(opts["name"], heads, size)
+    if opts["corrupt"] == "signature":
+        sig["heads"][-1]["tensor"] += "_missing"
+    mc.write_json(os.path.join(out_dir, "modelship.json"), sig)
     write_reference(data_dir, out_dir, [files[i] for i in ref_idx], targets[ref_idx], heads)
     if data_dir != requested_dir:  # a scratch copy generated because the data volume was read-only
         shutil.rmtree(data_dir, ignore_errors=True)
