@@ -119,6 +119,22 @@ for (const key of PICKED) {
   });
 }
 
+kubectlSuite('a misspelt field is refused, not silently dropped (kubectl validates strictly)', async (ctx) => {
+  const manifest = loadExample('TrainingRun');
+  manifest.metadata.name = 'typo';
+  manifest.spec.resources.gpu = 2;
+  const result = await kubectl(ctx, ['apply', '-f', '-'], yaml.dump(manifest));
+  assert.is.not(result.code, 0, `accepted: ${result.stdout}`);
+  assert.match(result.stderr, 'unknown field "spec.resources.gpu"');
+});
+
+kubectlSuite('kubectl explain shows the schema descriptions', async (ctx) => {
+  const out = ok(await kubectl(ctx, ['explain', 'trainingrun.spec.resources.gpus']), 'explain');
+  assert.match(out, /NVIDIA GPUs per pod, requested as nvidia\.com\/gpu limits/);
+  const steps = ok(await kubectl(ctx, ['explain', 'msvc.spec.canary.steps']), 'explain');
+  assert.match(steps, /strictly increasing/);
+});
+
 kubectlSuite('a refused update leaves the stored ModelVersion as it was', async (ctx) => {
   const stored = JSON.parse(ok(await kubectl(ctx, ['get', 'mv', 'face-attributes-v1', '-o', 'json']), 'get mv'));
   assert.equal(stored.spec.metrics, loadExample('ModelVersion').spec.metrics);
