@@ -15,6 +15,9 @@ const base: Record<string, JSONSchemaProps> = {
   ratio: { type: 'number' },
   port: { 'x-kubernetes-int-or-string': true },
   optional: { type: 'string' },
+  start: { type: 'string', format: 'date-time' },
+  end: { type: 'string', format: 'date-time' },
+  every: { type: 'string', format: 'duration' },
   'max-surge': { type: 'integer' },
   steps: { type: 'array', items: { type: 'integer' } },
   tags: { type: 'array', items: { type: 'string' } },
@@ -145,6 +148,22 @@ const cases: Case[] = [
     on: 'port',
     spec: { port: '50' },
     expect: ['spec.port: Invalid value: "": a positive number or a percentage'],
+  },
+  {
+    name: 'format date-time is a timestamp and format duration a duration',
+    rules: [
+      { rule: 'self.start < self.end', message: 'start must precede end' },
+      { rule: "self.end - self.start <= duration('24h')", message: 'at most a day' },
+      { rule: "self.every >= duration('1m')", message: 'every must be at least a minute' },
+    ],
+    spec: { start: '2026-11-20T10:00:00Z', end: '2026-11-22T09:00:00Z', every: '1h30m' },
+    expect: ['spec: Invalid value: "object": at most a day'],
+  },
+  {
+    name: 'timestamps compare in time, not as strings',
+    rules: [{ rule: 'self.start < self.end', message: 'start must precede end' }],
+    spec: { start: '2026-11-22T10:00:00+02:00', end: '2026-11-22T09:30:00Z' },
+    expect: [],
   },
   {
     name: 'escaped property names',

@@ -266,8 +266,25 @@ export function escapeCelName(name: string): string {
 
 export type CelCache = WeakMap<object, unknown>;
 
+/**
+ * Kubernetes types `format: date-time` strings as timestamps and `format: duration` as durations;
+ * CEL's own conversion functions build those values (no protobuf plumbing here).
+ */
+const FORMAT_CONVERSIONS: Record<string, Program> = {
+  'date-time': plan(celEnvironment, parse('timestamp(v)')) as Program,
+  duration: plan(celEnvironment, parse('duration(v)')) as Program,
+};
+
+function convertFormatted(value: string, format: string | undefined): unknown {
+  const program = format ? FORMAT_CONVERSIONS[format] : undefined;
+  if (!program) return value;
+  const out = program({ v: value });
+  return isCelError(out) ? value : out; // malformed values are reported by schema validation
+}
+
 export function toCel(value: unknown, node: SchemaNode | undefined, cache: CelCache): unknown {
   if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return node?.type === 'string' ? convertFormatted(value, node.schema.format) : value;
   if (typeof value === 'number') {
     if (node?.type === 'number') return value;
     if (node?.type === 'integer' || node?.intOrString || !node || !node.type) return Number.isInteger(value) ? BigInt(value) : value;
