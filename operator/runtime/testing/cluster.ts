@@ -30,13 +30,13 @@ export async function startRuntimeCluster(namespaces: string[] = [], opts: { boo
 }
 
 /** Polls `cond` until it returns truthy (errors count as "not yet"); throws with `what` on timeout. */
-export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what: string, intervalMs = 25): Promise<T> {
+export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what: string, intervalMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await cond();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
     } catch (e) {
       last = e;
     }
