@@ -194,4 +194,13 @@ test('env from downward API, ConfigMap and Secret; PVC, configMap volume and ter
   assert.not.ok(existsSync('/data/out/result.txt'), 'nothing written at the container path on the host');
 });
 
+test('the node is registered Ready, and a settled cluster makes no writes', async () => {
+  assert.is(await kubectl(['get', 'node', 'devcluster', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']), 'True');
+  await new Promise((r) => setTimeout(r, 2_500)); // let the image-pull back-off settle
+  cluster.api.resetCounters();
+  await new Promise((r) => setTimeout(r, 3_000));
+  const counters = cluster.api.counters();
+  assert.is(counters.writes, 0, `writes at steady state: ${JSON.stringify(counters.byKey)}`);
+});
+
 test.run();

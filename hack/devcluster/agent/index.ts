@@ -15,6 +15,7 @@ import { PromTargetsWriter } from './prom-targets.js';
 import { loadImageConfig } from './images.js';
 import { killProcesses, processesOfDataDir } from './orphans.js';
 import { defaultTargetsFile } from '../prometheus/config.js';
+import { registerNode } from './node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -78,6 +79,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     throw err;
   }
 
+  await registerNode(client, log);
   const controllers = new ControllerManager({ client, informers, dataDir, jobBackoffBaseMs: opts.jobBackoffBaseMs ?? 1_000, log });
   const kubelet = new Kubelet({
     client,
