@@ -211,12 +211,13 @@ test('image trainer: an unwritable data location still trains on generated data;
   await writeFile(blocker, 'not a directory');
   const out = tmp('fallback-model');
   const run = await train(['--data', join(blocker, 'data'), '--out', out, '--generate', '--epochs=1', '--width=4'], {
-    GENERATE_COUNT: '80', ARTIFACT_URI: 'pvc://models/face-attributes/run-1' });
+    GENERATE_COUNT: '80', ARTIFACT_URI: 'pvc://models/face-attributes/run-1', MODELSHIP_MODEL: 'faces' });
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stderr, /not writable .*generating into/);
   const message = JSON.parse(run.message) as { artifact: { uri: string; digest: string } };
   assert.equal(message.artifact, { uri: 'pvc://models/face-attributes/run-1', digest: await sha256(join(out, 'model.onnx')) });
   assert.is((await readLabels(join(out, 'reference'))).length, 16);
+  assert.is((await readJson<Signature>(join(out, 'modelship.json'))).name, 'faces');
   const scratchDir = /generating into (\S+)/.exec(run.stderr)?.[1] ?? '';
   assert.ok(scratchDir !== '' && !existsSync(scratchDir), 'the scratch data set is removed afterwards');
 });

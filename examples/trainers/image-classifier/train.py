@@ -63,7 +63,8 @@ OPTIONS = [
               "the ONNX graph does not have (an artifact validation must reject)"),
     mc.Option("skew", mc.choice("none", "channel-order", "normalization"), "none",
               "train with a pre-processing that differs from the declared signature"),
-    mc.Option("name", str, "face-attributes", "model name written to modelship.json"),
+    mc.Option("name", str, "face-attributes", "model name written to modelship.json", env="MODELSHIP_MODEL",
+              hyperparameter=False),
     mc.Option("data", str, "", "data set directory or file:// URI", env="DATASET_URI", hyperparameter=False),
     mc.Option("out", str, "", "output directory or file:// URI", env="OUTPUT_URI", hyperparameter=False),
     mc.Option("artifact_uri", str, "", "URI reported for the artifact (default: the output directory)",
@@ -327,6 +328,7 @@ def write_reference(data_dir: str, out_dir: str, files: list[str], targets: np.n
 
 
 def seed_everything(seed: int) -> None:
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
     random.seed(seed)
     np.random.seed(seed % (2 ** 32))
     torch.manual_seed(seed)
