@@ -106,17 +106,4 @@ test('exported constants and enum values come from the CRDs', () => {
   assert.equal([...api.VerdictValues], ['Pass', 'Fail', 'Inconclusive']);
 });
 
-test('helpers: ModelVersion names and durations', () => {
-  assert.is(api.modelVersionName('face-attributes', 12), 'face-attributes-v12');
-  assert.equal(api.parseModelVersionName('face-attributes-v12'), { model: 'face-attributes', version: 12 });
-  assert.is(api.parseModelVersionName('face-attributes-latest'), undefined);
-  assert.throws(() => api.modelVersionName('m', 0), /positive integer/);
-  const table: [string, number][] = [['500ms', 500], ['30s', 30_000], ['1m30s', 90_000], ['2h', 7_200_000], ['1h1m1s1ms', 3_661_001]];
-  for (const [text, ms] of table) {
-    assert.is(api.parseDuration(text), ms, text);
-    assert.is(api.formatDuration(ms), text);
-  }
-  for (const bad of ['', '5', '5 minutes', '1d', '-1s', '1.5h']) assert.throws(() => api.parseDuration(bad), /invalid duration/);
-});
-
 test.run();
