@@ -2,7 +2,7 @@
 // ajv validators) by the kubernetes-models package; errors are reworded as kube-apiserver words them.
 import { createRequire } from 'node:module';
 import { notSupported, required, typeInvalid, invalid, type FieldError } from './errors.js';
-import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateObjectMetaName } from './names.js';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateLabelsAndAnnotations, validateObjectMetaName } from './names.js';
 import { jsonTypeOf } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -89,7 +89,7 @@ export function validateBuiltin(apiVersion: string, kind: string, obj: unknown):
   const errs: FieldError[] = [];
   const key = `${apiVersion}/${kind}`;
   const meta = (obj as any)?.metadata;
-  errs.push(...validateObjectMetaName(meta, NAME_RULES[key] ?? isDNS1123Subdomain));
+  errs.push(...validateObjectMetaName(meta, NAME_RULES[key] ?? isDNS1123Subdomain), ...validateLabelsAndAnnotations(meta));
   const Model = modelFor(apiVersion, kind);
   if (!Model) return errs;
   try {

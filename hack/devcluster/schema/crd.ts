@@ -3,7 +3,7 @@
 import { CelCompileError, compileRule, type CompiledRule } from './cel.js';
 import { applyDefaults, pruneNonNullableNulls } from './defaulting.js';
 import { invalid, notSupported, required, type FieldError } from './errors.js';
-import { isDNS1035Label, isDNS1123Subdomain, validateObjectMetaName } from './names.js';
+import { isDNS1035Label, isDNS1123Subdomain, validateLabelsAndAnnotations, validateObjectMetaName } from './names.js';
 import { buildNode, type SchemaNode } from './node.js';
 import { pruneUnknown } from './pruning.js';
 import { validateStructuralSchema } from './structural.js';
@@ -94,7 +94,7 @@ class Compiled implements CompiledSchema {
   }
 
   validate(obj: any, oldObj?: any): FieldError[] {
-    const errs: FieldError[] = [...validateObjectMetaName(obj?.metadata)];
+    const errs: FieldError[] = [...validateObjectMetaName(obj?.metadata), ...validateLabelsAndAnnotations(obj?.metadata)];
     if (!this.namespaced && typeof obj?.metadata?.namespace === 'string' && obj.metadata.namespace) {
       errs.push({ type: 'FieldValueForbidden', field: 'metadata.namespace', message: 'Forbidden: not allowed on this type' });
     }
@@ -305,6 +305,8 @@ export function validateCrd(crd: unknown): FieldError[] {
       return msgs;
     }),
   );
+
+  errs.push(...validateLabelsAndAnnotations(c?.metadata));
 
   if (!group) errs.push(required('spec.group'));
   else if (isDNS1123Subdomain(group).length) errs.push(invalid('spec.group', group, isDNS1123Subdomain(group).join(',')));

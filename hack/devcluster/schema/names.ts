@@ -1,5 +1,5 @@
 // Name rules from k8s.io/apimachinery/pkg/util/validation, with their exact messages.
-import { invalid, required, type FieldError } from './errors.js';
+import { invalid, required, tooLong, type FieldError } from './errors.js';
 import { isPlainObject } from './types.js';
 
 const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
@@ -48,6 +48,78 @@ export function isDNS1035Label(value: string): string[] {
         DNS1035_LABEL_FMT +
         "')",
     );
+  }
+  return errs;
+}
+
+const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
+const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
+const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
+const LABEL_VALUE = new RegExp(`^${LABEL_VALUE_FMT}$`);
+const QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
+/** apimachinery's RegexError: "<msg> (e.g. 'a',  or 'b', regex used for validation is '<fmt>')". */
+function regexError(msg: string, fmt: string, ...examples: string[]): string {
+  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${fmt}')`;
+}
+
+export function isQualifiedName(value: string): string[] {
+  const errs: string[] = [];
+  const parts = value.split('/');
+  let name: string;
+  if (parts.length === 1) name = parts[0];
+  else if (parts.length === 2) {
+    const prefix = parts[0];
+    name = parts[1];
+    if (!prefix) errs.push('prefix part must be non-empty');
+    else errs.push(...isDNS1123Subdomain(prefix).map((m) => `prefix part ${m}`));
+  } else {
+    return [
+      `a qualified name ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
+  }
+  if (!name) errs.push('name part must be non-empty');
+  else if (name.length > 63) errs.push(`name part ${maxLenError(63)}`);
+  if (!QUALIFIED_NAME.test(name)) errs.push(`name part ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')}`);
+  return errs;
+}
+
+export function isValidLabelValue(value: string): string[] {
+  const errs: string[] = [];
+  if (value.length > 63) errs.push(maxLenError(63));
+  if (!LABEL_VALUE.test(value)) {
+    errs.push(
+      regexError(
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        LABEL_VALUE_FMT,
+        'MyValue',
+        'my_value',
+        '12345',
+      ),
+    );
+  }
+  return errs;
+}
+
+/** ValidateLabels and ValidateAnnotations of apimachinery's ValidateObjectMeta. */
+export function validateLabelsAndAnnotations(metadata: unknown): FieldError[] {
+  const meta = isPlainObject(metadata) ? metadata : {};
+  const errs: FieldError[] = [];
+  if (isPlainObject(meta.labels)) {
+    for (const [k, v] of Object.entries(meta.labels)) {
+      for (const msg of isQualifiedName(k)) errs.push(invalid('metadata.labels', k, msg));
+      if (typeof v === 'string') for (const msg of isValidLabelValue(v)) errs.push(invalid('metadata.labels', v, msg));
+    }
+  }
+  if (isPlainObject(meta.annotations)) {
+    let size = 0;
+    for (const [k, v] of Object.entries(meta.annotations)) {
+      // annotation keys are qualified names, except that case does not matter
+      for (const msg of isQualifiedName(k.toLowerCase())) errs.push(invalid('metadata.annotations', k, msg));
+      size += Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : '');
+    }
+    if (size > TOTAL_ANNOTATION_SIZE_LIMIT) errs.push(tooLong('metadata.annotations', TOTAL_ANNOTATION_SIZE_LIMIT));
   }
   return errs;
 }

@@ -218,6 +218,18 @@ test('metadata.name must be a DNS subdomain', () => {
   assert.equal(lines(schema.validate(o)), ['metadata.name: Required value: name or generateName is required']);
 });
 
+test('labels and annotations follow the qualified-name and label-value rules', () => {
+  const schema = compileCrdSchema(crdWith({ type: 'object' }), 'v1');
+  const o = widget({});
+  o.metadata.labels = { 'modelship.dev/model': 'face-attributes', 'bad key!': 'x', version: 'v'.repeat(64) };
+  o.metadata.annotations = { 'modelship.dev/Promote': 'v3', '/nope': '' };
+  assert.equal(lines(schema.validate(o)), [
+    "metadata.labels: Invalid value: \"bad key!\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+    `metadata.labels: Invalid value: "${'v'.repeat(64)}": must be no more than 63 characters`,
+    'metadata.annotations: Invalid value: "/nope": prefix part must be non-empty',
+  ]);
+});
+
 test('cluster-scoped kinds forbid metadata.namespace', () => {
   const schema = compileCrdSchema(crdWith({ type: 'object' }, {}, 'Cluster'), 'v1');
   assert.equal(lines(schema.validate(widget({}))), ['metadata.namespace: Forbidden: not allowed on this type']);
