@@ -32,7 +32,7 @@ async function cacheMatchesServer(inf: Informer, namespace: string): Promise<boo
 const counter = (key: string) => t.cluster.api.counters().byKey[key] ?? 0;
 
 test.before(async () => {
-  t = await startRuntimeCluster(['inf-a', 'inf-b', 'inf-c', 'inf-d']);
+  t = await startRuntimeCluster(['inf-a', 'inf-b', 'inf-c', 'inf-d', 'inf-quiet'], { bookmarkIntervalMs: 150 });
 });
 
 test.after(async () => {
@@ -132,6 +132,20 @@ test('with the server refusing watches, reconnects are spaced by backoff (no bus
   t.cluster.api.faults.remove(fault);
   await t.client.create(cm('inf-b', 'after-outage'));
   await waitFor(() => inf.store.get('inf-b', 'after-outage'), 3000, 'recovered after the outage');
+});
+
+test('bookmarks keep a quiet watch\'s resourceVersion fresh, so a compaction needs no re-list', async () => {
+  const inf = startInformer(['inf-quiet']);
+  await waitFor(() => inf.openWatches === 1, 3000, 'watching');
+  // Writes elsewhere move the cluster's resourceVersion on; bookmarks carry it to this watch.
+  for (let i = 0; i < 3; i++) await t.client.create(cm('inf-a', `elsewhere-${i}`));
+  await sleepMs(400);
+  t.cluster.api.faults.compact();
+  t.cluster.api.faults.dropWatches({ resource: 'configmaps', namespace: 'inf-quiet' });
+  await waitFor(() => inf.restarts >= 1 && inf.openWatches === 1, 3000, 'watch resumed');
+  await t.client.create(cm('inf-quiet', 'q'));
+  await waitFor(() => inf.store.get('inf-quiet', 'q'), 3000, 'event after resuming');
+  assert.is(inf.lists, 1, 'resumed from the bookmarked resourceVersion without a 410');
 });
 
 test.run();
