@@ -42,7 +42,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -86,9 +86,6 @@ class Shift:
     noise: float = 0.0
     palette: str = "none"
     contrast: float = 1.0
-
-    def is_identity(self) -> bool:
-        return self == Shift()
 
     def as_dict(self) -> dict:
         """Only the knobs that differ from 'no shift', so the manifest stays readable."""
@@ -162,7 +159,6 @@ class Face:
     rx: float
     ry: float
     px: float  # one "pixel at 64 px", so strokes scale with the canvas
-    extra: dict = field(default_factory=dict)
 
     def box(self, sx: float, sy: float, dy: float = 0.0) -> list[float]:
         return [self.cx - self.rx * sx, self.cy - self.ry * sy + dy, self.cx + self.rx * sx, self.cy + self.ry * sy + dy]
