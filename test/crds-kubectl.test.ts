@@ -104,6 +104,7 @@ const PICKED = [
   'ModelVersion/spec change on a ModelVersion',
   'ModelVersion/ModelVersion name that does not match model and version',
   'TrainingRun/missing model',
+  'TrainingRun/label key that is not a qualified name',
 ];
 
 for (const key of PICKED) {

@@ -144,6 +144,24 @@ export const invalidCases: InvalidCase[] = [
     message: `Invalid value: "object": nodeSelector keys must be label keys ([prefix/]name, name at most 63 characters of alphanumerics, '-', '_' or '.')`,
   },
   {
+    name: 'label key that is not a qualified name',
+    kind: 'TrainingRun',
+    mutate: (o) => { o.metadata.labels['-team'] = 'vision'; },
+    field: 'metadata.labels',
+    message:
+      `Invalid value: "-team": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character ` +
+      `(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+  },
+  {
+    name: 'label value with a space',
+    kind: 'TrainingRun',
+    mutate: (o) => { o.metadata.labels.team = 'computer vision'; },
+    field: 'metadata.labels',
+    message:
+      `Invalid value: "computer vision": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character ` +
+      `(e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+  },
+  {
     name: 'CPU that is not a quantity',
     kind: 'TrainingRun',
     mutate: (o) => { o.spec.resources.cpu = 'lots'; },
