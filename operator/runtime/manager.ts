@@ -48,6 +48,8 @@ export class Manager {
   private readonly informers = new Map<string, Informer>();
   private elector?: LeaderElector;
   private running?: Running;
+  /** A previous leadership's in-flight reconciles, still finishing. */
+  private draining: Promise<void> = Promise.resolve();
   private stopping?: Promise<void>;
   private synced = false;
   private started = false;
@@ -114,7 +116,8 @@ export class Manager {
       return;
     }
     this.elector = new LeaderElector(this.opts.client, { ...le, identity: this.identity }, {
-      onStartedLeading: () => this.startControllers(),
+      // Regained leadership waits for the last term's reconciles, so no key runs twice at once.
+      onStartedLeading: () => void this.draining.then(() => { if (this.elector?.isLeader) this.startControllers(); }),
       onStoppedLeading: () => void this.stopControllers(),
     }, this.log);
     this.elector.start();
@@ -162,10 +165,16 @@ export class Manager {
   }
 
   /** Stops handing out work at once; resolves when in-flight reconciles have returned. */
-  private async stopControllers(): Promise<void> {
+  private stopControllers(): Promise<void> {
     const running = this.running;
-    if (!running) return;
+    if (!running) return this.draining;
     this.running = undefined;
+    this.draining = this.drain(running);
+    return this.draining;
+  }
+
+
+  private async drain(running: Running): Promise<void> {
     this.metrics.leader.set(0);
     clearInterval(running.resync);
     running.abort.abort();
