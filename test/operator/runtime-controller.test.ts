@@ -16,6 +16,7 @@ let t: RuntimeTestCluster;
 let manager: Manager;
 let health: HealthServer;
 const reconciles: string[] = [];
+const mapped: string[] = [];
 const fastInformers = { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 }, healthyAfterMs: 500 };
 const fastQueue = { initialMs: 50, maxMs: 1000, factor: 2, jitter: 0.2 };
 
@@ -45,6 +46,13 @@ test.before(async () => {
     informer: fastInformers, queueBackoff: fastQueue, resyncPeriodMs: 400,
   });
   manager.add(widgetController({ onReconcile: (k) => reconciles.push(k.name) }));
+  // A second controller of the same kind that also watches Secrets, mapped to keys by a label.
+  manager.add({
+    name: 'secret-watcher',
+    forKind: WidgetKind,
+    watches: [{ kind: Kinds.Secret, mapToKeys: (s) => (s.metadata?.labels?.widget ? [{ namespace: s.metadata.namespace ?? '', name: s.metadata.labels.widget }] : []) }],
+    reconcile: async (key) => { mapped.push(key.name); },
+  });
   health = await startHealthServer({ port: 0, host: '127.0.0.1', registry: manager.metrics.registry, isReady: () => manager.isReady() });
 });
 
@@ -75,6 +83,14 @@ test('deleting or editing a child enqueues its owner, which repairs it', async (
     const b = await t.client.get<KubeObject>(Kinds.ConfigMap, NS, 'w2-data');
     return a && (b.data as Record<string, string>).n === 'w2';
   }, 5000, 'children repaired');
+});
+
+test('watched kinds enqueue the keys their mapping returns, for that controller only', async () => {
+  await t.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1', namespace: NS, labels: { widget: 'only-via-secret' } } });
+  await t.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's2', namespace: NS } });
+  await waitFor(() => mapped.includes('only-via-secret'), 3000, 'mapped key reconciled');
+  assert.not.ok(reconciles.includes('only-via-secret'), 'the widget controller does not watch Secrets');
+  assert.ok(mapped.includes('w0'), 'the second controller also reconciles its own kind');
 });
 
 test('converges through dropped streams, a forced 410 and 500 bursts', async () => {
