@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
+import { readContainerLog } from '../../hack/devcluster/agent/logs.js';
 
 let cluster: TestCluster;
 
@@ -156,6 +157,7 @@ test('a failing Job ends Failed with BackoffLimitExceeded after backoffLimit+1 p
   const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'job-name=broken', '-o', 'json'])).items;
   assert.is(pods.length, 3);
   for (const p of pods) {
+    assert.is(readContainerLog(cluster.dir, 'default', p.metadata.name, p.metadata.uid, 'step'), 'failing\n', 'stderr kept under <dataDir>/logs');
     assert.is(p.status.phase, 'Failed');
     assert.equal([p.status.containerStatuses[0].state.terminated.exitCode, p.status.containerStatuses[0].state.terminated.reason], [3, 'Error']);
   }
@@ -192,6 +194,48 @@ test('env from downward API, ConfigMap and Secret; PVC, configMap volume and ter
   assert.is(pod.status.containerStatuses[0].state.terminated.message, 'written');
   assert.is(await kubectl(['get', 'pvc', 'store', '-o', 'jsonpath={.status.phase}']), 'Bound');
   assert.not.ok(existsSync('/data/out/result.txt'), 'nothing written at the container path on the host');
+});
+
+test('restartPolicy Always restarts a crashing container with back-off; a failing liveness probe restarts it', async () => {
+  await kubectl(['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: {name: crasher}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, "echo boom; exit 2"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: unhealthy}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: server
+    image: modelship/test-http-server:1
+    env: [{name: PORT, value: "8081"}]
+    livenessProbe:
+      httpGet: {path: /status/500, port: 8081}
+      periodSeconds: 1
+      failureThreshold: 2
+`);
+  const crasher = await eventually('two restarts', async () => {
+    const p = JSON.parse(await kubectl(['get', 'pod', 'crasher', '-o', 'json']));
+    return p.status.containerStatuses?.[0]?.restartCount >= 2 ? p : undefined;
+  });
+  const cs = crasher.status.containerStatuses[0];
+  assert.is(crasher.status.phase, 'Running');
+  assert.equal([cs.lastState.terminated.exitCode, cs.lastState.terminated.reason], [2, 'Error']);
+  assert.ok(cs.state.waiting?.reason === 'CrashLoopBackOff' || cs.state.running || cs.state.terminated, JSON.stringify(cs.state));
+  assert.is(readContainerLog(cluster.dir, 'default', 'crasher', crasher.metadata.uid, 'c', { previous: true }), 'boom\n');
+  const unhealthy = await eventually('a liveness restart', async () => {
+    const p = JSON.parse(await kubectl(['get', 'pod', 'unhealthy', '-o', 'json']));
+    return p.status.containerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
+  });
+  assert.is(unhealthy.status.containerStatuses[0].lastState.terminated.exitCode, 0, 'the server exits cleanly on SIGTERM');
+  await kubectl(['delete', 'pod', 'crasher', 'unhealthy', '--wait=true']);
 });
 
 test('the node is registered Ready, and a settled cluster makes no writes', async () => {

@@ -20,6 +20,7 @@ export class Kubelet {
   private readonly ips = new PodIpAllocator();
   private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  private lastError: string | undefined;
 
   constructor(private readonly opts: KubeletOptions) {}
 
@@ -115,10 +116,16 @@ export class Kubelet {
     try {
       const updated = await this.opts.client.replace<KubeObject>(objectPath(PODS, pod.metadata.namespace, pod.metadata.name, 'status'), { ...pod, status });
       this.opts.pods.upsert(updated);
+      this.lastError = undefined;
     } catch (err) {
       if (isNotFound(err)) return;
-      if (!(err instanceof KubeApiError && err.status === 409)) this.opts.log(`update status of pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(err as Error).message}`);
-      this.scheduleStatus(uid, 200);
+      const conflict = err instanceof KubeApiError && err.status === 409;
+      // A conflict means our cached pod is stale: the watch brings the new one within moments.
+      // Anything else (the API server restarting, say) is retried every second, reported once.
+      if (!conflict && this.lastError !== (err as Error).message) this.opts.log(`update status of pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(err as Error).message}`);
+      this.lastError = conflict ? this.lastError : (err as Error).message;
+      this.scheduleStatus(uid, conflict ? 100 : 1_000);
+      return;
     }
   }
 }

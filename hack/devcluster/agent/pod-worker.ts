@@ -12,6 +12,7 @@ import { materializeVolumes, mountMappings, podDir } from './volumes.js';
 import { runProbe, type ProbeTarget } from './probes.js';
 import type { ContainerView, PodView, TerminatedState } from './pod-status.js';
 import { nowIso } from './util.js';
+import { containerLogDir } from './logs.js';
 
 export const POD_UID_ENV = 'MODELSHIP_DEVCLUSTER_POD_UID';
 export const DATA_DIR_ENV = 'MODELSHIP_DEVCLUSTER_DATA_DIR';
@@ -202,7 +203,7 @@ export class PodWorker {
 
     mkdirSync(join(c.termFile, '..'), { recursive: true });
     rmSync(c.termFile, { force: true });
-    const logDir = join(this.deps.dataDir, 'logs', `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}_${this.uid}`, c.name);
+    const logDir = containerLogDir(this.deps.dataDir, pod.metadata.namespace ?? 'default', pod.metadata.name, this.uid, c.name);
     mkdirSync(logDir, { recursive: true });
     c.logFile = join(logDir, `${c.restartCount}.log`);
     const fd = openSync(c.logFile, 'a');

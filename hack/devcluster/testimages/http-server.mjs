@@ -5,6 +5,7 @@
 //   GET /healthz     → 200
 //   GET /ready       → 200 when ready, else 503 (readiness probe target)
 //   GET /set-ready?value=true|false → toggles readiness
+//   GET /status/<code> → that HTTP status (e.g. a liveness probe that always fails)
 //   GET /metrics     → Prometheus text format (testserver_requests_total, testserver_ready)
 // Binds to $POD_IP (else 0.0.0.0) on $PORT (else 8080). Env READY_AFTER_MS delays readiness.
 import http from 'node:http';
@@ -25,6 +26,8 @@ const server = http.createServer((req, res) => {
     ready = url.searchParams.get('value') !== 'false';
     return send(res, 200, `ready=${ready}\n`);
   }
+  const forced = /^\/status\/(\d{3})$/.exec(url.pathname);
+  if (forced) return send(res, Number(forced[1]), `status ${forced[1]}\n`);
   if (url.pathname === '/metrics') {
     const lines = ['# HELP testserver_requests_total Requests served, by path.', '# TYPE testserver_requests_total counter'];
     for (const [path, n] of requests) lines.push(`testserver_requests_total{path="${path}"} ${n}`);
