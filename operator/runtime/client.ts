@@ -44,6 +44,8 @@ export interface StatusUpdateOptions<T> {
 
 export class KubeClient {
   private readonly kinds = new Map<string, KindRef>();
+  /** Discovery of one group/version in flight, shared by concurrent callers. */
+  private readonly discovering = new Map<string, Promise<void>>();
 
   constructor(readonly transport: KubeTransport) {
     for (const k of Object.values(Kinds)) this.kinds.set(`${apiVersionOf(k)}|${k.kind}`, k);
@@ -159,15 +161,24 @@ export class KubeClient {
   async resolveKind(apiVersion: string, kindName: string): Promise<KindRef> {
     const cached = this.kinds.get(`${apiVersion}|${kindName}`);
     if (cached) return cached;
+    let pending = this.discovering.get(apiVersion);
+    if (!pending) {
+      pending = this.discover(apiVersion).finally(() => this.discovering.delete(apiVersion));
+      this.discovering.set(apiVersion, pending);
+    }
+    await pending;
+    const found = this.kinds.get(`${apiVersion}|${kindName}`);
+    if (!found) throw new InvalidError(`no resource for kind ${kindName} in ${apiVersion}`, 404, 'NotFound');
+    return found;
+  }
+
+  private async discover(apiVersion: string): Promise<void> {
     const { group, version } = splitApiVersion(apiVersion);
     const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
     const list = await this.transport.request<{ resources?: Array<{ name: string; kind: string; namespaced: boolean }> }>({ method: 'GET', path });
     for (const r of list.resources ?? []) {
       if (!r.name.includes('/')) this.registerKind({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced });
     }
-    const found = this.kinds.get(`${apiVersion}|${kindName}`);
-    if (!found) throw new InvalidError(`no resource for kind ${kindName} in ${apiVersion}`, 404, 'NotFound');
-    return found;
   }
 }
 

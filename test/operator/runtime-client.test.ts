@@ -74,7 +74,10 @@ test('setStatus writes through /status only when the status changed', async () =
   assert.is(third.obj.status?.keys, 2);
 });
 
-test('kinds unknown to the client are found through discovery', async () => {
+test('kinds unknown to the client are found through discovery, once for concurrent callers', async () => {
+  const kinds = await Promise.all(Array.from({ length: 5 }, () => t.client.resolveKind('rbac.authorization.k8s.io/v1', 'ClusterRole')));
+  assert.ok(kinds.every((k) => k.plural === 'clusterroles' && k.namespaced === false));
+  assert.is(t.cluster.api.counters().byKey['get /apis/rbac.authorization.k8s.io/v1'], 1);
   const obj = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r', namespace: NS }, rules: [] };
   const created = await t.client.create(obj);
   assert.is(created.metadata?.name, 'r');
