@@ -85,9 +85,9 @@ test('a leader that cannot renew steps down within the renew deadline and stops 
   await waitFor(() => ma.isLeader(), 3000, 'c leads');
   const fault = t.cluster.api.faults.failNext({ verb: 'update', resource: 'leases.coordination.k8s.io', name: 'renewfail', code: 500, always: true });
   const t0 = Date.now();
-  await waitFor(() => !ma.isLeader(), timing.renewDeadlineMs + 1000, 'stepped down');
+  await waitFor(() => !ma.isLeader(), timing.renewDeadlineMs + 3000, 'stepped down');
   const after = Date.now() - t0;
-  assert.ok(after >= timing.renewDeadlineMs - timing.retryPeriodMs - 100 && after <= timing.renewDeadlineMs + 500, `stepped down after ${after} ms`);
+  assert.ok(after >= timing.renewDeadlineMs - timing.retryPeriodMs - 100 && after <= timing.renewDeadlineMs + 1000, `stepped down after ${after} ms`);
   const before = a.length;
   await t.client.create(widget('y1'));
   await sleepMs(500);
@@ -135,7 +135,7 @@ test('two operator processes: kill -9 the leader and the other takes over within
   const tookOver = (p2.events.find((e) => e.event === 'leader' && e.leading)!.at as number) - killedAt;
   // Not before the lease expired (no split brain), and within the lease duration plus a retry period.
   assert.ok(tookOver >= timing.leaseDurationMs - 2 * timing.retryPeriodMs - 100, `took over ${tookOver} ms after the kill`);
-  assert.ok(tookOver <= timing.leaseDurationMs + 2 * timing.retryPeriodMs + 500, `took over ${tookOver} ms after the kill`);
+  assert.ok(tookOver <= timing.leaseDurationMs + 1500, `took over ${tookOver} ms after the kill`);
   await t.client.create(widget('z2'));
   await waitFor(() => hasStatus('z2'), 5000, 'z2 converged by the new leader');
   assert.ok(p2.events.some((e) => e.event === 'reconcile' && e.key === `${NS}/z2`));
