@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
 import { readContainerLog } from '../../hack/devcluster/agent/logs.js';
+import { POD_UID_ENV } from '../../hack/devcluster/agent/pod-worker.js';
 
 let cluster: TestCluster;
 
@@ -236,6 +237,51 @@ spec:
   });
   assert.is(unhealthy.status.containerStatuses[0].lastState.terminated.exitCode, 0, 'the server exits cleanly on SIGTERM');
   await kubectl(['delete', 'pod', 'crasher', 'unhealthy', '--wait=true']);
+});
+
+test('ttlSecondsAfterFinished removes a finished Job', async () => {
+  await kubectl(['apply', '-f', '-'], `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: shortlived}
+spec:
+  ttlSecondsAfterFinished: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: step, image: busybox, command: [sh, -c, "exit 0"]}]
+`);
+  await eventually('the Job to be deleted after its TTL', async () => {
+    const r = await cluster.kubectl(['get', 'job', 'shortlived', '-o', 'name']);
+    return r.code !== 0 && /NotFound/.test(r.stderr) ? true : undefined;
+  });
+});
+
+test('deleting a pod sends SIGTERM, then SIGKILL after terminationGracePeriodSeconds', async () => {
+  await kubectl(['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers: [{name: c, image: busybox, command: [sh, -c, "trap '' TERM; echo started; sleep 300"]}]
+`);
+  await kubectl(['wait', '--for=condition=Ready', 'pod/stubborn', '--timeout=20s']);
+  const uid = await kubectl(['get', 'pod', 'stubborn', '-o', 'jsonpath={.metadata.uid}']);
+  const alive = () => processesOfDataDir(cluster.dir).some((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`${POD_UID_ENV}=${uid}`);
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(alive(), 'the pod runs as a process');
+  const started = Date.now();
+  await kubectl(['delete', 'pod', 'stubborn', '--wait=false']);
+  await eventually('the process to be killed', async () => (alive() ? undefined : true), 15_000);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 1_500, `a process ignoring SIGTERM lives through the grace period (${elapsed} ms)`);
+  assert.ok(elapsed < 8_000, `and is killed after it (${elapsed} ms)`);
 });
 
 test('the node is registered Ready, and a settled cluster makes no writes', async () => {
