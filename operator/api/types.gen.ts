@@ -479,6 +479,12 @@ export interface ModelVersionStatus {
   phase?: ModelVersionPhase;
   /** Name of the validation Job. */
   jobName?: string;
+  /**
+   * Digest of the spec the validation Job was started for. When the spec no longer matches it
+   * (possible only where the API server does not enforce the CEL immutability rule), the operator
+   * rejects the version instead of trusting the earlier validation.
+   */
+  specHash?: string;
   /** When validation finished. */
   validatedAt?: string;
   /**

@@ -1,14 +1,23 @@
 // The controllers `operator/main.ts` starts. Each controller module adds itself here; the
 // options carry what the command line configures for controllers.
 import type { Controller } from '../runtime/controller.js';
+import { DEFAULT_SERVING_IMAGE } from './modelversion/job.js';
+import { modelVersionController } from './modelversion/controller.js';
+import { trainingRunController } from './trainingrun/controller.js';
 
 export interface ControllerOptions {
   /** Namespaces watched (empty: all). */
   namespaces: string[];
   /** Default Prometheus address for analysis (--prometheus-url). */
   prometheusUrl?: string;
+  /** Image of validation Jobs (default: env MODELSHIP_SERVING_IMAGE, else modelship/serving:0.1.0). */
+  servingImage?: string;
 }
 
-export function buildControllers(_options: ControllerOptions): Controller[] {
-  return [];
+export function buildControllers(options: ControllerOptions): Controller[] {
+  const servingImage = options.servingImage ?? process.env.MODELSHIP_SERVING_IMAGE ?? DEFAULT_SERVING_IMAGE;
+  return [
+    trainingRunController(),
+    modelVersionController({ servingImage }),
+  ];
 }

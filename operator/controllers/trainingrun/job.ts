@@ -1,0 +1,182 @@
+// The batch/v1 Job a TrainingRun wants (pure). Hyperparameters reach the trainer twice, as
+// `--name=value` arguments after spec.args and as HP_<NAME> variables, so trainers can read
+// whichever they prefer. pvc:// data sets are mounted read-only, the output claim read-write,
+// and every run writes into its own directory <output.uri>/<run name>/.
+import { API_VERSION, Labels, type TrainingRun } from '../../api/index.js';
+import type { ContainerSpec, Job } from './k8s.js';
+import { shortName } from './names.js';
+import {
+  claimVolumeName, isPvc, joinUri, mountPath, parseStorageUri, pathInMount, type StorageLocation,
+} from './storage.js';
+
+export const TRAINER_CONTAINER = 'trainer';
+export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+export const NVIDIA_GPU = 'nvidia.com/gpu';
+/** The taint the NVIDIA GPU operator and the cloud GPU node pools put on GPU nodes. */
+export const NVIDIA_TOLERATION = { key: NVIDIA_GPU, operator: 'Exists', effect: 'NoSchedule' } as const;
+/** Annotation on the Job: what it was built from, so registration records the lineage it ran with. */
+export const LINEAGE_ANNOTATION = 'modelship.dev/lineage';
+/** Annotation on pods (full name; labels are capped at 63 characters). */
+export const TRAINING_RUN_ANNOTATION = 'modelship.dev/training-run';
+
+export interface Lineage {
+  image: string;
+  hyperparameters: Record<string, string>;
+  dataset: { uri: string; version?: string };
+}
+
+/** Name of the run's Job: the run's name, shortened with a hash when it would not fit. */
+export const trainingJobName = (run: TrainingRun): string => shortName(run.metadata.name ?? '', 63);
+
+/** The directory URI the run's artifact is written to: <output.uri>/<run name>. */
+export const artifactUri = (run: TrainingRun): string => joinUri(run.spec.output.uri, run.metadata.name ?? '');
+
+export const hyperparameterEnvName = (name: string): string => `HP_${name.toUpperCase()}`;
+
+export function lineageOf(run: TrainingRun): Lineage {
+  return {
+    image: run.spec.image,
+    hyperparameters: { ...(run.spec.hyperparameters ?? {}) },
+    dataset: { uri: run.spec.dataset.uri, ...(run.spec.dataset.version ? { version: run.spec.dataset.version } : {}) },
+  };
+}
+
+export function runLabels(run: TrainingRun): Record<string, string> {
+  return {
+    [Labels.trainingRun]: shortName(run.metadata.name ?? ''),
+    [Labels.model]: run.spec.model,
+    [Labels.managedBy]: 'modelship',
+  };
+}
+
+interface Mounts {
+  volumes: object[];
+  volumeMounts: object[];
+  /** What the trainer sees for dataset and output locations. */
+  datasetPath: string;
+  outputPath: string;
+}
+
+/** Volumes for pvc:// locations; one volume per claim even when data and output share it. */
+function storageMounts(run: TrainingRun, dataset: StorageLocation, output: StorageLocation): Mounts {
+  const volumes = new Map<string, { name: string; persistentVolumeClaim: { claimName: string; readOnly?: boolean } }>();
+  const volumeMounts: object[] = [];
+  const runName = run.metadata.name ?? '';
+  let datasetPath = run.spec.dataset.uri;
+  let outputPath = artifactUri(run);
+  if (isPvc(output)) {
+    const name = claimVolumeName(output.claim);
+    volumes.set(name, { name, persistentVolumeClaim: { claimName: output.claim } });
+    volumeMounts.push({ name, mountPath: mountPath('output') });
+    outputPath = `${pathInMount(output, mountPath('output'))}/${runName}`;
+  }
+  if (isPvc(dataset)) {
+    const name = claimVolumeName(dataset.claim);
+    // A claim only read from is mounted read-only at the volume level too.
+    if (!volumes.has(name)) volumes.set(name, { name, persistentVolumeClaim: { claimName: dataset.claim, readOnly: true } });
+    volumeMounts.push({ name, mountPath: mountPath('dataset'), readOnly: true });
+    datasetPath = pathInMount(dataset, mountPath('dataset'));
+  }
+  return { volumes: [...volumes.values()], volumeMounts, datasetPath, outputPath };
+}
+
+function resourceRequirements(run: TrainingRun): object | undefined {
+  const { cpu, memory, gpus } = run.spec.resources ?? { gpus: 0 };
+  const amounts: Record<string, string> = {};
+  if (cpu !== undefined) amounts.cpu = String(cpu);
+  if (memory !== undefined) amounts.memory = String(memory);
+  const limits: Record<string, string> = { ...amounts };
+  if (gpus && gpus > 0) limits[NVIDIA_GPU] = String(gpus);
+  if (Object.keys(limits).length === 0) return undefined;
+  return { ...(Object.keys(amounts).length ? { requests: amounts } : {}), limits };
+}
+
+function tolerations(run: TrainingRun): object[] | undefined {
+  const list: object[] = [...(run.spec.tolerations ?? [])];
+  const gpus = run.spec.resources?.gpus ?? 0;
+  const hasNvidia = (run.spec.tolerations ?? []).some((t) => t.key === NVIDIA_GPU && (t.operator ?? 'Equal') === 'Exists');
+  if (gpus > 0 && !hasNvidia) list.push({ ...NVIDIA_TOLERATION });
+  return list.length ? list : undefined;
+}
+
+function trainerEnv(run: TrainingRun, mounts: Mounts): NonNullable<ContainerSpec['env']> {
+  const hp = Object.entries(run.spec.hyperparameters ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  return [
+    { name: 'DATASET_URI', value: mounts.datasetPath },
+    ...(run.spec.dataset.version ? [{ name: 'DATASET_VERSION', value: run.spec.dataset.version }] : []),
+    { name: 'OUTPUT_URI', value: mounts.outputPath },
+    { name: 'ARTIFACT_URI', value: artifactUri(run) },
+    { name: 'MODELSHIP_MODEL', value: run.spec.model },
+    { name: 'MODELSHIP_TRAINING_RUN', value: run.metadata.name ?? '' },
+    ...hp.map(([k, v]) => ({ name: hyperparameterEnvName(k), value: v })),
+    ...(run.spec.env ?? []),
+  ];
+}
+
+/** The Job for a TrainingRun. Throws StorageUriError for a location it cannot mount. */
+export function buildTrainingJob(run: TrainingRun): Job {
+  const name = run.metadata.name ?? '';
+  const dataset = parseStorageUri(run.spec.dataset.uri);
+  const output = parseStorageUri(run.spec.output.uri);
+  const mounts = storageMounts(run, dataset, output);
+  const hpArgs = Object.entries(run.spec.hyperparameters ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `--${k}=${v}`);
+  const labels = runLabels(run);
+  const container: ContainerSpec = {
+    name: TRAINER_CONTAINER,
+    image: run.spec.image,
+    ...(run.spec.imagePullPolicy ? { imagePullPolicy: run.spec.imagePullPolicy } : {}),
+    ...(run.spec.command?.length ? { command: [...run.spec.command] } : {}),
+    args: [...(run.spec.args ?? []), ...hpArgs],
+    env: trainerEnv(run, mounts),
+    ...(resourceRequirements(run) ? { resources: resourceRequirements(run) } : {}),
+    ...(mounts.volumeMounts.length ? { volumeMounts: mounts.volumeMounts } : {}),
+    terminationMessagePath: TERMINATION_MESSAGE_PATH,
+    // A trainer that dies before writing its summary still tells why (the log's tail).
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+  };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: trainingJobName(run),
+      namespace: run.metadata.namespace,
+      labels,
+      annotations: { [LINEAGE_ANNOTATION]: JSON.stringify(lineageOf(run)), [TRAINING_RUN_ANNOTATION]: name },
+      ownerReferences: [{ apiVersion: API_VERSION, kind: 'TrainingRun', name, uid: run.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      backoffLimit: run.spec.backoffLimit ?? 0,
+      completions: 1,
+      parallelism: 1,
+      ...(run.spec.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: run.spec.activeDeadlineSeconds } : {}),
+      ...(run.spec.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: run.spec.ttlSecondsAfterFinished } : {}),
+      template: {
+        metadata: { labels, annotations: { [TRAINING_RUN_ANNOTATION]: name } },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          ...(run.spec.serviceAccountName ? { serviceAccountName: run.spec.serviceAccountName } : {}),
+          ...(run.spec.priorityClassName ? { priorityClassName: run.spec.priorityClassName } : {}),
+          ...(run.spec.nodeSelector && Object.keys(run.spec.nodeSelector).length ? { nodeSelector: { ...run.spec.nodeSelector } } : {}),
+          ...(tolerations(run) ? { tolerations: tolerations(run) } : {}),
+          containers: [container],
+          ...(mounts.volumes.length ? { volumes: mounts.volumes } : {}),
+        },
+      },
+    },
+  };
+}
+
+/** The lineage a Job was built from (its annotation), or undefined when absent or unreadable. */
+export function lineageFromJob(job: Job | undefined): Lineage | undefined {
+  const text = job?.metadata?.annotations?.[LINEAGE_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as Lineage;
+    return typeof v?.image === 'string' && v.dataset && typeof v.dataset.uri === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,78 @@
+// What a Job and its Pods say about a one-pod batch step (pure), shared by the training and the
+// validation Jobs: which state it is in, why, and the termination message of the container that
+// decides the outcome. Image pull and container config problems only show on the Pods, so they
+// are read from there while the Job is still active.
+import { jobCondition, type ContainerStatus, type Job, type Pod } from './k8s.js';
+
+export type JobState = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+
+export interface JobObservation {
+  state: JobState;
+  /** CamelCase reason: JobPending, JobRunning, Completed, BackoffLimitExceeded, ImagePullBackOff, ... */
+  reason: string;
+  message: string;
+  startTime?: string;
+  completionTime?: string;
+  /** Termination message of the container on the pod that decided the outcome. */
+  terminationMessage?: string;
+  exitCode?: number;
+}
+
+/** Waiting reasons that mean the container cannot start until someone fixes something. */
+export const STUCK_REASONS = new Set([
+  'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull',
+  'CreateContainerConfigError', 'CreateContainerError',
+]);
+
+const byNewest = (a: Pod, b: Pod) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? '');
+
+function containerOf(pod: Pod, container: string): ContainerStatus | undefined {
+  return pod.status?.containerStatuses?.find((c) => c.name === container);
+}
+
+function terminatedOf(pod: Pod, container: string) {
+  const cs = containerOf(pod, container);
+  return cs?.state?.terminated ?? cs?.lastState?.terminated;
+}
+
+/** The newest pod of the job whose container terminated with the wanted outcome. */
+function decidingPod(pods: Pod[], container: string, succeeded: boolean): Pod | undefined {
+  return [...pods].sort(byNewest).find((p) => {
+    const t = terminatedOf(p, container);
+    return t !== undefined && (t.exitCode === 0) === succeeded;
+  });
+}
+
+export function observeJob(job: Job, pods: Pod[], container: string): JobObservation {
+  const startTime = job.status?.startTime;
+  const complete = jobCondition(job, 'Complete');
+  if (complete) {
+    const pod = decidingPod(pods, container, true);
+    const t = pod ? terminatedOf(pod, container) : undefined;
+    return {
+      state: 'Succeeded', reason: 'Completed', message: 'the Job completed',
+      startTime, completionTime: job.status?.completionTime ?? complete.lastTransitionTime,
+      terminationMessage: t?.message, exitCode: t?.exitCode,
+    };
+  }
+  const failed = jobCondition(job, 'Failed');
+  if (failed) {
+    const pod = decidingPod(pods, container, false);
+    const t = pod ? terminatedOf(pod, container) : undefined;
+    const exit = t ? ` (last exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''})` : '';
+    return {
+      state: 'Failed', reason: failed.reason || 'JobFailed', message: `${failed.message || 'the Job failed'}${exit}`,
+      startTime, completionTime: failed.lastTransitionTime,
+      terminationMessage: t?.message, exitCode: t?.exitCode,
+    };
+  }
+  for (const pod of [...pods].sort(byNewest)) {
+    const waiting = containerOf(pod, container)?.state?.waiting;
+    if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
+      return { state: 'Pending', reason: waiting.reason, message: `pod ${pod.metadata?.name}: ${waiting.message ?? waiting.reason}`, startTime };
+    }
+  }
+  const running = pods.some((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+  if (running) return { state: 'Running', reason: 'JobRunning', message: 'the pod is running', startTime };
+  return { state: 'Pending', reason: 'JobPending', message: 'waiting for the pod to be scheduled and started', startTime };
+}

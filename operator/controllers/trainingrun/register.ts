@@ -1,0 +1,98 @@
+// Registration of a succeeded run as a ModelVersion `<model>-v<N>`.
+//
+// Pure parts: the ModelVersion (lineage in spec.source, no ownerReference: registry entries
+// outlive runs) and the next free version number. The I/O part is race-safe and idempotent:
+//   1. allocate N above every version this process has seen (cache + its own allocations),
+//   2. record the name in the run's status (Registered=Unknown, "Registering") BEFORE creating,
+//   3. create with that deterministic name; AlreadyExists from another run means N was taken
+//      meanwhile: allocate again. AlreadyExists of our own (same run uid label) means an earlier
+//      attempt got through: adopt it.
+// A restart between any two steps finds the recorded name and continues, so a run never
+// registers twice.
+import { API_VERSION, Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun } from '../../api/index.js';
+import type { Lineage } from './job.js';
+import { shortName } from './names.js';
+
+/** The CRD's defaults, for runs read before defaulting (tests, old objects). */
+export const DEFAULT_VALIDATION = { skewTolerance: 0.05, activeDeadlineSeconds: 600 } as const;
+
+/** Label on a ModelVersion with the uid of the TrainingRun that registered it. */
+export const TRAINING_RUN_UID_LABEL = 'modelship.dev/training-run-uid';
+
+export interface RegistrationInput {
+  run: TrainingRun;
+  version: number;
+  lineage: Lineage;
+  artifact: { uri: string; digest?: string };
+  metrics: Record<string, number>;
+}
+
+export function buildModelVersion(input: RegistrationInput): ModelVersion {
+  const { run, version, lineage, artifact, metrics } = input;
+  const runName = run.metadata.name ?? '';
+  return {
+    apiVersion: API_VERSION,
+    kind: 'ModelVersion',
+    metadata: {
+      name: modelVersionName(run.spec.model, version),
+      namespace: run.metadata.namespace,
+      labels: {
+        [Labels.model]: run.spec.model,
+        [Labels.version]: String(version),
+        [Labels.trainingRun]: shortName(runName),
+        [TRAINING_RUN_UID_LABEL]: run.metadata.uid ?? '',
+        [Labels.managedBy]: 'modelship',
+      },
+    },
+    spec: {
+      model: run.spec.model,
+      version,
+      artifact: { uri: artifact.uri, ...(artifact.digest ? { digest: artifact.digest } : {}) },
+      format: 'onnx',
+      metrics: { ...metrics },
+      source: {
+        trainingRun: runName,
+        image: lineage.image,
+        hyperparameters: { ...lineage.hyperparameters },
+        dataset: { uri: lineage.dataset.uri, ...(lineage.dataset.version ? { version: lineage.dataset.version } : {}) },
+      },
+      validation: { ...DEFAULT_VALIDATION, ...(run.spec.registration?.validation ?? {}) },
+    },
+  };
+}
+
+/** Whether a ModelVersion was registered by this run (matched by the run's uid). */
+export const registeredBy = (mv: ModelVersion | undefined, run: TrainingRun): boolean =>
+  !!mv && !!run.metadata.uid && mv.metadata.labels?.[TRAINING_RUN_UID_LABEL] === run.metadata.uid;
+
+/** Highest version of `model` among ModelVersion names (0 when none). */
+export function highestVersion(names: Iterable<string>, model: string): number {
+  let max = 0;
+  for (const name of names) {
+    const parsed = parseModelVersionName(name);
+    if (parsed && parsed.model === model && parsed.version > max) max = parsed.version;
+  }
+  return max;
+}
+
+/**
+ * Hands out version numbers per namespace/model without waiting for the cache to catch up with
+ * this process's own creates: N is above both what the cache shows and what was handed out.
+ * Synchronous, so concurrent reconciles in one process never get the same N.
+ */
+export class VersionAllocator {
+  private readonly handedOut = new Map<string, number>();
+
+  next(namespace: string, model: string, seenNames: Iterable<string>): number {
+    const key = `${namespace}/${model}`;
+    const n = Math.max(highestVersion(seenNames, model), this.handedOut.get(key) ?? 0) + 1;
+    this.handedOut.set(key, n);
+    return n;
+  }
+
+  /** Remembers a version known to be taken (an AlreadyExists answer). */
+  taken(namespace: string, model: string, version: number): void {
+    const key = `${namespace}/${model}`;
+    this.handedOut.set(key, Math.max(this.handedOut.get(key) ?? 0, version));
+  }
+}

@@ -1,0 +1,180 @@
+// TrainingRun status as a pure function of the run and what its Job says. Phases move
+// Pending → Running → Succeeded | Failed and never leave a terminal phase, so a Job that is
+// deleted later (ttlSecondsAfterFinished) or a re-list cannot rewrite an outcome.
+import { ConditionTypes, type Condition, type TrainingRun, type TrainingRunPhase, type TrainingRunStatus, type TrainingRunStatusRegistrationGate } from '../../api/index.js';
+import { setCondition } from '../../runtime/status.js';
+import type { JobObservation } from './observe.js';
+import { parseTrainerMessage } from './termination.js';
+
+const C = ConditionTypes.TrainingRun;
+
+export const isTerminal = (phase: TrainingRunPhase | undefined): boolean => phase === 'Succeeded' || phase === 'Failed';
+
+/**
+ * The phase after observing `observed` in `current`. Terminal phases are final; a run that was
+ * Running stays Running while a retry pod waits to start (it did start once).
+ */
+export function nextPhase(current: TrainingRunPhase | undefined, observed: TrainingRunPhase): TrainingRunPhase {
+  if (current && isTerminal(current)) return current;
+  if (current === 'Running' && observed === 'Pending') return 'Running';
+  return observed;
+}
+
+/** What the controller found out this round. */
+export interface TrainingObservation {
+  /** The Job's state; absent while the Job does not exist yet. */
+  job?: JobObservation;
+  /** The spec cannot be turned into a Job (e.g. a location that cannot be mounted). */
+  invalidSpec?: string;
+  /** The Job the run recorded is gone before it reported an outcome. */
+  jobMissing?: boolean;
+}
+
+export interface Outcome {
+  phase: TrainingRunPhase;
+  reason: string;
+  message: string;
+  metrics?: Record<string, number>;
+  artifact?: { uri: string; digest?: string };
+  startTime?: string;
+  completionTime?: string;
+}
+
+/** The run's outcome as seen in this observation (pure; the termination message decides success). */
+export function outcomeOf(obs: TrainingObservation, now: string): Outcome {
+  if (obs.invalidSpec) return { phase: 'Failed', reason: 'InvalidSpec', message: obs.invalidSpec, completionTime: now };
+  if (obs.jobMissing) {
+    return { phase: 'Failed', reason: 'JobDeleted', message: 'the training Job was deleted before it reported an outcome', completionTime: now };
+  }
+  const job = obs.job;
+  if (!job) return { phase: 'Pending', reason: 'JobPending', message: 'creating the training Job' };
+  const times = { startTime: job.startTime, completionTime: job.completionTime ?? now };
+  if (job.state === 'Succeeded') {
+    const summary = parseTrainerMessage(job.terminationMessage);
+    if (!summary.ok) return { phase: 'Failed', reason: summary.reason, message: summary.message, ...times };
+    const acc = summary.metrics.accuracy;
+    return {
+      phase: 'Succeeded', reason: 'Completed',
+      message: `the trainer finished${acc !== undefined ? ` with accuracy ${acc}` : ''}; artifact ${summary.artifact.uri}`,
+      metrics: summary.metrics, artifact: summary.artifact, ...times,
+    };
+  }
+  if (job.state === 'Failed') {
+    const summary = parseTrainerMessage(job.terminationMessage);
+    const detail = summary.ok ? '' : summary.reason === 'TrainerError' ? `; ${summary.message}`
+      : job.terminationMessage ? `; last output: ${job.terminationMessage.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}` : '';
+    return { phase: 'Failed', reason: job.reason, message: `${job.message}${detail}`, ...times };
+  }
+  return { phase: job.state, reason: job.reason, message: job.message, startTime: job.startTime };
+}
+
+function succeededCondition(phase: TrainingRunPhase, o: Outcome, generation?: number): Condition {
+  const status = phase === 'Succeeded' ? 'True' : phase === 'Failed' ? 'False' : 'Unknown';
+  return { type: C.Succeeded, status, reason: o.reason, message: o.message, observedGeneration: generation, lastTransitionTime: '' };
+}
+
+const cond = (c: Omit<Condition, 'lastTransitionTime'>): Condition => ({ ...c, lastTransitionTime: '' });
+
+/** Sets or removes SpecChangedAfterStart: the Job is never changed after it was created. */
+export function specChangedCondition(run: TrainingRun, conditions: Condition[], now: Date): Condition[] {
+  const generation = run.metadata.generation;
+  const jobGeneration = run.status?.jobGeneration;
+  if (jobGeneration === undefined || generation === undefined || generation <= jobGeneration) {
+    return conditions.filter((c) => c.type !== C.SpecChangedAfterStart);
+  }
+  return setConditionAt(conditions, cond({
+    type: C.SpecChangedAfterStart, status: 'True', reason: 'SpecChangedAfterStart', observedGeneration: generation,
+    message: `spec changed (generation ${generation}) after Job ${run.status?.jobName} was created from generation ${jobGeneration}; `
+      + 'the Job keeps running as created. Create a new TrainingRun to train with the new spec.',
+  }), now);
+}
+
+/** setCondition that takes our empty lastTransitionTime as "now". */
+export function setConditionAt(conditions: Condition[] | undefined, next: Condition, now: Date): Condition[] {
+  const { lastTransitionTime: _ignored, ...rest } = next;
+  return setCondition(conditions, rest as Condition, now) as Condition[];
+}
+
+/** The status after this observation (pure). Registration fields are left as they were. */
+export function computeTrainingStatus(run: TrainingRun, obs: TrainingObservation, now: Date): TrainingRunStatus {
+  const prev = run.status ?? {};
+  const generation = run.metadata.generation;
+  const next: TrainingRunStatus = { ...prev, observedGeneration: generation };
+  if (!isTerminal(prev.phase)) {
+    const o = outcomeOf(obs, isoSeconds(now));
+    const phase = nextPhase(prev.phase, o.phase);
+    next.phase = phase;
+    if (o.startTime ?? prev.startTime) next.startTime = o.startTime ?? prev.startTime;
+    if (isTerminal(phase)) next.completionTime = o.completionTime;
+    if (o.metrics) next.metrics = o.metrics;
+    if (o.artifact) next.artifact = o.artifact;
+    next.conditions = setConditionAt(prev.conditions, succeededCondition(phase, o, generation), now);
+  }
+  next.conditions = specChangedCondition(run, next.conditions ?? [], now);
+  return next;
+}
+
+export type RegistrationState =
+  | { kind: 'disabled' }
+  | { kind: 'gatesFailed'; gates: TrainingRunStatusRegistrationGate[]; message: string }
+  | { kind: 'registering'; gates: TrainingRunStatusRegistrationGate[]; name: string }
+  | { kind: 'registered'; gates: TrainingRunStatusRegistrationGate[]; name: string };
+
+/** Records the registration outcome in a (succeeded) run's status (pure). */
+export function withRegistration(status: TrainingRunStatus, state: RegistrationState, generation: number | undefined, now: Date): TrainingRunStatus {
+  const next: TrainingRunStatus = { ...status };
+  const set = (c: Omit<Condition, 'lastTransitionTime' | 'type' | 'observedGeneration'>) => {
+    next.conditions = setConditionAt(next.conditions, cond({ type: C.Registered, observedGeneration: generation, ...c }), now);
+  };
+  switch (state.kind) {
+    case 'disabled':
+      set({ status: 'False', reason: 'RegistrationDisabled', message: 'spec.registration.enabled is false; no ModelVersion is registered' });
+      break;
+    case 'gatesFailed':
+      next.registration = { gates: state.gates };
+      set({ status: 'False', reason: 'GatesFailed', message: `not registered: ${state.message}` });
+      break;
+    case 'registering':
+      next.registration = state.gates.length ? { gates: state.gates } : next.registration;
+      next.modelVersion = state.name;
+      set({ status: 'Unknown', reason: 'Registering', message: `registering ModelVersion ${state.name}` });
+      break;
+    case 'registered':
+      next.registration = state.gates.length ? { gates: state.gates } : next.registration;
+      next.modelVersion = state.name;
+      set({ status: 'True', reason: 'Registered', message: `registered ModelVersion ${state.name}` });
+      break;
+  }
+  return next;
+}
+
+export interface StatusEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** Events for what changed between two statuses (pure), so repeats of one state stay silent. */
+export function transitionEvents(prev: TrainingRunStatus | undefined, next: TrainingRunStatus): StatusEvent[] {
+  const events: StatusEvent[] = [];
+  const pc = (s: TrainingRunStatus | undefined, t: string) => s?.conditions?.find((c) => c.type === t);
+  const before = pc(prev, C.Succeeded);
+  const after = pc(next, C.Succeeded);
+  if (after && (after.reason !== before?.reason || after.status !== before?.status)) {
+    if (next.phase === 'Succeeded') events.push({ type: 'Normal', reason: 'Succeeded', message: `Training succeeded: ${after.message}` });
+    else if (next.phase === 'Failed') events.push({ type: 'Warning', reason: after.reason, message: `Training failed: ${after.message}` });
+    else if (after.reason === 'JobRunning') events.push({ type: 'Normal', reason: 'Running', message: 'Training pod is running' });
+    else if (after.reason !== 'JobPending') events.push({ type: 'Warning', reason: after.reason, message: after.message });
+  }
+  const rb = pc(prev, C.Registered);
+  const ra = pc(next, C.Registered);
+  if (ra && (ra.reason !== rb?.reason || ra.status !== rb?.status) && ra.reason !== 'Registering') {
+    events.push({ type: ra.status === 'True' ? 'Normal' : ra.reason === 'GatesFailed' ? 'Warning' : 'Normal', reason: ra.reason, message: ra.message });
+  }
+  const sb = pc(prev, C.SpecChangedAfterStart);
+  const sa = pc(next, C.SpecChangedAfterStart);
+  if (sa && sa.observedGeneration !== sb?.observedGeneration) events.push({ type: 'Warning', reason: sa.reason, message: sa.message });
+  return events;
+}
+
+export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

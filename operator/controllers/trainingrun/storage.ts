@@ -1,0 +1,64 @@
+// Storage locations as the CRDs write them (`pvc://<claim>/<path>`, `file://`, `s3://`, ...)
+// and how they reach a pod: a pvc:// location is a PersistentVolumeClaim volume mounted under
+// a fixed directory, and the process sees the path inside that mount; any other scheme is
+// passed through unchanged for the trainer to fetch itself. Pure.
+
+/** Where claims are mounted inside training and validation pods. */
+export const MOUNT_ROOT = '/var/run/modelship';
+
+export class StorageUriError extends Error {
+  override name = 'StorageUriError';
+}
+
+export interface PvcLocation {
+  scheme: 'pvc';
+  claim: string;
+  /** Path inside the claim, without leading or trailing slashes ('' for the claim's root). */
+  path: string;
+}
+
+export interface OtherLocation {
+  scheme: string;
+  uri: string;
+}
+
+export type StorageLocation = PvcLocation | OtherLocation;
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function parseStorageUri(uri: string): StorageLocation {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/.exec(uri);
+  if (!m) throw new StorageUriError(`"${uri}" is not a URI with a scheme (e.g. pvc://claim/path)`);
+  const [, scheme, rest] = m;
+  if (scheme !== 'pvc') return { scheme, uri };
+  const [claim, ...parts] = rest.split('/');
+  if (!claim || claim.length > 253 || !DNS_SUBDOMAIN.test(claim)) {
+    throw new StorageUriError(`"${uri}": "${claim}" is not a PersistentVolumeClaim name`);
+  }
+  const segments = parts.filter((p) => p !== '' && p !== '.');
+  if (segments.includes('..')) throw new StorageUriError(`"${uri}": ".." is not allowed in a pvc:// path`);
+  return { scheme: 'pvc', claim, path: segments.join('/') };
+}
+
+export const isPvc = (loc: StorageLocation): loc is PvcLocation => loc.scheme === 'pvc';
+
+/** `base` + `/` + `child`, without doubled slashes. */
+export function joinUri(base: string, child: string): string {
+  return `${base.replace(/\/+$/, '')}/${child.replace(/^\/+/, '')}`;
+}
+
+/** Volume name of a claim inside a pod (the same claim used twice shares one volume). */
+export function claimVolumeName(claim: string): string {
+  const safe = claim.replace(/[^a-z0-9-]/g, '-').slice(0, 50).replace(/-+$/, '');
+  return `pvc-${safe}`;
+}
+
+/** Directory where a claim is mounted, for a given role (dataset, output, model). */
+export function mountPath(role: string): string {
+  return `${MOUNT_ROOT}/${role}`;
+}
+
+/** The path a process sees for a pvc:// location mounted (whole claim) at `mountDir`. */
+export function pathInMount(loc: PvcLocation, mountDir: string): string {
+  return loc.path ? `${mountDir}/${loc.path}` : mountDir;
+}
