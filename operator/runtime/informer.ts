@@ -109,6 +109,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
       let reason: string;
+      let failed = true;
       let healthy = false;
       try {
         if (resourceVersion === undefined) resourceVersion = await this.relist(namespace);
@@ -116,6 +117,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         try {
           resourceVersion = await this.watch(namespace, resourceVersion, (rv) => { resourceVersion = rv; });
           reason = 'watch stream ended';
+          failed = false;
         } finally {
           healthy = Date.now() - started >= (this.opts.healthyAfterMs ?? 10_000);
         }
@@ -133,7 +135,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       const delay = backoff.next();
       this.restartCount++;
       this.opts.onRestart?.(reason);
-      log?.info('Restarting informer', { reason, retryInMs: delay, relist: resourceVersion === undefined });
+      // A stream the server ended (its watch timeout) is routine; anything else is worth a warning.
+      log?.log(failed ? 'warn' : 'info', 'Restarting informer', { reason, retryInMs: delay, relist: resourceVersion === undefined });
       await sleep(delay, signal);
     }
   }

@@ -1,6 +1,9 @@
 // `npm run operator` as a process against the dev cluster: flags, /healthz, /readyz, /metrics,
 // leader election on the Lease, and a graceful SIGTERM (exit 0, lease released).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isNotFound } from '../../operator/runtime/errors.js';
@@ -34,6 +37,11 @@ const get = (port: number, path: string) => fetch(`http://127.0.0.1:${port}${pat
 
 test.before(async () => {
   t = await startRuntimeCluster();
+  // The registered controllers watch Modelship's kinds: the operator is only ready once they are served.
+  const crdDir = new URL('../../crds/', import.meta.url).pathname;
+  for (const file of readdirSync(crdDir).filter((f) => f.endsWith('.yaml'))) {
+    for (const doc of yaml.loadAll(readFileSync(join(crdDir, file), 'utf8'))) if (doc) await t.client.create(doc as KubeObject);
+  }
 });
 
 test.after(async () => {
@@ -45,8 +53,8 @@ test('serves health, readiness and metrics, leads via the Lease, and exits 0 on 
   const op = startOperator(['--lease-namespace', 'default', '--namespace', 'default']);
   const port = await waitFor(() => portOf(op), 20_000, 'operator started');
   assert.is((await get(port, '/healthz')).status, 200);
-  await waitFor(async () => (await get(port, '/readyz')).status === 200, 5000, 'ready');
-  await waitFor(async () => /^modelship_operator_leader 1$/m.test((await get(port, '/metrics')).body), 5000, 'leading');
+  await waitFor(async () => (await get(port, '/readyz')).status === 200, 15_000, 'ready');
+  await waitFor(async () => /^modelship_operator_leader 1$/m.test((await get(port, '/metrics')).body), 15_000, 'leading');
   const metrics = (await get(port, '/metrics')).body;
   assert.match(metrics, /process_resident_memory_bytes/);
   const lease = await t.client.get<KubeObject & { spec?: Record<string, unknown> }>(Kinds.Lease, 'default', 'modelship-operator');
@@ -66,7 +74,7 @@ test('serves health, readiness and metrics, leads via the Lease, and exits 0 on 
 test('--leader-elect=false runs without a Lease', async () => {
   const op = startOperator(['--leader-elect=false', '--lease-name', 'unused']);
   const port = await waitFor(() => portOf(op), 20_000, 'operator started');
-  await waitFor(async () => /^modelship_operator_leader 1$/m.test((await get(port, '/metrics')).body), 5000, 'running controllers');
+  await waitFor(async () => /^modelship_operator_leader 1$/m.test((await get(port, '/metrics')).body), 15_000, 'running controllers');
   const lease = await t.client.get(Kinds.Lease, 'default', 'unused').catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
   assert.is(lease, undefined);
   op.proc.kill('SIGINT');
