@@ -1000,6 +1000,11 @@ export interface InferenceServiceStatusStable {
   weight?: number;
   /** Service in front of this role's pods. */
   service?: string;
+  /**
+   * In-cluster URL of this role's Service by cluster IP (the router reads it from status, so it
+   * needs neither DNS nor read access to Services).
+   */
+  url?: string;
   /** Ready serving pods. */
   readyReplicas?: number;
 }
@@ -1014,6 +1019,11 @@ export interface InferenceServiceStatusCanary {
   weight?: number;
   /** Service in front of this role's pods. */
   service?: string;
+  /**
+   * In-cluster URL of this role's Service by cluster IP (the router reads it from status, so it
+   * needs neither DNS nor read access to Services).
+   */
+  url?: string;
   /** Ready serving pods. */
   readyReplicas?: number;
   /** Index into spec.canary.steps of the current step. */
