@@ -239,6 +239,52 @@ spec:
   await kubectl(['delete', 'pod', 'crasher', 'unhealthy', '--wait=true']);
 });
 
+test('pods reach Services by DNS name (Node processes) and by service link env vars', async () => {
+  await kubectl(['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: {name: echo, labels: {app: echo}}
+spec:
+  containers:
+  - name: server
+    image: modelship/test-http-server:1
+    ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo-svc}
+spec:
+  selector: {app: echo}
+  ports: [{name: web, port: 80, targetPort: http}]
+`);
+  await kubectl(['wait', '--for=condition=Ready', 'pod/echo', '--timeout=20s']);
+  const clusterIP = await kubectl(['get', 'svc', 'echo-svc', '-o', 'jsonpath={.spec.clusterIP}']);
+  await kubectl(['apply', '-f', '-'], `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: client}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: busybox
+        command:
+        - node
+        - -e
+        - |
+          const names = ['echo-svc', 'echo-svc.default.svc', 'echo-svc.default.svc.cluster.local'];
+          Promise.all(names.map((n) => fetch('http://' + n + '/').then((r) => r.text())))
+            .then((bodies) => require('fs').writeFileSync(process.env.TERMINATION_MESSAGE_PATH,
+              bodies.map((b) => b.trim()).join('|') + ' ' + process.env.ECHO_SVC_SERVICE_HOST + ':' + process.env.ECHO_SVC_SERVICE_PORT_WEB));
+`);
+  await kubectl(['wait', '--for=condition=Complete', 'job/client', '--timeout=30s']);
+  const message = await kubectl(['get', 'pod', '-l', 'job-name=client', '-o', 'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}']);
+  assert.is(message, `hello from echo|hello from echo|hello from echo ${clusterIP}:80`);
+});
+
 test('ttlSecondsAfterFinished removes a finished Job', async () => {
   await kubectl(['apply', '-f', '-'], `
 apiVersion: batch/v1

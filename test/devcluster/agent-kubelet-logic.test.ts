@@ -9,6 +9,11 @@ import { mountMappings, volumeHostDirs } from '../../hack/devcluster/agent/volum
 import { buildPodStatus, podPhase, type ContainerView, type PodView } from '../../hack/devcluster/agent/pod-status.js';
 import { PodIpAllocator } from '../../hack/devcluster/agent/ip-allocator.js';
 import type { KubeObject } from '../../hack/devcluster/agent/kube-client.js';
+import { serviceHosts, serviceLinkEnv } from '../../hack/devcluster/agent/cluster-dns.js';
+import { containerLogDir, readContainerLog } from '../../hack/devcluster/agent/logs.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const images = parseImageConfig(readFileSync(new URL('../../hack/devcluster/images.yaml', import.meta.url), 'utf8'));
 
@@ -166,6 +171,43 @@ test('pod IPs come from 127.64.0.0/16, are unique, and a preferred free one is k
   ips.release(a);
   assert.is.not(ips.allocate(), a, 'a just-released address is not reused at once');
   assert.is(PodIpAllocator.offsetOf('10.0.0.1'), undefined);
+});
+
+test('cluster DNS names and service link env vars from Services', () => {
+  const svcs: KubeObject[] = [
+    { metadata: { name: 'model-api', namespace: 'ns' }, spec: { clusterIP: '127.96.0.7', ports: [{ name: 'http', port: 80 }, { name: 'metrics', port: 9090, protocol: 'TCP' }] } },
+    { metadata: { name: 'headless', namespace: 'ns' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } },
+    { metadata: { name: 'other', namespace: 'elsewhere' }, spec: { clusterIP: '127.96.0.8', ports: [{ port: 80 }] } },
+  ];
+  assert.equal(serviceHosts(svcs), {
+    'model-api.ns': '127.96.0.7', 'model-api.ns.svc': '127.96.0.7', 'model-api.ns.svc.cluster.local': '127.96.0.7',
+    'other.elsewhere': '127.96.0.8', 'other.elsewhere.svc': '127.96.0.8', 'other.elsewhere.svc.cluster.local': '127.96.0.8',
+  });
+  const env = Object.fromEntries(serviceLinkEnv(svcs, 'ns'));
+  assert.is(env.MODEL_API_SERVICE_HOST, '127.96.0.7');
+  assert.is(env.MODEL_API_SERVICE_PORT, '80');
+  assert.is(env.MODEL_API_SERVICE_PORT_METRICS, '9090');
+  assert.is(env.MODEL_API_PORT, 'tcp://127.96.0.7:80');
+  assert.is(env.MODEL_API_PORT_9090_TCP_ADDR, '127.96.0.7');
+  assert.is(env.OTHER_SERVICE_HOST, undefined, 'only Services of the pod namespace');
+  assert.is(env.HEADLESS_SERVICE_HOST, undefined);
+});
+
+test('container logs: current or previous instance, tail and byte limits', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-logs-'));
+  try {
+    const logDir = containerLogDir(dir, 'ns', 'p', 'u', 'c');
+    mkdirSync(logDir, { recursive: true });
+    writeFileSync(join(logDir, '0.log'), 'first run\n');
+    writeFileSync(join(logDir, '1.log'), 'a\nb\nc\n');
+    assert.is(readContainerLog(dir, 'ns', 'p', 'u', 'c'), 'a\nb\nc\n');
+    assert.is(readContainerLog(dir, 'ns', 'p', 'u', 'c', { previous: true }), 'first run\n');
+    assert.is(readContainerLog(dir, 'ns', 'p', 'u', 'c', { tailLines: 2 }), 'b\nc\n');
+    assert.is(readContainerLog(dir, 'ns', 'p', 'u', 'c', { limitBytes: 3 }), 'a\nb');
+    assert.is(readContainerLog(dir, 'ns', 'p', 'u', 'nope'), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

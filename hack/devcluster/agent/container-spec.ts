@@ -80,13 +80,14 @@ function configMapValue(cm: KubeObject, key: string): string | undefined {
 }
 
 /**
- * The container's environment in Kubernetes order: envFrom first, then env (later entries win),
+ * The container's environment in Kubernetes order: `base` (service links) first, then envFrom,
+ * then env (later entries win),
  * each value $(VAR)-expanded against what came before. Throws ContainerConfigError when a
  * required Secret/ConfigMap (or key) is missing, as the kubelet reports CreateContainerConfigError.
  */
-export function containerEnv(container: any, sources: EnvSources): Map<string, string> {
+export function containerEnv(container: any, sources: EnvSources, base: Map<string, string> = new Map()): Map<string, string> {
   const ns = sources.pod.metadata.namespace ?? 'default';
-  const env = new Map<string, string>();
+  const env = new Map<string, string>(base);
   for (const from of container.envFrom ?? []) {
     const prefix = from.prefix ?? '';
     if (from.configMapRef) {

@@ -16,6 +16,7 @@ import { loadImageConfig } from './images.js';
 import { killProcesses, processesOfDataDir } from './orphans.js';
 import { defaultTargetsFile } from '../prometheus/config.js';
 import { registerNode } from './node.js';
+import { HostsWriter, hostsFile } from './cluster-dns.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -90,17 +91,21 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     kubeconfigPath: resolve(opts.kubeconfigPath),
     apiServerUrl: client.serverUrl,
     secrets: (ns, name) => informers.secrets.get(ns, name),
+    services: () => informers.services.list(),
+    hostsFile: hostsFile(dataDir),
     configMaps: (ns, name) => informers.configmaps.get(ns, name),
     backoffBaseMs: opts.crashBackoffBaseMs ?? 1_000,
     backoffMaxMs: opts.crashBackoffMaxMs ?? 30_000,
     log,
   });
   const proxy = new ServiceProxy(informers.services, informers.endpoints, log);
+  const hosts = new HostsWriter(informers.services, hostsFile(dataDir), log);
   const targets = new PromTargetsWriter(informers.pods, opts.targetsFile ?? defaultTargetsFile(dataDir), log);
+  hosts.start();
+  targets.start();
+  proxy.start();
   kubelet.start();
   controllers.start();
-  proxy.start();
-  targets.start();
 
   let stopped: Promise<void> | undefined;
   return {
@@ -108,6 +113,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       stopped ??= (async () => {
         controllers.stop();
         targets.stop();
+        hosts.stop();
         stopInformers();
         await kubelet.stop(opts.stopGraceSeconds ?? 5);
         await proxy.stop();

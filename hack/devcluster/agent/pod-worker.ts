@@ -13,6 +13,7 @@ import { runProbe, type ProbeTarget } from './probes.js';
 import type { ContainerView, PodView, TerminatedState } from './pod-status.js';
 import { nowIso } from './util.js';
 import { containerLogDir } from './logs.js';
+import { DNS_SHIM, HOSTS_ENV, NAMESPACE_ENV, serviceLinkEnv } from './cluster-dns.js';
 
 export const POD_UID_ENV = 'MODELSHIP_DEVCLUSTER_POD_UID';
 export const DATA_DIR_ENV = 'MODELSHIP_DEVCLUSTER_DATA_DIR';
@@ -27,6 +28,10 @@ export interface PodWorkerDeps {
   apiServerUrl: string;
   secrets: (ns: string, name: string) => KubeObject | undefined;
   configMaps: (ns: string, name: string) => KubeObject | undefined;
+  /** Services, for the service link env vars a kubelet injects. */
+  services: () => KubeObject[];
+  /** The Service hosts map read by the DNS shim. */
+  hostsFile: string;
   /** Crash-loop back-off: first delay, doubling per restart up to the cap. */
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -177,7 +182,9 @@ export class PodWorker {
       { containerPath: c.spec.terminationMessagePath ?? '/dev/termination-log', hostPath: c.termFile },
     ];
     const rewrite = (s: string) => rewritePaths(s, mappings);
-    const declared = containerEnv(c.spec, { pod, podIP: this.podIP, secrets: this.deps.secrets, configMaps: this.deps.configMaps });
+    const ns = pod.metadata.namespace ?? 'default';
+    const links = pod.spec?.enableServiceLinks === false ? new Map<string, string>() : serviceLinkEnv(this.deps.services(), ns);
+    const declared = containerEnv(c.spec, { pod, podIP: this.podIP, secrets: this.deps.secrets, configMaps: this.deps.configMaps }, links);
     const env: Record<string, string> = {};
     for (const k of HOST_ENV_PASSTHROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
     const api = new URL(this.deps.apiServerUrl);
@@ -195,6 +202,9 @@ export class PodWorker {
     for (const [k, v] of declared) env[k] = rewrite(v);
     env[POD_UID_ENV] = this.uid;
     env[DATA_DIR_ENV] = this.deps.dataDir;
+    env[HOSTS_ENV] = this.deps.hostsFile;
+    env[NAMESPACE_ENV] = ns;
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${DNS_SHIM}`].filter(Boolean).join(' ');
     const vars = new Map(declared);
     const argv = commandLine(entry, c.spec.command, c.spec.args).map((a) => rewrite(expandVars(a, vars)));
     if (argv.length === 0) throw new Error('no command specified');
