@@ -1,0 +1,43 @@
+// analyse(): every configured check of one analysis, as data. Pure: measurements in, check
+// results out; the controller decides what to do with them (verdict.ts).
+import type { InferenceServiceCanary } from '../api/index.js';
+import { accuracyChecks } from './checks/accuracy.js';
+import { driftCheck, predictionDriftCheck } from './checks/drift.js';
+import { errorRateCheck } from './checks/errors.js';
+import { latencyCheck } from './checks/latency.js';
+import type { CheckResult } from './checks/result.js';
+import type { RoleMeasurements } from './measurements.js';
+import type { ReferenceProfile } from './reference.js';
+
+/** The parts of spec.canary analysis reads (defaults already applied by the API server). */
+export type AnalysisPolicy = Pick<InferenceServiceCanary, 'minRequests' | 'minFeedback' | 'checks'>;
+
+export interface AnalysisInput {
+  /** The version judged: the canary, or the new stable during the guard window. */
+  subject: RoleMeasurements;
+  /** The version it is compared with (stable during a canary); omit for absolute checks only. */
+  baseline?: RoleMeasurements;
+  /** The subject version's reference profile (ModelVersion.status.profile). */
+  reference?: ReferenceProfile;
+  policy: AnalysisPolicy;
+  /** Heads that must have feedback (from the signature); default: heads seen in feedback. */
+  heads?: readonly string[];
+}
+
+/**
+ * Checks, in a stable order: accuracy (per head, when checks.accuracy.min is set),
+ * accuracyVsStable (per head, when there is a baseline), drift, predictionDrift, latencyP95Ms,
+ * errorRate. Missing data or provider errors make a check inconclusive, never a pass.
+ */
+export function analyse(input: AnalysisInput): CheckResult[] {
+  const { subject, baseline, reference, policy } = input;
+  const { accuracy, drift, latencyP95Ms, errorRate } = policy.checks;
+  const minRequests = policy.minRequests;
+  return [
+    ...accuracyChecks(subject, baseline, { ...accuracy, minFeedback: policy.minFeedback }, input.heads),
+    driftCheck(subject, reference, { max: drift.max, minRequests }),
+    predictionDriftCheck(subject, baseline, reference, { max: drift.max, minRequests }),
+    latencyCheck(subject, { max: latencyP95Ms.max, minRequests }),
+    errorRateCheck(subject, { max: errorRate.max, minRequests, confidence: accuracy.confidence }),
+  ];
+}

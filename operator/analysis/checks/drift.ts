@@ -1,0 +1,141 @@
+// Drift checks.
+//
+// drift — input drift: each live feature histogram (counts in the reference profile's bins)
+//   against the version's reference distribution. Per feature: PSI (the score compared with
+//   `max`, as the CRD documents) and the Jensen–Shannon distance (bounded, symmetric; reported
+//   for dashboards). score = max PSI over features; breakdown = PSI per feature.
+// predictionDrift — output drift: predicted-class distribution per head of the subject (canary)
+//   against the baseline (stable) over the same window, or against the reference profile when
+//   there is no baseline. score = max PSI over heads; breakdown = PSI per head.
+// Verdicts: fail when the score exceeds `max` (one confirmed drifting feature is enough, even if
+// others lack data); pass only when every expected feature/head was measured, on at least
+// `minRequests` samples, with score ≤ max; otherwise inconclusive.
+import { DivergenceError, jensenShannonDistance, psi } from '../divergence.js';
+import { problemOf, type RoleMeasurements } from '../measurements.js';
+import type { ReferenceProfile } from '../reference.js';
+import { fmt, result, type CheckResult } from './result.js';
+
+export interface DriftPolicy {
+  /** Highest acceptable PSI. */
+  max: number;
+  /** Samples (requests counted into the histograms) below which the verdict is inconclusive. */
+  minRequests: number;
+}
+
+export interface FeatureDrift {
+  psi: number;
+  jensenShannon: number;
+  /** Live samples in the histogram. */
+  samples: number;
+}
+
+export interface DriftReport {
+  /** Per feature (or head) with a score. */
+  items: Record<string, FeatureDrift>;
+  /** Expected items that could not be scored, with the reason. */
+  missing: Record<string, string>;
+  /** Highest PSI, undefined when nothing could be scored. */
+  score?: number;
+  /** Item with the highest PSI. */
+  worst?: string;
+  /** Fewest live samples behind any score. */
+  samples?: number;
+}
+
+function total(counts: readonly number[]): number {
+  return counts.reduce((s, v) => s + v, 0);
+}
+
+/** Scores `live` against `expected`, item by item (items come from `expected`). */
+export function compareHistograms(expected: Record<string, readonly number[]>, live: Record<string, readonly number[]> | undefined): DriftReport {
+  const report: DriftReport = { items: {}, missing: {} };
+  for (const [name, ref] of Object.entries(expected)) {
+    const counts = live?.[name];
+    if (!counts) { report.missing[name] = 'no live data'; continue; }
+    // Trailing bins with no live series yet are zeros, not a shape mismatch.
+    const aligned = counts.length < ref.length ? [...counts, ...new Array(ref.length - counts.length).fill(0)] : counts;
+    if (aligned.length !== ref.length) { report.missing[name] = `live data has ${counts.length} bins, the reference ${ref.length}`; continue; }
+    if (total(aligned) === 0) { report.missing[name] = 'no live samples in the window'; continue; }
+    try {
+      const item = { psi: psi(ref, aligned), jensenShannon: jensenShannonDistance(ref, aligned), samples: total(aligned) };
+      report.items[name] = item;
+      if (report.score === undefined || item.psi > report.score) { report.score = item.psi; report.worst = name; }
+      report.samples = Math.min(report.samples ?? Infinity, item.samples);
+    } catch (err) {
+      if (!(err instanceof DivergenceError)) throw err;
+      report.missing[name] = err.message;
+    }
+  }
+  return report;
+}
+
+/** Input drift of `subject` against the reference profile. */
+export function featureDrift(subject: RoleMeasurements, reference: ReferenceProfile | undefined): DriftReport {
+  return compareHistograms(reference?.features ?? {}, subject.featureBins);
+}
+
+/** Class distributions of two sides as aligned vectors per head (labels: union, sorted). */
+function classVectors(expected: Record<string, Record<string, number>>, live: Record<string, Record<string, number>> | undefined) {
+  const exp: Record<string, number[]> = {};
+  const liv: Record<string, number[]> = {};
+  for (const [head, classes] of Object.entries(expected)) {
+    const got = live?.[head];
+    const labels = [...new Set([...Object.keys(classes), ...Object.keys(got ?? {})])].sort();
+    exp[head] = labels.map((l) => classes[l] ?? 0);
+    if (got) liv[head] = labels.map((l) => got[l] ?? 0);
+  }
+  return { exp, liv };
+}
+
+/** Output drift of `subject` against `baseline` (or the reference when there is none). */
+export function predictionDrift(subject: RoleMeasurements, baseline: RoleMeasurements | undefined, reference: ReferenceProfile | undefined): DriftReport {
+  const expected = baseline ? baseline.predictions ?? {} : reference?.predictions ?? {};
+  const { exp, liv } = classVectors(expected, subject.predictions);
+  const report = compareHistograms(exp, liv);
+  // Expected heads with no baseline counts cannot be compared yet.
+  for (const [head, v] of Object.entries(exp)) {
+    if (total(v) === 0 && report.items[head] === undefined) report.missing[head] = `no ${baseline ? baseline.role : 'reference'} predictions`;
+  }
+  // Both sides are live samples: the smaller one bounds how much the score can be trusted.
+  if (baseline) {
+    for (const head of Object.keys(report.items)) report.samples = Math.min(report.samples ?? Infinity, total(exp[head]));
+  }
+  return report;
+}
+
+function verdictOf(check: 'drift' | 'predictionDrift', subject: RoleMeasurements, report: DriftReport, policy: DriftPolicy, what: string, noData: string): CheckResult {
+  const base = { check, role: subject.role, threshold: policy.max };
+  const missing = Object.entries(report.missing);
+  if (report.score === undefined) {
+    return result({ ...base, samples: 0, verdict: 'Inconclusive', message: noData + (missing.length ? ` (${missing.map(([n, why]) => `${n}: ${why}`).slice(0, 5).join('; ')})` : '') });
+  }
+  const breakdown = Object.fromEntries(Object.entries(report.items).map(([n, d]) => [n, d.psi]));
+  const samples = Math.round(report.samples ?? 0);
+  const measured = { ...base, value: report.score, samples, breakdown };
+  const worst = `${what} PSI ${fmt(report.score)} (highest: ${report.worst}, Jensen–Shannon ${fmt(report.items[report.worst!].jensenShannon)})`;
+  if (report.score > policy.max) return result({ ...measured, verdict: 'Fail', message: `${worst} > max ${fmt(policy.max)}` });
+  if (missing.length) return result({ ...measured, verdict: 'Inconclusive', message: `${worst}; not measured: ${missing.map(([n, why]) => `${n} (${why})`).slice(0, 5).join(', ')}` });
+  if (samples < policy.minRequests) return result({ ...measured, verdict: 'Inconclusive', message: `${worst}; only ${samples} samples, fewer than minRequests=${policy.minRequests}` });
+  return result({ ...measured, verdict: 'Pass', message: `${worst} ≤ max ${fmt(policy.max)}` });
+}
+
+/** The `drift` check (input features vs reference profile). */
+export function driftCheck(subject: RoleMeasurements, reference: ReferenceProfile | undefined, policy: DriftPolicy): CheckResult {
+  if (!reference || Object.keys(reference.features).length === 0) {
+    return result({ check: 'drift', role: subject.role, threshold: policy.max, verdict: 'Inconclusive', message: `version ${subject.version} has no reference profile to compare with` });
+  }
+  const noData = `no live feature histograms for version ${subject.version}: ${problemOf(subject, 'featureBins')}`;
+  return verdictOf('drift', subject, featureDrift(subject, reference), policy, 'input drift', noData);
+}
+
+/** The `predictionDrift` check (predicted classes vs baseline, else vs reference). */
+export function predictionDriftCheck(subject: RoleMeasurements, baseline: RoleMeasurements | undefined, reference: ReferenceProfile | undefined, policy: DriftPolicy): CheckResult {
+  const against = baseline ? `${baseline.role} version ${baseline.version}` : 'the reference profile';
+  const expected = baseline ? baseline.predictions : reference?.predictions;
+  if (!expected || Object.keys(expected).length === 0) {
+    const why = baseline ? problemOf(baseline, 'predictions') : 'no reference class distribution';
+    return result({ check: 'predictionDrift', role: subject.role, threshold: policy.max, verdict: 'Inconclusive', message: `no predictions of ${against} to compare with: ${why}` });
+  }
+  const noData = `no predictions of version ${subject.version}: ${problemOf(subject, 'predictions')}`;
+  return verdictOf('predictionDrift', subject, predictionDrift(subject, baseline, reference), policy, `prediction drift vs ${against}:`, noData);
+}

@@ -1,0 +1,18 @@
+// Canary analysis and production monitoring as data (DESIGN.md §5). Pure functions except
+// measure() (queries a MetricProvider) and AnalysisMetrics (sets prom-client gauges).
+export * from './stats.js';
+export * from './divergence.js';
+export * from './measurements.js';
+export * from './promql.js';
+export * from './measure.js';
+export * from './reference.js';
+export * from './checks/result.js';
+export * from './checks/accuracy.js';
+export * from './checks/drift.js';
+export * from './checks/latency.js';
+export * from './checks/errors.js';
+export * from './analyse.js';
+export * from './verdict.js';
+export * from './monitoring.js';
+export * from './status.js';
+export * from './metrics.js';

@@ -1,0 +1,62 @@
+// Raw measurements of one version role over one analysis window, as data. Every field is
+// optional on purpose: `undefined` means "no data" (no series, NaN, or the provider failed —
+// see `problems`), while 0 means "measured, and it was zero". Checks must keep the two apart:
+// missing data is inconclusive, never a pass.
+import type { VersionRole } from '../api/index.js';
+
+export type { VersionRole };
+
+/** Keys of RoleMeasurements that hold measured values. */
+export type MeasurementKey = 'requests' | 'errors' | 'latencyP95Ms' | 'feedback' | 'featureBins' | 'predictions' | 'modelErrors';
+
+export interface FeedbackCounts {
+  /** Feedback saying the prediction was right. */
+  correct: number;
+  /** All feedback (correct + incorrect). */
+  total: number;
+}
+
+export interface MeasurementProblem {
+  /** NoData (no series / NaN), or the provider error's reason (ProviderUnreachable, BadQuery…). */
+  reason: string;
+  message: string;
+}
+
+export interface RoleMeasurements {
+  role: VersionRole;
+  /** Value of the `version` label measured. */
+  version: string;
+  /** Window the counts cover, a duration such as 1m. */
+  window: string;
+  /** Evaluation time (RFC 3339). */
+  time?: string;
+  /** Prediction requests (predict and OIP infer endpoints) answered in the window. */
+  requests?: number;
+  /**
+   * Failed prediction requests: 5xx answers of the serving pods (every server-side model error
+   * — inference_failed, internal, not_ready… — is one) plus the router's own 502/504 for this
+   * version (pods crashed or hung, which the pods themselves cannot count).
+   */
+  errors?: number;
+  /** 95th percentile latency of prediction requests, in milliseconds. */
+  latencyP95Ms?: number;
+  /** Ground-truth feedback per head. */
+  feedback?: Record<string, FeedbackCounts>;
+  /** Live input-feature counts per feature, indexed by reference-profile bin (0 … edges.length). */
+  featureBins?: Record<string, number[]>;
+  /** Predicted-class counts per head. */
+  predictions?: Record<string, Record<string, number>>;
+  /**
+   * Failed predictions by reason (client errors such as corrupt_image included), for display;
+   * not added to `errors`, which already counts the server-side ones through their 5xx.
+   */
+  modelErrors?: Record<string, number>;
+  /** Why each missing measurement is missing. */
+  problems: Partial<Record<MeasurementKey, MeasurementProblem>>;
+}
+
+/** Why `key` has no value, in words ("no data" when nothing was recorded). */
+export function problemOf(m: RoleMeasurements, key: MeasurementKey): string {
+  const p = m.problems[key];
+  return p ? `${p.reason}: ${p.message}` : 'no data';
+}

@@ -1,0 +1,38 @@
+// The reference a version's live traffic is compared with: expected distributions per input
+// feature (over the profile's bins) and per head (over class labels). Built either from the
+// ModelVersion's status.profile summary (shares) or from the full profile.json written by
+// `serve validate` (counts); the drift math normalises both the same way.
+import type { ModelVersionStatusProfile } from '../api/index.js';
+
+export interface ReferenceProfile {
+  /** Expected distribution per feature, one entry per bin (edges.length + 1 entries). */
+  features: Record<string, number[]>;
+  /** Expected predicted-class distribution per head. */
+  predictions?: Record<string, Record<string, number>>;
+}
+
+/** From ModelVersion.status.profile; undefined when validation recorded no feature histograms. */
+export function referenceFromStatusProfile(profile: ModelVersionStatusProfile | undefined): ReferenceProfile | undefined {
+  if (!profile?.features?.length) return undefined;
+  const features: Record<string, number[]> = {};
+  for (const f of profile.features) if (f.proportions?.length) features[f.name] = [...f.proportions];
+  const predictions: Record<string, Record<string, number>> = {};
+  for (const p of profile.predictions ?? []) {
+    if (!p.labels || !p.proportions || p.labels.length !== p.proportions.length) continue;
+    predictions[p.head] = Object.fromEntries(p.labels.map((l, i) => [l, p.proportions![i]]));
+  }
+  return Object.keys(features).length ? { features, predictions } : undefined;
+}
+
+/** The parts of profile.json (serving/lib/schema.ts Profile) the reference needs. */
+export interface ProfileJsonLike {
+  features: Record<string, { counts: number[] }>;
+  heads?: Record<string, { classes: Record<string, number> }>;
+}
+
+/** From the full profile.json. */
+export function referenceFromProfileJson(profile: ProfileJsonLike): ReferenceProfile {
+  const features = Object.fromEntries(Object.entries(profile.features).map(([name, f]) => [name, [...f.counts]]));
+  const predictions = Object.fromEntries(Object.entries(profile.heads ?? {}).map(([head, h]) => [head, { ...h.classes }]));
+  return { features, predictions };
+}
