@@ -1034,6 +1034,50 @@ export interface InferenceServiceStatusCanary {
   stepStartedAt?: string;
   /** Consecutive failed analyses. */
   failedChecks?: number;
+  /** Final analysis of each step finished so far (moved into history when the canary ends). */
+  steps?: InferenceServiceStatusCanaryStep[];
+}
+
+/** One step's final analysis. */
+export interface InferenceServiceStatusCanaryStep {
+  /** Step index. */
+  step?: number;
+  /** Canary weight. */
+  weight?: number;
+  /** Verdict of the step. */
+  verdict?: 'Pass' | 'Fail' | 'Inconclusive';
+  /** When the step's final analysis ran. */
+  time?: string;
+  /** Each measurement with its threshold and verdict. */
+  checks?: InferenceServiceStatusCanaryStepCheck[];
+}
+
+/** One measured check. */
+export interface InferenceServiceStatusCanaryStepCheck {
+  /**
+   * Check name (accuracy, accuracyVsStable, drift, predictionDrift, latencyP95Ms, errorRate).
+   */
+  check: string;
+  /** Version role measured. */
+  role?: 'stable' | 'canary';
+  /** Model head, for per-head checks. */
+  head?: string;
+  /** Measured value; absent when no data was available. */
+  value?: number;
+  /** Lower confidence bound, for proportions and differences. */
+  lower?: number;
+  /** Upper confidence bound, for proportions and differences. */
+  upper?: number;
+  /** Threshold the value was compared with. */
+  threshold?: number;
+  /** Samples behind the value (requests or feedback). */
+  samples?: number;
+  /** Verdict of this check. */
+  verdict: 'Pass' | 'Fail' | 'Inconclusive';
+  /** Why, in words. */
+  message?: string;
+  /** Per-item values behind the score, e.g. drift per feature. */
+  breakdown?: Record<string, number>;
 }
 
 /** Latest analysis, as data. */
