@@ -142,8 +142,12 @@ export function initialStatus(kind: string, obj: KObject): KObject | undefined {
     case 'Namespace': return { phase: 'Active' };
     case 'Service': return { loadBalancer: {} };
     case 'PersistentVolumeClaim': return { phase: 'Pending' };
-    case 'Deployment': case 'ReplicaSet': case 'StatefulSet': case 'DaemonSet': case 'Job': case 'CronJob':
-    case 'HorizontalPodAutoscaler': case 'ReplicationController': case 'PodDisruptionBudget': case 'Ingress': case 'PersistentVolume': case 'Node': case 'ResourceQuota':
+    // Status fields without omitempty serialise as zeros on a fresh object.
+    case 'ReplicaSet': case 'StatefulSet': case 'ReplicationController': return { replicas: 0 };
+    case 'DaemonSet': return { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
+    case 'HorizontalPodAutoscaler': return { desiredReplicas: 0 };
+    case 'PodDisruptionBudget': return { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
+    case 'Deployment': case 'Job': case 'CronJob': case 'Ingress': case 'PersistentVolume': case 'Node': case 'ResourceQuota':
       return {};
   }
   return undefined;

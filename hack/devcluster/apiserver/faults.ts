@@ -38,7 +38,8 @@ function matches(m: RequestMatch, r: RequestInfo): boolean {
   return true;
 }
 
-export interface WatchHandle { info: RequestInfo; close(): void }
+/** A live watch stream; `close(true)` drops the connection abruptly (socket reset) instead of ending it. */
+export interface WatchHandle { info: RequestInfo; close(abrupt?: boolean): void }
 
 export class FaultInjector {
   private nextId = 1;
@@ -68,10 +69,13 @@ export class FaultInjector {
 
   clear(): void { this.errors = []; this.latencies = []; }
 
-  /** Closes matching open watch streams mid-flight (as a dropped connection); returns how many. */
-  dropWatches(match: RequestMatch = {}): number {
+  /**
+   * Closes matching open watch streams mid-flight; returns how many. By default the stream
+   * ends cleanly (as a server-side timeout); `abrupt` resets the connection (a network drop).
+   */
+  dropWatches(match: RequestMatch & { abrupt?: boolean } = {}): number {
     let n = 0;
-    for (const w of [...this.watches]) if (matches(match, w.info)) { w.close(); n++; }
+    for (const w of [...this.watches]) if (matches(match, w.info)) { w.close(!!match.abrupt); n++; }
     return n;
   }
 

@@ -154,6 +154,12 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     const latency = ctx.faults.takeLatency(info);
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
     const fault = ctx.faults.takeError(info);
+    if (fault && verb === 'watch' && fault.code === 410) {
+      // An expired watch is a 200 stream carrying one ERROR event, as from kube-apiserver.
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(`${JSON.stringify({ type: 'ERROR', object: forcedError(ctx, r, 410, fault.message).toStatus() })}\n`);
+      return;
+    }
     if (fault) throw forcedError(ctx, r, fault.code, fault.message);
     code = await serveResource(ctx, req, res, r, verb, q, info);
   } catch (err) {

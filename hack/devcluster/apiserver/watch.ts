@@ -60,7 +60,7 @@ export function serveWatch(deps: WatchDeps, t: ResourceType, params: WatchParams
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: () => void = () => undefined;
-  const handle = { info, close: () => finish() };
+  const handle = { info, close: (abrupt?: boolean) => { if (abrupt) { res.destroy(); finish(); } else finish(); } };
   const finish = () => {
     if (closed) return;
     closed = true;
