@@ -1,0 +1,234 @@
+// Every check: known measurements → known values, bounds and verdicts (table-driven).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { analyse, type AnalysisPolicy } from './analyse.js';
+import { accuracyChecks } from './checks/accuracy.js';
+import { driftCheck, predictionDriftCheck } from './checks/drift.js';
+import { errorRateCheck } from './checks/errors.js';
+import { latencyCheck } from './checks/latency.js';
+import type { CheckResult } from './checks/result.js';
+import type { RoleMeasurements } from './measurements.js';
+import type { ReferenceProfile } from './reference.js';
+import { aggregateVerdict } from './verdict.js';
+
+const close = (actual: number | undefined, expected: number, eps = 5e-5, what = '') =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) <= eps, `${what} ${actual} ≈ ${expected}`);
+
+function canary(fields: Partial<RoleMeasurements> = {}): RoleMeasurements {
+  return { role: 'canary', version: '2', window: '1m', problems: {}, ...fields };
+}
+function stable(fields: Partial<RoleMeasurements> = {}): RoleMeasurements {
+  return { role: 'stable', version: '1', window: '1m', problems: {}, ...fields };
+}
+const unreachable = { reason: 'ProviderUnreachable', message: 'Prometheus at http://127.0.0.1:9 is unreachable: ECONNREFUSED' };
+
+const acc = { maxDropVsStable: 0.02, confidence: 0.95, minFeedback: 50 };
+
+test('accuracy vs min: Wilson lower bound ≥ min passes, upper < min fails, else inconclusive', () => {
+  const cases: Array<[string, number, number, number, number, string, number?, number?]> = [
+    // name, correct, total, min, minFeedback, verdict, lower, upper
+    ['clearly above', 90, 100, 0.8, 50, 'Pass', 0.8256, 0.9448],
+    ['min inside the interval', 90, 100, 0.85, 50, 'Inconclusive', 0.8256, 0.9448],
+    ['clearly below', 70, 100, 0.85, 50, 'Fail', 0.6042, 0.7811],
+    ['too few samples', 9, 10, 0.5, 50, 'Inconclusive'],
+    ['lower bound exactly at min passes', 90, 100, 0.8256343384230079, 50, 'Pass'],
+  ];
+  for (const [name, correct, total, min, minFeedback, verdict, lower, upper] of cases) {
+    const [c] = accuracyChecks(canary({ feedback: { smile: { correct, total } } }), undefined, { ...acc, min, minFeedback });
+    assert.is(c.check, 'accuracy', name);
+    assert.is(c.head, 'smile', name);
+    assert.is(c.verdict, verdict, name);
+    assert.is(c.samples, total, name);
+    assert.is(c.threshold, min, name);
+    close(c.value, correct / total, 1e-12, name);
+    if (lower !== undefined) close(c.lower, lower, 5e-5, name);
+    if (upper !== undefined) close(c.upper, upper, 5e-5, name);
+  }
+});
+
+test('accuracy: missing feedback or a provider error is inconclusive with the reason, never a pass', () => {
+  const [missing] = accuracyChecks(canary({ problems: { feedback: unreachable } }), undefined, { ...acc, min: 0 });
+  assert.is(missing.verdict, 'Inconclusive');
+  assert.match(missing.message!, /ProviderUnreachable/);
+  assert.is(missing.value, undefined);
+  const [absentHead] = accuracyChecks(canary({ feedback: { smile: { correct: 100, total: 100 } } }), undefined, { ...acc, min: 0.5 }, ['smile', 'glasses']).slice(1);
+  assert.is(absentHead.head, 'glasses');
+  assert.is(absentHead.verdict, 'Inconclusive');
+  assert.is(absentHead.samples, 0);
+  // min unset: no absolute check at all, and without a baseline nothing else.
+  assert.equal(accuracyChecks(canary({ feedback: { smile: { correct: 1, total: 1 } } }), undefined, acc), []);
+});
+
+test('accuracy per head: every head is kept, the worst verdict wins', () => {
+  const checks = accuracyChecks(canary({ feedback: { beard: { correct: 95, total: 100 }, glasses: { correct: 60, total: 100 } } }), undefined, { ...acc, min: 0.8 });
+  assert.equal(checks.map((c) => [c.head, c.verdict]), [['beard', 'Pass'], ['glasses', 'Fail']]);
+  assert.is(aggregateVerdict(checks), 'Fail');
+});
+
+test('accuracy vs stable: Newcombe interval against the non-inferiority margin', () => {
+  const cases: Array<[string, [number, number], [number, number], number, number, string, number?, number?]> = [
+    // name, canary, stable, margin, minFeedback, verdict, lower, upper
+    ['canary better (Newcombe ex. a)', [56, 70], [48, 80], 0.02, 50, 'Pass', 0.0524, 0.3339],
+    ['canary worse, whole interval below −margin', [48, 80], [56, 70], 0.02, 50, 'Fail', -0.3339, -0.0524],
+    ['equal, interval too wide for a 2-point margin', [450, 500], [450, 500], 0.02, 50, 'Inconclusive'],
+    ['equal, 5-point margin', [450, 500], [450, 500], 0.05, 50, 'Pass'],
+    ['small samples (Newcombe ex. b)', [9, 10], [3, 10], 0.02, 5, 'Pass', 0.1705, 0.809],
+    ['stable below minFeedback', [90, 100], [9, 10], 0.02, 50, 'Inconclusive'],
+  ];
+  for (const [name, [c1, n1], [c2, n2], margin, minFeedback, verdict, lower, upper] of cases) {
+    const checks = accuracyChecks(
+      canary({ feedback: { smile: { correct: c1, total: n1 } } }),
+      stable({ feedback: { smile: { correct: c2, total: n2 } } }),
+      { ...acc, maxDropVsStable: margin, minFeedback },
+    );
+    assert.is(checks.length, 1, name);
+    const [c] = checks;
+    assert.is(c.check, 'accuracyVsStable', name);
+    assert.is(c.verdict, verdict, name);
+    assert.is(c.threshold, -margin, name);
+    close(c.value, c1 / n1 - c2 / n2, 1e-12, name);
+    if (lower !== undefined) close(c.lower, lower, 5e-5, name);
+    if (upper !== undefined) close(c.upper, upper, 5e-5, name);
+  }
+  const [noStable] = accuracyChecks(canary({ feedback: { smile: { correct: 90, total: 100 } } }), stable({ problems: { feedback: unreachable } }), acc);
+  assert.is(noStable.verdict, 'Inconclusive');
+  assert.match(noStable.message!, /stable version 1.*ProviderUnreachable/);
+});
+
+const reference: ReferenceProfile = {
+  features: { brightness: [0.25, 0.25, 0.25, 0.25], contrast: [0.5, 0.5] },
+  predictions: { smile: { yes: 0.5, no: 0.5 } },
+};
+const drift = { max: 0.25, minRequests: 100 };
+
+test('drift: PSI per feature against the reference, score = max, per-feature values kept', () => {
+  const same = driftCheck(canary({ featureBins: { brightness: [50, 50, 50, 50], contrast: [100, 100] } }), reference, drift);
+  assert.is(same.verdict, 'Pass');
+  assert.is(same.value, 0);
+  assert.equal(same.breakdown, { brightness: 0, contrast: 0 });
+  assert.is(same.samples, 200);
+
+  // brightness shares (0.1, 0.1, 0.4, 0.4): 2·(−0.15)·ln(0.4) + 2·(0.15)·ln(1.6) = 0.4158883
+  const shifted = driftCheck(canary({ featureBins: { brightness: [10, 10, 40, 40], contrast: [50, 50] } }), reference, drift);
+  assert.is(shifted.verdict, 'Fail');
+  close(shifted.value, 0.4158883, 1e-6);
+  close(shifted.breakdown!.brightness, 0.4158883, 1e-6);
+  assert.is(shifted.breakdown!.contrast, 0);
+  assert.match(shifted.message!, /brightness/);
+});
+
+test('drift: inconclusive on few samples, missing features, no reference or provider errors', () => {
+  const cases: Array<[string, RoleMeasurements, ReferenceProfile | undefined, string, RegExp]> = [
+    ['few samples', canary({ featureBins: { brightness: [5, 5, 5, 5], contrast: [10, 10] } }), reference, 'Inconclusive', /minRequests=100/],
+    ['one feature without data', canary({ featureBins: { brightness: [50, 50, 50, 50] } }), reference, 'Inconclusive', /contrast \(no live data\)/],
+    ['no reference profile', canary({ featureBins: { brightness: [50, 50, 50, 50] } }), undefined, 'Inconclusive', /no reference profile/],
+    ['Prometheus down', canary({ problems: { featureBins: unreachable } }), reference, 'Inconclusive', /ProviderUnreachable/],
+    ['bins do not match the profile', canary({ featureBins: { brightness: [1, 1, 1, 1, 1, 1], contrast: [100, 100] } }), reference, 'Inconclusive', /6 bins, the reference 4/],
+    // A feature that drifts fails even though another one has no data.
+    ['drift confirmed despite missing data', canary({ featureBins: { brightness: [0, 0, 0, 100] } }), reference, 'Fail', /> max 0.25/],
+  ];
+  for (const [name, m, ref, verdict, message] of cases) {
+    const c = driftCheck(m, ref, drift);
+    assert.is(c.verdict, verdict, name);
+    assert.match(c.message!, message, name);
+  }
+  // Live series only exist up to the highest bin seen so far: trailing bins count as 0.
+  const trailing = driftCheck(canary({ featureBins: { brightness: [100, 100, 100], contrast: [150, 150] } }), reference, drift);
+  assert.ok(trailing.value! > 0.25, 'a missing last bin is a real shift');
+});
+
+test('prediction drift: canary vs stable classes per head, else vs the reference', () => {
+  const balanced = { smile: { yes: 500, no: 500 } };
+  const pass = predictionDriftCheck(canary({ predictions: { smile: { yes: 60, no: 60 } } }), stable({ predictions: balanced }), reference, drift);
+  assert.is(pass.verdict, 'Pass');
+  assert.is(pass.value, 0);
+  assert.equal(pass.breakdown, { smile: 0 });
+  // shares (0.9, 0.1) vs (0.5, 0.5): 0.4·ln(1.8) + (−0.4)·ln(0.2) = 0.8788898 (labels sorted: no, yes)
+  const fail = predictionDriftCheck(canary({ predictions: { smile: { yes: 180, no: 20 } } }), stable({ predictions: balanced }), reference, drift);
+  assert.is(fail.verdict, 'Fail');
+  close(fail.value, 0.8788898, 1e-6);
+  const vsRef = predictionDriftCheck(canary({ predictions: { smile: { yes: 180, no: 20 } } }), undefined, reference, drift);
+  assert.is(vsRef.verdict, 'Fail');
+  assert.match(vsRef.message!, /reference profile/);
+  const fewStable = predictionDriftCheck(canary({ predictions: { smile: { yes: 60, no: 60 } } }), stable({ predictions: { smile: { yes: 5, no: 5 } } }), reference, drift);
+  assert.is(fewStable.verdict, 'Inconclusive', 'the smaller side bounds the sample count');
+  assert.is(fewStable.samples, 10);
+  const noStable = predictionDriftCheck(canary({ predictions: balanced }), stable({ problems: { predictions: unreachable } }), reference, drift);
+  assert.is(noStable.verdict, 'Inconclusive');
+  assert.match(noStable.message!, /ProviderUnreachable/);
+});
+
+test('latency p95 and error rate (table)', () => {
+  const lat: Array<[string, Partial<RoleMeasurements>, string]> = [
+    ['fast', { latencyP95Ms: 120, requests: 200 }, 'Pass'],
+    ['at the limit', { latencyP95Ms: 500, requests: 200 }, 'Pass'],
+    ['slow', { latencyP95Ms: 800, requests: 200 }, 'Fail'],
+    ['few requests', { latencyP95Ms: 800, requests: 20 }, 'Inconclusive'],
+    ['no histogram data', { requests: 200 }, 'Inconclusive'],
+    ['Prometheus down', { problems: { latencyP95Ms: unreachable, requests: unreachable } }, 'Inconclusive'],
+  ];
+  for (const [name, fields, verdict] of lat) {
+    const c = latencyCheck(canary(fields), { max: 500, minRequests: 100 });
+    assert.is(c.verdict, verdict, `latency: ${name}`);
+    assert.is(c.check, 'latencyP95Ms');
+    assert.is(c.threshold, 500);
+  }
+  const err: Array<[string, Partial<RoleMeasurements>, string, number?]> = [
+    ['healthy', { requests: 1000, errors: 2 }, 'Pass', 0.002],
+    ['at the limit', { requests: 1000, errors: 10 }, 'Pass', 0.01],
+    ['failing', { requests: 1000, errors: 30 }, 'Fail', 0.03],
+    ['no traffic', { requests: 0, errors: 0 }, 'Inconclusive'],
+    ['few requests, plausible rate', { requests: 20, errors: 1 }, 'Inconclusive', 0.05],
+    ['few requests, all failing (crashing canary)', { requests: 20, errors: 20 }, 'Fail', 1],
+    ['Prometheus down', { problems: { requests: unreachable, errors: unreachable } }, 'Inconclusive'],
+  ];
+  for (const [name, fields, verdict, value] of err) {
+    const c = errorRateCheck(canary(fields), { max: 0.01, minRequests: 100, confidence: 0.95 });
+    assert.is(c.verdict, verdict, `errors: ${name}`);
+    if (value !== undefined) close(c.value, value, 1e-12, name);
+    else assert.is(c.value, undefined, name);
+  }
+});
+
+const policy: AnalysisPolicy = {
+  minRequests: 100,
+  minFeedback: 50,
+  checks: { accuracy: { min: 0.8, maxDropVsStable: 0.05, confidence: 0.95 }, drift: { max: 0.25 }, latencyP95Ms: { max: 500 }, errorRate: { max: 0.01 } },
+};
+
+function healthy(role: 'canary' | 'stable'): RoleMeasurements {
+  return (role === 'canary' ? canary : stable)({
+    requests: 1000, errors: 1, latencyP95Ms: 80,
+    feedback: { smile: { correct: 900, total: 1000 } },
+    featureBins: { brightness: [250, 250, 250, 250], contrast: [500, 500] },
+    predictions: { smile: { yes: 500, no: 500 } },
+  });
+}
+
+test('analyse: all checks in order; a healthy canary passes', () => {
+  const checks = analyse({ subject: healthy('canary'), baseline: healthy('stable'), reference, policy });
+  assert.equal(checks.map((c) => c.check), ['accuracy', 'accuracyVsStable', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate']);
+  assert.ok(checks.every((c: CheckResult) => c.role === 'canary'));
+  assert.equal(checks.map((c) => c.verdict), ['Pass', 'Pass', 'Pass', 'Pass', 'Pass', 'Pass']);
+  assert.is(aggregateVerdict(checks), 'Pass');
+});
+
+test('analyse: Prometheus unreachable makes every check inconclusive, nothing passes', () => {
+  const problems = Object.fromEntries(['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions'].map((k) => [k, unreachable]));
+  const checks = analyse({ subject: canary({ problems }), baseline: stable({ problems }), reference, policy });
+  assert.ok(checks.length >= 6);
+  for (const c of checks) {
+    assert.is(c.verdict, 'Inconclusive', c.check);
+    assert.match(c.message!, /ProviderUnreachable/, c.check);
+  }
+  assert.is(aggregateVerdict(checks), 'Inconclusive');
+});
+
+test('analyse: guard mode (no baseline) runs the absolute checks only', () => {
+  const checks = analyse({ subject: { ...healthy('stable'), feedback: { smile: { correct: 600, total: 1000 } } }, reference, policy });
+  assert.equal(checks.map((c) => c.check), ['accuracy', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate']);
+  assert.is(checks[0].verdict, 'Fail');
+  assert.is(checks[0].role, 'stable');
+});
+
+test.run();
