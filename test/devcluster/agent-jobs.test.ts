@@ -285,6 +285,28 @@ spec:
   assert.is(message, `hello from echo|hello from echo|hello from echo ${clusterIP}:80`);
 });
 
+test('init containers run in order before the app container and share its volumes', async () => {
+  await kubectl(['apply', '-f', '-'], `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: staged}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      volumes: [{name: work, emptyDir: {}}]
+      initContainers:
+      - {name: fetch, image: busybox, command: [sh, -c, "echo fetched > /work/state"], volumeMounts: [{name: work, mountPath: /work}]}
+      - {name: prepare, image: busybox, command: [sh, -c, "echo prepared >> /work/state"], volumeMounts: [{name: work, mountPath: /work}]}
+      containers:
+      - {name: main, image: busybox, command: [sh, -c, "tr '\\n' ' ' < /work/state > /dev/termination-log"], volumeMounts: [{name: work, mountPath: /work}]}
+`);
+  await kubectl(['wait', '--for=condition=Complete', 'job/staged', '--timeout=30s']);
+  const pod = JSON.parse(await kubectl(['get', 'pod', '-l', 'job-name=staged', '-o', 'json'])).items[0];
+  assert.is(pod.status.containerStatuses[0].state.terminated.message, 'fetched prepared ');
+  assert.equal(pod.status.initContainerStatuses.map((c: any) => `${c.name}:${c.state.terminated.reason}`), ['fetch:Completed', 'prepare:Completed']);
+});
+
 test('ttlSecondsAfterFinished removes a finished Job', async () => {
   await kubectl(['apply', '-f', '-'], `
 apiVersion: batch/v1

@@ -139,6 +139,24 @@ for (const [name, containers, expected] of [
   test(`podPhase: ${name} → ${expected}`, () => assert.is(podPhase(view([...containers])), expected));
 }
 
+test('init containers: Pending until all succeed, Failed when one fails for good, Initialized condition', () => {
+  const p: KubeObject = { metadata: { name: 'p', uid: 'u' }, spec: { containers: [{ name: 'a' }], initContainers: [{ name: 'i1' }, { name: 'i2' }] } };
+  const initializing = view([waiting('a', 'PodInitializing')]);
+  initializing.initContainers = [terminated('i1', 0), running('i2', false)];
+  assert.is(podPhase(initializing), 'Pending');
+  const s1 = buildPodStatus(p, initializing, 'now');
+  const init = s1.conditions.find((c: any) => c.type === 'Initialized');
+  assert.equal([init.status, init.reason, init.message], ['False', 'ContainersNotInitialized', 'containers with incomplete status: [i2]']);
+  assert.equal(s1.initContainerStatuses.map((c: any) => Object.keys(c.state)[0]), ['terminated', 'running']);
+  const failed = view([waiting('a', 'PodInitializing')]);
+  failed.initContainers = [terminated('i1', 1), waiting('i2', 'PodInitializing')];
+  assert.is(podPhase(failed), 'Failed');
+  const done = view([running('a')]);
+  done.initContainers = [terminated('i1', 0), terminated('i2', 0)];
+  assert.is(podPhase(done), 'Running');
+  assert.is(buildPodStatus(p, done, 'now').conditions.find((c: any) => c.type === 'Initialized').status, 'True');
+});
+
 test('pod status: conditions, container states and termination message like a kubelet', () => {
   const p: KubeObject = { metadata: { name: 'p', uid: 'u' }, spec: { containers: [{ name: 'a' }] } };
   const ready = buildPodStatus(p, view([running('a')]), '2026-01-01T00:00:00Z');

@@ -33,6 +33,7 @@ export interface PodView {
   podIP: string;
   startTime: string;
   containers: ContainerView[];
+  initContainers?: ContainerView[];
   /** A pod-level failure decided by the node (e.g. activeDeadlineSeconds). */
   podFailure?: { reason: string; message: string };
 }
@@ -54,6 +55,10 @@ function stateJson(s: ContainerState): Record<string, unknown> {
 /** The kubelet's getPhase, for app containers only. */
 export function podPhase(view: PodView): 'Pending' | 'Running' | 'Succeeded' | 'Failed' {
   if (view.podFailure) return 'Failed';
+  const init = view.initContainers ?? [];
+  // An init container that failed for good (restartPolicy Never) fails the pod.
+  if (init.some((c) => c.state.kind === 'terminated' && c.state.terminated.exitCode !== 0)) return 'Failed';
+  if (!initialized(view)) return 'Pending';
   let waiting = 0;
   let running = 0;
   let stopped = 0;
@@ -72,6 +77,24 @@ export function podPhase(view: PodView): 'Pending' | 'Running' | 'Succeeded' | '
   return 'Failed';
 }
 
+function initialized(view: PodView): boolean {
+  return (view.initContainers ?? []).every((c) => c.state.kind === 'terminated' && c.state.terminated.exitCode === 0);
+}
+
+function containerStatusJson(c: ContainerView): Record<string, unknown> {
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: `devcluster://${c.image}`,
+    ...(c.containerID ? { containerID: c.containerID } : {}),
+    ready: c.ready,
+    started: c.started,
+    restartCount: c.restartCount,
+    state: stateJson(c.state),
+    lastState: c.lastTerminated ? { terminated: terminatedJson(c.lastTerminated) } : {},
+  };
+}
+
 export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): Record<string, any> {
   const phase = podPhase(view);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
@@ -83,7 +106,8 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
   let conditions = old;
   const set = (c: Condition) => (conditions = setCondition(conditions, { lastProbeTime: null, ...c }, nowIso));
   set({ type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' });
-  set({ type: 'Initialized', status: 'True' });
+  const incomplete = (view.initContainers ?? []).filter((c) => !(c.state.kind === 'terminated' && c.state.terminated.exitCode === 0)).map((c) => c.name);
+  set(incomplete.length === 0 ? { type: 'Initialized', status: 'True' } : { type: 'Initialized', status: 'False', reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` });
   set(containersReady ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: notReadyReason, ...(notReadyMessage ? { message: notReadyMessage } : {}) });
   set(containersReady ? { type: 'ContainersReady', status: 'True' } : { type: 'ContainersReady', status: 'False', reason: notReadyReason, ...(notReadyMessage ? { message: notReadyMessage } : {}) });
   set({ type: 'PodScheduled', status: 'True' });
@@ -97,19 +121,10 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
     podIP: view.podIP,
     podIPs: [{ ip: view.podIP }],
     startTime: view.startTime,
-    containerStatuses: view.containers.map((c) => ({
-      name: c.name,
-      image: c.image,
-      imageID: `devcluster://${c.image}`,
-      ...(c.containerID ? { containerID: c.containerID } : {}),
-      ready: c.ready,
-      started: c.started,
-      restartCount: c.restartCount,
-      state: stateJson(c.state),
-      lastState: c.lastTerminated ? { terminated: terminatedJson(c.lastTerminated) } : {},
-    })),
+    containerStatuses: view.containers.map(containerStatusJson),
     qosClass: qosClass(pod),
   };
+  if (view.initContainers) status.initContainerStatuses = view.initContainers.map(containerStatusJson);
   if (view.podFailure) {
     status.reason = view.podFailure.reason;
     status.message = view.podFailure.message;

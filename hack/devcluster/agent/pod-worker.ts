@@ -54,10 +54,13 @@ interface ContainerRuntime extends ContainerView {
   killedForLiveness?: boolean;
   exited?: Promise<void>;
   nextBackoffMs: number;
+  /** An init container: runs to completion, in order, before the app containers start. */
+  init: boolean;
 }
 
 export class PodWorker {
   private readonly containers: ContainerRuntime[];
+  private readonly initContainers: ContainerRuntime[];
   private readonly startTime = nowIso();
   private podFailure: PodView['podFailure'];
   private stopping = false;
@@ -70,11 +73,12 @@ export class PodWorker {
     private readonly deps: PodWorkerDeps,
     previousRestarts: Map<string, number> = new Map(),
   ) {
-    this.containers = (pod.spec?.containers ?? []).map((c: any) => ({
+    const runtime = (c: any, init: boolean): ContainerRuntime => ({
       name: c.name,
       image: c.image,
       spec: c,
-      state: { kind: 'waiting', reason: 'ContainerCreating' },
+      init,
+      state: { kind: 'waiting', reason: init ? 'PodInitializing' : (pod.spec?.initContainers ?? []).length ? 'PodInitializing' : 'ContainerCreating' },
       restartCount: previousRestarts.get(c.name) ?? 0,
       ready: false,
       started: false,
@@ -85,7 +89,13 @@ export class PodWorker {
       startupFailures: 0,
       termFile: join(podDir(deps.dataDir, pod), 'containers', c.name, 'termination-log'),
       nextBackoffMs: deps.backoffBaseMs,
-    }));
+    });
+    this.initContainers = (pod.spec?.initContainers ?? []).map((c: any) => runtime(c, true));
+    this.containers = (pod.spec?.containers ?? []).map((c: any) => runtime(c, false));
+  }
+
+  private get all(): ContainerRuntime[] {
+    return [...this.initContainers, ...this.containers];
   }
 
   get uid(): string {
@@ -97,13 +107,15 @@ export class PodWorker {
   }
 
   view(): PodView {
+    const viewOf = (c: ContainerRuntime): ContainerView => ({
+      name: c.name, image: c.image, state: c.state, lastTerminated: c.lastTerminated, restartCount: c.restartCount, ready: c.ready, started: c.started, containerID: c.containerID,
+    });
     return {
       podIP: this.podIP,
       startTime: this.startTime,
       podFailure: this.podFailure,
-      containers: this.containers.map((c) => ({
-        name: c.name, image: c.image, state: c.state, lastTerminated: c.lastTerminated, restartCount: c.restartCount, ready: c.ready, started: c.started, containerID: c.containerID,
-      })),
+      containers: this.containers.map(viewOf),
+      ...(this.initContainers.length ? { initContainers: this.initContainers.map(viewOf) } : {}),
     };
   }
 
@@ -112,15 +124,23 @@ export class PodWorker {
     if (typeof ads === 'number') {
       this.deadlineTimer = setTimeout(() => this.failPod('DeadlineExceeded', 'Pod was active on the node longer than the specified deadline'), ads * 1000);
     }
-    for (const c of this.containers) this.startContainer(c);
+    if (this.initContainers.length) this.startContainer(this.initContainers[0]);
+    else for (const c of this.containers) this.startContainer(c);
+  }
+
+  /** After an init container succeeded: the next one, or the app containers. */
+  private initSucceeded(c: ContainerRuntime): void {
+    const next = this.initContainers[this.initContainers.indexOf(c) + 1];
+    if (next) this.startContainer(next);
+    else for (const app of this.containers) this.startContainer(app);
   }
 
   /** SIGTERM every container, SIGKILL after the grace period; resolves when all have exited. */
   async stop(graceSeconds: number): Promise<void> {
     this.stopping = true;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    await Promise.all(this.containers.map((c) => this.killContainer(c, graceSeconds)));
-    for (const c of this.containers) this.clearTimers(c);
+    await Promise.all(this.all.map((c) => this.killContainer(c, graceSeconds)));
+    for (const c of this.all) this.clearTimers(c);
   }
 
   private failPod(reason: string, message: string): void {
@@ -128,7 +148,7 @@ export class PodWorker {
     this.podFailure = { reason, message };
     this.stopping = true;
     const grace = this.pod.spec?.terminationGracePeriodSeconds ?? 30;
-    void Promise.all(this.containers.map((c) => this.killContainer(c, grace))).then(() => this.deps.onChange());
+    void Promise.all(this.all.map((c) => this.killContainer(c, grace))).then(() => this.deps.onChange());
     this.deps.onChange();
   }
 
@@ -239,7 +259,7 @@ export class PodWorker {
       this.onExit(c, child, startedAt, code, signal, spawnError);
       resolve();
     }));
-    this.scheduleProbes(c, child);
+    if (!c.init) this.scheduleProbes(c, child);
     this.deps.onChange();
   }
 
@@ -277,6 +297,12 @@ export class PodWorker {
     c.ready = false;
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
     const restart = !this.stopping && (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0));
+    if (c.init && exitCode === 0 && !this.stopping) {
+      c.state = { kind: 'terminated', terminated };
+      this.deps.onChange();
+      this.initSucceeded(c);
+      return;
+    }
     if (!restart) {
       c.state = { kind: 'terminated', terminated };
       this.deps.onChange();
