@@ -1,6 +1,6 @@
 // The CEL environment CRD validation rules run in: @bufbuild/cel's standard library and string
 // extensions, plus the pieces of the Kubernetes CEL libraries (lists, regex) our CRDs use.
-import { celEnv, celMethod, listType, CelScalar, isCelList, type CelEnv, type CelValue, type CelList } from '@bufbuild/cel';
+import { celEnv, celMethod, listType, CelScalar, type CelEnv, type CelValue, type CelList } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 
 const DYN = CelScalar.DYN;
@@ -95,5 +95,3 @@ export function isKnownFunction(name: string): boolean {
   if (name.startsWith('_') || name.startsWith('@') || name === '!_' || name === '-_') return true;
   return celEnvironment.funcs.find(name) !== undefined;
 }
-
-export { isCelList };

@@ -326,4 +326,3 @@ export function celErrorText(result: CelResult): string {
   return msg.replace(/^field not found: /, 'no such key: ');
 }
 
-export { isCelError };

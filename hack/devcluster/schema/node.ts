@@ -31,7 +31,7 @@ export interface SchemaNode {
 }
 
 /** Go's regexp (RE2) and ECMAScript agree on the patterns CRDs use; `u` keeps code-point semantics. */
-export function compilePattern(pattern: string): RegExp {
+function compilePattern(pattern: string): RegExp {
   return new RegExp(pattern, 'u');
 }
 
@@ -78,14 +78,6 @@ export function buildNode(schema: JSONSchemaProps, compileRules: (node: SchemaNo
     (typeof node.additional === 'object' && node.additional.hasRules) ||
     (node.items?.hasRules ?? false);
   return node;
-}
-
-/** The schema of a child value: a declared property, else the additionalProperties schema. */
-export function childNode(node: SchemaNode | undefined, key: string): SchemaNode | undefined {
-  if (!node) return undefined;
-  const p = node.properties?.get(key);
-  if (p) return p;
-  return typeof node.additional === 'object' ? node.additional : undefined;
 }
 
 /** The value kube-openapi prints for a rule failure: the schema type ("object", "string", ...). */

@@ -49,8 +49,6 @@ export interface JSONSchemaProps {
   [other: string]: unknown;
 }
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
 export function isPlainObject(v: unknown): v is Record<string, any> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

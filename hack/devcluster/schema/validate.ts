@@ -5,7 +5,8 @@ import {
   childPath, duplicate, forbidden, indexPath, invalid, notSupported, required, tooLong, tooMany, typeInvalid,
   type FieldError,
 } from './errors.js';
-import { celErrorText, evaluate, isCelError, toCel, type CelCache, type CompiledRule } from './cel.js';
+import { isCelError } from '@bufbuild/cel';
+import { celErrorText, evaluate, toCel, type CelCache, type CompiledRule } from './cel.js';
 import { matchesFormat } from './formats.js';
 import { schemaTypeName, type SchemaNode } from './node.js';
 import { deepEqual, isPlainObject, jsonTypeOf } from './types.js';
