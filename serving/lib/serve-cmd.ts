@@ -1,6 +1,7 @@
 // `serve` mode: read the artifact, listen at once (readiness 503 until the model is loaded),
 // load the model, serve; drain in-flight requests on SIGTERM.
 import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { parseFlags, UsageError } from './args.js';
 import { readArtifact } from './artifact.js';
@@ -80,7 +81,11 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] });
+  // Every upload is new: sharp's operation cache only costs memory and lookups here.
+  sharp.cache(false);
+  // One onnxruntime thread per run: requests already run concurrently, and the benchmark
+  // (hack/bench/serving.bench.ts) shows intra-op parallelism losing to that on small CNNs.
+  const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] ?? 1 });
   app.setModel(model);
   log.info('Model loaded; ready', { model: app.name, inputs: artifact.signature.input.kind, heads: artifact.signature.heads.map((h) => h.name) });
   return app;
