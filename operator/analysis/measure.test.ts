@@ -1,0 +1,124 @@
+// PromQL builders and measure(): which queries run, and how their answers become data —
+// missing series stay apart from zeros, provider errors become problems, never numbers.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BadQueryError, ProviderUnreachableError, type MetricProvider, type Sample } from '../metrics-providers/index.js';
+import { featureBinsFromSamples, feedbackFromSamples, measure } from './measure.js';
+import { measurementQueries, PromQLError, quote, range, selector } from './promql.js';
+
+test('selectors quote values and check label names', () => {
+  assert.is(quote('a"b\\c'), '"a\\"b\\\\c"');
+  assert.is(selector({ version: '3', model: 'faces', namespace: 'ml' }), '{model="faces",namespace="ml",version="3"}');
+  assert.is(selector({ version: '3', matchers: { job: 'pods' } }, { code: { re: '5..' } }), '{job="pods",version="3",code=~"5.."}');
+  assert.throws(() => selector({ version: '3', matchers: { 'bad-name': 'x' } }), (e: unknown) => e instanceof PromQLError);
+  assert.is(range('1m30s'), '[1m30s]');
+  assert.throws(() => range('1 minute'), (e: unknown) => e instanceof PromQLError);
+  assert.throws(() => range('5m]) or vector(1'), (e: unknown) => e instanceof PromQLError);
+});
+
+test('queries select the version, count prediction endpoints only, and use the window', () => {
+  const q = measurementQueries({ version: '7', model: 'faces' }, '2m');
+  assert.is(q.requests, 'sum(increase(modelship_requests_total{model="faces",version="7",endpoint=~"predict|infer"}[2m]))');
+  assert.is(q.serverErrors, 'sum(increase(modelship_requests_total{model="faces",version="7",endpoint=~"predict|infer",code=~"5.."}[2m]))');
+  assert.is(q.latencyP95Seconds, 'histogram_quantile(0.95, sum by (le) (rate(modelship_request_duration_seconds_bucket{model="faces",version="7",endpoint=~"predict|infer"}[2m])))');
+  assert.is(q.feedback, 'sum by (head, outcome) (increase(modelship_feedback_total{model="faces",version="7"}[2m]))');
+  assert.is(q.featureBins, 'sum by (feature, bin) (increase(modelship_feature_bin_total{model="faces",version="7"}[2m]))');
+  assert.is(q.predictions, 'sum by (head, class) (increase(modelship_predictions_total{model="faces",version="7"}[2m]))');
+  assert.match(q.routerFailures, /modelship_router_requests_total\{model="faces",version="7",code=~"502\|504"\}\[2m\]/);
+  assert.match(q.modelErrors, /^sum by \(reason\) \(increase\(modelship_model_errors_total/);
+});
+
+const at = new Date('2026-01-01T00:00:00Z');
+const s = (value: number, labels: Record<string, string> = {}): Sample => ({ labels, value, timestamp: at });
+
+/** A provider answering from a table keyed by metric name found in the query. */
+function tableProvider(answers: Record<string, Sample[] | Error>): MetricProvider & { queries: string[] } {
+  const queries: string[] = [];
+  return {
+    type: 'table',
+    queries,
+    async query(q: string) {
+      queries.push(q);
+      const key = Object.keys(answers).sort((a, b) => b.length - a.length).find((k) => q.includes(k));
+      const a = key === undefined ? [] : answers[key];
+      if (a instanceof Error) throw a;
+      return a;
+    },
+  };
+}
+
+test('feedback and feature bins from grouped samples', () => {
+  assert.equal(feedbackFromSamples([s(8, { head: 'beard', outcome: 'correct' }), s(2, { head: 'beard', outcome: 'incorrect' }), s(3, { head: 'hair', outcome: 'incorrect' })]), {
+    beard: { correct: 8, total: 10 },
+    hair: { correct: 0, total: 3 },
+  });
+  assert.equal(featureBinsFromSamples([s(5, { feature: 'b', bin: '2' }), s(1, { feature: 'b', bin: '0' }), s(7, { feature: 'a', bin: '0' })]), { b: [1, 0, 5], a: [7] });
+});
+
+test('measure: a healthy version, every value as data', async () => {
+  const p = tableProvider({
+    'modelship_requests_total{model="faces",version="2",endpoint=~"predict|infer"}': [s(200)],
+    'code=~"5.."': [s(3)],
+    modelship_router_requests_total: [],
+    'histogram_quantile(0.95': [s(0.125)],
+    modelship_feedback_total: [s(90, { head: 'smile', outcome: 'correct' }), s(10, { head: 'smile', outcome: 'incorrect' })],
+    modelship_feature_bin_total: [s(100, { feature: 'brightness', bin: '0' }), s(100, { feature: 'brightness', bin: '1' })],
+    modelship_predictions_total: [s(120, { head: 'smile', class: 'yes' }), s(80, { head: 'smile', class: 'no' })],
+    modelship_model_errors_total: [s(2, { reason: 'corrupt_image' })],
+  });
+  const m = await measure(p, { role: 'canary', version: '2', model: 'faces' }, '1m', at);
+  assert.is(p.queries.length, 8);
+  assert.equal(m, {
+    role: 'canary', version: '2', window: '1m', time: at.toISOString(), problems: {},
+    requests: 200, errors: 3, latencyP95Ms: 125,
+    feedback: { smile: { correct: 90, total: 100 } },
+    featureBins: { brightness: [100, 100] },
+    predictions: { smile: { yes: 120, no: 80 } },
+    modelErrors: { corrupt_image: 2 },
+  });
+});
+
+test('measure: no series is missing, zero is zero, absent 5xx series are zero errors', async () => {
+  const idle = await measure(tableProvider({ modelship_requests_total: [s(0)], 'histogram_quantile(0.95': [s(NaN)] }), { role: 'canary', version: '2' }, '1m');
+  assert.is(idle.requests, 0);
+  assert.is(idle.errors, 0);
+  assert.is(idle.latencyP95Ms, undefined, 'NaN p95 (no requests) is missing, not 0');
+  assert.is(idle.problems.latencyP95Ms!.reason, 'NoData');
+  assert.is(idle.feedback, undefined);
+  assert.is(idle.problems.feedback!.reason, 'NoData');
+  assert.equal(idle.modelErrors, {});
+
+  const nothing = await measure(tableProvider({}), { role: 'canary', version: '9' }, '1m');
+  for (const key of ['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions'] as const) {
+    assert.is(nothing[key], undefined, key);
+    assert.is(nothing.problems[key]!.reason, 'NoData', key);
+  }
+});
+
+test('measure: router 502/504 count as requests and errors of the version (crashed pods)', async () => {
+  const m = await measure(tableProvider({ modelship_router_requests_total: [s(40)] }), { role: 'canary', version: '2' }, '1m');
+  assert.is(m.requests, 40);
+  assert.is(m.errors, 40);
+});
+
+test('measure: provider errors become problems with their reason, never values', async () => {
+  const down = new ProviderUnreachableError('Prometheus at http://127.0.0.1:9 is unreachable: ECONNREFUSED');
+  const m = await measure(tableProvider({ modelship_: down }), { role: 'stable', version: '1' }, '1m');
+  for (const key of ['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions', 'modelErrors'] as const) {
+    assert.is(m[key], undefined, key);
+    assert.is(m.problems[key]!.reason, 'ProviderUnreachable', key);
+  }
+  const partial = await measure(tableProvider({ modelship_requests_total: [s(10)], modelship_feedback_total: new BadQueryError('bad', 'q') }), { role: 'stable', version: '1' }, '1m');
+  assert.is(partial.requests, 10);
+  assert.is(partial.problems.feedback!.reason, 'BadQuery');
+  // Anything that is not a provider error is a bug and must surface.
+  const broken: MetricProvider = { type: 'x', query: async () => { throw new TypeError('bug'); } };
+  try {
+    await measure(broken, { role: 'stable', version: '1' }, '1m');
+    assert.unreachable('should have thrown');
+  } catch (err) {
+    assert.instance(err, TypeError);
+  }
+});
+
+test.run();
