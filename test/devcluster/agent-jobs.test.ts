@@ -255,7 +255,7 @@ kind: Service
 metadata: {name: echo-svc}
 spec:
   selector: {app: echo}
-  ports: [{name: web, port: 80, targetPort: http}]
+  ports: [{name: web, port: 9381, targetPort: http}]  # unusual: parallel clusters share 127.96.0.0/16
 `);
   await kubectl(['wait', '--for=condition=Ready', 'pod/echo', '--timeout=20s']);
   const clusterIP = await kubectl(['get', 'svc', 'echo-svc', '-o', 'jsonpath={.spec.clusterIP}']);
@@ -276,13 +276,13 @@ spec:
         - -e
         - |
           const names = ['echo-svc', 'echo-svc.default.svc', 'echo-svc.default.svc.cluster.local'];
-          Promise.all(names.map((n) => fetch('http://' + n + '/').then((r) => r.text())))
+          Promise.all(names.map((n) => fetch('http://' + n + ':9381/').then((r) => r.text())))
             .then((bodies) => require('fs').writeFileSync(process.env.TERMINATION_MESSAGE_PATH,
               bodies.map((b) => b.trim()).join('|') + ' ' + process.env.ECHO_SVC_SERVICE_HOST + ':' + process.env.ECHO_SVC_SERVICE_PORT_WEB));
 `);
   await kubectl(['wait', '--for=condition=Complete', 'job/client', '--timeout=30s']);
   const message = await kubectl(['get', 'pod', '-l', 'job-name=client', '-o', 'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}']);
-  assert.is(message, `hello from echo|hello from echo|hello from echo ${clusterIP}:80`);
+  assert.is(message, `hello from echo|hello from echo|hello from echo ${clusterIP}:9381`);
 });
 
 test('init containers run in order before the app container and share its volumes', async () => {
