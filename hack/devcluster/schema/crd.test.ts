@@ -60,6 +60,22 @@ const cases: Case[] = [
     expect: ['spec.names.listKind: Invalid value: "Widget": kind and listKind may not be the same'],
   },
   {
+    name: 'printer columns: type, format and JSONPath',
+    crd: crd(undefined, (c) => {
+      c.spec.versions[0].additionalPrinterColumns = [
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Accuracy', type: 'float', jsonPath: '.status.accuracy' },
+        { name: 'Age', type: 'date', format: 'timestamp', jsonPath: '.metadata.creationTimestamp' },
+        { name: 'Model', type: 'string' },
+      ];
+    }),
+    expect: [
+      'spec.versions[0].additionalPrinterColumns[1].type: Invalid value: "float": must be one of boolean,date,integer,number,string',
+      'spec.versions[0].additionalPrinterColumns[2].format: Invalid value: "timestamp": must be one of byte,date,date-time,double,float,int32,int64,password',
+      'spec.versions[0].additionalPrinterColumns[3].JSONPath: Required value',
+    ],
+  },
+  {
     name: 'exactly one storage version',
     crd: crd(undefined, (c) => c.spec.versions.push({ ...structuredClone(c.spec.versions[0]), name: 'v2' })),
     expect: [

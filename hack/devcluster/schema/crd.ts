@@ -19,10 +19,18 @@ export interface CompiledSchema {
   validate(obj: any, oldObj?: any): FieldError[];
 }
 
+interface PrinterColumn {
+  name?: string;
+  type?: string;
+  format?: string;
+  jsonPath?: string;
+}
+
 interface CrdVersion {
   name?: string;
   served?: boolean;
   storage?: boolean;
+  additionalPrinterColumns?: PrinterColumn[];
   schema?: { openAPIV3Schema?: JSONSchemaProps };
   subresources?: { status?: object; scale?: object };
 }
@@ -290,6 +298,24 @@ function compileTreeAt(schema: JSONSchemaProps): SchemaNode {
   );
 }
 
+const COLUMN_TYPES = ['boolean', 'date', 'integer', 'number', 'string'];
+const COLUMN_FORMATS = ['byte', 'date', 'date-time', 'double', 'float', 'int32', 'int64', 'password'];
+
+/** Printer columns as ValidateCustomResourceColumnDefinition checks them (its paths name "JSONPath"). */
+function validateColumns(columns: PrinterColumn[], path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  columns.forEach((col, i) => {
+    const p = `${path}[${i}]`;
+    if (!col?.name) errs.push(required(`${p}.name`));
+    if (!col?.type) errs.push(required(`${p}.type`, `must be one of ${COLUMN_TYPES.join(',')}`));
+    else if (!COLUMN_TYPES.includes(col.type)) errs.push(invalid(`${p}.type`, col.type, `must be one of ${COLUMN_TYPES.join(',')}`));
+    if (col?.format && !COLUMN_FORMATS.includes(col.format)) errs.push(invalid(`${p}.format`, col.format, `must be one of ${COLUMN_FORMATS.join(',')}`));
+    if (!col?.jsonPath) errs.push(required(`${p}.JSONPath`));
+    else if (!col.jsonPath.startsWith('.')) errs.push(invalid(`${p}.JSONPath`, col.jsonPath, 'must be a simple json path starting with .'));
+  });
+  return errs;
+}
+
 /** Static validation of a CustomResourceDefinition (apiextensions.k8s.io/v1), upstream wording. */
 export function validateCrd(crd: unknown): FieldError[] {
   const c = crd as any;
@@ -327,6 +353,7 @@ export function validateCrd(crd: unknown): FieldError[] {
     const m = isDNS1035Label(name);
     if (m.length) errs.push(invalid(`spec.versions[${i}].name`, name, m.join(',')));
     errs.push(...validateVersionSchema(v, i));
+    if (Array.isArray(v.additionalPrinterColumns)) errs.push(...validateColumns(v.additionalPrinterColumns, `spec.versions[${i}].additionalPrinterColumns`));
   });
   if (duplicateName) errs.push(invalidVersions(versions, 'must contain unique version names'));
   if (storage !== 1) errs.push(invalidVersions(versions, 'must have exactly one version marked as storage version'));
