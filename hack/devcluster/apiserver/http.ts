@@ -14,6 +14,7 @@ import { toTable, type IncludeObject } from './tables.js';
 import type { FieldValidation } from './validation.js';
 import { serveWatch } from './watch.js';
 import { evalJsonPath } from './tables.js';
+import { decodeProtobuf, PROTOBUF } from './protobuf.js';
 
 export interface HttpContext {
   store: Store;
@@ -47,10 +48,21 @@ function sendError(res: ServerResponse, err: ApiError): void {
   else res.end();
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readRaw(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRaw(req)).toString('utf8');
+}
+
+/** A create/update/delete body: JSON, or protobuf from typed client-go clients (helm). */
+async function readObject(req: IncomingMessage): Promise<KObject> {
+  const raw = await readRaw(req);
+  if (String(req.headers['content-type'] ?? '').startsWith(PROTOBUF) && raw.length) return decodeProtobuf(raw);
+  return parseJson(raw.toString('utf8'));
 }
 
 function parseJson(raw: string): KObject {
@@ -285,14 +297,14 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
     }
     case 'create': {
       if (sub || r.name) throw errors.methodNotAllowed();
-      const body = parseJson(await readBody(req));
+      const body = await readObject(req);
       const opts = writeOptions(q, req.headers['user-agent']);
       const result = rest.create(t, namespace, body, opts);
       sendJson(res, 201, one(result.object), result.warnings);
       return 201;
     }
     case 'update': {
-      const body = parseJson(await readBody(req));
+      const body = await readObject(req);
       const opts = writeOptions(q, req.headers['user-agent']);
       if (sub === 'scale') { sendJson(res, 200, scaleOf(t, updateScale(rest, t, namespace, r.name!, body, opts))); return 200; }
       if (sub === 'finalize') {
@@ -323,7 +335,7 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
       return code;
     }
     case 'delete': {
-      const body = parseJson(await readBody(req));
+      const body = await readObject(req);
       const opts = deleteOptions(body, q);
       const { object, deleted } = rest.delete(t, namespace, r.name!, opts);
       if (deleted && !t.returnDeletedObject) {
@@ -336,7 +348,7 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
       return 200;
     }
     case 'deletecollection': {
-      const body = parseJson(await readBody(req));
+      const body = await readObject(req);
       const items = rest.deleteCollection(t, namespace || undefined, { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined }, deleteOptions(body, q));
       sendListJson(res, t, { resourceVersion: String(ctx.store.rv) }, items);
       return 200;
