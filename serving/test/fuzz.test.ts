@@ -14,7 +14,7 @@ let log = '';
 
 test.before(async () => {
   child = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', fixtureModels().colours, '--port', '0', '--host', '127.0.0.1',
-    '--max-body-bytes', '2000000', '--max-pixels', '4000000', '--request-timeout-ms', '5000', '--intra-op-threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'fuzz-key-0123456789abcdef' } });
+    '--max-body-bytes', '2000000', '--max-pixels', '4000000', '--request-timeout-ms', '5000', '--intra-op-threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'fuzz-key-0123456789abcdef', MODELSHIP_MODEL_VERSION: 'v9' } });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not become ready: ${log}`)), 30_000);
     child.stderr!.on('data', (d) => {
@@ -112,6 +112,14 @@ test('1,200 malformed requests: only 4xx or 503, the server survives and still p
   const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(png) });
   assert.is(res.status, 200);
   assert.is((await res.json()).predictions[0].heads.dominant.label, 'red');
+});
+
+test('identity from env and flags: version header, process metrics labelled model and version', async () => {
+  const res = await fetch(`${url}/v2/health/ready`);
+  assert.is(res.headers.get('x-modelship-version'), 'v9');
+  const text = await (await fetch(`${url}/metrics`)).text();
+  assert.match(text, /process_resident_memory_bytes\{model="colours",version="v9"\} \d+/);
+  assert.match(text, /modelship_model_errors_total\{reason="corrupt_image",model="colours",version="v9"\} [1-9]/);
 });
 
 test('SIGTERM drains and exits 0', async () => {

@@ -83,6 +83,26 @@ test('feedback on a tabular prediction', async () => {
   assert.is(m('modelship_feedback_total', { version: 'v3', head: 'species', outcome: 'incorrect' }), 1);
 });
 
+test('feedback is accepted by another replica (and version) sharing the key; counted under the predicting version', async () => {
+  const other = await startApp(fixtureModels().iris, { version: 'v4' });
+  try {
+    const { body } = await predict({ inputs: { features: [SETOSA] } });
+    const send = (base: string) => fetch(`${base}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { species: 'setosa' } }) });
+    assert.is((await send(other.url)).status, 200);
+    const m = parseMetrics(await (await fetch(`${other.url}/metrics`)).text());
+    assert.is(m('modelship_feedback_total', { version: 'v3', head: 'species', outcome: 'correct' }), 1);
+    assert.is(m('modelship_feedback_total', { version: 'v4' }), undefined);
+    const stranger = await startApp(fixtureModels().iris, { version: 'v3', feedbackKey: Buffer.alloc(32, 9) });
+    try {
+      assert.is((await send(stranger.url)).status, 403);
+    } finally {
+      await stranger.close();
+    }
+  } finally {
+    await other.close();
+  }
+});
+
 test('OIP infer with an FP32 [N, 4] tensor; metadata lists the feature tensor', async () => {
   const res = await fetch(`${srv.url}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: [SETOSA, VIRGINICA] }] }) });
   assert.is(res.status, 200);
