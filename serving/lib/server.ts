@@ -199,8 +199,9 @@ export class ServingApp {
       'content-length': Buffer.byteLength(body),
       'x-modelship-version': this.version,
     };
-    // While draining, tell keep-alive clients to reconnect (to another replica).
-    if (this.draining) headers.connection = 'close';
+    // While draining, tell keep-alive clients to reconnect (to another replica); after a
+    // refused body (too large, too slow) close rather than read the rest of it.
+    if (this.draining || !req.complete) headers.connection = 'close';
     res.writeHead(reply.status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   }

@@ -52,6 +52,16 @@ test('each limit and bad input gets its status and error code', async () => {
   }
 });
 
+test('keep-alive stays for answered requests; a refused body closes the connection', async () => {
+  const ok = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(await colourImage([1, 2, 3])) });
+  await ok.text();
+  assert.is(ok.headers.get('connection'), 'keep-alive');
+  const tooBig = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(Buffer.alloc(300_000, 1)) });
+  await tooBig.text();
+  assert.is(tooBig.status, 413);
+  assert.is(tooBig.headers.get('connection'), 'close');
+});
+
 test('a client that stops sending its body gets 408 REQUEST_TIMEOUT', async () => {
   const url = new URL(srv.url);
   const result = await new Promise<{ status: number; body: any }>((resolve, reject) => {
