@@ -1,6 +1,8 @@
 // The controllers `operator/main.ts` starts. Each controller module adds itself here; the
 // options carry what the command line configures for controllers.
+import type { Registry } from 'prom-client';
 import type { Controller } from '../runtime/controller.js';
+import { inferenceServiceController } from './inferenceservice/controller.js';
 import { DEFAULT_SERVING_IMAGE } from './modelversion/job.js';
 import { modelVersionController } from './modelversion/controller.js';
 import { trainingRunController } from './trainingrun/controller.js';
@@ -12,6 +14,8 @@ export interface ControllerOptions {
   prometheusUrl?: string;
   /** Image of validation Jobs (default: env MODELSHIP_SERVING_IMAGE, else modelship/serving:0.1.0). */
   servingImage?: string;
+  /** Registry of the operator's /metrics, for rollout and analysis metrics. */
+  registry?: Registry;
 }
 
 export function buildControllers(options: ControllerOptions): Controller[] {
@@ -19,5 +23,6 @@ export function buildControllers(options: ControllerOptions): Controller[] {
   return [
     trainingRunController(),
     modelVersionController({ servingImage }),
+    inferenceServiceController({ servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry }),
   ];
 }

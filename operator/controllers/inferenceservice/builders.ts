@@ -1,0 +1,117 @@
+// Pure builders of the serving topology: per role (stable, canary) a Deployment running the
+// serving image on the ModelVersion's artifact and a Service in front of it; the per-service
+// feedback-key Secret; an optional HorizontalPodAutoscaler. Pods carry the role and version as
+// labels; Prometheus series carry `model` and `version` from the serving process itself, so a
+// version keeps its numbers when it moves from canary to stable.
+import { Labels, type InferenceService, type ModelVersion, type VersionRole } from '../../api/index.js';
+import type { KubeObject } from '../../runtime/kinds.js';
+import { childMeta, RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from '../../traffic/common.js';
+import { claimVolumeName, isPvc, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
+
+export const SERVING_PORT = 8080;
+export const ROLE_SERVICE_PORT = 80;
+export const SERVING_CONTAINER = 'serving';
+export const FEEDBACK_KEY = 'key';
+/** Annotation on serving pods with the full ModelVersion name (labels are capped at 63). */
+export const MODEL_VERSION_ANNOTATION = 'modelship.dev/model-version';
+
+export const roleName = (isvc: InferenceService, role: VersionRole): string => `${isvc.metadata.name}-${role}`;
+export const feedbackSecretName = (isvc: InferenceService): string => `${isvc.metadata.name}-feedback`;
+
+export interface ServingOptions {
+  servingImage: string;
+}
+
+/** Labels of one role's pods; the role Service selects exactly these. */
+export function roleSelector(isvc: InferenceService, role: VersionRole): Record<string, string> {
+  return { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: role };
+}
+
+interface ArtifactMount { modelDir: string; volumes: object[]; volumeMounts: object[] }
+
+/** The artifact directory as the pod sees it: a read-only PVC mount, or a file:// path as is. */
+export function artifactMount(mv: ModelVersion): ArtifactMount {
+  const loc = parseStorageUri(mv.spec.artifact.uri);
+  if (isPvc(loc)) {
+    const name = claimVolumeName(loc.claim);
+    return {
+      modelDir: mountPath('model'),
+      volumes: [{ name, persistentVolumeClaim: { claimName: loc.claim, readOnly: true } }],
+      volumeMounts: [{ name, mountPath: mountPath('model'), readOnly: true, ...(loc.path ? { subPath: loc.path } : {}) }],
+    };
+  }
+  if (loc.scheme === 'file') return { modelDir: decodeURIComponent(new URL(mv.spec.artifact.uri).pathname), volumes: [], volumeMounts: [] };
+  throw new StorageUriError(`artifact location ${mv.spec.artifact.uri} cannot be mounted for serving (supported: pvc://, file://)`);
+}
+
+/** The serving Deployment of `role` running `mv`. Throws StorageUriError for an unmountable artifact. */
+export function buildServingDeployment(isvc: InferenceService, role: VersionRole, mv: ModelVersion, opts: ServingOptions): KubeObject {
+  const mount = artifactMount(mv);
+  const selector = roleSelector(isvc, role);
+  const podLabels = { ...selector, [Labels.model]: isvc.spec.model, [Labels.version]: String(mv.spec.version) };
+  const probe = (path: string, period: number, failureThreshold: number) => ({ httpGet: { path, port: SERVING_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold });
+  const replicas = isvc.spec.autoscaling ? isvc.spec.autoscaling.minReplicas ?? 1 : isvc.spec.replicas ?? 1;
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
+    spec: {
+      // With an autoscaler the HPA owns the replica count; leaving it out keeps apply from fighting it.
+      ...(isvc.spec.autoscaling ? {} : { replicas }),
+      selector: { matchLabels: selector },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: podLabels,
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(SERVING_PORT), 'prometheus.io/path': '/metrics', [MODEL_VERSION_ANNOTATION]: mv.metadata.name ?? '' },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: RESTRICTED_POD_SECURITY,
+          terminationGracePeriodSeconds: 30,
+          containers: [{
+            name: SERVING_CONTAINER,
+            image: opts.servingImage,
+            args: ['serve', '--model-dir', mount.modelDir, '--name', isvc.spec.model, '--model-version', String(mv.spec.version), '--port', String(SERVING_PORT)],
+            env: [
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              { name: 'MODELSHIP_FEEDBACK_KEY', valueFrom: { secretKeyRef: { name: feedbackSecretName(isvc), key: FEEDBACK_KEY } } },
+            ],
+            ports: [{ name: 'http', containerPort: SERVING_PORT }],
+            readinessProbe: probe('/v2/health/ready', 2, 3),
+            livenessProbe: { ...probe('/v2/health/live', 10, 3), initialDelaySeconds: 5 },
+            resources: isvc.spec.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+            securityContext: RESTRICTED_CONTAINER_SECURITY,
+            ...(mount.volumeMounts.length ? { volumeMounts: mount.volumeMounts } : {}),
+          }],
+          ...(mount.volumes.length ? { volumes: mount.volumes } : {}),
+        },
+      },
+    },
+  };
+}
+
+export function buildRoleService(isvc: InferenceService, role: VersionRole): KubeObject {
+  return {
+    apiVersion: 'v1', kind: 'Service', metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
+    spec: { selector: roleSelector(isvc, role), ports: [{ name: 'http', port: ROLE_SERVICE_PORT, targetPort: SERVING_PORT }] },
+  };
+}
+
+/** The feedback-token key shared by every serving pod of the service (created once, never rotated by apply). */
+export function buildFeedbackSecret(isvc: InferenceService, key: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: childMeta(isvc, feedbackSecretName(isvc)), type: 'Opaque', stringData: { [FEEDBACK_KEY]: key } };
+}
+
+/** An autoscaler per role when spec.autoscaling is set. */
+export function buildAutoscaler(isvc: InferenceService, role: VersionRole): KubeObject | undefined {
+  const a = isvc.spec.autoscaling;
+  if (!a) return undefined;
+  return {
+    apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: roleName(isvc, role) },
+      minReplicas: a.minReplicas ?? 1,
+      maxReplicas: a.maxReplicas,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage ?? 80 } } }],
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// One factory for every traffic provider. An unknown name is a validation error, never a
+// silent fallback to the default.
+import { GatewayApiTrafficProvider } from './gateway-api.js';
+import { UnknownTrafficProviderError, type TrafficProvider } from './provider.js';
+import { RouterTrafficProvider, type RouterProviderOptions } from './router.js';
+
+export const TRAFFIC_PROVIDER_TYPES = ['router', 'gateway-api'] as const;
+export type TrafficProviderType = (typeof TRAFFIC_PROVIDER_TYPES)[number];
+
+/** The provider named `type` (absent = router, the CRD's default); throws UnknownTrafficProviderError. */
+export function createTrafficProvider(type: string | undefined, opts: RouterProviderOptions): TrafficProvider {
+  switch (type ?? 'router') {
+    case 'router': return new RouterTrafficProvider(opts);
+    case 'gateway-api': return new GatewayApiTrafficProvider();
+    default: throw new UnknownTrafficProviderError(String(type), TRAFFIC_PROVIDER_TYPES);
+  }
+}

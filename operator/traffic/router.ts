@@ -1,0 +1,108 @@
+// Provider `router` (default): the serving image in router mode in front of the two role
+// Services. Its routing table is not pushed by the operator: the router watches this
+// InferenceService's status (serving/router/sources/isvc-status.ts), so a weight change is on the
+// data path as soon as the status write is (well under a second), and an operator that is down
+// leaves the last table in force. RBAC: get/list/watch on exactly this InferenceService.
+import { GROUP, Labels, type InferenceService } from '../api/index.js';
+import type { KubeClient } from '../runtime/client.js';
+import type { KubeObject } from '../runtime/kinds.js';
+import { childMeta, RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY, USER_SERVICE_PORT } from './common.js';
+import { weightsFromStatus, type TrafficProvider, type TrafficTopology, type TrafficWeights } from './provider.js';
+
+export const ROUTER_PORT = 8080;
+export const ROUTER_ROLE = 'router';
+
+export interface RouterProviderOptions {
+  /** Image whose `router` mode runs the router (modelship/serving:<tag>). */
+  servingImage: string;
+}
+
+export const routerName = (isvc: InferenceService): string => `${isvc.metadata.name}-router`;
+
+function routerLabels(isvc: InferenceService): Record<string, string> {
+  return { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: ROUTER_ROLE };
+}
+
+/** ServiceAccount, Role and RoleBinding that let the router read this one InferenceService. */
+export function buildRouterRbac(isvc: InferenceService): KubeObject[] {
+  const name = routerName(isvc);
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: childMeta(isvc, name) },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: childMeta(isvc, name),
+      rules: [{ apiGroups: [GROUP], resources: ['inferenceservices'], resourceNames: [isvc.metadata.name ?? ''], verbs: ['get', 'list', 'watch'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: childMeta(isvc, name),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: isvc.metadata.namespace }],
+    },
+  ];
+}
+
+export function buildRouterDeployment(isvc: InferenceService, opts: RouterProviderOptions): KubeObject {
+  const name = routerName(isvc);
+  const labels = routerLabels(isvc);
+  const probe = (path: string, period: number) => ({ httpGet: { path, port: ROUTER_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: childMeta(isvc, name, labels),
+    spec: {
+      replicas: isvc.spec.traffic?.router?.replicas ?? 1,
+      selector: { matchLabels: labels },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: { ...labels, [Labels.model]: isvc.spec.model },
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(ROUTER_PORT), 'prometheus.io/path': '/-/router/metrics' },
+        },
+        spec: {
+          serviceAccountName: name,
+          securityContext: RESTRICTED_POD_SECURITY,
+          containers: [{
+            name: 'router',
+            image: opts.servingImage,
+            args: ['router', '--source', 'isvc-status', '--namespace', isvc.metadata.namespace ?? '', '--name', isvc.metadata.name ?? '',
+              '--port', String(ROUTER_PORT), '--shutdown-delay-ms', '2000'],
+            env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+            ports: [{ name: 'http', containerPort: ROUTER_PORT }],
+            readinessProbe: probe('/-/router/readyz', 2),
+            livenessProbe: probe('/-/router/healthz', 10),
+            resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+            securityContext: RESTRICTED_CONTAINER_SECURITY,
+          }],
+        },
+      },
+    },
+  };
+}
+
+/** The user-facing Service `<name>`, in front of the router pods. */
+export function buildRouterUserService(isvc: InferenceService): KubeObject {
+  return {
+    apiVersion: 'v1', kind: 'Service', metadata: childMeta(isvc, isvc.metadata.name ?? ''),
+    spec: { selector: routerLabels(isvc), ports: [{ name: 'http', port: USER_SERVICE_PORT, targetPort: ROUTER_PORT }] },
+  };
+}
+
+export class RouterTrafficProvider implements TrafficProvider {
+  readonly type = 'router';
+  constructor(private readonly opts: RouterProviderOptions) {}
+
+  desired(isvc: InferenceService): KubeObject[] {
+    return [...buildRouterRbac(isvc), buildRouterDeployment(isvc, this.opts), buildRouterUserService(isvc)];
+  }
+
+  async reconcile(isvc: InferenceService, _topology: TrafficTopology, _weights: TrafficWeights, client: KubeClient): Promise<void> {
+    for (const obj of this.desired(isvc)) await client.apply(obj);
+  }
+
+  /** Nothing to push: the weights are in the status the router watches; the status write is the switch. */
+  async setWeights(): Promise<void> {}
+
+  async getWeights(isvc: InferenceService): Promise<TrafficWeights | undefined> {
+    return weightsFromStatus(isvc);
+  }
+
+  /** Everything is owned by the InferenceService and garbage-collected with it. */
+  async finalize(): Promise<void> {}
+}
