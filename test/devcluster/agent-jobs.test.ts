@@ -150,6 +150,17 @@ test('a Job runs to completion and its termination message appears in the Pod st
   assert.match(pod.status.podIP, /^127\.64\./);
 });
 
+test('the controllers and the kubelet record Events, as kubectl describe shows them', async () => {
+  const podName = await kubectl(['get', 'pod', '-l', 'job-name=train', '-o', 'jsonpath={.items[0].metadata.name}']);
+  const reasons = await eventually('the events', async () => {
+    const items = JSON.parse(await kubectl(['get', 'events', '-o', 'json'])).items as any[];
+    const seen = new Set(items.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}/${e.reason}`));
+    const wanted = [`Job/train/SuccessfulCreate`, `Job/train/Completed`, `Pod/${podName}/Scheduled`, `Pod/${podName}/Started`, 'Pod/nosuch/Failed'];
+    return wanted.every((w) => seen.has(w)) ? seen : undefined;
+  });
+  assert.ok(reasons.has(`Pod/${podName}/Created`));
+});
+
 test('a failing Job ends Failed with BackoffLimitExceeded after backoffLimit+1 pods', async () => {
   await kubectl(['wait', '--for=condition=Failed', 'job/broken', '--timeout=40s']);
   const job = JSON.parse(await kubectl(['get', 'job', 'broken', '-o', 'json']));

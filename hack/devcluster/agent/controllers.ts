@@ -8,7 +8,8 @@ import type { KubeClient, KubeObject } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-client.js';
 import type { Informer } from './informer.js';
 import { collectionPath, objectPath, PODS, type ResourceType, DEPLOYMENTS, REPLICASETS, JOBS, ENDPOINTS, ENDPOINTSLICES, PVCS } from './resources.js';
-import { deepEqual, isControlledBy, nowIso } from './util.js';
+import { deepEqual, findCondition, isControlledBy, nowIso } from './util.js';
+import { EventRecorder } from './events.js';
 import { planReplicaSet, podFromTemplate } from './replicaset-logic.js';
 import { deploymentStatus, HASH_LABEL, isOldPodPresent, newReplicaSetFor, planScale, REVISION_ANNOTATION, revisionOf, templateHash } from './deployment-logic.js';
 import { isJobFinished, jobPodLabels, planJob, type JobCounted } from './job-logic.js';
@@ -44,7 +45,15 @@ export class ControllerManager {
   private readonly lastLogged = new Map<string, number>();
   private failed = false;
 
-  constructor(private readonly o: ControllerOptions) {}
+  private readonly rsEvents: EventRecorder;
+  private readonly deploymentEvents: EventRecorder;
+  private readonly jobEvents: EventRecorder;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.rsEvents = new EventRecorder(o.client, 'replicaset-controller');
+    this.deploymentEvents = new EventRecorder(o.client, 'deployment-controller');
+    this.jobEvents = new EventRecorder(o.client, 'job-controller');
+  }
 
   start(): void {
     for (const inf of Object.values(this.o.informers)) inf.onChange(() => this.schedule());
@@ -151,8 +160,14 @@ export class ControllerManager {
       if (rs.metadata.deletionTimestamp) continue;
       const owned = pods.list(rs.metadata.namespace).filter((p) => isControlledBy(p, rs));
       const plan = planReplicaSet(rs, owned, now);
-      for (let i = 0; i < plan.create; i++) await this.create(PODS, pods, podFromTemplate(rs, 'apps/v1', 'ReplicaSet'));
-      for (const pod of plan.remove) await this.remove(PODS, pods, pod);
+      for (let i = 0; i < plan.create; i++) {
+        const pod = await this.create(PODS, pods, podFromTemplate(rs, 'apps/v1', 'ReplicaSet'));
+        this.rsEvents.normal(rs, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+      }
+      for (const pod of plan.remove) {
+        await this.remove(PODS, pods, pod);
+        this.rsEvents.normal(rs, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+      }
       if (plan.create || plan.remove.length) {
         const after = pods.list(rs.metadata.namespace).filter((p) => isControlledBy(p, rs));
         await this.writeStatus(REPLICASETS, replicasets, rs, planReplicaSet(rs, after, now).status);
@@ -189,6 +204,10 @@ export class ControllerManager {
             if (want !== undefined) next.spec.replicas = want;
             if (rs === newRS) next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': desiredAnn };
             await this.replace(REPLICASETS, replicasets, next);
+            const from = rs.spec?.replicas ?? 0;
+            if (want !== undefined && want !== from) {
+              this.deploymentEvents.normal(deploy, 'ScalingReplicaSet', `Scaled ${want > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${want}`);
+            }
           }
         }
       }
@@ -233,14 +252,28 @@ export class ControllerManager {
         await this.remove(JOBS, jobs, job, 'Background');
         continue;
       }
-      for (const pod of plan.remove) await this.remove(PODS, pods, pod);
-      for (let i = 0; i < plan.create; i++) await this.create(PODS, pods, podFromTemplate(job, 'batch/v1', 'Job', jobPodLabels(job)));
+      for (const pod of plan.remove) {
+        await this.remove(PODS, pods, pod);
+        this.jobEvents.normal(job, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+      }
+      for (let i = 0; i < plan.create; i++) {
+        const pod = await this.create(PODS, pods, podFromTemplate(job, 'batch/v1', 'Job', jobPodLabels(job)));
+        this.jobEvents.normal(job, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+      }
       await this.writeStatus(JOBS, jobs, job, plan.status);
+      this.jobTransitionEvents(job, plan.status);
       for (const u of plan.newlyCounted.succeeded) counted.succeeded.add(u);
       for (const u of plan.newlyCounted.failed) counted.failed.add(u);
       if (plan.requeueAfterMs !== undefined && plan.requeueAfterMs < 1_000) this.schedule(Math.max(10, plan.requeueAfterMs));
     }
     for (const uid of this.jobCounted.keys()) if (!live.has(uid)) this.jobCounted.delete(uid);
+  }
+
+  private jobTransitionEvents(job: KubeObject, status: Record<string, any>): void {
+    const became = (type: string) => findCondition(status.conditions, type)?.status === 'True' && findCondition(job.status?.conditions, type)?.status !== 'True';
+    if (became('Complete')) this.jobEvents.normal(job, 'Completed', 'Job completed');
+    const failed = findCondition(status.conditions, 'Failed');
+    if (became('Failed') && failed) this.jobEvents.warning(job, failed.reason ?? 'Failed', failed.message ?? 'Job failed');
   }
 
   /**

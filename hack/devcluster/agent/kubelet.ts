@@ -8,8 +8,9 @@ import { PodWorker, type PodWorkerDeps } from './pod-worker.js';
 import { buildPodStatus } from './pod-status.js';
 import { objectPath, PODS } from './resources.js';
 import { deepEqual, nowIso } from './util.js';
+import { EventRecorder } from './events.js';
 
-export interface KubeletOptions extends Omit<PodWorkerDeps, 'onChange'> {
+export interface KubeletOptions extends Omit<PodWorkerDeps, 'onChange' | 'events'> {
   client: KubeClient;
   pods: Informer;
 }
@@ -22,7 +23,13 @@ export class Kubelet {
   private closed = false;
   private lastError: string | undefined;
 
-  constructor(private readonly opts: KubeletOptions) {}
+  private readonly events: EventRecorder;
+  private readonly schedulerEvents: EventRecorder;
+
+  constructor(private readonly opts: KubeletOptions) {
+    this.events = new EventRecorder(opts.client, 'kubelet');
+    this.schedulerEvents = new EventRecorder(opts.client, 'default-scheduler');
+  }
 
   start(): void {
     this.opts.pods.onChange((type, pod) => this.handle(type, pod));
@@ -70,7 +77,8 @@ export class Kubelet {
       previousRestarts.set(cs.name, (cs.restartCount ?? 0) + (ranBefore ? 1 : 0));
     }
     const ip = this.ips.allocate(pod.status?.podIP);
-    const worker = new PodWorker(pod, ip, { ...this.opts, onChange: () => this.scheduleStatus(uid) }, previousRestarts);
+    const worker = new PodWorker(pod, ip, { ...this.opts, events: this.events, onChange: () => this.scheduleStatus(uid) }, previousRestarts);
+    this.schedulerEvents.normal(pod, 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to devcluster`);
     this.workers.set(uid, worker);
     worker.start();
     this.scheduleStatus(uid);
@@ -81,6 +89,8 @@ export class Kubelet {
     if (this.stopping.has(uid)) return;
     this.workers.delete(uid);
     const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const running = new Set((pod.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.running).map((cs: any) => cs.name));
+    for (const c of pod.spec?.containers ?? []) if (running.has(c.name)) this.events.normal(pod, 'Killing', `Stopping container ${c.name}`);
     const done = worker.stop(grace).then(async () => {
       this.ips.release(worker.podIP);
       if (thenDelete) await this.finalDelete(pod);

@@ -13,6 +13,7 @@ import { runProbe, type ProbeTarget } from './probes.js';
 import type { ContainerView, PodView, TerminatedState } from './pod-status.js';
 import { nowIso } from './util.js';
 import { containerLogDir } from './logs.js';
+import type { EventRecorder } from './events.js';
 import { DNS_SHIM, HOSTS_ENV, NAMESPACE_ENV, serviceLinkEnv } from './cluster-dns.js';
 
 export const POD_UID_ENV = 'MODELSHIP_DEVCLUSTER_POD_UID';
@@ -37,6 +38,8 @@ export interface PodWorkerDeps {
   backoffMaxMs: number;
   onChange: () => void;
   log: (msg: string) => void;
+  /** Kubelet events (Pulled, Created, Started, BackOff, Unhealthy, Failed…). */
+  events?: EventRecorder;
 }
 
 interface ContainerRuntime extends ContainerView {
@@ -181,7 +184,12 @@ export class PodWorker {
     if (!entry) {
       const message = `Failed to pull image "${c.image}": no entry in hack/devcluster/images.yaml matches "${normalizeImageName(c.image)}"`;
       this.setWaiting(c, 'ErrImagePull', message);
-      this.later(c, 2_000, () => this.setWaiting(c, 'ImagePullBackOff', `Back-off pulling image "${c.image}": ${message}`));
+      this.deps.events?.warning(this.pod, 'Failed', message);
+      this.deps.events?.warning(this.pod, 'Failed', 'Error: ErrImagePull');
+      this.later(c, 2_000, () => {
+        this.setWaiting(c, 'ImagePullBackOff', `Back-off pulling image "${c.image}": ${message}`);
+        this.deps.events?.normal(this.pod, 'BackOff', `Back-off pulling image "${c.image}"`);
+      });
       return;
     }
     try {
@@ -189,6 +197,7 @@ export class PodWorker {
     } catch (err) {
       const reason = err instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
       this.setWaiting(c, reason, (err as Error).message);
+      this.deps.events?.warning(this.pod, 'Failed', `Error: ${(err as Error).message}`);
       this.later(c, 2_000, () => this.startContainer(c));
     }
   }
@@ -260,6 +269,9 @@ export class PodWorker {
       resolve();
     }));
     if (!c.init) this.scheduleProbes(c, child);
+    this.deps.events?.normal(this.pod, 'Pulled', `Container image "${c.image}" already present on machine`);
+    this.deps.events?.normal(this.pod, 'Created', `Created container ${c.name}`);
+    this.deps.events?.normal(this.pod, 'Started', `Started container ${c.name}`);
     this.deps.onChange();
   }
 
@@ -314,6 +326,7 @@ export class PodWorker {
     c.nextBackoffMs = Math.min(c.nextBackoffMs * 2, this.deps.backoffMaxMs);
     c.lastTerminated = terminated;
     c.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})` };
+    this.deps.events?.warning(this.pod, 'BackOff', `Back-off restarting failed container ${c.name} in pod ${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`);
     this.deps.onChange();
     this.later(c, delay, () => {
       if (this.stopping) return;
@@ -350,7 +363,8 @@ export class PodWorker {
     };
     const startup = c.spec.startupProbe;
     if (startup) {
-      loop(startup, (ok) => {
+      loop(startup, (ok, message) => {
+        if (!ok) this.deps.events?.warning(this.pod, 'Unhealthy', `Startup probe failed: ${message ?? ''}`);
         if (ok) {
           if (!c.started) {
             c.started = true;
@@ -361,7 +375,8 @@ export class PodWorker {
     }
     const readiness = c.spec.readinessProbe;
     if (readiness) {
-      loop(readiness, (ok) => {
+      loop(readiness, (ok, message) => {
+        if (!ok) this.deps.events?.warning(this.pod, 'Unhealthy', `Readiness probe failed: ${message ?? ''}`);
         if (ok) {
           c.readinessFailures = 0;
           if (++c.readinessSuccesses >= (readiness.successThreshold ?? 1) && !c.ready) {
@@ -389,7 +404,8 @@ export class PodWorker {
     }
     const liveness = c.spec.livenessProbe;
     if (liveness) {
-      loop(liveness, (ok) => {
+      loop(liveness, (ok, message) => {
+        if (!ok) this.deps.events?.warning(this.pod, 'Unhealthy', `Liveness probe failed: ${message ?? ''}`);
         if (ok) c.livenessFailures = 0;
         else if (++c.livenessFailures >= (liveness.failureThreshold ?? 3)) this.killForProbe(c, 'liveness');
       }, () => c.started);
@@ -398,7 +414,7 @@ export class PodWorker {
 
   private killForProbe(c: ContainerRuntime, which: string): void {
     if (!c.proc || c.killedForLiveness) return;
-    this.deps.log(`pod ${this.pod.metadata.namespace}/${this.pod.metadata.name}: container ${c.name} failed ${which} probe, will be restarted`);
+    this.deps.events?.normal(this.pod, 'Killing', `Container ${c.name} failed ${which} probe, will be restarted`);
     c.killedForLiveness = true;
     void this.killContainer(c, this.pod.spec?.terminationGracePeriodSeconds ?? 30);
   }
