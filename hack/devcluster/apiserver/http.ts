@@ -35,6 +35,11 @@ export const VERSION_INFO = {
 
 interface Route { t: ResourceType; namespace: string; name?: string; subresource?: string; watchPath: boolean }
 
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   const json = typeof body === 'string' ? body : JSON.stringify(body);
   const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
@@ -227,7 +232,7 @@ function serveNonResource(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   }
   if (path === '/metrics') {
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
-    res.end(ctx.counters.prometheus({ apiserver_current_resource_version: ctx.store.rv, apiserver_open_watches: ctx.faults.watches.size, process_resident_memory_bytes: process.memoryUsage().rss }));
+    res.end(ctx.counters.prometheus({ apiserver_current_resource_version: ctx.store.rv, apiserver_open_watches: ctx.faults.watches.size, process_resident_memory_bytes: process.memoryUsage().rss, process_cpu_seconds_total: cpuSeconds() }));
     return Promise.resolve();
   }
   if (path === '/debug/counters') {

@@ -90,6 +90,14 @@ const BUILTIN: Record<string, KindColumns> = {
   ConfigMap: { columns: [nameCol, col('Data', 'integer'), ageCol], cells: (o) => [o.metadata.name, Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, age(o)] },
   Secret: { columns: [nameCol, col('Type'), col('Data', 'integer'), ageCol], cells: (o) => [o.metadata.name, o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, age(o)] },
   CustomResourceDefinition: { columns: [nameCol, col('Created At', 'date')], cells: (o) => [o.metadata.name, o.metadata.creationTimestamp] },
+  Event: {
+    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message'), col('Name', 'string', 1, 'name')],
+    cells: (o) => {
+      const last = o.lastTimestamp ?? o.eventTime ?? o.firstTimestamp ?? o.metadata?.creationTimestamp;
+      const io = o.involvedObject ?? o.regarding ?? {};
+      return [last ? humanDuration(Date.now() - Date.parse(last)) : '<unknown>', o.type ?? '', o.reason ?? '', `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`, o.message ?? o.note ?? '', o.metadata.name];
+    },
+  },
   Lease: { columns: [nameCol, col('Holder'), ageCol], cells: (o) => [o.metadata.name, o.spec?.holderIdentity ?? '', age(o)] },
   PersistentVolumeClaim: {
     columns: [nameCol, col('Status'), col('Volume'), col('Capacity'), col('Access Modes'), col('StorageClass'), ageCol],

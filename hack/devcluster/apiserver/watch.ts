@@ -88,7 +88,13 @@ export function serveWatch(deps: WatchDeps, t: ResourceType, params: WatchParams
     replay = since;
   }
 
-  const send = (type: string, obj: KObject) => { if (!closed) res.write(line(type, obj)); };
+  // Events of one tick (a replay, a burst of writes) go out in one socket write.
+  let corked = false;
+  const send = (type: string, obj: KObject) => {
+    if (closed) return;
+    if (!corked) { corked = true; res.cork(); process.nextTick(() => { corked = false; res.uncork(); }); }
+    res.write(line(type, obj));
+  };
   const deliver = (e: StoreEvent) => {
     const now = e.type !== 'DELETED' && matchesObj(e.object);
     const before = e.type !== 'ADDED' && matchesObj(e.prev);
