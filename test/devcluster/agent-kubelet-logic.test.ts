@@ -66,6 +66,8 @@ for (const [input, expected] of [
   ['echo done > /dev/termination-log', 'echo done > /data/pods/u/c/termination-log'],
   ['cp /models/a "/models/b"', 'cp /data/pvc/ns/models/a "/data/pvc/ns/models/b"'],
   ['PATH=/bin:/models/bin', 'PATH=/bin:/data/pvc/ns/models/bin'],
+  ['file:///models/v1', 'file:///data/pvc/ns/models/v1'],
+  ['pvc://store/models/v1', 'pvc://store/models/v1'],
 ] as const) {
   test(`rewritePaths(${JSON.stringify(input)})`, () => assert.is(rewritePaths(input, mappings), expected));
 }

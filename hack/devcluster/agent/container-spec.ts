@@ -4,7 +4,7 @@
 //
 // Path rewriting: a container path such as "/models/v3/model.onnx" whose prefix is a volume's
 // mountPath ("/models") becomes "<hostDir>/v3/model.onnx" wherever it appears in command,
-// args and env values — at the start of a word or after "=", ":" or a quote, and only when
+// args and env values — at the start of a word, after "=", ":", a quote or "file://", and only when
 // the prefix ends at a path boundary ("/data" never matches "/database").
 import type { KubeObject } from './kube-client.js';
 
@@ -28,7 +28,7 @@ export function rewritePaths(value: string, mappings: PathMapping[]): string {
   const sorted = [...mappings].filter((m) => m.containerPath && m.containerPath !== '/').sort((a, b) => b.containerPath.length - a.containerPath.length);
   if (sorted.length === 0) return value;
   const alternatives = sorted.map((m) => escapeRegExp(m.containerPath.replace(/\/+$/, ''))).join('|');
-  const re = new RegExp(`(^|[\\s=:'",;(])(${alternatives})(?=$|[/\\s'",;:)])`, 'g');
+  const re = new RegExp(`(^|[\\s=:'",;(]|file://)(${alternatives})(?=$|[/\\s'",;:)])`, 'g');
   return value.replace(re, (_all, lead: string, path: string) => {
     const mapping = sorted.find((m) => m.containerPath.replace(/\/+$/, '') === path)!;
     return lead + mapping.hostPath.replace(/\/+$/, '');

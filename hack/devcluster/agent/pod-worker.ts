@@ -210,6 +210,11 @@ export class PodWorker {
       ...mountMappings(c.spec, this.volumeDirs),
       { containerPath: c.spec.terminationMessagePath ?? '/dev/termination-log', hostPath: c.termFile },
     ];
+    // Like the kubelet, create a missing subPath folder inside its volume.
+    for (const m of c.spec.volumeMounts ?? []) {
+      const mapped = mappings.find((x) => x.containerPath === m.mountPath);
+      if (m.subPath && mapped && !existsSync(mapped.hostPath)) mkdirSync(mapped.hostPath, { recursive: true });
+    }
     const rewrite = (s: string) => rewritePaths(s, mappings);
     const ns = pod.metadata.namespace ?? 'default';
     const links = pod.spec?.enableServiceLinks === false ? new Map<string, string>() : serviceLinkEnv(this.deps.services(), ns);
