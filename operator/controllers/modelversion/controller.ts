@@ -7,7 +7,7 @@ import type { Controller, ReconcileContext, ReconcileResult } from '../../runtim
 import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
 import type { Job, Pod } from '../trainingrun/k8s.js';
-import { observeJob } from '../trainingrun/observe.js';
+import { needsLivePods, observeJob } from '../trainingrun/observe.js';
 import { StorageUriError } from '../trainingrun/storage.js';
 import { buildValidationJob, MODEL_VERSION_ANNOTATION, VALIDATE_CONTAINER, validationJobName, type ValidationJobOptions } from './job.js';
 import { computeModelVersionStatus, isFinal, modelVersionEvents, specHashOf, type ValidationObservation } from './status.js';
@@ -71,9 +71,14 @@ async function observeValidation(mv: ModelVersion, ctx: ReconcileContext, opts: 
   if (!job.metadata?.ownerReferences?.some((r) => r.uid === mv.metadata.uid)) {
     return { obs: { job: { state: 'Pending', reason: 'JobNameTaken', message: `Job ${jobName} belongs to another object; waiting for it to go away` } }, record, retryAfterMs: FOREIGN_JOB_RETRY_MS };
   }
-  const pods = ctx.cache.list<Pod>(Kinds.Pod, ns, { 'job-name': jobName })
-    .filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job!.metadata?.uid));
-  return { obs: { job: observeJob(job, pods, VALIDATE_CONTAINER) }, record };
+  const found = job;
+  const ownPods = (pods: Pod[]) => pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === found.metadata?.uid));
+  let jobObs = observeJob(job, ownPods(ctx.cache.list<Pod>(Kinds.Pod, ns, { 'job-name': jobName })), VALIDATE_CONTAINER);
+  if (needsLivePods(jobObs)) {
+    const live = await ctx.client.list<Pod>(Kinds.Pod, { namespace: ns, labelSelector: `job-name=${jobName}` });
+    jobObs = observeJob(job, ownPods(live.items), VALIDATE_CONTAINER);
+  }
+  return { obs: { job: jobObs }, record };
 }
 
 async function createJob(desired: Job, ctx: ReconcileContext): Promise<Job> {

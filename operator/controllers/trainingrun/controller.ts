@@ -10,9 +10,9 @@ import { getCondition } from '../../runtime/status.js';
 import { describeFailedGates, evaluateGates } from './gates.js';
 import { buildTrainingJob, lineageFromJob, lineageOf, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName } from './job.js';
 import type { Job, Pod } from './k8s.js';
-import { observeJob } from './observe.js';
+import { needsLivePods, observeJob } from './observe.js';
 import { buildModelVersion, registeredBy, VersionAllocator } from './register.js';
-import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, type TrainingObservation } from './status.js';
+import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, type RegistrationState, type TrainingObservation } from './status.js';
 import { StorageUriError } from './storage.js';
 
 export interface TrainingRunControllerOptions {
@@ -100,9 +100,14 @@ async function observeRun(run: TrainingRun, ctx: ReconcileContext): Promise<Obse
     jobRecord.jobName = jobName;
     jobRecord.jobGeneration = run.metadata.generation;
   }
-  const pods = ctx.cache.list<Pod>(Kinds.Pod, ns, { 'job-name': jobName })
-    .filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job!.metadata?.uid));
-  return { obs: { job: observeJob(job, pods, TRAINER_CONTAINER) }, job, jobRecord };
+  const found = job;
+  const ownPods = (pods: Pod[]) => pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === found.metadata?.uid));
+  let jobObs = observeJob(job, ownPods(ctx.cache.list<Pod>(Kinds.Pod, ns, { 'job-name': jobName })), TRAINER_CONTAINER);
+  if (needsLivePods(jobObs)) {
+    const live = await ctx.client.list<Pod>(Kinds.Pod, { namespace: ns, labelSelector: `job-name=${jobName}` });
+    jobObs = observeJob(job, ownPods(live.items), TRAINER_CONTAINER);
+  }
+  return { obs: { job: jobObs }, job, jobRecord };
 }
 
 async function createJob(desired: Job, ctx: ReconcileContext): Promise<Job> {
@@ -121,13 +126,19 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
     const observed = await observeRun(run, ctx);
     retryAfterMs = observed.retryAfterMs;
     job = observed.job;
-    const base = { ...run, status: { ...run.status, ...observed.jobRecord } };
-    run = await writeStatus(run, computeTrainingStatus(base, observed.obs, now), ctx);
+    // Recomputed from the stored object after a conflict (the cache may lag behind our own
+    // writes), so a stale read never rolls back what an earlier reconcile recorded.
+    const compute = (r: TrainingRun) => computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now);
+    run = await writeStatus(run, compute, ctx);
   } else {
-    run = await writeStatus(run, computeTrainingStatus(run, {}, now), ctx);
+    run = await writeStatus(run, (r) => computeTrainingStatus(r, {}, now), ctx);
   }
   if (run.status?.phase === 'Succeeded' && needsRegistration(run)) await register(run, job, ctx, allocator, now);
   return retryAfterMs ? { requeueAfterMs: retryAfterMs } : undefined;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function needsRegistration(run: TrainingRun): boolean {
@@ -135,31 +146,42 @@ function needsRegistration(run: TrainingRun): boolean {
   return !c || c.status === 'Unknown';
 }
 
-/** Writes the status when it changed and records Events for the transitions. */
-async function writeStatus(run: TrainingRun, status: TrainingRunStatus, ctx: ReconcileContext): Promise<TrainingRun> {
-  const { obj, written } = await ctx.client.setStatus(run, status);
-  if (written) for (const e of transitionEvents(run.status, status)) void ctx.recorder.event(obj, e.type, e.reason, e.message);
+/**
+ * Writes the status `compute` gives for the run when it changed, recomputing it from the stored
+ * object after a conflict, and records Events for the transitions.
+ */
+async function writeStatus(run: TrainingRun, compute: (r: TrainingRun) => TrainingRunStatus, ctx: ReconcileContext): Promise<TrainingRun> {
+  const status = compute(run);
+  const { obj, written } = await ctx.client.setStatus(run, status, { recompute: compute });
+  if (written) for (const e of transitionEvents(run.status, obj.status ?? status)) void ctx.recorder.event(obj, e.type, e.reason, e.message);
   return obj;
 }
 
 async function register(run: TrainingRun, job: Job | undefined, ctx: ReconcileContext, allocator: VersionAllocator, now: Date): Promise<TrainingRun> {
   const generation = run.metadata.generation;
+  const record = (state: RegistrationState) => writeStatus(run, (r) => {
+    // Never replace a name an earlier attempt recorded with another one: retry from the stored state.
+    if (state.kind === 'registering' && r.status?.modelVersion && r.status.modelVersion !== state.name) {
+      throw new RegistrationError(`run already records ModelVersion ${r.status.modelVersion}; retrying with it`);
+    }
+    return withRegistration(r.status ?? {}, state, generation, now);
+  }, ctx);
   const status = run.status ?? {};
-  if (run.spec.registration?.enabled === false) return writeStatus(run, withRegistration(status, { kind: 'disabled' }, generation, now), ctx);
+  if (run.spec.registration?.enabled === false) return record({ kind: 'disabled' });
   const gates = evaluateGates(run.spec.registration?.gates, status.metrics ?? {});
-  if (gates.some((g) => !g.passed)) {
-    return writeStatus(run, withRegistration(status, { kind: 'gatesFailed', gates, message: describeFailedGates(gates) }, generation, now), ctx);
-  }
+  if (gates.some((g) => !g.passed)) return record({ kind: 'gatesFailed', gates, message: describeFailedGates(gates) });
   if (!status.artifact?.uri) throw new RegistrationError('succeeded run has no artifact in its status');
   const ns = run.metadata.namespace ?? '';
   const lineage = lineageFromJob(job) ?? lineageOf(run);
-  let name = status.modelVersion; // recorded by an earlier attempt (Registering)
+  // The name an earlier attempt recorded (Registering). The cache may lag behind that write, so
+  // a run without one in the cache is read from the API server before a new number is drawn.
+  let name = status.modelVersion ?? (await ctx.client.get<TrainingRun>(Kinds.TrainingRun, ns, run.metadata.name ?? '')).status?.modelVersion;
   for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++) {
     if (!name) {
       const seen = ctx.cache.list<ModelVersion>(Kinds.ModelVersion, ns).map((mv) => mv.metadata.name ?? '');
       name = modelVersionName(run.spec.model, allocator.next(ns, run.spec.model, seen));
       // Record the name before creating, so that a restart continues with it instead of registering again.
-      run = await writeStatus(run, withRegistration(run.status ?? {}, { kind: 'registering', gates, name }, generation, now), ctx);
+      run = await record({ kind: 'registering', gates, name });
     }
     const version = parseModelVersionName(name)?.version;
     if (!version) throw new RegistrationError(`recorded ModelVersion name ${name} does not follow <model>-v<N>`);
@@ -175,7 +197,7 @@ async function register(run: TrainingRun, job: Job | undefined, ctx: ReconcileCo
         continue;
       }
     }
-    return writeStatus(run, withRegistration(run.status ?? {}, { kind: 'registered', gates, name }, generation, now), ctx);
+    return record({ kind: 'registered', gates, name });
   }
   throw new RegistrationError(`no free version of model ${run.spec.model} after ${MAX_REGISTRATION_ATTEMPTS} attempts`);
 }

@@ -76,3 +76,11 @@ export function observeJob(job: Job, pods: Pod[], container: string): JobObserva
   if (running) return { state: 'Running', reason: 'JobRunning', message: 'the pod is running', startTime };
   return { state: 'Pending', reason: 'JobPending', message: 'waiting for the pod to be scheduled and started', startTime };
 }
+
+/**
+ * A finished Job whose deciding pod is not (yet) in the cache: the Job and Pod watches are
+ * separate streams, so the Job's condition can arrive before the pod's final status. Such an
+ * observation must be confirmed from a live read before it becomes a (final) outcome.
+ */
+export const needsLivePods = (obs: JobObservation): boolean =>
+  (obs.state === 'Succeeded' || obs.state === 'Failed') && obs.exitCode === undefined;
