@@ -7,10 +7,15 @@ import { RouterConfigError } from './config.js';
 import { FileRoutingSource } from './file-source.js';
 import { RouterMetrics } from './metrics.js';
 import { startRouter, type RunningRouter } from './router.js';
-import { jsonLogger } from './source.js';
+import { IsvcStatusRoutingSource } from './sources/isvc-status.js';
+import { jsonLogger, type RoutingSource } from './source.js';
 
 export interface RouterCliOptions {
+  /** Where the table comes from: `file` (--config) or `isvc-status` (--namespace/--name). */
+  source: 'file' | 'isvc-status';
   config: string;
+  namespace?: string;
+  name?: string;
   port: number;
   adminPort?: number;
   upstreamTimeoutMs: number;
@@ -22,7 +27,7 @@ export interface RouterCliOptions {
 /** A UsageError, so serving/main.ts exits 2 for it like for the other modes' flag errors. */
 export class RouterUsageError extends UsageError {
   constructor(message: string) {
-    super(`${message}\nusage: serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`);
+    super(`${message}\nusage: serve router (--config FILE | --source isvc-status --namespace NS --name NAME) [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`);
     this.name = 'RouterUsageError';
   }
 }
@@ -46,6 +51,9 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
         'admin-port': { type: 'string' },
         'upstream-timeout-ms': { type: 'string' },
         'shutdown-delay-ms': { type: 'string' },
+        source: { type: 'string' },
+        namespace: { type: 'string' },
+        name: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -53,13 +61,19 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
   } catch (err) {
     throw new RouterUsageError((err as Error).message);
   }
-  if (!values.config) throw new RouterUsageError('--config FILE is required');
+  const source = values.source ?? 'file';
+  if (source !== 'file' && source !== 'isvc-status') throw new RouterUsageError(`--source must be file or isvc-status, got "${source}"`);
+  if (source === 'file' && !values.config) throw new RouterUsageError('--config FILE is required');
+  if (source === 'isvc-status' && (!values.namespace || !values.name)) throw new RouterUsageError('--source isvc-status needs --namespace and --name');
   const timeout = Number(values['upstream-timeout-ms'] ?? 60_000);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new RouterUsageError('--upstream-timeout-ms must be a positive number');
   const delay = Number(values['shutdown-delay-ms'] ?? 0);
   if (!Number.isFinite(delay) || delay < 0) throw new RouterUsageError('--shutdown-delay-ms must be a number ≥ 0');
   return {
-    config: values.config,
+    source,
+    config: values.config ?? '',
+    namespace: values.namespace,
+    name: values.name,
     port: portNumber('--port', values.port, 8080)!,
     adminPort: portNumber('--admin-port', values['admin-port']),
     upstreamTimeoutMs: timeout,
@@ -77,9 +91,12 @@ export async function runRouter(argv: string[]): Promise<void> {
   const options = parseRouterArgs(argv);
   const log = jsonLogger;
   const metrics = new RouterMetrics({ processMetrics: true });
-  let source: FileRoutingSource;
+  let source: RoutingSource;
   try {
-    source = await FileRoutingSource.open(options.config, { log, onRejected: () => metrics.reloads.inc({ result: 'rejected' }) });
+    const onRejected = () => metrics.reloads.inc({ result: 'rejected' });
+    source = options.source === 'isvc-status'
+      ? await IsvcStatusRoutingSource.open({ namespace: options.namespace!, name: options.name!, log, onRejected })
+      : await FileRoutingSource.open(options.config, { log, onRejected });
   } catch (err) {
     if (err instanceof RouterConfigError) log.error('router config rejected at startup', { path: options.config, problems: err.problems });
     throw err;

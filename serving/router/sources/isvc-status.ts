@@ -1,0 +1,133 @@
+// A RoutingSource that watches one InferenceService's status (provider `router`): the operator
+// writes the stable/canary weights and role Service URLs into status, and every router pod
+// follows them by watch, so a rollback is on the data path within the watch delay (tens of
+// milliseconds) and an operator outage leaves the last table in force. Needs only get/list/watch
+// on that one object (the Role the operator creates). A status that cannot be turned into a
+// valid table is logged and the last good table stays.
+import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { RouterConfigError, validateRouterConfig, type RouterConfig, type Upstream } from '../config.js';
+import type { RouterLogger, RoutingSource } from '../source.js';
+
+const GROUP = 'modelship.dev';
+const VERSION = 'v1alpha1';
+const PLURAL = 'inferenceservices';
+
+/** The parts of an InferenceService this source reads. */
+export interface IsvcLike {
+  metadata?: { name?: string; generation?: number; resourceVersion?: string };
+  spec?: { model?: string };
+  status?: {
+    stable?: { version?: number; url?: string; weight?: number };
+    canary?: { version?: number; url?: string; weight?: number };
+  };
+}
+
+/** The routing table of a status (pure); throws RouterConfigError when it is not a valid table. */
+export function tableFromStatus(isvc: IsvcLike): RouterConfig {
+  const upstreams: Upstream[] = [];
+  for (const role of ['stable', 'canary'] as const) {
+    const r = isvc.status?.[role];
+    if (r?.version !== undefined && r.url) upstreams.push({ role, version: String(r.version), url: r.url, weight: r.weight ?? (role === 'stable' ? 100 : 0) });
+  }
+  return validateRouterConfig({ model: isvc.spec?.model ?? isvc.metadata?.name ?? 'unknown', upstreams, ...(isvc.metadata?.generation !== undefined ? { generation: isvc.metadata.generation } : {}) });
+}
+
+export interface IsvcStatusSourceOptions {
+  namespace: string;
+  name: string;
+  log: RouterLogger;
+  /** Kubeconfig: $KUBECONFIG, ~/.kube/config or in-cluster (client-node's loadFromDefault). */
+  kubeConfig?: KubeConfig;
+  /** Delay before re-listing after a watch ends or fails (default 500 ms). */
+  retryMs?: number;
+  onRejected?: () => void;
+}
+
+export class IsvcStatusRoutingSource implements RoutingSource {
+  private config: RouterConfig;
+  private listeners: ((c: RouterConfig) => void)[] = [];
+  private closed = false;
+  private abort?: AbortController;
+  private timer?: NodeJS.Timeout;
+  private readonly api: CustomObjectsApi;
+  private readonly watcher: Watch;
+
+  private constructor(private readonly opts: IsvcStatusSourceOptions, kc: KubeConfig, first: RouterConfig) {
+    this.config = first;
+    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.watcher = new Watch(kc);
+  }
+
+  /** Reads the object once (retrying until it can), then follows it by watch. */
+  static async open(opts: IsvcStatusSourceOptions): Promise<IsvcStatusRoutingSource> {
+    const kc = opts.kubeConfig ?? (() => { const k = new KubeConfig(); k.loadFromDefault(); return k; })();
+    const source = new IsvcStatusRoutingSource(opts, kc, { model: opts.name, upstreams: [] });
+    const rv = await source.readUntilOk();
+    source.follow(rv);
+    return source;
+  }
+
+  current(): RouterConfig { return this.config; }
+  onChange(cb: (config: RouterConfig) => void): void { this.listeners.push(cb); }
+
+  close(): void {
+    this.closed = true;
+    this.listeners = [];
+    clearTimeout(this.timer);
+    this.abort?.abort();
+  }
+
+  private accept(obj: IsvcLike): void {
+    let next: RouterConfig;
+    try {
+      next = tableFromStatus(obj);
+    } catch (err) {
+      if (!(err instanceof RouterConfigError)) throw err;
+      this.opts.onRejected?.();
+      this.opts.log.warn('router table from InferenceService status rejected; keeping the last good table', { problems: err.problems });
+      return;
+    }
+    if (JSON.stringify(next) === JSON.stringify(this.config)) return;
+    this.config = next;
+    this.opts.log.info('router table applied from InferenceService status', { upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`) });
+    for (const cb of this.listeners) cb(next);
+  }
+
+  private async read(): Promise<string | undefined> {
+    const obj = (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.opts.namespace, plural: PLURAL, name: this.opts.name })) as IsvcLike;
+    this.accept(obj);
+    return obj.metadata?.resourceVersion;
+  }
+
+  private async readUntilOk(): Promise<string | undefined> {
+    for (;;) {
+      try {
+        return await this.read();
+      } catch (err) {
+        if (this.closed) return undefined;
+        this.opts.log.warn('cannot read the InferenceService; retrying', { namespace: this.opts.namespace, name: this.opts.name, error: String((err as Error).message ?? err) });
+        await new Promise((r) => setTimeout(r, this.opts.retryMs ?? 500));
+      }
+    }
+  }
+
+  private follow(resourceVersion: string | undefined): void {
+    if (this.closed) return;
+    const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(this.opts.namespace)}/${PLURAL}`;
+    let lastRv = resourceVersion;
+    const restart = () => {
+      if (this.closed) return;
+      this.timer = setTimeout(() => { void this.readUntilOk().then((rv) => this.follow(rv ?? lastRv)); }, this.opts.retryMs ?? 500);
+    };
+    this.watcher.watch(path, { fieldSelector: `metadata.name=${this.opts.name}`, resourceVersion: lastRv, allowWatchBookmarks: true },
+      (type, obj: IsvcLike) => {
+        if (obj?.metadata?.resourceVersion) lastRv = obj.metadata.resourceVersion;
+        if (type === 'ADDED' || type === 'MODIFIED') this.accept(obj);
+      },
+      () => restart(),
+    ).then((ac) => {
+      if (this.closed) ac.abort();
+      else this.abort = ac;
+    }, () => restart());
+  }
+}
