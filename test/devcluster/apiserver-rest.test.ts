@@ -370,6 +370,40 @@ rest('fault injection and request counters', async ({ api }) => {
   assert.match(metrics, 'apiserver_request_total{verb="PATCH",resource="deployments.apps",subresource="status",code="200"} 1');
 });
 
+rest('CRD versions: each served version in discovery (preferred by priority), objects read through any served version', async ({ api }) => {
+  const version = (name: string, served: boolean, storage: boolean) => ({
+    name, served, storage, subresources: { status: {} },
+    schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { n: { type: 'integer' } } }, status: { type: 'object' } } } },
+  });
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gadgets.multi.test' },
+    spec: { group: 'multi.test', scope: 'Cluster', names: { kind: 'Gadget', plural: 'gadgets', singular: 'gadget', listKind: 'GadgetList' },
+      versions: [version('v1alpha1', true, false), version('v1beta1', true, true), version('v1', false, false)] },
+  };
+  const created = await call(api, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.status.conditions.map((c: any) => [c.type, c.status]), [['NamesAccepted', 'True'], ['Established', 'True']]);
+  assert.equal(created.body.status.storedVersions, ['v1beta1']);
+  const group = (await call(api, 'GET', '/apis/multi.test')).body;
+  assert.equal(group.versions.map((v: any) => v.version), ['v1beta1', 'v1alpha1']);
+  assert.is(group.preferredVersion.version, 'v1beta1');
+  assert.is((await call(api, 'GET', '/apis/multi.test/v1/gadgets')).status, 404, 'unserved version');
+  const resources = (await call(api, 'GET', '/apis/multi.test/v1alpha1')).body.resources.map((r: any) => r.name);
+  assert.equal(resources, ['gadgets', 'gadgets/status']);
+  await call(api, 'POST', '/apis/multi.test/v1alpha1/gadgets', { apiVersion: 'multi.test/v1alpha1', kind: 'Gadget', metadata: { name: 'g1' }, spec: { n: 1 } });
+  const viaBeta = (await call(api, 'GET', '/apis/multi.test/v1beta1/gadgets/g1')).body;
+  assert.equal([viaBeta.apiVersion, viaBeta.spec.n], ['multi.test/v1beta1', 1]);
+  const list = (await call(api, 'GET', '/apis/multi.test/v1alpha1/gadgets')).body;
+  assert.equal([list.kind, list.apiVersion, list.items[0].apiVersion], ['GadgetList', 'multi.test/v1alpha1', 'multi.test/v1alpha1']);
+  const wrongKind = await call(api, 'POST', '/apis/multi.test/v1alpha1/gadgets', { apiVersion: 'multi.test/v1alpha1', kind: 'Other', metadata: { name: 'g2' } });
+  assert.is(wrongKind.status, 400);
+  await call(api, 'DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.multi.test');
+  await api.settled();
+  assert.is((await call(api, 'GET', '/apis/multi.test/v1alpha1/gadgets')).status, 404, 'types go with the CRD');
+  assert.is((await call(api, 'GET', '/apis/multi.test')).status, 404);
+  assert.is((await call(api, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.multi.test')).status, 404);
+});
+
 rest.run();
 
 const persist = suite('apiserver persistence');
