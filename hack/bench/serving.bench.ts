@@ -72,6 +72,30 @@ async function featureMicros(images: Buffer[], input: ImageInput): Promise<numbe
   return (used.user + used.system) / n;
 }
 
+async function cpuMicros(n: number, fn: (i: number) => Promise<unknown> | unknown): Promise<number> {
+  for (let i = 0; i < 20; i++) await fn(i);
+  const started = process.cpuUsage();
+  for (let i = 0; i < n; i++) await fn(i);
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / n;
+}
+
+/** CPU per image of each stage, sequentially; tells whether micro-batching could pay. */
+async function breakdown(dir: string, images: Buffer[]): Promise<void> {
+  const model = await Model.load(dir, { intraOpThreads: 1 });
+  const input = model.signature.input as ImageInput;
+  const n = Math.max(100, Math.round(seconds * 60));
+  const decode = await cpuMicros(n, (i) => decodeForModel(images[i % images.length], input, 25_000_000));
+  const one = await prepareImages(input, [images[0]], 25_000_000);
+  const eight = await prepareImages(input, images.slice(0, 8), 25_000_000);
+  const infer1 = await cpuMicros(n, () => model.predict(one.input, one.dims));
+  const infer8 = (await cpuMicros(Math.ceil(n / 8), () => model.predict(eight.input, eight.dims))) / 8;
+  await model.close();
+  const total = decode + infer1;
+  console.log(`  header check + decode + resize: ${fmt(decode, 0)} µs/img (${fmt((100 * decode) / total)}%), inference batch 1: ${fmt(infer1, 0)} µs/img (${fmt((100 * infer1) / total)}%), batch 8: ${fmt(infer8, 0)} µs/img`);
+  console.log(`  micro-batching could save at most ${fmt((100 * Math.max(0, infer1 - infer8)) / total)}% of pipeline CPU (not implemented below 10%)`);
+}
+
 function startServer(dir: string, intraOpThreads: number): Promise<string> {
   server = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', dir, '--port', '0', '--host', '127.0.0.1', '--intra-op-threads', String(intraOpThreads)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'bench-key-0123456789abcdef' } });
   let log = '';
@@ -180,6 +204,7 @@ async function main(): Promise<void> {
   }
   const cpuCeiling = (cpus().length * 1000) / cpuMsPerImage;
   console.log(`  ceiling: ${fmt(ceiling)} img/s measured (intra-op threads ${bestThreads || 'default'}); CPU-bound ceiling ${fmt(cpuCeiling)} img/s (${cpus().length} cores / ${fmt(cpuMsPerImage, 3)} CPU ms per image)`);
+  await breakdown(dir, images);
   const featureUs = await featureMicros(images, input);
 
   console.log('\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop');
