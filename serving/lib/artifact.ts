@@ -16,6 +16,8 @@ export interface Artifact {
   modelBytes: Buffer;
   /** "sha256:<hex of model.onnx>" */
   digest: string;
+  /** problems that did not stop loading, e.g. a profile.json left from another model */
+  warnings: string[];
 }
 
 async function readJson(dir: string, file: string): Promise<unknown> {
@@ -48,8 +50,15 @@ export async function readArtifact(dir: string, opts: { profile?: boolean } = {}
   }
   const metrics = existsSync(join(dir, 'metrics.json')) ? parseMetrics(await readJson(dir, 'metrics.json')) : undefined;
   const wantProfile = opts.profile ?? true;
-  const profile = wantProfile && existsSync(join(dir, 'profile.json')) ? parseProfile(await readJson(dir, 'profile.json')) : undefined;
-  return { dir, signature, metrics, profile, modelBytes, digest: sha256Digest(modelBytes) };
+  let profile = wantProfile && existsSync(join(dir, 'profile.json')) ? parseProfile(await readJson(dir, 'profile.json')) : undefined;
+  const digest = sha256Digest(modelBytes);
+  const warnings: string[] = [];
+  if (profile && profile.digest !== digest) {
+    // Bins computed for another model would make every drift figure wrong: better none.
+    warnings.push(`profile.json was computed for ${profile.digest}, not this model.onnx (${digest}); ignoring it, so no feature bins are counted until validate rewrites it`);
+    profile = undefined;
+  }
+  return { dir, signature, metrics, profile, modelBytes, digest, warnings };
 }
 
 /** The parts of onnxruntime's ValueMetadata the check needs. */

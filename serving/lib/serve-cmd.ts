@@ -52,6 +52,8 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   const modelDir = flags['model-dir'];
   if (!modelDir) throw new UsageError('serve needs --model-dir DIR');
   const artifact = await readArtifact(modelDir);
+  for (const warning of artifact.warnings) log.warn(warning);
+  if (!artifact.profile) log.warn('No usable profile.json: input-feature bins (modelship_feature_bin_total) are not counted; run `serve validate` to write one');
   const app = new ServingApp({
     artifact,
     name: flags.name,

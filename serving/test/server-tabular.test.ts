@@ -75,6 +75,25 @@ test('feature bins from profile.json and predictions are counted', async () => {
   assert.is((after('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0) - (before('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0), 1);
 });
 
+test('a profile.json computed for another model is ignored: no feature bins', async () => {
+  const copy = copyModel(fixtureModels().iris);
+  try {
+    const { profile } = await validateModelDir(copy.dir);
+    writeFileSync(join(copy.dir, 'profile.json'), JSON.stringify({ ...profile, digest: 'sha256:' + 'f'.repeat(64) }));
+    const stale = await startApp(copy.dir);
+    try {
+      await fetch(`${stale.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { features: [SETOSA] } }) });
+      const text = await (await fetch(`${stale.url}/metrics`)).text();
+      assert.not.match(text, /modelship_feature_bin_total\{/);
+      assert.match(text, /modelship_predictions_total\{head="species",class="setosa",model="iris",version="v1"\} 1/);
+    } finally {
+      await stale.close();
+    }
+  } finally {
+    copy.cleanup();
+  }
+});
+
 test('feedback on a tabular prediction', async () => {
   const { body } = await predict({ inputs: { features: [VIRGINICA] } });
   const res = await fetch(`${srv.url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { species: 'versicolor' } }) });
