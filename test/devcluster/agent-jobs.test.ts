@@ -196,6 +196,23 @@ test('an unknown image is reported as ErrImagePull / ImagePullBackOff with a mes
   assert.is(await kubectl(['get', 'pod', 'nosuch', '-o', 'jsonpath={.status.phase}']), 'Pending');
 });
 
+test('a command that does not exist ends as StartError with a message', async () => {
+  await kubectl(['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: {name: nobinary}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: busybox, command: [no-such-binary-xyz, --flag]}]
+`);
+  const terminated = await eventually('the container to terminate', async () => {
+    const s = JSON.parse(await kubectl(['get', 'pod', 'nobinary', '-o', 'json'])).status;
+    return s.phase === 'Failed' ? s.containerStatuses[0].state.terminated : undefined;
+  });
+  assert.is(terminated.reason, 'StartError');
+  assert.match(terminated.message, /no-such-binary-xyz/);
+});
+
 test('env from downward API, ConfigMap and Secret; PVC, configMap volume and termination path mapped to host folders', async () => {
   await kubectl(['apply', '-f', '-'], envAndVolumes);
   await kubectl(['wait', '--for=condition=Complete', 'job/writer', '--timeout=30s']);

@@ -3,7 +3,10 @@
 // watches and writes (500, 409 conflicts on status updates).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
 
 let cluster: TestCluster;
 
@@ -24,6 +27,21 @@ spec:
       containers:
       - {name: step, image: modelship/test-job:1, args: [--message, "${name} done"]}
 `;
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 test.before(async () => {
   cluster = await startTestCluster({ agent: true });
@@ -58,6 +76,45 @@ test('conflicts and server errors on writes are retried', async () => {
   const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'job-name=with-errors', '-o', 'json'])).items;
   assert.is(pods.length, 1, 'a failed create does not lead to a duplicate pod');
   assert.equal(faults.list().errors, [], 'every armed fault was hit');
+});
+
+test('pods die with a SIGKILLed agent process; a restarted agent runs them again', async () => {
+  // This test needs pods run by a standalone agent process only, so it swaps the cluster for
+  // one without an in-process agent.
+  await cluster.stop();
+  cluster = await startTestCluster({ agent: false });
+  const dir = join(cluster.dir, 'standalone');
+  const kubeconfig = join(cluster.dir, 'standalone.kubeconfig');
+  cluster.api.writeKubeconfig(kubeconfig);
+  const startAgent = () => spawn(process.execPath, ['--import', 'tsx', 'hack/devcluster/agent/main.ts', '--kubeconfig', kubeconfig, '--dir', dir], { stdio: 'ignore' });
+  const first = startAgent();
+  try {
+    await kubectl(['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: {name: server}
+spec:
+  containers: [{name: s, image: modelship/test-http-server:1}]
+`);
+    await kubectl(['wait', '--for=condition=Ready', 'pod/server', '--timeout=30s']);
+    assert.is(processesOfDataDir(dir).length, 1, 'the pod runs as one process');
+    first.kill('SIGKILL');
+    await eventually('the pod process to die with the agent', async () => (processesOfDataDir(dir).length === 0 ? true : undefined), 10_000);
+  } finally {
+    first.kill('SIGKILL');
+  }
+  const second = startAgent();
+  try {
+    await eventually('the restarted agent to run the pod again', async () => {
+      const pod = JSON.parse(await kubectl(['get', 'pod', 'server', '-o', 'json']));
+      const cs = pod.status.containerStatuses?.[0];
+      return cs?.ready && cs.restartCount === 1 && processesOfDataDir(dir).length === 1 ? true : undefined;
+    }, 30_000);
+  } finally {
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+  }
+  assert.equal(processesOfDataDir(dir), [], 'a stopped agent leaves nothing running');
 });
 
 test.run();

@@ -33,3 +33,4 @@ export function killProcesses(pids: number[]): void {
     }
   }
 }
+

@@ -14,6 +14,7 @@ import type { ContainerView, PodView, TerminatedState } from './pod-status.js';
 import { nowIso } from './util.js';
 import { containerLogDir } from './logs.js';
 import type { EventRecorder } from './events.js';
+import { killedWithParent } from './process-guard.js';
 import { DNS_SHIM, HOSTS_ENV, NAMESPACE_ENV, serviceLinkEnv } from './cluster-dns.js';
 
 export const POD_UID_ENV = 'MODELSHIP_DEVCLUSTER_POD_UID';
@@ -253,7 +254,8 @@ export class PodWorker {
     const fd = openSync(c.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+      const guarded = killedWithParent(argv);
+      child = spawn(guarded[0], guarded.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
@@ -301,12 +303,15 @@ export class PodWorker {
     c.proc = undefined;
     this.clearTimers(c);
     const signo = signal ? osConstants.signals[signal] ?? 0 : 0;
-    const exitCode = spawnError ? 128 : code ?? 128 + signo;
+    // setpriv reports a command it cannot execute with exit code 127 and a line on stderr.
+    const execFailure = code === 127 ? /^setpriv: failed to execute.*$/m.exec(readCapped(c.logFile ?? '', 4096) ?? '')?.[0] : undefined;
+    const startFailure = spawnError?.message ?? execFailure;
+    const exitCode = startFailure ? 128 : code ?? 128 + signo;
     const terminated: TerminatedState = {
       exitCode,
       ...(signo ? { signal: signo } : {}),
-      reason: spawnError ? 'StartError' : exitCode === 0 ? 'Completed' : 'Error',
-      message: spawnError ? spawnError.message : this.terminationMessage(c, exitCode),
+      reason: startFailure ? 'StartError' : exitCode === 0 ? 'Completed' : 'Error',
+      message: startFailure ?? this.terminationMessage(c, exitCode),
       startedAt,
       finishedAt: nowIso(),
       containerID: c.containerID,

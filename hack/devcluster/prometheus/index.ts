@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import { defaultTargetsFile, prometheusConfig } from './config.js';
+import { killedWithParent } from '../agent/process-guard.js';
 
 export { defaultTargetsFile, podTargetGroups, prometheusConfig, sanitizeLabelName } from './config.js';
 
@@ -46,7 +47,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
   const logFd = openSync(join(home, 'prometheus.log'), 'a');
   let child: ChildProcess;
   try {
-    child = spawn(opts.binary ?? '/usr/bin/prometheus', [
+    const argv = killedWithParent([opts.binary ?? '/usr/bin/prometheus',
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(home, 'data')}`,
       // A previous run killed with SIGKILL leaves a lock file behind; we own the folder.
@@ -55,7 +56,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-lifecycle',
       '--web.enable-admin-api',
-    ], { stdio: ['ignore', logFd, logFd], detached: true, cwd: home });
+    ]);
+    child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', logFd, logFd], detached: true, cwd: home });
   } finally {
     closeSync(logFd);
   }
