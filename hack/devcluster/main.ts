@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startApiServer, type ApiServer } from './apiserver/index.js';
 import { startAgentComponent, startPrometheusComponent } from './agent/components.js';
+import { readContainerLog } from './agent/logs.js';
 
 export interface ComponentContext { dir: string; api: ApiServer; kubeconfigPath: string }
 export interface RunningComponent { name: string; url?: string; stop(): Promise<void> }
@@ -18,7 +19,11 @@ export const COMPONENTS: Component[] = [];
 // kubelet, service proxy); both keep their state under the cluster dir.
 COMPONENTS.push(
   ({ dir, api }) => startPrometheusComponent({ dir, apiUrl: api.url, writeKubeconfig: (p) => api.writeKubeconfig(p) }),
-  ({ dir, api }) => startAgentComponent({ dir, apiUrl: api.url, writeKubeconfig: (p) => api.writeKubeconfig(p) }),
+  ({ dir, api }) => {
+    // pods/log reads the agent's container log files (kubectl logs).
+    api.setPodLogReader((ns, pod, uid, container, o) => readContainerLog(dir, ns, pod, uid, container, o));
+    return startAgentComponent({ dir, apiUrl: api.url, writeKubeconfig: (p) => api.writeKubeconfig(p) });
+  },
 );
 
 interface Args { dir: string; port: number; host: string }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../hack/devcluster/apiserver/index.js';
 import { startAgentComponent, startPrometheusComponent } from '../../hack/devcluster/agent/components.js';
+import { readContainerLog } from '../../hack/devcluster/agent/logs.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
@@ -44,9 +45,12 @@ TEST_COMPONENTS.push(
     cluster.prometheusUrl = prom.url;
     return prom;
   },
-  async (cluster, opts) => opts.agent
-    ? startAgentComponent({ dir: cluster.dir, apiUrl: cluster.url, writeKubeconfig: (p) => cluster.api.writeKubeconfig(p) })
-    : undefined,
+  async (cluster, opts) => {
+    if (!opts.agent) return undefined;
+    // pods/log reads the agent's container log files (kubectl logs).
+    cluster.api.setPodLogReader((ns, pod, uid, container, o) => readContainerLog(cluster.dir, ns, pod, uid, container, o));
+    return startAgentComponent({ dir: cluster.dir, apiUrl: cluster.url, writeKubeconfig: (p) => cluster.api.writeKubeconfig(p) });
+  },
 );
 
 export const BIN_DIR = resolve(new URL('../../hack/bin', import.meta.url).pathname);

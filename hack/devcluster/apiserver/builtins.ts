@@ -4,10 +4,14 @@
 import { errors } from './errors.js';
 import type { KObject } from './registry.js';
 
-/** Cluster IPs from 127.96.0.0/16 (loopback, so the node agent can bind them without root). */
+/**
+ * Cluster IPs from 127.96.0.0/16 (loopback, so the node agent can bind them without root).
+ * Allocation starts at a random offset so that dev clusters running side by side (parallel
+ * tests) rarely hand out the same address, which their service proxies would both bind.
+ */
 export class ClusterIpAllocator {
   private used = new Set<string>();
-  private next = 1;
+  private next = 1 + Math.floor(Math.random() * 64_000);
 
   reserve(ip: string): void { this.used.add(ip); }
   release(ip: string | undefined): void { if (ip) this.used.delete(ip); }

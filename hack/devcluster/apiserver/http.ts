@@ -15,6 +15,7 @@ import type { FieldValidation } from './validation.js';
 import { serveWatch } from './watch.js';
 import { evalJsonPath } from './tables.js';
 import { decodeProtobuf, PROTOBUF } from './protobuf.js';
+import { parseLogQuery, serveLog, type PodLogReader } from './podlogs.js';
 
 export interface HttpContext {
   store: Store;
@@ -26,6 +27,8 @@ export interface HttpContext {
   serverAddress(): string;
   /** /openapi/v2 and /openapi/v3[/…] documents; undefined → 404. */
   openapi(path: string, accept: string): { contentType: string; body: string | Buffer } | undefined;
+  /** Supplies pods/log text (set by whoever runs the pods); undefined → logs unavailable. */
+  podLogs(): PodLogReader | undefined;
 }
 
 export const VERSION_INFO = {
@@ -263,7 +266,14 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
     return obj;
   };
   const sub = r.subresource;
-  if (sub && !(sub === 'status' && t.status) && !(sub === 'scale' && t.scale) && !(sub === 'finalize' && t.kind === 'Namespace')) throw errors.notFoundPath();
+  const podLog = sub === 'log' && t.kind === 'Pod' && t.builtin;
+  if (sub && !(sub === 'status' && t.status) && !(sub === 'scale' && t.scale) && !(sub === 'finalize' && t.kind === 'Namespace') && !podLog) throw errors.notFoundPath();
+  if (podLog) {
+    if (verb !== 'get') throw errors.methodNotAllowed();
+    rest.get(t, namespace, r.name!); // 404 with the pod's name when absent
+    serveLog(ctx.podLogs(), () => rest.find(t, namespace, r.name!), parseLogQuery(q), res);
+    return 200;
+  }
 
   switch (verb) {
     case 'get': {

@@ -11,6 +11,7 @@ import { createHandler } from './http.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { openapiDocument } from './openapi.js';
 import { Persistence } from './persistence.js';
+import type { PodLogReader } from './podlogs.js';
 import { Registry } from './registry.js';
 import { Rest } from './rest.js';
 import { Store } from './store.js';
@@ -18,6 +19,7 @@ import { Store } from './store.js';
 export type { RequestCounters } from './counters.js';
 export type { FaultInjector, ErrorFault, LatencyFault, RequestMatch } from './faults.js';
 export { ApiError } from './errors.js';
+export type { PodLogReader, PodLogOptions } from './podlogs.js';
 
 export interface ApiServerOptions {
   /** 0 (default) picks a free port. */
@@ -43,6 +45,8 @@ export interface ApiServer {
   /** Resolves when the in-process controllers (GC, namespaces, CRDs) have nothing queued. */
   settled(): Promise<void>;
   writeKubeconfig(path: string): void;
+  /** Registers where pods/log reads container output (the node agent's log files). */
+  setPodLogReader(reader: PodLogReader | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -75,11 +79,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   faults.compactHistory = () => store.compact();
   const counters = new Counters();
   let address = '';
+  let podLogReader: PodLogReader | undefined;
   const server: Server = createServer(createHandler({
     store, registry, rest, faults, counters,
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
     serverAddress: () => address,
     openapi: (path, accept) => openapiDocument(registry, path, accept),
+    podLogs: () => podLogReader,
   }));
   server.keepAliveTimeout = 65_000;
   const sockets = new Set<Socket>();
@@ -99,6 +105,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     resourceVersion: () => store.rv,
     settled: () => controllers.whenIdle(),
     writeKubeconfig: (path) => writeFileSync(path, kubeconfigYaml(url), { mode: 0o600 }),
+    setPodLogReader: (reader) => { podLogReader = reader; },
     stop: async () => {
       controllers.stop();
       faults.dropWatches();
