@@ -83,7 +83,10 @@ export class ServingApp {
   readonly limits: Limits;
   private model: Model | undefined;
   private draining = false;
+  /** requests not yet answered */
   private inflight = 0;
+  /** handlers not yet settled; outlives `inflight` when a deadline answered first */
+  private working = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly signer: TokenSigner;
   private readonly seen: SeenSet;
@@ -125,13 +128,22 @@ export class ServingApp {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    const idle = this.inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    const idle = this.isIdle() ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([idle, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
     clearTimeout(timer);
     this.server.closeAllConnections();
     await closed;
-    await this.model?.close();
+    // Never release the session under a running inference; the process exit frees it then.
+    if (this.isIdle()) await this.model?.close();
+  }
+
+  private isIdle(): boolean {
+    return this.inflight === 0 && this.working === 0;
+  }
+
+  private wakeIfIdle(): void {
+    if (this.draining && this.isIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private route(req: IncomingMessage): Route {
@@ -172,7 +184,11 @@ export class ServingApp {
           ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${this.limits.requestTimeoutMs} ms`)
           : new ServingError('REQUEST_TIMEOUT', `request body not received within ${this.limits.requestTimeoutMs} ms`)), this.limits.requestTimeoutMs);
       });
-      reply = await Promise.race([route.handle(req, ctx), deadline]);
+      this.working++;
+      const handling = Promise.resolve().then(() => route.handle(req, ctx));
+      const settled = () => { this.working--; this.wakeIfIdle(); };
+      handling.then(settled, settled);
+      reply = await Promise.race([handling, deadline]);
     } catch (err) {
       reply = this.errorReply(err, route);
     } finally {
@@ -180,7 +196,8 @@ export class ServingApp {
     }
     this.send(req, res, reply);
     this.metrics.observeRequest(route.endpoint, reply.status, (performance.now() - ctx.started) / 1000);
-    if (--this.inflight === 0 && this.draining) for (const wake of this.idleWaiters.splice(0)) wake();
+    this.inflight--;
+    this.wakeIfIdle();
   }
 
   private errorReply(err: unknown, route: Route): Reply {

@@ -77,6 +77,32 @@ test('a client that stops sending its body gets 408 REQUEST_TIMEOUT', async () =
   assert.is(result.body.error.code, 'REQUEST_TIMEOUT');
 });
 
+test('an answer not ready within the deadline is 503 DEADLINE_EXCEEDED (overload), and the server carries on', async () => {
+  const dir = fixtureModels().colours;
+  const slow = await startApp(dir, { limits: { requestTimeoutMs: 400 } }, false);
+  const real = await Model.fromArtifact(await readArtifact(dir));
+  let delayMs = 1500;
+  // The real model, answering late: stands in for an overloaded node.
+  const late = new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop === 'predict') return async (input: Float32Array, dims: number[]) => { await new Promise((r) => setTimeout(r, delayMs)); return target.predict(input, dims); };
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  slow.app.setModel(late);
+  try {
+    const png = bytes(await colourImage([200, 20, 20]));
+    const res = await fetch(`${slow.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
+    assert.is(res.status, 503);
+    assert.is((await res.json()).error.code, 'DEADLINE_EXCEEDED');
+    delayMs = 0;
+    const ok = await fetch(`${slow.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
+    assert.is(ok.status, 200);
+  } finally {
+    await slow.close();
+  }
+});
+
 test('model errors are counted by reason', async () => {
   await post('/predict', bytes(Buffer.from('garbage')), 'image/png');
   const text = await (await fetch(`${srv.url}/metrics`)).text();
