@@ -1,0 +1,133 @@
+// Operator at scale: N TrainingRuns (default 500) created at once on the dev cluster, each a
+// Job with a trivial command (a shell image writing the trainer summary to the termination
+// message), each registering a ModelVersion whose validation Job (the same shell image in
+// place of the serving image) fails fast, so every version settles as Rejected.
+// Measures: convergence time (all runs final and registered, all versions final), API
+// requests by verb and resource, writes per object at steady state, operator RSS (the
+// operator is its own process: `operator/main.ts`). Targets (issue 4): ≤ 60 s, 0 writes per
+// object at steady state, RSS ≤ 200 MB.
+// Usage: npx tsx hack/bench/operator.bench.ts [runs, default 500]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+import { API_VERSION, type ModelVersion, type TrainingRun } from '../../operator/api/index.js';
+import { KubeClient } from '../../operator/runtime/client.js';
+import { Kinds } from '../../operator/runtime/kinds.js';
+import { KubeTransport } from '../../operator/runtime/transport.js';
+import { startTestCluster } from '../../test/support/devcluster.js';
+
+const N = Number(process.argv[2] ?? 500);
+const NS = 'default';
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const SUMMARY = JSON.stringify({ artifact: { uri: 'pvc://bench-models/runs/x', digest: DIGEST }, metrics: { accuracy: 0.9 } });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function trainingRun(i: number): TrainingRun {
+  return {
+    apiVersion: API_VERSION, kind: 'TrainingRun', metadata: { name: `bench-${i}`, namespace: NS },
+    spec: {
+      model: 'bench', image: 'busybox:1.36',
+      command: ['sh', '-c', `printf '%s' '${SUMMARY}' > /dev/termination-log`],
+      dataset: { uri: 's3://bench/data' }, output: { uri: 'pvc://bench-models/runs' },
+      resources: { gpus: 0 }, backoffLimit: 0,
+      registration: { enabled: true, validation: { skewTolerance: 0.05, activeDeadlineSeconds: 60 } },
+    },
+  };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+async function inBatches<T>(items: T[], size: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+/**
+ * The operator as it ships: compiled JavaScript (tsx's in-process compiler alone costs ~60 MB of
+ * RSS, which is not the operator's). Built into a git-ignored folder inside the repository so
+ * node_modules resolve; falls back to tsx when the build fails.
+ */
+function operatorCommand(): { args: string[]; how: string } {
+  const outDir = '.cache/operator-bench-build';
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--ignoreConfig', '--outDir', outDir, '--rootDir', '.', '--module', 'NodeNext',
+    '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', '--esModuleInterop', '--resolveJsonModule', '--types', 'node', 'operator/main.ts'], { encoding: 'utf8' });
+  if (tsc.status === 0) return { args: [`${outDir}/operator/main.js`], how: 'compiled JS' };
+  console.log(`(operator build failed, running it with tsx: ${(tsc.stdout + tsc.stderr).split('\n')[0]})`);
+  return { args: ['--import', 'tsx', 'operator/main.ts'], how: 'tsx' };
+}
+
+const entry = operatorCommand();
+let operator: ChildProcess | undefined;
+const cluster = await startTestCluster({ agent: true });
+try {
+  const applied = await cluster.kubectl(['apply', '-f', 'crds/']);
+  if (applied.code !== 0) throw new Error(applied.stderr);
+  const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
+  for (;;) { try { await client.list(Kinds.TrainingRun, { namespace: NS }); break; } catch { await sleep(100); } }
+
+  operator = spawn(process.execPath, [...entry.args, '--kubeconfig', cluster.kubeconfigPath, '--leader-elect=false', '--metrics-port', '0', '--log-level', 'warn'], {
+    env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'busybox:1.36' }, stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const opPid = operator.pid!;
+  await sleep(4000); // start-up and cache sync (the first reconciles find nothing to do)
+  const idle = rssMb(opPid);
+
+  cluster.api.counters(); // warm
+  const before = cluster.api.counters();
+  const cpu0 = { operator: cpuSeconds(opPid), cluster: process.cpuUsage() };
+  const t0 = Date.now();
+  await inBatches(Array.from({ length: N }, (_, i) => i), 50, (i) => client.create(trainingRun(i)));
+  const created = Date.now() - t0;
+  let polls = 0;
+  let peakRss = idle.rss;
+  let convergedMs = -1;
+  for (;;) {
+    await sleep(500);
+    polls += 2;
+    peakRss = Math.max(peakRss, rssMb(opPid).rss);
+    const runs = (await client.list<TrainingRun>(Kinds.TrainingRun, { namespace: NS })).items;
+    const mvs = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS })).items;
+    const runsDone = runs.filter((r) => (r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed')
+      && r.status?.conditions?.some((c) => c.type === 'Registered' && c.status !== 'Unknown')).length;
+    const mvsDone = mvs.filter((m) => m.status?.phase === 'Ready' || m.status?.phase === 'Rejected').length;
+    if (process.env.BENCH_VERBOSE) console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: runs ${runsDone}/${N} (${runs.filter((r) => r.status?.phase === "Succeeded").length} succeeded), versions ${mvsDone}/${mvs.length}`);
+    if (runsDone === N && mvsDone === N) { convergedMs = Date.now() - t0; break; }
+    if (Date.now() - t0 > 240_000) { console.log(`did not converge: runs ${runsDone}/${N}, versions ${mvsDone}/${N}`); break; }
+  }
+  const after = cluster.api.counters();
+  const cpuOperator = cpuSeconds(opPid) - cpu0.operator;
+  const clusterCpu = process.cpuUsage(cpu0.cluster);
+  const cpuCluster = (clusterCpu.user + clusterCpu.system) / 1e6;
+  const requests = after.total - before.total - polls - N; // minus the bench's own creates and polls
+  const byKey = Object.entries(after.byKey).map(([k, v]) => [k, v - (before.byKey[k] ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+  const versions = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS })).items.map((m) => m.spec.version);
+  const distinct = new Set(versions).size;
+
+  await sleep(3000); // let trailing Events and watch echoes pass
+  const steady0 = cluster.api.counters().writes;
+  await sleep(10_000);
+  const steadyWrites = cluster.api.counters().writes - steady0;
+  const mem = rssMb(opPid);
+
+  console.log(`runs created: ${N} in ${created} ms`);
+  console.log(`converged (runs Succeeded+registered, versions validated): ${convergedMs >= 0 ? `${(convergedMs / 1000).toFixed(1)} s` : 'NO'} (target ≤ 60 s)`);
+  console.log(`CPU during convergence: operator ${cpuOperator.toFixed(1)} s, API server + node agent ${cpuCluster.toFixed(1)} s (pods are extra processes)`);
+  console.log(`ModelVersions: ${versions.length}, distinct versions: ${distinct}, max version: ${Math.max(0, ...versions)}`);
+  console.log(`API requests during convergence (all clients except the bench's creates/polls): ${requests} (${(requests / N).toFixed(1)} per run, incl. the node agent)`);
+  console.log(`  top: ${byKey.slice(0, 10).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  console.log(`writes at steady state over 10 s: ${steadyWrites} (${(steadyWrites / (2 * N)).toFixed(3)} per object; target 0)`);
+  console.log(`operator RSS (${entry.how}): idle ${idle.rss.toFixed(0)} MB, peak sampled ${peakRss.toFixed(0)} MB, now ${mem.rss.toFixed(0)} MB, high-water ${mem.peak.toFixed(0)} MB (target ≤ 200 MB)`);
+} finally {
+  operator?.kill('SIGTERM');
+  await new Promise((r) => (operator && operator.exitCode === null ? operator.once('exit', r) : r(undefined)));
+  await cluster.stop();
+}
