@@ -42,9 +42,8 @@ devcluster: deps tools ## run the dev cluster in the foreground (API server, nod
 sample-model: deps ## write a small real multi-head image model directory to DIR=...
 	bash examples/sample-model.sh $(DIR)
 
-demo: deps tools ## the whole loop on the dev cluster
-	@echo "make demo: the end-to-end walk-through is coming (see the open end-to-end issue)."
-	@echo "Today you can run 'make devcluster' and use kubectl against it (see README.md)."
+demo: deps tools ## the whole loop on the dev cluster (ARGS="--steps 1,2 --no-wait" to narrow it; docs/demo.md)
+	node --import tsx hack/demo/main.ts $(ARGS)
 
 clean: ## remove build output and caches
 	rm -rf dist .cache .devcluster
