@@ -63,6 +63,8 @@ interface Route {
 interface RequestContext {
   started: number;
   bodyDone: boolean;
+  /** set when the deadline answered for the handler: its late results must not be counted */
+  abandoned: boolean;
 }
 
 const json = (status: number, body: unknown): Reply => ({ status, json: body });
@@ -173,16 +175,19 @@ export class ServingApp {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx: RequestContext = { started: performance.now(), bodyDone: false };
+    const ctx: RequestContext = { started: performance.now(), bodyDone: false, abandoned: false };
     this.inflight++;
     const route = this.route(req);
     let reply: Reply;
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(ctx.bodyDone
-          ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${this.limits.requestTimeoutMs} ms`)
-          : new ServingError('REQUEST_TIMEOUT', `request body not received within ${this.limits.requestTimeoutMs} ms`)), this.limits.requestTimeoutMs);
+        timer = setTimeout(() => {
+          ctx.abandoned = true;
+          reject(ctx.bodyDone
+            ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${this.limits.requestTimeoutMs} ms`)
+            : new ServingError('REQUEST_TIMEOUT', `request body not received within ${this.limits.requestTimeoutMs} ms`));
+        }, this.limits.requestTimeoutMs);
       });
       this.working++;
       const handling = Promise.resolve().then(() => route.handle(req, ctx));
@@ -258,9 +263,10 @@ export class ServingApp {
   }
 
   /** Counts, signs and shapes predictions; shared by /predict and OIP infer. */
-  private finishPredictions(items: ItemPrediction[], batch: Pick<PreparedBatch, 'features'> | undefined): string[] {
+  private finishPredictions(ctx: RequestContext, items: ItemPrediction[], batch: Pick<PreparedBatch, 'features'>): string[] {
+    if (ctx.abandoned) throw new ServingError('DEADLINE_EXCEEDED', 'answered already');
     this.metrics.countPredictions(items);
-    if (batch) this.metrics.countFeatures(batch.features);
+    this.metrics.countFeatures(batch.features);
     return items.map((heads) => this.signer.issue(this.name, this.version, Object.fromEntries(Object.entries(heads).map(([h, p]) => [h, p.label]))));
   }
 
@@ -274,7 +280,7 @@ export class ServingApp {
       : sig.input.kind === 'tensor' && input.kind === 'rows' ? prepareRows(sig.input, input.rows) : undefined;
     if (!batch) throw new ServingError('INVALID_INPUT', 'input does not fit the model');
     const items = await model.predict(batch.input, batch.dims);
-    const ids = this.finishPredictions(items, batch);
+    const ids = this.finishPredictions(ctx, items, batch);
     return json(200, {
       model: this.name,
       version: this.version,
@@ -298,7 +304,7 @@ export class ServingApp {
     else batch = await prepareImages(sig.input, plan.images, this.limits.maxPixels);
     const raw = await model.runRaw(batch.input, batch.dims);
     const items = predictionsFromRaw(sig.heads, raw, batch.dims[0]);
-    const ids = this.finishPredictions(items, batch);
+    const ids = this.finishPredictions(ctx, items, batch);
     return json(200, inferResponse(sig, this.name, this.version, request, raw, ids));
   }
 

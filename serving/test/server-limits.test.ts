@@ -95,6 +95,9 @@ test('an answer not ready within the deadline is 503 DEADLINE_EXCEEDED (overload
     const res = await fetch(`${slow.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
     assert.is(res.status, 503);
     assert.is((await res.json()).error.code, 'DEADLINE_EXCEEDED');
+    await new Promise((r) => setTimeout(r, 1500));
+    const counted = (await (await fetch(`${slow.url}/metrics`)).text()).match(/modelship_predictions_total\{head="dominant",class="red"[^}]*\} (\d+)/)?.[1];
+    assert.is(counted, '0', 'a late answer is not counted as a prediction');
     delayMs = 0;
     const ok = await fetch(`${slow.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
     assert.is(ok.status, 200);
