@@ -49,6 +49,8 @@ test('version and discovery: a 1.31 server with the built-in kinds and their sho
   }
   const ns = await ok(['get', 'ns', '-o', 'name']);
   assert.ok(ns.includes('namespace/default') && ns.includes('namespace/kube-system'));
+  assert.is((await ok(['auth', 'can-i', 'create', 'deployments'])).trim(), 'yes', 'no authorization in the dev cluster');
+  assert.match(await ok(['auth', 'whoami']), /devcluster-admin/);
 });
 
 test('apply (validating), get -o json / -o wide, apply again is unchanged', async () => {

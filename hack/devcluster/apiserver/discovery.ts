@@ -48,7 +48,7 @@ export function apiGroup(registry: Registry, group: string): object | undefined 
 
 function resourceEntries(t: ResourceType): object[] {
   const main: Record<string, unknown> = {
-    name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: VERBS,
+    name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.virtual ? ['create'] : VERBS,
   };
   if (t.shortNames.length) main.shortNames = t.shortNames;
   if (t.categories.length) main.categories = t.categories;

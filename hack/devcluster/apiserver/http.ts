@@ -275,6 +275,12 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
     return 200;
   }
 
+  if (t.virtual) {
+    if (verb !== 'create' || r.name) throw errors.methodNotAllowed();
+    const review = reviewResponse(t, namespace, await readObject(req));
+    sendJson(res, 201, review);
+    return 201;
+  }
   switch (verb) {
     case 'get': {
       const obj = rest.get(t, namespace, r.name!);
@@ -440,4 +446,20 @@ function updateScale(rest: Rest, t: ResourceType, ns: string, name: string, scal
   for (const seg of path.slice(0, -1)) cur = cur[seg] ??= {};
   cur[path[path.length - 1]] = replicas;
   return rest.commitUpdate(t, old, next, opts).object;
+}
+
+/**
+ * Access and identity reviews. The dev cluster has no authentication or authorization, so
+ * every subject may do everything, and the caller is a cluster admin.
+ */
+function reviewResponse(t: ResourceType, namespace: string, body: KObject): KObject {
+  const base: KObject = { ...body, apiVersion: apiVersionOf(t), kind: t.kind, metadata: { ...(body.metadata ?? {}), ...(namespace ? { namespace } : {}), creationTimestamp: null } };
+  switch (t.kind) {
+    case 'SelfSubjectRulesReview':
+      return { ...base, status: { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }], incomplete: false } };
+    case 'SelfSubjectReview':
+      return { ...base, status: { userInfo: { username: 'devcluster-admin', groups: ['system:masters', 'system:authenticated'] } } };
+    default:
+      return { ...base, status: { allowed: true, reason: 'the dev cluster authorizes every request' } };
+  }
 }

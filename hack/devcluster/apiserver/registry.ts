@@ -26,6 +26,8 @@ export interface ResourceType {
   defaultPropagation: 'Background' | 'Orphan';
   /** DELETE answers with the object (pods, namespaces) instead of a Success Status. */
   returnDeletedObject: boolean;
+  /** Create-only review kinds (access reviews, whoami): answered, never stored. */
+  virtual: boolean;
   /** For custom resources: the CRD's name and the version entry's printer columns / schema. */
   crd?: { name: string; version: KObject; spec: KObject; object: KObject };
 }
@@ -38,7 +40,7 @@ export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string
 
 interface BuiltinSpec {
   gv: string; kind: string; plural?: string; ns?: boolean; short?: string[]; cat?: string[];
-  status?: boolean; scale?: boolean; gen?: boolean; orphan?: boolean; returnObj?: boolean;
+  status?: boolean; scale?: boolean; gen?: boolean; orphan?: boolean; returnObj?: boolean; virtual?: boolean;
 }
 
 // [groupVersion, kind, options]; `all` category as on a real cluster.
@@ -77,6 +79,11 @@ const BUILTINS: BuiltinSpec[] = [
   { gv: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', ns: false },
   { gv: 'scheduling.k8s.io/v1', kind: 'PriorityClass', ns: false, short: ['pc'] },
   { gv: 'storage.k8s.io/v1', kind: 'StorageClass', ns: false, short: ['sc'] },
+  { gv: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', ns: false, virtual: true },
+  { gv: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', ns: false, virtual: true },
+  { gv: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', ns: false, virtual: true },
+  { gv: 'authorization.k8s.io/v1', kind: 'LocalSubjectAccessReview', virtual: true },
+  { gv: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', ns: false, virtual: true },
   { gv: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ns: false, short: ['crd', 'crds'], cat: ['api-extensions'], status: true, gen: true },
 ];
 
@@ -95,7 +102,7 @@ function builtin(s: BuiltinSpec): ResourceType {
     namespaced: s.ns !== false, shortNames: s.short ?? [], categories: s.cat ?? [],
     status: !!s.status, scale: !!s.scale, generation: !!s.gen, builtin: true,
     storageKey: `${group}/${plural}`, defaultPropagation: s.orphan ? 'Orphan' : 'Background',
-    returnDeletedObject: !!s.returnObj,
+    returnDeletedObject: !!s.returnObj, virtual: !!s.virtual,
   };
 }
 
@@ -110,7 +117,7 @@ export function typesOfCrd(crd: KObject): ResourceType[] {
     plural, singular: names.singular ?? String(names.kind).toLowerCase(),
     namespaced: spec.scope !== 'Cluster', shortNames: names.shortNames ?? [], categories: names.categories ?? [],
     status: !!v.subresources?.status, scale: !!v.subresources?.scale, generation: true, builtin: false,
-    storageKey: `${group}/${plural}`, defaultPropagation: 'Background' as const, returnDeletedObject: false,
+    storageKey: `${group}/${plural}`, defaultPropagation: 'Background' as const, returnDeletedObject: false, virtual: false,
     crd: { name: crd.metadata.name, version: v, spec, object: crd },
   }));
 }
