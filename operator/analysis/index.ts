@@ -16,3 +16,4 @@ export * from './verdict.js';
 export * from './monitoring.js';
 export * from './status.js';
 export * from './metrics.js';
+export * from './run.js';

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { BadQueryError, ProviderUnreachableError, type MetricProvider, type Sample } from '../metrics-providers/index.js';
 import { featureBinsFromSamples, feedbackFromSamples, measure } from './measure.js';
 import { measurementQueries, PromQLError, quote, range, selector } from './promql.js';
+import { analyseCanary, monitorVersion } from './run.js';
 
 test('selectors quote values and check label names', () => {
   assert.is(quote('a"b\\c'), '"a\\"b\\\\c"');
@@ -119,6 +120,37 @@ test('measure: provider errors become problems with their reason, never values',
   } catch (err) {
     assert.instance(err, TypeError);
   }
+});
+
+const policy = {
+  minRequests: 100, minFeedback: 50,
+  checks: { accuracy: { maxDropVsStable: 0.02, confidence: 0.95 }, drift: { max: 0.25 }, latencyP95Ms: { max: 500 }, errorRate: { max: 0.01 } },
+};
+
+test('analyseCanary measures both roles at one time and aggregates; a dead provider is inconclusive', async () => {
+  const p = tableProvider({
+    modelship_requests_total: [s(1000)],
+    'endpoint=~"predict|infer",code=~"5.."': [s(4)],
+    'histogram_quantile(0.95': [s(0.05)],
+    modelship_feedback_total: [s(900, { head: 'smile', outcome: 'correct' }), s(100, { head: 'smile', outcome: 'incorrect' })],
+    modelship_feature_bin_total: [s(500, { feature: 'brightness', bin: '0' }), s(500, { feature: 'brightness', bin: '1' })],
+    modelship_predictions_total: [s(500, { head: 'smile', class: 'yes' }), s(500, { head: 'smile', class: 'no' })],
+  });
+  const r = await analyseCanary({ provider: p, canary: { version: '2' }, stable: { version: '1' }, window: '1m', at, reference: { features: { brightness: [1, 1] } }, policy });
+  assert.is(r.canary.time, at.toISOString());
+  assert.is(r.stable!.time, at.toISOString());
+  assert.ok(p.queries.some((q) => q.includes('version="1"')) && p.queries.some((q) => q.includes('version="2"')));
+  assert.equal(r.checks.map((c) => `${c.check}:${c.verdict}`), ['accuracyVsStable:Inconclusive', 'drift:Pass', 'predictionDrift:Pass', 'latencyP95Ms:Pass', 'errorRate:Pass']);
+  assert.is(r.verdict, 'Inconclusive', 'equal accuracies of 0.9 cannot prove non-inferiority within 0.02 on 1000 samples each');
+
+  const dead = tableProvider({ modelship_: new ProviderUnreachableError('down') });
+  const d = await analyseCanary({ provider: dead, canary: { version: '2' }, stable: { version: '1' }, window: '1m', reference: { features: { brightness: [1, 1] } }, policy });
+  assert.is(d.verdict, 'Inconclusive');
+  assert.ok(d.checks.every((c) => c.verdict === 'Inconclusive'));
+  const m = await monitorVersion(dead, { version: '1' }, '5m', { reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
+  assert.is(m.status.drift!.level, 'Unknown');
+  assert.is(m.status.accuracy!.level, 'Unknown');
+  assert.is(m.measurements.problems.featureBins!.reason, 'ProviderUnreachable');
 });
 
 test.run();

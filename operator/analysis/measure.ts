@@ -72,8 +72,8 @@ export async function measure(provider: MetricProvider, target: MeasureTarget, w
   const results = await Promise.all(keys.map((k) => run(provider, q[k], at)));
   const r = Object.fromEntries(keys.map((k, i) => [k, results[i]])) as Record<keyof typeof q, Outcome>;
 
-  const m: RoleMeasurements = { role: target.role, version: target.version, window, problems: {} };
-  if (at) m.time = at.toISOString();
+  // Without `at`, Prometheus evaluates at its own now; ours is the closest record of that.
+  const m: RoleMeasurements = { role: target.role, version: target.version, window, time: (at ?? new Date()).toISOString(), problems: {} };
   const fail = (key: MeasurementKey, p: MeasurementProblem) => { m.problems[key] = p; };
 
   // Requests and errors. The 5xx and router series only exist once such an answer happened,

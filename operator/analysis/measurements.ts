@@ -28,7 +28,7 @@ export interface RoleMeasurements {
   version: string;
   /** Window the counts cover, a duration such as 1m. */
   window: string;
-  /** Evaluation time (RFC 3339). */
+  /** Evaluation time (RFC 3339); set by measure(). */
   time?: string;
   /** Prediction requests (predict and OIP infer endpoints) answered in the window. */
   requests?: number;

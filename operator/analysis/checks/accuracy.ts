@@ -35,7 +35,7 @@ export function accuracyCheck(subject: RoleMeasurements, head: string | undefine
   const base = { check: 'accuracy' as const, role: subject.role, head, threshold: policy.min };
   const fb = head === undefined ? undefined : subject.feedback?.[head];
   if (!subject.feedback) return result({ ...base, verdict: 'Inconclusive', message: `no feedback for version ${subject.version}: ${problemOf(subject, 'feedback')}` });
-  if (!fb || fb.total === 0) return result({ ...base, samples: 0, verdict: 'Inconclusive', message: `no feedback for head ${head} of version ${subject.version} in the window` });
+  if (!fb || fb.total === 0) return result({ ...base, samples: 0, verdict: 'Inconclusive', message: `no feedback for ${head === undefined ? 'any head' : `head ${head}`} of version ${subject.version} in the window` });
   const ci = wilsonInterval(fb.correct, fb.total, policy.confidence);
   const measured = { ...base, value: ci.estimate, lower: ci.lower, upper: ci.upper, samples: Math.round(fb.total) };
   const pct = `${fmt(policy.confidence * 100)}%`;
@@ -53,7 +53,7 @@ export function accuracyVsStableCheck(subject: RoleMeasurements, baseline: RoleM
   for (const side of [subject, baseline]) {
     if (!side.feedback) return result({ ...base, verdict: 'Inconclusive', message: `no feedback for ${side.role} version ${side.version}: ${problemOf(side, 'feedback')}` });
     const fb = head === undefined ? undefined : side.feedback[head];
-    if (!fb || fb.total === 0) return result({ ...base, samples: 0, verdict: 'Inconclusive', message: `no feedback for head ${head} of ${side.role} version ${side.version} in the window` });
+    if (!fb || fb.total === 0) return result({ ...base, samples: 0, verdict: 'Inconclusive', message: `no feedback for ${head === undefined ? 'any head' : `head ${head}`} of ${side.role} version ${side.version} in the window` });
   }
   const a = subject.feedback![head!];
   const b = baseline.feedback![head!];

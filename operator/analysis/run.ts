@@ -1,0 +1,56 @@
+// One analysis interval end to end, for the controller: measure the canary and the stable
+// version over the same window (in parallel), run every check, aggregate. Provider failures
+// surface as inconclusive checks with their reason; this never throws for them.
+import type { MetricProvider } from '../metrics-providers/index.js';
+import type { Verdict } from '../api/index.js';
+import { analyse, type AnalysisPolicy } from './analyse.js';
+import type { CheckResult } from './checks/result.js';
+import { measure, type MeasureTarget } from './measure.js';
+import type { RoleMeasurements } from './measurements.js';
+import { monitorStable, type MonitorInput, type MonitorResult } from './monitoring.js';
+import type { ReferenceProfile } from './reference.js';
+import { aggregateVerdict } from './verdict.js';
+
+export interface CanaryAnalysisInput {
+  provider: MetricProvider;
+  canary: Omit<MeasureTarget, 'role'>;
+  stable?: Omit<MeasureTarget, 'role'>;
+  /** spec.canary.interval. */
+  window: string;
+  /** Evaluation time; now when omitted. */
+  at?: Date;
+  /** Reference profile of the canary's ModelVersion. */
+  reference?: ReferenceProfile;
+  policy: AnalysisPolicy;
+  /** Heads of the model's signature. */
+  heads?: readonly string[];
+}
+
+export interface CanaryAnalysis {
+  canary: RoleMeasurements;
+  stable?: RoleMeasurements;
+  checks: CheckResult[];
+  verdict: Verdict;
+}
+
+export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryAnalysis> {
+  const at = input.at ?? new Date();
+  const [canary, stable] = await Promise.all([
+    measure(input.provider, { ...input.canary, role: 'canary' }, input.window, at),
+    input.stable ? measure(input.provider, { ...input.stable, role: 'stable' }, input.window, at) : Promise.resolve(undefined),
+  ]);
+  const checks = analyse({ subject: canary, baseline: stable, reference: input.reference, policy: input.policy, heads: input.heads });
+  return { canary, stable, checks, verdict: aggregateVerdict(checks) };
+}
+
+/** Production monitoring of the stable version over `window` (spec.monitoring.interval). */
+export async function monitorVersion(
+  provider: MetricProvider,
+  stable: Omit<MeasureTarget, 'role'>,
+  window: string,
+  rest: Omit<MonitorInput, 'measurements'>,
+  at: Date = new Date(),
+): Promise<MonitorResult & { measurements: RoleMeasurements }> {
+  const measurements = await measure(provider, { ...stable, role: 'stable' }, window, at);
+  return { ...monitorStable({ ...rest, measurements }), measurements };
+}
