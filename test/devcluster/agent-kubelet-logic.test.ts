@@ -8,6 +8,7 @@ import { containerEnv, ContainerConfigError, expandVars, fieldRefValue, rewriteP
 import { mountMappings, volumeHostDirs } from '../../hack/devcluster/agent/volumes.js';
 import { buildPodStatus, podPhase, type ContainerView, type PodView } from '../../hack/devcluster/agent/pod-status.js';
 import { PodIpAllocator } from '../../hack/devcluster/agent/ip-allocator.js';
+import { countResult, scheduleProbes } from '../../hack/devcluster/agent/probe-scheduler.js';
 import type { KubeObject } from '../../hack/devcluster/agent/kube-client.js';
 import { serviceHosts, serviceLinkEnv } from '../../hack/devcluster/agent/cluster-dns.js';
 import { containerLogDir, readContainerLog } from '../../hack/devcluster/agent/logs.js';
@@ -228,6 +229,51 @@ test('container logs: current or previous instance, tail and byte limits', () =>
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('probe thresholds count consecutive results', () => {
+  const counter = { successes: 0, failures: 0 };
+  const probe = { successThreshold: 2, failureThreshold: 2 };
+  assert.equal([true, true, false, true, false, false, true].map((ok) => countResult(counter, ok, probe)),
+    ['unchanged', 'success', 'unchanged', 'unchanged', 'unchanged', 'failure', 'unchanged']);
+});
+
+/** Drives scheduleProbes with scripted probe results and a manual timer queue. */
+async function driveProbes(spec: any, results: Record<string, boolean[]>, steps: number) {
+  const timers: (() => void)[] = [];
+  const log: string[] = [];
+  const c = { spec, started: !spec.startupProbe, ready: false };
+  scheduleProbes(c, {
+    alive: () => true,
+    later: (_ms, fn) => timers.push(fn),
+    run: async (probe) => {
+      const kind = probe === spec.startupProbe ? 'startup' : probe === spec.readinessProbe ? 'readiness' : 'liveness';
+      log.push(kind);
+      return { success: results[kind].shift() ?? true };
+    },
+    changed: () => log.push(`ready=${c.ready} started=${c.started}`),
+    unhealthy: () => undefined,
+    restart: (reason) => log.push(`restart:${reason}`),
+  });
+  for (let i = 0; i < steps && timers.length; i++) {
+    timers.splice(0, timers.length).forEach((fn) => fn());
+    await new Promise((r) => setImmediate(r));
+  }
+  return { c, log };
+}
+
+test('readiness probe: ready after a success, unready after failureThreshold failures', async () => {
+  const { log } = await driveProbes({ readinessProbe: { httpGet: {}, failureThreshold: 2 } }, { readiness: [false, true, false, false] }, 4);
+  assert.equal(log.filter((l) => l.startsWith('ready=')), ['ready=true started=true', 'ready=false started=true']);
+});
+
+test('startup probe gates readiness and liveness; liveness failures restart the container', async () => {
+  const spec = { startupProbe: { exec: {}, failureThreshold: 5 }, readinessProbe: { exec: {} }, livenessProbe: { exec: {}, failureThreshold: 2 } };
+  const { log } = await driveProbes(spec, { startup: [false, true], readiness: [true], liveness: [false, false] }, 6);
+  const firstOther = log.findIndex((l) => l === 'readiness' || l === 'liveness');
+  assert.ok(log.indexOf('ready=false started=true') < firstOther, 'nothing else probes before startup succeeds');
+  assert.ok(log.includes('restart:liveness'));
+  assert.not.ok(log.includes('restart:startup'));
 });
 
 test.run();

@@ -10,6 +10,7 @@ import { commandLine, findImage, normalizeImageName, type ImageEntry } from './i
 import { ContainerConfigError, containerEnv, expandVars, rewritePaths, type PathMapping } from './container-spec.js';
 import { materializeVolumes, mountMappings, podDir } from './volumes.js';
 import { runProbe, type ProbeTarget } from './probes.js';
+import { scheduleProbes } from './probe-scheduler.js';
 import type { ContainerView, PodView, TerminatedState } from './pod-status.js';
 import { nowIso } from './util.js';
 import { containerLogDir } from './logs.js';
@@ -48,10 +49,6 @@ interface ContainerRuntime extends ContainerView {
   proc?: ChildProcess;
   startedAtMs?: number;
   timers: Set<NodeJS.Timeout>;
-  readinessFailures: number;
-  readinessSuccesses: number;
-  livenessFailures: number;
-  startupFailures: number;
   termFile: string;
   logFile?: string;
   probeTarget?: ProbeTarget;
@@ -87,10 +84,6 @@ export class PodWorker {
       ready: false,
       started: false,
       timers: new Set(),
-      readinessFailures: 0,
-      readinessSuccesses: 0,
-      livenessFailures: 0,
-      startupFailures: 0,
       termFile: join(podDir(deps.dataDir, pod), 'containers', c.name, 'termination-log'),
       nextBackoffMs: deps.backoffBaseMs,
     });
@@ -266,7 +259,6 @@ export class PodWorker {
     c.state = { kind: 'running', startedAt };
     c.started = !c.spec.startupProbe;
     c.ready = false;
-    c.readinessFailures = c.readinessSuccesses = c.livenessFailures = c.startupFailures = 0;
     c.killedForLiveness = false;
     c.probeTarget = { podIP: this.podIP, containerPorts: c.spec.ports ?? [], env, cwd, rewrite };
     let spawnError: Error | undefined;
@@ -275,7 +267,7 @@ export class PodWorker {
       this.onExit(c, child, startedAt, code, signal, spawnError);
       resolve();
     }));
-    if (!c.init) this.scheduleProbes(c, child);
+    if (!c.init) this.startProbes(c, child);
     this.deps.events?.normal(this.pod, 'Pulled', `Container image "${c.image}" already present on machine`);
     this.deps.events?.normal(this.pod, 'Created', `Created container ${c.name}`);
     this.deps.events?.normal(this.pod, 'Started', `Started container ${c.name}`);
@@ -356,70 +348,16 @@ export class PodWorker {
     return undefined;
   }
 
-  private scheduleProbes(c: ContainerRuntime, child: ChildProcess): void {
-    const alive = () => c.proc === child && !this.stopping;
-    const loop = (probe: any, onResult: (ok: boolean, message?: string) => void, gate: () => boolean = () => true) => {
-      const period = (probe.periodSeconds ?? 10) * 1000;
-      const tick = async () => {
-        if (!alive()) return;
-        if (gate()) {
-          const result = await runProbe(probe, c.probeTarget!);
-          if (!alive()) return;
-          onResult(result.success, result.message);
-        }
-        this.later(c, period, () => void tick());
-      };
-      this.later(c, (probe.initialDelaySeconds ?? 0) * 1000, () => void tick());
-    };
-    const startup = c.spec.startupProbe;
-    if (startup) {
-      loop(startup, (ok, message) => {
-        if (!ok) this.deps.events?.warning(this.pod, 'Unhealthy', `Startup probe failed: ${message ?? ''}`);
-        if (ok) {
-          if (!c.started) {
-            c.started = true;
-            this.deps.onChange();
-          }
-        } else if (++c.startupFailures >= (startup.failureThreshold ?? 3)) this.killForProbe(c, 'startup');
-      }, () => !c.started);
-    }
-    const readiness = c.spec.readinessProbe;
-    if (readiness) {
-      loop(readiness, (ok, message) => {
-        if (!ok) this.deps.events?.warning(this.pod, 'Unhealthy', `Readiness probe failed: ${message ?? ''}`);
-        if (ok) {
-          c.readinessFailures = 0;
-          if (++c.readinessSuccesses >= (readiness.successThreshold ?? 1) && !c.ready) {
-            c.ready = true;
-            this.deps.onChange();
-          }
-        } else {
-          c.readinessSuccesses = 0;
-          if (++c.readinessFailures >= (readiness.failureThreshold ?? 3) && c.ready) {
-            c.ready = false;
-            this.deps.onChange();
-          }
-        }
-      }, () => c.started);
-    } else {
-      // Without a readiness probe a container is ready once started.
-      const markReady = () => {
-        if (alive() && c.started && !c.ready) {
-          c.ready = true;
-          this.deps.onChange();
-        }
-        if (alive() && !c.started) this.later(c, 200, markReady);
-      };
-      markReady();
-    }
-    const liveness = c.spec.livenessProbe;
-    if (liveness) {
-      loop(liveness, (ok, message) => {
-        if (!ok) this.deps.events?.warning(this.pod, 'Unhealthy', `Liveness probe failed: ${message ?? ''}`);
-        if (ok) c.livenessFailures = 0;
-        else if (++c.livenessFailures >= (liveness.failureThreshold ?? 3)) this.killForProbe(c, 'liveness');
-      }, () => c.started);
-    }
+  private startProbes(c: ContainerRuntime, child: ChildProcess): void {
+    const target = c.probeTarget!;
+    scheduleProbes(c, {
+      alive: () => c.proc === child && !this.stopping,
+      later: (ms, fn) => this.later(c, ms, fn),
+      run: (probe) => runProbe(probe, target),
+      changed: () => this.deps.onChange(),
+      unhealthy: (kind, message) => this.deps.events?.warning(this.pod, 'Unhealthy', `${kind} probe failed: ${message}`),
+      restart: (reason) => this.killForProbe(c, reason),
+    });
   }
 
   private killForProbe(c: ContainerRuntime, which: string): void {
