@@ -1,7 +1,7 @@
 // `npm run devcluster -- --dir <dir> [--port <n>]`: runs the dev cluster in the foreground.
 // The API server starts first; further components (node agent, Prometheus) are started in
 // order from COMPONENTS and stopped in reverse on SIGTERM/SIGINT.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startApiServer, type ApiServer } from './apiserver/index.js';
 import { startAgentComponent, startPrometheusComponent } from './agent/components.js';
@@ -51,6 +51,8 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const api = await startApiServer({ port: args.port, host: args.host, dataDir: join(dir, 'apiserver') });
   const kubeconfigPath = join(dir, 'kubeconfig');
+  // The kubeconfig appears only once everything is ready (a kept dir may hold an old one).
+  rmSync(kubeconfigPath, { force: true });
   const running: RunningComponent[] = [];
   const stopAll = async () => {
     for (const c of running.reverse()) await c.stop().catch((err) => console.error(`stopping ${c.name}:`, err));
