@@ -1,4 +1,4 @@
-// Fuzz: the real `serve` process (serving/main.ts) gets 1,200 malformed requests — random
+// Fuzz: the real `serve` process (serving/main.ts) gets 1,050 malformed requests — random
 // bytes, truncated and bit-flipped images, wrong JSON shapes, huge dimension headers, wrong
 // content types, broken multipart, bogus OIP tensors and tokens. It must never answer 5xx
 // (except 503), never crash, still predict correctly afterwards, and exit 0 on SIGTERM.
@@ -80,10 +80,10 @@ function makeCases(n: number, seed: number, png: Buffer, jpeg: Buffer): Case[] {
   return Array.from({ length: n }, () => pick(generators)());
 }
 
-test('1,200 malformed requests: only 4xx or 503, the server survives and still predicts', async () => {
+test('1,050 malformed requests: only 4xx or 503, the server survives and still predicts', async () => {
   const png = await colourImage([200, 30, 30], 64, 64);
   const jpeg = await colourImage([30, 30, 200], 64, 64, 'jpeg');
-  const cases = makeCases(1200, 20261122, png, jpeg);
+  const cases = makeCases(1050, 20261122, png, jpeg);
   const statuses = new Map<number, number>();
   const bad: string[] = [];
   let next = 0;
@@ -105,8 +105,8 @@ test('1,200 malformed requests: only 4xx or 503, the server survives and still p
   await Promise.all(Array.from({ length: 8 }, worker));
   assert.equal(bad, [], bad.slice(0, 5).join('\n'));
   const total = [...statuses.values()].reduce((a, b) => a + b, 0);
-  assert.is(total, 1200);
-  assert.ok((statuses.get(400) ?? 0) > 300, `statuses: ${JSON.stringify([...statuses])}`);
+  assert.is(total, 1050);
+  assert.ok((statuses.get(400) ?? 0) > 250, `statuses: ${JSON.stringify([...statuses])}`);
   assert.ok((statuses.get(413) ?? 0) > 10, `huge dimension headers are refused as too many pixels: ${JSON.stringify([...statuses])}`);
   assert.is(child.exitCode, null, 'server still running');
   const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(png) });
