@@ -38,6 +38,12 @@ export async function readRbacState(upstream: string): Promise<RbacState> {
   };
 }
 
+async function exists(upstream: string, url: string): Promise<boolean> {
+  const res = await fetch(`${upstream}${new URL(url, 'http://x').pathname}`);
+  await res.arrayBuffer();
+  return res.ok;
+}
+
 function forbidden(res: ServerResponse, a: RequestAttributes, message: string): void {
   res.writeHead(403, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({
@@ -56,10 +62,19 @@ export async function startRbacProxy(opts: { upstream: string; user: UserInfo; t
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
       return;
     }
-    const decision = isPublicPath(a) ? { allowed: true, reason: 'discovery' } : authorize(await readRbacState(opts.upstream), opts.user, a);
+    const state = isPublicPath(a) ? undefined : await readRbacState(opts.upstream);
+    const decision = state ? authorize(state, opts.user, a) : { allowed: true, reason: 'discovery' };
     const call: RecordedCall = { ...a, ...decision };
     calls.push(call);
     if (!decision.allowed) return forbidden(res, a, decision.reason);
+    // A server-side apply that creates the object is also authorized as `create`
+    // (k8s.io/apiserver handlers/patch.go), so check that too when the object is missing.
+    if (state && a.verb === 'patch' && String(req.headers['content-type']).startsWith('application/apply-patch') && !(await exists(opts.upstream, req.url ?? '/'))) {
+      const create = { ...a, verb: 'create' };
+      const d = authorize(state, opts.user, create);
+      calls.push({ ...create, ...d });
+      if (!d.allowed) return forbidden(res, create, d.reason);
+    }
     const headers = { ...req.headers, host: upstream.host };
     delete headers.authorization;
     const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (ur) => {
