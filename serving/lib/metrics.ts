@@ -7,6 +7,8 @@ import type { Profile, Signature } from './schema.js';
 
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 export const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+/** The endpoints the canary analysis counts (operator/analysis/measure.ts builds its queries on them). */
+export const ANALYSED_ENDPOINTS = ['predict', 'infer'] as const;
 
 export interface MetricsIdentity {
   model: string;
@@ -24,11 +26,13 @@ export class ServingMetrics {
   private readonly featureBins: Counter<'feature' | 'bin'>;
   private readonly modelErrors: Counter<'reason'>;
   private readonly info: Gauge<'digest'>;
+  private readonly version: string;
   /** feature name → its profile bin edges; features without a profile are not counted */
   private binEdges: Array<{ name: string; edges: number[] } | undefined> = [];
 
   constructor(identity: MetricsIdentity, opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    this.version = identity.version;
     this.registry.setDefaultLabels({ model: identity.model, version: identity.version });
     this.requests = new Counter({ name: 'modelship_requests_total', help: 'HTTP requests by endpoint and status code.', labelNames: ['endpoint', 'code'], registers });
     this.duration = new Histogram({ name: 'modelship_request_duration_seconds', help: 'HTTP request duration by endpoint.', labelNames: ['endpoint'], buckets: LATENCY_BUCKETS, registers });
@@ -47,6 +51,12 @@ export class ServingMetrics {
     for (const head of sig.heads) {
       for (const label of head.labels) this.predictions.inc({ head: head.name, class: label }, 0);
       this.confidence.zero({ head: head.name });
+      // increase() over a window misses the first increment of a series born between two
+      // scrapes; the canary analysis counts feedback and errors, so those start at 0 too.
+      for (const outcome of ['correct', 'incorrect'] as const) this.feedback.inc({ version: this.version, head: head.name, outcome }, 0);
+    }
+    for (const endpoint of ANALYSED_ENDPOINTS) {
+      for (const code of ['200', '500', '503']) this.requests.inc({ endpoint, code }, 0);
     }
     this.binEdges = featureNames.map((name) => {
       const edges = profile?.features[name]?.edges;

@@ -110,7 +110,9 @@ test('feedback is accepted by another replica (and version) sharing the key; cou
     assert.is((await send(other.url)).status, 200);
     const m = parseMetrics(await (await fetch(`${other.url}/metrics`)).text());
     assert.is(m('modelship_feedback_total', { version: 'v3', head: 'species', outcome: 'correct' }), 1);
-    assert.is(m('modelship_feedback_total', { version: 'v4' }), undefined);
+    // the replica's own version only has its pre-created zero series: nothing was counted there
+    assert.is(m('modelship_feedback_total', { version: 'v4', head: 'species', outcome: 'correct' }), 0);
+    assert.is(m('modelship_feedback_total', { version: 'v4', head: 'species', outcome: 'incorrect' }), 0);
     const stranger = await startApp(fixtureModels().iris, { version: 'v3', feedbackKey: Buffer.alloc(32, 9) });
     try {
       assert.is((await send(stranger.url)).status, 403);
