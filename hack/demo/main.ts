@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { ArgsError, parseArgs, usage, type DemoArgs } from './args.js';
-import { connect, diagnostics, waitFor, type Kube } from './kube.js';
+import { connect, diagnostics, tail, waitFor, type Kube } from './kube.js';
 import { LoadGenerator, loadSamples } from './loadgen.js';
 import { startDevCluster, startOperator, type DevCluster, type Running } from './processes.js';
 import { Progress, formatElapsed } from './progress.js';
@@ -22,6 +22,12 @@ import { fetchTimeline, renderTimelineSvg } from './timeline.js';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN_DIR = join(REPO_ROOT, 'hack', 'bin');
 const PYTHON = process.env.MODELSHIP_PYTHON ?? '/usr/bin/python3';
+
+/** A path as the user typed it would be: relative below the current folder, else absolute. */
+const shown = (path: string): string => {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+};
 export const LOAD_SHIFT = 'lighting=0.45,blur=1.2';
 
 /** Labelled images for the load generator, from the same synthetic generator the trainer uses. */
@@ -57,7 +63,7 @@ async function finish(ctx: DemoContext, args: DemoArgs, prometheusUrl: string, s
     const out = resolve(REPO_ROOT, args.svgOut);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, renderTimelineSvg(timeline));
-    p.done(`canary timeline from Prometheus → ${relative(process.cwd(), out)} (${timeline.traffic.length} traffic and ${timeline.accuracy.length} accuracy series)`);
+    p.done(`canary timeline from Prometheus → ${shown(out)} (${timeline.traffic.length} traffic and ${timeline.accuracy.length} accuracy series)`);
   } catch (err) {
     p.warn(`no timeline picture: ${(err as Error).message}`);
   }
@@ -69,21 +75,21 @@ async function main(args: DemoArgs): Promise<number> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const started: Started = {};
-  let interrupted = false;
+  let stopping: Promise<void> | undefined;
   const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
+    if (stopping) process.exit(130);
     progress.warn('interrupted: stopping everything');
-    void stopAll(started, progress).then(() => process.exit(130));
+    stopping = stopAll(started, progress);
+    void stopping.then(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  progress.step(0, `start the dev cluster and the operator (steps ${args.steps.join(', ')}; working folder ${relative(process.cwd(), dir)})`);
+  progress.step(0, `start the dev cluster and the operator (steps ${args.steps.join(', ')}; working folder ${shown(dir)})`);
   const imagesReady = Promise.all([generateLoadImages(join(dir, 'load', 'normal'), ''), generateLoadImages(join(dir, 'load', 'shifted'), LOAD_SHIFT)]);
   started.cluster = await startDevCluster(REPO_ROOT, join(dir, 'cluster'));
   const { info } = started.cluster;
-  progress.done(`dev cluster up: API server ${info.apiUrl}, Prometheus ${info.prometheusUrl} (log ${relative(process.cwd(), started.cluster.logFile)})`);
+  progress.done(`dev cluster up: API server ${info.apiUrl}, Prometheus ${info.prometheusUrl} (log ${shown(started.cluster.logFile)})`);
   const kube = connect(info.kubeconfig, BIN_DIR);
   progress.environment(info.kubeconfig, BIN_DIR);
   let ctx: DemoContext | undefined;
@@ -92,7 +98,9 @@ async function main(args: DemoArgs): Promise<number> {
     await waitFor('the Modelship CRDs to be served', 30_000, async () => { await kube.client.list(Kinds.InferenceService, { namespace: NS }); return { value: true }; });
     progress.done('applied crds/ (TrainingRun, ModelVersion, InferenceService)');
     started.operator = startOperator(REPO_ROOT, dir, info.kubeconfig, info.prometheusUrl);
-    progress.done(`operator started (log ${relative(process.cwd(), started.operator.logFile)})`);
+    const operatorLog = started.operator.logFile;
+    await waitFor('the operator to start', 90_000, async () => ((await tail(operatorLog, 50)).includes('Operator starting') ? { value: true } : 'starting'));
+    progress.done(`operator started (log ${shown(operatorLog)})`);
     const [normal, shifted] = await Promise.all((await imagesReady).map((d) => loadSamples(d)));
     started.loadgen = new LoadGenerator({ resolveTargets: () => routerTargets(kube), requestsPerSecond: 20 });
     ctx = {
@@ -103,7 +111,10 @@ async function main(args: DemoArgs): Promise<number> {
     for (const n of args.steps) await STEPS[n](ctx);
     await finish(ctx, args, info.prometheusUrl, startedAt);
   } catch (err) {
-    if (interrupted) return 130;
+    if (stopping) {
+      await stopping;
+      return 130;
+    }
     progress.warn(`the demo failed: ${(err as Error).message}`);
     progress.raw(await diagnostics(kube, join(dir, 'operator.log')));
     await stopAll(started, progress);
