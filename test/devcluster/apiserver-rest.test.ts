@@ -191,6 +191,13 @@ rest('list: label selector operators, field selectors, limit/continue', async ({
   } while (token);
   assert.equal(names, ['x1', 'x2', 'x3', 'x4', 'x5']);
   assert.is(pages, 3);
+  const firstPage = await call(api, 'GET', `${cmPath(ns)}?limit=2`);
+  await call(api, 'PATCH', cmPath(ns, 'x1'), { data: { touched: 'yes' } }, 'application/merge-patch+json');
+  api.faults.compact();
+  const expired = await call(api, 'GET', `${cmPath(ns)}?limit=2&continue=${firstPage.body.metadata.continue}`);
+  assert.is(expired.status, 410, 'a continue token older than the compacted history expires');
+  assert.is(expired.body.reason, 'Expired');
+  assert.is((await call(api, 'GET', `${cmPath(ns)}?limit=2&continue=garbage`)).status, 400);
   const all = await call(api, 'GET', '/api/v1/configmaps?labelSelector=env%3Dprod');
   assert.is(all.body.items.length, 2, 'cluster-wide list of a namespaced kind');
   await call(api, 'POST', '/api/v1/namespaces/sel/pods', { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] } });

@@ -56,10 +56,15 @@ function sendError(res: ServerResponse, err: ApiError): void {
   else res.end();
 }
 
-async function readRaw(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+// Event-based rather than `for await`: the async iterator costs measurably on the write path.
+function readRaw(req: IncomingMessage): Promise<Buffer> {
+  if (req.headers['content-length'] === '0') return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -103,7 +103,10 @@ export class Rest {
     const all = this.store.list(t.storageKey, t.namespaced ? ns : undefined);
     let start = 0;
     if (q.continue) {
-      const after = decodeContinue(q.continue);
+      const { start: after, rv: tokenRv } = decodeContinue(q.continue);
+      if (tokenRv < this.store.oldestRv) {
+        throw errors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
       start = all.findIndex((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` > after);
       if (start < 0) start = all.length;
     }
@@ -403,11 +406,11 @@ function encodeContinue(after: string, rv: string): string {
   return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start: after })).toString('base64url');
 }
 
-function decodeContinue(token: string): string {
+function decodeContinue(token: string): { start: string; rv: number } {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof parsed.start !== 'string') throw new Error('no start');
-    return parsed.start;
+    if (typeof parsed.start !== 'string' || typeof parsed.rv !== 'number') throw new Error('no start');
+    return { start: parsed.start, rv: parsed.rv };
   } catch (err) {
     throw new ApiError(400, 'BadRequest', 'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)', undefined, { cause: err });
   }
