@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/hack/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 DEVCLUSTER_DIR ?= .devcluster
 DIR ?= .cache/sample-model
 
-.PHONY: help deps tools build typecheck lint test test-unit bench devcluster demo sample-model crds-check clean
+.PHONY: help deps tools build typecheck lint test test-unit bench devcluster demo sample-model crds-check clean images
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,13 @@ sample-model: deps ## write a small real multi-head image model directory to DIR
 
 demo: deps tools ## the whole loop on the dev cluster (ARGS="--steps 1,2 --no-wait" to narrow it; docs/demo.md)
 	node --import tsx hack/demo/main.ts $(ARGS)
+
+TAG ?= $(shell node -p "require('./package.json').version")
+DOCKER ?= docker
+images: ## build the operator, serving and trainer images with Docker (TAG=..., DOCKER=podman)
+	$(DOCKER) build -f operator/Dockerfile -t modelship/operator:$(TAG) .
+	$(DOCKER) build -f serving/Dockerfile -t modelship/serving:$(TAG) .
+	$(DOCKER) build -f examples/trainers/image-classifier/Dockerfile -t modelship/trainer-image-classifier:$(TAG) .
 
 clean: ## remove build output and caches
 	rm -rf dist .cache .devcluster
