@@ -203,4 +203,16 @@ test('every object of the all-features render is accepted by the API server (ser
   }
 });
 
+test('deploy/modelship.yaml (plain kubectl install) is the current default render and the API server accepts it', async () => {
+  const file = join(REPO, 'deploy', 'modelship.yaml');
+  const text = readFileSync(file, 'utf8');
+  const body = text.replace(/^(#.*\n)+/, '');
+  const r = await helm(['template', 'modelship', CHART_DIR, '--namespace', 'modelship-system']);
+  assert.is(body, r.stdout, 'deploy/modelship.yaml is stale: regenerate it with the command in its header');
+  await cluster.kubectl(['create', 'namespace', 'modelship-system'], { timeoutMs: 30_000 });
+  const dry = await cluster.kubectl(['apply', '--dry-run=server', '-f', file], { timeoutMs: 60_000 });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.is(dry.stdout.trim().split('\n').length, (yaml.loadAll(body) as Obj[]).filter(Boolean).length);
+});
+
 test.run();
