@@ -99,6 +99,9 @@ test('Deployment: the new ReplicaSet is named by pod-template-hash and selects i
   assert.is(r.spec.selector.matchLabels['pod-template-hash'], hash);
   assert.is(r.spec.template.metadata.labels['pod-template-hash'], hash);
   assert.is(templateHash(deploy(5)), hash, 'replicas are not part of the template hash');
+  const restored = deploy(3);
+  restored.spec.template.metadata.creationTimestamp = null;
+  assert.is(templateHash(restored), hash, 'a null field is the same as an absent one (kubectl rollout undo)');
   const changed = deploy(3);
   changed.spec.template.spec.containers[0].image = 'v3';
   assert.is.not(templateHash(changed), hash);

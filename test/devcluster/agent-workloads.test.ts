@@ -187,6 +187,14 @@ test('a template change rolls out a new ReplicaSet and scales the old one to zer
   const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items;
   assert.is(pods.length, 2);
   assert.ok(pods.every((p: any) => !oldPods.includes(p.metadata.name) && p.spec.containers[0].env.some((e: any) => e.name === 'GREETING')));
+
+  await kubectl(['rollout', 'undo', 'deployment/web']);
+  await kubectl(['rollout', 'status', 'deployment/web', '--timeout=40s']);
+  const undone = JSON.parse(await kubectl(['get', 'deployment', 'web', '-o', 'json']));
+  assert.is(undone.metadata.annotations['deployment.kubernetes.io/revision'], '3', 'a rollback makes the old ReplicaSet the newest revision');
+  assert.not.ok(undone.spec.template.spec.containers[0].env.some((e: any) => e.name === 'GREETING'));
+  const after = JSON.parse(await kubectl(['get', 'rs', '-l', 'app=web', '-o', 'json'])).items;
+  assert.equal(Object.fromEntries(after.map((r: any) => [r.metadata.annotations['deployment.kubernetes.io/revision'], r.spec.replicas])), { 2: 0, 3: 2 });
 });
 
 test('scaling 2 → 0 stops the processes', async () => {

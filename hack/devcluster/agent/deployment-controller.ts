@@ -34,12 +34,12 @@ export class DeploymentController {
         const targets = planScale(deploy, newRS, oldRSs, oldPodsExist);
         for (const rs of [newRS, ...oldRSs]) {
           const want = targets.get(rs.metadata.name);
-          const desiredAnn = String(deploy.spec?.replicas ?? 1);
-          const needsAnn = rs === newRS && rs.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== desiredAnn;
+          const annotations = rs === newRS ? newRSAnnotations(deploy, newRS, oldRSs) : {};
+          const needsAnn = Object.entries(annotations).some(([k, v]) => rs.metadata.annotations?.[k] !== v);
           if ((want !== undefined && want !== (rs.spec?.replicas ?? 0)) || needsAnn) {
             const next = structuredClone(rs);
             if (want !== undefined) next.spec.replicas = want;
-            if (rs === newRS) next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': desiredAnn };
+            next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...annotations };
             await this.w.replace(REPLICASETS, replicasets, next);
             const from = rs.spec?.replicas ?? 0;
             if (want !== undefined && want !== from) {
@@ -71,4 +71,15 @@ export class DeploymentController {
       .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) void this.w.remove(REPLICASETS, replicasets, rs).catch(() => undefined);
   }
+}
+
+/**
+ * Annotations the new ReplicaSet must carry: the desired replica count, and a revision above
+ * every old ReplicaSet's (a rollback re-uses an old ReplicaSet and makes it the newest revision).
+ */
+function newRSAnnotations(deploy: KubeObject, newRS: KubeObject, oldRSs: KubeObject[]): Record<string, string> {
+  const out: Record<string, string> = { 'deployment.kubernetes.io/desired-replicas': String(deploy.spec?.replicas ?? 1) };
+  const newest = Math.max(0, ...oldRSs.map(revisionOf));
+  if (revisionOf(newRS) <= newest) out[REVISION_ANNOTATION] = String(newest + 1);
+  return out;
 }

@@ -8,9 +8,22 @@ export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 export const HASH_LABEL = 'pod-template-hash';
 
 export function templateHash(deploy: KubeObject): string {
-  const template = structuredClone(deploy.spec?.template ?? {});
+  const template = withoutNulls(structuredClone(deploy.spec?.template ?? {}));
   if (template.metadata?.labels) delete template.metadata.labels[HASH_LABEL];
   return shortHash(template, 10);
+}
+
+/**
+ * Null and absent mean the same in a pod template (Go's nil pointers): kubectl rollout undo
+ * writes `creationTimestamp: null` into the template it restores, which must not make it a
+ * different template from the ReplicaSet it came from.
+ */
+function withoutNulls(value: any): any {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+  }
+  return value;
 }
 
 export function revisionOf(rs: KubeObject): number {
