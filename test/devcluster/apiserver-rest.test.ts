@@ -87,6 +87,14 @@ rest('one global monotonic resourceVersion; uid, creationTimestamp; generate nam
   assert.is(b.body.type, 'Opaque');
   const g = await call(api, 'POST', cmPath(), { metadata: { generateName: 'gen-' } });
   assert.match(g.body.metadata.name, /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+  const warned = await call(api, 'POST', cmPath(), { metadata: { name: 'warned' }, spec: { x: 1 }, data: { a: 'b' } });
+  assert.is(warned.headers.get('warning'), '299 - "unknown field \\"spec\\""', 'Warn is the default: dropped with a warning');
+  assert.is(warned.body.spec, undefined);
+  const strict = await call(api, 'POST', `${cmPath()}?fieldValidation=Strict`, { metadata: { name: 'strict', bogus: 1 } });
+  assert.is(strict.status, 400);
+  assert.is(strict.body.message, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "metadata.bogus"');
+  const strictPatch = await call(api, 'PATCH', `${cmPath('default', 'warned')}?fieldValidation=Strict`, { spec: { y: 1 } }, 'application/merge-patch+json');
+  assert.is(strictPatch.body.message, 'strict decoding error: unknown field "spec"', 'patches carry no decoder prefix');
   const noName = await call(api, 'POST', cmPath(), { metadata: {} });
   assert.is(noName.status, 422);
   assert.is(noName.body.message, 'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required');

@@ -15,6 +15,8 @@ import { admit, type FieldValidation } from './validation.js';
 
 export interface WriteOptions {
   fieldManager?: string;
+  /** Set for PATCH / apply: strict decoding errors then carry no decoder prefix, as upstream. */
+  viaPatch?: boolean;
   fieldValidation?: FieldValidation;
   dryRun?: boolean;
   force?: boolean;
@@ -164,7 +166,7 @@ export class Rest {
       if (t.kind === 'Job') prepareJobCreate(obj);
       if (t.kind === 'Namespace') this.prepareNamespace(obj);
     }
-    const warnings = admit(t, obj, undefined, opts.fieldValidation ?? 'Ignore');
+    const warnings = admit(t, obj, undefined, opts.fieldValidation ?? 'Ignore', undefined, !opts.viaPatch);
     this.hooks.beforeCreate?.(t, obj);
     if (t.kind === 'Service' && t.builtin) this.allocateServiceIp(obj);
     if (opts.fieldManager !== '' && !meta.managedFields) {
@@ -244,7 +246,7 @@ export class Rest {
       if (old.metadata.deletionTimestamp) this.checkNoNewFinalizers(t, old, next);
     }
     next.metadata.resourceVersion = old.metadata.resourceVersion;
-    const warnings = admit(t, next, old, opts.fieldValidation ?? 'Ignore', subresource);
+    const warnings = admit(t, next, old, opts.fieldValidation ?? 'Ignore', subresource, !opts.viaPatch);
     if (t.generation && specSignature(t, next) !== specSignature(t, old)) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     if (managedFields) next.metadata.managedFields = managedFields;
     else if (opts.fieldManager !== '') {
@@ -307,7 +309,7 @@ export class Rest {
     if (rv && rv !== old.metadata.resourceVersion) throw errors.conflict(this.gr(t), name);
     if (patched.metadata?.name !== undefined && patched.metadata.name !== name) throw errors.badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${name})`);
     patched.metadata = { ...patched.metadata, resourceVersion: old.metadata.resourceVersion };
-    return this.commitUpdate(t, old, patched, opts, subresource);
+    return this.commitUpdate(t, old, patched, { ...opts, viaPatch: true }, subresource);
   }
 
   /** Server-side apply: create-if-absent, fieldManager required, conflicts unless force. */
@@ -338,11 +340,11 @@ export class Rest {
     if (!old) {
       if (subresource) throw errors.notFound(this.gr(t), name);
       obj.metadata.managedFields = result.managedFields;
-      return this.create(t, ns, obj, { ...opts, fieldManager: '' });
+      return this.create(t, ns, obj, { ...opts, fieldManager: '', viaPatch: true });
     }
     if (config.metadata?.resourceVersion && config.metadata.resourceVersion !== old.metadata.resourceVersion) throw errors.conflict(this.gr(t), name);
     obj.metadata.resourceVersion = old.metadata.resourceVersion;
-    return this.commitUpdate(t, old, obj, opts, subresource, result.managedFields);
+    return this.commitUpdate(t, old, obj, { ...opts, viaPatch: true }, subresource, result.managedFields);
   }
 
   /**

@@ -5,6 +5,7 @@ import { compileCrdSchema, isKnownBuiltin, validateBuiltin, validateCrd, type Fi
 import { errors, type ApiError } from './errors.js';
 import type { KObject, ResourceType } from './registry.js';
 import { apiVersionOf } from './registry.js';
+import { pruneUnknownBuiltinFields } from './unknown-fields.js';
 
 export type { FieldError } from '../schema/index.js';
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -15,7 +16,7 @@ export function invalidError(t: ResourceType, name: string, errs: FieldError[]):
   return errors.invalid(kindGroup, name, t.group, errs.map((e) => ({ reason: e.type, message: e.message, field: e.field })));
 }
 
-function unknownFieldMessage(path: string): string {
+export function unknownFieldMessage(path: string): string {
   return `unknown field "${path.replace(/^\./, '')}"`;
 }
 
@@ -24,28 +25,31 @@ function unknownFieldMessage(path: string): string {
  * 'status' for status writes). Mutates `obj` (defaults, pruning). Returns warnings; throws
  * 400 for unknown fields under `Strict`, 422 when invalid. `oldObj` enables transition rules.
  */
-export function admit(t: ResourceType, obj: KObject, oldObj: KObject | undefined, mode: FieldValidation, subresource?: 'status'): string[] {
+export function admit(t: ResourceType, obj: KObject, oldObj: KObject | undefined, mode: FieldValidation, subresource?: 'status', decodedFromBody = true): string[] {
   const name = obj.metadata?.name ?? '';
+  let schema: ReturnType<typeof compileCrdSchema> | undefined;
+  let unknown: string[];
   if (t.crd) {
-    const schema = compileCrdSchema(t.crd.object, t.version, subresource);
+    schema = compileCrdSchema(t.crd.object, t.version, subresource);
     schema.applyDefaults(obj);
-    const unknown = schema.prune(obj);
-    const warnings: string[] = [];
-    if (unknown.length && mode === 'Strict') {
-      throw errors.badRequest(`strict decoding error: ${unknown.map(unknownFieldMessage).join(', ')}`);
-    }
-    if (mode === 'Warn') for (const p of unknown) warnings.push(unknownFieldMessage(p));
-    const errs = schema.validate(obj, oldObj);
-    if (errs.length) throw invalidError(t, name, errs);
-    return warnings;
-  }
-  if (t.kind === 'CustomResourceDefinition' && t.builtin) {
-    const errs = validateCrd(obj);
-    if (errs.length) throw invalidError(t, name, errs);
-    return [];
-  }
-  if (!isKnownBuiltin(apiVersionOf(t), t.kind)) return [];
-  const errs = validateBuiltin(apiVersionOf(t), t.kind, obj);
+    unknown = schema.prune(obj);
+  } else unknown = pruneUnknownBuiltinFields(t.group, t.version, t.kind, obj);
+  const warnings = unknownFields(t, unknown, mode, decodedFromBody);
+  const errs = schema ? schema.validate(obj, oldObj)
+    : t.kind === 'CustomResourceDefinition' && t.builtin ? validateCrd(obj)
+      : isKnownBuiltin(apiVersionOf(t), t.kind) ? validateBuiltin(apiVersionOf(t), t.kind, obj) : [];
   if (errs.length) throw invalidError(t, name, errs);
-  return [];
+  return warnings;
+}
+
+/**
+ * Unknown fields were dropped: Strict answers 400 (POST/PUT bodies with the decoder's prefix,
+ * patches without, as upstream), Warn returns them as warnings, Ignore says nothing.
+ */
+function unknownFields(t: ResourceType, paths: string[], mode: FieldValidation, decodedFromBody: boolean): string[] {
+  if (!paths.length || mode === 'Ignore') return [];
+  const messages = paths.map(unknownFieldMessage);
+  if (mode === 'Warn') return messages;
+  const strict = `strict decoding error: ${messages.join(', ')}`;
+  throw errors.badRequest(decodedFromBody ? `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${strict}` : strict);
 }
