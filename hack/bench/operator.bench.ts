@@ -12,11 +12,12 @@ import { readFileSync } from 'node:fs';
 
 import { API_VERSION, type ModelVersion, type TrainingRun } from '../../operator/api/index.js';
 import { KubeClient } from '../../operator/runtime/client.js';
-import { Kinds } from '../../operator/runtime/kinds.js';
+import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { startTestCluster } from '../../test/support/devcluster.js';
 
 const N = Number(process.argv[2] ?? 500);
+const METRICS_PORT = 20000 + Math.floor(Math.random() * 20000);
 const NS = 'default';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const SUMMARY = JSON.stringify({ artifact: { uri: 'pvc://bench-models/runs/x', digest: DIGEST }, metrics: { accuracy: 0.9 } });
@@ -74,7 +75,7 @@ try {
   const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
   for (;;) { try { await client.list(Kinds.TrainingRun, { namespace: NS }); break; } catch { await sleep(100); } }
 
-  operator = spawn(process.execPath, [...entry.args, '--kubeconfig', cluster.kubeconfigPath, '--leader-elect=false', '--metrics-port', '0', '--log-level', 'warn'], {
+  operator = spawn(process.execPath, [...entry.args, '--kubeconfig', cluster.kubeconfigPath, '--leader-elect=false', '--metrics-port', String(METRICS_PORT), '--metrics-host', '127.0.0.1', '--log-level', 'warn'], {
     env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'busybox:1.36' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const opPid = operator.pid!;
@@ -99,9 +100,15 @@ try {
     const runsDone = runs.filter((r) => (r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed')
       && r.status?.conditions?.some((c) => c.type === 'Registered' && c.status !== 'Unknown')).length;
     const mvsDone = mvs.filter((m) => m.status?.phase === 'Ready' || m.status?.phase === 'Rejected').length;
+    if (process.env.BENCH_VERBOSE) {
+      const jobs = (await client.list<KubeObject>(Kinds.Job, { namespace: NS })).items;
+      const complete = jobs.filter((j) => ((j.status as { conditions?: Array<{ type: string }> } | undefined)?.conditions ?? []).some((c) => c.type === 'Complete' || c.type === 'Failed')).length;
+      polls++;
+      console.log(`  jobs ${jobs.length} created, ${complete} finished`);
+    }
     if (process.env.BENCH_VERBOSE) console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: runs ${runsDone}/${N} (${runs.filter((r) => r.status?.phase === "Succeeded").length} succeeded), versions ${mvsDone}/${mvs.length}`);
     if (runsDone === N && mvsDone === N) { convergedMs = Date.now() - t0; break; }
-    if (Date.now() - t0 > 240_000) { console.log(`did not converge: runs ${runsDone}/${N}, versions ${mvsDone}/${N}`); break; }
+    if (Date.now() - t0 > 420_000) { console.log(`did not converge: runs ${runsDone}/${N}, versions ${mvsDone}/${N}`); break; }
   }
   const after = cluster.api.counters();
   const cpuOperator = cpuSeconds(opPid) - cpu0.operator;
@@ -118,6 +125,9 @@ try {
   const steadyWrites = cluster.api.counters().writes - steady0;
   const mem = rssMb(opPid);
 
+  const metricsText = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`).then((r) => r.text()).catch(() => '');
+  const reconcileLines = metricsText.split('\n').filter((l) => /^modelship_operator_reconcile_(total|errors_total|duration_seconds_(sum|count))\{controller="(trainingrun|modelversion)"/.test(l));
+  console.log(`operator reconciles: ${reconcileLines.join('; ')}`);
   console.log(`runs created: ${N} in ${created} ms`);
   console.log(`converged (runs Succeeded+registered, versions validated): ${convergedMs >= 0 ? `${(convergedMs / 1000).toFixed(1)} s` : 'NO'} (target ≤ 60 s)`);
   console.log(`CPU during convergence: operator ${cpuOperator.toFixed(1)} s, API server + node agent ${cpuCluster.toFixed(1)} s (pods are extra processes)`);

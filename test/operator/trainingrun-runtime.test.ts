@@ -165,6 +165,21 @@ test('a trainer that fails and a run below its gate: Failed with the reason, Gat
   assert.is((await client.list(Kinds.ModelVersion, { namespace: NS, labelSelector: 'modelship.dev/model=rt-bad' })).items.length, 0);
 });
 
+test('image pull problems show while pending; a Job past its deadline fails with DeadlineExceeded', async () => {
+  await client.create(run('rt-pull', 'rt-pull', [], { image: 'nosuch/trainer:1' }));
+  await client.create(run('rt-slow', 'rt-slow', ['--message', summary(0.9), '--sleep-ms', '20000'], { activeDeadlineSeconds: 2 }));
+  const pull = await waitFor(async () => {
+    const r = await getRun('rt-pull');
+    return /ImagePull/.test(cond(r, 'Succeeded')?.reason ?? '') ? r : undefined;
+  }, 10_000, 'image pull condition');
+  assert.is(pull.status?.phase, 'Pending');
+  assert.is(cond(pull, 'Succeeded')?.status, 'Unknown');
+  assert.match(cond(pull, 'Succeeded')?.message ?? '', /nosuch\/trainer/);
+  const slow = await waitFor(async () => { const r = await getRun('rt-slow'); return r.status?.phase === 'Failed' ? r : undefined; }, 15_000, 'deadline');
+  assert.is(cond(slow, 'Succeeded')?.reason, 'DeadlineExceeded');
+  await client.delete(Kinds.TrainingRun, NS, 'rt-pull');
+});
+
 test('spec edits after the Job started: SpecChangedAfterStart, the Job and the registered lineage keep the original spec', async () => {
   await client.create(run('rt-edit', 'rt-edit', ['--message', summary(0.9), '--sleep-ms', '2500'], { hyperparameters: { lr: '0.1' } }));
   await waitFor(async () => (await getRun('rt-edit')).status?.phase === 'Running', 10_000, 'running');

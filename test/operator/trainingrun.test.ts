@@ -8,7 +8,7 @@ import { describeFailedGates, evaluateGates } from '../../operator/controllers/t
 import { buildTrainingJob, lineageFromJob, NVIDIA_TOLERATION, trainingJobName } from '../../operator/controllers/trainingrun/job.js';
 import type { ContainerSpec, Job, Pod } from '../../operator/controllers/trainingrun/k8s.js';
 import { shortName, stableHash } from '../../operator/controllers/trainingrun/names.js';
-import { observeJob } from '../../operator/controllers/trainingrun/observe.js';
+import { needsLivePods, observeJob } from '../../operator/controllers/trainingrun/observe.js';
 import { buildModelVersion, highestVersion, registeredBy, VersionAllocator } from '../../operator/controllers/trainingrun/register.js';
 import { computeTrainingStatus, nextPhase, transitionEvents, withRegistration } from '../../operator/controllers/trainingrun/status.js';
 import { parseStorageUri, StorageUriError } from '../../operator/controllers/trainingrun/storage.js';
@@ -239,6 +239,18 @@ test('observeJob: table of Job/Pod states', () => {
     const got = observeJob(c.job, c.pods, 'trainer');
     for (const [k, v] of Object.entries(c.want)) assert.equal(got[k as keyof typeof got], v, `${c.name}: ${k}`);
   }
+});
+
+test('needsLivePods: a finished Job whose deciding pod is not in the cache is confirmed with a live read', () => {
+  const cases: Array<[Parameters<typeof needsLivePods>[0], boolean]> = [
+    [{ state: 'Succeeded', reason: 'Completed', message: 'm' }, true],
+    [{ state: 'Succeeded', reason: 'Completed', message: 'm', exitCode: 0 }, false],
+    [{ state: 'Failed', reason: 'BackoffLimitExceeded', message: 'm' }, true],
+    [{ state: 'Failed', reason: 'BackoffLimitExceeded', message: 'm', exitCode: 1 }, false],
+    [{ state: 'Running', reason: 'JobRunning', message: 'm' }, false],
+    [{ state: 'Pending', reason: 'JobPending', message: 'm' }, false],
+  ];
+  for (const [obs, want] of cases) assert.is(needsLivePods(obs), want, JSON.stringify(obs));
 });
 
 test('nextPhase: table of transitions (terminal phases are final, Running never goes back to Pending)', () => {

@@ -31,7 +31,7 @@ export function modelVersionController(opts: ModelVersionControllerOptions = {})
     forKind: Kinds.ModelVersion,
     owns: [Kinds.Job],
     watches: [{ kind: Kinds.Pod, mapToKeys: podToModelVersion }],
-    concurrency: opts.concurrency ?? 4,
+    concurrency: opts.concurrency ?? 16,
     async reconcile(key, ctx) {
       const mv = ctx.cache.get<ModelVersion>(Kinds.ModelVersion, key.namespace, key.name);
       if (!mv || mv.metadata.deletionTimestamp) return undefined;

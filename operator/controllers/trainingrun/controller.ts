@@ -16,7 +16,7 @@ import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, 
 import { StorageUriError } from './storage.js';
 
 export interface TrainingRunControllerOptions {
-  /** Reconciles of different runs at once (default 8). */
+  /** Reconciles of different runs at once (default 32: reconciles mostly wait on the API server). */
   concurrency?: number;
   /** Clock (tests). */
   now?: () => Date;
@@ -50,7 +50,7 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
     forKind: Kinds.TrainingRun,
     owns: [Kinds.Job],
     watches: [{ kind: Kinds.Pod, mapToKeys: podToRun }, { kind: Kinds.ModelVersion, mapToKeys: modelVersionToRun }],
-    concurrency: opts.concurrency ?? 8,
+    concurrency: opts.concurrency ?? 32,
     async reconcile(key, ctx) {
       const run = ctx.cache.get<TrainingRun>(Kinds.TrainingRun, key.namespace, key.name);
       if (!run || run.metadata.deletionTimestamp) return undefined; // the Job goes with it (ownerReference)
