@@ -62,6 +62,8 @@ export interface FastTrainer {
   seconds?: number;
   /** Replaces the termination message (e.g. garbage) when set. */
   message?: string;
+  /** A shell command whose output replaces the termination message (for texts too long for a spec). */
+  messageCommand?: string;
 }
 
 /**
@@ -70,8 +72,8 @@ export interface FastTrainer {
  * termination message. Training is not what these scenarios test, so each trial takes seconds.
  */
 export function fastTrainingRun(name: string, model: string, t: FastTrainer): TrainingRun {
-  const message = t.message !== undefined
-    ? `printf '%s' '${t.message.replace(/'/g, `'"'"'`)}' > /dev/termination-log`
+  const message = t.messageCommand !== undefined ? `${t.messageCommand} > /dev/termination-log`
+    : t.message !== undefined ? `printf '%s' '${t.message.replace(/'/g, `'"'"'`)}' > /dev/termination-log`
     : `printf '{"artifact":{"uri":"%s"},"metrics":{"accuracy":${t.accuracy}}}' "$ARTIFACT_URI" > /dev/termination-log`;
   const script = `sleep ${t.seconds ?? 1} && mkdir -p "$OUTPUT_URI" && cp -r '${t.modelDir}'/. "$OUTPUT_URI"/ && ${message}`;
   return {
