@@ -28,7 +28,7 @@ const shown = (path: string): string => {
   const rel = relative(process.cwd(), path);
   return rel.startsWith('..') ? path : rel;
 };
-export const LOAD_SHIFT = 'lighting=0.45,blur=1.2';
+export const LOAD_SHIFT = 'lighting=0.6,blur=1.5';
 
 /** Labelled images for the load generator, from the same synthetic generator the trainer uses. */
 async function generateLoadImages(dir: string, shift: string): Promise<string> {
