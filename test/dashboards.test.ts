@@ -72,7 +72,7 @@ test('Serving shows RPS, p50/p95/p99 latency, error rate, predictions per class 
   const q = exprs(byTitle('Serving')).join('\n');
   assert.match(q, /rate\(modelship_requests_total\{[^}]*endpoint=~"predict\|infer"/);
   for (const quantile of ['0.5', '0.95', '0.99']) assert.ok(q.includes(`histogram_quantile(${quantile}, sum by (le) (rate(modelship_request_duration_seconds_bucket`), `p${quantile}`);
-  assert.match(q, /code=~"5\.\."/);
+  assert.match(q, /code!~"5\.\."/);
   assert.match(q, /sum by \(head, class\) \(rate\(modelship_predictions_total/);
   assert.match(q, /modelship_prediction_confidence_bucket/);
 });
