@@ -85,7 +85,7 @@ test.after(async () => {
 
 test('kubectl apply of the example → real PyTorch Job → ModelVersion with lineage → validated Ready with a profile', async () => {
   await kubectl(['apply', '-f', join(REPO_ROOT, 'examples/face-attributes/trainingrun-cpu.yaml')]);
-  const tr = await runFinished('face-attributes-cpu', 100_000);
+  const tr = await runFinished('face-attributes-cpu', 150_000);
   assert.is(tr.status?.phase, 'Succeeded', JSON.stringify(tr.status?.conditions));
   assert.is(tr.status?.artifact?.uri, 'pvc://modelship-models/face-attributes/face-attributes-cpu');
   assert.match(tr.status?.artifact?.digest ?? '', /^sha256:[a-f0-9]{64}$/);
@@ -110,7 +110,7 @@ test('kubectl apply of the example → real PyTorch Job → ModelVersion with li
   assert.is(mv.metadata.labels?.['modelship.dev/model'], 'face-attributes');
   assert.is(mv.metadata.ownerReferences, undefined, 'registry entries outlive runs: no ownerReference');
 
-  const ready = await versionSettled('face-attributes-v1', 60_000);
+  const ready = await versionSettled('face-attributes-v1', 90_000);
   assert.is(ready.status?.phase, 'Ready', JSON.stringify(ready.status?.conditions));
   assert.ok((ready.status?.profile?.samples ?? 0) > 0, 'profile summary');
   assert.is(ready.status?.profile?.uri, 'pvc://modelship-models/face-attributes/face-attributes-cpu/profile.json');
@@ -138,12 +138,12 @@ test('a trainer that exits 1 → TrainingRun Failed with the trainer\'s reason, 
 test('an ONNX/signature mismatch and a skewed pre-processing are registered but Rejected with the reason', async () => {
   await client.create(run('bad-signature', 'faces-signature', { epochs: '1', corrupt: 'signature' }, { GENERATE_DATA: '1', GENERATE_COUNT: '300' }));
   await client.create(run('skewed', 'faces-skew', { epochs: '6', skew: 'normalization', reference_size: '80' }, { GENERATE_DATA: '1', GENERATE_COUNT: '1000' }));
-  const [sig, skew] = await Promise.all([runFinished('bad-signature', 100_000), runFinished('skewed', 100_000)]);
+  const [sig, skew] = await Promise.all([runFinished('bad-signature', 150_000), runFinished('skewed', 150_000)]);
   assert.is(sig.status?.phase, 'Succeeded', JSON.stringify(sig.status?.conditions));
   assert.is(skew.status?.phase, 'Succeeded', JSON.stringify(skew.status?.conditions));
   await waitFor(async () => (await getRun('bad-signature')).status?.modelVersion === 'faces-signature-v1', 20_000, 'signature run registered');
   await waitFor(async () => (await getRun('skewed')).status?.modelVersion === 'faces-skew-v1', 20_000, 'skewed run registered');
-  const [sigMv, skewMv] = await Promise.all([versionSettled('faces-signature-v1', 60_000), versionSettled('faces-skew-v1', 60_000)]);
+  const [sigMv, skewMv] = await Promise.all([versionSettled('faces-signature-v1', 90_000), versionSettled('faces-skew-v1', 90_000)]);
 
   assert.is(sigMv.status?.phase, 'Rejected');
   assert.is(cond(sigMv, 'Validated')?.reason, 'SignatureMismatch');
