@@ -79,7 +79,10 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
       if (Math.random() >= feedbackRatio) return;
       const predictionId = (JSON.parse(text) as { predictions?: Array<{ predictionId?: string }> }).predictions?.[0]?.predictionId;
       if (!predictionId) return;
-      const fb = await fetch(`${base}/feedback`, { method: 'POST', body: JSON.stringify({ predictionId, labels: img.labels }), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+      // Pinned to the version that answered: unpinned, every feedback POST would take a slot of
+      // the router's deterministic weighted round-robin, and with predict/feedback alternating
+      // the canary's slots can line up with the feedback posts and starve it of predictions.
+      const fb = await fetch(`${base}/feedback`, { method: 'POST', body: JSON.stringify({ predictionId, labels: img.labels }), headers: { 'content-type': 'application/json', 'x-modelship-version': version }, signal: AbortSignal.timeout(timeoutMs) });
       await fb.arrayBuffer();
       if (fb.ok) stats.feedbackSent++;
       else stats.feedbackFailed++;

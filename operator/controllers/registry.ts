@@ -16,6 +16,8 @@ export interface ControllerOptions {
   servingImage?: string;
   /** Registry of the operator's /metrics, for rollout and analysis metrics. */
   registry?: Registry;
+  /** Folder of PVC contents as <namespace>/<claim>/ (dev cluster), for reading profile.json. */
+  pvcRoot?: string;
 }
 
 export function buildControllers(options: ControllerOptions): Controller[] {
@@ -23,6 +25,6 @@ export function buildControllers(options: ControllerOptions): Controller[] {
   return [
     trainingRunController(),
     modelVersionController({ servingImage }),
-    inferenceServiceController({ servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry }),
+    inferenceServiceController({ servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, pvcRoot: options.pvcRoot }),
   ];
 }

@@ -18,6 +18,7 @@ import { analyseCanary, analyseGuard, monitorStableVersion } from './measure-run
 import { RolloutMetrics } from './metrics.js';
 import { blockedVersions, checkDeadline, nextAnalysisAt, transition, type RolloutEvent, type RolloutPolicy } from './phases.js';
 import { monitoringIntervalMs, rolloutPolicy, selectTarget } from './policy.js';
+import { referenceResolver, type ReferenceResolver } from './reference.js';
 import { buildRetrainRun, decideRetrain, retrainRunName } from './retrain.js';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
@@ -34,6 +35,11 @@ export interface InferenceServiceControllerOptions {
   registry?: Registry;
   concurrency?: number;
   now?: () => Date;
+  /**
+   * Folder holding PersistentVolumeClaim contents as <namespace>/<claim>/ (the dev cluster's
+   * node folders), for reading profile.json when ModelVersion status lacks the distributions.
+   */
+  pvcRoot?: string;
 }
 
 interface PodLike extends KubeObject {
@@ -68,6 +74,7 @@ export function inferenceServiceController(opts: InferenceServiceControllerOptio
   const metrics = new RolloutMetrics(opts.registry);
   const now = opts.now ?? (() => new Date());
   const providers = new Map<string, MetricProvider>();
+  const reference = referenceResolver({ pvcRoot: opts.pvcRoot ?? process.env.MODELSHIP_PVC_ROOT });
   let cacheRef: ReconcileContext['cache'] | undefined;
   const metricProvider = (isvc: InferenceService): MetricProvider | undefined => {
     const address = isvc.spec.prometheus?.address ?? opts.prometheusUrl;
@@ -93,7 +100,7 @@ export function inferenceServiceController(opts: InferenceServiceControllerOptio
         metrics.forget(key.namespace, key.name);
         return undefined;
       }
-      return reconcileInferenceService(isvc, ctx, { ...opts, metrics, metricProvider }, now());
+      return reconcileInferenceService(isvc, ctx, { ...opts, metrics, metricProvider, reference }, now());
     },
   };
 }
@@ -101,6 +108,7 @@ export function inferenceServiceController(opts: InferenceServiceControllerOptio
 interface Deps extends InferenceServiceControllerOptions {
   metrics: RolloutMetrics;
   metricProvider(isvc: InferenceService): MetricProvider | undefined;
+  reference: ReferenceResolver;
 }
 
 async function ensureFeedbackSecret(isvc: InferenceService, ctx: ReconcileContext): Promise<void> {
@@ -170,7 +178,7 @@ export async function reconcileInferenceService(isvc: InferenceService, ctx: Rec
   const due = nextAnalysisAt(status, policy);
   const canaryMv = mvOf(status.canary?.version);
   if (due && now >= due && canaryMv) {
-    const outcome = await analyseCanary(deps.metricProvider(isvc), isvc, canaryMv, status.stable?.version, now);
+    const outcome = await analyseCanary(deps.metricProvider(isvc), isvc, canaryMv, status.stable?.version, await deps.reference(canaryMv), now);
     apply({ type: 'Analysis', verdict: outcome.verdict, checks: outcome.checks, details: outcome.details });
     deps.metrics.analysis.recordAnalysis({ namespace: ns, name }, outcome.checks);
   }
@@ -222,14 +230,15 @@ async function monitor(isvc: InferenceService, status: InferenceServiceStatus, d
   const last = status.monitoring?.lastCheckedAt ? Date.parse(status.monitoring.lastCheckedAt) : 0;
   if (now.getTime() - last < monitoringIntervalMs(isvc)) return status;
   const ref = { namespace: isvc.metadata.namespace ?? '', name: isvc.metadata.name ?? '' };
-  const result = await monitorStableVersion(provider, isvc, stableMv, now);
+  const reference = await deps.reference(stableMv);
+  const result = await monitorStableVersion(provider, isvc, stableMv, reference, now);
   deps.metrics.analysis.recordDrift(ref, 'stable', result.drift);
   deps.metrics.analysis.recordLevels(ref, { drift: result.status.drift?.level, accuracy: result.status.accuracy?.level });
   const guard = status.monitoring?.guard;
   const guardOpen = guard?.until && now < new Date(guard.until);
   let next: InferenceServiceStatus = { ...status, monitoring: { ...result.status, lastCheckedAt: now.toISOString(), ...(guardOpen ? { guard } : {}) } };
   if (guardOpen && status.phase === 'Serving') {
-    const outcome = await analyseGuard(provider, isvc, stableMv, now);
+    const outcome = await analyseGuard(provider, isvc, stableMv, reference, now);
     if (outcome.verdict === 'Fail') {
       next = transition(next, { type: 'GuardRegression', message: `new stable version regressed inside the guard window: ${outcome.details.join('; ')}` }, policy, now);
     }

@@ -2,8 +2,8 @@
 // layer's measure()), then hands the numbers to its pure checks. Provider failures come back
 // as inconclusive checks with the reason, never as a pass.
 import {
-  analyse, checkSummaries, aggregateVerdict, measure, monitorStable, referenceFromStatusProfile, toStatusChecks,
-  type MonitorResult, type RoleMeasurements,
+  analyse, checkSummaries, aggregateVerdict, measure, monitorStable, toStatusChecks,
+  type MonitorResult, type ReferenceProfile, type RoleMeasurements,
 } from '../../analysis/index.js';
 import { formatDuration, parseDuration, type AnalysisCheck, type InferenceService, type ModelVersion, type Verdict, type VersionRole } from '../../api/index.js';
 import type { MetricProvider } from '../../metrics-providers/index.js';
@@ -14,6 +14,25 @@ export interface AnalysisOutcome {
   details: string[];
   canary?: RoleMeasurements;
 }
+
+/**
+ * Whole counts: Prometheus increase() extrapolates to the window edges, so counters come back
+ * as 59.98 rather than 60; the interval statistics need whole trials and successes.
+ */
+export function wholeCounts(m: RoleMeasurements): RoleMeasurements {
+  const r = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
+  const feedback = m.feedback && Object.fromEntries(Object.entries(m.feedback).map(([h, f]) => {
+    const total = Math.round(f.total);
+    return [h, { total, correct: Math.min(total, Math.round(f.correct)) }];
+  }));
+  const bins = m.featureBins && Object.fromEntries(Object.entries(m.featureBins).map(([k, v]) => [k, v.map(Math.round)]));
+  const predictions = m.predictions && Object.fromEntries(Object.entries(m.predictions).map(([h, c]) => [h, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Math.round(v)]))]));
+  const requests = r(m.requests);
+  const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, Math.round(m.errors));
+  return { ...m, requests, errors, feedback, featureBins: bins, predictions };
+}
+
+const measured = async (...args: Parameters<typeof measure>) => wholeCounts(await measure(...args));
 
 function target(isvc: InferenceService, role: VersionRole, version: number) {
   return { role, version: String(version), model: isvc.spec.model, namespace: isvc.metadata.namespace };
@@ -41,34 +60,34 @@ function noProvider(role: VersionRole): AnalysisOutcome {
 }
 
 /** One canary analysis: canary against its reference profile and against stable, over `interval`. */
-export async function analyseCanary(provider: MetricProvider | undefined, isvc: InferenceService, canaryMv: ModelVersion, stableVersion: number | undefined, now: Date): Promise<AnalysisOutcome> {
+export async function analyseCanary(provider: MetricProvider | undefined, isvc: InferenceService, canaryMv: ModelVersion, stableVersion: number | undefined, reference: ReferenceProfile | undefined, now: Date): Promise<AnalysisOutcome> {
   if (!provider) return noProvider('canary');
   const window = windowOf(isvc.spec.canary?.interval ?? '1m');
   const [canary, stable] = await Promise.all([
-    measure(provider, target(isvc, 'canary', canaryMv.spec.version), window, now),
-    stableVersion !== undefined ? measure(provider, target(isvc, 'stable', stableVersion), window, now) : Promise.resolve(undefined),
+    measured(provider, target(isvc, 'canary', canaryMv.spec.version), window, now),
+    stableVersion !== undefined ? measured(provider, target(isvc, 'stable', stableVersion), window, now) : Promise.resolve(undefined),
   ]);
-  const checks = analyse({ subject: canary, baseline: stable, reference: referenceFromStatusProfile(canaryMv.status?.profile), policy: policyOf(isvc) });
+  const checks = analyse({ subject: canary, baseline: stable, reference, policy: policyOf(isvc) });
   return { verdict: aggregateVerdict(checks), checks: toStatusChecks(checks), details: checkSummaries(checks).slice(0, 4), canary };
 }
 
 /** The guard-window analysis of a newly promoted stable: absolute checks only (no baseline runs). */
-export async function analyseGuard(provider: MetricProvider | undefined, isvc: InferenceService, stableMv: ModelVersion, now: Date): Promise<AnalysisOutcome> {
+export async function analyseGuard(provider: MetricProvider | undefined, isvc: InferenceService, stableMv: ModelVersion, reference: ReferenceProfile | undefined, now: Date): Promise<AnalysisOutcome> {
   if (!provider) return noProvider('stable');
-  const stable = await measure(provider, target(isvc, 'stable', stableMv.spec.version), windowOf(isvc.spec.monitoring?.interval ?? '5m'), now);
+  const stable = await measured(provider, target(isvc, 'stable', stableMv.spec.version), windowOf(isvc.spec.monitoring?.interval ?? '5m'), now);
   const policy = policyOf(isvc);
-  const checks = analyse({ subject: stable, reference: referenceFromStatusProfile(stableMv.status?.profile), policy })
+  const checks = analyse({ subject: stable, reference, policy })
     .filter((c) => c.check !== 'predictionDrift'); // against its own reference only; not a regression signal
   return { verdict: aggregateVerdict(checks), checks: toStatusChecks(checks), details: checkSummaries(checks, ['Fail']).slice(0, 4) };
 }
 
 /** Production monitoring of the stable version over monitoring.interval. */
-export async function monitorStableVersion(provider: MetricProvider, isvc: InferenceService, stableMv: ModelVersion, now: Date): Promise<MonitorResult> {
-  const m = await measure(provider, target(isvc, 'stable', stableMv.spec.version), windowOf(isvc.spec.monitoring?.interval ?? '5m'), now);
+export async function monitorStableVersion(provider: MetricProvider, isvc: InferenceService, stableMv: ModelVersion, reference: ReferenceProfile | undefined, now: Date): Promise<MonitorResult> {
+  const m = await measured(provider, target(isvc, 'stable', stableMv.spec.version), windowOf(isvc.spec.monitoring?.interval ?? '5m'), now);
   const policy = policyOf(isvc);
   return monitorStable({
     measurements: m,
-    reference: referenceFromStatusProfile(stableMv.status?.profile),
+    reference,
     monitoring: { drift: { warn: isvc.spec.monitoring?.drift?.warn ?? 0.1, critical: isvc.spec.monitoring?.drift?.critical ?? 0.25 }, accuracy: isvc.spec.monitoring?.accuracy },
     minRequests: policy.minRequests,
     minFeedback: policy.minFeedback,
