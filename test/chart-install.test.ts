@@ -219,6 +219,9 @@ const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
 test('traffic through the InferenceService: every dashboard panel that this scenario can feed returns data from the real Prometheus', async () => {
   const svc = await getJson(['get', 'service', 'chart-demo', '-n', APPS_NS]);
   const base = `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}`;
+  // Serving means the stable pods are ready; the router in front of them may take a moment more.
+  const probe = await noisePng(48, 99);
+  await waitFor('the InferenceService answering /predict', 30_000, async () => (await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(probe) })).status === 200);
   for (let i = 0; i < 12; i++) {
     const res = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(await noisePng(48, i + 1)) });
     assert.is(res.status, 200, await res.clone().text());
