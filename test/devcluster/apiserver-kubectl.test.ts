@@ -51,6 +51,9 @@ test('version and discovery: a 1.31 server with the built-in kinds and their sho
   assert.ok(ns.includes('namespace/default') && ns.includes('namespace/kube-system'));
   assert.is((await ok(['auth', 'can-i', 'create', 'deployments'])).trim(), 'yes', 'no authorization in the dev cluster');
   assert.match(await ok(['auth', 'whoami']), /devcluster-admin/);
+  const explained = await ok(['explain', 'deployment.spec.template.spec.containers.ports']);
+  assert.match(explained, /FIELD: ports <\[\][\w.]*ContainerPort>/);
+  assert.match(explained, /containerPort\s+<integer>/);
 });
 
 test('apply (validating), get -o json / -o wide, apply again is unchanged', async () => {
@@ -128,6 +131,7 @@ test('CRD: established at once, category listing, printer columns, validation, s
   assert.match(listing, /NAME\s+SIZE\s+PHASE\s+READY\s+AGE/);
   assert.match(listing, /\ba\s+3\s+/);
   assert.match(await ok(['get', 'wdg', '-o', 'wide']), /COLOR/);
+  assert.match(await ok(['explain', 'widget.spec.color']), /FIELD: color <string>\nENUM:\n\s+red\n\s+green\n\s+blue/);
   const w = await getJson(['get', 'widget', 'a']);
   assert.is(w.spec.color, 'red', 'schema default applied');
   // invalid and unknown fields

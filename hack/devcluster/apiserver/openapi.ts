@@ -5,6 +5,7 @@
 // instead of validating client-side against full schemas. Custom resources also carry their
 // CRD's structural schema, so `kubectl explain` works for them.
 import { createHash } from 'node:crypto';
+import { builtinComponents } from './builtin-schemas.js';
 import { apiVersionOf, type KObject, type Registry, type ResourceType } from './registry.js';
 
 const QUERY_PARAMS = ['dryRun', 'fieldManager', 'fieldValidation', 'force', 'pretty'];
@@ -27,7 +28,9 @@ function queryParams(names: string[]): KObject[] {
   return names.map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true } }));
 }
 
-function ref(t: ResourceType): KObject { return { $ref: `#/components/schemas/${schemaName(t)}` }; }
+/** Built-in kinds use their model's component name; filled while a document is built. */
+const schemaNames = new WeakMap<ResourceType, string>();
+function ref(t: ResourceType): KObject { return { $ref: `#/components/schemas/${schemaNames.get(t) ?? schemaName(t)}` }; }
 
 function operations(t: ResourceType, item: boolean): KObject {
   const ext = { 'x-kubernetes-group-version-kind': gvk(t) };
@@ -74,12 +77,16 @@ export function groupVersionDocument(registry: Registry, path: string): KObject 
   const schemas: KObject = {
     [OBJECT_META]: { type: 'object', description: 'ObjectMeta is metadata that all persisted resources must have.', 'x-kubernetes-preserve-unknown-fields': true },
   };
+  const builtins = builtinComponents(types);
+  Object.assign(schemas, builtins.schemas);
   for (const t of types) {
     const prefix = `/${gvPath(t)}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.plural}`;
+    const root = builtins.rootOf.get(t);
+    if (root) schemaNames.set(t, root);
     paths[prefix] = operations(t, false);
     paths[`${prefix}/{name}`] = operations(t, true);
     if (t.status) paths[`${prefix}/{name}/status`] = operations(t, true);
-    schemas[schemaName(t)] = schemaOf(t);
+    if (!root) schemas[schemaName(t)] = schemaOf(t);
   }
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.31.0' }, paths, components: { schemas } };
 }
@@ -88,15 +95,34 @@ function hashOf(doc: KObject): string {
   return createHash('sha512').update(JSON.stringify(doc)).digest('hex').slice(0, 128).toUpperCase();
 }
 
+// A group-version's document is rebuilt only when its types change (a CRD of that group
+// added, changed or removed): built-in groups are built once.
+const docCache = new WeakMap<Registry, Map<string, { types: ResourceType[]; body: string; hash: string }>>();
+
+function documents(registry: Registry): Map<string, { body: string; hash: string }> {
+  let cached = docCache.get(registry);
+  if (!cached) docCache.set(registry, (cached = new Map()));
+  const byGv = new Map<string, ResourceType[]>();
+  for (const t of registry.types()) byGv.set(gvPath(t), [...(byGv.get(gvPath(t)) ?? []), t]);
+  for (const gv of cached.keys()) if (!byGv.has(gv)) cached.delete(gv);
+  for (const [gv, types] of byGv) {
+    const hit = cached.get(gv);
+    if (hit && hit.types.length === types.length && hit.types.every((t, i) => t === types[i])) continue;
+    const doc = groupVersionDocument(registry, gv)!;
+    cached.set(gv, { types, body: JSON.stringify(doc), hash: hashOf(doc) });
+  }
+  return new Map([...cached].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export function openapiDocument(registry: Registry, path: string, _accept: string): { contentType: string; body: string } | undefined {
+  const docs = documents(registry);
   if (path === '/openapi/v3' || path === '/openapi/v3/') {
-    const gvs = [...new Set(registry.types().map(gvPath))].sort();
-    const entries = gvs.map((gv) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=${hashOf(groupVersionDocument(registry, gv)!)}` }]);
+    const entries = [...docs].map(([gv, d]) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=${d.hash}` }]);
     return { contentType: 'application/json', body: JSON.stringify({ paths: Object.fromEntries(entries) }) };
   }
   if (path.startsWith('/openapi/v3/')) {
-    const doc = groupVersionDocument(registry, path.slice('/openapi/v3/'.length).replace(/\/$/, ''));
-    return doc ? { contentType: 'application/json', body: JSON.stringify(doc) } : undefined;
+    const doc = docs.get(path.slice('/openapi/v3/'.length).replace(/\/$/, ''));
+    return doc ? { contentType: 'application/json', body: doc.body } : undefined;
   }
   return undefined;
 }

@@ -4,11 +4,16 @@
 // upstream OpenAPI (their attributeTypeMap), the same schema the real structs follow.
 import * as models from '@kubernetes/client-node';
 
-interface Attribute { name: string; baseName: string; type: string }
+export interface Attribute { name: string; baseName: string; type: string; format?: string }
 type Model = { getAttributeTypeMap?: () => Attribute[] };
 
 const modelTable = models as unknown as Record<string, Model | undefined>;
 const attributeCache = new Map<string, Map<string, string> | null>();
+
+/** The generated model's attributes (JSON names, TypeScript-style types, OpenAPI formats). */
+export function modelAttributes(typeName: string): Attribute[] | undefined {
+  return modelTable[typeName]?.getAttributeTypeMap?.();
+}
 
 function attributesOf(typeName: string): Map<string, string> | null {
   let cached = attributeCache.get(typeName);
