@@ -114,7 +114,10 @@ test('all features on: 2 replicas, PDB, ServiceMonitor, PodMonitor, PrometheusRu
   assert.is(dep.spec.replicas, 2);
   assert.match(dep.spec.template.spec.containers[0].image, /^modelship\/operator@sha256:/);
   assert.ok(dep.spec.template.spec.containers[0].args.includes('--prometheus-url=http://prometheus.monitoring:9090'));
-  for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PodMonitor', 'PrometheusRule']) assert.is(find(objs, kind).length, 1, kind);
+  for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule']) assert.is(find(objs, kind).length, 1, kind);
+  // Model servers on /metrics, routers on /-/router/metrics (the router forwards /metrics upstream).
+  const monitors = Object.fromEntries(find(objs, 'PodMonitor').map((m) => [m.spec.selector.matchExpressions[1].values.join(','), m.spec.podMetricsEndpoints[0].path]));
+  assert.equal(monitors, { 'stable,canary': '/metrics', router: '/-/router/metrics' });
   assert.is(find(objs, 'ConfigMap').length, 3);
 });
 
