@@ -14,7 +14,7 @@ import { startTestCluster, type TestCluster } from './support/devcluster.js';
 import { startRbacProxy, type RbacProxy } from './packaging-rbac-proxy.js';
 import { grantedPermissions, permissionKey, serviceAccountUser, type PolicyRule } from './packaging-rbac.js';
 import sharp from 'sharp';
-import { CHART_DIR, dashboardFiles, dashboardQueries, registeredMetrics } from './packaging-support.js';
+import { CHART_DIR, dashboardFiles, dashboardQueries, loadAlertRules, registeredMetrics } from './packaging-support.js';
 
 type Obj = Record<string, any>;
 const NS = 'modelship-system';
@@ -251,6 +251,13 @@ test('traffic through the InferenceService: every dashboard panel that this scen
   assert.ok(empty.length <= Object.keys(PANELS_WITHOUT_DATA_HERE).length);
 });
 
+test('on this healthy system no alert expression matches in the real Prometheus', async () => {
+  for (const rule of loadAlertRules()) {
+    const res = await promQuery(rule.expr);
+    assert.equal(res, [], `${rule.alert} (${rule.labels.severity}) matches: ${JSON.stringify(res)}`);
+  }
+});
+
 test('helm upgrade to 2 replicas: one leader, one standby, still reconciling', async () => {
   const r = await cluster.helm(['upgrade', RELEASE, CHART_DIR, '-n', NS, ...helmValues(['--set', 'replicaCount=2'])], { timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr);
@@ -315,6 +322,9 @@ test('helm uninstall removes everything it installed (no orphans); CRDs and user
   assert.is(helmSecrets.trim(), '', 'Helm release records');
   const crds = await kubectl(['get', 'crd', '-o', 'name']);
   assert.ok(crds.includes('trainingruns.modelship.dev'), 'CRDs are kept, as Helm does');
+  // With the operator gone, the ModelshipOperatorDown expression matches (before its `for:`).
+  const down = loadAlertRules().find((r) => r.alert === 'ModelshipOperatorDown')!;
+  await waitFor('ModelshipOperatorDown to match in Prometheus', 30_000, async () => (await promQuery(down.expr)).length > 0);
   assert.match(await kubectl(['get', 'trainingrun', 'chart-demo', '-n', APPS_NS, '-o', 'name']), /chart-demo/);
 });
 
