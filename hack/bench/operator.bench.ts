@@ -92,7 +92,7 @@ try {
   let peakRss = idle.rss;
   let convergedMs = -1;
   for (;;) {
-    await sleep(500);
+    await sleep(1000); // polling lists every run and version: kept slow so it does not load the API server much
     polls += 2;
     peakRss = Math.max(peakRss, rssMb(opPid).rss);
     const runs = (await client.list<TrainingRun>(Kinds.TrainingRun, { namespace: NS })).items;
