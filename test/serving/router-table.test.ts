@@ -145,7 +145,7 @@ for (const [name, value, field] of [
 }
 
 test('CLI flags: defaults, POD_IP, and usage errors', () => {
-  assert.equal(parseRouterArgs(['--config', 'r.json'], {}), { config: 'r.json', port: 8080, adminPort: undefined, upstreamTimeoutMs: 60000, shutdownDelayMs: 0, host: '0.0.0.0' });
+  assert.equal(parseRouterArgs(['--config', 'r.json'], {}), { config: 'r.json', port: 8080, adminPort: undefined, upstreamTimeoutMs: 60000, shutdownDelayMs: 0, host: '0.0.0.0', source: 'file', namespace: undefined, name: undefined });
   assert.equal(parseRouterArgs(['--config', 'r.json', '--port', '9000', '--admin-port', '9001'], { POD_IP: '127.64.0.9' }).host, '127.64.0.9');
   for (const argv of [[], ['--config', 'r', '--port', 'x'], ['--config', 'r', '--bogus'], ['--config', 'r', '--upstream-timeout-ms', '0'], ['--config', 'r', '--shutdown-delay-ms', '-1']]) {
     assert.throws(() => parseRouterArgs(argv, {}), (e: unknown) => e instanceof RouterUsageError);
