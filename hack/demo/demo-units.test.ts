@@ -7,7 +7,7 @@ import { judge, versionNumber } from './loadgen.js';
 import { parseDevClusterLine } from './processes.js';
 import { Progress, formatElapsed } from './progress.js';
 import { renderSummary, renderTable, type VersionRow } from './summary.js';
-import { renderTimelineSvg, toSeries, type Timeline } from './timeline.js';
+import { mergeMarkers, renderTimelineSvg, toSeries, type Timeline } from './timeline.js';
 
 test('flags: defaults, --no-wait, --steps always include step 1, errors name the flag', () => {
   const d = parseArgs([]);
@@ -115,6 +115,7 @@ test('timeline: Prometheus matrix → series per version (NaN dropped), SVG with
   // 75 % at t=start: y = top + height - 0.75*height = 56 + 45 = 101
   assert.match(svg, /M64\.0,101\.0/);
   assert.is(renderTimelineSvg(tl), svg, 'deterministic');
+  assert.equal(mergeMarkers([{ t: 5_000, label: 'b' }, { t: 0, label: 'a' }, { t: 20_000, label: 'c' }], 10_000), [{ t: 0, label: 'a, b' }, { t: 20_000, label: 'c' }]);
 });
 
 test.run();

@@ -113,11 +113,14 @@ export async function followCanary(ctx: DemoContext, version: number, expected?:
   mark(ctx, `v${version} ${entry.outcome}`);
   followLiveAccuracy(ctx);
   const row = ctx.rows.get(version);
-  const drift = entry.steps?.flatMap((s) => s.checks ?? []).filter((c) => c.check === 'drift' && c.value !== undefined).map((c) => c.value as number);
+  // Input drift against the version's reference profile; prediction drift against stable when
+  // input drift could not be measured.
+  const driftOf = (check: string) => entry.steps?.flatMap((s) => s.checks ?? []).filter((c) => c.check === check && c.value !== undefined).map((c) => c.value as number) ?? [];
+  const drift = driftOf('drift').length ? driftOf('drift') : driftOf('predictionDrift');
   if (row) {
     row.outcome = entry.reason ? `${entry.outcome} (${entry.reason})` : entry.outcome;
     row.canarySeconds = secondsBetween(entry.startedAt, entry.finishedAt);
-    if (drift?.length) row.drift = Math.max(...drift);
+    if (drift.length) row.drift = Math.max(...drift);
   }
   const line = `v${version} ${entry.outcome}${entry.message ? `: ${entry.message}` : ''}`;
   if (expected && entry.outcome !== expected) {
@@ -129,7 +132,29 @@ export async function followCanary(ctx: DemoContext, version: number, expected?:
     p.raw(`        step ${(s.step ?? 0) + 1} at ${s.weight}%: ${s.verdict} — ${checks}\n`);
   }
   p.hint(`kubectl get msvc ${SERVICE} -o jsonpath='{.status.history}'`);
+  if (entry.outcome === 'Promoted') await waitGuard(ctx, version, expected);
   return entry;
+}
+
+/** After a promotion the operator keeps analysing the new stable for spec.monitoring.guardWindow. */
+async function waitGuard(ctx: DemoContext, version: number, expected?: InferenceServiceStatusHistory['outcome']): Promise<void> {
+  const { progress: p } = ctx;
+  const verdict = await waitFor(`the guard window of v${version} to close`, ctx.timeout(120_000), async () => {
+    const st = (await getIsvc(ctx)).status;
+    const latest = st?.history?.[0];
+    if (latest?.version === version && latest.outcome === 'RolledBack') return { value: latest };
+    if (!st?.monitoring?.guard && st?.stable?.version === version) return { value: undefined };
+    return `guard window open until ${st?.monitoring?.guard?.until ?? '?'}: v${version} is analysed as the new stable`;
+  }, { onObservation: (s) => p.info(s) });
+  const row = ctx.rows.get(version);
+  if (!verdict) {
+    p.done(`guard window closed: v${version} stays stable`);
+    return;
+  }
+  mark(ctx, `v${version} guard rollback`);
+  if (row) row.outcome = `Promoted, then RolledBack (${verdict.reason ?? 'guard'})`;
+  p.warn(`v${version} rolled back in its guard window: ${verdict.message ?? verdict.reason ?? ''}`);
+  if (expected === 'Promoted') ctx.surprises.push(`v${version}: rolled back in the guard window`);
 }
 
 async function waitStable(ctx: DemoContext, version: number): Promise<InferenceService> {

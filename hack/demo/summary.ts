@@ -12,7 +12,7 @@ export interface VersionRow {
   /** Accuracy the load generator observed on live traffic, and on how many head judgements. */
   liveAccuracy?: number;
   liveJudged?: number;
-  /** Canary drift check value (PSI), when the canary was analysed. */
+  /** Canary input drift (PSI vs its reference profile), else prediction drift vs stable, when analysed. */
   drift?: number;
   /** "Promoted", "RolledBack (AnalysisFailed)", "Serving (first version)", "Rejected"... */
   outcome: string;

@@ -69,12 +69,23 @@ const f = (n: number): string => n.toFixed(1);
 
 interface Panel { top: number; height: number; min: number; max: number; title: string; ticks: number[]; format(v: number): string }
 
+/** Markers closer than `withinMs` become one, labels joined, so that their texts do not overlap (pure). */
+export function mergeMarkers(markers: Marker[], withinMs: number): Marker[] {
+  const out: Marker[] = [];
+  for (const m of [...markers].sort((a, b) => a.t - b.t)) {
+    const last = out[out.length - 1];
+    if (last && m.t - last.t < withinMs) last.label = `${last.label}, ${m.label}`;
+    else out.push({ ...m });
+  }
+  return out;
+}
+
 /** The timeline as a standalone SVG document (pure, deterministic for the same input). */
 export function renderTimelineSvg(tl: Timeline, title = 'Modelship demo: canary timeline'): string {
   const W = 960, left = 64, right = 150, width = W - left - right;
   const panels: Panel[] = [
     { top: 56, height: 180, min: 0, max: 100, title: 'traffic share (%)', ticks: [0, 25, 50, 75, 100], format: (v) => String(v) },
-    { top: 290, height: 180, min: 0.4, max: 1, title: 'live accuracy (feedback, 30 s window)', ticks: [0.4, 0.6, 0.8, 1], format: (v) => v.toFixed(1) },
+    { top: 290, height: 180, min: 0.2, max: 1, title: 'live accuracy (feedback, 30 s window)', ticks: [0.2, 0.4, 0.6, 0.8, 1], format: (v) => v.toFixed(1) },
   ];
   const H = 540;
   const span = Math.max(1, tl.end - tl.start);
@@ -100,10 +111,10 @@ export function renderTimelineSvg(tl: Timeline, title = 'Modelship demo: canary 
       out.push(`<text x="${f(tx)}" y="${p.top + p.height + 16}" text-anchor="middle" fill="#555">${m}:00</text>`);
     }
   }
-  for (const m of tl.markers) {
+  for (const m of mergeMarkers(tl.markers, span / 60)) {
     const mx = f(x(m.t));
     out.push(`<line x1="${mx}" x2="${mx}" y1="${panels[0].top}" y2="${panels[1].top + panels[1].height}" stroke="#888" stroke-dasharray="3,3"/>`);
-    out.push(`<text transform="translate(${f(x(m.t) + 3)},${panels[1].top - 24}) rotate(-90)" fill="#444" font-size="10">${esc(m.label)}</text>`);
+    out.push(`<text transform="translate(${f(x(m.t) + 3)},${panels[0].top + 4}) rotate(90)" fill="#444" font-size="10">${esc(m.label)}</text>`);
   }
   const versions = new Set<number>();
   const draw = (p: Panel, series: Series[]) => {
