@@ -122,6 +122,7 @@ async function createJob(desired: Job, ctx: ReconcileContext): Promise<Job> {
 export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator, now: Date): Promise<ReconcileResult | undefined> {
   let retryAfterMs: number | undefined;
   let job: Job | undefined;
+  let fresh = false;
   if (!isTerminal(run.status?.phase)) {
     const observed = await observeRun(run, ctx);
     retryAfterMs = observed.retryAfterMs;
@@ -129,11 +130,13 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
     // Recomputed from the stored object after a conflict (the cache may lag behind our own
     // writes), so a stale read never rolls back what an earlier reconcile recorded.
     const compute = (r: TrainingRun) => computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now);
+    const cached = run;
     run = await writeStatus(run, compute, ctx);
+    fresh = run !== cached; // written: the API server's answer, not the cache
   } else {
     run = await writeStatus(run, (r) => computeTrainingStatus(r, {}, now), ctx);
   }
-  if (run.status?.phase === 'Succeeded' && needsRegistration(run)) await register(run, job, ctx, allocator, now);
+  if (run.status?.phase === 'Succeeded' && needsRegistration(run)) await register(run, job, ctx, allocator, now, fresh);
   return retryAfterMs ? { requeueAfterMs: retryAfterMs } : undefined;
 }
 
@@ -157,7 +160,7 @@ async function writeStatus(run: TrainingRun, compute: (r: TrainingRun) => Traini
   return obj;
 }
 
-async function register(run: TrainingRun, job: Job | undefined, ctx: ReconcileContext, allocator: VersionAllocator, now: Date): Promise<TrainingRun> {
+async function register(run: TrainingRun, job: Job | undefined, ctx: ReconcileContext, allocator: VersionAllocator, now: Date, fresh: boolean): Promise<TrainingRun> {
   const generation = run.metadata.generation;
   const record = (state: RegistrationState) => writeStatus(run, (r) => {
     // Never replace a name an earlier attempt recorded with another one: retry from the stored state.
@@ -174,8 +177,10 @@ async function register(run: TrainingRun, job: Job | undefined, ctx: ReconcileCo
   const ns = run.metadata.namespace ?? '';
   const lineage = lineageFromJob(job) ?? lineageOf(run);
   // The name an earlier attempt recorded (Registering). The cache may lag behind that write, so
-  // a run without one in the cache is read from the API server before a new number is drawn.
-  let name = status.modelVersion ?? (await ctx.client.get<TrainingRun>(Kinds.TrainingRun, ns, run.metadata.name ?? '')).status?.modelVersion;
+  // a run read from the cache without one is read from the API server before a new number is
+  // drawn (not needed when this reconcile just wrote the status and holds the server's answer).
+  let name = status.modelVersion
+    ?? (fresh ? undefined : (await ctx.client.get<TrainingRun>(Kinds.TrainingRun, ns, run.metadata.name ?? '')).status?.modelVersion);
   for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++) {
     if (!name) {
       const seen = ctx.cache.list<ModelVersion>(Kinds.ModelVersion, ns).map((mv) => mv.metadata.name ?? '');
