@@ -5,32 +5,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { kubectlOk, eventually } from './helpers.js';
 import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
 import { readContainerLog } from '../../hack/devcluster/agent/logs.js';
 import { POD_UID_ENV } from '../../hack/devcluster/agent/pod-worker.js';
 
 let cluster: TestCluster;
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { input, timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
 
 const nosuch = `
 apiVersion: v1

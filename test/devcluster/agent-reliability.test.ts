@@ -6,15 +6,12 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { kubectlOk, eventually } from './helpers.js';
 import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
 
 let cluster: TestCluster;
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { input, timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
 
 const job = (name: string) => `
 apiVersion: batch/v1
@@ -27,21 +24,6 @@ spec:
       containers:
       - {name: step, image: modelship/test-job:1, args: [--message, "${name} done"]}
 `;
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 test.before(async () => {
   cluster = await startTestCluster({ agent: true });

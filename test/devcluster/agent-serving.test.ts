@@ -6,29 +6,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import * as http from 'node:http';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { kubectlOk, httpGet } from './helpers.js';
 import { ensureTabularModel } from '../support/models.js';
 
 let cluster: TestCluster;
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { input, timeoutMs: 90_000 });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input, 90_000);
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = (url: string): ReturnType<typeof httpGet> => httpGet(url, 5_000);
 
 test.before(async () => {
   cluster = await startTestCluster({ agent: true });

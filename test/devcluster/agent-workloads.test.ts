@@ -4,46 +4,17 @@
 // scaling to zero or stopping the cluster leaves no process behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as http from 'node:http';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { kubectlOk, eventually, httpGet } from './helpers.js';
 import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
 import { POD_UID_ENV } from '../../hack/devcluster/agent/pod-worker.js';
 import { readFileSync } from 'node:fs';
 
 let cluster: TestCluster;
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { input, timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 2_000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = httpGet;
 
 async function promQuery(promql: string): Promise<any[]> {
   const res = await fetch(`${cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
