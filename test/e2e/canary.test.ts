@@ -107,8 +107,11 @@ test('an equally good version is promoted through every step, with per-step meas
     apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: MODEL, namespace: NS },
     spec: {
       model: MODEL,
-      canary: { steps: [25, 50], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 20, minFeedback: 20, checks: { drift: { max: 0.6 }, latencyP95Ms: { max: 2000 } } },
-      monitoring: { interval: '10s', guardWindow: '0s' },
+      // Windows of 10 s at 40 requests/s give the canary 160+ samples per analysis. At that size
+      // a non-inferiority margin of 0.02 cannot be shown (the Newcombe interval is ±0.07 wide),
+      // and PSI over ten bins is biased upwards: the bounds here are what the sample can decide.
+      canary: { steps: [40, 70], interval: '10s', failureLimit: 2, progressDeadline: '150s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } },
+      monitoring: { interval: '10s', guardWindow: '0s', drift: { warn: 0.5, critical: 1 } },
     },
   } as InferenceService);
   const serving = await waitStatus(async () => { const s = await getIsvc(); return s.status?.phase === 'Serving' ? s : undefined; }, 60_000, 'Serving', 250);
@@ -119,7 +122,7 @@ test('an equally good version is promoted through every step, with per-step meas
 
   const stop = new AbortController();
   const stats = emptyStats();
-  load = { stop, stats, done: runLoad({ url, imagesDir, rps: 30, signal: stop.signal, concurrency: 24 }, stats) };
+  load = { stop, stats, done: runLoad({ url, imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
 
   await ready(2, 'good-2');
   const promoted = await waitStatus(async () => {
@@ -131,18 +134,23 @@ test('an equally good version is promoted through every step, with per-step meas
   const entry = promoted.status!.history![0];
   assert.is(promoted.status?.stable?.version, 2);
   assert.is(promoted.status?.canary, undefined);
-  assert.equal(entry.steps?.map((s) => [s.weight, s.verdict]), [[25, 'Pass'], [50, 'Pass']]);
+  assert.equal(entry.steps?.map((s) => [s.weight, s.verdict]), [[40, 'Pass'], [70, 'Pass']]);
   for (const step of entry.steps ?? []) {
     const acc = step.checks?.filter((c) => c.check === 'accuracyVsStable') ?? [];
     assert.ok(acc.length >= 5, 'one non-inferiority check per head');
-    assert.ok(acc.every((c) => (c.samples ?? 0) >= 20 && c.lower !== undefined), JSON.stringify(acc[0]));
+    assert.ok(acc.every((c) => (c.samples ?? 0) >= 50 && c.lower !== undefined), JSON.stringify(acc[0]));
     assert.ok(step.checks?.some((c) => c.check === 'errorRate' && c.verdict === 'Pass'));
     assert.ok(step.checks?.some((c) => c.check === 'drift' && c.value !== undefined));
   }
   assert.ok((stats.byVersion['2'] ?? 0) > 0 && (stats.byVersion['1'] ?? 0) > 0, JSON.stringify(stats.byVersion));
   assert.ok(stats.feedbackSent > 100, `feedback ${stats.feedbackSent}`);
-  const mv2 = await client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v2`);
-  assert.equal(mv2.status?.servedBy?.map((s) => [s.inferenceService, s.role]), [[MODEL, 'stable']]);
+  // servedBy follows the InferenceService status (written right after it).
+  await waitFor(async () => {
+    const mv2 = await client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v2`);
+    return mv2.status?.servedBy?.length === 1 && mv2.status.servedBy[0].role === 'stable' ? true : undefined;
+  }, 10_000, 'v2 servedBy stable', 200);
+  const mv1 = await client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v1`);
+  assert.equal(mv1.status?.servedBy ?? [], [], 'the retired version serves no more');
 });
 
 test('a worse version is rolled back within failureLimit analyses of enough feedback; the router drops it in < 1 s', async () => {
@@ -157,7 +165,7 @@ test('a worse version is rolled back within failureLimit analyses of enough feed
     const a = s.status?.analysis;
     if (s.status?.canary?.version === 3 && a?.time) {
       const acc = a.checks?.filter((c) => c.check === 'accuracyVsStable') ?? [];
-      analyses.set(a.time, { enough: acc.length > 0 && acc.every((c) => (c.samples ?? 0) >= 20), verdict: a.verdict ?? '' });
+      analyses.set(a.time, { enough: acc.length > 0 && acc.every((c) => (c.samples ?? 0) >= 50), verdict: a.verdict ?? '' });
     }
     const last = s.status?.history?.[0];
     if (!statusSawRollback && last?.version === 3) statusSawRollback = t;

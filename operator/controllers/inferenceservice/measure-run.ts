@@ -68,7 +68,7 @@ export async function analyseCanary(provider: MetricProvider | undefined, isvc: 
     stableVersion !== undefined ? measured(provider, target(isvc, 'stable', stableVersion), window, now) : Promise.resolve(undefined),
   ]);
   const checks = analyse({ subject: canary, baseline: stable, reference, policy: policyOf(isvc) });
-  return { verdict: aggregateVerdict(checks), checks: toStatusChecks(checks), details: checkSummaries(checks).slice(0, 4), canary };
+  return { verdict: aggregateVerdict(checks), checks: toStatusChecks(checks), details: [...checkSummaries(checks, ['Fail']), ...checkSummaries(checks, ['Inconclusive'])].slice(0, 4), canary };
 }
 
 /** The guard-window analysis of a newly promoted stable: absolute checks only (no baseline runs). */

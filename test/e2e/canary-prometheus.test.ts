@@ -1,0 +1,67 @@
+// Prometheus becomes unreachable in the middle of a canary: every analysis from then on is
+// inconclusive (never a pass), the canary is not promoted, and at progressDeadline it is
+// rolled back (fail safe), with the reason in status.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { InferenceService } from '../../operator/api/index.js';
+import { buildControllers } from '../../operator/controllers/registry.js';
+import { Kinds } from '../../operator/runtime/kinds.js';
+import { createLogger } from '../../operator/runtime/logger.js';
+import { Manager } from '../../operator/runtime/manager.js';
+import { waitFor } from '../../operator/runtime/testing/cluster.js';
+import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
+import { brief, createReadyVersion, CuttableProxy, inferenceService, MODEL, NS, routerUrl, startFixture, type Fixture } from './canary-support.js';
+
+let fx: Fixture;
+let manager: Manager;
+let proxy: CuttableProxy;
+let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
+let last: InferenceService | undefined;
+const getIsvc = async () => (last = await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL));
+
+test.before(async () => {
+  fx = await startFixture(2);
+  proxy = new CuttableProxy(new URL(fx.cluster.prometheusUrl!));
+  await proxy.start();
+  manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 } });
+  for (const c of buildControllers({ namespaces: [], prometheusUrl: proxy.url, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
+  await manager.start();
+});
+
+test.after(async () => {
+  load?.stop.abort();
+  await load?.done.catch(() => undefined);
+  await manager?.stop();
+  await proxy?.cut();
+  await fx?.cluster.stop();
+});
+
+test('Prometheus cut mid-canary → inconclusive analyses, no promotion, rollback at the progress deadline', async () => {
+  await createReadyVersion(fx.client, 1, 'good-1');
+  await fx.client.create(inferenceService({ steps: [40, 70], interval: '8s', progressDeadline: '45s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
+  await waitFor(async () => ((await getIsvc()).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
+  const url = await routerUrl(fx.client);
+  const stop = new AbortController();
+  const stats = emptyStats();
+  load = { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+  await createReadyVersion(fx.client, 2, 'good-2');
+  await waitFor(async () => ((await getIsvc()).status?.canary?.stepStartedAt ? true : undefined), 60_000, 'canary taking traffic', 200);
+  await proxy.cut();
+  const cutAt = Date.now();
+  const verdicts = new Set<string>();
+  const s = await waitFor(async () => {
+    const cur = await getIsvc();
+    if (cur.status?.analysis?.time && Date.parse(cur.status.analysis.time) > cutAt + 500) verdicts.add(cur.status.analysis.verdict ?? '');
+    return cur.status?.history?.some((h) => h.version === 2) ? cur : undefined;
+  }, 120_000, 'v2 ended', 250).catch((e: Error) => { throw new Error(`${e.message}; ${JSON.stringify(brief(last))}`); });
+  const entry = s.status!.history!.find((h) => h.version === 2)!;
+  assert.is(entry.outcome, 'RolledBack', JSON.stringify(brief(s)));
+  assert.is(entry.reason, 'ProgressDeadlineExceeded', JSON.stringify(brief(s)));
+  assert.is(s.status?.stable?.version, 1, 'never promoted');
+  assert.ok(!s.status?.history?.some((h) => h.outcome === 'Promoted'));
+  assert.ok(!verdicts.has('Pass'), `verdicts after the cut: ${[...verdicts]}`);
+  const unreachable = s.status?.analysis?.checks?.filter((c) => /ProviderUnreachable|ProviderTimeout/.test(c.message ?? '')) ?? [];
+  assert.ok(unreachable.length > 0 && unreachable.every((c) => c.verdict === 'Inconclusive'), JSON.stringify(s.status?.analysis?.checks?.slice(0, 3)));
+});
+
+test.run();

@@ -1,0 +1,145 @@
+// Shared fixture of the canary end-to-end tests: a dev cluster with the node agent and
+// Prometheus, the CRDs, model artifacts on a PVC, labelled images, the operator as a real
+// process (so it can be SIGKILLed), a Prometheus proxy that can be cut, and helpers.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, openSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
+import { KubeClient } from '../../operator/runtime/client.js';
+import { Kinds } from '../../operator/runtime/kinds.js';
+import { waitFor } from '../../operator/runtime/testing/cluster.js';
+import { KubeTransport } from '../../operator/runtime/transport.js';
+import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { ensureCachedDir, ensureSampleModel, generateImages, MODEL_CACHE_DIR, REPO_ROOT, scriptsHash } from '../support/models.js';
+
+export const NS = 'default';
+export const MODEL = 'faces';
+
+/** The sample model trained on shuffled labels: loads and serves, but guesses. */
+export function ensureCorruptModel(): Promise<string> {
+  return scriptsHash('image').then((hash) => ensureCachedDir(MODEL_CACHE_DIR, `image-corrupt-${hash}`, (dir) => new Promise<void>((resolve, reject) => {
+    execFile('bash', [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, 'image'], { cwd: REPO_ROOT, env: { ...process.env, SAMPLE_TRAIN_ARGS: '--corrupt=labels --epochs=2 --patience=1' }, maxBuffer: 32 << 20 },
+      (err, _out, stderr) => (err ? reject(new Error(`corrupt model build failed: ${stderr}`, { cause: err })) : resolve()));
+  })));
+}
+
+export interface Fixture {
+  cluster: TestCluster;
+  client: KubeClient;
+  imagesDir: string;
+  pvcRoot: string;
+}
+
+/** Cluster + CRDs + artifacts (`good-N` copies of the sample model, `bad`) + 150 labelled images. */
+export async function startFixture(goodCopies: number): Promise<Fixture> {
+  const [good, bad] = await Promise.all([ensureSampleModel(), ensureCorruptModel()]);
+  const cluster = await startTestCluster({ agent: true, prometheus: true });
+  const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')], { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`kubectl apply crds: ${r.stderr}`);
+  const pvcRoot = join(cluster.dir, 'volumes', 'pvc');
+  const models = join(pvcRoot, NS, 'models');
+  mkdirSync(models, { recursive: true });
+  for (let i = 1; i <= goodCopies; i++) cpSync(good, join(models, `good-${i}`), { recursive: true });
+  cpSync(bad, join(models, 'bad'), { recursive: true });
+  const imagesDir = (await generateImages({ count: 150, seed: 4242, out: join(cluster.dir, 'images') })).dir;
+  const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
+  await waitFor(async () => { await client.list(Kinds.InferenceService, { namespace: NS }); return true; }, 10_000, 'CRDs served');
+  return { cluster, client, imagesDir, pvcRoot };
+}
+
+export function modelVersion(version: number, dir: string): ModelVersion {
+  return {
+    apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: `${MODEL}-v${version}`, namespace: NS },
+    spec: { model: MODEL, version, artifact: { uri: `pvc://models/${dir}` }, format: 'onnx', validation: { skewTolerance: 0.2, activeDeadlineSeconds: 120 } },
+  } as ModelVersion;
+}
+
+export async function createReadyVersion(client: KubeClient, version: number, dir: string): Promise<ModelVersion> {
+  await client.create(modelVersion(version, dir));
+  return waitFor(async () => {
+    const mv = await client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v${version}`);
+    if (mv.status?.phase === 'Rejected') throw new Error(`ModelVersion v${version} rejected: ${JSON.stringify(mv.status.conditions)}`);
+    return mv.status?.phase === 'Ready' ? mv : undefined;
+  }, 120_000, `ModelVersion v${version} Ready`, 250);
+}
+
+export function inferenceService(canary: Record<string, unknown>): InferenceService {
+  return {
+    apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: MODEL, namespace: NS },
+    spec: {
+      model: MODEL,
+      canary: { steps: [25, 50], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 20, minFeedback: 20, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } }, ...canary },
+      monitoring: { interval: '10s', guardWindow: '0s' },
+    },
+  } as InferenceService;
+}
+
+export async function routerUrl(client: KubeClient): Promise<string> {
+  const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, MODEL);
+  const url = `http://${svc.spec?.clusterIP}:80`;
+  await waitFor(async () => (await fetch(`${url}/-/router/readyz`).then((r) => r.ok, () => false)) || undefined, 60_000, 'router ready', 250);
+  return url;
+}
+
+/** A TCP proxy in front of Prometheus that a test can cut (connections refused) and restore. */
+export class CuttableProxy {
+  private server?: Server;
+  private sockets = new Set<Socket>();
+  port = 0;
+  constructor(private readonly target: URL) {}
+
+  get url(): string { return `http://127.0.0.1:${this.port}`; }
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(Number(this.target.port), this.target.hostname);
+      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => s.destroy()); }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  async cut(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+}
+
+/** The operator as a real process (operator/main.ts), killable with SIGKILL. */
+export class OperatorProcess {
+  child?: ChildProcess;
+  starts = 0;
+  constructor(private readonly fx: Fixture, private readonly prometheusUrl: string, private readonly logFile?: string) {}
+
+  start(): void {
+    const out = this.logFile ? openSync(this.logFile, 'a') : 'ignore';
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'operator/main.ts', '--kubeconfig', this.fx.cluster.kubeconfigPath, '--prometheus-url', this.prometheusUrl,
+      '--leader-elect=false', '--metrics-port', '0', '--metrics-host', '127.0.0.1'], {
+      cwd: REPO_ROOT, stdio: ['ignore', out, out],
+      env: { ...process.env, MODELSHIP_PVC_ROOT: this.fx.pvcRoot, MODELSHIP_SERVING_IMAGE: 'modelship/serving:e2e' },
+    });
+    this.starts++;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill(signal);
+    await exited;
+  }
+}
+
+export interface StatusBrief { phase?: string; stable?: unknown; canary?: unknown; analysis?: unknown; history?: unknown }
+
+export function brief(isvc: InferenceService | undefined): StatusBrief {
+  const st = isvc?.status;
+  return {
+    phase: st?.phase, stable: st?.stable, canary: st?.canary && { ...st.canary, steps: st.canary.steps?.length },
+    analysis: st?.analysis && { verdict: st.analysis.verdict, notPassed: st.analysis.checks?.filter((c) => c.verdict !== 'Pass').slice(0, 4).map((c) => `${c.check}/${c.head ?? ''}: ${c.message}`) },
+    history: st?.history?.map((h) => [h.version, h.outcome, h.reason, h.message]),
+  };
+}
