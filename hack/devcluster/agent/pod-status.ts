@@ -2,6 +2,7 @@
 // with the kubelet's rules for phase, container states and the Pod conditions.
 import type { KubeObject } from './kube-client.js';
 import { setCondition, type Condition } from './util.js';
+import { podQosClass } from '../apiserver/pod-qos.js';
 
 export interface TerminatedState {
   exitCode: number;
@@ -122,7 +123,7 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
     podIPs: [{ ip: view.podIP }],
     startTime: view.startTime,
     containerStatuses: view.containers.map(containerStatusJson),
-    qosClass: qosClass(pod),
+    qosClass: podQosClass(pod.spec),
   };
   if (view.initContainers) status.initContainerStatuses = view.initContainers.map(containerStatusJson);
   if (view.podFailure) {
@@ -142,14 +143,3 @@ function orderConditions(conditions: Condition[]): Condition[] {
   return [...conditions].sort((a, b) => rank(a.type) - rank(b.type));
 }
 
-function qosClass(pod: KubeObject): string {
-  const containers: any[] = pod.spec?.containers ?? [];
-  const hasAny = containers.some((c) => c.resources?.requests || c.resources?.limits);
-  if (!hasAny) return 'BestEffort';
-  const guaranteed = containers.every((c) => {
-    const l = c.resources?.limits ?? {};
-    const r = c.resources?.requests ?? l;
-    return l.cpu && l.memory && String(r.cpu ?? l.cpu) === String(l.cpu) && String(r.memory ?? l.memory) === String(l.memory);
-  });
-  return guaranteed ? 'Guaranteed' : 'Burstable';
-}

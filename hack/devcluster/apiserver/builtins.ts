@@ -3,6 +3,7 @@
 // Namespace phases, Secret stringData, Job selectors.
 import { errors } from './errors.js';
 import type { KObject } from './registry.js';
+import { podQosClass } from './pod-qos.js';
 
 /**
  * Cluster IPs from 127.96.0.0/16 (loopback, so the node agent can bind them without root).
@@ -142,7 +143,7 @@ export function prepareJobCreate(obj: KObject): void {
 /** Status a real server sets on create for kinds with a status subresource. */
 export function initialStatus(kind: string, obj: KObject): KObject | undefined {
   switch (kind) {
-    case 'Pod': return { phase: 'Pending', qosClass: qosClassOf(obj.spec) };
+    case 'Pod': return { phase: 'Pending', qosClass: podQosClass(obj.spec) };
     case 'Namespace': return { phase: 'Active' };
     case 'Service': return { loadBalancer: {} };
     case 'PersistentVolumeClaim': return { phase: 'Pending' };
@@ -157,14 +158,3 @@ export function initialStatus(kind: string, obj: KObject): KObject | undefined {
   return undefined;
 }
 
-function qosClassOf(spec: KObject | undefined): string {
-  const containers: KObject[] = spec?.containers ?? [];
-  const hasAny = containers.some((c) => Object.keys(c.resources?.requests ?? {}).length || Object.keys(c.resources?.limits ?? {}).length);
-  if (!hasAny) return 'BestEffort';
-  const guaranteed = containers.every((c) => {
-    const l = c.resources?.limits ?? {};
-    const r = c.resources?.requests ?? l;
-    return l.cpu && l.memory && String(r.cpu ?? l.cpu) === String(l.cpu) && String(r.memory ?? l.memory) === String(l.memory);
-  });
-  return guaranteed ? 'Guaranteed' : 'Burstable';
-}

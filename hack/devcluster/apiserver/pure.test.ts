@@ -6,6 +6,7 @@ import { compareKubeVersions } from './discovery.js';
 import { applyConfig, displayPath, fieldsOf, fromFieldsV1, recordUpdate, toFieldsV1 } from './managed.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { decodeProtobuf } from './protobuf.js';
+import { podQosClass } from './pod-qos.js';
 import { labelsMatch, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { evalJsonPath, humanDuration } from './tables.js';
 
@@ -110,6 +111,19 @@ test('protobuf bodies: a Secret as helm sends it, DeleteOptions; unknown kinds a
   assert.equal(decodeProtobuf(envelope('v1', 'DeleteOptions', field(4, 'Foreground'))), { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Foreground' });
   assert.throws(() => decodeProtobuf(envelope('apps/v1', 'Deployment', Buffer.alloc(0))), (err: any) => err.code === 415);
   assert.throws(() => decodeProtobuf(Buffer.from('nope')), (err: any) => err.code === 400);
+});
+
+test('pod QoS class (shared by the API server and the node agent)', () => {
+  const c = (requests?: Record<string, string>, limits?: Record<string, string>) => ({ name: 'c', resources: { requests, limits } });
+  const cases: Array<[string, unknown[], string]> = [
+    ['no resources', [{ name: 'c' }], 'BestEffort'],
+    ['empty requests and limits', [c({}, {})], 'BestEffort'],
+    ['cpu and memory limits only (requests default to them)', [c(undefined, { cpu: '1', memory: '1Gi' })], 'Guaranteed'],
+    ['requests equal to limits', [c({ cpu: '1', memory: '1Gi' }, { cpu: '1', memory: '1Gi' })], 'Guaranteed'],
+    ['requests below limits', [c({ cpu: '500m', memory: '1Gi' }, { cpu: '1', memory: '1Gi' })], 'Burstable'],
+    ['one container without limits', [c(undefined, { cpu: '1', memory: '1Gi' }), { name: 'd' }], 'Burstable'],
+  ];
+  for (const [name, containers, want] of cases) assert.is(podQosClass({ containers } as any), want, name);
 });
 
 test.run();
