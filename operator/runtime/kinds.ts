@@ -1,5 +1,6 @@
 // Resource kinds and their REST paths. A KindRef names a kind exactly enough to build URLs
 // without discovery; `namespaced` defaults to true.
+import type { ObjectMeta } from '../api/meta.js';
 
 export interface KindRef {
   group: string; // '' for the core group
@@ -22,30 +23,8 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
-  [field: string]: unknown;
-}
+// Object metadata has one definition, shared with the generated CRD types.
+export type { ObjectMeta, OwnerReference } from '../api/meta.js';
 
 export const apiVersionOf = (k: Pick<KindRef, 'group' | 'version'>): string =>
   (k.group ? `${k.group}/${k.version}` : k.version);
