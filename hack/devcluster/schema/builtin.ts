@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { notSupported, required, typeInvalid, invalid, type FieldError } from './errors.js';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateLabelsAndAnnotations, validateObjectMetaName } from './names.js';
 import { jsonTypeOf } from './types.js';
+import { validateBuiltinSemantics } from './builtin-semantics.js';
 
 const require = createRequire(import.meta.url);
 
@@ -81,7 +82,8 @@ export function isKnownBuiltin(apiVersion: string, kind: string): boolean {
 }
 
 /**
- * Validates a built-in object against its upstream schema plus ObjectMeta name rules. Unknown
+ * Validates a built-in object against its upstream schema, ObjectMeta name rules and the Go
+ * validation's semantic checks the schema lacks (builtin-semantics.ts). Unknown
  * kinds return no errors (nothing to check against). Type errors are reported like CRD schema
  * errors; a real server fails those earlier, while decoding, with a 400 that names the same field.
  */
@@ -99,6 +101,7 @@ export function validateBuiltin(apiVersion: string, kind: string, obj: unknown):
     if (!Array.isArray(list)) throw new Error(`validating ${key}: ${(err as Error).message}`, { cause: err });
     errs.push(...toFieldErrors(list, obj));
   }
+  errs.push(...validateBuiltinSemantics(apiVersion, kind, obj));
   return dedupe(errs);
 }
 

@@ -102,16 +102,21 @@ export function isValidLabelValue(value: string): string[] {
   return errs;
 }
 
+/** apimachinery's ValidateLabels: keys are qualified names, values label values; errors sit on the map's path. */
+export function validateLabels(labels: unknown, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!isPlainObject(labels)) return errs;
+  for (const [k, v] of Object.entries(labels)) {
+    for (const msg of isQualifiedName(k)) errs.push(invalid(path, k, msg));
+    if (typeof v === 'string') for (const msg of isValidLabelValue(v)) errs.push(invalid(path, v, msg));
+  }
+  return errs;
+}
+
 /** ValidateLabels and ValidateAnnotations of apimachinery's ValidateObjectMeta. */
 export function validateLabelsAndAnnotations(metadata: unknown): FieldError[] {
   const meta = isPlainObject(metadata) ? metadata : {};
-  const errs: FieldError[] = [];
-  if (isPlainObject(meta.labels)) {
-    for (const [k, v] of Object.entries(meta.labels)) {
-      for (const msg of isQualifiedName(k)) errs.push(invalid('metadata.labels', k, msg));
-      if (typeof v === 'string') for (const msg of isValidLabelValue(v)) errs.push(invalid('metadata.labels', v, msg));
-    }
-  }
+  const errs: FieldError[] = validateLabels(meta.labels, 'metadata.labels');
   if (isPlainObject(meta.annotations)) {
     let size = 0;
     for (const [k, v] of Object.entries(meta.annotations)) {
