@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/hack/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 DEVCLUSTER_DIR ?= .devcluster
 DIR ?= .cache/sample-model
 
-.PHONY: help deps tools build typecheck lint test test-unit test-reliability bench devcluster demo sample-model crds-check clean images
+.PHONY: help deps tools build typecheck lint test test-unit test-reliability test-canary-chaos bench devcluster demo sample-model crds-check clean images
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ test-unit: deps ## run tests whose path matches T=... (no typecheck/lint), e.g. 
 
 test-reliability: deps tools ## chaos and fault scenarios (test/reliability/*.reliability.ts; CHAOS_SEED=N replays), < 10 min
 	node hack/chaos/run-reliability.mjs $(T)
+
+test-canary-chaos: deps tools ## operator SIGKILLed 10 times during each canary (make test runs 3)
+	CANARY_SIGKILL_COUNT=10 npx tsx test/e2e/canary-sigkill.test.ts
 
 bench: deps tools ## benchmarks with printed figures (not part of make test)
 	npx tsx hack/bench/main.ts
