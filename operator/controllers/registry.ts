@@ -14,7 +14,7 @@ export interface ControllerOptions {
   prometheusUrl?: string;
   /** Image of validation Jobs (default: env MODELSHIP_SERVING_IMAGE, else modelship/serving:0.1.0). */
   servingImage?: string;
-  /** Registry of the operator's /metrics, for rollout and analysis metrics. */
+  /** Registry of the operator's /metrics, for training, rollout and analysis metrics. */
   registry?: Registry;
   /** Folder of PVC contents as <namespace>/<claim>/ (dev cluster), for reading profile.json. */
   pvcRoot?: string;
@@ -23,7 +23,7 @@ export interface ControllerOptions {
 export function buildControllers(options: ControllerOptions): Controller[] {
   const servingImage = options.servingImage ?? process.env.MODELSHIP_SERVING_IMAGE ?? DEFAULT_SERVING_IMAGE;
   return [
-    trainingRunController(),
+    trainingRunController({ registry: options.registry }),
     modelVersionController({ servingImage }),
     inferenceServiceController({ servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, pvcRoot: options.pvcRoot }),
   ];

@@ -2,6 +2,7 @@
 // status from the Job and its Pods, and registration of the result as a ModelVersion.
 // Level-triggered: every reconcile recomputes the status from the cache and writes it only when
 // it changed; a terminal run costs no API calls at all.
+import type { Registry } from 'prom-client';
 import { ConditionTypes, Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus } from '../../api/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
@@ -10,6 +11,7 @@ import { getCondition } from '../../runtime/status.js';
 import { describeFailedGates, evaluateGates } from './gates.js';
 import { buildTrainingJob, lineageFromJob, lineageOf, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName } from './job.js';
 import type { Job, Pod } from './k8s.js';
+import { TrainingRunMetrics } from './metrics.js';
 import { needsLivePods, observeJob } from './observe.js';
 import { buildModelVersion, registeredBy, VersionAllocator } from './register.js';
 import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, type RegistrationState, type TrainingObservation } from './status.js';
@@ -20,6 +22,8 @@ export interface TrainingRunControllerOptions {
   concurrency?: number;
   /** Clock (tests). */
   now?: () => Date;
+  /** Registry of the operator's /metrics for the TrainingRun/ModelVersion metrics (default: a private one). */
+  registry?: Registry;
 }
 
 /** How long to wait for a Job of an older run with the same name to be garbage-collected. */
@@ -45,6 +49,7 @@ function modelVersionToRun(obj: KubeObject): ObjectKey[] {
 export function trainingRunController(opts: TrainingRunControllerOptions = {}): Controller {
   const allocator = new VersionAllocator();
   const now = opts.now ?? (() => new Date());
+  const metrics = new TrainingRunMetrics(opts.registry);
   return {
     name: 'trainingrun',
     forKind: Kinds.TrainingRun,
@@ -54,7 +59,8 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
     async reconcile(key, ctx) {
       const run = ctx.cache.get<TrainingRun>(Kinds.TrainingRun, key.namespace, key.name);
       if (!run || run.metadata.deletionTimestamp) return undefined; // the Job goes with it (ownerReference)
-      return reconcileRun(run, ctx, allocator, now());
+      metrics.seen(run, ctx.cache);
+      return reconcileRun(run, ctx, allocator, now(), metrics);
     },
   };
 }
@@ -119,7 +125,7 @@ async function createJob(desired: Job, ctx: ReconcileContext): Promise<Job> {
   }
 }
 
-export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator, now: Date): Promise<ReconcileResult | undefined> {
+export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator, now: Date, metrics?: TrainingRunMetrics): Promise<ReconcileResult | undefined> {
   let retryAfterMs: number | undefined;
   let job: Job | undefined;
   let fresh = false;
@@ -131,7 +137,7 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
     // writes), so a stale read never rolls back what an earlier reconcile recorded.
     const compute = (r: TrainingRun) => computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now);
     const cached = run;
-    run = await writeStatus(run, compute, ctx);
+    run = await writeStatus(run, compute, ctx, metrics);
     fresh = run !== cached; // written: the API server's answer, not the cache
   } else {
     run = await writeStatus(run, (r) => computeTrainingStatus(r, {}, now), ctx);
@@ -153,10 +159,15 @@ function needsRegistration(run: TrainingRun): boolean {
  * Writes the status `compute` gives for the run when it changed, recomputing it from the stored
  * object after a conflict, and records Events for the transitions.
  */
-async function writeStatus(run: TrainingRun, compute: (r: TrainingRun) => TrainingRunStatus, ctx: ReconcileContext): Promise<TrainingRun> {
+async function writeStatus(run: TrainingRun, compute: (r: TrainingRun) => TrainingRunStatus, ctx: ReconcileContext, metrics?: TrainingRunMetrics): Promise<TrainingRun> {
+  // The stored status the accepted write was computed from (the fresh one after a conflict), so
+  // that a completion another writer already stored is not counted again.
+  let base = run.status;
   const status = compute(run);
-  const { obj, written } = await ctx.client.setStatus(run, status, { recompute: compute });
+  const recompute = (fresh: TrainingRun) => { base = fresh.status; return compute(fresh); };
+  const { obj, written } = await ctx.client.setStatus(run, status, { recompute });
   if (written) for (const e of transitionEvents(run.status, obj.status ?? status)) void ctx.recorder.event(obj, e.type, e.reason, e.message);
+  if (written) metrics?.written(run, base, obj.status);
   return obj;
 }
 
