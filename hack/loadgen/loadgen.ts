@@ -96,7 +96,10 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     next += gapMs;
     if (inFlight >= concurrency) continue; // shed rather than queue: the rate stays honest
-    const img = images[i++ % images.length];
+    // Random, not round-robin: a cycle of N images against the router's periodic weighted
+    // round-robin would alias, sending the canary the same fixed subset of images forever.
+    const img = images[Math.floor(Math.random() * images.length)];
+    i++;
     stats.sent++;
     inFlight++;
     const p = one(img).finally(() => { inFlight--; pending.delete(p); });
