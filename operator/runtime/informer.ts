@@ -222,11 +222,26 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 }
 
+/** A watch line that is not an event: the stream is no longer trustworthy. */
+export class WatchDecodeError extends Error {
+  override name = 'WatchDecodeError';
+}
+
+/**
+ * Blank lines are keep-alive noise; anything else must be an event. Skipping an undecodable one
+ * would lose that change until the next re-list, so (as client-go's StreamWatcher does) it ends
+ * the watch, which resumes from the last event decoded.
+ */
 function parseEvent<T>(line: string): WatchEvent<T> | undefined {
+  if (!line.trim()) return undefined;
+  let e: WatchEvent<T>;
   try {
-    const e = JSON.parse(line) as WatchEvent<T>;
-    return e && typeof e.type === 'string' && e.object ? e : undefined;
-  } catch {
-    return undefined;
+    e = JSON.parse(line) as WatchEvent<T>;
+  } catch (err) {
+    throw new WatchDecodeError(`unable to decode an event from the watch stream: ${line.slice(0, 80)}`, { cause: err });
   }
+  if (!e || typeof e.type !== 'string' || !e.object) {
+    throw new WatchDecodeError(`unable to decode an event from the watch stream: no type or object in ${line.slice(0, 80)}`);
+  }
+  return e;
 }

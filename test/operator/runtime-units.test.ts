@@ -8,6 +8,8 @@ import {
   AlreadyExistsError, ConflictError, errorFromResponse, ForbiddenError, GoneError, InvalidError, KubeApiError, NotFoundError, UnavailableError,
 } from '../../operator/runtime/errors.js';
 import { Kinds, parseKey, resourcePath, keyString } from '../../operator/runtime/kinds.js';
+import { Informer } from '../../operator/runtime/informer.js';
+import type { KubeClient } from '../../operator/runtime/client.js';
 import { decideLease, microTime, releasedSpec } from '../../operator/runtime/lease.js';
 import { errorChain } from '../../operator/runtime/logger.js';
 import { FlagError, parseFlags } from '../../operator/runtime/flags.js';
@@ -203,6 +205,46 @@ test('operator flags: values, repeats, booleans and errors', () => {
   ];
   for (const [argv, re] of bad) {
     assert.throws(() => parseFlags(argv), (e: unknown) => e instanceof FlagError && re.test(e.message), argv.join(' '));
+  }
+});
+
+test('an undecodable watch line ends the watch, which resumes from the last decoded event (not skipped)', async () => {
+  const cm = (rv: string) => ({ metadata: { namespace: 'ns', name: 'a', resourceVersion: rv }, data: { rv } });
+  const streams = [
+    [JSON.stringify({ type: 'ADDED', object: cm('2') }), '', '{"type":"MODIFIED","object":{"meta', JSON.stringify({ type: 'MODIFIED', object: cm('4') })],
+    [JSON.stringify({ type: 'MODIFIED', object: cm('5') })],
+  ];
+  const watchedFrom: string[] = [];
+  let lists = 0;
+  const client = {
+    list: async () => { lists++; return { items: [], resourceVersion: '1' }; },
+    transport: {
+      stream: async (req: { query: { resourceVersion: string } }) => {
+        watchedFrom.push(req.query.resourceVersion);
+        const lines = streams.shift() ?? [];
+        let closed = false;
+        return {
+          close: () => { closed = true; },
+          lines: (async function* () {
+            for (const l of lines) yield l;
+            while (!closed) await new Promise((r) => setTimeout(r, 10)); // an open, quiet stream
+          })(),
+        };
+      },
+    },
+  } as unknown as KubeClient;
+  const reasons: string[] = [];
+  const inf = new Informer(client, { kind: Kinds.ConfigMap, backoff: { initialMs: 1, maxMs: 5, factor: 2, jitter: 0 }, onRestart: (r) => reasons.push(r) });
+  inf.start();
+  try {
+    const deadline = Date.now() + 5_000;
+    while (inf.store.list('ns')[0]?.metadata?.resourceVersion !== '5' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.is(inf.store.list('ns')[0]?.metadata?.resourceVersion, '5');
+    assert.equal(watchedFrom, ['1', '2'], 'the second watch resumes after the last decoded event');
+    assert.is(lists, 1, 'no re-list');
+    assert.match(reasons[0] ?? '', /unable to decode an event from the watch stream/);
+  } finally {
+    await inf.stop();
   }
 });
 
