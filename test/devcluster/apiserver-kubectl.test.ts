@@ -111,6 +111,9 @@ test('invalid built-in objects are rejected with the upstream wording', async ()
   assert.match(r.stderr, 'The Deployment "bad" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"');
   const typo = await fails(['apply', '-f', '-'], deployment(2).replace('image: nginx:1.25', 'imagex: nginx:1.25').replace('name: web,', 'name: typo,'));
   assert.match(typo.stderr, 'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagex"');
+  // a semantic check that the upstream schema cannot express (kube-apiserver's Go validation)
+  const negative = await fails(['apply', '-f', '-'], deployment(2).replace('replicas: 2', 'replicas: -1').replace('name: web,', 'name: negative,'));
+  assert.match(negative.stderr, 'The Deployment "negative" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0');
   const ns = await fails(['create', 'namespace', 'Bad_Name']);
   assert.match(ns.stderr, 'The Namespace "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"');
 });
