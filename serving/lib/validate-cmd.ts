@@ -158,7 +158,36 @@ export async function validateModelDir(dir: string, opts: ValidateOptions = {}):
 }
 
 /** The ≤ 4 KiB summary for the termination message; drops detail until it fits. */
-export function compactReport(report: Partial<ValidationReport> & { ok: boolean; error?: string }): string {
+/** Rounds to n significant digits so the termination message stays small. */
+const sig = (v: number, n = 4): number => Number(v.toPrecision(n));
+const share = (counts: number[]): number[] => {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return counts.map((c) => (total > 0 ? Math.round((c / total) * 1e4) / 1e4 : 0));
+};
+
+/**
+ * The reference distributions in the compact form the operator records in
+ * ModelVersion.status.profile, so that drift can be measured without reading the artifact store.
+ */
+export function profileSummary(profile: Profile): ProfileSummary {
+  return {
+    bins: profile.bins,
+    features: Object.entries(profile.features).map(([name, f]) => ({ name, edges: f.edges.map((e) => sig(e)), proportions: share(f.counts) })),
+    predictions: Object.entries(profile.heads).map(([head, h]) => ({ head, labels: Object.keys(h.classes), proportions: share(Object.values(h.classes)) })),
+  };
+}
+
+export interface ProfileSummary {
+  bins: number;
+  features: { name: string; edges: number[]; proportions: number[] }[];
+  predictions: { head: string; labels: string[]; proportions: number[] }[];
+}
+
+/**
+ * The termination-message form of the report (≤ 4 KiB). What does not fit is dropped in order
+ * of least use to the operator: the signature, then the profile distributions, then per-head detail.
+ */
+export function compactReport(report: Partial<ValidationReport> & { ok: boolean; error?: string }, profile?: Profile): string {
   const full = {
     ok: report.ok,
     ...(report.error ? { error: report.error.slice(0, 2000) } : {}),
@@ -171,11 +200,21 @@ export function compactReport(report: Partial<ValidationReport> & { ok: boolean;
     heads: report.heads ? Object.fromEntries(Object.entries(report.heads).map(([h, v]) => [h, v.accuracy])) : undefined,
     latencyMs: report.latencyMs ? { p50: report.latencyMs.p50, p95: report.latencyMs.p95 } : undefined,
     profile: report.profile?.path,
+    signature: report.signature,
+    distributions: profile ? profileSummary(profile) : undefined,
   };
-  let text = JSON.stringify(full);
-  if (text.length > TERMINATION_LIMIT) text = JSON.stringify({ ...full, heads: undefined, profile: undefined });
-  if (text.length > TERMINATION_LIMIT) text = JSON.stringify({ ok: full.ok, error: full.error?.slice(0, 1000), digest: full.digest, accuracy: full.accuracy });
-  return text;
+  const attempts = [
+    full,
+    { ...full, signature: undefined },
+    { ...full, signature: undefined, distributions: undefined },
+    { ...full, signature: undefined, distributions: undefined, heads: undefined, profile: undefined },
+    { ok: full.ok, error: full.error?.slice(0, 1000), digest: full.digest, accuracy: full.accuracy },
+  ];
+  for (const attempt of attempts) {
+    const text = JSON.stringify(attempt);
+    if (text.length <= TERMINATION_LIMIT) return text;
+  }
+  return JSON.stringify({ ok: full.ok, error: 'the validation report did not fit in the termination message' });
 }
 
 export function terminationPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
@@ -203,7 +242,7 @@ export async function runValidate(argv: string[], env: NodeJS.ProcessEnv = proce
     if (report.ok) await writeFile(profileOut, JSON.stringify(profile, null, 2) + '\n');
     const text = JSON.stringify(report, null, 2) + '\n';
     if (flags.report) await writeFile(flags.report, text);
-    if (termination) await writeFile(termination, compactReport(report));
+    if (termination) await writeFile(termination, compactReport(report, report.ok ? profile : undefined));
     process.stdout.write(text);
     if (!report.ok) process.stderr.write(`validate: ${report.error}\n`);
     return report.ok ? 0 : 1;

@@ -114,6 +114,12 @@ test('kubectl apply of the example → real PyTorch Job → ModelVersion with li
   assert.is(ready.status?.phase, 'Ready', JSON.stringify(ready.status?.conditions));
   assert.ok((ready.status?.profile?.samples ?? 0) > 0, 'profile summary');
   assert.is(ready.status?.profile?.uri, 'pvc://modelship-models/face-attributes/face-attributes-cpu/profile.json');
+  // the reference distributions live in status, so drift analysis needs no artifact-store access
+  const brightness = ready.status?.profile?.features?.find((f) => f.name === 'brightness');
+  assert.ok(brightness?.proportions?.length, 'brightness reference histogram in status.profile');
+  assert.ok(Math.abs(brightness!.proportions!.reduce((a, b) => a + b, 0) - 1) < 0.01, 'shares sum to 1');
+  assert.equal(ready.status?.profile?.predictions?.find((p) => p.head === 'hair_color')?.labels, ['black', 'brown', 'blond', 'red', 'gray']);
+  assert.equal(ready.status?.signature?.heads?.find((h) => h.name === 'beard')?.labels, ['no', 'yes']);
   assert.ok(ready.status?.servingAccuracy !== undefined);
   assert.is(ready.status?.skew?.passed, true);
   assert.ok((ready.status?.signature?.heads ?? []).some((h) => h.name === 'hair_color'));

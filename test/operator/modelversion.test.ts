@@ -89,6 +89,19 @@ test('parseValidationReport: table of termination messages', () => {
   }
 });
 
+test('parseValidationReport: signature and reference distributions, keeping only the fields the CRD declares', () => {
+  const r = parseValidationReport(report({
+    signature: { input: { kind: 'image', tensor: 'image', width: 64, height: 64, channels: 3, layout: 'NCHW', resize: 'fill' }, heads: [{ name: 'beard', type: 'binary', labels: ['no', 'yes'], extra: 1 }, { type: 'binary' }] },
+    distributions: { bins: 4, features: [{ name: 'brightness', edges: [0.2, 0.5, 0.8], proportions: [0.25, 0.25, 0.25, 0.25] }, { edges: [] }], predictions: [{ head: 'beard', labels: ['no', 'yes'], proportions: [0.7, 0.3] }] },
+  }));
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  assert.equal(r.report.signature, { input: { kind: 'image', tensor: 'image', width: 64, height: 64, channels: 3, layout: 'NCHW' }, heads: [{ name: 'beard', type: 'binary', labels: ['no', 'yes'] }] });
+  assert.equal(r.report.distributions, { bins: 4, features: [{ name: 'brightness', edges: [0.2, 0.5, 0.8], proportions: [0.25, 0.25, 0.25, 0.25] }], predictions: [{ head: 'beard', labels: ['no', 'yes'], proportions: [0.7, 0.3] }] });
+  const garbage = parseValidationReport(report({ signature: 'x', distributions: { features: 'y' } }));
+  assert.ok(garbage.ok && garbage.report.signature === undefined && garbage.report.distributions === undefined);
+});
+
 test('classifyValidationError: table of serving errors', () => {
   const cases: Array<[string, string]> = [
     ['modelship.json does not match model.onnx: heads.4.tensor "hair_color_missing" is not a graph output', 'SignatureMismatch'],

@@ -2,6 +2,8 @@
 // (serving/lib/validate-cmd.ts compactReport): parsed defensively (pure), since a crashed or
 // foreign process may leave anything there.
 
+import type { ModelVersionStatusProfile, ModelVersionStatusSignature } from '../../api/index.js';
+
 export interface CompactValidationReport {
   ok: boolean;
   error?: string;
@@ -17,6 +19,10 @@ export interface CompactValidationReport {
   heads?: Record<string, number>;
   latencyMs?: { p50?: number; p95?: number };
   profile?: string;
+  /** Input and heads as the serving code read them (for status.signature). */
+  signature?: ModelVersionStatusSignature;
+  /** Reference distributions (for status.profile, so drift needs no artifact-store access). */
+  distributions?: Pick<ModelVersionStatusProfile, 'bins' | 'features' | 'predictions'>;
 }
 
 export type ParsedReport = { ok: true; report: CompactValidationReport } | { ok: false; message: string };
@@ -55,8 +61,40 @@ export function parseValidationReport(text: string | undefined): ParsedReport {
       ...(Object.keys(heads).length ? { heads } : {}),
       ...(num(lat.p50) !== undefined || num(lat.p95) !== undefined ? { latencyMs: { p50: num(lat.p50), p95: num(lat.p95) } } : {}),
       ...(typeof v.profile === 'string' ? { profile: v.profile } : {}),
+      ...optional('signature', parseSignature(v.signature)),
+      ...optional('distributions', parseDistributions(v.distributions)),
     },
   };
+}
+
+const optional = <K extends string, T>(key: K, value: T | undefined): Partial<Record<K, T>> => (value === undefined ? {} : ({ [key]: value } as Record<K, T>));
+const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
+const numbers = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => num(x) !== undefined) ? (v as number[]) : undefined);
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
+
+/** Only the fields the CRD's status.signature declares, so the stored status equals what we computed. */
+function parseSignature(value: unknown): ModelVersionStatusSignature | undefined {
+  const v = obj(value);
+  if (!v || !Array.isArray(v.heads)) return undefined;
+  const heads = v.heads.map(obj).filter((h): h is Record<string, unknown> => !!h && typeof h.name === 'string')
+    .map((h) => defined({ name: h.name as string, tensor: str(h.tensor), type: h.type === 'binary' || h.type === 'multiclass' ? (h.type as 'binary' | 'multiclass') : undefined, labels: strings(h.labels) }));
+  const i = obj(v.input);
+  const input = i && (i.kind === 'image' || i.kind === 'tensor')
+    ? defined({ kind: i.kind as 'image' | 'tensor', tensor: str(i.tensor), width: num(i.width), height: num(i.height), channels: num(i.channels), layout: i.layout === 'NCHW' || i.layout === 'NHWC' ? (i.layout as 'NCHW' | 'NHWC') : undefined, features: strings(i.features) })
+    : undefined;
+  return defined({ input, heads });
+}
+
+function parseDistributions(value: unknown): CompactValidationReport['distributions'] | undefined {
+  const v = obj(value);
+  if (!v || !Array.isArray(v.features)) return undefined;
+  const features = v.features.map(obj).filter((f): f is Record<string, unknown> => !!f && typeof f.name === 'string')
+    .map((f) => defined({ name: f.name as string, edges: numbers(f.edges), proportions: numbers(f.proportions) }));
+  const predictions = (Array.isArray(v.predictions) ? v.predictions : []).map(obj).filter((p): p is Record<string, unknown> => !!p && typeof p.head === 'string')
+    .map((p) => defined({ head: p.head as string, labels: strings(p.labels), proportions: numbers(p.proportions) }));
+  return defined({ bins: num(v.bins), features, predictions });
 }
 
 export type RejectionReason = 'SignatureMismatch' | 'LoadFailed' | 'InvalidArtifact' | 'TrainingServingSkew';

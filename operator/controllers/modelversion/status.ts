@@ -96,8 +96,8 @@ function measured(mv: ModelVersion, report: CompactValidationReport | undefined,
   if (report.accuracy !== undefined) servingMetrics.accuracy = report.accuracy;
   for (const [h, a] of Object.entries(heads)) servingMetrics[`${h}.accuracy`] = a;
   return {
-    ...(Object.keys(heads).length ? { signature: { heads: Object.keys(heads).map((name) => ({ name })) } } : {}),
-    ...(report.samples !== undefined ? { profile: { samples: report.samples, uri: profileUri(mv) } } : {}),
+    ...(report.signature ? { signature: report.signature } : Object.keys(heads).length ? { signature: { heads: Object.keys(heads).map((name) => ({ name })) } } : {}),
+    ...(report.samples !== undefined ? { profile: { samples: report.samples, uri: profileUri(mv), ...report.distributions } } : {}),
     ...(report.accuracy !== undefined ? { servingAccuracy: Math.min(1, Math.max(0, report.accuracy)) } : {}),
     ...(Object.keys(servingMetrics).length ? { servingMetrics } : {}),
     ...(report.latencyMs ? { servingLatencyMs: report.latencyMs } : {}),
