@@ -63,7 +63,6 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
   const gapMs = 1000 / opts.rps;
   let inFlight = 0;
   const pending = new Set<Promise<void>>();
-  let i = 0;
   let next = performance.now();
 
   const one = async (img: (typeof images)[number]) => {
@@ -99,7 +98,6 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
     // Random, not round-robin: a cycle of N images against the router's periodic weighted
     // round-robin would alias, sending the canary the same fixed subset of images forever.
     const img = images[Math.floor(Math.random() * images.length)];
-    i++;
     stats.sent++;
     inFlight++;
     const p = one(img).finally(() => { inFlight--; pending.delete(p); });
