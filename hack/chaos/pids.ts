@@ -1,0 +1,29 @@
+// Finds processes by their command line (/proc/<pid>/cmdline), for components a test did not
+// start itself (e.g. the dev cluster's Prometheus, located by its data dir).
+import { readdirSync, readFileSync } from 'node:fs';
+
+export function pidsWithArg(fragment: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((a) => a.includes(fragment))) pids.push(Number(entry));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
+/** Sends `signal` to each pid and waits (up to timeoutMs) until all are gone. */
+export async function killPids(pids: number[], signal: NodeJS.Signals, timeoutMs = 10_000): Promise<void> {
+  for (const pid of pids) { try { process.kill(pid, signal); } catch { /* already gone */ } }
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive)) {
+    if (Date.now() > deadline) throw new Error(`processes ${pids.filter(alive).join(',')} still alive ${timeoutMs} ms after ${signal}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
