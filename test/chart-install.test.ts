@@ -202,11 +202,6 @@ const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
   'Modelship / Training|Offline metrics per version': 'awaited metric (TrainingRun controller)',
   'Modelship / Training|Reconcile errors': 'no reconcile failed',
   'Modelship / Training|Informer restarts': 'no informer restarted',
-  // Found by this test: operator/main.ts calls buildControllers() without `registry:
-  // metrics.registry`, so the InferenceService controller's rollout metrics land in a private
-  // registry that /metrics never shows. Remove these two lines once main.ts passes it.
-  'Modelship / Drift & canary|Canary weight': 'operator/main.ts does not pass its /metrics registry to the controllers',
-  'Modelship / Drift & canary|Rollout phase': 'operator/main.ts does not pass its /metrics registry to the controllers',
   'Modelship / Drift & canary|Analysis: measured value vs threshold': 'no canary analysis: one version, no Prometheus address given to the operator',
   'Modelship / Drift & canary|Analysis verdicts': 'as above',
   'Modelship / Drift & canary|Promotions and rollbacks': 'no canary promoted or rolled back',
