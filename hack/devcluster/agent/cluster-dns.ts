@@ -3,12 +3,12 @@
 // gets NODE_OPTIONS=--import=<dns-shim.mjs>, which makes Node's dns.lookup (used by http,
 // net and fetch) answer those names. So `http://web.default.svc.cluster.local` works from
 // Node-based pods as on a real cluster; other runtimes use cluster IPs or the service env vars.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as net from 'node:net';
 import type { KubeObject } from './kube-client.js';
 import type { Informer } from './informer.js';
+import { DerivedFileWriter } from './derived-file.js';
 
 export const HOSTS_ENV = 'MODELSHIP_DEVCLUSTER_HOSTS';
 export const NAMESPACE_ENV = 'MODELSHIP_DEVCLUSTER_NAMESPACE';
@@ -55,39 +55,9 @@ export function serviceLinkEnv(services: KubeObject[], namespace: string): Map<s
   return env;
 }
 
-export class HostsWriter {
-  private timer?: NodeJS.Timeout;
-  private last = '';
-
-  constructor(private readonly services: Informer, private readonly file: string, private readonly log: (m: string) => void) {}
-
-  start(): void {
-    mkdirSync(dirname(this.file), { recursive: true });
-    this.services.onChange(() => this.schedule());
-    this.write();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.write();
-    }, 20);
-  }
-
-  private write(): void {
-    const content = JSON.stringify(serviceHosts(this.services.list()), null, 1);
-    if (content === this.last) return;
-    try {
-      writeFileSync(`${this.file}.tmp`, content);
-      renameSync(`${this.file}.tmp`, this.file);
-      this.last = content;
-    } catch (err) {
-      this.log(`write ${this.file}: ${(err as Error).message}`);
-    }
+/** Keeps hosts.json (Service DNS names → cluster IPs) in step with the Services. */
+export class HostsWriter extends DerivedFileWriter {
+  constructor(services: Informer, file: string, log: (m: string) => void) {
+    super(services, file, (svcs) => JSON.stringify(serviceHosts(svcs), null, 1), log, 20);
   }
 }
