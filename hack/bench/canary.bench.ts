@@ -58,7 +58,7 @@ try {
     routerLatencyMs: routerAt - rolledAt,
   };
   console.log(JSON.stringify(figures));
-  console.log(`time-to-rollback ${figures.timeToRollbackS} s (target ≤ ${figures.targetS} s after the canary takes traffic); decision latency ${decisions.map((d) => `${d} ms`).join(', ')} after the analysis was due; router ${figures.routerLatencyMs} ms after the status`);
+  console.log(`time-to-rollback ${figures.timeToRollbackS} s (target ≤ ${figures.targetS} s after the canary takes traffic); decision latency ${decisions.map((d) => `${d} ms`).join(', ')} after the analysis was due; router ${figures.routerLatencyMs} ms after the status (polled every 20 ms)`);
 } finally {
   stop.abort();
   await load?.catch(() => undefined);
