@@ -156,8 +156,12 @@ test('CRD: established at once, category listing, printer columns, validation, s
 });
 
 test('get -w streams changes', async () => {
-  const watching = c.kubectl(['get', 'widgets', '-w', '--output-watch-events'], { timeoutMs: 2500 });
-  await new Promise((r) => setTimeout(r, 800));
+  // Label only once kubectl's watch is open (a fixed sleep raced kubectl's start-up on a busy
+  // machine: the label then showed up in ADDED and MODIFIED never came).
+  const openWatches = () => c.api.faults.list().watches;
+  const before = openWatches();
+  const watching = c.kubectl(['get', 'widgets', '-w', '--output-watch-events'], { timeoutMs: 4000 });
+  for (const deadline = Date.now() + 3000; openWatches() <= before && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
   await ok(['label', 'wdg', 'a', 'seen=yes']);
   const out = (await watching).stdout;
   assert.match(out, /ADDED\s+a\s+3/);
