@@ -153,4 +153,23 @@ test('analyseCanary measures both roles at one time and aggregates; a dead provi
   assert.is(m.measurements.problems.featureBins!.reason, 'ProviderUnreachable');
 });
 
+test('analyseCanary and monitorVersion take increase()\'s fractional counts (rounded to whole trials, not a StatsError)', async () => {
+  const p = tableProvider({
+    modelship_requests_total: [s(999.6)],
+    'endpoint=~"predict|infer",code=~"5.."': [s(3.7)],
+    'histogram_quantile(0.95': [s(0.05)],
+    modelship_feedback_total: [s(899.7, { head: 'smile', outcome: 'correct' }), s(100.4, { head: 'smile', outcome: 'incorrect' })],
+    modelship_feature_bin_total: [s(500.2, { feature: 'brightness', bin: '0' }), s(499.9, { feature: 'brightness', bin: '1' })],
+    modelship_predictions_total: [s(500.3, { head: 'smile', class: 'yes' }), s(499.8, { head: 'smile', class: 'no' })],
+  });
+  const r = await analyseCanary({ provider: p, canary: { version: '2' }, stable: { version: '1' }, window: '1m', at, reference: { features: { brightness: [1, 1] } }, policy });
+  assert.is(r.canary.requests, 1000);
+  assert.is(r.canary.errors, 4);
+  assert.equal(r.canary.feedback!.smile, { correct: 900, total: 1000 });
+  assert.equal(r.checks.map((c) => `${c.check}:${c.verdict}`), ['accuracyVsStable:Inconclusive', 'drift:Pass', 'predictionDrift:Pass', 'latencyP95Ms:Pass', 'errorRate:Pass']);
+  const m = await monitorVersion(p, { version: '1' }, '5m', { reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
+  assert.equal(m.measurements.feedback!.smile, { correct: 900, total: 1000 });
+  assert.is(m.status.drift!.level, 'Ok');
+});
+
 test.run();

@@ -60,3 +60,22 @@ export function problemOf(m: RoleMeasurements, key: MeasurementKey): string {
   const p = m.problems[key];
   return p ? `${p.reason}: ${p.message}` : 'no data';
 }
+
+/**
+ * Whole counts for the interval statistics (they need whole trials): Prometheus increase()
+ * extrapolates to the window edges, so a counter that rose by 60 reads 59.98. Rounded once,
+ * here, with successes and errors capped by their totals.
+ */
+export function wholeCounts(m: RoleMeasurements): RoleMeasurements {
+  const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
+  const roundValues = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v)]));
+  const requests = round(m.requests);
+  const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, Math.round(m.errors));
+  const feedback = m.feedback && Object.fromEntries(Object.entries(m.feedback).map(([head, f]) => {
+    const total = Math.round(f.total);
+    return [head, { ...f, total, correct: Math.min(total, Math.round(f.correct)) }];
+  }));
+  const featureBins = m.featureBins && Object.fromEntries(Object.entries(m.featureBins).map(([k, v]) => [k, v.map(Math.round)]));
+  const predictions = m.predictions && Object.fromEntries(Object.entries(m.predictions).map(([h, c]) => [h, roundValues(c)]));
+  return { ...m, requests, errors, feedback, featureBins, predictions };
+}

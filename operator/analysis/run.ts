@@ -6,7 +6,7 @@ import type { Verdict } from '../api/index.js';
 import { analyse, type AnalysisPolicy } from './analyse.js';
 import type { CheckResult } from './checks/result.js';
 import { measure, type MeasureTarget } from './measure.js';
-import type { RoleMeasurements } from './measurements.js';
+import { wholeCounts, type RoleMeasurements } from './measurements.js';
 import { monitorStable, type MonitorInput, type MonitorResult } from './monitoring.js';
 import type { ReferenceProfile } from './reference.js';
 import { aggregateVerdict } from './verdict.js';
@@ -36,8 +36,8 @@ export interface CanaryAnalysis {
 export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryAnalysis> {
   const at = input.at ?? new Date();
   const [canary, stable] = await Promise.all([
-    measure(input.provider, { ...input.canary, role: 'canary' }, input.window, at),
-    input.stable ? measure(input.provider, { ...input.stable, role: 'stable' }, input.window, at) : Promise.resolve(undefined),
+    measure(input.provider, { ...input.canary, role: 'canary' }, input.window, at).then(wholeCounts),
+    input.stable ? measure(input.provider, { ...input.stable, role: 'stable' }, input.window, at).then(wholeCounts) : Promise.resolve(undefined),
   ]);
   const checks = analyse({ subject: canary, baseline: stable, reference: input.reference, policy: input.policy, heads: input.heads });
   return { canary, stable, checks, verdict: aggregateVerdict(checks) };
@@ -51,6 +51,6 @@ export async function monitorVersion(
   rest: Omit<MonitorInput, 'measurements'>,
   at: Date = new Date(),
 ): Promise<MonitorResult & { measurements: RoleMeasurements }> {
-  const measurements = await measure(provider, { ...stable, role: 'stable' }, window, at);
+  const measurements = wholeCounts(await measure(provider, { ...stable, role: 'stable' }, window, at));
   return { ...monitorStable({ ...rest, measurements }), measurements };
 }
