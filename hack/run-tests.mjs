@@ -3,7 +3,9 @@
 // line for the whole suite: "N passed, N failed". Each file gets its own process so that
 // tests which start servers or clusters cannot leak into each other.
 //
-// Usage: node hack/run-tests.mjs [path-filter ...]
+// Usage: node hack/run-tests.mjs [--suffix .reliability.ts] [path-filter ...]
+//   --suffix S    which files are tests (default .test.ts; the slower reliability suite
+//                 uses .reliability.ts and runs through `make test-reliability`)
 //   TEST_JOBS=N   files run at once (default 2: one per core on our machines)
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -19,12 +21,15 @@ function findTests(dir, out) {
     const path = join(dir, name);
     const st = statSync(path);
     if (st.isDirectory()) { if (!skipDirs.has(name)) findTests(path, out); }
-    else if (name.endsWith('.test.ts')) out.push(path);
+    else if (name.endsWith(suffix)) out.push(path);
   }
   return out;
 }
 
-const filters = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const suffixAt = argv.indexOf('--suffix');
+const suffix = suffixAt >= 0 ? argv.splice(suffixAt, 2)[1] : '.test.ts';
+const filters = argv;
 const files = roots.flatMap((r) => findTests(r, []))
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort();
