@@ -126,6 +126,11 @@ test('drift: inconclusive on few samples, missing features, no reference or prov
     ['bins do not match the profile', canary({ featureBins: { brightness: [1, 1, 1, 1, 1, 1], contrast: [100, 100] } }), reference, 'Inconclusive', /6 bins, the reference 4/],
     // A feature that drifts fails even though another one has no data.
     ['drift confirmed despite missing data', canary({ featureBins: { brightness: [0, 0, 0, 100] } }), reference, 'Fail', /> max 0.25/],
+    // A score far above max on a handful of requests is noise, not a verdict (issue 5).
+    ['score above max on 4 samples', canary({ featureBins: { brightness: [0, 0, 0, 4], contrast: [4, 0] } }), reference, 'Inconclusive', /> max 0.25, but only 4 samples, fewer than minRequests=100/],
+    ['score above max one sample short', canary({ featureBins: { brightness: [0, 0, 0, 99] } }), reference, 'Inconclusive', /only 99 samples/],
+    ['score above max at exactly minRequests', canary({ featureBins: { brightness: [0, 0, 0, 100], contrast: [100, 0] } }), reference, 'Fail', /> max 0.25/],
+    ['score within max on few samples', canary({ featureBins: { brightness: [1, 1, 1, 1], contrast: [2, 2] } }), reference, 'Inconclusive', /; only 4 samples/],
   ];
   for (const [name, m, ref, verdict, message] of cases) {
     const c = driftCheck(m, ref, drift);
@@ -153,6 +158,11 @@ test('prediction drift: canary vs stable classes per head, else vs the reference
   const fewStable = predictionDriftCheck(canary({ predictions: { smile: { yes: 60, no: 60 } } }), stable({ predictions: { smile: { yes: 5, no: 5 } } }), reference, drift);
   assert.is(fewStable.verdict, 'Inconclusive', 'the smaller side bounds the sample count');
   assert.is(fewStable.samples, 10);
+  // Few canary predictions, far off stable's distribution: inconclusive, not a rollback.
+  const fewCanary = predictionDriftCheck(canary({ predictions: { smile: { yes: 9, no: 1 } } }), stable({ predictions: balanced }), reference, drift);
+  assert.is(fewCanary.verdict, 'Inconclusive');
+  assert.ok(fewCanary.value! > drift.max, 'the score is still reported');
+  assert.is(fewCanary.samples, 10);
   const noStable = predictionDriftCheck(canary({ predictions: balanced }), stable({ problems: { predictions: unreachable } }), reference, drift);
   assert.is(noStable.verdict, 'Inconclusive');
   assert.match(noStable.message!, /ProviderUnreachable/);

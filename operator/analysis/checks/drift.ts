@@ -7,9 +7,10 @@
 // predictionDrift — output drift: predicted-class distribution per head of the subject (canary)
 //   against the baseline (stable) over the same window, or against the reference profile when
 //   there is no baseline. score = max PSI over heads; breakdown = PSI per head.
-// Verdicts: fail when the score exceeds `max` (one confirmed drifting feature is enough, even if
-// others lack data); pass only when every expected feature/head was measured, on at least
-// `minRequests` samples, with score ≤ max; otherwise inconclusive.
+// Verdicts: below `minRequests` samples always inconclusive (even with a score above `max`: PSI
+// of a few requests is noise); otherwise fail when the score exceeds `max` (one confirmed
+// drifting feature is enough, even if others lack data); pass only when every expected
+// feature/head was measured with score ≤ max; otherwise inconclusive.
 import { DivergenceError, jensenShannonDistance, psi } from '../divergence.js';
 import { problemOf, type RoleMeasurements } from '../measurements.js';
 import type { ReferenceProfile } from '../reference.js';
@@ -113,9 +114,14 @@ function verdictOf(check: 'drift' | 'predictionDrift', subject: RoleMeasurements
   const samples = Math.round(report.samples ?? 0);
   const measured = { ...base, value: report.score, samples, breakdown };
   const worst = `${what} PSI ${fmt(report.score)} (highest: ${report.worst}, Jensen–Shannon ${fmt(report.items[report.worst!].jensenShannon)})`;
+  // PSI of a handful of samples is mostly noise (a few requests in one bin score > 1), so a
+  // score above max only fails once minRequests samples back it, like the other checks.
+  if (samples < policy.minRequests) {
+    const above = report.score > policy.max ? ` > max ${fmt(policy.max)}, but` : ';';
+    return result({ ...measured, verdict: 'Inconclusive', message: `${worst}${above} only ${samples} samples, fewer than minRequests=${policy.minRequests}` });
+  }
   if (report.score > policy.max) return result({ ...measured, verdict: 'Fail', message: `${worst} > max ${fmt(policy.max)}` });
   if (missing.length) return result({ ...measured, verdict: 'Inconclusive', message: `${worst}; not measured: ${missing.map(([n, why]) => `${n} (${why})`).slice(0, 5).join(', ')}` });
-  if (samples < policy.minRequests) return result({ ...measured, verdict: 'Inconclusive', message: `${worst}; only ${samples} samples, fewer than minRequests=${policy.minRequests}` });
   return result({ ...measured, verdict: 'Pass', message: `${worst} ≤ max ${fmt(policy.max)}` });
 }
 

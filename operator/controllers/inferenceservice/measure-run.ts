@@ -3,7 +3,7 @@
 // as inconclusive checks with the reason, never as a pass.
 import {
   analyse, checkSummaries, aggregateVerdict, measure, monitorStable, toStatusChecks,
-  type MonitorResult, type ReferenceProfile, type RoleMeasurements,
+  type MonitorResult, type ReferenceProfile, type RoleMeasurements, wholeCounts,
 } from '../../analysis/index.js';
 import { formatDuration, parseDuration, type AnalysisCheck, type InferenceService, type ModelVersion, type Verdict, type VersionRole } from '../../api/index.js';
 import type { MetricProvider } from '../../metrics-providers/index.js';
@@ -15,23 +15,7 @@ export interface AnalysisOutcome {
   canary?: RoleMeasurements;
 }
 
-/**
- * Whole counts: Prometheus increase() extrapolates to the window edges, so counters come back
- * as 59.98 rather than 60; the interval statistics need whole trials and successes.
- */
-export function wholeCounts(m: RoleMeasurements): RoleMeasurements {
-  const r = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
-  const feedback = m.feedback && Object.fromEntries(Object.entries(m.feedback).map(([h, f]) => {
-    const total = Math.round(f.total);
-    return [h, { total, correct: Math.min(total, Math.round(f.correct)) }];
-  }));
-  const bins = m.featureBins && Object.fromEntries(Object.entries(m.featureBins).map(([k, v]) => [k, v.map(Math.round)]));
-  const predictions = m.predictions && Object.fromEntries(Object.entries(m.predictions).map(([h, c]) => [h, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Math.round(v)]))]));
-  const requests = r(m.requests);
-  const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, Math.round(m.errors));
-  return { ...m, requests, errors, feedback, featureBins: bins, predictions };
-}
-
+// The interval statistics need whole trials: counts are rounded once, by the analysis layer.
 const measured = async (...args: Parameters<typeof measure>) => wholeCounts(await measure(...args));
 
 function target(isvc: InferenceService, role: VersionRole, version: number) {
