@@ -34,7 +34,7 @@ test-unit: deps ## run tests whose path matches T=... (no typecheck/lint), e.g. 
 	node hack/run-tests.mjs $(T)
 
 test-reliability: deps tools ## chaos and fault scenarios (test/reliability/*.reliability.ts; CHAOS_SEED=N replays), < 10 min
-	node hack/chaos/run-reliability.mjs $(T)
+	node hack/run-tests.mjs --suffix .reliability.ts $(T)
 
 test-canary-chaos: deps tools ## operator SIGKILLed 10 times during each canary (make test runs 3)
 	CANARY_SIGKILL_COUNT=10 npx tsx test/e2e/canary-sigkill.test.ts

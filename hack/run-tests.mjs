@@ -76,6 +76,8 @@ async function worker() {
     const status = r.failed ? 'FAIL' : 'ok  ';
     console.log(`${status} ${relative('.', file)}  (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)}s)`);
     if (r.failed || process.env.TEST_VERBOSE) console.log(r.text.split('\n').map((l) => '    ' + l).join('\n'));
+    // Chaos tests print their random seed; show it even on success so any run can be replayed.
+    else for (const l of r.text.split('\n').filter((l) => l.startsWith('chaos seed'))) console.log('    ' + l);
   }
 }
 await Promise.all(Array.from({ length: Math.min(jobs, files.length || 1) }, worker));
