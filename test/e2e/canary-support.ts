@@ -2,7 +2,7 @@
 // Prometheus, the CRDs, model artifacts on a PVC, labelled images, the operator as a real
 // process (so it can be SIGKILLed), a Prometheus proxy that can be cut, and helpers.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, openSync } from 'node:fs';
+import { cpSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
@@ -11,7 +11,7 @@ import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
-import { ensureCachedDir, ensureSampleModel, generateImages, MODEL_CACHE_DIR, REPO_ROOT, scriptsHash } from '../support/models.js';
+import { ensureCachedDir, ensureSampleModel, generateImages, MODEL_CACHE_DIR, PYTHON, REPO_ROOT, scriptsHash } from '../support/models.js';
 
 export const NS = 'default';
 export const MODEL = 'faces';
@@ -142,4 +142,54 @@ export function brief(isvc: InferenceService | undefined): StatusBrief {
     analysis: st?.analysis && { verdict: st.analysis.verdict, notPassed: st.analysis.checks?.filter((c) => c.verdict !== 'Pass').slice(0, 4).map((c) => `${c.check}/${c.head ?? ''}: ${c.message}`) },
     history: st?.history?.map((h) => [h.version, h.outcome, h.reason, h.message]),
   };
+}
+
+/**
+ * Copies the model at `from` to `to` with its reference/ images replaced by shifted ones: the
+ * artifact of a model trained on shifted data (its reference profile is the shifted
+ * distribution), so normal live traffic is drifted relative to it.
+ */
+export async function writeShiftedReferenceCopy(from: string, to: string, shift: string, seed = 977): Promise<void> {
+  cpSync(from, to, { recursive: true });
+  rmSync(join(to, 'reference'), { recursive: true, force: true });
+  await generateImages({ count: 120, seed, shift, out: join(to, 'reference') });
+}
+
+/**
+ * Replaces `dir`/model.onnx by a graph that loads with the same signature (declared outputs
+ * unchanged) but whose `beard` head returns 3 columns at run time, so every prediction fails
+ * with the server's INFERENCE_FAILED (HTTP 500). Written atomically (rename).
+ */
+export function breakModelAtInference(dir: string): Promise<void> {
+  const script = [
+    'import onnx, sys',
+    'from onnx import helper',
+    'm = onnx.load(sys.argv[1] + "/model.onnx")',
+    'g = m.graph',
+    'for n in g.node:',
+    '    n.output[:] = ["beard_raw" if o == "beard" else o for o in n.output]',
+    'g.node.append(helper.make_node("Concat", ["beard_raw", "beard_raw", "beard_raw"], ["beard"], axis=1))',
+    'onnx.save(m, sys.argv[1] + "/model.onnx.tmp")',
+  ].join('\n');
+  return new Promise<void>((resolve, reject) => {
+    execFile(PYTHON, ['-c', script, dir], { maxBuffer: 8 << 20 }, (err, _out, stderr) => {
+      if (err) { reject(new Error(`breaking ${dir}/model.onnx failed: ${stderr}`, { cause: err })); return; }
+      try { renameSync(join(dir, 'model.onnx.tmp'), join(dir, 'model.onnx')); resolve(); } catch (e) { reject(e as Error); }
+    });
+  });
+}
+
+/** The router's routing table (`/-/router/config`), undefined when it does not answer. */
+export async function routerTable(url: string): Promise<Array<{ role: string; version: string; weight: number }> | undefined> {
+  const r = await fetch(`${url}/-/router/config`).then((res) => res.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>, () => undefined);
+  return r?.upstreams;
+}
+
+/** Waits until `version` has a history entry (promoted or rolled back); the last status in the error. */
+export async function rolloutEnded(client: KubeClient, version: number, timeoutMs: number): Promise<InferenceService> {
+  let last: InferenceService | undefined;
+  return waitFor(async () => {
+    last = await client.get<InferenceService>(Kinds.InferenceService, NS, MODEL);
+    return last.status?.history?.some((h) => h.version === version) ? last : undefined;
+  }, timeoutMs, `v${version} rollout ended`, 250).catch((e: Error) => { throw new Error(`${e.message}; last status ${JSON.stringify(brief(last))}`, { cause: e }); });
 }
