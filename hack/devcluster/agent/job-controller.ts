@@ -5,9 +5,43 @@ import type { Informers } from './controllers.js';
 import type { CacheWriter } from './cache-writer.js';
 import type { EventRecorder } from './events.js';
 import { JOBS, PODS } from './resources.js';
-import { findCondition, isControlledBy, nowIso } from './util.js';
+import { controllerRef, findCondition, nowIso } from './util.js';
 import { podFromTemplate } from './replicaset-logic.js';
 import { isJobFinished, jobPodLabels, planJob, type JobCounted } from './job-logic.js';
+
+/** Jobs whose writes one pass keeps in flight at once. */
+const JOB_SYNC_CONCURRENCY = 16;
+
+/** Pods grouped by the uid of their controller, built once per pass (not one scan of every pod per Job). */
+export function podsByController(pods: KubeObject[]): Map<string, KubeObject[]> {
+  const out = new Map<string, KubeObject[]>();
+  for (const pod of pods) {
+    const uid = controllerRef(pod)?.uid;
+    if (!uid) continue;
+    const list = out.get(uid);
+    if (list) list.push(pod);
+    else out.set(uid, [pod]);
+  }
+  return out;
+}
+
+/** Runs `fn` over `items` with at most `limit` calls pending; rejects with the first error once all have settled. */
+export async function forEachBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let firstError: { err: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (err) {
+        firstError ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (firstError) throw firstError.err;
+}
 
 export class JobController {
   readonly name = 'jobs';
@@ -22,35 +56,42 @@ export class JobController {
   ) {}
 
   async sync(): Promise<void> {
-    const { jobs, pods } = this.inf;
+    const { jobs } = this.inf;
     const now = Date.now();
     const live = new Set<string>();
+    const podsByJob = podsByController(this.inf.pods.list());
+    const active: KubeObject[] = [];
     for (const job of jobs.list()) {
-      const uid = job.metadata.uid ?? '';
-      live.add(uid);
-      if (job.metadata.deletionTimestamp) continue;
-      const owned = pods.list(job.metadata.namespace).filter((p) => isControlledBy(p, job));
-      const counted = this.countedFor(job, owned);
-      const plan = planJob(job, owned, counted, now, nowIso(now), { backoffBaseMs: this.backoffBaseMs });
-      if (plan.deleteJob) {
-        await this.w.remove(JOBS, jobs, job, 'Background');
-        continue;
-      }
-      for (const pod of plan.remove) {
-        await this.w.remove(PODS, pods, pod);
-        this.events.normal(job, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
-      }
-      for (let i = 0; i < plan.create; i++) {
-        const pod = await this.w.create(PODS, pods, podFromTemplate(job, 'batch/v1', 'Job', jobPodLabels(job)));
-        this.events.normal(job, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
-      }
-      await this.w.writeStatus(JOBS, jobs, job, plan.status);
-      this.jobTransitionEvents(job, plan.status);
-      for (const u of plan.newlyCounted.succeeded) counted.succeeded.add(u);
-      for (const u of plan.newlyCounted.failed) counted.failed.add(u);
-      if (plan.requeueAfterMs !== undefined && plan.requeueAfterMs < 1_000) this.requeue(Math.max(10, plan.requeueAfterMs));
+      live.add(job.metadata.uid ?? '');
+      if (!job.metadata.deletionTimestamp) active.push(job);
     }
+    // Jobs are independent (each touches only its own pods and status), so their writes overlap:
+    // one at a time, a pass over hundreds of Jobs waited out hundreds of round-trips in a row.
+    await forEachBounded(active, JOB_SYNC_CONCURRENCY, (job) => this.syncJob(job, podsByJob.get(job.metadata.uid ?? '') ?? [], now));
     for (const uid of this.jobCounted.keys()) if (!live.has(uid)) this.jobCounted.delete(uid);
+  }
+
+  private async syncJob(job: KubeObject, owned: KubeObject[], now: number): Promise<void> {
+    const { jobs, pods } = this.inf;
+    const counted = this.countedFor(job, owned);
+    const plan = planJob(job, owned, counted, now, nowIso(now), { backoffBaseMs: this.backoffBaseMs });
+    if (plan.deleteJob) {
+      await this.w.remove(JOBS, jobs, job, 'Background');
+      return;
+    }
+    for (const pod of plan.remove) {
+      await this.w.remove(PODS, pods, pod);
+      this.events.normal(job, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+    }
+    for (let i = 0; i < plan.create; i++) {
+      const pod = await this.w.create(PODS, pods, podFromTemplate(job, 'batch/v1', 'Job', jobPodLabels(job)));
+      this.events.normal(job, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+    }
+    await this.w.writeStatus(JOBS, jobs, job, plan.status);
+    this.jobTransitionEvents(job, plan.status);
+    for (const u of plan.newlyCounted.succeeded) counted.succeeded.add(u);
+    for (const u of plan.newlyCounted.failed) counted.failed.add(u);
+    if (plan.requeueAfterMs !== undefined && plan.requeueAfterMs < 1_000) this.requeue(Math.max(10, plan.requeueAfterMs));
   }
 
   private jobTransitionEvents(job: KubeObject, status: Record<string, any>): void {

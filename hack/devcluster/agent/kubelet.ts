@@ -17,6 +17,8 @@ export interface KubeletOptions extends Omit<PodWorkerDeps, 'onChange' | 'events
 
 export class Kubelet {
   private readonly workers = new Map<string, PodWorker>(); // by pod uid
+  /** namespace/name of each worker's pod, so a status write finds its pod without scanning every pod. */
+  private readonly podKeys = new Map<string, { namespace?: string; name: string }>();
   private readonly stopping = new Map<string, Promise<void>>();
   private readonly ips = new PodIpAllocator();
   private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
@@ -44,6 +46,7 @@ export class Kubelet {
     const all = [...this.workers.values()].map((w) => w.stop(graceCapSeconds));
     await Promise.all([...all, ...this.stopping.values()]);
     this.workers.clear();
+    this.podKeys.clear();
   }
 
   private handle(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject): void {
@@ -80,6 +83,7 @@ export class Kubelet {
     const worker = new PodWorker(pod, ip, { ...this.opts, events: this.events, onChange: () => this.scheduleStatus(uid) }, previousRestarts);
     this.schedulerEvents.normal(pod, 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to devcluster`);
     this.workers.set(uid, worker);
+    this.podKeys.set(uid, { namespace: pod.metadata.namespace, name: pod.metadata.name });
     worker.start();
     this.scheduleStatus(uid);
   }
@@ -88,6 +92,7 @@ export class Kubelet {
     const uid = worker.uid;
     if (this.stopping.has(uid)) return;
     this.workers.delete(uid);
+    this.podKeys.delete(uid);
     const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     const running = new Set((pod.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.running).map((cs: any) => cs.name));
     for (const c of pod.spec?.containers ?? []) if (running.has(c.name)) this.events.normal(pod, 'Killing', `Stopping container ${c.name}`);
@@ -119,8 +124,9 @@ export class Kubelet {
   private async writeStatus(uid: string): Promise<void> {
     const worker = this.workers.get(uid);
     if (!worker || this.closed) return;
-    const pod = this.opts.pods.list().find((p) => p.metadata.uid === uid);
-    if (!pod || pod.metadata.deletionTimestamp) return;
+    const key = this.podKeys.get(uid);
+    const pod = key && this.opts.pods.get(key.namespace, key.name);
+    if (!pod || pod.metadata.uid !== uid || pod.metadata.deletionTimestamp) return;
     const status = buildPodStatus(pod, worker.view(), nowIso());
     if (deepEqual(status, pod.status)) return;
     try {
