@@ -15,6 +15,8 @@ export interface RecorderOptions {
   log: Logger;
   /** Entries remembered for aggregation; older ones are forgotten first. */
   cacheSize?: number;
+  /** Event writes in flight at once (default 4); the rest wait their turn. */
+  maxInFlight?: number;
 }
 
 interface SeenEvent {
@@ -27,6 +29,9 @@ export class EventRecorder {
   private readonly seen = new Map<string, SeenEvent>();
   private readonly pending = new Set<Promise<void>>();
   private seq = 0;
+  /** Writes waiting for a free slot, oldest first. */
+  private readonly queued: Array<() => void> = [];
+  private inFlight = 0;
 
   constructor(private readonly client: KubeClient, private readonly opts: RecorderOptions) {}
 
@@ -35,7 +40,7 @@ export class EventRecorder {
     const fields = { ...objectFields(obj), reason, eventType: type };
     if (type === 'Warning') this.opts.log.warn(message, fields);
     else this.opts.log.info(message, fields);
-    const p = this.write(obj, type, reason, message).catch((e) => {
+    const p = this.throttled(() => this.write(obj, type, reason, message)).catch((e) => {
       this.opts.log.warn('Could not record Event', { ...fields, error: errorChain(e) });
     }).finally(() => this.pending.delete(p));
     this.pending.add(p);
@@ -45,6 +50,25 @@ export class EventRecorder {
   /** Waits for Events being written (graceful shutdown, tests). */
   async flush(): Promise<void> {
     while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  /**
+   * Events are best-effort and must not crowd out reconciles: with hundreds of objects changing
+   * at once, unbounded fire-and-forget writes queued ahead of every reconcile's own requests at
+   * the API server. Like client-go's broadcaster (one sink writer draining a queue), a few
+   * writers drain them in order.
+   */
+  private async throttled(write: () => Promise<void>): Promise<void> {
+    const limit = Math.max(1, this.opts.maxInFlight ?? 4);
+    if (this.inFlight >= limit) await new Promise<void>((resolve) => this.queued.push(resolve));
+    else this.inFlight++;
+    try {
+      await write();
+    } finally {
+      const next = this.queued.shift();
+      if (next) next(); // the slot passes straight to the next waiter
+      else this.inFlight--;
+    }
   }
 
   private async write(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
