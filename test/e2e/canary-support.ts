@@ -156,19 +156,27 @@ export async function writeShiftedReferenceCopy(from: string, to: string, shift:
 }
 
 /**
- * Replaces `dir`/model.onnx by a graph that loads with the same signature (declared outputs
- * unchanged) but whose `beard` head returns 3 columns at run time, so every prediction fails
+ * Replaces `dir`/model.onnx by a graph that loads with the same signature but whose `beard`
+ * head returns batch+2 columns at run time, so every prediction fails
  * with the server's INFERENCE_FAILED (HTTP 500). Written atomically (rename).
  */
 export function breakModelAtInference(dir: string): Promise<void> {
   const script = [
     'import onnx, sys',
-    'from onnx import helper',
+    'import numpy as np',
+    'from onnx import helper, numpy_helper',
     'm = onnx.load(sys.argv[1] + "/model.onnx")',
     'g = m.graph',
     'for n in g.node:',
     '    n.output[:] = ["beard_raw" if o == "beard" else o for o in n.output]',
-    'g.node.append(helper.make_node("Concat", ["beard_raw", "beard_raw", "beard_raw"], ["beard"], axis=1))',
+    // Width N+2 (batch size + 2): never 1 or 2 at run time, and symbolic for the load-time
+    // signature check, which static shape inference would otherwise catch.
+    'g.initializer.extend([numpy_helper.from_array(np.array(v, dtype=np.int64), name=k) for k, v in (("brk_0", [0]), ("brk_1", [1]), ("brk_2", [2]))])',
+    'g.node.extend([helper.make_node("Shape", ["beard_raw"], ["brk_s"]), helper.make_node("Slice", ["brk_s", "brk_0", "brk_1"], ["brk_n"]),',
+    '    helper.make_node("Add", ["brk_n", "brk_2"], ["brk_w"]), helper.make_node("Concat", ["brk_1", "brk_w"], ["brk_r"], axis=0),',
+    '    helper.make_node("Tile", ["beard_raw", "brk_r"], ["beard"])])',
+    'for o in g.output:',
+    '    if o.name == "beard": o.type.tensor_type.shape.dim[1].dim_param = "cols"',
     'onnx.save(m, sys.argv[1] + "/model.onnx.tmp")',
   ].join('\n');
   return new Promise<void>((resolve, reject) => {

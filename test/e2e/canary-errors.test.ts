@@ -1,0 +1,88 @@
+// Scenario 4 of issue 5, end to end (real serving pods, router, Prometheus scraping them, the
+// operator's controllers, labelled load): v2 passes validation, then its artifact is swapped
+// for a graph that loads with the same signature but fails every prediction (HTTP 500). The
+// canary is rolled back for `errorRate` — early, from the confident error bound, not at the
+// progress deadline — history records it, the router sends everything to stable, and clients
+// get only stable's 200s afterwards.
+import { cpSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { InferenceService } from '../../operator/api/index.js';
+import { buildControllers } from '../../operator/controllers/registry.js';
+import { Kinds } from '../../operator/runtime/kinds.js';
+import { createLogger } from '../../operator/runtime/logger.js';
+import { Manager } from '../../operator/runtime/manager.js';
+import { waitFor } from '../../operator/runtime/testing/cluster.js';
+import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
+import {
+  breakModelAtInference, brief, createReadyVersion, inferenceService, MODEL, NS, rolloutEnded, routerTable, routerUrl, startFixture, type Fixture,
+} from './canary-support.js';
+
+let fx: Fixture;
+let manager: Manager;
+let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
+
+test.before(async () => {
+  fx = await startFixture(2);
+  const models = join(fx.pvcRoot, NS, 'models');
+  cpSync(join(models, 'good-2'), join(models, 'broken'), { recursive: true });
+  await breakModelAtInference(join(models, 'broken'));
+  manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 } });
+  for (const c of buildControllers({ namespaces: [], prometheusUrl: fx.cluster.prometheusUrl, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
+  await manager.start();
+});
+
+test.after(async () => {
+  load?.stop.abort();
+  await load?.done.catch(() => undefined);
+  await manager?.stop();
+  await fx?.cluster.stop();
+});
+
+test('a canary answering 5xx is rolled back for errorRate; stable keeps answering', async () => {
+  await createReadyVersion(fx.client, 1, 'good-1');
+  await fx.client.create(inferenceService({ steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 }, errorRate: { max: 0.05 } } }));
+  await waitFor(async () => ((await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL)).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
+  const url = await routerUrl(fx.client);
+  const stop = new AbortController();
+  const stats = emptyStats();
+  load = { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+
+  const readyAt = Date.now();
+  await createReadyVersion(fx.client, 2, 'good-2');
+  // Valid when validated, failing at inference when it serves (the pods start after Ready).
+  renameSync(join(fx.pvcRoot, NS, 'models', 'broken', 'model.onnx'), join(fx.pvcRoot, NS, 'models', 'good-2', 'model.onnx'));
+
+  const s = await rolloutEnded(fx.client, 2, 150_000);
+  const entry = s.status!.history!.find((h) => h.version === 2)!;
+  assert.is(entry.outcome, 'RolledBack', JSON.stringify(brief(s)));
+  assert.is(entry.reason, 'FailureLimitReached', JSON.stringify(brief(s)));
+  assert.match(entry.message ?? '', /errorRate/, 'the rollback names the errorRate check');
+  const lastStep = entry.steps?.at(-1);
+  const errors = lastStep?.checks?.find((c) => c.check === 'errorRate' && c.role === 'canary');
+  assert.is(errors?.verdict, 'Fail', JSON.stringify(lastStep?.checks?.filter((c) => c.verdict !== 'Pass')));
+  assert.ok((errors?.value ?? 0) > 0.5, `canary error rate ${errors?.value}`);
+  assert.ok(Date.now() - readyAt < 120_000, 'rolled back on errors, well before the progress deadline');
+  assert.ok((stats.byStatus['500'] ?? 0) > 0, `clients saw the canary's 500s: ${JSON.stringify(stats.byStatus)}`);
+  assert.is(s.status?.stable?.version, 1);
+  assert.is(s.status?.phase, 'RolledBack');
+  assert.ok(s.status?.failedVersions?.some((f) => f.version === 2));
+
+  const table = await waitFor(async () => {
+    const t = await routerTable(url);
+    return t && !t.some((u) => u.version === '2' && u.weight > 0) ? t : undefined;
+  }, 2_000, 'router drops the canary', 50);
+  assert.ok(table.some((u) => u.version === '1' && u.weight > 0), JSON.stringify(table));
+  // In-flight requests to the canary may still finish; after a moment only stable answers.
+  await new Promise((r) => setTimeout(r, 500));
+  const before = { ...stats.byStatus };
+  const v1 = stats.byVersion['1'] ?? 0;
+  await new Promise((r) => setTimeout(r, 3000));
+  const bad = Object.entries(stats.byStatus).filter(([code, n]) => code !== '200' && n > (before[code] ?? 0));
+  assert.equal(bad, [], `only 200s after the rollback: ${JSON.stringify(stats.byStatus)} (before ${JSON.stringify(before)})`);
+  assert.ok((stats.byVersion['1'] ?? 0) - v1 > 50, `stable kept answering: ${JSON.stringify(stats.byVersion)}`);
+  process.stderr.write(`canary-errors: ${entry.reason}: ${entry.message}; load ${JSON.stringify(stats.byStatus)}\n`);
+});
+
+test.run();
