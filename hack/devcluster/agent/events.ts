@@ -5,6 +5,35 @@
 import type { KubeClient, KubeObject } from './kube-client.js';
 import { nowIso } from './util.js';
 
+/** Event writes in flight at once per agent process; the rest wait in order. */
+const MAX_EVENT_WRITES_IN_FLIGHT = 4;
+
+/**
+ * Shared by every recorder of the process: events are best effort, and hundreds of pods
+ * starting at once otherwise put thousands of event creates ahead of the pod and Job writes
+ * at the API server (client-go's broadcaster likewise drains its queue with one sink writer).
+ */
+class WriteLimiter {
+  private readonly queued: Array<() => void> = [];
+  private inFlight = 0;
+
+  constructor(private readonly limit: number) {}
+
+  async run(write: () => Promise<void>): Promise<void> {
+    if (this.inFlight >= this.limit) await new Promise<void>((resolve) => this.queued.push(resolve));
+    else this.inFlight++;
+    try {
+      await write();
+    } finally {
+      const next = this.queued.shift();
+      if (next) next(); // the slot passes straight to the next waiter
+      else this.inFlight--;
+    }
+  }
+}
+
+const eventWrites = new WriteLimiter(MAX_EVENT_WRITES_IN_FLIGHT);
+
 interface Folded {
   name: string;
   namespace: string;
@@ -27,7 +56,7 @@ export class EventRecorder {
   }
 
   private record(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    void this.write(obj, type, reason, message).catch(() => undefined);
+    void eventWrites.run(() => this.write(obj, type, reason, message)).catch(() => undefined);
   }
 
   private async write(obj: KubeObject, type: string, reason: string, message: string): Promise<void> {
