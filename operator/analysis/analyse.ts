@@ -19,6 +19,13 @@ export interface AnalysisInput {
   baseline?: RoleMeasurements;
   /** The subject version's reference profile (ModelVersion.status.profile). */
   reference?: ReferenceProfile;
+  /**
+   * The baseline's own production traffic has drifted from its reference (monitoring Warn or
+   * Critical). Its predictions are then no fair yardstick: a model retrained for the new
+   * traffic is *supposed* to predict differently. Prediction drift then compares the subject
+   * with its own reference profile instead; accuracy is still compared with the baseline.
+   */
+  baselineDrifted?: boolean;
   policy: AnalysisPolicy;
   /** Heads that must have feedback (from the signature); default: heads seen in feedback. */
   heads?: readonly string[];
@@ -36,7 +43,7 @@ export function analyse(input: AnalysisInput): CheckResult[] {
   return [
     ...accuracyChecks(subject, baseline, { ...accuracy, minFeedback: policy.minFeedback }, input.heads),
     driftCheck(subject, reference, { max: drift.max, minRequests }),
-    predictionDriftCheck(subject, baseline, reference, { max: drift.max, minRequests }),
+    predictionDriftCheck(subject, input.baselineDrifted ? undefined : baseline, reference, { max: drift.max, minRequests }),
     latencyCheck(subject, { max: latencyP95Ms.max, minRequests }),
     errorRateCheck(subject, { max: errorRate.max, minRequests, confidence: accuracy.confidence }),
   ];

@@ -234,6 +234,17 @@ test('analyse: Prometheus unreachable makes every check inconclusive, nothing pa
   assert.is(aggregateVerdict(checks), 'Inconclusive');
 });
 
+test('analyse: a drifted stable is no yardstick for prediction drift; the canary is compared with its own reference', () => {
+  const driftedStable = { ...healthy('stable'), predictions: { smile: { yes: 900, no: 100 } } };
+  const vsStable = analyse({ subject: healthy('canary'), baseline: driftedStable, reference, policy });
+  assert.is(vsStable.find((c) => c.check === 'predictionDrift')!.verdict, 'Fail');
+  const checks = analyse({ subject: healthy('canary'), baseline: driftedStable, reference, baselineDrifted: true, policy });
+  const prediction = checks.find((c) => c.check === 'predictionDrift')!;
+  assert.is(prediction.verdict, 'Pass');
+  assert.match(prediction.message!, /reference profile/);
+  assert.ok(checks.some((c) => c.check === 'accuracyVsStable'), 'accuracy is still compared with stable');
+});
+
 test('analyse: guard mode (no baseline) runs the absolute checks only', () => {
   const checks = analyse({ subject: { ...healthy('stable'), feedback: { smile: { correct: 600, total: 1000 } } }, reference, policy });
   assert.equal(checks.map((c) => c.check), ['accuracy', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate']);

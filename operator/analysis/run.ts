@@ -21,6 +21,8 @@ export interface CanaryAnalysisInput {
   at?: Date;
   /** Reference profile of the canary's ModelVersion. */
   reference?: ReferenceProfile;
+  /** Stable's production traffic has drifted (see AnalysisInput.baselineDrifted). */
+  baselineDrifted?: boolean;
   policy: AnalysisPolicy;
   /** Heads of the model's signature. */
   heads?: readonly string[];
@@ -39,7 +41,7 @@ export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryA
     measure(input.provider, { ...input.canary, role: 'canary' }, input.window, at).then(wholeCounts),
     input.stable ? measure(input.provider, { ...input.stable, role: 'stable' }, input.window, at).then(wholeCounts) : Promise.resolve(undefined),
   ]);
-  const checks = analyse({ subject: canary, baseline: stable, reference: input.reference, policy: input.policy, heads: input.heads });
+  const checks = analyse({ subject: canary, baseline: stable, reference: input.reference, baselineDrifted: input.baselineDrifted, policy: input.policy, heads: input.heads });
   return { canary, stable, checks, verdict: aggregateVerdict(checks) };
 }
 

@@ -51,7 +51,11 @@ export async function analyseCanary(provider: MetricProvider | undefined, isvc: 
     measured(provider, target(isvc, 'canary', canaryMv.spec.version), window, now),
     stableVersion !== undefined ? measured(provider, target(isvc, 'stable', stableVersion), window, now) : Promise.resolve(undefined),
   ]);
-  const checks = analyse({ subject: canary, baseline: stable, reference, policy: policyOf(isvc) });
+  // Production drift of the stable (e.g. the drift that triggered this retrain) makes stable's
+  // predictions no yardstick for the canary's; see AnalysisInput.baselineDrifted.
+  const level = isvc.status?.monitoring?.drift?.level;
+  const baselineDrifted = level === 'Warn' || level === 'Critical';
+  const checks = analyse({ subject: canary, baseline: stable, reference, baselineDrifted, policy: policyOf(isvc) });
   return { verdict: aggregateVerdict(checks), checks: toStatusChecks(checks), details: [...checkSummaries(checks, ['Fail']), ...checkSummaries(checks, ['Inconclusive'])].slice(0, 4), canary };
 }
 
