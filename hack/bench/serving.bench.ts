@@ -93,7 +93,7 @@ async function breakdown(dir: string, images: Buffer[]): Promise<void> {
   await model.close();
   const total = decode + infer1;
   console.log(`  header check + decode + resize: ${fmt(decode, 0)} µs/img (${fmt((100 * decode) / total)}%), inference batch 1: ${fmt(infer1, 0)} µs/img (${fmt((100 * infer1) / total)}%), batch 8: ${fmt(infer8, 0)} µs/img`);
-  console.log(`  micro-batching could save at most ${fmt((100 * Math.max(0, infer1 - infer8)) / total)}% of pipeline CPU (not implemented below 10%)`);
+  console.log(`  micro-batching could save at most ${fmt((100 * Math.max(0, infer1 - infer8)) / total)}% of pipeline CPU (micro-batching only pays above 10%, so the server does not batch)`);
 }
 
 function startServer(dir: string, intraOpThreads: number): Promise<string> {
