@@ -7,15 +7,13 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
-import { buildControllers } from '../../operator/controllers/registry.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import { createLogger } from '../../operator/runtime/logger.js';
-import { Manager } from '../../operator/runtime/manager.js';
+import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import {
   brief, createReadyVersion, inferenceService, MODEL, modelVersion, NS, rolloutEnded, routerTable, routerUrl, startFixture,
-  writeShiftedReferenceCopy, type Fixture,
+  writeShiftedReferenceCopy, type Fixture, startInProcessOperator
 } from './canary-support.js';
 
 let fx: Fixture;
@@ -28,9 +26,7 @@ test.before(async () => {
   // The same weights as stable, so accuracy and prediction drift stay comparable: only the
   // reference distribution (what the model was trained on) differs from live traffic.
   await writeShiftedReferenceCopy(join(models, 'good-1'), join(models, 'shifted'), 'lighting=0.6,blur=1.5,palette=warm');
-  manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 } });
-  for (const c of buildControllers({ namespaces: [], prometheusUrl: fx.cluster.prometheusUrl, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
-  await manager.start();
+  manager = await startInProcessOperator(fx);
 });
 
 test.after(async () => {

@@ -4,13 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
-import { buildControllers } from '../../operator/controllers/registry.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import { createLogger } from '../../operator/runtime/logger.js';
-import { Manager } from '../../operator/runtime/manager.js';
+import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
-import { brief, createReadyVersion, CuttableProxy, inferenceService, MODEL, NS, routerUrl, startFixture, type Fixture } from './canary-support.js';
+import { brief, createReadyVersion, CuttableProxy, inferenceService, MODEL, NS, routerUrl, startFixture, type Fixture, startInProcessOperator } from './canary-support.js';
 
 let fx: Fixture;
 let manager: Manager;
@@ -23,9 +21,7 @@ test.before(async () => {
   fx = await startFixture(2);
   proxy = new CuttableProxy(new URL(fx.cluster.prometheusUrl!));
   await proxy.start();
-  manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 } });
-  for (const c of buildControllers({ namespaces: [], prometheusUrl: proxy.url, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
-  await manager.start();
+  manager = await startInProcessOperator(fx, proxy.url);
 });
 
 test.after(async () => {

@@ -6,8 +6,11 @@ import { cpSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
+import { buildControllers } from '../../operator/controllers/registry.js';
 import { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
+import { createLogger } from '../../operator/runtime/logger.js';
+import { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
@@ -46,6 +49,14 @@ export async function startFixture(goodCopies: number): Promise<Fixture> {
   const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
   await waitFor(async () => { await client.list(Kinds.InferenceService, { namespace: NS }); return true; }, 10_000, 'CRDs served');
   return { cluster, client, imagesDir, pvcRoot };
+}
+
+/** The operator's controllers inside the test process (fast retries), against this fixture. */
+export async function startInProcessOperator(fx: Fixture, prometheusUrl = fx.cluster.prometheusUrl): Promise<Manager> {
+  const manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 } });
+  for (const c of buildControllers({ namespaces: [], prometheusUrl, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
+  await manager.start();
+  return manager;
 }
 
 export function modelVersion(version: number, dir: string): ModelVersion {
