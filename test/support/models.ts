@@ -212,3 +212,16 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * A variant of the image sample model: the same generated data set and trainer, with extra
+ * trainer options (e.g. `--epochs=2` for a weaker but honest model, whose metrics say so).
+ * Cached like the sample model, under .cache/models/image-<variant>-<hash of the scripts and
+ * the options>/, so a change to either gives a fresh build.
+ */
+export async function ensureImageModelVariant(variant: string, trainArgs: string): Promise<string> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(variant)) throw new ModelBuildError(`model variant name must be lowercase letters, digits and '-', got '${variant}'`);
+  const hash = createHash('sha256').update(await scriptsHash('image')).update('\0').update(trainArgs).digest('hex').slice(0, 16);
+  return ensureCachedDir(MODEL_CACHE_DIR, `image-${variant}-${hash}`,
+    (dir) => run('bash', [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, 'image'], { PYTHON, SAMPLE_TRAIN_ARGS: trainArgs }).then(() => undefined));
+}
