@@ -42,8 +42,8 @@ export function analyse(input: AnalysisInput): CheckResult[] {
   const minRequests = policy.minRequests;
   return [
     ...accuracyChecks(subject, baseline, { ...accuracy, minFeedback: policy.minFeedback }, input.heads),
-    driftCheck(subject, reference, { max: drift.max, minRequests }),
-    predictionDriftCheck(subject, input.baselineDrifted ? undefined : baseline, reference, { max: drift.max, minRequests }),
+    driftCheck(subject, reference, { max: drift.max, minRequests, confidence: accuracy.confidence }),
+    predictionDriftCheck(subject, input.baselineDrifted ? undefined : baseline, reference, { max: drift.max, minRequests, confidence: accuracy.confidence }),
     latencyCheck(subject, { max: latencyP95Ms.max, minRequests }),
     errorRateCheck(subject, { max: errorRate.max, minRequests, confidence: accuracy.confidence }),
   ];

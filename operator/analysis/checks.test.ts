@@ -46,6 +46,22 @@ test('accuracy vs min: Wilson lower bound ≥ min passes, upper < min fails, els
   }
 });
 
+test('accuracy: with several heads a failing bound is corrected for them (Bonferroni), a passing one is not', () => {
+  // 75/100: 95 % Wilson upper bound 0.8245 < 0.83, 99 % upper bound 0.8446 > 0.83.
+  const heads = { a: { correct: 75, total: 100 }, b: { correct: 95, total: 100 }, c: { correct: 95, total: 100 }, d: { correct: 95, total: 100 }, e: { correct: 95, total: 100 } };
+  const five = accuracyChecks(canary({ feedback: heads }), undefined, { ...acc, min: 0.83 });
+  assert.is(five.find((c) => c.head === 'a')!.verdict, 'Inconclusive', 'one of five heads at 95 % is not enough to fail');
+  close(five.find((c) => c.head === 'a')!.upper, 0.8245, 5e-4, 'the reported interval stays at 95 %');
+  assert.ok(five.filter((c) => c.head !== 'a').every((c) => c.verdict === 'Pass'), 'passing heads use the plain 95 % bound');
+  const [one] = accuracyChecks(canary({ feedback: { a: heads.a } }), undefined, { ...acc, min: 0.83 });
+  assert.is(one.verdict, 'Fail', 'a single head fails at 95 %');
+  // Clearly worse than stable on one of five heads still fails, and says at which level.
+  const base = stable({ feedback: { ...heads, a: { correct: 950, total: 1000 } } });
+  const worse = accuracyChecks(canary({ feedback: { ...heads, a: { correct: 60, total: 100 } } }), base, acc).find((c) => c.check === 'accuracyVsStable' && c.head === 'a')!;
+  assert.is(worse.verdict, 'Fail');
+  assert.match(worse.message!, /at 99%, corrected for the heads/);
+});
+
 test('accuracy: missing feedback or a provider error is inconclusive with the reason, never a pass', () => {
   const [missing] = accuracyChecks(canary({ problems: { feedback: unreachable } }), undefined, { ...acc, min: 0 });
   assert.is(missing.verdict, 'Inconclusive');
@@ -99,7 +115,7 @@ const reference: ReferenceProfile = {
   features: { brightness: [0.25, 0.25, 0.25, 0.25], contrast: [0.5, 0.5] },
   predictions: { smile: { yes: 0.5, no: 0.5 } },
 };
-const drift = { max: 0.25, minRequests: 100 };
+const drift = { max: 0.25, minRequests: 100, confidence: 0.95 };
 
 test('drift: PSI per feature against the reference, score = max, per-feature values kept', () => {
   const same = driftCheck(canary({ featureBins: { brightness: [50, 50, 50, 50], contrast: [100, 100] } }), reference, drift);
@@ -140,6 +156,32 @@ test('drift: inconclusive on few samples, missing features, no reference or prov
   // Live series only exist up to the highest bin seen so far: trailing bins count as 0.
   const trailing = driftCheck(canary({ featureBins: { brightness: [100, 100, 100], contrast: [150, 150] } }), reference, drift);
   assert.ok(trailing.value! > 0.25, 'a missing last bin is a real shift');
+});
+
+// 41 requests drawn from the reference itself (the windows right after a Prometheus restart):
+// four empty 2–5 % bins alone add ~0.8 of PSI, yet χ² = 8.7 on 9 degrees of freedom (p ≈ 0.47).
+const tenBins: ReferenceProfile = { features: { contrast: [0.02, 0.05, 0.1, 0.15, 0.18, 0.18, 0.15, 0.1, 0.05, 0.02] }, samples: 2000 };
+
+test('drift: a score above max that sampling noise explains is inconclusive, a significant one fails', () => {
+  const noisy = driftCheck(canary({ featureBins: { contrast: [0, 0, 6, 8, 7, 9, 5, 6, 0, 0] } }), tenBins, { ...drift, max: 0.6, minRequests: 20 });
+  assert.ok(noisy.value! > 0.6, `PSI ${noisy.value} above max`);
+  assert.is(noisy.verdict, 'Inconclusive');
+  assert.match(noisy.message!, /not significant at 95% \(χ² p = 0\.[3-6]\d*, 41 samples\): could be sampling noise/);
+  // The same shape on ten times the traffic is no longer noise.
+  const real = driftCheck(canary({ featureBins: { contrast: [0, 0, 60, 80, 70, 90, 50, 60, 0, 0] } }), tenBins, { ...drift, max: 0.6, minRequests: 20 });
+  assert.is(real.verdict, 'Fail');
+  assert.match(real.message!, /contrast PSI [\d.]+ > max 0.6, significant at 95% \(χ² p = [\d.e-]+, 410 samples\)/);
+});
+
+test('drift: each feature is held to the confidence shared by the features scored (Bonferroni)', () => {
+  // p ≈ 0.03 on one of two features: significant alone at 95 %, not at the 97.5 % each gets.
+  const two: ReferenceProfile = { features: { a: [0.5, 0.5], b: [0.5, 0.5] } };
+  const bins = { a: [61, 39], b: [50, 50] };
+  const c = driftCheck(canary({ featureBins: bins }), two, { max: 0.01, minRequests: 20, confidence: 0.95 });
+  assert.is(c.verdict, 'Inconclusive', c.message);
+  assert.match(c.message!, /not significant at 97.5%/);
+  const alone = driftCheck(canary({ featureBins: { a: bins.a } }), { features: { a: [0.5, 0.5] } }, { max: 0.01, minRequests: 20, confidence: 0.95 });
+  assert.is(alone.verdict, 'Fail', alone.message);
 });
 
 test('prediction drift: canary vs stable classes per head, else vs the reference', () => {

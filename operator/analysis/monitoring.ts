@@ -9,7 +9,7 @@
 //   data is confidently below the threshold. Unknown below `minFeedback` samples. Multi-head:
 //   the worst head is reported.
 import type { InferenceServiceMonitoring, InferenceServiceStatusMonitoring, MonitoringLevel } from '../api/index.js';
-import { featureDrift, type DriftReport } from './checks/drift.js';
+import { featureDrift, significantScore, type DriftReport } from './checks/drift.js';
 import type { FeedbackCounts, RoleMeasurements } from './measurements.js';
 import type { ReferenceProfile } from './reference.js';
 import { wilsonInterval } from './stats.js';
@@ -79,7 +79,8 @@ export function monitorStable(input: MonitorInput): MonitorResult {
   const features = Object.fromEntries(Object.entries(drift.items).map(([f, d]) => [f, d.psi]));
   const driftStatus = {
     ...(drift.score !== undefined ? { score: drift.score, feature: drift.worst, features } : {}),
-    level: enough ? driftLevel(drift.score, input.monitoring.drift) : 'Unknown' as MonitoringLevel,
+    // Levels count only features whose difference sampling noise cannot explain.
+    level: enough ? driftLevel(significantScore(drift, input.confidence), input.monitoring.drift) : 'Unknown' as MonitoringLevel,
   };
 
   const accuracyByHead: Record<string, AccuracyLevel> = {};

@@ -9,6 +9,8 @@ export interface ReferenceProfile {
   features: Record<string, number[]>;
   /** Expected predicted-class distribution per head. */
   predictions?: Record<string, Record<string, number>>;
+  /** Samples the profile was computed from (how much its shares can be trusted); unknown: exact. */
+  samples?: number;
 }
 
 /** From ModelVersion.status.profile; undefined when validation recorded no feature histograms. */
@@ -21,7 +23,8 @@ export function referenceFromStatusProfile(profile: ModelVersionStatusProfile | 
     if (!p.labels || !p.proportions || p.labels.length !== p.proportions.length) continue;
     predictions[p.head] = Object.fromEntries(p.labels.map((l, i) => [l, p.proportions![i]]));
   }
-  return Object.keys(features).length ? { features, predictions } : undefined;
+  if (!Object.keys(features).length) return undefined;
+  return profile.samples !== undefined ? { features, predictions, samples: profile.samples } : { features, predictions };
 }
 
 /** The parts of profile.json (serving/lib/schema.ts Profile) the reference needs. */
@@ -34,5 +37,6 @@ export interface ProfileJsonLike {
 export function referenceFromProfileJson(profile: ProfileJsonLike): ReferenceProfile {
   const features = Object.fromEntries(Object.entries(profile.features).map(([name, f]) => [name, [...f.counts]]));
   const predictions = Object.fromEntries(Object.entries(profile.heads ?? {}).map(([head, h]) => [head, { ...h.classes }]));
-  return { features, predictions };
+  const samples = Math.max(0, ...Object.values(features).map((c) => c.reduce((s, v) => s + v, 0)));
+  return samples > 0 ? { features, predictions, samples } : { features, predictions };
 }

@@ -99,6 +99,10 @@ test('monitorStable: status.monitoring from measurements', () => {
   assert.is(r.accuracyByHead.beard.level, 'Ok');
   const few = monitorStable({ measurements: { ...m, featureBins: { brightness: [1, 1, 4, 4], contrast: [5, 5] } }, reference, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
   assert.is(few.status.drift!.level, 'Unknown', 'PSI of 10 samples is noise');
+  // 120 samples a little off the reference: PSI above critical, but χ² p ≈ 0.4 (noise).
+  const noisy = monitorStable({ measurements: { ...m, featureBins: { brightness: [22, 38, 30, 30], contrast: [60, 60] } }, reference, monitoring: { drift: { warn: 0.01, critical: 0.02 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
+  assert.ok(noisy.status.drift!.score! > 0.02, `the score ${noisy.status.drift!.score} is still reported`);
+  assert.is(noisy.status.drift!.level, 'Ok', 'a difference sampling noise explains raises no level');
 });
 
 test('status: schema-safe checks (integers, finite numbers, bounded sizes) and the aggregate verdict', () => {
@@ -126,7 +130,7 @@ test('metrics: values, thresholds, verdicts and drift per feature; stale series 
     { check: 'errorRate', role: 'canary', verdict: 'Pass', value: 0.002, threshold: 0.01 },
     { check: 'accuracy', role: 'canary', head: 'beard', verdict: 'Inconclusive' },
   ]);
-  metrics.recordDrift(svc, 'canary', { items: { brightness: { psi: 0.3, jensenShannon: 0.2, samples: 100 } }, missing: {} });
+  metrics.recordDrift(svc, 'canary', { items: { brightness: { psi: 0.3, jensenShannon: 0.2, samples: 100, pValue: 1e-9 } }, missing: {} });
   metrics.recordLevels(svc, { drift: 'Critical', accuracy: 'Unknown' });
   let text = await registry.metrics();
   assert.match(text, /modelship_operator_analysis_value\{namespace="ml",isvc="faces",check="errorRate",role="canary",head=""\} 0.002/);

@@ -9,6 +9,10 @@
 //   bound > −margin, otherwise inconclusive.
 // Either check is inconclusive for a head with fewer than `minFeedback` samples on a side
 // (values and bounds are still reported), and for a head without feedback at all.
+// Several heads: the version passes only when EVERY head passes (an intersection–union test,
+// no correction needed), but fails when ANY head fails, so a failing bound is taken at the
+// Bonferroni-corrected level 1 − (1 − confidence)/heads: five heads at 95 % would otherwise
+// roll back one equally good canary in five analyses by chance alone.
 import { newcombeInterval, wilsonInterval } from '../stats.js';
 import { problemOf, type RoleMeasurements } from '../measurements.js';
 import { fmt, result, type CheckResult } from './result.js';
@@ -22,12 +26,22 @@ export interface AccuracyPolicy {
   confidence: number;
   /** Feedback samples per head and role below which the verdict is inconclusive. */
   minFeedback: number;
+  /** Confidence of the bound that fails a head (several heads: corrected); default `confidence`. */
+  failConfidence?: number;
 }
 
 /** Heads to evaluate: the given ones, else every head with feedback on either side. */
 function headsOf(subject: RoleMeasurements, baseline: RoleMeasurements | undefined, heads: readonly string[] | undefined): string[] {
   if (heads?.length) return [...heads];
   return [...new Set([...Object.keys(subject.feedback ?? {}), ...Object.keys(baseline?.feedback ?? {})])].sort();
+}
+
+/** The upper bound that decides a failure, and how it differs from the reported one. */
+function failBound(policy: AccuracyPolicy, upperAt: (confidence: number) => number): { upper: number; note: string } {
+  const c = policy.failConfidence ?? policy.confidence;
+  if (c === policy.confidence) return { upper: upperAt(c), note: '' };
+  const upper = upperAt(c);
+  return { upper, note: ` (upper bound ${fmt(upper)} at ${fmt(c * 100)}%, corrected for the heads)` };
 }
 
 /** Wilson check of one head against `min`. */
@@ -42,7 +56,8 @@ export function accuracyCheck(subject: RoleMeasurements, head: string | undefine
   const where = `accuracy of head ${head} is ${fmt(ci.estimate)} (${pct} interval [${fmt(ci.lower)}, ${fmt(ci.upper)}], ${fmt(fb.total)} samples)`;
   if (fb.total < policy.minFeedback) return result({ ...measured, verdict: 'Inconclusive', message: `${where}; fewer than minFeedback=${policy.minFeedback} samples` });
   if (ci.lower >= policy.min) return result({ ...measured, verdict: 'Pass', message: `${where}; lower bound ≥ min ${fmt(policy.min)}` });
-  if (ci.upper < policy.min) return result({ ...measured, verdict: 'Fail', message: `${where}; upper bound < min ${fmt(policy.min)}` });
+  const failing = failBound(policy, (c) => wilsonInterval(fb.correct, fb.total, c).upper);
+  if (failing.upper < policy.min) return result({ ...measured, verdict: 'Fail', message: `${where}; upper bound${failing.note} < min ${fmt(policy.min)}` });
   return result({ ...measured, verdict: 'Inconclusive', message: `${where}; interval contains min ${fmt(policy.min)}` });
 }
 
@@ -63,7 +78,8 @@ export function accuracyVsStableCheck(subject: RoleMeasurements, baseline: RoleM
   if (a.total < policy.minFeedback || b.total < policy.minFeedback) {
     return result({ ...measured, verdict: 'Inconclusive', message: `${where}; fewer than minFeedback=${policy.minFeedback} samples on a side` });
   }
-  if (ci.upper < -margin) return result({ ...measured, verdict: 'Fail', message: `${where}; worse than ${baseline.role} by more than the margin ${fmt(margin)}` });
+  const failing = failBound(policy, (c) => newcombeInterval(a.correct, a.total, b.correct, b.total, c).upper);
+  if (failing.upper < -margin) return result({ ...measured, verdict: 'Fail', message: `${where}; worse than ${baseline.role} by more than the margin ${fmt(margin)}${failing.note}` });
   if (ci.lower > -margin) return result({ ...measured, verdict: 'Pass', message: `${where}; not worse than ${baseline.role} by the margin ${fmt(margin)}` });
   return result({ ...measured, verdict: 'Inconclusive', message: `${where}; interval contains −${fmt(margin)}` });
 }
@@ -75,8 +91,9 @@ export function accuracyVsStableCheck(subject: RoleMeasurements, baseline: RoleM
 export function accuracyChecks(subject: RoleMeasurements, baseline: RoleMeasurements | undefined, policy: AccuracyPolicy, heads?: readonly string[]): CheckResult[] {
   const names = headsOf(subject, baseline, heads);
   const list: Array<string | undefined> = names.length ? names : [undefined];
+  const corrected = { ...policy, failConfidence: 1 - (1 - policy.confidence) / list.length };
   const out: CheckResult[] = [];
-  if (policy.min !== undefined) for (const h of list) out.push(accuracyCheck(subject, h, { ...policy, min: policy.min }));
-  if (baseline) for (const h of list) out.push(accuracyVsStableCheck(subject, baseline, h, policy));
+  if (policy.min !== undefined) for (const h of list) out.push(accuracyCheck(subject, h, { ...corrected, min: policy.min }));
+  if (baseline) for (const h of list) out.push(accuracyVsStableCheck(subject, baseline, h, corrected));
   return out;
 }

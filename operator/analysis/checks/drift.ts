@@ -8,9 +8,13 @@
 //   against the baseline (stable) over the same window, or against the reference profile when
 //   there is no baseline. score = max PSI over heads; breakdown = PSI per head.
 // Verdicts: below `minRequests` samples always inconclusive (even with a score above `max`: PSI
-// of a few requests is noise); otherwise fail when the score exceeds `max` (one confirmed
-// drifting feature is enough, even if others lack data); pass only when every expected
-// feature/head was measured with score ≤ max; otherwise inconclusive.
+// of a few requests is noise); otherwise fail when a feature/head scores above `max` AND its
+// difference is statistically significant (Pearson χ², see chisquare.ts, at `confidence` with a
+// Bonferroni correction over the items scored: the check fails if ANY item drifts, so each
+// item is held to α/k). One confirmed drifting item is enough, even if others lack data.
+// A score above `max` that sampling noise could explain is inconclusive (more traffic will
+// tell). Pass only when every expected feature/head was measured with score ≤ max.
+import { histogramTest, type Expected } from '../chisquare.js';
 import { DivergenceError, jensenShannonDistance, psi } from '../divergence.js';
 import { problemOf, type RoleMeasurements } from '../measurements.js';
 import type { ReferenceProfile } from '../reference.js';
@@ -21,6 +25,8 @@ export interface DriftPolicy {
   max: number;
   /** Samples (requests counted into the histograms) below which the verdict is inconclusive. */
   minRequests: number;
+  /** Confidence that a score above max is not sampling noise before it fails (e.g. 0.95). */
+  confidence: number;
 }
 
 export interface FeatureDrift {
@@ -28,6 +34,8 @@ export interface FeatureDrift {
   jensenShannon: number;
   /** Live samples in the histogram. */
   samples: number;
+  /** Pearson χ² p-value of the live histogram against the expected one. */
+  pValue: number;
 }
 
 export interface DriftReport {
@@ -47,8 +55,23 @@ function total(counts: readonly number[]): number {
   return counts.reduce((s, v) => s + v, 0);
 }
 
+/**
+ * What the expected histograms are, for the significance test: live counts of another version
+ * ('counts'), a reference profile computed from `samples` samples, or a distribution taken as
+ * exact when its sample size is unknown.
+ */
+export type ExpectedSource = 'counts' | { samples?: number };
+
+function expectedOf(ref: readonly number[], source: ExpectedSource): Expected {
+  if (source === 'counts') return { counts: ref };
+  const size = source.samples;
+  if (size === undefined || !(size > 0)) return { proportions: ref };
+  const t = total(ref);
+  return { counts: ref.map((v) => (v / t) * size) };
+}
+
 /** Scores `live` against `expected`, item by item (items come from `expected`). */
-export function compareHistograms(expected: Record<string, readonly number[]>, live: Record<string, readonly number[]> | undefined): DriftReport {
+export function compareHistograms(expected: Record<string, readonly number[]>, live: Record<string, readonly number[]> | undefined, source: ExpectedSource = {}): DriftReport {
   const report: DriftReport = { items: {}, missing: {} };
   for (const [name, ref] of Object.entries(expected)) {
     const counts = live?.[name];
@@ -58,7 +81,7 @@ export function compareHistograms(expected: Record<string, readonly number[]>, l
     if (aligned.length !== ref.length) { report.missing[name] = `live data has ${counts.length} bins, the reference ${ref.length}`; continue; }
     if (total(aligned) === 0) { report.missing[name] = 'no live samples in the window'; continue; }
     try {
-      const item = { psi: psi(ref, aligned), jensenShannon: jensenShannonDistance(ref, aligned), samples: total(aligned) };
+      const item = { psi: psi(ref, aligned), jensenShannon: jensenShannonDistance(ref, aligned), samples: total(aligned), pValue: histogramTest(aligned, expectedOf(ref, source)).pValue };
       report.items[name] = item;
       if (report.score === undefined || item.psi > report.score) { report.score = item.psi; report.worst = name; }
       report.samples = Math.min(report.samples ?? Infinity, item.samples);
@@ -72,7 +95,25 @@ export function compareHistograms(expected: Record<string, readonly number[]>, l
 
 /** Input drift of `subject` against the reference profile. */
 export function featureDrift(subject: RoleMeasurements, reference: ReferenceProfile | undefined): DriftReport {
-  return compareHistograms(reference?.features ?? {}, subject.featureBins);
+  return compareHistograms(reference?.features ?? {}, subject.featureBins, { samples: reference?.samples });
+}
+
+/** The per-item significance level: `confidence` shared by the items scored (Bonferroni). */
+export function itemAlpha(report: DriftReport, confidence: number): number {
+  return (1 - confidence) / Math.max(1, Object.keys(report.items).length);
+}
+
+/** Items scoring above `max` whose difference is significant, highest PSI first. */
+export function significantDrift(report: DriftReport, max: number, confidence: number): Array<[string, FeatureDrift]> {
+  const alpha = itemAlpha(report, confidence);
+  return Object.entries(report.items).filter(([, d]) => d.psi > max && d.pValue < alpha).sort((a, b) => b[1].psi - a[1].psi);
+}
+
+/** The highest PSI among significantly different items (0 when none is), for levels. */
+export function significantScore(report: DriftReport, confidence: number): number | undefined {
+  if (report.score === undefined) return undefined;
+  const alpha = itemAlpha(report, confidence);
+  return Math.max(0, ...Object.values(report.items).filter((d) => d.pValue < alpha).map((d) => d.psi));
 }
 
 /** Class distributions of two sides as aligned vectors per head (labels: union, sorted). */
@@ -92,7 +133,7 @@ function classVectors(expected: Record<string, Record<string, number>>, live: Re
 export function predictionDrift(subject: RoleMeasurements, baseline: RoleMeasurements | undefined, reference: ReferenceProfile | undefined): DriftReport {
   const expected = baseline ? baseline.predictions ?? {} : reference?.predictions ?? {};
   const { exp, liv } = classVectors(expected, subject.predictions);
-  const report = compareHistograms(exp, liv);
+  const report = compareHistograms(exp, liv, baseline ? 'counts' : { samples: reference?.samples });
   // Expected heads with no baseline counts cannot be compared yet.
   for (const [head, v] of Object.entries(exp)) {
     if (total(v) === 0 && report.items[head] === undefined) report.missing[head] = `no ${baseline ? baseline.role : 'reference'} predictions`;
@@ -120,7 +161,17 @@ function verdictOf(check: 'drift' | 'predictionDrift', subject: RoleMeasurements
     const above = report.score > policy.max ? ` > max ${fmt(policy.max)}, but` : ';';
     return result({ ...measured, verdict: 'Inconclusive', message: `${worst}${above} only ${samples} samples, fewer than minRequests=${policy.minRequests}` });
   }
-  if (report.score > policy.max) return result({ ...measured, verdict: 'Fail', message: `${worst} > max ${fmt(policy.max)}` });
+  const drifting = significantDrift(report, policy.max, policy.confidence);
+  const level = `${fmt((1 - itemAlpha(report, policy.confidence)) * 100)}%`;
+  if (drifting.length) {
+    const [name, d] = drifting[0];
+    const why = `${name} PSI ${fmt(d.psi)} > max ${fmt(policy.max)}, significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples)`;
+    return result({ ...measured, verdict: 'Fail', message: `${worst}; ${why}` });
+  }
+  if (report.score > policy.max) {
+    const d = report.items[report.worst!];
+    return result({ ...measured, verdict: 'Inconclusive', message: `${worst} > max ${fmt(policy.max)}, but not significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples): could be sampling noise` });
+  }
   if (missing.length) return result({ ...measured, verdict: 'Inconclusive', message: `${worst}; not measured: ${missing.map(([n, why]) => `${n} (${why})`).slice(0, 5).join(', ')}` });
   return result({ ...measured, verdict: 'Pass', message: `${worst} ≤ max ${fmt(policy.max)}` });
 }
