@@ -6,8 +6,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { KubeConfig as KubeConfigClass, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { errorFromResponse, unavailable } from './errors.js';
+import { connectionFromRequestOptions, type ClusterConnection, type ConnectionOptions } from './kubeconfig.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -26,10 +27,7 @@ export interface LineStream {
   close(): void;
 }
 
-interface AuthOptions {
-  agent?: http.Agent;
-  headers: Record<string, string>;
-}
+type AuthOptions = ConnectionOptions;
 
 export interface TransportOptions {
   /** How long credentials (and the agent) are reused before KubeConfig is asked again. */
@@ -46,13 +44,15 @@ export class KubeTransport {
   private readonly requestTimeoutMs: number;
   private readonly userAgent: string;
 
-  private readonly kc: KubeConfig;
+  private readonly cluster: ClusterConnection;
 
-  constructor(kc: KubeConfig, opts: TransportOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.kc = cluster.server.startsWith('http:') ? withoutTlsCheck(kc) : kc;
-    this.server = cluster.server.replace(/\/+$/, '');
+  /**
+   * `config`: what loadKubeConfig() returns, or a @kubernetes/client-node KubeConfig (tests and
+   * tools that already hold one; the operator itself avoids loading client-node).
+   */
+  constructor(config: KubeConfig | ClusterConnection, opts: TransportOptions = {}) {
+    this.cluster = isClusterConnection(config) ? config : fromClientNode(config);
+    this.server = this.cluster.server.replace(/\/+$/, '');
     this.authTtlMs = opts.authTtlMs ?? 60_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.userAgent = opts.userAgent ?? 'modelship-operator';
@@ -153,14 +153,29 @@ export class KubeTransport {
     return this.auth.options;
   }
 
-  private async loadAuth(): Promise<AuthOptions> {
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    return { agent: opts.agent as http.Agent | undefined, headers };
+  private loadAuth(): Promise<AuthOptions> {
+    return this.cluster.connection();
   }
+}
+
+function isClusterConnection(c: KubeConfig | ClusterConnection): c is ClusterConnection {
+  return typeof (c as ClusterConnection).connection === 'function';
+}
+
+/** A ClusterConnection over a client-node KubeConfig (client-node is loaded already: its caller holds one). */
+function fromClientNode(kc: KubeConfig): ClusterConnection {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  let effective: Promise<KubeConfig> | undefined;
+  return {
+    server: cluster.server,
+    async connection() {
+      effective ??= cluster.server.startsWith('http:') ? withoutTlsCheck(kc) : Promise.resolve(kc);
+      const opts: https.RequestOptions = {};
+      await (await effective).applyToHTTPSOptions(opts);
+      return connectionFromRequestOptions(opts);
+    },
+  };
 }
 
 /**
@@ -168,7 +183,8 @@ export class KubeTransport {
  * meaningless without TLS anyway (kubectl accepts such kubeconfigs as they are). Used for the
  * dev cluster's loopback API server.
  */
-function withoutTlsCheck(kc: KubeConfig): KubeConfig {
+async function withoutTlsCheck(kc: KubeConfig): Promise<KubeConfig> {
+  const { KubeConfig: KubeConfigClass } = await import('@kubernetes/client-node');
   const copy = new KubeConfigClass();
   copy.loadFromOptions({
     clusters: kc.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
