@@ -1,8 +1,10 @@
 // Encoded image bytes → model-sized RGB pixels, decoded exactly once. The header is read
-// first (cheap) so that a decompression bomb is refused before any pixel is decoded;
-// limitInputPixels is kept as a second guard inside libvips.
+// first (cheap: JPEG/PNG in JavaScript, other formats by sharp) so that a decompression bomb
+// is refused before any pixel is decoded; limitInputPixels is kept as a second guard inside
+// libvips.
 import sharp, { type Metadata } from 'sharp';
 import { ServingError } from './errors.js';
+import { readImageHeader } from './image-header.js';
 import type { ImageInput, ResizeMode } from './schema.js';
 
 /** Formats a client may send. SVG/PDF and friends are excluded: they render, not decode. */
@@ -18,18 +20,25 @@ export interface DecodedImage {
 
 const fitOf: Record<ResizeMode, 'fill' | 'cover' | 'contain'> = { fill: 'fill', cover: 'cover', contain: 'contain' };
 
-export async function decodeForModel(bytes: Buffer, input: ImageInput, maxPixels: number): Promise<DecodedImage> {
-  if (bytes.length === 0) throw new ServingError('CORRUPT_IMAGE', 'image is empty');
+/** Format and stored size from the header: JPEG/PNG parsed here, anything else by sharp. */
+async function readHeader(bytes: Buffer): Promise<{ format: string | undefined; width: number; height: number }> {
+  const quick = readImageHeader(bytes);
+  if (quick) return quick;
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false, failOn: 'none' }).metadata();
   } catch (err) {
     throw new ServingError('CORRUPT_IMAGE', 'image cannot be decoded (not a supported image format)', { cause: err });
   }
-  if (!meta.format || !ACCEPTED_FORMATS.has(meta.format)) {
-    throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `image format "${meta.format}" is not accepted (use ${[...ACCEPTED_FORMATS].join(', ')})`);
+  return { format: meta.format, width: meta.width ?? 0, height: meta.height ?? 0 };
+}
+
+export async function decodeForModel(bytes: Buffer, input: ImageInput, maxPixels: number): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new ServingError('CORRUPT_IMAGE', 'image is empty');
+  const { format, width, height } = await readHeader(bytes);
+  if (!format || !ACCEPTED_FORMATS.has(format)) {
+    throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `image format "${format}" is not accepted (use ${[...ACCEPTED_FORMATS].join(', ')})`);
   }
-  const width = meta.width ?? 0, height = meta.height ?? 0;
   if (width <= 0 || height <= 0) throw new ServingError('CORRUPT_IMAGE', 'image has no size');
   if (width * height > maxPixels) {
     throw new ServingError('TOO_MANY_PIXELS', `image is ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}`);
