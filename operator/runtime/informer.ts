@@ -31,6 +31,22 @@ export interface InformerOptions {
   log?: Logger;
   /** Called on every restart (re-list or re-watch), with why. */
   onRestart?: (reason: string) => void;
+  /**
+   * Applied to every object before it is cached (default: stripManagedFields). Cached objects
+   * are read-only, so a transform may return the object it was given, changed.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
+}
+
+/**
+ * Drops metadata.managedFields, which no controller reads from the cache and which is often the
+ * largest part of an object's metadata (controller-runtime's TransformStripManagedFields). A
+ * status PUT built from such a copy leaves the stored managedFields as they are: the API server
+ * keeps them when an update omits the field.
+ */
+export function stripManagedFields(obj: KubeObject): KubeObject {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }
 
 interface WatchEvent<T> {
@@ -145,7 +161,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private async relist(namespace: string): Promise<string> {
     const list = await this.client.list<T>(this.kind, { namespace: namespace || undefined, labelSelector: this.opts.labelSelector }, this.abort.signal);
     const inScope = (o: T) => !namespace || o.metadata?.namespace === namespace;
-    const delta = this.store.replace(list.items, inScope);
+    const delta = this.store.replace(list.items.map((o) => this.transform(o)), inScope);
     this.listCount++;
     for (const o of delta.deleted) this.emit((h) => h.onDelete?.(o));
     for (const o of delta.added) this.emit((h) => h.onAdd?.(o));
@@ -195,7 +211,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     const rv = obj.metadata?.resourceVersion;
     if (event.type === 'BOOKMARK') return rv;
-    const full = { apiVersion: apiVersionOf(this.kind), kind: this.kind.kind, ...obj } as T;
+    const full = this.transform({ apiVersion: apiVersionOf(this.kind), kind: this.kind.kind, ...obj } as T);
     if (event.type === 'DELETED') {
       this.store.remove(full);
       this.emit((h) => h.onDelete?.(full));
@@ -205,6 +221,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       else if (old.metadata?.resourceVersion !== full.metadata?.resourceVersion) this.emit((h) => h.onUpdate?.(old, full));
     }
     return rv;
+  }
+
+  private transform(obj: T): T {
+    return (this.opts.transform ?? stripManagedFields)(obj) as T;
   }
 
   private emit(fn: (h: InformerHandlers<T>) => void): void {
