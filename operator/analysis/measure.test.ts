@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { BadQueryError, ProviderUnreachableError, type MetricProvider, type Sample } from '../metrics-providers/index.js';
 import { featureBinsFromSamples, feedbackFromSamples, measure } from './measure.js';
 import { measurementQueries, PromQLError, quote, range, selector } from './promql.js';
+import { observedShare, wholeCounts, type RoleMeasurements } from './measurements.js';
 import { analyseCanary, monitorVersion } from './run.js';
 
 test('selectors quote values and check label names', () => {
@@ -27,6 +28,21 @@ test('queries select the version, count prediction endpoints only, and use the w
   assert.is(q.predictions, 'sum by (head, class) (increase(modelship_predictions_total{model="faces",version="7"}[2m]))');
   assert.match(q.routerFailures, /modelship_router_requests_total\{model="faces",version="7",code=~"502\|504"\}\[2m\]/);
   assert.match(q.modelErrors, /^sum by \(reason\) \(increase\(modelship_model_errors_total/);
+  assert.is(q.scrapes, 'max(count_over_time(modelship_requests_total{model="faces",version="7",endpoint=~"predict|infer"}[2m]))');
+});
+
+test('wholeCounts: counts scaled back from increase()\'s extrapolation to what was observed, then rounded', () => {
+  const m: RoleMeasurements = {
+    role: 'canary', version: '2', window: '8s', problems: {}, scrapes: 4,
+    // 4 samples 2 s apart in an 8 s window: increase() reports 4/3 of the 60 requests seen.
+    requests: 80, errors: 4, feedback: { smile: { correct: 72, total: 80 } }, featureBins: { b: [40, 26.666, 13.334] }, predictions: { smile: { yes: 80 } },
+  };
+  const w = wholeCounts(m);
+  assert.equal([w.requests, w.errors, w.feedback, w.featureBins, w.predictions], [60, 3, { smile: { correct: 54, total: 60 } }, { b: [30, 20, 10] }, { smile: { yes: 60 } }]);
+  assert.is(observedShare({ ...m, scrapes: undefined }), 1, 'unknown: unscaled');
+  assert.is(observedShare({ ...m, scrapes: 1 }), 1, 'one sample: increase() has nothing to scale');
+  assert.equal(wholeCounts({ ...m, scrapes: undefined, requests: 59.98, errors: 61, feedback: { s: { correct: 10.6, total: 10.4 } } }).feedback, { s: { correct: 10, total: 10 } });
+  assert.is(wholeCounts({ ...m, scrapes: undefined, requests: 59.98, errors: 61 }).errors, 60, 'errors capped by requests');
 });
 
 const at = new Date('2026-01-01T00:00:00Z');
@@ -66,9 +82,10 @@ test('measure: a healthy version, every value as data', async () => {
     modelship_feature_bin_total: [s(100, { feature: 'brightness', bin: '0' }), s(100, { feature: 'brightness', bin: '1' })],
     modelship_predictions_total: [s(120, { head: 'smile', class: 'yes' }), s(80, { head: 'smile', class: 'no' })],
     modelship_model_errors_total: [s(2, { reason: 'corrupt_image' })],
+    'max(count_over_time(modelship_requests_total{model="faces",version="2",endpoint=~"predict|infer"}': [s(5)],
   });
   const m = await measure(p, { role: 'canary', version: '2', model: 'faces' }, '1m', at);
-  assert.is(p.queries.length, 8);
+  assert.is(p.queries.length, 9);
   assert.equal(m, {
     role: 'canary', version: '2', window: '1m', time: at.toISOString(), problems: {},
     requests: 200, errors: 3, latencyP95Ms: 125,
@@ -76,6 +93,7 @@ test('measure: a healthy version, every value as data', async () => {
     featureBins: { brightness: [100, 100] },
     predictions: { smile: { yes: 120, no: 80 } },
     modelErrors: { corrupt_image: 2 },
+    scrapes: 5,
   });
 });
 
@@ -156,6 +174,7 @@ test('analyseCanary measures both roles at one time and aggregates; a dead provi
 test('analyseCanary and monitorVersion take increase()\'s fractional counts (rounded to whole trials, not a StatsError)', async () => {
   const p = tableProvider({
     modelship_requests_total: [s(999.6)],
+    'count_over_time(modelship_requests_total': [], // samples per series unknown: nothing to scale back
     'endpoint=~"predict|infer",code=~"5.."': [s(3.7)],
     'histogram_quantile(0.95': [s(0.05)],
     modelship_feedback_total: [s(899.7, { head: 'smile', outcome: 'correct' }), s(100.4, { head: 'smile', outcome: 'incorrect' })],

@@ -111,6 +111,11 @@ export async function measure(provider: MetricProvider, target: MeasureTarget, w
     else if (outcome.samples.length === 0) fail(key, NO_DATA(metric));
     else (m as unknown as Record<string, unknown>)[key] = parse(outcome.samples);
   }
+  // Samples per series: how much increase() extrapolated (see wholeCounts); optional.
+  if (!('problem' in r.scrapes)) {
+    const k = single(r.scrapes.samples);
+    if (k !== undefined) m.scrapes = k;
+  }
   // Model-error series appear with the first error: none means no errors.
   if ('problem' in r.modelErrors) fail('modelErrors', r.modelErrors.problem);
   else m.modelErrors = Object.fromEntries(r.modelErrors.samples.filter((s) => !Number.isNaN(s.value)).map((s) => [s.labels.reason ?? 'unknown', Math.max(0, s.value)]));

@@ -51,6 +51,12 @@ export interface RoleMeasurements {
    * not added to `errors`, which already counts the server-side ones through their 5xx.
    */
   modelErrors?: Record<string, number>;
+  /**
+   * Most samples any request series has in the window (k): increase() scales what a series
+   * rose by between its first and last sample (k − 1 scrape intervals) up to the whole window,
+   * about k/(k − 1) times what was observed. Undefined when not measured.
+   */
+  scrapes?: number;
   /** Why each missing measurement is missing. */
   problems: Partial<Record<MeasurementKey, MeasurementProblem>>;
 }
@@ -62,20 +68,33 @@ export function problemOf(m: RoleMeasurements, key: MeasurementKey): string {
 }
 
 /**
- * Whole counts for the interval statistics (they need whole trials): Prometheus increase()
- * extrapolates to the window edges, so a counter that rose by 60 reads 59.98. Rounded once,
- * here, with successes and errors capped by their totals.
+ * The share of increase()'s counts that was observed: (k − 1)/k for k samples per series.
+ * With a 2 s scrape and an 8 s window, increase() reports 4/3 of the requests actually seen;
+ * intervals and χ² tests computed on those would claim a third more evidence than there is.
+ */
+export function observedShare(m: RoleMeasurements): number {
+  const k = m.scrapes;
+  return k !== undefined && k >= 2 ? (k - 1) / k : 1;
+}
+
+/**
+ * Observed whole counts for the statistics (they need whole trials): Prometheus increase()
+ * extrapolates to the window edges, so a counter that rose by 60 over 4 of 5 samples' span
+ * reads 75, and one that rose by 60 may read 59.98. Scaled back to what was observed (see
+ * observedShare) and rounded once, here, with successes and errors capped by their totals.
  */
 export function wholeCounts(m: RoleMeasurements): RoleMeasurements {
-  const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
-  const roundValues = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v)]));
+  const share = observedShare(m);
+  const whole = (v: number) => Math.round(v * share);
+  const round = (v: number | undefined) => (v === undefined ? undefined : whole(v));
+  const roundValues = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, whole(v)]));
   const requests = round(m.requests);
-  const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, Math.round(m.errors));
+  const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, whole(m.errors));
   const feedback = m.feedback && Object.fromEntries(Object.entries(m.feedback).map(([head, f]) => {
-    const total = Math.round(f.total);
-    return [head, { ...f, total, correct: Math.min(total, Math.round(f.correct)) }];
+    const total = whole(f.total);
+    return [head, { ...f, total, correct: Math.min(total, whole(f.correct)) }];
   }));
-  const featureBins = m.featureBins && Object.fromEntries(Object.entries(m.featureBins).map(([k, v]) => [k, v.map(Math.round)]));
+  const featureBins = m.featureBins && Object.fromEntries(Object.entries(m.featureBins).map(([k, v]) => [k, v.map(whole)]));
   const predictions = m.predictions && Object.fromEntries(Object.entries(m.predictions).map(([h, c]) => [h, roundValues(c)]));
   return { ...m, requests, errors, feedback, featureBins, predictions };
 }

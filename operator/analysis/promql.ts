@@ -60,6 +60,8 @@ export interface MeasurementQueries {
   featureBins: string;
   predictions: string;
   modelErrors: string;
+  /** Samples per request series in the window (how far increase() extrapolated). */
+  scrapes: string;
 }
 
 /** Every query measure() runs for one version over one window. */
@@ -76,5 +78,6 @@ export function measurementQueries(target: SeriesTarget, window: string): Measur
     featureBins: `sum by (feature, bin) (increase(modelship_feature_bin_total${selector(target)}${w}))`,
     predictions: `sum by (head, class) (increase(modelship_predictions_total${selector(target)}${w}))`,
     modelErrors: `sum by (reason) (increase(modelship_model_errors_total${selector(target)}${w}))`,
+    scrapes: `max(count_over_time(modelship_requests_total${selector(target, predictions)}${w}))`,
   };
 }
