@@ -42,13 +42,36 @@ export interface StatusUpdateOptions<T> {
   retries?: number;
 }
 
+/** A write the API server accepted: the object it stored, and the resourceVersion a PUT replaced. */
+export interface AcceptedWrite {
+  kind: KindRef;
+  obj: KubeObject;
+  /** resourceVersion the request carried (a compare-and-swap PUT); absent for creates and patches. */
+  baseVersion?: string;
+}
+
 export class KubeClient {
   private readonly kinds = new Map<string, KindRef>();
+  private readonly writeListeners: Array<(w: AcceptedWrite) => void> = [];
   /** Discovery of one group/version in flight, shared by concurrent callers. */
   private readonly discovering = new Map<string, Promise<void>>();
 
   constructor(readonly transport: KubeTransport) {
     for (const k of Object.values(Kinds)) this.kinds.set(`${apiVersionOf(k)}|${k.kind}`, k);
+  }
+
+  /** Tells `listener` about every write of this client the API server accepted (caches, expectations). */
+  onWrite(listener: (w: AcceptedWrite) => void): () => void {
+    this.writeListeners.push(listener);
+    return () => {
+      const i = this.writeListeners.indexOf(listener);
+      if (i >= 0) this.writeListeners.splice(i, 1);
+    };
+  }
+
+  private accepted<T extends KubeObject>(kind: KindRef, obj: T, baseVersion?: string): T {
+    for (const l of this.writeListeners) l({ kind, obj, baseVersion });
+    return obj;
   }
 
   async get<T extends KubeObject>(kind: KindRef, namespace: string | undefined, name: string): Promise<T> {
@@ -77,13 +100,14 @@ export class KubeClient {
 
   async create<T extends KubeObject>(obj: T): Promise<T> {
     const kind = await this.kindOf(obj);
-    return this.transport.request<T>({ method: 'POST', path: resourcePath(kind, obj.metadata?.namespace), body: obj });
+    return this.accepted(kind, await this.transport.request<T>({ method: 'POST', path: resourcePath(kind, obj.metadata?.namespace), body: obj }));
   }
 
   /** PUT of the whole object; its metadata.resourceVersion makes it a compare-and-swap. */
   async replace<T extends KubeObject>(obj: T): Promise<T> {
     const kind = await this.kindOf(obj);
-    return this.transport.request<T>({ method: 'PUT', path: resourcePath(kind, obj.metadata?.namespace, nameOf(obj)), body: obj });
+    const stored = await this.transport.request<T>({ method: 'PUT', path: resourcePath(kind, obj.metadata?.namespace, nameOf(obj)), body: obj });
+    return this.accepted(kind, stored, obj.metadata?.resourceVersion);
   }
 
   async delete(kind: KindRef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<void> {
@@ -130,7 +154,8 @@ export class KubeClient {
     let candidate = obj;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.transport.request<T>({ method: 'PUT', path: resourcePath(kind, namespace, name, 'status'), body: candidate });
+        const stored = await this.transport.request<T>({ method: 'PUT', path: resourcePath(kind, namespace, name, 'status'), body: candidate });
+        return this.accepted(kind, stored, candidate.metadata?.resourceVersion);
       } catch (e) {
         if (!isConflict(e) || attempt >= retries) throw e;
         const fresh = await this.get<T>(kind, namespace, name);

@@ -40,6 +40,12 @@ export interface Controller {
   watches?: WatchSpec[];
   /** Reconciles of different keys at once (one key is never reconciled twice at once). */
   concurrency?: number;
+  /**
+   * Skip a reconcile while the cache still shows a version of the object that one of this
+   * process's own writes replaced (the watch event of that write re-queues the key): such a
+   * reconcile could only redo the write and meet a 409. Default false.
+   */
+  waitForOwnWrites?: boolean;
   reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void>;
 }
 

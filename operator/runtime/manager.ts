@@ -9,6 +9,7 @@ import { ownerKeys, type CacheReader, type Controller, type ReconcileContext } f
 import { Informer, type InformerOptions } from './informer.js';
 import { keyOf, keyString, kindId, parseKey, type KindRef, type KubeObject, type ObjectKey } from './kinds.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader.js';
+import { OwnWrites } from './own-writes.js';
 import { createLogger, errorChain, type Logger } from './logger.js';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.js';
 import { EventRecorder } from './recorder.js';
@@ -48,6 +49,8 @@ export class Manager {
   private readonly informers = new Map<string, Informer>();
   private elector?: LeaderElector;
   private running?: Running;
+  /** Versions of cached objects this process's writes replaced (for waitForOwnWrites). */
+  private readonly ownWrites = new OwnWrites();
   /** A previous leadership's in-flight reconciles, still finishing. */
   private draining: Promise<void> = Promise.resolve();
   private stopping?: Promise<void>;
@@ -60,6 +63,7 @@ export class Manager {
     const le = opts.leaderElection;
     this.identity = (le && le.identity) || `${hostname()}_${randomUUID().slice(0, 8)}`;
     this.recorder = new EventRecorder(opts.client, { log: this.log, component: opts.component ?? 'modelship-operator', instance: this.identity });
+    opts.client.onWrite((w) => this.ownWrites.written(ownWriteKey(kindId(w.kind), w.obj), w.baseVersion, w.obj.metadata?.resourceVersion, Date.now()));
   }
 
   /** Read access to every informer's cache. */
@@ -88,6 +92,8 @@ export class Manager {
         onRestart: () => this.metrics.informerRestarts.inc({ kind: kind.kind }),
       });
       this.informers.set(id, inf);
+      const observed = (obj: KubeObject) => this.ownWrites.observed(ownWriteKey(id, obj), obj.metadata?.resourceVersion);
+      inf.addHandler({ onAdd: observed, onUpdate: (_old, obj) => observed(obj), onDelete: (obj) => this.ownWrites.forget(ownWriteKey(id, obj)) });
       if (this.started) inf.start();
     }
     return inf;
@@ -192,6 +198,11 @@ export class Manager {
       log: this.log.child({ controller: c.name, kind: c.forKind.kind, namespace: key.namespace || undefined, name: key.name }),
     };
     try {
+      if (c.waitForOwnWrites && this.cacheIsBehindOwnWrite(c.forKind, key)) {
+        // The watch event of our write re-queues the key; the delay only covers a lost event.
+        this.metrics.reconcileTotal.inc({ controller: c.name, result: 'stale' });
+        return { requeueAfterMs: STALE_CACHE_RETRY_MS };
+      }
       const result = await c.reconcile(key, ctx);
       this.metrics.reconcileTotal.inc({ controller: c.name, result: result?.requeueAfterMs ? 'requeue' : 'success' });
       return result;
@@ -202,6 +213,11 @@ export class Manager {
     } finally {
       end();
     }
+  }
+
+  private cacheIsBehindOwnWrite(kind: KindRef, key: ObjectKey): boolean {
+    const cached = this.cache.get(kind, key.namespace, key.name);
+    return !!cached && this.ownWrites.isStale(ownWriteKey(kindId(kind), cached), cached.metadata?.resourceVersion, Date.now());
   }
 
   private resyncAll(running: Running): void {
@@ -231,6 +247,11 @@ export class Manager {
     for (const w of c.watches ?? []) route(w.kind, (obj) => w.mapToKeys(obj));
   }
 }
+
+/** How soon a reconcile skipped for a stale cache runs anyway, should the watch event not come. */
+const STALE_CACHE_RETRY_MS = 2_000;
+
+const ownWriteKey = (kind: string, obj: KubeObject): string => `${kind}|${keyString(keyOf(obj))}`;
 
 function dedupe(keys: ObjectKey[]): ObjectKey[] {
   const seen = new Map(keys.map((k) => [keyString(k), k]));

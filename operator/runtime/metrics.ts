@@ -18,7 +18,7 @@ export function createOperatorMetrics(opts: { registry?: Registry; processMetric
   return {
     registry,
     reconcileTotal: new Counter({
-      name: 'modelship_operator_reconcile_total', help: 'Reconciles by controller and result (success, requeue, error).',
+      name: 'modelship_operator_reconcile_total', help: 'Reconciles by controller and result (success, requeue, error; stale: skipped while the cache lagged behind an own write).',
       labelNames: ['controller', 'result'], registers: [registry],
     }),
     reconcileErrors: new Counter({
