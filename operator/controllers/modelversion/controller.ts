@@ -32,6 +32,8 @@ export function modelVersionController(opts: ModelVersionControllerOptions = {})
     owns: [Kinds.Job],
     watches: [{ kind: Kinds.Pod, mapToKeys: podToModelVersion }],
     concurrency: opts.concurrency ?? 16,
+    // A reconcile from a cache older than our last status write would only meet a 409.
+    waitForOwnWrites: true,
     async reconcile(key, ctx) {
       const mv = ctx.cache.get<ModelVersion>(Kinds.ModelVersion, key.namespace, key.name);
       if (!mv || mv.metadata.deletionTimestamp) return undefined;

@@ -3,17 +3,16 @@
 // Level-triggered: every reconcile recomputes the status from the cache and writes it only when
 // it changed; a terminal run costs no API calls at all.
 import type { Registry } from 'prom-client';
-import { ConditionTypes, Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus } from '../../api/index.js';
+import { Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus } from '../../api/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
-import { getCondition } from '../../runtime/status.js';
 import { describeFailedGates, evaluateGates } from './gates.js';
 import { buildTrainingJob, lineageFromJob, lineageOf, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName } from './job.js';
 import type { Job, Pod } from './k8s.js';
 import { TrainingRunMetrics } from './metrics.js';
 import { needsLivePods, observeJob } from './observe.js';
-import { buildModelVersion, registeredBy, VersionAllocator } from './register.js';
+import { buildModelVersion, needsRegistration, registeredBy, VersionAllocator, withFirstRegistrationStep } from './register.js';
 import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, type RegistrationState, type TrainingObservation } from './status.js';
 import { StorageUriError } from './storage.js';
 
@@ -56,6 +55,8 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
     owns: [Kinds.Job],
     watches: [{ kind: Kinds.Pod, mapToKeys: podToRun }, { kind: Kinds.ModelVersion, mapToKeys: modelVersionToRun }],
     concurrency: opts.concurrency ?? 32,
+    // A reconcile from a cache older than our last status write would only meet a 409.
+    waitForOwnWrites: true,
     async reconcile(key, ctx) {
       const run = ctx.cache.get<TrainingRun>(Kinds.TrainingRun, key.namespace, key.name);
       if (!run || run.metadata.deletionTimestamp) return undefined; // the Job goes with it (ownerReference)
@@ -134,8 +135,11 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
     retryAfterMs = observed.retryAfterMs;
     job = observed.job;
     // Recomputed from the stored object after a conflict (the cache may lag behind our own
-    // writes), so a stale read never rolls back what an earlier reconcile recorded.
-    const compute = (r: TrainingRun) => computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now);
+    // writes), so a stale read never rolls back what an earlier reconcile recorded. The write
+    // that records success also records the first registration step (one write, not two).
+    const allocate = versionAllocation(run, ctx, allocator);
+    const compute = (r: TrainingRun) => withFirstRegistrationStep(r,
+      computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now), allocate, now);
     const cached = run;
     run = await writeStatus(run, compute, ctx, metrics);
     fresh = run !== cached; // written: the API server's answer, not the cache
@@ -146,13 +150,22 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
   return retryAfterMs ? { requeueAfterMs: retryAfterMs } : undefined;
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/**
+ * Draws the run's next version name once, however often it is asked (a conflict recomputes the
+ * status): the allocator hands out each number only once.
+ */
+function versionAllocation(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator): () => string {
+  let name: string | undefined;
+  return () => {
+    const ns = run.metadata.namespace ?? '';
+    const seen = () => ctx.cache.list<ModelVersion>(Kinds.ModelVersion, ns).map((mv) => mv.metadata.name ?? '');
+    name ??= modelVersionName(run.spec.model, allocator.next(ns, run.spec.model, seen()));
+    return name;
+  };
 }
 
-function needsRegistration(run: TrainingRun): boolean {
-  const c = getCondition(run.status?.conditions, ConditionTypes.TrainingRun.Registered);
-  return !c || c.status === 'Unknown';
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

@@ -3,15 +3,19 @@
 // Pure parts: the ModelVersion (lineage in spec.source, no ownerReference: registry entries
 // outlive runs) and the next free version number. The I/O part is race-safe and idempotent:
 //   1. allocate N above every version this process has seen (cache + its own allocations),
-//   2. record the name in the run's status (Registered=Unknown, "Registering") BEFORE creating,
+//   2. record the name in the run's status (Registered=Unknown, "Registering") BEFORE creating
+//      (in the same status write that records the run's success: withFirstRegistrationStep),
 //   3. create with that deterministic name; AlreadyExists from another run means N was taken
 //      meanwhile: allocate again. AlreadyExists of our own (same run uid label) means an earlier
 //      attempt got through: adopt it.
 // A restart between any two steps finds the recorded name and continues, so a run never
 // registers twice.
-import { API_VERSION, Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun } from '../../api/index.js';
+import { API_VERSION, ConditionTypes, Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus } from '../../api/index.js';
+import { getCondition } from '../../runtime/status.js';
+import { describeFailedGates, evaluateGates } from './gates.js';
 import type { Lineage } from './job.js';
 import { shortName } from './names.js';
+import { withRegistration, type RegistrationState } from './status.js';
 
 /** The CRD's defaults, for runs read before defaulting (tests, old objects). */
 export const DEFAULT_VALIDATION = { skewTolerance: 0.05, activeDeadlineSeconds: 600 } as const;
@@ -95,4 +99,30 @@ export class VersionAllocator {
     const key = `${namespace}/${model}`;
     this.handedOut.set(key, Math.max(this.handedOut.get(key) ?? 0, version));
   }
+}
+
+/** Whether the run still has to register (no outcome recorded, or Registering). */
+export function needsRegistration(run: TrainingRun): boolean {
+  const c = getCondition(run.status?.conditions, ConditionTypes.TrainingRun.Registered);
+  return !c || c.status === 'Unknown';
+}
+
+/**
+ * `status` with the first registration step recorded when it makes the run Succeeded: the
+ * outcome when registration is off or a gate fails, else the version name to create
+ * (Registering), so that a restart continues with that name. Left as is otherwise, and for a
+ * succeeded run without an artifact (register() reports that).
+ */
+export function withFirstRegistrationStep(run: TrainingRun, status: TrainingRunStatus, allocate: () => string, now: Date): TrainingRunStatus {
+  if (status.phase !== 'Succeeded' || !needsRegistration({ ...run, status })) return status;
+  const state = firstRegistrationState(run, status, allocate);
+  return state ? withRegistration(status, state, run.metadata.generation, now) : status;
+}
+
+function firstRegistrationState(run: TrainingRun, status: TrainingRunStatus, allocate: () => string): RegistrationState | undefined {
+  if (run.spec.registration?.enabled === false) return { kind: 'disabled' };
+  const gates = evaluateGates(run.spec.registration?.gates, status.metrics ?? {});
+  if (gates.some((g) => !g.passed)) return { kind: 'gatesFailed', gates, message: describeFailedGates(gates) };
+  if (!status.artifact?.uri) return undefined;
+  return { kind: 'registering', gates, name: status.modelVersion ?? allocate() };
 }
