@@ -51,6 +51,7 @@ export class Manager {
   private running?: Running;
   /** Versions of cached objects this process's writes replaced (for waitForOwnWrites). */
   private readonly ownWrites = new OwnWrites();
+  private readonly stopWatchingWrites: () => void;
   /** A previous leadership's in-flight reconciles, still finishing. */
   private draining: Promise<void> = Promise.resolve();
   private stopping?: Promise<void>;
@@ -63,7 +64,7 @@ export class Manager {
     const le = opts.leaderElection;
     this.identity = (le && le.identity) || `${hostname()}_${randomUUID().slice(0, 8)}`;
     this.recorder = new EventRecorder(opts.client, { log: this.log, component: opts.component ?? 'modelship-operator', instance: this.identity });
-    opts.client.onWrite((w) => this.ownWrites.written(ownWriteKey(kindId(w.kind), w.obj), w.baseVersion, w.obj.metadata?.resourceVersion, Date.now()));
+    this.stopWatchingWrites = opts.client.onWrite((w) => this.ownWrites.written(ownWriteKey(kindId(w.kind), w.obj), w.baseVersion, w.obj.metadata?.resourceVersion, Date.now()));
   }
 
   /** Read access to every informer's cache. */
@@ -139,6 +140,7 @@ export class Manager {
       await this.elector?.stop({ release: true });
       await Promise.all([...this.informers.values()].map((i) => i.stop()));
       await this.recorder.flush();
+      this.stopWatchingWrites();
       this.log.info('Manager stopped');
     })();
     return this.stopping;
