@@ -24,6 +24,7 @@ export const SERVE_FLAGS = {
   'request-timeout-ms': 'number',
   'drain-timeout-ms': 'number',
   'intra-op-threads': 'number',
+  'intra-op-spinning': 'boolean',
 } as const;
 
 export interface ServeDeps {
@@ -87,7 +88,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   sharp.cache(false);
   // One onnxruntime thread per run: requests already run concurrently, and the benchmark
   // (hack/bench/serving.bench.ts) shows intra-op parallelism losing to that on small CNNs.
-  const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] ?? 1 });
+  const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] ?? 1, intraOpSpinning: flags['intra-op-spinning'] ?? false });
   app.setModel(model);
   log.info('Model loaded; ready', { model: app.name, inputs: artifact.signature.input.kind, heads: artifact.signature.heads.map((h) => h.name) });
   return app;
