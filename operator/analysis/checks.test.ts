@@ -9,6 +9,7 @@ import { latencyCheck } from './checks/latency.js';
 import type { CheckResult } from './checks/result.js';
 import type { RoleMeasurements } from './measurements.js';
 import type { ReferenceProfile } from './reference.js';
+import { psi } from './divergence.js';
 import { aggregateVerdict } from './verdict.js';
 
 const close = (actual: number | undefined, expected: number, eps = 5e-5, what = '') =>
@@ -124,11 +125,12 @@ test('drift: PSI per feature against the reference, score = max, per-feature val
   assert.equal(same.breakdown, { brightness: 0, contrast: 0 });
   assert.is(same.samples, 200);
 
-  // brightness shares (0.1, 0.1, 0.4, 0.4): 2·(−0.15)·ln(0.4) + 2·(0.15)·ln(1.6) = 0.4158883
+  // brightness: smoothed shares (10.5, 10.5, 40.5, 40.5)/102 against the exact (¼, ¼, ¼, ¼):
+  // 2·(10.5/102 − ¼)·ln(4·10.5/102) + 2·(40.5/102 − ¼)·ln(4·40.5/102) = 0.3970373
   const shifted = driftCheck(canary({ featureBins: { brightness: [10, 10, 40, 40], contrast: [50, 50] } }), reference, drift);
   assert.is(shifted.verdict, 'Fail');
-  close(shifted.value, 0.4158883, 1e-6);
-  close(shifted.breakdown!.brightness, 0.4158883, 1e-6);
+  close(shifted.value, 0.3970373, 1e-6);
+  close(shifted.breakdown!.brightness, 0.3970373, 1e-6);
   assert.is(shifted.breakdown!.contrast, 0);
   assert.match(shifted.message!, /brightness/);
 });
@@ -159,18 +161,23 @@ test('drift: inconclusive on few samples, missing features, no reference or prov
 });
 
 // 41 requests drawn from the reference itself (the windows right after a Prometheus restart):
-// four empty 2–5 % bins alone add ~0.8 of PSI, yet χ² = 8.7 on 9 degrees of freedom (p ≈ 0.47).
+// four empty 2–5 % bins alone add ~0.8 to the plain PSI through its epsilon floor; smoothed
+// shares score 0.18, and χ² = 8.7 on 9 degrees of freedom (p ≈ 0.47) says it is noise anyway.
 const tenBins: ReferenceProfile = { features: { contrast: [0.02, 0.05, 0.1, 0.15, 0.18, 0.18, 0.15, 0.1, 0.05, 0.02] }, samples: 2000 };
+const fortyOne = [0, 0, 6, 8, 7, 9, 5, 6, 0, 0];
 
-test('drift: a score above max that sampling noise explains is inconclusive, a significant one fails', () => {
-  const noisy = driftCheck(canary({ featureBins: { contrast: [0, 0, 6, 8, 7, 9, 5, 6, 0, 0] } }), tenBins, { ...drift, max: 0.6, minRequests: 20 });
-  assert.ok(noisy.value! > 0.6, `PSI ${noisy.value} above max`);
+test('drift: small same-distribution samples pass; a score above max that noise explains is inconclusive, a significant one fails', () => {
+  assert.ok(psi(tenBins.features.contrast, fortyOne) > 0.6, 'the plain PSI of these 41 samples is above 0.6');
+  const small = driftCheck(canary({ featureBins: { contrast: fortyOne } }), tenBins, { ...drift, max: 0.6, minRequests: 20 });
+  assert.is(small.verdict, 'Pass', small.message);
+  assert.ok(small.value! < 0.25, `smoothed PSI ${small.value}`);
+  const noisy = driftCheck(canary({ featureBins: { contrast: fortyOne } }), tenBins, { ...drift, max: 0.1, minRequests: 20 });
   assert.is(noisy.verdict, 'Inconclusive');
-  assert.match(noisy.message!, /not significant at 95% \(χ² p = 0\.[3-6]\d*, 41 samples\): could be sampling noise/);
+  assert.match(noisy.message!, /> max 0\.1, but not significant at 95% \(χ² p = 0\.[3-6]\d*, 41 samples\): could be sampling noise/);
   // The same shape on ten times the traffic is no longer noise.
-  const real = driftCheck(canary({ featureBins: { contrast: [0, 0, 60, 80, 70, 90, 50, 60, 0, 0] } }), tenBins, { ...drift, max: 0.6, minRequests: 20 });
+  const real = driftCheck(canary({ featureBins: { contrast: fortyOne.map((c) => 10 * c) } }), tenBins, { ...drift, max: 0.3, minRequests: 20 });
   assert.is(real.verdict, 'Fail');
-  assert.match(real.message!, /contrast PSI [\d.]+ > max 0.6, significant at 95% \(χ² p = [\d.e-]+, 410 samples\)/);
+  assert.match(real.message!, /contrast PSI [\d.]+ > max 0.3, significant at 95% \(χ² p = [\d.e-]+, 410 samples\)/);
 });
 
 test('drift: each feature is held to the confidence shared by the features scored (Bonferroni)', () => {
@@ -190,10 +197,10 @@ test('prediction drift: canary vs stable classes per head, else vs the reference
   assert.is(pass.verdict, 'Pass');
   assert.is(pass.value, 0);
   assert.equal(pass.breakdown, { smile: 0 });
-  // shares (0.9, 0.1) vs (0.5, 0.5): 0.4·ln(1.8) + (−0.4)·ln(0.2) = 0.8788898 (labels sorted: no, yes)
+  // smoothed shares (20.5, 180.5)/201 vs (500.5, 500.5)/1001 (labels sorted: no, yes) = 0.8657934
   const fail = predictionDriftCheck(canary({ predictions: { smile: { yes: 180, no: 20 } } }), stable({ predictions: balanced }), reference, drift);
   assert.is(fail.verdict, 'Fail');
-  close(fail.value, 0.8788898, 1e-6);
+  close(fail.value, 0.8657934, 1e-6);
   const vsRef = predictionDriftCheck(canary({ predictions: { smile: { yes: 180, no: 20 } } }), undefined, reference, drift);
   assert.is(vsRef.verdict, 'Fail');
   assert.match(vsRef.message!, /reference profile/);

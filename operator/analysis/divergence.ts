@@ -48,6 +48,23 @@ export function psi(expected: readonly number[], actual: readonly number[], epsi
 }
 
 /**
+ * Shares of a histogram of observed counts with Jeffreys (add-½) smoothing: (cᵢ + ½)/(n + k/2).
+ * The plain shares of a small sample are a poor estimate of its distribution: 45 requests over
+ * 10 bins leave some bin empty by chance, and an empty bin where the reference holds 10 % adds
+ * 0.69 to PSI through the epsilon floor alone — identical canaries scored PSI > 0.6 in a third
+ * of such windows. Smoothed shares keep PSI of 45 same-distribution samples mostly below 0.3,
+ * while on hundreds of samples they equal the plain shares to within a fraction of a percent.
+ */
+export function smoothedProportions(counts: readonly number[]): number[] {
+  for (const v of counts) {
+    if (!(v >= 0) || !Number.isFinite(v)) throw new DivergenceError(`histogram counts must be finite and >= 0, got ${v}`);
+  }
+  if (counts.length === 0) throw new DivergenceError('histogram has no bins');
+  const n = counts.reduce((s, v) => s + v, 0);
+  return counts.map((v) => (v + 0.5) / (n + counts.length / 2));
+}
+
+/**
  * Jensen–Shannon distance (square root of the JS divergence, log base 2): symmetric, bounded
  * in [0, 1], finite with empty bins (no epsilon needed), a metric. 0 identical, 1 disjoint.
  */

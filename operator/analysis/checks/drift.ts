@@ -1,7 +1,9 @@
 // Drift checks.
 //
 // drift — input drift: each live feature histogram (counts in the reference profile's bins)
-//   against the version's reference distribution. Per feature: PSI (the score compared with
+//   against the version's reference distribution. Per feature: PSI of the add-½ smoothed
+//   shares of each sampled side (the reference profile is a sample too when its size is
+//   known; see divergence.ts smoothedProportions) (the score compared with
 //   `max`, as the CRD documents) and the Jensen–Shannon distance (bounded, symmetric; reported
 //   for dashboards). score = max PSI over features; breakdown = PSI per feature.
 // predictionDrift — output drift: predicted-class distribution per head of the subject (canary)
@@ -15,7 +17,7 @@
 // A score above `max` that sampling noise could explain is inconclusive (more traffic will
 // tell). Pass only when every expected feature/head was measured with score ≤ max.
 import { histogramTest, type Expected } from '../chisquare.js';
-import { DivergenceError, jensenShannonDistance, psi } from '../divergence.js';
+import { DivergenceError, jensenShannonDistance, psi, smoothedProportions } from '../divergence.js';
 import { problemOf, type RoleMeasurements } from '../measurements.js';
 import type { ReferenceProfile } from '../reference.js';
 import { fmt, result, type CheckResult } from './result.js';
@@ -81,7 +83,11 @@ export function compareHistograms(expected: Record<string, readonly number[]>, l
     if (aligned.length !== ref.length) { report.missing[name] = `live data has ${counts.length} bins, the reference ${ref.length}`; continue; }
     if (total(aligned) === 0) { report.missing[name] = 'no live samples in the window'; continue; }
     try {
-      const item = { psi: psi(ref, aligned), jensenShannon: jensenShannonDistance(ref, aligned), samples: total(aligned), pValue: histogramTest(aligned, expectedOf(ref, source)).pValue };
+      const expected = expectedOf(ref, source);
+      // PSI of smoothed shares (see smoothedProportions): a sample's empty bins are estimated,
+      // not floored; an exact reference distribution is taken as it is.
+      const expectedShares = 'counts' in expected ? smoothedProportions(expected.counts) : expected.proportions;
+      const item = { psi: psi(expectedShares, smoothedProportions(aligned)), jensenShannon: jensenShannonDistance(ref, aligned), samples: total(aligned), pValue: histogramTest(aligned, expected).pValue };
       report.items[name] = item;
       if (report.score === undefined || item.psi > report.score) { report.score = item.psi; report.worst = name; }
       report.samples = Math.min(report.samples ?? Infinity, item.samples);
