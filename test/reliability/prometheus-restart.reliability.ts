@@ -1,10 +1,10 @@
 // Prometheus dies in the middle of a canary's analysis (SIGKILL, the dev cluster's real
 // Prometheus) and comes back on the same address with its data. While it is gone every
 // analysis is Inconclusive — missing data is never a pass and never a decision — and once it
-// is back analyses are measured again and the rollout ends with exactly one decision,
-// consistent with the stable version.
-// Known issue (reported): the first analyses after the gap can judge an equally good canary
-// as failing (drift from partial increase() windows), so the outcome is not asserted here.
+// is back analyses are measured again and the rollout ends with exactly one decision: the
+// canary is the same model as stable, so it is promoted. (The small windows right after the
+// restart once rolled it back: PSI of ~40 requests is mostly noise; drift now also has to be
+// significant, see operator/analysis/chisquare.ts.)
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,7 +28,7 @@ test.after(async () => {
   await env?.stop();
 });
 
-test('Prometheus killed mid-analysis: Inconclusive while gone, no decision; promoted once after it is back', async () => {
+test('Prometheus killed mid-analysis: Inconclusive while gone, no decision; the equal canary promoted once after it is back', async () => {
   await readyVersion(env, 2, 'v2');
   const firstAnalysis = await waitFor(async () => {
     const s = await getIsvc(env);
@@ -60,8 +60,9 @@ test('Prometheus killed mid-analysis: Inconclusive while gone, no decision; prom
   });
   const entries = s.status?.history?.filter((h) => h.version === 2) ?? [];
   assert.is(entries.length, 1, `one decision: ${brief(s)}`);
-  assert.is(s.status?.stable?.version, entries[0].outcome === 'Promoted' ? 2 : 1, `stable consistent with the outcome: ${brief(s)}`);
-  assert.ok(measured.length > 0 || entries[0].outcome === 'Promoted', `analyses measured again after the restart: ${brief(s)}`);
+  assert.is(entries[0].outcome, 'Promoted', `the same model as stable is promoted: ${brief(s)}`);
+  assert.is(s.status?.stable?.version, 2, `stable consistent with the outcome: ${brief(s)}`);
+  assert.ok(measured.length > 0, `analyses measured again after the restart: ${brief(s)}`);
   process.stderr.write(`prometheus-restart: v2 ${entries[0].outcome} (${entries[0].reason}): ${entries[0].message?.slice(0, 300)}\n`);
 });
 

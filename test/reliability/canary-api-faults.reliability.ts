@@ -1,0 +1,61 @@
+// API server faults during two whole canaries (seeded storm; the seed is printed): 500 and 409
+// bursts, 410 Expired watches, dropped and reset watch streams, compacted history and 2 s
+// latency on InferenceServices, ModelVersions, Deployments, Services, Pods, Secrets, Jobs and
+// Events, hitting the operator (its own process), the node agent and the router's watch of
+// the InferenceService status alike, from the moment a version is registered until its
+// rollout is decided. v2 is the same model as stable (promoted), v3 is trained on shuffled
+// labels (rolled back). Afterwards: one decision each, the right one, the router on v2, the
+// operator never crashed, and the cluster settles into its monitoring rhythm (no hot loop).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { planStorm, startStorm, type FaultAction, type Storm } from '../../hack/chaos/faults.js';
+import { chaosRng } from '../../hack/chaos/seed.js';
+import { ensureCorruptModel } from '../e2e/canary-support.js';
+import { goodThenBadUnderChaos, inferenceService, readyVersion, serveAndLoad, startCanaryEnv, type CanaryChaos, type CanaryEnv } from './canary-support.js';
+
+const RESOURCES = ['inferenceservices.modelship.dev', 'modelversions.modelship.dev', 'deployments.apps', 'services', 'pods', 'secrets', 'jobs.batch', 'events'];
+let env: CanaryEnv;
+let corrupt: string;
+
+test.before(async () => {
+  corrupt = await ensureCorruptModel();
+  env = await startCanaryEnv();
+  await readyVersion(env, 1, 'v1');
+  await env.client.create(inferenceService('240s'));
+});
+
+test.after(async () => { await env?.stop(); });
+
+test('a storm of 409/410/500 bursts, dropped watches and 2 s latency during two canaries: right decisions, once each', async () => {
+  const url = await serveAndLoad(env);
+  const rng = chaosRng('canary-api-faults');
+  const applied: FaultAction[] = [];
+  const storm = (): CanaryChaos => {
+    let running: Storm | undefined;
+    return {
+      start: () => { running = startStorm(env.cluster.api.faults, planStorm(rng, { actions: 200, latencyMs: 2000, resources: RESOURCES }), rng, [300, 900]); },
+      stop: async () => { applied.push(...(await running!.stop())); },
+    };
+  };
+  await goodThenBadUnderChaos(env, url, corrupt, storm(), assert.ok);
+  assert.ok(applied.length >= 40, `the storm ran through the canaries (${applied.length} faults)`);
+  assert.is(env.operator.incarnations, 1, 'the operator process never exited');
+  // Settled: status is written at most once per monitoring interval (10 s), so a quiet 6 s
+  // holds at most a couple of writes; a hot loop would show dozens.
+  await sleep(3000);
+  const w0 = env.cluster.api.counters().writes;
+  await sleep(6000);
+  const writes = env.cluster.api.counters().writes - w0;
+  assert.ok(writes <= 4, `writes in 6 s after the storm: ${writes} (${JSON.stringify(env.cluster.api.counters().byKey)})`);
+  process.stderr.write(`canary-api-faults: ${applied.length} faults applied: ${JSON.stringify(countBy(applied.map((a) => (a.op === 'fail' ? `${a.code}` : a.op))))}; load ${JSON.stringify(env.load?.stats.byStatus)}\n`);
+});
+
+function countBy(xs: string[]): Record<string, number> {
+  return xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+test.run();
