@@ -2,13 +2,44 @@
 //   1. in-process pipeline ceiling: decode + resize + features + inference, all cores
 //      (several onnxruntime thread / concurrency settings; the best is the ceiling)
 //   2. HTTP /predict with keep-alive (wrk, closed loop) at several concurrencies:
-//      throughput, p50/p99, server CPU per request, peak RSS
-//   3. p99 at half the peak throughput (open-loop fixed-rate client, latency measured from
-//      the scheduled send time so queueing is not hidden)
+//      throughput, p50/p99, server CPU per request, peak RSS; the server runs its defaults
+//   3. p99 at half the peak throughput, 3 rounds, the median reported
 //   4. feature-extraction share of request CPU
 // Targets (issue 3, 2-core machine): HTTP ≥ 70% of the ceiling; p99 ≤ 20 ms at half peak;
 // features ≤ 10% of request CPU; RSS ≤ 300 MB.
 // Usage: npx tsx hack/bench/serving.bench.ts [seconds per run, default 4]
+//
+// How the half-peak latency is measured (hack/loadgen/open-loop.ts, run as its own process):
+// open loop at a fixed arrival rate of half the wrk peak; request k is due at start + k/rate
+// whatever earlier answers did, and its latency runs from that scheduled time to the last
+// response byte, so a stalled server (or a stalled generator) shows as queueing instead of
+// lowering the offered rate (no coordinated omission). The generator keeps its own cost small:
+// requests are encoded once, written in one write each on raw keep-alive sockets, responses
+// framed by Content-Length only (~0.3 ms CPU per request on this machine); a request due while
+// every connection is busy gets a new one. Each round prints the 1-minute load average, the
+// server's own time (/predict's latencyMs) and the generator's send lag, to tell apart
+// queueing in the server, time outside it, and generator stalls (which do count).
+//
+// History of the half-peak p99 (2 shared cores; 3 other agents compile and run tests, so the
+// load average below includes their work; "load" = 1-minute load average):
+//   before (commit 2d0608f, in-process http.request generator, measured from the scheduled time):
+//     228 ms at load 6–10; 22 ms in the quietest run (as reported in issue 3)
+//     2026-11-22 13:49 UTC, load 1.0 → 6.2 during the run: peak 406 req/s, half-peak 203 req/s:
+//       p50 5.9 ms, p99 96 ms; RSS peak 280 MB
+//   after (JPEG/PNG header read in JS instead of a sharp metadata() round-trip; serve mode no
+//   longer loads the router's Kubernetes client; onnxruntime pool threads do not spin; this
+//   open-loop generator):
+//     2026-11-22 14:20 UTC, same rate 230 req/s, old and new server interleaved, 5 rounds of 4 s,
+//       load 5.5–6.3:  p99 before/after 160/154, 108/30, 21/21, 16/12, 15/14 ms;
+//       p50 before/after ~4.6/3.9 ms; server-side p50 3.3/2.7 ms; RSS peak 288/162 MB
+//     2026-11-22 14:21 UTC, load 3.0 → 5.4: peak 617 req/s, half-peak 309 req/s: rounds p99 294,
+//       26, 37 ms (median 37 ms; server-side p99 25 ms), p50 4.5 ms; RSS peak 183 MB
+//     2026-11-22 14:22 UTC, load 5.2 → 6.2: peak 645 req/s, half-peak 322 req/s: rounds p99 64,
+//       47, 50 ms (median 50 ms; server-side 29 ms), p50 3.6 ms; RSS peak 184 MB
+//   Verdict: the 20 ms target is met only while the other agents are mostly idle (rounds of
+//   12–16 ms at 230 req/s, load ≈ 5.5 of which ~1 is this benchmark); with them busy our share of
+//   the 2 cores shrinks and "half of the peak" (measured in a quieter second) is nearly full
+//   load, so p99 is 30–300 ms, set by the other tenants' bursts.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
