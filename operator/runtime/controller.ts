@@ -46,6 +46,13 @@ export interface Controller {
    * reconcile could only redo the write and meet a 409. Default false.
    */
   waitForOwnWrites?: boolean;
+  /**
+   * Events of owned and watched objects enqueue the key this much later, so a burst of child
+   * changes (a pod going Pending → Running → Succeeded in a moment) costs one reconcile and one
+   * status write instead of one each (kube-controller-manager's Job controller batches pod
+   * updates the same way, 1 s). Events of the reconciled kind itself are never delayed. Default 0.
+   */
+  childEventBatchMs?: number;
   reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void>;
 }
 

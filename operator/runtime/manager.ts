@@ -229,24 +229,25 @@ export class Manager {
     }
   }
 
-  private enqueue(controller: Controller, keys: ObjectKey[]): void {
+  private enqueue(controller: Controller, keys: ObjectKey[], delayMs = 0): void {
     const q = this.running?.queues.get(controller.name);
     if (!q) return; // not leading: startControllers() enqueues everything from the cache
-    for (const k of keys) if (k.name) q.add(keyString(k));
+    for (const k of keys) if (k.name) q.addAfter(keyString(k), delayMs);
   }
 
   /** Connects the informers' events to the controller's queue. */
   private wire(c: Controller): void {
-    const route = (kind: KindRef, toKeys: (obj: KubeObject) => ObjectKey[]) => {
+    const route = (kind: KindRef, toKeys: (obj: KubeObject) => ObjectKey[], delayMs = 0) => {
       this.informer(kind).addHandler({
-        onAdd: (obj) => this.enqueue(c, toKeys(obj)),
-        onUpdate: (old, obj) => this.enqueue(c, dedupe([...toKeys(old), ...toKeys(obj)])),
-        onDelete: (obj) => this.enqueue(c, toKeys(obj)),
+        onAdd: (obj) => this.enqueue(c, toKeys(obj), delayMs),
+        onUpdate: (old, obj) => this.enqueue(c, dedupe([...toKeys(old), ...toKeys(obj)]), delayMs),
+        onDelete: (obj) => this.enqueue(c, toKeys(obj), delayMs),
       });
     };
+    const batch = c.childEventBatchMs ?? 0;
     route(c.forKind, (obj) => [keyOf(obj)]);
-    for (const owned of c.owns ?? []) route(owned, (obj) => ownerKeys(obj, c.forKind));
-    for (const w of c.watches ?? []) route(w.kind, (obj) => w.mapToKeys(obj));
+    for (const owned of c.owns ?? []) route(owned, (obj) => ownerKeys(obj, c.forKind), batch);
+    for (const w of c.watches ?? []) route(w.kind, (obj) => w.mapToKeys(obj), batch);
   }
 }
 

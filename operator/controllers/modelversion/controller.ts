@@ -17,6 +17,8 @@ export interface ModelVersionControllerOptions extends ValidationJobOptions {
   now?: () => Date;
 }
 
+/** Pod and Job events wait this long before the reconcile they trigger (batched, as the Job controller does). */
+const CHILD_EVENT_BATCH_MS = 500;
 const FOREIGN_JOB_RETRY_MS = 2_000;
 
 export function podToModelVersion(obj: KubeObject): ObjectKey[] {
@@ -34,6 +36,8 @@ export function modelVersionController(opts: ModelVersionControllerOptions = {})
     concurrency: opts.concurrency ?? 16,
     // A reconcile from a cache older than our last status write would only meet a 409.
     waitForOwnWrites: true,
+    // A pod's quick succession of states (created, running, done) is one reconcile, not three.
+    childEventBatchMs: CHILD_EVENT_BATCH_MS,
     async reconcile(key, ctx) {
       const mv = ctx.cache.get<ModelVersion>(Kinds.ModelVersion, key.namespace, key.name);
       if (!mv || mv.metadata.deletionTimestamp) return undefined;

@@ -26,6 +26,8 @@ export interface TrainingRunControllerOptions {
 }
 
 /** How long to wait for a Job of an older run with the same name to be garbage-collected. */
+/** Pod and Job events wait this long before the reconcile they trigger (batched, as the Job controller does). */
+const CHILD_EVENT_BATCH_MS = 500;
 const FOREIGN_JOB_RETRY_MS = 2_000;
 /** Attempts to find a free version number when other runs register at the same time. */
 const MAX_REGISTRATION_ATTEMPTS = 20;
@@ -57,6 +59,8 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
     concurrency: opts.concurrency ?? 32,
     // A reconcile from a cache older than our last status write would only meet a 409.
     waitForOwnWrites: true,
+    // A pod's quick succession of states (created, running, done) is one reconcile, not three.
+    childEventBatchMs: CHILD_EVENT_BATCH_MS,
     async reconcile(key, ctx) {
       const run = ctx.cache.get<TrainingRun>(Kinds.TrainingRun, key.namespace, key.name);
       if (!run || run.metadata.deletionTimestamp) return undefined; // the Job goes with it (ownerReference)
