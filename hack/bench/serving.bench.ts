@@ -36,6 +36,9 @@
 //       26, 37 ms (median 37 ms; server-side p99 25 ms), p50 4.5 ms; RSS peak 183 MB
 //     2026-11-22 14:22 UTC, load 5.2 → 6.2: peak 645 req/s, half-peak 322 req/s: rounds p99 64,
 //       47, 50 ms (median 50 ms; server-side 29 ms), p50 3.6 ms; RSS peak 184 MB
+//     2026-11-22 14:30 UTC, load 2.9 → 3.7 (started when the 1-minute load fell under 3): peak
+//       537 req/s, half-peak 269 req/s: rounds p99 48, 128, 340 ms (median 128 ms; server-side
+//       96 ms), generator lag p99 up to 52 ms, i.e. the whole benchmark was off the CPU at times
 //   Verdict: the 20 ms target is met only while the other agents are mostly idle (rounds of
 //   12–16 ms at 230 req/s, load ≈ 5.5 of which ~1 is this benchmark); with them busy our share of
 //   the 2 cores shrinks and "half of the peak" (measured in a quieter second) is nearly full
