@@ -32,9 +32,6 @@
 //     2026-11-22 14:20 UTC, same rate 230 req/s, old and new server interleaved, 5 rounds of 4 s,
 //       load 5.5–6.3:  p99 before/after 160/154, 108/30, 21/21, 16/12, 15/14 ms;
 //       p50 before/after ~4.6/3.9 ms; server-side p50 3.3/2.7 ms; RSS peak 288/162 MB
-//     2026-11-22 14:36 UTC, 270 req/s, old and new interleaved, 4 rounds, load 2.3–4.3: p99
-//       before/after 134/287, 377/42, 19/47, 24/26 ms (p50 29/31, 14/7.8, 4.9/4.1, 5.3/5.6 ms):
-//       at this rate the rounds differ far more with the neighbours' bursts than old vs new
 //     2026-11-22 14:21 UTC, load 3.0 → 5.4: peak 617 req/s, half-peak 309 req/s: rounds p99 294,
 //       26, 37 ms (median 37 ms; server-side p99 25 ms), p50 4.5 ms; RSS peak 183 MB
 //     2026-11-22 14:22 UTC, load 5.2 → 6.2: peak 645 req/s, half-peak 322 req/s: rounds p99 64,
@@ -42,6 +39,9 @@
 //     2026-11-22 14:30 UTC, load 2.9 → 3.7 (started when the 1-minute load fell under 3): peak
 //       537 req/s, half-peak 269 req/s: rounds p99 48, 128, 340 ms (median 128 ms; server-side
 //       96 ms), generator lag p99 up to 52 ms, i.e. the whole benchmark was off the CPU at times
+//     2026-11-22 14:36 UTC, 270 req/s, old and new interleaved, 4 rounds, load 2.3–4.3: p99
+//       before/after 134/287, 377/42, 19/47, 24/26 ms (p50 29/31, 14/7.8, 4.9/4.1, 5.3/5.6 ms):
+//       at this rate the rounds differ far more with the neighbours' bursts than old vs new
 //   Verdict: the 20 ms target is met only while the other agents are mostly idle (rounds of
 //   12–16 ms at 230 req/s, load ≈ 5.5 of which ~1 is this benchmark); with them busy our share of
 //   the 2 cores shrinks and "half of the peak" (measured in a quieter second) is nearly full
