@@ -13,7 +13,25 @@
 // 500 runs, 2026-11-22: 390.5 s before (load ~15; agent Job pass O(jobs×pods) with serial writes,
 // unbounded Event writes ahead of reconciles: trainingrun reconcile 4.9 s on average) → 61.7 s
 // after (load ~7-10; reconcile 0.9 s); 100 runs 18.7 s → 14.3 s; 0 writes at steady state.
+// 500 runs, 2026-11-22 13:49-14:37, before (2d0608f) and after (78efb93) alternated on the shared
+// 2-core machine (load average at start→end of each run):
+//   before: 64.5 s (0.9→4.6), 31.6 s (4.1→4.6), 62.9 s (4.0→6.1), 57.6 s (8.0→5.9), 40.7 s (8.1→5.2),
+//           28.8 s (2.0→1.8); operator RSS idle 112-126 MB, peak 184-197 MB;
+//   after:  25.5 s (2.1→2.0), 22.9 s (1.8→2.1), 39.2 s (2.1→3.5); with all but the child-event
+//           batching: 44.7 s (9.7→8.1), 29.0 s (5.2→3.9), 24.2 s (3.9→3.2), 74.2 s (6.1→8.0, the
+//           bench's own creates took 45 s); operator RSS idle 61 MB, peak 117-148 MB.
+//   What changed: @kubernetes/client-node (~65 MB RSS) is no longer loaded for plain kubeconfigs;
+//   cached objects drop managedFields; reconciles wait while the cache still shows a version
+//   our own write replaced (before: ~500 stale reconciles per 500 runs each redid a status write
+//   into a 409 + GET, and 10-180 ModelVersion creates hit AlreadyExists; after: none); success
+//   and the registration name are one status write; pod/Job events are batched 500 ms; a label
+//   index replaces a scan of all cached pods per reconcile (operator CPU ~7-10 s → 5-7 s). API
+//   server + node agent CPU per 500 runs 26-32 s → 20-25 s. The rest is the cluster: a profile
+//   of the API server process shows the node agent's pod processes (spawn, spawnSync, rmdir)
+//   as its largest cost, and the wall time follows the machine's load more than anything else.
+//   BENCH_AGENT=process at load ~3: 20.3 s.
 // Usage: npx tsx hack/bench/operator.bench.ts [runs, default 500]
+//   BENCH_VERBOSE=1 prints progress; BENCH_OPERATOR_NODE_ARGS passes node flags to the operator.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -87,7 +105,9 @@ try {
   const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
   for (;;) { try { await client.list(Kinds.TrainingRun, { namespace: NS }); break; } catch { await sleep(100); } }
 
-  operator = spawn(process.execPath, [...entry.args, '--kubeconfig', cluster.kubeconfigPath, '--leader-elect=false', '--metrics-port', String(METRICS_PORT), '--metrics-host', '127.0.0.1', '--log-level', 'warn'], {
+  // BENCH_OPERATOR_NODE_ARGS: extra node flags for the operator process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  operator = spawn(process.execPath, [...nodeArgs, ...entry.args, '--kubeconfig', cluster.kubeconfigPath, '--leader-elect=false', '--metrics-port', String(METRICS_PORT), '--metrics-host', '127.0.0.1', '--log-level', 'warn'], {
     env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'busybox:1.36' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const opPid = operator.pid!;
@@ -131,6 +151,14 @@ try {
   const requests = after.total - before.total - polls - N; // minus the bench's own creates and polls
   const byKey = Object.entries(after.byKey).map(([k, v]) => [k, v - (before.byKey[k] ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
   const versions = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS })).items.map((m) => m.spec.version);
+  const eventsBySource = new Map<string, { objects: number; occurrences: number }>();
+  for (const e of (await client.list<KubeObject & { source?: { component?: string }; count?: number }>(Kinds.Event, { namespace: NS })).items) {
+    const source = e.source?.component ?? '?';
+    const s = eventsBySource.get(source) ?? { objects: 0, occurrences: 0 };
+    s.objects++;
+    s.occurrences += e.count ?? 1;
+    eventsBySource.set(source, s);
+  }
   const distinct = new Set(versions).size;
 
   await sleep(3000); // let trailing Events and watch echoes pass
@@ -150,6 +178,7 @@ try {
   console.log(`ModelVersions: ${versions.length}, distinct versions: ${distinct}, max version: ${Math.max(0, ...versions)}`);
   console.log(`API requests during convergence (all clients except the bench's creates/polls): ${requests} (${(requests / N).toFixed(1)} per run, incl. the node agent)`);
   console.log(`  top: ${byKey.slice(0, 10).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  console.log(`  Events by source (objects/occurrences): ${[...eventsBySource].sort((a, b) => b[1].objects - a[1].objects).map(([k, v]) => `${k} ${v.objects}/${v.occurrences}`).join(', ')}`);
   console.log(`writes at steady state over 10 s: ${steadyWrites} (${(steadyWrites / (2 * N)).toFixed(3)} per object; target 0)`);
   console.log(`operator RSS (${entry.how}): idle ${idle.rss.toFixed(0)} MB, peak sampled ${peakRss.toFixed(0)} MB, now ${mem.rss.toFixed(0)} MB, high-water ${mem.peak.toFixed(0)} MB (target ≤ 200 MB)`);
 } finally {
