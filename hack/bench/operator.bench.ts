@@ -22,8 +22,8 @@
 //           bench's own creates took 45 s); operator RSS idle 61 MB, peak 117-148 MB.
 //   What changed: @kubernetes/client-node (~65 MB RSS) is no longer loaded for plain kubeconfigs;
 //   cached objects drop managedFields; reconciles wait while the cache still shows a version
-//   our own write replaced (before: ~500 stale reconciles per 500 runs each redid a status write
-//   into a 409 + GET, and 10-180 ModelVersion creates hit AlreadyExists; after: none); success
+//   our own write replaced (460-620 such reconciles skipped per 500 runs, each of which could
+//   redo a write into a 409 and a re-read; ModelVersion create conflicts 4-22 → 0); success
 //   and the registration name are one status write; pod/Job events are batched 500 ms; a label
 //   index replaces a scan of all cached pods per reconcile (operator CPU ~7-10 s → 5-7 s). API
 //   server + node agent CPU per 500 runs 26-32 s → 20-25 s. The rest is the cluster: a profile
