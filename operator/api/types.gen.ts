@@ -851,8 +851,11 @@ export interface InferenceServiceCanaryChecksAccuracy {
 /** Input and prediction drift of the canary. */
 export interface InferenceServiceCanaryChecksDrift {
   /**
-   * Highest acceptable drift score (population stability index, maximum over features) of canary
-   * traffic against the version's reference profile.
+   * Highest acceptable drift score (population stability index of add-1/2 smoothed shares, maximum
+   * over features) of canary traffic against the version's reference profile. A feature fails the
+   * check only when its score is above this and the difference is also statistically significant
+   * (Pearson chi-squared test at checks.accuracy.confidence, Bonferroni-corrected over the
+   * features); a score above max that sampling noise explains is inconclusive.
    * @default 0.25
    */
   max: number;
