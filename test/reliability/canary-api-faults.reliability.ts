@@ -33,12 +33,21 @@ test('a storm of 409/410/500 bursts, dropped watches and 2 s latency during two 
   const storm = (): CanaryChaos => {
     let running: Storm | undefined;
     return {
-      start: () => { running = startStorm(env.cluster.api.faults, planStorm(rng, { actions: 200, latencyMs: 2000, resources: RESOURCES }), rng, [300, 900]); },
-      stop: async () => { applied.push(...(await running!.stop())); },
+      // ~50 s of faults from the version's registration: its validation, the canary's start and
+      // its first analyses. Faults still queued when the storm ends are dropped (a fault rule
+      // waits for a matching request, and a controller backing off would meet them for minutes).
+      start: () => {
+        running = startStorm(env.cluster.api.faults, planStorm(rng, { actions: 40, latencyMs: 2000, resources: RESOURCES }), rng, [600, 1900]);
+        void running.done.then(() => env.cluster.api.faults.clear());
+      },
+      stop: async () => {
+        applied.push(...(await running!.stop()));
+        env.cluster.api.faults.clear();
+      },
     };
   };
   await goodThenBadUnderChaos(env, url, corrupt, storm(), assert.ok);
-  assert.ok(applied.length >= 40, `the storm ran through the canaries (${applied.length} faults)`);
+  assert.ok(applied.length >= 20, `the storm ran through the canaries (${applied.length} faults)`);
   assert.is(env.operator.incarnations, 1, 'the operator process never exited');
   // Settled: status is written at most once per monitoring interval (10 s), so a quiet 6 s
   // holds at most a couple of writes; a hot loop would show dozens.

@@ -52,14 +52,14 @@ export async function readyVersion(env: CanaryEnv, version: number, dir: string,
   }, 120_000, `v${version} Ready`, 300);
 }
 
-export function inferenceService(progressDeadline = '150s'): InferenceService {
+export function inferenceService(progressDeadline = '150s', steps: number[] = [25, 50]): InferenceService {
   return {
     apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: MODEL, namespace: NS },
     spec: {
       model: MODEL,
       // 8 s windows hold ~45 feedback samples a head at 25 %: enough to show non-inferiority
       // within 0.15 (as the e2e canaries use), never within the default 0.02.
-      canary: { steps: [25, 50], interval: '8s', failureLimit: 2, progressDeadline, minRequests: 20, minFeedback: 20, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.6 }, latencyP95Ms: { max: 3000 } } },
+      canary: { steps, interval: '8s', failureLimit: 2, progressDeadline, minRequests: 20, minFeedback: 20, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.6 }, latencyP95Ms: { max: 3000 } } },
       monitoring: { interval: '10s', guardWindow: '0s' },
     },
   } as InferenceService;
@@ -115,7 +115,7 @@ export async function routerUpstreams(url: string): Promise<Array<{ role: string
  * Two canaries under `chaos`: v2, the same model as stable (must be promoted), then v3, a model
  * trained on shuffled labels (must be rolled back). Asserts, after each: exactly one decision,
  * the right one, stable consistent with it, no canary left; at the end the router sends every
- * request to v2 and history holds v2 Promoted and v3 RolledBack once each. Returns the final
+ * request to v2, history holds v2 Promoted and v3 RolledBack once each, phase RolledBack. Returns the final
  * status for scenario-specific checks.
  */
 export async function goodThenBadUnderChaos(env: CanaryEnv, url: string, corruptModelDir: string, chaos: CanaryChaos, assertOk: (ok: unknown, msg: string) => void): Promise<InferenceService> {
@@ -123,11 +123,17 @@ export async function goodThenBadUnderChaos(env: CanaryEnv, url: string, corrupt
     chaos.start();
     try {
       await readyVersion(env, version, dir, from);
-      const s = await rolloutEnded(env, version, 300_000);
+      // Every analysis seen, for the failure message: what the rollout was waiting for.
+      const seen = new Map<string, string>();
+      const s = await rolloutEnded(env, version, 300_000, (st) => {
+        const a = st.status?.analysis;
+        if (a?.time && !seen.has(a.time)) seen.set(a.time, `${a.time.slice(11, 19)} step ${a.step} ${a.verdict}: ${(a.checks ?? []).filter((c) => c.verdict !== 'Pass').map((c) => `${c.check}${c.head ? `/${c.head}` : ''}=${c.verdict}(${c.value === undefined ? '-' : Number(c.value.toPrecision(3))}, n=${c.samples ?? 0})`).join(' ')}`);
+      });
+      const why = `${brief(s)}; analyses: ${[...seen.values()].join(' | ')}`;
       const entries = s.status?.history?.filter((h) => h.version === version) ?? [];
-      assertOk(entries.length === 1, `v${version}: exactly one decision: ${brief(s)}`);
-      assertOk(entries[0].outcome === outcome, `v${version} ${outcome}: ${brief(s)}`);
-      assertOk(s.status?.stable?.version === stable, `v${version}: stable is v${stable}: ${brief(s)}`);
+      assertOk(entries.length === 1, `v${version}: exactly one decision: ${why}`);
+      assertOk(entries[0].outcome === outcome, `v${version} ${outcome}: ${why}`);
+      assertOk(s.status?.stable?.version === stable, `v${version}: stable is v${stable}: ${why}`);
     } finally {
       await chaos.stop();
     }
@@ -140,8 +146,9 @@ export async function goodThenBadUnderChaos(env: CanaryEnv, url: string, corrupt
     return t && t.length > 0 && t.every((u) => u.version === '2' || u.weight === 0) ? t : undefined;
   }, 30_000, 'router table: every request to v2', 300);
   const s = await getIsvc(env);
-  const outcomes = (s.status?.history ?? []).filter((h) => h.version >= 2).map((h) => `${h.version}:${h.outcome}`);
-  assertOk(JSON.stringify(outcomes) === JSON.stringify(['2:Promoted', '3:RolledBack']), `history once each, in order: ${JSON.stringify(outcomes)}; table ${JSON.stringify(table)}`);
-  assertOk(s.status?.phase === 'Serving' && !s.status.canary, `Serving v2 with no canary: ${brief(s)}`);
+  const outcomes = (s.status?.history ?? []).filter((h) => h.version >= 2).sort((a, b) => a.version - b.version).map((h) => `${h.version}:${h.outcome}`);
+  assertOk(JSON.stringify(outcomes) === JSON.stringify(['2:Promoted', '3:RolledBack']), `history once each: ${JSON.stringify(outcomes)}; table ${JSON.stringify(table)}`);
+  // RolledBack stays the phase until the next version (v2 serves meanwhile).
+  assertOk(s.status?.phase === 'RolledBack' && s.status.stable?.version === 2 && !s.status.canary, `v2 serving, v3 rolled back, no canary: ${brief(s)}`);
   return s;
 }

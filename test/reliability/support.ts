@@ -1,7 +1,7 @@
 // Shared parts of the reliability suite: a dev cluster with the CRDs, the operator as a
 // separate process (so it can be SIGKILLed), a fast stand-in trainer, and the invariants every
 // scenario checks at the end (one ModelVersion per run, nothing lost, everything settled).
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { API_VERSION, type ModelVersion, type TrainingRun } from '../../operator/api/index.js';
 import { KubeClient } from '../../operator/runtime/client.js';
@@ -39,6 +39,8 @@ export async function startEnv(opts: TestClusterOptions = { agent: true }): Prom
       stop: async () => {
         await op.stop();
         if (process.env.RELIABILITY_LOGS) process.stderr.write(readFileSync(op.spec.logFile, 'utf8').slice(-20_000));
+        // The whole operator log, kept past the cluster's removal for a failed run's post-mortem.
+        if (process.env.RELIABILITY_KEEP_LOG) copyFileSync(op.spec.logFile, process.env.RELIABILITY_KEEP_LOG);
         await cluster.stop();
       },
     };
