@@ -10,19 +10,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planStorm, startStorm, type FaultAction, type Storm } from '../../hack/chaos/faults.js';
 import { chaosRng } from '../../hack/chaos/seed.js';
-import { ensureCorruptModel } from '../e2e/canary-support.js';
-import { goodThenBadUnderChaos, inferenceService, readyVersion, serveAndLoad, startCanaryEnv, type CanaryChaos, type CanaryEnv } from './canary-support.js';
+import { goodThenBadUnderChaos, serveAndLoad, startServedV1, type CanaryChaos, type CanaryEnv } from './canary-support.js';
 
 const RESOURCES = ['inferenceservices.modelship.dev', 'modelversions.modelship.dev', 'deployments.apps', 'services', 'pods', 'secrets', 'jobs.batch', 'events'];
 let env: CanaryEnv;
 let corrupt: string;
 
-test.before(async () => {
-  corrupt = await ensureCorruptModel();
-  env = await startCanaryEnv();
-  await readyVersion(env, 1, 'v1');
-  await env.client.create(inferenceService('240s'));
-});
+test.before(async () => { ({ env, corrupt } = await startServedV1()); });
 
 test.after(async () => { await env?.stop(); });
 

@@ -9,20 +9,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chaosRng } from '../../hack/chaos/seed.js';
-import { ensureCorruptModel } from '../e2e/canary-support.js';
-import { goodThenBadUnderChaos, inferenceService, readyVersion, serveAndLoad, startCanaryEnv, type CanaryChaos, type CanaryEnv } from './canary-support.js';
+import { goodThenBadUnderChaos, serveAndLoad, startServedV1, type CanaryChaos, type CanaryEnv } from './canary-support.js';
 
 const KILLS_PER_CANARY = 5;
 let env: CanaryEnv;
 let corrupt: string;
 
-test.before(async () => {
-  corrupt = await ensureCorruptModel();
-  env = await startCanaryEnv();
-  await readyVersion(env, 1, 'v1');
-  // Four steps: each canary lasts at least four analyses (32 s), long enough for its kills.
-  await env.client.create(inferenceService('240s', [20, 40, 60, 80]));
-});
+// Four steps: each canary lasts at least four analyses (32 s), long enough for its kills.
+test.before(async () => { ({ env, corrupt } = await startServedV1([20, 40, 60, 80])); });
 
 test.after(async () => { await env?.stop(); });
 

@@ -8,6 +8,7 @@ import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { ensureSampleModel, generateImages } from '../support/models.js';
+import { ensureCorruptModel } from '../e2e/canary-support.js';
 import { NS, startEnv, type Env } from './support.js';
 
 export const MODEL = 'faces';
@@ -97,6 +98,18 @@ export async function rolloutEnded(env: CanaryEnv, version: number, timeoutMs: n
   } catch (e) {
     throw new Error(`${(e as Error).message}; last status ${brief(last)}; load ${JSON.stringify({ ...env.load?.stats, latenciesMs: undefined })}`, { cause: e });
   }
+}
+
+/**
+ * The two-canary scenarios' start: the shuffled-labels model built, the environment up, v1
+ * Ready and served by an InferenceService with these canary steps.
+ */
+export async function startServedV1(steps?: number[]): Promise<{ env: CanaryEnv; corrupt: string }> {
+  const corrupt = await ensureCorruptModel();
+  const env = await startCanaryEnv();
+  await readyVersion(env, 1, 'v1');
+  await env.client.create(inferenceService('240s', steps));
+  return { env, corrupt };
 }
 
 /** Something hostile that runs while a canary is analysed (faults, kills), stopped when it ends. */
