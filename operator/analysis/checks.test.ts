@@ -51,6 +51,8 @@ test('accuracy: with several heads a failing bound is corrected for them (Bonfer
   // 75/100: 95 % Wilson upper bound 0.8245 < 0.83, 99 % upper bound 0.8446 > 0.83.
   const heads = { a: { correct: 75, total: 100 }, b: { correct: 95, total: 100 }, c: { correct: 95, total: 100 }, d: { correct: 95, total: 100 }, e: { correct: 95, total: 100 } };
   const five = accuracyChecks(canary({ feedback: heads }), undefined, { ...acc, min: 0.83 });
+  const low = accuracyChecks(canary({ feedback: { ...heads, b: { correct: 10, total: 100 } } }), undefined, { ...acc, min: 0.83 }).find((c) => c.head === 'b')!;
+  assert.match(low.message!, /; upper bound [\d.]+ at 99% \(corrected for the heads\) < min 0\.83$/);
   assert.is(five.find((c) => c.head === 'a')!.verdict, 'Inconclusive', 'one of five heads at 95 % is not enough to fail');
   close(five.find((c) => c.head === 'a')!.upper, 0.8245, 5e-4, 'the reported interval stays at 95 %');
   assert.ok(five.filter((c) => c.head !== 'a').every((c) => c.verdict === 'Pass'), 'passing heads use the plain 95 % bound');
@@ -60,7 +62,9 @@ test('accuracy: with several heads a failing bound is corrected for them (Bonfer
   const base = stable({ feedback: { ...heads, a: { correct: 950, total: 1000 } } });
   const worse = accuracyChecks(canary({ feedback: { ...heads, a: { correct: 60, total: 100 } } }), base, acc).find((c) => c.check === 'accuracyVsStable' && c.head === 'a')!;
   assert.is(worse.verdict, 'Fail');
-  assert.match(worse.message!, /at 99%, corrected for the heads/);
+  assert.match(worse.message!, /by more than the margin 0\.02 \(upper bound -[\d.]+ at 99% \(corrected for the heads\)\)$/);
+  const [alone] = accuracyChecks(canary({ feedback: { a: { correct: 10, total: 100 } } }), undefined, { ...acc, min: 0.83 });
+  assert.match(alone.message!, /; upper bound < min 0\.83$/, 'one head: no correction to mention');
 });
 
 test('accuracy: missing feedback or a provider error is inconclusive with the reason, never a pass', () => {

@@ -39,9 +39,8 @@ function headsOf(subject: RoleMeasurements, baseline: RoleMeasurements | undefin
 /** The upper bound that decides a failure, and how it differs from the reported one. */
 function failBound(policy: AccuracyPolicy, upperAt: (confidence: number) => number): { upper: number; note: string } {
   const c = policy.failConfidence ?? policy.confidence;
-  if (c === policy.confidence) return { upper: upperAt(c), note: '' };
   const upper = upperAt(c);
-  return { upper, note: ` (upper bound ${fmt(upper)} at ${fmt(c * 100)}%, corrected for the heads)` };
+  return { upper, note: c === policy.confidence ? '' : ` ${fmt(upper)} at ${fmt(c * 100)}% (corrected for the heads)` };
 }
 
 /** Wilson check of one head against `min`. */
@@ -79,7 +78,7 @@ export function accuracyVsStableCheck(subject: RoleMeasurements, baseline: RoleM
     return result({ ...measured, verdict: 'Inconclusive', message: `${where}; fewer than minFeedback=${policy.minFeedback} samples on a side` });
   }
   const failing = failBound(policy, (c) => newcombeInterval(a.correct, a.total, b.correct, b.total, c).upper);
-  if (failing.upper < -margin) return result({ ...measured, verdict: 'Fail', message: `${where}; worse than ${baseline.role} by more than the margin ${fmt(margin)}${failing.note}` });
+  if (failing.upper < -margin) return result({ ...measured, verdict: 'Fail', message: `${where}; worse than ${baseline.role} by more than the margin ${fmt(margin)}${failing.note ? ` (upper bound${failing.note})` : ''}` });
   if (ci.lower > -margin) return result({ ...measured, verdict: 'Pass', message: `${where}; not worse than ${baseline.role} by the margin ${fmt(margin)}` });
   return result({ ...measured, verdict: 'Inconclusive', message: `${where}; interval contains −${fmt(margin)}` });
 }
