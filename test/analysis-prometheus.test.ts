@@ -190,7 +190,8 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
   assert.is(byName('accuracyVsStable', 'smile').verdict, 'Pass', '90/100 vs 45/50 with a 0.2 margin');
   assert.is(byName('accuracyVsStable', 'beard').verdict, 'Inconclusive', 'stable has no beard feedback');
   assert.is(byName('drift').verdict, 'Fail', 'brightness drifted');
-  assert.ok(Math.abs(byName('drift').breakdown!.brightness - 0.4158883) < 1e-4);
+  // PSI of the add-½ smoothed shares: (10.5, 10.5, 40.5, 40.5)/102 against (25.5 each)/102.
+  assert.ok(Math.abs(byName('drift').breakdown!.brightness - 0.3970373) < 1e-4, String(byName('drift').breakdown!.brightness));
   assert.is(byName('latencyP95Ms').verdict, 'Pass');
   assert.is(byName('errorRate').verdict, 'Fail', '20 of 200 failed');
   assert.is(aggregateVerdict(checks), 'Fail');
