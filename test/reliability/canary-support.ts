@@ -59,8 +59,11 @@ export function inferenceService(progressDeadline = '150s', steps: number[] = [2
     spec: {
       model: MODEL,
       // 8 s windows hold ~45 feedback samples a head at 25 %: enough to show non-inferiority
-      // within 0.15 (as the e2e canaries use), never within the default 0.02.
-      canary: { steps, interval: '8s', failureLimit: 2, progressDeadline, minRequests: 20, minFeedback: 20, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.6 }, latencyP95Ms: { max: 3000 } } },
+      // within 0.15 (as the e2e canaries use), never within the default 0.02. Drift of such
+      // windows of a 150-image pool against a 120-image reference profile reaches PSI ~1 on
+      // undrifted traffic (the demo's manifest says the same of its windows); these scenarios
+      // test faults, not drift (test/e2e/canary-drift does), so the bound sits above that.
+      canary: { steps, interval: '8s', failureLimit: 2, progressDeadline, minRequests: 20, minFeedback: 20, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 1.5 }, latencyP95Ms: { max: 3000 } } },
       monitoring: { interval: '10s', guardWindow: '0s' },
     },
   } as InferenceService;
