@@ -11,6 +11,8 @@ import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.
 import { brief, createReadyVersion, inferenceService, MODEL, NS, OperatorProcess, routerUrl, startFixture, type Fixture } from './canary-support.js';
 
 const KILLS = Number(process.env.CANARY_SIGKILL_COUNT ?? 3);
+// Ten kills must land within one canary (~30 s of analyses): the more kills, the shorter the gaps.
+const KILL_GAP_MS: [number, number] = KILLS > 3 ? [700, 2500] : [1500, 6000];
 let fx: Fixture;
 let operator: OperatorProcess;
 let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
@@ -40,7 +42,7 @@ async function chaos(version: number): Promise<InferenceService> {
     const entry = s.status?.history?.find((h) => h.version === version);
     if (entry && !s.status?.canary) return s;
     if (kills < KILLS) {
-      await sleep(rand(1500, 6000));
+      await sleep(rand(...KILL_GAP_MS));
       await operator.kill('SIGKILL');
       kills++;
       await sleep(rand(200, 1500));
