@@ -145,7 +145,12 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
     const compute = (r: TrainingRun) => withFirstRegistrationStep(r,
       computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now), allocate, now);
     const cached = run;
-    run = await writeStatus(run, compute, ctx, metrics);
+    try {
+      run = await writeStatus(run, compute, ctx, metrics);
+    } catch (e) {
+      allocate.giveBack(); // the name was not recorded: the next run takes the number (no gaps)
+      throw e;
+    }
     fresh = run !== cached; // written: the API server's answer, not the cache
   } else {
     run = await writeStatus(run, (r) => computeTrainingStatus(r, {}, now), ctx);
@@ -158,14 +163,15 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
  * Draws the run's next version name once, however often it is asked (a conflict recomputes the
  * status): the allocator hands out each number only once.
  */
-function versionAllocation(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator): () => string {
-  let name: string | undefined;
-  return () => {
-    const ns = run.metadata.namespace ?? '';
+function versionAllocation(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator): (() => string) & { giveBack(): void } {
+  const ns = run.metadata.namespace ?? '';
+  let version: number | undefined;
+  const allocate = () => {
     const seen = () => ctx.cache.list<ModelVersion>(Kinds.ModelVersion, ns).map((mv) => mv.metadata.name ?? '');
-    name ??= modelVersionName(run.spec.model, allocator.next(ns, run.spec.model, seen()));
-    return name;
+    version ??= allocator.next(ns, run.spec.model, seen());
+    return modelVersionName(run.spec.model, version);
   };
+  return Object.assign(allocate, { giveBack: () => { if (version !== undefined) allocator.giveBack(ns, run.spec.model, version); } });
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -212,9 +218,15 @@ async function register(run: TrainingRun, job: Job | undefined, ctx: ReconcileCo
   for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++) {
     if (!name) {
       const seen = ctx.cache.list<ModelVersion>(Kinds.ModelVersion, ns).map((mv) => mv.metadata.name ?? '');
-      name = modelVersionName(run.spec.model, allocator.next(ns, run.spec.model, seen));
+      const drawn = allocator.next(ns, run.spec.model, seen);
+      name = modelVersionName(run.spec.model, drawn);
       // Record the name before creating, so that a restart continues with it instead of registering again.
-      run = await record({ kind: 'registering', gates, name });
+      try {
+        run = await record({ kind: 'registering', gates, name });
+      } catch (e) {
+        allocator.giveBack(ns, run.spec.model, drawn); // not recorded: the next run takes the number
+        throw e;
+      }
     }
     const version = parseModelVersionName(name)?.version;
     if (!version) throw new RegistrationError(`recorded ModelVersion name ${name} does not follow <model>-v<N>`);

@@ -86,12 +86,34 @@ export function highestVersion(names: Iterable<string>, model: string): number {
  */
 export class VersionAllocator {
   private readonly handedOut = new Map<string, number>();
+  /** Numbers handed out whose recording write failed: handed out again first (no gaps). */
+  private readonly returned = new Map<string, Set<number>>();
 
   next(namespace: string, model: string, seenNames: Iterable<string>): number {
     const key = `${namespace}/${model}`;
-    const n = Math.max(highestVersion(seenNames, model), this.handedOut.get(key) ?? 0) + 1;
+    const names = [...seenNames];
+    const seen = new Set(names.map((n) => parseModelVersionName(n)).filter((p) => p?.model === model).map((p) => p!.version));
+    const returned = this.returned.get(key);
+    for (const v of returned ?? []) if (seen.has(v)) returned!.delete(v);
+    const again = [...(returned ?? [])].sort((a, b) => a - b)[0];
+    if (again !== undefined) {
+      returned!.delete(again);
+      return again;
+    }
+    const n = Math.max(highestVersion(names, model), this.handedOut.get(key) ?? 0) + 1;
     this.handedOut.set(key, n);
     return n;
+  }
+
+  /**
+   * Takes back a number whose recording status write failed, so that the next run gets it and
+   * versions stay 1..N without gaps. Should the write have landed after all, the AlreadyExists
+   * protocol of register() still keeps the two runs apart (the loser draws again).
+   */
+  giveBack(namespace: string, model: string, version: number): void {
+    const key = `${namespace}/${model}`;
+    if (!this.returned.has(key)) this.returned.set(key, new Set());
+    this.returned.get(key)!.add(version);
   }
 
   /** Remembers a version known to be taken (an AlreadyExists answer). */
