@@ -109,4 +109,17 @@ test('drift Ok → Warn → Critical; one TrainingRun, none while in flight or i
   for (const r of ['DriftWarn', 'DriftCritical', 'RetrainTriggered']) assert.ok(reasons.includes(r), `${r} in ${reasons.join(',')}`);
 });
 
+test('children without an informer (router RBAC, feedback Secret) cost one call each, not one per reconcile', async () => {
+  const reconciles = async () => (await manager.metrics.reconcileTotal.get()).values.filter((v) => v.labels.controller === 'inferenceservice').reduce((n, v) => n + v.value, 0);
+  const byKey = () => cluster.api.counters().byKey;
+  const unwatched = ['patch serviceaccounts', 'patch roles.rbac.authorization.k8s.io', 'patch rolebindings.rbac.authorization.k8s.io', 'get secrets', 'create secrets'];
+  const r0 = await reconciles();
+  const c0 = byKey();
+  await new Promise((r) => setTimeout(r, 3000)); // monitoring every 1 s: a reconcile each second
+  const c1 = byKey();
+  assert.ok((await reconciles()) - r0 >= 2, `reconciles in 3 s: ${(await reconciles()) - r0}`);
+  for (const k of unwatched) assert.is((c1[k] ?? 0) - (c0[k] ?? 0), 0, `${k} while reconciling at steady state`);
+  for (const k of unwatched) assert.is(c1[k] ?? 0, 1, `${k} since the service was created: ${JSON.stringify(c1)}`);
+});
+
 test.run();

@@ -7,8 +7,9 @@
 import { Annotations, Labels, type InferenceService, type InferenceServiceStatus, type ModelVersion, type TrainingRun } from '../../api/index.js';
 import { createMetricProvider, type MetricProvider } from '../../metrics-providers/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
+import { AppliedMemo } from '../../runtime/applied-memo.js';
 import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
-import { Kinds, type KindRef, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
+import { Kinds, kindId, type KindRef, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
 import { pruneUndefined, semanticEqual } from '../../runtime/status.js';
 import { createTrafficProvider, UnknownTrafficProviderError, userServiceUrl, type TrafficProvider } from '../../traffic/index.js';
 import { StorageUriError } from '../trainingrun/storage.js';
@@ -75,6 +76,7 @@ export function inferenceServiceController(opts: InferenceServiceControllerOptio
   const now = opts.now ?? (() => new Date());
   const providers = new Map<string, MetricProvider>();
   const reference = referenceResolver({ pvcRoot: opts.pvcRoot ?? process.env.MODELSHIP_PVC_ROOT });
+  const applied = new AppliedMemo();
   let cacheRef: ReconcileContext['cache'] | undefined;
   const metricProvider = (isvc: InferenceService): MetricProvider | undefined => {
     const address = isvc.spec.prometheus?.address ?? opts.prometheusUrl;
@@ -98,9 +100,10 @@ export function inferenceServiceController(opts: InferenceServiceControllerOptio
       const isvc = ctx.cache.get<InferenceService>(Kinds.InferenceService, key.namespace, key.name);
       if (!isvc || isvc.metadata.deletionTimestamp) {
         metrics.forget(key.namespace, key.name);
+        applied.forget(`${key.namespace}/${key.name}/`);
         return undefined;
       }
-      return reconcileInferenceService(isvc, ctx, { ...opts, metrics, metricProvider, reference }, now());
+      return reconcileInferenceService(isvc, ctx, { ...opts, metrics, metricProvider, reference, applied }, now());
     },
   };
 }
@@ -109,18 +112,32 @@ interface Deps extends InferenceServiceControllerOptions {
   metrics: RolloutMetrics;
   metricProvider(isvc: InferenceService): MetricProvider | undefined;
   reference: ReferenceResolver;
+  /** Children of kinds without an informer (router RBAC, HPA, feedback Secret), as last applied. */
+  applied?: AppliedMemo;
 }
 
-async function ensureFeedbackSecret(isvc: InferenceService, ctx: ReconcileContext): Promise<void> {
+/** Kinds this controller has informers for (owns + watches): their children are compared with the cache. */
+const INFORMED = new Set([Kinds.InferenceService, Kinds.Deployment, Kinds.Service, Kinds.Pod, Kinds.TrainingRun, Kinds.ModelVersion].map(kindId));
+
+/** Memo keys of one InferenceService's children; the uid keeps a re-created service from inheriting them. */
+const memoPrefix = (isvc: { metadata: { namespace?: string; name?: string; uid?: string } }): string =>
+  `${isvc.metadata.namespace ?? ''}/${isvc.metadata.name ?? ''}/${isvc.metadata.uid ?? ''}|`;
+
+async function ensureFeedbackSecret(isvc: InferenceService, ctx: ReconcileContext, applied: AppliedMemo | undefined): Promise<void> {
   const ns = isvc.metadata.namespace ?? '';
-  if (ctx.cache.get(Kinds.Secret, ns, feedbackSecretName(isvc))) return;
-  if (await ignoreNotFound(ctx.client.get(Kinds.Secret, ns, feedbackSecretName(isvc)))) return;
-  try {
-    // Created once with a random key; never re-applied, so replicas keep verifying each other's tokens.
-    await ctx.client.create(buildFeedbackSecret(isvc, randomBytes(32).toString('base64url')));
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
+  const name = feedbackSecretName(isvc);
+  // Secrets are not watched (no cluster-wide read of Secrets): remember that it exists instead.
+  const key = `${memoPrefix(isvc)}secret|${name}`;
+  if (applied?.isCurrent(key, name, Date.now())) return;
+  if (!(await ignoreNotFound(ctx.client.get(Kinds.Secret, ns, name)))) {
+    try {
+      // Created once with a random key; never re-applied, so replicas keep verifying each other's tokens.
+      await ctx.client.create(buildFeedbackSecret(isvc, randomBytes(32).toString('base64url')));
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
   }
+  applied?.remember(key, name, Date.now());
 }
 
 /** Role Services first: their cluster IPs go into status for the router. */
@@ -159,7 +176,7 @@ export async function reconcileInferenceService(isvc: InferenceService, ctx: Rec
     if (!(e instanceof UnknownTrafficProviderError)) throw e;
     invalid = { reason: 'UnknownTrafficProvider', message: e.message };
   }
-  await ensureFeedbackSecret(isvc, ctx);
+  await ensureFeedbackSecret(isvc, ctx, deps.applied);
   const urls = await applyRoleServices(isvc, ctx);
   const versions = ctx.cache.list<ModelVersion>(Kinds.ModelVersion, ns);
   const mvOf = (version: number | undefined) => (version === undefined ? undefined : versions.find((mv) => mv.spec.model === isvc.spec.model && mv.spec.version === version));
@@ -282,31 +299,46 @@ async function applyChildren(isvc: InferenceService, status: InferenceServiceSta
   const stableVersion = status.phase === 'Promoting' ? status.canary?.version : status.stable?.version;
   const stableMv = mvOf(stableVersion);
   if (stableMv) {
-    await applyIfChanged(ctx, buildServingDeployment(isvc, 'stable', stableMv, deps));
+    await applyIfChanged(ctx, isvc, deps, buildServingDeployment(isvc, 'stable', stableMv, deps));
     const hpa = buildAutoscaler(isvc, 'stable');
-    if (hpa) await applyIfChanged(ctx, hpa, HPA);
+    if (hpa) await applyIfChanged(ctx, isvc, deps, hpa, HPA);
   }
   const canaryMv = status.canary ? mvOf(status.canary.version) : undefined;
   if (canaryMv) {
-    await applyIfChanged(ctx, buildServingDeployment(isvc, 'canary', canaryMv, deps));
+    await applyIfChanged(ctx, isvc, deps, buildServingDeployment(isvc, 'canary', canaryMv, deps));
     const hpa = buildAutoscaler(isvc, 'canary');
-    if (hpa) await applyIfChanged(ctx, hpa, HPA);
+    if (hpa) await applyIfChanged(ctx, isvc, deps, hpa, HPA);
   } else if (ctx.cache.get(Kinds.Deployment, ns, roleName(isvc, 'canary'))) {
     await ignoreNotFound(ctx.client.delete(Kinds.Deployment, ns, roleName(isvc, 'canary')));
-    if (isvc.spec.autoscaling) await ignoreNotFound(ctx.client.delete(HPA, ns, roleName(isvc, 'canary')));
+    if (isvc.spec.autoscaling) {
+      await ignoreNotFound(ctx.client.delete(HPA, ns, roleName(isvc, 'canary')));
+      deps.applied?.forget(`${memoPrefix(isvc)}${kindId(HPA)}|${roleName(isvc, 'canary')}`);
+    }
   }
   const topology = { stableService: roleName(isvc, 'stable'), canaryService: status.canary ? roleName(isvc, 'canary') : undefined, port: ROLE_SERVICE_PORT };
   const weights = { stable: status.stable?.weight ?? 100, canary: status.canary?.weight ?? 0 };
-  for (const obj of traffic.desired(isvc, topology, weights)) await applyIfChanged(ctx, obj);
+  for (const obj of traffic.desired(isvc, topology, weights)) await applyIfChanged(ctx, isvc, deps, obj);
   await traffic.setWeights(isvc, topology, weights, ctx.client);
 }
 
-/** Applies when the cached object lacks what we want (steady state makes no API calls). */
-async function applyIfChanged(ctx: ReconcileContext, desired: KubeObject, kind?: KindRef): Promise<void> {
+/**
+ * Applies when the cached object lacks what we want, or, for a kind without an informer, when
+ * this intent was not applied recently (steady state makes no API calls either way).
+ */
+async function applyIfChanged(ctx: ReconcileContext, owner: InferenceService, deps: Deps, desired: KubeObject, kind?: KindRef): Promise<void> {
   const k = kind ?? kindOfObject(desired);
-  const cached = k ? ctx.cache.get(k, desired.metadata?.namespace ?? '', desired.metadata?.name ?? '') : undefined;
-  if (cached && contains(cached, desired)) return;
+  const ns = desired.metadata?.namespace ?? '';
+  const name = desired.metadata?.name ?? '';
+  if (k && INFORMED.has(kindId(k))) {
+    const cached = ctx.cache.get(k, ns, name);
+    if (cached && contains(cached, desired)) return;
+    await ctx.client.apply(desired);
+    return;
+  }
+  const key = `${memoPrefix(owner)}${k ? kindId(k) : `${desired.apiVersion}/${desired.kind}`}|${name}`;
+  if (deps.applied?.isCurrent(key, desired, Date.now())) return;
   await ctx.client.apply(desired);
+  deps.applied?.remember(key, desired, Date.now());
 }
 
 function kindOfObject(obj: KubeObject): KindRef | undefined {
