@@ -62,6 +62,7 @@ import { Model } from '../../serving/lib/model.js';
 import { prepareImages } from '../../serving/lib/pipeline.js';
 import type { ImageInput } from '../../serving/lib/schema.js';
 import type { OpenLoopSummary } from '../loadgen/open-loop.js';
+import { servingThreadpoolSize } from '../../operator/controllers/inferenceservice/threadpool.js';
 
 const seconds = Number(process.argv[2] ?? 4);
 const scratch = mkdtempSync(join(tmpdir(), 'serving-bench-'));
@@ -138,9 +139,13 @@ async function breakdown(dir: string, images: Buffer[]): Promise<void> {
   console.log(`  micro-batching could save at most ${fmt((100 * Math.max(0, infer1 - infer8)) / total)}% of pipeline CPU (micro-batching only pays above 10%, so the server does not batch)`);
 }
 
-/** The server with its production defaults (1 intra-op thread, sharp cache off). */
+/**
+ * The server as the operator runs it in a pod with this machine's cores: 1 intra-op thread,
+ * sharp cache off, UV_THREADPOOL_SIZE from the pod's CPU (operator/.../threadpool.ts).
+ */
 function startServer(dir: string): Promise<string> {
-  server = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', dir, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'bench-key-0123456789abcdef' } });
+  const threadpool = String(servingThreadpoolSize({ limits: { cpu: cpus().length } }));
+  server = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', dir, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'bench-key-0123456789abcdef', UV_THREADPOOL_SIZE: threadpool } });
   let log = '';
   return new Promise((resolve, reject) => {
     const poll = setInterval(async () => {
@@ -234,7 +239,7 @@ async function main(): Promise<void> {
   await breakdown(dir, images);
   const featureUs = await featureMicros(images, input);
 
-  console.log('\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop');
+  console.log(`\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop; server UV_THREADPOOL_SIZE=${servingThreadpoolSize({ limits: { cpu: cpus().length } })} as the operator sets it`);
   const url = await startServer(dir);
   const pid = server!.pid!;
   const luaPath = join(scratch, 'predict.lua');

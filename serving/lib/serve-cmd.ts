@@ -1,5 +1,6 @@
 // `serve` mode: read the artifact, listen at once (readiness 503 until the model is loaded),
 // load the model, serve; drain in-flight requests on SIGTERM.
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
@@ -90,6 +91,12 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   // (hack/bench/serving.bench.ts) shows intra-op parallelism losing to that on small CNNs.
   const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] ?? 1, intraOpSpinning: flags['intra-op-spinning'] ?? false });
   app.setModel(model);
-  log.info('Model loaded; ready', { model: app.name, inputs: artifact.signature.input.kind, heads: artifact.signature.heads.map((h) => h.name) });
+  // Decodes and inference share libuv's pool; it is sized before any of our code runs, so the
+  // operator sets UV_THREADPOOL_SIZE per pod (one thread per core). Logged to tell a tuned pod
+  // from one on libuv's default.
+  log.info('Model loaded; ready', {
+    model: app.name, inputs: artifact.signature.input.kind, heads: artifact.signature.heads.map((h) => h.name),
+    threadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4, cores: availableParallelism(),
+  });
   return app;
 }

@@ -165,6 +165,9 @@ builders('serving Deployment: image, version args, probes, scrape annotations, r
   assert.is(pod.spec.volumes[0].persistentVolumeClaim.claimName, 'models');
   assert.equal(c.env.find((e: any) => e.name === 'MODELSHIP_FEEDBACK_KEY').valueFrom.secretKeyRef, { name: 'faces-feedback', key: 'key' });
   assert.ok(c.resources.requests.cpu);
+  assert.is(c.env.find((e: any) => e.name === 'UV_THREADPOOL_SIZE').value, '2', 'default resources: one pool thread per core, at least 2');
+  const big = buildServingDeployment(isvc({ resources: { limits: { cpu: '4' } } }), 'stable', mv(1), { servingImage: 'i' }) as any;
+  assert.is(big.spec.template.spec.containers[0].env.find((e: any) => e.name === 'UV_THREADPOOL_SIZE').value, '4');
 });
 builders('autoscaling: replicas left to the HPA; no HPA without spec.autoscaling', () => {
   const spec = { autoscaling: { minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70 } };

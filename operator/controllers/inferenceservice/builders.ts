@@ -7,6 +7,7 @@ import { Labels, type InferenceService, type ModelVersion, type VersionRole } fr
 import type { KubeObject } from '../../runtime/kinds.js';
 import { childMeta, RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from '../../traffic/common.js';
 import { claimVolumeName, isPvc, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
+import { servingThreadpoolSize } from './threadpool.js';
 
 export const SERVING_PORT = 8080;
 export const ROLE_SERVICE_PORT = 80;
@@ -74,6 +75,7 @@ export function buildServingDeployment(isvc: InferenceService, role: VersionRole
             env: [
               { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
               { name: 'MODELSHIP_FEEDBACK_KEY', valueFrom: { secretKeyRef: { name: feedbackSecretName(isvc), key: FEEDBACK_KEY } } },
+              { name: 'UV_THREADPOOL_SIZE', value: String(servingThreadpoolSize(isvc.spec.resources)) },
             ],
             ports: [{ name: 'http', containerPort: SERVING_PORT }],
             readinessProbe: probe('/v2/health/ready', 2, 3),
