@@ -47,7 +47,13 @@
 //       p99 23, 27, 35 ms (median 27 ms; server-side p99 15–25 ms), p50 3.7 ms; RSS peak 187 MB.
 //       A faster server raised "half of the peak" too: at 458 req/s and 2.0 CPU ms a request
 //       the server alone keeps one of the two cores busy, the generator 0.1 more.
-//   Verdict: the 20 ms target is met only while the other agents are mostly idle (rounds of
+//   after (the server's libuv pool at one thread per core, UV_THREADPOOL_SIZE=2, as the operator
+//   now sets it per pod; before, Node's 4 threads time-sliced four decodes on 2 cores):
+//     2026-11-22 17:00–17:16 UTC, 450 req/s, 4 and 2 threads interleaved, 4 pairs of 3 rounds,
+//       load 1.3–3.1: median p99 23.7/10.1, 21.9/18.4, 24.5/17.3, 19.8/16.0 ms (4/2 threads)
+//     full runs of this benchmark, load 1.8–2.9: half-peak p99 9.8 ms at 471 req/s (peak 942),
+//       21.9 ms at 447, 21.5 ms at 433, 16.1 ms at 485 (peak 971; server-side p99 10.7 ms)
+//   Verdict (before the pool change): the 20 ms target is met only while the other agents are mostly idle (rounds of
 //   12–16 ms at 230 req/s, load ≈ 5.5 of which ~1 is this benchmark); with them busy our share of
 //   the 2 cores shrinks and "half of the peak" (measured in a quieter second) is nearly full
 //   load, so p99 is 30–300 ms, set by the other tenants' bursts.
