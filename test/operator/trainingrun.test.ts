@@ -9,7 +9,7 @@ import { buildTrainingJob, lineageFromJob, NVIDIA_TOLERATION, trainingJobName } 
 import type { ContainerSpec, Job, Pod } from '../../operator/controllers/trainingrun/k8s.js';
 import { shortName, stableHash } from '../../operator/controllers/trainingrun/names.js';
 import { needsLivePods, observeJob } from '../../operator/controllers/trainingrun/observe.js';
-import { buildModelVersion, highestVersion, registeredBy, VersionAllocator } from '../../operator/controllers/trainingrun/register.js';
+import { buildModelVersion, registeredBy, VersionAllocator } from '../../operator/controllers/trainingrun/register.js';
 import { computeTrainingStatus, nextPhase, transitionEvents, withRegistration } from '../../operator/controllers/trainingrun/status.js';
 import { parseStorageUri, StorageUriError } from '../../operator/controllers/trainingrun/storage.js';
 import { parseTrainerMessage } from '../../operator/controllers/trainingrun/termination.js';
@@ -351,8 +351,8 @@ test('withRegistration: Registered condition per state; transitionEvents only on
 });
 
 test('registration: next free version, allocator never hands out a number twice, ModelVersion shape', () => {
-  assert.is(highestVersion(['faces-v1', 'faces-v10', 'faces-v2', 'other-v99', 'faces-x'], 'faces'), 10);
-  assert.is(highestVersion([], 'faces'), 0);
+  assert.is(new VersionAllocator().next('ml', 'faces', ['faces-v1', 'faces-v10', 'faces-v2', 'other-v99', 'faces-x']), 11, 'numeric, not lexical; other models and odd names ignored');
+  assert.is(new VersionAllocator().next('ml', 'faces', []), 1);
   const alloc = new VersionAllocator();
   assert.is(alloc.next('ml', 'faces', ['faces-v1']), 2);
   assert.is(alloc.next('ml', 'faces', ['faces-v1']), 3, 'the cache has not caught up: still a new number');

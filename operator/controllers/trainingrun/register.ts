@@ -69,16 +69,6 @@ export function buildModelVersion(input: RegistrationInput): ModelVersion {
 export const registeredBy = (mv: ModelVersion | undefined, run: TrainingRun): boolean =>
   !!mv && !!run.metadata.uid && mv.metadata.labels?.[TRAINING_RUN_UID_LABEL] === run.metadata.uid;
 
-/** Highest version of `model` among ModelVersion names (0 when none). */
-export function highestVersion(names: Iterable<string>, model: string): number {
-  let max = 0;
-  for (const name of names) {
-    const parsed = parseModelVersionName(name);
-    if (parsed && parsed.model === model && parsed.version > max) max = parsed.version;
-  }
-  return max;
-}
-
 /**
  * Hands out version numbers per namespace/model without waiting for the cache to catch up with
  * this process's own creates: N is above both what the cache shows and what was handed out.
@@ -91,8 +81,14 @@ export class VersionAllocator {
 
   next(namespace: string, model: string, seenNames: Iterable<string>): number {
     const key = `${namespace}/${model}`;
-    const names = [...seenNames];
-    const seen = new Set(names.map((n) => parseModelVersionName(n)).filter((p) => p?.model === model).map((p) => p!.version));
+    const seen = new Set<number>();
+    let highest = 0;
+    for (const name of seenNames) {
+      const parsed = parseModelVersionName(name);
+      if (parsed?.model !== model) continue;
+      seen.add(parsed.version);
+      highest = Math.max(highest, parsed.version);
+    }
     const returned = this.returned.get(key);
     for (const v of returned ?? []) if (seen.has(v)) returned!.delete(v);
     const again = [...(returned ?? [])].sort((a, b) => a - b)[0];
@@ -100,7 +96,7 @@ export class VersionAllocator {
       returned!.delete(again);
       return again;
     }
-    const n = Math.max(highestVersion(names, model), this.handedOut.get(key) ?? 0) + 1;
+    const n = Math.max(highest, this.handedOut.get(key) ?? 0) + 1;
     this.handedOut.set(key, n);
     return n;
   }
