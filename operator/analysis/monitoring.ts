@@ -72,13 +72,21 @@ export interface MonitorResult {
   accuracyByHead: Record<string, AccuracyLevel>;
 }
 
+/**
+ * Live figures in status.monitoring carry 4 decimals: what `kubectl get msvc` shows in its
+ * Accuracy and Drift columns (0.7044, not 0.7044025157232704), far finer than their sampling error.
+ */
+function fourDecimals<T extends number | undefined>(v: T): T {
+  return (v === undefined || !Number.isFinite(v) ? v : Math.round(v * 1e4) / 1e4) as T;
+}
+
 export function monitorStable(input: MonitorInput): MonitorResult {
   const m = input.measurements;
   const drift = featureDrift(m, input.reference);
   const enough = drift.samples !== undefined && drift.samples >= input.minRequests;
-  const features = Object.fromEntries(Object.entries(drift.items).map(([f, d]) => [f, d.psi]));
+  const features = Object.fromEntries(Object.entries(drift.items).map(([f, d]) => [f, fourDecimals(d.psi)]));
   const driftStatus = {
-    ...(drift.score !== undefined ? { score: drift.score, feature: drift.worst, features } : {}),
+    ...(drift.score !== undefined ? { score: fourDecimals(drift.score), feature: drift.worst, features } : {}),
     // Levels count only features whose difference sampling noise cannot explain.
     level: enough ? driftLevel(significantScore(drift, input.confidence), input.monitoring.drift) : 'Unknown' as MonitoringLevel,
   };
@@ -90,7 +98,7 @@ export function monitorStable(input: MonitorInput): MonitorResult {
   // The reported head: the worst level, ties broken by the lowest accuracy.
   const worst = Object.values(accuracyByHead).sort((a, b) => RANK[b.level] - RANK[a.level] || (a.value ?? 1) - (b.value ?? 1))[0];
   const accuracy = worst
-    ? Object.fromEntries(Object.entries({ value: worst.value, lower: worst.lower, samples: worst.samples, level: worst.level }).filter(([, v]) => v !== undefined))
+    ? Object.fromEntries(Object.entries({ value: fourDecimals(worst.value), lower: fourDecimals(worst.lower), samples: worst.samples, level: worst.level }).filter(([, v]) => v !== undefined))
     : { samples: 0, level: 'Unknown' as MonitoringLevel };
 
   const status: InferenceServiceStatusMonitoring = { drift: driftStatus, accuracy };

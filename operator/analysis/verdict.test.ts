@@ -92,10 +92,12 @@ test('monitorStable: status.monitoring from measurements', () => {
   assert.is(r.status.lastCheckedAt, '2026-01-01T00:05:00.000Z');
   assert.is(r.status.drift!.level, 'Critical');
   assert.is(r.status.drift!.feature, 'brightness');
-  assert.ok(Math.abs(r.status.drift!.score! - 0.3970373) < 1e-6, 'smoothed shares (see checks.test.ts)');
+  assert.is(r.status.drift!.score, 0.397, 'smoothed shares (see checks.test.ts; 0.3970373 to 4 decimals, as the Drift column shows it)');
+  assert.ok(Math.abs(r.drift.score! - 0.3970373) < 1e-6, 'unrounded for the metrics');
   assert.equal(Object.keys(r.status.drift!.features!).sort(), ['brightness', 'contrast']);
   assert.is(r.status.accuracy!.level, 'Critical', 'the worst head is reported');
   assert.is(r.status.accuracy!.value, 0.7);
+  assert.is(r.status.accuracy!.lower, 0.6709, 'Wilson bound (0.670875) to 4 decimals');
   assert.is(r.accuracyByHead.beard.level, 'Ok');
   const few = monitorStable({ measurements: { ...m, featureBins: { brightness: [1, 1, 4, 4], contrast: [5, 5] } }, reference, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
   assert.is(few.status.drift!.level, 'Unknown', 'PSI of 10 samples is noise');
