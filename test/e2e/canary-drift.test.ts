@@ -6,19 +6,17 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import {
-  brief, createReadyVersion, inferenceService, MODEL, modelVersion, NS, rolloutEnded, routerTable, routerUrl, startFixture,
-  writeShiftedReferenceCopy, type Fixture, startInProcessOperator
+  brief, MODEL, modelVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, startInProcessOperator, stopScenario,
+  writeShiftedReferenceCopy, type Fixture, type RunningLoad,
 } from './canary-support.js';
 
 let fx: Fixture;
 let manager: Manager;
-let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
+let load: RunningLoad | undefined;
 
 test.before(async () => {
   fx = await startFixture(1);
@@ -29,23 +27,15 @@ test.before(async () => {
   manager = await startInProcessOperator(fx);
 });
 
-test.after(async () => {
-  load?.stop.abort();
-  await load?.done.catch(() => undefined);
-  await manager?.stop();
-  await fx?.cluster.stop();
-});
+test.after(() => stopScenario(fx, load, manager && (() => manager.stop())));
 
 test('a model trained on shifted data is rolled back for drift; traffic returns to stable', async () => {
-  await createReadyVersion(fx.client, 1, 'good-1');
   // drift.max 0.8: undrifted 8 s windows reach ~0.5 (PSI over ten bins is biased upwards on
   // small samples); the shifted reference scores several times that.
-  await fx.client.create(inferenceService({ steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '120s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
-  await waitFor(async () => ((await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL)).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
-  const url = await routerUrl(fx.client);
-  const stop = new AbortController();
-  const stats = emptyStats();
-  load = { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+  const started = await serveV1WithLoad(fx, { steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '120s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } });
+  const url = started.url;
+  load = started.load;
+  const stats = started.load.stats;
 
   // Trained on shifted data: its own validation set is shifted too, so the offline/serving
   // skew says nothing about live traffic here.
@@ -70,10 +60,7 @@ test('a model trained on shifted data is rolled back for drift; traffic returns 
   assert.is(s.status?.phase, 'RolledBack');
   assert.ok(s.status?.failedVersions?.some((f) => f.version === 2));
 
-  const table = await waitFor(async () => {
-    const t = await routerTable(url);
-    return t && !t.some((u) => u.version === '2' && u.weight > 0) ? t : undefined;
-  }, 2_000, 'router drops the canary', 50);
+  const table = await routerDropped(url, 2);
   assert.ok(table.some((u) => u.version === '1' && u.weight > 0), JSON.stringify(table));
   const before = { ok: stats.byStatus['200'] ?? 0, v1: stats.byVersion['1'] ?? 0, v2: stats.byVersion['2'] ?? 0 };
   await new Promise((r) => setTimeout(r, 3000));

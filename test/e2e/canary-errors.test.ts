@@ -8,18 +8,15 @@ import { cpSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { InferenceService } from '../../operator/api/index.js';
-import { Kinds } from '../../operator/runtime/kinds.js';
 import type { Manager } from '../../operator/runtime/manager.js';
-import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import {
-  breakModelAtInference, brief, createReadyVersion, inferenceService, MODEL, NS, rolloutEnded, routerTable, routerUrl, startFixture, type Fixture, startInProcessOperator
+  breakModelAtInference, brief, createReadyVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, startInProcessOperator, stopScenario,
+  type Fixture, type RunningLoad,
 } from './canary-support.js';
 
 let fx: Fixture;
 let manager: Manager;
-let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
+let load: RunningLoad | undefined;
 
 test.before(async () => {
   fx = await startFixture(2);
@@ -29,21 +26,13 @@ test.before(async () => {
   manager = await startInProcessOperator(fx);
 });
 
-test.after(async () => {
-  load?.stop.abort();
-  await load?.done.catch(() => undefined);
-  await manager?.stop();
-  await fx?.cluster.stop();
-});
+test.after(() => stopScenario(fx, load, manager && (() => manager.stop())));
 
 test('a canary answering 5xx is rolled back for errorRate; stable keeps answering', async () => {
-  await createReadyVersion(fx.client, 1, 'good-1');
-  await fx.client.create(inferenceService({ steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 }, errorRate: { max: 0.05 } } }));
-  await waitFor(async () => ((await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL)).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
-  const url = await routerUrl(fx.client);
-  const stop = new AbortController();
-  const stats = emptyStats();
-  load = { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+  const started = await serveV1WithLoad(fx, { steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 }, errorRate: { max: 0.05 } } });
+  const url = started.url;
+  load = started.load;
+  const stats = started.load.stats;
 
   const readyAt = Date.now();
   await createReadyVersion(fx.client, 2, 'good-2');
@@ -65,10 +54,7 @@ test('a canary answering 5xx is rolled back for errorRate; stable keeps answerin
   assert.is(s.status?.phase, 'RolledBack');
   assert.ok(s.status?.failedVersions?.some((f) => f.version === 2));
 
-  const table = await waitFor(async () => {
-    const t = await routerTable(url);
-    return t && !t.some((u) => u.version === '2' && u.weight > 0) ? t : undefined;
-  }, 2_000, 'router drops the canary', 50);
+  const table = await routerDropped(url, 2);
   assert.ok(table.some((u) => u.version === '1' && u.weight > 0), JSON.stringify(table));
   // In-flight requests to the canary may still finish; after a moment only stable answers.
   await new Promise((r) => setTimeout(r, 500));

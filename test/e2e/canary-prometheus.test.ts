@@ -7,13 +7,12 @@ import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
-import { brief, createReadyVersion, CuttableProxy, inferenceService, MODEL, NS, routerUrl, startFixture, type Fixture, startInProcessOperator } from './canary-support.js';
+import { brief, createReadyVersion, CuttableProxy, MODEL, NS, serveV1WithLoad, startFixture, startInProcessOperator, stopScenario, type Fixture, type RunningLoad } from './canary-support.js';
 
 let fx: Fixture;
 let manager: Manager;
 let proxy: CuttableProxy;
-let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
+let load: RunningLoad | undefined;
 let last: InferenceService | undefined;
 const getIsvc = async () => (last = await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL));
 
@@ -24,22 +23,10 @@ test.before(async () => {
   manager = await startInProcessOperator(fx, proxy.url);
 });
 
-test.after(async () => {
-  load?.stop.abort();
-  await load?.done.catch(() => undefined);
-  await manager?.stop();
-  await proxy?.cut();
-  await fx?.cluster.stop();
-});
+test.after(() => stopScenario(fx, load, manager && (() => manager.stop()), proxy && (() => proxy.cut())));
 
 test('Prometheus cut mid-canary → inconclusive analyses, no promotion, rollback at the progress deadline', async () => {
-  await createReadyVersion(fx.client, 1, 'good-1');
-  await fx.client.create(inferenceService({ steps: [40, 70], interval: '8s', progressDeadline: '45s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
-  await waitFor(async () => ((await getIsvc()).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
-  const url = await routerUrl(fx.client);
-  const stop = new AbortController();
-  const stats = emptyStats();
-  load = { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+  ({ load } = await serveV1WithLoad(fx, { steps: [40, 70], interval: '8s', progressDeadline: '45s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
   await createReadyVersion(fx.client, 2, 'good-2');
   await waitFor(async () => ((await getIsvc()).status?.canary?.stepStartedAt ? true : undefined), 60_000, 'canary taking traffic', 200);
   await proxy.cut();

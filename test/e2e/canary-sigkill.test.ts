@@ -6,16 +6,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
-import { brief, createReadyVersion, inferenceService, MODEL, NS, OperatorProcess, routerUrl, startFixture, type Fixture } from './canary-support.js';
+import { brief, createReadyVersion, MODEL, NS, OperatorProcess, serveV1WithLoad, startFixture, stopScenario, type Fixture, type RunningLoad } from './canary-support.js';
 
 const KILLS = Number(process.env.CANARY_SIGKILL_COUNT ?? 3);
 // Ten kills must land within one canary (~30 s of analyses): the more kills, the shorter the gaps.
 const KILL_GAP_MS: [number, number] = KILLS > 3 ? [700, 2500] : [1500, 6000];
 let fx: Fixture;
 let operator: OperatorProcess;
-let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
+let load: RunningLoad | undefined;
 let last: InferenceService | undefined;
 const getIsvc = async () => (last = await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,12 +25,7 @@ test.before(async () => {
   operator.start();
 });
 
-test.after(async () => {
-  load?.stop.abort();
-  await load?.done.catch(() => undefined);
-  await operator?.kill('SIGTERM');
-  await fx?.cluster.stop();
-});
+test.after(() => stopScenario(fx, load, operator && (() => operator.kill('SIGTERM'))));
 
 /** Kills and restarts the operator KILLS times at random moments until `done` says so. */
 async function chaos(version: number): Promise<InferenceService> {
@@ -58,13 +51,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 }
 
 test('SIGKILL during a good canary: promoted exactly once, every step recorded', async () => {
-  await createReadyVersion(fx.client, 1, 'good-1');
-  await fx.client.create(inferenceService({ steps: [40, 70], interval: '10s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
-  await waitFor(async () => ((await getIsvc()).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
-  const url = await routerUrl(fx.client);
-  const stop = new AbortController();
-  const stats = emptyStats();
-  load = { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+  ({ load } = await serveV1WithLoad(fx, { steps: [40, 70], interval: '10s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
   await createReadyVersion(fx.client, 2, 'good-2');
   const s = await withTimeout(chaos(2), 170_000, 'v2 finished');
   const entries = s.status?.history?.filter((h) => h.version === 2) ?? [];

@@ -5,6 +5,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import winston from 'winston';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
 import { buildControllers } from '../../operator/controllers/registry.js';
 import { KubeClient } from '../../operator/runtime/client.js';
@@ -13,6 +14,7 @@ import { createLogger } from '../../operator/runtime/logger.js';
 import { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
+import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { ensureCachedDir, ensureImageModelVariant, ensureSampleModel, generateImages, MODEL_CACHE_DIR, PYTHON, REPO_ROOT, scriptsHash } from '../support/models.js';
 
@@ -51,9 +53,17 @@ export async function startFixture(goodCopies: number): Promise<Fixture> {
   return { cluster, client, imagesDir, pvcRoot };
 }
 
-/** The operator's controllers inside the test process (fast retries), against this fixture. */
+/**
+ * The operator's controllers inside the test process (fast retries), against this fixture; its
+ * log goes to the file CANARY_E2E_LOG names, if any.
+ */
 export async function startInProcessOperator(fx: Fixture, prometheusUrl = fx.cluster.prometheusUrl): Promise<Manager> {
-  const manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 } });
+  const logFile = process.env.CANARY_E2E_LOG;
+  const manager = new Manager({
+    client: fx.client, log: logFile ? createLogger({ transports: [new winston.transports.File({ filename: logFile })] }) : createLogger({ silent: true }), leaderElection: false,
+    informer: { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } },
+    queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
+  });
   for (const c of buildControllers({ namespaces: [], prometheusUrl, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
   await manager.start();
   return manager;
@@ -91,6 +101,48 @@ export async function routerUrl(client: KubeClient): Promise<string> {
   const url = `http://${svc.spec?.clusterIP}:80`;
   await waitFor(async () => (await fetch(`${url}/-/router/readyz`).then((r) => r.ok, () => false)) || undefined, 60_000, 'router ready', 250);
   return url;
+}
+
+/** Labelled load through the router, with ground-truth feedback. */
+export interface RunningLoad { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats }
+
+/** Every canary scenario's traffic: 40 requests/s of the fixture's faces, up to 32 in flight. */
+export function startLoad(fx: Fixture, url: string): RunningLoad {
+  const stop = new AbortController();
+  const stats = emptyStats();
+  return { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+}
+
+/**
+ * The start of a canary scenario: v1 (the artifact in `v1Dir`) Ready, the InferenceService with
+ * `canary`, Serving, then load through the router. The router URL and the load are returned.
+ */
+export async function serveV1WithLoad(fx: Fixture, canary: Record<string, unknown>, v1Dir = 'good-1'): Promise<{ url: string; load: RunningLoad }> {
+  await createReadyVersion(fx.client, 1, v1Dir);
+  await fx.client.create(inferenceService(canary));
+  let last: InferenceService | undefined;
+  await waitFor(async () => {
+    last = await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL);
+    return last.status?.phase === 'Serving' ? true : undefined;
+  }, 90_000, 'Serving', 250).catch((e: Error) => { throw new Error(`${e.message}; last status ${JSON.stringify(brief(last))}`, { cause: e }); });
+  const url = await routerUrl(fx.client);
+  return { url, load: startLoad(fx, url) };
+}
+
+/** A scenario's test.after: load first, then whatever else runs (operator, proxy), the cluster last. */
+export async function stopScenario(fx: Fixture | undefined, load: RunningLoad | undefined, ...others: Array<(() => Promise<unknown>) | undefined>): Promise<void> {
+  load?.stop.abort();
+  await load?.done.catch(() => undefined);
+  for (const stop of others) await stop?.();
+  await fx?.cluster.stop();
+}
+
+/** Waits (2 s at most) until the router sends nothing to `version`; returns its table. */
+export function routerDropped(url: string, version: number): Promise<Array<{ role: string; version: string; weight: number }>> {
+  return waitFor(async () => {
+    const t = await routerTable(url);
+    return t && !t.some((u) => u.version === String(version) && u.weight > 0) ? t : undefined;
+  }, 2_000, 'router drops the canary', 50);
 }
 
 /** A TCP proxy in front of Prometheus that a test can cut (connections refused) and restore. */

@@ -11,22 +11,21 @@
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
-import winston from 'winston';
 import * as assert from 'uvu/assert';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
-import { buildControllers } from '../../operator/controllers/registry.js';
 import type { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import { createLogger } from '../../operator/runtime/logger.js';
-import { Manager } from '../../operator/runtime/manager.js';
+import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
-import { accuracyGain, createReadyVersion, ensureUndertrainedModel, MODEL, NS, startFixture, type AccuracyGain, type Fixture } from './canary-support.js';
+import {
+  accuracyGain, createReadyVersion, ensureUndertrainedModel, MODEL, NS, routerUrl, startFixture, startInProcessOperator, startLoad, stopScenario,
+  type AccuracyGain, type Fixture, type RunningLoad,
+} from './canary-support.js';
 
 let fx: Fixture;
 let client: KubeClient;
 let manager: Manager;
-let load: { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats } | undefined;
+let load: RunningLoad | undefined;
 
 let lastSeen: InferenceService | undefined;
 const getIsvc = async () => (lastSeen = await client.get<InferenceService>(Kinds.InferenceService, NS, MODEL));
@@ -44,11 +43,6 @@ async function waitStatus<T>(fn: () => Promise<T | undefined>, timeoutMs: number
 
 const ready = (version: number, dir: string): Promise<ModelVersion> => createReadyVersion(client, version, dir);
 
-async function routerUrl(): Promise<string> {
-  const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, MODEL);
-  return `http://${svc.spec?.clusterIP}:80`;
-}
-
 /** One line per head: v2 − v1 live accuracy with its interval and samples. */
 const describeGain = (g: AccuracyGain): string => `mean ${g.mean.toFixed(3)} (mean lower bound ${g.meanLower.toFixed(3)}); ${g.heads.map((h) => `${h.head} ${h.value.toFixed(3)} [${h.lower.toFixed(3)}, ${h.upper.toFixed(3)}] n=${h.samples}`).join('; ')}`;
 
@@ -58,21 +52,10 @@ test.before(async () => {
   fx = fixture;
   client = fx.client;
   cpSync(weak, join(fx.pvcRoot, NS, 'models', 'undertrained'), { recursive: true });
-  manager = new Manager({
-    client, log: process.env.CANARY_E2E_LOG ? createLogger({ transports: [new winston.transports.File({ filename: process.env.CANARY_E2E_LOG })] }) : createLogger({ silent: true }), leaderElection: false,
-    informer: { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } },
-    queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
-  });
-  for (const c of buildControllers({ namespaces: [], prometheusUrl: fx.cluster.prometheusUrl, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
-  await manager.start();
+  manager = await startInProcessOperator(fx);
 });
 
-test.after(async () => {
-  load?.stop.abort();
-  await load?.done.catch(() => undefined);
-  await manager?.stop();
-  await fx?.cluster.stop();
-});
+test.after(() => stopScenario(fx, load, manager && (() => manager.stop())));
 
 test('a better version is promoted through every step; each step measured its live accuracy above stable\'s', async () => {
   await ready(1, 'undertrained');
@@ -91,12 +74,9 @@ test('a better version is promoted through every step; each step measured its li
   const serving = await waitStatus(async () => { const s = await getIsvc(); return s.status?.phase === 'Serving' ? s : undefined; }, 60_000, 'Serving', 250);
   assert.is(serving.status?.stable?.version, 1);
   assert.is(serving.status?.url, `http://${MODEL}.${NS}.svc.cluster.local`);
-  const url = await routerUrl();
-  await waitFor(async () => (await fetch(`${url}/-/router/readyz`).then((r) => r.ok, () => false)) || undefined, 60_000, 'router ready', 250);
-
-  const stop = new AbortController();
-  const stats = emptyStats();
-  load = { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+  const url = await routerUrl(client);
+  load = startLoad(fx, url);
+  const stats = load.stats;
 
   await ready(2, 'good-1');
   const promoted = await waitStatus(async () => {
@@ -138,7 +118,7 @@ test('a better version is promoted through every step; each step measured its li
 });
 
 test('a worse version is rolled back within failureLimit analyses of enough feedback; the router drops it in < 1 s', async () => {
-  const url = await routerUrl();
+  const url = await routerUrl(client);
   await ready(3, 'bad');
   const analyses = new Map<string, { enough: boolean; verdict: string }>();
   let statusSawRollback = 0;
