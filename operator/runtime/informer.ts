@@ -1,8 +1,10 @@
 // Supervised informer: list, then watch from the list's resourceVersion, keeping a Store.
 // - 410 Gone (on the watch request or as an ERROR event) → re-list;
 // - any other error or the end of the stream → watch again from the last resourceVersion,
-//   after an exponential, jittered, capped backoff; the backoff resets only after a watch
-//   stayed healthy for a while, so a server that keeps dropping us is never hammered;
+//   after an exponential, jittered, capped backoff; the backoff resets after a watch stayed
+//   healthy for a while, or ended cleanly having made progress (an event or bookmark, or 1 s
+//   open: client-go's "very short watch" rule), so a server that keeps refusing or instantly
+//   closing us is never hammered, and a dropped but working stream is resumed at once;
 // - bookmarks advance the resourceVersion without touching the cache;
 // - a namespaced informer may span several namespaces (one list/watch loop each, one store).
 import { Backoff, defaultBackoff, sleep, type BackoffPolicy } from './backoff.js';
@@ -17,6 +19,9 @@ export interface InformerHandlers<T extends KubeObject = KubeObject> {
   onUpdate?(old: T, obj: T): void;
   onDelete?(obj: T): void;
 }
+
+/** A watch that ends cleanly sooner than this without a single event is treated as a failure. */
+const SHORT_WATCH_MS = 1_000;
 
 export interface InformerOptions {
   kind: KindRef;
@@ -127,15 +132,19 @@ export class Informer<T extends KubeObject = KubeObject> {
       let reason: string;
       let failed = true;
       let healthy = false;
+      let progressed = false;
       try {
         if (resourceVersion === undefined) resourceVersion = await this.relist(namespace);
         const started = Date.now();
+        let events = 0;
         try {
-          resourceVersion = await this.watch(namespace, resourceVersion, (rv) => { resourceVersion = rv; });
+          resourceVersion = await this.watch(namespace, resourceVersion, (rv) => { resourceVersion = rv; events++; });
           reason = 'watch stream ended';
           failed = false;
         } finally {
-          healthy = Date.now() - started >= (this.opts.healthyAfterMs ?? 10_000);
+          const open = Date.now() - started;
+          healthy = open >= (this.opts.healthyAfterMs ?? 10_000);
+          progressed = events > 0 || open >= SHORT_WATCH_MS;
         }
       } catch (e) {
         if (signal.aborted) break;
@@ -147,7 +156,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         }
       }
       if (signal.aborted) break;
-      if (healthy) backoff.reset();
+      if (healthy || (!failed && progressed)) backoff.reset();
       const delay = backoff.next();
       this.restartCount++;
       this.opts.onRestart?.(reason);

@@ -134,6 +134,24 @@ test('with the server refusing watches, reconnects are spaced by backoff (no bus
   await waitFor(() => inf.store.get('inf-b', 'after-outage'), 3000, 'recovered after the outage');
 });
 
+test('a working watch dropped again and again is resumed at once each time (a refused one still backs off: above)', async () => {
+  // healthyAfterMs 60 s: only the "made progress" rule can reset the backoff here.
+  const inf = startInformer(['inf-d'], { backoff: { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 }, healthyAfterMs: 60_000 });
+  await waitFor(() => inf.openWatches === 1, 3000, 'watching');
+  const reopenMs: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    await sleepMs(300); // bookmarks arrive every 150 ms: the stream is working
+    t.cluster.api.faults.dropWatches({ resource: 'configmaps', namespace: 'inf-d' });
+    const dropped = Date.now();
+    await waitFor(() => inf.restarts >= i + 1 && inf.openWatches === 1, 8000, `watch ${i + 1} resumed`, 10);
+    reopenMs.push(Date.now() - dropped);
+  }
+  // Without the reset the sixth resume waits ~3.2 s (100 ms doubled five times).
+  assert.ok(Math.max(...reopenMs) < 1000, `resumed after ${reopenMs.join(', ')} ms`);
+  await t.client.create(cm('inf-d', 'after-drops'));
+  await waitFor(() => inf.store.get('inf-d', 'after-drops'), 3000, 'events flow after the drops');
+});
+
 test('bookmarks keep a quiet watch\'s resourceVersion fresh, so a compaction needs no re-list', async () => {
   const inf = startInformer(['inf-quiet']);
   await waitFor(() => inf.openWatches === 1, 3000, 'watching');
