@@ -13,6 +13,7 @@ import { featureDrift, significantScore, type DriftReport } from './checks/drift
 import type { FeedbackCounts, RoleMeasurements } from './measurements.js';
 import type { ReferenceProfile } from './reference.js';
 import { wilsonInterval } from './stats.js';
+import { fourDecimals } from './status.js';
 
 const RANK: Record<MonitoringLevel, number> = { Ok: 0, Unknown: 1, Warn: 2, Critical: 3 };
 
@@ -70,14 +71,6 @@ export interface MonitorResult {
   drift: DriftReport;
   /** Per-head accuracy levels. */
   accuracyByHead: Record<string, AccuracyLevel>;
-}
-
-/**
- * Live figures in status.monitoring carry 4 decimals: what `kubectl get msvc` shows in its
- * Accuracy and Drift columns (0.7044, not 0.7044025157232704), far finer than their sampling error.
- */
-function fourDecimals<T extends number | undefined>(v: T): T {
-  return (v === undefined || !Number.isFinite(v) ? v : Math.round(v * 1e4) / 1e4) as T;
 }
 
 export function monitorStable(input: MonitorInput): MonitorResult {

@@ -13,6 +13,14 @@ export function roundValue(v: number): number {
   return Number(v.toPrecision(6));
 }
 
+/**
+ * Live figures in status.monitoring carry 4 decimals: what `kubectl get msvc` shows in its
+ * Accuracy and Drift columns (0.7044, not 0.7044025157232704), far finer than their sampling error.
+ */
+export function fourDecimals<T extends number | undefined>(v: T): T {
+  return (v === undefined || !Number.isFinite(v) ? v : Math.round(v * 1e4) / 1e4) as T;
+}
+
 function finite(v: number | undefined): number | undefined {
   return v !== undefined && Number.isFinite(v) ? roundValue(v) : undefined;
 }

@@ -16,6 +16,8 @@ export interface ReconcileResult {
 export interface CacheReader {
   get<T extends KubeObject = KubeObject>(kind: KindRef, namespace: string, name: string): T | undefined;
   list<T extends KubeObject = KubeObject>(kind: KindRef, namespace?: string, labels?: Record<string, string>): T[];
+  /** Whether an informer keeps `kind` here: otherwise get() says nothing about the object's existence. */
+  informs(kind: KindRef): boolean;
 }
 
 export interface ReconcileContext {

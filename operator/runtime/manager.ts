@@ -73,6 +73,7 @@ export class Manager {
       this.informers.get(kindId(kind))?.store.get(namespace, name) as T | undefined,
     list: <T extends KubeObject>(kind: KindRef, namespace?: string, labels?: Record<string, string>) =>
       (this.informers.get(kindId(kind))?.store.list(namespace, labels) ?? []) as T[],
+    informs: (kind: KindRef) => this.informers.has(kindId(kind)),
   };
 
   add(controller: Controller): this {

@@ -91,6 +91,9 @@ test('watched kinds enqueue the keys their mapping returns, for that controller 
   await waitFor(() => mapped.includes('only-via-secret'), 3000, 'mapped key reconciled');
   assert.not.ok(reconciles.includes('only-via-secret'), 'the widget controller does not watch Secrets');
   assert.ok(mapped.includes('w0'), 'the second controller also reconciles its own kind');
+  // The cache tells a kind nobody informs from an object that is missing.
+  assert.ok(manager.cache.informs(Kinds.Secret) && manager.cache.informs(WidgetKind) && manager.cache.informs(Kinds.ConfigMap));
+  assert.not.ok(manager.cache.informs(Kinds.ServiceAccount));
 });
 
 test('converges through dropped streams, a forced 410 and 500 bursts', async () => {

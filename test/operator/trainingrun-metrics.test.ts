@@ -65,6 +65,7 @@ function cacheOf(objs: KubeObject[]): CacheReader {
   return {
     get: () => undefined,
     list: <T extends KubeObject>(kind: { kind: string }) => objs.filter((o) => o.kind === kind.kind) as T[],
+    informs: () => true,
   };
 }
 

@@ -113,22 +113,19 @@ interface Deps extends InferenceServiceControllerOptions {
   metricProvider(isvc: InferenceService): MetricProvider | undefined;
   reference: ReferenceResolver;
   /** Children of kinds without an informer (router RBAC, HPA, feedback Secret), as last applied. */
-  applied?: AppliedMemo;
+  applied: AppliedMemo;
 }
-
-/** Kinds this controller has informers for (owns + watches): their children are compared with the cache. */
-const INFORMED = new Set([Kinds.InferenceService, Kinds.Deployment, Kinds.Service, Kinds.Pod, Kinds.TrainingRun, Kinds.ModelVersion].map(kindId));
 
 /** Memo keys of one InferenceService's children; the uid keeps a re-created service from inheriting them. */
 const memoPrefix = (isvc: { metadata: { namespace?: string; name?: string; uid?: string } }): string =>
   `${isvc.metadata.namespace ?? ''}/${isvc.metadata.name ?? ''}/${isvc.metadata.uid ?? ''}|`;
 
-async function ensureFeedbackSecret(isvc: InferenceService, ctx: ReconcileContext, applied: AppliedMemo | undefined): Promise<void> {
+async function ensureFeedbackSecret(isvc: InferenceService, ctx: ReconcileContext, applied: AppliedMemo): Promise<void> {
   const ns = isvc.metadata.namespace ?? '';
   const name = feedbackSecretName(isvc);
   // Secrets are not watched (no cluster-wide read of Secrets): remember that it exists instead.
   const key = `${memoPrefix(isvc)}secret|${name}`;
-  if (applied?.isCurrent(key, name, Date.now())) return;
+  if (applied.isCurrent(key, name, Date.now())) return;
   if (!(await ignoreNotFound(ctx.client.get(Kinds.Secret, ns, name)))) {
     try {
       // Created once with a random key; never re-applied, so replicas keep verifying each other's tokens.
@@ -137,7 +134,7 @@ async function ensureFeedbackSecret(isvc: InferenceService, ctx: ReconcileContex
       if (!isAlreadyExists(e)) throw e;
     }
   }
-  applied?.remember(key, name, Date.now());
+  applied.remember(key, name, Date.now());
 }
 
 /** Role Services first: their cluster IPs go into status for the router. */
@@ -312,7 +309,7 @@ async function applyChildren(isvc: InferenceService, status: InferenceServiceSta
     await ignoreNotFound(ctx.client.delete(Kinds.Deployment, ns, roleName(isvc, 'canary')));
     if (isvc.spec.autoscaling) {
       await ignoreNotFound(ctx.client.delete(HPA, ns, roleName(isvc, 'canary')));
-      deps.applied?.forget(`${memoPrefix(isvc)}${kindId(HPA)}|${roleName(isvc, 'canary')}`);
+      deps.applied.forget(`${memoPrefix(isvc)}${kindId(HPA)}|${roleName(isvc, 'canary')}`);
     }
   }
   const topology = { stableService: roleName(isvc, 'stable'), canaryService: status.canary ? roleName(isvc, 'canary') : undefined, port: ROLE_SERVICE_PORT };
@@ -329,16 +326,17 @@ async function applyIfChanged(ctx: ReconcileContext, owner: InferenceService, de
   const k = kind ?? kindOfObject(desired);
   const ns = desired.metadata?.namespace ?? '';
   const name = desired.metadata?.name ?? '';
-  if (k && INFORMED.has(kindId(k))) {
+  if (k && ctx.cache.informs(k)) {
     const cached = ctx.cache.get(k, ns, name);
     if (cached && contains(cached, desired)) return;
     await ctx.client.apply(desired);
     return;
   }
   const key = `${memoPrefix(owner)}${k ? kindId(k) : `${desired.apiVersion}/${desired.kind}`}|${name}`;
-  if (deps.applied?.isCurrent(key, desired, Date.now())) return;
+  const now = Date.now();
+  if (deps.applied.isCurrent(key, desired, now)) return;
   await ctx.client.apply(desired);
-  deps.applied?.remember(key, desired, Date.now());
+  deps.applied.remember(key, desired, now);
 }
 
 function kindOfObject(obj: KubeObject): KindRef | undefined {
