@@ -145,12 +145,14 @@ async function breakdown(dir: string, images: Buffer[]): Promise<void> {
   console.log(`  micro-batching could save at most ${fmt((100 * Math.max(0, infer1 - infer8)) / total)}% of pipeline CPU (micro-batching only pays above 10%, so the server does not batch)`);
 }
 
+/** UV_THREADPOOL_SIZE the operator would give a pod with this machine's cores. */
+const threadpool = String(servingThreadpoolSize({ limits: { cpu: cpus().length } }));
+
 /**
  * The server as the operator runs it in a pod with this machine's cores: 1 intra-op thread,
  * sharp cache off, UV_THREADPOOL_SIZE from the pod's CPU (operator/.../threadpool.ts).
  */
 function startServer(dir: string): Promise<string> {
-  const threadpool = String(servingThreadpoolSize({ limits: { cpu: cpus().length } }));
   server = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', dir, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'bench-key-0123456789abcdef', UV_THREADPOOL_SIZE: threadpool } });
   let log = '';
   return new Promise((resolve, reject) => {
@@ -245,7 +247,7 @@ async function main(): Promise<void> {
   await breakdown(dir, images);
   const featureUs = await featureMicros(images, input);
 
-  console.log(`\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop; server UV_THREADPOOL_SIZE=${servingThreadpoolSize({ limits: { cpu: cpus().length } })} as the operator sets it`);
+  console.log(`\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop; server UV_THREADPOOL_SIZE=${threadpool} as the operator sets it`);
   const url = await startServer(dir);
   const pid = server!.pid!;
   const luaPath = join(scratch, 'predict.lua');

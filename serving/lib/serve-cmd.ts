@@ -91,7 +91,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   // (hack/bench/serving.bench.ts) shows intra-op parallelism losing to that on small CNNs.
   const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] ?? 1, intraOpSpinning: flags['intra-op-spinning'] ?? false });
   app.setModel(model);
-  // Decodes and inference share libuv's pool; it is sized before any of our code runs, so the
+  // sharp decodes on libuv's pool; it is sized before any of our code runs, so the
   // operator sets UV_THREADPOOL_SIZE per pod (one thread per core). Logged to tell a tuned pod
   // from one on libuv's default.
   log.info('Model loaded; ready', {

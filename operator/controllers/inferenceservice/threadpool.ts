@@ -1,9 +1,9 @@
-// How many libuv pool threads a serving container gets (UV_THREADPOOL_SIZE). sharp decodes and
-// onnxruntime runs happen on that pool; libuv's default of 4 on a 2-core pod lets four of them
-// time-slice with each other and the event loop, so every request in flight finishes late:
-// at half the peak rate on 2 cores, p99 fell from 19–33 ms with 4 threads to 10–17 ms with 2, at
-// the same peak throughput (hack/bench/serving.bench.ts history). One thread per core the
-// container may use, at least 2, so a decode never waits behind a single running inference.
+// How many libuv pool threads a serving container gets (UV_THREADPOOL_SIZE). sharp decodes on
+// that pool (onnxruntime-node runs on the event loop); libuv's default of 4 on a 2-core pod lets
+// four decodes time-slice with each other and the event loop, so every request in flight
+// finishes late: at half the peak rate on 2 cores, p99 fell from 19–33 ms with 4 threads to
+// 10–17 ms with 2, at the same peak throughput (hack/bench/serving.bench.ts history). One thread
+// per core the container may use, at least 2, so a 1-core pod still decodes while one decode waits on I/O.
 import type { InferenceServiceResources } from '../../api/index.js';
 
 const MIN_THREADS = 2;
