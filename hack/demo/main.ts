@@ -51,6 +51,9 @@ async function userServiceUrl(kube: Kube): Promise<string | undefined> {
   return ip ? `http://${ip}:${svc?.spec?.ports?.[0]?.port ?? 80}/` : undefined;
 }
 
+/** How long the timeline waits for Prometheus to have both traffic and accuracy. */
+const TIMELINE_WAIT_MS = 20_000;
+
 async function finish(ctx: DemoContext, args: DemoArgs, prometheusUrl: string, startedAt: number): Promise<void> {
   const { progress: p } = ctx;
   p.step('summary', `${formatElapsed(p.elapsedMs())} in all`);
@@ -59,7 +62,14 @@ async function finish(ctx: DemoContext, args: DemoArgs, prometheusUrl: string, s
   p.raw(`InferenceService ${SERVICE}: phase ${isvc.status?.phase}, stable v${isvc.status?.stable?.version}, drift ${isvc.status?.monitoring?.drift?.level ?? '-'}\n`);
   if (!args.svgOut) return;
   try {
-    const timeline = await fetchTimeline(prometheusUrl, 'face-attributes', startedAt, Date.now(), ctx.markers);
+    // An accuracy point needs two scrapes (2 s apart) of the feedback counters: right after a
+    // short run (step 1 alone, on a busy machine) they may not be in yet. Wait for both panels a
+    // little; draw what there is if they do not come.
+    let timeline = await fetchTimeline(prometheusUrl, 'face-attributes', startedAt, Date.now(), ctx.markers);
+    for (const until = Date.now() + TIMELINE_WAIT_MS; !(timeline.traffic.length && timeline.accuracy.length) && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      timeline = await fetchTimeline(prometheusUrl, 'face-attributes', startedAt, Date.now(), ctx.markers);
+    }
     const out = resolve(REPO_ROOT, args.svgOut);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, renderTimelineSvg(timeline));
