@@ -60,7 +60,21 @@ const SHARED_OBJECTS: Record<string, string> = {
   'ModelVersion:spec.validation': 'ValidationPolicy',
   'InferenceService:status.analysis.checks[]': 'AnalysisCheck',
   'InferenceService:status.history[].steps[].checks[]': 'AnalysisCheck',
+  // Pod placement fields repeat on every kind that makes pods; one type each lets a single
+  // function merge them with the operator's workload defaults.
+  ...placement('TrainingRun:spec'),
+  ...placement('TrainingRun:spec.registration.validation'),
+  ...placement('InferenceService:spec'),
 };
+
+function placement(at: string): Record<string, string> {
+  return {
+    [`${at}.imagePullSecrets[]`]: 'LocalObjectReference',
+    [`${at}.tolerations[]`]: 'Toleration',
+    [`${at}.affinity`]: 'Affinity',
+    [`${at}.securityContext`]: 'PodSecurityContext',
+  };
+}
 
 /** Enums worth a name (and a `...Values` array) of their own; others stay inline unions. */
 const NAMED_ENUMS: Record<string, string> = {

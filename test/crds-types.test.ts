@@ -9,15 +9,17 @@ import { join } from 'node:path';
 import { generateTypes, loadCrds, diffHint, TypeGenError, type Crd, type Schema } from '../hack/gen-types.js';
 import * as api from '../operator/api/index.js';
 import type { KindRef, KubeObject } from '../operator/runtime/kinds.js';
-import type { V1EnvVar, V1Toleration } from '@kubernetes/client-node';
+import type { V1EnvVar, V1LocalObjectReference, V1PodSecurityContext, V1Toleration } from '@kubernetes/client-node';
 
 // Compile-time contracts (checked by `tsc` in make test): the generated kinds work with the
 // operator runtime's client and informers, and the Kubernetes-shaped parts of a TrainingRun spec
-// can be copied into a Job's pod template as they are.
+// (and the placement fields of every kind) can be copied into a pod template as they are.
 export const kindsAreKubeObjects: KubeObject[] = [] as (api.TrainingRun | api.ModelVersion | api.InferenceService)[];
 export const resourcesAreKindRefs: KindRef[] = [api.TrainingRunResource, api.ModelVersionResource, api.InferenceServiceResource];
 export const envIsCoreEnv: V1EnvVar[] = [] as api.TrainingRunEnv[];
-export const tolerationsAreCore: V1Toleration[] = [] as api.TrainingRunToleration[];
+export const tolerationsAreCore: V1Toleration[] = [] as api.Toleration[];
+export const pullSecretsAreCore: V1LocalObjectReference[] = [] as api.LocalObjectReference[];
+export const podSecurityIsCore: V1PodSecurityContext = {} as api.PodSecurityContext;
 export const templateIsTrainingRunSpec: api.TrainingRunSpec | undefined = ({} as api.InferenceServiceRetrain).template;
 
 const crds = loadCrds('crds');

@@ -162,14 +162,37 @@ export interface TrainingRunSpec {
    * @default {}
    */
   resources: TrainingRunResources;
-  /** Node labels the training pod must be scheduled on; keys are label keys. */
+  /**
+   * Node labels the training pod must be scheduled on; keys are label keys. Merged over the
+   * operator's workload defaults, key by key.
+   */
   nodeSelector?: Record<string, string>;
-  /** Tolerations of the training pod, in addition to the NVIDIA one added for GPUs. */
-  tolerations?: TrainingRunToleration[];
+  /**
+   * Tolerations of the training pod, in addition to the operator's workload defaults and the
+   * NVIDIA one added for GPUs.
+   */
+  tolerations?: Toleration[];
   /** PriorityClass of the training pod. */
   priorityClassName?: string;
   /** ServiceAccount the training pod runs as; the namespace default when unset. */
   serviceAccountName?: string;
+  /**
+   * Secrets (kubernetes.io/dockerconfigjson, in this namespace) for pulling the image of the
+   * training pod; added to the operator's workload defaults.
+   */
+  imagePullSecrets?: LocalObjectReference[];
+  /**
+   * Affinity of the training pod, as in a core/v1 pod (checked by the API server when the pod is
+   * created). Each of the three kinds set here replaces the same kind from the operator's workload
+   * defaults.
+   */
+  affinity?: Affinity;
+  /**
+   * Pod security context of the training pod, limited to what the Pod Security Standard
+   * "restricted" allows; runAsNonRoot is always true and the seccomp profile RuntimeDefault.
+   * Merged over the operator's workload defaults field by field.
+   */
+  securityContext?: PodSecurityContext;
   /**
    * Retries of the training pod before the run fails. Training is expensive and usually
    * deterministic, so retries are opt-in.
@@ -273,7 +296,7 @@ export interface TrainingRunResources {
 }
 
 /** One toleration, as in a core/v1 pod. */
-export interface TrainingRunToleration {
+export interface Toleration {
   /** Taint key; empty with operator Exists matches all taints. */
   key?: string;
   /** Relation between key and value; Equal when unset. */
@@ -286,6 +309,49 @@ export interface TrainingRunToleration {
   tolerationSeconds?: number;
 }
 
+/** A reference to a Secret in the same namespace. */
+export interface LocalObjectReference {
+  /** Name of the Secret. */
+  name: string;
+}
+
+/**
+ * Affinity of the training pod, as in a core/v1 pod (checked by the API server when the pod is
+ * created). Each of the three kinds set here replaces the same kind from the operator's workload
+ * defaults.
+ */
+export interface Affinity {
+  /** Node affinity (core/v1 NodeAffinity). */
+  nodeAffinity?: Record<string, unknown>;
+  /** Pod affinity (core/v1 PodAffinity). */
+  podAffinity?: Record<string, unknown>;
+  /** Pod anti-affinity (core/v1 PodAntiAffinity). */
+  podAntiAffinity?: Record<string, unknown>;
+}
+
+/**
+ * Pod security context of the training pod, limited to what the Pod Security Standard "restricted"
+ * allows; runAsNonRoot is always true and the seccomp profile RuntimeDefault. Merged over the
+ * operator's workload defaults field by field.
+ */
+export interface PodSecurityContext {
+  /** Accepted only as true, which is also what the operator sets. */
+  runAsNonRoot?: boolean;
+  /** UID of the containers' processes; must not be 0 (root). */
+  runAsUser?: number;
+  /** Primary GID of the containers' processes. */
+  runAsGroup?: number;
+  /**
+   * GID that owns the pod's volumes and is added to the processes' groups, so that a non-root
+   * process can write a fresh claim.
+   */
+  fsGroup?: number;
+  /** When volume ownership is changed to fsGroup; Always when unset. */
+  fsGroupChangePolicy?: 'OnRootMismatch' | 'Always';
+  /** Further GIDs added to the processes' groups. */
+  supplementalGroups?: number[];
+}
+
 /** Whether and when a successful run is registered as a ModelVersion. */
 export interface TrainingRunRegistration {
   /**
@@ -296,7 +362,9 @@ export interface TrainingRunRegistration {
   /** Quality gates on the trainer's reported metrics; a missing metric fails its gate. */
   gates?: TrainingRunRegistrationGates;
   /**
-   * Validation policy copied into the registered ModelVersion's spec.validation.
+   * Validation policy and validation pod placement, copied into the registered ModelVersion's
+   * spec.validation. The run's own placement is not inherited: validation runs the serving image
+   * on CPU, so a GPU node pool or the trainer's pull secrets would be wrong there.
    * @default {}
    */
   validation: ValidationPolicy;
@@ -310,7 +378,11 @@ export interface TrainingRunRegistrationGates {
   maxMetrics?: Record<string, number>;
 }
 
-/** Validation policy copied into the registered ModelVersion's spec.validation. */
+/**
+ * Validation policy and validation pod placement, copied into the registered ModelVersion's
+ * spec.validation. The run's own placement is not inherited: validation runs the serving image on
+ * CPU, so a GPU node pool or the trainer's pull secrets would be wrong there.
+ */
 export interface ValidationPolicy {
   /**
    * Largest accepted drop of the accuracy measured through the serving path below the offline
@@ -323,6 +395,32 @@ export interface ValidationPolicy {
    * @default 600
    */
   activeDeadlineSeconds: number;
+  /**
+   * Secrets (kubernetes.io/dockerconfigjson, in this namespace) for pulling the image of the
+   * validation pod; added to the operator's workload defaults.
+   */
+  imagePullSecrets?: LocalObjectReference[];
+  /** ServiceAccount the validation pod runs as; the namespace default when unset. */
+  serviceAccountName?: string;
+  /**
+   * Node labels the validation pod must be scheduled on; keys are label keys. Merged over the
+   * operator's workload defaults, key by key.
+   */
+  nodeSelector?: Record<string, string>;
+  /** Tolerations of the validation pod, in addition to the operator's workload defaults. */
+  tolerations?: Toleration[];
+  /**
+   * Affinity of the validation pod, as in a core/v1 pod (checked by the API server when the pod is
+   * created). Each of the three kinds set here replaces the same kind from the operator's workload
+   * defaults.
+   */
+  affinity?: Affinity;
+  /**
+   * Pod security context of the validation pod, limited to what the Pod Security Standard
+   * "restricted" allows; runAsNonRoot is always true and the seccomp profile RuntimeDefault.
+   * Merged over the operator's workload defaults field by field.
+   */
+  securityContext?: PodSecurityContext;
 }
 
 /** Observed state of the run, written by the operator only. */
@@ -433,7 +531,9 @@ export interface ModelVersionSpec {
   /** Lineage of the artifact. */
   source?: ModelVersionSource;
   /**
-   * How the operator validates this version before it may serve.
+   * How the operator validates this version before it may serve, and where its validation pod
+   * runs. A registering TrainingRun copies its spec.registration.validation here; placement fields
+   * left unset fall back to the operator's workload defaults (Helm value workloadDefaults).
    * @default {}
    */
   validation: ValidationPolicy;
@@ -653,6 +753,37 @@ export interface InferenceServiceSpec {
   autoscaling?: InferenceServiceAutoscaling;
   /** Compute resources of each serving container. */
   resources?: InferenceServiceResources;
+  /**
+   * Secrets (kubernetes.io/dockerconfigjson, in this namespace) for pulling the image of the
+   * serving and router pods; added to the operator's workload defaults.
+   */
+  imagePullSecrets?: LocalObjectReference[];
+  /**
+   * ServiceAccount the serving pods run as; the namespace default when unset. Router pods keep the
+   * ServiceAccount the operator creates for them, the one allowed to read this object.
+   */
+  serviceAccountName?: string;
+  /**
+   * Node labels the serving and router pods must be scheduled on; keys are label keys. Merged over
+   * the operator's workload defaults, key by key.
+   */
+  nodeSelector?: Record<string, string>;
+  /**
+   * Tolerations of the serving and router pods, in addition to the operator's workload defaults.
+   */
+  tolerations?: Toleration[];
+  /**
+   * Affinity of the serving and router pods, as in a core/v1 pod (checked by the API server when
+   * the pod is created). Each of the three kinds set here replaces the same kind from the
+   * operator's workload defaults.
+   */
+  affinity?: Affinity;
+  /**
+   * Pod security context of the serving and router pods, limited to what the Pod Security Standard
+   * "restricted" allows; runAsNonRoot is always true and the seccomp profile RuntimeDefault.
+   * Merged over the operator's workload defaults field by field.
+   */
+  securityContext?: PodSecurityContext;
   /**
    * How traffic is split between the stable and canary versions.
    * @default {}
