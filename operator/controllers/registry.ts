@@ -1,6 +1,7 @@
 // The controllers `operator/main.ts` starts. Each controller module adds itself here; the
 // options carry what the command line configures for controllers.
 import type { Registry } from 'prom-client';
+import type { WorkloadDefaults } from '../api/index.js';
 import type { Controller } from '../runtime/controller.js';
 import { inferenceServiceController } from './inferenceservice/controller.js';
 import { DEFAULT_SERVING_IMAGE } from './modelversion/job.js';
@@ -18,13 +19,17 @@ export interface ControllerOptions {
   registry?: Registry;
   /** Folder of PVC contents as <namespace>/<claim>/ (dev cluster), for reading profile.json. */
   pvcRoot?: string;
+  /** Pod placement every created pod starts from (--workload-defaults); built-in defaults when unset. */
+  workloadDefaults?: WorkloadDefaults;
 }
 
 export function buildControllers(options: ControllerOptions): Controller[] {
   const servingImage = options.servingImage ?? process.env.MODELSHIP_SERVING_IMAGE ?? DEFAULT_SERVING_IMAGE;
   return [
-    trainingRunController({ registry: options.registry }),
-    modelVersionController({ servingImage }),
-    inferenceServiceController({ servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, pvcRoot: options.pvcRoot }),
+    trainingRunController({ registry: options.registry, workloadDefaults: options.workloadDefaults }),
+    modelVersionController({ servingImage, workloadDefaults: options.workloadDefaults }),
+    inferenceServiceController({
+      servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, pvcRoot: options.pvcRoot, workloadDefaults: options.workloadDefaults,
+    }),
   ];
 }

@@ -1,4 +1,5 @@
 // Command-line flags of `npm run operator` (pure: argv in, typed flags or a usage error out).
+import { parseWorkloadDefaults, WorkloadDefaultsError, type WorkloadDefaults } from '../api/placement.js';
 
 export interface OperatorFlags {
   kubeconfig?: string;
@@ -10,6 +11,8 @@ export interface OperatorFlags {
   leaseName: string;
   prometheusUrl?: string;
   logLevel?: string;
+  /** Pod placement of every pod the operator creates, under the resource's own fields. */
+  workloadDefaults?: WorkloadDefaults;
   help: boolean;
 }
 
@@ -23,6 +26,9 @@ export const usage = `Usage: npm run operator -- [flags]
   --lease-name NAME          name of the Lease (default modelship-operator)
   --prometheus-url URL       default Prometheus address for InferenceService analysis
   --log-level LEVEL          error, warn, info (default) or debug
+  --workload-defaults JSON   imagePullSecrets, nodeSelector, tolerations, affinity and
+                             podSecurityContext of every pod the operator creates, under the
+                             resource's own fields (default {"podSecurityContext":{"fsGroup":65532}})
   -h, --help                 print this help`;
 
 export class FlagError extends Error {
@@ -30,7 +36,7 @@ export class FlagError extends Error {
 }
 
 const BOOLEAN = new Set(['leader-elect', 'help']);
-const WITH_VALUE = new Set(['kubeconfig', 'namespace', 'metrics-port', 'metrics-host', 'lease-namespace', 'lease-name', 'prometheus-url', 'log-level']);
+const WITH_VALUE = new Set(['kubeconfig', 'namespace', 'metrics-port', 'metrics-host', 'lease-namespace', 'lease-name', 'prometheus-url', 'log-level', 'workload-defaults']);
 
 export function parseFlags(argv: string[]): OperatorFlags {
   const flags: OperatorFlags = { namespaces: [], metricsPort: 8081, leaderElect: true, leaseName: 'modelship-operator', help: false };
@@ -62,6 +68,7 @@ function setFlag(flags: OperatorFlags, name: string, value: string | undefined):
     case 'lease-name': flags.leaseName = nonEmpty(name, value); break;
     case 'prometheus-url': flags.prometheusUrl = url(nonEmpty(name, value)); break;
     case 'log-level': flags.logLevel = oneOf(name, value, ['error', 'warn', 'info', 'debug']); break;
+    case 'workload-defaults': flags.workloadDefaults = workloadDefaults(nonEmpty(name, value)); break;
     case 'help': flags.help = bool(name, value); break;
     default: throw new FlagError(`unknown flag --${name}`);
   }
@@ -91,6 +98,15 @@ function url(v: string): string {
     return v.replace(/\/+$/, '');
   } catch {
     throw new FlagError(`--prometheus-url must be an http(s) URL, not "${v}"`);
+  }
+}
+
+function workloadDefaults(v: string): WorkloadDefaults {
+  try {
+    return parseWorkloadDefaults(v);
+  } catch (e) {
+    if (e instanceof WorkloadDefaultsError) throw new FlagError(`--workload-defaults: ${e.message}`);
+    throw e;
   }
 }
 

@@ -1,5 +1,7 @@
 // Pieces every traffic provider's objects share (pure).
-import { API_VERSION, Labels, type InferenceService } from '../api/index.js';
+import {
+  API_VERSION, BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type InferenceService, type PodPlacementFields, type WorkloadDefaults,
+} from '../api/index.js';
 import type { ObjectMeta } from '../runtime/kinds.js';
 
 export const USER_SERVICE_PORT = 80;
@@ -27,4 +29,16 @@ export const RESTRICTED_CONTAINER_SECURITY = {
   capabilities: { drop: ['ALL'] },
   seccompProfile: { type: 'RuntimeDefault' },
 } as const;
-export const RESTRICTED_POD_SECURITY = { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } } as const;
+/** The serving image's user, under whatever the workload defaults and the resource set. */
+export const SERVING_POD_SECURITY_BASE = { runAsUser: 65532 } as const;
+
+/**
+ * Pod spec placement of the serving and router pods: the InferenceService's fields over the
+ * operator's workload defaults. Router pods keep their own ServiceAccount (`routerAccount`),
+ * the one allowed to read the InferenceService, whatever spec.serviceAccountName says.
+ */
+export function servingPlacement(isvc: InferenceService, defaults: WorkloadDefaults | undefined, routerAccount?: string): PodPlacementFields {
+  const { imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext } = isvc.spec;
+  const own = { imagePullSecrets, serviceAccountName: routerAccount ?? serviceAccountName, nodeSelector, tolerations, affinity, securityContext };
+  return podPlacement(own, defaults ?? BUILTIN_WORKLOAD_DEFAULTS, SERVING_POD_SECURITY_BASE);
+}

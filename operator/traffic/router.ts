@@ -3,10 +3,10 @@
 // InferenceService's status (serving/router/sources/isvc-status.ts), so a weight change is on the
 // data path as soon as the status write is (well under a second), and an operator that is down
 // leaves the last table in force. RBAC: get/list/watch on exactly this InferenceService.
-import { GROUP, Labels, type InferenceService } from '../api/index.js';
+import { GROUP, Labels, type InferenceService, type WorkloadDefaults } from '../api/index.js';
 import type { KubeClient } from '../runtime/client.js';
 import type { KubeObject } from '../runtime/kinds.js';
-import { childMeta, RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY, USER_SERVICE_PORT } from './common.js';
+import { childMeta, RESTRICTED_CONTAINER_SECURITY, servingPlacement, USER_SERVICE_PORT } from './common.js';
 import { weightsFromStatus, type TrafficProvider, type TrafficTopology, type TrafficWeights } from './provider.js';
 
 export const ROUTER_PORT = 8080;
@@ -15,6 +15,8 @@ export const ROUTER_ROLE = 'router';
 export interface RouterProviderOptions {
   /** Image whose `router` mode runs the router (modelship/serving:<tag>). */
   servingImage: string;
+  /** Operator-wide pod placement, under the InferenceService's own placement fields. */
+  workloadDefaults?: WorkloadDefaults;
 }
 
 export const routerName = (isvc: InferenceService): string => `${isvc.metadata.name}-router`;
@@ -56,8 +58,7 @@ export function buildRouterDeployment(isvc: InferenceService, opts: RouterProvid
           annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(ROUTER_PORT), 'prometheus.io/path': '/-/router/metrics' },
         },
         spec: {
-          serviceAccountName: name,
-          securityContext: RESTRICTED_POD_SECURITY,
+          ...servingPlacement(isvc, opts.workloadDefaults, name),
           containers: [{
             name: 'router',
             image: opts.servingImage,

@@ -190,6 +190,8 @@ test('operator flags: values, repeats, booleans and errors', () => {
     [['--metrics-port=0', '--leader-elect=false', '--lease-namespace', 'ops'], { metricsPort: 0, leaderElect: false, leaseNamespace: 'ops' }],
     [['--leader-elect', '--prometheus-url', 'http://prom:9090/'], { leaderElect: true, prometheusUrl: 'http://prom:9090' }],
     [['-h'], { help: true }],
+    [['--workload-defaults={"podSecurityContext":{"fsGroup":2000},"nodeSelector":{"pool":"ml"}}'], { workloadDefaults: { podSecurityContext: { fsGroup: 2000 }, nodeSelector: { pool: 'ml' } } }],
+    [[], { workloadDefaults: undefined }],
   ];
   for (const [argv, want] of ok) {
     const got = parseFlags(argv) as unknown as Record<string, unknown>;
@@ -202,6 +204,8 @@ test('operator flags: values, repeats, booleans and errors', () => {
     [['--leader-elect=maybe'], /true or false/],
     [['--prometheus-url', 'ftp://x'], /http\(s\) URL/],
     [['stray'], /unexpected argument/],
+    [['--workload-defaults', '{'], /^--workload-defaults: not valid JSON/],
+    [['--workload-defaults', '{"podSecurityContext":{"runAsUser":0}}'], /^--workload-defaults: podSecurityContext\.runAsUser must not be 0 \(root\)/],
   ];
   for (const [argv, re] of bad) {
     assert.throws(() => parseFlags(argv), (e: unknown) => e instanceof FlagError && re.test(e.message), argv.join(' '));

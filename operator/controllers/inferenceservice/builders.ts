@@ -3,9 +3,9 @@
 // feedback-key Secret; an optional HorizontalPodAutoscaler. Pods carry the role and version as
 // labels; Prometheus series carry `model` and `version` from the serving process itself, so a
 // version keeps its numbers when it moves from canary to stable.
-import { Labels, type InferenceService, type ModelVersion, type VersionRole } from '../../api/index.js';
+import { Labels, type InferenceService, type ModelVersion, type VersionRole, type WorkloadDefaults } from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kinds.js';
-import { childMeta, RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from '../../traffic/common.js';
+import { childMeta, RESTRICTED_CONTAINER_SECURITY, servingPlacement } from '../../traffic/common.js';
 import { claimVolumeName, isPvc, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
 import { servingThreadpoolSize } from './threadpool.js';
 
@@ -21,6 +21,8 @@ export const feedbackSecretName = (isvc: InferenceService): string => `${isvc.me
 
 export interface ServingOptions {
   servingImage: string;
+  /** Operator-wide pod placement, under the InferenceService's own placement fields. */
+  workloadDefaults?: WorkloadDefaults;
 }
 
 /** Labels of one role's pods; the role Service selects exactly these. */
@@ -66,7 +68,7 @@ export function buildServingDeployment(isvc: InferenceService, role: VersionRole
         },
         spec: {
           automountServiceAccountToken: false,
-          securityContext: RESTRICTED_POD_SECURITY,
+          ...servingPlacement(isvc, opts.workloadDefaults),
           terminationGracePeriodSeconds: 30,
           containers: [{
             name: SERVING_CONTAINER,

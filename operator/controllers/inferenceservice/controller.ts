@@ -4,7 +4,7 @@
 // child changes so that a restart resumes exactly there — and then make the children
 // (Deployments, Services, router or HTTPRoute) match the written status. Analyses and
 // monitoring run when their interval is due; the reconcile returns when to look again.
-import { Annotations, Labels, type InferenceService, type InferenceServiceStatus, type ModelVersion, type TrainingRun } from '../../api/index.js';
+import { Annotations, Labels, type InferenceService, type InferenceServiceStatus, type ModelVersion, type TrainingRun, type WorkloadDefaults } from '../../api/index.js';
 import { createMetricProvider, type MetricProvider } from '../../metrics-providers/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { AppliedMemo } from '../../runtime/applied-memo.js';
@@ -41,6 +41,8 @@ export interface InferenceServiceControllerOptions {
    * node folders), for reading profile.json when ModelVersion status lacks the distributions.
    */
   pvcRoot?: string;
+  /** Operator-wide pod placement (--workload-defaults), under each service's own fields. */
+  workloadDefaults?: WorkloadDefaults;
 }
 
 interface PodLike extends KubeObject {
@@ -168,7 +170,7 @@ export async function reconcileInferenceService(isvc: InferenceService, ctx: Rec
   let invalid: { reason: string; message: string } | undefined;
   let traffic: TrafficProvider | undefined;
   try {
-    traffic = createTrafficProvider(isvc.spec.traffic?.provider, { servingImage: deps.servingImage });
+    traffic = createTrafficProvider(isvc.spec.traffic?.provider, { servingImage: deps.servingImage, workloadDefaults: deps.workloadDefaults });
   } catch (e) {
     if (!(e instanceof UnknownTrafficProviderError)) throw e;
     invalid = { reason: 'UnknownTrafficProvider', message: e.message };

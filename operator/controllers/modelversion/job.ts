@@ -3,7 +3,7 @@
 // is mounted read-only; the one thing validation writes, profile.json (the reference profile the
 // serving pods bin live traffic into), goes through a second, writable mount of the same
 // directory that only --profile-out points at.
-import { API_VERSION, Labels, type ModelVersion } from '../../api/index.js';
+import { API_VERSION, BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type ModelVersion, type WorkloadDefaults } from '../../api/index.js';
 import type { ContainerSpec, Job } from '../trainingrun/k8s.js';
 import { shortName } from '../trainingrun/names.js';
 import { claimVolumeName, isPvc, joinUri, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
@@ -18,6 +18,8 @@ export const VALIDATION_JOB_TTL_SECONDS = 86_400;
 export interface ValidationJobOptions {
   servingImage?: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Operator-wide pod placement, under the version's spec.validation placement fields. */
+  workloadDefaults?: WorkloadDefaults;
 }
 
 export const validationJobName = (mv: ModelVersion): string => shortName(`${mv.metadata.name ?? ''}-validate`, 63);
@@ -58,6 +60,10 @@ function artifactMounts(mv: ModelVersion): ArtifactMounts {
 export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions = {}): Job {
   const name = mv.metadata.name ?? '';
   const mounts = artifactMounts(mv);
+  // The validation pod is placed by spec.validation (which a registering TrainingRun fills from
+  // its spec.registration.validation), over the operator's workload defaults.
+  const { imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext } = mv.spec.validation ?? {};
+  const placement = podPlacement({ imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext }, opts.workloadDefaults ?? BUILTIN_WORKLOAD_DEFAULTS);
   const labels = {
     [Labels.modelVersion]: shortName(name),
     [Labels.model]: mv.spec.model,
@@ -96,7 +102,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          ...placement,
           containers: [container],
           ...(mounts.volumes.length ? { volumes: mounts.volumes } : {}),
         },

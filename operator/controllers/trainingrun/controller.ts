@@ -3,7 +3,7 @@
 // Level-triggered: every reconcile recomputes the status from the cache and writes it only when
 // it changed; a terminal run costs no API calls at all.
 import type { Registry } from 'prom-client';
-import { Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus } from '../../api/index.js';
+import { Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus, type WorkloadDefaults } from '../../api/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
@@ -23,6 +23,8 @@ export interface TrainingRunControllerOptions {
   now?: () => Date;
   /** Registry of the operator's /metrics for the TrainingRun/ModelVersion metrics (default: a private one). */
   registry?: Registry;
+  /** Operator-wide pod placement (--workload-defaults), under each run's own fields. */
+  workloadDefaults?: WorkloadDefaults;
 }
 
 /** How long to wait for a Job of an older run with the same name to be garbage-collected. */
@@ -65,7 +67,7 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
       const run = ctx.cache.get<TrainingRun>(Kinds.TrainingRun, key.namespace, key.name);
       if (!run || run.metadata.deletionTimestamp) return undefined; // the Job goes with it (ownerReference)
       metrics.seen(run, ctx.cache);
-      return reconcileRun(run, ctx, allocator, now(), metrics);
+      return reconcileRun(run, ctx, allocator, now(), metrics, opts.workloadDefaults);
     },
   };
 }
@@ -78,7 +80,7 @@ interface Observed {
   retryAfterMs?: number;
 }
 
-async function observeRun(run: TrainingRun, ctx: ReconcileContext): Promise<Observed> {
+async function observeRun(run: TrainingRun, ctx: ReconcileContext, workloadDefaults?: WorkloadDefaults): Promise<Observed> {
   const ns = run.metadata.namespace ?? '';
   const recorded = run.status?.jobName;
   const jobName = recorded ?? trainingJobName(run);
@@ -92,7 +94,7 @@ async function observeRun(run: TrainingRun, ctx: ReconcileContext): Promise<Obse
   if (!job) {
     let desired: Job;
     try {
-      desired = buildTrainingJob(run);
+      desired = buildTrainingJob(run, workloadDefaults);
     } catch (e) {
       if (e instanceof StorageUriError) return { obs: { invalidSpec: e.message }, jobRecord };
       throw e;
@@ -130,12 +132,12 @@ async function createJob(desired: Job, ctx: ReconcileContext): Promise<Job> {
   }
 }
 
-export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator, now: Date, metrics?: TrainingRunMetrics): Promise<ReconcileResult | undefined> {
+export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator, now: Date, metrics?: TrainingRunMetrics, workloadDefaults?: WorkloadDefaults): Promise<ReconcileResult | undefined> {
   let retryAfterMs: number | undefined;
   let job: Job | undefined;
   let fresh = false;
   if (!isTerminal(run.status?.phase)) {
-    const observed = await observeRun(run, ctx);
+    const observed = await observeRun(run, ctx, workloadDefaults);
     retryAfterMs = observed.retryAfterMs;
     job = observed.job;
     // Recomputed from the stored object after a conflict (the cache may lag behind our own

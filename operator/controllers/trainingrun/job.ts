@@ -2,7 +2,7 @@
 // `--name=value` arguments after spec.args and as HP_<NAME> variables, so trainers can read
 // whichever they prefer. pvc:// data sets are mounted read-only, the output claim read-write,
 // and every run writes into its own directory <output.uri>/<run name>/.
-import { API_VERSION, Labels, type TrainingRun } from '../../api/index.js';
+import { API_VERSION, BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type TrainingRun, type WorkloadDefaults } from '../../api/index.js';
 import type { ContainerSpec, Job } from './k8s.js';
 import { shortName } from './names.js';
 import {
@@ -91,10 +91,11 @@ function resourceRequirements(run: TrainingRun): object | undefined {
   return { ...(Object.keys(amounts).length ? { requests: amounts } : {}), limits };
 }
 
-function tolerations(run: TrainingRun): object[] | undefined {
-  const list: object[] = [...(run.spec.tolerations ?? [])];
+/** The run's tolerations plus the NVIDIA one when it asks for GPUs and none covers them yet. */
+function tolerations(run: TrainingRun): TrainingRun['spec']['tolerations'] {
+  const list = [...(run.spec.tolerations ?? [])];
   const gpus = run.spec.resources?.gpus ?? 0;
-  const hasNvidia = (run.spec.tolerations ?? []).some((t) => t.key === NVIDIA_GPU && (t.operator ?? 'Equal') === 'Exists');
+  const hasNvidia = list.some((t) => t.key === NVIDIA_GPU && (t.operator ?? 'Equal') === 'Exists');
   if (gpus > 0 && !hasNvidia) list.push({ ...NVIDIA_TOLERATION });
   return list.length ? list : undefined;
 }
@@ -113,14 +114,19 @@ function trainerEnv(run: TrainingRun, mounts: Mounts): NonNullable<ContainerSpec
   ];
 }
 
-/** The Job for a TrainingRun. Throws StorageUriError for a location it cannot mount. */
-export function buildTrainingJob(run: TrainingRun): Job {
+/**
+ * The Job for a TrainingRun, placed by the run's own fields over the operator's workload
+ * defaults. Throws StorageUriError for a location it cannot mount.
+ */
+export function buildTrainingJob(run: TrainingRun, defaults: WorkloadDefaults = BUILTIN_WORKLOAD_DEFAULTS): Job {
   const name = run.metadata.name ?? '';
   const dataset = parseStorageUri(run.spec.dataset.uri);
   const output = parseStorageUri(run.spec.output.uri);
   const mounts = storageMounts(run, dataset, output);
   const hpArgs = Object.entries(run.spec.hyperparameters ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `--${k}=${v}`);
   const labels = runLabels(run);
+  const { imagePullSecrets, serviceAccountName, nodeSelector, affinity, securityContext } = run.spec;
+  const placement = podPlacement({ imagePullSecrets, serviceAccountName, nodeSelector, tolerations: tolerations(run), affinity, securityContext }, defaults);
   const container: ContainerSpec = {
     name: TRAINER_CONTAINER,
     image: run.spec.image,
@@ -156,11 +162,8 @@ export function buildTrainingJob(run: TrainingRun): Job {
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-          ...(run.spec.serviceAccountName ? { serviceAccountName: run.spec.serviceAccountName } : {}),
+          ...placement,
           ...(run.spec.priorityClassName ? { priorityClassName: run.spec.priorityClassName } : {}),
-          ...(run.spec.nodeSelector && Object.keys(run.spec.nodeSelector).length ? { nodeSelector: { ...run.spec.nodeSelector } } : {}),
-          ...(tolerations(run) ? { tolerations: tolerations(run) } : {}),
           containers: [container],
           ...(mounts.volumes.length ? { volumes: mounts.volumes } : {}),
         },
