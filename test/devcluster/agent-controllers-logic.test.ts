@@ -265,8 +265,8 @@ test('Prometheus targets: annotated running pods with port/path, namespace, pod 
 test('Prometheus config: 2s scrapes, file_sd for pods, the API server /metrics', () => {
   const yaml = prometheusConfig({ targetsFile: '/d/t.json', apiServer: { hostPort: '127.0.0.1:6443', scheme: 'http' } });
   assert.match(yaml, /scrape_interval: 2s/);
-  assert.match(yaml, /files: \["\/d\/t.json"\]/);
-  assert.match(yaml, /job_name: devcluster-apiserver[\s\S]*targets: \["127.0.0.1:6443"\]/);
+  assert.match(yaml, /files:\n\s+- \/d\/t.json/);
+  assert.match(yaml, /job_name: devcluster-apiserver[\s\S]*targets:\n\s+- 127.0.0.1:6443/);
 });
 
 test.run();

@@ -34,6 +34,11 @@ export async function startAgentComponent(cluster: ClusterHandle, options: Parti
 }
 
 export async function startPrometheusComponent(cluster: ClusterHandle): Promise<StartedComponent> {
-  const prom = await startPrometheus({ dataDir: cluster.dir, apiServerUrl: cluster.apiUrl });
+  // Prometheus's own admin access, for its prometheus-operator stand-in (monitors and rules).
+  const kubeconfigPath = join(cluster.dir, 'prometheus', 'kubeconfig');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(cluster.dir, 'prometheus'), { recursive: true });
+  cluster.writeKubeconfig(kubeconfigPath);
+  const prom = await startPrometheus({ dataDir: cluster.dir, apiServerUrl: cluster.apiUrl, kubeconfigPath });
   return { name: 'Prometheus', url: prom.url, stop: () => prom.stop() };
 }

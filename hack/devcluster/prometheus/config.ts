@@ -1,6 +1,8 @@
 // Pure pieces of the dev cluster's Prometheus: where the node agent writes file_sd targets,
 // the Prometheus configuration, and the file_sd target groups for annotated pods.
 import { join } from 'node:path';
+import yaml from 'js-yaml';
+import type { ScrapeJob } from './monitors.js';
 
 export const SCRAPE_INTERVAL = '2s';
 
@@ -13,33 +15,36 @@ export interface PrometheusConfigInput {
   targetsFile: string;
   /** host:port of the API server to scrape at /metrics, if any */
   apiServer?: { hostPort: string; scheme: 'http' | 'https' };
+  /** Jobs generated from PodMonitors and ServiceMonitors (monitors.ts), after the built-in ones. */
+  monitorJobs?: ScrapeJob[];
+  /** Rule files (globs) Prometheus evaluates: the PrometheusRules' files. */
+  ruleFiles?: string[];
 }
 
 export function prometheusConfig(input: PrometheusConfigInput): string {
-  const lines = [
-    '# Written by hack/devcluster/prometheus; regenerated at every start.',
-    'global:',
-    `  scrape_interval: ${SCRAPE_INTERVAL}`,
-    '  scrape_timeout: 1s',
-    '  evaluation_interval: 2s',
-    'scrape_configs:',
-    '  - job_name: kubernetes-pods',
-    '    honor_labels: false',
-    '    file_sd_configs:',
-    `      - files: [${JSON.stringify(input.targetsFile)}]`,
-    '        refresh_interval: 2s',
-  ];
+  const jobs: object[] = [{
+    // Pods annotated prometheus.io/scrape, the common annotation-based job; what a monitor
+    // selects is scraped by the monitor's own job instead.
+    job_name: 'kubernetes-pods',
+    honor_labels: false,
+    file_sd_configs: [{ files: [input.targetsFile], refresh_interval: '2s' }],
+  }];
   if (input.apiServer) {
-    lines.push(
-      '  - job_name: devcluster-apiserver',
-      `    scheme: ${input.apiServer.scheme}`,
-      '    metrics_path: /metrics',
-      ...(input.apiServer.scheme === 'https' ? ['    tls_config:', '      insecure_skip_verify: true'] : []),
-      '    static_configs:',
-      `      - targets: [${JSON.stringify(input.apiServer.hostPort)}]`,
-    );
+    jobs.push({
+      job_name: 'devcluster-apiserver',
+      scheme: input.apiServer.scheme,
+      metrics_path: '/metrics',
+      ...(input.apiServer.scheme === 'https' ? { tls_config: { insecure_skip_verify: true } } : {}),
+      static_configs: [{ targets: [input.apiServer.hostPort] }],
+    });
   }
-  return lines.join('\n') + '\n';
+  const config = {
+    global: { scrape_interval: SCRAPE_INTERVAL, scrape_timeout: '1s', evaluation_interval: '2s' },
+    ...(input.ruleFiles?.length ? { rule_files: input.ruleFiles } : {}),
+    scrape_configs: [...jobs, ...(input.monitorJobs ?? [])],
+  };
+  return '# Written by hack/devcluster/prometheus; regenerated at every start and on monitor changes.\n'
+    + yaml.dump(config, { lineWidth: -1, noRefs: true, flowLevel: -1 });
 }
 
 /** Prometheus label name from a Kubernetes label key ("modelship.dev/model" → "modelship_dev_model"). */

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import { defaultTargetsFile, prometheusConfig } from './config.js';
 import { killedWithParent } from '../agent/process-guard.js';
+import { startMonitoring, type MonitoringController } from './operator.js';
 
 export { defaultTargetsFile, podTargetGroups, prometheusConfig, sanitizeLabelName } from './config.js';
 
@@ -19,6 +20,12 @@ export interface PrometheusOptions {
   binary?: string;
   /** How long to wait for /-/ready. Default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * Admin kubeconfig of the cluster: with it, PodMonitors, ServiceMonitors and PrometheusRules
+   * configure this Prometheus as prometheus-operator would (operator.ts).
+   */
+  kubeconfigPath?: string;
+  log?: (m: string) => void;
 }
 
 export interface RunningPrometheus {
@@ -40,7 +47,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
   mkdirSync(dirname(targetsFile), { recursive: true });
   if (!existsSync(targetsFile)) writeFileSync(targetsFile, '[]\n');
   const configFile = join(home, 'prometheus.yml');
-  writeFileSync(configFile, prometheusConfig({ targetsFile, apiServer: apiServerTarget(opts.apiServerUrl) }));
+  const base = { targetsFile, apiServer: apiServerTarget(opts.apiServerUrl) };
+  writeFileSync(configFile, prometheusConfig(base));
 
   const port = await choosePort(join(home, 'port'));
   const url = `http://127.0.0.1:${port}`;
@@ -80,7 +88,24 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
     const log = tail(join(home, 'prometheus.log'));
     throw new PrometheusStartError(`Prometheus did not become ready at ${url}: ${(err as Error).message}\n${log}`, { cause: err });
   }
-  return { url, stop };
+  if (!opts.kubeconfigPath) return { url, stop };
+  const log = opts.log ?? ((m: string) => console.error(`[prometheus] ${m}`));
+  let monitoring: MonitoringController | undefined;
+  try {
+    monitoring = await startMonitoring({ kubeconfigPath: opts.kubeconfigPath, home, configFile, base, prometheusUrl: url, log });
+    await monitoring.synced;
+  } catch (err) {
+    monitoring?.stop();
+    await stop();
+    throw new PrometheusStartError(`the dev cluster's prometheus-operator did not start: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    url,
+    stop: async () => {
+      monitoring?.stop();
+      await stop();
+    },
+  };
 }
 
 function apiServerTarget(apiServerUrl: string | undefined): { hostPort: string; scheme: 'http' | 'https' } | undefined {

@@ -7,7 +7,8 @@
 //   GET /set-ready?value=true|false → toggles readiness
 //   GET /status/<code> → that HTTP status (e.g. a liveness probe that always fails)
 //   GET /metrics     → Prometheus text format (testserver_requests_total, testserver_ready)
-// Binds to $POD_IP (else 0.0.0.0) on $PORT (else 8080). Env READY_AFTER_MS delays readiness.
+// Binds to $POD_IP (else 0.0.0.0) on $PORT (else 8080). Env READY_AFTER_MS delays readiness;
+// env METRICS_BODY is appended to /metrics (series with labels of a test's choosing).
 import http from 'node:http';
 
 const host = process.env.POD_IP || '0.0.0.0';
@@ -32,6 +33,7 @@ const server = http.createServer((req, res) => {
     const lines = ['# HELP testserver_requests_total Requests served, by path.', '# TYPE testserver_requests_total counter'];
     for (const [path, n] of requests) lines.push(`testserver_requests_total{path="${path}"} ${n}`);
     lines.push('# HELP testserver_ready Whether the server reports ready.', '# TYPE testserver_ready gauge', `testserver_ready ${ready ? 1 : 0}`);
+    if (process.env.METRICS_BODY) lines.push(process.env.METRICS_BODY.trimEnd());
     return send(res, 200, lines.join('\n') + '\n', 'text/plain; version=0.0.4');
   }
   return send(res, 200, `hello from ${name}\n`);
