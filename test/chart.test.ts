@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
+import { parseFlags } from '../operator/runtime/flags.js';
 import { startTestCluster, type RunResult, type TestCluster } from './support/devcluster.js';
 import { CHART_DIR, REPO } from './packaging-support.js';
 
@@ -121,6 +122,22 @@ test('all features on: 2 replicas, PDB, ServiceMonitor, PodMonitor, PrometheusRu
   assert.is(find(objs, 'ConfigMap').length, 3);
 });
 
+test('workloadDefaults reach the operator as --workload-defaults, which the operator parses as given', async () => {
+  const argsOf = async (extra: string[]) => find(await render(extra), 'Deployment')[0].spec.template.spec.containers[0].args as string[];
+  assert.equal(parseFlags(await argsOf([])).workloadDefaults, {
+    imagePullSecrets: [], nodeSelector: {}, tolerations: [], affinity: {}, podSecurityContext: { fsGroup: 65532 },
+  });
+  const set = await argsOf([
+    '--set', 'workloadDefaults.imagePullSecrets[0].name=regcred', '--set', 'workloadDefaults.nodeSelector.pool=ml',
+    '--set', 'workloadDefaults.tolerations[0].key=ml', '--set', 'workloadDefaults.tolerations[0].operator=Exists',
+    '--set', 'workloadDefaults.podSecurityContext.runAsGroup=65532',
+  ]);
+  assert.equal(parseFlags(set).workloadDefaults, {
+    imagePullSecrets: [{ name: 'regcred' }], nodeSelector: { pool: 'ml' }, tolerations: [{ key: 'ml', operator: 'Exists' }], affinity: {},
+    podSecurityContext: { fsGroup: 65532, runAsGroup: 65532 },
+  });
+});
+
 // Bad values: each fails `helm template` (the same check `helm install` runs) naming the problem.
 const BAD_VALUES: Array<[string, string[], RegExp]> = [
   ['replicaCount as a string', ['--set-string', 'replicaCount=two'], /replicaCount: Invalid type\. Expected: integer, given: string/],
@@ -131,6 +148,10 @@ const BAD_VALUES: Array<[string, string[], RegExp]> = [
   ['prometheusUrl without scheme', ['--set', 'prometheusUrl=prometheus:9090'], /prometheusUrl: Does not match pattern/],
   ['bad scrape interval', ['--set', 'serviceMonitor.interval=often'], /serviceMonitor\.interval: Does not match pattern/],
   ['two replicas without leader election', ['--set', 'replicaCount=2', '--set', 'leaderElection.enabled=false'], /replicaCount > 1 needs leaderElection\.enabled=true/],
+  ['workload pods running as root', ['--set', 'workloadDefaults.podSecurityContext.runAsUser=0'], /workloadDefaults\.podSecurityContext\.runAsUser: Must be greater than or equal to 1/],
+  ['workload pods with runAsNonRoot false', ['--set', 'workloadDefaults.podSecurityContext.runAsNonRoot=false'], /workloadDefaults\.podSecurityContext\.runAsNonRoot: workloadDefaults\.podSecurityContext\.runAsNonRoot does not match: true/],
+  ['a privileged field in the workload security context', ['--set', 'workloadDefaults.podSecurityContext.sysctls=x'], /Additional property sysctls is not allowed/],
+  ['a workload toleration with an unknown operator', ['--set', 'workloadDefaults.tolerations[0].operator=In'], /workloadDefaults\.tolerations\.0\.operator: workloadDefaults\.tolerations\.0\.operator must be one of the following: "Exists", "Equal"/],
   ['ServiceMonitor without the metrics Service', ['--set', 'serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false'], /serviceMonitor\.enabled=true needs metrics\.service\.enabled=true/],
 ];
 
