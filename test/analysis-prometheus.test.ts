@@ -133,7 +133,7 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
   feedback(canary, '2', 'smile', 1, 1);
   feedback(canary, '2', 'beard', 1, 1);
   feedback(stable, '1', 'smile', 1, 1);
-  const reqs = (v: string) => `modelship_requests_total{version="${v}",endpoint="predict",code="200"}`;
+  const reqs = (v: string) => `modelship_requests_total{version="${v}",handler="predict",code="200"}`;
   const [canaryBase, stableBase] = await Promise.all([scrapedAt(p, reqs('2'), 10), scrapedAt(p, reqs('1'), 10)]);
 
   // Known increments. Canary: 180 fast answers (160 OK, 20 × 500) and 20 slow OK ones; probes

@@ -70,7 +70,7 @@ for (const file of DASHBOARDS) {
 
 test('Serving shows RPS, p50/p95/p99 latency, error rate, predictions per class and confidence', () => {
   const q = exprs(byTitle('Serving')).join('\n');
-  assert.match(q, /rate\(modelship_requests_total\{[^}]*endpoint=~"predict\|infer"/);
+  assert.match(q, /rate\(modelship_requests_total\{[^}]*handler=~"predict\|infer"/);
   for (const quantile of ['0.5', '0.95', '0.99']) assert.ok(q.includes(`histogram_quantile(${quantile}, sum by (le) (rate(modelship_request_duration_seconds_bucket`), `p${quantile}`);
   assert.match(q, /code!~"5\.\."/);
   assert.match(q, /sum by \(head, class\) \(rate\(modelship_predictions_total/);

@@ -137,7 +137,7 @@ async function main(args: DemoArgs): Promise<number> {
     progress.raw('\nThe cluster keeps running; the load generator keeps sending traffic. Ctrl-C stops everything.\n');
     if (url) progress.raw(`  web page (router Service):  ${url}\n`);
     if (pods[0]) progress.raw(`  web page (router pod):      ${pods[0]}/\n`);
-    progress.raw(`  Prometheus:                 ${info.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (version) (rate(modelship_requests_total{endpoint="predict"}[1m]))')}\n`);
+    progress.raw(`  Prometheus:                 ${info.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (version) (rate(modelship_requests_total{handler="predict"}[1m]))')}\n`);
     progress.hint(`export KUBECONFIG=${info.kubeconfig} PATH=${BIN_DIR}:$PATH; kubectl get modelship -o wide`);
     await new Promise<never>(() => undefined); // until a signal
   }

@@ -20,15 +20,15 @@ test('selectors quote values and check label names', () => {
 
 test('queries select the version, count prediction endpoints only, and use the window', () => {
   const q = measurementQueries({ version: '7', model: 'faces' }, '2m');
-  assert.is(q.requests, 'sum(increase(modelship_requests_total{model="faces",version="7",endpoint=~"predict|infer"}[2m]))');
-  assert.is(q.serverErrors, 'sum(increase(modelship_requests_total{model="faces",version="7",endpoint=~"predict|infer",code=~"5.."}[2m]))');
-  assert.is(q.latencyP95Seconds, 'histogram_quantile(0.95, sum by (le) (rate(modelship_request_duration_seconds_bucket{model="faces",version="7",endpoint=~"predict|infer"}[2m])))');
+  assert.is(q.requests, 'sum(increase(modelship_requests_total{model="faces",version="7",handler=~"predict|infer"}[2m]))');
+  assert.is(q.serverErrors, 'sum(increase(modelship_requests_total{model="faces",version="7",handler=~"predict|infer",code=~"5.."}[2m]))');
+  assert.is(q.latencyP95Seconds, 'histogram_quantile(0.95, sum by (le) (rate(modelship_request_duration_seconds_bucket{model="faces",version="7",handler=~"predict|infer"}[2m])))');
   assert.is(q.feedback, 'sum by (head, outcome) (increase(modelship_feedback_total{model="faces",version="7"}[2m]))');
   assert.is(q.featureBins, 'sum by (feature, bin) (increase(modelship_feature_bin_total{model="faces",version="7"}[2m]))');
   assert.is(q.predictions, 'sum by (head, class) (increase(modelship_predictions_total{model="faces",version="7"}[2m]))');
   assert.match(q.routerFailures, /modelship_router_requests_total\{model="faces",version="7",code=~"502\|504"\}\[2m\]/);
   assert.match(q.modelErrors, /^sum by \(reason\) \(increase\(modelship_model_errors_total/);
-  assert.is(q.scrapes, 'max(count_over_time(modelship_requests_total{model="faces",version="7",endpoint=~"predict|infer"}[2m]))');
+  assert.is(q.scrapes, 'max(count_over_time(modelship_requests_total{model="faces",version="7",handler=~"predict|infer"}[2m]))');
 });
 
 test('wholeCounts: counts scaled back from increase()\'s extrapolation to what was observed, then rounded', () => {
@@ -74,7 +74,7 @@ test('feedback and feature bins from grouped samples', () => {
 
 test('measure: a healthy version, every value as data', async () => {
   const p = tableProvider({
-    'modelship_requests_total{model="faces",version="2",endpoint=~"predict|infer"}': [s(200)],
+    'modelship_requests_total{model="faces",version="2",handler=~"predict|infer"}': [s(200)],
     'code=~"5.."': [s(3)],
     modelship_router_requests_total: [],
     'histogram_quantile(0.95': [s(0.125)],
@@ -82,7 +82,7 @@ test('measure: a healthy version, every value as data', async () => {
     modelship_feature_bin_total: [s(100, { feature: 'brightness', bin: '0' }), s(100, { feature: 'brightness', bin: '1' })],
     modelship_predictions_total: [s(120, { head: 'smile', class: 'yes' }), s(80, { head: 'smile', class: 'no' })],
     modelship_model_errors_total: [s(2, { reason: 'corrupt_image' })],
-    'max(count_over_time(modelship_requests_total{model="faces",version="2",endpoint=~"predict|infer"}': [s(5)],
+    'max(count_over_time(modelship_requests_total{model="faces",version="2",handler=~"predict|infer"}': [s(5)],
   });
   const m = await measure(p, { role: 'canary', version: '2', model: 'faces' }, '1m', at);
   assert.is(p.queries.length, 9);
@@ -148,7 +148,7 @@ const policy = {
 test('analyseCanary measures both roles at one time and aggregates; a dead provider is inconclusive', async () => {
   const p = tableProvider({
     modelship_requests_total: [s(1000)],
-    'endpoint=~"predict|infer",code=~"5.."': [s(4)],
+    'handler=~"predict|infer",code=~"5.."': [s(4)],
     'histogram_quantile(0.95': [s(0.05)],
     modelship_feedback_total: [s(900, { head: 'smile', outcome: 'correct' }), s(100, { head: 'smile', outcome: 'incorrect' })],
     modelship_feature_bin_total: [s(500, { feature: 'brightness', bin: '0' }), s(500, { feature: 'brightness', bin: '1' })],
@@ -175,7 +175,7 @@ test('analyseCanary and monitorVersion take increase()\'s fractional counts (rou
   const p = tableProvider({
     modelship_requests_total: [s(999.6)],
     'count_over_time(modelship_requests_total': [], // samples per series unknown: nothing to scale back
-    'endpoint=~"predict|infer",code=~"5.."': [s(3.7)],
+    'handler=~"predict|infer",code=~"5.."': [s(3.7)],
     'histogram_quantile(0.95': [s(0.05)],
     modelship_feedback_total: [s(899.7, { head: 'smile', outcome: 'correct' }), s(100.4, { head: 'smile', outcome: 'incorrect' })],
     modelship_feature_bin_total: [s(500.2, { feature: 'brightness', bin: '0' }), s(499.9, { feature: 'brightness', bin: '1' })],

@@ -1,10 +1,12 @@
 // Operator metrics for analysis and monitoring, on the operator's registry:
-//   modelship_operator_analysis_value{namespace,isvc,check,role,head}      latest measured value
-//   modelship_operator_analysis_threshold{namespace,isvc,check,role,head}  its threshold
-//   modelship_operator_analysis_verdict{namespace,isvc,check,role,head,verdict}  1 for the current verdict
-//   modelship_operator_drift_score{namespace,isvc,role,feature}            PSI per feature
-//   modelship_operator_drift_js_distance{namespace,isvc,role,feature}      Jensen–Shannon distance per feature
-//   modelship_operator_monitoring_level{namespace,isvc,signal}             0 Ok, 1 Warn, 2 Critical, -1 Unknown
+//   modelship_operator_analysis_value{resource_namespace,isvc,check,role,head}      latest measured value
+//   modelship_operator_analysis_threshold{resource_namespace,isvc,check,role,head}  its threshold
+//   modelship_operator_analysis_verdict{resource_namespace,isvc,check,role,head,verdict}  1 for the current verdict
+//   modelship_operator_drift_score{resource_namespace,isvc,role,feature}            PSI per feature
+//   modelship_operator_drift_js_distance{resource_namespace,isvc,role,feature}      Jensen–Shannon distance per feature
+//   modelship_operator_monitoring_level{resource_namespace,isvc,signal}             0 Ok, 1 Warn, 2 Critical, -1 Unknown
+// `resource_namespace` is the InferenceService's namespace: a plain `namespace` label would be
+// replaced by the scraped pod's (the operator's) and kept only as `exported_namespace`.
 // Each record call replaces that service's (and role's) previous series, so checks or features
 // that disappear do not linger as stale values; forget() removes a deleted service.
 import { Gauge, type Registry } from 'prom-client';
@@ -38,13 +40,13 @@ export class AnalysisMetrics {
   private readonly owned = new Map<string, Array<[Gauge<string>, Labels]>>();
 
   constructor(registry: Registry) {
-    const check = ['namespace', 'isvc', 'check', 'role', 'head'];
+    const check = ['resource_namespace', 'isvc', 'check', 'role', 'head'];
     this.value = gauge(registry, 'modelship_operator_analysis_value', 'Latest analysis value per check, role and head.', check);
     this.threshold = gauge(registry, 'modelship_operator_analysis_threshold', 'Threshold of each analysis check.', check);
     this.verdict = gauge(registry, 'modelship_operator_analysis_verdict', '1 for the current verdict of each analysis check.', [...check, 'verdict']);
-    this.driftScore = gauge(registry, 'modelship_operator_drift_score', 'Population stability index of each input feature against the reference profile.', ['namespace', 'isvc', 'role', 'feature']);
-    this.driftJs = gauge(registry, 'modelship_operator_drift_js_distance', 'Jensen–Shannon distance of each input feature against the reference profile.', ['namespace', 'isvc', 'role', 'feature']);
-    this.level = gauge(registry, 'modelship_operator_monitoring_level', 'Production monitoring level of the stable version: 0 Ok, 1 Warn, 2 Critical, -1 Unknown.', ['namespace', 'isvc', 'signal']);
+    this.driftScore = gauge(registry, 'modelship_operator_drift_score', 'Population stability index of each input feature against the reference profile.', ['resource_namespace', 'isvc', 'role', 'feature']);
+    this.driftJs = gauge(registry, 'modelship_operator_drift_js_distance', 'Jensen–Shannon distance of each input feature against the reference profile.', ['resource_namespace', 'isvc', 'role', 'feature']);
+    this.level = gauge(registry, 'modelship_operator_monitoring_level', 'Production monitoring level of the stable version: 0 Ok, 1 Warn, 2 Critical, -1 Unknown.', ['resource_namespace', 'isvc', 'signal']);
   }
 
   private replace(owner: string, series: Array<[Gauge<string>, Labels, number]>): void {
@@ -57,7 +59,7 @@ export class AnalysisMetrics {
   recordAnalysis(svc: ServiceRef, checks: readonly AnalysisCheck[]): void {
     const series: Array<[Gauge<string>, Labels, number]> = [];
     for (const c of checks) {
-      const labels = { namespace: svc.namespace, isvc: svc.name, check: c.check, role: c.role ?? '', head: c.head ?? '' };
+      const labels = { resource_namespace: svc.namespace, isvc: svc.name, check: c.check, role: c.role ?? '', head: c.head ?? '' };
       if (c.value !== undefined && Number.isFinite(c.value)) series.push([this.value, labels, c.value]);
       if (c.threshold !== undefined && Number.isFinite(c.threshold)) series.push([this.threshold, labels, c.threshold]);
       series.push([this.verdict, { ...labels, verdict: c.verdict }, 1]);
@@ -69,7 +71,7 @@ export class AnalysisMetrics {
   recordDrift(svc: ServiceRef, role: VersionRole, report: DriftReport): void {
     const series: Array<[Gauge<string>, Labels, number]> = [];
     for (const [feature, d] of Object.entries(report.items)) {
-      const labels = { namespace: svc.namespace, isvc: svc.name, role, feature };
+      const labels = { resource_namespace: svc.namespace, isvc: svc.name, role, feature };
       series.push([this.driftScore, labels, d.psi], [this.driftJs, labels, d.jensenShannon]);
     }
     this.replace(`drift/${role}/${svc.namespace}/${svc.name}`, series);
@@ -79,7 +81,7 @@ export class AnalysisMetrics {
   recordLevels(svc: ServiceRef, levels: { drift?: MonitoringLevel; accuracy?: MonitoringLevel }): void {
     const series: Array<[Gauge<string>, Labels, number]> = [];
     for (const [signal, level] of Object.entries(levels)) {
-      if (level) series.push([this.level, { namespace: svc.namespace, isvc: svc.name, signal }, LEVEL_VALUE[level]]);
+      if (level) series.push([this.level, { resource_namespace: svc.namespace, isvc: svc.name, signal }, LEVEL_VALUE[level]]);
     }
     this.replace(`levels/${svc.namespace}/${svc.name}`, series);
   }

@@ -15,8 +15,8 @@ export interface SeriesTarget {
   matchers?: Record<string, string>;
 }
 
-/** Endpoints that carry predictions; health probes and /metrics scrapes must not dilute rates. */
-export const PREDICTION_ENDPOINTS = ['predict', 'infer'] as const;
+/** Handlers that carry predictions; health probes and /metrics scrapes must not dilute rates. */
+export const PREDICTION_HANDLERS = ['predict', 'infer'] as const;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const WINDOW = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
@@ -49,7 +49,7 @@ export function range(window: string): string {
   return `[${window}]`;
 }
 
-const predictions = { endpoint: { re: PREDICTION_ENDPOINTS.join('|') } };
+const predictions = { handler: { re: PREDICTION_HANDLERS.join('|') } };
 
 export interface MeasurementQueries {
   requests: string;

@@ -135,12 +135,12 @@ test('metrics: values, thresholds, verdicts and drift per feature; stale series 
   metrics.recordDrift(svc, 'canary', { items: { brightness: { psi: 0.3, jensenShannon: 0.2, samples: 100, pValue: 1e-9 } }, missing: {} });
   metrics.recordLevels(svc, { drift: 'Critical', accuracy: 'Unknown' });
   let text = await registry.metrics();
-  assert.match(text, /modelship_operator_analysis_value\{namespace="ml",isvc="faces",check="errorRate",role="canary",head=""\} 0.002/);
-  assert.match(text, /modelship_operator_analysis_threshold\{namespace="ml",isvc="faces",check="errorRate",role="canary",head=""\} 0.01/);
+  assert.match(text, /modelship_operator_analysis_value\{resource_namespace="ml",isvc="faces",check="errorRate",role="canary",head=""\} 0.002/);
+  assert.match(text, /modelship_operator_analysis_threshold\{resource_namespace="ml",isvc="faces",check="errorRate",role="canary",head=""\} 0.01/);
   assert.match(text, /modelship_operator_analysis_verdict\{[^}]*check="accuracy"[^}]*head="beard",verdict="Inconclusive"\} 1/);
-  assert.match(text, /modelship_operator_drift_score\{namespace="ml",isvc="faces",role="canary",feature="brightness"\} 0.3/);
-  assert.match(text, /modelship_operator_monitoring_level\{namespace="ml",isvc="faces",signal="drift"\} 2/);
-  assert.match(text, /modelship_operator_monitoring_level\{namespace="ml",isvc="faces",signal="accuracy"\} -1/);
+  assert.match(text, /modelship_operator_drift_score\{resource_namespace="ml",isvc="faces",role="canary",feature="brightness"\} 0.3/);
+  assert.match(text, /modelship_operator_monitoring_level\{resource_namespace="ml",isvc="faces",signal="drift"\} 2/);
+  assert.match(text, /modelship_operator_monitoring_level\{resource_namespace="ml",isvc="faces",signal="accuracy"\} -1/);
   metrics.recordAnalysis(svc, [{ check: 'errorRate', role: 'canary', verdict: 'Fail', value: 0.5, threshold: 0.01 }]);
   text = await registry.metrics();
   assert.not.match(text, /check="accuracy"/);

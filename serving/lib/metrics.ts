@@ -7,8 +7,12 @@ import type { Profile, Signature } from './schema.js';
 
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 export const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-/** The endpoints the canary analysis counts (operator/analysis/measure.ts builds its queries on them). */
-export const ANALYSED_ENDPOINTS = ['predict', 'infer'] as const;
+/**
+ * The handlers the canary analysis counts (operator/analysis/measure.ts builds its queries on
+ * them). The label is `handler`, not `endpoint`: prometheus-operator's target label `endpoint`
+ * (the scraped port's name) would rename ours to `exported_endpoint`.
+ */
+export const ANALYSED_HANDLERS = ['predict', 'infer'] as const;
 
 export interface MetricsIdentity {
   model: string;
@@ -18,8 +22,8 @@ export interface MetricsIdentity {
 
 export class ServingMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'endpoint' | 'code'>;
-  private readonly duration: Histogram<'endpoint'>;
+  private readonly requests: Counter<'handler' | 'code'>;
+  private readonly duration: Histogram<'handler'>;
   private readonly predictions: Counter<'head' | 'class'>;
   private readonly confidence: Histogram<'head'>;
   private readonly feedback: Counter<'version' | 'head' | 'outcome'>;
@@ -34,8 +38,8 @@ export class ServingMetrics {
     const registers = [this.registry];
     this.version = identity.version;
     this.registry.setDefaultLabels({ model: identity.model, version: identity.version });
-    this.requests = new Counter({ name: 'modelship_requests_total', help: 'HTTP requests by endpoint and status code.', labelNames: ['endpoint', 'code'], registers });
-    this.duration = new Histogram({ name: 'modelship_request_duration_seconds', help: 'HTTP request duration by endpoint.', labelNames: ['endpoint'], buckets: LATENCY_BUCKETS, registers });
+    this.requests = new Counter({ name: 'modelship_requests_total', help: 'HTTP requests by handler (the route: predict, infer, feedback…) and status code.', labelNames: ['handler', 'code'], registers });
+    this.duration = new Histogram({ name: 'modelship_request_duration_seconds', help: 'HTTP request duration by handler.', labelNames: ['handler'], buckets: LATENCY_BUCKETS, registers });
     this.predictions = new Counter({ name: 'modelship_predictions_total', help: 'Predicted class per head, one per predicted item.', labelNames: ['head', 'class'], registers });
     this.confidence = new Histogram({ name: 'modelship_prediction_confidence', help: 'Score of the predicted class per head.', labelNames: ['head'], buckets: CONFIDENCE_BUCKETS, registers });
     this.feedback = new Counter({ name: 'modelship_feedback_total', help: 'Ground-truth feedback per head: was the prediction correct. `version` is the version that made the prediction.', labelNames: ['version', 'head', 'outcome'], registers });
@@ -55,8 +59,8 @@ export class ServingMetrics {
       // scrapes; the canary analysis counts feedback and errors, so those start at 0 too.
       for (const outcome of ['correct', 'incorrect'] as const) this.feedback.inc({ version: this.version, head: head.name, outcome }, 0);
     }
-    for (const endpoint of ANALYSED_ENDPOINTS) {
-      for (const code of ['200', '500', '503']) this.requests.inc({ endpoint, code }, 0);
+    for (const handler of ANALYSED_HANDLERS) {
+      for (const code of ['200', '500', '503']) this.requests.inc({ handler, code }, 0);
     }
     this.binEdges = featureNames.map((name) => {
       const edges = profile?.features[name]?.edges;
@@ -66,9 +70,9 @@ export class ServingMetrics {
     });
   }
 
-  observeRequest(endpoint: string, code: number, seconds: number): void {
-    this.requests.inc({ endpoint, code: String(code) });
-    this.duration.observe({ endpoint }, seconds);
+  observeRequest(handler: string, code: number, seconds: number): void {
+    this.requests.inc({ handler, code: String(code) });
+    this.duration.observe({ handler }, seconds);
   }
 
   countPredictions(items: ItemPrediction[]): void {

@@ -54,7 +54,7 @@ interface Reply {
 }
 
 interface Route {
-  endpoint: string;
+  handler: string;
   /** OIP routes answer errors as {"error": "..."} */
   oip: boolean;
   handle: (req: IncomingMessage, ctx: RequestContext) => Promise<Reply>;
@@ -151,10 +151,10 @@ export class ServingApp {
   private route(req: IncomingMessage): Route {
     const url = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
-    const m = (endpoint: string, oip: boolean, allowed: string, handle: Route['handle']): Route => (
+    const m = (handler: string, oip: boolean, allowed: string, handle: Route['handle']): Route => (
       method === allowed || (allowed === 'GET' && method === 'HEAD')
-        ? { endpoint, oip, handle }
-        : { endpoint, oip, handle: async () => { throw new ServingError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}; use ${allowed}`); } }
+        ? { handler, oip, handle }
+        : { handler, oip, handle: async () => { throw new ServingError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}; use ${allowed}`); } }
     );
     if (url === '/predict') return m('predict', false, 'POST', (r, c) => this.predict(r, c));
     if (url === '/feedback') return m('feedback', false, 'POST', (r, c) => this.feedback(r, c));
@@ -171,7 +171,7 @@ export class ServingApp {
       if (action === '/ready') return m('model_ready', true, 'GET', async () => { check(); return this.readiness(); });
       return m('model_metadata', true, 'GET', async () => { check(); return json(200, modelMetadata(this.signature, this.name, this.version)); });
     }
-    return { endpoint: 'not_found', oip: url.startsWith('/v2'), handle: async () => { throw new ServingError('NOT_FOUND', `no route ${method} ${url}`); } };
+    return { handler: 'not_found', oip: url.startsWith('/v2'), handle: async () => { throw new ServingError('NOT_FOUND', `no route ${method} ${url}`); } };
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -200,7 +200,7 @@ export class ServingApp {
       clearTimeout(timer);
     }
     this.send(req, res, reply);
-    this.metrics.observeRequest(route.endpoint, reply.status, (performance.now() - ctx.started) / 1000);
+    this.metrics.observeRequest(route.handler, reply.status, (performance.now() - ctx.started) / 1000);
     this.inflight--;
     this.wakeIfIdle();
   }
@@ -208,8 +208,8 @@ export class ServingApp {
   private errorReply(err: unknown, route: Route): Reply {
     const e = asServingError(err);
     const status = httpStatusOf(e);
-    if (status >= 500 && status !== 503) this.log.error('request failed', { endpoint: route.endpoint, code: e.code, error: String((e.cause as Error | undefined)?.stack ?? e.message) });
-    if (route.endpoint === 'predict' || route.endpoint === 'infer') this.metrics.countModelError(e.code.toLowerCase());
+    if (status >= 500 && status !== 503) this.log.error('request failed', { handler: route.handler, code: e.code, error: String((e.cause as Error | undefined)?.stack ?? e.message) });
+    if (route.handler === 'predict' || route.handler === 'infer') this.metrics.countModelError(e.code.toLowerCase());
     return json(status, route.oip ? oipErrorBody(e) : errorBody(e));
   }
 

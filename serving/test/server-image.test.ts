@@ -80,16 +80,16 @@ test('predictionId is a token signed with the key, carrying model, version and c
 test('metrics: predictions per head/class, confidence, feature bins and requests increase', async () => {
   const before = parseMetrics(await metricsText());
   const redBefore = before('modelship_predictions_total', { head: 'dominant', class: 'red', model: 'colours', version: 'v7' }) ?? 0;
-  const reqBefore = before('modelship_requests_total', { endpoint: 'predict', code: '200' }) ?? 0;
+  const reqBefore = before('modelship_requests_total', { handler: 'predict', code: '200' }) ?? 0;
   const confBefore = before('modelship_prediction_confidence_count', { head: 'bright' }) ?? 0;
   await postImage(await colourImage(RED));
   await postImage(await colourImage(RED));
   const text = await metricsText();
   const after = parseMetrics(text);
   assert.is(after('modelship_predictions_total', { head: 'dominant', class: 'red' }), redBefore + 2);
-  assert.is(after('modelship_requests_total', { endpoint: 'predict', code: '200' }), reqBefore + 2);
+  assert.is(after('modelship_requests_total', { handler: 'predict', code: '200' }), reqBefore + 2);
   assert.is(after('modelship_prediction_confidence_count', { head: 'bright' }), confBefore + 2);
-  assert.ok((after('modelship_request_duration_seconds_count', { endpoint: 'predict' }) ?? 0) >= reqBefore + 2);
+  assert.ok((after('modelship_request_duration_seconds_count', { handler: 'predict' }) ?? 0) >= reqBefore + 2);
   const { digest } = await readArtifact(fixtureModels().colours);
   assert.is(after('modelship_model_info', { digest, model: 'colours', version: 'v7' }), 1);
   // Series for classes never predicted exist at 0, so ratios work from the first scrape.

@@ -110,7 +110,7 @@ test('model errors are counted by reason', async () => {
   await post('/predict', bytes(Buffer.from('garbage')), 'image/png');
   const text = await (await fetch(`${srv.url}/metrics`)).text();
   assert.match(text, /modelship_model_errors_total\{reason="corrupt_image",model="colours",version="v1"\} [1-9]/);
-  assert.match(text, /modelship_requests_total\{endpoint="predict",code="400",model="colours",version="v1"\} [1-9]/);
+  assert.match(text, /modelship_requests_total\{handler="predict",code="400",model="colours",version="v1"\} [1-9]/);
 });
 
 test('readiness is 503 until the model is loaded; predict is 503 NOT_READY meanwhile', async () => {

@@ -106,7 +106,7 @@ test('the operator\'s /metrics exposes the rollout, analysis and training metric
   cluster.api.faults.failNext({ verb: 'update', resource: 'trainingruns.modelship.dev', subresource: 'status', code: 409, count: 2 });
   await client.create(run('tm-ok', 'tm-faces', ['--message', summary({ accuracy: 0.93, 'beard.accuracy': 0.97 }), '--sleep-ms', '1500']));
   await client.create(run('tm-fail', 'tm-faces', ['--message', '{"error":"CUDA out of memory"}', '--exit-code', '1']));
-  const ok = { namespace: NS, model: 'tm-faces' };
+  const ok = { resource_namespace: NS, model: 'tm-faces' };
   const text = await waitFor(async () => {
     const t = await scrape(port);
     return sample(t, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'accuracy' }) !== undefined

@@ -33,7 +33,7 @@ for (const c of completionCases) {
     const got = completionOf(run('r1'), c.before, c.after);
     if (!c.want) return assert.is(got, undefined);
     assert.ok(got);
-    assert.equal(got.labels, { namespace: 'ml', model: 'faces', phase: c.want.phase });
+    assert.equal(got.labels, { resource_namespace: 'ml', model: 'faces', phase: c.want.phase });
     assert.is(got.durationSeconds, c.want.duration);
   });
 }
@@ -56,7 +56,7 @@ const sampleCases: Array<{ name: string; versions: ModelVersion[]; want: string[
 
 for (const c of sampleCases) {
   test(`modelVersionSamples: ${c.name}`, () => {
-    const got = modelVersionSamples(c.versions).map((s) => `${s.labels.namespace}/${s.labels.model}/${s.labels.version}/${s.labels.metric}=${s.value}`);
+    const got = modelVersionSamples(c.versions).map((s) => `${s.labels.resource_namespace}/${s.labels.model}/${s.labels.version}/${s.labels.metric}=${s.value}`);
     assert.equal(got.sort(), c.want);
   });
 }
@@ -82,7 +82,7 @@ test('TrainingRunMetrics: outcome series start at 0, one count per completed run
   const r1 = run('r1');
   const versions: KubeObject[] = [];
   m.seen(r1, cacheOf(versions));
-  const labels = { namespace: 'ml', model: 'faces' };
+  const labels = { resource_namespace: 'ml', model: 'faces' };
   assert.is(await value(registry, 'modelship_operator_trainingruns_completed_total', { ...labels, phase: 'Failed' }), 0);
   assert.is(await value(registry, 'modelship_operator_trainingruns_completed_total', { ...labels, phase: 'Succeeded' }), 0);
 
@@ -105,7 +105,7 @@ test('TrainingRunMetrics: ModelVersion gauge follows the cache at scrape time (c
   assert.not.match(await registry.metrics(), /^modelship_operator_modelversion_metric\{/m, 'nothing before the first reconcile');
   const objs: KubeObject[] = [mv('faces', 1, { accuracy: 0.8 }), run('r1')];
   m.seen(run('r1'), cacheOf(objs));
-  assert.is(await value(registry, 'modelship_operator_modelversion_metric', { namespace: 'ml', model: 'faces', version: '1', metric: 'accuracy' }), 0.8);
+  assert.is(await value(registry, 'modelship_operator_modelversion_metric', { resource_namespace: 'ml', model: 'faces', version: '1', metric: 'accuracy' }), 0.8);
   objs.splice(0, 1, mv('faces', 2, { accuracy: 0.9 }));
   assert.is(await value(registry, 'modelship_operator_modelversion_metric', { version: '1' }), undefined, 'deleted version gone');
   assert.is(await value(registry, 'modelship_operator_modelversion_metric', { version: '2', metric: 'accuracy' }), 0.9);

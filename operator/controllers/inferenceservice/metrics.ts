@@ -1,10 +1,10 @@
 // Rollout metrics of the InferenceService controller, next to the analysis layer's
 // (modelship_operator_analysis_*, drift and monitoring gauges):
-//   modelship_operator_canary_weight{namespace,isvc}            canary traffic percent
-//   modelship_operator_rollout_phase{namespace,isvc,phase}      1 for the current phase
-//   modelship_operator_promotions_total{namespace,isvc}
-//   modelship_operator_rollbacks_total{namespace,isvc,reason}
-//   modelship_operator_retrains_total{namespace,isvc,reason}
+//   modelship_operator_canary_weight{resource_namespace,isvc}            canary traffic percent
+//   modelship_operator_rollout_phase{resource_namespace,isvc,phase}      1 for the current phase
+//   modelship_operator_promotions_total{resource_namespace,isvc}
+//   modelship_operator_rollbacks_total{resource_namespace,isvc,reason}
+//   modelship_operator_retrains_total{resource_namespace,isvc,reason}
 import { Counter, Gauge, Registry } from 'prom-client';
 import { AnalysisMetrics } from '../../analysis/metrics.js';
 import type { InferenceServicePhase } from '../../api/index.js';
@@ -24,7 +24,7 @@ export class RolloutMetrics {
 
   constructor(readonly registry: Registry = new Registry()) {
     this.analysis = new AnalysisMetrics(registry);
-    const isvc = ['namespace', 'isvc'];
+    const isvc = ['resource_namespace', 'isvc'];
     this.canaryWeight = once(registry, 'modelship_operator_canary_weight', () => new Gauge({ name: 'modelship_operator_canary_weight', help: 'Percent of traffic sent to the canary.', labelNames: isvc, registers: [registry] }));
     this.phase = once(registry, 'modelship_operator_rollout_phase', () => new Gauge({ name: 'modelship_operator_rollout_phase', help: '1 for the current rollout phase of each InferenceService.', labelNames: [...isvc, 'phase'], registers: [registry] }));
     this.promotions = once(registry, 'modelship_operator_promotions_total', () => new Counter({ name: 'modelship_operator_promotions_total', help: 'Canaries promoted to stable.', labelNames: isvc, registers: [registry] }));
@@ -33,12 +33,12 @@ export class RolloutMetrics {
   }
 
   setRollout(namespace: string, name: string, phase: InferenceServicePhase | undefined, canaryWeight: number): void {
-    this.canaryWeight.set({ namespace, isvc: name }, canaryWeight);
-    for (const p of PHASES) this.phase.set({ namespace, isvc: name, phase: p }, p === phase ? 1 : 0);
+    this.canaryWeight.set({ resource_namespace: namespace, isvc: name }, canaryWeight);
+    for (const p of PHASES) this.phase.set({ resource_namespace: namespace, isvc: name, phase: p }, p === phase ? 1 : 0);
   }
 
   forget(namespace: string, name: string): void {
-    this.canaryWeight.remove({ namespace, isvc: name });
-    for (const p of PHASES) this.phase.remove({ namespace, isvc: name, phase: p });
+    this.canaryWeight.remove({ resource_namespace: namespace, isvc: name });
+    for (const p of PHASES) this.phase.remove({ resource_namespace: namespace, isvc: name, phase: p });
   }
 }

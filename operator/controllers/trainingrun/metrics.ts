@@ -19,7 +19,7 @@ const TERMINAL_PHASES: TrainingRunPhase[] = ['Succeeded', 'Failed'];
 
 /** A run that reached a terminal phase with this write. */
 export interface Completion {
-  labels: { namespace: string; model: string; phase: TrainingRunPhase };
+  labels: { resource_namespace: string; model: string; phase: TrainingRunPhase };
   /** Seconds from start to completion; absent when the run never started (e.g. InvalidSpec). */
   durationSeconds?: number;
 }
@@ -31,7 +31,7 @@ export interface Completion {
  */
 export function completionOf(run: TrainingRun, before: TrainingRunStatus | undefined, after: TrainingRunStatus | undefined): Completion | undefined {
   if (isTerminal(before?.phase) || !after?.phase || !isTerminal(after.phase)) return undefined;
-  const labels = { namespace: run.metadata.namespace ?? '', model: run.spec.model, phase: after.phase };
+  const labels = { resource_namespace: run.metadata.namespace ?? '', model: run.spec.model, phase: after.phase };
   const start = Date.parse(after.startTime ?? '');
   const end = Date.parse(after.completionTime ?? '');
   const durationSeconds = Number.isFinite(start) && Number.isFinite(end) && end >= start ? (end - start) / 1000 : undefined;
@@ -39,7 +39,7 @@ export function completionOf(run: TrainingRun, before: TrainingRunStatus | undef
 }
 
 export interface ModelVersionSample {
-  labels: { namespace: string; model: string; version: string; metric: string };
+  labels: { resource_namespace: string; model: string; version: string; metric: string };
   value: number;
 }
 
@@ -50,32 +50,32 @@ export function modelVersionSamples(versions: ModelVersion[]): ModelVersionSampl
     if (!mv.spec?.model || mv.spec.version === undefined) continue;
     for (const [metric, value] of Object.entries(mv.spec.metrics ?? {})) {
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-      samples.push({ labels: { namespace: mv.metadata.namespace ?? '', model: mv.spec.model, version: String(mv.spec.version), metric }, value });
+      samples.push({ labels: { resource_namespace: mv.metadata.namespace ?? '', model: mv.spec.model, version: String(mv.spec.version), metric }, value });
     }
   }
   return samples;
 }
 
 export class TrainingRunMetrics {
-  readonly completed: Counter<'namespace' | 'model' | 'phase'>;
-  readonly duration: Histogram<'namespace' | 'model'>;
-  readonly modelVersionMetric: Gauge<'namespace' | 'model' | 'version' | 'metric'>;
+  readonly completed: Counter<'resource_namespace' | 'model' | 'phase'>;
+  readonly duration: Histogram<'resource_namespace' | 'model'>;
+  readonly modelVersionMetric: Gauge<'resource_namespace' | 'model' | 'version' | 'metric'>;
   /** The controller's informer cache, known from its first reconcile (none before it leads). */
   private cache?: CacheReader;
 
   constructor(readonly registry: Registry = new Registry()) {
     this.completed = new Counter({
-      name: TRAININGRUNS_COMPLETED, help: 'TrainingRuns that ended Succeeded or Failed, by namespace, model and phase.',
-      labelNames: ['namespace', 'model', 'phase'], registers: [registry],
+      name: TRAININGRUNS_COMPLETED, help: 'TrainingRuns that ended Succeeded or Failed, by resource namespace, model and phase.',
+      labelNames: ['resource_namespace', 'model', 'phase'], registers: [registry],
     });
     this.duration = new Histogram({
       name: 'modelship_operator_trainingrun_duration_seconds', help: 'Seconds from a TrainingRun\'s start (its Job) to its completion.',
-      labelNames: ['namespace', 'model'], buckets: DURATION_BUCKETS, registers: [registry],
+      labelNames: ['resource_namespace', 'model'], buckets: DURATION_BUCKETS, registers: [registry],
     });
     const samples = () => (this.cache ? modelVersionSamples(this.cache.list<ModelVersion>(Kinds.ModelVersion)) : []);
     this.modelVersionMetric = new Gauge({
       name: MODELVERSION_METRIC, help: 'Offline metrics (spec.metrics, per head as <head>.<metric>) of each ModelVersion.',
-      labelNames: ['namespace', 'model', 'version', 'metric'], registers: [registry],
+      labelNames: ['resource_namespace', 'model', 'version', 'metric'], registers: [registry],
       collect() {
         this.reset();
         for (const s of samples()) this.set(s.labels, s.value);
@@ -89,7 +89,7 @@ export class TrainingRunMetrics {
    */
   seen(run: TrainingRun, cache: CacheReader): void {
     this.cache = cache;
-    for (const phase of TERMINAL_PHASES) this.completed.inc({ namespace: run.metadata.namespace ?? '', model: run.spec.model, phase }, 0);
+    for (const phase of TERMINAL_PHASES) this.completed.inc({ resource_namespace: run.metadata.namespace ?? '', model: run.spec.model, phase }, 0);
   }
 
   /** Records the completion a status write made, if it made one. */
@@ -97,6 +97,6 @@ export class TrainingRunMetrics {
     const c = completionOf(run, before, after);
     if (!c) return;
     this.completed.inc(c.labels);
-    if (c.durationSeconds !== undefined) this.duration.observe({ namespace: c.labels.namespace, model: c.labels.model }, c.durationSeconds);
+    if (c.durationSeconds !== undefined) this.duration.observe({ resource_namespace: c.labels.resource_namespace, model: c.labels.model }, c.durationSeconds);
   }
 }
