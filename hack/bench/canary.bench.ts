@@ -18,7 +18,7 @@ import { emptyStats, runLoad } from '../loadgen/loadgen.js';
 const INTERVAL_MS = 10_000;
 const fx = await startFixture(1);
 const manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false });
-for (const c of buildControllers({ namespaces: [], prometheusUrl: fx.cluster.prometheusUrl, servingImage: 'modelship/serving:bench', pvcRoot: fx.pvcRoot })) manager.add(c);
+for (const c of buildControllers({ namespaces: [], prometheusUrl: fx.cluster.prometheusUrl, servingImage: 'modelship/serving:bench' })) manager.add(c);
 await manager.start();
 const stop = new AbortController();
 let load: Promise<unknown> | undefined;

@@ -17,8 +17,6 @@ export interface ControllerOptions {
   servingImage?: string;
   /** Registry of the operator's /metrics, for training, rollout and analysis metrics. */
   registry?: Registry;
-  /** Folder of PVC contents as <namespace>/<claim>/ (dev cluster), for reading profile.json. */
-  pvcRoot?: string;
   /** Pod placement every created pod starts from (--workload-defaults); built-in defaults when unset. */
   workloadDefaults?: WorkloadDefaults;
 }
@@ -29,7 +27,7 @@ export function buildControllers(options: ControllerOptions): Controller[] {
     trainingRunController({ registry: options.registry, workloadDefaults: options.workloadDefaults }),
     modelVersionController({ servingImage, workloadDefaults: options.workloadDefaults }),
     inferenceServiceController({
-      servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, pvcRoot: options.pvcRoot, workloadDefaults: options.workloadDefaults,
+      servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, workloadDefaults: options.workloadDefaults,
     }),
   ];
 }

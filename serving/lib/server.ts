@@ -163,12 +163,13 @@ export class ServingApp {
     if (url === '/v2/health/live' || url === '/healthz') return m('live', true, 'GET', async () => json(200, { live: true }));
     if (url === '/v2/health/ready' || url === '/readyz') return m('ready', true, 'GET', async () => this.readiness());
     if (url === '/v2') return m('server_metadata', true, 'GET', async () => json(200, { name: 'modelship', version: '1', extensions: [] }));
-    const oip = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(url);
+    const oip = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer|\/profile)?$/.exec(url);
     if (oip) {
       const [, name, version, action] = oip;
       const check = () => this.checkModel(decodePathSegment(name), version === undefined ? undefined : decodePathSegment(version));
       if (action === '/infer') return m('infer', true, 'POST', (r, c) => { check(); return this.infer(r, c); });
       if (action === '/ready') return m('model_ready', true, 'GET', async () => { check(); return this.readiness(); });
+      if (action === '/profile') return m('model_profile', true, 'GET', async () => { check(); return this.profile(); });
       return m('model_metadata', true, 'GET', async () => { check(); return json(200, modelMetadata(this.signature, this.name, this.version)); });
     }
     return { handler: 'not_found', oip: url.startsWith('/v2'), handle: async () => { throw new ServingError('NOT_FOUND', `no route ${method} ${url}`); } };
@@ -237,6 +238,16 @@ export class ServingApp {
   private checkModel(name: string, version: string | undefined): void {
     if (name !== this.name) throw new ServingError('UNKNOWN_MODEL', `unknown model "${name}"; this server serves "${this.name}"`);
     if (version !== undefined && version !== this.version) throw new ServingError('UNKNOWN_MODEL', `unknown version "${version}" of "${name}"; this server serves "${this.version}"`);
+  }
+
+  /**
+   * The reference profile (profile.json) of the served model: how the operator reads a version's
+   * full reference distributions, since it has no access to the volumes the artifact lives on.
+   */
+  private profile(): Reply {
+    const profile = this.model?.artifact.profile;
+    if (!profile) throw new ServingError('NOT_FOUND', this.model ? 'this model has no profile.json (validation writes it)' : 'model is loading');
+    return json(200, profile);
   }
 
   private readiness(): Reply {

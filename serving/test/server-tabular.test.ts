@@ -75,6 +75,16 @@ test('feature bins from profile.json and predictions are counted', async () => {
   assert.is((after('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0) - (before('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0), 1);
 });
 
+test('GET /v2/models/<name>/profile answers the profile.json the server loaded (how the operator reads it)', async () => {
+  const res = await fetch(`${srv.url}/v2/models/iris/profile`);
+  assert.is(res.status, 200);
+  const profile = await res.json();
+  assert.match(profile.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.ok(profile.features.petal_length.counts.length > 0);
+  assert.is((await fetch(`${srv.url}/v2/models/other/profile`)).status, 404, 'another model name');
+  assert.is((await fetch(`${srv.url}/v2/models/iris/profile`, { method: 'POST' })).status, 405);
+});
+
 test('a profile.json computed for another model is ignored: no feature bins', async () => {
   const copy = copyModel(fixtureModels().iris);
   try {
@@ -86,6 +96,9 @@ test('a profile.json computed for another model is ignored: no feature bins', as
       const text = await (await fetch(`${stale.url}/metrics`)).text();
       assert.not.match(text, /modelship_feature_bin_total\{/);
       assert.match(text, /modelship_predictions_total\{head="species",class="setosa",model="iris",version="v1"\} 1/);
+      const res = await fetch(`${stale.url}/v2/models/iris/profile`);
+      assert.is(res.status, 404, 'no profile served for another model\'s profile.json');
+      assert.match((await res.json()).error, /no profile\.json/);
     } finally {
       await stale.close();
     }

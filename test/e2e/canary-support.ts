@@ -64,7 +64,7 @@ export async function startInProcessOperator(fx: Fixture, prometheusUrl = fx.clu
     informer: { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } },
     queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
   });
-  for (const c of buildControllers({ namespaces: [], prometheusUrl, servingImage: 'modelship/serving:e2e', pvcRoot: fx.pvcRoot })) manager.add(c);
+  for (const c of buildControllers({ namespaces: [], prometheusUrl, servingImage: 'modelship/serving:e2e' })) manager.add(c);
   await manager.start();
   return manager;
 }
@@ -182,7 +182,7 @@ export class OperatorProcess {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'operator/main.ts', '--kubeconfig', this.fx.cluster.kubeconfigPath, '--prometheus-url', this.prometheusUrl,
       '--leader-elect=false', '--metrics-port', '0', '--metrics-host', '127.0.0.1'], {
       cwd: REPO_ROOT, stdio: ['ignore', out, out],
-      env: { ...process.env, MODELSHIP_PVC_ROOT: this.fx.pvcRoot, MODELSHIP_SERVING_IMAGE: 'modelship/serving:e2e' },
+      env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'modelship/serving:e2e' },
     });
     this.starts++;
   }

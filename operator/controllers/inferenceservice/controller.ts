@@ -36,11 +36,6 @@ export interface InferenceServiceControllerOptions {
   registry?: Registry;
   concurrency?: number;
   now?: () => Date;
-  /**
-   * Folder holding PersistentVolumeClaim contents as <namespace>/<claim>/ (the dev cluster's
-   * node folders), for reading profile.json when ModelVersion status lacks the distributions.
-   */
-  pvcRoot?: string;
   /** Operator-wide pod placement (--workload-defaults), under each service's own fields. */
   workloadDefaults?: WorkloadDefaults;
 }
@@ -77,7 +72,7 @@ export function inferenceServiceController(opts: InferenceServiceControllerOptio
   const metrics = new RolloutMetrics(opts.registry);
   const now = opts.now ?? (() => new Date());
   const providers = new Map<string, MetricProvider>();
-  const reference = referenceResolver({ pvcRoot: opts.pvcRoot ?? process.env.MODELSHIP_PVC_ROOT });
+  const reference = referenceResolver();
   const applied = new AppliedMemo();
   let cacheRef: ReconcileContext['cache'] | undefined;
   const metricProvider = (isvc: InferenceService): MetricProvider | undefined => {
@@ -194,12 +189,12 @@ export async function reconcileInferenceService(isvc: InferenceService, ctx: Rec
   const due = nextAnalysisAt(status, policy);
   const canaryMv = mvOf(status.canary?.version);
   if (due && now >= due && canaryMv) {
-    const outcome = await analyseCanary(deps.metricProvider(isvc), isvc, canaryMv, status.stable?.version, await deps.reference(canaryMv), now);
+    const outcome = await analyseCanary(deps.metricProvider(isvc), isvc, canaryMv, status.stable?.version, await deps.reference(canaryMv, urls.canary), now);
     apply({ type: 'Analysis', verdict: outcome.verdict, checks: outcome.checks, details: outcome.details });
     deps.metrics.analysis.recordAnalysis({ namespace: ns, name }, outcome.checks);
   }
   status = checkDeadline(status, policy, now);
-  status = await monitor(isvc, status, deps, now, policy, mvOf(status.stable?.version));
+  status = await monitor(isvc, status, deps, now, policy, mvOf(status.stable?.version), urls.stable);
   if (invalid) apply({ type: 'Invalid', ...invalid });
 
   status.observedGeneration = isvc.metadata.generation;
@@ -239,14 +234,14 @@ export async function reconcileInferenceService(isvc: InferenceService, ctx: Rec
 }
 
 /** Monitoring of the stable version when due, and the guard-window check after a promotion. */
-async function monitor(isvc: InferenceService, status: InferenceServiceStatus, deps: Deps, now: Date, policy: RolloutPolicy, stableMv: ModelVersion | undefined): Promise<InferenceServiceStatus> {
+async function monitor(isvc: InferenceService, status: InferenceServiceStatus, deps: Deps, now: Date, policy: RolloutPolicy, stableMv: ModelVersion | undefined, stableUrl: string | undefined): Promise<InferenceServiceStatus> {
   const serving = status.phase === 'Serving' || status.phase === 'RolledBack' || status.phase === 'Degraded';
   const provider = deps.metricProvider(isvc);
   if (!serving || !stableMv || !provider || isvc.spec.monitoring?.enabled === false) return status;
   const last = status.monitoring?.lastCheckedAt ? Date.parse(status.monitoring.lastCheckedAt) : 0;
   if (now.getTime() - last < monitoringIntervalMs(isvc)) return status;
   const ref = { namespace: isvc.metadata.namespace ?? '', name: isvc.metadata.name ?? '' };
-  const reference = await deps.reference(stableMv);
+  const reference = await deps.reference(stableMv, stableUrl);
   const result = await monitorStableVersion(provider, isvc, stableMv, reference, now);
   deps.metrics.analysis.recordDrift(ref, 'stable', result.drift);
   deps.metrics.analysis.recordLevels(ref, { drift: result.status.drift?.level, accuracy: result.status.accuracy?.level });

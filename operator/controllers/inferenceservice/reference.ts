@@ -1,40 +1,54 @@
 // Where a version's reference profile (expected feature and class distributions) comes from:
-// ModelVersion.status.profile when validation recorded the distributions there, else the full
-// profile.json next to the artifact (written by validation), read from a file:// location or,
-// when the operator runs on a node that holds the claims' folders (the dev cluster), from
-// `<pvcRoot>/<namespace>/<claim>/<path>`. Cached per ModelVersion uid: versions are immutable.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// ModelVersion.status.profile when validation recorded the distributions there (they fit the
+// validation report), else the full profile.json, asked over HTTP of a model server that serves
+// the version (`GET /v2/models/<model>/profile` through the role's Service). The operator never
+// reads the volumes an artifact lives on: on a cluster it has no access to them. A profile is
+// cached per ModelVersion uid (versions are immutable) once its digest matches the version's.
 import { referenceFromProfileJson, referenceFromStatusProfile, type ProfileJsonLike, type ReferenceProfile } from '../../analysis/reference.js';
 import type { ModelVersion } from '../../api/index.js';
-import { isPvc, joinUri, parseStorageUri } from '../trainingrun/storage.js';
 
-export type ReferenceResolver = (mv: ModelVersion) => Promise<ReferenceProfile | undefined>;
+/** Base URL of a model server serving `mv` (its role Service), when one is known. */
+export type ProfileSource = string | undefined;
+export type ReferenceResolver = (mv: ModelVersion, source: ProfileSource) => Promise<ReferenceProfile | undefined>;
+export type ProfileFetcher = (url: string) => Promise<unknown>;
 
-/** Local path of a storage URI, or undefined when this process cannot read it. */
-export function localPathOf(uri: string, namespace: string, pvcRoot: string | undefined): string | undefined {
-  const loc = parseStorageUri(uri);
-  if (isPvc(loc)) return pvcRoot ? join(pvcRoot, namespace, loc.claim, loc.path) : undefined;
-  if (loc.scheme === 'file') return decodeURIComponent(new URL(uri).pathname);
-  return undefined;
+const FETCH_TIMEOUT_MS = 3_000;
+
+async function fetchJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  return res.json();
 }
 
-export function referenceResolver(opts: { pvcRoot?: string }): ReferenceResolver {
-  const cache = new Map<string, ReferenceProfile | undefined>();
-  return async (mv) => {
+/** The profile URL of `mv`'s model on a server at `base`. */
+export function profileUrl(base: string, mv: ModelVersion): string {
+  return `${base.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(mv.spec.model)}/profile`;
+}
+
+function isProfileOf(body: unknown, mv: ModelVersion): body is ProfileJsonLike & { digest?: string } {
+  const p = body as (ProfileJsonLike & { digest?: string }) | undefined;
+  // During a promotion a role's Service can reach pods of the other version: only the profile
+  // computed for this artifact counts.
+  return !!p && typeof p.features === 'object' && p.digest === mv.spec.artifact.digest;
+}
+
+export function referenceResolver(opts: { fetchProfile?: ProfileFetcher } = {}): ReferenceResolver {
+  const fetchProfile = opts.fetchProfile ?? fetchJson;
+  const cache = new Map<string, ReferenceProfile>();
+  return async (mv, source) => {
     const fromStatus = referenceFromStatusProfile(mv.status?.profile);
     if (fromStatus) return fromStatus;
     const key = mv.metadata.uid ?? `${mv.metadata.namespace}/${mv.metadata.name}`;
-    if (cache.has(key)) return cache.get(key);
-    const uri = mv.status?.profile?.uri ?? joinUri(mv.spec.artifact.uri, 'profile.json');
-    let ref: ReferenceProfile | undefined;
+    const cached = cache.get(key);
+    if (cached || !source) return cached;
     try {
-      const path = localPathOf(uri, mv.metadata.namespace ?? '', opts.pvcRoot);
-      if (path) ref = referenceFromProfileJson(JSON.parse(await readFile(path, 'utf8')) as ProfileJsonLike);
+      const body = await fetchProfile(profileUrl(source, mv));
+      if (!isProfileOf(body, mv)) return undefined;
+      const ref = referenceFromProfileJson(body);
+      cache.set(key, ref);
+      return ref;
     } catch {
-      ref = undefined; // unreadable: drift stays inconclusive, with the reason in the check
+      return undefined; // not reachable yet: drift stays inconclusive this time, with the reason in the check
     }
-    if (ref) cache.set(key, ref);
-    return ref;
   };
 }
