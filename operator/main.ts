@@ -25,7 +25,7 @@ async function main(flags: OperatorFlags): Promise<void> {
     leaderElection: flags.leaderElect ? { namespace: flags.leaseNamespace ?? ownNamespace(), name: flags.leaseName } : false,
     resyncPeriodMs: 10 * 60_000,
   });
-  for (const c of buildControllers({ namespaces: flags.namespaces, prometheusUrl: flags.prometheusUrl, registry: metrics.registry, workloadDefaults: flags.workloadDefaults })) manager.add(c);
+  for (const c of buildControllers({ namespaces: flags.namespaces, prometheusUrl: flags.prometheusUrl, registry: metrics.registry, workloadDefaults: flags.workloadDefaults, scrapeAnnotations: flags.scrapeAnnotations })) manager.add(c);
   const health = await startHealthServer({ port: flags.metricsPort, host: flags.metricsHost, registry: metrics.registry, isReady: () => manager.isReady() });
   log.info('Operator starting', {
     identity: manager.identity, metricsPort: health.port, namespaces: flags.namespaces.length ? flags.namespaces : 'all', leaderElect: flags.leaderElect,

@@ -138,6 +138,16 @@ test('workloadDefaults reach the operator as --workload-defaults, which the oper
   });
 });
 
+test('monitors turn the scrape annotations off, so no pod is scraped twice', async () => {
+  const dep = async (extra: string[]) => find(await render(extra), 'Deployment')[0].spec.template;
+  const plain = await dep([]);
+  assert.is(parseFlags(plain.spec.containers[0].args).scrapeAnnotations, true, 'serving pods annotated without PodMonitors');
+  assert.is(plain.metadata.annotations['prometheus.io/scrape'], 'true', 'operator pod annotated without a ServiceMonitor');
+  const monitored = await dep(ALL_FEATURES);
+  assert.is(parseFlags(monitored.spec.containers[0].args).scrapeAnnotations, false, 'PodMonitors on: serving and router pods unannotated');
+  assert.is(monitored.metadata.annotations?.['prometheus.io/scrape'], undefined, 'ServiceMonitor on: operator pod unannotated');
+});
+
 // Bad values: each fails `helm template` (the same check `helm install` runs) naming the problem.
 const BAD_VALUES: Array<[string, string[], RegExp]> = [
   ['replicaCount as a string', ['--set-string', 'replicaCount=two'], /replicaCount: Invalid type\. Expected: integer, given: string/],

@@ -15,6 +15,8 @@ export interface ControllerOptions {
   prometheusUrl?: string;
   /** Image of validation Jobs (default: env MODELSHIP_SERVING_IMAGE, else modelship/serving:0.1.0). */
   servingImage?: string;
+  /** prometheus.io annotations on serving and router pods (default true; off where PodMonitors scrape them). */
+  scrapeAnnotations?: boolean;
   /** Registry of the operator's /metrics, for training, rollout and analysis metrics. */
   registry?: Registry;
   /** Pod placement every created pod starts from (--workload-defaults); built-in defaults when unset. */
@@ -27,7 +29,7 @@ export function buildControllers(options: ControllerOptions): Controller[] {
     trainingRunController({ registry: options.registry, workloadDefaults: options.workloadDefaults }),
     modelVersionController({ servingImage, workloadDefaults: options.workloadDefaults }),
     inferenceServiceController({
-      servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, workloadDefaults: options.workloadDefaults,
+      servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, workloadDefaults: options.workloadDefaults, scrapeAnnotations: options.scrapeAnnotations,
     }),
   ];
 }

@@ -13,6 +13,8 @@ export interface OperatorFlags {
   logLevel?: string;
   /** Pod placement of every pod the operator creates, under the resource's own fields. */
   workloadDefaults?: WorkloadDefaults;
+  /** prometheus.io annotations on serving and router pods. */
+  scrapeAnnotations: boolean;
   help: boolean;
 }
 
@@ -29,17 +31,21 @@ export const usage = `Usage: npm run operator -- [flags]
   --workload-defaults JSON   imagePullSecrets, nodeSelector, tolerations, affinity and
                              podSecurityContext of every pod the operator creates, under the
                              resource's own fields (default {"podSecurityContext":{"fsGroup":65532}})
+  --scrape-annotations=true|false
+                             prometheus.io/scrape annotations on serving and router pods
+                             (default true; false where PodMonitors scrape them, so no pod is
+                             scraped twice)
   -h, --help                 print this help`;
 
 export class FlagError extends Error {
   override name = 'FlagError';
 }
 
-const BOOLEAN = new Set(['leader-elect', 'help']);
+const BOOLEAN = new Set(['leader-elect', 'scrape-annotations', 'help']);
 const WITH_VALUE = new Set(['kubeconfig', 'namespace', 'metrics-port', 'metrics-host', 'lease-namespace', 'lease-name', 'prometheus-url', 'log-level', 'workload-defaults']);
 
 export function parseFlags(argv: string[]): OperatorFlags {
-  const flags: OperatorFlags = { namespaces: [], metricsPort: 8081, leaderElect: true, leaseName: 'modelship-operator', help: false };
+  const flags: OperatorFlags = { namespaces: [], metricsPort: 8081, leaderElect: true, leaseName: 'modelship-operator', scrapeAnnotations: true, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '-h') { flags.help = true; continue; }
@@ -69,6 +75,7 @@ function setFlag(flags: OperatorFlags, name: string, value: string | undefined):
     case 'prometheus-url': flags.prometheusUrl = url(nonEmpty(name, value)); break;
     case 'log-level': flags.logLevel = oneOf(name, value, ['error', 'warn', 'info', 'debug']); break;
     case 'workload-defaults': flags.workloadDefaults = workloadDefaults(nonEmpty(name, value)); break;
+    case 'scrape-annotations': flags.scrapeAnnotations = bool(name, value); break;
     case 'help': flags.help = bool(name, value); break;
     default: throw new FlagError(`unknown flag --${name}`);
   }

@@ -16,6 +16,15 @@ export function childMeta(isvc: InferenceService, name: string, labels: Record<s
   };
 }
 
+/**
+ * prometheus.io scrape annotations for a pod template, for Prometheus setups that scrape
+ * annotated pods. Left off (`--scrape-annotations=false`) where PodMonitors scrape the same
+ * pods, since a pod scraped by two jobs has every counter twice in sums.
+ */
+export function scrapeAnnotations(enabled: boolean | undefined, port: number, path: string): Record<string, string> {
+  return enabled === false ? {} : { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path };
+}
+
 /** `status.url`: the user-facing Service `<name>` by its DNS name. */
 export function userServiceUrl(isvc: InferenceService): string {
   return `http://${isvc.metadata.name}.${isvc.metadata.namespace}.svc.cluster.local`;

@@ -6,7 +6,7 @@
 import { GROUP, Labels, type InferenceService, type WorkloadDefaults } from '../api/index.js';
 import type { KubeClient } from '../runtime/client.js';
 import type { KubeObject } from '../runtime/kinds.js';
-import { childMeta, RESTRICTED_CONTAINER_SECURITY, servingPlacement, USER_SERVICE_PORT } from './common.js';
+import { childMeta, RESTRICTED_CONTAINER_SECURITY, scrapeAnnotations, servingPlacement, USER_SERVICE_PORT } from './common.js';
 import { weightsFromStatus, type TrafficProvider, type TrafficTopology, type TrafficWeights } from './provider.js';
 
 export const ROUTER_PORT = 8080;
@@ -17,6 +17,8 @@ export interface RouterProviderOptions {
   servingImage: string;
   /** Operator-wide pod placement, under the InferenceService's own placement fields. */
   workloadDefaults?: WorkloadDefaults;
+  /** prometheus.io annotations on router pods (default true). */
+  scrapeAnnotations?: boolean;
 }
 
 export const routerName = (isvc: InferenceService): string => `${isvc.metadata.name}-router`;
@@ -55,7 +57,7 @@ export function buildRouterDeployment(isvc: InferenceService, opts: RouterProvid
       template: {
         metadata: {
           labels: { ...labels, [Labels.model]: isvc.spec.model },
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(ROUTER_PORT), 'prometheus.io/path': '/-/router/metrics' },
+          annotations: scrapeAnnotations(opts.scrapeAnnotations, ROUTER_PORT, '/-/router/metrics'),
         },
         spec: {
           ...servingPlacement(isvc, opts.workloadDefaults, name),

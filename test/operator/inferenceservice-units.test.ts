@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { API_VERSION, Labels, type AnalysisCheck, type InferenceService, type InferenceServiceStatus, type ModelVersion } from '../../operator/api/index.js';
 import {
   blockedVersions, buildAutoscaler, buildFeedbackSecret, buildRetrainRun, buildRoleService, buildServingDeployment, checkDeadline, contains,
-  decideRetrain, nextAnalysisAt, parseCron, rolloutPolicy, scheduleFiredBetween, selectTarget, transition, transitionEvents, withConditions,
+  decideRetrain, MODEL_VERSION_ANNOTATION, nextAnalysisAt, parseCron, rolloutPolicy, scheduleFiredBetween, selectTarget, transition, transitionEvents, withConditions,
   type RolloutEvent, type RolloutPolicy,
 } from '../../operator/controllers/inferenceservice/index.js';
 import { buildHttpRoute, createTrafficProvider, GatewayApiTrafficProvider, RouterTrafficProvider, UnknownTrafficProviderError, weightsOfRoute } from '../../operator/traffic/index.js';
@@ -145,6 +145,17 @@ select('rolloutPolicy applies the CRD defaults', () => {
 select.run();
 
 const builders = suite('builders');
+builders('scrape annotations: on serving and router pods by default, off with scrapeAnnotations false (PodMonitors)', () => {
+  const cases: Array<[boolean | undefined, string | undefined]> = [[undefined, 'true'], [true, 'true'], [false, undefined]];
+  for (const [scrapeAnnotations, want] of cases) {
+    const serving = buildServingDeployment(isvc(), 'stable', mv(1), { servingImage: 'i', scrapeAnnotations }) as any;
+    const router = new RouterTrafficProvider({ servingImage: 'i', scrapeAnnotations }).desired(isvc()).find((o) => o.kind === 'Deployment') as any;
+    assert.is(serving.spec.template.metadata.annotations['prometheus.io/scrape'], want, `serving, ${scrapeAnnotations}`);
+    assert.is(router.spec.template.metadata.annotations['prometheus.io/scrape'], want, `router, ${scrapeAnnotations}`);
+    assert.ok(serving.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION], 'the version annotation stays');
+  }
+});
+
 builders('serving Deployment: image, version args, probes, scrape annotations, restricted security, read-only artifact, feedback key from the Secret', () => {
   const d = buildServingDeployment(isvc({ replicas: 2 }), 'canary', mv(2, 'Ready', 'pvc://models/faces/run-2'), { servingImage: 'modelship/serving:1' }) as any;
   assert.is(d.metadata.name, 'faces-canary');

@@ -191,7 +191,8 @@ test('operator flags: values, repeats, booleans and errors', () => {
     [['--leader-elect', '--prometheus-url', 'http://prom:9090/'], { leaderElect: true, prometheusUrl: 'http://prom:9090' }],
     [['-h'], { help: true }],
     [['--workload-defaults={"podSecurityContext":{"fsGroup":2000},"nodeSelector":{"pool":"ml"}}'], { workloadDefaults: { podSecurityContext: { fsGroup: 2000 }, nodeSelector: { pool: 'ml' } } }],
-    [[], { workloadDefaults: undefined }],
+    [[], { workloadDefaults: undefined, scrapeAnnotations: true }],
+    [['--scrape-annotations=false'], { scrapeAnnotations: false }],
   ];
   for (const [argv, want] of ok) {
     const got = parseFlags(argv) as unknown as Record<string, unknown>;
@@ -202,6 +203,7 @@ test('operator flags: values, repeats, booleans and errors', () => {
     [['--namespace'], /needs a value/],
     [['--metrics-port', 'x'], /port number/],
     [['--leader-elect=maybe'], /true or false/],
+    [['--scrape-annotations=no'], /--scrape-annotations must be true or false/],
     [['--prometheus-url', 'ftp://x'], /http\(s\) URL/],
     [['stray'], /unexpected argument/],
     [['--workload-defaults', '{'], /^--workload-defaults: not valid JSON/],

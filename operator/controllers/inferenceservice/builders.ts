@@ -5,7 +5,7 @@
 // version keeps its numbers when it moves from canary to stable.
 import { Labels, type InferenceService, type ModelVersion, type VersionRole, type WorkloadDefaults } from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kinds.js';
-import { childMeta, RESTRICTED_CONTAINER_SECURITY, servingPlacement } from '../../traffic/common.js';
+import { childMeta, RESTRICTED_CONTAINER_SECURITY, scrapeAnnotations, servingPlacement } from '../../traffic/common.js';
 import { claimVolumeName, isPvc, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
 import { servingThreadpoolSize } from './threadpool.js';
 
@@ -23,6 +23,8 @@ export interface ServingOptions {
   servingImage: string;
   /** Operator-wide pod placement, under the InferenceService's own placement fields. */
   workloadDefaults?: WorkloadDefaults;
+  /** prometheus.io annotations on serving pods (default true). */
+  scrapeAnnotations?: boolean;
 }
 
 /** Labels of one role's pods; the role Service selects exactly these. */
@@ -64,7 +66,7 @@ export function buildServingDeployment(isvc: InferenceService, role: VersionRole
       template: {
         metadata: {
           labels: podLabels,
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(SERVING_PORT), 'prometheus.io/path': '/metrics', [MODEL_VERSION_ANNOTATION]: mv.metadata.name ?? '' },
+          annotations: { ...scrapeAnnotations(opts.scrapeAnnotations, SERVING_PORT, '/metrics'), [MODEL_VERSION_ANNOTATION]: mv.metadata.name ?? '' },
         },
         spec: {
           automountServiceAccountToken: false,

@@ -30,6 +30,8 @@ const CONVERGE_MS = 1_000;
 
 export interface InferenceServiceControllerOptions {
   servingImage: string;
+  /** prometheus.io annotations on serving and router pods (--scrape-annotations, default true). */
+  scrapeAnnotations?: boolean;
   /** Default Prometheus base URL (--prometheus-url); spec.prometheus.address wins. */
   prometheusUrl?: string;
   /** Registry for the rollout/analysis metrics (the operator's /metrics registry). */
@@ -165,7 +167,7 @@ export async function reconcileInferenceService(isvc: InferenceService, ctx: Rec
   let invalid: { reason: string; message: string } | undefined;
   let traffic: TrafficProvider | undefined;
   try {
-    traffic = createTrafficProvider(isvc.spec.traffic?.provider, { servingImage: deps.servingImage, workloadDefaults: deps.workloadDefaults });
+    traffic = createTrafficProvider(isvc.spec.traffic?.provider, { servingImage: deps.servingImage, workloadDefaults: deps.workloadDefaults, scrapeAnnotations: deps.scrapeAnnotations });
   } catch (e) {
     if (!(e instanceof UnknownTrafficProviderError)) throw e;
     invalid = { reason: 'UnknownTrafficProvider', message: e.message };
