@@ -181,8 +181,10 @@ spec:
   assert.ok(elapsed >= 1_500, `a process ignoring SIGTERM lives through the grace period (${elapsed} ms)`);
 });
 
-test('the node is registered Ready, and a settled cluster makes no writes', async () => {
-  assert.is(await kubectl(['get', 'node', 'devcluster', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']), 'True');
+test('both nodes are registered Ready, and a settled cluster makes no writes', async () => {
+  for (const node of ['devcluster-a', 'devcluster-b']) {
+    assert.is(await kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']), 'True', node);
+  }
   await new Promise((r) => setTimeout(r, 2_500)); // let the image-pull back-off settle
   cluster.api.resetCounters();
   await new Promise((r) => setTimeout(r, 3_000));

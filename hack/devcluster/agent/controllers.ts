@@ -1,5 +1,6 @@
 // The node agent's kube-controller-manager: Deployment, ReplicaSet, Job, Endpoints /
-// EndpointSlice controllers and a local PVC binder. Reconciles are level-triggered passes over
+// EndpointSlice controllers, a local PVC binder and the attach/detach controller, plus the
+// scheduler (kube-scheduler is its own process upstream; here it shares the reconcile loop). Reconciles are level-triggered passes over
 // the informer caches, run after changes (debounced) and every second for time-based rules;
 // every write goes through to the cache so the next pass never acts on a stale view, and
 // status is written only when it differs (no writes at steady state).
@@ -13,6 +14,8 @@ import { ReplicaSetController } from './replicaset-controller.js';
 import { JobController } from './job-controller.js';
 import { EndpointsController } from './endpoints-controller.js';
 import { PvcBinder } from './pvc-binder.js';
+import { Scheduler } from './scheduler.js';
+import { AttachDetachController } from './attach-controller.js';
 
 export interface Informers {
   pods: Informer;
@@ -23,6 +26,7 @@ export interface Informers {
   endpoints: Informer;
   endpointslices: Informer;
   pvcs: Informer;
+  nodes: Informer;
 }
 
 export interface ControllerOptions {
@@ -57,6 +61,9 @@ export class ControllerManager {
       new JobController(inf, w, new EventRecorder(o.client, 'job-controller'), o.jobBackoffBaseMs, (ms) => this.schedule(ms)),
       new EndpointsController(inf, w),
       new PvcBinder(inf, w, o.dataDir),
+      // After the binder, so a claim applied with its pod is bound when the pod is placed.
+      new Scheduler(inf, w, new EventRecorder(o.client, 'default-scheduler')),
+      new AttachDetachController(inf, w, new EventRecorder(o.client, 'attachdetach-controller')),
     ];
   }
 

@@ -55,7 +55,7 @@ function groupByPorts(svc: KubeObject, pods: KubeObject[]): Map<string, { ports:
 const byName = (a: KubeObject, b: KubeObject) => (a.status.podIP < b.status.podIP ? -1 : a.status.podIP > b.status.podIP ? 1 : 0);
 
 function address(pod: KubeObject): Record<string, unknown> {
-  return { ip: pod.status.podIP, targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid } };
+  return { ip: pod.status.podIP, ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}), targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid } };
 }
 
 export function buildEndpointSubsets(svc: KubeObject, pods: KubeObject[]): any[] {
@@ -83,7 +83,7 @@ export function buildEndpointSlices(svc: KubeObject, pods: KubeObject[]): KubeOb
         addresses: [p.status.podIP],
         conditions: { ready, serving: isServing(p, svc), terminating },
         targetRef: { kind: 'Pod', namespace: p.metadata.namespace, name: p.metadata.name, uid: p.metadata.uid },
-        nodeName: 'devcluster',
+        ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
       };
     });
     slices.push({

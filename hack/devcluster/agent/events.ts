@@ -45,7 +45,8 @@ interface Folded {
 export class EventRecorder {
   private readonly recent = new Map<string, Folded>();
 
-  constructor(private readonly client: KubeClient, private readonly component: string) {}
+  /** `host`: the node of a kubelet's events (source.host), also the reporting instance. */
+  constructor(private readonly client: KubeClient, private readonly component: string, private readonly host?: string) {}
 
   normal(obj: KubeObject, reason: string, message: string): void {
     this.record(obj, 'Normal', reason, message);
@@ -82,9 +83,9 @@ export class EventRecorder {
       reason,
       message,
       type,
-      source: { component: this.component, ...(this.component === 'kubelet' ? { host: 'devcluster' } : {}) },
+      source: { component: this.component, ...(this.host ? { host: this.host } : {}) },
       reportingComponent: this.component,
-      reportingInstance: 'devcluster',
+      reportingInstance: this.host ?? this.component,
       firstTimestamp: ts,
       lastTimestamp: ts,
       count: 1,

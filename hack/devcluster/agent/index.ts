@@ -1,13 +1,13 @@
 // The dev cluster's node agent: kube-controller-manager (Deployment, ReplicaSet, Job,
-// Endpoints/EndpointSlice controllers, a PVC binder), a kubelet that runs Pods as local
-// processes, a Service proxy on loopback cluster IPs, and the Prometheus file_sd writer.
+// Endpoints/EndpointSlice controllers, a PVC binder, attach/detach), a scheduler, the kubelets
+// of two Nodes that run Pods as local processes, a Service proxy on loopback cluster IPs, and the Prometheus file_sd writer.
 // It talks to the API server only through the Kubernetes REST API, like the real components.
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
 import { KubeClient } from './kube-client.js';
 import { Informer } from './informer.js';
-import { CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, JOBS, PODS, PVCS, REPLICASETS, SECRETS, SERVICES } from './resources.js';
+import { CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, JOBS, NODES, PODS, PVCS, REPLICASETS, SECRETS, SERVICES } from './resources.js';
 import { ControllerManager, type Informers } from './controllers.js';
 import { Kubelet } from './kubelet.js';
 import { ServiceProxy } from './service-proxy.js';
@@ -15,7 +15,7 @@ import { PromTargetsWriter } from './prom-targets.js';
 import { loadImageConfig } from './images.js';
 import { killProcesses, processesOfDataDir } from './orphans.js';
 import { defaultTargetsFile } from '../prometheus/config.js';
-import { registerNode } from './node.js';
+import { registerNodes } from './node.js';
 import { HostsWriter, hostsFile } from './cluster-dns.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,6 +67,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     endpoints: inf(ENDPOINTS),
     endpointslices: inf(ENDPOINTSLICES),
     pvcs: inf(PVCS),
+    nodes: inf(NODES),
     secrets: inf(SECRETS),
     configmaps: inf(CONFIGMAPS),
   };
@@ -80,11 +81,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     throw err;
   }
 
-  await registerNode(client, log);
+  await registerNodes(client, log);
   const controllers = new ControllerManager({ client, informers, dataDir, jobBackoffBaseMs: opts.jobBackoffBaseMs ?? 1_000, log });
   const kubelet = new Kubelet({
     client,
     pods: informers.pods,
+    nodes: informers.nodes,
+    pvcs: informers.pvcs,
     dataDir,
     repoRoot,
     images,

@@ -1,18 +1,33 @@
-// The node agent's kubelet: one PodWorker per Pod, status written back like a kubelet does
-// (PUT pods/<name>/status, only when it changed), graceful deletion honoured.
+// The node agent's kubelets: one PodWorker per Pod bound to one of the agent's Nodes, status
+// written back like a kubelet does (PUT pods/<name>/status, only when it changed), graceful
+// deletion honoured. Like the kubelet's volume manager, a pod starts only once every claim
+// volume it mounts is attached to its node (node.status.volumesAttached, written by the
+// attach/detach controller); until then it waits in ContainerCreating.
 import type { KubeClient, KubeObject } from './kube-client.js';
 import { isNotFound, KubeApiError } from './kube-client.js';
 import type { Informer } from './informer.js';
 import { PodIpAllocator } from './ip-allocator.js';
 import { PodWorker, type PodWorkerDeps } from './pod-worker.js';
-import { buildPodStatus } from './pod-status.js';
+import { buildPodStatus, waitingView, type PodView } from './pod-status.js';
 import { objectPath, PODS } from './resources.js';
 import { deepEqual, nowIso } from './util.js';
 import { EventRecorder } from './events.js';
+import { isAgentNode, NODE_NAMES, nodeObject } from './node.js';
+import { unattachedVolumes } from './attach-logic.js';
 
 export interface KubeletOptions extends Omit<PodWorkerDeps, 'onChange' | 'events'> {
   client: KubeClient;
   pods: Informer;
+  nodes: Informer;
+  pvcs: Informer;
+}
+
+/** How long the kubelet waits for volumes before it reports FailedMount (and again after each). */
+const MOUNT_TIMEOUT_MS = 2 * 60_000;
+
+interface WaitingPod {
+  since: string;
+  timer: NodeJS.Timeout;
 }
 
 export class Kubelet {
@@ -20,21 +35,35 @@ export class Kubelet {
   /** namespace/name of each worker's pod, so a status write finds its pod without scanning every pod. */
   private readonly podKeys = new Map<string, { namespace?: string; name: string }>();
   private readonly stopping = new Map<string, Promise<void>>();
-  private readonly ips = new PodIpAllocator();
+  /** Pods bound to our nodes that wait for their volumes to be attached, by uid. */
+  private readonly waiting = new Map<string, WaitingPod>();
+  private readonly ips = new Map<string, PodIpAllocator>();
   private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
   private closed = false;
   private lastError: string | undefined;
 
-  private readonly events: EventRecorder;
-  private readonly schedulerEvents: EventRecorder;
+  /** One recorder per node: a kubelet's events name its host. */
+  private readonly events = new Map<string, EventRecorder>();
 
   constructor(private readonly opts: KubeletOptions) {
-    this.events = new EventRecorder(opts.client, 'kubelet');
-    this.schedulerEvents = new EventRecorder(opts.client, 'default-scheduler');
+    for (const node of NODE_NAMES) {
+      this.events.set(node, new EventRecorder(opts.client, 'kubelet', node));
+      this.ips.set(node, new PodIpAllocator(PodIpAllocator.rangeOfCidr(nodeObject(node, '').spec.podCIDR)));
+    }
   }
 
   start(): void {
     this.opts.pods.onChange((type, pod) => this.handle(type, pod));
+    // An attachment (or a claim bound) may let a waiting pod start.
+    const recheck = () => {
+      for (const uid of [...this.waiting.keys()]) {
+        const key = this.podKeys.get(uid);
+        const pod = key && this.opts.pods.get(key.namespace, key.name);
+        if (pod && pod.metadata.uid === uid) this.handle('MODIFIED', pod);
+      }
+    };
+    this.opts.nodes.onChange(recheck);
+    this.opts.pvcs.onChange(recheck);
     for (const pod of this.opts.pods.list()) this.handle('ADDED', pod);
   }
 
@@ -43,6 +72,8 @@ export class Kubelet {
     this.closed = true;
     for (const t of this.pendingStatus.values()) clearTimeout(t);
     this.pendingStatus.clear();
+    for (const w of this.waiting.values()) clearTimeout(w.timer);
+    this.waiting.clear();
     const all = [...this.workers.values()].map((w) => w.stop(graceCapSeconds));
     await Promise.all([...all, ...this.stopping.values()]);
     this.workers.clear();
@@ -51,8 +82,11 @@ export class Kubelet {
 
   private handle(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject): void {
     if (this.closed) return;
+    // Unbound pods are the scheduler's; pods bound to other nodes are other kubelets'.
+    if (!isAgentNode(pod.spec?.nodeName)) return;
     const uid = pod.metadata.uid ?? '';
     const worker = this.workers.get(uid);
+    if (type === 'DELETED' || pod.metadata.deletionTimestamp) this.stopWaiting(uid);
     if (type === 'DELETED') {
       if (worker) this.terminate(worker, pod, false);
       return;
@@ -69,7 +103,37 @@ export class Kubelet {
     if (this.stopping.has(uid)) return;
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return; // finished before this agent started
+    const missing = unattachedVolumes(pod, this.opts.nodes.get(undefined, pod.spec.nodeName), (ns, name) => this.opts.pvcs.get(ns, name));
+    if (missing.length) {
+      this.waitForVolumes(pod, missing.map((v) => v.podVolume));
+      return;
+    }
+    this.stopWaiting(uid);
     this.startWorker(pod);
+  }
+
+  private waitForVolumes(pod: KubeObject, volumes: string[]): void {
+    const uid = pod.metadata.uid ?? '';
+    if (this.waiting.has(uid)) return;
+    const events = this.events.get(pod.spec.nodeName)!;
+    const report = () => {
+      const waiting = this.waiting.get(uid);
+      if (!waiting) return;
+      // The kubelet's message after its volume wait times out; the pod keeps waiting.
+      events.warning(pod, 'FailedMount', `Unable to attach or mount volumes: unmounted volumes=[${volumes.join(' ')}], unattached volumes=[${volumes.join(' ')}], failed to process volumes=[]: timed out waiting for the condition`);
+      waiting.timer = setTimeout(report, MOUNT_TIMEOUT_MS);
+    };
+    this.waiting.set(uid, { since: nowIso(), timer: setTimeout(report, MOUNT_TIMEOUT_MS) });
+    this.podKeys.set(uid, { namespace: pod.metadata.namespace, name: pod.metadata.name });
+    this.scheduleStatus(uid);
+  }
+
+  private stopWaiting(uid: string): void {
+    const w = this.waiting.get(uid);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.waiting.delete(uid);
+    if (!this.workers.has(uid)) this.podKeys.delete(uid);
   }
 
   private startWorker(pod: KubeObject): void {
@@ -79,9 +143,9 @@ export class Kubelet {
       const ranBefore = cs.state?.running || cs.state?.terminated || cs.lastState?.terminated;
       previousRestarts.set(cs.name, (cs.restartCount ?? 0) + (ranBefore ? 1 : 0));
     }
-    const ip = this.ips.allocate(pod.status?.podIP);
-    const worker = new PodWorker(pod, ip, { ...this.opts, events: this.events, onChange: () => this.scheduleStatus(uid) }, previousRestarts);
-    this.schedulerEvents.normal(pod, 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to devcluster`);
+    const node = pod.spec.nodeName;
+    const ip = this.ips.get(node)!.allocate(pod.status?.podIP);
+    const worker = new PodWorker(pod, ip, { ...this.opts, events: this.events.get(node), onChange: () => this.scheduleStatus(uid) }, previousRestarts);
     this.workers.set(uid, worker);
     this.podKeys.set(uid, { namespace: pod.metadata.namespace, name: pod.metadata.name });
     worker.start();
@@ -95,9 +159,9 @@ export class Kubelet {
     this.podKeys.delete(uid);
     const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     const running = new Set((pod.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.running).map((cs: any) => cs.name));
-    for (const c of pod.spec?.containers ?? []) if (running.has(c.name)) this.events.normal(pod, 'Killing', `Stopping container ${c.name}`);
+    for (const c of pod.spec?.containers ?? []) if (running.has(c.name)) this.events.get(pod.spec.nodeName)?.normal(pod, 'Killing', `Stopping container ${c.name}`);
     const done = worker.stop(grace).then(async () => {
-      this.ips.release(worker.podIP);
+      for (const ips of this.ips.values()) ips.release(worker.podIP);
       if (thenDelete) await this.finalDelete(pod);
     }).finally(() => this.stopping.delete(uid));
     this.stopping.set(uid, done);
@@ -123,11 +187,13 @@ export class Kubelet {
 
   private async writeStatus(uid: string): Promise<void> {
     const worker = this.workers.get(uid);
-    if (!worker || this.closed) return;
+    const waiting = this.waiting.get(uid);
+    if ((!worker && !waiting) || this.closed) return;
     const key = this.podKeys.get(uid);
     const pod = key && this.opts.pods.get(key.namespace, key.name);
     if (!pod || pod.metadata.uid !== uid || pod.metadata.deletionTimestamp) return;
-    const status = buildPodStatus(pod, worker.view(), nowIso());
+    const view: PodView = worker ? worker.view() : waitingView(pod, waiting!.since);
+    const status = buildPodStatus(pod, view, nowIso());
     if (deepEqual(status, pod.status)) return;
     try {
       const updated = await this.opts.client.replace<KubeObject>(objectPath(PODS, pod.metadata.namespace, pod.metadata.name, 'status'), { ...pod, status });

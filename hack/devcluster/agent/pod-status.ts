@@ -31,6 +31,7 @@ export interface ContainerView {
 }
 
 export interface PodView {
+  /** '' while the pod has no sandbox yet (it waits for its volumes): no podIP in the status. */
   podIP: string;
   startTime: string;
   containers: ContainerView[];
@@ -106,7 +107,8 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
   const notReadyMessage = terminal ? undefined : `containers with unready status: [${unready.join(' ')}]`;
   let conditions = old;
   const set = (c: Condition) => (conditions = setCondition(conditions, { lastProbeTime: null, ...c }, nowIso));
-  set({ type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' });
+  const sandbox = view.podIP !== '';
+  set({ type: 'PodReadyToStartContainers', status: terminal || !sandbox ? 'False' : 'True' });
   const incomplete = (view.initContainers ?? []).filter((c) => !(c.state.kind === 'terminated' && c.state.terminated.exitCode === 0)).map((c) => c.name);
   set(incomplete.length === 0 ? { type: 'Initialized', status: 'True' } : { type: 'Initialized', status: 'False', reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` });
   set(containersReady ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: notReadyReason, ...(notReadyMessage ? { message: notReadyMessage } : {}) });
@@ -119,8 +121,7 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
     conditions,
     hostIP: '127.0.0.1',
     hostIPs: [{ ip: '127.0.0.1' }],
-    podIP: view.podIP,
-    podIPs: [{ ip: view.podIP }],
+    ...(sandbox ? { podIP: view.podIP, podIPs: [{ ip: view.podIP }] } : {}),
     startTime: view.startTime,
     containerStatuses: view.containers.map(containerStatusJson),
     qosClass: podQosClass(pod.spec),
@@ -131,6 +132,22 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
     status.message = view.podFailure.message;
   }
   return status;
+}
+
+/**
+ * A pod the kubelet has accepted but not started, because its volumes are not attached yet:
+ * no sandbox, app containers ContainerCreating (PodInitializing behind init containers).
+ */
+export function waitingView(pod: KubeObject, startTime: string): PodView {
+  const restarts = new Map<string, number>((pod.status?.containerStatuses ?? []).concat(pod.status?.initContainerStatuses ?? []).map((cs: any) => [cs.name, cs.restartCount ?? 0]));
+  const init: any[] = pod.spec?.initContainers ?? [];
+  const waiting = (c: any, reason: string): ContainerView => ({ name: c.name, image: c.image, state: { kind: 'waiting', reason }, restartCount: restarts.get(c.name) ?? 0, ready: false, started: false });
+  return {
+    podIP: '',
+    startTime,
+    containers: (pod.spec?.containers ?? []).map((c: any) => waiting(c, init.length ? 'PodInitializing' : 'ContainerCreating')),
+    ...(init.length ? { initContainers: init.map((c) => waiting(c, 'PodInitializing')) } : {}),
+  };
 }
 
 const CONDITION_ORDER = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
