@@ -82,6 +82,12 @@ export class Kubelet {
 
   private handle(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject): void {
     if (this.closed) return;
+    // A real API server deletes a pod that was never scheduled at once (no kubelet to wait for);
+    // this one leaves a deletionTimestamp when it has finalizers, so finish the delete here.
+    if (!pod.spec?.nodeName && pod.metadata.deletionTimestamp && type !== 'DELETED') {
+      void this.finalDelete(pod);
+      return;
+    }
     // Unbound pods are the scheduler's; pods bound to other nodes are other kubelets'.
     if (!isAgentNode(pod.spec?.nodeName)) return;
     const uid = pod.metadata.uid ?? '';
