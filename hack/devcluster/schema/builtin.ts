@@ -2,7 +2,7 @@
 // ajv validators) by the kubernetes-models package; errors are reworded as kube-apiserver words them.
 import { createRequire } from 'node:module';
 import { notSupported, required, typeInvalid, invalid, type FieldError } from './errors.js';
-import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateLabelsAndAnnotations, validateObjectMetaName } from './names.js';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isPathSegmentName, validateLabelsAndAnnotations, validateObjectMetaName } from './names.js';
 import { jsonTypeOf } from './types.js';
 import { validateBuiltinSemantics } from './builtin-semantics.js';
 
@@ -47,10 +47,14 @@ const MODELS: Record<string, string> = {
   'storage.k8s.io/v1/StorageClass': 'storage.k8s.io/v1/StorageClass',
 };
 
-/** Kinds whose names are labels rather than DNS subdomains (ValidateNamespaceName, ValidateServiceName). */
+/** Kinds whose names are not DNS subdomains (ValidateNamespaceName, ValidateServiceName, ValidateRBACName). */
 const NAME_RULES: Record<string, (name: string) => string[]> = {
   'v1/Namespace': isDNS1123Label,
   'v1/Service': isDNS1035Label,
+  'rbac.authorization.k8s.io/v1/Role': isPathSegmentName,
+  'rbac.authorization.k8s.io/v1/ClusterRole': isPathSegmentName,
+  'rbac.authorization.k8s.io/v1/RoleBinding': isPathSegmentName,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': isPathSegmentName,
 };
 
 interface AjvError {

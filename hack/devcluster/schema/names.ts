@@ -52,6 +52,12 @@ export function isDNS1035Label(value: string): string[] {
   return errs;
 }
 
+/** path.IsValidPathSegmentName: the only rule for RBAC object names (`system:discovery`). */
+export function isPathSegmentName(value: string): string[] {
+  if (value === '.' || value === '..') return [`may not be '${value}'`];
+  return ['/', '%'].filter((c) => value.includes(c)).map((c) => `may not contain '${c}'`);
+}
+
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
 const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
