@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from './support/devcluster.js';
 import { readRbacState, startRbacProxy, type RbacProxy } from './packaging-rbac-proxy.js';
-import { authorize, requestAttributes, serviceAccountUser } from './packaging-rbac.js';
+import { authorize, requestAttributes, serviceAccountUser } from '../hack/devcluster/apiserver/rbac.js';
 import { CHART_DIR } from './packaging-support.js';
 
 type Obj = Record<string, any>;

@@ -1,15 +1,15 @@
-// An authorizing front for the dev cluster's API server (which authenticates nobody): every
-// request through it is made as one ServiceAccount, checked against the Roles, ClusterRoles
-// and bindings stored in the cluster (read fresh for each request, as the RBAC authorizer's
-// informers would see them), answered 403 with kube-apiserver's Status when denied, and
-// forwarded (watch streams included) when allowed. Every decision is recorded, so a test can
-// compare the operator's real API calls with the chart's rules.
+// A recording, authorizing front for the dev cluster's insecure port: every request through it
+// is made as one ServiceAccount, checked with the API server's own RBAC authorizer
+// (hack/devcluster/apiserver/rbac.ts) against the Roles, ClusterRoles and bindings stored in
+// the cluster (default policy included), answered 403 with kube-apiserver's Status when
+// denied, and forwarded (watch streams included) when allowed. Every decision is recorded, so
+// a test can compare the operator's real API calls with the chart's rules.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import {
-  authorize, isPublicPath, requestAttributes, type BindingLike, type RbacState, type RequestAttributes, type RoleLike, type UserInfo,
-} from './packaging-rbac.js';
+  authorize, forbiddenStatus, requestAttributes, type BindingLike, type RbacState, type RequestAttributes, type RoleLike, type UserInfo,
+} from '../hack/devcluster/apiserver/rbac.js';
 
 export interface RecordedCall extends RequestAttributes { allowed: boolean; reason: string; code?: number }
 
@@ -44,12 +44,9 @@ async function exists(upstream: string, url: string): Promise<boolean> {
   return res.ok;
 }
 
-function forbidden(res: ServerResponse, a: RequestAttributes, message: string): void {
+function forbidden(res: ServerResponse, user: UserInfo, a: RequestAttributes, reason: string): void {
   res.writeHead(403, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({
-    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Forbidden', code: 403,
-    details: { name: a.name || undefined, group: a.apiGroup, kind: a.resource },
-  }));
+  res.end(JSON.stringify(forbiddenStatus(user, a, reason)));
 }
 
 export async function startRbacProxy(opts: { upstream: string; user: UserInfo; token: string }): Promise<RbacProxy> {
@@ -62,18 +59,18 @@ export async function startRbacProxy(opts: { upstream: string; user: UserInfo; t
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
       return;
     }
-    const state = isPublicPath(a) ? undefined : await readRbacState(opts.upstream);
-    const decision = state ? authorize(state, opts.user, a) : { allowed: true, reason: 'discovery' };
+    const state = await readRbacState(opts.upstream);
+    const decision = authorize(state, opts.user, a);
     const call: RecordedCall = { ...a, ...decision };
     calls.push(call);
-    if (!decision.allowed) return forbidden(res, a, decision.reason);
+    if (!decision.allowed) return forbidden(res, opts.user, a, decision.reason);
     // A server-side apply that creates the object is also authorized as `create`
     // (k8s.io/apiserver handlers/patch.go), so check that too when the object is missing.
-    if (state && a.verb === 'patch' && String(req.headers['content-type']).startsWith('application/apply-patch') && !(await exists(opts.upstream, req.url ?? '/'))) {
+    if (a.verb === 'patch' && String(req.headers['content-type']).startsWith('application/apply-patch') && !(await exists(opts.upstream, req.url ?? '/'))) {
       const create = { ...a, verb: 'create' };
       const d = authorize(state, opts.user, create);
       calls.push({ ...create, ...d });
-      if (!d.allowed) return forbidden(res, create, d.reason);
+      if (!d.allowed) return forbidden(res, opts.user, create, d.reason);
     }
     const headers = { ...req.headers, host: upstream.host };
     delete headers.authorization;

@@ -1,11 +1,13 @@
-// The RBAC model the chart tests enforce on the dev cluster: request attributes as
-// kube-apiserver derives them, and the RBAC authorizer's decisions (bindings, scopes,
-// subresources, resourceNames, groups), table-driven.
+// The API server's RBAC model (hack/devcluster/apiserver/rbac.ts), which the secure port and
+// the chart tests' proxy enforce: request attributes as kube-apiserver derives them, the RBAC
+// authorizer's decisions (bindings, scopes, subresources, resourceNames, groups) and reasons,
+// aggregation and the rules a user holds, table-driven.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  authorize, forbiddenMessage, grantedPermissions, isPublicPath, requestAttributes, serviceAccountUser, type RbacState,
-} from './packaging-rbac.js';
+  aggregatedRules, authorize, forbiddenMessage, grantedPermissions, requestAttributes, rulesFor, serviceAccountUser, type RbacState, type RoleLike,
+} from '../../hack/devcluster/apiserver/rbac.js';
+import { bootstrapPolicy } from '../../hack/devcluster/apiserver/bootstrap-policy.js';
 
 const ATTRS: Array<[string, string, Partial<ReturnType<typeof requestAttributes>>]> = [
   ['GET', '/api/v1/pods', { verb: 'list', resource: 'pods', namespace: '', apiGroup: '' }],
@@ -21,6 +23,12 @@ const ATTRS: Array<[string, string, Partial<ReturnType<typeof requestAttributes>
   ['GET', '/apis/coordination.k8s.io/v1/namespaces/ops/leases?fieldSelector=metadata.name%3Dlead&watch=1', { verb: 'watch', resource: 'leases', name: 'lead', namespace: 'ops' }],
   ['GET', '/apis/modelship.dev/v1alpha1', { resourceRequest: false }],
   ['GET', '/version', { resourceRequest: false, verb: 'get' }],
+  // As upstream: a GET of one object is a get even with watch=true; /watch/ paths are watches.
+  ['GET', '/api/v1/namespaces/ml/pods/p1?watch=true', { verb: 'get', name: 'p1' }],
+  ['GET', '/api/v1/watch/namespaces/ml/pods/p1', { verb: 'watch', name: 'p1', namespace: 'ml', resource: 'pods' }],
+  ['GET', '/api/v1/namespaces/ml/status', { resource: 'namespaces', name: 'ml', subresource: 'status', namespace: 'ml' }],
+  ['GET', '/api/v1/namespaces/ml/pods?fieldSelector=status.phase%3DRunning%2Cmetadata.name%3Dp2', { verb: 'list', name: 'p2' }],
+  ['POST', '/api/v1/namespaces/ml/serviceaccounts/sa/token', { verb: 'create', resource: 'serviceaccounts', subresource: 'token', name: 'sa' }],
 ];
 
 for (const [method, url, want] of ATTRS) {
@@ -78,10 +86,49 @@ test('denials carry kube-apiserver\'s message', () => {
     'jobs.batch is forbidden: User "system:serviceaccount:ops:op" cannot list resource "jobs" in API group "batch" at the cluster scope');
 });
 
-test('discovery paths are public, resource reads are not', () => {
-  assert.ok(isPublicPath(requestAttributes('GET', '/apis/modelship.dev/v1alpha1')));
-  assert.ok(isPublicPath(requestAttributes('GET', '/api')));
-  assert.not.ok(isPublicPath(requestAttributes('GET', '/api/v1/pods')));
+const DEFAULTS: RbacState = {
+  roles: [], roleBindings: [],
+  clusterRoles: bootstrapPolicy().filter((o) => o.kind === 'ClusterRole') as RoleLike[],
+  clusterRoleBindings: bootstrapPolicy().filter((o) => o.kind === 'ClusterRoleBinding') as RbacState['clusterRoleBindings'],
+};
+
+test('the default policy: discovery and self-reviews for authenticated users, /version for anyone', () => {
+  const anonymous = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+  assert.ok(authorize(DEFAULTS, SA, requestAttributes('GET', '/apis/modelship.dev/v1alpha1')).allowed);
+  assert.ok(authorize(DEFAULTS, SA, requestAttributes('GET', '/api')).allowed);
+  assert.ok(authorize(DEFAULTS, SA, requestAttributes('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).allowed);
+  assert.not.ok(authorize(DEFAULTS, SA, requestAttributes('GET', '/api/v1/pods')).allowed);
+  assert.ok(authorize(DEFAULTS, anonymous, requestAttributes('GET', '/version')).allowed);
+  assert.not.ok(authorize(DEFAULTS, anonymous, requestAttributes('GET', '/api')).allowed);
+  assert.ok(authorize(DEFAULTS, { name: 'x', groups: ['system:masters'] }, requestAttributes('DELETE', '/api/v1/nodes/n')).allowed);
+});
+
+test('reasons name the binding as kube-apiserver does; a dangling role ref is reported', () => {
+  const allowed = authorize(STATE, SA, requestAttributes('GET', '/apis/coordination.k8s.io/v1/namespaces/ops/leases/lead'));
+  assert.is(allowed.reason, 'RBAC: allowed by RoleBinding "l/ops" of Role "lease" to ServiceAccount "op/ops"');
+  const dangling: RbacState = { ...STATE, roleBindings: [{ kind: 'RoleBinding', metadata: { name: 'd', namespace: 'ops' }, roleRef: { kind: 'Role', name: 'gone' }, subjects: [{ kind: 'ServiceAccount', name: 'op' }] }] };
+  const denied = authorize(dangling, SA, requestAttributes('GET', '/api/v1/namespaces/ops/secrets'));
+  assert.is(denied.reason, 'RBAC: role.rbac.authorization.k8s.io "gone" not found');
+  assert.is(forbiddenMessage(SA, requestAttributes('GET', '/api/v1/namespaces/ops/secrets'), denied.reason),
+    'secrets is forbidden: User "system:serviceaccount:ops:op" cannot list resource "secrets" in API group "" in the namespace "ops": RBAC: role.rbac.authorization.k8s.io "gone" not found');
+  assert.is(forbiddenMessage(SA, requestAttributes('GET', '/metrics')), 'forbidden: User "system:serviceaccount:ops:op" cannot get path "/metrics"');
+});
+
+test('aggregation unions the rules of the ClusterRoles the selectors match', () => {
+  const roles = DEFAULTS.clusterRoles;
+  const view = roles.find((r) => r.metadata.name === 'view')!;
+  const rules = aggregatedRules(view, roles)!;
+  assert.ok(rules.some((r) => r.resources?.includes('pods') && r.verbs.includes('list')));
+  assert.not.ok(rules.some((r) => r.resources?.includes('secrets')));
+  assert.is(aggregatedRules(roles.find((r) => r.metadata.name === 'system:discovery')!, roles), undefined);
+});
+
+test('rulesFor lists the rules a user holds in a namespace', () => {
+  const status = rulesFor(STATE, SA, 'ops');
+  assert.ok(status.resourceRules.some((r) => r.resources?.includes('leases') && r.resourceNames?.includes('lead')));
+  assert.ok(status.resourceRules.some((r) => r.resources?.includes('pods')));
+  assert.not.ok(rulesFor(STATE, SA, 'other').resourceRules.some((r) => r.resources?.includes('leases')));
+  assert.is(status.incomplete, false);
 });
 
 test('grantedPermissions expands rules into verb group/resource keys', () => {
