@@ -170,12 +170,13 @@ rest('server-side apply creates, owns fields, conflicts (409 with causes), force
 rest('list: label selector operators, field selectors, limit/continue', async ({ api }) => {
   const ns = 'sel';
   await call(api, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
+  await api.settled(); // kube-root-ca.crt published in the new namespace, as on a real cluster
   const labels: Record<string, Record<string, string>> = { x1: { env: 'prod', tier: 'a' }, x2: { env: 'dev', tier: 'b' }, x3: { env: 'test' }, x4: {}, x5: { env: 'prod' } };
   for (const [name, l] of Object.entries(labels)) await call(api, 'POST', cmPath(ns), cm(name, { labels: l }));
   const cases: Array<[string, string[]]> = [
-    ['env=prod', ['x1', 'x5']], ['env==prod', ['x1', 'x5']], ['env!=prod', ['x2', 'x3', 'x4']],
-    ['env in (dev,test)', ['x2', 'x3']], ['env notin (prod,dev)', ['x3', 'x4']], ['tier', ['x1', 'x2']],
-    ['!tier', ['x3', 'x4', 'x5']], ['env=prod,tier=a', ['x1']],
+    ['env=prod', ['x1', 'x5']], ['env==prod', ['x1', 'x5']], ['env!=prod', ['kube-root-ca.crt', 'x2', 'x3', 'x4']],
+    ['env in (dev,test)', ['x2', 'x3']], ['env notin (prod,dev)', ['kube-root-ca.crt', 'x3', 'x4']], ['tier', ['x1', 'x2']],
+    ['!tier', ['kube-root-ca.crt', 'x3', 'x4', 'x5']], ['env=prod,tier=a', ['x1']],
   ];
   for (const [sel, want] of cases) {
     const r = await call(api, 'GET', `${cmPath(ns)}?labelSelector=${encodeURIComponent(sel)}`);
@@ -184,7 +185,7 @@ rest('list: label selector operators, field selectors, limit/continue', async ({
   const byName = await call(api, 'GET', `${cmPath(ns)}?fieldSelector=metadata.name%3Dx2`);
   assert.equal(byName.body.items.map((i: any) => i.metadata.name), ['x2']);
   const notName = await call(api, 'GET', `${cmPath(ns)}?fieldSelector=metadata.name!%3Dx2,metadata.namespace%3D${ns}`);
-  assert.is(notName.body.items.length, 4);
+  assert.is(notName.body.items.length, 5);
   const badSel = await call(api, 'GET', `${cmPath(ns)}?labelSelector=${encodeURIComponent('a in (b')}`);
   assert.is(badSel.status, 400);
   const names: string[] = [];
@@ -194,10 +195,10 @@ rest('list: label selector operators, field selectors, limit/continue', async ({
     const r = await call(api, 'GET', `${cmPath(ns)}?limit=2${token ? `&continue=${token}` : ''}`);
     names.push(...r.body.items.map((i: any) => i.metadata.name));
     token = r.body.metadata.continue ?? '';
-    if (token) assert.is(r.body.metadata.remainingItemCount, 5 - names.length);
+    if (token) assert.is(r.body.metadata.remainingItemCount, 6 - names.length);
     pages++;
   } while (token);
-  assert.equal(names, ['x1', 'x2', 'x3', 'x4', 'x5']);
+  assert.equal(names, ['kube-root-ca.crt', 'x1', 'x2', 'x3', 'x4', 'x5']);
   assert.is(pages, 3);
   const firstPage = await call(api, 'GET', `${cmPath(ns)}?limit=2`);
   await call(api, 'PATCH', cmPath(ns, 'x1'), { data: { touched: 'yes' } }, 'application/merge-patch+json');
@@ -219,18 +220,19 @@ rest('list: label selector operators, field selectors, limit/continue', async ({
 rest('watch: synthetic ADDED, live events, DELETED with the final object, replay from a resourceVersion', async ({ api }) => {
   const ns = 'w1';
   await call(api, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
+  await api.settled(); // kube-root-ca.crt published in the new namespace, as on a real cluster
   const first = (await call(api, 'POST', cmPath(ns), cm('one'))).body;
   const { events } = await watchEvents(api, `${cmPath(ns)}?watch=true`, {
-    count: 4,
+    count: 5,
     during: async () => {
       await call(api, 'POST', cmPath(ns), cm('two'));
       await call(api, 'PATCH', cmPath(ns, 'two'), { data: { b: '2' } }, 'application/merge-patch+json');
       await call(api, 'DELETE', cmPath(ns, 'two'));
     },
   });
-  assert.equal(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED one', 'ADDED two', 'MODIFIED two', 'DELETED two']);
-  assert.equal(events[3].object.data, { a: '1', b: '2' }, 'DELETED carries the final state');
-  assert.ok(Number(events[3].object.metadata.resourceVersion) > Number(events[2].object.metadata.resourceVersion));
+  assert.equal(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED kube-root-ca.crt', 'ADDED one', 'ADDED two', 'MODIFIED two', 'DELETED two']);
+  assert.equal(events[4].object.data, { a: '1', b: '2' }, 'DELETED carries the final state');
+  assert.ok(Number(events[4].object.metadata.resourceVersion) > Number(events[3].object.metadata.resourceVersion));
   const replay = await watchEvents(api, `${cmPath(ns)}?watch=true&resourceVersion=${first.metadata.resourceVersion}`, { count: 3 });
   assert.equal(replay.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED'], 'replay after the given RV only');
 });

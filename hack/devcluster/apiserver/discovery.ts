@@ -58,6 +58,9 @@ function resourceEntries(t: ResourceType): object[] {
     out.push({ name: `${t.plural}/scale`, singularName: '', namespaced: t.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
   }
   if (t.kind === 'Pod' && t.builtin) out.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
+  if (t.kind === 'ServiceAccount' && t.builtin) {
+    out.push({ name: 'serviceaccounts/token', singularName: '', namespaced: true, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
+  }
   if (t.kind === 'Namespace' && t.builtin) out.push({ name: 'namespaces/finalize', singularName: '', namespaced: false, kind: 'Namespace', verbs: ['update'] });
   return out;
 }

@@ -53,7 +53,8 @@ export const errors = {
     new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(gr)} "${name}": ${why}`, details(gr, name)),
   badRequest: (message: string) => new ApiError(400, 'BadRequest', message),
   forbidden: (gr: GroupResource, name: string, why: string, causes?: StatusCause[]) =>
-    new ApiError(403, 'Forbidden', `${qualified(gr)} "${name}" is forbidden: ${why}`, details(gr, name, causes ? { causes } : {})),
+    // NewForbidden leaves the name out of the message when there is none (generateName).
+    new ApiError(403, 'Forbidden', `${qualified(gr)}${name ? ` "${name}"` : ''} is forbidden: ${why}`, details(gr, name, causes ? { causes } : {})),
   methodNotAllowed: (message = 'the server does not allow this method on the requested resource') =>
     new ApiError(405, 'MethodNotAllowed', message),
   notAcceptable: (message: string) => new ApiError(406, 'NotAcceptable', message),

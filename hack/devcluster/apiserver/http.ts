@@ -2,6 +2,8 @@
 // Table, PartialObjectMetadata), query options, fault injection, counters, and the
 // non-resource endpoints (/version, discovery, /openapi, /healthz, /metrics, /debug/*).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { INSECURE_USER, type Access } from './access.js';
 import { ApiError, errors } from './errors.js';
 import type { Counters } from './counters.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
@@ -16,6 +18,8 @@ import { serveWatch } from './watch.js';
 import { patchScale, reviewResponse, scaleOf, updateScale } from './subresources.js';
 import { decodeProtobuf, PROTOBUF } from './protobuf.js';
 import { parseLogQuery, serveLog, type PodLogReader } from './podlogs.js';
+import { requestAttributes, type RequestAttributes, type UserInfo } from './rbac.js';
+import { createTokenRequest, type TokenIssuer } from './tokens.js';
 
 export interface HttpContext {
   store: Store;
@@ -29,6 +33,12 @@ export interface HttpContext {
   openapi(path: string, accept: string): { contentType: string; body: string | Buffer } | undefined;
   /** Supplies pods/log text (set by whoever runs the pods); undefined → logs unavailable. */
   podLogs(): PodLogReader | undefined;
+  /** Authentication, impersonation and authorization (the secure port authenticates; both authorize). */
+  access: Access;
+  /** Signs the tokens of the serviceaccounts/token subresource. */
+  issuer: TokenIssuer;
+  /** Milliseconds since the epoch (token lifetimes). */
+  now(): number;
 }
 
 export const VERSION_INFO = {
@@ -158,16 +168,40 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
   };
 }
 
+/**
+ * Who the request acts as, once allowed to: the secure port authenticates its bearer token
+ * (401 when rejected), the insecure port is the superuser; then impersonation, then the
+ * authorizer, before any routing (so an unknown path is a 403 for whoever may not see it).
+ */
+function admitRequest(ctx: HttpContext, req: IncomingMessage, attrs: RequestAttributes): UserInfo {
+  const secure = (req.socket as TLSSocket).encrypted === true;
+  const requester = secure ? ctx.access.authenticate(req) : INSECURE_USER;
+  const user = ctx.access.impersonate(req, requester);
+  ctx.access.check(user, attrs);
+  return user;
+}
+
 async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const segs = url.pathname.split('/').filter((s) => s !== '');
   const method = req.method ?? 'GET';
+  const attrs = requestAttributes(method, req.url ?? '/');
+  let user: UserInfo;
+  try { user = admitRequest(ctx, req, attrs); } catch (err) {
+    const label = attrs.resourceRequest ? (attrs.apiGroup ? `${attrs.resource}.${attrs.apiGroup}` : attrs.resource) : url.pathname;
+    ctx.counters.record(attrs.verb, label, attrs.subresource, err instanceof ApiError ? err.code : 500);
+    throw err;
+  }
   const nonResource = serveNonResource(ctx, req, res, url, segs, method);
   if (nonResource) return nonResource;
   const r = route(ctx.registry, segs);
   if (!r) {
     ctx.counters.record(method.toLowerCase(), url.pathname, '', 404);
     throw errors.notFoundPath();
+  }
+  // A server-side apply that creates its object is authorized as a create too (handlers/patch.go).
+  if (method === 'PATCH' && r.name && String(req.headers['content-type'] ?? '').startsWith(PATCH_TYPES.apply) && !ctx.rest.find(r.t, r.namespace, r.name)) {
+    ctx.access.check(user, { ...attrs, verb: 'create' });
   }
   const q = url.searchParams;
   const watch = q.get('watch') === 'true' || q.get('watch') === '1';
@@ -186,7 +220,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return;
     }
     if (fault) throw forcedError(ctx, r, fault.code, fault.message);
-    code = await serveResource(ctx, req, res, r, verb, q, info);
+    code = await serveResource(ctx, req, res, r, verb, q, info, user);
   } catch (err) {
     code = err instanceof ApiError ? err.code : 500;
     throw err;
@@ -260,7 +294,7 @@ function serveNonResource(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   return undefined;
 }
 
-async function serveResource(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, r: Route, verb: string, q: URLSearchParams, info: RequestInfo): Promise<number> {
+async function serveResource(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, r: Route, verb: string, q: URLSearchParams, info: RequestInfo, user: UserInfo): Promise<number> {
   const { rest } = ctx;
   const { t, namespace } = r;
   const neg = negotiate(req.headers.accept);
@@ -272,7 +306,14 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
   };
   const sub = r.subresource;
   const podLog = sub === 'log' && t.kind === 'Pod' && t.builtin;
-  if (sub && !(sub === 'status' && t.status) && !(sub === 'scale' && t.scale) && !(sub === 'finalize' && t.kind === 'Namespace') && !podLog) throw errors.notFoundPath();
+  const tokenRequest = sub === 'token' && t.kind === 'ServiceAccount' && t.builtin;
+  if (sub && !(sub === 'status' && t.status) && !(sub === 'scale' && t.scale) && !(sub === 'finalize' && t.kind === 'Namespace') && !podLog && !tokenRequest) throw errors.notFoundPath();
+  if (tokenRequest) {
+    if (verb !== 'create') throw errors.methodNotAllowed();
+    const sa = rest.get(t, namespace, r.name!); // 404 with the ServiceAccount's name when absent
+    sendJson(res, 201, createTokenRequest(ctx.issuer, namespace, sa, await readObject(req), ctx.access.tokenLookups(), ctx.now()));
+    return 201;
+  }
   if (podLog) {
     if (verb !== 'get') throw errors.methodNotAllowed();
     rest.get(t, namespace, r.name!); // 404 with the pod's name when absent
@@ -282,7 +323,9 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
 
   if (t.virtual) {
     if (verb !== 'create' || r.name) throw errors.methodNotAllowed();
-    const review = reviewResponse(t, namespace, await readObject(req));
+    const review = reviewResponse(t, namespace, await readObject(req), {
+      user, authorize: (u, a) => ctx.access.authorize(u, a), rulesFor: (u, ns) => ctx.access.rulesFor(u, ns),
+    });
     sendJson(res, 201, review);
     return 201;
   }

@@ -4,6 +4,7 @@ import { errors } from './errors.js';
 import { PATCH_TYPES, type Rest, type WriteOptions } from './rest.js';
 import { apiVersionOf, type KObject, type ResourceType } from './registry.js';
 import { evalJsonPath } from './tables.js';
+import type { Decision, RequestAttributes, RulesReviewStatus, UserInfo } from './rbac.js';
 
 function replicasPaths(t: ResourceType): { spec: string; status: string; selector?: string } {
   const s = t.crd?.version.subresources?.scale;
@@ -54,18 +55,61 @@ export function updateScale(rest: Rest, t: ResourceType, ns: string, name: strin
   return rest.commitUpdate(t, old, next, opts).object;
 }
 
+/** What the reviews need: the requester and the server's authorizer. */
+export interface ReviewContext {
+  user: UserInfo;
+  authorize(user: UserInfo, a: RequestAttributes): Decision;
+  rulesFor(user: UserInfo, namespace: string): RulesReviewStatus;
+}
+
+/** A SubjectAccessReviewSpec's attributes as the authorizer sees them; 422 when neither or both kinds are set. */
+function reviewAttributes(kind: string, spec: KObject): RequestAttributes {
+  const r = spec.resourceAttributes;
+  const n = spec.nonResourceAttributes;
+  if (!!r === !!n) {
+    throw errors.invalid(`${kind}.authorization.k8s.io`, '', 'authorization.k8s.io', [{ reason: 'FieldValueInvalid', field: 'spec.resourceAttributes', message: 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified' }]);
+  }
+  if (n) return { verb: n.verb ?? '', resourceRequest: false, path: n.path ?? '', apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '' };
+  return { verb: r.verb ?? '', resourceRequest: true, path: '', apiGroup: r.group ?? '', apiVersion: r.version ?? '', resource: r.resource ?? '', subresource: r.subresource ?? '', namespace: r.namespace ?? '', name: r.name ?? '' };
+}
+
+function accessStatus(d: Decision): KObject {
+  return d.reason ? { allowed: d.allowed, reason: d.reason } : { allowed: d.allowed };
+}
+
 /**
- * Access and identity reviews. The dev cluster has no authentication or authorization, so
- * every subject may do everything, and the caller is a cluster admin.
+ * Access and identity reviews, answered (never stored) with the real identity and the
+ * server's authorizer: the requester for the Self* reviews, spec.user/groups/extra for
+ * SubjectAccessReview and LocalSubjectAccessReview (taken literally, no groups added).
  */
-export function reviewResponse(t: ResourceType, namespace: string, body: KObject): KObject {
+export function reviewResponse(t: ResourceType, namespace: string, body: KObject, rc: ReviewContext): KObject {
   const base: KObject = { ...body, apiVersion: apiVersionOf(t), kind: t.kind, metadata: { ...(body.metadata ?? {}), ...(namespace ? { namespace } : {}), creationTimestamp: null } };
+  const spec: KObject = body.spec ?? {};
   switch (t.kind) {
     case 'SelfSubjectRulesReview':
-      return { ...base, status: { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }], incomplete: false } };
-    case 'SelfSubjectReview':
-      return { ...base, status: { userInfo: { username: 'devcluster-admin', groups: ['system:masters', 'system:authenticated'] } } };
-    default:
-      return { ...base, status: { allowed: true, reason: 'the dev cluster authorizes every request' } };
+      if (!spec.namespace) throw errors.badRequest('no namespace on request');
+      return { ...base, status: rc.rulesFor(rc.user, spec.namespace) };
+    case 'SelfSubjectReview': {
+      const u = rc.user;
+      const userInfo: KObject = { username: u.name };
+      if (u.uid) userInfo.uid = u.uid;
+      userInfo.groups = u.groups;
+      if (u.extra) userInfo.extra = u.extra;
+      return { ...base, status: { userInfo } };
+    }
+    case 'SelfSubjectAccessReview':
+      return { ...base, status: accessStatus(rc.authorize(rc.user, reviewAttributes(t.kind, spec))) };
+    default: {
+      // SubjectAccessReview and LocalSubjectAccessReview.
+      if (!spec.user && !(spec.groups ?? []).length) {
+        throw errors.invalid(`${t.kind}.authorization.k8s.io`, '', 'authorization.k8s.io', [{ reason: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
+      }
+      const a = reviewAttributes(t.kind, spec);
+      if (t.kind === 'LocalSubjectAccessReview' && (!a.resourceRequest || a.namespace !== namespace)) {
+        throw errors.badRequest(`spec.resourceAttributes.namespace must match namespace: ${namespace}`);
+      }
+      const user: UserInfo = { name: spec.user ?? '', groups: spec.groups ?? [], uid: spec.uid, extra: spec.extra };
+      return { ...base, status: accessStatus(rc.authorize(user, a)) };
+    }
   }
 }
