@@ -78,7 +78,9 @@ async function main(): Promise<void> {
     throw err;
   }
   api.writeKubeconfig(kubeconfigPath);
+  api.writeSecureKubeconfig(join(dir, 'kubeconfig-secure'));
   console.log(`devcluster: API server ${api.url}`);
+  console.log(`devcluster: secure port ${api.secureUrl}  (CA ${api.caFile}, admin kubeconfig ${join(dir, 'kubeconfig-secure')})`);
   console.log(`devcluster: kubeconfig ${kubeconfigPath}  (export KUBECONFIG=${kubeconfigPath})`);
 }
 
