@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { commandLine, findImage, normalizeImageName, parseImageConfig, ImageConfigError } from '../../hack/devcluster/agent/images.js';
-import { containerEnv, ContainerConfigError, expandVars, fieldRefValue, rewritePaths } from '../../hack/devcluster/agent/container-spec.js';
-import { mountMappings, volumeHostDirs } from '../../hack/devcluster/agent/volumes.js';
+import { containerEnv, ContainerConfigError, expandVars, fieldRefValue } from '../../hack/devcluster/agent/container-spec.js';
+import { volumeHostDirs } from '../../hack/devcluster/agent/volumes.js';
 import { buildPodStatus, podPhase, type ContainerView, type PodView } from '../../hack/devcluster/agent/pod-status.js';
 import { PodIpAllocator } from '../../hack/devcluster/agent/ip-allocator.js';
 import { countResult, scheduleProbes } from '../../hack/devcluster/agent/probe-scheduler.js';
@@ -52,26 +52,12 @@ test('invalid image config is rejected with a precise error', () => {
   assert.throws(() => parseImageConfig('foo: 1'), (e: Error) => e instanceof ImageConfigError && /top-level "images"/.test(e.message));
 });
 
-const mappings = [
-  { containerPath: '/models', hostPath: '/data/pvc/ns/models' },
-  { containerPath: '/models/cache', hostPath: '/data/pods/u/cache' },
-  { containerPath: '/dev/termination-log', hostPath: '/data/pods/u/c/termination-log' },
-];
-for (const [input, expected] of [
-  ['/models/v3/model.onnx', '/data/pvc/ns/models/v3/model.onnx'],
-  ['--model-dir=/models/v3', '--model-dir=/data/pvc/ns/models/v3'],
-  ['/models', '/data/pvc/ns/models'],
-  ['/models/cache/x', '/data/pods/u/cache/x'],
-  ['/modelsX/a', '/modelsX/a'],
-  ['/other/models/a', '/other/models/a'],
-  ['echo done > /dev/termination-log', 'echo done > /data/pods/u/c/termination-log'],
-  ['cp /models/a "/models/b"', 'cp /data/pvc/ns/models/a "/data/pvc/ns/models/b"'],
-  ['PATH=/bin:/models/bin', 'PATH=/bin:/data/pvc/ns/models/bin'],
-  ['file:///models/v1', 'file:///data/pvc/ns/models/v1'],
-  ['pvc://store/models/v1', 'pvc://store/models/v1'],
-] as const) {
-  test(`rewritePaths(${JSON.stringify(input)})`, () => assert.is(rewritePaths(input, mappings), expected));
-}
+test('image user and env: parsed, and rejected when malformed', () => {
+  const [entry] = parseImageConfig('images: [{names: [x], entrypoint: [x], user: "65532:65532", env: {A: 1}}]');
+  assert.equal([entry.user, entry.env], ['65532:65532', { A: '1' }]);
+  assert.throws(() => parseImageConfig('images: [{names: [x], entrypoint: [x], user: "a b"}]'), /images\[0\]\.user must be a user name or id/);
+  assert.throws(() => parseImageConfig('images: [{names: [x], entrypoint: [x], env: [A]}]'), /images\[0\]\.env must be a map/);
+});
 
 test('$(VAR) expansion: defined names substituted, $$ escapes, unknown kept', () => {
   const vars = new Map([['A', 'x'], ['B', 'y']]);
@@ -116,14 +102,11 @@ test('env: a missing required secret or key is a CreateContainerConfigError', ()
   assert.throws(() => containerEnv({ env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'c', key: 'nokey' } } }] }, sources), /couldn't find key nokey in ConfigMap ns\/c/);
 });
 
-test('volumes map to folders under the data dir, subPath honoured', () => {
+test('volumes map to folders under the data dir', () => {
   const dirs = volumeHostDirs(pod, '/d');
   assert.is(dirs.get('models'), '/d/volumes/pvc/ns/store');
   assert.is(dirs.get('scratch'), '/d/pods/u1/scratch');
   assert.is(dirs.get('cfg'), '/d/pods/u1/cfg');
-  const m = mountMappings({ volumeMounts: [{ name: 'models', mountPath: '/models' }, { name: 'scratch', mountPath: '/tmp/work', subPath: 'a' }] }, dirs);
-  assert.equal(m, [{ containerPath: '/models', hostPath: '/d/volumes/pvc/ns/store' }, { containerPath: '/tmp/work', hostPath: '/d/pods/u1/scratch/a' }]);
-  assert.throws(() => mountMappings({ volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, dirs), /refers to no volume/);
 });
 
 const running = (name: string, ready = true): ContainerView => ({ name, image: 'i', state: { kind: 'running', startedAt: 't' }, restartCount: 0, ready, started: true });

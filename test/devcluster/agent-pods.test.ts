@@ -146,7 +146,7 @@ spec:
         - |
           const names = ['echo-svc', 'echo-svc.default.svc', 'echo-svc.default.svc.cluster.local'];
           Promise.all(names.map((n) => fetch('http://' + n + ':9381/').then((r) => r.text())))
-            .then((bodies) => require('fs').writeFileSync(process.env.TERMINATION_MESSAGE_PATH,
+            .then((bodies) => require('fs').writeFileSync('/dev/termination-log',
               bodies.map((b) => b.trim()).join('|') + ' ' + process.env.ECHO_SVC_SERVICE_HOST + ':' + process.env.ECHO_SVC_SERVICE_PORT_WEB));
 `);
   await kubectl(['wait', '--for=condition=Complete', 'job/client', '--timeout=30s']);

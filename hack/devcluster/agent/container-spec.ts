@@ -1,38 +1,13 @@
-// Pure translation of a Pod's container into a host process: environment (literal values,
-// downward API, Secret/ConfigMap references, envFrom, $(VAR) expansion) and rewriting of
-// container paths (volume mount paths, the termination message path) to host folders.
-//
-// Path rewriting: a container path such as "/models/v3/model.onnx" whose prefix is a volume's
-// mountPath ("/models") becomes "<hostDir>/v3/model.onnx" wherever it appears in command,
-// args and env values — at the start of a word, after "=", ":", a quote or "file://", and only when
-// the prefix ends at a path boundary ("/data" never matches "/database").
+// Pure translation of a Pod's container environment: literal values, downward API,
+// Secret/ConfigMap references, envFrom and $(VAR) expansion. Paths need no translation: each
+// container runs in its own root filesystem with its volumes at their mountPaths (sandbox.ts).
 import type { KubeObject } from './kube-client.js';
-
-export interface PathMapping {
-  containerPath: string;
-  hostPath: string;
-}
 
 export class ContainerConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ContainerConfigError';
   }
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-export function rewritePaths(value: string, mappings: PathMapping[]): string {
-  const sorted = [...mappings].filter((m) => m.containerPath && m.containerPath !== '/').sort((a, b) => b.containerPath.length - a.containerPath.length);
-  if (sorted.length === 0) return value;
-  const alternatives = sorted.map((m) => escapeRegExp(m.containerPath.replace(/\/+$/, ''))).join('|');
-  const re = new RegExp(`(^|[\\s=:'",;(]|file://)(${alternatives})(?=$|[/\\s'",;:)])`, 'g');
-  return value.replace(re, (_all, lead: string, path: string) => {
-    const mapping = sorted.find((m) => m.containerPath.replace(/\/+$/, '') === path)!;
-    return lead + mapping.hostPath.replace(/\/+$/, '');
-  });
 }
 
 /** Kubernetes $(VAR) expansion: defined names are substituted, "$$" escapes, others stay. */

@@ -8,6 +8,10 @@ export interface ImageEntry {
   entrypoint: string[];
   cmd?: string[];
   cwd: 'repo' | 'pod';
+  /** The image's default user ("65532:65532"; unset: root), as Docker's USER. */
+  user?: string;
+  /** The image's environment (Docker's ENV): under the container's own env. */
+  env?: Record<string, string>;
 }
 
 export class ImageConfigError extends Error {
@@ -32,7 +36,13 @@ export function parseImageConfig(text: string, source = 'images.yaml'): ImageEnt
     if (!Array.isArray(e.entrypoint)) throw new ImageConfigError(`${source}: images[${i}].entrypoint must be a list`);
     const cwd = e.cwd ?? 'repo';
     if (cwd !== 'repo' && cwd !== 'pod') throw new ImageConfigError(`${source}: images[${i}].cwd must be "repo" or "pod"`);
-    return { names, entrypoint: e.entrypoint.map(String), cmd: Array.isArray(e.cmd) ? e.cmd.map(String) : undefined, cwd };
+    if (e.user !== undefined && !/^(\d+|[a-z_][a-z0-9_-]*)(:\d+)?$/.test(String(e.user))) throw new ImageConfigError(`${source}: images[${i}].user must be a user name or id, optionally ":group id"`);
+    if (e.env !== undefined && (typeof e.env !== 'object' || Array.isArray(e.env))) throw new ImageConfigError(`${source}: images[${i}].env must be a map`);
+    return {
+      names, entrypoint: e.entrypoint.map(String), cmd: Array.isArray(e.cmd) ? e.cmd.map(String) : undefined, cwd,
+      ...(e.user !== undefined ? { user: String(e.user) } : {}),
+      ...(e.env ? { env: Object.fromEntries(Object.entries(e.env).map(([k, v]) => [k, String(v)])) } : {}),
+    };
   });
 }
 

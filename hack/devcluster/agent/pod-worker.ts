@@ -1,14 +1,18 @@
-// Runs one Pod's containers as local processes: start (with image → command mapping, env and
-// path rewriting), restart with crash-loop back-off per restartPolicy, probes, graceful stop.
-// Each container runs in its own process group so that stopping it kills everything it started.
+// Runs one Pod's containers as local processes, each in its own container sandbox (sandbox.ts:
+// a private mount namespace with its own root filesystem, volumes at their mountPaths, the
+// container's user and groups): start (image → command mapping, env), restart with crash-loop
+// back-off per restartPolicy, probes, graceful stop. Each container runs in its own process
+// group so that stopping it kills everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { KubeObject } from './kube-client.js';
 import { commandLine, findImage, normalizeImageName, type ImageEntry } from './images.js';
-import { ContainerConfigError, containerEnv, expandVars, rewritePaths, type PathMapping } from './container-spec.js';
-import { materializeVolumes, mountMappings, podDir } from './volumes.js';
+import { ContainerConfigError, containerEnv, expandVars } from './container-spec.js';
+import { createSubPaths, materializeVolumes, podDir } from './volumes.js';
+import { execInContainer, sandboxArgv, sandboxPlan, type SandboxPlan } from './sandbox.js';
+import { sandboxBinary } from './sandbox-binary.js';
 import { runProbe, type ProbeTarget } from './probes.js';
 import { scheduleProbes } from './probe-scheduler.js';
 import type { ContainerView, PodView, TerminatedState } from './pod-status.js';
@@ -21,12 +25,18 @@ import { DNS_SHIM, HOSTS_ENV, NAMESPACE_ENV, serviceLinkEnv } from './cluster-dn
 export const POD_UID_ENV = 'MODELSHIP_DEVCLUSTER_POD_UID';
 export const DATA_DIR_ENV = 'MODELSHIP_DEVCLUSTER_DATA_DIR';
 const MAX_TERMINATION_MESSAGE = 4096;
-const HOST_ENV_PASSTHROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'USER', 'CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES'];
+// The host's locale and GPU selection reach containers; paths and identity (HOME, TMPDIR, USER)
+// are the container's own.
+const HOST_ENV_PASSTHROUGH = ['LANG', 'LC_ALL', 'TZ', 'CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES'];
+/** Docker's default PATH, which images inherit unless they set their own. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface PodWorkerDeps {
   dataDir: string;
   repoRoot: string;
   images: ImageEntry[];
+  /** The container runtime binary (default: sandbox.c compiled on first use). */
+  sandbox?: string;
   kubeconfigPath: string;
   apiServerUrl: string;
   secrets: (ns: string, name: string) => KubeObject | undefined;
@@ -199,56 +209,36 @@ export class PodWorker {
   private launch(c: ContainerRuntime, entry: ImageEntry): void {
     const pod = this.pod;
     this.volumeDirs ??= materializeVolumes(pod, this.deps.dataDir, { secrets: this.deps.secrets, configMaps: this.deps.configMaps });
-    const sandbox = podDir(this.deps.dataDir, pod);
-    const mappings: PathMapping[] = [
-      ...mountMappings(c.spec, this.volumeDirs),
-      { containerPath: c.spec.terminationMessagePath ?? '/dev/termination-log', hostPath: c.termFile },
-    ];
-    // Like the kubelet, create a missing subPath folder inside its volume.
-    for (const m of c.spec.volumeMounts ?? []) {
-      const mapped = mappings.find((x) => x.containerPath === m.mountPath);
-      if (m.subPath && mapped && !existsSync(mapped.hostPath)) mkdirSync(mapped.hostPath, { recursive: true });
-    }
-    const rewrite = (s: string) => rewritePaths(s, mappings);
     const ns = pod.metadata.namespace ?? 'default';
     const links = pod.spec?.enableServiceLinks === false ? new Map<string, string>() : serviceLinkEnv(this.deps.services(), ns);
     const declared = containerEnv(c.spec, { pod, podIP: this.podIP, secrets: this.deps.secrets, configMaps: this.deps.configMaps }, links);
-    const env: Record<string, string> = {};
-    for (const k of HOST_ENV_PASSTHROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-    const api = new URL(this.deps.apiServerUrl);
-    Object.assign(env, {
-      HOSTNAME: pod.metadata.name,
-      KUBERNETES_SERVICE_HOST: api.hostname,
-      KUBERNETES_SERVICE_PORT: api.port || (api.protocol === 'https:' ? '443' : '80'),
-      // Pods reach the dev cluster's API server through a kubeconfig: client libraries try
-      // $KUBECONFIG before in-cluster config, and the real in-cluster token path is under "/".
-      KUBECONFIG: this.deps.kubeconfigPath,
-      // Stands in for the per-pod network namespace: servers bind to their own loopback IP.
-      POD_IP: this.podIP,
-      TERMINATION_MESSAGE_PATH: c.termFile,
-    });
-    for (const [k, v] of declared) env[k] = rewrite(v);
-    env[POD_UID_ENV] = this.uid;
-    env[DATA_DIR_ENV] = this.deps.dataDir;
-    env[HOSTS_ENV] = this.deps.hostsFile;
-    env[NAMESPACE_ENV] = ns;
-    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${DNS_SHIM}`].filter(Boolean).join(' ');
-    const vars = new Map(declared);
-    const argv = commandLine(entry, c.spec.command, c.spec.args).map((a) => rewrite(expandVars(a, vars)));
-    if (argv.length === 0) throw new Error('no command specified');
-    if (argv[0] === 'node') argv[0] = process.execPath;
-    const cwd = this.workingDir(c, entry, rewrite, sandbox);
-
+    createSubPaths(c.spec, this.volumeDirs);
+    const root = join(podDir(this.deps.dataDir, pod), 'rootfs', c.name);
+    mkdirSync(root, { recursive: true });
+    // The kubelet creates the termination message file world-writable: any user may report.
     mkdirSync(join(c.termFile, '..'), { recursive: true });
-    rmSync(c.termFile, { force: true });
+    writeFileSync(c.termFile, '');
+    chmodSync(c.termFile, 0o666);
+    const plan = sandboxPlan({
+      pod, container: c.spec, image: entry, root, repoRoot: this.deps.repoRoot, hostDirs: this.volumeDirs, terminationFile: c.termFile,
+      // The dev cluster's own shims: the Service hosts map the DNS shim reads, the API server kubeconfig.
+      extraFiles: [this.deps.hostsFile, this.deps.kubeconfigPath],
+      imageWorkdir: entry.cwd === 'repo' ? this.deps.repoRoot : '/',
+    });
+    const env = this.containerEnvironment(entry, plan, declared, ns);
+    const vars = new Map(declared);
+    const argv = commandLine(entry, c.spec.command, c.spec.args).map((a) => expandVars(a, vars));
+    if (argv.length === 0) throw new ContainerConfigError('no command specified');
+    if (argv[0] === 'node') argv[0] = process.execPath;
+
     const logDir = containerLogDir(this.deps.dataDir, pod.metadata.namespace ?? 'default', pod.metadata.name, this.uid, c.name);
     mkdirSync(logDir, { recursive: true });
     c.logFile = join(logDir, `${c.restartCount}.log`);
     const fd = openSync(c.logFile, 'a');
     let child: ChildProcess;
     try {
-      const guarded = killedWithParent(argv);
-      child = spawn(guarded[0], guarded.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+      const guarded = killedWithParent(sandboxArgv(this.deps.sandbox ?? defaultSandbox(), plan, argv));
+      child = spawn(guarded[0], guarded.slice(1), { cwd: '/', env, detached: true, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
@@ -260,7 +250,7 @@ export class PodWorker {
     c.started = !c.spec.startupProbe;
     c.ready = false;
     c.killedForLiveness = false;
-    c.probeTarget = { podIP: this.podIP, containerPorts: c.spec.ports ?? [], env, cwd, rewrite };
+    c.probeTarget = { podIP: this.podIP, containerPorts: c.spec.ports ?? [], env, exec: execInContainer(child.pid, plan) };
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError = err));
     c.exited = new Promise((resolve) => child.on('close', (code, signal) => {
@@ -274,18 +264,28 @@ export class PodWorker {
     this.deps.onChange();
   }
 
-  private workingDir(c: ContainerRuntime, entry: ImageEntry, rewrite: (s: string) => string, sandbox: string): string {
-    const wd: string | undefined = c.spec.workingDir;
-    if (wd) {
-      const mapped = rewrite(wd);
-      if (mapped !== wd) {
-        mkdirSync(mapped, { recursive: true });
-        return mapped;
-      }
-    }
-    if (entry.cwd === 'repo') return this.deps.repoRoot;
-    mkdirSync(sandbox, { recursive: true });
-    return sandbox;
+  /** Image defaults, then what the kubelet adds, then the container's own env (which wins). */
+  private containerEnvironment(entry: ImageEntry, plan: SandboxPlan, declared: Map<string, string>, ns: string): Record<string, string> {
+    const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: plan.uid === 0 ? '/root' : '/', ...(entry.env ?? {}) };
+    for (const k of HOST_ENV_PASSTHROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+    const api = new URL(this.deps.apiServerUrl);
+    Object.assign(env, {
+      HOSTNAME: this.pod.metadata.name,
+      KUBERNETES_SERVICE_HOST: api.hostname,
+      KUBERNETES_SERVICE_PORT: api.port || (api.protocol === 'https:' ? '443' : '80'),
+      // Pods reach the dev cluster's API server through a kubeconfig (bound into the container
+      // at its host path): client libraries try $KUBECONFIG before in-cluster config.
+      KUBECONFIG: this.deps.kubeconfigPath,
+      // Stands in for the per-pod network namespace: servers bind to their own loopback IP.
+      POD_IP: this.podIP,
+    });
+    for (const [k, v] of declared) env[k] = v;
+    env[POD_UID_ENV] = this.uid;
+    env[DATA_DIR_ENV] = this.deps.dataDir;
+    env[HOSTS_ENV] = this.deps.hostsFile;
+    env[NAMESPACE_ENV] = ns;
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${DNS_SHIM}`].filter(Boolean).join(' ');
+    return env;
   }
 
   private onExit(c: ContainerRuntime, child: ChildProcess, startedAt: string, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
@@ -295,8 +295,9 @@ export class PodWorker {
     c.proc = undefined;
     this.clearTimers(c);
     const signo = signal ? osConstants.signals[signal] ?? 0 : 0;
-    // setpriv reports a command it cannot execute with exit code 127 and a line on stderr.
-    const execFailure = code === 127 ? /^setpriv: failed to execute.*$/m.exec(readCapped(c.logFile ?? '', 4096) ?? '')?.[0] : undefined;
+    // The sandbox reports what kept the command from starting with exit code 125-127 and a
+    // "sandbox: " line on stderr (a mount, the working directory, a missing command).
+    const execFailure = code !== null && code >= 125 && code <= 127 ? /^sandbox: .*$/m.exec(readCapped(c.logFile ?? '', 4096) ?? '')?.[0] : undefined;
     const startFailure = spawnError?.message ?? execFailure;
     const exitCode = startFailure ? 128 : code ?? 128 + signo;
     const terminated: TerminatedState = {
@@ -378,6 +379,11 @@ export class PodWorker {
     await c.exited;
     clearTimeout(timer);
   }
+}
+
+let builtSandbox: string | undefined;
+function defaultSandbox(): string {
+  return (builtSandbox ??= sandboxBinary());
 }
 
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -7,10 +7,9 @@ import { spawn } from 'node:child_process';
 export interface ProbeTarget {
   podIP: string;
   containerPorts: { name?: string; containerPort: number }[];
-  /** For exec probes: the resolved environment and working directory. */
+  /** For exec probes: the container's environment, and the prefix that enters the container. */
   env: Record<string, string>;
-  cwd: string;
-  rewrite: (s: string) => string;
+  exec: string[];
 }
 
 export interface ProbeResult {
@@ -75,10 +74,11 @@ function tcpProbe(spec: any, target: ProbeTarget, timeoutMs: number): Promise<Pr
 }
 
 function execProbe(spec: any, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
-  const argv: string[] = (spec.command ?? []).map((s: string) => target.rewrite(s));
-  if (argv.length === 0) return Promise.resolve({ success: false, message: 'exec probe has no command' });
+  const command: string[] = spec.command ?? [];
+  if (command.length === 0) return Promise.resolve({ success: false, message: 'exec probe has no command' });
+  const argv = [...target.exec, ...command];
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: target.cwd, env: target.env, stdio: 'ignore', detached: true });
+    const child = spawn(argv[0], argv.slice(1), { env: target.env, stdio: 'ignore', detached: true });
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid!, 'SIGKILL');

@@ -3,10 +3,14 @@
 //   emptyDir              → <dataDir>/pods/<podUid>/<volumeName>/
 //   secret / configMap / projected → files written into <dataDir>/pods/<podUid>/<volumeName>/
 //   hostPath              → the host path itself (it is the host already)
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Permissions follow the kubelet: an emptyDir is created 0777; a fresh claim is owned by root,
+// 0755, like a newly formatted block volume, so a non-root container can write it only through
+// fsGroup, which (as the kubelet's SetVolumeOwnership) gives every file the group and g+rw, and
+// folders g+rwx with setgid, for every volume kind but hostPath.
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { KubeObject } from './kube-client.js';
-import { ContainerConfigError, type PathMapping } from './container-spec.js';
+import { ContainerConfigError } from './container-spec.js';
 
 export interface VolumeLookups {
   secrets: (namespace: string, name: string) => KubeObject | undefined;
@@ -31,17 +35,6 @@ export function volumeHostDirs(pod: KubeObject, dataDir: string): Map<string, st
     else dirs.set(v.name, join(podDir(dataDir, pod), v.name));
   }
   return dirs;
-}
-
-/** Container path → host path for each volumeMount of a container (pure). */
-export function mountMappings(container: any, hostDirs: Map<string, string>): PathMapping[] {
-  const out: PathMapping[] = [];
-  for (const m of container.volumeMounts ?? []) {
-    const dir = hostDirs.get(m.name);
-    if (!dir) throw new ContainerConfigError(`volumeMount "${m.name}" refers to no volume of the pod`);
-    out.push({ containerPath: m.mountPath, hostPath: m.subPath ? join(dir, m.subPath) : dir });
-  }
-  return out;
 }
 
 type FileMap = Map<string, Buffer>;
@@ -115,13 +108,49 @@ function sourceFiles(src: any, pod: KubeObject, lookups: VolumeLookups): FileMap
   return new Map();
 }
 
+/** The kubelet's fsGroup ownership change, skipped under OnRootMismatch when the root already matches. */
+export function applyFsGroup(dir: string, gid: number, policy: string | undefined): void {
+  const root = lstatSync(dir);
+  const wanted = 0o2770;
+  if (policy === 'OnRootMismatch' && root.gid === gid && (root.mode & wanted) === wanted) return;
+  const walk = (path: string) => {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return;
+    chownSync(path, st.uid, gid);
+    chmodSync(path, (st.mode & 0o7777) | (st.isDirectory() ? wanted : 0o660));
+    if (st.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(dir);
+}
+
+/**
+ * Creates the missing subPath folders of a container's mounts as the kubelet does before it
+ * starts the container: with the volume root's mode and owner, so that a group-writable
+ * (fsGroup) volume keeps its subfolders group-writable.
+ */
+export function createSubPaths(container: any, hostDirs: Map<string, string>): void {
+  for (const m of container.volumeMounts ?? []) {
+    const dir = hostDirs.get(m.name);
+    if (!m.subPath || !dir) continue;
+    const target = resolve(dir, m.subPath);
+    if (target !== resolve(dir) && !target.startsWith(resolve(dir) + '/')) throw new ContainerConfigError(`volumeMount "${m.name}": subPath "${m.subPath}" escapes the volume`);
+    if (existsSync(target)) continue;
+    const root = lstatSync(dir);
+    mkdirSync(target, { recursive: true });
+    chownSync(target, root.uid, root.gid);
+    chmodSync(target, root.mode & 0o7777);
+  }
+}
+
 /** Creates the pod's volume folders and writes Secret/ConfigMap/projected files (I/O). */
 export function materializeVolumes(pod: KubeObject, dataDir: string, lookups: VolumeLookups): Map<string, string> {
   const dirs = volumeHostDirs(pod, dataDir);
+  const fsGroup: number | undefined = pod.spec?.securityContext?.fsGroup;
   for (const v of pod.spec?.volumes ?? []) {
     const dir = dirs.get(v.name)!;
     if (v.hostPath) continue;
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (v.emptyDir) chmodSync(dir, 0o777);
     let files: FileMap = new Map();
     if (v.secret || v.configMap || v.downwardAPI) files = sourceFiles(v, pod, lookups);
     else if (v.projected) for (const src of v.projected.sources ?? []) for (const [p, b] of sourceFiles(src, pod, lookups)) files.set(p, b);
@@ -131,6 +160,7 @@ export function materializeVolumes(pod: KubeObject, dataDir: string, lookups: Vo
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content);
     }
+    if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, pod.spec?.securityContext?.fsGroupChangePolicy);
   }
   return dirs;
 }
