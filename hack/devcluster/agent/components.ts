@@ -19,7 +19,7 @@ export interface StartedComponent {
   stop(): Promise<void>;
 }
 
-/** Kubeconfig the agent (and, through $KUBECONFIG, every pod) uses to reach the API server. */
+/** Kubeconfig the agent uses to reach the API server (pods use their ServiceAccount tokens). */
 export function agentKubeconfigPath(dir: string): string {
   return join(dir, 'node-agent', 'kubeconfig');
 }

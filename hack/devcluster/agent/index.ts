@@ -5,7 +5,8 @@
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
-import { KubeClient } from './kube-client.js';
+import { KubeClient, type KubeObject } from './kube-client.js';
+import type { TokenSource } from './volumes.js';
 import { Informer } from './informer.js';
 import { CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, JOBS, NODES, PODS, PVCS, REPLICASETS, SECRETS, SERVICES } from './resources.js';
 import { ControllerManager, type Informers } from './controllers.js';
@@ -91,10 +92,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     dataDir,
     repoRoot,
     images,
-    kubeconfigPath: resolve(opts.kubeconfigPath),
-    apiServerUrl: client.serverUrl,
     secrets: (ns, name) => informers.secrets.get(ns, name),
     services: () => informers.services.list(),
+    requestToken: (pod, source) => requestServiceAccountToken(client, pod, source),
     hostsFile: hostsFile(dataDir),
     configMaps: (ns, name) => informers.configmaps.get(ns, name),
     backoffBaseMs: opts.crashBackoffBaseMs ?? 1_000,
@@ -136,4 +136,16 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The kubelet's TokenRequest: a token of the pod's ServiceAccount, bound to the pod. */
+async function requestServiceAccountToken(client: KubeClient, pod: KubeObject, source: TokenSource): Promise<string> {
+  const ns = pod.metadata.namespace ?? 'default';
+  const sa = pod.spec?.serviceAccountName ?? 'default';
+  const res = await client.create<{ status?: { token?: string } }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+    spec: { ...(source.audience ? { audiences: [source.audience] } : {}), expirationSeconds: source.expirationSeconds, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod.metadata.name, uid: pod.metadata.uid } },
+  });
+  if (!res.status?.token) throw new Error('TokenRequest answered without a token');
+  return res.status.token;
 }

@@ -10,7 +10,7 @@ import { constants as osConstants } from 'node:os';
 import type { KubeObject } from './kube-client.js';
 import { commandLine, findImage, normalizeImageName, type ImageEntry } from './images.js';
 import { ContainerConfigError, containerEnv, expandVars } from './container-spec.js';
-import { createSubPaths, materializeVolumes, podDir } from './volumes.js';
+import { createSubPaths, materializeVolumes, podDir, tokenSources, type TokenSource } from './volumes.js';
 import { execInContainer, sandboxArgv, sandboxPlan, type SandboxPlan } from './sandbox.js';
 import { sandboxBinary } from './sandbox-binary.js';
 import { runProbe, type ProbeTarget } from './probes.js';
@@ -37,8 +37,6 @@ export interface PodWorkerDeps {
   images: ImageEntry[];
   /** The container runtime binary (default: sandbox.c compiled on first use). */
   sandbox?: string;
-  kubeconfigPath: string;
-  apiServerUrl: string;
   secrets: (ns: string, name: string) => KubeObject | undefined;
   configMaps: (ns: string, name: string) => KubeObject | undefined;
   /** Services, for the service link env vars a kubelet injects. */
@@ -52,6 +50,8 @@ export interface PodWorkerDeps {
   log: (msg: string) => void;
   /** Kubelet events (Pulled, Created, Started, BackOff, Unhealthy, Failed…). */
   events?: EventRecorder;
+  /** A TokenRequest for the pod's ServiceAccount, bound to the pod (the kubelet's token manager). */
+  requestToken?: (pod: KubeObject, source: TokenSource) => Promise<string>;
 }
 
 interface ContainerRuntime extends ContainerView {
@@ -77,6 +77,7 @@ export class PodWorker {
   private stopping = false;
   private deadlineTimer?: NodeJS.Timeout;
   private volumeDirs?: Map<string, string>;
+  private readonly tokens = new Map<string, string>();
 
   constructor(
     private pod: KubeObject,
@@ -131,8 +132,32 @@ export class PodWorker {
     if (typeof ads === 'number') {
       this.deadlineTimer = setTimeout(() => this.failPod('DeadlineExceeded', 'Pod was active on the node longer than the specified deadline'), ads * 1000);
     }
-    if (this.initContainers.length) this.startContainer(this.initContainers[0]);
-    else for (const c of this.containers) this.startContainer(c);
+    void this.fetchTokens().then(() => {
+      if (this.stopping) return;
+      if (this.initContainers.length) this.startContainer(this.initContainers[0]);
+      else for (const c of this.containers) this.startContainer(c);
+    });
+  }
+
+  /**
+   * Service account tokens for the projected volumes, before any container starts; while the
+   * API server refuses, the pod stays ContainerCreating with FailedMount events, as upstream.
+   */
+  private async fetchTokens(): Promise<void> {
+    for (const source of tokenSources(this.pod)) {
+      for (;;) {
+        if (this.stopping) return;
+        try {
+          if (!this.deps.requestToken) throw new Error('this node cannot request tokens');
+          this.tokens.set(source.key, await this.deps.requestToken(this.pod, source));
+          break;
+        } catch (err) {
+          const volume = source.key.split('/')[0];
+          this.deps.events?.warning(this.pod, 'FailedMount', `MountVolume.SetUp failed for volume "${volume}" : failed to fetch token: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 2_000));
+        }
+      }
+    }
   }
 
   /** After an init container succeeded: the next one, or the app containers. */
@@ -208,7 +233,7 @@ export class PodWorker {
 
   private launch(c: ContainerRuntime, entry: ImageEntry): void {
     const pod = this.pod;
-    this.volumeDirs ??= materializeVolumes(pod, this.deps.dataDir, { secrets: this.deps.secrets, configMaps: this.deps.configMaps });
+    this.volumeDirs ??= materializeVolumes(pod, this.deps.dataDir, { secrets: this.deps.secrets, configMaps: this.deps.configMaps, tokens: this.tokens });
     const ns = pod.metadata.namespace ?? 'default';
     const links = pod.spec?.enableServiceLinks === false ? new Map<string, string>() : serviceLinkEnv(this.deps.services(), ns);
     const declared = containerEnv(c.spec, { pod, podIP: this.podIP, secrets: this.deps.secrets, configMaps: this.deps.configMaps }, links);
@@ -221,8 +246,8 @@ export class PodWorker {
     chmodSync(c.termFile, 0o666);
     const plan = sandboxPlan({
       pod, container: c.spec, image: entry, root, repoRoot: this.deps.repoRoot, hostDirs: this.volumeDirs, terminationFile: c.termFile,
-      // The dev cluster's own shims: the Service hosts map the DNS shim reads, the API server kubeconfig.
-      extraFiles: [this.deps.hostsFile, this.deps.kubeconfigPath],
+      // The dev cluster's own shim: the Service hosts map the DNS shim reads.
+      extraFiles: [this.deps.hostsFile],
       imageWorkdir: entry.cwd === 'repo' ? this.deps.repoRoot : '/',
     });
     const env = this.containerEnvironment(entry, plan, declared, ns);
@@ -268,14 +293,9 @@ export class PodWorker {
   private containerEnvironment(entry: ImageEntry, plan: SandboxPlan, declared: Map<string, string>, ns: string): Record<string, string> {
     const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: plan.uid === 0 ? '/root' : '/', ...(entry.env ?? {}) };
     for (const k of HOST_ENV_PASSTHROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-    const api = new URL(this.deps.apiServerUrl);
     Object.assign(env, {
       HOSTNAME: this.pod.metadata.name,
-      KUBERNETES_SERVICE_HOST: api.hostname,
-      KUBERNETES_SERVICE_PORT: api.port || (api.protocol === 'https:' ? '443' : '80'),
-      // Pods reach the dev cluster's API server through a kubeconfig (bound into the container
-      // at its host path): client libraries try $KUBECONFIG before in-cluster config.
-      KUBECONFIG: this.deps.kubeconfigPath,
+      ...kubernetesServiceEnv(this.deps.services()),
       // Stands in for the per-pod network namespace: servers bind to their own loopback IP.
       POD_IP: this.podIP,
     });
@@ -379,6 +399,17 @@ export class PodWorker {
     await c.exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * KUBERNETES_SERVICE_HOST/PORT from the `default/kubernetes` Service, which the kubelet gives
+ * every pod whatever its enableServiceLinks: how in-cluster clients find the API server.
+ */
+export function kubernetesServiceEnv(services: KubeObject[]): Record<string, string> {
+  const svc = services.find((s) => s.metadata.namespace === 'default' && s.metadata.name === 'kubernetes');
+  const port = svc?.spec?.ports?.find((p: any) => p.name === 'https') ?? svc?.spec?.ports?.[0];
+  if (!svc?.spec?.clusterIP || !port) return {};
+  return { KUBERNETES_SERVICE_HOST: svc.spec.clusterIP, KUBERNETES_SERVICE_PORT: String(port.port), ...(port.name ? { [`KUBERNETES_SERVICE_PORT_${port.name.toUpperCase()}`]: String(port.port) } : {}) };
 }
 
 let builtSandbox: string | undefined;

@@ -15,6 +15,25 @@ import { ContainerConfigError } from './container-spec.js';
 export interface VolumeLookups {
   secrets: (namespace: string, name: string) => KubeObject | undefined;
   configMaps: (namespace: string, name: string) => KubeObject | undefined;
+  /** Tokens fetched for the pod's serviceAccountToken sources, by tokenKey(volume, path). */
+  tokens?: Map<string, string>;
+}
+
+/** A projected serviceAccountToken source of a pod volume, with the key its token is kept under. */
+export interface TokenSource { key: string; audience?: string; expirationSeconds: number }
+
+export const tokenKey = (volume: string, path: string): string => `${volume}/${path}`;
+
+/** The serviceAccountToken sources of a pod's projected volumes (the kubelet's token manager requests each). */
+export function tokenSources(pod: KubeObject): TokenSource[] {
+  const out: TokenSource[] = [];
+  for (const v of pod.spec?.volumes ?? []) {
+    for (const src of v.projected?.sources ?? []) {
+      const t = src.serviceAccountToken;
+      if (t) out.push({ key: tokenKey(v.name, t.path ?? 'token'), ...(t.audience ? { audience: t.audience } : {}), expirationSeconds: t.expirationSeconds ?? 3600 });
+    }
+  }
+  return out;
 }
 
 export function podDir(dataDir: string, pod: KubeObject): string {
@@ -70,7 +89,7 @@ function configMapData(cm: KubeObject): Record<string, Buffer> {
   return out;
 }
 
-function sourceFiles(src: any, pod: KubeObject, lookups: VolumeLookups): FileMap {
+function sourceFiles(src: any, pod: KubeObject, lookups: VolumeLookups, volume: string): FileMap {
   const ns = pod.metadata.namespace ?? 'default';
   if (src.secret) {
     const name = src.secret.secretName ?? src.secret.name;
@@ -91,8 +110,10 @@ function sourceFiles(src: any, pod: KubeObject, lookups: VolumeLookups): FileMap
     return keyedFiles(configMapData(cm), src.configMap.items, `ConfigMap ${ns}/${name}`, !!src.configMap.optional);
   }
   if (src.serviceAccountToken) {
-    // The dev cluster does not authenticate; pods reach it through KUBECONFIG instead.
-    return new Map([[src.serviceAccountToken.path ?? 'token', Buffer.from('devcluster-token')]]);
+    const path = src.serviceAccountToken.path ?? 'token';
+    const token = lookups.tokens?.get(tokenKey(volume, path));
+    if (token === undefined) throw new ContainerConfigError(`volume "${volume}": no service account token fetched for ${path}`);
+    return new Map([[path, Buffer.from(token)]]);
   }
   if (src.downwardAPI) {
     const files: FileMap = new Map();
@@ -152,8 +173,8 @@ export function materializeVolumes(pod: KubeObject, dataDir: string, lookups: Vo
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     if (v.emptyDir) chmodSync(dir, 0o777);
     let files: FileMap = new Map();
-    if (v.secret || v.configMap || v.downwardAPI) files = sourceFiles(v, pod, lookups);
-    else if (v.projected) for (const src of v.projected.sources ?? []) for (const [p, b] of sourceFiles(src, pod, lookups)) files.set(p, b);
+    if (v.secret || v.configMap || v.downwardAPI) files = sourceFiles(v, pod, lookups, v.name);
+    else if (v.projected) for (const src of v.projected.sources ?? []) for (const [p, b] of sourceFiles(src, pod, lookups, v.name)) files.set(p, b);
     for (const [rel, content] of files) {
       const target = resolve(dir, rel);
       if (!target.startsWith(resolve(dir) + '/')) throw new ContainerConfigError(`volume "${v.name}": item path "${rel}" escapes the volume`);

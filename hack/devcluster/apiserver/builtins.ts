@@ -5,14 +5,10 @@ import { errors } from './errors.js';
 import type { KObject } from './registry.js';
 import { podQosClass } from './pod-qos.js';
 
-/** The first address of the service range: kube-apiserver keeps it for `default/kubernetes`. */
-export const KUBERNETES_SERVICE_IP = '127.96.0.1';
-
 /**
  * Cluster IPs from 127.96.0.0/16 (loopback, so the node agent can bind them without root).
  * Allocation starts at a random offset so that dev clusters running side by side (parallel
  * tests) rarely hand out the same address, which their service proxies would both bind.
- * The first address is never handed out; only a Service asking for it by name gets it.
  */
 export class ClusterIpAllocator {
   private used = new Set<string>();
@@ -27,7 +23,7 @@ export class ClusterIpAllocator {
       const n = this.next;
       this.next = this.next >= 65_534 ? 1 : this.next + 1;
       const ip = `127.96.${n >> 8}.${n & 255}`;
-      if ((n & 255) === 0 || (n & 255) === 255 || ip === KUBERNETES_SERVICE_IP || this.used.has(ip)) continue;
+      if ((n & 255) === 0 || (n & 255) === 255 || this.used.has(ip)) continue;
       this.used.add(ip);
       return ip;
     }

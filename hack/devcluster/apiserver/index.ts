@@ -5,11 +5,11 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Access } from './access.js';
-import { ClusterIpAllocator, KUBERNETES_SERVICE_IP } from './builtins.js';
+import { ClusterIpAllocator } from './builtins.js';
 import { Controllers } from './controllers.js';
 import { Counters, type RequestCounters } from './counters.js';
 import { FaultInjector } from './faults.js';
@@ -111,7 +111,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   // Key material under the data dir survives a restart (the CA clients trust, issued tokens).
   const tempPki = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'devcluster-pki-'));
-  const pki = loadOrCreatePki(tempPki ?? join(opts.dataDir!, 'pki'), KUBERNETES_SERVICE_IP);
+  const pkiDir = tempPki ?? join(opts.dataDir!, 'pki');
+  const serviceIp = kubernetesServiceIp(pkiDir, ips);
+  const pki = loadOrCreatePki(pkiDir, serviceIp);
   const now = opts.now ?? Date.now;
   const issuer = new TokenIssuer(pki.serviceAccountKey);
   const access = new Access({ store, issuer, adminToken: pki.adminToken, now });
@@ -147,7 +149,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const secureUrl = `https://${host}:${securePort}`;
 
   const system = new SystemControllers(store, registry, rest, {
-    caCert: pki.caCert, securePort, serviceIp: KUBERNETES_SERVICE_IP, endpointIp: host === '0.0.0.0' ? '127.0.0.1' : host,
+    caCert: pki.caCert, securePort, serviceIp, endpointIp: host === '0.0.0.0' ? '127.0.0.1' : host,
   });
   system.start();
   const settled = async () => {
@@ -158,7 +160,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   return {
     url, port, faults, secureUrl, securePort,
-    caCert: pki.caCert, caFile: pki.caCertFile, serviceIp: KUBERNETES_SERVICE_IP, adminToken: pki.adminToken,
+    caCert: pki.caCert, caFile: pki.caCertFile, serviceIp, adminToken: pki.adminToken,
     counters: () => counters.snapshot(),
     resetCounters: () => counters.reset(),
     resourceVersion: () => store.rv,
@@ -200,4 +202,21 @@ function bootstrap(rest: Rest, registry: Registry): void {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     rest.create(namespaces, '', { metadata: { name } }, { fieldManager: 'kube-apiserver' });
   }
+}
+
+/**
+ * The `default/kubernetes` Service's cluster IP. kube-apiserver takes the first address of the
+ * range; dev clusters side by side share one loopback range, so each takes an address of its
+ * own instead, kept with its key material (the serving certificate names it).
+ */
+function kubernetesServiceIp(pkiDir: string, ips: ClusterIpAllocator): string {
+  const file = join(pkiDir, 'kubernetes-service-ip');
+  const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (kept) return kept;
+  // Picked, then released: the Service's own create claims it.
+  const ip = ips.allocate();
+  ips.release(ip);
+  mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${ip}\n`);
+  return ip;
 }
