@@ -2,7 +2,7 @@
 // and a scripted Prometheus (HTTP API): drift rises from Ok to Warn to Critical, the controller
 // reports each level (status, Drifting condition, Events) and creates exactly one TrainingRun
 // from retrain.template; while it is in flight and during the cooldown no second run appears.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +51,6 @@ function fakePrometheus(): Promise<string> {
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'isvc-retrain-'));
-  writeFileSync(join(dir, 'profile.json'), JSON.stringify({ features: { brightness: { counts: new Array(10).fill(12) } } }));
   cluster = await startTestCluster();
   const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')], { timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr);
@@ -65,13 +64,34 @@ test.before(async () => {
 
 test.after(async () => {
   await manager?.stop();
+  await new Promise((r) => (profileServer ? profileServer.close(r) : r(undefined)));
   await new Promise((r) => prom?.close(r));
   await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
+let profileServer: Server | undefined;
+
+async function stableServiceIp(): Promise<string> {
+  return waitFor(async () => {
+    const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, 'faces-stable').catch(() => undefined);
+    return svc?.spec?.clusterIP;
+  }, 10_000, 'the stable Service', 100);
+}
+
+/** GET /v2/models/faces/profile on <ip>:80, as the serving pod would answer it. */
+function serveProfile(ip: string, digest: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/v2/models/faces/profile') return void res.writeHead(404).end();
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ digest, features: { brightness: { counts: new Array(10).fill(12) } } }));
+  });
+  return new Promise((resolve) => server.listen(80, ip, () => resolve(server)));
+}
+
 test('drift Ok → Warn → Critical; one TrainingRun, none while in flight or in the cooldown', async () => {
-  const mv = await client.create<ModelVersion>({ apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: 'faces-v1', namespace: NS }, spec: { model: 'faces', version: 1, artifact: { uri: `file://${dir}` }, format: 'onnx' } } as ModelVersion);
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const mv = await client.create<ModelVersion>({ apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: 'faces-v1', namespace: NS }, spec: { model: 'faces', version: 1, artifact: { uri: `file://${dir}`, digest }, format: 'onnx' } } as ModelVersion);
   await client.updateStatus({ ...mv, status: { phase: 'Ready' } });
   const template = { model: 'faces', image: 'modelship/trainer-image-classifier:test', dataset: { uri: 'pvc://data/faces' }, output: { uri: 'pvc://models/runs' } };
   await client.create({
@@ -81,6 +101,9 @@ test('drift Ok → Warn → Critical; one TrainingRun, none while in flight or i
   // No node agent here: play the kubelet for the stable pod the Deployment asks for.
   const pod = await client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'faces-stable-0', namespace: NS, labels: { [Labels.inferenceService]: 'faces', [Labels.role]: 'stable', [Labels.version]: '1' } }, spec: { containers: [{ name: 'serving', image: 'modelship/serving:test' }] } });
   await client.updateStatus({ ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
+  // ...and the model server behind the stable Service, which the operator asks for the full
+  // reference profile (the ModelVersion's status carries none here).
+  profileServer = await serveProfile(await stableServiceIp(), digest);
   const isvc = () => client.get<InferenceService>(Kinds.InferenceService, NS, 'faces');
   const level = async (want: string) => waitFor(async () => { const s = await isvc(); return s.status?.monitoring?.drift?.level === want ? s : undefined; }, 15_000, `drift ${want}`, 100);
 
