@@ -2,7 +2,6 @@
 // for applying manifests and for diagnostics, and waiting with a timeout that says what it
 // was waiting for and what it saw last.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeClient } from '../../operator/runtime/client.js';
 import type { KindRef } from '../../operator/runtime/kinds.js';
@@ -27,20 +26,50 @@ export interface Kube {
   kubeconfig: string;
   binDir: string;
   kubectl(args: string[]): Promise<string>;
+  helm(args: string[], timeoutMs?: number): Promise<string>;
 }
 
 export function connect(kubeconfig: string, binDir: string): Kube {
   const env = { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env.PATH ?? ''}` };
+  const run = (tool: string, args: string[], timeout: number) => new Promise<string>((resolve, reject) => {
+    execFile(join(binDir, tool), args, { env, timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new KubectlError(`${tool} ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err }));
+      else resolve(stdout);
+    });
+  });
   return {
     client: new KubeClient(new KubeTransport(loadKubeConfig(kubeconfig))),
     kubeconfig, binDir,
-    kubectl: (args) => new Promise((resolve, reject) => {
-      execFile(join(binDir, 'kubectl'), args, { env, timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        if (err) reject(new KubectlError(`kubectl ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err }));
-        else resolve(stdout);
-      });
-    }),
+    kubectl: (args) => run('kubectl', args, 60_000),
+    helm: (args, timeoutMs = 240_000) => run('helm', args, timeoutMs),
   };
+}
+
+/** Where the demo installs Modelship, as docs/install.md does. */
+export const RELEASE = { name: 'modelship', namespace: 'modelship-system', deployment: 'modelship-operator' } as const;
+
+/**
+ * `helm install` of the chart as a kube-prometheus-stack user would: the operator as the chart's
+ * Deployment (its ServiceAccount, RBAC, args, security context), PodMonitors for the serving
+ * and router pods, a ServiceMonitor for the operator and the alert rules; Prometheus at
+ * `prometheusUrl`. The chart's crds/ install the CRDs. Resolves once the operator is Available.
+ */
+export function installChart(kube: Kube, chartDir: string, prometheusUrl: string): Promise<string> {
+  return kube.helm([
+    'install', RELEASE.name, chartDir, '--namespace', RELEASE.namespace, '--create-namespace',
+    '--set', `prometheusUrl=${prometheusUrl}`,
+    '--set', 'podMonitor.enabled=true', '--set', 'serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=true',
+    '--set', 'prometheusRule.enabled=true',
+    // The demo's canary analyses every 20 s and monitoring every 10 s (a walk-through of minutes);
+    // a window needs several scrapes, so the serving pods are scraped every 2 s, not every 15 s.
+    '--set', 'podMonitor.interval=2s', '--set', 'podMonitor.scrapeTimeout=1s',
+    '--wait', '--timeout', '180s',
+  ]);
+}
+
+/** The operator's log through the API server, as `kubectl logs` shows it. */
+export function operatorLog(kube: Kube, lines: number): Promise<string> {
+  return kube.kubectl(['logs', '-n', RELEASE.namespace, `deploy/${RELEASE.deployment}`, `--tail=${lines}`]);
 }
 
 export interface WaitOptions {
@@ -72,19 +101,14 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
   }
 }
 
-/** Last `lines` lines of a text file ('' when it cannot be read). */
-export async function tail(file: string, lines: number): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
 
 /** What a user would look at when a step fails: the objects, recent Events, the operator's log. */
-export async function diagnostics(kube: Kube, operatorLog: string): Promise<string> {
+export async function diagnostics(kube: Kube): Promise<string> {
   const section = async (title: string, get: () => Promise<string>) => `--- ${title}\n${(await get().catch((e: Error) => e.message)).trimEnd()}\n`;
   return [
     await section('kubectl get modelship -o wide', () => kube.kubectl(['get', 'modelship', '-o', 'wide'])),
     await section('kubectl get pods -o wide', () => kube.kubectl(['get', 'pods', '-o', 'wide'])),
     await section('recent Events (kubectl get events --sort-by=.lastTimestamp)', async () => (await kube.kubectl(['get', 'events', '--sort-by=.lastTimestamp'])).trimEnd().split('\n').slice(-20).join('\n')),
-    await section(`operator log (tail ${operatorLog})`, () => tail(operatorLog, 30)),
+    await section(`operator log (kubectl logs -n ${RELEASE.namespace} deploy/${RELEASE.deployment} --tail=30)`, () => operatorLog(kube, 30)),
   ].join('');
 }

@@ -11,9 +11,9 @@ import { promisify } from 'node:util';
 import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { ArgsError, parseArgs, usage, type DemoArgs } from './args.js';
-import { connect, diagnostics, tail, waitFor, type Kube } from './kube.js';
+import { connect, diagnostics, installChart, operatorLog, RELEASE, waitFor, type Kube } from './kube.js';
 import { LoadGenerator, loadSamples } from './loadgen.js';
-import { startDevCluster, startOperator, type DevCluster, type Running } from './processes.js';
+import { startDevCluster, type DevCluster } from './processes.js';
 import { Progress, formatElapsed } from './progress.js';
 import { NS, SERVICE, STEPS, routerTargets, type DemoContext } from './steps.js';
 import { renderSummary } from './summary.js';
@@ -36,11 +36,11 @@ async function generateLoadImages(dir: string, shift: string): Promise<string> {
   return dir;
 }
 
-interface Started { cluster?: DevCluster; operator?: Running; loadgen?: LoadGenerator }
+interface Started { cluster?: DevCluster; loadgen?: LoadGenerator }
 
+// The operator is a pod of the dev cluster: it stops with it.
 async function stopAll(s: Started, progress: Progress): Promise<void> {
   await s.loadgen?.stop();
-  await s.operator?.stop();
   await s.cluster?.stop();
   progress.info('stopped the load generator, the operator and the dev cluster');
 }
@@ -104,13 +104,11 @@ async function main(args: DemoArgs): Promise<number> {
   progress.environment(info.kubeconfig, BIN_DIR);
   let ctx: DemoContext | undefined;
   try {
-    await kube.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')]);
+    progress.info(`helm install ${RELEASE.name} charts/modelship -n ${RELEASE.namespace} --create-namespace --set prometheusUrl=${info.prometheusUrl} --set podMonitor.enabled=true --set serviceMonitor.enabled=true --set metrics.service.enabled=true --set prometheusRule.enabled=true --set podMonitor.interval=2s --set podMonitor.scrapeTimeout=1s --wait`);
+    await installChart(kube, join(REPO_ROOT, 'charts', 'modelship'), info.prometheusUrl);
     await waitFor('the Modelship CRDs to be served', 30_000, async () => { await kube.client.list(Kinds.InferenceService, { namespace: NS }); return { value: true }; });
-    progress.done('applied crds/ (TrainingRun, ModelVersion, InferenceService)');
-    started.operator = startOperator(REPO_ROOT, dir, info.kubeconfig, info.prometheusUrl);
-    const operatorLog = started.operator.logFile;
-    await waitFor('the operator to start', 90_000, async () => ((await tail(operatorLog, 50)).includes('Operator starting') ? { value: true } : 'starting'));
-    progress.done(`operator started (log ${shown(operatorLog)})`);
+    await waitFor('the operator to start', 90_000, async () => ((await operatorLog(kube, 50)).includes('Operator starting') ? { value: true } : 'starting'));
+    progress.done(`Modelship installed with its Helm chart: the operator runs as Deployment ${RELEASE.namespace}/${RELEASE.deployment} (kubectl logs -n ${RELEASE.namespace} deploy/${RELEASE.deployment})`);
     const [normal, shifted] = await Promise.all((await imagesReady).map((d) => loadSamples(d)));
     started.loadgen = new LoadGenerator({ resolveTargets: () => routerTargets(kube), requestsPerSecond: 20 });
     ctx = {
@@ -126,7 +124,7 @@ async function main(args: DemoArgs): Promise<number> {
       return 130;
     }
     progress.warn(`the demo failed: ${(err as Error).message}`);
-    progress.raw(await diagnostics(kube, join(dir, 'operator.log')));
+    progress.raw(await diagnostics(kube));
     await stopAll(started, progress);
     return 1;
   }

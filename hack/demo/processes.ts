@@ -1,6 +1,6 @@
-// The demo's child processes: the dev cluster (hack/devcluster/main.ts) and the operator
-// (operator/main.ts), each in its own process with its output in a log file, stopped with
-// SIGTERM (their own graceful shutdown) and SIGKILL only when that takes too long.
+// The demo's child process: the dev cluster (hack/devcluster/main.ts), with its output in a
+// log file, stopped with SIGTERM (its own graceful shutdown, which stops every pod, the
+// operator's included) and SIGKILL only when that takes too long.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,11 +84,4 @@ export async function startDevCluster(repoRoot: string, dir: string, timeoutMs =
     await running.stop(5_000);
     throw err;
   }
-}
-
-/** Starts the operator against the cluster, without leader election, metrics on a free port. */
-export function startOperator(repoRoot: string, dir: string, kubeconfig: string, prometheusUrl: string): Running {
-  return startLogged(repoRoot, 'operator/main.ts', [
-    '--kubeconfig', kubeconfig, '--prometheus-url', prometheusUrl, '--leader-elect=false', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-  ], join(dir, 'operator.log'));
 }

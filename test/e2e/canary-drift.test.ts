@@ -7,15 +7,13 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import {
-  brief, MODEL, modelVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, startInProcessOperator, stopScenario,
+  brief, MODEL, modelVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, installOperatorChart, stopScenario,
   writeShiftedReferenceCopy, type Fixture, type RunningLoad,
 } from './canary-support.js';
 
 let fx: Fixture;
-let manager: Manager;
 let load: RunningLoad | undefined;
 
 test.before(async () => {
@@ -24,10 +22,10 @@ test.before(async () => {
   // The same weights as stable, so accuracy and prediction drift stay comparable: only the
   // reference distribution (what the model was trained on) differs from live traffic.
   await writeShiftedReferenceCopy(join(models, 'good-1'), join(models, 'shifted'), 'lighting=0.6,blur=1.5,palette=warm');
-  manager = await startInProcessOperator(fx);
+  await installOperatorChart(fx);
 });
 
-test.after(() => stopScenario(fx, load, manager && (() => manager.stop())));
+test.after(() => stopScenario(fx, load));
 
 test('a model trained on shifted data is rolled back for drift; traffic returns to stable', async () => {
   // drift.max 0.8: undrifted 8 s windows reach ~0.5 (PSI over ten bins is biased upwards on

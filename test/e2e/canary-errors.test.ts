@@ -8,14 +8,12 @@ import { cpSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Manager } from '../../operator/runtime/manager.js';
 import {
-  breakModelAtInference, brief, createReadyVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, startInProcessOperator, stopScenario,
+  breakModelAtInference, brief, createReadyVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, installOperatorChart, stopScenario,
   type Fixture, type RunningLoad,
 } from './canary-support.js';
 
 let fx: Fixture;
-let manager: Manager;
 let load: RunningLoad | undefined;
 
 test.before(async () => {
@@ -23,10 +21,10 @@ test.before(async () => {
   const models = join(fx.pvcRoot, NS, 'models');
   cpSync(join(models, 'good-2'), join(models, 'broken'), { recursive: true });
   await breakModelAtInference(join(models, 'broken'));
-  manager = await startInProcessOperator(fx);
+  await installOperatorChart(fx);
 });
 
-test.after(() => stopScenario(fx, load, manager && (() => manager.stop())));
+test.after(() => stopScenario(fx, load));
 
 test('a canary answering 5xx is rolled back for errorRate; stable keeps answering', async () => {
   const started = await serveV1WithLoad(fx, { steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 }, errorRate: { max: 0.05 } } });

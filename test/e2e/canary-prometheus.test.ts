@@ -5,12 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { brief, createReadyVersion, CuttableProxy, MODEL, NS, serveV1WithLoad, startFixture, startInProcessOperator, stopScenario, type Fixture, type RunningLoad } from './canary-support.js';
+import { brief, createReadyVersion, CuttableProxy, MODEL, NS, serveV1WithLoad, startFixture, installOperatorChart, stopScenario, type Fixture, type RunningLoad } from './canary-support.js';
 
 let fx: Fixture;
-let manager: Manager;
 let proxy: CuttableProxy;
 let load: RunningLoad | undefined;
 let last: InferenceService | undefined;
@@ -20,10 +18,10 @@ test.before(async () => {
   fx = await startFixture(2);
   proxy = new CuttableProxy(new URL(fx.cluster.prometheusUrl!));
   await proxy.start();
-  manager = await startInProcessOperator(fx, proxy.url);
+  await installOperatorChart(fx, proxy.url);
 });
 
-test.after(() => stopScenario(fx, load, manager && (() => manager.stop()), proxy && (() => proxy.cut())));
+test.after(() => stopScenario(fx, load, proxy && (() => proxy.cut())));
 
 test('Prometheus cut mid-canary → inconclusive analyses, no promotion, rollback at the progress deadline', async () => {
   ({ load } = await serveV1WithLoad(fx, { steps: [40, 70], interval: '8s', progressDeadline: '45s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));

@@ -5,13 +5,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import winston from 'winston';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
-import { buildControllers } from '../../operator/controllers/registry.js';
 import { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import { createLogger } from '../../operator/runtime/logger.js';
-import { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
@@ -54,19 +50,20 @@ export async function startFixture(goodCopies: number): Promise<Fixture> {
 }
 
 /**
- * The operator's controllers inside the test process (fast retries), against this fixture; its
- * log goes to the file CANARY_E2E_LOG names, if any.
+ * The operator as users install it: `helm install` of the chart with its PodMonitors,
+ * ServiceMonitor and rules, so it runs as the chart's Deployment (ServiceAccount, RBAC, security
+ * context, in-cluster config) and the canary reads series scraped the prometheus-operator way.
+ * Resolves once the operator Deployment is Available; it stops with the cluster.
  */
-export async function startInProcessOperator(fx: Fixture, prometheusUrl = fx.cluster.prometheusUrl): Promise<Manager> {
-  const logFile = process.env.CANARY_E2E_LOG;
-  const manager = new Manager({
-    client: fx.client, log: logFile ? createLogger({ transports: [new winston.transports.File({ filename: logFile })] }) : createLogger({ silent: true }), leaderElection: false,
-    informer: { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } },
-    queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
-  });
-  for (const c of buildControllers({ namespaces: [], prometheusUrl, servingImage: 'modelship/serving:e2e' })) manager.add(c);
-  await manager.start();
-  return manager;
+export async function installOperatorChart(fx: Fixture, prometheusUrl = fx.cluster.prometheusUrl): Promise<void> {
+  const r = await fx.cluster.helm(['install', 'modelship', join(REPO_ROOT, 'charts', 'modelship'), '-n', 'modelship-system', '--create-namespace',
+    '--set', `prometheusUrl=${prometheusUrl}`, '--set', 'servingImage=modelship/serving:e2e',
+    '--set', 'podMonitor.enabled=true', '--set', 'serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=true', '--set', 'prometheusRule.enabled=true',
+    // These scenarios analyse every 8 s; a window needs a few scrapes, so the serving pods are
+    // scraped every 2 s instead of the chart's 15 s (which suits the default 1 m interval).
+    '--set', 'podMonitor.interval=2s', '--set', 'podMonitor.scrapeTimeout=1s',
+    '--wait', '--timeout', '120s'], { timeoutMs: 150_000 });
+  if (r.code !== 0) throw new Error(`helm install: ${r.stderr}`);
 }
 
 export function modelVersion(version: number, dir: string): ModelVersion {

@@ -15,16 +15,14 @@ import * as assert from 'uvu/assert';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
 import type { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import type { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import {
-  accuracyGain, createReadyVersion, ensureUndertrainedModel, MODEL, NS, routerUrl, startFixture, startInProcessOperator, startLoad, stopScenario,
+  accuracyGain, createReadyVersion, ensureUndertrainedModel, MODEL, NS, routerUrl, startFixture, installOperatorChart, startLoad, stopScenario,
   type AccuracyGain, type Fixture, type RunningLoad,
 } from './canary-support.js';
 
 let fx: Fixture;
 let client: KubeClient;
-let manager: Manager;
 let load: RunningLoad | undefined;
 
 let lastSeen: InferenceService | undefined;
@@ -52,10 +50,10 @@ test.before(async () => {
   fx = fixture;
   client = fx.client;
   cpSync(weak, join(fx.pvcRoot, NS, 'models', 'undertrained'), { recursive: true });
-  manager = await startInProcessOperator(fx);
+  await installOperatorChart(fx);
 });
 
-test.after(() => stopScenario(fx, load, manager && (() => manager.stop())));
+test.after(() => stopScenario(fx, load));
 
 test('a better version is promoted through every step; each step measured its live accuracy above stable\'s', async () => {
   await ready(1, 'undertrained');

@@ -24,7 +24,7 @@ test('a timed-out wait fails the demo with what it waited for and the diagnostic
   assert.match(out, /trainingrun\.modelship\.dev\/face-attributes-cpu/);
   assert.match(out, /inferenceservice\.modelship\.dev\/face-attributes/);
   assert.match(out, /--- recent Events \(kubectl get events --sort-by=\.lastTimestamp\)\n/);
-  assert.match(out, /--- operator log \(tail .*operator\.log\)\n.*"message":"Operator starting"/s, "the demo waits for the operator before applying anything");
+  assert.match(out, /--- operator log \(kubectl logs -n modelship-system deploy\/modelship-operator --tail=30\)\n.*"message":"Operator starting"/s, "the demo waits for the chart-installed operator before applying anything");
   assert.not.match(out, /== Step 2|VERSION\s+TRAINED BY/, 'no summary after a failure');
 });
 
