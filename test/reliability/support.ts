@@ -69,7 +69,7 @@ export interface FastTrainer {
 }
 
 /**
- * A trainer that does no training: a host shell (image "busybox" in the dev cluster) that
+ * A trainer that does no training: a shell (image "busybox" in the dev cluster) that
  * sleeps, copies a pre-built artifact into $OUTPUT_URI and writes the summary JSON to the
  * termination message. Training is not what these scenarios test, so each trial takes seconds.
  */
@@ -82,6 +82,9 @@ export function fastTrainingRun(name: string, model: string, t: FastTrainer): Tr
     apiVersion: API_VERSION, kind: 'TrainingRun', metadata: { name, namespace: NS },
     spec: {
       model, image: 'busybox:1.36', command: ['sh', '-c', script],
+      // busybox's image user is root, which the operator's restricted pod security refuses as a
+      // kubelet would (runAsNonRoot): the stand-in runs as 65532, as a real trainer image does.
+      securityContext: { runAsUser: 65532 },
       dataset: { uri: 's3://reliability/data' }, output: { uri: `pvc://reliability-models/${model}` },
       resources: { gpus: 0 }, backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.2, activeDeadlineSeconds: 120 } },
