@@ -180,8 +180,8 @@ function fromClientNode(kc: KubeConfig): ClusterConnection {
 
 /**
  * client-node refuses plain-HTTP servers unless TLS verification is switched off, which is
- * meaningless without TLS anyway (kubectl accepts such kubeconfigs as they are). Used for the
- * dev cluster's loopback API server.
+ * meaningless without TLS anyway (kubectl accepts such kubeconfigs as they are): a kubeconfig
+ * pointing at `kubectl proxy` or another plain-HTTP endpoint on the same machine.
  */
 async function withoutTlsCheck(kc: KubeConfig): Promise<KubeConfig> {
   const { KubeConfig: KubeConfigClass } = await import('@kubernetes/client-node');

@@ -1,6 +1,6 @@
 // `serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`:
-// the router process. Listens on env POD_IP (the dev cluster gives each pod its own loopback
-// IP) or 0.0.0.0; drains in-flight requests on SIGTERM/SIGINT before exiting.
+// the router process. Listens on env POD_IP (the pod's own address, from the downward API) or
+// 0.0.0.0; drains in-flight requests on SIGTERM/SIGINT before exiting.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../lib/args.js';
 import { RouterConfigError } from './config.js';

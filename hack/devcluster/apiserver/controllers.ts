@@ -6,6 +6,7 @@ import { ApiError } from './errors.js';
 import { typesOfCrd, type KObject, type Registry, type ResourceType } from './registry.js';
 import { nowTimestamp, type Rest } from './rest.js';
 import type { Store, StoreEvent } from './store.js';
+import { CoalescingQueue } from './work-queue.js';
 
 const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 const NS_FINALIZER = 'kubernetes';
@@ -17,12 +18,11 @@ export class Controllers {
   /** owner uid → dependents */
   private readonly dependents = new Map<string, Map<string, Ref>>();
   private readonly uids = new Map<string, Ref>();
-  private queue = new Set<string>();
-  private scheduled = false;
+  private readonly queue = new CoalescingQueue((key) => this.reconcile(JSON.parse(key) as Ref), (err) => {
+    if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) console.error('devcluster controllers:', err);
+  });
   private stopped = false;
   private unsubscribe: () => void = () => undefined;
-  /** Resolved when all queued controller work is done (tests / stop). */
-  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly store: Store, private readonly registry: Registry, private readonly rest: Rest) {}
 
@@ -35,7 +35,7 @@ export class Controllers {
     for (const key of this.store.storageKeys()) for (const o of this.store.list(key)) this.enqueueObject(key, o);
   }
 
-  stop(): void { this.stopped = true; this.unsubscribe(); }
+  stop(): void { this.stopped = true; this.queue.stop(); this.unsubscribe(); }
 
   /** Registers CRD types at once (before the create returns), with their accepted names. */
   crdCreated(crd: KObject): void {
@@ -47,9 +47,9 @@ export class Controllers {
     this.registry.setCrdTypes(name, crd && !crd.metadata.deletionTimestamp ? typesOfCrd(crd) : []);
   }
 
+  /** Resolved when all queued controller work is done (tests / stop). */
   whenIdle(): Promise<void> {
-    if (!this.queue.size && !this.scheduled) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.queue.whenIdle();
   }
 
   private index(storageKey: string, o: KObject): void {
@@ -116,22 +116,6 @@ export class Controllers {
 
   private enqueue(ref: Ref): void {
     this.queue.add(JSON.stringify(ref));
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.drain());
-  }
-
-  private drain(): void {
-    this.scheduled = false;
-    const batch = [...this.queue];
-    this.queue.clear();
-    for (const item of batch) {
-      if (this.stopped) return;
-      try { this.reconcile(JSON.parse(item) as Ref); } catch (err) {
-        if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) console.error('devcluster controllers:', err);
-      }
-    }
-    if (!this.queue.size && !this.scheduled) { const w = this.idleWaiters; this.idleWaiters = []; for (const r of w) r(); }
   }
 
   private typeOf(storageKey: string): ResourceType | undefined {

@@ -11,6 +11,7 @@ import type { KObject, Registry, ResourceType } from './registry.js';
 import type { Rest } from './rest.js';
 import { ROOT_CA_CONFIGMAP } from './sa-admission.js';
 import type { Store, StoreEvent } from './store.js';
+import { CoalescingQueue } from './work-queue.js';
 
 export interface SystemOptions {
   caCert: string;
@@ -57,11 +58,13 @@ function servicePortsMatch(svc: KObject, securePort: number): boolean {
 }
 
 export class SystemControllers {
-  private queue = new Set<string>();
-  private scheduled = false;
+  private readonly queue = new CoalescingQueue((key) => this.reconcile(key), (err) => {
+    // A conflicting concurrent write re-queues through its own event; a namespace being
+    // deleted refuses new content, which is what the publisher skips anyway.
+    if (!(err instanceof ApiError && [403, 404, 409].includes(err.code))) console.error('devcluster system controllers:', err);
+  });
   private stopped = false;
   private unsubscribe: () => void = () => undefined;
-  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly store: Store, private readonly registry: Registry, private readonly rest: Rest, private readonly opts: SystemOptions) {}
 
@@ -73,11 +76,11 @@ export class SystemControllers {
     for (const ns of this.store.list('/namespaces')) this.enqueue(`ca/${ns.metadata.name}`);
   }
 
-  stop(): void { this.stopped = true; this.unsubscribe(); }
+  stop(): void { this.stopped = true; this.queue.stop(); this.unsubscribe(); }
 
+  /** Resolved when all queued controller work is done (tests / stop). */
   whenIdle(): Promise<void> {
-    if (!this.queue.size && !this.scheduled) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.queue.whenIdle();
   }
 
   private onEvent(e: StoreEvent): void {
@@ -96,24 +99,6 @@ export class SystemControllers {
 
   private enqueue(item: string): void {
     this.queue.add(item);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.drain());
-  }
-
-  private drain(): void {
-    this.scheduled = false;
-    const batch = [...this.queue];
-    this.queue.clear();
-    for (const item of batch) {
-      if (this.stopped) return;
-      try { this.reconcile(item); } catch (err) {
-        // A conflicting concurrent write re-queues through its own event; a namespace being
-        // deleted refuses new content, which is what the publisher skips anyway.
-        if (!(err instanceof ApiError && [403, 404, 409].includes(err.code))) console.error('devcluster system controllers:', err);
-      }
-    }
-    if (!this.queue.size && !this.scheduled) { const w = this.idleWaiters; this.idleWaiters = []; for (const r of w) r(); }
   }
 
   private type(group: string, version: string, plural: string): ResourceType {
