@@ -209,25 +209,37 @@ export function aggregatedRules(role: RoleLike, clusterRoles: RoleLike[]): Polic
 interface Visit { source: string; rules: PolicyRule[]; error?: string }
 
 /**
+ * Where a resolver reads roles, which decides how a missing one is named: the authorizer reads
+ * informer listers (`role.rbac.authorization.k8s.io "x" not found`), the RBAC storage's rule
+ * resolver reads the registry (`roles.rbac.authorization.k8s.io "x" not found`).
+ */
+export type RoleSource = 'lister' | 'registry';
+
+/** GetRoleReferenceRules: the stored rules of the role a binding refers to, or the error resolving it. */
+export function roleRefRules(state: RbacState, ref: BindingLike['roleRef'], bindingNamespace: string, from: RoleSource = 'lister'): PolicyRule[] | string {
+  const missing = (resource: string) => `${from === 'lister' ? resource : `${resource}s`}.rbac.authorization.k8s.io "${ref.name}" not found`;
+  if (ref.kind === 'ClusterRole') {
+    const r = state.clusterRoles.find((x) => x.metadata.name === ref.name);
+    return r ? r.rules ?? [] : missing('clusterrole');
+  }
+  if (ref.kind === 'Role') {
+    const r = state.roles.find((x) => x.metadata.name === ref.name && x.metadata.namespace === bindingNamespace);
+    return r ? r.rules ?? [] : missing('role');
+  }
+  return `unsupported role reference kind: "${String(ref.kind)}"`;
+}
+
+/**
  * The rule sets a user holds for a namespace, in the resolver's order: ClusterRoleBindings,
  * then (in a namespace) RoleBindings there. A binding to a missing role yields the error
  * kube-apiserver reports ("role.rbac.authorization.k8s.io "x" not found").
  */
-function visitRules(state: RbacState, user: UserInfo, namespace: string): Visit[] {
-  const clusterRole = (name: string) => state.clusterRoles.find((r) => r.metadata.name === name);
-  const rulesOf = (ref: BindingLike['roleRef'], ns: string): PolicyRule[] | string => {
-    if (ref.kind === 'ClusterRole') {
-      const r = clusterRole(ref.name);
-      return r ? r.rules ?? [] : `clusterrole.rbac.authorization.k8s.io "${ref.name}" not found`;
-    }
-    const r = state.roles.find((x) => x.metadata.name === ref.name && x.metadata.namespace === ns);
-    return r ? r.rules ?? [] : `role.rbac.authorization.k8s.io "${ref.name}" not found`;
-  };
+function visitRules(state: RbacState, user: UserInfo, namespace: string, from: RoleSource = 'lister'): Visit[] {
   const out: Visit[] = [];
   for (const b of state.clusterRoleBindings) {
     const subject = (b.subjects ?? []).find((s) => subjectMatches(s, user, ''));
     if (!subject) continue;
-    const rules = rulesOf(b.roleRef, '');
+    const rules = roleRefRules(state, b.roleRef, '', from);
     const source = `ClusterRoleBinding "${b.metadata.name}" of ${b.roleRef.kind} "${b.roleRef.name}" to ${describeSubject(subject, '')}`;
     out.push(typeof rules === 'string' ? { source, rules: [], error: rules } : { source, rules });
   }
@@ -237,12 +249,23 @@ function visitRules(state: RbacState, user: UserInfo, namespace: string): Visit[
       if (ns !== namespace) continue;
       const subject = (b.subjects ?? []).find((s) => subjectMatches(s, user, ns));
       if (!subject) continue;
-      const rules = rulesOf(b.roleRef, ns);
+      const rules = roleRefRules(state, b.roleRef, ns, from);
       const source = `RoleBinding "${b.metadata.name}/${ns}" of ${b.roleRef.kind} "${b.roleRef.name}" to ${describeSubject(subject, ns)}`;
       out.push(typeof rules === 'string' ? { source, rules: [], error: rules } : { source, rules });
     }
   }
   return out;
+}
+
+/** RulesFor of the rule resolver: every rule bound to the user in the namespace, and the errors met resolving them. */
+export function heldRules(state: RbacState, user: UserInfo, namespace: string, from: RoleSource = 'lister'): { rules: PolicyRule[]; errors: string[] } {
+  const rules: PolicyRule[] = [];
+  const errors: string[] = [];
+  for (const v of visitRules(state, user, namespace, from)) {
+    if (v.error) errors.push(v.error);
+    else rules.push(...v.rules);
+  }
+  return { rules, errors };
 }
 
 export interface Decision { allowed: boolean; reason: string }
