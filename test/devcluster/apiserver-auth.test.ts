@@ -226,6 +226,59 @@ test('kubectl auth can-i --as a ServiceAccount answers no, then yes after a Role
   assert.is(imp.body.message, 'users "admin" is forbidden: User "system:serviceaccount:auth:cani" cannot impersonate resource "users" in API group "" at the cluster scope');
 });
 
+test('RBAC writes: no granting what the requester does not hold, unless it may escalate or bind (kube-apiserver\'s wording)', async () => {
+  const RBAC = '/apis/rbac.authorization.k8s.io/v1/namespaces/esc';
+  const podRole = (name: string, verbs: string[]) => ({ metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs }] });
+  const binding = (name: string, role: string) => ({ metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role }, subjects: [{ kind: 'User', name: 'someone' }] });
+  const grants = (verbs: string[]) => ({ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs });
+  await must('POST', '/api/v1/namespaces', { metadata: { name: 'esc' } });
+  await must('POST', '/api/v1/namespaces/esc/serviceaccounts', { metadata: { name: 'granter' } });
+  await must('POST', `${RBAC}/roles`, { metadata: { name: 'granter' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }, grants(['create', 'update', 'patch'])] });
+  await must('POST', `${RBAC}/rolebindings`, { metadata: { name: 'granter' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'granter' }, subjects: [{ kind: 'ServiceAccount', name: 'granter' }] });
+  const token = await tokenFor('esc', 'granter');
+  const who = 'user "system:serviceaccount:esc:granter" (groups=["system:serviceaccounts" "system:serviceaccounts:esc" "system:authenticated"])';
+
+  assert.is((await secure('POST', `${RBAC}/roles`, token, podRole('get-pods', ['get']))).code, 201);
+  const refused = await secure('POST', `${RBAC}/roles`, token, podRole('list-pods', ['list']));
+  assert.is(refused.code, 403);
+  assert.is(refused.body.reason, 'Forbidden');
+  assert.is(refused.body.message, `roles.rbac.authorization.k8s.io "list-pods" is forbidden: ${who} is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["pods"], Verbs:["list"]}`);
+  assert.equal(refused.body.details, { name: 'list-pods', group: 'rbac.authorization.k8s.io', kind: 'roles' });
+  // A patch is checked on the object it would store.
+  const patched = await secure('PATCH', `${RBAC}/roles/get-pods`, token, { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'delete'] }] }, { 'Content-Type': 'application/merge-patch+json' });
+  assert.is(patched.code, 403, JSON.stringify(patched.body));
+  assert.match(patched.body.message, /not currently held:\n\{APIGroups:\[""\], Resources:\["pods"\], Verbs:\["delete"\]\}$/);
+  // Impersonating the ServiceAccount (here through the insecure port) is refused alike.
+  const asGranter = await fetch(`${cluster.url}${RBAC}/roles`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'Impersonate-User': 'system:serviceaccount:esc:granter' }, body: JSON.stringify(podRole('list-pods', ['list'])),
+  });
+  assert.is(asGranter.status, 403);
+  assert.is((await asGranter.json()).message, refused.body.message);
+
+  // A binding to a role it holds only part of is refused; `bind` on that role's name allows it.
+  await must('POST', `${RBAC}/roles`, podRole('reader', ['get', 'list', 'watch']));
+  assert.is((await secure('POST', `${RBAC}/rolebindings`, token, binding('to-get-pods', 'get-pods'))).code, 201);
+  const unbound = await secure('POST', `${RBAC}/rolebindings`, token, binding('to-reader', 'reader'));
+  assert.is(unbound.code, 403);
+  assert.is(unbound.body.message, `rolebindings.rbac.authorization.k8s.io "to-reader" is forbidden: ${who} is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["pods"], Verbs:["list" "watch"]}`);
+  const missing = await secure('POST', `${RBAC}/rolebindings`, token, binding('to-nothing', 'nothing'));
+  assert.is(missing.code, 404);
+  assert.is(missing.body.message, 'roles.rbac.authorization.k8s.io "nothing" not found');
+  await must('POST', `${RBAC}/roles`, { metadata: { name: 'bind-reader' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], resourceNames: ['reader'], verbs: ['bind'] }] });
+  await must('POST', `${RBAC}/rolebindings`, { ...binding('bind-reader', 'bind-reader'), subjects: [{ kind: 'ServiceAccount', name: 'granter' }] });
+  assert.is((await secure('POST', `${RBAC}/rolebindings`, token, binding('to-reader', 'reader'))).code, 201);
+
+  // `escalate` on roles waives the check for Roles.
+  await must('POST', `${RBAC}/roles`, { metadata: { name: 'escalate' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['escalate'] }] });
+  await must('POST', `${RBAC}/rolebindings`, { ...binding('escalate', 'escalate'), subjects: [{ kind: 'ServiceAccount', name: 'granter' }] });
+  assert.is((await secure('POST', `${RBAC}/roles`, token, podRole('list-pods', ['list']))).code, 201);
+
+  // system:masters (the admin token) and the insecure port are not checked.
+  const everything = { metadata: { name: 'everything' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] };
+  assert.is((await secure('POST', `${RBAC}/roles`, cluster.api.adminToken, everything)).code, 201);
+  await must('POST', `${RBAC}/roles`, { ...everything, metadata: { name: 'everything-too' } });
+});
+
 test('kubectl over the secure port: the admin kubeconfig, and a ServiceAccount token from `kubectl create token`', async () => {
   const kubeconfig = join(cluster.dir, 'secure-kubeconfig');
   cluster.api.writeSecureKubeconfig(kubeconfig);

@@ -1,9 +1,11 @@
 // Who a request is and what it may do, as kube-apiserver's filter chain decides it:
 // authentication (the secure port's bearer tokens; the insecure port's fixed superuser),
 // impersonation (Impersonate-User / -Group / -Uid / -Extra-*, itself authorized), and
-// authorization (system:masters, then RBAC over the stored Roles, ClusterRoles and bindings).
+// authorization (system:masters, then RBAC over the stored Roles, ClusterRoles and bindings),
+// and RBAC's escalation check of writes to those.
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
+import { escalationAllowed, rbacWriteRefusal, type RbacWrite } from './escalation.js';
 import {
   ANONYMOUS, AUTHENTICATED, authorize, forbiddenStatus, MASTERS, parseServiceAccountUser, rulesFor, serviceAccountGroups, UNAUTHENTICATED,
   type BindingLike, type Decision, type RbacState, type RequestAttributes, type RoleLike, type RulesReviewStatus, type UserInfo,
@@ -105,6 +107,17 @@ export class Access {
   check(user: UserInfo, a: RequestAttributes): void {
     const d = this.authorize(user, a);
     if (!d.allowed) throw new ForbiddenError(forbiddenStatus(user, a, d.reason));
+  }
+
+  /** Whether the user's RBAC writes are checked for escalation at all (cheap; before computing what a patch stores). */
+  checksEscalation(user: UserInfo): boolean {
+    return !escalationAllowed(user);
+  }
+
+  /** Throws what kube-apiserver's RBAC storage answers a Role/ClusterRole/binding write granting more than the user holds. */
+  confirmRbacWrite(user: UserInfo, w: RbacWrite): void {
+    const refusal = rbacWriteRefusal(this.rbacState(), user, w);
+    if (refusal) throw refusal;
   }
 
   rulesFor(user: UserInfo, namespace: string): RulesReviewStatus {

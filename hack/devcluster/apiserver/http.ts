@@ -20,6 +20,7 @@ import { decodeProtobuf, PROTOBUF } from './protobuf.js';
 import { parseLogQuery, serveLog, type PodLogReader } from './podlogs.js';
 import { requestAttributes, type RequestAttributes, type UserInfo } from './rbac.js';
 import { createTokenRequest, type TokenIssuer } from './tokens.js';
+import { escalationGuarded } from './escalation.js';
 
 export interface HttpContext {
   store: Store;
@@ -321,6 +322,12 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
     return 200;
   }
 
+  // RBAC's storage refuses Roles and bindings granting more than the requester holds.
+  const guarded = escalationGuarded(t.group, t.plural, sub ?? '') && ctx.access.checksEscalation(user);
+  const confirmRbac = (object: KObject, old: KObject | undefined) => ctx.access.confirmRbacWrite(user, {
+    resource: t.plural, apiGroup: t.group, namespace, name: r.name ?? '', object, old,
+  });
+
   if (t.virtual) {
     if (verb !== 'create' || r.name) throw errors.methodNotAllowed();
     const review = reviewResponse(t, namespace, await readObject(req), {
@@ -368,6 +375,8 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
       if (sub || r.name) throw errors.methodNotAllowed();
       const body = await readObject(req);
       const opts = writeOptions(q, req.headers['user-agent']);
+      // Checked on the object as sent, before validation, as the storage does.
+      if (guarded) confirmRbac(body, undefined);
       const result = rest.create(t, namespace, body, opts);
       sendJson(res, 201, one(result.object), result.warnings);
       return 201;
@@ -382,6 +391,7 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
         sendJson(res, 200, result.object);
         return 200;
       }
+      if (guarded) confirmRbac(body, rest.find(t, namespace, r.name!));
       const result = rest.update(t, namespace, r.name!, body, opts, sub as 'status' | undefined);
       sendJson(res, 200, one(result.object), result.warnings);
       return 200;
@@ -398,6 +408,12 @@ async function serveResource(ctx: HttpContext, req: IncomingMessage, res: Server
         return 200;
       }
       const existed = !!rest.find(t, namespace, r.name!);
+      if (guarded) {
+        // The storage checks the patched object: a dry run computes it (its own errors, such
+        // as validation, then come before the check's, where upstream they come after).
+        const next = rest.patch(t, namespace, r.name!, contentType, raw, { ...opts, dryRun: true }).object;
+        confirmRbac(next, rest.find(t, namespace, r.name!));
+      }
       const result = rest.patch(t, namespace, r.name!, contentType, raw, opts, sub as 'status' | undefined);
       const code = existed ? 200 : 201;
       sendJson(res, code, one(result.object), result.warnings);
