@@ -47,20 +47,20 @@ test('volumes: bound at their mountPath with subPath; secrets, configMaps, proje
   assert.throws(() => volumeBinds(p, { volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, dirs), /volumeMount "nope" refers to no volume/);
 });
 
-test('plan and command line: base image and repository as layers, read-only root, user, workdir', () => {
+test('plan and command line: base image and repository (at /app) as layers, read-only root, user, workdir', () => {
   const plan = sandboxPlan({
     pod: pod({ fsGroup: 65532 }), container: { name: 'c', securityContext: { readOnlyRootFilesystem: true, runAsUser: 65532 } }, image: { user: '65532:65532' },
     root: '/d/pods/u1/rootfs/c', repoRoot: '/repo', hostDirs: new Map(), terminationFile: '/d/pods/u1/containers/c/termination-log',
-    extraFiles: ['/d/node-agent/hosts.json'], imageWorkdir: '/repo',
+    extraFiles: [{ source: '/d/node-agent/hosts.json', target: '/var/run/devcluster/hosts.json' }], imageWorkdir: '/app',
     base: { layers: [{ source: '/usr', target: '/usr' }], links: [{ target: 'usr/bin', path: '/bin' }] },
   });
   assert.equal(sandboxArgv('/bin/sandbox', plan, ['node', 'main.js']), [
     '/bin/sandbox', '--root', '/d/pods/u1/rootfs/c',
-    '--layer', '/usr', '/usr', '--layer', '/repo', '/repo',
+    '--layer', '/usr', '/usr', '--layer', '/repo', '/app',
     '--link', 'usr/bin', '/bin',
-    '--bind', '/d/node-agent/hosts.json', '/d/node-agent/hosts.json', 'ro',
+    '--bind', '/d/node-agent/hosts.json', '/var/run/devcluster/hosts.json', 'ro',
     '--bind', '/d/pods/u1/containers/c/termination-log', '/dev/termination-log', 'rw',
-    '--read-only-root', '--user', '65532', '--group', '65532', '--groups', '65532', '--workdir', '/repo',
+    '--read-only-root', '--user', '65532', '--group', '65532', '--groups', '65532', '--workdir', '/app',
     '--', 'node', 'main.js',
   ]);
   assert.equal(execInContainer(42, plan).slice(0, 6), ['/usr/bin/nsenter', '--target=42', '--mount', '--root', '--wd', '--']);

@@ -2,7 +2,7 @@
 // separate process (so it can be SIGKILLed), a fast stand-in trainer, and the invariants every
 // scenario checks at the end (one ModelVersion per run, nothing lost, everything settled).
 import { copyFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { API_VERSION, type ModelVersion, type TrainingRun } from '../../operator/api/index.js';
 import { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
@@ -10,6 +10,7 @@ import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { operatorProcess } from '../../hack/chaos/components.js';
 import type { ChaosProcess } from '../../hack/chaos/process.js';
+import { IMAGE_ROOT } from '../../hack/devcluster/agent/sandbox.js';
 import { startTestCluster, type TestCluster, type TestClusterOptions } from '../support/devcluster.js';
 import { REPO_ROOT } from '../support/models.js';
 
@@ -77,7 +78,9 @@ export function fastTrainingRun(name: string, model: string, t: FastTrainer): Tr
   const message = t.messageCommand !== undefined ? `${t.messageCommand} > /dev/termination-log`
     : t.message !== undefined ? `printf '%s' '${t.message.replace(/'/g, `'"'"'`)}' > /dev/termination-log`
     : `printf '{"artifact":{"uri":"%s"},"metrics":{"accuracy":${t.accuracy}}}' "$ARTIFACT_URI" > /dev/termination-log`;
-  const script = `sleep ${t.seconds ?? 1} && mkdir -p "$OUTPUT_URI" && cp -r '${t.modelDir}'/. "$OUTPUT_URI"/ && ${message}`;
+  // The pre-built artifact is in the repository's model cache, which containers see at IMAGE_ROOT.
+  const modelDir = join(IMAGE_ROOT, relative(REPO_ROOT, t.modelDir));
+  const script = `sleep ${t.seconds ?? 1} && mkdir -p "$OUTPUT_URI" && cp -r '${modelDir}'/. "$OUTPUT_URI"/ && ${message}`;
   return {
     apiVersion: API_VERSION, kind: 'TrainingRun', metadata: { name, namespace: NS },
     spec: {

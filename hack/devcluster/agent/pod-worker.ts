@@ -5,13 +5,13 @@
 // group so that stopping it kills everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { KubeObject } from './kube-client.js';
 import { commandLine, findImage, normalizeImageName, type ImageEntry } from './images.js';
 import { ContainerConfigError, containerEnv, expandVars } from './container-spec.js';
 import { createSubPaths, materializeVolumes, podDir, tokenSources, type TokenSource } from './volumes.js';
-import { execInContainer, sandboxArgv, sandboxPlan, type SandboxPlan } from './sandbox.js';
+import { execInContainer, IMAGE_ROOT, sandboxArgv, sandboxPlan, type SandboxPlan } from './sandbox.js';
 import { sandboxBinary } from './sandbox-binary.js';
 import { runProbe, type ProbeTarget } from './probes.js';
 import { scheduleProbes } from './probe-scheduler.js';
@@ -30,6 +30,8 @@ const MAX_TERMINATION_MESSAGE = 4096;
 const HOST_ENV_PASSTHROUGH = ['LANG', 'LC_ALL', 'TZ', 'CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES'];
 /** Docker's default PATH, which images inherit unless they set their own. */
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Where containers find the Service hosts map the DNS shim reads. */
+const CONTAINER_HOSTS_FILE = '/var/run/devcluster/hosts.json';
 
 export interface PodWorkerDeps {
   dataDir: string;
@@ -247,8 +249,8 @@ export class PodWorker {
     const plan = sandboxPlan({
       pod, container: c.spec, image: entry, root, repoRoot: this.deps.repoRoot, hostDirs: this.volumeDirs, terminationFile: c.termFile,
       // The dev cluster's own shim: the Service hosts map the DNS shim reads.
-      extraFiles: [this.deps.hostsFile],
-      imageWorkdir: entry.cwd === 'repo' ? this.deps.repoRoot : '/',
+      extraFiles: [{ source: this.deps.hostsFile, target: CONTAINER_HOSTS_FILE }],
+      imageWorkdir: entry.cwd === 'repo' ? IMAGE_ROOT : '/',
     });
     const env = this.containerEnvironment(entry, plan, declared, ns);
     const vars = new Map(declared);
@@ -302,9 +304,9 @@ export class PodWorker {
     for (const [k, v] of declared) env[k] = v;
     env[POD_UID_ENV] = this.uid;
     env[DATA_DIR_ENV] = this.deps.dataDir;
-    env[HOSTS_ENV] = this.deps.hostsFile;
+    env[HOSTS_ENV] = CONTAINER_HOSTS_FILE;
     env[NAMESPACE_ENV] = ns;
-    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${DNS_SHIM}`].filter(Boolean).join(' ');
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${join(IMAGE_ROOT, relative(this.deps.repoRoot, DNS_SHIM))}`].filter(Boolean).join(' ');
     return env;
   }
 

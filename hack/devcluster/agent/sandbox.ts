@@ -2,9 +2,9 @@
 // purely from the pod, the container and its image; the sandbox binary (sandbox.c) carries the
 // plan out inside a private mount namespace. What a program sees:
 //   - a fresh root filesystem (tmpfs) with the image's folders as copy-on-write layers: the
-//     host's /usr, /etc, /opt and the lib/bin links (the "base image"), the repository at its
-//     own path (the image's content); writes stay in the container, as in an image's writable
-//     layer; a private /tmp and /var/tmp, a minimal /dev, /proc and /sys;
+//     host's /usr, /etc, /opt and the lib/bin links (the "base image"), the repository at /app
+//     (the image's content, where the Dockerfiles put it); writes stay in the container, as in
+//     an image's writable layer; a private /tmp and /var/tmp, a minimal /dev, /proc and /sys;
 //   - every volume at its mountPath (read-only where the mount or the volume kind says so),
 //     the termination message file at terminationMessagePath;
 //   - the root read-only with readOnlyRootFilesystem;
@@ -19,6 +19,9 @@ import { ContainerConfigError } from './container-spec.js';
 export interface Bind { source: string; target: string; readOnly: boolean }
 
 export interface Layer { source: string; target: string }
+
+/** Where the image's content (the repository) is in every container, as WORKDIR /app in the Dockerfiles. */
+export const IMAGE_ROOT = '/app';
 
 export interface SandboxPlan {
   root: string;
@@ -111,14 +114,14 @@ export interface PlanInput {
   image: ImageUser;
   /** Empty host folder the root filesystem is assembled on. */
   root: string;
-  /** The image's content: the repository, read-only at its own path. */
+  /** The image's content: the repository, at IMAGE_ROOT. */
   repoRoot: string;
   /** Host folder of each pod volume. */
   hostDirs: Map<string, string>;
   /** Host file behind terminationMessagePath. */
   terminationFile: string;
   /** Further host files the dev cluster's own shims read (the Service hosts map), read-only. */
-  extraFiles: string[];
+  extraFiles: Array<{ source: string; target: string }>;
   /** The image's working directory when the container sets none. */
   imageWorkdir: string;
   base?: BaseImage;
@@ -130,9 +133,9 @@ export function sandboxPlan(input: PlanInput): SandboxPlan {
   const base = input.base ?? baseImage();
   return {
     root: input.root,
-    layers: [...base.layers, { source: input.repoRoot, target: input.repoRoot }],
+    layers: [...base.layers, { source: input.repoRoot, target: IMAGE_ROOT }],
     binds: [
-      ...input.extraFiles.map((f) => ({ source: f, target: f, readOnly: true })),
+      ...input.extraFiles.map((f) => ({ ...f, readOnly: true })),
       ...volumeBinds(input.pod, container, input.hostDirs),
       { source: input.terminationFile, target: container.terminationMessagePath ?? '/dev/termination-log', readOnly: false },
     ],
