@@ -32,7 +32,7 @@ const JUSTIFIED_UNOBSERVED: Record<string, string> = {
   'update modelship.dev/trainingruns/finalizers': FINALIZERS,
   'update modelship.dev/modelversions/finalizers': FINALIZERS,
   'update modelship.dev/inferenceservices/finalizers': FINALIZERS,
-  'get modelship.dev/inferenceservices': 'RBAC escalation prevention: the operator creates Roles granting routers get/list/watch on their InferenceService (traffic/router.ts) and may only grant what it holds; the dev cluster does not enforce escalation checks',
+  'get modelship.dev/inferenceservices': 'RBAC escalation prevention: the operator creates Roles granting routers get/list/watch on their InferenceService (traffic/router.ts) and may only grant what it holds (the API server refuses the Role otherwise); the operator itself never GETs one',
   'get batch/jobs': 'read back when the cache has not seen a Job the operator created, or its create answered AlreadyExists (trainingrun/controller.ts, modelversion/controller.ts); races a short run rarely hits',
   'create modelship.dev/trainingruns': 'retraining on drift, accuracy or schedule (inferenceservice/retrain.ts); this test does not drive drift',
   'delete apps/deployments': 'the canary Deployment is deleted after promotion or rollback; this test serves one version',

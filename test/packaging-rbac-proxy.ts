@@ -72,7 +72,9 @@ export async function startRbacProxy(opts: { upstream: string; user: UserInfo; t
       calls.push({ ...create, ...d });
       if (!d.allowed) return forbidden(res, opts.user, create, d.reason);
     }
-    const headers = { ...req.headers, host: upstream.host };
+    // Forwarded as the ServiceAccount (impersonation), so the API server's own checks that go
+    // beyond authorization (RBAC escalation prevention on the router Roles) apply too.
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: upstream.host, 'impersonate-user': opts.user.name, 'impersonate-group': opts.user.groups };
     delete headers.authorization;
     const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (ur) => {
       call.code = ur.statusCode;
