@@ -69,10 +69,10 @@ test('a flood on one object is cut at the burst; other objects are unaffected', 
 test('writes in flight are bounded; a full queue drops new Events at once', async () => {
   const f = fakeClient({ delayMs: 20 });
   const r = recorder(f.client, { maxInFlight: 2, maxQueued: 5 });
-  const started = Date.now();
   const all = Array.from({ length: 8 }, (_, i) => r.event(obj(`o${i}`), 'Normal', 'Synced', 'ok'));
   await Promise.all(all.slice(5));
-  assert.ok(Date.now() - started < 15, 'dropped Events resolve without waiting');
+  // Measured by what happened, not by the clock (the machine may be busy): no write had finished yet.
+  assert.is(f.calls.length, 0, 'dropped Events resolve without waiting for any write');
   await r.flush();
   assert.is(f.calls.length, 5);
   assert.is(r.dropped, 3);
