@@ -1,7 +1,9 @@
 // The operator (a real process) is SIGKILLed at random moments during canaries and restarted:
 // every canary still ends in the right outcome, exactly once, with consistent status — the
 // state lives in status, written before any child changes. CANARY_SIGKILL_COUNT kills per
-// canary (default 3; `make test-slow`-style runs use 10).
+// canary (default 3; `make test-slow`-style runs use 10). Unlike the other canary scenarios the
+// operator here is a host process, not the chart's Deployment: the kubelet restarts a killed
+// container with crash-loop back-off (1 s doubling), which would push ten kills past the canary.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
