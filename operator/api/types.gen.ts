@@ -542,7 +542,9 @@ export interface ModelVersionSpec {
 /** The model artifact directory (model.onnx, modelship.json, metrics.json, reference/). */
 export interface ModelVersionArtifact {
   /**
-   * Location of the artifact directory, with a scheme (e.g. pvc://models/face-attributes/run-1).
+   * Location of the artifact directory, with a scheme: pvc://<claim>/<path> (mounted from the
+   * claim) or file:///<path> (a folder on the node, mounted as a hostPath volume, which namespaces
+   * enforcing the restricted Pod Security level refuse), e.g. pvc://models/face-attributes/run-1.
    */
   uri: string;
   /** Content digest of the artifact, sha256:<64 hex digits>; checked by validation when set. */

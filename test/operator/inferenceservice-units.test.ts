@@ -194,8 +194,11 @@ builders('role Service selects the role; feedback Secret; unmountable artifact i
   assert.equal(s.spec.ports[0], { name: 'http', port: 80, targetPort: 8080 });
   assert.equal((buildFeedbackSecret(isvc(), 'k'.repeat(32)) as any).stringData, { key: 'k'.repeat(32) });
   assert.throws(() => buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 's3://bucket/x'), { servingImage: 'i' }), /cannot be mounted/);
+  // A node path is mounted from the node (hostPath), read-only, where a claim would be.
   const f = buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 'file:///data/m1'), { servingImage: 'i' }) as any;
-  assert.is(f.spec.template.spec.containers[0].args[2], '/data/m1');
+  assert.is(f.spec.template.spec.containers[0].args[2], '/var/run/modelship/model');
+  assert.equal(f.spec.template.spec.volumes, [{ name: 'node-artifact', hostPath: { path: '/data/m1', type: 'Directory' } }]);
+  assert.equal(f.spec.template.spec.containers[0].volumeMounts, [{ name: 'node-artifact', mountPath: '/var/run/modelship/model', readOnly: true }]);
 });
 builders('contains(): subset comparison used to skip no-op applies', () => {
   assert.ok(contains({ a: 1, b: { c: [1, { d: 2, e: 3 }] }, x: 9 }, { a: 1, b: { c: [1, { d: 2 }] } }));

@@ -54,7 +54,7 @@ test('validation Job: serving image in validate mode, artifact read-only, profil
 test('validation Job: table of artifact locations', () => {
   const cases: Array<[string, string | typeof StorageUriError]> = [
     ['pvc://models', '/var/run/modelship/model'],
-    ['file:///srv/models/a%20b', '/srv/models/a b'],
+    ['file:///srv/models/a%20b', '/var/run/modelship/model'],
     ['s3://bucket/model', StorageUriError],
     ['pvc://BAD/x', StorageUriError],
   ];
@@ -63,6 +63,8 @@ test('validation Job: table of artifact locations', () => {
     if (typeof want === 'string') assert.is(container(buildValidationJob(v)).args?.[2], want, uri);
     else assert.throws(() => buildValidationJob(v), (e: unknown) => e instanceof want, uri);
   }
+  const node = buildValidationJob(mv({ artifact: { uri: 'file:///srv/models/a%20b' } }));
+  assert.equal(node.spec?.template?.spec?.volumes, [{ name: 'node-artifact', hostPath: { path: '/srv/models/a b', type: 'Directory' } }], 'a node path is a hostPath volume');
   const long = mv();
   long.metadata.name = 'm'.repeat(70);
   assert.is(validationJobName(long).length, 63);

@@ -6,7 +6,7 @@
 import { Labels, type InferenceService, type ModelVersion, type VersionRole, type WorkloadDefaults } from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kinds.js';
 import { childMeta, RESTRICTED_CONTAINER_SECURITY, scrapeAnnotations, servingPlacement } from '../../traffic/common.js';
-import { claimVolumeName, isPvc, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
+import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
 import { servingThreadpoolSize } from './threadpool.js';
 
 export const SERVING_PORT = 8080;
@@ -34,7 +34,11 @@ export function roleSelector(isvc: InferenceService, role: VersionRole): Record<
 
 interface ArtifactMount { modelDir: string; volumes: object[]; volumeMounts: object[] }
 
-/** The artifact directory as the pod sees it: a read-only PVC mount, or a file:// path as is. */
+/**
+ * The artifact directory as the pod sees it: a read-only mount of the claim (pvc://) or of the
+ * node's folder (file://, a hostPath volume, which namespaces enforcing the restricted Pod
+ * Security level refuse). Either way at the same path, never a path the image must happen to hold.
+ */
 export function artifactMount(mv: ModelVersion): ArtifactMount {
   const loc = parseStorageUri(mv.spec.artifact.uri);
   if (isPvc(loc)) {
@@ -45,7 +49,13 @@ export function artifactMount(mv: ModelVersion): ArtifactMount {
       volumeMounts: [{ name, mountPath: mountPath('model'), readOnly: true, ...(loc.path ? { subPath: loc.path } : {}) }],
     };
   }
-  if (loc.scheme === 'file') return { modelDir: decodeURIComponent(new URL(mv.spec.artifact.uri).pathname), volumes: [], volumeMounts: [] };
+  if (loc.scheme === 'file') {
+    return {
+      modelDir: mountPath('model'),
+      volumes: [{ name: NODE_ARTIFACT_VOLUME, hostPath: { path: decodeURIComponent(new URL(mv.spec.artifact.uri).pathname), type: 'Directory' } }],
+      volumeMounts: [{ name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('model'), readOnly: true }],
+    };
+  }
   throw new StorageUriError(`artifact location ${mv.spec.artifact.uri} cannot be mounted for serving (supported: pvc://, file://)`);
 }
 

@@ -6,7 +6,7 @@
 import { API_VERSION, BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type ModelVersion, type WorkloadDefaults } from '../../api/index.js';
 import type { ContainerSpec, Job } from '../trainingrun/k8s.js';
 import { shortName } from '../trainingrun/names.js';
-import { claimVolumeName, isPvc, joinUri, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
+import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, joinUri, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
 
 export const VALIDATE_CONTAINER = 'validate';
 export const DEFAULT_SERVING_IMAGE = 'modelship/serving:0.1.0';
@@ -50,8 +50,17 @@ function artifactMounts(mv: ModelVersion): ArtifactMounts {
     };
   }
   if (loc.scheme === 'file') {
+    // The node's folder (hostPath): read-only for the model, writable for the profile it writes.
     const path = decodeURIComponent(new URL(mv.spec.artifact.uri).pathname);
-    return { modelDir: path, profileDir: path, volumes: [], volumeMounts: [] };
+    return {
+      modelDir: mountPath('model'),
+      profileDir: mountPath('profile'),
+      volumes: [{ name: NODE_ARTIFACT_VOLUME, hostPath: { path, type: 'Directory' } }],
+      volumeMounts: [
+        { name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('model'), readOnly: true },
+        { name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('profile') },
+      ],
+    };
   }
   throw new StorageUriError(`artifact location ${mv.spec.artifact.uri} cannot be mounted for validation (supported: pvc://, file://)`);
 }

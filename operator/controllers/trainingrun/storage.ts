@@ -53,6 +53,9 @@ export function claimVolumeName(claim: string): string {
   return `pvc-${safe}`;
 }
 
+/** Volume name of a file:// artifact (the node's folder, a hostPath volume) inside a pod. */
+export const NODE_ARTIFACT_VOLUME = 'node-artifact';
+
 /** Directory where a claim is mounted, for a given role (dataset, output, model). */
 export function mountPath(role: string): string {
   return `${MOUNT_ROOT}/${role}`;
