@@ -1,7 +1,7 @@
 // Dev cluster API server figures: create / get / list / update throughput and watch fan-out
 // latency on 1,000 objects, and the server's memory. The server runs in its own process (as
 // next to the operator); the clients here share the machine's two cores with it.
-// Targets (issue 2): ≥ 2,000 simple writes/s; watch delivery to 10 watchers < 50 ms p99.
+// Targets: ≥ 2,000 simple writes/s; watch delivery to 10 watchers < 50 ms p99.
 import { Agent, request } from 'node:http';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';

@@ -4,7 +4,7 @@
 // place of the serving image) fails fast, so every version settles as Rejected.
 // Measures: convergence time (all runs final and registered, all versions final), API
 // requests by verb and resource, writes per object at steady state, operator RSS (the
-// operator is its own process: `operator/main.ts`). Targets (issue 4): ≤ 60 s, 0 writes per
+// operator is its own process: `operator/main.ts`). Targets: ≤ 60 s, 0 writes per
 // object at steady state, RSS ≤ 200 MB.
 // The operator is its own process; the node agent runs inside the API server's process as in
 // tests, or as a third process with BENCH_AGENT=process (as on a real cluster). Measured

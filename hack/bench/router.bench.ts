@@ -1,7 +1,7 @@
 // Router overhead: p50/p99 latency a request gains by going through `serve router` instead of
 // straight to the upstream. A trivial upstream (small JSON answer) in its own process, the
 // router as a real `serving/main.ts router` process, and wrk as the keep-alive client, so no
-// two of them share an event loop. Target (issue 3): added p50 ≤ 1 ms.
+// two of them share an event loop. Target: added p50 ≤ 1 ms.
 // Usage: npx tsx hack/bench/router.bench.ts [seconds per run, default 3; 3 interleaved rounds]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -5,7 +5,7 @@
 //      throughput, p50/p99, server CPU per request, peak RSS; the server runs its defaults
 //   3. p99 at half the peak throughput, 3 rounds, the median reported
 //   4. feature-extraction share of request CPU
-// Targets (issue 3, 2-core machine): HTTP ≥ 70% of the ceiling; p99 ≤ 20 ms at half peak;
+// Targets (2-core machine): HTTP ≥ 70% of the ceiling; p99 ≤ 20 ms at half peak;
 // features ≤ 10% of request CPU; RSS ≤ 300 MB.
 // Usage: npx tsx hack/bench/serving.bench.ts [seconds per run, default 4]
 //
@@ -23,7 +23,7 @@
 // History of the half-peak p99 (2 shared cores; 3 other agents compile and run tests, so the
 // load average below includes their work; "load" = 1-minute load average):
 //   before (commit 2d0608f, in-process http.request generator, measured from the scheduled time):
-//     228 ms at load 6–10; 22 ms in the quietest run (as reported in issue 3)
+//     228 ms at load 6–10; 22 ms in the quietest run
 //     2026-11-22 13:49 UTC, load 1.0 → 6.2 during the run: peak 406 req/s, half-peak 203 req/s:
 //       p50 5.9 ms, p99 96 ms; RSS peak 280 MB
 //   after (JPEG/PNG header read in JS instead of a sharp metadata() round-trip; serve mode no

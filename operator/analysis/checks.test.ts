@@ -148,7 +148,7 @@ test('drift: inconclusive on few samples, missing features, no reference or prov
     ['bins do not match the profile', canary({ featureBins: { brightness: [1, 1, 1, 1, 1, 1], contrast: [100, 100] } }), reference, 'Inconclusive', /6 bins, the reference 4/],
     // A feature that drifts fails even though another one has no data.
     ['drift confirmed despite missing data', canary({ featureBins: { brightness: [0, 0, 0, 100] } }), reference, 'Fail', /> max 0.25/],
-    // A score far above max on a handful of requests is noise, not a verdict (issue 5).
+    // A score far above max on a handful of requests is noise, not a verdict.
     ['score above max on 4 samples', canary({ featureBins: { brightness: [0, 0, 0, 4], contrast: [4, 0] } }), reference, 'Inconclusive', /> max 0.25, but only 4 samples, fewer than minRequests=100/],
     ['score above max one sample short', canary({ featureBins: { brightness: [0, 0, 0, 99] } }), reference, 'Inconclusive', /only 99 samples/],
     ['score above max at exactly minRequests', canary({ featureBins: { brightness: [0, 0, 0, 100], contrast: [100, 0] } }), reference, 'Fail', /> max 0.25/],

@@ -1,4 +1,4 @@
-// Canary analysis and production monitoring as data (DESIGN.md §5). Pure functions except
+// Canary analysis and production monitoring as data. Pure functions except
 // measure() (queries a MetricProvider) and AnalysisMetrics (sets prom-client gauges).
 export * from './stats.js';
 export * from './divergence.js';

@@ -1,4 +1,4 @@
-// The metric-provider plug-in interface (DESIGN.md §5): analysis asks instant PromQL queries
+// The metric-provider plug-in interface: analysis asks instant PromQL queries
 // and gets samples back, or a typed error. A provider never turns a failure into a number:
 // "unreachable", "bad query" and "no data" stay distinguishable, so that analysis can report
 // them as inconclusive instead of silently passing on a 0.

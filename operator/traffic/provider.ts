@@ -1,4 +1,4 @@
-// The traffic-provider plug-in interface (DESIGN.md §5): how the stable/canary split reaches the
+// The traffic-provider plug-in interface: how the stable/canary split reaches the
 // data path. One file per implementation (router.ts, gateway-api.ts); factory.ts picks one by
 // name and refuses unknown names. Providers derive everything from the InferenceService and
 // the weights given, so a reconcile after an operator restart produces the same objects.

@@ -1,4 +1,4 @@
-// Scenario 3 of issue 5, end to end (real serving pods, router, Prometheus scraping them, the
+// A drifted canary, end to end (real serving pods, router, Prometheus scraping them, the
 // operator's controllers, labelled load with feedback): a model trained on shifted data — its
 // reference profile is darker, blurred faces — sees normal live traffic as drifted, so the
 // canary is rolled back for `drift` (not for accuracy, errors or a deadline), history records

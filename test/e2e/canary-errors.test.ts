@@ -1,4 +1,4 @@
-// Scenario 4 of issue 5, end to end (real serving pods, router, Prometheus scraping them, the
+// A canary answering 5xx, end to end (real serving pods, router, Prometheus scraping them, the
 // operator's controllers, labelled load): v2 passes validation, then its artifact is swapped
 // for a graph that loads with the same signature but fails every prediction (HTTP 500). The
 // canary is rolled back for `errorRate` — early, from the confident error bound, not at the
