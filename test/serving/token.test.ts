@@ -1,10 +1,10 @@
 // Prediction tokens and the replay memory, with a controlled clock.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ServingError } from './errors.js';
-import { judgeFeedback } from './feedback.js';
-import { parseSignature } from './schema.js';
-import { SeenSet, TokenSigner } from './token.js';
+import { ServingError } from '../../serving/lib/errors.js';
+import { judgeFeedback } from '../../serving/lib/feedback.js';
+import { parseSignature } from '../../serving/lib/schema.js';
+import { SeenSet, TokenSigner } from '../../serving/lib/token.js';
 
 const key = Buffer.alloc(32, 1);
 const signer = new TokenSigner(key, 3600);

@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSampleModel, ensureTabularModel, generateImages } from '../../test/support/models.js';
-import { validateModelDir } from '../lib/validate-cmd.js';
-import { bytes, startApp } from './fixtures.js';
+import { ensureSampleModel, ensureTabularModel, generateImages } from '../support/models.js';
+import { validateModelDir } from '../../serving/lib/validate-cmd.js';
+import { bytes, startApp } from './support/fixtures.js';
 
 const test = suite('sample models');
 const scratch = mkdtempSync(join(tmpdir(), 'modelship-sample-test-'));

@@ -1,8 +1,8 @@
 // Artifact schemas: a bad file is rejected with a message naming the field.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ServingError } from './errors.js';
-import { parseMetrics, parseProfile, parseSignature } from './schema.js';
+import { ServingError } from '../../serving/lib/errors.js';
+import { parseMetrics, parseProfile, parseSignature } from '../../serving/lib/schema.js';
 
 const good = () => ({
   schemaVersion: 1, name: 'face-attributes',

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { bytes, colourImage, fixtureModels, pngClaimingSize } from './fixtures.js';
+import { bytes, colourImage, fixtureModels, pngClaimingSize } from './support/fixtures.js';
 
 const test = suite('fuzz');
 let child: ChildProcess;

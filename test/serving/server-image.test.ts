@@ -2,10 +2,10 @@
 // endpoint, predictions on images of known classes, tokens and feedback, metrics.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bytes, colourImage, fixtureModels, parseMetrics, startApp, TEST_KEY, type RunningApp } from './fixtures.js';
-import { readArtifact } from '../lib/artifact.js';
-import { TokenSigner } from '../lib/token.js';
-import { indexHtml } from '../web/index.js';
+import { bytes, colourImage, fixtureModels, parseMetrics, startApp, TEST_KEY, type RunningApp } from './support/fixtures.js';
+import { readArtifact } from '../../serving/lib/artifact.js';
+import { TokenSigner } from '../../serving/lib/token.js';
+import { indexHtml } from '../../serving/web/index.js';
 
 const test = suite('serve: image model');
 let srv: RunningApp;

@@ -9,13 +9,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { crc32, deflateSync } from 'node:zlib';
-import { readArtifact } from '../lib/artifact.js';
-import { Model } from '../lib/model.js';
-import { ServingApp, type AppOptions } from '../lib/server.js';
+import { readArtifact } from '../../../serving/lib/artifact.js';
+import { Model } from '../../../serving/lib/model.js';
+import { ServingApp, type AppOptions } from '../../../serving/lib/server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const script = join(here, 'fixtures', 'make_models.py');
-const repoRoot = resolve(here, '..', '..');
+const script = join(here, 'make_models.py');
+const repoRoot = resolve(here, '..', '..', '..');
 
 export interface FixtureModels { colours: string; iris: string }
 

@@ -2,10 +2,10 @@
 // thread/spinning choice gives the same predictions (only timing may differ).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Model, sessionOptions, type LoadOptions } from '../lib/model.js';
-import { prepareImages } from '../lib/pipeline.js';
-import type { ImageInput } from '../lib/schema.js';
-import { colourImage, fixtureModels } from './fixtures.js';
+import { Model, sessionOptions, type LoadOptions } from '../../serving/lib/model.js';
+import { prepareImages } from '../../serving/lib/pipeline.js';
+import type { ImageInput } from '../../serving/lib/schema.js';
+import { colourImage, fixtureModels } from './support/fixtures.js';
 
 const noSpin = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
 const cases: Array<[string, LoadOptions, object]> = [

@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from './log.js';
-import { feedbackKey } from './serve-cmd.js';
+import type { Logger } from '../../serving/lib/log.js';
+import { feedbackKey } from '../../serving/lib/serve-cmd.js';
 
 function recorder(): { log: Logger; warnings: string[] } {
   const warnings: string[] = [];

@@ -5,10 +5,10 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Digest } from '../lib/artifact.js';
-import { parseProfile } from '../lib/schema.js';
-import { runValidate } from '../lib/validate-cmd.js';
-import { copyModel, fixtureModels } from './fixtures.js';
+import { sha256Digest } from '../../serving/lib/artifact.js';
+import { parseProfile } from '../../serving/lib/schema.js';
+import { runValidate } from '../../serving/lib/validate-cmd.js';
+import { copyModel, fixtureModels } from './support/fixtures.js';
 
 const test = suite('validate mode');
 const cleanups: Array<() => void> = [];
