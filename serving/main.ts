@@ -4,7 +4,7 @@
 //   npm run serve -- router --config FILE [--port N]
 // Each mode loads only its own modules: the router's Kubernetes client alone added ~55 MB of
 // heap to every model server (and made every major GC of the server mark it).
-import { UsageError } from './lib/args.js';
+import { UsageError } from './lib/cli/args.js';
 
 async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
@@ -12,13 +12,13 @@ async function main(argv: string[]): Promise<void> {
   const args = mode === first ? rest : argv;
   switch (mode) {
     case 'serve': {
-      const [{ runServe }, { indexHtml }] = await Promise.all([import('./lib/serve-cmd.js'), import('./web/index.js')]);
+      const [{ runServe }, { indexHtml }] = await Promise.all([import('./lib/cli/serve.js'), import('./web/index.js')]);
       await runServe(args, { renderIndex: indexHtml });
       return;
     }
     case 'validate':
     case 'profile': {
-      const { runValidate } = await import('./lib/validate-cmd.js');
+      const { runValidate } = await import('./lib/cli/validate.js');
       process.exitCode = await runValidate(args);
       return;
     }

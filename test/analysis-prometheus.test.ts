@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultTargetsFile, startPrometheus, type RunningPrometheus } from '../hack/devcluster/prometheus/index.js';
-import { ServingMetrics } from '../serving/lib/metrics.js';
-import type { Profile, Signature } from '../serving/lib/schema.js';
+import { ServingMetrics } from '../serving/lib/monitoring/metrics.js';
+import type { Profile, Signature } from '../serving/lib/model/schema.js';
 import {
   aggregateVerdict, analyse, decideStep, measure, referenceFromProfileJson, type AnalysisPolicy, type MeasureTarget, type RoleMeasurements,
 } from '../operator/analysis/index.js';

@@ -62,11 +62,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSampleModel, generateImages } from '../../test/support/models.js';
-import { imageFeatures } from '../../serving/lib/features.js';
-import { decodeForModel } from '../../serving/lib/image.js';
-import { Model } from '../../serving/lib/model.js';
-import { prepareImages } from '../../serving/lib/pipeline.js';
-import type { ImageInput } from '../../serving/lib/schema.js';
+import { imageFeatures } from '../../serving/lib/pipeline/image-features.js';
+import { decodeForModel } from '../../serving/lib/pipeline/image-decode.js';
+import { Model } from '../../serving/lib/model/onnx-model.js';
+import { prepareImages } from '../../serving/lib/pipeline/prepare.js';
+import type { ImageInput } from '../../serving/lib/model/schema.js';
 import type { OpenLoopSummary } from '../loadgen/open-loop.js';
 import { servingThreadpoolSize } from '../../operator/controllers/inferenceservice/threadpool.js';
 

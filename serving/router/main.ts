@@ -2,7 +2,7 @@
 // the router process. Listens on env POD_IP (the pod's own address, from the downward API) or
 // 0.0.0.0; drains in-flight requests on SIGTERM/SIGINT before exiting.
 import { parseArgs } from 'node:util';
-import { UsageError } from '../lib/args.js';
+import { UsageError } from '../lib/cli/args.js';
 import { RouterConfigError } from './config.js';
 import { FileRoutingSource } from './file-source.js';
 import { RouterMetrics } from './metrics.js';

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ServingError } from '../../serving/lib/errors.js';
-import { parseMetrics, parseProfile, parseSignature } from '../../serving/lib/schema.js';
+import { parseMetrics, parseProfile, parseSignature } from '../../serving/lib/model/schema.js';
 
 const good = () => ({
   schemaVersion: 1, name: 'face-attributes',

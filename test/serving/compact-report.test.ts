@@ -2,8 +2,8 @@
 // ModelVersion.status must survive, within the kubelet's 4 KiB limit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compactReport, profileSummary } from '../../serving/lib/validate-cmd.js';
-import type { Profile } from '../../serving/lib/schema.js';
+import { compactReport, profileSummary } from '../../serving/lib/cli/validate.js';
+import type { Profile } from '../../serving/lib/model/schema.js';
 
 const profile = (features: number): Profile => ({
   schemaVersion: 1, model: 'm', digest: 'sha256:00', samples: 40, bins: 4,

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../serving/lib/log.js';
-import { feedbackKey } from '../../serving/lib/serve-cmd.js';
+import { feedbackKey } from '../../serving/lib/cli/serve.js';
 
 function recorder(): { log: Logger; warnings: string[] } {
   const warnings: string[] = [];

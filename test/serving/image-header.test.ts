@@ -4,9 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp, { type Sharp } from 'sharp';
-import { decodeForModel } from '../../serving/lib/image.js';
-import { readImageHeader } from '../../serving/lib/image-header.js';
-import type { ImageInput } from '../../serving/lib/schema.js';
+import { decodeForModel } from '../../serving/lib/pipeline/image-decode.js';
+import { readImageHeader } from '../../serving/lib/pipeline/image-header.js';
+import type { ImageInput } from '../../serving/lib/model/schema.js';
 
 function noise(width: number, height: number, channels: 1 | 3 | 4): Sharp {
   const raw = Buffer.alloc(width * height * channels);

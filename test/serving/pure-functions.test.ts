@@ -2,13 +2,13 @@
 // the signature/graph comparison and the flag parser.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseFlags } from '../../serving/lib/args.js';
-import { compareSignatureWithGraph, type GraphValue } from '../../serving/lib/artifact.js';
-import { imageFeatures, laplacianVariance } from '../../serving/lib/features.js';
-import { headProbabilities, predictionOf } from '../../serving/lib/heads.js';
-import { binIndex, buildProfile, histogram, quantileEdges } from '../../serving/lib/profile.js';
-import { parseSignature, type Head, type ImageInput } from '../../serving/lib/schema.js';
-import { layoutBytesToRgb, writeImageTensor } from '../../serving/lib/tensor.js';
+import { parseFlags } from '../../serving/lib/cli/args.js';
+import { compareSignatureWithGraph, type GraphValue } from '../../serving/lib/model/artifact.js';
+import { imageFeatures, laplacianVariance } from '../../serving/lib/pipeline/image-features.js';
+import { headProbabilities, predictionOf } from '../../serving/lib/model/heads.js';
+import { binIndex, buildProfile, histogram, quantileEdges } from '../../serving/lib/monitoring/profile.js';
+import { parseSignature, type Head, type ImageInput } from '../../serving/lib/model/schema.js';
+import { layoutBytesToRgb, writeImageTensor } from '../../serving/lib/pipeline/tensor.js';
 
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) < eps, `${a} ≈ ${b}`);
 

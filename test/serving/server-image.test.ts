@@ -3,8 +3,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bytes, colourImage, fixtureModels, parseMetrics, startApp, TEST_KEY, type RunningApp } from './support/fixtures.js';
-import { readArtifact } from '../../serving/lib/artifact.js';
-import { TokenSigner } from '../../serving/lib/token.js';
+import { readArtifact } from '../../serving/lib/model/artifact.js';
+import { TokenSigner } from '../../serving/lib/protocol/token.js';
 import { indexHtml } from '../../serving/web/index.js';
 
 const test = suite('serve: image model');

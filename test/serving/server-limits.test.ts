@@ -3,8 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request } from 'node:http';
 import sharp from 'sharp';
-import { readArtifact } from '../../serving/lib/artifact.js';
-import { Model } from '../../serving/lib/model.js';
+import { readArtifact } from '../../serving/lib/model/artifact.js';
+import { Model } from '../../serving/lib/model/onnx-model.js';
 import { bytes, colourImage, fixtureModels, pngClaimingSize, startApp, type RunningApp } from './support/fixtures.js';
 
 const test = suite('serve: limits and errors');

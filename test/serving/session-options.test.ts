@@ -2,9 +2,9 @@
 // thread/spinning choice gives the same predictions (only timing may differ).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Model, sessionOptions, type LoadOptions } from '../../serving/lib/model.js';
-import { prepareImages } from '../../serving/lib/pipeline.js';
-import type { ImageInput } from '../../serving/lib/schema.js';
+import { Model, sessionOptions, type LoadOptions } from '../../serving/lib/model/onnx-model.js';
+import { prepareImages } from '../../serving/lib/pipeline/prepare.js';
+import type { ImageInput } from '../../serving/lib/model/schema.js';
 import { colourImage, fixtureModels } from './support/fixtures.js';
 
 const noSpin = { extra: { session: { intra_op: { allow_spinning: '0' } } } };

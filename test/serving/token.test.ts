@@ -2,9 +2,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ServingError } from '../../serving/lib/errors.js';
-import { judgeFeedback } from '../../serving/lib/feedback.js';
-import { parseSignature } from '../../serving/lib/schema.js';
-import { SeenSet, TokenSigner } from '../../serving/lib/token.js';
+import { judgeFeedback } from '../../serving/lib/protocol/feedback.js';
+import { parseSignature } from '../../serving/lib/model/schema.js';
+import { SeenSet, TokenSigner } from '../../serving/lib/protocol/token.js';
 
 const key = Buffer.alloc(32, 1);
 const signer = new TokenSigner(key, 3600);

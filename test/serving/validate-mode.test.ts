@@ -5,9 +5,9 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Digest } from '../../serving/lib/artifact.js';
-import { parseProfile } from '../../serving/lib/schema.js';
-import { runValidate } from '../../serving/lib/validate-cmd.js';
+import { sha256Digest } from '../../serving/lib/model/artifact.js';
+import { parseProfile } from '../../serving/lib/model/schema.js';
+import { runValidate } from '../../serving/lib/cli/validate.js';
 import { copyModel, fixtureModels } from './support/fixtures.js';
 
 const test = suite('validate mode');

@@ -9,9 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { crc32, deflateSync } from 'node:zlib';
-import { readArtifact } from '../../../serving/lib/artifact.js';
-import { Model } from '../../../serving/lib/model.js';
-import { ServingApp, type AppOptions } from '../../../serving/lib/server.js';
+import { readArtifact } from '../../../serving/lib/model/artifact.js';
+import { Model } from '../../../serving/lib/model/onnx-model.js';
+import { ServingApp, type AppOptions } from '../../../serving/lib/protocol/server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = join(here, 'make_models.py');

@@ -5,12 +5,12 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseFlags, UsageError } from './args.js';
-import { ServingError } from './errors.js';
-import type { ItemPrediction } from './heads.js';
-import { Model } from './model.js';
-import { featureNames, prepareImages, prepareRows } from './pipeline.js';
-import { buildProfile } from './profile.js';
-import { parseProfile, type Profile, type Signature } from './schema.js';
+import { ServingError } from '../errors.js';
+import type { ItemPrediction } from '../model/heads.js';
+import { Model } from '../model/onnx-model.js';
+import { featureNames, prepareImages, prepareRows } from '../pipeline/prepare.js';
+import { buildProfile } from '../monitoring/profile.js';
+import { parseProfile, type Profile, type Signature } from '../model/schema.js';
 
 export const VALIDATE_FLAGS = {
   'model-dir': 'string',

@@ -1,9 +1,9 @@
 // The Prometheus series the operator, dashboards and alerts read. Names and labels are a
 // contract (see serving/README.md); every series carries `model` and `version`.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ItemPrediction } from './heads.js';
+import type { ItemPrediction } from '../model/heads.js';
 import { binIndex } from './profile.js';
-import type { Profile, Signature } from './schema.js';
+import type { Profile, Signature } from '../model/schema.js';
 
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 export const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];

@@ -3,7 +3,7 @@
 //   v1.<payload JSON>.<HMAC-SHA256(key, "v1." + payload)>
 // payload: {m: model, v: version, c: {head: predicted label}, t: issued-at (unix s), n: nonce}
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ServingError } from './errors.js';
+import { ServingError } from '../errors.js';
 
 export interface TokenClaims {
   model: string;

@@ -2,7 +2,7 @@
 // the signature. run() is async (onnxruntime works off the event loop).
 import * as ort from 'onnxruntime-node';
 import { readArtifact, compareSignatureWithGraph, type Artifact, type GraphValue } from './artifact.js';
-import { ServingError } from './errors.js';
+import { ServingError } from '../errors.js';
 import { headProbabilities, predictionOf, type ItemPrediction } from './heads.js';
 
 export interface LoadOptions {

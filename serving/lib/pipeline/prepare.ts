@@ -1,10 +1,10 @@
 // The one pre-processing path: `serve` (/predict and OIP infer) and `validate` both call
 // these functions, so the profile and the serving-path accuracy measure exactly what
 // production does.
-import { ServingError } from './errors.js';
-import { IMAGE_FEATURES, imageFeatures } from './features.js';
-import { decodeForModel, type DecodedImage } from './image.js';
-import type { ImageInput, Signature, TensorInput } from './schema.js';
+import { ServingError } from '../errors.js';
+import { IMAGE_FEATURES, imageFeatures } from './image-features.js';
+import { decodeForModel, type DecodedImage } from './image-decode.js';
+import type { ImageInput, Signature, TensorInput } from '../model/schema.js';
 import { imageTensorSize, writeImageTensor } from './tensor.js';
 
 export interface PreparedBatch {

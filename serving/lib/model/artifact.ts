@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ServingError } from './errors.js';
+import { ServingError } from '../errors.js';
 import { parseMetrics, parseProfile, parseSignature, type Profile, type Signature, type TrainingMetrics } from './schema.js';
 
 export interface Artifact {

@@ -8,7 +8,7 @@
 import busboy from 'busboy';
 import { Readable } from 'node:stream';
 import { ServingError } from '../errors.js';
-import type { Signature, TensorInput } from '../schema.js';
+import type { Signature, TensorInput } from '../model/schema.js';
 import { parseJson } from './body.js';
 
 export type PredictInput = { kind: 'images'; images: Buffer[] } | { kind: 'rows'; rows: unknown[] };

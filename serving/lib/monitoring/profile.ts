@@ -1,8 +1,8 @@
 // The reference profile: quantile bin edges and counts per input feature, class and
 // confidence distributions per head. Live traffic is counted into the same bins
 // (modelship_feature_bin_total), so drift is a comparison of two histograms. Pure.
-import type { ItemPrediction } from './heads.js';
-import type { FeatureProfile, Head, HeadProfile, Profile } from './schema.js';
+import type { ItemPrediction } from '../model/heads.js';
+import type { FeatureProfile, Head, HeadProfile, Profile } from '../model/schema.js';
 
 /** Confidence bins: edges 0.1..0.9 → 10 bins, the same as the confidence histogram buckets. */
 export const CONFIDENCE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];

@@ -2,7 +2,7 @@
 // cross-field rules (mean/std per channel, binary heads have two labels, unique names)
 // that JSON Schema states awkwardly are checked in code. Every message names the field.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ServingError } from './errors.js';
+import { ServingError } from '../errors.js';
 
 export type Layout = 'NCHW' | 'NHWC';
 export type ResizeMode = 'fill' | 'cover' | 'contain';

@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { parseFlags, UsageError } from './args.js';
-import { readArtifact } from './artifact.js';
-import { createLogger, type Logger } from './log.js';
-import { Model } from './model.js';
-import { DEFAULT_LIMITS, ServingApp, type IndexInfo } from './server.js';
+import { readArtifact } from '../model/artifact.js';
+import { createLogger, type Logger } from '../log.js';
+import { Model } from '../model/onnx-model.js';
+import { DEFAULT_LIMITS, ServingApp, type IndexInfo } from '../protocol/server.js';
 
 export const SERVE_FLAGS = {
   'model-dir': 'string',

@@ -5,11 +5,11 @@
 //                 (base64 strings or {"b64": ...}), shape [N] or [N, 1]
 //   tensor models: FP32 [N, features]
 import { ServingError } from '../errors.js';
-import type { DecodedImage } from '../image.js';
-import type { RawOutput } from '../model.js';
-import { inputDims } from '../pipeline.js';
-import type { Signature } from '../schema.js';
-import { layoutBytesToRgb } from '../tensor.js';
+import type { DecodedImage } from '../pipeline/image-decode.js';
+import type { RawOutput } from '../model/onnx-model.js';
+import { inputDims } from '../pipeline/prepare.js';
+import type { Signature } from '../model/schema.js';
+import { layoutBytesToRgb } from '../pipeline/tensor.js';
 
 export type InferPlan =
   | { kind: 'fp32'; input: Float32Array; dims: number[]; rows?: number[][] }

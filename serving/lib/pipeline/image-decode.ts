@@ -3,9 +3,9 @@
 // is refused before any pixel is decoded; limitInputPixels is kept as a second guard inside
 // libvips.
 import sharp, { type Metadata } from 'sharp';
-import { ServingError } from './errors.js';
+import { ServingError } from '../errors.js';
 import { readImageHeader } from './image-header.js';
-import type { ImageInput, ResizeMode } from './schema.js';
+import type { ImageInput, ResizeMode } from '../model/schema.js';
 
 /** Formats a client may send. SVG/PDF and friends are excluded: they render, not decode. */
 export const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']);

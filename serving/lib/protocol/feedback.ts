@@ -1,7 +1,7 @@
 // POST /feedback: check the token, the labels and replays first, then count — so a rejected
 // request never consumes the token.
-import { ServingError } from './errors.js';
-import type { Signature } from './schema.js';
+import { ServingError } from '../errors.js';
+import type { Signature } from '../model/schema.js';
 import type { SeenSet, TokenSigner } from './token.js';
 
 export type Outcome = 'correct' | 'incorrect';

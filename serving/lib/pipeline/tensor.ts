@@ -1,6 +1,6 @@
 // Pixel bytes → the model's input tensor: pixel = ((byte * scale) - mean[c]) / std[c],
 // channels RGB (or luma for 1-channel models), NCHW or NHWC. Pure functions.
-import type { ImageInput } from './schema.js';
+import type { ImageInput } from '../model/schema.js';
 
 /** Per-channel affine form of the normalisation: value = byte * a[c] + b[c]. */
 function affine(input: ImageInput): { a: number[]; b: number[] } {

@@ -4,17 +4,17 @@
 // and every failure goes through the same mapping.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Artifact } from './artifact.js';
-import { asServingError, errorBody, httpStatusOf, oipErrorBody, ServingError } from './errors.js';
+import type { Artifact } from '../model/artifact.js';
+import { asServingError, errorBody, httpStatusOf, oipErrorBody, ServingError } from '../errors.js';
 import { judgeFeedback } from './feedback.js';
-import type { ItemPrediction } from './heads.js';
-import { mediaTypeOf, parseJson, readBody } from './http/body.js';
-import { inferResponse, modelMetadata, parseInferRequest } from './http/oip.js';
-import { parsePredictBody } from './http/predict-input.js';
-import { silentLogger, type Logger } from './log.js';
-import { ServingMetrics } from './metrics.js';
-import { predictionsFromRaw, type Model } from './model.js';
-import { featureNames, prepareDecoded, prepareImages, prepareRows, type PreparedBatch } from './pipeline.js';
+import type { ItemPrediction } from '../model/heads.js';
+import { mediaTypeOf, parseJson, readBody } from './body.js';
+import { inferResponse, modelMetadata, parseInferRequest } from './oip.js';
+import { parsePredictBody } from './predict-input.js';
+import { silentLogger, type Logger } from '../log.js';
+import { ServingMetrics } from '../monitoring/metrics.js';
+import { predictionsFromRaw, type Model } from '../model/onnx-model.js';
+import { featureNames, prepareDecoded, prepareImages, prepareRows, type PreparedBatch } from '../pipeline/prepare.js';
 import { SeenSet, TokenSigner } from './token.js';
 
 export interface Limits {
