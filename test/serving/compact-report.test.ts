@@ -2,7 +2,7 @@
 // ModelVersion.status must survive, within the kubelet's 4 KiB limit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compactReport, profileSummary } from '../../serving/lib/cli/validate.js';
+import { compactReport, profileSummary } from '../../serving/lib/validation/compact-report.js';
 import type { Profile } from '../../serving/lib/model/schema.js';
 
 const profile = (features: number): Profile => ({

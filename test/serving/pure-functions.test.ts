@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseFlags } from '../../serving/lib/cli/args.js';
-import { compareSignatureWithGraph, type GraphValue } from '../../serving/lib/model/artifact.js';
+import { compareSignatureWithGraph, type GraphValue } from '../../serving/lib/model/graph-check.js';
 import { imageFeatures, laplacianVariance } from '../../serving/lib/pipeline/image-features.js';
 import { headProbabilities, predictionOf } from '../../serving/lib/model/heads.js';
 import { binIndex, buildProfile, histogram, quantileEdges } from '../../serving/lib/monitoring/profile.js';

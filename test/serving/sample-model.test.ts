@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSampleModel, ensureTabularModel, generateImages } from '../support/models.js';
-import { validateModelDir } from '../../serving/lib/cli/validate.js';
+import { validateModelDir } from '../../serving/lib/validation/validate-model.js';
 import { bytes, startApp } from './support/fixtures.js';
 
 const test = suite('sample models');

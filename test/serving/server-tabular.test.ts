@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateModelDir } from '../../serving/lib/cli/validate.js';
+import { validateModelDir } from '../../serving/lib/validation/validate-model.js';
 import { copyModel, fixtureModels, parseMetrics, startApp, type RunningApp } from './support/fixtures.js';
 
 const test = suite('serve: tabular model');

@@ -8,7 +8,8 @@ import { parseFlags, UsageError } from './args.js';
 import { readArtifact } from '../model/artifact.js';
 import { createLogger, type Logger } from '../log.js';
 import { Model } from '../model/onnx-model.js';
-import { DEFAULT_LIMITS, ServingApp, type IndexInfo } from '../protocol/server.js';
+import { DEFAULT_LIMITS, type IndexInfo } from '../protocol/options.js';
+import { ServingApp } from '../protocol/server.js';
 
 export const SERVE_FLAGS = {
   'model-dir': 'string',

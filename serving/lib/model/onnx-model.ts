@@ -1,7 +1,8 @@
 // A loaded model: the artifact plus an onnxruntime session whose graph was checked against
 // the signature. run() is async (onnxruntime works off the event loop).
 import * as ort from 'onnxruntime-node';
-import { readArtifact, compareSignatureWithGraph, type Artifact, type GraphValue } from './artifact.js';
+import { readArtifact, type Artifact } from './artifact.js';
+import { compareSignatureWithGraph, type GraphValue } from './graph-check.js';
 import { ServingError } from '../errors.js';
 import { headProbabilities, predictionOf, type ItemPrediction } from './heads.js';
 

@@ -1,8 +1,10 @@
-// The artifact formats as typed, versioned JSON schemas. ajv checks structure; a few
-// cross-field rules (mean/std per channel, binary heads have two labels, unique names)
-// that JSON Schema states awkwardly are checked in code. Every message names the field.
+// The artifact formats as typed, versioned JSON schemas (json-schemas.ts). ajv checks
+// structure; a few cross-field rules (mean/std per channel, binary heads have two labels,
+// unique names) that JSON Schema states awkwardly are checked in code. Every message names
+// the field.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ServingError } from '../errors.js';
+import { metricsSchema, profileSchema, signatureSchema } from './json-schemas.js';
 
 export type Layout = 'NCHW' | 'NHWC';
 export type ResizeMode = 'fill' | 'cover' | 'contain';
@@ -77,118 +79,6 @@ export interface Profile {
   features: Record<string, FeatureProfile>;
   heads: Record<string, HeadProfile>;
 }
-
-const name = { type: 'string', minLength: 1, maxLength: 128 };
-const label = { type: 'string', minLength: 1, maxLength: 128 };
-
-const signatureSchema = {
-  type: 'object',
-  required: ['schemaVersion', 'name', 'input', 'heads'],
-  additionalProperties: true,
-  properties: {
-    schemaVersion: { const: 1 },
-    name,
-    input: {
-      type: 'object',
-      required: ['kind'],
-      properties: { kind: { enum: ['image', 'tensor'] } },
-      if: { properties: { kind: { const: 'image' } } },
-      then: {
-        required: ['kind', 'tensor', 'width', 'height', 'channels', 'layout', 'dtype', 'scale', 'mean', 'std', 'resize'],
-        properties: {
-          tensor: name,
-          width: { type: 'integer', minimum: 1, maximum: 4096 },
-          height: { type: 'integer', minimum: 1, maximum: 4096 },
-          channels: { enum: [1, 3] },
-          layout: { enum: ['NCHW', 'NHWC'] },
-          dtype: { const: 'float32' },
-          scale: { type: 'number', exclusiveMinimum: 0 },
-          mean: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 3 },
-          std: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1, maxItems: 3 },
-          resize: { enum: ['fill', 'cover', 'contain'] },
-        },
-      },
-      else: {
-        required: ['kind', 'tensor', 'dtype', 'features'],
-        properties: {
-          tensor: name,
-          dtype: { const: 'float32' },
-          features: { type: 'array', items: name, minItems: 1, maxItems: 4096 },
-        },
-      },
-    },
-    heads: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 64,
-      items: {
-        type: 'object',
-        required: ['name', 'tensor', 'type', 'labels', 'activation'],
-        properties: {
-          name,
-          tensor: name,
-          type: { enum: ['binary', 'multiclass'] },
-          labels: { type: 'array', items: label, minItems: 2, maxItems: 1000 },
-          activation: { enum: ['sigmoid', 'softmax', 'none'] },
-        },
-      },
-    },
-  },
-};
-
-const metricsSchema = {
-  type: 'object',
-  required: ['schemaVersion', 'heads', 'accuracy'],
-  properties: {
-    schemaVersion: { const: 1 },
-    heads: {
-      type: 'object',
-      additionalProperties: {
-        type: 'object',
-        required: ['accuracy'],
-        properties: { accuracy: { type: 'number', minimum: 0, maximum: 1 }, loss: { type: 'number' } },
-      },
-    },
-    accuracy: { type: 'number', minimum: 0, maximum: 1 },
-    hyperparameters: { type: 'object', additionalProperties: { type: 'string' } },
-    dataset: { type: 'object', properties: { uri: { type: 'string' }, digest: { type: 'string' } } },
-    epochs: { type: 'integer', minimum: 0 },
-  },
-};
-
-const numbers = { type: 'array', items: { type: 'number' } };
-const counts = { type: 'array', items: { type: 'integer', minimum: 0 } };
-
-const profileSchema = {
-  type: 'object',
-  required: ['schemaVersion', 'model', 'digest', 'samples', 'bins', 'features', 'heads'],
-  properties: {
-    schemaVersion: { const: 1 },
-    model: name,
-    digest: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
-    samples: { type: 'integer', minimum: 0 },
-    bins: { type: 'integer', minimum: 1, maximum: 100 },
-    features: {
-      type: 'object',
-      additionalProperties: {
-        type: 'object',
-        required: ['edges', 'counts', 'min', 'max', 'mean'],
-        properties: { edges: numbers, counts, min: { type: 'number' }, max: { type: 'number' }, mean: { type: 'number' } },
-      },
-    },
-    heads: {
-      type: 'object',
-      additionalProperties: {
-        type: 'object',
-        required: ['classes', 'confidence'],
-        properties: {
-          classes: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
-          confidence: { type: 'object', required: ['edges', 'counts'], properties: { edges: numbers, counts } },
-        },
-      },
-    },
-  },
-};
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validators = {

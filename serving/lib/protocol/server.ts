@@ -1,81 +1,24 @@
-// The `serve` HTTP server: routes, the single error→HTTP mapping, per-request deadline,
-// metrics per request, readiness (503 until the model is loaded and while draining) and
-// graceful drain. Handlers return a Reply instead of writing, so every path is measured
-// and every failure goes through the same mapping.
+// The `serve` HTTP server: per-request deadline, metrics per request, readiness (503 until
+// the model is loaded and while draining), graceful drain, and the handlers behind the
+// routes (routes.ts). Handlers return a Reply instead of writing, so every path is measured
+// and every failure goes through the one error mapping (error-status.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Artifact } from '../model/artifact.js';
-import { asServingError, errorBody, httpStatusOf, oipErrorBody, ServingError } from '../errors.js';
-import { judgeFeedback } from './feedback.js';
-import type { ItemPrediction } from '../model/heads.js';
-import { mediaTypeOf, parseJson, readBody } from './body.js';
-import { inferResponse, modelMetadata, parseInferRequest } from './oip.js';
-import { parsePredictBody } from './predict-input.js';
+import { asServingError, ServingError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { ServingMetrics } from '../monitoring/metrics.js';
+import type { ItemPrediction } from '../model/heads.js';
 import { predictionsFromRaw, type Model } from '../model/onnx-model.js';
+import { ServingMetrics } from '../monitoring/metrics.js';
 import { featureNames, prepareDecoded, prepareImages, prepareRows, type PreparedBatch } from '../pipeline/prepare.js';
+import { mediaTypeOf, parseJson, readBody } from './body.js';
+import { errorBody, httpStatusOf, oipErrorBody } from './error-status.js';
+import { judgeFeedback } from './feedback.js';
+import { inferResponse, modelMetadata, parseInferRequest } from './oip.js';
+import { DEFAULT_LIMITS, type AppOptions, type Limits } from './options.js';
+import { parsePredictBody } from './predict-input.js';
+import { json, writeReply, type Reply, type RequestContext } from './reply.js';
+import { routeRequest, type Route, type RouteHandlers } from './routes.js';
 import { SeenSet, TokenSigner } from './token.js';
-
-export interface Limits {
-  /** request body bytes */
-  maxBodyBytes: number;
-  /** decoded pixels per image (width × height), checked from the header before decoding */
-  maxPixels: number;
-  /** images or rows per request */
-  maxImages: number;
-  /** whole request: receiving the body and answering */
-  requestTimeoutMs: number;
-}
-
-export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 10 * 1024 * 1024, maxPixels: 25_000_000, maxImages: 32, requestTimeoutMs: 10_000 };
-
-export interface IndexInfo { model: string; version: string; heads: { name: string; labels: string[] }[] }
-
-export interface AppOptions {
-  artifact: Artifact;
-  /** served model name (default: modelship.json name) */
-  name?: string;
-  version: string;
-  limits?: Partial<Limits>;
-  feedbackKey: Buffer;
-  feedbackTtlSeconds?: number;
-  seenCapacity?: number;
-  renderIndex?: (info: IndexInfo) => string;
-  logger?: Logger;
-  processMetrics?: boolean;
-}
-
-interface Reply {
-  status: number;
-  json?: unknown;
-  text?: string;
-  contentType?: string;
-}
-
-interface Route {
-  handler: string;
-  /** OIP routes answer errors as {"error": "..."} */
-  oip: boolean;
-  handle: (req: IncomingMessage, ctx: RequestContext) => Promise<Reply>;
-}
-
-interface RequestContext {
-  started: number;
-  bodyDone: boolean;
-  /** set when the deadline answered for the handler: its late results must not be counted */
-  abandoned: boolean;
-}
-
-const json = (status: number, body: unknown): Reply => ({ status, json: body });
-
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch (err) {
-    throw new ServingError('UNKNOWN_MODEL', `malformed model name in the path: ${segment}`, { cause: err });
-  }
-}
 
 export class ServingApp {
   readonly server: Server;
@@ -93,6 +36,17 @@ export class ServingApp {
   private readonly signer: TokenSigner;
   private readonly seen: SeenSet;
   private readonly log: Logger;
+  private readonly handlers: RouteHandlers = {
+    predict: (req, ctx) => this.predict(req, ctx),
+    infer: (req, ctx) => this.infer(req, ctx),
+    feedback: (req, ctx) => this.feedback(req, ctx),
+    metrics: () => this.renderMetrics(),
+    index: () => this.index(),
+    readiness: () => this.readiness(),
+    profile: () => this.profile(),
+    modelMetadata: () => json(200, modelMetadata(this.signature, this.name, this.version)),
+    checkModel: (name, version) => this.checkModel(name, version),
+  };
 
   constructor(private readonly opts: AppOptions) {
     const sig = opts.artifact.signature;
@@ -148,37 +102,10 @@ export class ServingApp {
     if (this.draining && this.isIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  private route(req: IncomingMessage): Route {
-    const url = (req.url ?? '/').split('?')[0];
-    const method = req.method ?? 'GET';
-    const m = (handler: string, oip: boolean, allowed: string, handle: Route['handle']): Route => (
-      method === allowed || (allowed === 'GET' && method === 'HEAD')
-        ? { handler, oip, handle }
-        : { handler, oip, handle: async () => { throw new ServingError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}; use ${allowed}`); } }
-    );
-    if (url === '/predict') return m('predict', false, 'POST', (r, c) => this.predict(r, c));
-    if (url === '/feedback') return m('feedback', false, 'POST', (r, c) => this.feedback(r, c));
-    if (url === '/metrics') return m('metrics', false, 'GET', () => this.renderMetrics());
-    if (url === '/') return m('index', false, 'GET', async () => this.index());
-    if (url === '/v2/health/live' || url === '/healthz') return m('live', true, 'GET', async () => json(200, { live: true }));
-    if (url === '/v2/health/ready' || url === '/readyz') return m('ready', true, 'GET', async () => this.readiness());
-    if (url === '/v2') return m('server_metadata', true, 'GET', async () => json(200, { name: 'modelship', version: '1', extensions: [] }));
-    const oip = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer|\/profile)?$/.exec(url);
-    if (oip) {
-      const [, name, version, action] = oip;
-      const check = () => this.checkModel(decodePathSegment(name), version === undefined ? undefined : decodePathSegment(version));
-      if (action === '/infer') return m('infer', true, 'POST', (r, c) => { check(); return this.infer(r, c); });
-      if (action === '/ready') return m('model_ready', true, 'GET', async () => { check(); return this.readiness(); });
-      if (action === '/profile') return m('model_profile', true, 'GET', async () => { check(); return this.profile(); });
-      return m('model_metadata', true, 'GET', async () => { check(); return json(200, modelMetadata(this.signature, this.name, this.version)); });
-    }
-    return { handler: 'not_found', oip: url.startsWith('/v2'), handle: async () => { throw new ServingError('NOT_FOUND', `no route ${method} ${url}`); } };
-  }
-
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { started: performance.now(), bodyDone: false, abandoned: false };
     this.inflight++;
-    const route = this.route(req);
+    const route = routeRequest(req, this.handlers);
     let reply: Reply;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -200,7 +127,7 @@ export class ServingApp {
     } finally {
       clearTimeout(timer);
     }
-    this.send(req, res, reply);
+    writeReply(req, res, reply, { version: this.version, draining: this.draining });
     this.metrics.observeRequest(route.handler, reply.status, (performance.now() - ctx.started) / 1000);
     this.inflight--;
     this.wakeIfIdle();
@@ -212,21 +139,6 @@ export class ServingApp {
     if (status >= 500 && status !== 503) this.log.error('request failed', { handler: route.handler, code: e.code, error: String((e.cause as Error | undefined)?.stack ?? e.message) });
     if (route.handler === 'predict' || route.handler === 'infer') this.metrics.countModelError(e.code.toLowerCase());
     return json(status, route.oip ? oipErrorBody(e) : errorBody(e));
-  }
-
-  private send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
-    if (res.headersSent || res.destroyed) return;
-    const body = reply.json !== undefined ? JSON.stringify(reply.json) : reply.text ?? '';
-    const headers: Record<string, string | number> = {
-      'content-type': reply.json !== undefined ? 'application/json' : reply.contentType ?? 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'x-modelship-version': this.version,
-    };
-    // While draining, tell keep-alive clients to reconnect (to another replica); after a
-    // refused body (too large, too slow) close rather than read the rest of it.
-    if (this.draining || !req.complete) headers.connection = 'close';
-    res.writeHead(reply.status, headers);
-    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   private requireModel(): Model {

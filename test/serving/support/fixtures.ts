@@ -11,7 +11,8 @@ import sharp from 'sharp';
 import { crc32, deflateSync } from 'node:zlib';
 import { readArtifact } from '../../../serving/lib/model/artifact.js';
 import { Model } from '../../../serving/lib/model/onnx-model.js';
-import { ServingApp, type AppOptions } from '../../../serving/lib/protocol/server.js';
+import type { AppOptions } from '../../../serving/lib/protocol/options.js';
+import { ServingApp } from '../../../serving/lib/protocol/server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = join(here, 'make_models.py');

@@ -1,0 +1,33 @@
+// What a ServingApp is built from: the artifact, the identity it serves under, the request
+// limits and the feedback settings. The serve CLI fills these from its flags.
+import type { Logger } from '../log.js';
+import type { Artifact } from '../model/artifact.js';
+
+export interface Limits {
+  /** request body bytes */
+  maxBodyBytes: number;
+  /** decoded pixels per image (width × height), checked from the header before decoding */
+  maxPixels: number;
+  /** images or rows per request */
+  maxImages: number;
+  /** whole request: receiving the body and answering */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 10 * 1024 * 1024, maxPixels: 25_000_000, maxImages: 32, requestTimeoutMs: 10_000 };
+
+export interface IndexInfo { model: string; version: string; heads: { name: string; labels: string[] }[] }
+
+export interface AppOptions {
+  artifact: Artifact;
+  /** served model name (default: modelship.json name) */
+  name?: string;
+  version: string;
+  limits?: Partial<Limits>;
+  feedbackKey: Buffer;
+  feedbackTtlSeconds?: number;
+  seenCapacity?: number;
+  renderIndex?: (info: IndexInfo) => string;
+  logger?: Logger;
+  processMetrics?: boolean;
+}
