@@ -60,12 +60,12 @@ const sig = parseSignature({ schemaVersion: 1, name: 'm', input: { kind: 'tensor
 test('feedback judgement: outcomes, per-head replay, unknown labels do not consume the token', () => {
   const seen = new SeenSet(100);
   const token = signer.issue('m', 'v1', { beard: 'yes', hair: 'red' }, T0);
-  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { hair: 'blue' } }, sig, 'm', signer, seen, T0)), 'UNKNOWN_LABEL');
-  assert.equal(judgeFeedback({ predictionId: token, labels: { beard: 'yes', hair: 'gray' } }, sig, 'm', signer, seen, T0), { version: 'v1', accepted: { beard: 'correct', hair: 'incorrect' } });
-  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { beard: 'no' } }, sig, 'm', signer, seen, T0 + 1000)), 'ALREADY_COUNTED');
-  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { beard: 'no' } }, sig, 'other', signer, seen, T0)), 'TOKEN_FORGED');
+  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { hair: 'blue' } }, { signature: sig, modelName: 'm', signer, seen }, T0)), 'UNKNOWN_LABEL');
+  assert.equal(judgeFeedback({ predictionId: token, labels: { beard: 'yes', hair: 'gray' } }, { signature: sig, modelName: 'm', signer, seen }, T0), { version: 'v1', accepted: { beard: 'correct', hair: 'incorrect' } });
+  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { beard: 'no' } }, { signature: sig, modelName: 'm', signer, seen }, T0 + 1000)), 'ALREADY_COUNTED');
+  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { beard: 'no' } }, { signature: sig, modelName: 'other', signer, seen }, T0)), 'TOKEN_FORGED');
   const partial = signer.issue('m', 'v1', { beard: 'no' }, T0);
-  assert.is(code(() => judgeFeedback({ predictionId: partial, labels: { hair: 'red' } }, sig, 'm', signer, seen, T0)), 'UNKNOWN_LABEL');
+  assert.is(code(() => judgeFeedback({ predictionId: partial, labels: { hair: 'red' } }, { signature: sig, modelName: 'm', signer, seen }, T0)), 'UNKNOWN_LABEL');
 });
 
 test.run();

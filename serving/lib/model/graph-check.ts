@@ -1,6 +1,6 @@
 // Checking modelship.json against the ONNX graph's real inputs and outputs. A pure function
 // over graph metadata, so it is testable without a model.
-import type { Signature } from './schema.js';
+import type { Head, Signature } from './schema.js';
 
 /** The parts of onnxruntime's ValueMetadata the check needs. */
 export interface GraphValue {
@@ -20,11 +20,9 @@ function showShape(shape: ReadonlyArray<number | string>): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** Every way modelship.json disagrees with the graph; empty when they match. */
-export function compareSignatureWithGraph(sig: Signature, inputs: GraphValue[], outputs: GraphValue[]): string[] {
-  const problems: string[] = [];
-  const input = sig.input;
+function inputProblems(input: Signature['input'], inputs: GraphValue[]): string[] {
   const graphInput = inputs.find((v) => v.name === input.tensor);
+  const problems: string[] = [];
   if (!graphInput) {
     problems.push(`input.tensor "${input.tensor}" is not a graph input (graph inputs: ${inputs.map((v) => v.name).join(', ') || 'none'})`);
   } else if (!graphInput.isTensor || graphInput.type !== 'float32') {
@@ -40,26 +38,31 @@ export function compareSignatureWithGraph(sig: Signature, inputs: GraphValue[], 
   for (const extra of inputs.filter((v) => v.name !== input.tensor)) {
     problems.push(`graph input "${extra.name}" is not fed by the signature`);
   }
+  return problems;
+}
+
+/** At most one problem per head: the first thing about its output that does not fit. */
+function headProblem(head: Head, i: number, outputs: GraphValue[]): string | undefined {
+  const out = outputs.find((v) => v.name === head.tensor);
+  if (!out) return `heads.${i}.tensor "${head.tensor}" is not a graph output (graph outputs: ${outputs.map((v) => v.name).join(', ') || 'none'})`;
+  if (!out.isTensor || out.type !== 'float32') return `heads.${i}.tensor "${head.tensor}" has dtype ${out.type ?? 'non-tensor'} in the graph, expected float32`;
+  if (!out.shape) return undefined;
+  const width = out.shape[1];
+  const allowed = head.type === 'binary' && head.activation !== 'softmax' ? [1, 2] : [head.labels.length];
+  if (out.shape.length !== 2) return `heads.${i}.tensor "${head.tensor}" has rank ${out.shape.length} in the graph, expected 2 ([N, classes])`;
+  if (typeof width === 'number' && width > 0 && !allowed.includes(width)) {
+    return `heads.${i}.tensor "${head.tensor}" has ${width} columns in the graph, expected ${allowed.join(' or ')} for ${head.labels.length} labels`;
+  }
+  if (head.activation === 'sigmoid' && width === 2) return `heads.${i}.activation sigmoid needs a [N, 1] output; "${head.tensor}" has 2 columns (use softmax or none)`;
+  return undefined;
+}
+
+/** Every way modelship.json disagrees with the graph; empty when they match. */
+export function compareSignatureWithGraph(sig: Signature, inputs: GraphValue[], outputs: GraphValue[]): string[] {
+  const problems = inputProblems(sig.input, inputs);
   sig.heads.forEach((head, i) => {
-    const out = outputs.find((v) => v.name === head.tensor);
-    if (!out) {
-      problems.push(`heads.${i}.tensor "${head.tensor}" is not a graph output (graph outputs: ${outputs.map((v) => v.name).join(', ') || 'none'})`);
-      return;
-    }
-    if (!out.isTensor || out.type !== 'float32') {
-      problems.push(`heads.${i}.tensor "${head.tensor}" has dtype ${out.type ?? 'non-tensor'} in the graph, expected float32`);
-      return;
-    }
-    if (!out.shape) return;
-    const width = out.shape[1];
-    const allowed = head.type === 'binary' && head.activation !== 'softmax' ? [1, 2] : [head.labels.length];
-    if (out.shape.length !== 2) {
-      problems.push(`heads.${i}.tensor "${head.tensor}" has rank ${out.shape.length} in the graph, expected 2 ([N, classes])`);
-    } else if (typeof width === 'number' && width > 0 && !allowed.includes(width)) {
-      problems.push(`heads.${i}.tensor "${head.tensor}" has ${width} columns in the graph, expected ${allowed.join(' or ')} for ${head.labels.length} labels`);
-    } else if (head.activation === 'sigmoid' && width === 2) {
-      problems.push(`heads.${i}.activation sigmoid needs a [N, 1] output; "${head.tensor}" has 2 columns (use softmax or none)`);
-    }
+    const problem = headProblem(head, i, outputs);
+    if (problem) problems.push(problem);
   });
   return problems;
 }

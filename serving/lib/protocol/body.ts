@@ -36,7 +36,12 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
 }
 
 export function mediaTypeOf(req: IncomingMessage): string {
-  return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  return mediaTypeOfHeader(String(req.headers['content-type'] ?? ''));
+}
+
+/** "Image/PNG; q=1" → "image/png": the content type without parameters, lower case. */
+export function mediaTypeOfHeader(contentType: string): string {
+  return contentType.split(';')[0].trim().toLowerCase();
 }
 
 export function parseJson(body: Buffer): unknown {

@@ -11,7 +11,20 @@ export interface FeedbackResult {
   accepted: Record<string, Outcome>;
 }
 
-export function judgeFeedback(body: unknown, sig: Signature, modelName: string, signer: TokenSigner, seen: SeenSet, nowMs = Date.now()): FeedbackResult {
+/** What feedback is judged against: the served model and the token machinery. */
+export interface FeedbackContext {
+  signature: Signature;
+  modelName: string;
+  signer: TokenSigner;
+  seen: SeenSet;
+}
+
+interface FeedbackBody {
+  predictionId: string;
+  labels: Record<string, unknown>;
+}
+
+function parseFeedbackBody(body: unknown): FeedbackBody {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new ServingError('INVALID_INPUT', 'body must be {"predictionId": "...", "labels": {"<head>": "<label>"}}');
   }
@@ -20,26 +33,38 @@ export function judgeFeedback(body: unknown, sig: Signature, modelName: string, 
   if (!labels || typeof labels !== 'object' || Array.isArray(labels) || Object.keys(labels).length === 0) {
     throw new ServingError('INVALID_INPUT', 'labels must be a non-empty object {"<head>": "<label>"}');
   }
-  const claims = signer.verify(predictionId, nowMs);
-  if (claims.model !== modelName) throw new ServingError('TOKEN_FORGED', `predictionId was issued for model "${claims.model}", not "${modelName}"`);
+  return { predictionId, labels: labels as Record<string, unknown> };
+}
+
+/** Each given label against the prediction the token carries for its head. */
+function outcomes(labels: Record<string, unknown>, sig: Signature, predicted: Record<string, string>): Record<string, Outcome> {
   const accepted: Record<string, Outcome> = {};
-  for (const [headName, label] of Object.entries(labels as Record<string, unknown>)) {
+  for (const [headName, label] of Object.entries(labels)) {
     const head = sig.heads.find((h) => h.name === headName);
     if (!head) throw new ServingError('UNKNOWN_LABEL', `unknown head "${headName}" (heads: ${sig.heads.map((h) => h.name).join(', ')})`);
     if (typeof label !== 'string' || !head.labels.includes(label)) {
       throw new ServingError('UNKNOWN_LABEL', `unknown label ${JSON.stringify(label)} for head "${headName}" (labels: ${head.labels.join(', ')})`);
     }
-    const predicted = claims.classes[headName];
-    if (predicted === undefined) throw new ServingError('UNKNOWN_LABEL', `predictionId carries no prediction for head "${headName}"`);
-    accepted[headName] = predicted === label ? 'correct' : 'incorrect';
+    if (predicted[headName] === undefined) throw new ServingError('UNKNOWN_LABEL', `predictionId carries no prediction for head "${headName}"`);
+    accepted[headName] = predicted[headName] === label ? 'correct' : 'incorrect';
   }
+  return accepted;
+}
+
+export function judgeFeedback(body: unknown, ctx: FeedbackContext, nowMs = Date.now()): FeedbackResult {
+  const { predictionId, labels } = parseFeedbackBody(body);
+  const claims = ctx.signer.verify(predictionId, nowMs);
+  if (claims.model !== ctx.modelName) throw new ServingError('TOKEN_FORGED', `predictionId was issued for model "${claims.model}", not "${ctx.modelName}"`);
+  const accepted = outcomes(labels, ctx.signature, claims.classes);
+  // Replays are remembered per (token signature, head), so feedback on a head of the same
+  // prediction that was not judged yet is still accepted.
   const signature = predictionId.slice(predictionId.lastIndexOf('.') + 1);
   const keys = Object.keys(accepted).map((head) => `${signature}/${head}`);
-  const repeated = keys.filter((k) => seen.has(k, nowMs));
+  const repeated = keys.filter((k) => ctx.seen.has(k, nowMs));
   if (repeated.length) {
     throw new ServingError('ALREADY_COUNTED', `feedback for this prediction was already counted (heads: ${repeated.map((k) => k.split('/')[1]).join(', ')})`);
   }
-  const expiresAt = (claims.issuedAt + signer.ttlSeconds) * 1000 + 1000;
-  for (const k of keys) seen.add(k, expiresAt, nowMs);
+  const expiresAt = (claims.issuedAt + ctx.signer.ttlSeconds) * 1000 + 1000;
+  for (const k of keys) ctx.seen.add(k, expiresAt, nowMs);
   return { version: claims.version, accepted };
 }

@@ -9,7 +9,7 @@ import busboy from 'busboy';
 import { Readable } from 'node:stream';
 import { ServingError } from '../errors.js';
 import type { Signature, TensorInput } from '../model/schema.js';
-import { parseJson } from './body.js';
+import { mediaTypeOfHeader, parseJson } from './body.js';
 
 export type PredictInput = { kind: 'images'; images: Buffer[] } | { kind: 'rows'; rows: unknown[] };
 
@@ -18,7 +18,9 @@ export interface PredictLimits {
   maxBodyBytes: number;
 }
 
-export async function parsePredictBody(mediaType: string, contentType: string, body: Buffer, sig: Signature, limits: PredictLimits): Promise<PredictInput> {
+/** contentType: the request's content-type header as sent (multipart needs its boundary). */
+export async function parsePredictBody(contentType: string, body: Buffer, sig: Signature, limits: PredictLimits): Promise<PredictInput> {
+  const mediaType = mediaTypeOfHeader(contentType);
   let input: PredictInput;
   if (mediaType === 'multipart/form-data') input = { kind: 'images', images: await parseMultipart(contentType, body, limits) };
   else if (mediaType.startsWith('image/') || mediaType === 'application/octet-stream') input = { kind: 'images', images: [body] };

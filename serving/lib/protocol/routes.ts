@@ -3,7 +3,7 @@
 // path is a route too, so that it is measured and answered through the same error mapping.
 import type { IncomingMessage } from 'node:http';
 import { ServingError } from '../errors.js';
-import { json, type Reply, type RequestContext } from './reply.js';
+import { json, type Reply, type RequestContext } from './request.js';
 
 type Handle = (req: IncomingMessage, ctx: RequestContext) => Promise<Reply>;
 

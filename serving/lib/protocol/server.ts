@@ -16,7 +16,7 @@ import { judgeFeedback } from './feedback.js';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip.js';
 import { DEFAULT_LIMITS, type AppOptions, type Limits } from './options.js';
 import { parsePredictBody } from './predict-input.js';
-import { json, writeReply, type Reply, type RequestContext } from './reply.js';
+import { json, requestDeadline, writeReply, type Reply, type RequestContext } from './request.js';
 import { routeRequest, type Route, type RouteHandlers } from './routes.js';
 import { SeenSet, TokenSigner } from './token.js';
 
@@ -44,7 +44,7 @@ export class ServingApp {
     index: () => this.index(),
     readiness: () => this.readiness(),
     profile: () => this.profile(),
-    modelMetadata: () => json(200, modelMetadata(this.signature, this.name, this.version)),
+    modelMetadata: () => json(200, modelMetadata(this)),
     checkModel: (name, version) => this.checkModel(name, version),
   };
 
@@ -107,25 +107,17 @@ export class ServingApp {
     this.inflight++;
     const route = routeRequest(req, this.handlers);
     let reply: Reply;
-    let timer: NodeJS.Timeout | undefined;
+    const deadline = requestDeadline(ctx, this.limits.requestTimeoutMs);
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          ctx.abandoned = true;
-          reject(ctx.bodyDone
-            ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${this.limits.requestTimeoutMs} ms`)
-            : new ServingError('REQUEST_TIMEOUT', `request body not received within ${this.limits.requestTimeoutMs} ms`));
-        }, this.limits.requestTimeoutMs);
-      });
       this.working++;
       const handling = Promise.resolve().then(() => route.handle(req, ctx));
       const settled = () => { this.working--; this.wakeIfIdle(); };
       handling.then(settled, settled);
-      reply = await Promise.race([handling, deadline]);
+      reply = await Promise.race([handling, deadline.expired]);
     } catch (err) {
       reply = this.errorReply(err, route);
     } finally {
-      clearTimeout(timer);
+      deadline.cancel();
     }
     writeReply(req, res, reply, { version: this.version, draining: this.draining });
     this.metrics.observeRequest(route.handler, reply.status, (performance.now() - ctx.started) / 1000);
@@ -197,7 +189,7 @@ export class ServingApp {
     const model = this.requireModel();
     const body = await this.body(req, ctx);
     const sig = this.signature;
-    const input = await parsePredictBody(mediaTypeOf(req), String(req.headers['content-type'] ?? ''), body, sig, this.limits);
+    const input = await parsePredictBody(String(req.headers['content-type'] ?? ''), body, sig, this.limits);
     const batch = input.kind === 'images' && sig.input.kind === 'image'
       ? await prepareImages(sig.input, input.images, this.limits.maxPixels)
       : sig.input.kind === 'tensor' && input.kind === 'rows' ? prepareRows(sig.input, input.rows) : undefined;
@@ -228,14 +220,14 @@ export class ServingApp {
     const raw = await model.runRaw(batch.input, batch.dims);
     const items = predictionsFromRaw(sig.heads, raw, batch.dims[0]);
     const ids = this.finishPredictions(ctx, items, batch);
-    return json(200, inferResponse(sig, this.name, this.version, request, raw, ids));
+    return json(200, inferResponse(this, request, raw, ids));
   }
 
   private async feedback(req: IncomingMessage, ctx: RequestContext): Promise<Reply> {
     const body = await this.body(req, ctx);
     const mediaType = mediaTypeOf(req);
     if (mediaType !== 'application/json') throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `content-type "${mediaType || '(none)'}" is not accepted; send application/json`);
-    const result = judgeFeedback(parseJson(body), this.signature, this.name, this.signer, this.seen);
+    const result = judgeFeedback(parseJson(body), { signature: this.signature, modelName: this.name, signer: this.signer, seen: this.seen });
     for (const [head, outcome] of Object.entries(result.accepted)) this.metrics.countFeedback(result.version, head, outcome);
     return json(200, { accepted: result.accepted });
   }

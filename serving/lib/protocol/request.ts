@@ -1,6 +1,8 @@
-// Handlers return a Reply instead of writing to the response, so that every path (success,
+// One request's plumbing, shared by the server and the routes: its context, its deadline, and
+// the Reply handlers return instead of writing to the response, so that every path (success,
 // error, deadline) is measured and written in one place: writeReply.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServingError } from '../errors.js';
 
 export interface Reply {
   status: number;
@@ -15,6 +17,23 @@ export interface RequestContext {
   bodyDone: boolean;
   /** set when the deadline answered for the handler: its late results must not be counted */
   abandoned: boolean;
+}
+
+/**
+ * Rejects after ms with REQUEST_TIMEOUT (body still arriving) or DEADLINE_EXCEEDED, and marks
+ * the request abandoned so that a handler finishing later does not count its predictions.
+ */
+export function requestDeadline(ctx: RequestContext, ms: number): { expired: Promise<never>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ctx.abandoned = true;
+      reject(ctx.bodyDone
+        ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${ms} ms`)
+        : new ServingError('REQUEST_TIMEOUT', `request body not received within ${ms} ms`));
+    }, ms);
+  });
+  return { expired, cancel: () => clearTimeout(timer) };
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, json: body });
