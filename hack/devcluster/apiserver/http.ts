@@ -83,7 +83,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     ctx.counters.record(attrs.verb, label, attrs.subresource, err instanceof ApiError ? err.code : 500);
     throw err;
   }
-  const nonResource = serveNonResource(ctx, req, res, url, segs, method);
+  const nonResource = serveNonResource(ctx, req, res, url);
   if (nonResource) return nonResource;
   const r = route(ctx.registry, segs);
   if (!r) {
@@ -133,8 +133,10 @@ function forcedError(ctx: HttpContext, r: Route, code: number, message?: string)
   }
 }
 
-function serveNonResource(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, url: URL, segs: string[], method: string): Promise<void> | undefined {
+function serveNonResource(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> | undefined {
   const path = url.pathname;
+  const segs = path.split('/').filter((s) => s !== '');
+  const method = req.method ?? 'GET';
   const json = (body: unknown) => { ctx.counters.record('get', path, '', 200); sendJson(res, 200, body); return Promise.resolve(); };
   if (path === '/version' || path === '/version/') return json(VERSION_INFO);
   if (path === '/healthz' || path === '/livez' || path === '/readyz') { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('ok'); return Promise.resolve(); }
