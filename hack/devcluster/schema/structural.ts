@@ -14,16 +14,42 @@ export function validateStructuralSchema(schema: JSONSchemaProps, path: string):
   return errs;
 }
 
+/** The vendor extensions and type most rules depend on, read once per schema node. */
+interface Flags {
+  type: string;
+  intOrString: boolean;
+  preserve: boolean;
+  embedded: boolean;
+}
+
+/**
+ * One schema node and then its children. The rule groups run in a fixed order: error lists are
+ * compared in order, so moving a group changes results.
+ */
 function checkSchema(s: JSONSchemaProps, level: Level, path: string, errs: FieldError[]): void {
   if (!isPlainObject(s)) {
     errs.push(invalid(path, s, 'must be an object'));
     return;
   }
-  const intOrString = s['x-kubernetes-int-or-string'] === true;
-  const preserve = s['x-kubernetes-preserve-unknown-fields'] === true;
-  const embedded = s['x-kubernetes-embedded-resource'] === true;
-  const type = s.type ?? '';
+  const flags: Flags = {
+    intOrString: s['x-kubernetes-int-or-string'] === true,
+    preserve: s['x-kubernetes-preserve-unknown-fields'] === true,
+    embedded: s['x-kubernetes-embedded-resource'] === true,
+    type: s.type ?? '',
+  };
+  checkKeywords(s, flags.type, path, errs);
+  checkAdditionalProperties(s, level, path, errs);
+  checkType(flags, level, path, errs);
+  checkEmbedded(s, flags, path, errs);
+  checkExtensions(s, flags, path, errs);
+  checkListType(s, path, errs);
+  checkPattern(s, path, errs);
+  if (level === 'root' && s.properties?.metadata) checkRootMetadata(s.properties.metadata, `${keyPath(`${path}.properties`, 'metadata')}`, errs);
+  checkChildren(s, path, errs);
+}
 
+/** Keywords the API server rejects outright, and the shape of type and items. */
+function checkKeywords(s: JSONSchemaProps, type: string, path: string, errs: FieldError[]): void {
   if (s.$ref !== undefined) errs.push(forbidden(`${path}.$ref`, '$ref is not supported'));
   if (type && !SUPPORTED_TYPES.includes(type)) {
     errs.push({ type: 'FieldValueNotSupported', field: `${path}.type`, message: `Unsupported value: ${JSON.stringify(type)}: supported values: ${SUPPORTED_TYPES.map((t) => JSON.stringify(t)).join(', ')}` });
@@ -33,7 +59,9 @@ function checkSchema(s: JSONSchemaProps, level: Level, path: string, errs: Field
   }
   if (type === 'array' && s.items === undefined) errs.push(required(`${path}.items`, 'must be specified'));
   if (Array.isArray(s.items)) errs.push(forbidden(`${path}.items`, 'items must be a schema object and not an array'));
+}
 
+function checkAdditionalProperties(s: JSONSchemaProps, level: Level, path: string, errs: FieldError[]): void {
   if (s.additionalProperties !== undefined && s.properties && Object.keys(s.properties).length) {
     if (s.additionalProperties === false || isPlainObject(s.additionalProperties)) {
       errs.push(forbidden(`${path}.additionalProperties`, 'additionalProperties and properties are mutual exclusive'));
@@ -42,7 +70,11 @@ function checkSchema(s: JSONSchemaProps, level: Level, path: string, errs: Field
   if (s.additionalProperties !== undefined && level === 'root') {
     errs.push(forbidden(`${path}.additionalProperties`, 'must not be used at the root'));
   }
+}
 
+/** A structural schema names a type everywhere, except where an extension stands in for it. */
+function checkType(flags: Flags, level: Level, path: string, errs: FieldError[]): void {
+  const { type, intOrString, preserve, embedded } = flags;
   if (embedded && type !== 'object') {
     if (!type) errs.push(required(`${path}.type`, 'must be object if x-kubernetes-embedded-resource is true'));
     else errs.push(invalid(`${path}.type`, type, 'must be object if x-kubernetes-embedded-resource is true'));
@@ -51,12 +83,21 @@ function checkSchema(s: JSONSchemaProps, level: Level, path: string, errs: Field
     errs.push(required(`${path}.type`, detail));
   }
   if (level === 'root' && type && type !== 'object') errs.push(invalid(`${path}.type`, type, 'must be object at the root'));
-  if (embedded && s.additionalProperties !== undefined) {
+}
+
+/** An embedded resource is an object whose fields are either declared or preserved. */
+function checkEmbedded(s: JSONSchemaProps, flags: Flags, path: string, errs: FieldError[]): void {
+  if (flags.embedded && s.additionalProperties !== undefined) {
     errs.push(forbidden(`${path}.additionalProperties`, 'must not be used if x-kubernetes-embedded-resource is set'));
   }
-  if (embedded && !preserve && !(s.properties && Object.keys(s.properties).length)) {
+  if (flags.embedded && !flags.preserve && !(s.properties && Object.keys(s.properties).length)) {
     errs.push(required(`${path}.properties`, 'must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields'));
   }
+}
+
+/** x-kubernetes-int-or-string excludes the other extensions and an explicit type. */
+function checkExtensions(s: JSONSchemaProps, flags: Flags, path: string, errs: FieldError[]): void {
+  const { type, intOrString, preserve, embedded } = flags;
   if (s['x-kubernetes-preserve-unknown-fields'] === false) {
     errs.push(invalid(`${path}.x-kubernetes-preserve-unknown-fields`, false, 'must be true or undefined'));
   }
@@ -69,16 +110,19 @@ function checkSchema(s: JSONSchemaProps, level: Level, path: string, errs: Field
   if (intOrString && type) {
     errs.push(invalid(`${path}.type`, type, 'must be empty if x-kubernetes-int-or-string is true'));
   }
-  checkListType(s, path, errs);
-  if (typeof s.pattern === 'string') {
-    try {
-      new RegExp(s.pattern, 'u');
-    } catch (err) {
-      errs.push(invalid(`${path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${(err as Error).message}`));
-    }
-  }
-  if (level === 'root' && s.properties?.metadata) checkRootMetadata(s.properties.metadata, `${keyPath(`${path}.properties`, 'metadata')}`, errs);
+}
 
+function checkPattern(s: JSONSchemaProps, path: string, errs: FieldError[]): void {
+  if (typeof s.pattern !== 'string') return;
+  try {
+    new RegExp(s.pattern, 'u');
+  } catch (err) {
+    errs.push(invalid(`${path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${(err as Error).message}`));
+  }
+}
+
+/** Declared children are full schemas; the junctors below them hold value validations only. */
+function checkChildren(s: JSONSchemaProps, path: string, errs: FieldError[]): void {
   for (const [name, prop] of Object.entries(s.properties ?? {})) checkSchema(prop, 'field', keyPath(`${path}.properties`, name), errs);
   if (isPlainObject(s.additionalProperties)) checkSchema(s.additionalProperties as JSONSchemaProps, 'field', `${path}.additionalProperties`, errs);
   if (isPlainObject(s.items)) checkSchema(s.items as JSONSchemaProps, 'item', `${path}.items`, errs);
