@@ -182,7 +182,16 @@ export function recordUpdate(entries: ManagedFieldsEntry[] | undefined, oldObj: 
  * object and managedFields, or the conflicts when another manager owns a field the config
  * changes and `force` is false.
  */
-export function applyConfig(live: KObject | undefined, config: KObject, manager: string, apiVersion: string, force: boolean, mergeInto: (base: KObject, cfg: KObject) => KObject, subresource?: string): { object: KObject; managedFields: ManagedFieldsEntry[] } | { conflicts: Conflict[] } {
+export interface ApplyOptions {
+  manager: string;
+  apiVersion: string;
+  force: boolean;
+  mergeInto: (base: KObject, cfg: KObject) => KObject;
+  subresource?: string;
+}
+
+export function applyConfig(live: KObject | undefined, config: KObject, opts: ApplyOptions): { object: KObject; managedFields: ManagedFieldsEntry[] } | { conflicts: Conflict[] } {
+  const { manager, apiVersion, force, mergeInto, subresource } = opts;
   const status = subresource === 'status';
   const applied = fieldsOf(config, status);
   const entries: ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];

@@ -75,11 +75,11 @@ test('field management: FieldsV1 round trip, update ownership, apply conflicts a
   assert.not.ok(JSON.stringify(afterScale[0].fieldsV1).includes('f:replicas'), 'creator lost replicas');
   const live = { ...scaled, metadata: { ...scaled.metadata, managedFields: afterScale } };
   const merge = (base: any, cfg: any) => strategicMergePatch(base, cfg);
-  const conflicting = applyConfig(live, { spec: { replicas: 5 } }, 'applier', 'v1', false, merge);
+  const conflicting = applyConfig(live, { spec: { replicas: 5 } }, { manager: 'applier', apiVersion: 'v1', force: false, mergeInto: merge });
   assert.ok('conflicts' in conflicting && conflicting.conflicts[0].manager === 'scaler' && conflicting.conflicts[0].path === '.spec.replicas');
-  const agreeing = applyConfig(live, { spec: { replicas: 3 } }, 'applier', 'v1', false, merge);
+  const agreeing = applyConfig(live, { spec: { replicas: 3 } }, { manager: 'applier', apiVersion: 'v1', force: false, mergeInto: merge });
   assert.ok('object' in agreeing, 'same value: no conflict');
-  const forced = applyConfig(live, { spec: { replicas: 5 } }, 'applier', 'v1', true, merge);
+  const forced = applyConfig(live, { spec: { replicas: 5 } }, { manager: 'applier', apiVersion: 'v1', force: true, mergeInto: merge });
   assert.ok('object' in forced && forced.object.spec.replicas === 5 && !forced.managedFields.some((e) => e.manager === 'scaler'));
 });
 

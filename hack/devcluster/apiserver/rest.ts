@@ -285,7 +285,9 @@ export class Rest {
     }
   }
 
-  patch(t: ResourceType, ns: string, name: string, contentType: string, raw: string, opts: WriteOptions = {}, subresource?: 'status'): WriteResult {
+  patch(t: ResourceType, target: { ns: string; name: string; subresource?: 'status' }, body: { contentType: string; raw: string }, opts: WriteOptions = {}): WriteResult {
+    const { ns, name, subresource } = target;
+    const { contentType, raw } = body;
     const type = contentType.split(';')[0].trim();
     if (type === PATCH_TYPES.apply) return this.apply(t, ns, name, raw, opts, subresource);
     const accepted = t.builtin ? [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply, PATCH_TYPES.strategic] : [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply];
@@ -325,7 +327,7 @@ export class Rest {
     if (config.metadata?.name && config.metadata.name !== name) throw errors.badRequest(`the name of the object (${config.metadata.name}) does not match the name on the URL (${name})`);
     const old = this.find(t, ns, name);
     const merge = (base: KObject, cfg: KObject) => strategicMergePatch(base, cfg);
-    const result = applyConfig(old ? this.present(t, old) : undefined, config, opts.fieldManager, apiVersionOf(t), !!opts.force, merge, subresource);
+    const result = applyConfig(old ? this.present(t, old) : undefined, config, { manager: opts.fieldManager, apiVersion: apiVersionOf(t), force: !!opts.force, mergeInto: merge, subresource });
     if ('conflicts' in result) {
       const n = result.conflicts.length;
       const msg = `Apply failed with ${n} conflict${n === 1 ? '' : 's'}: ${result.conflicts.map((c) => `conflict with "${c.manager}"${c.apiVersion ? ` using ${c.apiVersion}` : ''}: ${c.path}`).join('\n')}`;

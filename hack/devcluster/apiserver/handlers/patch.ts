@@ -25,10 +25,10 @@ export async function patchResource(s: RequestScope): Promise<number> {
   if (guardsEscalation(s)) {
     // The storage checks the patched object: a dry run computes it (its own errors, such
     // as validation, then come before the check's, where upstream they come after).
-    const next = rest.patch(t, namespace, s.name!, contentType, raw, { ...opts, dryRun: true }).object;
+    const next = rest.patch(t, { ns: namespace, name: s.name! }, { contentType, raw }, { ...opts, dryRun: true }).object;
     confirmRbacWrite(s, next, rest.find(t, namespace, s.name!));
   }
-  const result = rest.patch(t, namespace, s.name!, contentType, raw, opts, s.subresource as 'status' | undefined);
+  const result = rest.patch(t, { ns: namespace, name: s.name!, subresource: s.subresource as 'status' | undefined }, { contentType, raw }, opts);
   const code = existed ? 200 : 201;
   sendJson(s.res, code, renderOne(s, result.object), result.warnings);
   return code;
