@@ -1,5 +1,6 @@
 // The hand-written helpers that go with the generated API types (operator/api): ModelVersion
-// names, durations as the CRDs write them, and storage URIs shared by Jobs and serving pods.
+// names and durations as the CRDs write them. Storage URIs are tested with their parser in
+// test/operator/storage-uri.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as api from '../operator/api/index.js';
@@ -27,38 +28,6 @@ test('durations parse and format like the CRD pattern and CEL duration()', () =>
     assert.throws(() => api.parseDuration(bad), (e: unknown) => e instanceof api.DurationError && /invalid duration/.test(String(e)), bad);
   }
   assert.throws(() => api.formatDuration(-1), (e: unknown) => e instanceof api.DurationError);
-});
-
-test('storage URIs: pvc, file and remote locations', () => {
-  const table: [string, api.StorageLocation][] = [
-    ['pvc://models/face-attributes/run-1', { scheme: 'pvc', claim: 'models', path: 'face-attributes/run-1' }],
-    ['pvc://models', { scheme: 'pvc', claim: 'models', path: '' }],
-    ['pvc://models//a//b/', { scheme: 'pvc', claim: 'models', path: 'a/b' }],
-    ['file:///var/data/faces', { scheme: 'file', path: '/var/data/faces' }],
-    ['s3://bucket/faces', { scheme: 'remote', protocol: 's3', uri: 's3://bucket/faces' }],
-  ];
-  for (const [uri, location] of table) {
-    assert.equal(api.parseStorageUri(uri), location, uri);
-    assert.is(api.parseStorageUri(api.formatStorageUri(location)).scheme, location.scheme);
-  }
-  const bad: [string, RegExp][] = [
-    ['/data/faces', /expected <scheme>:\/\//],
-    ['pvc://Models/x', /not a PersistentVolumeClaim name/],
-    ['pvc:///x', /not a PersistentVolumeClaim name/],
-    ['pvc://models/../secrets', /"\." and "\.\." are not allowed/],
-    ['file://relative/path', /absolute path/],
-  ];
-  for (const [uri, message] of bad) {
-    assert.throws(() => api.parseStorageUri(uri), (e: unknown) => e instanceof api.StorageUriError && message.test(String(e)), uri);
-  }
-});
-
-test('the per-run output directory is <output.uri>/<run name>', () => {
-  assert.is(api.joinStorageUri('pvc://models/face-attributes', 'run-1'), 'pvc://models/face-attributes/run-1');
-  assert.is(api.joinStorageUri('pvc://models', 'a/b', 'c'), 'pvc://models/a/b/c');
-  assert.is(api.joinStorageUri('file:///data/', 'run-1'), 'file:///data/run-1');
-  assert.is(api.joinStorageUri('s3://bucket/models/', 'run-1'), 's3://bucket/models/run-1');
-  assert.throws(() => api.joinStorageUri('pvc://models', '..'), (e: unknown) => e instanceof api.StorageUriError);
 });
 
 test('annotations and labels live in the modelship.dev group', () => {

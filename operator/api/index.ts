@@ -4,5 +4,4 @@ export * from './types.gen.js';
 export * from './meta.js';
 export * from './constants.js';
 export * from './duration.js';
-export * from './storage-uri.js';
 export * from './placement.js';

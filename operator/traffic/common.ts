@@ -1,7 +1,8 @@
 // Pieces every traffic provider's objects share (pure).
 import {
-  API_VERSION, BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type InferenceService, type PodPlacementFields, type WorkloadDefaults,
+  BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type InferenceService, type PodPlacementFields, type WorkloadDefaults,
 } from '../api/index.js';
+import { controllerReference } from '../controllers/common/owner.js';
 import type { ObjectMeta } from '../runtime/kinds.js';
 
 export const USER_SERVICE_PORT = 80;
@@ -12,7 +13,7 @@ export function childMeta(isvc: InferenceService, name: string, labels: Record<s
     name,
     namespace: isvc.metadata.namespace,
     labels: { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.model]: isvc.spec.model, [Labels.managedBy]: 'modelship', ...labels },
-    ownerReferences: [{ apiVersion: API_VERSION, kind: 'InferenceService', name: isvc.metadata.name ?? '', uid: isvc.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+    ownerReferences: [controllerReference('InferenceService', isvc)],
   };
 }
 
@@ -30,14 +31,6 @@ export function userServiceUrl(isvc: InferenceService): string {
   return `http://${isvc.metadata.name}.${isvc.metadata.namespace}.svc.cluster.local`;
 }
 
-/** Restricted pod security (Pod Security Standards "restricted"). */
-export const RESTRICTED_CONTAINER_SECURITY = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-} as const;
 /** The serving image's user, under whatever the workload defaults and the resource set. */
 export const SERVING_POD_SECURITY_BASE = { runAsUser: 65532 } as const;
 

@@ -4,9 +4,10 @@
 // data path as soon as the status write is (well under a second), and an operator that is down
 // leaves the last table in force. RBAC: get/list/watch on exactly this InferenceService.
 import { GROUP, Labels, type InferenceService, type WorkloadDefaults } from '../api/index.js';
+import { RESTRICTED_CONTAINER_SECURITY } from '../controllers/common/security.js';
 import type { KubeClient } from '../runtime/client.js';
 import type { KubeObject } from '../runtime/kinds.js';
-import { childMeta, RESTRICTED_CONTAINER_SECURITY, scrapeAnnotations, servingPlacement, USER_SERVICE_PORT } from './common.js';
+import { childMeta, scrapeAnnotations, servingPlacement, USER_SERVICE_PORT } from './common.js';
 import { weightsFromStatus, type TrafficProvider, type TrafficTopology, type TrafficWeights } from './provider.js';
 
 export const ROUTER_PORT = 8080;

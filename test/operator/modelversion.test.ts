@@ -3,12 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { API_VERSION, type ModelVersion, type ModelVersionPhase } from '../../operator/api/index.js';
+import type { ContainerSpec, Job } from '../../operator/controllers/common/k8s.js';
+import type { JobObservation } from '../../operator/controllers/common/observe.js';
+import { StorageUriError } from '../../operator/controllers/common/storage.js';
 import { buildValidationJob, validationJobName } from '../../operator/controllers/modelversion/job.js';
 import { classifyValidationError, parseValidationReport } from '../../operator/controllers/modelversion/report.js';
 import { computeModelVersionStatus, modelVersionEvents, nextModelVersionPhase, skewCheck, specHashOf, verdictOf } from '../../operator/controllers/modelversion/status.js';
-import type { ContainerSpec, Job } from '../../operator/controllers/trainingrun/k8s.js';
-import type { JobObservation } from '../../operator/controllers/trainingrun/observe.js';
-import { StorageUriError } from '../../operator/controllers/trainingrun/storage.js';
 
 const DIGEST = `sha256:${'cd'.repeat(32)}`;
 const NOW = new Date('2026-11-22T12:00:00Z');

@@ -4,14 +4,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { API_VERSION, type TrainingRun, type TrainingRunPhase } from '../../operator/api/index.js';
+import type { ContainerSpec, Job, Pod } from '../../operator/controllers/common/k8s.js';
+import { shortName, stableHash } from '../../operator/controllers/common/names.js';
+import { needsLivePods, observeJob } from '../../operator/controllers/common/observe.js';
+import { parseStorageUri, StorageUriError } from '../../operator/controllers/common/storage.js';
 import { describeFailedGates, evaluateGates } from '../../operator/controllers/trainingrun/gates.js';
 import { buildTrainingJob, lineageFromJob, NVIDIA_TOLERATION, trainingJobName } from '../../operator/controllers/trainingrun/job.js';
-import type { ContainerSpec, Job, Pod } from '../../operator/controllers/trainingrun/k8s.js';
-import { shortName, stableHash } from '../../operator/controllers/trainingrun/names.js';
-import { needsLivePods, observeJob } from '../../operator/controllers/trainingrun/observe.js';
 import { buildModelVersion, registeredBy, VersionAllocator } from '../../operator/controllers/trainingrun/register.js';
 import { computeTrainingStatus, nextPhase, transitionEvents, withRegistration } from '../../operator/controllers/trainingrun/status.js';
-import { parseStorageUri, StorageUriError } from '../../operator/controllers/trainingrun/storage.js';
 import { parseTrainerMessage } from '../../operator/controllers/trainingrun/termination.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;

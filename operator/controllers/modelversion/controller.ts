@@ -4,11 +4,12 @@
 // controller reject the version rather than keep trusting a validation of something else.
 import type { ModelVersion, ModelVersionStatus } from '../../api/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
-import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
+import { ignoreNotFound } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
-import type { Job, Pod } from '../trainingrun/k8s.js';
-import { needsLivePods, observeJob } from '../trainingrun/observe.js';
-import { StorageUriError } from '../trainingrun/storage.js';
+import type { Job } from '../common/k8s.js';
+import { createOwnedJob, observeOwnedJob } from '../common/owned-job.js';
+import { isOwnedBy } from '../common/owner.js';
+import { StorageUriError } from '../common/storage.js';
 import { buildValidationJob, MODEL_VERSION_ANNOTATION, VALIDATE_CONTAINER, validationJobName, type ValidationJobOptions } from './job.js';
 import { computeModelVersionStatus, isFinal, modelVersionEvents, specHashOf, type ValidationObservation } from './status.js';
 
@@ -71,29 +72,13 @@ async function observeValidation(mv: ModelVersion, ctx: ReconcileContext, opts: 
       if (e instanceof StorageUriError) return { obs: { invalidSpec: e.message }, record };
       throw e;
     }
-    job = await createJob(desired, ctx);
+    job = await createOwnedJob(desired, ctx);
     void ctx.recorder.event(mv, 'Normal', 'ValidationStarted', `Created validation Job ${jobName} for ${mv.spec.artifact.uri}`);
   }
-  if (!job.metadata?.ownerReferences?.some((r) => r.uid === mv.metadata.uid)) {
+  if (!isOwnedBy(job, mv)) {
     return { obs: { job: { state: 'Pending', reason: 'JobNameTaken', message: `Job ${jobName} belongs to another object; waiting for it to go away` } }, record, retryAfterMs: FOREIGN_JOB_RETRY_MS };
   }
-  const found = job;
-  const ownPods = (pods: Pod[]) => pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === found.metadata?.uid));
-  let jobObs = observeJob(job, ownPods(ctx.cache.list<Pod>(Kinds.Pod, ns, { 'job-name': jobName })), VALIDATE_CONTAINER);
-  if (needsLivePods(jobObs)) {
-    const live = await ctx.client.list<Pod>(Kinds.Pod, { namespace: ns, labelSelector: `job-name=${jobName}` });
-    jobObs = observeJob(job, ownPods(live.items), VALIDATE_CONTAINER);
-  }
-  return { obs: { job: jobObs }, record };
-}
-
-async function createJob(desired: Job, ctx: ReconcileContext): Promise<Job> {
-  try {
-    return await ctx.client.create(desired);
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
-    return ctx.client.get<Job>(Kinds.Job, desired.metadata?.namespace, desired.metadata?.name ?? '');
-  }
+  return { obs: { job: await observeOwnedJob(job, VALIDATE_CONTAINER, ctx) }, record };
 }
 
 export async function reconcileModelVersion(mv: ModelVersion, ctx: ReconcileContext, opts: ValidationJobOptions, now: Date): Promise<ReconcileResult | undefined> {

@@ -3,10 +3,12 @@
 // is mounted read-only; the one thing validation writes, profile.json (the reference profile the
 // serving pods bin live traffic into), goes through a second, writable mount of the same
 // directory that only --profile-out points at.
-import { API_VERSION, BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type ModelVersion, type WorkloadDefaults } from '../../api/index.js';
-import type { ContainerSpec, Job } from '../trainingrun/k8s.js';
-import { shortName } from '../trainingrun/names.js';
-import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, joinUri, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
+import { BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type ModelVersion, type WorkloadDefaults } from '../../api/index.js';
+import type { ContainerSpec, Job } from '../common/k8s.js';
+import { shortName } from '../common/names.js';
+import { controllerReference } from '../common/owner.js';
+import { RESTRICTED_JOB_CONTAINER_SECURITY } from '../common/security.js';
+import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, joinUri, mountPath, parseStorageUri, StorageUriError } from '../common/storage.js';
 
 export const VALIDATE_CONTAINER = 'validate';
 export const DEFAULT_SERVING_IMAGE = 'modelship/serving:0.1.0';
@@ -88,7 +90,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
     ...(mounts.volumeMounts.length ? { volumeMounts: mounts.volumeMounts } : {}),
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: RESTRICTED_JOB_CONTAINER_SECURITY,
   };
   return {
     apiVersion: 'batch/v1',
@@ -98,7 +100,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
       namespace: mv.metadata.namespace,
       labels,
       annotations: { [MODEL_VERSION_ANNOTATION]: name },
-      ownerReferences: [{ apiVersion: API_VERSION, kind: 'ModelVersion', name, uid: mv.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [controllerReference('ModelVersion', mv)],
     },
     spec: {
       backoffLimit: 0,

@@ -3,9 +3,9 @@
 // longer matching the one validated (specHash) always rejects: a validation is only worth
 // something for the exact artifact and metrics it checked.
 import { ConditionTypes, type Condition, type ModelVersion, type ModelVersionPhase, type ModelVersionStatus } from '../../api/index.js';
-import { stableHash } from '../trainingrun/names.js';
-import type { JobObservation } from '../trainingrun/observe.js';
-import { isoSeconds, setConditionAt, type StatusEvent } from '../trainingrun/status.js';
+import { stableHash } from '../common/names.js';
+import type { JobObservation } from '../common/observe.js';
+import { isoSeconds, setConditionAt, type StatusEvent } from '../common/status.js';
 import { profileUri } from './job.js';
 import { classifyValidationError, parseValidationReport, type CompactValidationReport } from './report.js';
 

@@ -7,14 +7,15 @@ import { Labels, modelVersionName, parseModelVersionName, type ModelVersion, typ
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
+import type { Job } from '../common/k8s.js';
+import { createOwnedJob, observeOwnedJob } from '../common/owned-job.js';
+import { isOwnedBy } from '../common/owner.js';
+import { StorageUriError } from '../common/storage.js';
 import { describeFailedGates, evaluateGates } from './gates.js';
 import { buildTrainingJob, lineageFromJob, lineageOf, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName } from './job.js';
-import type { Job, Pod } from './k8s.js';
 import { TrainingRunMetrics } from './metrics.js';
-import { needsLivePods, observeJob } from './observe.js';
 import { buildModelVersion, needsRegistration, registeredBy, VersionAllocator, withFirstRegistrationStep } from './register.js';
 import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, type RegistrationState, type TrainingObservation } from './status.js';
-import { StorageUriError } from './storage.js';
 
 export interface TrainingRunControllerOptions {
   /** Reconciles of different runs at once (default 32: reconciles mostly wait on the API server). */
@@ -99,13 +100,12 @@ async function observeRun(run: TrainingRun, ctx: ReconcileContext, workloadDefau
       if (e instanceof StorageUriError) return { obs: { invalidSpec: e.message }, jobRecord };
       throw e;
     }
-    job = await createJob(desired, ctx);
+    job = await createOwnedJob(desired, ctx);
     void ctx.recorder.event(run, 'Normal', 'JobCreated', `Created Job ${jobName} (image ${run.spec.image})`);
     jobRecord.jobName = jobName;
     jobRecord.jobGeneration = run.metadata.generation;
   }
-  const ownedByRun = job.metadata?.ownerReferences?.some((r) => r.uid === run.metadata.uid);
-  if (!ownedByRun) {
+  if (!isOwnedBy(job, run)) {
     return { obs: { job: { state: 'Pending', reason: 'JobNameTaken', message: `Job ${jobName} belongs to another object; waiting for it to go away` } }, jobRecord, retryAfterMs: FOREIGN_JOB_RETRY_MS };
   }
   if (!jobRecord.jobName) {
@@ -113,23 +113,7 @@ async function observeRun(run: TrainingRun, ctx: ReconcileContext, workloadDefau
     jobRecord.jobName = jobName;
     jobRecord.jobGeneration = run.metadata.generation;
   }
-  const found = job;
-  const ownPods = (pods: Pod[]) => pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === found.metadata?.uid));
-  let jobObs = observeJob(job, ownPods(ctx.cache.list<Pod>(Kinds.Pod, ns, { 'job-name': jobName })), TRAINER_CONTAINER);
-  if (needsLivePods(jobObs)) {
-    const live = await ctx.client.list<Pod>(Kinds.Pod, { namespace: ns, labelSelector: `job-name=${jobName}` });
-    jobObs = observeJob(job, ownPods(live.items), TRAINER_CONTAINER);
-  }
-  return { obs: { job: jobObs }, job, jobRecord };
-}
-
-async function createJob(desired: Job, ctx: ReconcileContext): Promise<Job> {
-  try {
-    return await ctx.client.create(desired);
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
-    return ctx.client.get<Job>(Kinds.Job, desired.metadata?.namespace, desired.metadata?.name ?? '');
-  }
+  return { obs: { job: await observeOwnedJob(job, TRAINER_CONTAINER, ctx) }, job, jobRecord };
 }
 
 export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator, now: Date, metrics?: TrainingRunMetrics, workloadDefaults?: WorkloadDefaults): Promise<ReconcileResult | undefined> {

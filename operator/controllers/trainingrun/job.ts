@@ -2,12 +2,14 @@
 // `--name=value` arguments after spec.args and as HP_<NAME> variables, so trainers can read
 // whichever they prefer. pvc:// data sets are mounted read-only, the output claim read-write,
 // and every run writes into its own directory <output.uri>/<run name>/.
-import { API_VERSION, BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type TrainingRun, type WorkloadDefaults } from '../../api/index.js';
-import type { ContainerSpec, Job } from './k8s.js';
-import { shortName } from './names.js';
+import { BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type TrainingRun, type WorkloadDefaults } from '../../api/index.js';
+import type { ContainerSpec, Job } from '../common/k8s.js';
+import { shortName } from '../common/names.js';
+import { controllerReference } from '../common/owner.js';
+import { RESTRICTED_JOB_CONTAINER_SECURITY } from '../common/security.js';
 import {
   claimVolumeName, isPvc, joinUri, mountPath, parseStorageUri, pathInMount, type StorageLocation,
-} from './storage.js';
+} from '../common/storage.js';
 
 export const TRAINER_CONTAINER = 'trainer';
 export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
@@ -139,7 +141,7 @@ export function buildTrainingJob(run: TrainingRun, defaults: WorkloadDefaults = 
     terminationMessagePath: TERMINATION_MESSAGE_PATH,
     // A trainer that dies before writing its summary still tells why (the log's tail).
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: RESTRICTED_JOB_CONTAINER_SECURITY,
   };
   return {
     apiVersion: 'batch/v1',
@@ -149,7 +151,7 @@ export function buildTrainingJob(run: TrainingRun, defaults: WorkloadDefaults = 
       namespace: run.metadata.namespace,
       labels,
       annotations: { [LINEAGE_ANNOTATION]: JSON.stringify(lineageOf(run)), [TRAINING_RUN_ANNOTATION]: name },
-      ownerReferences: [{ apiVersion: API_VERSION, kind: 'TrainingRun', name, uid: run.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [controllerReference('TrainingRun', run)],
     },
     spec: {
       backoffLimit: run.spec.backoffLimit ?? 0,

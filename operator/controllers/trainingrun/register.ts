@@ -14,7 +14,7 @@ import { API_VERSION, ConditionTypes, Labels, modelVersionName, parseModelVersio
 import { getCondition } from '../../runtime/status.js';
 import { describeFailedGates, evaluateGates } from './gates.js';
 import type { Lineage } from './job.js';
-import { shortName } from './names.js';
+import { shortName } from '../common/names.js';
 import { withRegistration, type RegistrationState } from './status.js';
 
 /** The CRD's defaults, for runs read before defaulting (tests, old objects). */

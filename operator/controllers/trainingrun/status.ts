@@ -2,8 +2,8 @@
 // Pending → Running → Succeeded | Failed and never leave a terminal phase, so a Job that is
 // deleted later (ttlSecondsAfterFinished) or a re-list cannot rewrite an outcome.
 import { ConditionTypes, type Condition, type TrainingRun, type TrainingRunPhase, type TrainingRunStatus, type TrainingRunStatusRegistrationGate } from '../../api/index.js';
-import { setCondition } from '../../runtime/status.js';
-import type { JobObservation } from './observe.js';
+import type { JobObservation } from '../common/observe.js';
+import { isoSeconds, setConditionAt, type StatusEvent } from '../common/status.js';
 import { parseTrainerMessage } from './termination.js';
 
 const C = ConditionTypes.TrainingRun;
@@ -89,12 +89,6 @@ export function specChangedCondition(run: TrainingRun, conditions: Condition[], 
   }), now);
 }
 
-/** setCondition that takes our empty lastTransitionTime as "now". */
-export function setConditionAt(conditions: Condition[] | undefined, next: Condition, now: Date): Condition[] {
-  const { lastTransitionTime: _ignored, ...rest } = next;
-  return setCondition(conditions, rest as Condition, now) as Condition[];
-}
-
 /** The status after this observation (pure). Registration fields are left as they were. */
 export function computeTrainingStatus(run: TrainingRun, obs: TrainingObservation, now: Date): TrainingRunStatus {
   const prev = run.status ?? {};
@@ -148,12 +142,6 @@ export function withRegistration(status: TrainingRunStatus, state: RegistrationS
   return next;
 }
 
-export interface StatusEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-
 /** Events for what changed between two statuses (pure), so repeats of one state stay silent. */
 export function transitionEvents(prev: TrainingRunStatus | undefined, next: TrainingRunStatus): StatusEvent[] {
   const events: StatusEvent[] = [];
@@ -176,5 +164,3 @@ export function transitionEvents(prev: TrainingRunStatus | undefined, next: Trai
   if (sa && sa.observedGeneration !== sb?.observedGeneration) events.push({ type: 'Warning', reason: sa.reason, message: sa.message });
   return events;
 }
-
-export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,9 +1,12 @@
-// Storage locations as the CRDs write them (`pvc://<claim>/<path>`, `file://`, `s3://`, ...)
-// and how they reach a pod: a pvc:// location is a PersistentVolumeClaim volume mounted under
-// a fixed directory, and the process sees the path inside that mount; any other scheme is
-// passed through unchanged for the trainer to fetch itself. Pure.
+// Storage locations as the CRDs write them (dataset.uri, output.uri, artifact.uri):
+// `pvc://<claim>/<path>` for a PersistentVolumeClaim, `file:///<path>` for a folder on the node,
+// anything else (`s3://`, `gs://`, `https://`) remote. One parser for every controller, so that a
+// training Job, a validation Job and a serving pod agree on where the files are. A pvc://
+// location reaches a pod as the claim mounted under a fixed directory, and the process sees the
+// path inside that mount; what becomes of other schemes is up to each pod's builder (a trainer
+// gets them unchanged and fetches the data itself). Pure.
 
-/** Where claims are mounted inside training and validation pods. */
+/** Where claims are mounted inside training, validation and serving pods. */
 export const MOUNT_ROOT = '/var/run/modelship';
 
 export class StorageUriError extends Error {
