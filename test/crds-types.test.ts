@@ -109,3 +109,31 @@ test('exported constants and enum values come from the CRDs', () => {
 });
 
 test.run();
+
+// The operator's withXDefaults (generated from the CRDs) must default exactly as the API server
+// does: the dev cluster's apiextensions defaulting of the same CRD is the yardstick here.
+test('withXDefaults matches API-server defaulting of the same CRD', async () => {
+  const { compileCrdSchema } = await import('../hack/devcluster/schema/crd.js');
+  const specs: Record<string, unknown[]> = {
+    InferenceService: [
+      { model: 'faces' },
+      { model: 'faces', canary: { steps: [5, 50], checks: { accuracy: { min: 0.9 } } }, autoscaling: { maxReplicas: 3 }, monitoring: null },
+      { model: 'faces', retrain: { onAccuracyBelow: 0.8, template: { image: 't', dataset: { uri: 'pvc://d/x' }, output: { uri: 'pvc://m/y' } } } },
+    ],
+    TrainingRun: [{ image: 't', dataset: { uri: 'pvc://d/x' }, output: { uri: 'pvc://m/y' }, registration: { validation: { skewTolerance: 0.1 } } }],
+    ModelVersion: [{ model: 'faces', version: 1, artifact: { uri: 'pvc://m/y' } }],
+  };
+  const defaultsOf: Record<string, (s: never) => unknown> = {
+    InferenceService: api.withInferenceServiceDefaults, TrainingRun: api.withTrainingRunDefaults, ModelVersion: api.withModelVersionDefaults,
+  };
+  for (const [kind, list] of Object.entries(specs)) {
+    const schema = compileCrdSchema(byKind(kind), 'v1alpha1');
+    for (const spec of list) {
+      const stored = { apiVersion: api.API_VERSION, kind, metadata: { name: 'x' }, spec: structuredClone(spec) };
+      schema.applyDefaults(stored);
+      const input = structuredClone(spec);
+      assert.equal(defaultsOf[kind](input as never), stored.spec, `${kind} ${JSON.stringify(spec)}`);
+      assert.equal(input, spec, 'the input is not changed');
+    }
+  }
+});

@@ -5,3 +5,4 @@ export * from './meta.js';
 export * from './constants.js';
 export * from './duration.js';
 export * from './placement.js';
+export * from './defaults.js';
