@@ -165,7 +165,7 @@ test('analyseCanary measures both roles at one time and aggregates; a dead provi
   const d = await analyseCanary({ provider: dead, canary: { version: '2' }, stable: { version: '1' }, window: '1m', reference: { features: { brightness: [1, 1] } }, policy });
   assert.is(d.verdict, 'Inconclusive');
   assert.ok(d.checks.every((c) => c.verdict === 'Inconclusive'));
-  const m = await monitorVersion(dead, { version: '1' }, '5m', { reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
+  const m = await monitorVersion({ provider: dead, stable: { version: '1' }, window: '5m', reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
   assert.is(m.status.drift!.level, 'Unknown');
   assert.is(m.status.accuracy!.level, 'Unknown');
   assert.is(m.measurements.problems.featureBins!.reason, 'ProviderUnreachable');
@@ -186,7 +186,7 @@ test('analyseCanary and monitorVersion take increase()\'s fractional counts (rou
   assert.is(r.canary.errors, 4);
   assert.equal(r.canary.feedback!.smile, { correct: 900, total: 1000 });
   assert.equal(r.checks.map((c) => `${c.check}:${c.verdict}`), ['accuracyVsStable:Inconclusive', 'drift:Pass', 'predictionDrift:Pass', 'latencyP95Ms:Pass', 'errorRate:Pass']);
-  const m = await monitorVersion(p, { version: '1' }, '5m', { reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
+  const m = await monitorVersion({ provider: p, stable: { version: '1' }, window: '5m', reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
   assert.equal(m.measurements.feedback!.smile, { correct: 900, total: 1000 });
   assert.is(m.status.drift!.level, 'Ok');
 });

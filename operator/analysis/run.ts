@@ -45,14 +45,18 @@ export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryA
   return { canary, stable, checks, verdict: aggregateVerdict(checks) };
 }
 
-/** Production monitoring of the stable version over `window` (spec.monitoring.interval). */
-export async function monitorVersion(
-  provider: MetricProvider,
-  stable: Omit<MeasureTarget, 'role'>,
-  window: string,
-  rest: Omit<MonitorInput, 'measurements'>,
-  at: Date = new Date(),
-): Promise<MonitorResult & { measurements: RoleMeasurements }> {
+export interface MonitorVersionInput extends Omit<MonitorInput, 'measurements'> {
+  provider: MetricProvider;
+  stable: Omit<MeasureTarget, 'role'>;
+  /** spec.monitoring.interval. */
+  window: string;
+  /** Evaluation time; now when omitted. */
+  at?: Date;
+}
+
+/** Production monitoring of the stable version over `window`, with the measurements it used. */
+export async function monitorVersion(input: MonitorVersionInput): Promise<MonitorResult & { measurements: RoleMeasurements }> {
+  const { provider, stable, window, at = new Date(), ...rest } = input;
   const measurements = wholeCounts(await measure(provider, { ...stable, role: 'stable' }, window, at));
   return { ...monitorStable({ ...rest, measurements }), measurements };
 }

@@ -72,17 +72,17 @@ const newcombeCases: Array<[number, number, number, number, number, number]> = [
 
 test('Newcombe hybrid score intervals for differences (Newcombe 1998, Table II)', () => {
   for (const [x1, n1, x2, n2, lo, hi] of newcombeCases) {
-    const ci = newcombeInterval(x1, n1, x2, n2, 0.95);
+    const ci = newcombeInterval({ successes: x1, trials: n1 }, { successes: x2, trials: n2 }, 0.95);
     close(ci.lower, lo, 5e-5, `Newcombe ${x1}/${n1} − ${x2}/${n2} lower`);
     close(ci.upper, hi, 5e-5, `Newcombe ${x1}/${n1} − ${x2}/${n2} upper`);
     close(ci.estimate, x1 / n1 - x2 / n2, 1e-12);
   }
   // Swapping the groups mirrors the interval.
-  const a = newcombeInterval(56, 70, 48, 80, 0.95);
-  const b = newcombeInterval(48, 80, 56, 70, 0.95);
+  const a = newcombeInterval({ successes: 56, trials: 70 }, { successes: 48, trials: 80 }, 0.95);
+  const b = newcombeInterval({ successes: 48, trials: 80 }, { successes: 56, trials: 70 }, 0.95);
   close(a.lower, -b.upper, 1e-12);
   close(a.upper, -b.lower, 1e-12);
-  throwsA(() => newcombeInterval(1, 0, 1, 2, 0.95), StatsError);
+  throwsA(() => newcombeInterval({ successes: 1, trials: 0 }, { successes: 1, trials: 2 }, 0.95), StatsError);
 });
 
 test('PSI: identical histograms give 0, known shifts give known values', () => {

@@ -67,12 +67,20 @@ export function wilsonInterval(successes: number, n: number, confidence: number)
   return { estimate: p, lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
 }
 
+/** Successes out of trials, one side of a comparison of proportions. */
+export interface Proportion {
+  successes: number;
+  trials: number;
+}
+
 /**
  * Newcombe's hybrid score interval (method 10) for p1 − p2, where p1 = x1/n1 and p2 = x2/n2:
  *   L = d − sqrt((p1 − l1)² + (u2 − p2)²),   U = d + sqrt((u1 − p1)² + (p2 − l2)²)
  * with (l, u) the Wilson intervals at the same confidence. Needs n1, n2 > 0.
  */
-export function newcombeInterval(x1: number, n1: number, x2: number, n2: number, confidence: number): Interval {
+export function newcombeInterval(first: Proportion, second: Proportion, confidence: number): Interval {
+  const { successes: x1, trials: n1 } = first;
+  const { successes: x2, trials: n2 } = second;
   checkCounts(x1, n1);
   checkCounts(x2, n2);
   if (n1 === 0 || n2 === 0) throw new StatsError('Newcombe interval needs at least one trial in each group');

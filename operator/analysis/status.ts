@@ -72,8 +72,3 @@ export function toAnalysisStatus(input: AnalysisRecordInput): InferenceServiceSt
   return out;
 }
 
-/** The same analysis as a history step entry. */
-export function toHistoryStep(input: AnalysisRecordInput): InferenceServiceStatusHistoryStep {
-  const a = toAnalysisStatus(input);
-  return { step: a.step, weight: a.weight, verdict: a.verdict, time: a.time, checks: a.checks };
-}

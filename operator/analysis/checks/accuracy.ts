@@ -71,13 +71,13 @@ export function accuracyVsStableCheck(subject: RoleMeasurements, baseline: RoleM
   }
   const a = subject.feedback![head!];
   const b = baseline.feedback![head!];
-  const ci = newcombeInterval(a.correct, a.total, b.correct, b.total, policy.confidence);
+  const ci = newcombeInterval({ successes: a.correct, trials: a.total }, { successes: b.correct, trials: b.total }, policy.confidence);
   const measured = { ...base, value: ci.estimate, lower: ci.lower, upper: ci.upper, samples: Math.round(a.total) };
   const where = `head ${head}: ${subject.role} ${fmt(a.correct / a.total)} (${fmt(a.total)} samples) − ${baseline.role} ${fmt(b.correct / b.total)} (${fmt(b.total)} samples) = ${fmt(ci.estimate)}, ${fmt(policy.confidence * 100)}% interval [${fmt(ci.lower)}, ${fmt(ci.upper)}]`;
   if (a.total < policy.minFeedback || b.total < policy.minFeedback) {
     return result({ ...measured, verdict: 'Inconclusive', message: `${where}; fewer than minFeedback=${policy.minFeedback} samples on a side` });
   }
-  const failing = failBound(policy, (c) => newcombeInterval(a.correct, a.total, b.correct, b.total, c).upper);
+  const failing = failBound(policy, (c) => newcombeInterval({ successes: a.correct, trials: a.total }, { successes: b.correct, trials: b.total }, c).upper);
   if (failing.upper < -margin) return result({ ...measured, verdict: 'Fail', message: `${where}; worse than ${baseline.role} by more than the margin ${fmt(margin)}${failing.note ? ` (upper bound${failing.note})` : ''}` });
   if (ci.lower > -margin) return result({ ...measured, verdict: 'Pass', message: `${where}; not worse than ${baseline.role} by the margin ${fmt(margin)}` });
   return result({ ...measured, verdict: 'Inconclusive', message: `${where}; interval contains −${fmt(margin)}` });

@@ -151,7 +151,17 @@ export function predictionDrift(subject: RoleMeasurements, baseline: RoleMeasure
   return report;
 }
 
-function verdictOf(check: 'drift' | 'predictionDrift', subject: RoleMeasurements, report: DriftReport, policy: DriftPolicy, what: string, noData: string): CheckResult {
+/** Which drift check a report is judged for, and how its messages name it. */
+interface DriftSubject {
+  check: 'drift' | 'predictionDrift';
+  subject: RoleMeasurements;
+  /** What the score measures, e.g. "input drift". */
+  what: string;
+  /** The message when nothing could be measured. */
+  noData: string;
+}
+
+function verdictOf(report: DriftReport, policy: DriftPolicy, { check, subject, what, noData }: DriftSubject): CheckResult {
   const base = { check, role: subject.role, threshold: policy.max };
   const missing = Object.entries(report.missing);
   if (report.score === undefined) {
@@ -188,7 +198,7 @@ export function driftCheck(subject: RoleMeasurements, reference: ReferenceProfil
     return result({ check: 'drift', role: subject.role, threshold: policy.max, verdict: 'Inconclusive', message: `version ${subject.version} has no reference profile to compare with` });
   }
   const noData = `no live feature histograms for version ${subject.version}: ${problemOf(subject, 'featureBins')}`;
-  return verdictOf('drift', subject, featureDrift(subject, reference), policy, 'input drift', noData);
+  return verdictOf(featureDrift(subject, reference), policy, { check: 'drift', subject, what: 'input drift', noData });
 }
 
 /** The `predictionDrift` check (predicted classes vs baseline, else vs reference). */
@@ -200,5 +210,5 @@ export function predictionDriftCheck(subject: RoleMeasurements, baseline: RoleMe
     return result({ check: 'predictionDrift', role: subject.role, threshold: policy.max, verdict: 'Inconclusive', message: `no predictions of ${against} to compare with: ${why}` });
   }
   const noData = `no predictions of version ${subject.version}: ${problemOf(subject, 'predictions')}`;
-  return verdictOf('predictionDrift', subject, predictionDrift(subject, baseline, reference), policy, `prediction drift vs ${against}:`, noData);
+  return verdictOf(predictionDrift(subject, baseline, reference), policy, { check: 'predictionDrift', subject, what: `prediction drift vs ${against}:`, noData });
 }
