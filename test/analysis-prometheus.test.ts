@@ -22,6 +22,8 @@ import {
   aggregateVerdict, analyse, decideStep, measure, referenceFromProfileJson, type AnalysisPolicy, type MeasureTarget, type RoleMeasurements,
 } from '../operator/analysis/index.js';
 import { BadQueryError, PrometheusProvider } from '../operator/metrics-providers/index.js';
+import type { InferenceServiceStatus } from '../operator/api/index.js';
+import { transition } from '../operator/controllers/inferenceservice/phases.js';
 
 const signature: Signature = {
   schemaVersion: 1,
@@ -205,9 +207,13 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
   }
   const darkChecks = analyse({ subject: dark, baseline: await measure(p, target('stable', '1'), '1m'), reference: referenceFromProfileJson(profile), policy, heads: ['smile'] });
   assert.ok(darkChecks.every((x) => x.verdict === 'Inconclusive' && /ProviderUnreachable/.test(x.message ?? '')), JSON.stringify(darkChecks, null, 1));
+  assert.is(decideStep({ verdict: aggregateVerdict(darkChecks), failureLimit: 2 }).action, 'Hold');
+  // Inconclusive forever is no way out: past the progress deadline the canary is rolled back.
   const started = new Date(Date.now() - 10 * 60_000).toISOString();
-  assert.is(decideStep({ verdict: aggregateVerdict(darkChecks), failureLimit: 2, startedAt: started, progressDeadline: '30m', now: new Date() }).action, 'Hold');
-  assert.is(decideStep({ verdict: aggregateVerdict(darkChecks), failureLimit: 2, startedAt: started, progressDeadline: '5m', now: new Date() }).reason, 'ProgressDeadlineExceeded');
+  const holding: InferenceServiceStatus = { phase: 'Progressing', stable: { version: 1, weight: 90 }, canary: { version: 2, weight: 10, step: 0, startedAt: started } };
+  const rollout = (deadlineMinutes: number) => ({ steps: [10], intervalMs: 60_000, failureLimit: 2, progressDeadline: `${deadlineMinutes}m`, progressDeadlineMs: deadlineMinutes * 60_000, guardWindowMs: 0, generation: 1, replicas: 1 });
+  assert.is(transition(holding, { type: 'Clock' }, rollout(30), new Date()).phase, 'Progressing');
+  assert.is(transition(holding, { type: 'Clock' }, rollout(5), new Date()).history?.[0].reason, 'ProgressDeadlineExceeded');
 });
 
 test('real Prometheus answers: bad queries and range vectors are BadQueryError; no series is []', async () => {

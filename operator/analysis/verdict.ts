@@ -4,9 +4,10 @@
 //   there are no checks at all — nothing measured is never a pass), else Pass.
 // - Consecutive failures: a Fail adds one, a Pass resets to 0, an Inconclusive leaves the count
 //   as it is (it is evidence of neither), so "fail, no data, fail" still reaches failureLimit 2.
-// - Decision: past progressDeadline → Rollback (fail safe, whatever the verdict); failures ≥
-//   failureLimit → Rollback; Pass → Advance; otherwise Hold (inconclusive never advances).
-import { parseDuration, type AnalysisCheck, type Verdict } from '../api/index.js';
+// - Decision: failures ≥ failureLimit → Rollback; Pass → Advance; otherwise Hold (inconclusive
+//   never advances). The progress deadline is the rollout state machine's own rule (a Clock
+//   event), checked before any analysis is made.
+import type { AnalysisCheck, Verdict } from '../api/index.js';
 
 const SEVERITY: Record<Verdict, number> = { Pass: 0, Inconclusive: 1, Fail: 2 };
 
@@ -28,13 +29,6 @@ export function nextFailedChecks(previous: number | undefined, verdict: Verdict)
   return previous ?? 0;
 }
 
-/** Whether the canary that started at `startedAt` is past `progressDeadline` at `now`. */
-export function progressDeadlineExceeded(startedAt: string | Date, progressDeadline: string, now: Date): boolean {
-  const start = typeof startedAt === 'string' ? Date.parse(startedAt) : startedAt.getTime();
-  if (Number.isNaN(start)) return true; // an unreadable start time must not let a canary run forever
-  return now.getTime() - start > parseDuration(progressDeadline);
-}
-
 export type StepAction = 'Advance' | 'Hold' | 'Rollback';
 
 export interface StepDecision {
@@ -43,7 +37,7 @@ export interface StepDecision {
   /** New value of status.canary.failedChecks. */
   failedChecks: number;
   /** CamelCase reason for Events, conditions and history. */
-  reason: 'AnalysisPassed' | 'AnalysisInconclusive' | 'AnalysisFailed' | 'FailureLimitReached' | 'ProgressDeadlineExceeded';
+  reason: 'AnalysisPassed' | 'AnalysisInconclusive' | 'AnalysisFailed' | 'FailureLimitReached';
   message: string;
 }
 
@@ -53,10 +47,6 @@ export interface StepInput {
   /** status.canary.failedChecks before this analysis. */
   failedChecks?: number;
   failureLimit: number;
-  /** status.canary.startedAt. */
-  startedAt: string | Date;
-  progressDeadline: string;
-  now: Date;
   /** Why (e.g. checkSummaries of the failed or inconclusive checks), for the decision message. */
   details?: readonly string[];
 }
@@ -64,9 +54,6 @@ export interface StepInput {
 export function decideStep(input: StepInput): StepDecision {
   const failedChecks = nextFailedChecks(input.failedChecks, input.verdict);
   const detail = input.details?.length ? `: ${input.details.join('; ')}` : '';
-  if (progressDeadlineExceeded(input.startedAt, input.progressDeadline, input.now)) {
-    return { action: 'Rollback', verdict: input.verdict, failedChecks, reason: 'ProgressDeadlineExceeded', message: `canary did not complete within progressDeadline ${input.progressDeadline} (last analysis ${input.verdict})${detail}` };
-  }
   if (failedChecks >= input.failureLimit) {
     return { action: 'Rollback', verdict: input.verdict, failedChecks, reason: 'FailureLimitReached', message: `${failedChecks} consecutive failed analyses (failureLimit ${input.failureLimit})${detail}` };
   }

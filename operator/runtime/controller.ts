@@ -32,7 +32,8 @@ export interface ReconcileContext {
 
 export interface WatchSpec {
   kind: KindRef;
-  mapToKeys(obj: KubeObject): ObjectKey[];
+  /** Keys to reconcile for an event of `obj`; `cache` answers which objects relate to it. */
+  mapToKeys(obj: KubeObject, cache: CacheReader): ObjectKey[];
 }
 
 export interface Controller {

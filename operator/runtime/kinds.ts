@@ -68,6 +68,7 @@ export const Kinds = {
   Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   Job: { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job' },
   Deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
+  HorizontalPodAutoscaler: { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' },
   HTTPRoute: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
   TrainingRun: { group: 'modelship.dev', version: 'v1alpha1', plural: 'trainingruns', kind: 'TrainingRun' },

@@ -248,7 +248,7 @@ export class Manager {
     const batch = c.childEventBatchMs ?? 0;
     route(c.forKind, (obj) => [keyOf(obj)]);
     for (const owned of c.owns ?? []) route(owned, (obj) => ownerKeys(obj, c.forKind), batch);
-    for (const w of c.watches ?? []) route(w.kind, (obj) => w.mapToKeys(obj), batch);
+    for (const w of c.watches ?? []) route(w.kind, (obj) => w.mapToKeys(obj, this.cache), batch);
   }
 }
 

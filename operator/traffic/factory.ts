@@ -5,7 +5,6 @@ import { UnknownTrafficProviderError, type TrafficProvider } from './provider.js
 import { RouterTrafficProvider, type RouterProviderOptions } from './router.js';
 
 export const TRAFFIC_PROVIDER_TYPES = ['router', 'gateway-api'] as const;
-export type TrafficProviderType = (typeof TRAFFIC_PROVIDER_TYPES)[number];
 
 /** The provider named `type` (absent = router, the CRD's default); throws UnknownTrafficProviderError. */
 export function createTrafficProvider(type: string | undefined, opts: RouterProviderOptions): TrafficProvider {

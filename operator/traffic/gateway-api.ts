@@ -4,16 +4,13 @@
 // user-facing Service `<name>` selects every serving pod of the service (unweighted), for
 // in-cluster callers that do not go through the Gateway.
 import { Labels, type InferenceService } from '../api/index.js';
-import type { KubeClient } from '../runtime/client.js';
-import { ignoreNotFound } from '../runtime/errors.js';
-import { Kinds, type KubeObject } from '../runtime/kinds.js';
+import type { KubeObject } from '../runtime/kinds.js';
 import { childMeta, USER_SERVICE_PORT } from './common.js';
 import type { TrafficProvider, TrafficTopology, TrafficWeights } from './provider.js';
 
 export const SERVING_PORT = 8080;
 
 interface BackendRef { name: string; port: number; weight: number }
-interface HTTPRoute extends KubeObject { spec?: { rules?: Array<{ backendRefs?: BackendRef[] }> } }
 
 export function buildHttpRoute(isvc: InferenceService, topology: TrafficTopology, weights: TrafficWeights): KubeObject {
   const gw = isvc.spec.traffic?.gateway;
@@ -36,14 +33,6 @@ export function buildGatewayUserService(isvc: InferenceService): KubeObject {
   };
 }
 
-/** Weights of an HTTPRoute's first rule, by the role Services' names. */
-export function weightsOfRoute(route: HTTPRoute | undefined, isvc: InferenceService): TrafficWeights | undefined {
-  const refs = route?.spec?.rules?.[0]?.backendRefs;
-  if (!refs?.length) return undefined;
-  const canary = refs.find((r) => r.name === `${isvc.metadata.name}-canary`)?.weight ?? 0;
-  const stable = refs.find((r) => r.name === `${isvc.metadata.name}-stable`)?.weight ?? 0;
-  return { stable, canary };
-}
 
 export class GatewayApiTrafficProvider implements TrafficProvider {
   readonly type = 'gateway-api';
@@ -51,19 +40,4 @@ export class GatewayApiTrafficProvider implements TrafficProvider {
   desired(isvc: InferenceService, topology: TrafficTopology, weights: TrafficWeights): KubeObject[] {
     return [buildGatewayUserService(isvc), buildHttpRoute(isvc, topology, weights)];
   }
-
-  async reconcile(isvc: InferenceService, topology: TrafficTopology, weights: TrafficWeights, client: KubeClient): Promise<void> {
-    for (const obj of this.desired(isvc, topology, weights)) await client.apply(obj);
-  }
-
-  async setWeights(isvc: InferenceService, topology: TrafficTopology, weights: TrafficWeights, client: KubeClient): Promise<void> {
-    await client.apply(buildHttpRoute(isvc, topology, weights));
-  }
-
-  async getWeights(isvc: InferenceService, client: KubeClient): Promise<TrafficWeights | undefined> {
-    const route = await ignoreNotFound(client.get<HTTPRoute>(Kinds.HTTPRoute, isvc.metadata.namespace, isvc.metadata.name ?? ''));
-    return weightsOfRoute(route, isvc);
-  }
-
-  async finalize(): Promise<void> {}
 }

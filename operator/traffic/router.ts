@@ -5,10 +5,9 @@
 // leaves the last table in force. RBAC: get/list/watch on exactly this InferenceService.
 import { GROUP, Labels, type InferenceService, type WorkloadDefaults } from '../api/index.js';
 import { RESTRICTED_CONTAINER_SECURITY } from '../controllers/common/security.js';
-import type { KubeClient } from '../runtime/client.js';
 import type { KubeObject } from '../runtime/kinds.js';
 import { childMeta, scrapeAnnotations, servingPlacement, USER_SERVICE_PORT } from './common.js';
-import { weightsFromStatus, type TrafficProvider, type TrafficTopology, type TrafficWeights } from './provider.js';
+import type { TrafficProvider } from './provider.js';
 
 export const ROUTER_PORT = 8080;
 export const ROUTER_ROLE = 'router';
@@ -92,21 +91,8 @@ export class RouterTrafficProvider implements TrafficProvider {
   readonly type = 'router';
   constructor(private readonly opts: RouterProviderOptions) {}
 
+  /** No weights in these objects: they are in the status the router watches, so the status write is the switch. */
   desired(isvc: InferenceService): KubeObject[] {
     return [...buildRouterRbac(isvc), buildRouterDeployment(isvc, this.opts), buildRouterUserService(isvc)];
   }
-
-  async reconcile(isvc: InferenceService, _topology: TrafficTopology, _weights: TrafficWeights, client: KubeClient): Promise<void> {
-    for (const obj of this.desired(isvc)) await client.apply(obj);
-  }
-
-  /** Nothing to push: the weights are in the status the router watches; the status write is the switch. */
-  async setWeights(): Promise<void> {}
-
-  async getWeights(isvc: InferenceService): Promise<TrafficWeights | undefined> {
-    return weightsFromStatus(isvc);
-  }
-
-  /** Everything is owned by the InferenceService and garbage-collected with it. */
-  async finalize(): Promise<void> {}
 }

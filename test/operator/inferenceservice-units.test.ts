@@ -4,15 +4,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { API_VERSION, Labels, type AnalysisCheck, type InferenceService, type InferenceServiceStatus, type ModelVersion } from '../../operator/api/index.js';
 import {
-  blockedVersions, buildAutoscaler, buildFeedbackSecret, buildRetrainRun, buildRoleService, buildServingDeployment, checkDeadline, contains,
-  decideRetrain, MODEL_VERSION_ANNOTATION, nextAnalysisAt, parseCron, rolloutPolicy, scheduleFiredBetween, selectTarget, transition, transitionEvents, withConditions,
+  blockedVersions, buildAutoscaler, buildFeedbackSecret, buildRetrainRun, buildRoleService, buildServingDeployment, contains,
+  decideRetrain, MODEL_VERSION_ANNOTATION, nextAnalysisAt, parseCron, readyVersions, rolloutPolicy, scheduleFiredBetween, transition, transitionEvents, withConditions,
   type RolloutEvent, type RolloutPolicy,
 } from '../../operator/controllers/inferenceservice/index.js';
-import { buildHttpRoute, createTrafficProvider, GatewayApiTrafficProvider, RouterTrafficProvider, UnknownTrafficProviderError, weightsOfRoute } from '../../operator/traffic/index.js';
+import { buildHttpRoute, createTrafficProvider, GatewayApiTrafficProvider, RouterTrafficProvider, UnknownTrafficProviderError } from '../../operator/traffic/index.js';
 
 const NOW = new Date('2026-01-01T12:00:00Z');
 const at = (s: number) => new Date(NOW.getTime() + s * 1000);
-const POLICY: RolloutPolicy = { steps: [10, 50], intervalMs: 10_000, failureLimit: 2, progressDeadline: '5m', progressDeadlineMs: 300_000, guardWindowMs: 60_000, generation: 3 };
+const POLICY: RolloutPolicy = { steps: [10, 50], intervalMs: 10_000, failureLimit: 2, progressDeadline: '5m', progressDeadlineMs: 300_000, guardWindowMs: 60_000, generation: 3, replicas: 1 };
 const check = (verdict: AnalysisCheck['verdict']): AnalysisCheck => ({ check: 'errorRate', role: 'canary', verdict, value: 0, threshold: 0.01 });
 const analysis = (verdict: AnalysisCheck['verdict']): RolloutEvent => ({ type: 'Analysis', verdict, checks: [check(verdict)], details: [`errorRate: ${verdict}`] });
 
@@ -60,7 +60,14 @@ const rows: Row[] = [
       assert.is(s.history?.[0].outcome, 'RolledBack'); assert.is(s.history?.[0].reason, 'FailureLimitReached'); assert.is(s.history?.[0].steps?.length, 1);
       assert.equal([...blockedVersions(s, 3)], [2]); assert.equal([...blockedVersions(s, 4)], []);
     } },
-  { name: 'analysis past the progress deadline rolls back whatever the verdict', from: progressing(), events: [analysis('Pass')], when: 301,
+  // The deadline is checked (Clock) before any analysis is made; an analysis after it changes nothing.
+  { name: 'past the progress deadline rolls back whatever the verdict', from: progressing(), events: [{ type: 'Clock' }, analysis('Pass')], when: 301,
+    expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.is(s.history?.[0].reason, 'ProgressDeadlineExceeded'); assert.is(s.history?.[0].steps?.length, 0); } },
+  { name: 'inconclusive analyses past the deadline roll back, saying so', from: { ...progressing(), analysis: { time: at(290).toISOString(), step: 0, verdict: 'Inconclusive' } }, events: [{ type: 'Clock' }], when: 301,
+    expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.match(s.history?.[0].message ?? '', /progressDeadline 5m \(last analysis Inconclusive\)/); } },
+  { name: 'exactly at the deadline is not past it', from: progressing(), events: [{ type: 'Clock' }], when: 300,
+    expect: (s) => assert.is(s.phase, 'Progressing') },
+  { name: 'an unreadable start time fails safe', from: progressing({ startedAt: 'not a time' }), events: [{ type: 'Clock' }], when: 0,
     expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.is(s.history?.[0].reason, 'ProgressDeadlineExceeded'); } },
   { name: 'PromotionComplete → Serving on the new version with a guard window and a Promoted entry', from: { ...progressing({ step: 1, weight: 100 }), phase: 'Promoting', stable: { version: 1, weight: 0 } }, events: [{ type: 'PromotionComplete' }], when: 30,
     expect: (s) => {
@@ -105,9 +112,9 @@ machine('replaying a status after a restart gives the same decision (no double s
   assert.equal(done.history?.[0].steps?.map((st) => [st.step, st.weight, st.verdict]), [[0, 10, 'Pass'], [1, 50, 'Pass']]);
 });
 
-machine('checkDeadline: a canary that never got analysed fails safe at the deadline', () => {
-  assert.is(checkDeadline(progressing(), POLICY, at(299)).phase, 'Progressing');
-  const s = checkDeadline(progressing(), POLICY, at(300));
+machine('Clock: a canary that never got analysed fails safe past the deadline', () => {
+  assert.is(transition(progressing(), { type: 'Clock' }, POLICY, at(299)).phase, 'Progressing');
+  const s = transition(progressing(), { type: 'Clock' }, POLICY, at(301));
   assert.is(s.phase, 'RolledBack');
   assert.match(s.history?.[0].message ?? '', /no analysis could run/);
 });
@@ -133,10 +140,18 @@ machine.run();
 const select = suite('version selection and policy');
 select('newest Ready version, skipping blocked and not-Ready ones; pinned version when Ready', () => {
   const versions = [mv(1), mv(2), mv(3, 'Validating'), { ...mv(4), spec: { ...mv(4).spec, model: 'other' } }];
-  assert.equal(selectTarget(isvc(), versions, new Set()), { version: 2, modelVersion: 'faces-v2' });
-  assert.equal(selectTarget(isvc(), versions, new Set([2])), { version: 1, modelVersion: 'faces-v1' });
-  assert.equal(selectTarget(isvc({ version: 1 }), versions, new Set()), { version: 1, modelVersion: 'faces-v1' });
-  assert.is(selectTarget(isvc({ version: 3 }), versions, new Set()), undefined);
+  const v = (n: number) => ({ version: n, modelVersion: `faces-v${n}` });
+  assert.equal(readyVersions(isvc(), versions), [v(2), v(1)]);
+  assert.equal(readyVersions(isvc({ version: 1 }), versions), [v(1)]);
+  assert.equal(readyVersions(isvc({ version: 3 }), versions), []);
+  // The state machine picks the first that is not blocked at this generation.
+  const target = (blocked: InferenceServiceStatus['failedVersions'], pinned?: number) =>
+    transition({ ...serving, stable: { version: 9, weight: 100 }, failedVersions: blocked }, { type: 'Versions', ready: readyVersions(isvc(pinned === undefined ? {} : { version: pinned }), versions) }, POLICY, NOW).canary?.version;
+  assert.is(target([]), 2);
+  assert.is(target([{ version: 2, generation: 3 }]), 1);
+  assert.is(target([{ version: 2, generation: 2 }]), 2, 'a version blocked at an older generation is tried again');
+  assert.is(target([], 1), 1);
+  assert.is(target([], 3), undefined);
 });
 select('rolloutPolicy applies the CRD defaults', () => {
   const p = rolloutPolicy(isvc());
@@ -232,7 +247,6 @@ traffic('gateway-api: HTTPRoute with weighted backendRefs to the role Services; 
   assert.equal(route.spec.parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }]);
   assert.equal(route.spec.hostnames, ['faces.example.com']);
   assert.equal(route.spec.rules[0].backendRefs, [{ name: 'faces-stable', port: 80, weight: 75 }, { name: 'faces-canary', port: 80, weight: 25 }]);
-  assert.equal(weightsOfRoute(route, svc), { stable: 75, canary: 25 });
   const noCanary = buildHttpRoute(svc, { stableService: 'faces-stable', port: 80 }, { stable: 100, canary: 0 }) as any;
   assert.is(noCanary.spec.rules[0].backendRefs.length, 1);
 });
@@ -241,16 +255,17 @@ traffic.run();
 const retrain = suite('retraining');
 const template = { model: 'faces', image: 'modelship/trainer-image-classifier:1', dataset: { uri: 'pvc://data/x' }, output: { uri: 'pvc://models/runs' } };
 const withMon = (mon: InferenceServiceStatus['monitoring'], extra: Partial<InferenceServiceStatus> = {}, r: object = {}) =>
-  isvc({ retrain: { onDrift: true, onAccuracyBelow: 0.8, cooldown: '1h', template, ...r } } as any, { ...serving, monitoring: mon, ...extra });
+  isvc({ canary: { minFeedback: 10 }, retrain: { onDrift: true, onAccuracyBelow: 0.8, cooldown: '1h', template, ...r } } as any, { ...serving, monitoring: mon, ...extra });
 retrain('critical drift, accuracy below, in flight, cooldown', () => {
   const critical = { drift: { level: 'Critical' as const, score: 0.6, feature: 'brightness' } };
-  assert.is(decideRetrain({ isvc: withMon(critical), inFlight: false, minFeedback: 10, now: NOW })?.reason, 'Drift');
-  assert.is(decideRetrain({ isvc: withMon({ drift: { level: 'Warn' } }), inFlight: false, minFeedback: 10, now: NOW }), undefined);
-  assert.is(decideRetrain({ isvc: withMon(critical), inFlight: true, minFeedback: 10, now: NOW }), undefined, 'one in flight at most');
-  assert.is(decideRetrain({ isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-1800).toISOString(), count: 1 } }), inFlight: false, minFeedback: 10, now: NOW }), undefined, 'cooldown');
-  assert.is(decideRetrain({ isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-3601).toISOString(), count: 1 } }), inFlight: false, minFeedback: 10, now: NOW })?.reason, 'Drift');
-  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 50, level: 'Warn' } }), inFlight: false, minFeedback: 10, now: NOW })?.reason, 'AccuracyBelow');
-  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 5 } }), inFlight: false, minFeedback: 10, now: NOW }), undefined, 'too few samples');
+  assert.is(decideRetrain({ isvc: withMon(critical), inFlight: false, now: NOW })?.reason, 'Drift');
+  assert.is(decideRetrain({ isvc: withMon({ drift: { level: 'Warn' } }), inFlight: false, now: NOW }), undefined);
+  assert.is(decideRetrain({ isvc: withMon(critical), inFlight: true, now: NOW }), undefined, 'one in flight at most');
+  assert.is(decideRetrain({ isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-1800).toISOString(), count: 1 } }), inFlight: false, now: NOW }), undefined, 'cooldown');
+  assert.is(decideRetrain({ isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-3601).toISOString(), count: 1 } }), inFlight: false, now: NOW })?.reason, 'Drift');
+  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 50, level: 'Warn' } }), inFlight: false, now: NOW })?.reason, 'AccuracyBelow');
+  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 9 } }), inFlight: false, now: NOW }), undefined, 'too few samples (minFeedback 10)');
+  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 10 } }), inFlight: false, now: NOW })?.reason, 'AccuracyBelow', 'minFeedback samples are enough');
 });
 retrain('cron schedule', () => {
   const daily = parseCron('@daily');
@@ -264,7 +279,7 @@ retrain('cron schedule', () => {
   assert.ok(scheduleFiredBetween('0 12 * * *', at(-60), NOW));
   assert.not.ok(scheduleFiredBetween('0 12 * * *', NOW, at(60)));
   const s = withMon({}, { retrain: { lastTriggeredAt: at(-7200).toISOString() } }, { onDrift: false, onAccuracyBelow: undefined, schedule: '0 * * * *' });
-  assert.is(decideRetrain({ isvc: s, inFlight: false, minFeedback: 10, now: NOW })?.reason, 'Schedule');
+  assert.is(decideRetrain({ isvc: s, inFlight: false, now: NOW })?.reason, 'Schedule');
 });
 retrain('the TrainingRun is the template, labelled with the service', () => {
   const run = buildRetrainRun(withMon({}), 'faces-retrain-1', { reason: 'Drift', message: 'x' });

@@ -5,8 +5,9 @@
 // version keeps its numbers when it moves from canary to stable.
 import { Labels, type InferenceService, type ModelVersion, type VersionRole, type WorkloadDefaults } from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kinds.js';
-import { childMeta, RESTRICTED_CONTAINER_SECURITY, scrapeAnnotations, servingPlacement } from '../../traffic/common.js';
-import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, mountPath, parseStorageUri, StorageUriError } from '../trainingrun/storage.js';
+import { childMeta, scrapeAnnotations, servingPlacement } from '../../traffic/common.js';
+import { RESTRICTED_CONTAINER_SECURITY } from '../common/security.js';
+import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, mountPath, parseStorageUri, StorageUriError } from '../common/storage.js';
 import { servingThreadpoolSize } from './threadpool.js';
 
 export const SERVING_PORT = 8080;

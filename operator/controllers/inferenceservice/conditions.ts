@@ -5,52 +5,110 @@ import { setCondition, type Condition } from '../../runtime/status.js';
 
 const T = ConditionTypes.InferenceService;
 
-export function withConditions(status: InferenceServiceStatus, generation: number, now: Date, invalid?: { reason: string; message: string }): InferenceServiceStatus {
-  let conds = status.conditions as Condition[] | undefined;
-  const set = (type: string, ok: boolean | 'Unknown', reason: string, message: string) => {
-    conds = setCondition(conds, { type, status: ok === 'Unknown' ? 'Unknown' : ok ? 'True' : 'False', reason, message, observedGeneration: generation }, now);
-  };
-  const ready = (status.stable?.readyReplicas ?? 0) > 0;
-  if (invalid) set(T.Ready, false, invalid.reason, invalid.message);
-  else if (!status.stable?.version) set(T.Ready, false, 'NoReadyVersion', 'waiting for a Ready ModelVersion of the model');
-  else set(T.Ready, ready, ready ? 'StableReady' : 'StableNotReady', ready ? `version ${status.stable.version} serves with ${status.stable.readyReplicas} ready pod(s)` : `no ready pod of version ${status.stable.version} yet`);
+/** Why a spec cannot be served: a CamelCase reason and a message that says how to fix it. */
+export interface Problem {
+  reason: string;
+  message: string;
+}
+
+interface Verdict {
+  status: boolean | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+function readyCondition(status: InferenceServiceStatus, invalid: Problem | undefined): Verdict {
+  if (invalid) return { status: false, ...invalid };
+  const stable = status.stable;
+  if (!stable?.version) return { status: false, reason: 'NoReadyVersion', message: 'waiting for a Ready ModelVersion of the model' };
+  if ((stable.readyReplicas ?? 0) > 0) return { status: true, reason: 'StableReady', message: `version ${stable.version} serves with ${stable.readyReplicas} ready pod(s)` };
+  return { status: false, reason: 'StableNotReady', message: `no ready pod of version ${stable.version} yet` };
+}
+
+function progressingCondition(status: InferenceServiceStatus): Verdict {
   const c = status.canary;
-  if (status.phase === 'Progressing' && c) set(T.Progressing, true, 'CanaryProgressing', `canary version ${c.version} at step ${(c.step ?? 0) + 1} with weight ${c.weight}%`);
-  else if (status.phase === 'Promoting' && c) set(T.Progressing, true, 'Promoting', `promoting version ${c.version}`);
-  else set(T.Progressing, false, 'NoCanary', 'no canary in progress');
+  if (status.phase === 'Progressing' && c) return { status: true, reason: 'CanaryProgressing', message: `canary version ${c.version} at step ${(c.step ?? 0) + 1} with weight ${c.weight}%` };
+  if (status.phase === 'Promoting' && c) return { status: true, reason: 'Promoting', message: `promoting version ${c.version}` };
+  return { status: false, reason: 'NoCanary', message: 'no canary in progress' };
+}
+
+function monitoringCritical(status: InferenceServiceStatus): Verdict | undefined {
+  const { drift, accuracy } = status.monitoring ?? {};
+  if (drift?.level !== 'Critical' && accuracy?.level !== 'Critical') return undefined;
+  return { status: true, reason: 'MonitoringCritical', message: `monitoring: drift ${drift?.level ?? 'Unknown'}, accuracy ${accuracy?.level ?? 'Unknown'}` };
+}
+
+function degradedCondition(status: InferenceServiceStatus, invalid: Problem | undefined): Verdict {
   const last = status.history?.[0];
-  const critical = status.monitoring?.drift?.level === 'Critical' || status.monitoring?.accuracy?.level === 'Critical';
-  if (status.phase === 'RolledBack' && last) set(T.Degraded, true, last.reason ?? 'RolledBack', `version ${last.version} rolled back: ${last.message ?? ''}`.slice(0, 1024));
-  else if (status.phase === 'Degraded') set(T.Degraded, true, 'StableNotReady', 'no ready stable pod');
-  else if (critical) set(T.Degraded, true, 'MonitoringCritical', `monitoring: drift ${status.monitoring?.drift?.level ?? 'Unknown'}, accuracy ${status.monitoring?.accuracy?.level ?? 'Unknown'}`);
-  else set(T.Degraded, false, 'AsExpected', 'serving as expected');
+  if (status.phase === 'Failed') return { status: true, reason: invalid?.reason ?? 'Failed', message: invalid?.message ?? 'the spec cannot be served' };
+  if (status.phase === 'RolledBack' && last) return { status: true, reason: last.reason ?? 'RolledBack', message: `version ${last.version} rolled back: ${last.message ?? ''}`.slice(0, 1024) };
+  if (status.phase === 'Degraded') return { status: true, reason: 'StableNotReady', message: 'no ready stable pod' };
+  return monitoringCritical(status) ?? { status: false, reason: 'AsExpected', message: 'serving as expected' };
+}
+
+function driftingCondition(status: InferenceServiceStatus): Verdict {
   const drift = status.monitoring?.drift;
-  if (drift?.level === 'Warn' || drift?.level === 'Critical') set(T.Drifting, true, `Drift${drift.level}`, `input drift PSI ${drift.score?.toFixed(3)} (${drift.feature ?? '?'}) is at level ${drift.level}`);
-  else set(T.Drifting, drift?.level === 'Ok' ? false : 'Unknown', drift?.level === 'Ok' ? 'NoDrift' : 'DriftUnknown', drift?.level === 'Ok' ? 'input drift below warn' : 'input drift not measured yet');
-  return { ...status, conditions: conds as InferenceServiceStatus["conditions"] };
+  if (drift?.level === 'Warn' || drift?.level === 'Critical') {
+    return { status: true, reason: `Drift${drift.level}`, message: `input drift PSI ${drift.score?.toFixed(3)} (${drift.feature ?? '?'}) is at level ${drift.level}` };
+  }
+  if (drift?.level === 'Ok') return { status: false, reason: 'NoDrift', message: 'input drift below warn' };
+  return { status: 'Unknown', reason: 'DriftUnknown', message: 'input drift not measured yet' };
+}
+
+export function withConditions(status: InferenceServiceStatus, generation: number, now: Date, invalid?: Problem): InferenceServiceStatus {
+  const verdicts: Array<[string, Verdict]> = [
+    [T.Ready, readyCondition(status, invalid)],
+    [T.Progressing, progressingCondition(status)],
+    [T.Degraded, degradedCondition(status, invalid)],
+    [T.Drifting, driftingCondition(status)],
+  ];
+  let conds = status.conditions as Condition[] | undefined;
+  for (const [type, v] of verdicts) {
+    const value = v.status === 'Unknown' ? 'Unknown' : v.status ? 'True' : 'False';
+    conds = setCondition(conds, { type, status: value, reason: v.reason, message: v.message, observedGeneration: generation }, now);
+  }
+  return { ...status, conditions: conds as InferenceServiceStatus['conditions'] };
 }
 
 export interface EventSpec { type: EventType; reason: string; message: string }
 
-/** Events for what changed between two statuses, in words a user can act on. */
-export function transitionEvents(before: InferenceServiceStatus | undefined, after: InferenceServiceStatus): EventSpec[] {
+function canaryEvents(b: InferenceServiceStatus, after: InferenceServiceStatus): EventSpec[] {
+  const c = after.canary;
+  if (!c?.version) return [];
+  if (b.canary?.version !== c.version) return [{ type: 'Normal', reason: 'CanaryStarted', message: `Started canary of version ${c.version} (stable ${after.stable?.version})` }];
+  if (c.weight !== b.canary?.weight) return [{ type: 'Normal', reason: 'CanaryWeight', message: `Canary version ${c.version} now takes ${c.weight}% of traffic (step ${(c.step ?? 0) + 1})` }];
+  return [];
+}
+
+function historyEvents(b: InferenceServiceStatus, after: InferenceServiceStatus): EventSpec[] {
+  const fresh = (after.history ?? []).filter((h) => !(b.history ?? []).some((o) => o.version === h.version && o.finishedAt === h.finishedAt));
+  return fresh.map((h): EventSpec => {
+    if (h.outcome === 'Promoted') return { type: 'Normal', reason: 'Promoted', message: `Promoted version ${h.version} to stable: ${h.message ?? ''}` };
+    const aborted = h.outcome === 'Aborted';
+    return { type: 'Warning', reason: aborted ? 'Aborted' : 'RolledBack', message: `${aborted ? 'Aborted' : 'Rolled back'} version ${h.version} (${h.reason}): ${h.message ?? ''}`.slice(0, 1024) };
+  });
+}
+
+function analysisEvents(b: InferenceServiceStatus, after: InferenceServiceStatus): EventSpec[] {
+  const a = after.analysis;
+  if (!a?.time || a.time === b.analysis?.time || a.verdict === 'Pass') return [];
+  return [{ type: a.verdict === 'Fail' ? 'Warning' : 'Normal', reason: `Analysis${a.verdict}`, message: `Analysis of step ${(a.step ?? 0) + 1}: ${a.verdict}` }];
+}
+
+function monitoringEvents(b: InferenceServiceStatus, after: InferenceServiceStatus): EventSpec[] {
   const out: EventSpec[] = [];
-  const b = before ?? {};
-  if (after.canary?.version && b.canary?.version !== after.canary.version) out.push({ type: 'Normal', reason: 'CanaryStarted', message: `Started canary of version ${after.canary.version} (stable ${after.stable?.version})` });
-  if (after.canary && b.canary?.version === after.canary.version && after.canary.weight !== b.canary?.weight) out.push({ type: 'Normal', reason: 'CanaryWeight', message: `Canary version ${after.canary.version} now takes ${after.canary.weight}% of traffic (step ${(after.canary.step ?? 0) + 1})` });
-  const newHistory = (after.history ?? []).filter((h) => !(b.history ?? []).some((o) => o.version === h.version && o.finishedAt === h.finishedAt));
-  for (const h of newHistory) {
-    if (h.outcome === 'Promoted') out.push({ type: 'Normal', reason: 'Promoted', message: `Promoted version ${h.version} to stable: ${h.message ?? ''}` });
-    else out.push({ type: 'Warning', reason: h.outcome === 'Aborted' ? 'Aborted' : 'RolledBack', message: `${h.outcome === 'Aborted' ? 'Aborted' : 'Rolled back'} version ${h.version} (${h.reason}): ${h.message ?? ''}`.slice(0, 1024) });
-  }
-  if (after.analysis?.time && after.analysis.time !== b.analysis?.time && after.analysis.verdict !== 'Pass') {
-    out.push({ type: after.analysis.verdict === 'Fail' ? 'Warning' : 'Normal', reason: `Analysis${after.analysis.verdict}`, message: `Analysis of step ${(after.analysis.step ?? 0) + 1}: ${after.analysis.verdict}` });
-  }
   for (const signal of ['drift', 'accuracy'] as const) {
     const was = b.monitoring?.[signal]?.level;
-    const now = after.monitoring?.[signal]?.level;
-    if (now && now !== was && (now === 'Warn' || now === 'Critical')) out.push({ type: 'Warning', reason: `${signal === 'drift' ? 'Drift' : 'Accuracy'}${now}`, message: `Stable version ${after.stable?.version}: ${signal} is at level ${now}` });
+    const level = after.monitoring?.[signal]?.level;
+    if (!level || level === was || (level !== 'Warn' && level !== 'Critical')) continue;
+    out.push({ type: 'Warning', reason: `${signal === 'drift' ? 'Drift' : 'Accuracy'}${level}`, message: `Stable version ${after.stable?.version}: ${signal} is at level ${level}` });
   }
-  if (b.phase !== after.phase && after.phase === 'Serving' && b.phase === 'Initializing') out.push({ type: 'Normal', reason: 'Serving', message: `Serving version ${after.stable?.version}` });
   return out;
+}
+
+/** Events for what changed between two statuses, in words a user can act on. */
+export function transitionEvents(before: InferenceServiceStatus | undefined, after: InferenceServiceStatus): EventSpec[] {
+  const b = before ?? {};
+  const serving: EventSpec[] = b.phase === 'Initializing' && after.phase === 'Serving' ? [{ type: 'Normal', reason: 'Serving', message: `Serving version ${after.stable?.version}` }] : [];
+  return [...canaryEvents(b, after), ...historyEvents(b, after), ...analysisEvents(b, after), ...monitoringEvents(b, after), ...serving];
 }

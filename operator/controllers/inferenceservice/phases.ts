@@ -13,9 +13,11 @@
 //   Failed       — the spec cannot be served (e.g. an artifact the pods cannot mount).
 // `transition(status, event, policy, now)` returns the next status; it never does I/O, so every
 // decision is table-tested and a restarted operator replays exactly the same decisions from status.
+// Nothing else writes status.phase: observations (versions, pods, the clock) and measurements
+// (analyses, monitoring) reach it as events.
 import type {
   AnalysisCheck, InferenceServicePhase, InferenceServiceStatus, InferenceServiceStatusCanary, InferenceServiceStatusCanaryStep,
-  InferenceServiceStatusHistory, Verdict,
+  InferenceServiceStatusHistory, InferenceServiceStatusMonitoring, Verdict, VersionRole,
 } from '../../api/index.js';
 import { decideStep } from '../../analysis/verdict.js';
 
@@ -28,16 +30,22 @@ export interface RolloutPolicy {
   intervalMs: number;
   failureLimit: number;
   progressDeadlineMs: number;
-  /** spec.canary.progressDeadline as written (decideStep reads it). */
+  /** spec.canary.progressDeadline as written, for messages. */
   progressDeadline: string;
   guardWindowMs: number;
   generation: number;
+  /** Ready pods a promotion waits for on the stable Deployment (replicas or autoscaling.minReplicas). */
+  replicas: number;
 }
 
 export interface VersionRef {
   version: number;
   modelVersion: string;
 }
+
+/** Pods of one role by the version label: how many exist and how many are ready. */
+export type RolePods = Readonly<Record<string, { pods: number; ready: number }>>;
+export type PodCounts = Readonly<Record<VersionRole, RolePods>>;
 
 export type RolloutEvent =
   /** The version that should serve (pinned or newest Ready, failed versions already left out). */
@@ -55,9 +63,15 @@ export type RolloutEvent =
   /** The newly promoted stable regressed inside its guard window. */
   | { type: 'GuardRegression'; message: string }
   /** The spec cannot be served. */
-  | { type: 'Invalid'; reason: string; message: string };
-
-export const isCanaryPhase = (p: InferenceServicePhase | undefined): boolean => p === 'Progressing' || p === 'Promoting';
+  | { type: 'Invalid'; reason: string; message: string }
+  /** The Ready versions of the model, newest first (only spec.version when pinned): a Target, unless all are blocked. */
+  | { type: 'Versions'; ready: readonly VersionRef[] }
+  /** Serving pods as the cache shows them: promotion completion and each role's readiness. */
+  | { type: 'Pods'; pods: PodCounts }
+  /** Time passed: a canary past its progress deadline rolls back (fail safe). */
+  | { type: 'Clock' }
+  /** A production-monitoring result of the stable version, with the guard-window verdict while one is open. */
+  | { type: 'Monitored'; monitoring: InferenceServiceStatusMonitoring; guard?: { verdict: Verdict; details: readonly string[] } };
 
 const iso = (d: Date): string => d.toISOString();
 
@@ -71,10 +85,21 @@ export function nextAnalysisAt(status: InferenceServiceStatus, policy: RolloutPo
   return new Date(from + policy.intervalMs);
 }
 
-/** When the canary must have finished (startedAt + progressDeadline). */
+/**
+ * When the canary must have finished (startedAt + progressDeadline); the one deadline rule. An
+ * unreadable start time gives the epoch: a canary must never run forever on a corrupt status.
+ */
 export function deadlineOf(status: InferenceServiceStatus, policy: RolloutPolicy): Date | undefined {
   const started = status.canary?.startedAt;
-  return status.phase === 'Progressing' && started ? new Date(Date.parse(started) + policy.progressDeadlineMs) : undefined;
+  if (status.phase !== 'Progressing' || !started) return undefined;
+  const start = Date.parse(started);
+  return new Date(Number.isNaN(start) ? 0 : start + policy.progressDeadlineMs);
+}
+
+/** Past the deadline means strictly after it, as a Deployment's progressDeadlineSeconds. */
+export function pastDeadline(status: InferenceServiceStatus, policy: RolloutPolicy, now: Date): boolean {
+  const deadline = deadlineOf(status, policy);
+  return deadline !== undefined && now > deadline;
 }
 
 function withStableWeight(status: InferenceServiceStatus, canaryWeight: number): InferenceServiceStatus {
@@ -96,8 +121,16 @@ function markFailed(status: InferenceServiceStatus, ref: VersionRef, reason: str
   return [...others, { version: ref.version, modelVersion: ref.modelVersion, reason, generation: policy.generation }].slice(-MAX_FAILED_VERSIONS);
 }
 
+/** How a canary ended without a promotion, for history, Events and failedVersions. */
+export interface CanaryEnding {
+  outcome: 'RolledBack' | 'Aborted';
+  reason: string;
+  message: string;
+}
+
 /** Ends the canary without promoting: weight 0, canary gone, history and failedVersions updated. */
-export function endCanary(status: InferenceServiceStatus, outcome: 'RolledBack' | 'Aborted', reason: string, message: string, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+export function endCanary(status: InferenceServiceStatus, ending: CanaryEnding, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+  const { outcome, reason, message } = ending;
   const c = status.canary;
   if (!c?.version) return status;
   const ref = { version: c.version, modelVersion: c.modelVersion ?? '' };
@@ -140,14 +173,11 @@ function recordStep(c: InferenceServiceStatusCanary, verdict: Verdict, checks: A
 function onAnalysis(status: InferenceServiceStatus, e: Extract<RolloutEvent, { type: 'Analysis' }>, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
   const c = status.canary;
   if (status.phase !== 'Progressing' || !c || c.step === undefined) return status;
-  const decision = decideStep({
-    verdict: e.verdict, failedChecks: c.failedChecks, failureLimit: policy.failureLimit,
-    startedAt: c.startedAt ?? now, progressDeadline: policy.progressDeadline, now, details: e.details,
-  });
+  const decision = decideStep({ verdict: e.verdict, failedChecks: c.failedChecks, failureLimit: policy.failureLimit, details: e.details });
   const analysis = { time: iso(now), step: c.step, weight: c.weight, verdict: e.verdict, checks: e.checks };
   const canary = { ...c, failedChecks: decision.failedChecks, steps: recordStep(c, e.verdict, e.checks, now) };
   const next = { ...status, analysis, canary };
-  if (decision.action === 'Rollback') return endCanary(next, 'RolledBack', decision.reason, decision.message, policy, now);
+  if (decision.action === 'Rollback') return endCanary(next, { outcome: 'RolledBack', reason: decision.reason, message: decision.message }, policy, now);
   if (decision.action === 'Hold') return next;
   if (c.step >= policy.steps.length - 1) return promote(next);
   const step = c.step + 1;
@@ -162,10 +192,10 @@ function onTarget(status: InferenceServiceStatus, target: VersionRef, policy: Ro
   const c = status.canary;
   if (c?.version === target.version) return status;
   if (target.version === status.stable.version) {
-    return c ? endCanary(status, 'Aborted', 'Superseded', `target is the stable version ${target.version} again`, policy, now) : status;
+    return c ? endCanary(status, { outcome: 'Aborted', reason: 'Superseded', message: `target is the stable version ${target.version} again` }, policy, now) : status;
   }
   if (c) {
-    const ended = endCanary(status, 'Aborted', 'Superseded', `version ${target.version} replaces canary version ${c.version}`, policy, now);
+    const ended = endCanary(status, { outcome: 'Aborted', reason: 'Superseded', message: `version ${target.version} replaces canary version ${c.version}` }, policy, now);
     // Superseded is not a failure of the old canary's quality; it may come back.
     return startCanary({ ...ended, failedVersions: status.failedVersions }, target, now);
   }
@@ -183,8 +213,8 @@ function onManual(status: InferenceServiceStatus, e: Extract<RolloutEvent, { typ
   }
   if (!s.canary) return s;
   return e.action === 'rollback'
-    ? endCanary(s, 'RolledBack', 'ManualRollback', `rolled back by annotation (value ${e.value})`, policy, now)
-    : endCanary(s, 'Aborted', 'ManualAbort', `aborted by annotation (value ${e.value})`, policy, now);
+    ? endCanary(s, { outcome: 'RolledBack', reason: 'ManualRollback', message: `rolled back by annotation (value ${e.value})` }, policy, now)
+    : endCanary(s, { outcome: 'Aborted', reason: 'ManualAbort', message: `aborted by annotation (value ${e.value})` }, policy, now);
 }
 
 function onGuardRegression(status: InferenceServiceStatus, message: string, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
@@ -202,47 +232,92 @@ function onGuardRegression(status: InferenceServiceStatus, message: string, poli
   };
 }
 
-export function transition(status: InferenceServiceStatus, event: RolloutEvent, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
-  switch (event.type) {
-    case 'Target':
-      return onTarget(status, event.target, policy, now);
-    case 'StableReady': {
-      const stable = status.stable ? { ...status.stable, readyReplicas: event.readyReplicas } : status.stable;
-      const s = { ...status, stable };
-      const up = event.readyReplicas > 0;
-      if (s.phase === 'Initializing' && up && stable?.version) return { ...s, phase: 'Serving' };
-      if (s.phase === 'Serving' && !up) return { ...s, phase: 'Degraded' };
-      if (s.phase === 'Degraded' && up) return { ...s, phase: 'Serving' };
-      if ((s.phase === undefined || s.phase === 'Failed') && stable?.version) return { ...s, phase: up ? 'Serving' : 'Initializing' };
-      return s;
-    }
-    case 'CanaryReady': {
-      const c = status.canary;
-      if (!c || status.phase !== 'Progressing') return status;
-      const s = { ...status, canary: { ...c, readyReplicas: event.readyReplicas } };
-      // The first step starts when canary pods can take traffic, so its window holds canary data.
-      if (!c.stepStartedAt && event.readyReplicas > 0) return withStableWeight({ ...s, canary: { ...s.canary, stepStartedAt: iso(now) } }, policy.steps[c.step ?? 0]);
-      return s;
-    }
-    case 'Analysis':
-      return onAnalysis(status, event, policy, now);
-    case 'PromotionComplete':
-      return status.phase === 'Promoting' ? completePromotion(status, policy, now) : status;
-    case 'Manual':
-      return onManual(status, event, policy, now);
-    case 'GuardRegression':
-      return onGuardRegression(status, event.message, policy, now);
-    case 'Invalid':
-      return { ...status, phase: 'Failed' };
-  }
+function onStableReady(status: InferenceServiceStatus, readyReplicas: number): InferenceServiceStatus {
+  const stable = status.stable ? { ...status.stable, readyReplicas } : status.stable;
+  const s = { ...status, stable };
+  const up = readyReplicas > 0;
+  if (s.phase === 'Initializing' && up && stable?.version) return { ...s, phase: 'Serving' };
+  if (s.phase === 'Serving' && !up) return { ...s, phase: 'Degraded' };
+  if (s.phase === 'Degraded' && up) return { ...s, phase: 'Serving' };
+  if ((s.phase === undefined || s.phase === 'Failed') && stable?.version) return { ...s, phase: recoveredPhase(s, up) };
+  return s;
 }
 
-/** Rolls back a canary past its progress deadline (fail safe). */
-export function checkDeadline(status: InferenceServiceStatus, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
-  const deadline = deadlineOf(status, policy);
-  if (!deadline || now < deadline) return status;
-  const last = status.analysis?.verdict ? ` (last analysis: ${status.analysis.verdict})` : ' (no analysis could run)';
-  return endCanary(status, 'RolledBack', 'ProgressDeadlineExceeded', `canary did not finish within progressDeadline${last}`, policy, now);
+function onCanaryReady(status: InferenceServiceStatus, readyReplicas: number, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+  const c = status.canary;
+  if (!c || status.phase !== 'Progressing') return status;
+  const s = { ...status, canary: { ...c, readyReplicas } };
+  // The first step starts when canary pods can take traffic, so its window holds canary data.
+  if (!c.stepStartedAt && readyReplicas > 0) return withStableWeight({ ...s, canary: { ...s.canary, stepStartedAt: iso(now) } }, policy.steps[c.step ?? 0]);
+  return s;
+}
+
+type Handler<T extends RolloutEvent['type']> = (status: InferenceServiceStatus, event: Extract<RolloutEvent, { type: T }>, policy: RolloutPolicy, now: Date) => InferenceServiceStatus;
+
+/** One handler per event type; the compiler insists on every type. */
+const HANDLERS: { [T in RolloutEvent['type']]: Handler<T> } = {
+  Target: (s, e, policy, now) => onTarget(s, e.target, policy, now),
+  StableReady: (s, e) => onStableReady(s, e.readyReplicas),
+  CanaryReady: (s, e, policy, now) => onCanaryReady(s, e.readyReplicas, policy, now),
+  Analysis: onAnalysis,
+  PromotionComplete: (s, _e, policy, now) => (s.phase === 'Promoting' ? completePromotion(s, policy, now) : s),
+  Manual: onManual,
+  GuardRegression: (s, e, policy, now) => onGuardRegression(s, e.message, policy, now),
+  Invalid: (s) => ({ ...s, phase: 'Failed' }),
+  Versions: (s, e, policy, now) => onVersions(s, e.ready, policy, now),
+  Pods: (s, e, policy, now) => onPods(s, e.pods, policy, now),
+  Clock: (s, _e, policy, now) => onClock(s, policy, now),
+  Monitored: onMonitored,
+};
+
+export function transition(status: InferenceServiceStatus, event: RolloutEvent, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+  return (HANDLERS[event.type] as Handler<RolloutEvent['type']>)(status, event, policy, now);
+}
+
+/** Where a spec that could not be served (Failed) resumes once it can: where its status says it was. */
+function recoveredPhase(status: InferenceServiceStatus, up: boolean): InferenceServicePhase {
+  if (status.canary) return status.canary.weight === 100 ? 'Promoting' : 'Progressing';
+  return up ? 'Serving' : 'Initializing';
+}
+
+function onVersions(status: InferenceServiceStatus, ready: readonly VersionRef[], policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+  const blocked = blockedVersions(status, policy.generation);
+  const target = ready.find((v) => !blocked.has(v.version));
+  return target ? onTarget(status, target, policy, now) : status;
+}
+
+/** Ready and other-version pods of `role` for `version`. */
+export function podsOf(pods: PodCounts, role: VersionRole, version: number | undefined): { ready: number; others: number } {
+  if (version === undefined) return { ready: 0, others: 0 };
+  const all = Object.entries(pods[role]);
+  const others = all.filter(([v]) => v !== String(version)).reduce((n, [, c]) => n + c.pods, 0);
+  return { ready: pods[role][String(version)]?.ready ?? 0, others };
+}
+
+function onPods(status: InferenceServiceStatus, pods: PodCounts, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+  let s = status;
+  if (s.phase === 'Promoting') {
+    const promoted = podsOf(pods, 'stable', s.canary?.version);
+    if (promoted.ready >= policy.replicas && promoted.others === 0) s = transition(s, { type: 'PromotionComplete' }, policy, now);
+  }
+  s = transition(s, { type: 'StableReady', readyReplicas: podsOf(pods, 'stable', s.stable?.version).ready }, policy, now);
+  if (s.canary) s = transition(s, { type: 'CanaryReady', readyReplicas: podsOf(pods, 'canary', s.canary.version).ready }, policy, now);
+  return s;
+}
+
+/** Rolls back a canary past its progress deadline, whatever its analyses said (fail safe). */
+function onClock(status: InferenceServiceStatus, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+  if (!pastDeadline(status, policy, now)) return status;
+  const last = status.analysis?.verdict ? `last analysis ${status.analysis.verdict}` : 'no analysis could run';
+  return endCanary(status, { outcome: 'RolledBack', reason: 'ProgressDeadlineExceeded', message: `canary did not finish within progressDeadline ${policy.progressDeadline} (${last})` }, policy, now);
+}
+
+function onMonitored(status: InferenceServiceStatus, e: Extract<RolloutEvent, { type: 'Monitored' }>, policy: RolloutPolicy, now: Date): InferenceServiceStatus {
+  const guard = status.monitoring?.guard;
+  const guardOpen = guard?.until !== undefined && now < new Date(guard.until);
+  const next = { ...status, monitoring: { ...e.monitoring, lastCheckedAt: iso(now), ...(guardOpen ? { guard } : {}) } };
+  if (!guardOpen || e.guard?.verdict !== 'Fail') return next;
+  return onGuardRegression(next, `new stable version regressed inside the guard window: ${e.guard.details.join('; ')}`, policy, now);
 }
 
 /** The versions that must not be canaried again at this generation. */

@@ -2,7 +2,9 @@
 // retrain.onAccuracyBelow, or on a cron schedule — at most one TrainingRun in flight, and none
 // before `cooldown` has passed since the last one. The run is built from retrain.template and
 // labelled with the InferenceService, so the controller can find what is in flight.
-import { API_VERSION, Labels, parseDuration, type InferenceService, type TrainingRun } from '../../api/index.js';
+import {
+  API_VERSION, Labels, parseDuration, withInferenceServiceDefaults, type InferenceService, type InferenceServiceSpec, type InferenceServiceStatus, type TrainingRun,
+} from '../../api/index.js';
 
 export type RetrainReason = 'Drift' | 'AccuracyBelow' | 'Schedule';
 
@@ -15,8 +17,6 @@ export interface RetrainInput {
   isvc: InferenceService;
   /** A TrainingRun labelled with this service has not finished. */
   inFlight: boolean;
-  /** Feedback samples needed before accuracy may trigger (spec.canary.minFeedback). */
-  minFeedback: number;
   now: Date;
 }
 
@@ -67,23 +67,40 @@ export function scheduleFiredBetween(expr: string, after: Date, now: Date): bool
   return false;
 }
 
+type Trigger = (spec: InferenceServiceSpec, status: InferenceServiceStatus, input: RetrainInput) => RetrainDecision | undefined;
+
+const onDrift: Trigger = (spec, status) => {
+  const drift = status.monitoring?.drift;
+  if (!spec.retrain?.onDrift || drift?.level !== 'Critical') return undefined;
+  return { reason: 'Drift', message: `input drift is critical (PSI ${drift.score?.toFixed(3)} on ${drift.feature ?? 'a feature'})` };
+};
+
+const onAccuracy: Trigger = (spec, status) => {
+  const below = spec.retrain?.onAccuracyBelow;
+  const acc = status.monitoring?.accuracy;
+  if (below === undefined || acc?.value === undefined || (acc.samples ?? 0) < spec.canary.minFeedback || acc.value >= below) return undefined;
+  return { reason: 'AccuracyBelow', message: `live accuracy ${acc.value.toFixed(3)} over ${acc.samples} feedback samples is below ${below}` };
+};
+
+const onSchedule: Trigger = (spec, status, { isvc, now }) => {
+  const schedule = spec.retrain?.schedule;
+  if (!schedule) return undefined;
+  const since = new Date(status.retrain?.lastTriggeredAt ?? isvc.metadata.creationTimestamp ?? now.toISOString());
+  return scheduleFiredBetween(schedule, since, now) ? { reason: 'Schedule', message: `schedule "${schedule}" is due` } : undefined;
+};
+
+const TRIGGERS: readonly Trigger[] = [onDrift, onAccuracy, onSchedule];
+
 export function decideRetrain(input: RetrainInput): RetrainDecision | undefined {
   const { isvc, now } = input;
-  const r = isvc.spec.retrain;
-  if (!r?.template || input.inFlight) return undefined;
-  const last = isvc.status?.retrain?.lastTriggeredAt;
-  if (last && now.getTime() - Date.parse(last) < parseDuration(r.cooldown ?? '24h')) return undefined;
-  const mon = isvc.status?.monitoring;
-  if (r.onDrift && mon?.drift?.level === 'Critical') {
-    return { reason: 'Drift', message: `input drift is critical (PSI ${mon.drift.score?.toFixed(3)} on ${mon.drift.feature ?? 'a feature'})` };
-  }
-  const acc = mon?.accuracy;
-  if (r.onAccuracyBelow !== undefined && acc?.value !== undefined && (acc.samples ?? 0) >= input.minFeedback && acc.value < r.onAccuracyBelow) {
-    return { reason: 'AccuracyBelow', message: `live accuracy ${acc.value.toFixed(3)} over ${acc.samples} feedback samples is below ${r.onAccuracyBelow}` };
-  }
-  if (r.schedule) {
-    const since = new Date(last ?? isvc.metadata.creationTimestamp ?? now.toISOString());
-    if (scheduleFiredBetween(r.schedule, since, now)) return { reason: 'Schedule', message: `schedule "${r.schedule}" is due` };
+  const spec = withInferenceServiceDefaults(isvc.spec);
+  const status = isvc.status ?? {};
+  if (!spec.retrain?.template || input.inFlight) return undefined;
+  const last = status.retrain?.lastTriggeredAt;
+  if (last && now.getTime() - Date.parse(last) < parseDuration(spec.retrain.cooldown)) return undefined;
+  for (const trigger of TRIGGERS) {
+    const decision = trigger(spec, status, input);
+    if (decision) return decision;
   }
   return undefined;
 }
