@@ -115,7 +115,7 @@ async function featureMicros(images: Buffer[], input: ImageInput): Promise<numbe
   const started = process.cpuUsage();
   for (let k = 0; k < n; k++) {
     const d = decoded[k % decoded.length];
-    imageFeatures(d.rgb, input.width, input.height, d.width, d.height);
+    imageFeatures({ rgb: d.rgb, width: input.width, height: input.height }, d);
   }
   const used = process.cpuUsage(started);
   return (used.user + used.system) / n;

@@ -14,7 +14,7 @@ const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) < 
 
 test('image features of a flat grey image and of a checkerboard', () => {
   const grey = new Uint8Array(4 * 4 * 3).fill(128);
-  const [brightness, contrast, saturation, r, g, b, sharpness, width, height, aspect] = imageFeatures(grey, 4, 4, 640, 480);
+  const [brightness, contrast, saturation, r, g, b, sharpness, width, height, aspect] = imageFeatures({ rgb: grey, width: 4, height: 4 }, { width: 640, height: 480 });
   close(brightness, 128 / 255, 1e-4);
   close(contrast, 0, 1e-4);
   close(saturation, 0);
@@ -24,12 +24,12 @@ test('image features of a flat grey image and of a checkerboard', () => {
   close(aspect, 4 / 3);
   const board = new Uint8Array(8 * 8 * 3);
   for (let i = 0; i < 64; i++) board.fill(((i % 8) + Math.floor(i / 8)) % 2 ? 255 : 0, i * 3, i * 3 + 3);
-  const f = imageFeatures(board, 8, 8, 8, 8);
+  const f = imageFeatures({ rgb: board, width: 8, height: 8 }, { width: 8, height: 8 });
   close(f[0], 0.5, 1e-3);
   close(f[1], 0.5, 1e-3);
   assert.ok(f[6] > 10, 'a checkerboard is very sharp');
   const red = new Uint8Array(3 * 9).map((_, i) => (i % 3 === 0 ? 200 : 0));
-  close(imageFeatures(red, 3, 3, 3, 3)[2], 1);
+  close(imageFeatures({ rgb: red, width: 3, height: 3 }, { width: 3, height: 3 })[2], 1);
   assert.is(laplacianVariance(new Float32Array(4), 2, 2), 0);
 });
 

@@ -16,11 +16,20 @@ export const IMAGE_FEATURES = [
   'aspect', // width / height of the original image
 ] as const;
 
+/** Interleaved 8-bit RGB, width*height*3 bytes. */
+export interface RgbPixels {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
 /**
- * rgb: interleaved 8-bit RGB, w*h*3 bytes (model-sized); origWidth/origHeight: the upload's
- * size before resizing. Returns values in IMAGE_FEATURES order.
+ * pixels: the model-sized image; original: the upload's size before resizing. Returns values in
+ * IMAGE_FEATURES order.
  */
-export function imageFeatures(rgb: Uint8Array, w: number, h: number, origWidth: number, origHeight: number): number[] {
+export function imageFeatures(pixels: RgbPixels, original: { width: number; height: number }): number[] {
+  const { rgb, width: w, height: h } = pixels;
+  const { width: origWidth, height: origHeight } = original;
   const n = w * h;
   const luma = new Float32Array(n);
   let sumR = 0, sumG = 0, sumB = 0, sumL = 0, sumL2 = 0, sumSat = 0;

@@ -30,7 +30,7 @@ export function prepareDecoded(input: ImageInput, images: DecodedImage[]): Prepa
   const tensor = new Float32Array(size * images.length);
   const features = images.map((img, i) => {
     writeImageTensor(img.rgb, input, tensor, i);
-    return imageFeatures(img.rgb, input.width, input.height, img.width, img.height);
+    return imageFeatures({ rgb: img.rgb, width: input.width, height: input.height }, img);
   });
   const dims = input.layout === 'NCHW'
     ? [images.length, input.channels, input.height, input.width]
