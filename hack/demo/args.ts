@@ -26,8 +26,11 @@ export const usage = `usage: npx tsx hack/demo/main.ts [flags]   (or: make demo)
   --no-wait            exit after the summary (tests, CI) instead of serving until Ctrl-C
   --dir DIR            working folder, emptied at start (default .devcluster/demo)
   --timeout-scale F    multiply every wait timeout by F (default 1)
-  --svg FILE           canary timeline picture (default docs/images/canary-timeline.svg; "" = none)
+  --svg FILE           canary timeline picture (default DIR/canary-timeline.svg; "" = none)
   -h, --help           this help`;
+
+/** Stands for DIR/canary-timeline.svg until --dir is known. */
+const DEFAULT_SVG = '\0default';
 
 export class ArgsError extends Error {
   override name = 'ArgsError';
@@ -44,7 +47,8 @@ export function parseSteps(text: string): StepNumber[] {
 }
 
 export function parseArgs(argv: string[]): DemoArgs {
-  const args: DemoArgs = { steps: [...ALL_STEPS], wait: true, dir: '.devcluster/demo', timeoutScale: 1, svgOut: 'docs/images/canary-timeline.svg', help: false };
+  // The picture goes into the demo's own folder by default: a run leaves the work tree as it was.
+  const args: DemoArgs = { steps: [...ALL_STEPS], wait: true, dir: '.devcluster/demo', timeoutScale: 1, svgOut: DEFAULT_SVG, help: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = (): string => {
@@ -68,5 +72,6 @@ export function parseArgs(argv: string[]): DemoArgs {
     }
   }
   if (!args.dir) throw new ArgsError('--dir must not be empty');
+  if (args.svgOut === DEFAULT_SVG) args.svgOut = `${args.dir.replace(/\/+$/, '')}/canary-timeline.svg`;
   return args;
 }

@@ -14,7 +14,8 @@ export function demoDir(): string {
 
 export function runDemo(args: string[], dir: string, timeoutMs: number): Promise<DemoRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'hack/demo/main.ts', '--dir', dir, '--svg', join(dir, 'timeline.svg'), ...args], {
+    // The demo's defaults otherwise (the picture goes into `dir`), as `make demo` runs it.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'hack/demo/main.ts', '--dir', dir, ...args], {
       cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -2,15 +2,22 @@
 // real PyTorch training on CPU, validation through the serving path, the InferenceService
 // serving v1 through its router, the load generator's predictions and feedback — then the
 // summary table, the timeline picture from Prometheus, and a clean exit with nothing left running.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { REPO_ROOT } from '../support/models.js';
 import { demoDir, processesUnder, runDemo, type DemoRun } from './demo-support.js';
 
 let run: DemoRun;
 
+/** Paths git reports as changed or new: a demo run must not add to them (it writes only under its --dir). */
+const workTreeChanges = (): string[] => execFileSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+let changesBefore: string[];
+
 test.before(async () => {
+  changesBefore = workTreeChanges();
   run = await runDemo(['--steps', '1', '--no-wait'], demoDir(), 240_000);
 });
 
@@ -49,7 +56,7 @@ test('the summary has v1 with its accuracies and outcome; the service state foll
 });
 
 test('the timeline SVG is drawn from Prometheus (traffic and accuracy of v1)', () => {
-  const file = join(run.dir, 'timeline.svg');
+  const file = join(run.dir, 'canary-timeline.svg');
   assert.ok(existsSync(file), run.output.slice(-2000));
   const svg = readFileSync(file, 'utf8');
   assert.match(svg, /^<svg /);
@@ -61,6 +68,10 @@ test('the timeline SVG is drawn from Prometheus (traffic and accuracy of v1)', (
 test('clean shutdown: nothing it started is left running', () => {
   assert.match(run.output, /stopped the load generator, the operator and the dev cluster/);
   assert.equal(processesUnder(run.dir), []);
+});
+
+test('the run leaves the work tree as it was', () => {
+  assert.equal(workTreeChanges(), changesBefore);
 });
 
 test.run();

@@ -2,18 +2,21 @@
 // generator judgements, the summary table and the timeline SVG.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ArgsError, parseArgs, parseSteps } from './args.js';
-import { judge, versionNumber } from './loadgen.js';
-import { parseDevClusterLine } from './processes.js';
-import { Progress, formatElapsed } from './progress.js';
-import { renderSummary, renderTable, type VersionRow } from './summary.js';
-import { mergeMarkers, renderTimelineSvg, toSeries, type Timeline } from './timeline.js';
+import { ArgsError, parseArgs, parseSteps } from '../../hack/demo/args.js';
+import { judge, versionNumber } from '../../hack/demo/loadgen.js';
+import { parseDevClusterLine } from '../../hack/demo/processes.js';
+import { Progress, formatElapsed } from '../../hack/demo/progress.js';
+import { renderSummary, renderTable, type VersionRow } from '../../hack/demo/summary.js';
+import { mergeMarkers, renderTimelineSvg, toSeries, type Timeline } from '../../hack/demo/timeline.js';
 
 test('flags: defaults, --no-wait, --steps always include step 1, errors name the flag', () => {
   const d = parseArgs([]);
   assert.equal(d.steps, [1, 2, 3, 4]);
   assert.is(d.wait, true);
   assert.is(d.dir, '.devcluster/demo');
+  assert.is(d.svgOut, '.devcluster/demo/canary-timeline.svg', 'the picture stays in the demo folder, out of the work tree');
+  assert.is(parseArgs(['--dir', 'run/']).svgOut, 'run/canary-timeline.svg');
+  assert.is(parseArgs(['--svg', 'docs/images/canary-timeline.svg', '--dir', 'run']).svgOut, 'docs/images/canary-timeline.svg');
   const a = parseArgs(['--no-wait', '--steps', '2', '--dir=x', '--timeout-scale', '2', '--svg', '']);
   assert.equal(a.steps, [1, 2]);
   assert.is(a.wait, false);
