@@ -1,6 +1,6 @@
 // Generates operator/api/types.gen.ts from the CRD YAML in crds/, which stays the one source of
 // truth for the three kinds. `--check` compares instead of writing and exits 1 when the committed
-// file is stale, so `make test` fails on divergence (test/crds-types.test.ts runs it).
+// file is stale, so `make test` fails on divergence (test/packaging/crds-types.test.ts runs it).
 //
 //   npx tsx hack/gen-types.ts            write operator/api/types.gen.ts
 //   npx tsx hack/gen-types.ts --check    exit 1 with a diff hint when it is stale

@@ -1,5 +1,5 @@
 // The Prometheus provider against local HTTP servers answering in the Prometheus API format
-// (the same cases against a real Prometheus are in test/analysis-prometheus.test.ts): result
+// (the same cases against a real Prometheus are in test/operator/analysis-prometheus.test.ts): result
 // parsing, request shape, and the typed errors that keep failures apart from numbers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -9,7 +9,7 @@ import { buildServingDeployment } from '../../operator/controllers/inferenceserv
 import { buildValidationJob } from '../../operator/controllers/modelversion/job.js';
 import { buildTrainingJob, NVIDIA_TOLERATION } from '../../operator/controllers/trainingrun/job.js';
 import { buildRouterDeployment, routerName } from '../../operator/traffic/router.js';
-import { loadExample } from '../crds/invalid-manifests.js';
+import { loadExample } from '../support/invalid-manifests.js';
 
 type PodSpec = Record<string, any>;
 /** The pod template's spec of a Job or Deployment. */

@@ -1,12 +1,12 @@
-// Every invalid manifest of the shared table (test/crds/invalid-manifests.ts: 50+ cases over the
+// Every invalid manifest of the shared table (test/support/invalid-manifests.ts: 50+ cases over the
 // three kinds) through the real kubectl against the dev cluster: each refused with its exact
 // field path and message, none stored, and the valid objects an update case starts from stay
-// as they were (no partial write). test/crds-kubectl.test.ts runs a sample of the table in
+// as they were (no partial write). test/packaging/crds-kubectl.test.ts runs a sample of the table in
 // `make test`; this runs all of it.
 import yaml from 'js-yaml';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildInvalid, invalidCases, loadExample, type InvalidCase, type Kind } from '../crds/invalid-manifests.js';
+import { buildInvalid, invalidCases, loadExample, type InvalidCase, type Kind } from '../support/invalid-manifests.js';
 import { startTestCluster, type RunResult, type TestCluster } from '../support/devcluster.js';
 
 let cluster: TestCluster;

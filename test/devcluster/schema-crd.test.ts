@@ -1,9 +1,9 @@
 // validateCrd: the CustomResourceDefinition object itself, with apiextensions-apiserver's wording.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { validateCrd } from './index.js';
-import { crdWith, lines } from './testing.js';
-import type { JSONSchemaProps } from './types.js';
+import { validateCrd } from '../../hack/devcluster/schema/index.js';
+import { crdWith, lines } from '../../hack/devcluster/schema/testing.js';
+import type { JSONSchemaProps } from '../../hack/devcluster/schema/types.js';
 
 const S = 'spec.versions[0].schema.openAPIV3Schema';
 

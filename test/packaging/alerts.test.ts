@@ -13,7 +13,7 @@ import yaml from 'js-yaml';
 import {
   ALERTS_FILE, ALERTS_TESTS_FILE, AWAITED_METRICS, CHART_ALERTS_FILE, CHART_DIR, REPO, RUNBOOKS_FILE,
   classifyName, githubAnchor, loadAlertRules, promqlMetricNames, registeredMetrics,
-} from './packaging-support.js';
+} from '../support/packaging.js';
 
 const HELM = join(REPO, 'hack', 'bin', 'helm');
 const tmp = mkdtempSync(join(tmpdir(), 'modelship-alerts-'));

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 
-export const REPO = resolve(new URL('..', import.meta.url).pathname);
+export const REPO = resolve(new URL('../..', import.meta.url).pathname);
 export const CHART_DIR = join(REPO, 'charts', 'modelship');
 export const ALERTS_FILE = join(REPO, 'hack', 'prometheus', 'modelship-alerts.yaml');
 export const ALERTS_TESTS_FILE = join(REPO, 'hack', 'prometheus', 'modelship-alerts.test.yaml');

@@ -2,9 +2,9 @@
 // rules with oldSelf, messageExpression, reason and fieldPath, Kubernetes list functions.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileCrdSchema } from './index.js';
-import { crdWith, lines, widget } from './testing.js';
-import type { JSONSchemaProps, ValidationRule } from './types.js';
+import { compileCrdSchema } from '../../hack/devcluster/schema/index.js';
+import { crdWith, lines, widget } from '../../hack/devcluster/schema/testing.js';
+import type { JSONSchemaProps, ValidationRule } from '../../hack/devcluster/schema/types.js';
 
 const base: Record<string, JSONSchemaProps> = {
   model: { type: 'string' },

@@ -3,7 +3,7 @@
 // test/operator/storage-uri.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as api from '../operator/api/index.js';
+import * as api from '../../operator/api/index.js';
 
 test('ModelVersion names follow <model>-v<version> both ways', () => {
   assert.is(api.modelVersionName('face-attributes', 12), 'face-attributes-v12');

@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { parseFlags } from '../operator/runtime/flags.js';
-import { startTestCluster, type RunResult, type TestCluster } from './support/devcluster.js';
-import { CHART_DIR, REPO } from './packaging-support.js';
+import { parseFlags } from '../../operator/runtime/flags.js';
+import { startTestCluster, type RunResult, type TestCluster } from '../support/devcluster.js';
+import { CHART_DIR, REPO } from '../support/packaging.js';
 
 type Obj = Record<string, any>;
 let cluster: TestCluster;

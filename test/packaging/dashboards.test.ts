@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import yaml from 'js-yaml';
 import {
   AWAITED_METRICS, CHART_DIR, REPO, classifyName, dashboardFiles, dashboardQueries, promqlMetricNames, registeredMetrics,
-} from './packaging-support.js';
+} from '../support/packaging.js';
 
 type Json = Record<string, any>;
 const load = (f: string): Json => JSON.parse(readFileSync(f, 'utf8')) as Json;

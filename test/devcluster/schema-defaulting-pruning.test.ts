@@ -1,9 +1,9 @@
 // Defaulting and pruning with apiextensions semantics.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileCrdSchema } from './index.js';
-import { crdWith, widget } from './testing.js';
-import type { JSONSchemaProps } from './types.js';
+import { compileCrdSchema } from '../../hack/devcluster/schema/index.js';
+import { crdWith, widget } from '../../hack/devcluster/schema/testing.js';
+import type { JSONSchemaProps } from '../../hack/devcluster/schema/types.js';
 
 const specSchema: JSONSchemaProps = {
   type: 'object',

@@ -1,7 +1,7 @@
 // The chart installed with the real helm into the dev cluster (node agent + Prometheus): the
 // operator pod runs as the chart's ServiceAccount — its API calls go through an authorizing
 // proxy that enforces exactly the RBAC objects the chart created with the API server's own
-// authorizer and records every call, see packaging-rbac-proxy.ts — takes the leader Lease, reconciles an
+// authorizer and records every call, see test/support/rbac-proxy.ts — takes the leader Lease, reconciles an
 // example TrainingRun into a validated ModelVersion, survives `helm upgrade` to 2 replicas, is
 // scraped by Prometheus, and `helm uninstall` leaves no orphans while the CRDs (and the
 // users' objects) stay. The calls it made are then compared with the chart's rules: nothing
@@ -10,11 +10,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { startTestCluster, type TestCluster } from './support/devcluster.js';
-import { startRbacProxy, type RbacProxy } from './packaging-rbac-proxy.js';
-import { grantedPermissions, permissionKey, serviceAccountUser, type PolicyRule } from '../hack/devcluster/apiserver/rbac.js';
+import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { startRbacProxy, type RbacProxy } from '../support/rbac-proxy.js';
+import { grantedPermissions, permissionKey, serviceAccountUser, type PolicyRule } from '../../hack/devcluster/apiserver/rbac.js';
 import sharp from 'sharp';
-import { CHART_DIR, dashboardFiles, dashboardQueries, loadAlertRules, registeredMetrics } from './packaging-support.js';
+import { CHART_DIR, dashboardFiles, dashboardQueries, loadAlertRules, registeredMetrics } from '../support/packaging.js';
 
 type Obj = Record<string, any>;
 const NS = 'modelship-system';

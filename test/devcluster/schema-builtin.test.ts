@@ -1,8 +1,8 @@
 // validateBuiltin: built-in kinds against the upstream OpenAPI schemas (kubernetes-models).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isKnownBuiltin, validateBuiltin } from './index.js';
-import { lines } from './testing.js';
+import { isKnownBuiltin, validateBuiltin } from '../../hack/devcluster/schema/index.js';
+import { lines } from '../../hack/devcluster/schema/testing.js';
 
 function deployment(patch: (d: any) => void = () => {}): any {
   const d = {

@@ -2,9 +2,9 @@
 // calls it: each case one invalid field and the exact line a Kubernetes 1.31 apiserver returns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { validateBuiltin } from './index.js';
-import { NEGATIVE_MSG, PORT_RANGE_MSG } from './builtin-semantics.js';
-import { lines } from './testing.js';
+import { validateBuiltin } from '../../hack/devcluster/schema/index.js';
+import { NEGATIVE_MSG, PORT_RANGE_MSG } from '../../hack/devcluster/schema/builtin-semantics.js';
+import { lines } from '../../hack/devcluster/schema/testing.js';
 
 const podSpec = () => ({ restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', ports: [{ containerPort: 8080, hostPort: 0 }] }] });
 const template = () => ({ metadata: { labels: { app: 'web' } }, spec: podSpec() });

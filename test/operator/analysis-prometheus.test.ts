@@ -15,15 +15,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { defaultTargetsFile, startPrometheus, type RunningPrometheus } from '../hack/devcluster/prometheus/index.js';
-import { ServingMetrics } from '../serving/lib/monitoring/metrics.js';
-import type { Profile, Signature } from '../serving/lib/model/schema.js';
+import { defaultTargetsFile, startPrometheus, type RunningPrometheus } from '../../hack/devcluster/prometheus/index.js';
+import { ServingMetrics } from '../../serving/lib/monitoring/metrics.js';
+import type { Profile, Signature } from '../../serving/lib/model/schema.js';
 import {
   aggregateVerdict, analyse, decideStep, measure, referenceFromProfileJson, type AnalysisPolicy, type MeasureTarget, type RoleMeasurements,
-} from '../operator/analysis/index.js';
-import { BadQueryError, PrometheusProvider } from '../operator/metrics-providers/index.js';
-import type { InferenceServiceStatus } from '../operator/api/index.js';
-import { transition } from '../operator/controllers/inferenceservice/phases.js';
+} from '../../operator/analysis/index.js';
+import { BadQueryError, PrometheusProvider } from '../../operator/metrics-providers/index.js';
+import type { InferenceServiceStatus } from '../../operator/api/index.js';
+import { transition } from '../../operator/controllers/inferenceservice/phases.js';
 
 const signature: Signature = {
   schemaVersion: 1,

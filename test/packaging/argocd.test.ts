@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { REPO } from './packaging-support.js';
+import { REPO } from '../support/packaging.js';
 
 type Obj = Record<string, any>;
 const HEALTH_DIR = join(REPO, 'hack', 'argocd', 'health');

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCachedDir, scriptsHash, shiftSpec } from './support/models.js';
+import { ensureCachedDir, scriptsHash, shiftSpec } from '../support/models.js';
 
 const roots: string[] = [];
 async function freshRoot(): Promise<string> {

@@ -2,9 +2,9 @@
 // lines kube-apiserver 1.31 returns (kube-openapi messages mapped through field.ErrorList).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileCrdSchema } from './index.js';
-import { crdWith, lines, widget } from './testing.js';
-import type { JSONSchemaProps } from './types.js';
+import { compileCrdSchema } from '../../hack/devcluster/schema/index.js';
+import { crdWith, lines, widget } from '../../hack/devcluster/schema/testing.js';
+import type { JSONSchemaProps } from '../../hack/devcluster/schema/types.js';
 
 interface Case {
   name: string;

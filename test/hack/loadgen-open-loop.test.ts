@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encodeRequest, frameResponse, percentile, runOpenLoop } from './open-loop.js';
+import { encodeRequest, frameResponse, percentile, runOpenLoop } from '../../hack/loadgen/open-loop.js';
 
 test('percentile is nearest-rank', () => {
   const xs = [5, 1, 4, 2, 3, 6, 7, 8, 9, 10];

@@ -2,13 +2,13 @@
 // printer-column JSONPath, human durations, version priority, protobuf decoding.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareKubeVersions } from './discovery.js';
-import { applyConfig, displayPath, fieldsOf, fromFieldsV1, recordUpdate, toFieldsV1 } from './managed.js';
-import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
-import { decodeProtobuf } from './protobuf.js';
-import { podQosClass } from './pod-qos.js';
-import { labelsMatch, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { evalJsonPath, humanDuration } from './tables.js';
+import { compareKubeVersions } from '../../hack/devcluster/apiserver/discovery.js';
+import { applyConfig, displayPath, fieldsOf, fromFieldsV1, recordUpdate, toFieldsV1 } from '../../hack/devcluster/apiserver/managed.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from '../../hack/devcluster/apiserver/patch.js';
+import { decodeProtobuf } from '../../hack/devcluster/apiserver/protobuf.js';
+import { podQosClass } from '../../hack/devcluster/apiserver/pod-qos.js';
+import { labelsMatch, parseFieldSelector, parseLabelSelector } from '../../hack/devcluster/apiserver/selectors.js';
+import { evalJsonPath, humanDuration } from '../../hack/devcluster/apiserver/tables.js';
 
 test('merge patch (RFC 7386)', () => {
   const cases: Array<[unknown, unknown, unknown]> = [

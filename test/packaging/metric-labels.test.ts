@@ -6,10 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
-import { ServingMetrics } from '../serving/lib/monitoring/metrics.js';
-import { RouterMetrics } from '../serving/router/metrics.js';
-import { createOperatorMetrics } from '../operator/runtime/metrics.js';
-import { buildControllers } from '../operator/controllers/registry.js';
+import { ServingMetrics } from '../../serving/lib/monitoring/metrics.js';
+import { RouterMetrics } from '../../serving/router/metrics.js';
+import { createOperatorMetrics } from '../../operator/runtime/metrics.js';
+import { buildControllers } from '../../operator/controllers/registry.js';
 
 const TARGET_LABELS = ['namespace', 'pod', 'container', 'endpoint', 'service', 'job', 'instance'];
 

@@ -1,11 +1,11 @@
 // The CRDs and examples as a user meets them: the real kubectl (v1.31) against the dev cluster
 // API server. Installs crds/, applies examples/, reads the printer columns, and checks that a
-// few invalid manifests are refused with the same messages as in test/crds.test.ts.
+// few invalid manifests are refused with the same messages as in test/packaging/crds.test.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import yaml from 'js-yaml';
-import { startTestCluster, type TestCluster, type RunResult } from './support/devcluster.js';
-import { invalidCases, buildInvalid, loadExample } from './crds/invalid-manifests.js';
+import { startTestCluster, type TestCluster, type RunResult } from '../support/devcluster.js';
+import { invalidCases, buildInvalid, loadExample } from '../support/invalid-manifests.js';
 
 const kubectlSuite = suite<{ cluster?: TestCluster }>('crds with kubectl');
 

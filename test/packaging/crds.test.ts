@@ -4,9 +4,9 @@
 // rejected with exactly the field path and message a Kubernetes 1.31 API server gives.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileCrdSchema, validateCrd } from '../hack/devcluster/schema/index.js';
-import { loadCrds, type Crd, type Schema } from '../hack/gen-types.js';
-import { invalidCases, loadExample, buildInvalid, type Kind } from './crds/invalid-manifests.js';
+import { compileCrdSchema, validateCrd } from '../../hack/devcluster/schema/index.js';
+import { loadCrds, type Crd, type Schema } from '../../hack/gen-types.js';
+import { invalidCases, loadExample, buildInvalid, type Kind } from '../support/invalid-manifests.js';
 
 type Obj = Record<string, any>;
 const KINDS: Kind[] = ['TrainingRun', 'ModelVersion', 'InferenceService'];

@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateTypes, loadCrds, diffHint, TypeGenError, type Crd, type Schema } from '../hack/gen-types.js';
-import * as api from '../operator/api/index.js';
-import type { KindRef, KubeObject } from '../operator/runtime/kinds.js';
+import { generateTypes, loadCrds, diffHint, TypeGenError, type Crd, type Schema } from '../../hack/gen-types.js';
+import * as api from '../../operator/api/index.js';
+import type { KindRef, KubeObject } from '../../operator/runtime/kinds.js';
 import type { V1EnvVar, V1LocalObjectReference, V1PodSecurityContext, V1Toleration } from '@kubernetes/client-node';
 
 // Compile-time contracts (checked by `tsc` in make test): the generated kinds work with the
@@ -113,7 +113,7 @@ test.run();
 // The operator's withXDefaults (generated from the CRDs) must default exactly as the API server
 // does: the dev cluster's apiextensions defaulting of the same CRD is the yardstick here.
 test('withXDefaults matches API-server defaulting of the same CRD', async () => {
-  const { compileCrdSchema } = await import('../hack/devcluster/schema/crd.js');
+  const { compileCrdSchema } = await import('../../hack/devcluster/schema/crd.js');
   const specs: Record<string, unknown[]> = {
     InferenceService: [
       { model: 'faces' },

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO } from './packaging-support.js';
+import { REPO } from '../support/packaging.js';
 
 interface Stage { from: string; name?: string; lines: string[] }
 

@@ -5,10 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { startTestCluster, type TestCluster } from './support/devcluster.js';
-import { readRbacState, startRbacProxy, type RbacProxy } from './packaging-rbac-proxy.js';
-import { authorize, requestAttributes, serviceAccountUser } from '../hack/devcluster/apiserver/rbac.js';
-import { CHART_DIR } from './packaging-support.js';
+import { startTestCluster, type TestCluster } from '../support/devcluster.js';
+import { readRbacState, startRbacProxy, type RbacProxy } from '../support/rbac-proxy.js';
+import { authorize, requestAttributes, serviceAccountUser } from '../../hack/devcluster/apiserver/rbac.js';
+import { CHART_DIR } from '../support/packaging.js';
 
 type Obj = Record<string, any>;
 const NS = 'modelship-system';

@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import {
   authorize, forbiddenStatus, requestAttributes, type BindingLike, type RbacState, type RequestAttributes, type RoleLike, type UserInfo,
-} from '../hack/devcluster/apiserver/rbac.js';
+} from '../../hack/devcluster/apiserver/rbac.js';
 
 export interface RecordedCall extends RequestAttributes { allowed: boolean; reason: string; code?: number }
 

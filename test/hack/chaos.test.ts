@@ -2,9 +2,9 @@
 // cover every kind of fault, and a bad CHAOS_SEED is refused rather than silently replaced.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyFault, planStorm, type FaultAction } from './faults.js';
-import { planKills } from './monkey.js';
-import { createRng, SeedError, seedFrom } from './seed.js';
+import { applyFault, planStorm, type FaultAction } from '../../hack/chaos/faults.js';
+import { planKills } from '../../hack/chaos/monkey.js';
+import { createRng, SeedError, seedFrom } from '../../hack/chaos/seed.js';
 
 test('the same seed gives the same sequence; another seed a different one', () => {
   const a = createRng(42), b = createRng(42), c = createRng(43);

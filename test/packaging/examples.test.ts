@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
   ensureSampleModel, ensureTabularModel, generateImages, PYTHON, readLabels, REPO_ROOT, type LabelledImage,
-} from './support/models.js';
+} from '../support/models.js';
 
 const IMAGE_TRAINER = join(REPO_ROOT, 'examples/trainers/image-classifier/train.py');
 const GENERATOR = join(REPO_ROOT, 'examples/datasets/face_attributes.py');

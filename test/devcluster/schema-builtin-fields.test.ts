@@ -1,7 +1,7 @@
 // pruneBuiltin: fields a built-in Go type does not have are dropped and reported with their paths.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pruneBuiltin } from './builtin-fields.js';
+import { pruneBuiltin } from '../../hack/devcluster/schema/builtin-fields.js';
 
 interface Case {
   name: string;

@@ -1,7 +1,7 @@
 // Invalid manifests of the three kinds, each derived from the matching valid example in
 // examples/ by one small change, with the exact field path and message a Kubernetes 1.31 API
-// server reports for it. Used against the dev cluster's schema engine (test/crds.test.ts) and
-// against the dev cluster through the real kubectl (test/crds-kubectl.test.ts).
+// server reports for it. Used against the dev cluster's schema engine (test/packaging/crds.test.ts) and
+// against the dev cluster through the real kubectl (test/packaging/crds-kubectl.test.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
