@@ -2,7 +2,7 @@
 // validation Jobs: which state it is in, why, and the termination message of the container that
 // decides the outcome. Image pull and container config problems only show on the Pods, so they
 // are read from there while the Job is still active.
-import { jobCondition, type ContainerStatus, type Job, type Pod } from './k8s.js';
+import { jobCondition, type ContainerStatus, type Job, type JobCondition, type Pod } from './k8s.js';
 
 export type JobState = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
@@ -43,29 +43,29 @@ function decidingPod(pods: Pod[], container: string, succeeded: boolean): Pod | 
   });
 }
 
-export function observeJob(job: Job, pods: Pod[], container: string): JobObservation {
-  const startTime = job.status?.startTime;
-  const complete = jobCondition(job, 'Complete');
-  if (complete) {
-    const pod = decidingPod(pods, container, true);
-    const t = pod ? terminatedOf(pod, container) : undefined;
-    return {
-      state: 'Succeeded', reason: 'Completed', message: 'the Job completed',
-      startTime, completionTime: job.status?.completionTime ?? complete.lastTransitionTime,
-      terminationMessage: t?.message, exitCode: t?.exitCode,
-    };
-  }
-  const failed = jobCondition(job, 'Failed');
-  if (failed) {
-    const pod = decidingPod(pods, container, false);
-    const t = pod ? terminatedOf(pod, container) : undefined;
-    const exit = t ? ` (last exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''})` : '';
-    return {
-      state: 'Failed', reason: failed.reason || 'JobFailed', message: `${failed.message || 'the Job failed'}${exit}`,
-      startTime, completionTime: failed.lastTransitionTime,
-      terminationMessage: t?.message, exitCode: t?.exitCode,
-    };
-  }
+function completedObservation(job: Job, complete: JobCondition, pods: Pod[], container: string): JobObservation {
+  const pod = decidingPod(pods, container, true);
+  const t = pod ? terminatedOf(pod, container) : undefined;
+  return {
+    state: 'Succeeded', reason: 'Completed', message: 'the Job completed',
+    startTime: job.status?.startTime, completionTime: job.status?.completionTime ?? complete.lastTransitionTime,
+    terminationMessage: t?.message, exitCode: t?.exitCode,
+  };
+}
+
+function failedObservation(job: Job, failed: JobCondition, pods: Pod[], container: string): JobObservation {
+  const pod = decidingPod(pods, container, false);
+  const t = pod ? terminatedOf(pod, container) : undefined;
+  const exit = t ? ` (last exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''})` : '';
+  return {
+    state: 'Failed', reason: failed.reason || 'JobFailed', message: `${failed.message || 'the Job failed'}${exit}`,
+    startTime: job.status?.startTime, completionTime: failed.lastTransitionTime,
+    terminationMessage: t?.message, exitCode: t?.exitCode,
+  };
+}
+
+/** A Job still active: stuck on a pod that cannot start, running, or waiting to be scheduled. */
+function activeObservation(pods: Pod[], container: string, startTime: string | undefined): JobObservation {
   for (const pod of [...pods].sort(byNewest)) {
     const waiting = containerOf(pod, container)?.state?.waiting;
     if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
@@ -75,6 +75,14 @@ export function observeJob(job: Job, pods: Pod[], container: string): JobObserva
   const running = pods.some((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
   if (running) return { state: 'Running', reason: 'JobRunning', message: 'the pod is running', startTime };
   return { state: 'Pending', reason: 'JobPending', message: 'waiting for the pod to be scheduled and started', startTime };
+}
+
+export function observeJob(job: Job, pods: Pod[], container: string): JobObservation {
+  const complete = jobCondition(job, 'Complete');
+  if (complete) return completedObservation(job, complete, pods, container);
+  const failed = jobCondition(job, 'Failed');
+  if (failed) return failedObservation(job, failed, pods, container);
+  return activeObservation(pods, container, job.status?.startTime);
 }
 
 /**

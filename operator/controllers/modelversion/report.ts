@@ -31,40 +31,55 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 
 export function parseValidationReport(text: string | undefined): ParsedReport {
   if (!text || !text.trim()) return { ok: false, message: 'the validation pod wrote no report to its termination message' };
-  let value: unknown;
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const value = parsed.value;
+  if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') {
+    return { ok: false, message: 'the validation report has no boolean "ok"' };
+  }
+  return { ok: true, report: compactReport(value as Record<string, unknown>) };
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
   try {
-    value = JSON.parse(text);
+    return { ok: true, value: JSON.parse(text) };
   } catch {
     const tail = text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
     return { ok: false, message: `the validation report is not JSON; last output: ${tail}` };
   }
-  if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') {
-    return { ok: false, message: 'the validation report has no boolean "ok"' };
-  }
-  const v = value as Record<string, unknown>;
-  const heads: Record<string, number> = {};
-  if (typeof v.heads === 'object' && v.heads !== null) {
-    for (const [k, a] of Object.entries(v.heads as Record<string, unknown>)) if (num(a) !== undefined) heads[k] = a as number;
-  }
-  const lat = (typeof v.latencyMs === 'object' && v.latencyMs !== null ? v.latencyMs : {}) as Record<string, unknown>;
+}
+
+/** Only the fields of the expected type, in the report's documented order. */
+function compactReport(v: Record<string, unknown>): CompactValidationReport {
   return {
-    ok: true,
-    report: {
-      ok: v.ok as boolean,
-      ...(typeof v.error === 'string' ? { error: v.error } : {}),
-      ...(typeof v.model === 'string' ? { model: v.model } : {}),
-      ...(typeof v.digest === 'string' ? { digest: v.digest } : {}),
-      ...(num(v.samples) !== undefined ? { samples: v.samples as number } : {}),
-      ...(num(v.accuracy) !== undefined ? { accuracy: v.accuracy as number } : {}),
-      ...(num(v.trainingAccuracy) !== undefined ? { trainingAccuracy: v.trainingAccuracy as number } : {}),
-      ...(num(v.accuracyGap) !== undefined ? { accuracyGap: v.accuracyGap as number } : {}),
-      ...(Object.keys(heads).length ? { heads } : {}),
-      ...(num(lat.p50) !== undefined || num(lat.p95) !== undefined ? { latencyMs: { p50: num(lat.p50), p95: num(lat.p95) } } : {}),
-      ...(typeof v.profile === 'string' ? { profile: v.profile } : {}),
-      ...optional('signature', parseSignature(v.signature)),
-      ...optional('distributions', parseDistributions(v.distributions)),
-    },
+    ok: v.ok as boolean,
+    ...optional('error', str(v.error)),
+    ...optional('model', str(v.model)),
+    ...optional('digest', str(v.digest)),
+    ...optional('samples', num(v.samples)),
+    ...optional('accuracy', num(v.accuracy)),
+    ...optional('trainingAccuracy', num(v.trainingAccuracy)),
+    ...optional('accuracyGap', num(v.accuracyGap)),
+    ...optional('heads', parseHeads(v.heads)),
+    ...optional('latencyMs', parseLatency(v.latencyMs)),
+    ...optional('profile', str(v.profile)),
+    ...optional('signature', parseSignature(v.signature)),
+    ...optional('distributions', parseDistributions(v.distributions)),
   };
+}
+
+/** Per-head accuracies that are finite numbers; none at all reads as absent. */
+function parseHeads(value: unknown): Record<string, number> | undefined {
+  const heads: Record<string, number> = {};
+  if (typeof value === 'object' && value !== null) {
+    for (const [k, a] of Object.entries(value as Record<string, unknown>)) if (num(a) !== undefined) heads[k] = a as number;
+  }
+  return Object.keys(heads).length ? heads : undefined;
+}
+
+function parseLatency(value: unknown): CompactValidationReport['latencyMs'] | undefined {
+  const lat = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  return num(lat.p50) !== undefined || num(lat.p95) !== undefined ? { p50: num(lat.p50), p95: num(lat.p95) } : undefined;
 }
 
 const optional = <K extends string, T>(key: K, value: T | undefined): Partial<Record<K, T>> => (value === undefined ? {} : ({ [key]: value } as Record<K, T>));

@@ -64,6 +64,11 @@ export function verdictOf(mv: ModelVersion, obs: ValidationObservation): Verdict
   if (job.state === 'Pending' || job.state === 'Running') {
     return { phase: 'Validating', reason: job.state === 'Running' ? 'Validating' : job.reason === 'JobPending' ? 'ValidationPending' : job.reason, message: job.message };
   }
+  return finishedVerdict(mv, job);
+}
+
+/** The verdict on a finished validation Job: its report decides. */
+function finishedVerdict(mv: ModelVersion, job: JobObservation): Verdict {
   const parsed = parseValidationReport(job.terminationMessage);
   if (!parsed.ok) {
     const why = job.state === 'Failed' ? `${job.message}; ${parsed.message}` : parsed.message;

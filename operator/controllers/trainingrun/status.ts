@@ -142,25 +142,37 @@ export function withRegistration(status: TrainingRunStatus, state: RegistrationS
   return next;
 }
 
+const conditionOf = (s: TrainingRunStatus | undefined, t: string): Condition | undefined => s?.conditions?.find((c) => c.type === t);
+
 /** Events for what changed between two statuses (pure), so repeats of one state stay silent. */
 export function transitionEvents(prev: TrainingRunStatus | undefined, next: TrainingRunStatus): StatusEvent[] {
-  const events: StatusEvent[] = [];
-  const pc = (s: TrainingRunStatus | undefined, t: string) => s?.conditions?.find((c) => c.type === t);
-  const before = pc(prev, C.Succeeded);
-  const after = pc(next, C.Succeeded);
-  if (after && (after.reason !== before?.reason || after.status !== before?.status)) {
-    if (next.phase === 'Succeeded') events.push({ type: 'Normal', reason: 'Succeeded', message: `Training succeeded: ${after.message}` });
-    else if (next.phase === 'Failed') events.push({ type: 'Warning', reason: after.reason, message: `Training failed: ${after.message}` });
-    else if (after.reason === 'JobRunning') events.push({ type: 'Normal', reason: 'Running', message: 'Training pod is running' });
-    else if (after.reason !== 'JobPending') events.push({ type: 'Warning', reason: after.reason, message: after.message });
-  }
-  const rb = pc(prev, C.Registered);
-  const ra = pc(next, C.Registered);
-  if (ra && (ra.reason !== rb?.reason || ra.status !== rb?.status) && ra.reason !== 'Registering') {
-    events.push({ type: ra.status === 'True' ? 'Normal' : ra.reason === 'GatesFailed' ? 'Warning' : 'Normal', reason: ra.reason, message: ra.message });
-  }
-  const sb = pc(prev, C.SpecChangedAfterStart);
-  const sa = pc(next, C.SpecChangedAfterStart);
-  if (sa && sa.observedGeneration !== sb?.observedGeneration) events.push({ type: 'Warning', reason: sa.reason, message: sa.message });
-  return events;
+  const events = [
+    succeededEvent(conditionOf(prev, C.Succeeded), conditionOf(next, C.Succeeded), next.phase),
+    registeredEvent(conditionOf(prev, C.Registered), conditionOf(next, C.Registered)),
+    specChangedEvent(conditionOf(prev, C.SpecChangedAfterStart), conditionOf(next, C.SpecChangedAfterStart)),
+  ];
+  return events.filter((e): e is StatusEvent => e !== undefined);
+}
+
+const changed = (before: Condition | undefined, after: Condition) => after.reason !== before?.reason || after.status !== before?.status;
+
+/** The run's progress: succeeded, failed, running, or stuck (a pending pod is not news). */
+function succeededEvent(before: Condition | undefined, after: Condition | undefined, phase: TrainingRunStatus['phase']): StatusEvent | undefined {
+  if (!after || !changed(before, after)) return undefined;
+  if (phase === 'Succeeded') return { type: 'Normal', reason: 'Succeeded', message: `Training succeeded: ${after.message}` };
+  if (phase === 'Failed') return { type: 'Warning', reason: after.reason, message: `Training failed: ${after.message}` };
+  if (after.reason === 'JobRunning') return { type: 'Normal', reason: 'Running', message: 'Training pod is running' };
+  if (after.reason !== 'JobPending') return { type: 'Warning', reason: after.reason, message: after.message };
+  return undefined;
+}
+
+/** The registration's outcome; the intermediate Registering step is not news. */
+function registeredEvent(before: Condition | undefined, after: Condition | undefined): StatusEvent | undefined {
+  if (!after || !changed(before, after) || after.reason === 'Registering') return undefined;
+  return { type: after.status === 'True' ? 'Normal' : after.reason === 'GatesFailed' ? 'Warning' : 'Normal', reason: after.reason, message: after.message };
+}
+
+function specChangedEvent(before: Condition | undefined, after: Condition | undefined): StatusEvent | undefined {
+  if (!after || after.observedGeneration === before?.observedGeneration) return undefined;
+  return { type: 'Warning', reason: after.reason, message: after.message };
 }

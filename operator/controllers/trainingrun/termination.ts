@@ -31,6 +31,22 @@ export function parseTrainerMessage(text: string | undefined): TrainerMessage {
   if (text === undefined || text.trim() === '') {
     return { ok: false, reason: 'MissingTerminationMessage', message: 'the trainer exited without writing its summary to the termination message (terminationMessagePath)' };
   }
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const obj = parsed.value;
+  if (typeof obj.error === 'string') return { ok: false, reason: 'TrainerError', message: `the trainer failed: ${obj.error}` };
+  const artifact = parseArtifact(obj.artifact);
+  if (!artifact.ok) return artifact;
+  const metrics = parseMetrics(obj.metrics ?? {});
+  if (!metrics.ok) return metrics;
+  return { ok: true, artifact: artifact.value, metrics: Object.fromEntries(metrics.value) as Record<string, number> };
+}
+
+/** A part of the message that passed its checks, or why it did not. */
+type Checked<T> = { ok: true; value: T } | TrainerFailure;
+
+/** The message as a JSON object, or why it is not one. */
+function parseObject(text: string): Checked<Record<string, unknown>> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -38,22 +54,24 @@ export function parseTrainerMessage(text: string | undefined): TrainerMessage {
     return invalid(`is not JSON: ${quote(text.trim())}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return invalid('is not a JSON object');
-  const obj = value as Record<string, unknown>;
-  if (typeof obj.error === 'string') return { ok: false, reason: 'TrainerError', message: `the trainer failed: ${obj.error}` };
-  const artifact = obj.artifact as Record<string, unknown> | undefined;
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+function parseArtifact(value: unknown): Checked<TrainerSummary['artifact']> {
+  const artifact = value as Record<string, unknown> | undefined;
   if (typeof artifact !== 'object' || artifact === null || typeof artifact.uri !== 'string' || !artifact.uri) return invalid('has no artifact.uri');
   if (artifact.digest !== undefined && (typeof artifact.digest !== 'string' || !DIGEST.test(artifact.digest))) {
     return invalid(`has an artifact.digest that is not sha256:<64 hex digits>: ${quote(String(artifact.digest))}`);
   }
-  const metrics = obj.metrics ?? {};
+  return { ok: true, value: { uri: artifact.uri, ...(artifact.digest ? { digest: artifact.digest as string } : {}) } };
+}
+
+/** The metrics' entries when they are at most MAX_METRICS finite numbers. */
+function parseMetrics(metrics: unknown): Checked<[string, unknown][]> {
   if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) return invalid('has metrics that are not an object of numbers');
   const entries = Object.entries(metrics as Record<string, unknown>);
   if (entries.length > MAX_METRICS) return invalid(`has ${entries.length} metrics (at most ${MAX_METRICS})`);
   const bad = entries.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
   if (bad) return invalid(`has metric ${quote(bad[0])} that is not a finite number`);
-  return {
-    ok: true,
-    artifact: { uri: artifact.uri, ...(artifact.digest ? { digest: artifact.digest as string } : {}) },
-    metrics: Object.fromEntries(entries) as Record<string, number>,
-  };
+  return { ok: true, value: entries };
 }
