@@ -3,7 +3,7 @@
 // Level-triggered: every reconcile recomputes the status from the cache and writes it only when
 // it changed; a terminal run costs no API calls at all.
 import type { Registry } from 'prom-client';
-import { Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus, type WorkloadDefaults } from '../../api/index.js';
+import { Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus, type TrainingRunStatusRegistrationGate, type WorkloadDefaults } from '../../api/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
@@ -12,7 +12,7 @@ import { createOwnedJob, observeOwnedJob } from '../common/owned-job.js';
 import { isOwnedBy } from '../common/owner.js';
 import { StorageUriError } from '../common/storage.js';
 import { describeFailedGates, evaluateGates } from './gates.js';
-import { buildTrainingJob, lineageFromJob, lineageOf, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName } from './job.js';
+import { buildTrainingJob, lineageFromJob, lineageOf, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName, type Lineage } from './job.js';
 import { TrainingRunMetrics } from './metrics.js';
 import { buildModelVersion, needsRegistration, registeredBy, VersionAllocator, withFirstRegistrationStep } from './register.js';
 import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, type RegistrationState, type TrainingObservation } from './status.js';
@@ -50,10 +50,27 @@ function modelVersionToRun(obj: KubeObject): ObjectKey[] {
   return name && obj.metadata?.labels?.[Labels.managedBy] === 'modelship' ? [{ namespace: obj.metadata?.namespace ?? '', name }] : [];
 }
 
+/** What the controller brings to every reconcile (built once, in trainingRunController). */
+export interface TrainingRunDeps {
+  readonly allocator: VersionAllocator;
+  readonly metrics?: TrainingRunMetrics;
+  readonly workloadDefaults?: WorkloadDefaults;
+}
+
+/**
+ * One reconcile's view of a run: the cluster, the time it decides at (read once, from the
+ * controller's clock) and the controller's own parts. Every step of a reconcile takes it.
+ */
+export interface RunContext {
+  readonly kube: ReconcileContext;
+  readonly now: Date;
+  readonly deps: TrainingRunDeps;
+}
+
 export function trainingRunController(opts: TrainingRunControllerOptions = {}): Controller {
-  const allocator = new VersionAllocator();
   const now = opts.now ?? (() => new Date());
   const metrics = new TrainingRunMetrics(opts.registry);
+  const deps: TrainingRunDeps = { allocator: new VersionAllocator(), metrics, workloadDefaults: opts.workloadDefaults };
   return {
     name: 'trainingrun',
     forKind: Kinds.TrainingRun,
@@ -68,7 +85,7 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
       const run = ctx.cache.get<TrainingRun>(Kinds.TrainingRun, key.namespace, key.name);
       if (!run || run.metadata.deletionTimestamp) return undefined; // the Job goes with it (ownerReference)
       metrics.seen(run, ctx.cache);
-      return reconcileRun(run, ctx, allocator, now(), metrics, opts.workloadDefaults);
+      return reconcileRun(run, { kube: ctx, now: now(), deps });
     },
   };
 }
@@ -81,7 +98,8 @@ interface Observed {
   retryAfterMs?: number;
 }
 
-async function observeRun(run: TrainingRun, ctx: ReconcileContext, workloadDefaults?: WorkloadDefaults): Promise<Observed> {
+async function observeRun(run: TrainingRun, rc: RunContext): Promise<Observed> {
+  const ctx = rc.kube;
   const ns = run.metadata.namespace ?? '';
   const recorded = run.status?.jobName;
   const jobName = recorded ?? trainingJobName(run);
@@ -95,7 +113,7 @@ async function observeRun(run: TrainingRun, ctx: ReconcileContext, workloadDefau
   if (!job) {
     let desired: Job;
     try {
-      desired = buildTrainingJob(run, workloadDefaults);
+      desired = buildTrainingJob(run, rc.deps.workloadDefaults);
     } catch (e) {
       if (e instanceof StorageUriError) return { obs: { invalidSpec: e.message }, jobRecord };
       throw e;
@@ -116,23 +134,24 @@ async function observeRun(run: TrainingRun, ctx: ReconcileContext, workloadDefau
   return { obs: { job: await observeOwnedJob(job, TRAINER_CONTAINER, ctx) }, job, jobRecord };
 }
 
-export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator, now: Date, metrics?: TrainingRunMetrics, workloadDefaults?: WorkloadDefaults): Promise<ReconcileResult | undefined> {
+export async function reconcileRun(run: TrainingRun, rc: RunContext): Promise<ReconcileResult | undefined> {
+  const { kube: ctx, now } = rc;
   let retryAfterMs: number | undefined;
   let job: Job | undefined;
   let fresh = false;
   if (!isTerminal(run.status?.phase)) {
-    const observed = await observeRun(run, ctx, workloadDefaults);
+    const observed = await observeRun(run, rc);
     retryAfterMs = observed.retryAfterMs;
     job = observed.job;
     // Recomputed from the stored object after a conflict (the cache may lag behind our own
     // writes), so a stale read never rolls back what an earlier reconcile recorded. The write
     // that records success also records the first registration step (one write, not two).
-    const allocate = versionAllocation(run, ctx, allocator);
+    const allocate = versionAllocation(run, ctx, rc.deps.allocator);
     const compute = (r: TrainingRun) => withFirstRegistrationStep(r,
       computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now), allocate, now);
     const cached = run;
     try {
-      run = await writeStatus(run, compute, ctx, metrics);
+      run = await writeStatus(run, compute, ctx, rc.deps.metrics);
     } catch (e) {
       allocate.giveBack(); // the name was not recorded: the next run takes the number (no gaps)
       throw e;
@@ -141,7 +160,7 @@ export async function reconcileRun(run: TrainingRun, ctx: ReconcileContext, allo
   } else {
     run = await writeStatus(run, (r) => computeTrainingStatus(r, {}, now), ctx);
   }
-  if (run.status?.phase === 'Succeeded' && needsRegistration(run)) await register(run, job, ctx, allocator, now, fresh);
+  if (run.status?.phase === 'Succeeded' && needsRegistration(run)) await register(run, job, rc, fresh);
   return retryAfterMs ? { requeueAfterMs: retryAfterMs } : undefined;
 }
 
@@ -180,55 +199,95 @@ async function writeStatus(run: TrainingRun, compute: (r: TrainingRun) => Traini
   return obj;
 }
 
-async function register(run: TrainingRun, job: Job | undefined, ctx: ReconcileContext, allocator: VersionAllocator, now: Date, fresh: boolean): Promise<TrainingRun> {
-  const generation = run.metadata.generation;
-  const record = (state: RegistrationState) => writeStatus(run, (r) => {
+/**
+ * A registration in progress. `run` is the run as last written: the name is recorded on it
+ * before the ModelVersion is created, and later writes start from that answer. The generation
+ * recorded with each state is that of the run the registration started from.
+ */
+interface Registration {
+  run: TrainingRun;
+  readonly rc: RunContext;
+  readonly ns: string;
+  readonly generation: number | undefined;
+}
+
+function recordRegistration(reg: Registration, state: RegistrationState): Promise<TrainingRun> {
+  return writeStatus(reg.run, (r) => {
     // Never replace a name an earlier attempt recorded with another one: retry from the stored state.
     if (state.kind === 'registering' && r.status?.modelVersion && r.status.modelVersion !== state.name) {
       throw new RegistrationError(`run already records ModelVersion ${r.status.modelVersion}; retrying with it`);
     }
-    return withRegistration(r.status ?? {}, state, generation, now);
-  }, ctx);
+    return withRegistration(r.status ?? {}, state, reg.generation, reg.rc.now);
+  }, reg.rc.kube);
+}
+
+async function register(run: TrainingRun, job: Job | undefined, rc: RunContext, fresh: boolean): Promise<TrainingRun> {
   const status = run.status ?? {};
-  if (run.spec.registration?.enabled === false) return record({ kind: 'disabled' });
+  const reg: Registration = { run, rc, ns: run.metadata.namespace ?? '', generation: run.metadata.generation };
+  if (run.spec.registration?.enabled === false) return recordRegistration(reg, { kind: 'disabled' });
   const gates = evaluateGates(run.spec.registration?.gates, status.metrics ?? {});
-  if (gates.some((g) => !g.passed)) return record({ kind: 'gatesFailed', gates, message: describeFailedGates(gates) });
+  if (gates.some((g) => !g.passed)) return recordRegistration(reg, { kind: 'gatesFailed', gates, message: describeFailedGates(gates) });
   if (!status.artifact?.uri) throw new RegistrationError('succeeded run has no artifact in its status');
-  const ns = run.metadata.namespace ?? '';
   const lineage = lineageFromJob(job) ?? lineageOf(run);
   // The name an earlier attempt recorded (Registering). The cache may lag behind that write, so
   // a run read from the cache without one is read from the API server before a new number is
   // drawn (not needed when this reconcile just wrote the status and holds the server's answer).
-  let name = status.modelVersion
-    ?? (fresh ? undefined : (await ctx.client.get<TrainingRun>(Kinds.TrainingRun, ns, run.metadata.name ?? '')).status?.modelVersion);
+  const name = status.modelVersion
+    ?? (fresh ? undefined : (await rc.kube.client.get<TrainingRun>(Kinds.TrainingRun, reg.ns, run.metadata.name ?? '')).status?.modelVersion);
+  const artifact = { uri: status.artifact.uri, digest: status.artifact.digest };
+  return registerVersion(reg, { gates, lineage, artifact, metrics: status.metrics ?? {}, name });
+}
+
+/** What the ModelVersion records, from the status of the run the registration started from. */
+interface VersionToRegister {
+  gates: TrainingRunStatusRegistrationGate[];
+  lineage: Lineage;
+  artifact: { uri: string; digest?: string };
+  metrics: Record<string, number>;
+  /** The recorded name to create, if any; a new one is drawn when it turns out taken. */
+  name: string | undefined;
+}
+
+/** Creates the run's ModelVersion under the recorded name, or under a newly drawn one while names are taken. */
+async function registerVersion(reg: Registration, want: VersionToRegister): Promise<TrainingRun> {
+  const { allocator } = reg.rc.deps;
+  const { gates, lineage, artifact, metrics } = want;
+  let recorded = want.name;
   for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++) {
-    if (!name) {
-      const seen = ctx.cache.list<ModelVersion>(Kinds.ModelVersion, ns).map((mv) => mv.metadata.name ?? '');
-      const drawn = allocator.next(ns, run.spec.model, seen);
-      name = modelVersionName(run.spec.model, drawn);
-      // Record the name before creating, so that a restart continues with it instead of registering again.
-      try {
-        run = await record({ kind: 'registering', gates, name });
-      } catch (e) {
-        allocator.giveBack(ns, run.spec.model, drawn); // not recorded: the next run takes the number
-        throw e;
-      }
-    }
+    const name = recorded ?? (await drawName(reg, gates));
     const version = parseModelVersionName(name)?.version;
     if (!version) throw new RegistrationError(`recorded ModelVersion name ${name} does not follow <model>-v<N>`);
-    const mv = buildModelVersion({ run, version, lineage, artifact: { uri: status.artifact.uri, digest: status.artifact.digest }, metrics: status.metrics ?? {} });
-    try {
-      await ctx.client.create(mv);
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-      const existing = await ignoreNotFound(ctx.client.get<ModelVersion>(Kinds.ModelVersion, ns, name));
-      if (!registeredBy(existing, run)) {
-        allocator.taken(ns, run.spec.model, version);
-        name = undefined;
-        continue;
-      }
-    }
-    return record({ kind: 'registered', gates, name });
+    const mv = buildModelVersion({ run: reg.run, version, lineage, artifact, metrics });
+    if (await createOrAdopt(reg, mv, name)) return recordRegistration(reg, { kind: 'registered', gates, name });
+    allocator.taken(reg.ns, reg.run.spec.model, version);
+    recorded = undefined; // another run's version holds the name: draw a new one
   }
-  throw new RegistrationError(`no free version of model ${run.spec.model} after ${MAX_REGISTRATION_ATTEMPTS} attempts`);
+  throw new RegistrationError(`no free version of model ${reg.run.spec.model} after ${MAX_REGISTRATION_ATTEMPTS} attempts`);
+}
+
+/** Draws the next free version number and records its name before creating, so that a restart continues with it instead of registering again. */
+async function drawName(reg: Registration, gates: TrainingRunStatusRegistrationGate[]): Promise<string> {
+  const { allocator } = reg.rc.deps;
+  const seen = reg.rc.kube.cache.list<ModelVersion>(Kinds.ModelVersion, reg.ns).map((mv) => mv.metadata.name ?? '');
+  const drawn = allocator.next(reg.ns, reg.run.spec.model, seen);
+  const name = modelVersionName(reg.run.spec.model, drawn);
+  try {
+    reg.run = await recordRegistration(reg, { kind: 'registering', gates, name });
+  } catch (e) {
+    allocator.giveBack(reg.ns, reg.run.spec.model, drawn); // not recorded: the next run takes the number
+    throw e;
+  }
+  return name;
+}
+
+/** Creates the ModelVersion; false when its name is taken by another run's version (true when it is this run's own, from an earlier attempt). */
+async function createOrAdopt(reg: Registration, mv: ModelVersion, name: string): Promise<boolean> {
+  try {
+    await reg.rc.kube.client.create(mv);
+    return true;
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+    const existing = await ignoreNotFound(reg.rc.kube.client.get<ModelVersion>(Kinds.ModelVersion, reg.ns, name));
+    return registeredBy(existing, reg.run);
+  }
 }
