@@ -134,10 +134,10 @@ export class KubeClient {
     });
   }
 
-  /** RFC 7386 JSON merge patch. */
-  async patchMerge<T extends KubeObject>(kind: KindRef, namespace: string | undefined, name: string, patch: unknown, subresource?: 'status'): Promise<T> {
+  /** RFC 7386 JSON merge patch (of the object; status is written through updateStatus/setStatus). */
+  async patchMerge<T extends KubeObject>(kind: KindRef, namespace: string | undefined, name: string, patch: unknown): Promise<T> {
     return this.transport.request<T>({
-      method: 'PATCH', path: resourcePath(kind, namespace, name, subresource), body: patch, contentType: 'application/merge-patch+json',
+      method: 'PATCH', path: resourcePath(kind, namespace, name), body: patch, contentType: 'application/merge-patch+json',
     });
   }
 

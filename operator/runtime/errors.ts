@@ -18,16 +18,20 @@ export interface ApiStatus {
   details?: { name?: string; kind?: string; causes?: StatusCause[] };
 }
 
+/** What an error carries besides its code and reason: the server's Status, and the failure behind it. */
+export interface KubeApiErrorDetails {
+  status?: ApiStatus;
+  /** Kept only when given (an error without a cause has no `cause` property at all). */
+  cause?: unknown;
+}
+
 export class KubeApiError extends Error {
+  // Declared before `name` so the fields keep their order (statusCode, reason, status, name) in logs.
+  readonly status?: ApiStatus;
   override name = 'KubeApiError';
-  constructor(
-    message: string,
-    readonly statusCode: number | undefined,
-    readonly reason: string | undefined,
-    readonly status?: ApiStatus,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(message: string, readonly statusCode: number | undefined, readonly reason: string | undefined, details: KubeApiErrorDetails = {}) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined);
+    this.status = details.status;
   }
 }
 
@@ -53,28 +57,33 @@ export class UnavailableError extends KubeApiError { override name = 'Unavailabl
 /** Builds the typed error for a non-2xx answer. `body` is the parsed Status when there is one. */
 export function errorFromResponse(statusCode: number, body: unknown, what: string, cause?: unknown): KubeApiError {
   const status = isApiStatus(body) ? body : undefined;
-  const reason = status?.reason;
   const detail = status?.message ?? (typeof body === 'string' && body ? body.slice(0, 300) : `HTTP ${statusCode}`);
-  const message = `${what}: ${detail}`;
-  const opts = cause === undefined ? undefined : { cause };
-  const args = [message, statusCode, reason, status, opts] as const;
+  const details: KubeApiErrorDetails = cause === undefined ? { status } : { status, cause };
+  const ErrorClass = errorClassFor(statusCode, status);
+  return new ErrorClass(`${what}: ${detail}`, statusCode, status?.reason, details);
+}
+
+type KubeApiErrorClass = new (...args: ConstructorParameters<typeof KubeApiError>) => KubeApiError;
+
+/** The class controllers branch on, for a status code and the reason and causes of its Status. */
+function errorClassFor(statusCode: number, status: ApiStatus | undefined): KubeApiErrorClass {
   switch (true) {
-    case statusCode === 404: return new NotFoundError(...args);
-    case statusCode === 409 && reason === 'AlreadyExists': return new AlreadyExistsError(...args);
-    case statusCode === 409: return new ConflictError(...args);
-    case statusCode === 410: return new GoneError(...args);
-    case statusCode === 403 || statusCode === 401: return new ForbiddenError(...args);
-    case statusCode === 422: return new InvalidError(...args);
-    case statusCode === 400 && (status?.details?.causes?.length ?? 0) > 0: return new InvalidError(...args);
-    case statusCode === 429 || statusCode >= 500: return new UnavailableError(...args);
-    default: return new KubeApiError(...args);
+    case statusCode === 404: return NotFoundError;
+    case statusCode === 409 && status?.reason === 'AlreadyExists': return AlreadyExistsError;
+    case statusCode === 409: return ConflictError;
+    case statusCode === 410: return GoneError;
+    case statusCode === 403 || statusCode === 401: return ForbiddenError;
+    case statusCode === 422: return InvalidError;
+    case statusCode === 400 && (status?.details?.causes?.length ?? 0) > 0: return InvalidError;
+    case statusCode === 429 || statusCode >= 500: return UnavailableError;
+    default: return KubeApiError;
   }
 }
 
 /** A transport failure (refused, reset, timed out) before any HTTP answer. */
 export function unavailable(what: string, cause: unknown): UnavailableError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new UnavailableError(`${what}: ${detail}`, undefined, 'ServiceUnavailable', undefined, { cause });
+  return new UnavailableError(`${what}: ${detail}`, undefined, 'ServiceUnavailable', { cause });
 }
 
 export function isApiStatus(body: unknown): body is ApiStatus {

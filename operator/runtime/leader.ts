@@ -100,7 +100,7 @@ export class LeaderElector {
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
-      const decision = decideLease(current?.spec, this.observation, identity, Date.now(), Math.ceil(this.leaseDurationMs / 1000));
+      const decision = decideLease(current?.spec, this.observation, { identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000) }, Date.now());
       this.observation = decision.observation;
       if (decision.action === 'wait') {
         if (this.leading) this.stepDown(`lease is now held by ${decision.holder}`);

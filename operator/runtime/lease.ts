@@ -29,17 +29,23 @@ const sameSpec = (a: LeaseSpec, b: LeaseSpec): boolean =>
   a.holderIdentity === b.holderIdentity && a.renewTime === b.renewTime && a.acquireTime === b.acquireTime
   && a.leaseDurationSeconds === b.leaseDurationSeconds && a.leaseTransitions === b.leaseTransitions;
 
+/** Who campaigns for the lease, and for how long it claims it each time. */
+export interface LeaseCandidate {
+  identity: string;
+  leaseDurationSeconds: number;
+}
+
 /**
- * Decides what `identity` does with the lease now. `current` is undefined when the Lease does
+ * Decides what `candidate` does with the lease now. `current` is undefined when the Lease does
  * not exist; `previous` is our earlier observation.
  */
 export function decideLease(
   current: LeaseSpec | undefined,
   previous: LeaseObservation | undefined,
-  identity: string,
+  candidate: LeaseCandidate,
   nowMs: number,
-  leaseDurationSeconds: number,
 ): LeaseDecision {
+  const { identity, leaseDurationSeconds } = candidate;
   const mine = (transitions: number, acquireTime: string): LeaseSpec => ({
     holderIdentity: identity,
     leaseDurationSeconds,

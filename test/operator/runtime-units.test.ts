@@ -34,6 +34,8 @@ test('Backoff counts failures and resets', () => {
   assert.is(b.next(), 100);
 });
 
+const ME = { identity: 'me', leaseDurationSeconds: 15 };
+
 test('lease decisions: create, acquire free/released/expired, renew own, wait for a live holder', () => {
   const t0 = 1_700_000_000_000;
   const held = { holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: microTime(t0), acquireTime: microTime(t0), leaseTransitions: 3 };
@@ -46,7 +48,7 @@ test('lease decisions: create, acquire free/released/expired, renew own, wait fo
     { name: 'own lease: renew keeps transitions', current: { ...held, holderIdentity: 'me' }, prev: undefined, now: t0 + 1000, action: 'update', transitions: 3 },
   ] as const;
   for (const c of cases) {
-    const d = decideLease(c.current, c.prev, 'me', c.now, 15);
+    const d = decideLease(c.current, c.prev, ME, c.now);
     assert.is(d.action, c.action, c.name);
     if (d.action !== 'wait') {
       assert.is(d.spec.holderIdentity, 'me', c.name);
@@ -60,11 +62,11 @@ test('lease expiry is measured on the local clock from when the record last chan
   const t0 = 1_700_000_000_000;
   // The holder's renewTime is far in the past by our clock (skew), but we only just saw it: wait.
   const skewed = { holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: microTime(t0 - 3_600_000) };
-  assert.is(decideLease(skewed, undefined, 'me', t0, 15).action, 'wait');
+  assert.is(decideLease(skewed, undefined, ME, t0).action, 'wait');
   // A renewal (changed record) restarts the observation clock.
-  const first = decideLease(skewed, undefined, 'me', t0, 15);
+  const first = decideLease(skewed, undefined, ME, t0);
   const renewed = { ...skewed, renewTime: microTime(t0 + 10_000) };
-  const later = decideLease(renewed, first.observation, 'me', t0 + 20_000, 15);
+  const later = decideLease(renewed, first.observation, ME, t0 + 20_000);
   assert.is(later.action, 'wait');
   assert.is(later.observation.observedAtMs, t0 + 20_000);
 });
