@@ -1,4 +1,4 @@
-// Pure PromQL builders for the serving runtime's series (serving/lib/metrics.ts). Series are
+// Pure PromQL builders for the serving runtime's series (serving/lib/monitoring/metrics.ts). Series are
 // selected by the `version` label (plus model, namespace or any extra matchers), never by a
 // role label: a version keeps its numbers when it moves from canary to stable.
 

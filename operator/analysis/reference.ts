@@ -27,7 +27,7 @@ export function referenceFromStatusProfile(profile: ModelVersionStatusProfile | 
   return profile.samples !== undefined ? { features, predictions, samples: profile.samples } : { features, predictions };
 }
 
-/** The parts of profile.json (serving/lib/schema.ts Profile) the reference needs. */
+/** The parts of profile.json (serving/lib/model/schema.ts Profile) the reference needs. */
 export interface ProfileJsonLike {
   features: Record<string, { counts: number[] }>;
   heads?: Record<string, { classes: Record<string, number> }>;

@@ -1,7 +1,7 @@
 // Check results → status.analysis / history entries that the CRD schema accepts: integer
 // samples, finite numbers only (JSON has no NaN/Infinity), messages ≤ 1024 characters,
 // breakdowns ≤ 64 entries, ≤ 32 checks (failed and inconclusive ones kept first).
-import type { AnalysisCheck, InferenceServiceStatusAnalysis, InferenceServiceStatusHistoryStep } from '../api/index.js';
+import type { AnalysisCheck, InferenceServiceStatusAnalysis } from '../api/index.js';
 import { aggregateVerdict } from './verdict.js';
 
 export const MAX_CHECKS = 32;

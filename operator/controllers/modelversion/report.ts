@@ -1,5 +1,5 @@
 // The compact validation report the serving image writes to the termination message
-// (serving/lib/validate-cmd.ts compactReport): parsed defensively (pure), since a crashed or
+// (serving/lib/validation/compact-report.ts): parsed defensively (pure), since a crashed or
 // foreign process may leave anything there.
 
 import type { ModelVersionStatusProfile, ModelVersionStatusSignature } from '../../api/index.js';
