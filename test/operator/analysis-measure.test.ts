@@ -2,11 +2,11 @@
 // missing series stay apart from zeros, provider errors become problems, never numbers.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BadQueryError, ProviderUnreachableError, type MetricProvider, type Sample } from '../metrics-providers/index.js';
-import { featureBinsFromSamples, feedbackFromSamples, measure } from './measure.js';
-import { measurementQueries, PromQLError, quote, range, selector } from './promql.js';
-import { observedShare, wholeCounts, type RoleMeasurements } from './measurements.js';
-import { analyseCanary, monitorVersion } from './run.js';
+import { BadQueryError, ProviderUnreachableError, type MetricProvider, type Sample } from '../../operator/metrics-providers/index.js';
+import { featureBinsFromSamples, feedbackFromSamples, measure } from '../../operator/analysis/measure.js';
+import { measurementQueries, PromQLError, quote, range, selector } from '../../operator/analysis/promql.js';
+import { observedShare, wholeCounts, type RoleMeasurements } from '../../operator/analysis/measurements.js';
+import { analyseCanary, monitorVersion } from '../../operator/analysis/run.js';
 
 test('selectors quote values and check label names', () => {
   assert.is(quote('a"b\\c'), '"a\\"b\\\\c"');

@@ -2,9 +2,9 @@
 // rely on (small same-distribution samples are not significant; real shifts are).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chiSquareSurvival, histogramTest, logGamma, regularizedGammaQ } from './chisquare.js';
-import { psi } from './divergence.js';
-import { StatsError } from './stats.js';
+import { chiSquareSurvival, histogramTest, logGamma, regularizedGammaQ } from '../../operator/analysis/chisquare.js';
+import { psi } from '../../operator/analysis/divergence.js';
+import { StatsError } from '../../operator/analysis/stats.js';
 
 const close = (actual: number, expected: number, eps: number, what = '') =>
   assert.ok(Math.abs(actual - expected) <= eps, `${what} ${actual} ≈ ${expected} (±${eps})`);

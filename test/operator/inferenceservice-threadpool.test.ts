@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpuCores, servingThreadpoolSize } from './threadpool.js';
+import { cpuCores, servingThreadpoolSize } from '../../operator/controllers/inferenceservice/threadpool.js';
 
 const quantities: Array<[number | string | undefined, number | undefined]> = [
   ['2', 2], ['500m', 0.5], ['1500m', 1.5], ['1.5', 1.5], [3, 3], ['.5', 0.5], ['1e3m', 1], ['2k', 2000],

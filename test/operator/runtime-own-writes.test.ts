@@ -2,7 +2,7 @@
 // informer shows any other version; creates/patches (no base) expect nothing; entries expire.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OwnWrites } from './own-writes.js';
+import { OwnWrites } from '../../operator/runtime/own-writes.js';
 
 type Step =
   | ['write', string | undefined, string | undefined, number]

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KubeClient } from './client.js';
-import { authHeaders, loadKubeConfig, tlsOptions } from './kubeconfig.js';
-import { inClusterAccess, KubeconfigError, mergeKubeconfigs, resolveKubeconfig } from './kubeconfig-resolve.js';
-import { Kinds } from './kinds.js';
-import { KubeTransport } from './transport.js';
+import { KubeClient } from '../../operator/runtime/client.js';
+import { authHeaders, loadKubeConfig, tlsOptions } from '../../operator/runtime/kubeconfig.js';
+import { inClusterAccess, KubeconfigError, mergeKubeconfigs, resolveKubeconfig } from '../../operator/runtime/kubeconfig-resolve.js';
+import { Kinds } from '../../operator/runtime/kinds.js';
+import { KubeTransport } from '../../operator/runtime/transport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import {
   BUILTIN_WORKLOAD_DEFAULTS, parseWorkloadDefaults, podPlacement, WorkloadDefaultsError,
   type PodPlacement, type PodSecurityContext, type WorkloadDefaults,
-} from './index.js';
+} from '../../operator/api/index.js';
 
 const RESTRICTED = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
 

@@ -2,7 +2,7 @@
 // whose recording write failed handed out again first, so versions stay 1..N without gaps.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { VersionAllocator } from './register.js';
+import { VersionAllocator } from '../../operator/controllers/trainingrun/register.js';
 
 test('next: above the cache and above its own hand-outs, per namespace and model', () => {
   const a = new VersionAllocator();

@@ -1,16 +1,16 @@
 // Every check: known measurements → known values, bounds and verdicts (table-driven).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { analyse, type AnalysisPolicy } from './analyse.js';
-import { accuracyChecks } from './checks/accuracy.js';
-import { driftCheck, predictionDriftCheck } from './checks/drift.js';
-import { errorRateCheck } from './checks/errors.js';
-import { latencyCheck } from './checks/latency.js';
-import type { CheckResult } from './checks/result.js';
-import type { RoleMeasurements } from './measurements.js';
-import type { ReferenceProfile } from './reference.js';
-import { psi } from './divergence.js';
-import { aggregateVerdict } from './verdict.js';
+import { analyse, type AnalysisPolicy } from '../../operator/analysis/analyse.js';
+import { accuracyChecks } from '../../operator/analysis/checks/accuracy.js';
+import { driftCheck, predictionDriftCheck } from '../../operator/analysis/checks/drift.js';
+import { errorRateCheck } from '../../operator/analysis/checks/errors.js';
+import { latencyCheck } from '../../operator/analysis/checks/latency.js';
+import type { CheckResult } from '../../operator/analysis/checks/result.js';
+import type { RoleMeasurements } from '../../operator/analysis/measurements.js';
+import type { ReferenceProfile } from '../../operator/analysis/reference.js';
+import { psi } from '../../operator/analysis/divergence.js';
+import { aggregateVerdict } from '../../operator/analysis/verdict.js';
 
 const close = (actual: number | undefined, expected: number, eps = 5e-5, what = '') =>
   assert.ok(actual !== undefined && Math.abs(actual - expected) <= eps, `${what} ${actual} ≈ ${expected}`);

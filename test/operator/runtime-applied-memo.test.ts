@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppliedMemo } from './applied-memo.js';
+import { AppliedMemo } from '../../operator/runtime/applied-memo.js';
 
 const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web-router', namespace: 'ml' } };
 

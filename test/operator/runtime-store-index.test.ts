@@ -2,8 +2,8 @@
 // that change labels, removals and re-lists, for namespaced and all-namespace lookups.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { KubeObject } from './kinds.js';
-import { matchesLabels, Store } from './store.js';
+import type { KubeObject } from '../../operator/runtime/kinds.js';
+import { matchesLabels, Store } from '../../operator/runtime/store.js';
 
 const pod = (ns: string, name: string, labels: Record<string, string>, rv: number): KubeObject =>
   ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name, labels, resourceVersion: String(rv) } });

@@ -1,8 +1,8 @@
 // Statistics and drift math: known inputs → known outputs from the literature.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jensenShannonDistance, proportions, psi, DivergenceError, PSI_EPSILON } from './divergence.js';
-import { newcombeInterval, normalQuantile, StatsError, wilsonInterval, zForConfidence } from './stats.js';
+import { jensenShannonDistance, proportions, psi, DivergenceError, PSI_EPSILON } from '../../operator/analysis/divergence.js';
+import { newcombeInterval, normalQuantile, StatsError, wilsonInterval, zForConfidence } from '../../operator/analysis/stats.js';
 
 function throwsA(fn: () => unknown, cls: new (...args: any[]) => Error): void {
   assert.throws(fn, (err: unknown) => err instanceof cls);

@@ -3,11 +3,11 @@
 // not delayed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Kinds, type KubeObject } from './kinds.js';
-import { createLogger } from './logger.js';
-import { Manager } from './manager.js';
-import { startRuntimeCluster, sleepMs, waitFor, type RuntimeTestCluster } from './testing/cluster.js';
-import { WidgetKind, type Widget } from './testing/widget.js';
+import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
+import { createLogger } from '../../operator/runtime/logger.js';
+import { Manager } from '../../operator/runtime/manager.js';
+import { startRuntimeCluster, sleepMs, waitFor, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
+import { WidgetKind, type Widget } from '../../operator/runtime/testing/widget.js';
 
 const NS = 'batch';
 const BATCH_MS = 400;

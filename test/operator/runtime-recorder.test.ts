@@ -3,11 +3,11 @@
 // burst, writes in flight are bounded and a full queue drops new Events without blocking.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { KubeClient } from './client.js';
-import { errorFromResponse } from './errors.js';
-import type { KubeObject } from './kinds.js';
-import { createLogger } from './logger.js';
-import { EventRecorder, type RecorderOptions } from './recorder.js';
+import type { KubeClient } from '../../operator/runtime/client.js';
+import { errorFromResponse } from '../../operator/runtime/errors.js';
+import type { KubeObject } from '../../operator/runtime/kinds.js';
+import { createLogger } from '../../operator/runtime/logger.js';
+import { EventRecorder, type RecorderOptions } from '../../operator/runtime/recorder.js';
 
 interface Call { op: 'create' | 'patch'; name: string; body: Record<string, unknown> }
 

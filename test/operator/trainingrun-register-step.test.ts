@@ -3,8 +3,8 @@
 // recorded earlier kept, and nothing added before success or without an artifact.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { API_VERSION, type TrainingRun, type TrainingRunStatus } from '../../api/index.js';
-import { withFirstRegistrationStep } from './register.js';
+import { API_VERSION, type TrainingRun, type TrainingRunStatus } from '../../operator/api/index.js';
+import { withFirstRegistrationStep } from '../../operator/controllers/trainingrun/register.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 

@@ -3,9 +3,9 @@
 // stored managedFields in place; a custom transform replaces the default.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Informer, stripManagedFields } from './informer.js';
-import { Kinds, type KubeObject } from './kinds.js';
-import { startRuntimeCluster, waitFor, type RuntimeTestCluster } from './testing/cluster.js';
+import { Informer, stripManagedFields } from '../../operator/runtime/informer.js';
+import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
+import { startRuntimeCluster, waitFor, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
 
 let t: RuntimeTestCluster;
 const informers: Informer[] = [];

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import {
   BadQueryError, BadResponseError, EmptyResultError, MetricProviderError, PrometheusProvider, ProviderTimeoutError,
   ProviderUnreachableError, UnknownProviderError, createMetricProvider, isMetricProviderType, parseSampleValue, requireSamples,
-} from './index.js';
+} from '../../operator/metrics-providers/index.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 

@@ -3,12 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
-import type { AnalysisCheck, Verdict } from '../api/index.js';
-import { AnalysisMetrics } from './metrics.js';
-import type { RoleMeasurements } from './measurements.js';
-import { accuracyLevel, driftLevel, monitorStable, worstLevel } from './monitoring.js';
-import { MAX_CHECKS, toAnalysisStatus, toStatusCheck } from './status.js';
-import { aggregateVerdict, checkSummaries, decideStep, nextFailedChecks } from './verdict.js';
+import type { AnalysisCheck, Verdict } from '../../operator/api/index.js';
+import { AnalysisMetrics } from '../../operator/analysis/metrics.js';
+import type { RoleMeasurements } from '../../operator/analysis/measurements.js';
+import { accuracyLevel, driftLevel, monitorStable, worstLevel } from '../../operator/analysis/monitoring.js';
+import { MAX_CHECKS, toAnalysisStatus, toStatusCheck } from '../../operator/analysis/status.js';
+import { aggregateVerdict, checkSummaries, decideStep, nextFailedChecks } from '../../operator/analysis/verdict.js';
 
 const v = (...verdicts: Verdict[]) => verdicts.map((verdict) => ({ verdict }));
 

@@ -2,7 +2,7 @@
 // similar Events (same object/type/reason, other messages), and create-then-patch dedup.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AGGREGATED_PREFIX, EventCorrelator, type Decision, type EventFacts } from './event-correlator.js';
+import { AGGREGATED_PREFIX, EventCorrelator, type Decision, type EventFacts } from '../../operator/runtime/event-correlator.js';
 
 const ev = (message: string, over: Partial<EventFacts> = {}): EventFacts => ({ objectKey: 'uid-1', type: 'Normal', reason: 'Synced', message, ...over });
 
