@@ -2,7 +2,13 @@
 // measurements as data. Provider failures do not throw: they become `problems`, so that the
 // checks report them as inconclusive with the reason (a dead Prometheus is never a pass).
 import { MetricProviderError, type MetricProvider, type Sample } from '../metrics-providers/index.js';
-import type { MeasurementKey, MeasurementProblem, RoleMeasurements, VersionRole, FeedbackCounts } from './measurements.js';
+import type {
+  MeasurementKey,
+  MeasurementProblem,
+  RoleMeasurements,
+  VersionRole,
+  FeedbackCounts,
+} from './measurements.js';
 import { measurementQueries, type SeriesTarget } from './promql.js';
 
 export interface MeasureTarget extends SeriesTarget {
@@ -11,7 +17,10 @@ export interface MeasureTarget extends SeriesTarget {
 
 type Outcome = { samples: Sample[] } | { problem: MeasurementProblem };
 
-const NO_DATA = (what: string): MeasurementProblem => ({ reason: 'NoData', message: `no ${what} series in the window` });
+const NO_DATA = (what: string): MeasurementProblem => ({
+  reason: 'NoData',
+  message: `no ${what} series in the window`,
+});
 
 async function run(provider: MetricProvider, q: string, at: Date | undefined): Promise<Outcome> {
   try {
@@ -54,7 +63,9 @@ export function feedbackFromSamples(samples: Sample[]): Record<string, FeedbackC
 export function featureBinsFromSamples(samples: Sample[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const [feature, bins] of Object.entries(grouped(samples, 'feature', 'bin'))) {
-    const indexes = Object.keys(bins).map(Number).filter((i) => Number.isInteger(i) && i >= 0);
+    const indexes = Object.keys(bins)
+      .map(Number)
+      .filter((i) => Number.isInteger(i) && i >= 0);
     const counts = new Array<number>(indexes.length ? Math.max(...indexes) + 1 : 0).fill(0);
     for (const i of indexes) counts[i] = bins[String(i)];
     out[feature] = counts;
@@ -62,45 +73,42 @@ export function featureBinsFromSamples(samples: Sample[]): Record<string, number
   return out;
 }
 
+type Outcomes = Record<keyof ReturnType<typeof measurementQueries>, Outcome>;
+type Fail = (key: MeasurementKey, p: MeasurementProblem) => void;
+
 /**
- * Measures one version over `window` ending at `at` (now when omitted). Never rejects for
- * provider failures; rejects only on programming errors (e.g. an invalid window).
+ * Requests and errors. The 5xx and router series only exist once such an answer happened, so
+ * their absence is a zero — but only when the request counter itself was measured.
  */
-export async function measure(provider: MetricProvider, target: MeasureTarget, window: string, at?: Date): Promise<RoleMeasurements> {
-  const q = measurementQueries(target, window);
-  const keys = Object.keys(q) as Array<keyof typeof q>;
-  const results = await Promise.all(keys.map((k) => run(provider, q[k], at)));
-  const r = Object.fromEntries(keys.map((k, i) => [k, results[i]])) as Record<keyof typeof q, Outcome>;
-
-  // Without `at`, Prometheus evaluates at its own now; ours is the closest record of that.
-  const m: RoleMeasurements = { role: target.role, version: target.version, window, time: (at ?? new Date()).toISOString(), problems: {} };
-  const fail = (key: MeasurementKey, p: MeasurementProblem) => { m.problems[key] = p; };
-
-  // Requests and errors. The 5xx and router series only exist once such an answer happened,
-  // so their absence is a zero — but only when the request counter itself was measured.
-  const failure = [r.requests, r.serverErrors, r.routerFailures].find((o): o is { problem: MeasurementProblem } => 'problem' in o);
+function requestsAndErrors(m: RoleMeasurements, r: Outcomes, fail: Fail): void {
+  const failure = [r.requests, r.serverErrors, r.routerFailures].find(
+    (o): o is { problem: MeasurementProblem } => 'problem' in o,
+  );
   if (failure) {
     fail('requests', failure.problem);
     fail('errors', failure.problem);
-  } else {
-    const served = single((r.requests as { samples: Sample[] }).samples);
-    const routerFailures = single((r.routerFailures as { samples: Sample[] }).samples);
-    if (served === undefined && routerFailures === undefined) {
-      fail('requests', NO_DATA('modelship_requests_total'));
-      fail('errors', NO_DATA('modelship_requests_total'));
-    } else {
-      m.requests = (served ?? 0) + (routerFailures ?? 0);
-      m.errors = (single((r.serverErrors as { samples: Sample[] }).samples) ?? 0) + (routerFailures ?? 0);
-    }
+    return;
   }
-
-  if ('problem' in r.latencyP95Seconds) fail('latencyP95Ms', r.latencyP95Seconds.problem);
-  else {
-    const s = single(r.latencyP95Seconds.samples);
-    if (s === undefined) fail('latencyP95Ms', { reason: 'NoData', message: 'no prediction requests (latency histogram) in the window' });
-    else m.latencyP95Ms = s * 1000;
+  const served = single((r.requests as { samples: Sample[] }).samples);
+  const routerFailures = single((r.routerFailures as { samples: Sample[] }).samples);
+  if (served === undefined && routerFailures === undefined) {
+    fail('requests', NO_DATA('modelship_requests_total'));
+    fail('errors', NO_DATA('modelship_requests_total'));
+    return;
   }
+  m.requests = (served ?? 0) + (routerFailures ?? 0);
+  m.errors = (single((r.serverErrors as { samples: Sample[] }).samples) ?? 0) + (routerFailures ?? 0);
+}
 
+function latency(m: RoleMeasurements, r: Outcomes, fail: Fail): void {
+  if ('problem' in r.latencyP95Seconds) return fail('latencyP95Ms', r.latencyP95Seconds.problem);
+  const s = single(r.latencyP95Seconds.samples);
+  if (s === undefined)
+    fail('latencyP95Ms', { reason: 'NoData', message: 'no prediction requests (latency histogram) in the window' });
+  else m.latencyP95Ms = s * 1000;
+}
+
+function distributions(m: RoleMeasurements, r: Outcomes, fail: Fail): void {
   const maps: Array<[MeasurementKey, Outcome, (s: Sample[]) => Record<string, unknown>, string]> = [
     ['feedback', r.feedback, feedbackFromSamples, 'modelship_feedback_total'],
     ['featureBins', r.featureBins, featureBinsFromSamples, 'modelship_feature_bin_total'],
@@ -111,13 +119,48 @@ export async function measure(provider: MetricProvider, target: MeasureTarget, w
     else if (outcome.samples.length === 0) fail(key, NO_DATA(metric));
     else (m as unknown as Record<string, unknown>)[key] = parse(outcome.samples);
   }
+}
+
+function scrapesAndModelErrors(m: RoleMeasurements, r: Outcomes, fail: Fail): void {
   // Samples per series: how much increase() extrapolated (see wholeCounts); optional.
   if (!('problem' in r.scrapes)) {
     const k = single(r.scrapes.samples);
     if (k !== undefined) m.scrapes = k;
   }
   // Model-error series appear with the first error: none means no errors.
-  if ('problem' in r.modelErrors) fail('modelErrors', r.modelErrors.problem);
-  else m.modelErrors = Object.fromEntries(r.modelErrors.samples.filter((s) => !Number.isNaN(s.value)).map((s) => [s.labels.reason ?? 'unknown', Math.max(0, s.value)]));
+  if ('problem' in r.modelErrors) return fail('modelErrors', r.modelErrors.problem);
+  m.modelErrors = Object.fromEntries(
+    r.modelErrors.samples
+      .filter((s) => !Number.isNaN(s.value))
+      .map((s) => [s.labels.reason ?? 'unknown', Math.max(0, s.value)]),
+  );
+}
+
+/**
+ * Measures one version over `window` ending at `at` (now when omitted). Never rejects for
+ * provider failures; rejects only on programming errors (e.g. an invalid window).
+ */
+export async function measure(
+  provider: MetricProvider,
+  target: MeasureTarget,
+  window: string,
+  at?: Date,
+): Promise<RoleMeasurements> {
+  const q = measurementQueries(target, window);
+  const keys = Object.keys(q) as Array<keyof typeof q>;
+  const results = await Promise.all(keys.map((k) => run(provider, q[k], at)));
+  const r = Object.fromEntries(keys.map((k, i) => [k, results[i]])) as Outcomes;
+  // Without `at`, Prometheus evaluates at its own now; ours is the closest record of that.
+  const m: RoleMeasurements = {
+    role: target.role,
+    version: target.version,
+    window,
+    time: (at ?? new Date()).toISOString(),
+    problems: {},
+  };
+  const fail: Fail = (key, p) => {
+    m.problems[key] = p;
+  };
+  for (const part of [requestsAndErrors, latency, distributions, scrapesAndModelErrors]) part(m, r, fail);
   return m;
 }

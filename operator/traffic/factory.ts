@@ -6,11 +6,14 @@ import { RouterTrafficProvider, type RouterProviderOptions } from './router.js';
 
 export const TRAFFIC_PROVIDER_TYPES = ['router', 'gateway-api'] as const;
 
-/** The provider named `type` (absent = router, the CRD's default); throws UnknownTrafficProviderError. */
-export function createTrafficProvider(type: string | undefined, opts: RouterProviderOptions): TrafficProvider {
-  switch (type ?? 'router') {
-    case 'router': return new RouterTrafficProvider(opts);
-    case 'gateway-api': return new GatewayApiTrafficProvider();
-    default: throw new UnknownTrafficProviderError(String(type), TRAFFIC_PROVIDER_TYPES);
+/** The provider named `type` (spec.traffic.provider, defaulted by the CRD); throws UnknownTrafficProviderError. */
+export function createTrafficProvider(type: string, opts: RouterProviderOptions): TrafficProvider {
+  switch (type) {
+    case 'router':
+      return new RouterTrafficProvider(opts);
+    case 'gateway-api':
+      return new GatewayApiTrafficProvider();
+    default:
+      throw new UnknownTrafficProviderError(String(type), TRAFFIC_PROVIDER_TYPES);
   }
 }

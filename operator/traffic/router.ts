@@ -3,7 +3,13 @@
 // InferenceService's status (serving/router/sources/isvc-status.ts), so a weight change is on the
 // data path as soon as the status write is (well under a second), and an operator that is down
 // leaves the last table in force. RBAC: get/list/watch on exactly this InferenceService.
-import { GROUP, Labels, type InferenceService, type WorkloadDefaults } from '../api/index.js';
+import {
+  GROUP,
+  Labels,
+  withInferenceServiceDefaults,
+  type InferenceService,
+  type WorkloadDefaults,
+} from '../api/index.js';
 import { RESTRICTED_CONTAINER_SECURITY } from '../controllers/common/security.js';
 import type { KubeObject } from '../runtime/kinds.js';
 import { childMeta, scrapeAnnotations, servingPlacement, USER_SERVICE_PORT } from './common.js';
@@ -33,11 +39,22 @@ export function buildRouterRbac(isvc: InferenceService): KubeObject[] {
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: childMeta(isvc, name) },
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: childMeta(isvc, name),
-      rules: [{ apiGroups: [GROUP], resources: ['inferenceservices'], resourceNames: [isvc.metadata.name ?? ''], verbs: ['get', 'list', 'watch'] }],
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: childMeta(isvc, name),
+      rules: [
+        {
+          apiGroups: [GROUP],
+          resources: ['inferenceservices'],
+          resourceNames: [isvc.metadata.name ?? ''],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ],
     },
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: childMeta(isvc, name),
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: childMeta(isvc, name),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name, namespace: isvc.metadata.namespace }],
     },
@@ -47,11 +64,18 @@ export function buildRouterRbac(isvc: InferenceService): KubeObject[] {
 export function buildRouterDeployment(isvc: InferenceService, opts: RouterProviderOptions): KubeObject {
   const name = routerName(isvc);
   const labels = routerLabels(isvc);
-  const probe = (path: string, period: number) => ({ httpGet: { path, port: ROUTER_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
+  const probe = (path: string, period: number) => ({
+    httpGet: { path, port: ROUTER_PORT },
+    periodSeconds: period,
+    timeoutSeconds: 2,
+    failureThreshold: 3,
+  });
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: childMeta(isvc, name, labels),
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(isvc, name, labels),
     spec: {
-      replicas: isvc.spec.traffic?.router?.replicas ?? 1,
+      replicas: withInferenceServiceDefaults(isvc.spec).traffic.router.replicas,
       selector: { matchLabels: labels },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
@@ -61,18 +85,31 @@ export function buildRouterDeployment(isvc: InferenceService, opts: RouterProvid
         },
         spec: {
           ...servingPlacement(isvc, opts.workloadDefaults, name),
-          containers: [{
-            name: 'router',
-            image: opts.servingImage,
-            args: ['router', '--source', 'isvc-status', '--namespace', isvc.metadata.namespace ?? '', '--name', isvc.metadata.name ?? '',
-              '--port', String(ROUTER_PORT), '--shutdown-delay-ms', '2000'],
-            env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-            ports: [{ name: 'http', containerPort: ROUTER_PORT }],
-            readinessProbe: probe('/-/router/readyz', 2),
-            livenessProbe: probe('/-/router/healthz', 10),
-            resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-            securityContext: RESTRICTED_CONTAINER_SECURITY,
-          }],
+          containers: [
+            {
+              name: 'router',
+              image: opts.servingImage,
+              args: [
+                'router',
+                '--source',
+                'isvc-status',
+                '--namespace',
+                isvc.metadata.namespace ?? '',
+                '--name',
+                isvc.metadata.name ?? '',
+                '--port',
+                String(ROUTER_PORT),
+                '--shutdown-delay-ms',
+                '2000',
+              ],
+              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+              ports: [{ name: 'http', containerPort: ROUTER_PORT }],
+              readinessProbe: probe('/-/router/readyz', 2),
+              livenessProbe: probe('/-/router/healthz', 10),
+              resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+              securityContext: RESTRICTED_CONTAINER_SECURITY,
+            },
+          ],
         },
       },
     },
@@ -82,7 +119,9 @@ export function buildRouterDeployment(isvc: InferenceService, opts: RouterProvid
 /** The user-facing Service `<name>`, in front of the router pods. */
 export function buildRouterUserService(isvc: InferenceService): KubeObject {
   return {
-    apiVersion: 'v1', kind: 'Service', metadata: childMeta(isvc, isvc.metadata.name ?? ''),
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(isvc, isvc.metadata.name ?? ''),
     spec: { selector: routerLabels(isvc), ports: [{ name: 'http', port: USER_SERVICE_PORT, targetPort: ROUTER_PORT }] },
   };
 }

@@ -2,96 +2,372 @@
 // selection, builders of the serving topology, the traffic providers, retraining decisions.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { API_VERSION, Labels, type AnalysisCheck, type InferenceService, type InferenceServiceStatus, type ModelVersion } from '../../operator/api/index.js';
 import {
-  blockedVersions, buildAutoscaler, buildFeedbackSecret, buildRetrainRun, buildRoleService, buildServingDeployment, contains,
-  decideRetrain, MODEL_VERSION_ANNOTATION, nextAnalysisAt, parseCron, readyVersions, rolloutPolicy, scheduleFiredBetween, transition, transitionEvents, withConditions,
-  type RolloutEvent, type RolloutPolicy,
+  API_VERSION,
+  Labels,
+  withInferenceServiceDefaults,
+  type AnalysisCheck,
+  type InferenceService,
+  type InferenceServiceStatus,
+  type ModelVersion,
+} from '../../operator/api/index.js';
+import {
+  blockedVersions,
+  buildAutoscaler,
+  buildFeedbackSecret,
+  buildRetrainRun,
+  buildRoleService,
+  buildServingDeployment,
+  contains,
+  decideRetrain,
+  MODEL_VERSION_ANNOTATION,
+  nextAnalysisAt,
+  parseCron,
+  readyVersions,
+  rolloutPolicy,
+  scheduleFiredBetween,
+  transition,
+  transitionEvents,
+  withConditions,
+  type RolloutEvent,
+  type RolloutPolicy,
 } from '../../operator/controllers/inferenceservice/index.js';
-import { buildHttpRoute, createTrafficProvider, GatewayApiTrafficProvider, RouterTrafficProvider, UnknownTrafficProviderError } from '../../operator/traffic/index.js';
+import {
+  buildHttpRoute,
+  createTrafficProvider,
+  GatewayApiTrafficProvider,
+  RouterTrafficProvider,
+  UnknownTrafficProviderError,
+} from '../../operator/traffic/index.js';
 
 const NOW = new Date('2026-01-01T12:00:00Z');
 const at = (s: number) => new Date(NOW.getTime() + s * 1000);
-const POLICY: RolloutPolicy = { steps: [10, 50], intervalMs: 10_000, failureLimit: 2, progressDeadline: '5m', progressDeadlineMs: 300_000, guardWindowMs: 60_000, generation: 3, replicas: 1 };
-const check = (verdict: AnalysisCheck['verdict']): AnalysisCheck => ({ check: 'errorRate', role: 'canary', verdict, value: 0, threshold: 0.01 });
-const analysis = (verdict: AnalysisCheck['verdict']): RolloutEvent => ({ type: 'Analysis', verdict, checks: [check(verdict)], details: [`errorRate: ${verdict}`] });
+const POLICY: RolloutPolicy = {
+  steps: [10, 50],
+  intervalMs: 10_000,
+  failureLimit: 2,
+  progressDeadline: '5m',
+  progressDeadlineMs: 300_000,
+  guardWindowMs: 60_000,
+  generation: 3,
+  replicas: 1,
+};
+const check = (verdict: AnalysisCheck['verdict']): AnalysisCheck => ({
+  check: 'errorRate',
+  role: 'canary',
+  verdict,
+  value: 0,
+  threshold: 0.01,
+});
+const analysis = (verdict: AnalysisCheck['verdict']): RolloutEvent => ({
+  type: 'Analysis',
+  verdict,
+  checks: [check(verdict)],
+  details: [`errorRate: ${verdict}`],
+});
 
 function isvc(spec: Partial<InferenceService['spec']> = {}, status?: InferenceServiceStatus): InferenceService {
-  return { apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: 'faces', namespace: 'ml', uid: 'u1', generation: 3, creationTimestamp: NOW.toISOString() }, spec: { model: 'faces', ...spec }, status } as InferenceService;
+  return {
+    apiVersion: API_VERSION,
+    kind: 'InferenceService',
+    metadata: { name: 'faces', namespace: 'ml', uid: 'u1', generation: 3, creationTimestamp: NOW.toISOString() },
+    spec: { model: 'faces', ...spec },
+    status,
+  } as InferenceService;
 }
 
 function mv(version: number, phase = 'Ready', uri = 'pvc://models/faces/run-' + version): ModelVersion {
-  return { apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: `faces-v${version}`, namespace: 'ml' }, spec: { model: 'faces', version, artifact: { uri }, format: 'onnx', validation: {} }, status: { phase } } as ModelVersion;
+  return {
+    apiVersion: API_VERSION,
+    kind: 'ModelVersion',
+    metadata: { name: `faces-v${version}`, namespace: 'ml' },
+    spec: { model: 'faces', version, artifact: { uri }, format: 'onnx', validation: {} },
+    status: { phase },
+  } as ModelVersion;
 }
 
-const serving: InferenceServiceStatus = { phase: 'Serving', stable: { version: 1, modelVersion: 'faces-v1', weight: 100, readyReplicas: 1 } };
+const serving: InferenceServiceStatus = {
+  phase: 'Serving',
+  stable: { version: 1, modelVersion: 'faces-v1', weight: 100, readyReplicas: 1 },
+};
 const progressing = (over: Partial<NonNullable<InferenceServiceStatus['canary']>> = {}): InferenceServiceStatus => ({
-  phase: 'Progressing', stable: { version: 1, modelVersion: 'faces-v1', weight: 90 },
-  canary: { version: 2, modelVersion: 'faces-v2', weight: 10, step: 0, startedAt: NOW.toISOString(), stepStartedAt: NOW.toISOString(), failedChecks: 0, steps: [], ...over },
+  phase: 'Progressing',
+  stable: { version: 1, modelVersion: 'faces-v1', weight: 90 },
+  canary: {
+    version: 2,
+    modelVersion: 'faces-v2',
+    weight: 10,
+    step: 0,
+    startedAt: NOW.toISOString(),
+    stepStartedAt: NOW.toISOString(),
+    failedChecks: 0,
+    steps: [],
+    ...over,
+  },
 });
 
 const machine = suite('state machine');
 
-interface Row { name: string; from: InferenceServiceStatus; events: RolloutEvent[]; when?: number; expect: (s: InferenceServiceStatus) => void }
+interface Row {
+  name: string;
+  from: InferenceServiceStatus;
+  events: RolloutEvent[];
+  when?: number;
+  expect: (s: InferenceServiceStatus) => void;
+}
 const rows: Row[] = [
-  { name: 'first Ready version → Initializing with it as stable', from: {}, events: [{ type: 'Target', target: { version: 1, modelVersion: 'faces-v1' } }],
-    expect: (s) => { assert.is(s.phase, 'Initializing'); assert.is(s.stable?.version, 1); assert.is(s.stable?.weight, 100); } },
-  { name: 'Initializing → Serving when stable pods are ready', from: { phase: 'Initializing', stable: { version: 1, weight: 100 } }, events: [{ type: 'StableReady', readyReplicas: 1 }],
-    expect: (s) => { assert.is(s.phase, 'Serving'); assert.is(s.stable?.readyReplicas, 1); } },
-  { name: 'Initializing stays without ready pods', from: { phase: 'Initializing', stable: { version: 1, weight: 100 } }, events: [{ type: 'StableReady', readyReplicas: 0 }],
-    expect: (s) => assert.is(s.phase, 'Initializing') },
-  { name: 'a new version starts a canary at weight 0 until its pods are ready', from: serving, events: [{ type: 'Target', target: { version: 2, modelVersion: 'faces-v2' } }],
-    expect: (s) => { assert.is(s.phase, 'Progressing'); assert.is(s.canary?.version, 2); assert.is(s.canary?.weight, 0); assert.is(s.canary?.stepStartedAt, undefined); } },
-  { name: 'canary ready → first step weight, stable gets the rest', from: { ...progressing({ weight: 0, stepStartedAt: undefined }), stable: { version: 1, weight: 100 } }, events: [{ type: 'CanaryReady', readyReplicas: 1 }],
-    expect: (s) => { assert.is(s.canary?.weight, 10); assert.is(s.stable?.weight, 90); assert.is(s.canary?.stepStartedAt, NOW.toISOString()); } },
-  { name: 'same target again changes nothing', from: progressing(), events: [{ type: 'Target', target: { version: 2, modelVersion: 'faces-v2' } }],
-    expect: (s) => assert.equal(s, progressing()) },
-  { name: 'Pass → next step, failures reset, step recorded', from: progressing({ failedChecks: 1 }), events: [analysis('Pass')], when: 10,
-    expect: (s) => { assert.is(s.canary?.step, 1); assert.is(s.canary?.weight, 50); assert.is(s.stable?.weight, 50); assert.is(s.canary?.failedChecks, 0); assert.is(s.canary?.steps?.length, 1); assert.is(s.analysis?.verdict, 'Pass'); } },
-  { name: 'Pass at the last step → Promoting with all traffic on the canary', from: progressing({ step: 1, weight: 50 }), events: [analysis('Pass')], when: 10,
-    expect: (s) => { assert.is(s.phase, 'Promoting'); assert.is(s.canary?.weight, 100); assert.is(s.stable?.weight, 0); } },
-  { name: 'Inconclusive never advances and keeps the failure count', from: progressing({ failedChecks: 1 }), events: [analysis('Inconclusive')], when: 10,
-    expect: (s) => { assert.is(s.phase, 'Progressing'); assert.is(s.canary?.step, 0); assert.is(s.canary?.failedChecks, 1); } },
-  { name: 'one Fail below failureLimit holds the step', from: progressing(), events: [analysis('Fail')], when: 10,
-    expect: (s) => { assert.is(s.phase, 'Progressing'); assert.is(s.canary?.failedChecks, 1); assert.is(s.canary?.weight, 10); } },
-  { name: 'failureLimit consecutive Fails → RolledBack, canary gone, version blocked, history has the steps', from: progressing({ failedChecks: 1 }), events: [analysis('Fail')], when: 20,
+  {
+    name: 'first Ready version → Initializing with it as stable',
+    from: {},
+    events: [{ type: 'Target', target: { version: 1, modelVersion: 'faces-v1' } }],
     expect: (s) => {
-      assert.is(s.phase, 'RolledBack'); assert.is(s.canary, undefined); assert.is(s.stable?.weight, 100);
-      assert.is(s.history?.[0].outcome, 'RolledBack'); assert.is(s.history?.[0].reason, 'FailureLimitReached'); assert.is(s.history?.[0].steps?.length, 1);
-      assert.equal([...blockedVersions(s, 3)], [2]); assert.equal([...blockedVersions(s, 4)], []);
-    } },
+      assert.is(s.phase, 'Initializing');
+      assert.is(s.stable?.version, 1);
+      assert.is(s.stable?.weight, 100);
+    },
+  },
+  {
+    name: 'Initializing → Serving when stable pods are ready',
+    from: { phase: 'Initializing', stable: { version: 1, weight: 100 } },
+    events: [{ type: 'StableReady', readyReplicas: 1 }],
+    expect: (s) => {
+      assert.is(s.phase, 'Serving');
+      assert.is(s.stable?.readyReplicas, 1);
+    },
+  },
+  {
+    name: 'Initializing stays without ready pods',
+    from: { phase: 'Initializing', stable: { version: 1, weight: 100 } },
+    events: [{ type: 'StableReady', readyReplicas: 0 }],
+    expect: (s) => assert.is(s.phase, 'Initializing'),
+  },
+  {
+    name: 'a new version starts a canary at weight 0 until its pods are ready',
+    from: serving,
+    events: [{ type: 'Target', target: { version: 2, modelVersion: 'faces-v2' } }],
+    expect: (s) => {
+      assert.is(s.phase, 'Progressing');
+      assert.is(s.canary?.version, 2);
+      assert.is(s.canary?.weight, 0);
+      assert.is(s.canary?.stepStartedAt, undefined);
+    },
+  },
+  {
+    name: 'canary ready → first step weight, stable gets the rest',
+    from: { ...progressing({ weight: 0, stepStartedAt: undefined }), stable: { version: 1, weight: 100 } },
+    events: [{ type: 'CanaryReady', readyReplicas: 1 }],
+    expect: (s) => {
+      assert.is(s.canary?.weight, 10);
+      assert.is(s.stable?.weight, 90);
+      assert.is(s.canary?.stepStartedAt, NOW.toISOString());
+    },
+  },
+  {
+    name: 'same target again changes nothing',
+    from: progressing(),
+    events: [{ type: 'Target', target: { version: 2, modelVersion: 'faces-v2' } }],
+    expect: (s) => assert.equal(s, progressing()),
+  },
+  {
+    name: 'Pass → next step, failures reset, step recorded',
+    from: progressing({ failedChecks: 1 }),
+    events: [analysis('Pass')],
+    when: 10,
+    expect: (s) => {
+      assert.is(s.canary?.step, 1);
+      assert.is(s.canary?.weight, 50);
+      assert.is(s.stable?.weight, 50);
+      assert.is(s.canary?.failedChecks, 0);
+      assert.is(s.canary?.steps?.length, 1);
+      assert.is(s.analysis?.verdict, 'Pass');
+    },
+  },
+  {
+    name: 'Pass at the last step → Promoting with all traffic on the canary',
+    from: progressing({ step: 1, weight: 50 }),
+    events: [analysis('Pass')],
+    when: 10,
+    expect: (s) => {
+      assert.is(s.phase, 'Promoting');
+      assert.is(s.canary?.weight, 100);
+      assert.is(s.stable?.weight, 0);
+    },
+  },
+  {
+    name: 'Inconclusive never advances and keeps the failure count',
+    from: progressing({ failedChecks: 1 }),
+    events: [analysis('Inconclusive')],
+    when: 10,
+    expect: (s) => {
+      assert.is(s.phase, 'Progressing');
+      assert.is(s.canary?.step, 0);
+      assert.is(s.canary?.failedChecks, 1);
+    },
+  },
+  {
+    name: 'one Fail below failureLimit holds the step',
+    from: progressing(),
+    events: [analysis('Fail')],
+    when: 10,
+    expect: (s) => {
+      assert.is(s.phase, 'Progressing');
+      assert.is(s.canary?.failedChecks, 1);
+      assert.is(s.canary?.weight, 10);
+    },
+  },
+  {
+    name: 'failureLimit consecutive Fails → RolledBack, canary gone, version blocked, history has the steps',
+    from: progressing({ failedChecks: 1 }),
+    events: [analysis('Fail')],
+    when: 20,
+    expect: (s) => {
+      assert.is(s.phase, 'RolledBack');
+      assert.is(s.canary, undefined);
+      assert.is(s.stable?.weight, 100);
+      assert.is(s.history?.[0].outcome, 'RolledBack');
+      assert.is(s.history?.[0].reason, 'FailureLimitReached');
+      assert.is(s.history?.[0].steps?.length, 1);
+      assert.equal([...blockedVersions(s, 3)], [2]);
+      assert.equal([...blockedVersions(s, 4)], []);
+    },
+  },
   // The deadline is checked (Clock) before any analysis is made; an analysis after it changes nothing.
-  { name: 'past the progress deadline rolls back whatever the verdict', from: progressing(), events: [{ type: 'Clock' }, analysis('Pass')], when: 301,
-    expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.is(s.history?.[0].reason, 'ProgressDeadlineExceeded'); assert.is(s.history?.[0].steps?.length, 0); } },
-  { name: 'inconclusive analyses past the deadline roll back, saying so', from: { ...progressing(), analysis: { time: at(290).toISOString(), step: 0, verdict: 'Inconclusive' } }, events: [{ type: 'Clock' }], when: 301,
-    expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.match(s.history?.[0].message ?? '', /progressDeadline 5m \(last analysis Inconclusive\)/); } },
-  { name: 'exactly at the deadline is not past it', from: progressing(), events: [{ type: 'Clock' }], when: 300,
-    expect: (s) => assert.is(s.phase, 'Progressing') },
-  { name: 'an unreadable start time fails safe', from: progressing({ startedAt: 'not a time' }), events: [{ type: 'Clock' }], when: 0,
-    expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.is(s.history?.[0].reason, 'ProgressDeadlineExceeded'); } },
-  { name: 'PromotionComplete → Serving on the new version with a guard window and a Promoted entry', from: { ...progressing({ step: 1, weight: 100 }), phase: 'Promoting', stable: { version: 1, weight: 0 } }, events: [{ type: 'PromotionComplete' }], when: 30,
+  {
+    name: 'past the progress deadline rolls back whatever the verdict',
+    from: progressing(),
+    events: [{ type: 'Clock' }, analysis('Pass')],
+    when: 301,
     expect: (s) => {
-      assert.is(s.phase, 'Serving'); assert.is(s.stable?.version, 2); assert.is(s.stable?.weight, 100); assert.is(s.canary, undefined);
-      assert.is(s.history?.[0].outcome, 'Promoted'); assert.is(s.monitoring?.guard?.previousVersion, 1); assert.is(s.monitoring?.guard?.until, at(90).toISOString());
-    } },
-  { name: 'PromotionComplete twice promotes once', from: { ...progressing({ step: 1, weight: 100 }), phase: 'Promoting' }, events: [{ type: 'PromotionComplete' }, { type: 'PromotionComplete' }],
-    expect: (s) => assert.is(s.history?.filter((h) => h.outcome === 'Promoted').length, 1) },
-  { name: 'a newer version while progressing supersedes the canary (Aborted, not blocked)', from: progressing(), events: [{ type: 'Target', target: { version: 3, modelVersion: 'faces-v3' } }],
-    expect: (s) => { assert.is(s.canary?.version, 3); assert.is(s.history?.[0].outcome, 'Aborted'); assert.is(s.history?.[0].reason, 'Superseded'); assert.equal(s.failedVersions ?? [], []); } },
-  { name: 'manual promote during a canary → Promoting, value recorded', from: progressing(), events: [{ type: 'Manual', action: 'promote', value: 'now' }],
-    expect: (s) => { assert.is(s.phase, 'Promoting'); assert.is(s.manual?.promote, 'now'); } },
-  { name: 'manual rollback → RolledBack with ManualRollback', from: progressing(), events: [{ type: 'Manual', action: 'rollback', value: '1' }],
-    expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.is(s.history?.[0].reason, 'ManualRollback'); assert.is(s.manual?.rollback, '1'); } },
-  { name: 'manual abort → Aborted entry', from: progressing(), events: [{ type: 'Manual', action: 'abort', value: 'x' }],
-    expect: (s) => { assert.is(s.history?.[0].outcome, 'Aborted'); assert.is(s.canary, undefined); } },
-  { name: 'manual promote after a rollback forgives failed versions', from: { ...serving, phase: 'RolledBack', failedVersions: [{ version: 2, generation: 3 }] }, events: [{ type: 'Manual', action: 'promote', value: 'again' }],
-    expect: (s) => assert.equal(s.failedVersions, []) },
-  { name: 'guard regression → previous version back as stable, promoted version blocked', from: { ...serving, stable: { version: 2, modelVersion: 'faces-v2', weight: 100 }, monitoring: { guard: { until: at(60).toISOString(), previousVersion: 1 } } }, events: [{ type: 'GuardRegression', message: 'errors' }],
-    expect: (s) => { assert.is(s.phase, 'RolledBack'); assert.is(s.stable?.version, 1); assert.is(s.stable?.modelVersion, 'faces-v1'); assert.is(s.history?.[0].reason, 'GuardRegression'); assert.is(s.monitoring?.guard, undefined); assert.equal([...blockedVersions(s, 3)], [2]); } },
-  { name: 'Serving without ready stable pods → Degraded, and back', from: serving, events: [{ type: 'StableReady', readyReplicas: 0 }],
-    expect: (s) => { assert.is(s.phase, 'Degraded'); assert.is(transition(s, { type: 'StableReady', readyReplicas: 2 }, POLICY, NOW).phase, 'Serving'); } },
-  { name: 'invalid spec → Failed', from: serving, events: [{ type: 'Invalid', reason: 'UnknownTrafficProvider', message: 'x' }],
-    expect: (s) => assert.is(s.phase, 'Failed') },
+      assert.is(s.phase, 'RolledBack');
+      assert.is(s.history?.[0].reason, 'ProgressDeadlineExceeded');
+      assert.is(s.history?.[0].steps?.length, 0);
+    },
+  },
+  {
+    name: 'inconclusive analyses past the deadline roll back, saying so',
+    from: { ...progressing(), analysis: { time: at(290).toISOString(), step: 0, verdict: 'Inconclusive' } },
+    events: [{ type: 'Clock' }],
+    when: 301,
+    expect: (s) => {
+      assert.is(s.phase, 'RolledBack');
+      assert.match(s.history?.[0].message ?? '', /progressDeadline 5m \(last analysis Inconclusive\)/);
+    },
+  },
+  {
+    name: 'exactly at the deadline is not past it',
+    from: progressing(),
+    events: [{ type: 'Clock' }],
+    when: 300,
+    expect: (s) => assert.is(s.phase, 'Progressing'),
+  },
+  {
+    name: 'an unreadable start time fails safe',
+    from: progressing({ startedAt: 'not a time' }),
+    events: [{ type: 'Clock' }],
+    when: 0,
+    expect: (s) => {
+      assert.is(s.phase, 'RolledBack');
+      assert.is(s.history?.[0].reason, 'ProgressDeadlineExceeded');
+    },
+  },
+  {
+    name: 'PromotionComplete → Serving on the new version with a guard window and a Promoted entry',
+    from: { ...progressing({ step: 1, weight: 100 }), phase: 'Promoting', stable: { version: 1, weight: 0 } },
+    events: [{ type: 'PromotionComplete' }],
+    when: 30,
+    expect: (s) => {
+      assert.is(s.phase, 'Serving');
+      assert.is(s.stable?.version, 2);
+      assert.is(s.stable?.weight, 100);
+      assert.is(s.canary, undefined);
+      assert.is(s.history?.[0].outcome, 'Promoted');
+      assert.is(s.monitoring?.guard?.previousVersion, 1);
+      assert.is(s.monitoring?.guard?.until, at(90).toISOString());
+    },
+  },
+  {
+    name: 'PromotionComplete twice promotes once',
+    from: { ...progressing({ step: 1, weight: 100 }), phase: 'Promoting' },
+    events: [{ type: 'PromotionComplete' }, { type: 'PromotionComplete' }],
+    expect: (s) => assert.is(s.history?.filter((h) => h.outcome === 'Promoted').length, 1),
+  },
+  {
+    name: 'a newer version while progressing supersedes the canary (Aborted, not blocked)',
+    from: progressing(),
+    events: [{ type: 'Target', target: { version: 3, modelVersion: 'faces-v3' } }],
+    expect: (s) => {
+      assert.is(s.canary?.version, 3);
+      assert.is(s.history?.[0].outcome, 'Aborted');
+      assert.is(s.history?.[0].reason, 'Superseded');
+      assert.equal(s.failedVersions ?? [], []);
+    },
+  },
+  {
+    name: 'manual promote during a canary → Promoting, value recorded',
+    from: progressing(),
+    events: [{ type: 'Manual', action: 'promote', value: 'now' }],
+    expect: (s) => {
+      assert.is(s.phase, 'Promoting');
+      assert.is(s.manual?.promote, 'now');
+    },
+  },
+  {
+    name: 'manual rollback → RolledBack with ManualRollback',
+    from: progressing(),
+    events: [{ type: 'Manual', action: 'rollback', value: '1' }],
+    expect: (s) => {
+      assert.is(s.phase, 'RolledBack');
+      assert.is(s.history?.[0].reason, 'ManualRollback');
+      assert.is(s.manual?.rollback, '1');
+    },
+  },
+  {
+    name: 'manual abort → Aborted entry',
+    from: progressing(),
+    events: [{ type: 'Manual', action: 'abort', value: 'x' }],
+    expect: (s) => {
+      assert.is(s.history?.[0].outcome, 'Aborted');
+      assert.is(s.canary, undefined);
+    },
+  },
+  {
+    name: 'manual promote after a rollback forgives failed versions',
+    from: { ...serving, phase: 'RolledBack', failedVersions: [{ version: 2, generation: 3 }] },
+    events: [{ type: 'Manual', action: 'promote', value: 'again' }],
+    expect: (s) => assert.equal(s.failedVersions, []),
+  },
+  {
+    name: 'guard regression → previous version back as stable, promoted version blocked',
+    from: {
+      ...serving,
+      stable: { version: 2, modelVersion: 'faces-v2', weight: 100 },
+      monitoring: { guard: { until: at(60).toISOString(), previousVersion: 1 } },
+    },
+    events: [{ type: 'GuardRegression', message: 'errors' }],
+    expect: (s) => {
+      assert.is(s.phase, 'RolledBack');
+      assert.is(s.stable?.version, 1);
+      assert.is(s.stable?.modelVersion, 'faces-v1');
+      assert.is(s.history?.[0].reason, 'GuardRegression');
+      assert.is(s.monitoring?.guard, undefined);
+      assert.equal([...blockedVersions(s, 3)], [2]);
+    },
+  },
+  {
+    name: 'Serving without ready stable pods → Degraded, and back',
+    from: serving,
+    events: [{ type: 'StableReady', readyReplicas: 0 }],
+    expect: (s) => {
+      assert.is(s.phase, 'Degraded');
+      assert.is(transition(s, { type: 'StableReady', readyReplicas: 2 }, POLICY, NOW).phase, 'Serving');
+    },
+  },
+  {
+    name: 'invalid spec → Failed',
+    from: serving,
+    events: [{ type: 'Invalid', reason: 'UnknownTrafficProvider', message: 'x' }],
+    expect: (s) => assert.is(s.phase, 'Failed'),
+  },
 ];
 for (const row of rows) {
   machine(row.name, () => {
@@ -109,7 +385,13 @@ machine('replaying a status after a restart gives the same decision (no double s
   const done = transition(promoting, { type: 'PromotionComplete' }, POLICY, at(21));
   assert.equal(transition(done, { type: 'PromotionComplete' }, POLICY, at(22)), done);
   assert.is(done.history?.length, 1);
-  assert.equal(done.history?.[0].steps?.map((st) => [st.step, st.weight, st.verdict]), [[0, 10, 'Pass'], [1, 50, 'Pass']]);
+  assert.equal(
+    done.history?.[0].steps?.map((st) => [st.step, st.weight, st.verdict]),
+    [
+      [0, 10, 'Pass'],
+      [1, 50, 'Pass'],
+    ],
+  );
 });
 
 machine('Clock: a canary that never got analysed fails safe past the deadline', () => {
@@ -132,7 +414,10 @@ machine('conditions and events say what happened', () => {
   assert.is(s.conditions?.find((c) => c.type === 'Degraded')?.status, 'True');
   assert.is(s.conditions?.find((c) => c.type === 'Progressing')?.status, 'False');
   const events = transitionEvents(progressing({ failedChecks: 1 }), rolled);
-  assert.ok(events.some((e) => e.reason === 'RolledBack' && e.type === 'Warning' && /FailureLimitReached/.test(e.message)), JSON.stringify(events));
+  assert.ok(
+    events.some((e) => e.reason === 'RolledBack' && e.type === 'Warning' && /FailureLimitReached/.test(e.message)),
+    JSON.stringify(events),
+  );
 });
 
 machine.run();
@@ -146,7 +431,12 @@ select('newest Ready version, skipping blocked and not-Ready ones; pinned versio
   assert.equal(readyVersions(isvc({ version: 3 }), versions), []);
   // The state machine picks the first that is not blocked at this generation.
   const target = (blocked: InferenceServiceStatus['failedVersions'], pinned?: number) =>
-    transition({ ...serving, stable: { version: 9, weight: 100 }, failedVersions: blocked }, { type: 'Versions', ready: readyVersions(isvc(pinned === undefined ? {} : { version: pinned }), versions) }, POLICY, NOW).canary?.version;
+    transition(
+      { ...serving, stable: { version: 9, weight: 100 }, failedVersions: blocked },
+      { type: 'Versions', ready: readyVersions(isvc(pinned === undefined ? {} : { version: pinned }), versions) },
+      POLICY,
+      NOW,
+    ).canary?.version;
   assert.is(target([]), 2);
   assert.is(target([{ version: 2, generation: 3 }]), 1);
   assert.is(target([{ version: 2, generation: 2 }]), 2, 'a version blocked at an older generation is tried again');
@@ -155,52 +445,104 @@ select('newest Ready version, skipping blocked and not-Ready ones; pinned versio
 });
 select('rolloutPolicy applies the CRD defaults', () => {
   const p = rolloutPolicy(isvc());
-  assert.equal([p.steps, p.intervalMs, p.failureLimit, p.progressDeadlineMs, p.guardWindowMs], [[10, 25, 50], 60_000, 2, 1_800_000, 600_000]);
+  assert.equal(
+    [p.steps, p.intervalMs, p.failureLimit, p.progressDeadlineMs, p.guardWindowMs],
+    [[10, 25, 50], 60_000, 2, 1_800_000, 600_000],
+  );
 });
 select.run();
 
 const builders = suite('builders');
-builders('scrape annotations: on serving and router pods by default, off with scrapeAnnotations false (PodMonitors)', () => {
-  const cases: Array<[boolean | undefined, string | undefined]> = [[undefined, 'true'], [true, 'true'], [false, undefined]];
-  for (const [scrapeAnnotations, want] of cases) {
-    const serving = buildServingDeployment(isvc(), 'stable', mv(1), { servingImage: 'i', scrapeAnnotations }) as any;
-    const router = new RouterTrafficProvider({ servingImage: 'i', scrapeAnnotations }).desired(isvc()).find((o) => o.kind === 'Deployment') as any;
-    assert.is(serving.spec.template.metadata.annotations['prometheus.io/scrape'], want, `serving, ${scrapeAnnotations}`);
-    assert.is(router.spec.template.metadata.annotations['prometheus.io/scrape'], want, `router, ${scrapeAnnotations}`);
-    assert.ok(serving.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION], 'the version annotation stays');
-  }
-});
+builders(
+  'scrape annotations: on serving and router pods by default, off with scrapeAnnotations false (PodMonitors)',
+  () => {
+    const cases: Array<[boolean | undefined, string | undefined]> = [
+      [undefined, 'true'],
+      [true, 'true'],
+      [false, undefined],
+    ];
+    for (const [scrapeAnnotations, want] of cases) {
+      const serving = buildServingDeployment(isvc(), 'stable', mv(1), { servingImage: 'i', scrapeAnnotations }) as any;
+      const router = new RouterTrafficProvider({ servingImage: 'i', scrapeAnnotations })
+        .desired(isvc())
+        .find((o) => o.kind === 'Deployment') as any;
+      assert.is(
+        serving.spec.template.metadata.annotations['prometheus.io/scrape'],
+        want,
+        `serving, ${scrapeAnnotations}`,
+      );
+      assert.is(
+        router.spec.template.metadata.annotations['prometheus.io/scrape'],
+        want,
+        `router, ${scrapeAnnotations}`,
+      );
+      assert.ok(serving.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION], 'the version annotation stays');
+    }
+  },
+);
 
-builders('serving Deployment: image, version args, probes, scrape annotations, restricted security, read-only artifact, feedback key from the Secret', () => {
-  const d = buildServingDeployment(isvc({ replicas: 2 }), 'canary', mv(2, 'Ready', 'pvc://models/faces/run-2'), { servingImage: 'modelship/serving:1' }) as any;
-  assert.is(d.metadata.name, 'faces-canary');
-  assert.is(d.metadata.ownerReferences[0].uid, 'u1');
-  assert.is(d.spec.replicas, 2);
-  const pod = d.spec.template;
-  assert.is(pod.metadata.labels[Labels.version], '2');
-  assert.is(pod.metadata.labels[Labels.role], 'canary');
-  assert.is(pod.metadata.annotations['prometheus.io/scrape'], 'true');
-  const c = pod.spec.containers[0];
-  assert.equal(c.args, ['serve', '--model-dir', '/var/run/modelship/model', '--name', 'faces', '--model-version', '2', '--port', '8080']);
-  assert.is(c.readinessProbe.httpGet.path, '/v2/health/ready');
-  assert.is(c.livenessProbe.httpGet.path, '/v2/health/live');
-  assert.equal(c.securityContext.capabilities, { drop: ['ALL'] });
-  assert.is(c.securityContext.allowPrivilegeEscalation, false);
-  assert.is(c.volumeMounts[0].readOnly, true);
-  assert.is(c.volumeMounts[0].subPath, 'faces/run-2');
-  assert.is(pod.spec.volumes[0].persistentVolumeClaim.claimName, 'models');
-  assert.equal(c.env.find((e: any) => e.name === 'MODELSHIP_FEEDBACK_KEY').valueFrom.secretKeyRef, { name: 'faces-feedback', key: 'key' });
-  assert.ok(c.resources.requests.cpu);
-  assert.is(c.env.find((e: any) => e.name === 'UV_THREADPOOL_SIZE').value, '2', 'default resources: one pool thread per core, at least 2');
-  const big = buildServingDeployment(isvc({ resources: { limits: { cpu: '4' } } }), 'stable', mv(1), { servingImage: 'i' }) as any;
-  assert.is(big.spec.template.spec.containers[0].env.find((e: any) => e.name === 'UV_THREADPOOL_SIZE').value, '4');
-});
+builders(
+  'serving Deployment: image, version args, probes, scrape annotations, restricted security, read-only artifact, feedback key from the Secret',
+  () => {
+    const d = buildServingDeployment(isvc({ replicas: 2 }), 'canary', mv(2, 'Ready', 'pvc://models/faces/run-2'), {
+      servingImage: 'modelship/serving:1',
+    }) as any;
+    assert.is(d.metadata.name, 'faces-canary');
+    assert.is(d.metadata.ownerReferences[0].uid, 'u1');
+    assert.is(d.spec.replicas, 2);
+    const pod = d.spec.template;
+    assert.is(pod.metadata.labels[Labels.version], '2');
+    assert.is(pod.metadata.labels[Labels.role], 'canary');
+    assert.is(pod.metadata.annotations['prometheus.io/scrape'], 'true');
+    const c = pod.spec.containers[0];
+    assert.equal(c.args, [
+      'serve',
+      '--model-dir',
+      '/var/run/modelship/model',
+      '--name',
+      'faces',
+      '--model-version',
+      '2',
+      '--port',
+      '8080',
+    ]);
+    assert.is(c.readinessProbe.httpGet.path, '/v2/health/ready');
+    assert.is(c.livenessProbe.httpGet.path, '/v2/health/live');
+    assert.equal(c.securityContext.capabilities, { drop: ['ALL'] });
+    assert.is(c.securityContext.allowPrivilegeEscalation, false);
+    assert.is(c.volumeMounts[0].readOnly, true);
+    assert.is(c.volumeMounts[0].subPath, 'faces/run-2');
+    assert.is(pod.spec.volumes[0].persistentVolumeClaim.claimName, 'models');
+    assert.equal(c.env.find((e: any) => e.name === 'MODELSHIP_FEEDBACK_KEY').valueFrom.secretKeyRef, {
+      name: 'faces-feedback',
+      key: 'key',
+    });
+    assert.ok(c.resources.requests.cpu);
+    assert.is(
+      c.env.find((e: any) => e.name === 'UV_THREADPOOL_SIZE').value,
+      '2',
+      'default resources: one pool thread per core, at least 2',
+    );
+    const big = buildServingDeployment(isvc({ resources: { limits: { cpu: '4' } } }), 'stable', mv(1), {
+      servingImage: 'i',
+    }) as any;
+    assert.is(big.spec.template.spec.containers[0].env.find((e: any) => e.name === 'UV_THREADPOOL_SIZE').value, '4');
+  },
+);
 builders('autoscaling: replicas left to the HPA; no HPA without spec.autoscaling', () => {
   const spec = { autoscaling: { minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70 } };
   const d = buildServingDeployment(isvc(spec), 'stable', mv(1), { servingImage: 'i' }) as any;
   assert.is(d.spec.replicas, undefined);
   const hpa = buildAutoscaler(isvc(spec), 'stable') as any;
-  assert.equal([hpa.spec.scaleTargetRef.name, hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.target.averageUtilization], ['faces-stable', 2, 5, 70]);
+  assert.equal(
+    [
+      hpa.spec.scaleTargetRef.name,
+      hpa.spec.minReplicas,
+      hpa.spec.maxReplicas,
+      hpa.spec.metrics[0].resource.target.averageUtilization,
+    ],
+    ['faces-stable', 2, 5, 70],
+  );
   assert.is(buildAutoscaler(isvc(), 'stable'), undefined);
 });
 builders('role Service selects the role; feedback Secret; unmountable artifact is an error', () => {
@@ -208,12 +550,19 @@ builders('role Service selects the role; feedback Secret; unmountable artifact i
   assert.equal(s.spec.selector, { [Labels.inferenceService]: 'faces', [Labels.role]: 'stable' });
   assert.equal(s.spec.ports[0], { name: 'http', port: 80, targetPort: 8080 });
   assert.equal((buildFeedbackSecret(isvc(), 'k'.repeat(32)) as any).stringData, { key: 'k'.repeat(32) });
-  assert.throws(() => buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 's3://bucket/x'), { servingImage: 'i' }), /cannot be mounted/);
+  assert.throws(
+    () => buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 's3://bucket/x'), { servingImage: 'i' }),
+    /cannot be mounted/,
+  );
   // A node path is mounted from the node (hostPath), read-only, where a claim would be.
   const f = buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 'file:///data/m1'), { servingImage: 'i' }) as any;
   assert.is(f.spec.template.spec.containers[0].args[2], '/var/run/modelship/model');
-  assert.equal(f.spec.template.spec.volumes, [{ name: 'node-artifact', hostPath: { path: '/data/m1', type: 'Directory' } }]);
-  assert.equal(f.spec.template.spec.containers[0].volumeMounts, [{ name: 'node-artifact', mountPath: '/var/run/modelship/model', readOnly: true }]);
+  assert.equal(f.spec.template.spec.volumes, [
+    { name: 'node-artifact', hostPath: { path: '/data/m1', type: 'Directory' } },
+  ]);
+  assert.equal(f.spec.template.spec.containers[0].volumeMounts, [
+    { name: 'node-artifact', mountPath: '/var/run/modelship/model', readOnly: true },
+  ]);
 });
 builders('contains(): subset comparison used to skip no-op applies', () => {
   assert.ok(contains({ a: 1, b: { c: [1, { d: 2, e: 3 }] }, x: 9 }, { a: 1, b: { c: [1, { d: 2 }] } }));
@@ -224,48 +573,125 @@ builders.run();
 
 const traffic = suite('traffic providers');
 traffic('factory: router by default, gateway-api by name, unknown names refused', () => {
-  assert.instance(createTrafficProvider(undefined, { servingImage: 'i' }), RouterTrafficProvider);
+  assert.instance(
+    createTrafficProvider(withInferenceServiceDefaults(isvc().spec).traffic.provider, { servingImage: 'i' }),
+    RouterTrafficProvider,
+    'the CRD default',
+  );
   assert.instance(createTrafficProvider('gateway-api', { servingImage: 'i' }), GatewayApiTrafficProvider);
-  assert.throws(() => createTrafficProvider('istio', { servingImage: 'i' }), (e: unknown) => e instanceof UnknownTrafficProviderError && /known providers: router, gateway-api/.test((e as Error).message));
+  assert.throws(
+    () => createTrafficProvider('istio', { servingImage: 'i' }),
+    (e: unknown) =>
+      e instanceof UnknownTrafficProviderError && /known providers: router, gateway-api/.test((e as Error).message),
+  );
 });
 traffic('router: RBAC on this one object, router Deployment watching its status, user Service <name>', () => {
-  const objs = new RouterTrafficProvider({ servingImage: 'modelship/serving:1' }).desired(isvc({ traffic: { provider: 'router', router: { replicas: 2 } } } as any)) as any[];
+  const objs = new RouterTrafficProvider({ servingImage: 'modelship/serving:1' }).desired(
+    isvc({ traffic: { provider: 'router', router: { replicas: 2 } } } as any),
+  ) as any[];
   const role = objs.find((o) => o.kind === 'Role');
-  assert.equal(role.rules[0], { apiGroups: ['modelship.dev'], resources: ['inferenceservices'], resourceNames: ['faces'], verbs: ['get', 'list', 'watch'] });
+  assert.equal(role.rules[0], {
+    apiGroups: ['modelship.dev'],
+    resources: ['inferenceservices'],
+    resourceNames: ['faces'],
+    verbs: ['get', 'list', 'watch'],
+  });
   const dep = objs.find((o) => o.kind === 'Deployment');
   assert.is(dep.spec.replicas, 2);
   assert.is(dep.spec.template.spec.serviceAccountName, 'faces-router');
-  assert.equal(dep.spec.template.spec.containers[0].args.slice(0, 7), ['router', '--source', 'isvc-status', '--namespace', 'ml', '--name', 'faces']);
+  assert.equal(dep.spec.template.spec.containers[0].args.slice(0, 7), [
+    'router',
+    '--source',
+    'isvc-status',
+    '--namespace',
+    'ml',
+    '--name',
+    'faces',
+  ]);
   assert.is(dep.spec.template.spec.containers[0].readinessProbe.httpGet.path, '/-/router/readyz');
   const svc = objs.find((o) => o.kind === 'Service');
   assert.is(svc.metadata.name, 'faces');
   assert.is(objs.find((o) => o.kind === 'RoleBinding').subjects[0].name, 'faces-router');
 });
 traffic('gateway-api: HTTPRoute with weighted backendRefs to the role Services; weights read back', () => {
-  const svc = isvc({ traffic: { provider: 'gateway-api', gateway: { parentRefs: [{ name: 'gw' }], hostnames: ['faces.example.com'] } } } as any);
-  const route = buildHttpRoute(svc, { stableService: 'faces-stable', canaryService: 'faces-canary', port: 80 }, { stable: 75, canary: 25 }) as any;
+  const svc = isvc({
+    traffic: { provider: 'gateway-api', gateway: { parentRefs: [{ name: 'gw' }], hostnames: ['faces.example.com'] } },
+  } as any);
+  const route = buildHttpRoute(
+    svc,
+    { stableService: 'faces-stable', canaryService: 'faces-canary', port: 80 },
+    { stable: 75, canary: 25 },
+  ) as any;
   assert.equal(route.spec.parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }]);
   assert.equal(route.spec.hostnames, ['faces.example.com']);
-  assert.equal(route.spec.rules[0].backendRefs, [{ name: 'faces-stable', port: 80, weight: 75 }, { name: 'faces-canary', port: 80, weight: 25 }]);
+  assert.equal(route.spec.rules[0].backendRefs, [
+    { name: 'faces-stable', port: 80, weight: 75 },
+    { name: 'faces-canary', port: 80, weight: 25 },
+  ]);
   const noCanary = buildHttpRoute(svc, { stableService: 'faces-stable', port: 80 }, { stable: 100, canary: 0 }) as any;
   assert.is(noCanary.spec.rules[0].backendRefs.length, 1);
 });
 traffic.run();
 
 const retrain = suite('retraining');
-const template = { model: 'faces', image: 'modelship/trainer-image-classifier:1', dataset: { uri: 'pvc://data/x' }, output: { uri: 'pvc://models/runs' } };
-const withMon = (mon: InferenceServiceStatus['monitoring'], extra: Partial<InferenceServiceStatus> = {}, r: object = {}) =>
-  isvc({ canary: { minFeedback: 10 }, retrain: { onDrift: true, onAccuracyBelow: 0.8, cooldown: '1h', template, ...r } } as any, { ...serving, monitoring: mon, ...extra });
+const template = {
+  model: 'faces',
+  image: 'modelship/trainer-image-classifier:1',
+  dataset: { uri: 'pvc://data/x' },
+  output: { uri: 'pvc://models/runs' },
+};
+const withMon = (
+  mon: InferenceServiceStatus['monitoring'],
+  extra: Partial<InferenceServiceStatus> = {},
+  r: object = {},
+) =>
+  isvc(
+    {
+      canary: { minFeedback: 10 },
+      retrain: { onDrift: true, onAccuracyBelow: 0.8, cooldown: '1h', template, ...r },
+    } as any,
+    { ...serving, monitoring: mon, ...extra },
+  );
 retrain('critical drift, accuracy below, in flight, cooldown', () => {
   const critical = { drift: { level: 'Critical' as const, score: 0.6, feature: 'brightness' } };
   assert.is(decideRetrain({ isvc: withMon(critical), inFlight: false, now: NOW })?.reason, 'Drift');
   assert.is(decideRetrain({ isvc: withMon({ drift: { level: 'Warn' } }), inFlight: false, now: NOW }), undefined);
   assert.is(decideRetrain({ isvc: withMon(critical), inFlight: true, now: NOW }), undefined, 'one in flight at most');
-  assert.is(decideRetrain({ isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-1800).toISOString(), count: 1 } }), inFlight: false, now: NOW }), undefined, 'cooldown');
-  assert.is(decideRetrain({ isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-3601).toISOString(), count: 1 } }), inFlight: false, now: NOW })?.reason, 'Drift');
-  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 50, level: 'Warn' } }), inFlight: false, now: NOW })?.reason, 'AccuracyBelow');
-  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 9 } }), inFlight: false, now: NOW }), undefined, 'too few samples (minFeedback 10)');
-  assert.is(decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 10 } }), inFlight: false, now: NOW })?.reason, 'AccuracyBelow', 'minFeedback samples are enough');
+  assert.is(
+    decideRetrain({
+      isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-1800).toISOString(), count: 1 } }),
+      inFlight: false,
+      now: NOW,
+    }),
+    undefined,
+    'cooldown',
+  );
+  assert.is(
+    decideRetrain({
+      isvc: withMon(critical, { retrain: { lastTriggeredAt: at(-3601).toISOString(), count: 1 } }),
+      inFlight: false,
+      now: NOW,
+    })?.reason,
+    'Drift',
+  );
+  assert.is(
+    decideRetrain({
+      isvc: withMon({ accuracy: { value: 0.7, samples: 50, level: 'Warn' } }),
+      inFlight: false,
+      now: NOW,
+    })?.reason,
+    'AccuracyBelow',
+  );
+  assert.is(
+    decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 9 } }), inFlight: false, now: NOW }),
+    undefined,
+    'too few samples (minFeedback 10)',
+  );
+  assert.is(
+    decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 10 } }), inFlight: false, now: NOW })?.reason,
+    'AccuracyBelow',
+    'minFeedback samples are enough',
+  );
 });
 retrain('cron schedule', () => {
   const daily = parseCron('@daily');
@@ -278,7 +704,11 @@ retrain('cron schedule', () => {
   assert.throws(() => parseCron('* * *'), /five fields/);
   assert.ok(scheduleFiredBetween('0 12 * * *', at(-60), NOW));
   assert.not.ok(scheduleFiredBetween('0 12 * * *', NOW, at(60)));
-  const s = withMon({}, { retrain: { lastTriggeredAt: at(-7200).toISOString() } }, { onDrift: false, onAccuracyBelow: undefined, schedule: '0 * * * *' });
+  const s = withMon(
+    {},
+    { retrain: { lastTriggeredAt: at(-7200).toISOString() } },
+    { onDrift: false, onAccuracyBelow: undefined, schedule: '0 * * * *' },
+  );
   assert.is(decideRetrain({ isvc: s, inFlight: false, now: NOW })?.reason, 'Schedule');
 });
 retrain('the TrainingRun is the template, labelled with the service', () => {

@@ -3,11 +3,25 @@
 // feedback-key Secret; an optional HorizontalPodAutoscaler. Pods carry the role and version as
 // labels; Prometheus series carry `model` and `version` from the serving process itself, so a
 // version keeps its numbers when it moves from canary to stable.
-import { Labels, type InferenceService, type ModelVersion, type VersionRole, type WorkloadDefaults } from '../../api/index.js';
+import {
+  Labels,
+  withInferenceServiceDefaults,
+  type InferenceService,
+  type ModelVersion,
+  type VersionRole,
+  type WorkloadDefaults,
+} from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kinds.js';
 import { childMeta, scrapeAnnotations, servingPlacement } from '../../traffic/common.js';
 import { RESTRICTED_CONTAINER_SECURITY } from '../common/security.js';
-import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, mountPath, parseStorageUri, StorageUriError } from '../common/storage.js';
+import {
+  claimVolumeName,
+  isPvc,
+  NODE_ARTIFACT_VOLUME,
+  mountPath,
+  parseStorageUri,
+  StorageUriError,
+} from '../common/storage.js';
 import { servingThreadpoolSize } from './threadpool.js';
 
 export const SERVING_PORT = 8080;
@@ -33,7 +47,11 @@ export function roleSelector(isvc: InferenceService, role: VersionRole): Record<
   return { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: role };
 }
 
-interface ArtifactMount { modelDir: string; volumes: object[]; volumeMounts: object[] }
+interface ArtifactMount {
+  modelDir: string;
+  volumes: object[];
+  volumeMounts: object[];
+}
 
 /**
  * The artifact directory as the pod sees it: a read-only mount of the claim (pvc://) or of the
@@ -47,58 +65,96 @@ export function artifactMount(mv: ModelVersion): ArtifactMount {
     return {
       modelDir: mountPath('model'),
       volumes: [{ name, persistentVolumeClaim: { claimName: loc.claim, readOnly: true } }],
-      volumeMounts: [{ name, mountPath: mountPath('model'), readOnly: true, ...(loc.path ? { subPath: loc.path } : {}) }],
+      volumeMounts: [
+        { name, mountPath: mountPath('model'), readOnly: true, ...(loc.path ? { subPath: loc.path } : {}) },
+      ],
     };
   }
   if (loc.scheme === 'file') {
     return {
       modelDir: mountPath('model'),
-      volumes: [{ name: NODE_ARTIFACT_VOLUME, hostPath: { path: decodeURIComponent(new URL(mv.spec.artifact.uri).pathname), type: 'Directory' } }],
+      volumes: [
+        {
+          name: NODE_ARTIFACT_VOLUME,
+          hostPath: { path: decodeURIComponent(new URL(mv.spec.artifact.uri).pathname), type: 'Directory' },
+        },
+      ],
       volumeMounts: [{ name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('model'), readOnly: true }],
     };
   }
-  throw new StorageUriError(`artifact location ${mv.spec.artifact.uri} cannot be mounted for serving (supported: pvc://, file://)`);
+  throw new StorageUriError(
+    `artifact location ${mv.spec.artifact.uri} cannot be mounted for serving (supported: pvc://, file://)`,
+  );
+}
+
+const probe = (path: string, period: number, failureThreshold: number) => ({
+  httpGet: { path, port: SERVING_PORT },
+  periodSeconds: period,
+  timeoutSeconds: 2,
+  failureThreshold,
+});
+
+/** The serving container: `serve` on the mounted artifact, the feedback key from its Secret. */
+function servingContainer(
+  isvc: InferenceService,
+  mv: ModelVersion,
+  mount: ArtifactMount,
+  opts: ServingOptions,
+): object {
+  const args = ['serve', '--model-dir', mount.modelDir, '--name', isvc.spec.model];
+  args.push('--model-version', String(mv.spec.version), '--port', String(SERVING_PORT));
+  return {
+    name: SERVING_CONTAINER,
+    image: opts.servingImage,
+    args,
+    env: [
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      {
+        name: 'MODELSHIP_FEEDBACK_KEY',
+        valueFrom: { secretKeyRef: { name: feedbackSecretName(isvc), key: FEEDBACK_KEY } },
+      },
+      { name: 'UV_THREADPOOL_SIZE', value: String(servingThreadpoolSize(isvc.spec.resources)) },
+    ],
+    ports: [{ name: 'http', containerPort: SERVING_PORT }],
+    readinessProbe: probe('/v2/health/ready', 2, 3),
+    livenessProbe: { ...probe('/v2/health/live', 10, 3), initialDelaySeconds: 5 },
+    resources: isvc.spec.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+    securityContext: RESTRICTED_CONTAINER_SECURITY,
+    ...(mount.volumeMounts.length ? { volumeMounts: mount.volumeMounts } : {}),
+  };
 }
 
 /** The serving Deployment of `role` running `mv`. Throws StorageUriError for an unmountable artifact. */
-export function buildServingDeployment(isvc: InferenceService, role: VersionRole, mv: ModelVersion, opts: ServingOptions): KubeObject {
+export function buildServingDeployment(
+  isvc: InferenceService,
+  role: VersionRole,
+  mv: ModelVersion,
+  opts: ServingOptions,
+): KubeObject {
+  const spec = withInferenceServiceDefaults(isvc.spec);
   const mount = artifactMount(mv);
   const selector = roleSelector(isvc, role);
-  const podLabels = { ...selector, [Labels.model]: isvc.spec.model, [Labels.version]: String(mv.spec.version) };
-  const probe = (path: string, period: number, failureThreshold: number) => ({ httpGet: { path, port: SERVING_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold });
-  const replicas = isvc.spec.autoscaling ? isvc.spec.autoscaling.minReplicas ?? 1 : isvc.spec.replicas ?? 1;
+  const podLabels = { ...selector, [Labels.model]: spec.model, [Labels.version]: String(mv.spec.version) };
+  const annotations = {
+    ...scrapeAnnotations(opts.scrapeAnnotations, SERVING_PORT, '/metrics'),
+    [MODEL_VERSION_ANNOTATION]: mv.metadata.name ?? '',
+  };
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
     spec: {
       // With an autoscaler the HPA owns the replica count; leaving it out keeps apply from fighting it.
-      ...(isvc.spec.autoscaling ? {} : { replicas }),
+      ...(spec.autoscaling ? {} : { replicas: spec.replicas }),
       selector: { matchLabels: selector },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: {
-          labels: podLabels,
-          annotations: { ...scrapeAnnotations(opts.scrapeAnnotations, SERVING_PORT, '/metrics'), [MODEL_VERSION_ANNOTATION]: mv.metadata.name ?? '' },
-        },
+        metadata: { labels: podLabels, annotations },
         spec: {
           automountServiceAccountToken: false,
           ...servingPlacement(isvc, opts.workloadDefaults),
           terminationGracePeriodSeconds: 30,
-          containers: [{
-            name: SERVING_CONTAINER,
-            image: opts.servingImage,
-            args: ['serve', '--model-dir', mount.modelDir, '--name', isvc.spec.model, '--model-version', String(mv.spec.version), '--port', String(SERVING_PORT)],
-            env: [
-              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-              { name: 'MODELSHIP_FEEDBACK_KEY', valueFrom: { secretKeyRef: { name: feedbackSecretName(isvc), key: FEEDBACK_KEY } } },
-              { name: 'UV_THREADPOOL_SIZE', value: String(servingThreadpoolSize(isvc.spec.resources)) },
-            ],
-            ports: [{ name: 'http', containerPort: SERVING_PORT }],
-            readinessProbe: probe('/v2/health/ready', 2, 3),
-            livenessProbe: { ...probe('/v2/health/live', 10, 3), initialDelaySeconds: 5 },
-            resources: isvc.spec.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-            securityContext: RESTRICTED_CONTAINER_SECURITY,
-            ...(mount.volumeMounts.length ? { volumeMounts: mount.volumeMounts } : {}),
-          }],
+          containers: [servingContainer(isvc, mv, mount, opts)],
           ...(mount.volumes.length ? { volumes: mount.volumes } : {}),
         },
       },
@@ -108,27 +164,48 @@ export function buildServingDeployment(isvc: InferenceService, role: VersionRole
 
 export function buildRoleService(isvc: InferenceService, role: VersionRole): KubeObject {
   return {
-    apiVersion: 'v1', kind: 'Service', metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
-    spec: { selector: roleSelector(isvc, role), ports: [{ name: 'http', port: ROLE_SERVICE_PORT, targetPort: SERVING_PORT }] },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
+    spec: {
+      selector: roleSelector(isvc, role),
+      ports: [{ name: 'http', port: ROLE_SERVICE_PORT, targetPort: SERVING_PORT }],
+    },
   };
 }
 
 /** The feedback-token key shared by every serving pod of the service (created once, never rotated by apply). */
 export function buildFeedbackSecret(isvc: InferenceService, key: string): KubeObject {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: childMeta(isvc, feedbackSecretName(isvc)), type: 'Opaque', stringData: { [FEEDBACK_KEY]: key } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: childMeta(isvc, feedbackSecretName(isvc)),
+    type: 'Opaque',
+    stringData: { [FEEDBACK_KEY]: key },
+  };
 }
 
 /** An autoscaler per role when spec.autoscaling is set. */
 export function buildAutoscaler(isvc: InferenceService, role: VersionRole): KubeObject | undefined {
-  const a = isvc.spec.autoscaling;
+  const a = withInferenceServiceDefaults(isvc.spec).autoscaling;
   if (!a) return undefined;
   return {
-    apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: childMeta(isvc, roleName(isvc, role), { [Labels.role]: role }),
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: roleName(isvc, role) },
-      minReplicas: a.minReplicas ?? 1,
+      minReplicas: a.minReplicas,
       maxReplicas: a.maxReplicas,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage ?? 80 } } }],
+      metrics: [
+        {
+          type: 'Resource',
+          resource: {
+            name: 'cpu',
+            target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage },
+          },
+        },
+      ],
     },
   };
 }

@@ -10,7 +10,13 @@
 //                 so a restart resumes exactly there;
 //   5. children — one small reconciler per child kind makes the cluster match the status;
 //   6. requeue  — when to look again.
-import { Labels, type InferenceService, type ModelVersion, type WorkloadDefaults } from '../../api/index.js';
+import {
+  Labels,
+  withInferenceServiceDefaults,
+  type InferenceService,
+  type ModelVersion,
+  type WorkloadDefaults,
+} from '../../api/index.js';
 import { createMetricProvider, type MetricProvider } from '../../metrics-providers/index.js';
 import { AppliedMemo } from '../../runtime/applied-memo.js';
 import type { CacheReader, Controller, ReconcileResult } from '../../runtime/controller.js';
@@ -58,7 +64,10 @@ export async function reconcileInferenceService(ctx: RolloutContext): Promise<Re
 function servicesOfModel(obj: KubeObject, cache: CacheReader): ObjectKey[] {
   const model = (obj as ModelVersion).spec?.model;
   const namespace = obj.metadata?.namespace ?? '';
-  return cache.list<InferenceService>(Kinds.InferenceService, namespace).filter((s) => s.spec.model === model).map((s) => ({ namespace, name: s.metadata.name ?? '' }));
+  return cache
+    .list<InferenceService>(Kinds.InferenceService, namespace)
+    .filter((s) => s.spec.model === model)
+    .map((s) => ({ namespace, name: s.metadata.name ?? '' }));
 }
 
 const byServiceLabel = (obj: KubeObject): ObjectKey[] => {
@@ -71,16 +80,25 @@ function rolloutDeps(opts: InferenceServiceControllerOptions): RolloutDeps {
   const metricProvider = (isvc: InferenceService): MetricProvider | undefined => {
     const address = isvc.spec.prometheus?.address ?? opts.prometheusUrl;
     if (!address) return undefined;
-    if (!providers.has(address)) providers.set(address, createMetricProvider({ type: 'prometheus', address, timeoutMs: 5_000 }));
+    if (!providers.has(address))
+      providers.set(address, createMetricProvider({ type: 'prometheus', address, timeoutMs: 5_000 }));
     return providers.get(address);
   };
   const { servingImage, workloadDefaults, scrapeAnnotations } = opts;
   return {
-    servingImage, workloadDefaults, scrapeAnnotations, metricProvider,
+    servingImage,
+    workloadDefaults,
+    scrapeAnnotations,
+    metricProvider,
     metrics: new RolloutMetrics(opts.registry),
     reference: referenceResolver(),
     applied: new AppliedMemo(),
-    trafficProvider: (isvc) => createTrafficProvider(isvc.spec.traffic?.provider, { servingImage, workloadDefaults, scrapeAnnotations }),
+    trafficProvider: (isvc) =>
+      createTrafficProvider(withInferenceServiceDefaults(isvc.spec).traffic.provider, {
+        servingImage,
+        workloadDefaults,
+        scrapeAnnotations,
+      }),
   };
 }
 

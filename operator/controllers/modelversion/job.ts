@@ -3,12 +3,27 @@
 // is mounted read-only; the one thing validation writes, profile.json (the reference profile the
 // serving pods bin live traffic into), goes through a second, writable mount of the same
 // directory that only --profile-out points at.
-import { BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type ModelVersion, type WorkloadDefaults } from '../../api/index.js';
+import {
+  BUILTIN_WORKLOAD_DEFAULTS,
+  Labels,
+  podPlacement,
+  type ModelVersion,
+  type WorkloadDefaults,
+  withModelVersionDefaults,
+} from '../../api/index.js';
 import type { ContainerSpec, Job } from '../common/k8s.js';
 import { shortName } from '../common/names.js';
 import { controllerReference } from '../common/owner.js';
 import { RESTRICTED_JOB_CONTAINER_SECURITY } from '../common/security.js';
-import { claimVolumeName, isPvc, NODE_ARTIFACT_VOLUME, joinUri, mountPath, parseStorageUri, StorageUriError } from '../common/storage.js';
+import {
+  claimVolumeName,
+  isPvc,
+  NODE_ARTIFACT_VOLUME,
+  joinUri,
+  mountPath,
+  parseStorageUri,
+  StorageUriError,
+} from '../common/storage.js';
 
 export const VALIDATE_CONTAINER = 'validate';
 export const DEFAULT_SERVING_IMAGE = 'modelship/serving:0.1.0';
@@ -64,7 +79,9 @@ function artifactMounts(mv: ModelVersion): ArtifactMounts {
       ],
     };
   }
-  throw new StorageUriError(`artifact location ${mv.spec.artifact.uri} cannot be mounted for validation (supported: pvc://, file://)`);
+  throw new StorageUriError(
+    `artifact location ${mv.spec.artifact.uri} cannot be mounted for validation (supported: pvc://, file://)`,
+  );
 }
 
 /** The validation Job. Throws StorageUriError for an artifact location it cannot mount. */
@@ -73,8 +90,12 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
   const mounts = artifactMounts(mv);
   // The validation pod is placed by spec.validation (which a registering TrainingRun fills from
   // its spec.registration.validation), over the operator's workload defaults.
-  const { imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext } = mv.spec.validation ?? {};
-  const placement = podPlacement({ imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext }, opts.workloadDefaults ?? BUILTIN_WORKLOAD_DEFAULTS);
+  const { imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext } =
+    mv.spec.validation ?? {};
+  const placement = podPlacement(
+    { imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext },
+    opts.workloadDefaults ?? BUILTIN_WORKLOAD_DEFAULTS,
+  );
   const labels = {
     [Labels.modelVersion]: shortName(name),
     [Labels.model]: mv.spec.model,
@@ -106,7 +127,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
       backoffLimit: 0,
       completions: 1,
       parallelism: 1,
-      activeDeadlineSeconds: mv.spec.validation?.activeDeadlineSeconds ?? 600,
+      activeDeadlineSeconds: withModelVersionDefaults(mv.spec).validation.activeDeadlineSeconds,
       ttlSecondsAfterFinished: VALIDATION_JOB_TTL_SECONDS,
       template: {
         metadata: { labels, annotations: { [MODEL_VERSION_ANNOTATION]: name } },

@@ -3,19 +3,27 @@
 // Level-triggered: every reconcile recomputes the status from the cache and writes it only when
 // it changed; a terminal run costs no API calls at all.
 import type { Registry } from 'prom-client';
-import { Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus, type TrainingRunStatusRegistrationGate, type WorkloadDefaults } from '../../api/index.js';
+import {
+  Labels,
+  modelVersionName,
+  type ModelVersion,
+  type TrainingRun,
+  type TrainingRunStatus,
+  type WorkloadDefaults,
+} from '../../api/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
-import { ignoreNotFound, isAlreadyExists } from '../../runtime/errors.js';
+import { ignoreNotFound } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
 import type { Job } from '../common/k8s.js';
 import { createOwnedJob, observeOwnedJob } from '../common/owned-job.js';
 import { isOwnedBy } from '../common/owner.js';
 import { StorageUriError } from '../common/storage.js';
-import { describeFailedGates, evaluateGates } from './gates.js';
-import { buildTrainingJob, lineageFromJob, lineageOf, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName, type Lineage } from './job.js';
+import { buildTrainingJob, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName } from './job.js';
 import { TrainingRunMetrics } from './metrics.js';
-import { buildModelVersion, needsRegistration, registeredBy, VersionAllocator, withFirstRegistrationStep } from './register.js';
-import { computeTrainingStatus, isTerminal, transitionEvents, withRegistration, type RegistrationState, type TrainingObservation } from './status.js';
+import { register } from './registration.js';
+import { writeStatus } from './write-status.js';
+import { needsRegistration, VersionAllocator, withFirstRegistrationStep } from './register.js';
+import { computeTrainingStatus, isTerminal, type TrainingObservation } from './status.js';
 
 export interface TrainingRunControllerOptions {
   /** Reconciles of different runs at once (default 32: reconciles mostly wait on the API server). */
@@ -33,11 +41,6 @@ export interface TrainingRunControllerOptions {
 const CHILD_EVENT_BATCH_MS = 500;
 const FOREIGN_JOB_RETRY_MS = 2_000;
 /** Attempts to find a free version number when other runs register at the same time. */
-const MAX_REGISTRATION_ATTEMPTS = 20;
-
-export class RegistrationError extends Error {
-  override name = 'RegistrationError';
-}
 
 /** Key of the run a pod or ModelVersion belongs to (annotation / lineage), for watches. */
 export function podToRun(obj: KubeObject): ObjectKey[] {
@@ -47,7 +50,9 @@ export function podToRun(obj: KubeObject): ObjectKey[] {
 
 function modelVersionToRun(obj: KubeObject): ObjectKey[] {
   const name = (obj as ModelVersion).spec?.source?.trainingRun;
-  return name && obj.metadata?.labels?.[Labels.managedBy] === 'modelship' ? [{ namespace: obj.metadata?.namespace ?? '', name }] : [];
+  return name && obj.metadata?.labels?.[Labels.managedBy] === 'modelship'
+    ? [{ namespace: obj.metadata?.namespace ?? '', name }]
+    : [];
 }
 
 /** What the controller brings to every reconcile (built once, in trainingRunController). */
@@ -75,7 +80,10 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
     name: 'trainingrun',
     forKind: Kinds.TrainingRun,
     owns: [Kinds.Job],
-    watches: [{ kind: Kinds.Pod, mapToKeys: podToRun }, { kind: Kinds.ModelVersion, mapToKeys: modelVersionToRun }],
+    watches: [
+      { kind: Kinds.Pod, mapToKeys: podToRun },
+      { kind: Kinds.ModelVersion, mapToKeys: modelVersionToRun },
+    ],
     concurrency: opts.concurrency ?? 32,
     // A reconcile from a cache older than our last status write would only meet a 409.
     waitForOwnWrites: true,
@@ -124,7 +132,17 @@ async function observeRun(run: TrainingRun, rc: RunContext): Promise<Observed> {
     jobRecord.jobGeneration = run.metadata.generation;
   }
   if (!isOwnedBy(job, run)) {
-    return { obs: { job: { state: 'Pending', reason: 'JobNameTaken', message: `Job ${jobName} belongs to another object; waiting for it to go away` } }, jobRecord, retryAfterMs: FOREIGN_JOB_RETRY_MS };
+    return {
+      obs: {
+        job: {
+          state: 'Pending',
+          reason: 'JobNameTaken',
+          message: `Job ${jobName} belongs to another object; waiting for it to go away`,
+        },
+      },
+      jobRecord,
+      retryAfterMs: FOREIGN_JOB_RETRY_MS,
+    };
   }
   if (!jobRecord.jobName) {
     // Created by an earlier attempt whose status write did not land.
@@ -147,8 +165,13 @@ export async function reconcileRun(run: TrainingRun, rc: RunContext): Promise<Re
     // writes), so a stale read never rolls back what an earlier reconcile recorded. The write
     // that records success also records the first registration step (one write, not two).
     const allocate = versionAllocation(run, ctx, rc.deps.allocator);
-    const compute = (r: TrainingRun) => withFirstRegistrationStep(r,
-      computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now), allocate, now);
+    const compute = (r: TrainingRun) =>
+      withFirstRegistrationStep(
+        r,
+        computeTrainingStatus({ ...r, status: { ...r.status, ...definedOnly(observed.jobRecord) } }, observed.obs, now),
+        allocate,
+        now,
+      );
     const cached = run;
     try {
       run = await writeStatus(run, compute, ctx, rc.deps.metrics);
@@ -168,7 +191,11 @@ export async function reconcileRun(run: TrainingRun, rc: RunContext): Promise<Re
  * Draws the run's next version name once, however often it is asked (a conflict recomputes the
  * status): the allocator hands out each number only once.
  */
-function versionAllocation(run: TrainingRun, ctx: ReconcileContext, allocator: VersionAllocator): (() => string) & { giveBack(): void } {
+function versionAllocation(
+  run: TrainingRun,
+  ctx: ReconcileContext,
+  allocator: VersionAllocator,
+): (() => string) & { giveBack(): void } {
   const ns = run.metadata.namespace ?? '';
   let version: number | undefined;
   const allocate = () => {
@@ -176,118 +203,13 @@ function versionAllocation(run: TrainingRun, ctx: ReconcileContext, allocator: V
     version ??= allocator.next(ns, run.spec.model, seen());
     return modelVersionName(run.spec.model, version);
   };
-  return Object.assign(allocate, { giveBack: () => { if (version !== undefined) allocator.giveBack(ns, run.spec.model, version); } });
+  return Object.assign(allocate, {
+    giveBack: () => {
+      if (version !== undefined) allocator.giveBack(ns, run.spec.model, version);
+    },
+  });
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/**
- * Writes the status `compute` gives for the run when it changed, recomputing it from the stored
- * object after a conflict, and records Events for the transitions.
- */
-async function writeStatus(run: TrainingRun, compute: (r: TrainingRun) => TrainingRunStatus, ctx: ReconcileContext, metrics?: TrainingRunMetrics): Promise<TrainingRun> {
-  // The stored status the accepted write was computed from (the fresh one after a conflict), so
-  // that a completion another writer already stored is not counted again.
-  let base = run.status;
-  const status = compute(run);
-  const recompute = (fresh: TrainingRun) => { base = fresh.status; return compute(fresh); };
-  const { obj, written } = await ctx.client.setStatus(run, status, { recompute });
-  if (written) for (const e of transitionEvents(run.status, obj.status ?? status)) void ctx.recorder.event(obj, e.type, e.reason, e.message);
-  if (written) metrics?.written(run, base, obj.status);
-  return obj;
-}
-
-/**
- * A registration in progress. `run` is the run as last written: the name is recorded on it
- * before the ModelVersion is created, and later writes start from that answer. The generation
- * recorded with each state is that of the run the registration started from.
- */
-interface Registration {
-  run: TrainingRun;
-  readonly rc: RunContext;
-  readonly ns: string;
-  readonly generation: number | undefined;
-}
-
-function recordRegistration(reg: Registration, state: RegistrationState): Promise<TrainingRun> {
-  return writeStatus(reg.run, (r) => {
-    // Never replace a name an earlier attempt recorded with another one: retry from the stored state.
-    if (state.kind === 'registering' && r.status?.modelVersion && r.status.modelVersion !== state.name) {
-      throw new RegistrationError(`run already records ModelVersion ${r.status.modelVersion}; retrying with it`);
-    }
-    return withRegistration(r.status ?? {}, state, reg.generation, reg.rc.now);
-  }, reg.rc.kube);
-}
-
-async function register(run: TrainingRun, job: Job | undefined, rc: RunContext, fresh: boolean): Promise<TrainingRun> {
-  const status = run.status ?? {};
-  const reg: Registration = { run, rc, ns: run.metadata.namespace ?? '', generation: run.metadata.generation };
-  if (run.spec.registration?.enabled === false) return recordRegistration(reg, { kind: 'disabled' });
-  const gates = evaluateGates(run.spec.registration?.gates, status.metrics ?? {});
-  if (gates.some((g) => !g.passed)) return recordRegistration(reg, { kind: 'gatesFailed', gates, message: describeFailedGates(gates) });
-  if (!status.artifact?.uri) throw new RegistrationError('succeeded run has no artifact in its status');
-  const lineage = lineageFromJob(job) ?? lineageOf(run);
-  // The name an earlier attempt recorded (Registering). The cache may lag behind that write, so
-  // a run read from the cache without one is read from the API server before a new number is
-  // drawn (not needed when this reconcile just wrote the status and holds the server's answer).
-  const name = status.modelVersion
-    ?? (fresh ? undefined : (await rc.kube.client.get<TrainingRun>(Kinds.TrainingRun, reg.ns, run.metadata.name ?? '')).status?.modelVersion);
-  const artifact = { uri: status.artifact.uri, digest: status.artifact.digest };
-  return registerVersion(reg, { gates, lineage, artifact, metrics: status.metrics ?? {}, name });
-}
-
-/** What the ModelVersion records, from the status of the run the registration started from. */
-interface VersionToRegister {
-  gates: TrainingRunStatusRegistrationGate[];
-  lineage: Lineage;
-  artifact: { uri: string; digest?: string };
-  metrics: Record<string, number>;
-  /** The recorded name to create, if any; a new one is drawn when it turns out taken. */
-  name: string | undefined;
-}
-
-/** Creates the run's ModelVersion under the recorded name, or under a newly drawn one while names are taken. */
-async function registerVersion(reg: Registration, want: VersionToRegister): Promise<TrainingRun> {
-  const { allocator } = reg.rc.deps;
-  const { gates, lineage, artifact, metrics } = want;
-  let recorded = want.name;
-  for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++) {
-    const name = recorded ?? (await drawName(reg, gates));
-    const version = parseModelVersionName(name)?.version;
-    if (!version) throw new RegistrationError(`recorded ModelVersion name ${name} does not follow <model>-v<N>`);
-    const mv = buildModelVersion({ run: reg.run, version, lineage, artifact, metrics });
-    if (await createOrAdopt(reg, mv, name)) return recordRegistration(reg, { kind: 'registered', gates, name });
-    allocator.taken(reg.ns, reg.run.spec.model, version);
-    recorded = undefined; // another run's version holds the name: draw a new one
-  }
-  throw new RegistrationError(`no free version of model ${reg.run.spec.model} after ${MAX_REGISTRATION_ATTEMPTS} attempts`);
-}
-
-/** Draws the next free version number and records its name before creating, so that a restart continues with it instead of registering again. */
-async function drawName(reg: Registration, gates: TrainingRunStatusRegistrationGate[]): Promise<string> {
-  const { allocator } = reg.rc.deps;
-  const seen = reg.rc.kube.cache.list<ModelVersion>(Kinds.ModelVersion, reg.ns).map((mv) => mv.metadata.name ?? '');
-  const drawn = allocator.next(reg.ns, reg.run.spec.model, seen);
-  const name = modelVersionName(reg.run.spec.model, drawn);
-  try {
-    reg.run = await recordRegistration(reg, { kind: 'registering', gates, name });
-  } catch (e) {
-    allocator.giveBack(reg.ns, reg.run.spec.model, drawn); // not recorded: the next run takes the number
-    throw e;
-  }
-  return name;
-}
-
-/** Creates the ModelVersion; false when its name is taken by another run's version (true when it is this run's own, from an earlier attempt). */
-async function createOrAdopt(reg: Registration, mv: ModelVersion, name: string): Promise<boolean> {
-  try {
-    await reg.rc.kube.client.create(mv);
-    return true;
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
-    const existing = await ignoreNotFound(reg.rc.kube.client.get<ModelVersion>(Kinds.ModelVersion, reg.ns, name));
-    return registeredBy(existing, reg.run);
-  }
 }

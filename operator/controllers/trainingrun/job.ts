@@ -2,13 +2,26 @@
 // `--name=value` arguments after spec.args and as HP_<NAME> variables, so trainers can read
 // whichever they prefer. pvc:// data sets are mounted read-only, the output claim read-write,
 // and every run writes into its own directory <output.uri>/<run name>/.
-import { BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type TrainingRun, type WorkloadDefaults } from '../../api/index.js';
+import {
+  BUILTIN_WORKLOAD_DEFAULTS,
+  Labels,
+  podPlacement,
+  withTrainingRunDefaults,
+  type TrainingRun,
+  type WorkloadDefaults,
+} from '../../api/index.js';
 import type { ContainerSpec, Job } from '../common/k8s.js';
 import { shortName } from '../common/names.js';
 import { controllerReference } from '../common/owner.js';
 import { RESTRICTED_JOB_CONTAINER_SECURITY } from '../common/security.js';
 import {
-  claimVolumeName, isPvc, joinUri, mountPath, parseStorageUri, pathInMount, type StorageLocation,
+  claimVolumeName,
+  isPvc,
+  joinUri,
+  mountPath,
+  parseStorageUri,
+  pathInMount,
+  type StorageLocation,
 } from '../common/storage.js';
 
 export const TRAINER_CONTAINER = 'trainer';
@@ -75,7 +88,8 @@ function storageMounts(run: TrainingRun, dataset: StorageLocation, output: Stora
   if (isPvc(dataset)) {
     const name = claimVolumeName(dataset.claim);
     // A claim only read from is mounted read-only at the volume level too.
-    if (!volumes.has(name)) volumes.set(name, { name, persistentVolumeClaim: { claimName: dataset.claim, readOnly: true } });
+    if (!volumes.has(name))
+      volumes.set(name, { name, persistentVolumeClaim: { claimName: dataset.claim, readOnly: true } });
     volumeMounts.push({ name, mountPath: mountPath('dataset'), readOnly: true });
     datasetPath = pathInMount(dataset, mountPath('dataset'));
   }
@@ -83,7 +97,7 @@ function storageMounts(run: TrainingRun, dataset: StorageLocation, output: Stora
 }
 
 function resourceRequirements(run: TrainingRun): object | undefined {
-  const { cpu, memory, gpus } = run.spec.resources ?? { gpus: 0 };
+  const { cpu, memory, gpus } = run.spec.resources;
   const amounts: Record<string, string> = {};
   if (cpu !== undefined) amounts.cpu = String(cpu);
   if (memory !== undefined) amounts.memory = String(memory);
@@ -96,7 +110,7 @@ function resourceRequirements(run: TrainingRun): object | undefined {
 /** The run's tolerations plus the NVIDIA one when it asks for GPUs and none covers them yet. */
 function tolerations(run: TrainingRun): TrainingRun['spec']['tolerations'] {
   const list = [...(run.spec.tolerations ?? [])];
-  const gpus = run.spec.resources?.gpus ?? 0;
+  const gpus = run.spec.resources.gpus;
   const hasNvidia = list.some((t) => t.key === NVIDIA_GPU && (t.operator ?? 'Equal') === 'Exists');
   if (gpus > 0 && !hasNvidia) list.push({ ...NVIDIA_TOLERATION });
   return list.length ? list : undefined;
@@ -116,33 +130,42 @@ function trainerEnv(run: TrainingRun, mounts: Mounts): NonNullable<ContainerSpec
   ];
 }
 
-/**
- * The Job for a TrainingRun, placed by the run's own fields over the operator's workload
- * defaults. Throws StorageUriError for a location it cannot mount.
- */
-export function buildTrainingJob(run: TrainingRun, defaults: WorkloadDefaults = BUILTIN_WORKLOAD_DEFAULTS): Job {
-  const name = run.metadata.name ?? '';
-  const dataset = parseStorageUri(run.spec.dataset.uri);
-  const output = parseStorageUri(run.spec.output.uri);
-  const mounts = storageMounts(run, dataset, output);
-  const hpArgs = Object.entries(run.spec.hyperparameters ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `--${k}=${v}`);
-  const labels = runLabels(run);
-  const { imagePullSecrets, serviceAccountName, nodeSelector, affinity, securityContext } = run.spec;
-  const placement = podPlacement({ imagePullSecrets, serviceAccountName, nodeSelector, tolerations: tolerations(run), affinity, securityContext }, defaults);
-  const container: ContainerSpec = {
+function trainerContainer(run: TrainingRun, mounts: Mounts): ContainerSpec {
+  const hpArgs = Object.entries(run.spec.hyperparameters ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `--${k}=${v}`);
+  const resources = resourceRequirements(run);
+  return {
     name: TRAINER_CONTAINER,
     image: run.spec.image,
     ...(run.spec.imagePullPolicy ? { imagePullPolicy: run.spec.imagePullPolicy } : {}),
     ...(run.spec.command?.length ? { command: [...run.spec.command] } : {}),
     args: [...(run.spec.args ?? []), ...hpArgs],
     env: trainerEnv(run, mounts),
-    ...(resourceRequirements(run) ? { resources: resourceRequirements(run) } : {}),
+    ...(resources ? { resources } : {}),
     ...(mounts.volumeMounts.length ? { volumeMounts: mounts.volumeMounts } : {}),
     terminationMessagePath: TERMINATION_MESSAGE_PATH,
     // A trainer that dies before writing its summary still tells why (the log's tail).
     terminationMessagePolicy: 'FallbackToLogsOnError',
     securityContext: RESTRICTED_JOB_CONTAINER_SECURITY,
   };
+}
+
+/**
+ * The Job for a TrainingRun, placed by the run's own fields over the operator's workload
+ * defaults. Throws StorageUriError for a location it cannot mount.
+ */
+export function buildTrainingJob(stored: TrainingRun, defaults: WorkloadDefaults = BUILTIN_WORKLOAD_DEFAULTS): Job {
+  const run = { ...stored, spec: withTrainingRunDefaults(stored.spec) };
+  const name = run.metadata.name ?? '';
+  const mounts = storageMounts(run, parseStorageUri(run.spec.dataset.uri), parseStorageUri(run.spec.output.uri));
+  const labels = runLabels(run);
+  const { imagePullSecrets, serviceAccountName, nodeSelector, affinity, securityContext } = run.spec;
+  const placement = podPlacement(
+    { imagePullSecrets, serviceAccountName, nodeSelector, tolerations: tolerations(run), affinity, securityContext },
+    defaults,
+  );
+  const container = trainerContainer(run, mounts);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -154,11 +177,15 @@ export function buildTrainingJob(run: TrainingRun, defaults: WorkloadDefaults = 
       ownerReferences: [controllerReference('TrainingRun', run)],
     },
     spec: {
-      backoffLimit: run.spec.backoffLimit ?? 0,
+      backoffLimit: run.spec.backoffLimit,
       completions: 1,
       parallelism: 1,
-      ...(run.spec.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: run.spec.activeDeadlineSeconds } : {}),
-      ...(run.spec.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: run.spec.ttlSecondsAfterFinished } : {}),
+      ...(run.spec.activeDeadlineSeconds !== undefined
+        ? { activeDeadlineSeconds: run.spec.activeDeadlineSeconds }
+        : {}),
+      ...(run.spec.ttlSecondsAfterFinished !== undefined
+        ? { ttlSecondsAfterFinished: run.spec.ttlSecondsAfterFinished }
+        : {}),
       template: {
         metadata: { labels, annotations: { [TRAINING_RUN_ANNOTATION]: name } },
         spec: {

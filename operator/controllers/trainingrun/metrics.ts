@@ -29,12 +29,17 @@ export interface Completion {
  * computed from, `after` the status it stored. Undefined unless the write is the transition into
  * Succeeded/Failed.
  */
-export function completionOf(run: TrainingRun, before: TrainingRunStatus | undefined, after: TrainingRunStatus | undefined): Completion | undefined {
+export function completionOf(
+  run: TrainingRun,
+  before: TrainingRunStatus | undefined,
+  after: TrainingRunStatus | undefined,
+): Completion | undefined {
   if (isTerminal(before?.phase) || !after?.phase || !isTerminal(after.phase)) return undefined;
   const labels = { resource_namespace: run.metadata.namespace ?? '', model: run.spec.model, phase: after.phase };
   const start = Date.parse(after.startTime ?? '');
   const end = Date.parse(after.completionTime ?? '');
-  const durationSeconds = Number.isFinite(start) && Number.isFinite(end) && end >= start ? (end - start) / 1000 : undefined;
+  const durationSeconds =
+    Number.isFinite(start) && Number.isFinite(end) && end >= start ? (end - start) / 1000 : undefined;
   return durationSeconds === undefined ? { labels } : { labels, durationSeconds };
 }
 
@@ -50,7 +55,15 @@ export function modelVersionSamples(versions: ModelVersion[]): ModelVersionSampl
     if (!mv.spec?.model || mv.spec.version === undefined) continue;
     for (const [metric, value] of Object.entries(mv.spec.metrics ?? {})) {
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-      samples.push({ labels: { resource_namespace: mv.metadata.namespace ?? '', model: mv.spec.model, version: String(mv.spec.version), metric }, value });
+      samples.push({
+        labels: {
+          resource_namespace: mv.metadata.namespace ?? '',
+          model: mv.spec.model,
+          version: String(mv.spec.version),
+          metric,
+        },
+        value,
+      });
     }
   }
   return samples;
@@ -65,17 +78,24 @@ export class TrainingRunMetrics {
 
   constructor(readonly registry: Registry = new Registry()) {
     this.completed = new Counter({
-      name: TRAININGRUNS_COMPLETED, help: 'TrainingRuns that ended Succeeded or Failed, by resource namespace, model and phase.',
-      labelNames: ['resource_namespace', 'model', 'phase'], registers: [registry],
+      name: TRAININGRUNS_COMPLETED,
+      help: 'TrainingRuns that ended Succeeded or Failed, by resource namespace, model and phase.',
+      labelNames: ['resource_namespace', 'model', 'phase'],
+      registers: [registry],
     });
     this.duration = new Histogram({
-      name: 'modelship_operator_trainingrun_duration_seconds', help: 'Seconds from a TrainingRun\'s start (its Job) to its completion.',
-      labelNames: ['resource_namespace', 'model'], buckets: DURATION_BUCKETS, registers: [registry],
+      name: 'modelship_operator_trainingrun_duration_seconds',
+      help: "Seconds from a TrainingRun's start (its Job) to its completion.",
+      labelNames: ['resource_namespace', 'model'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
     });
     const samples = () => (this.cache ? modelVersionSamples(this.cache.list<ModelVersion>(Kinds.ModelVersion)) : []);
     this.modelVersionMetric = new Gauge({
-      name: MODELVERSION_METRIC, help: 'Offline metrics (spec.metrics, per head as <head>.<metric>) of each ModelVersion.',
-      labelNames: ['resource_namespace', 'model', 'version', 'metric'], registers: [registry],
+      name: MODELVERSION_METRIC,
+      help: 'Offline metrics (spec.metrics, per head as <head>.<metric>) of each ModelVersion.',
+      labelNames: ['resource_namespace', 'model', 'version', 'metric'],
+      registers: [registry],
       collect() {
         this.reset();
         for (const s of samples()) this.set(s.labels, s.value);
@@ -89,7 +109,8 @@ export class TrainingRunMetrics {
    */
   seen(run: TrainingRun, cache: CacheReader): void {
     this.cache = cache;
-    for (const phase of TERMINAL_PHASES) this.completed.inc({ resource_namespace: run.metadata.namespace ?? '', model: run.spec.model, phase }, 0);
+    for (const phase of TERMINAL_PHASES)
+      this.completed.inc({ resource_namespace: run.metadata.namespace ?? '', model: run.spec.model, phase }, 0);
   }
 
   /** Records the completion a status write made, if it made one. */
@@ -97,6 +118,10 @@ export class TrainingRunMetrics {
     const c = completionOf(run, before, after);
     if (!c) return;
     this.completed.inc(c.labels);
-    if (c.durationSeconds !== undefined) this.duration.observe({ resource_namespace: c.labels.resource_namespace, model: c.labels.model }, c.durationSeconds);
+    if (c.durationSeconds !== undefined)
+      this.duration.observe(
+        { resource_namespace: c.labels.resource_namespace, model: c.labels.model },
+        c.durationSeconds,
+      );
   }
 }

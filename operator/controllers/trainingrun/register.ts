@@ -10,7 +10,16 @@
 //      attempt got through: adopt it.
 // A restart between any two steps finds the recorded name and continues, so a run never
 // registers twice.
-import { API_VERSION, ConditionTypes, Labels, modelVersionName, parseModelVersionName, type ModelVersion, type TrainingRun, type TrainingRunStatus } from '../../api/index.js';
+import {
+  API_VERSION,
+  ConditionTypes,
+  Labels,
+  modelVersionName,
+  parseModelVersionName,
+  type ModelVersion,
+  type TrainingRun,
+  type TrainingRunStatus,
+} from '../../api/index.js';
 import { getCondition } from '../../runtime/status.js';
 import { describeFailedGates, evaluateGates } from './gates.js';
 import type { Lineage } from './job.js';
@@ -131,13 +140,22 @@ export function needsRegistration(run: TrainingRun): boolean {
  * (Registering), so that a restart continues with that name. Left as is otherwise, and for a
  * succeeded run without an artifact (register() reports that).
  */
-export function withFirstRegistrationStep(run: TrainingRun, status: TrainingRunStatus, allocate: () => string, now: Date): TrainingRunStatus {
+export function withFirstRegistrationStep(
+  run: TrainingRun,
+  status: TrainingRunStatus,
+  allocate: () => string,
+  now: Date,
+): TrainingRunStatus {
   if (status.phase !== 'Succeeded' || !needsRegistration({ ...run, status })) return status;
   const state = firstRegistrationState(run, status, allocate);
   return state ? withRegistration(status, state, run.metadata.generation, now) : status;
 }
 
-function firstRegistrationState(run: TrainingRun, status: TrainingRunStatus, allocate: () => string): RegistrationState | undefined {
+function firstRegistrationState(
+  run: TrainingRun,
+  status: TrainingRunStatus,
+  allocate: () => string,
+): RegistrationState | undefined {
   if (run.spec.registration?.enabled === false) return { kind: 'disabled' };
   const gates = evaluateGates(run.spec.registration?.gates, status.metrics ?? {});
   if (gates.some((g) => !g.passed)) return { kind: 'gatesFailed', gates, message: describeFailedGates(gates) };

@@ -1,7 +1,14 @@
 // TrainingRun status as a pure function of the run and what its Job says. Phases move
 // Pending → Running → Succeeded | Failed and never leave a terminal phase, so a Job that is
 // deleted later (ttlSecondsAfterFinished) or a re-list cannot rewrite an outcome.
-import { ConditionTypes, type Condition, type TrainingRun, type TrainingRunPhase, type TrainingRunStatus, type TrainingRunStatusRegistrationGate } from '../../api/index.js';
+import {
+  ConditionTypes,
+  type Condition,
+  type TrainingRun,
+  type TrainingRunPhase,
+  type TrainingRunStatus,
+  type TrainingRunStatusRegistrationGate,
+} from '../../api/index.js';
 import type { JobObservation } from '../common/observe.js';
 import { isoSeconds, setConditionAt, type StatusEvent } from '../common/status.js';
 import { parseTrainerMessage } from './termination.js';
@@ -44,7 +51,12 @@ export interface Outcome {
 export function outcomeOf(obs: TrainingObservation, now: string): Outcome {
   if (obs.invalidSpec) return { phase: 'Failed', reason: 'InvalidSpec', message: obs.invalidSpec, completionTime: now };
   if (obs.jobMissing) {
-    return { phase: 'Failed', reason: 'JobDeleted', message: 'the training Job was deleted before it reported an outcome', completionTime: now };
+    return {
+      phase: 'Failed',
+      reason: 'JobDeleted',
+      message: 'the training Job was deleted before it reported an outcome',
+      completionTime: now,
+    };
   }
   const job = obs.job;
   if (!job) return { phase: 'Pending', reason: 'JobPending', message: 'creating the training Job' };
@@ -54,15 +66,23 @@ export function outcomeOf(obs: TrainingObservation, now: string): Outcome {
     if (!summary.ok) return { phase: 'Failed', reason: summary.reason, message: summary.message, ...times };
     const acc = summary.metrics.accuracy;
     return {
-      phase: 'Succeeded', reason: 'Completed',
+      phase: 'Succeeded',
+      reason: 'Completed',
       message: `the trainer finished${acc !== undefined ? ` with accuracy ${acc}` : ''}; artifact ${summary.artifact.uri}`,
-      metrics: summary.metrics, artifact: summary.artifact, ...times,
+      metrics: summary.metrics,
+      artifact: summary.artifact,
+      ...times,
     };
   }
   if (job.state === 'Failed') {
     const summary = parseTrainerMessage(job.terminationMessage);
-    const detail = summary.ok ? '' : summary.reason === 'TrainerError' ? `; ${summary.message}`
-      : job.terminationMessage ? `; last output: ${job.terminationMessage.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}` : '';
+    const detail = summary.ok
+      ? ''
+      : summary.reason === 'TrainerError'
+        ? `; ${summary.message}`
+        : job.terminationMessage
+          ? `; last output: ${job.terminationMessage.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`
+          : '';
     return { phase: 'Failed', reason: job.reason, message: `${job.message}${detail}`, ...times };
   }
   return { phase: job.state, reason: job.reason, message: job.message, startTime: job.startTime };
@@ -70,7 +90,14 @@ export function outcomeOf(obs: TrainingObservation, now: string): Outcome {
 
 function succeededCondition(phase: TrainingRunPhase, o: Outcome, generation?: number): Condition {
   const status = phase === 'Succeeded' ? 'True' : phase === 'Failed' ? 'False' : 'Unknown';
-  return { type: C.Succeeded, status, reason: o.reason, message: o.message, observedGeneration: generation, lastTransitionTime: '' };
+  return {
+    type: C.Succeeded,
+    status,
+    reason: o.reason,
+    message: o.message,
+    observedGeneration: generation,
+    lastTransitionTime: '',
+  };
 }
 
 const cond = (c: Omit<Condition, 'lastTransitionTime'>): Condition => ({ ...c, lastTransitionTime: '' });
@@ -82,11 +109,19 @@ export function specChangedCondition(run: TrainingRun, conditions: Condition[], 
   if (jobGeneration === undefined || generation === undefined || generation <= jobGeneration) {
     return conditions.filter((c) => c.type !== C.SpecChangedAfterStart);
   }
-  return setConditionAt(conditions, cond({
-    type: C.SpecChangedAfterStart, status: 'True', reason: 'SpecChangedAfterStart', observedGeneration: generation,
-    message: `spec changed (generation ${generation}) after Job ${run.status?.jobName} was created from generation ${jobGeneration}; `
-      + 'the Job keeps running as created. Create a new TrainingRun to train with the new spec.',
-  }), now);
+  return setConditionAt(
+    conditions,
+    cond({
+      type: C.SpecChangedAfterStart,
+      status: 'True',
+      reason: 'SpecChangedAfterStart',
+      observedGeneration: generation,
+      message:
+        `spec changed (generation ${generation}) after Job ${run.status?.jobName} was created from generation ${jobGeneration}; ` +
+        'the Job keeps running as created. Create a new TrainingRun to train with the new spec.',
+    }),
+    now,
+  );
 }
 
 /** The status after this observation (pure). Registration fields are left as they were. */
@@ -115,14 +150,27 @@ export type RegistrationState =
   | { kind: 'registered'; gates: TrainingRunStatusRegistrationGate[]; name: string };
 
 /** Records the registration outcome in a (succeeded) run's status (pure). */
-export function withRegistration(status: TrainingRunStatus, state: RegistrationState, generation: number | undefined, now: Date): TrainingRunStatus {
+export function withRegistration(
+  status: TrainingRunStatus,
+  state: RegistrationState,
+  generation: number | undefined,
+  now: Date,
+): TrainingRunStatus {
   const next: TrainingRunStatus = { ...status };
   const set = (c: Omit<Condition, 'lastTransitionTime' | 'type' | 'observedGeneration'>) => {
-    next.conditions = setConditionAt(next.conditions, cond({ type: C.Registered, observedGeneration: generation, ...c }), now);
+    next.conditions = setConditionAt(
+      next.conditions,
+      cond({ type: C.Registered, observedGeneration: generation, ...c }),
+      now,
+    );
   };
   switch (state.kind) {
     case 'disabled':
-      set({ status: 'False', reason: 'RegistrationDisabled', message: 'spec.registration.enabled is false; no ModelVersion is registered' });
+      set({
+        status: 'False',
+        reason: 'RegistrationDisabled',
+        message: 'spec.registration.enabled is false; no ModelVersion is registered',
+      });
       break;
     case 'gatesFailed':
       next.registration = { gates: state.gates };
@@ -142,7 +190,8 @@ export function withRegistration(status: TrainingRunStatus, state: RegistrationS
   return next;
 }
 
-const conditionOf = (s: TrainingRunStatus | undefined, t: string): Condition | undefined => s?.conditions?.find((c) => c.type === t);
+const conditionOf = (s: TrainingRunStatus | undefined, t: string): Condition | undefined =>
+  s?.conditions?.find((c) => c.type === t);
 
 /** Events for what changed between two statuses (pure), so repeats of one state stay silent. */
 export function transitionEvents(prev: TrainingRunStatus | undefined, next: TrainingRunStatus): StatusEvent[] {
@@ -154,13 +203,20 @@ export function transitionEvents(prev: TrainingRunStatus | undefined, next: Trai
   return events.filter((e): e is StatusEvent => e !== undefined);
 }
 
-const changed = (before: Condition | undefined, after: Condition) => after.reason !== before?.reason || after.status !== before?.status;
+const changed = (before: Condition | undefined, after: Condition) =>
+  after.reason !== before?.reason || after.status !== before?.status;
 
 /** The run's progress: succeeded, failed, running, or stuck (a pending pod is not news). */
-function succeededEvent(before: Condition | undefined, after: Condition | undefined, phase: TrainingRunStatus['phase']): StatusEvent | undefined {
+function succeededEvent(
+  before: Condition | undefined,
+  after: Condition | undefined,
+  phase: TrainingRunStatus['phase'],
+): StatusEvent | undefined {
   if (!after || !changed(before, after)) return undefined;
-  if (phase === 'Succeeded') return { type: 'Normal', reason: 'Succeeded', message: `Training succeeded: ${after.message}` };
-  if (phase === 'Failed') return { type: 'Warning', reason: after.reason, message: `Training failed: ${after.message}` };
+  if (phase === 'Succeeded')
+    return { type: 'Normal', reason: 'Succeeded', message: `Training succeeded: ${after.message}` };
+  if (phase === 'Failed')
+    return { type: 'Warning', reason: after.reason, message: `Training failed: ${after.message}` };
   if (after.reason === 'JobRunning') return { type: 'Normal', reason: 'Running', message: 'Training pod is running' };
   if (after.reason !== 'JobPending') return { type: 'Warning', reason: after.reason, message: after.message };
   return undefined;
@@ -169,7 +225,11 @@ function succeededEvent(before: Condition | undefined, after: Condition | undefi
 /** The registration's outcome; the intermediate Registering step is not news. */
 function registeredEvent(before: Condition | undefined, after: Condition | undefined): StatusEvent | undefined {
   if (!after || !changed(before, after) || after.reason === 'Registering') return undefined;
-  return { type: after.status === 'True' ? 'Normal' : after.reason === 'GatesFailed' ? 'Warning' : 'Normal', reason: after.reason, message: after.message };
+  return {
+    type: after.status === 'True' ? 'Normal' : after.reason === 'GatesFailed' ? 'Warning' : 'Normal',
+    reason: after.reason,
+    message: after.message,
+  };
 }
 
 function specChangedEvent(before: Condition | undefined, after: Condition | undefined): StatusEvent | undefined {

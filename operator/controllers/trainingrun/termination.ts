@@ -25,16 +25,25 @@ const MAX_METRICS = 128;
 const MAX_QUOTE = 300;
 
 const quote = (text: string) => JSON.stringify(text.length > MAX_QUOTE ? `${text.slice(0, MAX_QUOTE)}…` : text);
-const invalid = (why: string): TrainerFailure => ({ ok: false, reason: 'InvalidTerminationMessage', message: `the trainer's termination message ${why}` });
+const invalid = (why: string): TrainerFailure => ({
+  ok: false,
+  reason: 'InvalidTerminationMessage',
+  message: `the trainer's termination message ${why}`,
+});
 
 export function parseTrainerMessage(text: string | undefined): TrainerMessage {
   if (text === undefined || text.trim() === '') {
-    return { ok: false, reason: 'MissingTerminationMessage', message: 'the trainer exited without writing its summary to the termination message (terminationMessagePath)' };
+    return {
+      ok: false,
+      reason: 'MissingTerminationMessage',
+      message: 'the trainer exited without writing its summary to the termination message (terminationMessagePath)',
+    };
   }
   const parsed = parseObject(text);
   if (!parsed.ok) return parsed;
   const obj = parsed.value;
-  if (typeof obj.error === 'string') return { ok: false, reason: 'TrainerError', message: `the trainer failed: ${obj.error}` };
+  if (typeof obj.error === 'string')
+    return { ok: false, reason: 'TrainerError', message: `the trainer failed: ${obj.error}` };
   const artifact = parseArtifact(obj.artifact);
   if (!artifact.ok) return artifact;
   const metrics = parseMetrics(obj.metrics ?? {});
@@ -59,7 +68,8 @@ function parseObject(text: string): Checked<Record<string, unknown>> {
 
 function parseArtifact(value: unknown): Checked<TrainerSummary['artifact']> {
   const artifact = value as Record<string, unknown> | undefined;
-  if (typeof artifact !== 'object' || artifact === null || typeof artifact.uri !== 'string' || !artifact.uri) return invalid('has no artifact.uri');
+  if (typeof artifact !== 'object' || artifact === null || typeof artifact.uri !== 'string' || !artifact.uri)
+    return invalid('has no artifact.uri');
   if (artifact.digest !== undefined && (typeof artifact.digest !== 'string' || !DIGEST.test(artifact.digest))) {
     return invalid(`has an artifact.digest that is not sha256:<64 hex digits>: ${quote(String(artifact.digest))}`);
   }
@@ -68,7 +78,8 @@ function parseArtifact(value: unknown): Checked<TrainerSummary['artifact']> {
 
 /** The metrics' entries when they are at most MAX_METRICS finite numbers. */
 function parseMetrics(metrics: unknown): Checked<[string, unknown][]> {
-  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) return invalid('has metrics that are not an object of numbers');
+  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics))
+    return invalid('has metrics that are not an object of numbers');
   const entries = Object.entries(metrics as Record<string, unknown>);
   if (entries.length > MAX_METRICS) return invalid(`has ${entries.length} metrics (at most ${MAX_METRICS})`);
   const bad = entries.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));

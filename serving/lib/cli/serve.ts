@@ -44,8 +44,26 @@ export function feedbackKey(file: string | undefined, env: NodeJS.ProcessEnv, lo
     if (trimmed.length < 16) throw new UsageError('the feedback key must be at least 16 bytes');
     return trimmed;
   }
-  log.warn('No feedback key given (MODELSHIP_FEEDBACK_KEY or --feedback-key-file): using a random per-process key, so feedback is only accepted by this replica until it restarts');
+  log.warn(
+    'No feedback key given (MODELSHIP_FEEDBACK_KEY or --feedback-key-file): using a random per-process key, so feedback is only accepted by this replica until it restarts',
+  );
   return randomBytes(32);
+}
+
+/** SIGTERM/SIGINT: finish in-flight requests (up to `timeoutMs`), then exit 0. */
+function drainOnSignals(app: ServingApp, log: Logger, timeoutMs: number): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('Draining in-flight requests', { signal, timeoutMs });
+    void app.drain(timeoutMs).then(() => {
+      log.info('Stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<ServingApp> {
@@ -56,7 +74,10 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   if (!modelDir) throw new UsageError('serve needs --model-dir DIR');
   const artifact = await readArtifact(modelDir);
   for (const warning of artifact.warnings) log.warn(warning);
-  if (!artifact.profile) log.warn('No usable profile.json: input-feature bins (modelship_feature_bin_total) are not counted; run `serve validate` to write one');
+  if (!artifact.profile)
+    log.warn(
+      'No usable profile.json: input-feature bins (modelship_feature_bin_total) are not counted; run `serve validate` to write one',
+    );
   const app = new ServingApp({
     artifact,
     name: flags.name,
@@ -75,29 +96,31 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   });
   const host = flags.host ?? env.POD_IP ?? '0.0.0.0';
   const address = await app.listen(flags.port ?? 8080, host);
-  log.info('Listening', { address: `${address.address}:${address.port}`, model: app.name, version: app.version, digest: artifact.digest });
-  const drainTimeout = flags['drain-timeout-ms'] ?? 20_000;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('Draining in-flight requests', { signal, timeoutMs: drainTimeout });
-    void app.drain(drainTimeout).then(() => { log.info('Stopped'); process.exit(0); });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  log.info('Listening', {
+    address: `${address.address}:${address.port}`,
+    model: app.name,
+    version: app.version,
+    digest: artifact.digest,
+  });
+  drainOnSignals(app, log, flags['drain-timeout-ms'] ?? 20_000);
   // Every upload is new: sharp's operation cache only costs memory and lookups here.
   sharp.cache(false);
   // One onnxruntime thread per run: requests already run concurrently, and the benchmark
   // (hack/bench/serving.bench.ts) shows intra-op parallelism losing to that on small CNNs.
-  const model = await Model.fromArtifact(artifact, { intraOpThreads: flags['intra-op-threads'] ?? 1, intraOpSpinning: flags['intra-op-spinning'] ?? false });
+  const model = await Model.fromArtifact(artifact, {
+    intraOpThreads: flags['intra-op-threads'] ?? 1,
+    intraOpSpinning: flags['intra-op-spinning'] ?? false,
+  });
   app.setModel(model);
   // sharp decodes on libuv's pool; it is sized before any of our code runs, so the
   // operator sets UV_THREADPOOL_SIZE per pod (one thread per core). Logged to tell a tuned pod
   // from one on libuv's default.
   log.info('Model loaded; ready', {
-    model: app.name, inputs: artifact.signature.input.kind, heads: artifact.signature.heads.map((h) => h.name),
-    threadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4, cores: availableParallelism(),
+    model: app.name,
+    inputs: artifact.signature.input.kind,
+    heads: artifact.signature.heads.map((h) => h.name),
+    threadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4,
+    cores: availableParallelism(),
   });
   return app;
 }
