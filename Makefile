@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/hack/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 DEVCLUSTER_DIR ?= .devcluster
 DIR ?= .cache/sample-model
 
-.PHONY: help deps tools build typecheck lint test test-unit test-reliability test-canary-chaos bench devcluster demo sample-model crds-check clean images
+.PHONY: help deps tools build typecheck lint format test test-unit test-reliability test-canary-chaos bench devcluster demo sample-model crds-check clean images
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,8 +24,12 @@ build: deps ## compile TypeScript to dist/
 typecheck: deps ## strict TypeScript check of everything, tests included
 	npx tsc -p tsconfig.json --noEmit
 
-lint: deps ## eslint with typescript-eslint
+lint: deps ## eslint (typescript-eslint, size limits, floating promises) and prettier --check
 	npx eslint --max-warnings=0 .
+	npx prettier --check --log-level warn .
+
+format: deps ## prettier --write: the formatting make lint checks
+	npx prettier --write --log-level warn .
 
 test: deps tools typecheck lint ## typecheck + lint + every test; ends with "N passed, N failed"
 	node hack/run-tests.mjs

@@ -34,7 +34,14 @@ export interface Crd {
   spec: {
     group: string;
     scope: string;
-    names: { kind: string; listKind: string; plural: string; singular: string; shortNames?: string[]; categories?: string[] };
+    names: {
+      kind: string;
+      listKind: string;
+      plural: string;
+      singular: string;
+      shortNames?: string[];
+      categories?: string[];
+    };
     versions: { name: string; served: boolean; storage: boolean; schema: { openAPIV3Schema: Schema } }[];
   };
 }
@@ -230,7 +237,9 @@ class Generator {
     if (existing) {
       if (!shared) throw new TypeGenError(`${key}: type name ${name} is already used by another field`);
       if (canonical(existing.schema, true) !== canonical(schema, true)) {
-        throw new TypeGenError(`${key}: schema differs from the other occurrences of ${name}; keep the copies identical`);
+        throw new TypeGenError(
+          `${key}: schema differs from the other occurrences of ${name}; keep the copies identical`,
+        );
       }
       return name;
     }
@@ -283,7 +292,8 @@ export function defaultsTree(schema: Schema): Record<string, unknown> | undefine
   if (Object.keys(properties).length) node.properties = properties;
   const items = schema.items && defaultsTree(schema.items);
   if (items) node.items = items;
-  const values = typeof schema.additionalProperties === 'object' ? defaultsTree(schema.additionalProperties) : undefined;
+  const values =
+    typeof schema.additionalProperties === 'object' ? defaultsTree(schema.additionalProperties) : undefined;
   if (values) node.additionalProperties = values;
   return Object.keys(node).length ? node : undefined;
 }
@@ -309,10 +319,13 @@ function storageVersion(crd: Crd) {
 
 /** The whole generated module for the given CRDs. Pure: same input, same text. */
 export function generateTypes(crds: Crd[]): string {
-  const sorted = [...crds].sort((a, b) => KIND_ORDER.indexOf(a.spec.names.kind) - KIND_ORDER.indexOf(b.spec.names.kind));
+  const sorted = [...crds].sort(
+    (a, b) => KIND_ORDER.indexOf(a.spec.names.kind) - KIND_ORDER.indexOf(b.spec.names.kind),
+  );
   const groups = new Set(sorted.map((c) => c.spec.group));
   const versions = new Set(sorted.map((c) => storageVersion(c).name));
-  if (groups.size !== 1 || versions.size !== 1) throw new TypeGenError('all CRDs must share one group and storage version');
+  if (groups.size !== 1 || versions.size !== 1)
+    throw new TypeGenError('all CRDs must share one group and storage version');
   const [group] = groups;
   const [version] = versions;
   let currentKind = '';

@@ -16,12 +16,17 @@ const skipDirs = new Set(['node_modules', 'dist', 'bin', '.devcluster', '.cache'
 
 function findTests(dir, out) {
   let entries;
-  try { entries = readdirSync(dir); } catch { return out; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of entries) {
     const path = join(dir, name);
     const st = statSync(path);
-    if (st.isDirectory()) { if (!skipDirs.has(name)) findTests(path, out); }
-    else if (name.endsWith(suffix)) out.push(path);
+    if (st.isDirectory()) {
+      if (!skipDirs.has(name)) findTests(path, out);
+    } else if (name.endsWith(suffix)) out.push(path);
   }
   return out;
 }
@@ -30,7 +35,8 @@ const argv = process.argv.slice(2);
 const suffixAt = argv.indexOf('--suffix');
 const suffix = suffixAt >= 0 ? argv.splice(suffixAt, 2)[1] : '.test.ts';
 const filters = argv;
-const files = roots.flatMap((r) => findTests(r, []))
+const files = roots
+  .flatMap((r) => findTests(r, []))
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort();
 const jobs = Math.max(1, Number(process.env.TEST_JOBS ?? 2));
@@ -45,8 +51,12 @@ function runFile(file) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
     child.on('close', (code, signal) => {
       const text = output.replace(ansi, '');
       const total = sumOf(text, /Total:\s+(\d+)/g);
@@ -74,8 +84,16 @@ async function worker() {
     const r = await runFile(file);
     results.push(r);
     const status = r.failed ? 'FAIL' : 'ok  ';
-    console.log(`${status} ${relative('.', file)}  (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)}s)`);
-    if (r.failed || process.env.TEST_VERBOSE) console.log(r.text.split('\n').map((l) => '    ' + l).join('\n'));
+    console.log(
+      `${status} ${relative('.', file)}  (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)}s)`,
+    );
+    if (r.failed || process.env.TEST_VERBOSE)
+      console.log(
+        r.text
+          .split('\n')
+          .map((l) => '    ' + l)
+          .join('\n'),
+      );
     // Chaos tests print their random seed; show it even on success so any run can be replayed.
     else for (const l of r.text.split('\n').filter((l) => l.startsWith('chaos seed'))) console.log('    ' + l);
   }

@@ -12,20 +12,40 @@ import { Kinds } from '../../operator/runtime/kinds.js';
 import { createLogger } from '../../operator/runtime/logger.js';
 import { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { createReadyVersion, inferenceService, MODEL, NS, routerUrl, startFixture } from '../../test/e2e/canary-support.js';
+import {
+  createReadyVersion,
+  inferenceService,
+  MODEL,
+  NS,
+  routerUrl,
+  startFixture,
+} from '../../test/e2e/canary-support.js';
 import { emptyStats, runLoad } from '../loadgen/loadgen.js';
 
 const INTERVAL_MS = 10_000;
 const fx = await startFixture(1);
 const manager = new Manager({ client: fx.client, log: createLogger({ silent: true }), leaderElection: false });
-for (const c of buildControllers({ namespaces: [], prometheusUrl: fx.cluster.prometheusUrl, servingImage: 'modelship/serving:bench' })) manager.add(c);
+for (const c of buildControllers({
+  namespaces: [],
+  prometheusUrl: fx.cluster.prometheusUrl,
+  servingImage: 'modelship/serving:bench',
+}))
+  manager.add(c);
 await manager.start();
 const stop = new AbortController();
 let load: Promise<unknown> | undefined;
 try {
   const get = () => fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL);
   await createReadyVersion(fx.client, 1, 'good-1');
-  await fx.client.create(inferenceService({ steps: [40, 70], interval: '10s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
+  await fx.client.create(
+    inferenceService({
+      steps: [40, 70],
+      interval: '10s',
+      minRequests: 50,
+      minFeedback: 50,
+      checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } },
+    }),
+  );
   await waitFor(async () => ((await get()).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
   const url = await routerUrl(fx.client);
   load = runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, emptyStats());
@@ -36,21 +56,36 @@ try {
   let routerAt = 0;
   let lastAnalysis = '';
   let dueAt = 0;
-  await waitFor(async () => {
-    const [s, table] = await Promise.all([get(), fetch(`${url}/-/router/config`).then((r) => r.json() as Promise<{ upstreams: Array<{ version: string; weight: number }> }>, () => undefined)]);
-    const now = Date.now();
-    const c = s.status?.canary;
-    if (!trafficAt && c?.stepStartedAt) { trafficAt = Date.parse(c.stepStartedAt); dueAt = trafficAt + INTERVAL_MS; }
-    const a = s.status?.analysis;
-    if (a?.time && a.time !== lastAnalysis && dueAt) {
-      decisions.push(Date.parse(a.time) - dueAt);
-      lastAnalysis = a.time;
-      dueAt = Date.parse(a.time) + INTERVAL_MS;
-    }
-    if (!rolledAt && s.status?.history?.some((h) => h.version === 2)) rolledAt = now;
-    if (rolledAt && !routerAt && table && !table.upstreams.some((u) => u.version === '2' && u.weight > 0)) routerAt = now;
-    return rolledAt && routerAt ? true : undefined;
-  }, 180_000, 'bad canary rolled back', 20);
+  await waitFor(
+    async () => {
+      const [s, table] = await Promise.all([
+        get(),
+        fetch(`${url}/-/router/config`).then(
+          (r) => r.json() as Promise<{ upstreams: Array<{ version: string; weight: number }> }>,
+          () => undefined,
+        ),
+      ]);
+      const now = Date.now();
+      const c = s.status?.canary;
+      if (!trafficAt && c?.stepStartedAt) {
+        trafficAt = Date.parse(c.stepStartedAt);
+        dueAt = trafficAt + INTERVAL_MS;
+      }
+      const a = s.status?.analysis;
+      if (a?.time && a.time !== lastAnalysis && dueAt) {
+        decisions.push(Date.parse(a.time) - dueAt);
+        lastAnalysis = a.time;
+        dueAt = Date.parse(a.time) + INTERVAL_MS;
+      }
+      if (!rolledAt && s.status?.history?.some((h) => h.version === 2)) rolledAt = now;
+      if (rolledAt && !routerAt && table && !table.upstreams.some((u) => u.version === '2' && u.weight > 0))
+        routerAt = now;
+      return rolledAt && routerAt ? true : undefined;
+    },
+    180_000,
+    'bad canary rolled back',
+    20,
+  );
   const figures = {
     timeToRollbackS: +((rolledAt - trafficAt) / 1000).toFixed(1),
     targetS: (2 * INTERVAL_MS + 2000) / 1000,
@@ -58,7 +93,9 @@ try {
     routerLatencyMs: routerAt - rolledAt,
   };
   console.log(JSON.stringify(figures));
-  console.log(`time-to-rollback ${figures.timeToRollbackS} s (target ≤ ${figures.targetS} s after the canary takes traffic); decision latency ${decisions.map((d) => `${d} ms`).join(', ')} after the analysis was due; router ${figures.routerLatencyMs} ms after the status (polled every 20 ms)`);
+  console.log(
+    `time-to-rollback ${figures.timeToRollbackS} s (target ≤ ${figures.targetS} s after the canary takes traffic); decision latency ${decisions.map((d) => `${d} ms`).join(', ')} after the analysis was due; router ${figures.routerLatencyMs} ms after the status (polled every 20 ms)`,
+  );
 } finally {
   stop.abort();
   await load?.catch(() => undefined);

@@ -11,11 +11,16 @@ const benches = readdirSync('hack/bench')
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort();
 
-console.log(`# machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+console.log(
+  `# machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+);
 let failed = 0;
 for (const file of benches) {
   console.log(`\n## ${file.replace('.bench.ts', '')}`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', `hack/bench/${file}`], { stdio: 'inherit' });
-  if (r.status !== 0) { failed++; console.log(`!! ${file} exited ${r.status ?? r.signal}`); }
+  if (r.status !== 0) {
+    failed++;
+    console.log(`!! ${file} exited ${r.status ?? r.signal}`);
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -45,17 +45,25 @@ const N = Number(process.argv[2] ?? 500);
 const METRICS_PORT = 20000 + Math.floor(Math.random() * 20000);
 const NS = 'default';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
-const SUMMARY = JSON.stringify({ artifact: { uri: 'pvc://bench-models/runs/x', digest: DIGEST }, metrics: { accuracy: 0.9 } });
+const SUMMARY = JSON.stringify({
+  artifact: { uri: 'pvc://bench-models/runs/x', digest: DIGEST },
+  metrics: { accuracy: 0.9 },
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function trainingRun(i: number): TrainingRun {
   return {
-    apiVersion: API_VERSION, kind: 'TrainingRun', metadata: { name: `bench-${i}`, namespace: NS },
+    apiVersion: API_VERSION,
+    kind: 'TrainingRun',
+    metadata: { name: `bench-${i}`, namespace: NS },
     spec: {
-      model: 'bench', image: 'busybox:1.36',
+      model: 'bench',
+      image: 'busybox:1.36',
       command: ['sh', '-c', `printf '%s' '${SUMMARY}' > /dev/termination-log`],
-      dataset: { uri: 's3://bench/data' }, output: { uri: 'pvc://bench-models/runs' },
-      resources: { gpus: 0 }, backoffLimit: 0,
+      dataset: { uri: 's3://bench/data' },
+      output: { uri: 'pvc://bench-models/runs' },
+      resources: { gpus: 0 },
+      backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.05, activeDeadlineSeconds: 60 } },
     },
   };
@@ -84,8 +92,30 @@ async function inBatches<T>(items: T[], size: number, fn: (t: T) => Promise<unkn
  */
 function operatorCommand(): { args: string[]; how: string } {
   const outDir = '.cache/operator-bench-build';
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--ignoreConfig', '--outDir', outDir, '--rootDir', '.', '--module', 'NodeNext',
-    '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', '--esModuleInterop', '--resolveJsonModule', '--types', 'node', 'operator/main.ts'], { encoding: 'utf8' });
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      'node_modules/typescript/bin/tsc',
+      '--ignoreConfig',
+      '--outDir',
+      outDir,
+      '--rootDir',
+      '.',
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--skipLibCheck',
+      '--esModuleInterop',
+      '--resolveJsonModule',
+      '--types',
+      'node',
+      'operator/main.ts',
+    ],
+    { encoding: 'utf8' },
+  );
   if (tsc.status === 0) return { args: [`${outDir}/operator/main.js`], how: 'compiled JS' };
   console.log(`(operator build failed, running it with tsx: ${(tsc.stdout + tsc.stderr).split('\n')[0]})`);
   return { args: ['--import', 'tsx', 'operator/main.ts'], how: 'tsx' };
@@ -98,18 +128,54 @@ let agent: ChildProcess | undefined;
 const cluster = await startTestCluster({ agent: agentInProcess });
 try {
   if (!agentInProcess) {
-    agent = spawn(process.execPath, ['--import', 'tsx', 'hack/devcluster/agent/main.ts', '--kubeconfig', cluster.kubeconfigPath, '--dir', cluster.dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    agent = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'hack/devcluster/agent/main.ts',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        '--dir',
+        cluster.dir,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
   }
   const applied = await cluster.kubectl(['apply', '-f', 'crds/']);
   if (applied.code !== 0) throw new Error(applied.stderr);
   const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  for (;;) { try { await client.list(Kinds.TrainingRun, { namespace: NS }); break; } catch { await sleep(100); } }
+  for (;;) {
+    try {
+      await client.list(Kinds.TrainingRun, { namespace: NS });
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
 
   // BENCH_OPERATOR_NODE_ARGS: extra node flags for the operator process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  operator = spawn(process.execPath, [...nodeArgs, ...entry.args, '--kubeconfig', cluster.kubeconfigPath, '--leader-elect=false', '--metrics-port', String(METRICS_PORT), '--metrics-host', '127.0.0.1', '--log-level', 'warn'], {
-    env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'busybox:1.36' }, stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  operator = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      ...entry.args,
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '--leader-elect=false',
+      '--metrics-port',
+      String(METRICS_PORT),
+      '--metrics-host',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+    ],
+    {
+      env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'busybox:1.36' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const opPid = operator.pid!;
   await sleep(4000); // start-up and cache sync (the first reconciles find nothing to do)
   const idle = rssMb(opPid);
@@ -119,7 +185,11 @@ try {
   const agentCpu = () => (agent?.pid ? cpuSeconds(agent.pid) : 0);
   const cpu0 = { operator: cpuSeconds(opPid), cluster: process.cpuUsage(), agent: agentCpu() };
   const t0 = Date.now();
-  await inBatches(Array.from({ length: N }, (_, i) => i), 50, (i) => client.create(trainingRun(i)));
+  await inBatches(
+    Array.from({ length: N }, (_, i) => i),
+    50,
+    (i) => client.create(trainingRun(i)),
+  );
   const created = Date.now() - t0;
   let polls = 0;
   let peakRss = idle.rss;
@@ -130,18 +200,34 @@ try {
     peakRss = Math.max(peakRss, rssMb(opPid).rss);
     const runs = (await client.list<TrainingRun>(Kinds.TrainingRun, { namespace: NS })).items;
     const mvs = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS })).items;
-    const runsDone = runs.filter((r) => (r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed')
-      && r.status?.conditions?.some((c) => c.type === 'Registered' && c.status !== 'Unknown')).length;
+    const runsDone = runs.filter(
+      (r) =>
+        (r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed') &&
+        r.status?.conditions?.some((c) => c.type === 'Registered' && c.status !== 'Unknown'),
+    ).length;
     const mvsDone = mvs.filter((m) => m.status?.phase === 'Ready' || m.status?.phase === 'Rejected').length;
     if (process.env.BENCH_VERBOSE) {
       const jobs = (await client.list<KubeObject>(Kinds.Job, { namespace: NS })).items;
-      const complete = jobs.filter((j) => ((j.status as { conditions?: Array<{ type: string }> } | undefined)?.conditions ?? []).some((c) => c.type === 'Complete' || c.type === 'Failed')).length;
+      const complete = jobs.filter((j) =>
+        ((j.status as { conditions?: Array<{ type: string }> } | undefined)?.conditions ?? []).some(
+          (c) => c.type === 'Complete' || c.type === 'Failed',
+        ),
+      ).length;
       polls++;
       console.log(`  jobs ${jobs.length} created, ${complete} finished`);
     }
-    if (process.env.BENCH_VERBOSE) console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: runs ${runsDone}/${N} (${runs.filter((r) => r.status?.phase === "Succeeded").length} succeeded), versions ${mvsDone}/${mvs.length}`);
-    if (runsDone === N && mvsDone === N) { convergedMs = Date.now() - t0; break; }
-    if (Date.now() - t0 > 420_000) { console.log(`did not converge: runs ${runsDone}/${N}, versions ${mvsDone}/${N}`); break; }
+    if (process.env.BENCH_VERBOSE)
+      console.log(
+        `${((Date.now() - t0) / 1000).toFixed(1)} s: runs ${runsDone}/${N} (${runs.filter((r) => r.status?.phase === 'Succeeded').length} succeeded), versions ${mvsDone}/${mvs.length}`,
+      );
+    if (runsDone === N && mvsDone === N) {
+      convergedMs = Date.now() - t0;
+      break;
+    }
+    if (Date.now() - t0 > 420_000) {
+      console.log(`did not converge: runs ${runsDone}/${N}, versions ${mvsDone}/${N}`);
+      break;
+    }
   }
   const after = cluster.api.counters();
   const cpuOperator = cpuSeconds(opPid) - cpu0.operator;
@@ -149,10 +235,17 @@ try {
   const cpuCluster = (clusterCpu.user + clusterCpu.system) / 1e6;
   const cpuAgent = agentCpu() - cpu0.agent;
   const requests = after.total - before.total - polls - N; // minus the bench's own creates and polls
-  const byKey = Object.entries(after.byKey).map(([k, v]) => [k, v - (before.byKey[k] ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
-  const versions = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS })).items.map((m) => m.spec.version);
+  const byKey = Object.entries(after.byKey)
+    .map(([k, v]) => [k, v - (before.byKey[k] ?? 0)] as const)
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const versions = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS })).items.map(
+    (m) => m.spec.version,
+  );
   const eventsBySource = new Map<string, { objects: number; occurrences: number }>();
-  for (const e of (await client.list<KubeObject & { source?: { component?: string }; count?: number }>(Kinds.Event, { namespace: NS })).items) {
+  for (const e of (
+    await client.list<KubeObject & { source?: { component?: string }; count?: number }>(Kinds.Event, { namespace: NS })
+  ).items) {
     const source = e.source?.component ?? '?';
     const s = eventsBySource.get(source) ?? { objects: 0, occurrences: 0 };
     s.objects++;
@@ -167,20 +260,50 @@ try {
   const steadyWrites = cluster.api.counters().writes - steady0;
   const mem = rssMb(opPid);
 
-  const metricsText = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`).then((r) => r.text()).catch(() => '');
-  const reconcileLines = metricsText.split('\n').filter((l) => /^modelship_operator_reconcile_(total|errors_total|duration_seconds_(sum|count))\{controller="(trainingrun|modelversion)"/.test(l));
+  const metricsText = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const reconcileLines = metricsText
+    .split('\n')
+    .filter((l) =>
+      /^modelship_operator_reconcile_(total|errors_total|duration_seconds_(sum|count))\{controller="(trainingrun|modelversion)"/.test(
+        l,
+      ),
+    );
   console.log(`operator reconciles: ${reconcileLines.join('; ')}`);
   console.log(`runs created: ${N} in ${created} ms`);
-  console.log(`converged (runs Succeeded+registered, versions validated): ${convergedMs >= 0 ? `${(convergedMs / 1000).toFixed(1)} s` : 'NO'} (target ≤ 60 s)`);
-  console.log(agentInProcess
-    ? `CPU during convergence: operator ${cpuOperator.toFixed(1)} s, API server + node agent ${cpuCluster.toFixed(1)} s (pods are extra processes)`
-    : `CPU during convergence: operator ${cpuOperator.toFixed(1)} s, API server (+ bench) ${cpuCluster.toFixed(1)} s, node agent ${cpuAgent.toFixed(1)} s (pods are extra processes)`);
-  console.log(`ModelVersions: ${versions.length}, distinct versions: ${distinct}, max version: ${Math.max(0, ...versions)}`);
-  console.log(`API requests during convergence (all clients except the bench's creates/polls): ${requests} (${(requests / N).toFixed(1)} per run, incl. the node agent)`);
-  console.log(`  top: ${byKey.slice(0, 10).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  console.log(`  Events by source (objects/occurrences): ${[...eventsBySource].sort((a, b) => b[1].objects - a[1].objects).map(([k, v]) => `${k} ${v.objects}/${v.occurrences}`).join(', ')}`);
-  console.log(`writes at steady state over 10 s: ${steadyWrites} (${(steadyWrites / (2 * N)).toFixed(3)} per object; target 0)`);
-  console.log(`operator RSS (${entry.how}): idle ${idle.rss.toFixed(0)} MB, peak sampled ${peakRss.toFixed(0)} MB, now ${mem.rss.toFixed(0)} MB, high-water ${mem.peak.toFixed(0)} MB (target ≤ 200 MB)`);
+  console.log(
+    `converged (runs Succeeded+registered, versions validated): ${convergedMs >= 0 ? `${(convergedMs / 1000).toFixed(1)} s` : 'NO'} (target ≤ 60 s)`,
+  );
+  console.log(
+    agentInProcess
+      ? `CPU during convergence: operator ${cpuOperator.toFixed(1)} s, API server + node agent ${cpuCluster.toFixed(1)} s (pods are extra processes)`
+      : `CPU during convergence: operator ${cpuOperator.toFixed(1)} s, API server (+ bench) ${cpuCluster.toFixed(1)} s, node agent ${cpuAgent.toFixed(1)} s (pods are extra processes)`,
+  );
+  console.log(
+    `ModelVersions: ${versions.length}, distinct versions: ${distinct}, max version: ${Math.max(0, ...versions)}`,
+  );
+  console.log(
+    `API requests during convergence (all clients except the bench's creates/polls): ${requests} (${(requests / N).toFixed(1)} per run, incl. the node agent)`,
+  );
+  console.log(
+    `  top: ${byKey
+      .slice(0, 10)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `  Events by source (objects/occurrences): ${[...eventsBySource]
+      .sort((a, b) => b[1].objects - a[1].objects)
+      .map(([k, v]) => `${k} ${v.objects}/${v.occurrences}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `writes at steady state over 10 s: ${steadyWrites} (${(steadyWrites / (2 * N)).toFixed(3)} per object; target 0)`,
+  );
+  console.log(
+    `operator RSS (${entry.how}): idle ${idle.rss.toFixed(0)} MB, peak sampled ${peakRss.toFixed(0)} MB, now ${mem.rss.toFixed(0)} MB, high-water ${mem.peak.toFixed(0)} MB (target ≤ 200 MB)`,
+  );
 } finally {
   operator?.kill('SIGTERM');
   await new Promise((r) => (operator && operator.exitCode === null ? operator.once('exit', r) : r(undefined)));

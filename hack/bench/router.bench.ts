@@ -39,7 +39,11 @@ server.keepAliveTimeout = 65000;
 server.listen(0, '127.0.0.1', () => console.log('upstream ' + server.address().port));
 `;
 
-interface WrkResult { p50: number; p99: number; rps: number }
+interface WrkResult {
+  p50: number;
+  p99: number;
+  rps: number;
+}
 
 function toMs(value: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(value);
@@ -48,7 +52,9 @@ function toMs(value: string): number {
 }
 
 function wrk(url: string, connections: number, duration: number): WrkResult {
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', url], { encoding: 'utf8' });
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', url], {
+    encoding: 'utf8',
+  });
   const pct = (p: string) => toMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)![1]);
   return { p50: pct('50'), p99: pct('99'), rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]) };
 }
@@ -58,7 +64,11 @@ const ROUNDS = 3;
 
 function median(results: WrkResult[]): WrkResult {
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { p50: mid(results.map((x) => x.p50)), p99: mid(results.map((x) => x.p99)), rps: mid(results.map((x) => x.rps)) };
+  return {
+    p50: mid(results.map((x) => x.p50)),
+    p99: mid(results.map((x) => x.p99)),
+    rps: mid(results.map((x) => x.rps)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -66,16 +76,26 @@ async function main(): Promise<void> {
     execFileSync('wrk', ['--version'], { stdio: 'ignore' });
   } catch (err) {
     // wrk --version exits 1 after printing; only a missing binary is a problem.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('wrk is not installed (Debian package "wrk"); run make deps', { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error('wrk is not installed (Debian package "wrk"); run make deps', { cause: err });
   }
   const upstreamPort = await start(['-e', UPSTREAM], /upstream (\d+)/);
   const upstream = `http://127.0.0.1:${upstreamPort}`;
   const config = join(dir, 'router.json');
-  writeFileSync(config, JSON.stringify({ model: 'bench', upstreams: [
-    { role: 'stable', version: 'v1', url: upstream, weight: 90 },
-    { role: 'canary', version: 'v1', url: upstream, weight: 10 },
-  ] }));
-  const router = await start(['--import', 'tsx', 'serving/main.ts', 'router', '--config', config, '--port', '0'], /"message":"router listening","url":"([^"]+)"/);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      model: 'bench',
+      upstreams: [
+        { role: 'stable', version: 'v1', url: upstream, weight: 90 },
+        { role: 'canary', version: 'v1', url: upstream, weight: 10 },
+      ],
+    }),
+  );
+  const router = await start(
+    ['--import', 'tsx', 'serving/main.ts', 'router', '--config', config, '--port', '0'],
+    /"message":"router listening","url":"([^"]+)"/,
+  );
   console.log(`trivial upstream, keep-alive, wrk -t1, ${seconds} s per run; router table 90/10 over two roles`);
   for (const c of [1, 8]) {
     wrk(`${upstream}/predict`, c, 1); // warm-up: JIT, sockets
@@ -89,14 +109,21 @@ async function main(): Promise<void> {
     }
     const d = median(direct);
     const r = median(routed);
-    console.log(`c=${c}: direct p50 ${f(d.p50)} p99 ${f(d.p99)} (${d.rps.toFixed(0)} req/s) | via router p50 ${f(r.p50)} p99 ${f(r.p99)} (${r.rps.toFixed(0)} req/s)`);
+    console.log(
+      `c=${c}: direct p50 ${f(d.p50)} p99 ${f(d.p99)} (${d.rps.toFixed(0)} req/s) | via router p50 ${f(r.p50)} p99 ${f(r.p99)} (${r.rps.toFixed(0)} req/s)`,
+    );
     const added = r.p50 - d.p50;
-    console.log(`c=${c}: router adds p50 ${f(added)}, p99 ${f(r.p99 - d.p99)}  [target p50 ≤ 1 ms: ${added <= 1 ? 'met' : 'MISSED'}]`);
+    console.log(
+      `c=${c}: router adds p50 ${f(added)}, p99 ${f(r.p99 - d.p99)}  [target p50 ≤ 1 ms: ${added <= 1 ? 'met' : 'MISSED'}]`,
+    );
   }
 }
 
 main()
-  .catch((err) => { console.error(err); process.exitCode = 1; })
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
   .finally(() => {
     for (const child of children) child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

@@ -73,15 +73,27 @@ import { servingThreadpoolSize } from '../../operator/controllers/inferenceservi
 const seconds = Number(process.argv[2] ?? 4);
 const scratch = mkdtempSync(join(tmpdir(), 'serving-bench-'));
 let server: ChildProcess | undefined;
-const cleanup = () => { server?.kill('SIGKILL'); rmSync(scratch, { recursive: true, force: true }); };
+const cleanup = () => {
+  server?.kill('SIGKILL');
+  rmSync(scratch, { recursive: true, force: true });
+};
 process.on('exit', cleanup);
 
 const fmt = (v: number, digits = 1) => v.toFixed(digits);
 const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
-interface InProcess { rate: number; cpuMsPerImage: number }
+interface InProcess {
+  rate: number;
+  cpuMsPerImage: number;
+}
 
-async function inProcessThroughput(dir: string, images: Buffer[], intraOpThreads: number, concurrency: number, intraOpSpinning = false): Promise<InProcess> {
+async function inProcessThroughput(
+  dir: string,
+  images: Buffer[],
+  intraOpThreads: number,
+  concurrency: number,
+  intraOpSpinning = false,
+): Promise<InProcess> {
   const model = await Model.load(dir, { intraOpThreads, intraOpSpinning });
   const input = model.signature.input as ImageInput;
   let done = 0;
@@ -141,8 +153,12 @@ async function breakdown(dir: string, images: Buffer[]): Promise<void> {
   const infer8 = (await cpuMicros(Math.ceil(n / 8), () => model.predict(eight.input, eight.dims))) / 8;
   await model.close();
   const total = decode + infer1;
-  console.log(`  header check + decode + resize: ${fmt(decode, 0)} µs/img (${fmt((100 * decode) / total)}%), inference batch 1: ${fmt(infer1, 0)} µs/img (${fmt((100 * infer1) / total)}%), batch 8: ${fmt(infer8, 0)} µs/img`);
-  console.log(`  micro-batching could save at most ${fmt((100 * Math.max(0, infer1 - infer8)) / total)}% of pipeline CPU (micro-batching only pays above 10%, so the server does not batch)`);
+  console.log(
+    `  header check + decode + resize: ${fmt(decode, 0)} µs/img (${fmt((100 * decode) / total)}%), inference batch 1: ${fmt(infer1, 0)} µs/img (${fmt((100 * infer1) / total)}%), batch 8: ${fmt(infer8, 0)} µs/img`,
+  );
+  console.log(
+    `  micro-batching could save at most ${fmt((100 * Math.max(0, infer1 - infer8)) / total)}% of pipeline CPU (micro-batching only pays above 10%, so the server does not batch)`,
+  );
 }
 
 /** UV_THREADPOOL_SIZE the operator would give a pod with this machine's cores. */
@@ -153,7 +169,14 @@ const threadpool = String(servingThreadpoolSize({ limits: { cpu: cpus().length }
  * sharp cache off, UV_THREADPOOL_SIZE from the pod's CPU (operator/.../threadpool.ts).
  */
 function startServer(dir: string): Promise<string> {
-  server = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', dir, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'bench-key-0123456789abcdef', UV_THREADPOOL_SIZE: threadpool } });
+  server = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'serving/main.ts', '--model-dir', dir, '--port', '0', '--host', '127.0.0.1'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'bench-key-0123456789abcdef', UV_THREADPOOL_SIZE: threadpool },
+    },
+  );
   let log = '';
   return new Promise((resolve, reject) => {
     const poll = setInterval(async () => {
@@ -162,12 +185,22 @@ function startServer(dir: string): Promise<string> {
         if (!m && !addr) return;
         if (!addr) addr = `http://${m![1]}`;
         const res = await fetch(`${addr}/v2/health/ready`);
-        if (res.status === 200) { clearInterval(poll); resolve(addr); }
-      } catch { /* not yet */ }
+        if (res.status === 200) {
+          clearInterval(poll);
+          resolve(addr);
+        }
+      } catch {
+        /* not yet */
+      }
     }, 200);
     let addr = '';
-    server!.stderr!.on('data', (d) => { log += d; });
-    server!.once('exit', (code) => { clearInterval(poll); reject(new Error(`server exited ${code}: ${log}`)); });
+    server!.stderr!.on('data', (d) => {
+      log += d;
+    });
+    server!.once('exit', (code) => {
+      clearInterval(poll);
+      reject(new Error(`server exited ${code}: ${log}`));
+    });
   });
 }
 
@@ -180,14 +213,30 @@ function procStat(pid: number): { cpuMs: number; hwmMb: number; rssMb: number } 
   return { cpuMs: (ticks * 1000) / 100, hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
 }
 
-interface WrkResult { rps: number; p50: number; p99: number; requests: number; errors: number }
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
 
 function wrk(url: string, connections: number, imagesList: string, luaPath: string): WrkResult {
-  const out = execFileSync('wrk', [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, '-s', luaPath, `${url}/predict`], { encoding: 'utf8', env: { ...process.env, BENCH_IMAGES: imagesList } });
+  const out = execFileSync(
+    'wrk',
+    [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, '-s', luaPath, `${url}/predict`],
+    { encoding: 'utf8', env: { ...process.env, BENCH_IMAGES: imagesList } },
+  );
   const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
   if (!line) throw new Error(`wrk output not understood:\n${out}`);
   const r = JSON.parse(line);
-  return { rps: r.requests / (r.duration_us / 1e6), p50: r.p50 / 1000, p99: r.p99 / 1000, requests: r.requests, errors: r.errors + r.status_errors };
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50 / 1000,
+    p99: r.p99 / 1000,
+    requests: r.requests,
+    errors: r.errors + r.status_errors,
+  };
 }
 
 const WRK_LUA = `
@@ -215,39 +264,79 @@ const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
  */
 function openLoop(url: string, rate: number, paths: string[]): OpenLoopSummary & { load: string } {
   const load = loadAverage();
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'hack/loadgen/open-loop-main.ts', '--url', url, '--rate', String(rate), '--duration', String(seconds), '--content-type', 'image/jpeg', ...paths], { encoding: 'utf8' });
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'hack/loadgen/open-loop-main.ts',
+      '--url',
+      url,
+      '--rate',
+      String(rate),
+      '--duration',
+      String(seconds),
+      '--content-type',
+      'image/jpeg',
+      ...paths,
+    ],
+    { encoding: 'utf8' },
+  );
   return { ...(JSON.parse(out.trim().split('\n').pop()!) as OpenLoopSummary), load };
 }
 
 async function main(): Promise<void> {
   const dir = await ensureSampleModel();
-  const { dir: imagesDir, labels } = await generateImages({ count: 16, seed: 31337, out: join(scratch, 'images'), size: 256, format: 'jpg' });
+  const { dir: imagesDir, labels } = await generateImages({
+    count: 16,
+    seed: 31337,
+    out: join(scratch, 'images'),
+    size: 256,
+    format: 'jpg',
+  });
   const paths = labels.map((l) => join(imagesDir, l.file));
   const images = paths.map((p) => readFileSync(p));
   const model = await Model.load(dir);
   const input = model.signature.input as ImageInput;
   await model.close();
-  console.log(`model: ${model.signature.name} (${input.width}x${input.height}, ${model.signature.heads.length} heads), images: ${images.length} JPEGs 256x256 (~${fmt(images.reduce((a, b) => a + b.length, 0) / images.length / 1024)} KiB), ${cpus().length} cores, ${seconds}s per run`);
+  console.log(
+    `model: ${model.signature.name} (${input.width}x${input.height}, ${model.signature.heads.length} heads), images: ${images.length} JPEGs 256x256 (~${fmt(images.reduce((a, b) => a + b.length, 0) / images.length / 1024)} KiB), ${cpus().length} cores, ${seconds}s per run`,
+  );
 
   console.log('\n# in-process pipeline (decode + resize + features + inference), images/s');
   // onnxruntime's default threads with and without spinning pool threads (the server's
   // --intra-op-spinning), next to the server's default of 1 thread (no pool)
-  const configs: Array<[number, number, boolean?]> = [[1, 2], [1, 4], [1, 8], [0, 4], [0, 4, true]];
+  const configs: Array<[number, number, boolean?]> = [
+    [1, 2],
+    [1, 4],
+    [1, 8],
+    [0, 4],
+    [0, 4, true],
+  ];
   let ceiling = 0;
   let bestThreads = 1;
   let cpuMsPerImage = Infinity;
   for (const [threads, concurrency, spinning] of configs) {
     const r = await inProcessThroughput(dir, images, threads, concurrency, spinning);
-    console.log(`  intra-op threads ${threads || 'default'}${threads === 1 ? '' : spinning ? ' (spinning)' : ' (no spinning)'}, concurrency ${concurrency}: ${fmt(r.rate)} img/s, ${fmt(r.cpuMsPerImage, 3)} CPU ms/img`);
-    if (r.rate > ceiling) { ceiling = r.rate; bestThreads = threads; }
+    console.log(
+      `  intra-op threads ${threads || 'default'}${threads === 1 ? '' : spinning ? ' (spinning)' : ' (no spinning)'}, concurrency ${concurrency}: ${fmt(r.rate)} img/s, ${fmt(r.cpuMsPerImage, 3)} CPU ms/img`,
+    );
+    if (r.rate > ceiling) {
+      ceiling = r.rate;
+      bestThreads = threads;
+    }
     cpuMsPerImage = Math.min(cpuMsPerImage, r.cpuMsPerImage);
   }
   const cpuCeiling = (cpus().length * 1000) / cpuMsPerImage;
-  console.log(`  ceiling: ${fmt(ceiling)} img/s measured (intra-op threads ${bestThreads || 'default'}); CPU-bound ceiling ${fmt(cpuCeiling)} img/s (${cpus().length} cores / ${fmt(cpuMsPerImage, 3)} CPU ms per image)`);
+  console.log(
+    `  ceiling: ${fmt(ceiling)} img/s measured (intra-op threads ${bestThreads || 'default'}); CPU-bound ceiling ${fmt(cpuCeiling)} img/s (${cpus().length} cores / ${fmt(cpuMsPerImage, 3)} CPU ms per image)`,
+  );
   await breakdown(dir, images);
   const featureUs = await featureMicros(images, input);
 
-  console.log(`\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop; server UV_THREADPOOL_SIZE=${threadpool} as the operator sets it`);
+  console.log(
+    `\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop; server UV_THREADPOOL_SIZE=${threadpool} as the operator sets it`,
+  );
   const url = await startServer(dir);
   const pid = server!.pid!;
   const luaPath = join(scratch, 'predict.lua');
@@ -260,17 +349,25 @@ async function main(): Promise<void> {
     const r = wrk(url, c, paths.join(':'), luaPath);
     const after = procStat(pid);
     const cpuPerReq = (after.cpuMs - before.cpuMs) / Math.max(1, r.requests);
-    console.log(`  ${String(c).padStart(5)} ${fmt(r.rps).padStart(7)} ${fmt(r.p50, 2).padStart(9)} ${fmt(r.p99, 2).padStart(8)} ${fmt(cpuPerReq, 3).padStart(18)} ${String(r.errors).padStart(7)}`);
+    console.log(
+      `  ${String(c).padStart(5)} ${fmt(r.rps).padStart(7)} ${fmt(r.p50, 2).padStart(9)} ${fmt(r.p99, 2).padStart(8)} ${fmt(cpuPerReq, 3).padStart(18)} ${String(r.errors).padStart(7)}`,
+    );
     if (r.rps > peak.rps) peak = { rps: r.rps, cpuPerReqMs: cpuPerReq, connections: c };
   }
   // Three open-loop rounds at half the peak; the median p99 damps other tenants' noise.
-  console.log(`\n# POST /predict at half the peak, ${fmt(peak.rps / 2)} req/s open loop (fixed arrival rate, latency from the scheduled send time)`);
-  console.log('  load    p50 ms   p99 ms   max ms | server p50/p99 ms | generator lag p99 ms, CPU ms/req | conns  failed');
+  console.log(
+    `\n# POST /predict at half the peak, ${fmt(peak.rps / 2)} req/s open loop (fixed arrival rate, latency from the scheduled send time)`,
+  );
+  console.log(
+    '  load    p50 ms   p99 ms   max ms | server p50/p99 ms | generator lag p99 ms, CPU ms/req | conns  failed',
+  );
   openLoop(url, peak.rps / 2, paths.slice(0, 4)); // warm-up of the generator's path
   const rounds = [];
   for (let k = 0; k < 3; k++) {
     const r = openLoop(url, peak.rps / 2, paths);
-    console.log(`  ${r.load.padStart(5)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)} ${fmt(r.max, 1).padStart(8)} | ${fmt(r.serverP50, 2).padStart(7)} / ${fmt(r.serverP99, 2).padEnd(7)} | ${fmt(r.lagP99, 2).padStart(8)}, ${fmt(r.cpuPerRequestMs, 3).padEnd(18)} | ${String(r.connections).padStart(5)} ${String(r.failed).padStart(7)}`);
+    console.log(
+      `  ${r.load.padStart(5)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)} ${fmt(r.max, 1).padStart(8)} | ${fmt(r.serverP50, 2).padStart(7)} / ${fmt(r.serverP99, 2).padEnd(7)} | ${fmt(r.lagP99, 2).padStart(8)}, ${fmt(r.cpuPerRequestMs, 3).padEnd(18)} | ${String(r.connections).padStart(5)} ${String(r.failed).padStart(7)}`,
+    );
     rounds.push(r);
   }
   rounds.sort((a, b) => a.p99 - b.p99);
@@ -279,11 +376,27 @@ async function main(): Promise<void> {
   const featureShare = featureUs / 1000 / peak.cpuPerReqMs;
 
   console.log('\n# summary against the targets');
-  console.log(`  HTTP peak ${fmt(peak.rps)} req/s (${peak.connections} conns) = ${fmt((100 * peak.rps) / ceiling)}% of the measured in-process ceiling ${fmt(ceiling)} img/s   target ≥ 70%   ${mark(peak.rps >= 0.7 * ceiling)}`);
-  console.log(`  CPU efficiency: ${fmt(cpuMsPerImage, 3)} CPU ms/img in-process vs ${fmt(peak.cpuPerReqMs, 3)} server CPU ms per HTTP request = ${fmt((100 * cpuMsPerImage) / peak.cpuPerReqMs)}% (HTTP capacity ${fmt((100 * cpuMsPerImage) / peak.cpuPerReqMs)}% of the CPU-bound ceiling)   target ≥ 70%   ${mark(cpuMsPerImage / peak.cpuPerReqMs >= 0.7)}`);
-  console.log(`  at half peak (${fmt(peak.rps / 2)} req/s open loop, median of 3 rounds, load ${half.load}, ${half.sent} sent, ${half.failed} failed): p50 ${fmt(half.p50, 2)} ms, p99 ${fmt(half.p99, 2)} ms (server-side p99 ${fmt(half.serverP99, 2)} ms)   target p99 ≤ 20 ms   ${mark(half.p99 <= 20)}`);
-  console.log(`  feature extraction ${fmt(featureUs, 1)} µs/image = ${fmt(100 * featureShare, 2)}% of ${fmt(peak.cpuPerReqMs, 3)} ms server CPU per request   target ≤ 10%   ${mark(featureShare <= 0.1)}`);
-  console.log(`  server RSS peak ${fmt(stats.hwmMb)} MB (now ${fmt(stats.rssMb)} MB)   target ≤ 300 MB   ${mark(stats.hwmMb <= 300)}`);
+  console.log(
+    `  HTTP peak ${fmt(peak.rps)} req/s (${peak.connections} conns) = ${fmt((100 * peak.rps) / ceiling)}% of the measured in-process ceiling ${fmt(ceiling)} img/s   target ≥ 70%   ${mark(peak.rps >= 0.7 * ceiling)}`,
+  );
+  console.log(
+    `  CPU efficiency: ${fmt(cpuMsPerImage, 3)} CPU ms/img in-process vs ${fmt(peak.cpuPerReqMs, 3)} server CPU ms per HTTP request = ${fmt((100 * cpuMsPerImage) / peak.cpuPerReqMs)}% (HTTP capacity ${fmt((100 * cpuMsPerImage) / peak.cpuPerReqMs)}% of the CPU-bound ceiling)   target ≥ 70%   ${mark(cpuMsPerImage / peak.cpuPerReqMs >= 0.7)}`,
+  );
+  console.log(
+    `  at half peak (${fmt(peak.rps / 2)} req/s open loop, median of 3 rounds, load ${half.load}, ${half.sent} sent, ${half.failed} failed): p50 ${fmt(half.p50, 2)} ms, p99 ${fmt(half.p99, 2)} ms (server-side p99 ${fmt(half.serverP99, 2)} ms)   target p99 ≤ 20 ms   ${mark(half.p99 <= 20)}`,
+  );
+  console.log(
+    `  feature extraction ${fmt(featureUs, 1)} µs/image = ${fmt(100 * featureShare, 2)}% of ${fmt(peak.cpuPerReqMs, 3)} ms server CPU per request   target ≤ 10%   ${mark(featureShare <= 0.1)}`,
+  );
+  console.log(
+    `  server RSS peak ${fmt(stats.hwmMb)} MB (now ${fmt(stats.rssMb)} MB)   target ≤ 300 MB   ${mark(stats.hwmMb <= 300)}`,
+  );
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -21,17 +21,36 @@ export interface OperatorProcessOptions {
  * what is under test is that reconciles resume from what is stored in the API server.
  */
 export function operatorProcess(opts: OperatorProcessOptions): ChaosProcess {
-  const args = ['--kubeconfig', opts.kubeconfig, '--leader-elect=false', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-    '--log-level', opts.logLevel ?? 'info'];
+  const args = [
+    '--kubeconfig',
+    opts.kubeconfig,
+    '--leader-elect=false',
+    '--metrics-port',
+    '0',
+    '--metrics-host',
+    '127.0.0.1',
+    '--log-level',
+    opts.logLevel ?? 'info',
+  ];
   if (opts.prometheusUrl) args.push('--prometheus-url', opts.prometheusUrl);
   const env = { ...process.env, ...(opts.servingImage ? { MODELSHIP_SERVING_IMAGE: opts.servingImage } : {}) };
-  return new ChaosProcess({ name: 'operator', script: 'operator/main.ts', args, cwd: REPO_ROOT, logFile: join(opts.logDir, 'operator.log'), env });
+  return new ChaosProcess({
+    name: 'operator',
+    script: 'operator/main.ts',
+    args,
+    cwd: REPO_ROOT,
+    logFile: join(opts.logDir, 'operator.log'),
+    env,
+  });
 }
 
 /** The node agent alone; its pods die with it (they are started with a parent-death signal). */
 export function agentProcess(opts: { kubeconfig: string; dataDir: string; logDir: string }): ChaosProcess {
   return new ChaosProcess({
-    name: 'node agent', script: 'hack/devcluster/agent/main.ts', args: ['--kubeconfig', opts.kubeconfig, '--dir', opts.dataDir],
-    cwd: REPO_ROOT, logFile: join(opts.logDir, 'agent.log'),
+    name: 'node agent',
+    script: 'hack/devcluster/agent/main.ts',
+    args: ['--kubeconfig', opts.kubeconfig, '--dir', opts.dataDir],
+    cwd: REPO_ROOT,
+    logFile: join(opts.logDir, 'agent.log'),
   });
 }

@@ -29,26 +29,61 @@ export function planStorm(rng: Rng, o: StormOptions): FaultAction[] {
   return Array.from({ length: o.actions }, (): FaultAction => {
     const resource = rng.pick(o.resources);
     switch (rng.int(0, 5)) {
-      case 0: return { op: 'fail', verb: rng.pick(['create', 'update', 'patch', 'get', 'list']), resource, code: 500, count: rng.int(1, 5) };
-      case 1: return { op: 'fail', verb: 'update', resource, subresource: 'status', code: 409, count: rng.int(1, 4) };
-      case 2: return { op: 'fail', verb: 'watch', resource, code: 410, count: 1 };
-      case 3: return { op: 'dropWatches', abrupt: rng.next() < 0.5 };
-      case 4: return { op: 'compact' };
-      default: return { op: 'latency', verb: rng.pick(['get', 'list', 'update', 'create', 'patch']), resource, latencyMs, count: rng.int(1, 3) };
+      case 0:
+        return {
+          op: 'fail',
+          verb: rng.pick(['create', 'update', 'patch', 'get', 'list']),
+          resource,
+          code: 500,
+          count: rng.int(1, 5),
+        };
+      case 1:
+        return { op: 'fail', verb: 'update', resource, subresource: 'status', code: 409, count: rng.int(1, 4) };
+      case 2:
+        return { op: 'fail', verb: 'watch', resource, code: 410, count: 1 };
+      case 3:
+        return { op: 'dropWatches', abrupt: rng.next() < 0.5 };
+      case 4:
+        return { op: 'compact' };
+      default:
+        return {
+          op: 'latency',
+          verb: rng.pick(['get', 'list', 'update', 'create', 'patch']),
+          resource,
+          latencyMs,
+          count: rng.int(1, 3),
+        };
     }
   });
 }
 
 export function applyFault(target: FaultTarget, a: FaultAction): void {
   switch (a.op) {
-    case 'fail': target.failNext({ verb: a.verb, resource: a.resource, ...(a.subresource ? { subresource: a.subresource } : {}), code: a.code, count: a.count }); break;
-    case 'latency': target.addLatency({ verb: a.verb, resource: a.resource, latencyMs: a.latencyMs, count: a.count }); break;
-    case 'dropWatches': target.dropWatches({ abrupt: a.abrupt }); break;
-    case 'compact': target.compact(); break;
+    case 'fail':
+      target.failNext({
+        verb: a.verb,
+        resource: a.resource,
+        ...(a.subresource ? { subresource: a.subresource } : {}),
+        code: a.code,
+        count: a.count,
+      });
+      break;
+    case 'latency':
+      target.addLatency({ verb: a.verb, resource: a.resource, latencyMs: a.latencyMs, count: a.count });
+      break;
+    case 'dropWatches':
+      target.dropWatches({ abrupt: a.abrupt });
+      break;
+    case 'compact':
+      target.compact();
+      break;
   }
 }
 
-export interface Storm { done: Promise<FaultAction[]>; stop(): Promise<FaultAction[]> }
+export interface Storm {
+  done: Promise<FaultAction[]>;
+  stop(): Promise<FaultAction[]>;
+}
 
 /** Applies the plan one action every `everyMs` (jittered by the rng) until spent or stopped. */
 export function startStorm(target: FaultTarget, plan: FaultAction[], rng: Rng, everyMs: [number, number]): Storm {
@@ -57,12 +92,22 @@ export function startStorm(target: FaultTarget, plan: FaultAction[], rng: Rng, e
   const applied: FaultAction[] = [];
   const done = (async () => {
     for (const a of plan) {
-      await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, rng.int(everyMs[0], everyMs[1])); });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, rng.int(everyMs[0], everyMs[1]));
+      });
       if (stopped) break;
       applyFault(target, a);
       applied.push(a);
     }
     return applied;
   })();
-  return { done, stop: () => { stopped = true; wake?.(); return done; } };
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+      wake?.();
+      return done;
+    },
+  };
 }

@@ -38,17 +38,28 @@ export interface Monkey {
 export function startMonkey(targets: ChaosProcess[], plan: KillStep[], onKill?: (k: KillRecord) => void): Monkey {
   const abort = new AbortController();
   const records: KillRecord[] = [];
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      abort.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    });
   const done = (async () => {
     for (const step of plan) {
       await sleep(step.upMs);
       if (abort.signal.aborted) break;
       const target = targets[step.target];
       const k = await target.kill();
-      if (k) { records.push(k); onKill?.(k); }
+      if (k) {
+        records.push(k);
+        onKill?.(k);
+      }
       await sleep(step.downMs);
       if (!target.running) target.start();
       if (abort.signal.aborted) break;
@@ -56,5 +67,11 @@ export function startMonkey(targets: ChaosProcess[], plan: KillStep[], onKill?: 
     for (const t of targets) if (!t.running) t.start();
     return records;
   })();
-  return { done, stop: () => { abort.abort(); return done; } };
+  return {
+    done,
+    stop: () => {
+      abort.abort();
+      return done;
+    },
+  };
 }

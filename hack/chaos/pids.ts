@@ -9,21 +9,35 @@ export function pidsWithArg(fragment: string): number[] {
     try {
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       if (args.some((a) => a.includes(fragment))) pids.push(Number(entry));
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return pids;
 }
 
 /** Sends `signal` to each pid and waits (up to timeoutMs) until all are gone. */
 export async function killPids(pids: number[], signal: NodeJS.Signals, timeoutMs = 10_000): Promise<void> {
-  for (const pid of pids) { try { process.kill(pid, signal); } catch { /* already gone */ } }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
   const deadline = Date.now() + timeoutMs;
   while (pids.some(alive)) {
-    if (Date.now() > deadline) throw new Error(`processes ${pids.filter(alive).join(',')} still alive ${timeoutMs} ms after ${signal}`);
+    if (Date.now() > deadline)
+      throw new Error(`processes ${pids.filter(alive).join(',')} still alive ${timeoutMs} ms after ${signal}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

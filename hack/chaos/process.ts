@@ -20,7 +20,12 @@ export class ChaosProcessError extends Error {
   override name = 'ChaosProcessError';
 }
 
-export interface KillRecord { name: string; incarnation: number; aliveMs: number; at: string }
+export interface KillRecord {
+  name: string;
+  incarnation: number;
+  aliveMs: number;
+  at: string;
+}
 
 export class ChaosProcess {
   private child: ChildProcess | undefined;
@@ -32,7 +37,9 @@ export class ChaosProcess {
 
   constructor(readonly spec: ProcessSpec) {}
 
-  get pid(): number | undefined { return this.running ? this.child?.pid : undefined; }
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
 
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
@@ -41,11 +48,16 @@ export class ChaosProcess {
   start(): void {
     if (this.running) throw new ChaosProcessError(`${this.spec.name} is already running (pid ${this.child?.pid})`);
     this.incarnations++;
-    appendFileSync(this.spec.logFile, `--- ${new Date().toISOString()} start ${this.spec.name} #${this.incarnations}\n`);
+    appendFileSync(
+      this.spec.logFile,
+      `--- ${new Date().toISOString()} start ${this.spec.name} #${this.incarnations}\n`,
+    );
     const fd = openSync(this.spec.logFile, 'a');
     try {
       this.child = spawn(process.execPath, ['--import', 'tsx', this.spec.script, ...this.spec.args], {
-        cwd: this.spec.cwd, env: this.spec.env ?? process.env, stdio: ['ignore', fd, fd],
+        cwd: this.spec.cwd,
+        env: this.spec.env ?? process.env,
+        stdio: ['ignore', fd, fd],
       });
     } finally {
       closeSync(fd);
@@ -58,10 +70,18 @@ export class ChaosProcess {
   /** SIGKILL, and wait until the process is gone. */
   async kill(): Promise<KillRecord | undefined> {
     if (!this.running) return undefined;
-    const record = { name: this.spec.name, incarnation: this.incarnations, aliveMs: Date.now() - this.startedAt, at: new Date().toISOString() };
+    const record = {
+      name: this.spec.name,
+      incarnation: this.incarnations,
+      aliveMs: Date.now() - this.startedAt,
+      at: new Date().toISOString(),
+    };
     this.child!.kill('SIGKILL');
     await this.exited;
-    appendFileSync(this.spec.logFile, `--- ${record.at} SIGKILL ${this.spec.name} #${record.incarnation} after ${record.aliveMs} ms\n`);
+    appendFileSync(
+      this.spec.logFile,
+      `--- ${record.at} SIGKILL ${this.spec.name} #${record.incarnation} after ${record.aliveMs} ms\n`,
+    );
     this.kills.push(record);
     return record;
   }

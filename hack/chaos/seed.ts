@@ -32,11 +32,15 @@ export class SeedError extends Error {
 }
 
 /** The seed from CHAOS_SEED, else a fresh one (pure apart from the fallback's randomness). */
-export function seedFrom(env: NodeJS.ProcessEnv, fallback: () => number = () => Math.floor(Math.random() * 2 ** 31)): number {
+export function seedFrom(
+  env: NodeJS.ProcessEnv,
+  fallback: () => number = () => Math.floor(Math.random() * 2 ** 31),
+): number {
   const text = env.CHAOS_SEED?.trim();
   if (!text) return fallback();
   const seed = Number(text);
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new SeedError(`CHAOS_SEED must be an integer in [0, 2^32), not "${text}"`);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
+    throw new SeedError(`CHAOS_SEED must be an integer in [0, 2^32), not "${text}"`);
   return seed;
 }
 

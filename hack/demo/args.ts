@@ -38,9 +38,13 @@ export class ArgsError extends Error {
 
 export function parseSteps(text: string): StepNumber[] {
   const wanted = new Set<StepNumber>([1]);
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const n = Number(part);
-    if (!(ALL_STEPS as readonly number[]).includes(n)) throw new ArgsError(`--steps: "${part}" is not one of ${ALL_STEPS.join(', ')}`);
+    if (!(ALL_STEPS as readonly number[]).includes(n))
+      throw new ArgsError(`--steps: "${part}" is not one of ${ALL_STEPS.join(', ')}`);
     wanted.add(n as StepNumber);
   }
   return [...wanted].sort((a, b) => a - b);
@@ -48,7 +52,14 @@ export function parseSteps(text: string): StepNumber[] {
 
 export function parseArgs(argv: string[]): DemoArgs {
   // The picture goes into the demo's own folder by default: a run leaves the work tree as it was.
-  const args: DemoArgs = { steps: [...ALL_STEPS], wait: true, dir: '.devcluster/demo', timeoutScale: 1, svgOut: DEFAULT_SVG, help: false };
+  const args: DemoArgs = {
+    steps: [...ALL_STEPS],
+    wait: true,
+    dir: '.devcluster/demo',
+    timeoutScale: 1,
+    svgOut: DEFAULT_SVG,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = (): string => {
@@ -57,18 +68,30 @@ export function parseArgs(argv: string[]): DemoArgs {
       return v;
     };
     switch (flag) {
-      case '--steps': args.steps = parseSteps(value()); break;
-      case '--no-wait': args.wait = false; break;
-      case '--dir': args.dir = value(); break;
-      case '--svg': args.svgOut = value(); break;
+      case '--steps':
+        args.steps = parseSteps(value());
+        break;
+      case '--no-wait':
+        args.wait = false;
+        break;
+      case '--dir':
+        args.dir = value();
+        break;
+      case '--svg':
+        args.svgOut = value();
+        break;
       case '--timeout-scale': {
         const f = Number(value());
         if (!(f > 0)) throw new ArgsError('--timeout-scale must be a positive number');
         args.timeoutScale = f;
         break;
       }
-      case '-h': case '--help': args.help = true; break;
-      default: throw new ArgsError(`unknown argument ${argv[i]}`);
+      case '-h':
+      case '--help':
+        args.help = true;
+        break;
+      default:
+        throw new ArgsError(`unknown argument ${argv[i]}`);
     }
   }
   if (!args.dir) throw new ArgsError('--dir must not be empty');

@@ -12,8 +12,14 @@ export const Endpoints: KindRef = { group: '', version: 'v1', plural: 'endpoints
 
 export class DemoWaitError extends Error {
   override name = 'DemoWaitError';
-  constructor(readonly what: string, readonly timeoutMs: number, readonly lastSeen: string) {
-    super(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${lastSeen ? ` (last seen: ${lastSeen})` : ''}`);
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+    readonly lastSeen: string,
+  ) {
+    super(
+      `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${lastSeen ? ` (last seen: ${lastSeen})` : ''}`,
+    );
   }
 }
 
@@ -31,15 +37,18 @@ export interface Kube {
 
 export function connect(kubeconfig: string, binDir: string): Kube {
   const env = { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env.PATH ?? ''}` };
-  const run = (tool: string, args: string[], timeout: number) => new Promise<string>((resolve, reject) => {
-    execFile(join(binDir, tool), args, { env, timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new KubectlError(`${tool} ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err }));
-      else resolve(stdout);
+  const run = (tool: string, args: string[], timeout: number) =>
+    new Promise<string>((resolve, reject) => {
+      execFile(join(binDir, tool), args, { env, timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+        if (err)
+          reject(new KubectlError(`${tool} ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err }));
+        else resolve(stdout);
+      });
     });
-  });
   return {
     client: new KubeClient(new KubeTransport(loadKubeConfig(kubeconfig))),
-    kubeconfig, binDir,
+    kubeconfig,
+    binDir,
     kubectl: (args) => run('kubectl', args, 60_000),
     helm: (args, timeoutMs = 240_000) => run('helm', args, timeoutMs),
   };
@@ -56,14 +65,31 @@ export const RELEASE = { name: 'modelship', namespace: 'modelship-system', deplo
  */
 export function installChart(kube: Kube, chartDir: string, prometheusUrl: string): Promise<string> {
   return kube.helm([
-    'install', RELEASE.name, chartDir, '--namespace', RELEASE.namespace, '--create-namespace',
-    '--set', `prometheusUrl=${prometheusUrl}`,
-    '--set', 'podMonitor.enabled=true', '--set', 'serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=true',
-    '--set', 'prometheusRule.enabled=true',
+    'install',
+    RELEASE.name,
+    chartDir,
+    '--namespace',
+    RELEASE.namespace,
+    '--create-namespace',
+    '--set',
+    `prometheusUrl=${prometheusUrl}`,
+    '--set',
+    'podMonitor.enabled=true',
+    '--set',
+    'serviceMonitor.enabled=true',
+    '--set',
+    'metrics.service.enabled=true',
+    '--set',
+    'prometheusRule.enabled=true',
     // The demo's canary analyses every 20 s and monitoring every 10 s (a walk-through of minutes);
     // a window needs several scrapes, so the serving pods are scraped every 2 s, not every 15 s.
-    '--set', 'podMonitor.interval=2s', '--set', 'podMonitor.scrapeTimeout=1s',
-    '--wait', '--timeout', '180s',
+    '--set',
+    'podMonitor.interval=2s',
+    '--set',
+    'podMonitor.scrapeTimeout=1s',
+    '--wait',
+    '--timeout',
+    '180s',
   ]);
 }
 
@@ -82,7 +108,12 @@ export interface WaitOptions {
  * Polls `probe` until it returns a value. The probe returns `{ value }` when done, or a
  * string describing what it sees now; errors count as observations, never as success.
  */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<{ value: T } | string>, opts: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<{ value: T } | string>,
+  opts: WaitOptions = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastSeen = '';
   for (;;) {
@@ -101,14 +132,18 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
   }
 }
 
-
 /** What a user would look at when a step fails: the objects, recent Events, the operator's log. */
 export async function diagnostics(kube: Kube): Promise<string> {
-  const section = async (title: string, get: () => Promise<string>) => `--- ${title}\n${(await get().catch((e: Error) => e.message)).trimEnd()}\n`;
+  const section = async (title: string, get: () => Promise<string>) =>
+    `--- ${title}\n${(await get().catch((e: Error) => e.message)).trimEnd()}\n`;
   return [
     await section('kubectl get modelship -o wide', () => kube.kubectl(['get', 'modelship', '-o', 'wide'])),
     await section('kubectl get pods -o wide', () => kube.kubectl(['get', 'pods', '-o', 'wide'])),
-    await section('recent Events (kubectl get events --sort-by=.lastTimestamp)', async () => (await kube.kubectl(['get', 'events', '--sort-by=.lastTimestamp'])).trimEnd().split('\n').slice(-20).join('\n')),
-    await section(`operator log (kubectl logs -n ${RELEASE.namespace} deploy/${RELEASE.deployment} --tail=30)`, () => operatorLog(kube, 30)),
+    await section('recent Events (kubectl get events --sort-by=.lastTimestamp)', async () =>
+      (await kube.kubectl(['get', 'events', '--sort-by=.lastTimestamp'])).trimEnd().split('\n').slice(-20).join('\n'),
+    ),
+    await section(`operator log (kubectl logs -n ${RELEASE.namespace} deploy/${RELEASE.deployment} --tail=30)`, () =>
+      operatorLog(kube, 30),
+    ),
   ].join('');
 }

@@ -4,9 +4,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export interface LabelledSample { bytes: Buffer; labels: Record<string, string> }
+export interface LabelledSample {
+  bytes: Buffer;
+  labels: Record<string, string>;
+}
 
-export interface VersionStats { requests: number; errors: number; feedback: number; correct: number; judged: number }
+export interface VersionStats {
+  requests: number;
+  errors: number;
+  feedback: number;
+  correct: number;
+  judged: number;
+}
 
 interface PredictResponse {
   version?: string | number;
@@ -21,7 +30,10 @@ export function versionNumber(v: string | number | undefined): number | undefine
 }
 
 /** Heads predicted right and heads judged for one prediction (pure). */
-export function judge(predicted: Record<string, { label?: string }> | undefined, truth: Record<string, string>): { correct: number; judged: number } {
+export function judge(
+  predicted: Record<string, { label?: string }> | undefined,
+  truth: Record<string, string>,
+): { correct: number; judged: number } {
   let correct = 0;
   let judged = 0;
   for (const [head, label] of Object.entries(truth)) {
@@ -36,10 +48,12 @@ export function judge(predicted: Record<string, { label?: string }> | undefined,
 /** Reads a generator output folder (labels.jsonl + images) into memory. */
 export async function loadSamples(dir: string): Promise<LabelledSample[]> {
   const lines = (await readFile(join(dir, 'labels.jsonl'), 'utf8')).split('\n').filter((l) => l.trim());
-  return Promise.all(lines.map(async (line) => {
-    const { file, labels } = JSON.parse(line) as { file: string; labels: Record<string, string> };
-    return { bytes: await readFile(join(dir, file)), labels };
-  }));
+  return Promise.all(
+    lines.map(async (line) => {
+      const { file, labels } = JSON.parse(line) as { file: string; labels: Record<string, string> };
+      return { bytes: await readFile(join(dir, file)), labels };
+    }),
+  );
 }
 
 export interface LoadGeneratorOptions {
@@ -69,12 +83,16 @@ export class LoadGenerator {
     this.sampleSet = name;
   }
 
-  get currentSet(): string { return this.sampleSet; }
+  get currentSet(): string {
+    return this.sampleSet;
+  }
 
   start(): void {
     if (this.timer) return;
     const every = Math.max(5, Math.round(1000 / this.opts.requestsPerSecond));
-    this.timer = setInterval(() => { if (this.inFlight < 8) void this.once(); }, every);
+    this.timer = setInterval(() => {
+      if (this.inFlight < 8) void this.once();
+    }, every);
   }
 
   async stop(): Promise<void> {
@@ -87,10 +105,14 @@ export class LoadGenerator {
     return { ...(this.perVersion.get(version) ?? { requests: 0, errors: 0, feedback: 0, correct: 0, judged: 0 }) };
   }
 
-  versions(): number[] { return [...this.perVersion.keys()].sort((a, b) => a - b); }
+  versions(): number[] {
+    return [...this.perVersion.keys()].sort((a, b) => a - b);
+  }
 
   /** Requests that got no usable answer, and the last reason. */
-  failuresSoFar(): { count: number; last: string } { return { count: this.failures, last: this.lastError }; }
+  failuresSoFar(): { count: number; last: string } {
+    return { count: this.failures, last: this.lastError };
+  }
 
   private bump(version: number, delta: Partial<VersionStats>): void {
     const s = this.perVersion.get(version) ?? { requests: 0, errors: 0, feedback: 0, correct: 0, judged: 0 };
@@ -111,10 +133,16 @@ export class LoadGenerator {
       const base = await this.target();
       if (!base) throw new Error('no ready router endpoint');
       const signal = AbortSignal.timeout(this.opts.requestTimeoutMs ?? 5_000);
-      const res = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(sample.bytes), signal });
-      const body = await res.json() as PredictResponse;
+      const res = await fetch(`${base}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/png' },
+        body: new Uint8Array(sample.bytes),
+        signal,
+      });
+      const body = (await res.json()) as PredictResponse;
       const version = versionNumber(body.version);
-      if (!res.ok || version === undefined) throw new Error(`predict answered ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+      if (!res.ok || version === undefined)
+        throw new Error(`predict answered ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
       const prediction = body.predictions?.[0];
       this.bump(version, { requests: 1, ...judge(prediction?.heads, sample.labels) });
       if (!prediction?.predictionId) return;
@@ -122,7 +150,9 @@ export class LoadGenerator {
       // token): left to the weighted round-robin, a strict predict/feedback alternation would
       // alias with the router's smooth weighted sequence and starve the canary of predictions.
       const fb = await fetch(`${base}/feedback`, {
-        method: 'POST', headers: { 'content-type': 'application/json', 'x-modelship-version': String(body.version) }, signal,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-modelship-version': String(body.version) },
+        signal,
         body: JSON.stringify({ predictionId: prediction.predictionId, labels: sample.labels }),
       });
       await fb.arrayBuffer();

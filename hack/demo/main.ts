@@ -32,11 +32,23 @@ export const LOAD_SHIFT = 'lighting=0.6,blur=1.5';
 
 /** Labelled images for the load generator, from the same synthetic generator the trainer uses. */
 async function generateLoadImages(dir: string, shift: string): Promise<string> {
-  await promisify(execFile)(PYTHON, [join(REPO_ROOT, 'examples/datasets/face_attributes.py'), '--out', dir, '--count', '150', '--seed', '901', ...(shift ? ['--shift', shift] : [])]);
+  await promisify(execFile)(PYTHON, [
+    join(REPO_ROOT, 'examples/datasets/face_attributes.py'),
+    '--out',
+    dir,
+    '--count',
+    '150',
+    '--seed',
+    '901',
+    ...(shift ? ['--shift', shift] : []),
+  ]);
   return dir;
 }
 
-interface Started { cluster?: DevCluster; loadgen?: LoadGenerator }
+interface Started {
+  cluster?: DevCluster;
+  loadgen?: LoadGenerator;
+}
 
 // The operator is a pod of the dev cluster: it stops with it.
 async function stopAll(s: Started, progress: Progress): Promise<void> {
@@ -46,7 +58,9 @@ async function stopAll(s: Started, progress: Progress): Promise<void> {
 }
 
 async function userServiceUrl(kube: Kube): Promise<string | undefined> {
-  const svc = await kube.client.get<KubeObject & { spec?: { clusterIP?: string; ports?: Array<{ port: number }> } }>(Kinds.Service, NS, SERVICE).catch(() => undefined);
+  const svc = await kube.client
+    .get<KubeObject & { spec?: { clusterIP?: string; ports?: Array<{ port: number }> } }>(Kinds.Service, NS, SERVICE)
+    .catch(() => undefined);
   const ip = svc?.spec?.clusterIP;
   return ip ? `http://${ip}:${svc?.spec?.ports?.[0]?.port ?? 80}/` : undefined;
 }
@@ -59,21 +73,28 @@ async function finish(ctx: DemoContext, args: DemoArgs, prometheusUrl: string, s
   p.step('summary', `${formatElapsed(p.elapsedMs())} in all`);
   p.raw(renderSummary([...ctx.rows.values()]));
   const isvc = await ctx.kube.client.get<InferenceService>(Kinds.InferenceService, NS, SERVICE);
-  p.raw(`InferenceService ${SERVICE}: phase ${isvc.status?.phase}, stable v${isvc.status?.stable?.version}, drift ${isvc.status?.monitoring?.drift?.level ?? '-'}\n`);
+  p.raw(
+    `InferenceService ${SERVICE}: phase ${isvc.status?.phase}, stable v${isvc.status?.stable?.version}, drift ${isvc.status?.monitoring?.drift?.level ?? '-'}\n`,
+  );
   if (!args.svgOut) return;
   try {
     // An accuracy point needs two scrapes (2 s apart) of the feedback counters: right after a
     // short run (step 1 alone, on a busy machine) they may not be in yet. Wait for both panels a
     // little; draw what there is if they do not come.
     let timeline = await fetchTimeline(prometheusUrl, 'face-attributes', startedAt, Date.now(), ctx.markers);
-    for (const until = Date.now() + TIMELINE_WAIT_MS; !(timeline.traffic.length && timeline.accuracy.length) && Date.now() < until;) {
+    for (
+      const until = Date.now() + TIMELINE_WAIT_MS;
+      !(timeline.traffic.length && timeline.accuracy.length) && Date.now() < until;
+    ) {
       await new Promise((r) => setTimeout(r, 2_000));
       timeline = await fetchTimeline(prometheusUrl, 'face-attributes', startedAt, Date.now(), ctx.markers);
     }
     const out = resolve(REPO_ROOT, args.svgOut);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, renderTimelineSvg(timeline));
-    p.done(`canary timeline from Prometheus → ${shown(out)} (${timeline.traffic.length} traffic and ${timeline.accuracy.length} accuracy series)`);
+    p.done(
+      `canary timeline from Prometheus → ${shown(out)} (${timeline.traffic.length} traffic and ${timeline.accuracy.length} accuracy series)`,
+    );
   } catch (err) {
     p.warn(`no timeline picture: ${(err as Error).message}`);
   }
@@ -95,25 +116,49 @@ async function main(args: DemoArgs): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  progress.step(0, `start the dev cluster and the operator (steps ${args.steps.join(', ')}; working folder ${shown(dir)})`);
-  const imagesReady = Promise.all([generateLoadImages(join(dir, 'load', 'normal'), ''), generateLoadImages(join(dir, 'load', 'shifted'), LOAD_SHIFT)]);
+  progress.step(
+    0,
+    `start the dev cluster and the operator (steps ${args.steps.join(', ')}; working folder ${shown(dir)})`,
+  );
+  const imagesReady = Promise.all([
+    generateLoadImages(join(dir, 'load', 'normal'), ''),
+    generateLoadImages(join(dir, 'load', 'shifted'), LOAD_SHIFT),
+  ]);
   started.cluster = await startDevCluster(REPO_ROOT, join(dir, 'cluster'));
   const { info } = started.cluster;
-  progress.done(`dev cluster up: API server ${info.apiUrl}, Prometheus ${info.prometheusUrl} (log ${shown(started.cluster.logFile)})`);
+  progress.done(
+    `dev cluster up: API server ${info.apiUrl}, Prometheus ${info.prometheusUrl} (log ${shown(started.cluster.logFile)})`,
+  );
   const kube = connect(info.kubeconfig, BIN_DIR);
   progress.environment(info.kubeconfig, BIN_DIR);
   let ctx: DemoContext | undefined;
   try {
-    progress.info(`helm install ${RELEASE.name} charts/modelship -n ${RELEASE.namespace} --create-namespace --set prometheusUrl=${info.prometheusUrl} --set podMonitor.enabled=true --set serviceMonitor.enabled=true --set metrics.service.enabled=true --set prometheusRule.enabled=true --set podMonitor.interval=2s --set podMonitor.scrapeTimeout=1s --wait`);
+    progress.info(
+      `helm install ${RELEASE.name} charts/modelship -n ${RELEASE.namespace} --create-namespace --set prometheusUrl=${info.prometheusUrl} --set podMonitor.enabled=true --set serviceMonitor.enabled=true --set metrics.service.enabled=true --set prometheusRule.enabled=true --set podMonitor.interval=2s --set podMonitor.scrapeTimeout=1s --wait`,
+    );
     await installChart(kube, join(REPO_ROOT, 'charts', 'modelship'), info.prometheusUrl);
-    await waitFor('the Modelship CRDs to be served', 30_000, async () => { await kube.client.list(Kinds.InferenceService, { namespace: NS }); return { value: true }; });
-    await waitFor('the operator to start', 90_000, async () => ((await operatorLog(kube, 50)).includes('Operator starting') ? { value: true } : 'starting'));
-    progress.done(`Modelship installed with its Helm chart: the operator runs as Deployment ${RELEASE.namespace}/${RELEASE.deployment} (kubectl logs -n ${RELEASE.namespace} deploy/${RELEASE.deployment})`);
+    await waitFor('the Modelship CRDs to be served', 30_000, async () => {
+      await kube.client.list(Kinds.InferenceService, { namespace: NS });
+      return { value: true };
+    });
+    await waitFor('the operator to start', 90_000, async () =>
+      (await operatorLog(kube, 50)).includes('Operator starting') ? { value: true } : 'starting',
+    );
+    progress.done(
+      `Modelship installed with its Helm chart: the operator runs as Deployment ${RELEASE.namespace}/${RELEASE.deployment} (kubectl logs -n ${RELEASE.namespace} deploy/${RELEASE.deployment})`,
+    );
     const [normal, shifted] = await Promise.all((await imagesReady).map((d) => loadSamples(d)));
     started.loadgen = new LoadGenerator({ resolveTargets: () => routerTargets(kube), requestsPerSecond: 20 });
     ctx = {
-      kube, progress, loadgen: started.loadgen, samples: { normal, shifted }, repoRoot: REPO_ROOT,
-      timeout: (ms) => ms * args.timeoutScale, rows: new Map(), markers: [], surprises: [],
+      kube,
+      progress,
+      loadgen: started.loadgen,
+      samples: { normal, shifted },
+      repoRoot: REPO_ROOT,
+      timeout: (ms) => ms * args.timeoutScale,
+      rows: new Map(),
+      markers: [],
+      surprises: [],
     };
     const startedAt = Date.now();
     for (const n of args.steps) await STEPS[n](ctx);
@@ -135,7 +180,9 @@ async function main(args: DemoArgs): Promise<number> {
     progress.raw('\nThe cluster keeps running; the load generator keeps sending traffic. Ctrl-C stops everything.\n');
     if (url) progress.raw(`  web page (router Service):  ${url}\n`);
     if (pods[0]) progress.raw(`  web page (router pod):      ${pods[0]}/\n`);
-    progress.raw(`  Prometheus:                 ${info.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (version) (rate(modelship_requests_total{handler="predict"}[1m]))')}\n`);
+    progress.raw(
+      `  Prometheus:                 ${info.prometheusUrl}/graph?g0.expr=${encodeURIComponent('sum by (version) (rate(modelship_requests_total{handler="predict"}[1m]))')}\n`,
+    );
     progress.hint(`export KUBECONFIG=${info.kubeconfig} PATH=${BIN_DIR}:$PATH; kubectl get modelship -o wide`);
     await new Promise<never>(() => undefined); // until a signal
   }
@@ -155,7 +202,10 @@ if (args.help) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
 }
-main(args).then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+main(args).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -31,16 +31,27 @@ export interface Running {
   stop(graceMs?: number): Promise<void>;
 }
 
-function startLogged(repoRoot: string, script: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Running {
+function startLogged(
+  repoRoot: string,
+  script: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Running {
   const log = createWriteStream(logFile, { flags: 'a' });
   // The same Node binary with tsx as a loader: no npm/npx wrapper process in between, so
   // SIGTERM reaches the program itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
-    child, logFile,
+    child,
+    logFile,
     async stop(graceMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -53,16 +64,27 @@ function startLogged(repoRoot: string, script: string, args: string[], logFile: 
   };
 }
 
-export interface DevCluster extends Running { info: Required<DevClusterInfo> }
+export interface DevCluster extends Running {
+  info: Required<DevClusterInfo>;
+}
 
 /** Starts the dev cluster in `dir` and resolves once it printed its kubeconfig line. */
 export async function startDevCluster(repoRoot: string, dir: string, timeoutMs = 120_000): Promise<DevCluster> {
   mkdirSync(dir, { recursive: true });
-  const running = startLogged(repoRoot, 'hack/devcluster/main.ts', ['--dir', dir, '--port', '0'], join(dir, 'devcluster.log'));
+  const running = startLogged(
+    repoRoot,
+    'hack/devcluster/main.ts',
+    ['--dir', dir, '--port', '0'],
+    join(dir, 'devcluster.log'),
+  );
   let info: DevClusterInfo = {};
   let buffered = '';
   const ready = new Promise<Required<DevClusterInfo>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ProcessError(`the dev cluster did not start within ${timeoutMs / 1000}s (log: ${running.logFile})`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(new ProcessError(`the dev cluster did not start within ${timeoutMs / 1000}s (log: ${running.logFile})`)),
+      timeoutMs,
+    );
     running.child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
@@ -75,7 +97,9 @@ export async function startDevCluster(repoRoot: string, dir: string, timeoutMs =
     });
     running.child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new ProcessError(`the dev cluster exited (${signal ?? code}) before it was ready (log: ${running.logFile})`));
+      reject(
+        new ProcessError(`the dev cluster exited (${signal ?? code}) before it was ready (log: ${running.logFile})`),
+      );
     });
   });
   try {

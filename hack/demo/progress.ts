@@ -37,8 +37,12 @@ export class Progress {
     this.opts.write(`${this.paint('2', `[${formatElapsed(this.now() - this.start)}]`)} ${text}\n`);
   }
 
-  elapsedMs(): number { return this.now() - this.start; }
-  stepElapsedMs(): number { return this.now() - this.stepStart; }
+  elapsedMs(): number {
+    return this.now() - this.start;
+  }
+  stepElapsedMs(): number {
+    return this.now() - this.stepStart;
+  }
 
   /** A numbered step's banner. */
   step(n: number | string, title: string): void {
@@ -46,17 +50,25 @@ export class Progress {
     this.opts.write(`\n${this.paint('1;36', `== Step ${n}: ${title}`)}\n`);
   }
 
-  info(text: string): void { this.line(text); }
+  info(text: string): void {
+    this.line(text);
+  }
 
   /** Something reached, with the time it took within the step. */
   done(text: string): void {
-    this.line(`${this.paint('32', '✓')} ${text} ${this.paint('2', `(+${formatElapsed(this.now() - this.stepStart)})`)}`);
+    this.line(
+      `${this.paint('32', '✓')} ${text} ${this.paint('2', `(+${formatElapsed(this.now() - this.stepStart)})`)}`,
+    );
   }
 
-  warn(text: string): void { this.line(`${this.paint('33', '!')} ${text}`); }
+  warn(text: string): void {
+    this.line(`${this.paint('33', '!')} ${text}`);
+  }
 
   /** A command the user can type; printed, not run. */
-  hint(command: string): void { this.opts.write(`        ${this.paint('35', `$ ${command}`)}\n`); }
+  hint(command: string): void {
+    this.opts.write(`        ${this.paint('35', `$ ${command}`)}\n`);
+  }
 
   /** The environment lines that make the hints work, printed once. */
   environment(kubeconfig: string, binDir: string): void {
@@ -68,5 +80,7 @@ export class Progress {
     this.hint('kubectl get modelship -o wide');
   }
 
-  raw(text: string): void { this.opts.write(text); }
+  raw(text: string): void {
+    this.opts.write(text);
+  }
 }

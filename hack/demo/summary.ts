@@ -21,23 +21,46 @@ export interface VersionRow {
   canarySeconds?: number;
 }
 
-const num = (v: number | undefined, digits = 3): string => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
+const num = (v: number | undefined, digits = 3): string =>
+  v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
 const secs = (v: number | undefined): string => (v === undefined ? '-' : `${Math.round(v)}s`);
 
-export const SUMMARY_HEADERS = ['VERSION', 'TRAINED BY', 'TRIGGER', 'OFFLINE ACC', 'VALIDATION ACC', 'LIVE ACC (n)', 'CANARY DRIFT', 'OUTCOME', 'TRAIN', 'CANARY'];
+export const SUMMARY_HEADERS = [
+  'VERSION',
+  'TRAINED BY',
+  'TRIGGER',
+  'OFFLINE ACC',
+  'VALIDATION ACC',
+  'LIVE ACC (n)',
+  'CANARY DRIFT',
+  'OUTCOME',
+  'TRAIN',
+  'CANARY',
+];
 
 export function summaryCells(r: VersionRow): string[] {
   return [
-    `v${r.version}`, r.trainingRun, r.trigger, num(r.offlineAccuracy), num(r.validationAccuracy),
+    `v${r.version}`,
+    r.trainingRun,
+    r.trigger,
+    num(r.offlineAccuracy),
+    num(r.validationAccuracy),
     r.liveAccuracy === undefined ? '-' : `${num(r.liveAccuracy)} (${r.liveJudged ?? 0})`,
-    num(r.drift), r.outcome, secs(r.trainSeconds), secs(r.canarySeconds),
+    num(r.drift),
+    r.outcome,
+    secs(r.trainSeconds),
+    secs(r.canarySeconds),
   ];
 }
 
 /** An aligned text table, like kubectl's (columns separated by at least three spaces). */
 export function renderTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('   ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('   ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 

@@ -4,9 +4,18 @@
 // markers. Fetching is separate from drawing; the SVG builder is pure.
 import { versionNumber } from './loadgen.js';
 
-export interface Point { t: number; v: number }
-export interface Series { version: number; points: Point[] }
-export interface Marker { t: number; label: string }
+export interface Point {
+  t: number;
+  v: number;
+}
+export interface Series {
+  version: number;
+  points: Point[];
+}
+export interface Marker {
+  t: number;
+  label: string;
+}
 
 export interface Timeline {
   start: number;
@@ -20,11 +29,16 @@ export class PrometheusQueryError extends Error {
   override name = 'PrometheusQueryError';
 }
 
-export const TRAFFIC_QUERY = (model: string) => `sum by (version) (max by (version, role) (modelship_router_upstream_weight{model="${model}"}))`;
+export const TRAFFIC_QUERY = (model: string) =>
+  `sum by (version) (max by (version, role) (modelship_router_upstream_weight{model="${model}"}))`;
 export const ACCURACY_QUERY = (window: string) =>
   `sum by (version) (increase(modelship_feedback_total{outcome="correct"}[${window}])) / sum by (version) (increase(modelship_feedback_total[${window}]))`;
 
-interface RangeResponse { status: string; error?: string; data?: { result?: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } }
+interface RangeResponse {
+  status: string;
+  error?: string;
+  data?: { result?: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
+}
 
 /** Prometheus range-query result → one series per version label, NaN values dropped (pure). */
 export function toSeries(body: RangeResponse): Series[] {
@@ -34,26 +48,47 @@ export function toSeries(body: RangeResponse): Series[] {
     if (version === undefined) continue;
     const points = byVersion.get(version) ?? [];
     for (const [t, v] of r.values) if (Number.isFinite(Number(v))) points.push({ t: t * 1000, v: Number(v) });
-    byVersion.set(version, points.sort((a, b) => a.t - b.t));
+    byVersion.set(
+      version,
+      points.sort((a, b) => a.t - b.t),
+    );
   }
   return [...byVersion.entries()].sort((a, b) => a[0] - b[0]).map(([version, points]) => ({ version, points }));
 }
 
-export async function queryRange(prometheusUrl: string, query: string, startMs: number, endMs: number, stepS: number): Promise<Series[]> {
+export async function queryRange(
+  prometheusUrl: string,
+  query: string,
+  startMs: number,
+  endMs: number,
+  stepS: number,
+): Promise<Series[]> {
   const url = new URL('/api/v1/query_range', prometheusUrl);
-  url.search = new URLSearchParams({ query, start: String(startMs / 1000), end: String(endMs / 1000), step: String(stepS) }).toString();
+  url.search = new URLSearchParams({
+    query,
+    start: String(startMs / 1000),
+    end: String(endMs / 1000),
+    step: String(stepS),
+  }).toString();
   let body: RangeResponse;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    body = await res.json() as RangeResponse;
+    body = (await res.json()) as RangeResponse;
   } catch (err) {
     throw new PrometheusQueryError(`querying ${prometheusUrl} failed`, { cause: err });
   }
-  if (body.status !== 'success') throw new PrometheusQueryError(`Prometheus refused "${query}": ${body.error ?? body.status}`);
+  if (body.status !== 'success')
+    throw new PrometheusQueryError(`Prometheus refused "${query}": ${body.error ?? body.status}`);
   return toSeries(body);
 }
 
-export async function fetchTimeline(prometheusUrl: string, model: string, startMs: number, endMs: number, markers: Marker[]): Promise<Timeline> {
+export async function fetchTimeline(
+  prometheusUrl: string,
+  model: string,
+  startMs: number,
+  endMs: number,
+  markers: Marker[],
+): Promise<Timeline> {
   const step = Math.max(2, Math.ceil((endMs - startMs) / 1000 / 400));
   const [traffic, accuracy] = await Promise.all([
     queryRange(prometheusUrl, TRAFFIC_QUERY(model), startMs, endMs, step),
@@ -64,10 +99,19 @@ export async function fetchTimeline(prometheusUrl: string, model: string, startM
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 const colorOf = (version: number): string => COLORS[(version - 1 + COLORS.length) % COLORS.length];
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const f = (n: number): string => n.toFixed(1);
 
-interface Panel { top: number; height: number; min: number; max: number; title: string; ticks: number[]; format(v: number): string }
+interface Panel {
+  top: number;
+  height: number;
+  min: number;
+  max: number;
+  title: string;
+  ticks: number[];
+  format(v: number): string;
+}
 
 /** Markers closer than `withinMs` become one, labels joined, so that their texts do not overlap (pure). */
 export function mergeMarkers(markers: Marker[], withinMs: number): Marker[] {
@@ -82,15 +126,35 @@ export function mergeMarkers(markers: Marker[], withinMs: number): Marker[] {
 
 /** The timeline as a standalone SVG document (pure, deterministic for the same input). */
 export function renderTimelineSvg(tl: Timeline, title = 'Modelship demo: canary timeline'): string {
-  const W = 960, left = 64, right = 150, width = W - left - right;
+  const W = 960,
+    left = 64,
+    right = 150,
+    width = W - left - right;
   const panels: Panel[] = [
-    { top: 56, height: 180, min: 0, max: 100, title: 'traffic share (%)', ticks: [0, 25, 50, 75, 100], format: (v) => String(v) },
-    { top: 290, height: 180, min: 0.2, max: 1, title: 'live accuracy (feedback, 30 s window)', ticks: [0.2, 0.4, 0.6, 0.8, 1], format: (v) => v.toFixed(1) },
+    {
+      top: 56,
+      height: 180,
+      min: 0,
+      max: 100,
+      title: 'traffic share (%)',
+      ticks: [0, 25, 50, 75, 100],
+      format: (v) => String(v),
+    },
+    {
+      top: 290,
+      height: 180,
+      min: 0.2,
+      max: 1,
+      title: 'live accuracy (feedback, 30 s window)',
+      ticks: [0.2, 0.4, 0.6, 0.8, 1],
+      format: (v) => v.toFixed(1),
+    },
   ];
   const H = 540;
   const span = Math.max(1, tl.end - tl.start);
   const x = (t: number) => left + ((t - tl.start) / span) * width;
-  const y = (p: Panel, v: number) => p.top + p.height - ((Math.min(p.max, Math.max(p.min, v)) - p.min) / (p.max - p.min)) * p.height;
+  const y = (p: Panel, v: number) =>
+    p.top + p.height - ((Math.min(p.max, Math.max(p.min, v)) - p.min) / (p.max - p.min)) * p.height;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
@@ -113,8 +177,12 @@ export function renderTimelineSvg(tl: Timeline, title = 'Modelship demo: canary 
   }
   for (const m of mergeMarkers(tl.markers, span / 60)) {
     const mx = f(x(m.t));
-    out.push(`<line x1="${mx}" x2="${mx}" y1="${panels[0].top}" y2="${panels[1].top + panels[1].height}" stroke="#888" stroke-dasharray="3,3"/>`);
-    out.push(`<text transform="translate(${f(x(m.t) + 3)},${panels[0].top + 4}) rotate(90)" fill="#444" font-size="10">${esc(m.label)}</text>`);
+    out.push(
+      `<line x1="${mx}" x2="${mx}" y1="${panels[0].top}" y2="${panels[1].top + panels[1].height}" stroke="#888" stroke-dasharray="3,3"/>`,
+    );
+    out.push(
+      `<text transform="translate(${f(x(m.t) + 3)},${panels[0].top + 4}) rotate(90)" fill="#444" font-size="10">${esc(m.label)}</text>`,
+    );
   }
   const versions = new Set<number>();
   const draw = (p: Panel, series: Series[]) => {
@@ -133,12 +201,18 @@ export function renderTimelineSvg(tl: Timeline, title = 'Modelship demo: canary 
   };
   draw(panels[0], tl.traffic);
   draw(panels[1], tl.accuracy);
-  [...versions].sort((a, b) => a - b).forEach((v, i) => {
-    const ly = panels[0].top + 10 + i * 20;
-    out.push(`<line x1="${left + width + 16}" x2="${left + width + 40}" y1="${ly}" y2="${ly}" stroke="${colorOf(v)}" stroke-width="3"/>`);
-    out.push(`<text x="${left + width + 46}" y="${ly + 4}">v${v}</text>`);
-  });
-  out.push(`<text x="${left + width / 2}" y="${H - 12}" text-anchor="middle" fill="#555">minutes since the demo started</text>`);
+  [...versions]
+    .sort((a, b) => a - b)
+    .forEach((v, i) => {
+      const ly = panels[0].top + 10 + i * 20;
+      out.push(
+        `<line x1="${left + width + 16}" x2="${left + width + 40}" y1="${ly}" y2="${ly}" stroke="${colorOf(v)}" stroke-width="3"/>`,
+      );
+      out.push(`<text x="${left + width + 46}" y="${ly + 4}">v${v}</text>`);
+    });
+  out.push(
+    `<text x="${left + width / 2}" y="${H - 12}" text-anchor="middle" fill="#555">minutes since the demo started</text>`,
+  );
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

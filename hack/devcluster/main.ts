@@ -7,8 +7,16 @@ import { startApiServer, type ApiServer } from './apiserver/index.js';
 import { startAgentComponent, startPrometheusComponent } from './agent/components.js';
 import { readContainerLog } from './agent/logs.js';
 
-export interface ComponentContext { dir: string; api: ApiServer; kubeconfigPath: string }
-export interface RunningComponent { name: string; url?: string; stop(): Promise<void> }
+export interface ComponentContext {
+  dir: string;
+  api: ApiServer;
+  kubeconfigPath: string;
+}
+export interface RunningComponent {
+  name: string;
+  url?: string;
+  stop(): Promise<void>;
+}
 /** A part of the dev cluster started after the API server (node agent, Prometheus…). */
 export type Component = (ctx: ComponentContext) => Promise<RunningComponent>;
 
@@ -26,13 +34,21 @@ COMPONENTS.push(
   },
 );
 
-interface Args { dir: string; port: number; host: string }
+interface Args {
+  dir: string;
+  port: number;
+  host: string;
+}
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { dir: '.devcluster', port: 0, host: '127.0.0.1' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const value = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
     if (a === '--dir') args.dir = value();
     else if (a === '--port') args.port = Number(value());
     else if (a === '--host') args.host = value();
@@ -63,7 +79,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`devcluster: ${sig}, stopping`);
-    stopAll().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+    stopAll().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
@@ -80,10 +102,15 @@ async function main(): Promise<void> {
   api.writeKubeconfig(kubeconfigPath);
   api.writeSecureKubeconfig(join(dir, 'kubeconfig-secure'));
   console.log(`devcluster: API server ${api.url}`);
-  console.log(`devcluster: secure port ${api.secureUrl}  (CA ${api.caFile}, admin kubeconfig ${join(dir, 'kubeconfig-secure')})`);
+  console.log(
+    `devcluster: secure port ${api.secureUrl}  (CA ${api.caFile}, admin kubeconfig ${join(dir, 'kubeconfig-secure')})`,
+  );
   console.log(`devcluster: kubeconfig ${kubeconfigPath}  (export KUBECONFIG=${kubeconfigPath})`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  main().catch((err) => { console.error(`devcluster: ${(err as Error).message}`); process.exit(1); });
+  main().catch((err) => {
+    console.error(`devcluster: ${(err as Error).message}`);
+    process.exit(1);
+  });
 }

@@ -41,10 +41,18 @@ export interface LoadStats {
   latenciesMs: number[];
 }
 
-export async function readLabelledImages(dir: string): Promise<Array<LabelledImageFile & { body: Buffer; type: string }>> {
+export async function readLabelledImages(
+  dir: string,
+): Promise<Array<LabelledImageFile & { body: Buffer; type: string }>> {
   const lines = (await readFile(join(dir, 'labels.jsonl'), 'utf8')).split('\n').filter((l) => l.trim());
   const items = lines.map((l) => JSON.parse(l) as LabelledImageFile);
-  return Promise.all(items.map(async (it) => ({ ...it, body: await readFile(join(dir, it.file)), type: extname(it.file) === '.jpg' ? 'image/jpeg' : 'image/png' })));
+  return Promise.all(
+    items.map(async (it) => ({
+      ...it,
+      body: await readFile(join(dir, it.file)),
+      type: extname(it.file) === '.jpg' ? 'image/jpeg' : 'image/png',
+    })),
+  );
 }
 
 export function emptyStats(): LoadStats {
@@ -68,7 +76,12 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
   const one = async (img: (typeof images)[number]) => {
     const t0 = performance.now();
     try {
-      const res = await fetch(`${base}/predict`, { method: 'POST', body: new Uint8Array(img.body), headers: { 'content-type': img.type }, signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(`${base}/predict`, {
+        method: 'POST',
+        body: new Uint8Array(img.body),
+        headers: { 'content-type': img.type },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const text = await res.text();
       stats.latenciesMs.push(performance.now() - t0);
       stats.byStatus[res.status] = (stats.byStatus[res.status] ?? 0) + 1;
@@ -76,12 +89,18 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
       const version = res.headers.get('x-modelship-version') ?? 'unknown';
       stats.byVersion[version] = (stats.byVersion[version] ?? 0) + 1;
       if (Math.random() >= feedbackRatio) return;
-      const predictionId = (JSON.parse(text) as { predictions?: Array<{ predictionId?: string }> }).predictions?.[0]?.predictionId;
+      const predictionId = (JSON.parse(text) as { predictions?: Array<{ predictionId?: string }> }).predictions?.[0]
+        ?.predictionId;
       if (!predictionId) return;
       // Pinned to the version that answered: unpinned, every feedback POST would take a slot of
       // the router's deterministic weighted round-robin, and with predict/feedback alternating
       // the canary's slots can line up with the feedback posts and starve it of predictions.
-      const fb = await fetch(`${base}/feedback`, { method: 'POST', body: JSON.stringify({ predictionId, labels: img.labels }), headers: { 'content-type': 'application/json', 'x-modelship-version': version }, signal: AbortSignal.timeout(timeoutMs) });
+      const fb = await fetch(`${base}/feedback`, {
+        method: 'POST',
+        body: JSON.stringify({ predictionId, labels: img.labels }),
+        headers: { 'content-type': 'application/json', 'x-modelship-version': version },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await fb.arrayBuffer();
       if (fb.ok) stats.feedbackSent++;
       else stats.feedbackFailed++;
@@ -100,7 +119,10 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
     const img = images[Math.floor(Math.random() * images.length)];
     stats.sent++;
     inFlight++;
-    const p = one(img).finally(() => { inFlight--; pending.delete(p); });
+    const p = one(img).finally(() => {
+      inFlight--;
+      pending.delete(p);
+    });
     pending.add(p);
   }
   await Promise.all(pending);

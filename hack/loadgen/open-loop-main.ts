@@ -8,10 +8,18 @@ import { runOpenLoop, summarize } from './open-loop.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { url: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, 'content-type': { type: 'string' }, path: { type: 'string' } },
+  options: {
+    url: { type: 'string' },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    'content-type': { type: 'string' },
+    path: { type: 'string' },
+  },
 });
 if (!values.url || !values.rate || positionals.length === 0) {
-  process.stderr.write('usage: open-loop-main --url URL --rate N [--duration 4] [--content-type T] [--path /predict] FILE...\n');
+  process.stderr.write(
+    'usage: open-loop-main --url URL --rate N [--duration 4] [--content-type T] [--path /predict] FILE...\n',
+  );
   process.exit(2);
 }
 const result = await runOpenLoop({

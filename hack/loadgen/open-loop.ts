@@ -75,7 +75,10 @@ export function frameResponse(data: Buffer): ResponseFrame | undefined {
   return { status, headBytes: end + 4, totalBytes: end + 4 + Number(length[1]) };
 }
 
-interface Pending { scheduled: number; done: (status: number, body: Buffer | undefined) => void }
+interface Pending {
+  scheduled: number;
+  done: (status: number, body: Buffer | undefined) => void;
+}
 
 /** One keep-alive connection carrying one request at a time. */
 class Connection {
@@ -85,10 +88,15 @@ class Connection {
   private frame: ResponseFrame | undefined;
   closed = false;
 
-  constructor(readonly socket: Socket, private readonly idle: (c: Connection) => void) {
+  constructor(
+    readonly socket: Socket,
+    private readonly idle: (c: Connection) => void,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (d) => this.onData(d));
-    socket.on('error', () => { /* 'close' follows */ });
+    socket.on('error', () => {
+      /* 'close' follows */
+    });
     socket.on('close', () => {
       this.closed = true;
       this.pending?.done(0, undefined);
@@ -121,7 +129,10 @@ class Connection {
 
 function open(host: string, port: number, idle: (c: Connection) => void): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, host, () => { socket.off('error', reject); resolve(new Connection(socket, idle)); });
+    const socket = connect(port, host, () => {
+      socket.off('error', reject);
+      resolve(new Connection(socket, idle));
+    });
     socket.once('error', reject);
   });
 }
@@ -130,11 +141,26 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
   const { hostname, port: portText, host } = new URL(opts.url);
   const port = Number(portText || 80);
   const requests = opts.bodies.map((b) => encodeRequest(host, opts.method ?? 'POST', opts.path, opts.contentType, b));
-  const result: OpenLoopResult = { sent: 0, ok: 0, failed: 0, latencyMs: [], sendLagMs: [], serverMs: [], connections: 0, cpuMs: 0 };
+  const result: OpenLoopResult = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    latencyMs: [],
+    sendLagMs: [],
+    serverMs: [],
+    connections: 0,
+    cpuMs: 0,
+  };
   const idle: Connection[] = [];
   const all: Connection[] = [];
-  const release = (c: Connection) => { if (!c.closed) idle.push(c); };
-  const add = async () => { const c = await open(hostname, port, release); all.push(c); return c; };
+  const release = (c: Connection) => {
+    if (!c.closed) idle.push(c);
+  };
+  const add = async () => {
+    const c = await open(hostname, port, release);
+    all.push(c);
+    return c;
+  };
   for (let i = 0; i < (opts.warmConnections ?? 4); i++) idle.push(await add());
 
   const total = Math.floor((opts.rate * opts.durationMs) / 1000);
@@ -154,7 +180,10 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
         } else result.failed++;
         resolve();
       };
-      const write = (c: Connection) => { result.sendLagMs.push(performance.now() - scheduled); c.send(request, { scheduled, done }); };
+      const write = (c: Connection) => {
+        result.sendLagMs.push(performance.now() - scheduled);
+        c.send(request, { scheduled, done });
+      };
       let c = idle.pop();
       while (c?.closed) c = idle.pop();
       if (c) write(c);
@@ -167,8 +196,12 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
   for (let k = 0; k < total;) {
     const now = performance.now();
     // everything due by now goes out back to back, each timed from its own schedule
-    while (k < total && start + (k * 1000) / opts.rate <= now) { fire(k, start + (k * 1000) / opts.rate); k++; }
-    if (k < total) await new Promise((r) => setTimeout(r, Math.max(0, start + (k * 1000) / opts.rate - performance.now())));
+    while (k < total && start + (k * 1000) / opts.rate <= now) {
+      fire(k, start + (k * 1000) / opts.rate);
+      k++;
+    }
+    if (k < total)
+      await new Promise((r) => setTimeout(r, Math.max(0, start + (k * 1000) / opts.rate - performance.now())));
   }
   await Promise.all(inflight);
   const used = process.cpuUsage(cpu);
@@ -198,10 +231,17 @@ export interface OpenLoopSummary {
 
 export function summarize(r: OpenLoopResult): OpenLoopSummary {
   return {
-    sent: r.sent, ok: r.ok, failed: r.failed,
-    p50: percentile(r.latencyMs, 0.5), p99: percentile(r.latencyMs, 0.99), max: percentile(r.latencyMs, 1),
-    lagP99: percentile(r.sendLagMs, 0.99), lagMax: percentile(r.sendLagMs, 1),
-    serverP50: percentile(r.serverMs, 0.5), serverP99: percentile(r.serverMs, 0.99),
-    connections: r.connections, cpuPerRequestMs: r.cpuMs / Math.max(1, r.sent),
+    sent: r.sent,
+    ok: r.ok,
+    failed: r.failed,
+    p50: percentile(r.latencyMs, 0.5),
+    p99: percentile(r.latencyMs, 0.99),
+    max: percentile(r.latencyMs, 1),
+    lagP99: percentile(r.sendLagMs, 0.99),
+    lagMax: percentile(r.sendLagMs, 1),
+    serverP50: percentile(r.serverMs, 0.5),
+    serverP99: percentile(r.serverMs, 0.99),
+    connections: r.connections,
+    cpuPerRequestMs: r.cpuMs / Math.max(1, r.sent),
   };
 }

@@ -43,7 +43,11 @@ export function analyse(input: AnalysisInput): CheckResult[] {
   return [
     ...accuracyChecks(subject, baseline, { ...accuracy, minFeedback: policy.minFeedback }, input.heads),
     driftCheck(subject, reference, { max: drift.max, minRequests, confidence: accuracy.confidence }),
-    predictionDriftCheck(subject, input.baselineDrifted ? undefined : baseline, reference, { max: drift.max, minRequests, confidence: accuracy.confidence }),
+    predictionDriftCheck(subject, input.baselineDrifted ? undefined : baseline, reference, {
+      max: drift.max,
+      minRequests,
+      confidence: accuracy.confidence,
+    }),
     latencyCheck(subject, { max: latencyP95Ms.max, minRequests }),
     errorRateCheck(subject, { max: errorRate.max, minRequests, confidence: accuracy.confidence }),
   ];

@@ -13,8 +13,10 @@ import { StatsError } from './stats.js';
 /** ln Γ(x) for x > 0 (Lanczos approximation, g = 7, n = 9; ~15 significant digits). */
 export function logGamma(x: number): number {
   if (!(x > 0)) throw new StatsError(`logGamma needs x > 0, got ${x}`);
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;
   let sum = c[0];
@@ -100,7 +102,8 @@ function sum(v: readonly number[]): number {
  */
 export function histogramTest(observed: readonly number[], expected: Expected): ChiSquareTest {
   const ref = 'counts' in expected ? expected.counts : expected.proportions;
-  if (ref.length !== observed.length) throw new StatsError(`histograms differ in bins: ${observed.length} vs ${ref.length}`);
+  if (ref.length !== observed.length)
+    throw new StatsError(`histograms differ in bins: ${observed.length} vs ${ref.length}`);
   for (const v of [...observed, ...ref]) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new StatsError(`histogram counts must be finite and >= 0, got ${v}`);
   }

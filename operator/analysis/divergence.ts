@@ -15,10 +15,12 @@ export class DivergenceError extends Error {
 export const PSI_EPSILON = 1e-4;
 
 function checkPair(expected: readonly number[], actual: readonly number[]): void {
-  if (expected.length !== actual.length) throw new DivergenceError(`histograms differ in bins: ${expected.length} vs ${actual.length}`);
+  if (expected.length !== actual.length)
+    throw new DivergenceError(`histograms differ in bins: ${expected.length} vs ${actual.length}`);
   if (expected.length === 0) throw new DivergenceError('histograms have no bins');
   for (const v of [...expected, ...actual]) {
-    if (!(v >= 0) || !Number.isFinite(v)) throw new DivergenceError(`histogram counts must be finite and >= 0, got ${v}`);
+    if (!(v >= 0) || !Number.isFinite(v))
+      throw new DivergenceError(`histogram counts must be finite and >= 0, got ${v}`);
   }
 }
 
@@ -57,7 +59,8 @@ export function psi(expected: readonly number[], actual: readonly number[], epsi
  */
 export function smoothedProportions(counts: readonly number[]): number[] {
   for (const v of counts) {
-    if (!(v >= 0) || !Number.isFinite(v)) throw new DivergenceError(`histogram counts must be finite and >= 0, got ${v}`);
+    if (!(v >= 0) || !Number.isFinite(v))
+      throw new DivergenceError(`histogram counts must be finite and >= 0, got ${v}`);
   }
   if (counts.length === 0) throw new DivergenceError('histogram has no bins');
   const n = counts.reduce((s, v) => s + v, 0);

@@ -7,7 +7,8 @@ import type { VersionRole } from '../api/index.js';
 export type { VersionRole };
 
 /** Keys of RoleMeasurements that hold measured values. */
-export type MeasurementKey = 'requests' | 'errors' | 'latencyP95Ms' | 'feedback' | 'featureBins' | 'predictions' | 'modelErrors';
+export type MeasurementKey =
+  'requests' | 'errors' | 'latencyP95Ms' | 'feedback' | 'featureBins' | 'predictions' | 'modelErrors';
 
 export interface FeedbackCounts {
   /** Feedback saying the prediction was right. */
@@ -87,14 +88,21 @@ export function wholeCounts(m: RoleMeasurements): RoleMeasurements {
   const share = observedShare(m);
   const whole = (v: number) => Math.round(v * share);
   const round = (v: number | undefined) => (v === undefined ? undefined : whole(v));
-  const roundValues = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, whole(v)]));
+  const roundValues = (o: Record<string, number>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, whole(v)]));
   const requests = round(m.requests);
   const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, whole(m.errors));
-  const feedback = m.feedback && Object.fromEntries(Object.entries(m.feedback).map(([head, f]) => {
-    const total = whole(f.total);
-    return [head, { ...f, total, correct: Math.min(total, whole(f.correct)) }];
-  }));
-  const featureBins = m.featureBins && Object.fromEntries(Object.entries(m.featureBins).map(([k, v]) => [k, v.map(whole)]));
-  const predictions = m.predictions && Object.fromEntries(Object.entries(m.predictions).map(([h, c]) => [h, roundValues(c)]));
+  const feedback =
+    m.feedback &&
+    Object.fromEntries(
+      Object.entries(m.feedback).map(([head, f]) => {
+        const total = whole(f.total);
+        return [head, { ...f, total, correct: Math.min(total, whole(f.correct)) }];
+      }),
+    );
+  const featureBins =
+    m.featureBins && Object.fromEntries(Object.entries(m.featureBins).map(([k, v]) => [k, v.map(whole)]));
+  const predictions =
+    m.predictions && Object.fromEntries(Object.entries(m.predictions).map(([h, c]) => [h, roundValues(c)]));
   return { ...m, requests, errors, feedback, featureBins, predictions };
 }

@@ -41,25 +41,64 @@ export class AnalysisMetrics {
 
   constructor(registry: Registry) {
     const check = ['resource_namespace', 'isvc', 'check', 'role', 'head'];
-    this.value = gauge(registry, 'modelship_operator_analysis_value', 'Latest analysis value per check, role and head.', check);
-    this.threshold = gauge(registry, 'modelship_operator_analysis_threshold', 'Threshold of each analysis check.', check);
-    this.verdict = gauge(registry, 'modelship_operator_analysis_verdict', '1 for the current verdict of each analysis check.', [...check, 'verdict']);
-    this.driftScore = gauge(registry, 'modelship_operator_drift_score', 'Population stability index of each input feature against the reference profile.', ['resource_namespace', 'isvc', 'role', 'feature']);
-    this.driftJs = gauge(registry, 'modelship_operator_drift_js_distance', 'Jensen–Shannon distance of each input feature against the reference profile.', ['resource_namespace', 'isvc', 'role', 'feature']);
-    this.level = gauge(registry, 'modelship_operator_monitoring_level', 'Production monitoring level of the stable version: 0 Ok, 1 Warn, 2 Critical, -1 Unknown.', ['resource_namespace', 'isvc', 'signal']);
+    this.value = gauge(
+      registry,
+      'modelship_operator_analysis_value',
+      'Latest analysis value per check, role and head.',
+      check,
+    );
+    this.threshold = gauge(
+      registry,
+      'modelship_operator_analysis_threshold',
+      'Threshold of each analysis check.',
+      check,
+    );
+    this.verdict = gauge(
+      registry,
+      'modelship_operator_analysis_verdict',
+      '1 for the current verdict of each analysis check.',
+      [...check, 'verdict'],
+    );
+    this.driftScore = gauge(
+      registry,
+      'modelship_operator_drift_score',
+      'Population stability index of each input feature against the reference profile.',
+      ['resource_namespace', 'isvc', 'role', 'feature'],
+    );
+    this.driftJs = gauge(
+      registry,
+      'modelship_operator_drift_js_distance',
+      'Jensen–Shannon distance of each input feature against the reference profile.',
+      ['resource_namespace', 'isvc', 'role', 'feature'],
+    );
+    this.level = gauge(
+      registry,
+      'modelship_operator_monitoring_level',
+      'Production monitoring level of the stable version: 0 Ok, 1 Warn, 2 Critical, -1 Unknown.',
+      ['resource_namespace', 'isvc', 'signal'],
+    );
   }
 
   private replace(owner: string, series: Array<[Gauge<string>, Labels, number]>): void {
     for (const [g, labels] of this.owned.get(owner) ?? []) g.remove(labels);
     for (const [g, labels, v] of series) g.set(labels, v);
-    this.owned.set(owner, series.map(([g, labels]) => [g, labels]));
+    this.owned.set(
+      owner,
+      series.map(([g, labels]) => [g, labels]),
+    );
   }
 
   /** Sets the analysis series of `svc` from its latest checks (replacing the previous ones). */
   recordAnalysis(svc: ServiceRef, checks: readonly AnalysisCheck[]): void {
     const series: Array<[Gauge<string>, Labels, number]> = [];
     for (const c of checks) {
-      const labels = { resource_namespace: svc.namespace, isvc: svc.name, check: c.check, role: c.role ?? '', head: c.head ?? '' };
+      const labels = {
+        resource_namespace: svc.namespace,
+        isvc: svc.name,
+        check: c.check,
+        role: c.role ?? '',
+        head: c.head ?? '',
+      };
       if (c.value !== undefined && Number.isFinite(c.value)) series.push([this.value, labels, c.value]);
       if (c.threshold !== undefined && Number.isFinite(c.threshold)) series.push([this.threshold, labels, c.threshold]);
       series.push([this.verdict, { ...labels, verdict: c.verdict }, 1]);
@@ -81,7 +120,8 @@ export class AnalysisMetrics {
   recordLevels(svc: ServiceRef, levels: { drift?: MonitoringLevel; accuracy?: MonitoringLevel }): void {
     const series: Array<[Gauge<string>, Labels, number]> = [];
     for (const [signal, level] of Object.entries(levels)) {
-      if (level) series.push([this.level, { resource_namespace: svc.namespace, isvc: svc.name, signal }, LEVEL_VALUE[level]]);
+      if (level)
+        series.push([this.level, { resource_namespace: svc.namespace, isvc: svc.name, signal }, LEVEL_VALUE[level]]);
     }
     this.replace(`levels/${svc.namespace}/${svc.name}`, series);
   }

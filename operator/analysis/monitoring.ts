@@ -81,17 +81,31 @@ export function monitorStable(input: MonitorInput): MonitorResult {
   const driftStatus = {
     ...(drift.score !== undefined ? { score: fourDecimals(drift.score), feature: drift.worst, features } : {}),
     // Levels count only features whose difference sampling noise cannot explain.
-    level: enough ? driftLevel(significantScore(drift, input.confidence), input.monitoring.drift) : 'Unknown' as MonitoringLevel,
+    level: enough
+      ? driftLevel(significantScore(drift, input.confidence), input.monitoring.drift)
+      : ('Unknown' as MonitoringLevel),
   };
 
   const accuracyByHead: Record<string, AccuracyLevel> = {};
   for (const [head, fb] of Object.entries(m.feedback ?? {})) {
-    accuracyByHead[head] = accuracyLevel(fb, input.monitoring.accuracy, { confidence: input.confidence, minFeedback: input.minFeedback });
+    accuracyByHead[head] = accuracyLevel(fb, input.monitoring.accuracy, {
+      confidence: input.confidence,
+      minFeedback: input.minFeedback,
+    });
   }
   // The reported head: the worst level, ties broken by the lowest accuracy.
-  const worst = Object.values(accuracyByHead).sort((a, b) => RANK[b.level] - RANK[a.level] || (a.value ?? 1) - (b.value ?? 1))[0];
+  const worst = Object.values(accuracyByHead).sort(
+    (a, b) => RANK[b.level] - RANK[a.level] || (a.value ?? 1) - (b.value ?? 1),
+  )[0];
   const accuracy = worst
-    ? Object.fromEntries(Object.entries({ value: fourDecimals(worst.value), lower: fourDecimals(worst.lower), samples: worst.samples, level: worst.level }).filter(([, v]) => v !== undefined))
+    ? Object.fromEntries(
+        Object.entries({
+          value: fourDecimals(worst.value),
+          lower: fourDecimals(worst.lower),
+          samples: worst.samples,
+          level: worst.level,
+        }).filter(([, v]) => v !== undefined),
+      )
     : { samples: 0, level: 'Unknown' as MonitoringLevel };
 
   const status: InferenceServiceStatusMonitoring = { drift: driftStatus, accuracy };

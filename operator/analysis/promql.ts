@@ -45,7 +45,8 @@ function labelName(name: string): string {
 
 /** The window as a PromQL range, e.g. "1m30s"; rejects anything else. */
 export function range(window: string): string {
-  if (!WINDOW.test(window)) throw new PromQLError(`invalid window ${JSON.stringify(window)}: expected a duration such as 1m or 1m30s`);
+  if (!WINDOW.test(window))
+    throw new PromQLError(`invalid window ${JSON.stringify(window)}: expected a duration such as 1m or 1m30s`);
   return `[${window}]`;
 }
 

@@ -14,7 +14,9 @@ export interface ReferenceProfile {
 }
 
 /** From ModelVersion.status.profile; undefined when validation recorded no feature histograms. */
-export function referenceFromStatusProfile(profile: ModelVersionStatusProfile | undefined): ReferenceProfile | undefined {
+export function referenceFromStatusProfile(
+  profile: ModelVersionStatusProfile | undefined,
+): ReferenceProfile | undefined {
   if (!profile?.features?.length) return undefined;
   const features: Record<string, number[]> = {};
   for (const f of profile.features) if (f.proportions?.length) features[f.name] = [...f.proportions];
@@ -24,7 +26,9 @@ export function referenceFromStatusProfile(profile: ModelVersionStatusProfile | 
     predictions[p.head] = Object.fromEntries(p.labels.map((l, i) => [l, p.proportions![i]]));
   }
   if (!Object.keys(features).length) return undefined;
-  return profile.samples !== undefined ? { features, predictions, samples: profile.samples } : { features, predictions };
+  return profile.samples !== undefined
+    ? { features, predictions, samples: profile.samples }
+    : { features, predictions };
 }
 
 /** The parts of profile.json (serving/lib/model/schema.ts Profile) the reference needs. */
@@ -36,7 +40,9 @@ export interface ProfileJsonLike {
 /** From the full profile.json. */
 export function referenceFromProfileJson(profile: ProfileJsonLike): ReferenceProfile {
   const features = Object.fromEntries(Object.entries(profile.features).map(([name, f]) => [name, [...f.counts]]));
-  const predictions = Object.fromEntries(Object.entries(profile.heads ?? {}).map(([head, h]) => [head, { ...h.classes }]));
+  const predictions = Object.fromEntries(
+    Object.entries(profile.heads ?? {}).map(([head, h]) => [head, { ...h.classes }]),
+  );
   const samples = Math.max(0, ...Object.values(features).map((c) => c.reduce((s, v) => s + v, 0)));
   return samples > 0 ? { features, predictions, samples } : { features, predictions };
 }

@@ -39,9 +39,18 @@ export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryA
   const at = input.at ?? new Date();
   const [canary, stable] = await Promise.all([
     measure(input.provider, { ...input.canary, role: 'canary' }, input.window, at).then(wholeCounts),
-    input.stable ? measure(input.provider, { ...input.stable, role: 'stable' }, input.window, at).then(wholeCounts) : Promise.resolve(undefined),
+    input.stable
+      ? measure(input.provider, { ...input.stable, role: 'stable' }, input.window, at).then(wholeCounts)
+      : Promise.resolve(undefined),
   ]);
-  const checks = analyse({ subject: canary, baseline: stable, reference: input.reference, baselineDrifted: input.baselineDrifted, policy: input.policy, heads: input.heads });
+  const checks = analyse({
+    subject: canary,
+    baseline: stable,
+    reference: input.reference,
+    baselineDrifted: input.baselineDrifted,
+    policy: input.policy,
+    heads: input.heads,
+  });
   return { canary, stable, checks, verdict: aggregateVerdict(checks) };
 }
 
@@ -55,7 +64,9 @@ export interface MonitorVersionInput extends Omit<MonitorInput, 'measurements'> 
 }
 
 /** Production monitoring of the stable version over `window`, with the measurements it used. */
-export async function monitorVersion(input: MonitorVersionInput): Promise<MonitorResult & { measurements: RoleMeasurements }> {
+export async function monitorVersion(
+  input: MonitorVersionInput,
+): Promise<MonitorResult & { measurements: RoleMeasurements }> {
   const { provider, stable, window, at = new Date(), ...rest } = input;
   const measurements = wholeCounts(await measure(provider, { ...stable, role: 'stable' }, window, at));
   return { ...monitorStable({ ...rest, measurements }), measurements };

@@ -52,7 +52,13 @@ export function toStatusChecks(checks: readonly AnalysisCheck[]): AnalysisCheck[
   const all = checks.map(toStatusCheck);
   if (all.length <= MAX_CHECKS) return all;
   const rank = { Fail: 0, Inconclusive: 1, Pass: 2 } as const;
-  const keep = new Set(all.map((c, i) => ({ c, i })).sort((a, b) => rank[a.c.verdict] - rank[b.c.verdict] || a.i - b.i).slice(0, MAX_CHECKS).map((x) => x.i));
+  const keep = new Set(
+    all
+      .map((c, i) => ({ c, i }))
+      .sort((a, b) => rank[a.c.verdict] - rank[b.c.verdict] || a.i - b.i)
+      .slice(0, MAX_CHECKS)
+      .map((x) => x.i),
+  );
   return all.filter((_, i) => keep.has(i));
 }
 
@@ -66,9 +72,12 @@ export interface AnalysisRecordInput {
 
 /** status.analysis for one analysis; the verdict aggregates every check (before truncation). */
 export function toAnalysisStatus(input: AnalysisRecordInput): InferenceServiceStatusAnalysis {
-  const out: InferenceServiceStatusAnalysis = { time: input.time.toISOString(), verdict: aggregateVerdict(input.checks), checks: toStatusChecks(input.checks) };
+  const out: InferenceServiceStatusAnalysis = {
+    time: input.time.toISOString(),
+    verdict: aggregateVerdict(input.checks),
+    checks: toStatusChecks(input.checks),
+  };
   if (input.step !== undefined) out.step = input.step;
   if (input.weight !== undefined) out.weight = input.weight;
   return out;
 }
-

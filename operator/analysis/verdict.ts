@@ -55,17 +55,39 @@ export function decideStep(input: StepInput): StepDecision {
   const failedChecks = nextFailedChecks(input.failedChecks, input.verdict);
   const detail = input.details?.length ? `: ${input.details.join('; ')}` : '';
   if (failedChecks >= input.failureLimit) {
-    return { action: 'Rollback', verdict: input.verdict, failedChecks, reason: 'FailureLimitReached', message: `${failedChecks} consecutive failed analyses (failureLimit ${input.failureLimit})${detail}` };
+    return {
+      action: 'Rollback',
+      verdict: input.verdict,
+      failedChecks,
+      reason: 'FailureLimitReached',
+      message: `${failedChecks} consecutive failed analyses (failureLimit ${input.failureLimit})${detail}`,
+    };
   }
-  if (input.verdict === 'Pass') return { action: 'Advance', verdict: 'Pass', failedChecks, reason: 'AnalysisPassed', message: 'all checks passed' };
+  if (input.verdict === 'Pass')
+    return { action: 'Advance', verdict: 'Pass', failedChecks, reason: 'AnalysisPassed', message: 'all checks passed' };
   if (input.verdict === 'Fail') {
-    return { action: 'Hold', verdict: 'Fail', failedChecks, reason: 'AnalysisFailed', message: `analysis failed (${failedChecks} of failureLimit ${input.failureLimit})${detail}` };
+    return {
+      action: 'Hold',
+      verdict: 'Fail',
+      failedChecks,
+      reason: 'AnalysisFailed',
+      message: `analysis failed (${failedChecks} of failureLimit ${input.failureLimit})${detail}`,
+    };
   }
-  return { action: 'Hold', verdict: 'Inconclusive', failedChecks, reason: 'AnalysisInconclusive', message: `analysis inconclusive, holding the step${detail}` };
+  return {
+    action: 'Hold',
+    verdict: 'Inconclusive',
+    failedChecks,
+    reason: 'AnalysisInconclusive',
+    message: `analysis inconclusive, holding the step${detail}`,
+  };
 }
 
 /** "check[/head] (role): message" for each check with one of `verdicts` (default: all but Pass). */
-export function checkSummaries(checks: readonly AnalysisCheck[], verdicts: readonly Verdict[] = ['Fail', 'Inconclusive']): string[] {
+export function checkSummaries(
+  checks: readonly AnalysisCheck[],
+  verdicts: readonly Verdict[] = ['Fail', 'Inconclusive'],
+): string[] {
   return checks
     .filter((c) => verdicts.includes(c.verdict))
     .map((c) => `${c.check}${c.head ? `/${c.head}` : ''}${c.role ? ` (${c.role})` : ''}: ${c.message ?? c.verdict}`);

@@ -54,7 +54,8 @@ export const FIELD_MANAGER = 'modelship';
 
 /** The name every ModelVersion must have (enforced by a CEL rule on the CRD). */
 export function modelVersionName(model: string, version: number): string {
-  if (!Number.isInteger(version) || version < 1) throw new RangeError(`version must be a positive integer, got ${version}`);
+  if (!Number.isInteger(version) || version < 1)
+    throw new RangeError(`version must be a positive integer, got ${version}`);
   return `${model}-v${version}`;
 }
 

@@ -29,6 +29,11 @@ export function applyDefaults<T>(value: T, node: DefaultsNode): T {
 
 /** One field's value: its default when absent or null (and it has one), then defaulted within. */
 function defaulted(value: unknown, node: DefaultsNode): unknown {
-  const present = value === undefined || value === null ? (node.default === undefined ? value : structuredClone(node.default)) : value;
+  const present =
+    value === undefined || value === null
+      ? node.default === undefined
+        ? value
+        : structuredClone(node.default)
+      : value;
   return present === undefined || present === null ? present : applyDefaults(present, node);
 }

@@ -47,7 +47,10 @@ export interface PodPlacementFields {
 const nonEmpty = <T extends object>(v: T | undefined): v is T => v !== undefined && Object.keys(v).length > 0;
 
 /** Union by name, defaults first: a resource adds registries, it never loses the cluster's. */
-function mergePullSecrets(defaults: LocalObjectReference[] = [], own: LocalObjectReference[] = []): LocalObjectReference[] {
+function mergePullSecrets(
+  defaults: LocalObjectReference[] = [],
+  own: LocalObjectReference[] = [],
+): LocalObjectReference[] {
   const seen = new Set<string>();
   return [...defaults, ...own].filter((s) => !seen.has(s.name) && seen.add(s.name)).map((s) => ({ name: s.name }));
 }
@@ -55,7 +58,8 @@ function mergePullSecrets(defaults: LocalObjectReference[] = [], own: LocalObjec
 /** Union without duplicates, the resource's first: tolerations only ever widen where a pod may run. */
 function mergeTolerations(defaults: Toleration[] = [], own: Toleration[] = []): Toleration[] {
   const seen = new Set<string>();
-  const key = (t: Toleration) => JSON.stringify([t.key ?? '', t.operator ?? 'Equal', t.value ?? '', t.effect ?? '', t.tolerationSeconds ?? null]);
+  const key = (t: Toleration) =>
+    JSON.stringify([t.key ?? '', t.operator ?? 'Equal', t.value ?? '', t.effect ?? '', t.tolerationSeconds ?? null]);
   return [...own, ...defaults].filter((t) => !seen.has(key(t)) && seen.add(key(t))).map((t) => ({ ...t }));
 }
 
@@ -66,12 +70,21 @@ function mergeTolerations(defaults: Toleration[] = [], own: Toleration[] = []): 
  * Pull secrets and tolerations are additive. runAsNonRoot true and seccomp RuntimeDefault are
  * always set, so no input can make a pod fall out of the "restricted" standard.
  */
-export function podPlacement(own: PodPlacement = {}, defaults: WorkloadDefaults = BUILTIN_WORKLOAD_DEFAULTS, base: PodSecurityContext = {}): PodPlacementFields {
+export function podPlacement(
+  own: PodPlacement = {},
+  defaults: WorkloadDefaults = BUILTIN_WORKLOAD_DEFAULTS,
+  base: PodSecurityContext = {},
+): PodPlacementFields {
   const pullSecrets = mergePullSecrets(defaults.imagePullSecrets, own.imagePullSecrets);
   const nodeSelector = { ...(defaults.nodeSelector ?? {}), ...(own.nodeSelector ?? {}) };
   const tolerations = mergeTolerations(defaults.tolerations, own.tolerations);
   const affinity: Affinity = { ...(defaults.affinity ?? {}), ...(own.affinity ?? {}) };
-  const securityContext = { ...base, ...(defaults.podSecurityContext ?? {}), ...(own.securityContext ?? {}), ...RESTRICTED };
+  const securityContext = {
+    ...base,
+    ...(defaults.podSecurityContext ?? {}),
+    ...(own.securityContext ?? {}),
+    ...RESTRICTED,
+  };
   if (securityContext.supplementalGroups) securityContext.supplementalGroups = [...securityContext.supplementalGroups];
   return {
     securityContext,
@@ -101,15 +114,18 @@ function fail(path: string, what: string): never {
 }
 
 function onlyKeys(v: Record<string, unknown>, allowed: string[], path: string): void {
-  for (const k of Object.keys(v)) if (!allowed.includes(k)) fail(`${path}.${k}`, `is not supported (allowed: ${allowed.join(', ')})`);
+  for (const k of Object.keys(v))
+    if (!allowed.includes(k)) fail(`${path}.${k}`, `is not supported (allowed: ${allowed.join(', ')})`);
 }
 
 function checkSecurity(v: unknown, path: string): void {
   if (!isObject(v)) fail(path, 'must be an object');
   onlyKeys(v, SECURITY_KEYS, path);
-  for (const k of SECURITY_INT_KEYS) if (k in v && !isId(v[k])) fail(`${path}.${k}`, 'must be an integer from 0 to 2147483647');
+  for (const k of SECURITY_INT_KEYS)
+    if (k in v && !isId(v[k])) fail(`${path}.${k}`, 'must be an integer from 0 to 2147483647');
   if (v.runAsUser === 0) fail(`${path}.runAsUser`, 'must not be 0 (root); pods run as non-root');
-  if ('runAsNonRoot' in v && v.runAsNonRoot !== true) fail(`${path}.runAsNonRoot`, 'cannot be false; pods run as non-root');
+  if ('runAsNonRoot' in v && v.runAsNonRoot !== true)
+    fail(`${path}.runAsNonRoot`, 'cannot be false; pods run as non-root');
   if ('fsGroupChangePolicy' in v && v.fsGroupChangePolicy !== 'OnRootMismatch' && v.fsGroupChangePolicy !== 'Always') {
     fail(`${path}.fsGroupChangePolicy`, 'must be OnRootMismatch or Always');
   }
@@ -121,10 +137,14 @@ function checkSecurity(v: unknown, path: string): void {
 function checkToleration(t: unknown, path: string): void {
   if (!isObject(t)) fail(path, 'must be an object');
   onlyKeys(t, TOLERATION_KEYS, path);
-  for (const k of ['key', 'value'] as const) if (k in t && typeof t[k] !== 'string') fail(`${path}.${k}`, 'must be a string');
-  if ('operator' in t && t.operator !== 'Exists' && t.operator !== 'Equal') fail(`${path}.operator`, 'must be Exists or Equal');
-  if ('effect' in t && !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect as string)) fail(`${path}.effect`, 'must be NoSchedule, PreferNoSchedule or NoExecute');
-  if ('tolerationSeconds' in t && !Number.isInteger(t.tolerationSeconds)) fail(`${path}.tolerationSeconds`, 'must be an integer');
+  for (const k of ['key', 'value'] as const)
+    if (k in t && typeof t[k] !== 'string') fail(`${path}.${k}`, 'must be a string');
+  if ('operator' in t && t.operator !== 'Exists' && t.operator !== 'Equal')
+    fail(`${path}.operator`, 'must be Exists or Equal');
+  if ('effect' in t && !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect as string))
+    fail(`${path}.effect`, 'must be NoSchedule, PreferNoSchedule or NoExecute');
+  if ('tolerationSeconds' in t && !Number.isInteger(t.tolerationSeconds))
+    fail(`${path}.tolerationSeconds`, 'must be an integer');
   if (t.operator === 'Exists' && t.value) fail(path, 'with operator Exists must not set a value');
 }
 
@@ -136,12 +156,14 @@ export function validateWorkloadDefaults(v: unknown): WorkloadDefaults {
   if (imagePullSecrets !== undefined) {
     if (!Array.isArray(imagePullSecrets)) fail('imagePullSecrets', 'must be a list of {name: ...}');
     imagePullSecrets.forEach((s, i) => {
-      if (!isObject(s) || typeof s.name !== 'string' || s.name === '') fail(`imagePullSecrets[${i}]`, 'must be {name: <Secret name>}');
+      if (!isObject(s) || typeof s.name !== 'string' || s.name === '')
+        fail(`imagePullSecrets[${i}]`, 'must be {name: <Secret name>}');
     });
   }
   if (nodeSelector !== undefined) {
     if (!isObject(nodeSelector)) fail('nodeSelector', 'must be an object of label key to value');
-    for (const [k, val] of Object.entries(nodeSelector)) if (typeof val !== 'string') fail(`nodeSelector.${k}`, 'must be a string');
+    for (const [k, val] of Object.entries(nodeSelector))
+      if (typeof val !== 'string') fail(`nodeSelector.${k}`, 'must be a string');
   }
   if (tolerations !== undefined) {
     if (!Array.isArray(tolerations)) fail('tolerations', 'must be a list');
@@ -150,7 +172,8 @@ export function validateWorkloadDefaults(v: unknown): WorkloadDefaults {
   if (affinity !== undefined) {
     if (!isObject(affinity)) fail('affinity', 'must be an object');
     onlyKeys(affinity, AFFINITY_KEYS, 'affinity');
-    for (const k of AFFINITY_KEYS) if (k in affinity && !isObject(affinity[k])) fail(`affinity.${k}`, 'must be an object');
+    for (const k of AFFINITY_KEYS)
+      if (k in affinity && !isObject(affinity[k])) fail(`affinity.${k}`, 'must be an object');
   }
   if (podSecurityContext !== undefined) checkSecurity(podSecurityContext, 'podSecurityContext');
   return v as WorkloadDefaults;

@@ -29,7 +29,11 @@ export function buildControllers(options: ControllerOptions): Controller[] {
     trainingRunController({ registry: options.registry, workloadDefaults: options.workloadDefaults }),
     modelVersionController({ servingImage, workloadDefaults: options.workloadDefaults }),
     inferenceServiceController({
-      servingImage, prometheusUrl: options.prometheusUrl, registry: options.registry, workloadDefaults: options.workloadDefaults, scrapeAnnotations: options.scrapeAnnotations,
+      servingImage,
+      prometheusUrl: options.prometheusUrl,
+      registry: options.registry,
+      workloadDefaults: options.workloadDefaults,
+      scrapeAnnotations: options.scrapeAnnotations,
     }),
   ];
 }

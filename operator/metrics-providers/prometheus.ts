@@ -6,8 +6,13 @@
 //   anything else (5xx, execution errors, malformed bodies) → BadResponseError
 // See https://prometheus.io/docs/prometheus/latest/querying/api/ for the response format.
 import {
-  BadQueryError, BadResponseError, ProviderTimeoutError, ProviderUnreachableError,
-  type MetricProvider, type PromQL, type Sample,
+  BadQueryError,
+  BadResponseError,
+  ProviderTimeoutError,
+  ProviderUnreachableError,
+  type MetricProvider,
+  type PromQL,
+  type Sample,
 } from './provider.js';
 
 export interface PrometheusProviderOptions {
@@ -42,7 +47,8 @@ export class PrometheusProvider implements MetricProvider {
     } catch (err) {
       throw new TypeError(`invalid Prometheus address ${JSON.stringify(opts.address)}`, { cause: err });
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`Prometheus address must be http(s): ${opts.address}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`Prometheus address must be http(s): ${opts.address}`);
     this.address = opts.address.replace(/\/+$/, '');
     this.endpoint = `${this.address}/api/v1/query`;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
@@ -54,13 +60,19 @@ export class PrometheusProvider implements MetricProvider {
     if (at) form.set('time', (at.getTime() / 1000).toFixed(3));
     const res = await this.post(form, q);
     const text = await res.text().catch((err: unknown) => {
-      throw new ProviderUnreachableError(`Prometheus at ${this.address}: connection lost while reading the answer`, { cause: err });
+      throw new ProviderUnreachableError(`Prometheus at ${this.address}: connection lost while reading the answer`, {
+        cause: err,
+      });
     });
     let body: ApiEnvelope;
     try {
       body = JSON.parse(text) as ApiEnvelope;
     } catch (err) {
-      throw new BadResponseError(`Prometheus at ${this.address} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, res.status, { cause: err });
+      throw new BadResponseError(
+        `Prometheus at ${this.address} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+        res.status,
+        { cause: err },
+      );
     }
     if (body.status !== 'success') throw errorFromEnvelope(body, res.status, q, this.address);
     return parseResult(body.data, q, this.address);
@@ -76,9 +88,14 @@ export class PrometheusProvider implements MetricProvider {
       });
     } catch (err) {
       if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-        throw new ProviderTimeoutError(`Prometheus at ${this.address} did not answer within ${this.timeoutMs} ms (query ${q})`, { cause: err });
+        throw new ProviderTimeoutError(
+          `Prometheus at ${this.address} did not answer within ${this.timeoutMs} ms (query ${q})`,
+          { cause: err },
+        );
       }
-      throw new ProviderUnreachableError(`Prometheus at ${this.address} is unreachable: ${describeCause(err)}`, { cause: err });
+      throw new ProviderUnreachableError(`Prometheus at ${this.address} is unreachable: ${describeCause(err)}`, {
+        cause: err,
+      });
     }
   }
 }
@@ -87,8 +104,12 @@ function errorFromEnvelope(body: ApiEnvelope, status: number, q: PromQL, address
   const type = typeof body.errorType === 'string' ? body.errorType : undefined;
   const detail = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
   if (type === 'bad_data') return new BadQueryError(`Prometheus refused the query: ${detail} (query ${q})`, q);
-  if (type === 'timeout') return new ProviderTimeoutError(`Prometheus at ${address} timed out evaluating ${q}: ${detail}`);
-  return new BadResponseError(`Prometheus at ${address} failed (${type ?? 'no errorType'}, HTTP ${status}): ${detail}`, status);
+  if (type === 'timeout')
+    return new ProviderTimeoutError(`Prometheus at ${address} timed out evaluating ${q}: ${detail}`);
+  return new BadResponseError(
+    `Prometheus at ${address} failed (${type ?? 'no errorType'}, HTTP ${status}): ${detail}`,
+    status,
+  );
 }
 
 function parseResult(data: ApiEnvelope['data'], q: PromQL, address: string): Sample[] {
@@ -104,7 +125,9 @@ function parseResult(data: ApiEnvelope['data'], q: PromQL, address: string): Sam
   if (resultType === 'matrix') {
     throw new BadQueryError(`query returns a range vector; analysis needs an instant vector or scalar (query ${q})`, q);
   }
-  throw new BadResponseError(`Prometheus at ${address} returned an unexpected result type ${JSON.stringify(resultType)}`);
+  throw new BadResponseError(
+    `Prometheus at ${address} returned an unexpected result type ${JSON.stringify(resultType)}`,
+  );
 }
 
 function parsePoint(point: unknown, address: string): { value: number; timestamp: Date } {
@@ -120,7 +143,8 @@ export function parseSampleValue(text: string): number {
   if (text === '-Inf') return -Infinity;
   if (text === 'NaN') return NaN;
   const n = Number(text);
-  if (text.trim() === '' || Number.isNaN(n)) throw new BadResponseError(`malformed sample value ${JSON.stringify(text)}`);
+  if (text.trim() === '' || Number.isNaN(n))
+    throw new BadResponseError(`malformed sample value ${JSON.stringify(text)}`);
   return n;
 }
 

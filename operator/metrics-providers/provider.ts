@@ -28,7 +28,8 @@ export interface MetricProvider {
 
 /** Base of every provider failure; `reason` is a machine-readable CamelCase word. */
 export abstract class MetricProviderError extends Error {
-  abstract readonly reason: 'ProviderUnreachable' | 'ProviderTimeout' | 'BadQuery' | 'EmptyResult' | 'BadResponse' | 'UnknownProvider';
+  abstract readonly reason:
+    'ProviderUnreachable' | 'ProviderTimeout' | 'BadQuery' | 'EmptyResult' | 'BadResponse' | 'UnknownProvider';
 }
 
 /** The provider could not be reached (connection refused, DNS, TLS, reset). */
@@ -47,7 +48,11 @@ export class ProviderTimeoutError extends MetricProviderError {
 export class BadQueryError extends MetricProviderError {
   override name = 'BadQueryError';
   readonly reason = 'BadQuery' as const;
-  constructor(message: string, readonly query: PromQL, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly query: PromQL,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -56,7 +61,10 @@ export class BadQueryError extends MetricProviderError {
 export class EmptyResultError extends MetricProviderError {
   override name = 'EmptyResultError';
   readonly reason = 'EmptyResult' as const;
-  constructor(message: string, readonly query: PromQL) {
+  constructor(
+    message: string,
+    readonly query: PromQL,
+  ) {
     super(message);
   }
 }
@@ -65,7 +73,11 @@ export class EmptyResultError extends MetricProviderError {
 export class BadResponseError extends MetricProviderError {
   override name = 'BadResponseError';
   readonly reason = 'BadResponse' as const;
-  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -74,7 +86,10 @@ export class BadResponseError extends MetricProviderError {
 export class UnknownProviderError extends MetricProviderError {
   override name = 'UnknownProviderError';
   readonly reason = 'UnknownProvider' as const;
-  constructor(readonly providerType: string, readonly known: readonly string[]) {
+  constructor(
+    readonly providerType: string,
+    readonly known: readonly string[],
+  ) {
     super(`unknown metric provider type ${JSON.stringify(providerType)}; known types: ${known.join(', ')}`);
   }
 }

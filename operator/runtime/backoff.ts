@@ -22,7 +22,10 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
 /** A counter of consecutive failures that yields the next delay; reset on success. */
 export class Backoff {
   private attempt = 0;
-  constructor(private readonly policy: BackoffPolicy = defaultBackoff, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly policy: BackoffPolicy = defaultBackoff,
+    private readonly random: () => number = Math.random,
+  ) {}
   next(): number {
     return backoffDelay(this.attempt++, this.policy, this.random);
   }

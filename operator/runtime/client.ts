@@ -79,17 +79,25 @@ export class KubeClient {
   }
 
   /** Lists all pages; the result's resourceVersion is where a watch should start. */
-  async list<T extends KubeObject>(kind: KindRef, opts: ListOptions = {}, signal?: AbortSignal): Promise<ListResult<T>> {
+  async list<T extends KubeObject>(
+    kind: KindRef,
+    opts: ListOptions = {},
+    signal?: AbortSignal,
+  ): Promise<ListResult<T>> {
     const items: T[] = [];
     let cont: string | undefined = opts.continue;
     for (;;) {
       const query: Query = {
-        labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector,
-        resourceVersion: cont ? undefined : opts.resourceVersion, limit: opts.limit ?? 500, continue: cont,
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        resourceVersion: cont ? undefined : opts.resourceVersion,
+        limit: opts.limit ?? 500,
+        continue: cont,
       };
-      const page = await this.transport.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>(
-        { method: 'GET', path: resourcePath(kind, opts.namespace), query, signal },
-      );
+      const page = await this.transport.request<{
+        items?: T[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      }>({ method: 'GET', path: resourcePath(kind, opts.namespace), query, signal });
       const apiVersion = apiVersionOf(kind);
       // List items carry no apiVersion/kind; fill them in so cached objects are self-describing.
       for (const item of page.items ?? []) items.push({ apiVersion, kind: kind.kind, ...item });
@@ -100,19 +108,27 @@ export class KubeClient {
 
   async create<T extends KubeObject>(obj: T): Promise<T> {
     const kind = await this.kindOf(obj);
-    return this.accepted(kind, await this.transport.request<T>({ method: 'POST', path: resourcePath(kind, obj.metadata?.namespace), body: obj }));
+    return this.accepted(
+      kind,
+      await this.transport.request<T>({ method: 'POST', path: resourcePath(kind, obj.metadata?.namespace), body: obj }),
+    );
   }
 
   /** PUT of the whole object; its metadata.resourceVersion makes it a compare-and-swap. */
   async replace<T extends KubeObject>(obj: T): Promise<T> {
     const kind = await this.kindOf(obj);
-    const stored = await this.transport.request<T>({ method: 'PUT', path: resourcePath(kind, obj.metadata?.namespace, nameOf(obj)), body: obj });
+    const stored = await this.transport.request<T>({
+      method: 'PUT',
+      path: resourcePath(kind, obj.metadata?.namespace, nameOf(obj)),
+      body: obj,
+    });
     return this.accepted(kind, stored, obj.metadata?.resourceVersion);
   }
 
   async delete(kind: KindRef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<void> {
     const body = {
-      apiVersion: 'v1', kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
       propagationPolicy: opts.propagationPolicy ?? 'Background',
       ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
     };
@@ -135,9 +151,17 @@ export class KubeClient {
   }
 
   /** RFC 7386 JSON merge patch (of the object; status is written through updateStatus/setStatus). */
-  async patchMerge<T extends KubeObject>(kind: KindRef, namespace: string | undefined, name: string, patch: unknown): Promise<T> {
+  async patchMerge<T extends KubeObject>(
+    kind: KindRef,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+  ): Promise<T> {
     return this.transport.request<T>({
-      method: 'PATCH', path: resourcePath(kind, namespace, name), body: patch, contentType: 'application/merge-patch+json',
+      method: 'PATCH',
+      path: resourcePath(kind, namespace, name),
+      body: patch,
+      contentType: 'application/merge-patch+json',
     });
   }
 
@@ -154,7 +178,11 @@ export class KubeClient {
     let candidate = obj;
     for (let attempt = 0; ; attempt++) {
       try {
-        const stored = await this.transport.request<T>({ method: 'PUT', path: resourcePath(kind, namespace, name, 'status'), body: candidate });
+        const stored = await this.transport.request<T>({
+          method: 'PUT',
+          path: resourcePath(kind, namespace, name, 'status'),
+          body: candidate,
+        });
         return this.accepted(kind, stored, candidate.metadata?.resourceVersion);
       } catch (e) {
         if (!isConflict(e) || attempt >= retries) throw e;
@@ -167,7 +195,11 @@ export class KubeClient {
   }
 
   /** Writes `status` only when it differs from `current.status`; returns the stored object. */
-  async setStatus<T extends KubeObject>(current: T, status: unknown, opts: StatusUpdateOptions<T> = {}): Promise<{ obj: T; written: boolean }> {
+  async setStatus<T extends KubeObject>(
+    current: T,
+    status: unknown,
+    opts: StatusUpdateOptions<T> = {},
+  ): Promise<{ obj: T; written: boolean }> {
     if (semanticEqual(current.status, status)) return { obj: current, written: false };
     const obj = await this.updateStatus({ ...current, status }, opts);
     return { obj, written: true };
@@ -200,9 +232,12 @@ export class KubeClient {
   private async discover(apiVersion: string): Promise<void> {
     const { group, version } = splitApiVersion(apiVersion);
     const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    const list = await this.transport.request<{ resources?: Array<{ name: string; kind: string; namespaced: boolean }> }>({ method: 'GET', path });
+    const list = await this.transport.request<{
+      resources?: Array<{ name: string; kind: string; namespaced: boolean }>;
+    }>({ method: 'GET', path });
     for (const r of list.resources ?? []) {
-      if (!r.name.includes('/')) this.registerKind({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced });
+      if (!r.name.includes('/'))
+        this.registerKind({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced });
     }
   }
 }

@@ -29,19 +29,34 @@ export class KubeApiError extends Error {
   // Declared before `name` so the fields keep their order (statusCode, reason, status, name) in logs.
   readonly status?: ApiStatus;
   override name = 'KubeApiError';
-  constructor(message: string, readonly statusCode: number | undefined, readonly reason: string | undefined, details: KubeApiErrorDetails = {}) {
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+    readonly reason: string | undefined,
+    details: KubeApiErrorDetails = {},
+  ) {
     super(message, 'cause' in details ? { cause: details.cause } : undefined);
     this.status = details.status;
   }
 }
 
-export class NotFoundError extends KubeApiError { override name = 'NotFoundError'; }
-export class AlreadyExistsError extends KubeApiError { override name = 'AlreadyExistsError'; }
+export class NotFoundError extends KubeApiError {
+  override name = 'NotFoundError';
+}
+export class AlreadyExistsError extends KubeApiError {
+  override name = 'AlreadyExistsError';
+}
 /** 409 on a stale resourceVersion: re-read, re-compute, retry. */
-export class ConflictError extends KubeApiError { override name = 'ConflictError'; }
+export class ConflictError extends KubeApiError {
+  override name = 'ConflictError';
+}
 /** 410: the resourceVersion a watch asked for is no longer in the server's window: re-list. */
-export class GoneError extends KubeApiError { override name = 'GoneError'; }
-export class ForbiddenError extends KubeApiError { override name = 'ForbiddenError'; }
+export class GoneError extends KubeApiError {
+  override name = 'GoneError';
+}
+export class ForbiddenError extends KubeApiError {
+  override name = 'ForbiddenError';
+}
 
 /** 422 (or 400 with causes): the object was rejected; `causes` says which fields and why. */
 export class InvalidError extends KubeApiError {
@@ -52,7 +67,9 @@ export class InvalidError extends KubeApiError {
 }
 
 /** The server could not be reached or answered 429/5xx: worth retrying later. */
-export class UnavailableError extends KubeApiError { override name = 'UnavailableError'; }
+export class UnavailableError extends KubeApiError {
+  override name = 'UnavailableError';
+}
 
 /** Builds the typed error for a non-2xx answer. `body` is the parsed Status when there is one. */
 export function errorFromResponse(statusCode: number, body: unknown, what: string, cause?: unknown): KubeApiError {
@@ -68,15 +85,24 @@ type KubeApiErrorClass = new (...args: ConstructorParameters<typeof KubeApiError
 /** The class controllers branch on, for a status code and the reason and causes of its Status. */
 function errorClassFor(statusCode: number, status: ApiStatus | undefined): KubeApiErrorClass {
   switch (true) {
-    case statusCode === 404: return NotFoundError;
-    case statusCode === 409 && status?.reason === 'AlreadyExists': return AlreadyExistsError;
-    case statusCode === 409: return ConflictError;
-    case statusCode === 410: return GoneError;
-    case statusCode === 403 || statusCode === 401: return ForbiddenError;
-    case statusCode === 422: return InvalidError;
-    case statusCode === 400 && (status?.details?.causes?.length ?? 0) > 0: return InvalidError;
-    case statusCode === 429 || statusCode >= 500: return UnavailableError;
-    default: return KubeApiError;
+    case statusCode === 404:
+      return NotFoundError;
+    case statusCode === 409 && status?.reason === 'AlreadyExists':
+      return AlreadyExistsError;
+    case statusCode === 409:
+      return ConflictError;
+    case statusCode === 410:
+      return GoneError;
+    case statusCode === 403 || statusCode === 401:
+      return ForbiddenError;
+    case statusCode === 422:
+      return InvalidError;
+    case statusCode === 400 && (status?.details?.causes?.length ?? 0) > 0:
+      return InvalidError;
+    case statusCode === 429 || statusCode >= 500:
+      return UnavailableError;
+    default:
+      return KubeApiError;
   }
 }
 

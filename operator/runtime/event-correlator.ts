@@ -40,11 +40,26 @@ export type Decision =
 
 export const AGGREGATED_PREFIX = '(combined from similar events): ';
 
-const DEFAULTS: Required<CorrelatorOptions> = { burst: 25, refillPerSecond: 1 / 300, maxSimilar: 10, similarWindowMs: 600_000, cacheSize: 4096 };
+const DEFAULTS: Required<CorrelatorOptions> = {
+  burst: 25,
+  refillPerSecond: 1 / 300,
+  maxSimilar: 10,
+  similarWindowMs: 600_000,
+  cacheSize: 4096,
+};
 
-interface Bucket { tokens: number; at: number }
-interface Similar { messages: Set<string>; at: number }
-interface Written { ref: EventRef; count: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+interface Similar {
+  messages: Set<string>;
+  at: number;
+}
+interface Written {
+  ref: EventRef;
+  count: number;
+}
 
 /** A Map that forgets its least recently used entries beyond `max`. */
 class Lru<V> {
@@ -95,11 +110,13 @@ export class EventCorrelator {
   aggregate(e: EventFacts, nowMs: number): { key: string; message: string } {
     const aggregateKey = [e.objectKey, e.type, e.reason].join('\u0000');
     const prev = this.similar.get(aggregateKey);
-    const entry = prev && nowMs - prev.at <= this.opts.similarWindowMs ? prev : { messages: new Set<string>(), at: nowMs };
+    const entry =
+      prev && nowMs - prev.at <= this.opts.similarWindowMs ? prev : { messages: new Set<string>(), at: nowMs };
     entry.messages.add(e.message);
     entry.at = nowMs;
     this.similar.set(aggregateKey, entry);
-    if (entry.messages.size < this.opts.maxSimilar) return { key: `${aggregateKey}\u0000${e.message}`, message: e.message };
+    if (entry.messages.size < this.opts.maxSimilar)
+      return { key: `${aggregateKey}\u0000${e.message}`, message: e.message };
     return { key: aggregateKey, message: `${AGGREGATED_PREFIX}${e.message}` };
   }
 

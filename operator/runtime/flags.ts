@@ -42,13 +42,33 @@ export class FlagError extends Error {
 }
 
 const BOOLEAN = new Set(['leader-elect', 'scrape-annotations', 'help']);
-const WITH_VALUE = new Set(['kubeconfig', 'namespace', 'metrics-port', 'metrics-host', 'lease-namespace', 'lease-name', 'prometheus-url', 'log-level', 'workload-defaults']);
+const WITH_VALUE = new Set([
+  'kubeconfig',
+  'namespace',
+  'metrics-port',
+  'metrics-host',
+  'lease-namespace',
+  'lease-name',
+  'prometheus-url',
+  'log-level',
+  'workload-defaults',
+]);
 
 export function parseFlags(argv: string[]): OperatorFlags {
-  const flags: OperatorFlags = { namespaces: [], metricsPort: 8081, leaderElect: true, leaseName: 'modelship-operator', scrapeAnnotations: true, help: false };
+  const flags: OperatorFlags = {
+    namespaces: [],
+    metricsPort: 8081,
+    leaderElect: true,
+    leaseName: 'modelship-operator',
+    scrapeAnnotations: true,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '-h') { flags.help = true; continue; }
+    if (arg === '-h') {
+      flags.help = true;
+      continue;
+    }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m) throw new FlagError(`unexpected argument "${arg}"`);
     const name = m[1];
@@ -65,19 +85,44 @@ export function parseFlags(argv: string[]): OperatorFlags {
 
 function setFlag(flags: OperatorFlags, name: string, value: string | undefined): void {
   switch (name) {
-    case 'kubeconfig': flags.kubeconfig = nonEmpty(name, value); break;
-    case 'namespace': flags.namespaces.push(...nonEmpty(name, value).split(',').filter(Boolean)); break;
-    case 'metrics-port': flags.metricsPort = port(value); break;
-    case 'metrics-host': flags.metricsHost = nonEmpty(name, value); break;
-    case 'leader-elect': flags.leaderElect = bool(name, value); break;
-    case 'lease-namespace': flags.leaseNamespace = nonEmpty(name, value); break;
-    case 'lease-name': flags.leaseName = nonEmpty(name, value); break;
-    case 'prometheus-url': flags.prometheusUrl = url(nonEmpty(name, value)); break;
-    case 'log-level': flags.logLevel = oneOf(name, value, ['error', 'warn', 'info', 'debug']); break;
-    case 'workload-defaults': flags.workloadDefaults = workloadDefaults(nonEmpty(name, value)); break;
-    case 'scrape-annotations': flags.scrapeAnnotations = bool(name, value); break;
-    case 'help': flags.help = bool(name, value); break;
-    default: throw new FlagError(`unknown flag --${name}`);
+    case 'kubeconfig':
+      flags.kubeconfig = nonEmpty(name, value);
+      break;
+    case 'namespace':
+      flags.namespaces.push(...nonEmpty(name, value).split(',').filter(Boolean));
+      break;
+    case 'metrics-port':
+      flags.metricsPort = port(value);
+      break;
+    case 'metrics-host':
+      flags.metricsHost = nonEmpty(name, value);
+      break;
+    case 'leader-elect':
+      flags.leaderElect = bool(name, value);
+      break;
+    case 'lease-namespace':
+      flags.leaseNamespace = nonEmpty(name, value);
+      break;
+    case 'lease-name':
+      flags.leaseName = nonEmpty(name, value);
+      break;
+    case 'prometheus-url':
+      flags.prometheusUrl = url(nonEmpty(name, value));
+      break;
+    case 'log-level':
+      flags.logLevel = oneOf(name, value, ['error', 'warn', 'info', 'debug']);
+      break;
+    case 'workload-defaults':
+      flags.workloadDefaults = workloadDefaults(nonEmpty(name, value));
+      break;
+    case 'scrape-annotations':
+      flags.scrapeAnnotations = bool(name, value);
+      break;
+    case 'help':
+      flags.help = bool(name, value);
+      break;
+    default:
+      throw new FlagError(`unknown flag --${name}`);
   }
 }
 
@@ -94,7 +139,8 @@ function bool(name: string, v: string | undefined): boolean {
 
 function port(v: string | undefined): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new FlagError(`--metrics-port must be a port number, not "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new FlagError(`--metrics-port must be a port number, not "${v}"`);
   return n;
 }
 

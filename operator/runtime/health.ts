@@ -28,7 +28,10 @@ export function startHealthServer(opts: HealthServerOptions): Promise<HealthServ
     if (path === '/healthz') return (opts.isHealthy?.() ?? true) ? text(200, 'ok\n') : text(500, 'unhealthy\n');
     if (path === '/readyz') return opts.isReady() ? text(200, 'ok\n') : text(503, 'caches not synced\n');
     if (path === '/metrics') {
-      opts.registry.metrics().then((m) => text(200, m, opts.registry.contentType), (e) => text(500, String(e)));
+      opts.registry.metrics().then(
+        (m) => text(200, m, opts.registry.contentType),
+        (e) => text(500, String(e)),
+      );
       return;
     }
     text(404, 'not found\n');
@@ -39,10 +42,11 @@ export function startHealthServer(opts: HealthServerOptions): Promise<HealthServ
       server.off('error', reject);
       resolve({
         port: (server.address() as AddressInfo).port,
-        close: () => new Promise((r) => {
-          server.closeAllConnections?.();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections?.();
+            server.close(() => r());
+          }),
       });
     });
   });

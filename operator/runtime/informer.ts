@@ -73,7 +73,10 @@ export class Informer<T extends KubeObject = KubeObject> {
   private watching = 0;
   private listCount = 0;
 
-  constructor(private readonly client: KubeClient, private readonly opts: InformerOptions) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: InformerOptions,
+  ) {
     this.kind = opts.kind;
     const namespaced = opts.kind.namespaced !== false;
     this.scopes = namespaced && opts.namespaces?.length ? [...new Set(opts.namespaces)] : [''];
@@ -138,7 +141,10 @@ export class Informer<T extends KubeObject = KubeObject> {
         const started = Date.now();
         let events = 0;
         try {
-          resourceVersion = await this.watch(namespace, resourceVersion, (rv) => { resourceVersion = rv; events++; });
+          resourceVersion = await this.watch(namespace, resourceVersion, (rv) => {
+            resourceVersion = rv;
+            events++;
+          });
           reason = 'watch stream ended';
           failed = false;
         } finally {
@@ -161,16 +167,27 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.restartCount++;
       this.opts.onRestart?.(reason);
       // A stream the server ended (its watch timeout) is routine; anything else is worth a warning.
-      log?.log(failed ? 'warn' : 'info', 'Restarting informer', { reason, retryInMs: delay, relist: resourceVersion === undefined });
+      log?.log(failed ? 'warn' : 'info', 'Restarting informer', {
+        reason,
+        retryInMs: delay,
+        relist: resourceVersion === undefined,
+      });
       await sleep(delay, signal);
     }
   }
 
   /** Lists one scope, replaces its part of the store, emits the differences; returns the list RV. */
   private async relist(namespace: string): Promise<string> {
-    const list = await this.client.list<T>(this.kind, { namespace: namespace || undefined, labelSelector: this.opts.labelSelector }, this.abort.signal);
+    const list = await this.client.list<T>(
+      this.kind,
+      { namespace: namespace || undefined, labelSelector: this.opts.labelSelector },
+      this.abort.signal,
+    );
     const inScope = (o: T) => !namespace || o.metadata?.namespace === namespace;
-    const delta = this.store.replace(list.items.map((o) => this.transform(o)), inScope);
+    const delta = this.store.replace(
+      list.items.map((o) => this.transform(o)),
+      inScope,
+    );
     this.listCount++;
     for (const o of delta.deleted) this.emit((h) => h.onDelete?.(o));
     for (const o of delta.added) this.emit((h) => h.onAdd?.(o));
@@ -186,11 +203,20 @@ export class Informer<T extends KubeObject = KubeObject> {
   private async watch(namespace: string, fromVersion: string, onVersion: (rv: string) => void): Promise<string> {
     const min = this.opts.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.floor(min * (1 + Math.random()));
-    const stream = await this.client.transport.stream({
-      path: resourcePath(this.kind, namespace || undefined),
-      query: { watch: 1, resourceVersion: fromVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.opts.labelSelector },
-      signal: this.abort.signal,
-    }, (timeoutSeconds + 60) * 1000);
+    const stream = await this.client.transport.stream(
+      {
+        path: resourcePath(this.kind, namespace || undefined),
+        query: {
+          watch: 1,
+          resourceVersion: fromVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          labelSelector: this.opts.labelSelector,
+        },
+        signal: this.abort.signal,
+      },
+      (timeoutSeconds + 60) * 1000,
+    );
     const onAbort = () => stream.close();
     this.abort.signal.addEventListener('abort', onAbort, { once: true });
     let rv = fromVersion;
@@ -215,7 +241,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const obj = event.object;
     if (event.type === 'ERROR') {
       const status: unknown = obj;
-      const code = isApiStatus(status) ? status.code ?? 500 : 500;
+      const code = isApiStatus(status) ? (status.code ?? 500) : 500;
       throw errorFromResponse(code, status, `watch ${this.kind.plural}`);
     }
     const rv = obj.metadata?.resourceVersion;
@@ -227,7 +253,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     } else {
       const old = this.store.upsert(full);
       if (!old) this.emit((h) => h.onAdd?.(full));
-      else if (old.metadata?.resourceVersion !== full.metadata?.resourceVersion) this.emit((h) => h.onUpdate?.(old, full));
+      else if (old.metadata?.resourceVersion !== full.metadata?.resourceVersion)
+        this.emit((h) => h.onUpdate?.(old, full));
     }
     return rv;
   }
@@ -270,7 +297,9 @@ function parseEvent<T>(line: string): WatchEvent<T> | undefined {
     throw new WatchDecodeError(`unable to decode an event from the watch stream: ${line.slice(0, 80)}`, { cause: err });
   }
   if (!e || typeof e.type !== 'string' || !e.object) {
-    throw new WatchDecodeError(`unable to decode an event from the watch stream: no type or object in ${line.slice(0, 80)}`);
+    throw new WatchDecodeError(
+      `unable to decode an event from the watch stream: no type or object in ${line.slice(0, 80)}`,
+    );
   }
   return e;
 }

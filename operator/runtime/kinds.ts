@@ -27,11 +27,13 @@ export interface KubeObject {
 export type { ObjectMeta, OwnerReference } from '../api/meta.js';
 
 export const apiVersionOf = (k: Pick<KindRef, 'group' | 'version'>): string =>
-  (k.group ? `${k.group}/${k.version}` : k.version);
+  k.group ? `${k.group}/${k.version}` : k.version;
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf('/');
-  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
 /** `/api/v1/namespaces/ns/pods/name/status` and friends. */
@@ -52,7 +54,10 @@ export function parseKey(s: string): ObjectKey {
   return i < 0 ? { namespace: '', name: s } : { namespace: s.slice(0, i), name: s.slice(i + 1) };
 }
 
-export const keyOf = (obj: KubeObject): ObjectKey => ({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
+export const keyOf = (obj: KubeObject): ObjectKey => ({
+  namespace: obj.metadata?.namespace ?? '',
+  name: obj.metadata?.name ?? '',
+});
 
 /** Stable id of a kind for maps: group/version/plural. */
 export const kindId = (k: KindRef): string => `${k.group}/${k.version}/${k.plural}`;
@@ -68,10 +73,20 @@ export const Kinds = {
   Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   Job: { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job' },
   Deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
-  HorizontalPodAutoscaler: { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' },
+  HorizontalPodAutoscaler: {
+    group: 'autoscaling',
+    version: 'v2',
+    plural: 'horizontalpodautoscalers',
+    kind: 'HorizontalPodAutoscaler',
+  },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' },
   HTTPRoute: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
   TrainingRun: { group: 'modelship.dev', version: 'v1alpha1', plural: 'trainingruns', kind: 'TrainingRun' },
   ModelVersion: { group: 'modelship.dev', version: 'v1alpha1', plural: 'modelversions', kind: 'ModelVersion' },
-  InferenceService: { group: 'modelship.dev', version: 'v1alpha1', plural: 'inferenceservices', kind: 'InferenceService' },
+  InferenceService: {
+    group: 'modelship.dev',
+    version: 'v1alpha1',
+    plural: 'inferenceservices',
+    kind: 'InferenceService',
+  },
 } as const satisfies Record<string, KindRef>;

@@ -28,8 +28,25 @@ export interface ResolvedAccess {
 export type Resolution = { ok: true; access: ResolvedAccess } | { ok: false; server: string; unsupported: string };
 
 /** Cluster and user fields honoured here; any other one means "let client-node do it". */
-const CLUSTER_FIELDS = new Set(['server', 'certificate-authority', 'certificate-authority-data', 'insecure-skip-tls-verify', 'tls-server-name', 'extensions']);
-const USER_FIELDS = new Set(['token', 'tokenFile', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'username', 'password', 'extensions']);
+const CLUSTER_FIELDS = new Set([
+  'server',
+  'certificate-authority',
+  'certificate-authority-data',
+  'insecure-skip-tls-verify',
+  'tls-server-name',
+  'extensions',
+]);
+const USER_FIELDS = new Set([
+  'token',
+  'tokenFile',
+  'client-certificate',
+  'client-certificate-data',
+  'client-key',
+  'client-key-data',
+  'username',
+  'password',
+  'extensions',
+]);
 
 type Named<K extends string> = { name?: string } & Record<K, Record<string, unknown> | undefined>;
 
@@ -51,14 +68,16 @@ export function resolveKubeconfig(raw: unknown, dir: string): Resolution {
   const context = findNamed(doc.contexts, contextName, 'context')?.context ?? {};
   const clusterName = context.cluster as string | undefined;
   const cluster = clusterName ? findNamed(doc.clusters, clusterName, 'cluster')?.cluster : undefined;
-  if (!cluster || typeof cluster.server !== 'string') throw new KubeconfigError(`kubeconfig context ${contextName} has no cluster with a server`);
+  if (!cluster || typeof cluster.server !== 'string')
+    throw new KubeconfigError(`kubeconfig context ${contextName} has no cluster with a server`);
   const user = (context.user ? findNamed(doc.users, context.user as string, 'user')?.user : undefined) ?? {};
   const server = cluster.server.replace(/\/+$/, '');
   const extraCluster = Object.keys(cluster).find((k) => !CLUSTER_FIELDS.has(k));
   if (extraCluster) return { ok: false, server, unsupported: `cluster field ${extraCluster}` };
   const extraUser = Object.keys(user).find((k) => !USER_FIELDS.has(k));
   if (extraUser) return { ok: false, server, unsupported: `user field ${extraUser}` };
-  const str = (o: Record<string, unknown>, k: string) => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
+  const str = (o: Record<string, unknown>, k: string) =>
+    typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined;
   const access: ResolvedAccess = {
     server,
     namespace: str(context, 'namespace'),
@@ -69,7 +88,9 @@ export function resolveKubeconfig(raw: unknown, dir: string): Resolution {
     tlsServerName: str(cluster, 'tls-server-name'),
     token: str(user, 'token'),
     tokenFile: str(user, 'tokenFile') ? absolute(str(user, 'tokenFile')!, dir) : undefined,
-    basicAuth: str(user, 'username') ? { username: str(user, 'username')!, password: str(user, 'password') ?? '' } : undefined,
+    basicAuth: str(user, 'username')
+      ? { username: str(user, 'username')!, password: str(user, 'password') ?? '' }
+      : undefined,
   };
   return { ok: true, access: dropUndefined(access) };
 }
@@ -82,15 +103,24 @@ const PATH_FIELDS = ['certificate-authority', 'client-certificate', 'client-key'
  * against their own file's folder first, since the merged document has no single folder.
  */
 export function mergeKubeconfigs(files: Array<{ doc: unknown; dir: string }>): KubeconfigDoc {
-  const merged: Required<Omit<KubeconfigDoc, 'current-context'>> & Pick<KubeconfigDoc, 'current-context'> = { clusters: [], users: [], contexts: [] };
+  const merged: Required<Omit<KubeconfigDoc, 'current-context'>> & Pick<KubeconfigDoc, 'current-context'> = {
+    clusters: [],
+    users: [],
+    contexts: [],
+  };
   for (const { doc, dir } of files) {
     const d = (doc ?? {}) as KubeconfigDoc;
     merged['current-context'] ??= d['current-context'] || undefined;
-    for (const [list, field] of [['clusters', 'cluster'], ['users', 'user'], ['contexts', 'context']] as const) {
+    for (const [list, field] of [
+      ['clusters', 'cluster'],
+      ['users', 'user'],
+      ['contexts', 'context'],
+    ] as const) {
       for (const entry of (d[list] ?? []) as Array<Named<string>>) {
         if (!entry?.name || merged[list].some((e) => e.name === entry.name)) continue;
         const body = { ...(entry[field] ?? {}) };
-        for (const k of PATH_FIELDS) if (typeof body[k] === 'string' && body[k] !== '') body[k] = absolute(body[k] as string, dir);
+        for (const k of PATH_FIELDS)
+          if (typeof body[k] === 'string' && body[k] !== '') body[k] = absolute(body[k] as string, dir);
         (merged[list] as Array<Record<string, unknown>>).push({ name: entry.name, [field]: body });
       }
     }

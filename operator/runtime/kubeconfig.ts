@@ -12,7 +12,14 @@ import https from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, dirname, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { inClusterAccess, KubeconfigError, mergeKubeconfigs, resolveKubeconfig, type FileOrData, type ResolvedAccess } from './kubeconfig-resolve.js';
+import {
+  inClusterAccess,
+  KubeconfigError,
+  mergeKubeconfigs,
+  resolveKubeconfig,
+  type FileOrData,
+  type ResolvedAccess,
+} from './kubeconfig-resolve.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -83,7 +90,9 @@ export function staticConnection(access: ResolvedAccess): ClusterConnection {
     server: access.server,
     namespace: access.namespace,
     async connection() {
-      agent ??= access.server.startsWith('https:') ? new https.Agent({ keepAlive: true, ...tlsOptions(access) }) : undefined;
+      agent ??= access.server.startsWith('https:')
+        ? new https.Agent({ keepAlive: true, ...tlsOptions(access) })
+        : undefined;
       return { agent, headers: authHeaders(access) };
     },
   };
@@ -91,7 +100,7 @@ export function staticConnection(access: ResolvedAccess): ClusterConnection {
 
 /** TLS options of an https.Agent for `access` (files are read now). */
 export function tlsOptions(access: ResolvedAccess): https.AgentOptions {
-  const pem = (f: FileOrData | undefined) => (f?.data ?? (f?.file ? readFileSync(f.file, 'utf8') : undefined));
+  const pem = (f: FileOrData | undefined) => f?.data ?? (f?.file ? readFileSync(f.file, 'utf8') : undefined);
   const opts: https.AgentOptions = { rejectUnauthorized: !access.insecureSkipTlsVerify };
   const ca = pem(access.ca);
   if (ca) opts.ca = ca;
@@ -106,7 +115,10 @@ export function tlsOptions(access: ResolvedAccess): https.AgentOptions {
 export function authHeaders(access: ResolvedAccess): Record<string, string> {
   const token = access.token ?? (access.tokenFile ? readFileSync(access.tokenFile, 'utf8').trim() : undefined);
   if (token) return { Authorization: `Bearer ${token}` };
-  if (access.basicAuth) return { Authorization: `Basic ${Buffer.from(`${access.basicAuth.username}:${access.basicAuth.password}`).toString('base64')}` };
+  if (access.basicAuth)
+    return {
+      Authorization: `Basic ${Buffer.from(`${access.basicAuth.username}:${access.basicAuth.password}`).toString('base64')}`,
+    };
   return {};
 }
 

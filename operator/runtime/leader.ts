@@ -100,21 +100,28 @@ export class LeaderElector {
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
-      const decision = decideLease(current?.spec, this.observation, { identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000) }, Date.now());
+      const decision = decideLease(
+        current?.spec,
+        this.observation,
+        { identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000) },
+        Date.now(),
+      );
       this.observation = decision.observation;
       if (decision.action === 'wait') {
         if (this.leading) this.stepDown(`lease is now held by ${decision.holder}`);
         return false;
       }
-      const body: LeaseObject = decision.action === 'create'
-        ? { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: decision.spec }
-        : { ...current, spec: decision.spec };
+      const body: LeaseObject =
+        decision.action === 'create'
+          ? { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: decision.spec }
+          : { ...current, spec: decision.spec };
       const stored = decision.action === 'create' ? await this.client.create(body) : await this.client.replace(body);
       this.observation = { spec: stored.spec ?? decision.spec, observedAtMs: Date.now() };
       return true;
     } catch (e) {
       // Someone else won the race (409) or the server is unavailable: try again next period.
-      if (!isConflict(e) && !isAlreadyExists(e)) this.log.warn('Leader election attempt failed', { lease: this.leaseName(), error: errorChain(e) });
+      if (!isConflict(e) && !isAlreadyExists(e))
+        this.log.warn('Leader election attempt failed', { lease: this.leaseName(), error: errorChain(e) });
       return false;
     }
   }

@@ -26,8 +26,11 @@ export type LeaseDecision =
 export const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
 
 const sameSpec = (a: LeaseSpec, b: LeaseSpec): boolean =>
-  a.holderIdentity === b.holderIdentity && a.renewTime === b.renewTime && a.acquireTime === b.acquireTime
-  && a.leaseDurationSeconds === b.leaseDurationSeconds && a.leaseTransitions === b.leaseTransitions;
+  a.holderIdentity === b.holderIdentity &&
+  a.renewTime === b.renewTime &&
+  a.acquireTime === b.acquireTime &&
+  a.leaseDurationSeconds === b.leaseDurationSeconds &&
+  a.leaseTransitions === b.leaseTransitions;
 
 /** Who campaigns for the lease, and for how long it claims it each time. */
 export interface LeaseCandidate {
@@ -64,9 +67,10 @@ export function decideLease(
     return { action: 'wait', holder, observation };
   }
   const transitions = current.leaseTransitions ?? 0;
-  const spec = holder === identity
-    ? mine(transitions, current.acquireTime ?? microTime(nowMs))
-    : mine(transitions + 1, microTime(nowMs));
+  const spec =
+    holder === identity
+      ? mine(transitions, current.acquireTime ?? microTime(nowMs))
+      : mine(transitions + 1, microTime(nowMs));
   return { action: 'update', spec, observation };
 }
 

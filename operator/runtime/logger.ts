@@ -16,7 +16,11 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions = {}): Logger {
   return winston.createLogger({
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors({ stack: false }),
+      winston.format.json(),
+    ),
     defaultMeta: { component: 'operator' },
     transports: opts.transports ?? [new winston.transports.Console({ silent: opts.silent })],
   });

@@ -63,8 +63,19 @@ export class Manager {
     this.metrics = opts.metrics ?? createOperatorMetrics();
     const le = opts.leaderElection;
     this.identity = (le && le.identity) || `${hostname()}_${randomUUID().slice(0, 8)}`;
-    this.recorder = new EventRecorder(opts.client, { log: this.log, component: opts.component ?? 'modelship-operator', instance: this.identity });
-    this.stopWatchingWrites = opts.client.onWrite((w) => this.ownWrites.written(ownWriteKey(kindId(w.kind), w.obj), w.baseVersion, w.obj.metadata?.resourceVersion, Date.now()));
+    this.recorder = new EventRecorder(opts.client, {
+      log: this.log,
+      component: opts.component ?? 'modelship-operator',
+      instance: this.identity,
+    });
+    this.stopWatchingWrites = opts.client.onWrite((w) =>
+      this.ownWrites.written(
+        ownWriteKey(kindId(w.kind), w.obj),
+        w.baseVersion,
+        w.obj.metadata?.resourceVersion,
+        Date.now(),
+      ),
+    );
   }
 
   /** Read access to every informer's cache. */
@@ -78,7 +89,8 @@ export class Manager {
 
   add(controller: Controller): this {
     if (this.started) throw new Error('controllers must be added before start()');
-    if (this.controllers.some((c) => c.name === controller.name)) throw new Error(`controller ${controller.name} added twice`);
+    if (this.controllers.some((c) => c.name === controller.name))
+      throw new Error(`controller ${controller.name} added twice`);
     this.controllers.push(controller);
     this.wire(controller);
     return this;
@@ -90,12 +102,20 @@ export class Manager {
     let inf = this.informers.get(id);
     if (!inf) {
       inf = new Informer(this.opts.client, {
-        ...this.opts.informer, kind, namespaces: this.opts.namespaces, log: this.log,
+        ...this.opts.informer,
+        kind,
+        namespaces: this.opts.namespaces,
+        log: this.log,
         onRestart: () => this.metrics.informerRestarts.inc({ kind: kind.kind }),
       });
       this.informers.set(id, inf);
-      const observed = (obj: KubeObject) => this.ownWrites.observed(ownWriteKey(id, obj), obj.metadata?.resourceVersion);
-      inf.addHandler({ onAdd: observed, onUpdate: (_old, obj) => observed(obj), onDelete: (obj) => this.ownWrites.forget(ownWriteKey(id, obj)) });
+      const observed = (obj: KubeObject) =>
+        this.ownWrites.observed(ownWriteKey(id, obj), obj.metadata?.resourceVersion);
+      inf.addHandler({
+        onAdd: observed,
+        onUpdate: (_old, obj) => observed(obj),
+        onDelete: (obj) => this.ownWrites.forget(ownWriteKey(id, obj)),
+      });
       if (this.started) inf.start();
     }
     return inf;
@@ -123,11 +143,19 @@ export class Manager {
       this.startControllers();
       return;
     }
-    this.elector = new LeaderElector(this.opts.client, { ...le, identity: this.identity }, {
-      // Regained leadership waits for the last term's reconciles, so no key runs twice at once.
-      onStartedLeading: () => void this.draining.then(() => { if (this.elector?.isLeader) this.startControllers(); }),
-      onStoppedLeading: () => void this.stopControllers(),
-    }, this.log);
+    this.elector = new LeaderElector(
+      this.opts.client,
+      { ...le, identity: this.identity },
+      {
+        // Regained leadership waits for the last term's reconciles, so no key runs twice at once.
+        onStartedLeading: () =>
+          void this.draining.then(() => {
+            if (this.elector?.isLeader) this.startControllers();
+          }),
+        onStoppedLeading: () => void this.stopControllers(),
+      },
+      this.log,
+    );
     this.elector.start();
   }
 
@@ -153,15 +181,25 @@ export class Manager {
     this.running = running;
     this.metrics.leader.set(1);
     for (const c of this.controllers) {
-      const queue = new WorkQueue({ backoff: this.opts.queueBackoff, onDepth: (d) => this.metrics.queueDepth.set({ controller: c.name }, d) });
+      const queue = new WorkQueue({
+        backoff: this.opts.queueBackoff,
+        onDepth: (d) => this.metrics.queueDepth.set({ controller: c.name }, d),
+      });
       running.queues.set(c.name, queue);
-      running.workers.push(queue.process({
-        concurrency: c.concurrency ?? this.opts.defaultConcurrency ?? 4,
-        handler: (key) => this.reconcileOne(c, parseKey(key), running.abort.signal),
-        onError: (key, err, retryInMs) => this.log.error('Reconcile failed', {
-          controller: c.name, kind: c.forKind.kind, ...parseKey(key), error: errorChain(err), retryInMs,
+      running.workers.push(
+        queue.process({
+          concurrency: c.concurrency ?? this.opts.defaultConcurrency ?? 4,
+          handler: (key) => this.reconcileOne(c, parseKey(key), running.abort.signal),
+          onError: (key, err, retryInMs) =>
+            this.log.error('Reconcile failed', {
+              controller: c.name,
+              kind: c.forKind.kind,
+              ...parseKey(key),
+              error: errorChain(err),
+              retryInMs,
+            }),
         }),
-      }));
+      );
       for (const obj of this.informer(c.forKind).store.list()) queue.add(keyString(keyOf(obj)));
     }
     const period = this.opts.resyncPeriodMs ?? 0;
@@ -182,7 +220,6 @@ export class Manager {
     return this.draining;
   }
 
-
   private async drain(running: Running): Promise<void> {
     this.metrics.leader.set(0);
     clearInterval(running.resync);
@@ -197,8 +234,16 @@ export class Manager {
   private async reconcileOne(c: Controller, key: ObjectKey, signal: AbortSignal) {
     const end = this.metrics.reconcileDuration.startTimer({ controller: c.name });
     const ctx: ReconcileContext = {
-      client: this.opts.client, recorder: this.recorder, cache: this.cache, signal,
-      log: this.log.child({ controller: c.name, kind: c.forKind.kind, namespace: key.namespace || undefined, name: key.name }),
+      client: this.opts.client,
+      recorder: this.recorder,
+      cache: this.cache,
+      signal,
+      log: this.log.child({
+        controller: c.name,
+        kind: c.forKind.kind,
+        namespace: key.namespace || undefined,
+        name: key.name,
+      }),
     };
     try {
       if (c.waitForOwnWrites && this.cacheIsBehindOwnWrite(c.forKind, key)) {
@@ -220,7 +265,10 @@ export class Manager {
 
   private cacheIsBehindOwnWrite(kind: KindRef, key: ObjectKey): boolean {
     const cached = this.cache.get(kind, key.namespace, key.name);
-    return !!cached && this.ownWrites.isStale(ownWriteKey(kindId(kind), cached), cached.metadata?.resourceVersion, Date.now());
+    return (
+      !!cached &&
+      this.ownWrites.isStale(ownWriteKey(kindId(kind), cached), cached.metadata?.resourceVersion, Date.now())
+    );
   }
 
   private resyncAll(running: Running): void {

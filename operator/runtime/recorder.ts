@@ -41,7 +41,10 @@ export class EventRecorder {
   private inFlight = 0;
   private droppedCount = 0;
 
-  constructor(private readonly client: KubeClient, private readonly opts: RecorderOptions) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: RecorderOptions,
+  ) {
     this.correlator = new EventCorrelator({ cacheSize: opts.cacheSize, ...opts.correlator });
   }
 
@@ -62,12 +65,15 @@ export class EventRecorder {
     if (this.pending.size >= (this.opts.maxQueued ?? 1000)) return this.drop('Event queue full', fields);
     const aggregated = this.correlator.aggregate({ objectKey, type, reason, message }, nowMs);
     const previous = this.chains.get(aggregated.key) ?? Promise.resolve();
-    const p: Promise<void> = previous.then(() => this.throttled(() => this.write(obj, type, reason, aggregated))).catch((e) => {
-      this.opts.log.warn('Could not record Event', { ...fields, error: errorChain(e) });
-    }).finally(() => {
-      this.pending.delete(p);
-      if (this.chains.get(aggregated.key) === p) this.chains.delete(aggregated.key);
-    });
+    const p: Promise<void> = previous
+      .then(() => this.throttled(() => this.write(obj, type, reason, aggregated)))
+      .catch((e) => {
+        this.opts.log.warn('Could not record Event', { ...fields, error: errorChain(e) });
+      })
+      .finally(() => {
+        this.pending.delete(p);
+        if (this.chains.get(aggregated.key) === p) this.chains.delete(aggregated.key);
+      });
     this.chains.set(aggregated.key, p);
     this.pending.add(p);
     return p;
@@ -102,19 +108,29 @@ export class EventRecorder {
       await write();
     } finally {
       const next = this.queued.shift();
-      if (next) next(); // the slot passes straight to the next waiter
+      if (next)
+        next(); // the slot passes straight to the next waiter
       else this.inFlight--;
     }
   }
 
-  private async write(obj: KubeObject, type: EventType, reason: string, aggregated: { key: string; message: string }): Promise<void> {
+  private async write(
+    obj: KubeObject,
+    type: EventType,
+    reason: string,
+    aggregated: { key: string; message: string },
+  ): Promise<void> {
     const meta = obj.metadata ?? {};
     const namespace = meta.namespace || 'default';
     const now = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const decision = this.correlator.writeFor(aggregated);
     if (decision.kind === 'patch') {
       try {
-        await this.client.patchMerge(Kinds.Event, decision.ref.namespace, decision.ref.name, { count: decision.count, lastTimestamp: now, message: capMessage(decision.message) });
+        await this.client.patchMerge(Kinds.Event, decision.ref.namespace, decision.ref.name, {
+          count: decision.count,
+          lastTimestamp: now,
+          message: capMessage(decision.message),
+        });
         this.correlator.recordWritten(decision.key, decision.ref, decision.count);
         return;
       } catch (e) {
@@ -123,7 +139,19 @@ export class EventRecorder {
       }
     }
     const name = `${meta.name ?? 'object'}.${eventSuffix(++this.seq)}`;
-    await this.client.create(buildEvent({ obj, namespace, name, type, reason, message: aggregated.message, now, component: this.component(), instance: this.opts.instance }));
+    await this.client.create(
+      buildEvent({
+        obj,
+        namespace,
+        name,
+        type,
+        reason,
+        message: aggregated.message,
+        now,
+        component: this.component(),
+        instance: this.opts.instance,
+      }),
+    );
     this.correlator.recordWritten(aggregated.key, { namespace, name }, 1);
   }
 
@@ -159,8 +187,12 @@ export function buildEvent(s: EventSpec): KubeObject {
     kind: 'Event',
     metadata: { name: s.name, namespace: s.namespace },
     involvedObject: {
-      apiVersion: s.obj.apiVersion, kind: s.obj.kind, name: meta.name, namespace: meta.namespace || undefined,
-      uid: meta.uid, resourceVersion: meta.resourceVersion,
+      apiVersion: s.obj.apiVersion,
+      kind: s.obj.kind,
+      name: meta.name,
+      namespace: meta.namespace || undefined,
+      uid: meta.uid,
+      resourceVersion: meta.resourceVersion,
     },
     type: s.type,
     reason: s.reason,

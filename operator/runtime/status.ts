@@ -36,12 +36,17 @@ export interface Condition {
  * Returns `conditions` with `next` set (replacing the same type). lastTransitionTime moves only
  * when the status changes, so re-computing the same condition yields an identical list.
  */
-export function setCondition(conditions: Condition[] | undefined, next: Condition, now: Date = new Date()): Condition[] {
+export function setCondition(
+  conditions: Condition[] | undefined,
+  next: Condition,
+  now: Date = new Date(),
+): Condition[] {
   const list = conditions ?? [];
   const prev = list.find((c) => c.type === next.type);
-  const lastTransitionTime = prev && prev.status === next.status && prev.lastTransitionTime
-    ? prev.lastTransitionTime
-    : next.lastTransitionTime ?? now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lastTransitionTime =
+    prev && prev.status === next.status && prev.lastTransitionTime
+      ? prev.lastTransitionTime
+      : (next.lastTransitionTime ?? now.toISOString().replace(/\.\d{3}Z$/, 'Z'));
   const merged: Condition = { ...next, lastTransitionTime };
   return prev ? list.map((c) => (c.type === next.type ? merged : c)) : [...list, merged];
 }

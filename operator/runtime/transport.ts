@@ -128,14 +128,24 @@ export class KubeTransport {
       throw unavailable(`${what}: loading credentials`, e);
     }
     const payload = spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body));
-    const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', 'User-Agent': this.userAgent };
+    const headers: Record<string, string> = {
+      ...auth.headers,
+      Accept: 'application/json',
+      'User-Agent': this.userAgent,
+    };
     if (payload) {
       headers['Content-Type'] = spec.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = lib.request(url, { method: spec.method, headers, agent: auth.agent, signal: spec.signal, timeout: timeoutMs });
+      const req = lib.request(url, {
+        method: spec.method,
+        headers,
+        agent: auth.agent,
+        signal: spec.signal,
+        timeout: timeoutMs,
+      });
       req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
       req.on('error', (e) => reject(unavailable(what, e)));
       req.on('response', resolve);
@@ -148,7 +158,9 @@ export class KubeTransport {
     if (!this.auth || now - this.auth.at > this.authTtlMs) {
       const options = this.loadAuth();
       this.auth = { at: now, options };
-      options.catch(() => { this.auth = undefined; });
+      options.catch(() => {
+        this.auth = undefined;
+      });
     }
     return this.auth.options;
   }

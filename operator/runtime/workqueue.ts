@@ -141,7 +141,8 @@ export class WorkQueue {
       try {
         const result = await opts.handler(key);
         this.forget(key);
-        if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) this.addAfter(key, result.requeueAfterMs);
+        if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0)
+          this.addAfter(key, result.requeueAfterMs);
       } catch (err) {
         const delay = this.addRateLimited(key);
         opts.onError?.(key, err, delay);

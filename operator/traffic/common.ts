@@ -1,6 +1,11 @@
 // Pieces every traffic provider's objects share (pure).
 import {
-  BUILTIN_WORKLOAD_DEFAULTS, Labels, podPlacement, type InferenceService, type PodPlacementFields, type WorkloadDefaults,
+  BUILTIN_WORKLOAD_DEFAULTS,
+  Labels,
+  podPlacement,
+  type InferenceService,
+  type PodPlacementFields,
+  type WorkloadDefaults,
 } from '../api/index.js';
 import { controllerReference } from '../controllers/common/owner.js';
 import type { ObjectMeta } from '../runtime/kinds.js';
@@ -12,7 +17,12 @@ export function childMeta(isvc: InferenceService, name: string, labels: Record<s
   return {
     name,
     namespace: isvc.metadata.namespace,
-    labels: { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.model]: isvc.spec.model, [Labels.managedBy]: 'modelship', ...labels },
+    labels: {
+      [Labels.inferenceService]: isvc.metadata.name ?? '',
+      [Labels.model]: isvc.spec.model,
+      [Labels.managedBy]: 'modelship',
+      ...labels,
+    },
     ownerReferences: [controllerReference('InferenceService', isvc)],
   };
 }
@@ -23,7 +33,9 @@ export function childMeta(isvc: InferenceService, name: string, labels: Record<s
  * pods, since a pod scraped by two jobs has every counter twice in sums.
  */
 export function scrapeAnnotations(enabled: boolean | undefined, port: number, path: string): Record<string, string> {
-  return enabled === false ? {} : { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path };
+  return enabled === false
+    ? {}
+    : { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path };
 }
 
 /** `status.url`: the user-facing Service `<name>` by its DNS name. */
@@ -39,8 +51,19 @@ export const SERVING_POD_SECURITY_BASE = { runAsUser: 65532 } as const;
  * operator's workload defaults. Router pods keep their own ServiceAccount (`routerAccount`),
  * the one allowed to read the InferenceService, whatever spec.serviceAccountName says.
  */
-export function servingPlacement(isvc: InferenceService, defaults: WorkloadDefaults | undefined, routerAccount?: string): PodPlacementFields {
+export function servingPlacement(
+  isvc: InferenceService,
+  defaults: WorkloadDefaults | undefined,
+  routerAccount?: string,
+): PodPlacementFields {
   const { imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext } = isvc.spec;
-  const own = { imagePullSecrets, serviceAccountName: routerAccount ?? serviceAccountName, nodeSelector, tolerations, affinity, securityContext };
+  const own = {
+    imagePullSecrets,
+    serviceAccountName: routerAccount ?? serviceAccountName,
+    nodeSelector,
+    tolerations,
+    affinity,
+    securityContext,
+  };
   return podPlacement(own, defaults ?? BUILTIN_WORKLOAD_DEFAULTS, SERVING_POD_SECURITY_BASE);
 }

@@ -10,14 +10,21 @@ import type { TrafficProvider, TrafficTopology, TrafficWeights } from './provide
 
 export const SERVING_PORT = 8080;
 
-interface BackendRef { name: string; port: number; weight: number }
+interface BackendRef {
+  name: string;
+  port: number;
+  weight: number;
+}
 
 export function buildHttpRoute(isvc: InferenceService, topology: TrafficTopology, weights: TrafficWeights): KubeObject {
   const gw = isvc.spec.traffic?.gateway;
   const backendRefs: BackendRef[] = [{ name: topology.stableService, port: topology.port, weight: weights.stable }];
-  if (topology.canaryService) backendRefs.push({ name: topology.canaryService, port: topology.port, weight: weights.canary });
+  if (topology.canaryService)
+    backendRefs.push({ name: topology.canaryService, port: topology.port, weight: weights.canary });
   return {
-    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: childMeta(isvc, isvc.metadata.name ?? ''),
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: childMeta(isvc, isvc.metadata.name ?? ''),
     spec: {
       parentRefs: (gw?.parentRefs ?? []).map((p) => ({ group: 'gateway.networking.k8s.io', kind: 'Gateway', ...p })),
       ...(gw?.hostnames?.length ? { hostnames: gw.hostnames } : {}),
@@ -28,11 +35,15 @@ export function buildHttpRoute(isvc: InferenceService, topology: TrafficTopology
 
 export function buildGatewayUserService(isvc: InferenceService): KubeObject {
   return {
-    apiVersion: 'v1', kind: 'Service', metadata: childMeta(isvc, isvc.metadata.name ?? ''),
-    spec: { selector: { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: 'stable' }, ports: [{ name: 'http', port: USER_SERVICE_PORT, targetPort: SERVING_PORT }] },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(isvc, isvc.metadata.name ?? ''),
+    spec: {
+      selector: { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: 'stable' },
+      ports: [{ name: 'http', port: USER_SERVICE_PORT, targetPort: SERVING_PORT }],
+    },
   };
 }
-
 
 export class GatewayApiTrafficProvider implements TrafficProvider {
   readonly type = 'gateway-api';

@@ -33,8 +33,10 @@ export interface TrafficProvider {
 
 export class UnknownTrafficProviderError extends Error {
   override name = 'UnknownTrafficProviderError';
-  constructor(readonly providerType: string, readonly known: readonly string[]) {
+  constructor(
+    readonly providerType: string,
+    readonly known: readonly string[],
+  ) {
     super(`unknown traffic provider ${JSON.stringify(providerType)}; known providers: ${known.join(', ')}`);
   }
 }
-

@@ -7,8 +7,15 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): winston.L
   return winston.createLogger({
     level,
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose', 'silly'] })],
+    transports: [
+      new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose', 'silly'] }),
+    ],
   });
 }
 
-export const silentLogger: Logger = { info: () => silentLogger as never, warn: () => silentLogger as never, error: () => silentLogger as never, debug: () => silentLogger as never };
+export const silentLogger: Logger = {
+  info: () => silentLogger as never,
+  warn: () => silentLogger as never,
+  error: () => silentLogger as never,
+  debug: () => silentLogger as never,
+};

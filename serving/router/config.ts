@@ -75,7 +75,10 @@ export const routerConfigSchema = {
 
 /** A routing table that failed validation; `problems` name the offending fields. */
 export class RouterConfigError extends Error {
-  constructor(readonly problems: string[], options?: { cause?: unknown }) {
+  constructor(
+    readonly problems: string[],
+    options?: { cause?: unknown },
+  ) {
     super(`invalid router config: ${problems.join('; ')}`, options);
     this.name = 'RouterConfigError';
   }
@@ -104,7 +107,8 @@ function semanticProblems(config: RouterConfig): string[] {
   const seen = new Map<string, number>();
   config.upstreams.forEach((u, i) => {
     const first = seen.get(u.role);
-    if (first !== undefined) problems.push(`/upstreams/${i}/role: duplicate role "${u.role}" (also /upstreams/${first})`);
+    if (first !== undefined)
+      problems.push(`/upstreams/${i}/role: duplicate role "${u.role}" (also /upstreams/${first})`);
     else seen.set(u.role, i);
   });
   if (config.mirror && !seen.has(config.mirror.role)) {

@@ -1,7 +1,8 @@
 // The router's error responses share the serving API's shape: {"error": {"code", "message"}}.
 import type { ServerResponse } from 'node:http';
 
-export type RouterErrorCode = 'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'NOT_FOUND' | 'SHUTTING_DOWN';
+export type RouterErrorCode =
+  'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'NOT_FOUND' | 'SHUTTING_DOWN';
 
 export const STATUS_OF: Record<RouterErrorCode, number> = {
   NO_UPSTREAM: 503,
@@ -16,7 +17,12 @@ export function errorBody(code: RouterErrorCode, message: string): string {
 }
 
 /** Writes a JSON error unless a response is already under way (then the socket is cut). */
-export function sendError(res: ServerResponse, code: RouterErrorCode, message: string, extra: Record<string, string> = {}): number {
+export function sendError(
+  res: ServerResponse,
+  code: RouterErrorCode,
+  message: string,
+  extra: Record<string, string> = {},
+): number {
   const status = STATUS_OF[code];
   if (res.headersSent) {
     res.destroy();

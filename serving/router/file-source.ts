@@ -51,9 +51,13 @@ export class FileRoutingSource implements RoutingSource {
     return source;
   }
 
-  current(): RouterConfig { return this.config; }
+  current(): RouterConfig {
+    return this.config;
+  }
 
-  onChange(cb: (config: RouterConfig) => void): void { this.listeners.push(cb); }
+  onChange(cb: (config: RouterConfig) => void): void {
+    this.listeners.push(cb);
+  }
 
   close(): void {
     this.closed = true;
@@ -70,9 +74,14 @@ export class FileRoutingSource implements RoutingSource {
         // `..data` is the ConfigMap symlink swap; a null name means "something changed".
         if (name === null || name === file || name === '..data') this.scheduleReload();
       });
-      this.watcher.on('error', (err) => this.log.warn('router config watch failed; polling only', { path: this.path, error: err.message }));
+      this.watcher.on('error', (err) =>
+        this.log.warn('router config watch failed; polling only', { path: this.path, error: err.message }),
+      );
     } catch (err) {
-      this.log.warn('router config watch unavailable; polling only', { path: this.path, error: (err as Error).message });
+      this.log.warn('router config watch unavailable; polling only', {
+        path: this.path,
+        error: (err as Error).message,
+      });
     }
     this.poller = setInterval(() => this.scheduleReload(), this.options.pollMs ?? 1000);
     this.poller.unref();
@@ -95,7 +104,10 @@ export class FileRoutingSource implements RoutingSource {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
       // A file briefly missing during a replace is normal; keep serving the last table.
-      this.log.warn('router config unreadable; keeping the last good table', { path: this.path, error: (err as Error).message });
+      this.log.warn('router config unreadable; keeping the last good table', {
+        path: this.path,
+        error: (err as Error).message,
+      });
       return;
     }
     if (text === this.lastText || this.closed) return;
@@ -105,12 +117,18 @@ export class FileRoutingSource implements RoutingSource {
       next = parseRouterConfig(text);
     } catch (err) {
       if (!(err instanceof RouterConfigError)) throw err;
-      this.log.error('router config rejected; keeping the last good table', { path: this.path, problems: err.problems });
+      this.log.error('router config rejected; keeping the last good table', {
+        path: this.path,
+        problems: err.problems,
+      });
       this.options.onRejected?.(err);
       return;
     }
     this.config = next;
-    this.log.info('router config applied', { path: this.path, upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`) });
+    this.log.info('router config applied', {
+      path: this.path,
+      upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`),
+    });
     for (const cb of this.listeners) cb(next);
   }
 }

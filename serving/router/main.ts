@@ -27,7 +27,9 @@ export interface RouterCliOptions {
 /** A UsageError, so serving/main.ts exits 2 for it like for the other modes' flag errors. */
 export class RouterUsageError extends UsageError {
   constructor(message: string) {
-    super(`${message}\nusage: serve router (--config FILE | --source isvc-status --namespace NS --name NAME) [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`);
+    super(
+      `${message}\nusage: serve router (--config FILE | --source isvc-status --namespace NS --name NAME) [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`,
+    );
     this.name = 'RouterUsageError';
   }
 }
@@ -35,7 +37,8 @@ export class RouterUsageError extends UsageError {
 function portNumber(flag: string, value: string | undefined, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new RouterUsageError(`${flag} must be a port number 0-65535, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new RouterUsageError(`${flag} must be a port number 0-65535, got "${value}"`);
   return n;
 }
 
@@ -62,11 +65,14 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
     throw new RouterUsageError((err as Error).message);
   }
   const source = values.source ?? 'file';
-  if (source !== 'file' && source !== 'isvc-status') throw new RouterUsageError(`--source must be file or isvc-status, got "${source}"`);
+  if (source !== 'file' && source !== 'isvc-status')
+    throw new RouterUsageError(`--source must be file or isvc-status, got "${source}"`);
   if (source === 'file' && !values.config) throw new RouterUsageError('--config FILE is required');
-  if (source === 'isvc-status' && (!values.namespace || !values.name)) throw new RouterUsageError('--source isvc-status needs --namespace and --name');
+  if (source === 'isvc-status' && (!values.namespace || !values.name))
+    throw new RouterUsageError('--source isvc-status needs --namespace and --name');
   const timeout = Number(values['upstream-timeout-ms'] ?? 60_000);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new RouterUsageError('--upstream-timeout-ms must be a positive number');
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new RouterUsageError('--upstream-timeout-ms must be a positive number');
   const delay = Number(values['shutdown-delay-ms'] ?? 0);
   if (!Number.isFinite(delay) || delay < 0) throw new RouterUsageError('--shutdown-delay-ms must be a number ≥ 0');
   return {
@@ -94,15 +100,22 @@ export async function runRouter(argv: string[]): Promise<void> {
   let source: RoutingSource;
   try {
     const onRejected = () => metrics.reloads.inc({ result: 'rejected' });
-    source = options.source === 'isvc-status'
-      ? await IsvcStatusRoutingSource.open({ namespace: options.namespace!, name: options.name!, log, onRejected })
-      : await FileRoutingSource.open(options.config, { log, onRejected });
+    source =
+      options.source === 'isvc-status'
+        ? await IsvcStatusRoutingSource.open({ namespace: options.namespace!, name: options.name!, log, onRejected })
+        : await FileRoutingSource.open(options.config, { log, onRejected });
   } catch (err) {
-    if (err instanceof RouterConfigError) log.error('router config rejected at startup', { path: options.config, problems: err.problems });
+    if (err instanceof RouterConfigError)
+      log.error('router config rejected at startup', { path: options.config, problems: err.problems });
     throw err;
   }
   const running: RunningRouter = await startRouter({
-    source, log, metrics, host: options.host, port: options.port, adminPort: options.adminPort,
+    source,
+    log,
+    metrics,
+    host: options.host,
+    port: options.port,
+    adminPort: options.adminPort,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
   });
   log.info('router listening', { url: running.url, admin: running.adminUrl, model: source.current().model });
@@ -112,7 +125,15 @@ export async function runRouter(argv: string[]): Promise<void> {
     stopping = true;
     log.info('router draining', { signal, shutdownDelayMs: options.shutdownDelayMs });
     running.router.startDraining();
-    new Promise((r) => setTimeout(r, options.shutdownDelayMs)).then(() => running.close()).then(() => process.exit(0), (err) => { log.error('shutdown failed', { error: String(err) }); process.exit(1); });
+    new Promise((r) => setTimeout(r, options.shutdownDelayMs))
+      .then(() => running.close())
+      .then(
+        () => process.exit(0),
+        (err) => {
+          log.error('shutdown failed', { error: String(err) });
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -60,6 +60,7 @@ export class RouterMetrics {
     this.reloads.inc({ result: 'applied' });
     this.generation.set(config.generation ?? this.applied);
     this.weight.reset();
-    for (const u of config.upstreams) this.weight.set({ model: config.model, role: u.role, version: u.version }, u.weight);
+    for (const u of config.upstreams)
+      this.weight.set({ model: config.model, role: u.role, version: u.version }, u.weight);
   }
 }

@@ -37,13 +37,20 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
   let timedOut = false;
   let finished = false;
   const finish = (status: number, seconds?: number) => {
-    if (!finished) { finished = true; ctx.done(status, seconds); }
+    if (!finished) {
+      finished = true;
+      ctx.done(status, seconds);
+    }
   };
 
   const upstreamReq = target.request({
     method: req.method,
     path: target.basePath + originForm(req.url),
-    headers: upstreamRequestHeaders(req.headers, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, target.hostHeader),
+    headers: upstreamRequestHeaders(
+      req.headers,
+      { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket },
+      target.hostHeader,
+    ),
   });
   upstreamReq.setTimeout(ctx.timeoutMs, () => {
     timedOut = true;
@@ -97,13 +104,23 @@ export function mirror(req: IncomingMessage, upstream: Upstream, ctx: MirrorCont
   const target = ctx.pool.get(upstream.url);
   let settled = false;
   const settle = (result: 'ok' | 'error') => {
-    if (!settled) { settled = true; ctx.done(result); }
+    if (!settled) {
+      settled = true;
+      ctx.done(result);
+    }
   };
-  const headers = upstreamRequestHeaders(req.headers, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, target.hostHeader);
+  const headers = upstreamRequestHeaders(
+    req.headers,
+    { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket },
+    target.hostHeader,
+  );
   headers['x-modelship-mirror'] = '1';
   const copy = target.request({ method: req.method, path: target.basePath + originForm(req.url), headers });
   copy.setTimeout(ctx.timeoutMs, () => copy.destroy(new Error('mirror timeout')));
-  copy.on('response', (res) => { res.resume(); settle('ok'); });
+  copy.on('response', (res) => {
+    res.resume();
+    settle('ok');
+  });
   copy.on('error', () => settle('error'));
 
   const onData = (chunk: Buffer) => {
@@ -115,8 +132,14 @@ export function mirror(req: IncomingMessage, upstream: Upstream, ctx: MirrorCont
     }
     copy.write(chunk);
   };
-  const onEnd = () => { detach(); copy.end(); };
-  const onAbort = () => { detach(); if (!copy.writableEnded) copy.destroy(new Error('client aborted')); };
+  const onEnd = () => {
+    detach();
+    copy.end();
+  };
+  const onAbort = () => {
+    detach();
+    if (!copy.writableEnded) copy.destroy(new Error('client aborted'));
+  };
   const detach = () => {
     req.off('data', onData);
     req.off('end', onEnd);

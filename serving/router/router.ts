@@ -34,11 +34,15 @@ export class Router {
     this.log = options.log ?? jsonLogger;
     this.metrics = options.metrics ?? new RouterMetrics();
     this.table = this.apply(options.source.current());
-    options.source.onChange((config) => { this.table = this.apply(config); });
+    options.source.onChange((config) => {
+      this.table = this.apply(config);
+    });
   }
 
   /** The table in use (for tests and the admin `config` endpoint). */
-  get config(): RouterConfig { return this.table.config; }
+  get config(): RouterConfig {
+    return this.table.config;
+  }
 
   /** Traffic-port handler: admin paths under ADMIN_PREFIX, everything else is proxied. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -57,7 +61,9 @@ export class Router {
   };
 
   /** Marks the router not ready (readyz 503) while the server drains. */
-  startDraining(): void { this.draining = true; }
+  startDraining(): void {
+    this.draining = true;
+  }
 
   close(): void {
     this.draining = true;
@@ -108,15 +114,24 @@ export class Router {
     const route = path.split('?')[0];
     if (route === '/healthz') return json(res, 200, { status: 'ok' });
     if (route === '/readyz') {
-      const reason = this.draining ? 'shutting down'
-        : this.table.config.upstreams.some((u) => u.weight > 0) ? undefined : 'no upstream with a positive weight';
+      const reason = this.draining
+        ? 'shutting down'
+        : this.table.config.upstreams.some((u) => u.weight > 0)
+          ? undefined
+          : 'no upstream with a positive weight';
       return reason ? json(res, 503, { status: 'not ready', reason }) : json(res, 200, { status: 'ready' });
     }
     if (route === '/config') return json(res, 200, this.table.config);
     if (route === '/metrics') {
       this.metrics.registry.metrics().then(
-        (text) => { res.writeHead(200, { 'content-type': this.metrics.registry.contentType }); res.end(text); },
-        (err) => { this.log.error('metrics failed', { error: (err as Error).message }); json(res, 500, { error: { code: 'METRICS_FAILED', message: 'metrics collection failed' } }); },
+        (text) => {
+          res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+          res.end(text);
+        },
+        (err) => {
+          this.log.error('metrics failed', { error: (err as Error).message });
+          json(res, 500, { error: { code: 'METRICS_FAILED', message: 'metrics collection failed' } });
+        },
       );
       return;
     }
@@ -126,7 +141,11 @@ export class Router {
 
 function json(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
@@ -150,7 +169,10 @@ export interface StartRouterOptions extends RouterOptions {
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolveListen(server.address() as AddressInfo); });
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolveListen(server.address() as AddressInfo);
+    });
   });
 }
 

@@ -27,7 +27,9 @@ export const jsonLogger: RouterLogger = {
 };
 
 function write(level: string, message: string, fields?: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, component: 'router', message, ...fields })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level, component: 'router', message, ...fields })}\n`,
+  );
 }
 
 export const silentLogger: RouterLogger = { info() {}, warn() {}, error() {} };
@@ -36,12 +38,18 @@ export const silentLogger: RouterLogger = { info() {}, warn() {}, error() {} };
 export class StaticRoutingSource implements RoutingSource {
   private listeners: ((config: RouterConfig) => void)[] = [];
   constructor(private config: RouterConfig) {}
-  current(): RouterConfig { return this.config; }
-  onChange(cb: (config: RouterConfig) => void): void { this.listeners.push(cb); }
+  current(): RouterConfig {
+    return this.config;
+  }
+  onChange(cb: (config: RouterConfig) => void): void {
+    this.listeners.push(cb);
+  }
   /** Replaces the table (caller validates) and notifies listeners. */
   set(config: RouterConfig): void {
     this.config = config;
     for (const cb of this.listeners) cb(config);
   }
-  close(): void { this.listeners = []; }
+  close(): void {
+    this.listeners = [];
+  }
 }

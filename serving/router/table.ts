@@ -14,8 +14,7 @@ export const ROLE_HEADER = 'x-modelship-role';
 
 export type RouteReason = 'pinned-version' | 'pinned-role' | 'sticky' | 'weighted';
 export type Route =
-  | { upstream: Upstream; reason: RouteReason }
-  | { upstream: undefined; code: 'NO_UPSTREAM'; message: string };
+  { upstream: Upstream; reason: RouteReason } | { upstream: undefined; code: 'NO_UPSTREAM'; message: string };
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -77,17 +76,29 @@ export class RoutingTable {
       const pinned = this.byHighestWeight(this.config.upstreams.filter((u) => u.version === version));
       return pinned
         ? { upstream: pinned, reason: 'pinned-version' }
-        : { upstream: undefined, code: 'NO_UPSTREAM', message: `no upstream serves version "${version}" of model "${this.config.model}"` };
+        : {
+            upstream: undefined,
+            code: 'NO_UPSTREAM',
+            message: `no upstream serves version "${version}" of model "${this.config.model}"`,
+          };
     }
     const role = single(headers[ROLE_HEADER]);
     if (role !== undefined) {
       const pinned = this.config.upstreams.find((u) => u.role === role);
       return pinned
         ? { upstream: pinned, reason: 'pinned-role' }
-        : { upstream: undefined, code: 'NO_UPSTREAM', message: `no upstream has role "${role}" for model "${this.config.model}"` };
+        : {
+            upstream: undefined,
+            code: 'NO_UPSTREAM',
+            message: `no upstream has role "${role}" for model "${this.config.model}"`,
+          };
     }
     if (this.weighted.length === 0) {
-      return { upstream: undefined, code: 'NO_UPSTREAM', message: `no upstream with a positive weight for model "${this.config.model}"` };
+      return {
+        upstream: undefined,
+        code: 'NO_UPSTREAM',
+        message: `no upstream with a positive weight for model "${this.config.model}"`,
+      };
     }
     const key = this.stickyKey(headers);
     if (key !== undefined) return { upstream: this.atPoint(hashToUnit(key) * this.total), reason: 'sticky' };

@@ -21,7 +21,13 @@ export class UpstreamPool {
     if (found) return found;
     const parsed = new URL(url);
     const https = parsed.protocol === 'https:';
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, scheduling: 'lifo' as const, timeout: this.idleSocketMs };
+    const agentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: 1000,
+      maxFreeSockets: 256,
+      scheduling: 'lifo' as const,
+      timeout: this.idleSocketMs,
+    };
     const agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     const send = https ? httpsRequest : httpRequest;
     const target = {
@@ -29,9 +35,14 @@ export class UpstreamPool {
       origin: parsed.origin,
       hostHeader: parsed.host,
       basePath: parsed.pathname.replace(/\/+$/, ''),
-      request: (options: RequestOptions) => send({
-        ...options, agent, protocol: parsed.protocol, hostname: parsed.hostname, port: parsed.port || (https ? 443 : 80),
-      }),
+      request: (options: RequestOptions) =>
+        send({
+          ...options,
+          agent,
+          protocol: parsed.protocol,
+          hostname: parsed.hostname,
+          port: parsed.port || (https ? 443 : 80),
+        }),
     };
     this.targets.set(url, target);
     return target;

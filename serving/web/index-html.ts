@@ -16,7 +16,10 @@ function escapeHtml(text: string): string {
 
 /** JSON safe inside <script>: no "</script>", no HTML comment openers, no JS line separators. */
 function scriptSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
@@ -39,7 +42,11 @@ export const INDEX_CONTENT_SECURITY_POLICY = [
 export function indexHtml(info: IndexInfo): string {
   const model = escapeHtml(info.model);
   const version = escapeHtml(info.version);
-  const data = { model: info.model, version: info.version, heads: info.heads.map((h) => ({ name: h.name, labels: [...h.labels] })) };
+  const data = {
+    model: info.model,
+    version: info.version,
+    heads: info.heads.map((h) => ({ name: h.name, labels: [...h.labels] })),
+  };
   return `<!doctype html>
 <html lang="en">
 <head>

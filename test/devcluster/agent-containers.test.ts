@@ -21,31 +21,56 @@ test.after(async () => {
 });
 
 /** A one-shot pod running `script` in busybox; resolves with its terminated state. */
-async function runPod(name: string, script: string, spec: { podSecurity?: object; security?: object; volumes?: object[]; mounts?: object[] } = {}): Promise<any> {
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name },
-    spec: {
-      restartPolicy: 'Never',
-      ...(spec.podSecurity ? { securityContext: spec.podSecurity } : {}),
-      ...(spec.volumes ? { volumes: spec.volumes } : {}),
-      containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', script], ...(spec.security ? { securityContext: spec.security } : {}), ...(spec.mounts ? { volumeMounts: spec.mounts } : {}) }],
+async function runPod(
+  name: string,
+  script: string,
+  spec: { podSecurity?: object; security?: object; volumes?: object[]; mounts?: object[] } = {},
+): Promise<any> {
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: {
+        restartPolicy: 'Never',
+        ...(spec.podSecurity ? { securityContext: spec.podSecurity } : {}),
+        ...(spec.volumes ? { volumes: spec.volumes } : {}),
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox',
+            command: ['sh', '-c', script],
+            ...(spec.security ? { securityContext: spec.security } : {}),
+            ...(spec.mounts ? { volumeMounts: spec.mounts } : {}),
+          },
+        ],
+      },
+    }),
+  );
+  return eventually(
+    `${name} to finish`,
+    async () => {
+      const s = JSON.parse(await kubectl(['get', 'pod', name, '-o', 'json'])).status;
+      return s.containerStatuses?.[0]?.state?.terminated;
     },
-  }));
-  return eventually(`${name} to finish`, async () => {
-    const s = JSON.parse(await kubectl(['get', 'pod', name, '-o', 'json'])).status;
-    return s.containerStatuses?.[0]?.state?.terminated;
-  }, 30_000);
+    30_000,
+  );
 }
 
 async function claim(name: string): Promise<string> {
-  await kubectl(['apply', '-f', '-'], `{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"${name}"},"spec":{"accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}}}}`);
+  await kubectl(
+    ['apply', '-f', '-'],
+    `{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"${name}"},"spec":{"accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}}}}`,
+  );
   return join(cluster.dir, 'volumes', 'pvc', 'default', name);
 }
 
 test('a program finds its volume at the mountPath; nothing is written at that path on the host', async () => {
   const dir = await claim('data');
   const t = await runPod('mounts', 'echo hi > /work/data/out.txt && cat /work/data/out.txt > /dev/termination-log', {
-    volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }], mounts: [{ name: 'd', mountPath: '/work/data' }],
+    volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
+    mounts: [{ name: 'd', mountPath: '/work/data' }],
   });
   assert.equal([t.exitCode, t.message], [0, 'hi\n']);
   assert.is(readFileSync(join(dir, 'out.txt'), 'utf8'), 'hi\n');
@@ -53,10 +78,15 @@ test('a program finds its volume at the mountPath; nothing is written at that pa
 });
 
 test('readOnlyRootFilesystem refuses writes to the root and /tmp; volumes stay writable', async () => {
-  const t = await runPod('readonly', 'touch /x 2>/tmp/err; touch /tmp/y 2>>/dev/termination-log; touch /scratch/z && echo " scratch-ok" >> /dev/termination-log', {
-    security: { readOnlyRootFilesystem: true },
-    volumes: [{ name: 's', emptyDir: {} }], mounts: [{ name: 's', mountPath: '/scratch' }],
-  });
+  const t = await runPod(
+    'readonly',
+    'touch /x 2>/tmp/err; touch /tmp/y 2>>/dev/termination-log; touch /scratch/z && echo " scratch-ok" >> /dev/termination-log',
+    {
+      security: { readOnlyRootFilesystem: true },
+      volumes: [{ name: 's', emptyDir: {} }],
+      mounts: [{ name: 's', mountPath: '/scratch' }],
+    },
+  );
   assert.match(t.message, /Read-only file system/);
   assert.match(t.message, /scratch-ok/);
   const writable = await runPod('writable', 'touch /x && touch /tmp/y && echo ok > /dev/termination-log');
@@ -64,19 +94,35 @@ test('readOnlyRootFilesystem refuses writes to the root and /tmp; volumes stay w
 });
 
 test('processes run as runAsUser / runAsGroup, with fsGroup and supplementalGroups', async () => {
-  const t = await runPod('ids', 'id > /dev/termination-log', { podSecurity: { runAsUser: 1234, runAsGroup: 2345, fsGroup: 3456, supplementalGroups: [4567] } });
+  const t = await runPod('ids', 'id > /dev/termination-log', {
+    podSecurity: { runAsUser: 1234, runAsGroup: 2345, fsGroup: 3456, supplementalGroups: [4567] },
+  });
   assert.match(t.message, /^uid=1234 gid=2345 groups=2345,3456,4567\b/);
 });
 
 test('runAsNonRoot with UID 0 is refused: Waiting CreateContainerConfigError, nothing runs', async () => {
-  await kubectl(['apply', '-f', '-'], '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"rootless"},"spec":{"securityContext":{"runAsNonRoot":true},"containers":[{"name":"c","image":"busybox","command":["sleep","60"]}]}}');
-  const waiting = await eventually('CreateContainerConfigError', async () => {
-    const s = JSON.parse(await kubectl(['get', 'pod', 'rootless', '-o', 'json'])).status;
-    const w = s.containerStatuses?.[0]?.state?.waiting;
-    return w?.reason === 'CreateContainerConfigError' ? w : undefined;
-  }, 20_000);
+  await kubectl(
+    ['apply', '-f', '-'],
+    '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"rootless"},"spec":{"securityContext":{"runAsNonRoot":true},"containers":[{"name":"c","image":"busybox","command":["sleep","60"]}]}}',
+  );
+  const waiting = await eventually(
+    'CreateContainerConfigError',
+    async () => {
+      const s = JSON.parse(await kubectl(['get', 'pod', 'rootless', '-o', 'json'])).status;
+      const w = s.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+    },
+    20_000,
+  );
   assert.match(waiting.message, /^container has runAsNonRoot and image will run as root \(pod: "rootless_default\(/);
-  const events = await kubectl(['get', 'events', '--field-selector', 'involvedObject.name=rootless', '-o', 'jsonpath={.items[*].message}']);
+  const events = await kubectl([
+    'get',
+    'events',
+    '--field-selector',
+    'involvedObject.name=rootless',
+    '-o',
+    'jsonpath={.items[*].message}',
+  ]);
   assert.match(events, /Error: container has runAsNonRoot and image will run as root/);
 });
 
@@ -84,31 +130,60 @@ test('a fresh claim is root-owned: a non-root user cannot write it without fsGro
   const denied = await claim('fresh-a');
   const t1 = await runPod('no-fsgroup', 'touch /data/f 2> /dev/termination-log', {
     podSecurity: { runAsUser: 65532, runAsNonRoot: true },
-    volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'fresh-a' } }], mounts: [{ name: 'd', mountPath: '/data' }],
+    volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'fresh-a' } }],
+    mounts: [{ name: 'd', mountPath: '/data' }],
   });
   assert.is(t1.exitCode, 1);
   assert.match(t1.message, /Permission denied/);
   assert.not.ok(existsSync(join(denied, 'f')));
   const allowed = await claim('fresh-b');
-  const t2 = await runPod('with-fsgroup', 'mkdir /data/out && touch /data/out/f && touch /run1/g && echo ok > /dev/termination-log', {
-    podSecurity: { runAsUser: 65532, runAsNonRoot: true, fsGroup: 65532 },
-    volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'fresh-b' } }],
-    // A missing subPath is created with the volume root's owner and mode, so it is group-writable too.
-    mounts: [{ name: 'd', mountPath: '/data' }, { name: 'd', mountPath: '/run1', subPath: 'runs/r1' }],
-  });
+  const t2 = await runPod(
+    'with-fsgroup',
+    'mkdir /data/out && touch /data/out/f && touch /run1/g && echo ok > /dev/termination-log',
+    {
+      podSecurity: { runAsUser: 65532, runAsNonRoot: true, fsGroup: 65532 },
+      volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'fresh-b' } }],
+      // A missing subPath is created with the volume root's owner and mode, so it is group-writable too.
+      mounts: [
+        { name: 'd', mountPath: '/data' },
+        { name: 'd', mountPath: '/run1', subPath: 'runs/r1' },
+      ],
+    },
+  );
   assert.equal([t2.exitCode, t2.message], [0, 'ok\n']);
   const st = statSync(allowed);
-  assert.equal([st.gid, (st.mode & 0o2070).toString(8)], [65532, '2070'], 'the claim root: group fsGroup, g+rwx and setgid');
+  assert.equal(
+    [st.gid, (st.mode & 0o2070).toString(8)],
+    [65532, '2070'],
+    'the claim root: group fsGroup, g+rwx and setgid',
+  );
   assert.is(statSync(join(allowed, 'out', 'f')).gid, 65532, 'new files inherit the group');
   assert.ok(existsSync(join(allowed, 'runs', 'r1', 'g')), 'written through the subPath mount');
 });
 
 test('exec probes run inside the container (its files, its user)', async () => {
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'probed' },
-    spec: { securityContext: { runAsUser: 4321 }, containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'touch /tmp/ready; sleep 60'],
-      readinessProbe: { exec: { command: ['sh', '-c', 'test -f /tmp/ready && test "$(id -u)" = 4321'] }, periodSeconds: 1 } }] },
-  }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'probed' },
+      spec: {
+        securityContext: { runAsUser: 4321 },
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox',
+            command: ['sh', '-c', 'touch /tmp/ready; sleep 60'],
+            readinessProbe: {
+              exec: { command: ['sh', '-c', 'test -f /tmp/ready && test "$(id -u)" = 4321'] },
+              periodSeconds: 1,
+            },
+          },
+        ],
+      },
+    }),
+  );
   await kubectl(['wait', '--for=condition=Ready', 'pod/probed', '--timeout=20s']);
 });
 

@@ -5,7 +5,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { KubeObject } from '../../hack/devcluster/agent/kube-client.js';
 import { planReplicaSet, podFromTemplate, rankForDeletion } from '../../hack/devcluster/agent/replicaset-logic.js';
-import { deploymentStatus, newReplicaSetFor, planScale, rolloutParams, templateHash } from '../../hack/devcluster/agent/deployment-logic.js';
+import {
+  deploymentStatus,
+  newReplicaSetFor,
+  planScale,
+  rolloutParams,
+  templateHash,
+} from '../../hack/devcluster/agent/deployment-logic.js';
 import { planJob, jobPodLabels, type JobCounted } from '../../hack/devcluster/agent/job-logic.js';
 import { buildEndpointSlices, buildEndpointSubsets } from '../../hack/devcluster/agent/endpoints-logic.js';
 import { readyTargets } from '../../hack/devcluster/agent/service-proxy.js';
@@ -16,19 +22,45 @@ const NOW = Date.parse('2026-01-01T00:10:00Z');
 const NOW_ISO = '2026-01-01T00:10:00Z';
 
 let seq = 0;
-function pod(opts: { phase?: string; ready?: boolean; ip?: string; labels?: Record<string, string>; created?: string; deleting?: boolean; restarts?: number; finishedAt?: string; ports?: any[]; annotations?: Record<string, string> } = {}): KubeObject {
+function pod(
+  opts: {
+    phase?: string;
+    ready?: boolean;
+    ip?: string;
+    labels?: Record<string, string>;
+    created?: string;
+    deleting?: boolean;
+    restarts?: number;
+    finishedAt?: string;
+    ports?: any[];
+    annotations?: Record<string, string>;
+  } = {},
+): KubeObject {
   seq++;
   return {
     metadata: {
-      name: `p${seq}`, namespace: 'ns', uid: `uid-${seq}`, labels: opts.labels ?? { app: 'web' }, annotations: opts.annotations,
-      creationTimestamp: opts.created ?? '2026-01-01T00:00:00Z', ...(opts.deleting ? { deletionTimestamp: NOW_ISO } : {}),
+      name: `p${seq}`,
+      namespace: 'ns',
+      uid: `uid-${seq}`,
+      labels: opts.labels ?? { app: 'web' },
+      annotations: opts.annotations,
+      creationTimestamp: opts.created ?? '2026-01-01T00:00:00Z',
+      ...(opts.deleting ? { deletionTimestamp: NOW_ISO } : {}),
     },
     spec: { containers: [{ name: 'c', ports: opts.ports ?? [{ name: 'http', containerPort: 8080 }] }] },
     status: {
       phase: opts.phase ?? 'Running',
-      podIP: opts.ip ?? `127.64.0.${seq % 250 + 2}`,
-      conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }],
-      containerStatuses: [{ name: 'c', restartCount: opts.restarts ?? 0, state: opts.finishedAt ? { terminated: { exitCode: 1, finishedAt: opts.finishedAt } } : { running: {} } }],
+      podIP: opts.ip ?? `127.64.0.${(seq % 250) + 2}`,
+      conditions: [
+        { type: 'Ready', status: opts.ready === false ? 'False' : 'True', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      ],
+      containerStatuses: [
+        {
+          name: 'c',
+          restartCount: opts.restarts ?? 0,
+          state: opts.finishedAt ? { terminated: { exitCode: 1, finishedAt: opts.finishedAt } } : { running: {} },
+        },
+      ],
     },
   };
 }
@@ -36,7 +68,9 @@ function pod(opts: { phase?: string; ready?: boolean; ip?: string; labels?: Reco
 test('label selectors: matchLabels and every matchExpressions operator', () => {
   const labels = { app: 'web', tier: 'front' };
   assert.ok(matchesSelector({ matchLabels: { app: 'web' } }, labels));
-  assert.ok(matchesSelector({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'back'] }] }, labels));
+  assert.ok(
+    matchesSelector({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'back'] }] }, labels),
+  );
   assert.not.ok(matchesSelector({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] }, labels));
   assert.ok(matchesSelector({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, labels));
   assert.not.ok(matchesSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, labels));
@@ -46,7 +80,13 @@ test('IntOrString percentages round like Kubernetes (surge up, unavailable down)
   assert.is(scaledValue('25%', 3, true, '25%'), 1);
   assert.is(scaledValue('25%', 3, false, '25%'), 0);
   assert.is(scaledValue(2, 3, false, '25%'), 2);
-  assert.equal(rolloutParams({ metadata: { name: 'd' }, spec: { replicas: 1, strategy: { rollingUpdate: { maxSurge: 0, maxUnavailable: 0 } } } }), { desired: 1, maxSurge: 0, maxUnavailable: 1 });
+  assert.equal(
+    rolloutParams({
+      metadata: { name: 'd' },
+      spec: { replicas: 1, strategy: { rollingUpdate: { maxSurge: 0, maxUnavailable: 0 } } },
+    }),
+    { desired: 1, maxSurge: 0, maxUnavailable: 1 },
+  );
 });
 
 test('setCondition keeps lastTransitionTime while the status is unchanged', () => {
@@ -56,13 +96,25 @@ test('setCondition keeps lastTransitionTime while the status is unchanged', () =
   assert.equal([a[0].lastTransitionTime, b[0].lastTransitionTime, c[0].lastTransitionTime], ['t1', 't1', 't3']);
 });
 
-const rs: KubeObject = { metadata: { name: 'web-abc', namespace: 'ns', uid: 'rs-uid', generation: 3 }, spec: { replicas: 2, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+const rs: KubeObject = {
+  metadata: { name: 'web-abc', namespace: 'ns', uid: 'rs-uid', generation: 3 },
+  spec: {
+    replicas: 2,
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+  },
+};
 
 test('ReplicaSet: creates missing pods, counts ready/available, ignores finished and terminating pods', () => {
   const plan = planReplicaSet(rs, [pod({ ready: false }), pod({ phase: 'Failed' }), pod({ deleting: true })], NOW);
   assert.is(plan.create, 1);
   assert.equal(plan.remove, []);
-  assert.equal(plan.status, { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 0, availableReplicas: 0, observedGeneration: 3 });
+  assert.equal(plan.status, {
+    replicas: 1,
+    fullyLabeledReplicas: 1,
+    readyReplicas: 0,
+    availableReplicas: 0,
+    observedGeneration: 3,
+  });
 });
 
 test('ReplicaSet: scale-down removes pending, then unready, then newest pods first', () => {
@@ -70,25 +122,46 @@ test('ReplicaSet: scale-down removes pending, then unready, then newest pods fir
   const newer = pod({ created: '2026-01-01T00:05:00Z' });
   const unready = pod({ ready: false });
   const pending = pod({ phase: 'Pending', ready: false });
-  assert.equal(rankForDeletion([old, newer, unready, pending]).map((p) => p.metadata.name), [pending, unready, newer, old].map((p) => p.metadata.name));
+  assert.equal(
+    rankForDeletion([old, newer, unready, pending]).map((p) => p.metadata.name),
+    [pending, unready, newer, old].map((p) => p.metadata.name),
+  );
   const plan = planReplicaSet({ ...rs, spec: { ...rs.spec, replicas: 1 } }, [old, newer, unready], NOW);
-  assert.equal(plan.remove.map((p) => p.metadata.name), [unready.metadata.name, newer.metadata.name]);
+  assert.equal(
+    plan.remove.map((p) => p.metadata.name),
+    [unready.metadata.name, newer.metadata.name],
+  );
 });
 
 test('pods from a template carry the controller ownerReference', () => {
   const p = podFromTemplate(rs, 'apps/v1', 'ReplicaSet');
   assert.match(p.metadata.name, /^web-abc-[a-z0-9]{5}$/);
-  assert.equal(p.metadata.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', uid: 'rs-uid', controller: true, blockOwnerDeletion: true }]);
+  assert.equal(p.metadata.ownerReferences, [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: 'web-abc',
+      uid: 'rs-uid',
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ]);
   assert.equal(p.metadata.labels, { app: 'web' });
 });
 
 const deploy = (replicas: number, strategy?: any): KubeObject => ({
   metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 },
-  spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'v2' }] } }, ...(strategy ? { strategy } : {}) },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'v2' }] } },
+    ...(strategy ? { strategy } : {}),
+  },
 });
 const rsOf = (name: string, replicas: number, available: number, revision: number): KubeObject => ({
   metadata: { name, namespace: 'ns', annotations: { 'deployment.kubernetes.io/revision': String(revision) } },
-  spec: { replicas }, status: { replicas, readyReplicas: available, availableReplicas: available },
+  spec: { replicas },
+  status: { replicas, readyReplicas: available, availableReplicas: available },
 });
 
 test('Deployment: the new ReplicaSet is named by pod-template-hash and selects it', () => {
@@ -125,7 +198,10 @@ test('RollingUpdate: surge the new ReplicaSet, keep minimum availability while s
 
 test('Recreate: old ReplicaSets go to zero, the new one waits until old pods are gone', () => {
   const d = deploy(2, { type: 'Recreate' });
-  assert.equal(Object.fromEntries(planScale(d, rsOf('new', 0, 0, 2), [rsOf('old', 2, 2, 1)], true)), { old: 0, new: 0 });
+  assert.equal(Object.fromEntries(planScale(d, rsOf('new', 0, 0, 2), [rsOf('old', 2, 2, 1)], true)), {
+    old: 0,
+    new: 0,
+  });
   assert.equal(Object.fromEntries(planScale(d, rsOf('new', 0, 0, 2), [rsOf('old', 0, 0, 1)], true)), { new: 0 });
   assert.equal(Object.fromEntries(planScale(d, rsOf('new', 0, 0, 2), [rsOf('old', 0, 0, 1)], false)), { new: 2 });
 });
@@ -133,28 +209,68 @@ test('Recreate: old ReplicaSets go to zero, the new one waits until old pods are
 test('Deployment status: Available and Progressing as kube-controller-manager reports them', () => {
   const d = deploy(2);
   const partial = rsOf('web-x', 2, 1, 1);
-  const progressing = deploymentStatus({ deploy: d, newRS: partial, allRSs: [partial], createdNewRS: false, now: NOW, nowIso: NOW_ISO }) as any;
+  const progressing = deploymentStatus({
+    deploy: d,
+    newRS: partial,
+    allRSs: [partial],
+    createdNewRS: false,
+    now: NOW,
+    nowIso: NOW_ISO,
+  }) as any;
   assert.is(progressing.observedGeneration, 2);
-  assert.equal([progressing.replicas, progressing.updatedReplicas, progressing.availableReplicas, progressing.unavailableReplicas], [2, 2, 1, 1]);
+  assert.equal(
+    [progressing.replicas, progressing.updatedReplicas, progressing.availableReplicas, progressing.unavailableReplicas],
+    [2, 2, 1, 1],
+  );
   const unavailable = progressing.conditions.find((c: any) => c.type === 'Available');
   // maxUnavailable 25% of 2 rounds down to 0, so 1 of 2 is not minimum availability.
-  assert.equal([unavailable.status, unavailable.reason, unavailable.message], ['False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.']);
+  assert.equal(
+    [unavailable.status, unavailable.reason, unavailable.message],
+    ['False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'],
+  );
   const p1 = progressing.conditions.find((c: any) => c.type === 'Progressing');
   assert.equal([p1.status, p1.reason, p1.message], ['True', 'ReplicaSetUpdated', 'ReplicaSet "web-x" is progressing.']);
 
   const full = rsOf('web-x', 2, 2, 1);
   const later = '2026-01-01T00:11:00Z';
-  const done = deploymentStatus({ deploy: { ...d, status: progressing }, newRS: full, allRSs: [full], createdNewRS: false, now: Date.parse(later), nowIso: later }) as any;
+  const done = deploymentStatus({
+    deploy: { ...d, status: progressing },
+    newRS: full,
+    allRSs: [full],
+    createdNewRS: false,
+    now: Date.parse(later),
+    nowIso: later,
+  }) as any;
   assert.is(done.unavailableReplicas, undefined);
   const available = done.conditions.find((c: any) => c.type === 'Available');
-  assert.equal([available.status, available.reason, available.lastTransitionTime], ['True', 'MinimumReplicasAvailable', later]);
+  assert.equal(
+    [available.status, available.reason, available.lastTransitionTime],
+    ['True', 'MinimumReplicasAvailable', later],
+  );
   const p2 = done.conditions.find((c: any) => c.type === 'Progressing');
-  assert.equal([p2.status, p2.reason, p2.message], ['True', 'NewReplicaSetAvailable', 'ReplicaSet "web-x" has successfully progressed.']);
+  assert.equal(
+    [p2.status, p2.reason, p2.message],
+    ['True', 'NewReplicaSetAvailable', 'ReplicaSet "web-x" has successfully progressed.'],
+  );
 
-  const again = deploymentStatus({ deploy: { ...d, status: done }, newRS: full, allRSs: [full], createdNewRS: false, now: Date.parse(later) + 60_000, nowIso: '2026-01-01T00:12:00Z' });
+  const again = deploymentStatus({
+    deploy: { ...d, status: done },
+    newRS: full,
+    allRSs: [full],
+    createdNewRS: false,
+    now: Date.parse(later) + 60_000,
+    nowIso: '2026-01-01T00:12:00Z',
+  });
   assert.equal(again, done, 'steady state produces an identical status, so nothing is written');
 
-  const stuck = deploymentStatus({ deploy: { ...d, spec: { ...d.spec, progressDeadlineSeconds: 30 }, status: progressing }, newRS: partial, allRSs: [partial], createdNewRS: false, now: NOW + 60_000, nowIso: '2026-01-01T00:11:00Z' }) as any;
+  const stuck = deploymentStatus({
+    deploy: { ...d, spec: { ...d.spec, progressDeadlineSeconds: 30 }, status: progressing },
+    newRS: partial,
+    allRSs: [partial],
+    createdNewRS: false,
+    now: NOW + 60_000,
+    nowIso: '2026-01-01T00:11:00Z',
+  }) as any;
   const p3 = stuck.conditions.find((c: any) => c.type === 'Progressing');
   assert.equal([p3.status, p3.reason], ['False', 'ProgressDeadlineExceeded']);
 });
@@ -172,7 +288,12 @@ test('Job: starts one pod, records startTime, labels pods like the Job controlle
   const plan = planJob(job({}), [], none(), NOW, NOW_ISO, opts);
   assert.is(plan.create, 1);
   assert.is(plan.status.startTime, NOW_ISO);
-  assert.equal(jobPodLabels(job({})), { 'batch.kubernetes.io/controller-uid': 'job-uid', 'batch.kubernetes.io/job-name': 'train', 'controller-uid': 'job-uid', 'job-name': 'train' });
+  assert.equal(jobPodLabels(job({})), {
+    'batch.kubernetes.io/controller-uid': 'job-uid',
+    'batch.kubernetes.io/job-name': 'train',
+    'controller-uid': 'job-uid',
+    'job-name': 'train',
+  });
 });
 
 test('Job: success adds SuccessCriteriaMet then Complete with CompletionsReached and completionTime', () => {
@@ -211,28 +332,56 @@ test('Job: OnFailure counts container restarts against backoffLimit and removes 
 test('Job: activeDeadlineSeconds → DeadlineExceeded, active pods terminated', () => {
   const active = pod();
   const start = '2026-01-01T00:09:00Z';
-  const plan = planJob(job({ activeDeadlineSeconds: 30 }, { startTime: start, active: 1 }), [active], none(), NOW, NOW_ISO, opts);
+  const plan = planJob(
+    job({ activeDeadlineSeconds: 30 }, { startTime: start, active: 1 }),
+    [active],
+    none(),
+    NOW,
+    NOW_ISO,
+    opts,
+  );
   assert.equal(types(plan.status), ['FailureTarget=True:DeadlineExceeded']);
   assert.is(plan.status.conditions[0].message, 'Job was active longer than specified deadline');
   assert.equal(plan.remove, [active]);
-  const after = planJob(job({ activeDeadlineSeconds: 30 }, plan.status), [], { succeeded: new Set(), failed: new Set(plan.newlyCounted.failed) }, NOW + 1000, NOW_ISO, opts);
+  const after = planJob(
+    job({ activeDeadlineSeconds: 30 }, plan.status),
+    [],
+    { succeeded: new Set(), failed: new Set(plan.newlyCounted.failed) },
+    NOW + 1000,
+    NOW_ISO,
+    opts,
+  );
   assert.equal(types(after.status), ['FailureTarget=True:DeadlineExceeded', 'Failed=True:DeadlineExceeded']);
   assert.is(after.status.failed, 1);
 });
 
 test('Job: ttlSecondsAfterFinished deletes the Job once expired', () => {
-  const finished = { startTime: '2026-01-01T00:00:00Z', completionTime: '2026-01-01T00:09:50Z', conditions: [{ type: 'Complete', status: 'True' }] };
+  const finished = {
+    startTime: '2026-01-01T00:00:00Z',
+    completionTime: '2026-01-01T00:09:50Z',
+    conditions: [{ type: 'Complete', status: 'True' }],
+  };
   assert.is(planJob(job({ ttlSecondsAfterFinished: 5 }, finished), [], none(), NOW, NOW_ISO, opts).deleteJob, true);
   const young = planJob(job({ ttlSecondsAfterFinished: 60 }, finished), [], none(), NOW, NOW_ISO, opts);
   assert.equal([young.deleteJob, young.requeueAfterMs], [false, 50_000]);
 });
 
 test('Job: parallelism and completions bound the number of active pods', () => {
-  const plan = planJob(job({ parallelism: 3, completions: 4 }, { startTime: NOW_ISO, succeeded: 2 }), [], none(), NOW, NOW_ISO, opts);
+  const plan = planJob(
+    job({ parallelism: 3, completions: 4 }, { startTime: NOW_ISO, succeeded: 2 }),
+    [],
+    none(),
+    NOW,
+    NOW_ISO,
+    opts,
+  );
   assert.is(plan.create, 2);
 });
 
-const svc: KubeObject = { metadata: { name: 'web', namespace: 'ns', uid: 'svc-uid' }, spec: { selector: { app: 'web' }, clusterIP: '127.96.0.5', ports: [{ name: 'http', port: 80, targetPort: 'http' }] } };
+const svc: KubeObject = {
+  metadata: { name: 'web', namespace: 'ns', uid: 'svc-uid' },
+  spec: { selector: { app: 'web' }, clusterIP: '127.96.0.5', ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+};
 
 test('Endpoints: ready pods in addresses, unready in notReadyAddresses, finished and unselected pods left out', () => {
   const a = pod({ ip: '127.64.0.10' });
@@ -242,28 +391,57 @@ test('Endpoints: ready pods in addresses, unready in notReadyAddresses, finished
   const subsets = buildEndpointSubsets(svc, [a, b, c, d]);
   assert.is(subsets.length, 1);
   assert.equal(subsets[0].ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
-  assert.equal(subsets[0].addresses.map((x: any) => x.ip), ['127.64.0.10']);
-  assert.equal(subsets[0].notReadyAddresses.map((x: any) => x.ip), ['127.64.0.11']);
+  assert.equal(
+    subsets[0].addresses.map((x: any) => x.ip),
+    ['127.64.0.10'],
+  );
+  assert.equal(
+    subsets[0].notReadyAddresses.map((x: any) => x.ip),
+    ['127.64.0.11'],
+  );
   assert.equal(readyTargets({ metadata: { name: 'web' }, subsets }, 'http'), [{ ip: '127.64.0.10', port: 8080 }]);
   const slices = buildEndpointSlices(svc, [a, b]);
-  assert.equal(slices[0].endpoints.map((e: any) => [e.addresses[0], e.conditions.ready]), [['127.64.0.10', true], ['127.64.0.11', false]]);
+  assert.equal(
+    slices[0].endpoints.map((e: any) => [e.addresses[0], e.conditions.ready]),
+    [
+      ['127.64.0.10', true],
+      ['127.64.0.11', false],
+    ],
+  );
   assert.is(slices[0].metadata.labels?.['kubernetes.io/service-name'], 'web');
 });
 
 test('Prometheus targets: annotated running pods with port/path, namespace, pod and sanitised labels', () => {
-  const scraped = pod({ ip: '127.64.1.2', labels: { app: 'web', 'modelship.dev/model': 'flowers', job: 'x' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090', 'prometheus.io/path': '/m' } });
+  const scraped = pod({
+    ip: '127.64.1.2',
+    labels: { app: 'web', 'modelship.dev/model': 'flowers', job: 'x' },
+    annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090', 'prometheus.io/path': '/m' },
+  });
   const defaults = pod({ ip: '127.64.1.3', annotations: { 'prometheus.io/scrape': 'true' } });
   const notAnnotated = pod();
   const pending = pod({ phase: 'Pending', annotations: { 'prometheus.io/scrape': 'true' } });
   const groups = podTargetGroups([scraped, defaults, notAnnotated, pending]);
-  assert.equal(groups.map((g) => g.targets[0]), ['127.64.1.2:9090', '127.64.1.3:8080']);
-  assert.equal(groups[0].labels, { app: 'web', modelship_dev_model: 'flowers', namespace: 'ns', pod: scraped.metadata.name, __metrics_path__: '/m', __scheme__: 'http' });
+  assert.equal(
+    groups.map((g) => g.targets[0]),
+    ['127.64.1.2:9090', '127.64.1.3:8080'],
+  );
+  assert.equal(groups[0].labels, {
+    app: 'web',
+    modelship_dev_model: 'flowers',
+    namespace: 'ns',
+    pod: scraped.metadata.name,
+    __metrics_path__: '/m',
+    __scheme__: 'http',
+  });
   assert.is(groups[1].labels.__metrics_path__, '/metrics');
   assert.is(sanitizeLabelName('app.kubernetes.io/name'), 'app_kubernetes_io_name');
 });
 
 test('Prometheus config: 2s scrapes, file_sd for pods, the API server /metrics', () => {
-  const yaml = prometheusConfig({ targetsFile: '/d/t.json', apiServer: { hostPort: '127.0.0.1:6443', scheme: 'http' } });
+  const yaml = prometheusConfig({
+    targetsFile: '/d/t.json',
+    apiServer: { hostPort: '127.0.0.1:6443', scheme: 'http' },
+  });
   assert.match(yaml, /scrape_interval: 2s/);
   assert.match(yaml, /files:\n\s+- \/d\/t.json/);
   assert.match(yaml, /job_name: devcluster-apiserver[\s\S]*targets:\n\s+- 127.0.0.1:6443/);

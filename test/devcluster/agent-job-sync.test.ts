@@ -6,7 +6,13 @@ import { forEachBounded, podsByController } from '../../hack/devcluster/agent/jo
 import type { KubeObject } from '../../hack/devcluster/agent/kube-client.js';
 
 const pod = (name: string, owners: Array<{ uid: string; controller?: boolean }>): KubeObject =>
-  ({ metadata: { name, namespace: 'default', ownerReferences: owners.map((o) => ({ apiVersion: 'batch/v1', kind: 'Job', name: o.uid, ...o })) } }) as KubeObject;
+  ({
+    metadata: {
+      name,
+      namespace: 'default',
+      ownerReferences: owners.map((o) => ({ apiVersion: 'batch/v1', kind: 'Job', name: o.uid, ...o })),
+    },
+  }) as KubeObject;
 
 test('podsByController groups pods by the uid of their controller only', () => {
   const pods = [
@@ -18,23 +24,42 @@ test('podsByController groups pods by the uid of their controller only', () => {
   ];
   const byJob = podsByController(pods);
   assert.equal([...byJob.keys()].sort(), ['job-a', 'job-b']);
-  assert.equal(byJob.get('job-a')?.map((p) => p.metadata.name), ['a1', 'a2']);
-  assert.equal(byJob.get('job-b')?.map((p) => p.metadata.name), ['b1']);
+  assert.equal(
+    byJob.get('job-a')?.map((p) => p.metadata.name),
+    ['a1', 'a2'],
+  );
+  assert.equal(
+    byJob.get('job-b')?.map((p) => p.metadata.name),
+    ['b1'],
+  );
 });
 
 test('forEachBounded visits every item once and never exceeds the limit', async () => {
-  for (const { items, limit } of [{ items: 0, limit: 4 }, { items: 3, limit: 8 }, { items: 50, limit: 4 }, { items: 7, limit: 1 }]) {
+  for (const { items, limit } of [
+    { items: 0, limit: 4 },
+    { items: 3, limit: 8 },
+    { items: 50, limit: 4 },
+    { items: 7, limit: 1 },
+  ]) {
     let pending = 0;
     let peak = 0;
     const seen: number[] = [];
-    await forEachBounded(Array.from({ length: items }, (_, i) => i), limit, async (i) => {
-      pending++;
-      peak = Math.max(peak, pending);
-      await Promise.resolve();
-      seen.push(i);
-      pending--;
-    });
-    assert.equal(seen.sort((a, b) => a - b), Array.from({ length: items }, (_, i) => i), `items ${items}`);
+    await forEachBounded(
+      Array.from({ length: items }, (_, i) => i),
+      limit,
+      async (i) => {
+        pending++;
+        peak = Math.max(peak, pending);
+        await Promise.resolve();
+        seen.push(i);
+        pending--;
+      },
+    );
+    assert.equal(
+      seen.sort((a, b) => a - b),
+      Array.from({ length: items }, (_, i) => i),
+      `items ${items}`,
+    );
     assert.ok(peak <= Math.max(1, limit), `peak ${peak} with limit ${limit}`);
     if (items >= limit) assert.is(peak, limit, `all ${limit} lanes busy`);
   }

@@ -111,15 +111,31 @@ test.after(async () => {
 test('a Job runs to completion and its termination message appears in the Pod status', async () => {
   await kubectl(['apply', '-f', '-'], jobs);
   await kubectl(['wait', '--for=condition=Complete', 'job/train', '--timeout=30s']);
-  const message = await kubectl(['get', 'pod', '-l', 'job-name=train', '-o', 'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}']);
+  const message = await kubectl([
+    'get',
+    'pod',
+    '-l',
+    'job-name=train',
+    '-o',
+    'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}',
+  ]);
   assert.is(message, 'accuracy=0.93 version=3');
   const job = JSON.parse(await kubectl(['get', 'job', 'train', '-o', 'json']));
   assert.equal([job.status.succeeded, job.status.active], [1, undefined]);
   assert.ok(job.status.startTime && job.status.completionTime);
-  assert.equal(job.status.conditions.map((c: any) => `${c.type}/${c.reason}`), ['SuccessCriteriaMet/CompletionsReached', 'Complete/CompletionsReached']);
+  assert.equal(
+    job.status.conditions.map((c: any) => `${c.type}/${c.reason}`),
+    ['SuccessCriteriaMet/CompletionsReached', 'Complete/CompletionsReached'],
+  );
   const pod = JSON.parse(await kubectl(['get', 'pod', '-l', 'job-name=train', '-o', 'json'])).items[0];
   assert.is(pod.status.phase, 'Succeeded');
-  assert.equal([pod.status.containerStatuses[0].state.terminated.exitCode, pod.status.containerStatuses[0].state.terminated.reason], [0, 'Completed']);
+  assert.equal(
+    [
+      pod.status.containerStatuses[0].state.terminated.exitCode,
+      pod.status.containerStatuses[0].state.terminated.reason,
+    ],
+    [0, 'Completed'],
+  );
   assert.match(pod.status.podIP, /^127\.64\./);
 });
 
@@ -128,7 +144,12 @@ test('the controllers and the kubelet record Events, as kubectl describe shows t
   const reasons = await eventually('the events', async () => {
     const items = JSON.parse(await kubectl(['get', 'events', '-o', 'json'])).items as any[];
     const seen = new Set(items.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}/${e.reason}`));
-    const wanted = [`Job/train/SuccessfulCreate`, `Job/train/Completed`, `Pod/${podName}/Scheduled`, `Pod/${podName}/Started`];
+    const wanted = [
+      `Job/train/SuccessfulCreate`,
+      `Job/train/Completed`,
+      `Pod/${podName}/Scheduled`,
+      `Pod/${podName}/Started`,
+    ];
     return wanted.every((w) => seen.has(w)) ? seen : undefined;
   });
   assert.ok(reasons.has(`Pod/${podName}/Created`));
@@ -138,20 +159,33 @@ test('a failing Job ends Failed with BackoffLimitExceeded after backoffLimit+1 p
   await kubectl(['wait', '--for=condition=Failed', 'job/broken', '--timeout=40s']);
   const job = JSON.parse(await kubectl(['get', 'job', 'broken', '-o', 'json']));
   assert.is(job.status.failed, 3);
-  assert.equal(job.status.conditions.map((c: any) => `${c.type}/${c.reason}`), ['FailureTarget/BackoffLimitExceeded', 'Failed/BackoffLimitExceeded']);
+  assert.equal(
+    job.status.conditions.map((c: any) => `${c.type}/${c.reason}`),
+    ['FailureTarget/BackoffLimitExceeded', 'Failed/BackoffLimitExceeded'],
+  );
   const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'job-name=broken', '-o', 'json'])).items;
   assert.is(pods.length, 3);
   for (const p of pods) {
-    assert.is(readContainerLog(cluster.dir, 'default', p.metadata.name, p.metadata.uid, 'step'), 'failing\n', 'stderr kept under <dataDir>/logs');
+    assert.is(
+      readContainerLog(cluster.dir, 'default', p.metadata.name, p.metadata.uid, 'step'),
+      'failing\n',
+      'stderr kept under <dataDir>/logs',
+    );
     assert.is(p.status.phase, 'Failed');
-    assert.equal([p.status.containerStatuses[0].state.terminated.exitCode, p.status.containerStatuses[0].state.terminated.reason], [3, 'Error']);
+    assert.equal(
+      [p.status.containerStatuses[0].state.terminated.exitCode, p.status.containerStatuses[0].state.terminated.reason],
+      [3, 'Error'],
+    );
   }
 });
 
 test('activeDeadlineSeconds fails the Job with DeadlineExceeded and stops its pod', async () => {
   await kubectl(['wait', '--for=condition=Failed', 'job/slow', '--timeout=30s']);
   const job = JSON.parse(await kubectl(['get', 'job', 'slow', '-o', 'json']));
-  assert.equal(job.status.conditions.map((c: any) => `${c.type}/${c.reason}`), ['FailureTarget/DeadlineExceeded', 'Failed/DeadlineExceeded']);
+  assert.equal(
+    job.status.conditions.map((c: any) => `${c.type}/${c.reason}`),
+    ['FailureTarget/DeadlineExceeded', 'Failed/DeadlineExceeded'],
+  );
   assert.is(job.status.conditions[1].message, 'Job was active longer than specified deadline');
   await eventually('the deadline-exceeded pod to be gone', async () => {
     const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'job-name=slow', '-o', 'json'])).items;
@@ -172,7 +206,9 @@ test('env from downward API, ConfigMap and Secret; PVC, configMap volume and ter
 });
 
 test('init containers run in order before the app container and share its volumes', async () => {
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: staged}
@@ -186,15 +222,21 @@ spec:
       - {name: prepare, image: busybox, command: [sh, -c, "echo prepared >> /work/state"], volumeMounts: [{name: work, mountPath: /work}]}
       containers:
       - {name: main, image: busybox, command: [sh, -c, "tr '\\n' ' ' < /work/state > /dev/termination-log"], volumeMounts: [{name: work, mountPath: /work}]}
-`);
+`,
+  );
   await kubectl(['wait', '--for=condition=Complete', 'job/staged', '--timeout=30s']);
   const pod = JSON.parse(await kubectl(['get', 'pod', '-l', 'job-name=staged', '-o', 'json'])).items[0];
   assert.is(pod.status.containerStatuses[0].state.terminated.message, 'fetched prepared ');
-  assert.equal(pod.status.initContainerStatuses.map((c: any) => `${c.name}:${c.state.terminated.reason}`), ['fetch:Completed', 'prepare:Completed']);
+  assert.equal(
+    pod.status.initContainerStatuses.map((c: any) => `${c.name}:${c.state.terminated.reason}`),
+    ['fetch:Completed', 'prepare:Completed'],
+  );
 });
 
 test('ttlSecondsAfterFinished removes a finished Job', async () => {
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: shortlived}
@@ -204,7 +246,8 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: step, image: busybox, command: [sh, -c, "exit 0"]}]
-`);
+`,
+  );
   await eventually('the Job to be deleted after its TTL', async () => {
     const r = await cluster.kubectl(['get', 'job', 'shortlived', '-o', 'name']);
     return r.code !== 0 && /NotFound/.test(r.stderr) ? true : undefined;

@@ -3,8 +3,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { commandLine, findImage, normalizeImageName, parseImageConfig, ImageConfigError } from '../../hack/devcluster/agent/images.js';
-import { containerEnv, ContainerConfigError, expandVars, fieldRefValue } from '../../hack/devcluster/agent/container-spec.js';
+import {
+  commandLine,
+  findImage,
+  normalizeImageName,
+  parseImageConfig,
+  ImageConfigError,
+} from '../../hack/devcluster/agent/images.js';
+import {
+  containerEnv,
+  ContainerConfigError,
+  expandVars,
+  fieldRefValue,
+} from '../../hack/devcluster/agent/container-spec.js';
 import { volumeHostDirs } from '../../hack/devcluster/agent/volumes.js';
 import { buildPodStatus, podPhase, type ContainerView, type PodView } from '../../hack/devcluster/agent/pod-status.js';
 import { PodIpAllocator } from '../../hack/devcluster/agent/ip-allocator.js';
@@ -30,9 +41,22 @@ for (const [image, expected] of [
 }
 
 test('project images map to their entry points, the tag is ignored', () => {
-  assert.equal(findImage(images, 'modelship/serving:0.1.0')?.entrypoint, ['node', '--import', 'tsx', 'serving/main.ts']);
-  assert.equal(findImage(images, 'modelship/operator:latest')?.entrypoint, ['node', '--import', 'tsx', 'operator/main.ts']);
-  assert.equal(findImage(images, 'modelship/trainer-image-classifier:1')?.entrypoint, ['/usr/bin/python3', 'examples/trainers/image-classifier/train.py']);
+  assert.equal(findImage(images, 'modelship/serving:0.1.0')?.entrypoint, [
+    'node',
+    '--import',
+    'tsx',
+    'serving/main.ts',
+  ]);
+  assert.equal(findImage(images, 'modelship/operator:latest')?.entrypoint, [
+    'node',
+    '--import',
+    'tsx',
+    'operator/main.ts',
+  ]);
+  assert.equal(findImage(images, 'modelship/trainer-image-classifier:1')?.entrypoint, [
+    '/usr/bin/python3',
+    'examples/trainers/image-classifier/train.py',
+  ]);
   assert.is(findImage(images, 'localhost:5000/modelship/serving:dev')?.entrypoint[3], 'serving/main.ts');
   assert.is(findImage(images, 'docker.io/library/alpine:3.20')?.cwd, 'pod');
   assert.is(findImage(images, 'nosuch/image:1'), undefined);
@@ -40,7 +64,15 @@ test('project images map to their entry points, the tag is ignored', () => {
 
 test('Docker semantics: command replaces entrypoint, args replace the default cmd', () => {
   const serving = findImage(images, 'modelship/serving:1')!;
-  assert.equal(commandLine(serving, undefined, ['validate', '--model-dir', '/m']), ['node', '--import', 'tsx', 'serving/main.ts', 'validate', '--model-dir', '/m']);
+  assert.equal(commandLine(serving, undefined, ['validate', '--model-dir', '/m']), [
+    'node',
+    '--import',
+    'tsx',
+    'serving/main.ts',
+    'validate',
+    '--model-dir',
+    '/m',
+  ]);
   assert.equal(commandLine(serving, ['sh', '-c'], ['echo hi']), ['sh', '-c', 'echo hi']);
   const busybox = findImage(images, 'busybox')!;
   assert.equal(commandLine(busybox, undefined, undefined), ['sh']);
@@ -48,25 +80,52 @@ test('Docker semantics: command replaces entrypoint, args replace the default cm
 });
 
 test('invalid image config is rejected with a precise error', () => {
-  assert.throws(() => parseImageConfig('images: [{names: [], entrypoint: []}]'), (e: Error) => e instanceof ImageConfigError && /names must be a non-empty list/.test(e.message));
-  assert.throws(() => parseImageConfig('foo: 1'), (e: Error) => e instanceof ImageConfigError && /top-level "images"/.test(e.message));
+  assert.throws(
+    () => parseImageConfig('images: [{names: [], entrypoint: []}]'),
+    (e: Error) => e instanceof ImageConfigError && /names must be a non-empty list/.test(e.message),
+  );
+  assert.throws(
+    () => parseImageConfig('foo: 1'),
+    (e: Error) => e instanceof ImageConfigError && /top-level "images"/.test(e.message),
+  );
 });
 
 test('image user and env: parsed, and rejected when malformed', () => {
   const [entry] = parseImageConfig('images: [{names: [x], entrypoint: [x], user: "65532:65532", env: {A: 1}}]');
   assert.equal([entry.user, entry.env], ['65532:65532', { A: '1' }]);
-  assert.throws(() => parseImageConfig('images: [{names: [x], entrypoint: [x], user: "a b"}]'), /images\[0\]\.user must be a user name or id/);
-  assert.throws(() => parseImageConfig('images: [{names: [x], entrypoint: [x], env: [A]}]'), /images\[0\]\.env must be a map/);
+  assert.throws(
+    () => parseImageConfig('images: [{names: [x], entrypoint: [x], user: "a b"}]'),
+    /images\[0\]\.user must be a user name or id/,
+  );
+  assert.throws(
+    () => parseImageConfig('images: [{names: [x], entrypoint: [x], env: [A]}]'),
+    /images\[0\]\.env must be a map/,
+  );
 });
 
 test('$(VAR) expansion: defined names substituted, $$ escapes, unknown kept', () => {
-  const vars = new Map([['A', 'x'], ['B', 'y']]);
+  const vars = new Map([
+    ['A', 'x'],
+    ['B', 'y'],
+  ]);
   assert.is(expandVars('$(A)-$(B)-$(C)-$$(A)', vars), 'x-y-$(C)-$(A)');
 });
 
 const pod: KubeObject = {
-  metadata: { name: 'p1', namespace: 'ns', uid: 'u1', labels: { app: 'web', 'modelship.dev/model': 'm' }, annotations: { a: 'b' } },
-  spec: { volumes: [{ name: 'models', persistentVolumeClaim: { claimName: 'store' } }, { name: 'scratch', emptyDir: {} }, { name: 'cfg', configMap: { name: 'c' } }] },
+  metadata: {
+    name: 'p1',
+    namespace: 'ns',
+    uid: 'u1',
+    labels: { app: 'web', 'modelship.dev/model': 'm' },
+    annotations: { a: 'b' },
+  },
+  spec: {
+    volumes: [
+      { name: 'models', persistentVolumeClaim: { claimName: 'store' } },
+      { name: 'scratch', emptyDir: {} },
+      { name: 'cfg', configMap: { name: 'c' } },
+    ],
+  },
 };
 
 test('downward API field references', () => {
@@ -75,31 +134,59 @@ test('downward API field references', () => {
   assert.is(fieldRefValue(pod, '', 'metadata.namespace'), 'ns');
   assert.is(fieldRefValue(pod, '', "metadata.labels['modelship.dev/model']"), 'm');
   assert.is(fieldRefValue(pod, '', "metadata.annotations['a']"), 'b');
-  assert.throws(() => fieldRefValue(pod, '', 'spec.bogus'), (e: Error) => e instanceof ContainerConfigError && /spec.bogus/.test(e.message));
+  assert.throws(
+    () => fieldRefValue(pod, '', 'spec.bogus'),
+    (e: Error) => e instanceof ContainerConfigError && /spec.bogus/.test(e.message),
+  );
 });
 
-const secrets: Record<string, KubeObject> = { 'ns/s': { metadata: { name: 's' }, data: { token: Buffer.from('t0k').toString('base64') } } };
-const configMaps: Record<string, KubeObject> = { 'ns/c': { metadata: { name: 'c' }, data: { MODE: 'fast', LEVEL: 'info' } } };
-const sources = { pod, podIP: '127.64.0.9', secrets: (ns: string, n: string) => secrets[`${ns}/${n}`], configMaps: (ns: string, n: string) => configMaps[`${ns}/${n}`] };
+const secrets: Record<string, KubeObject> = {
+  'ns/s': { metadata: { name: 's' }, data: { token: Buffer.from('t0k').toString('base64') } },
+};
+const configMaps: Record<string, KubeObject> = {
+  'ns/c': { metadata: { name: 'c' }, data: { MODE: 'fast', LEVEL: 'info' } },
+};
+const sources = {
+  pod,
+  podIP: '127.64.0.9',
+  secrets: (ns: string, n: string) => secrets[`${ns}/${n}`],
+  configMaps: (ns: string, n: string) => configMaps[`${ns}/${n}`],
+};
 
 test('env: envFrom first, then env in order with $(VAR) expansion, secret and configmap refs', () => {
-  const env = containerEnv({
-    envFrom: [{ configMapRef: { name: 'c' }, prefix: 'CFG_' }],
-    env: [
-      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-      { name: 'URL', value: 'http://$(POD_IP):8080' },
-      { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'token' } } },
-      { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'c', key: 'MODE' } } },
-      { name: 'OPT', valueFrom: { secretKeyRef: { name: 'missing', key: 'k', optional: true } } },
-      { name: 'CFG_LEVEL', value: 'debug' },
-    ],
-  }, sources);
-  assert.equal(Object.fromEntries(env), { CFG_MODE: 'fast', CFG_LEVEL: 'debug', POD_IP: '127.64.0.9', URL: 'http://127.64.0.9:8080', TOKEN: 't0k', MODE: 'fast' });
+  const env = containerEnv(
+    {
+      envFrom: [{ configMapRef: { name: 'c' }, prefix: 'CFG_' }],
+      env: [
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+        { name: 'URL', value: 'http://$(POD_IP):8080' },
+        { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'token' } } },
+        { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'c', key: 'MODE' } } },
+        { name: 'OPT', valueFrom: { secretKeyRef: { name: 'missing', key: 'k', optional: true } } },
+        { name: 'CFG_LEVEL', value: 'debug' },
+      ],
+    },
+    sources,
+  );
+  assert.equal(Object.fromEntries(env), {
+    CFG_MODE: 'fast',
+    CFG_LEVEL: 'debug',
+    POD_IP: '127.64.0.9',
+    URL: 'http://127.64.0.9:8080',
+    TOKEN: 't0k',
+    MODE: 'fast',
+  });
 });
 
 test('env: a missing required secret or key is a CreateContainerConfigError', () => {
-  assert.throws(() => containerEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, sources), /secret "nope" not found/);
-  assert.throws(() => containerEnv({ env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'c', key: 'nokey' } } }] }, sources), /couldn't find key nokey in ConfigMap ns\/c/);
+  assert.throws(
+    () => containerEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, sources),
+    /secret "nope" not found/,
+  );
+  assert.throws(
+    () => containerEnv({ env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'c', key: 'nokey' } } }] }, sources),
+    /couldn't find key nokey in ConfigMap ns\/c/,
+  );
 });
 
 test('volumes map to folders under the data dir', () => {
@@ -109,10 +196,40 @@ test('volumes map to folders under the data dir', () => {
   assert.is(dirs.get('cfg'), '/d/pods/u1/cfg');
 });
 
-const running = (name: string, ready = true): ContainerView => ({ name, image: 'i', state: { kind: 'running', startedAt: 't' }, restartCount: 0, ready, started: true });
-const terminated = (name: string, exitCode: number): ContainerView => ({ name, image: 'i', state: { kind: 'terminated', terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: 't', finishedAt: 't' } }, restartCount: 0, ready: false, started: false });
-const waiting = (name: string, reason: string, restarted = false): ContainerView => ({ name, image: 'i', state: { kind: 'waiting', reason }, restartCount: restarted ? 1 : 0, ready: false, started: false, ...(restarted ? { lastTerminated: { exitCode: 1, reason: 'Error', startedAt: 't', finishedAt: 't' } } : {}) });
-const view = (containers: ContainerView[], podFailure?: PodView['podFailure']): PodView => ({ podIP: '127.64.0.2', startTime: 't', containers, podFailure });
+const running = (name: string, ready = true): ContainerView => ({
+  name,
+  image: 'i',
+  state: { kind: 'running', startedAt: 't' },
+  restartCount: 0,
+  ready,
+  started: true,
+});
+const terminated = (name: string, exitCode: number): ContainerView => ({
+  name,
+  image: 'i',
+  state: {
+    kind: 'terminated',
+    terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: 't', finishedAt: 't' },
+  },
+  restartCount: 0,
+  ready: false,
+  started: false,
+});
+const waiting = (name: string, reason: string, restarted = false): ContainerView => ({
+  name,
+  image: 'i',
+  state: { kind: 'waiting', reason },
+  restartCount: restarted ? 1 : 0,
+  ready: false,
+  started: false,
+  ...(restarted ? { lastTerminated: { exitCode: 1, reason: 'Error', startedAt: 't', finishedAt: 't' } } : {}),
+});
+const view = (containers: ContainerView[], podFailure?: PodView['podFailure']): PodView => ({
+  podIP: '127.64.0.2',
+  startTime: 't',
+  containers,
+  podFailure,
+});
 
 for (const [name, containers, expected] of [
   ['all running', [running('a'), running('b')], 'Running'],
@@ -126,14 +243,23 @@ for (const [name, containers, expected] of [
 }
 
 test('init containers: Pending until all succeed, Failed when one fails for good, Initialized condition', () => {
-  const p: KubeObject = { metadata: { name: 'p', uid: 'u' }, spec: { containers: [{ name: 'a' }], initContainers: [{ name: 'i1' }, { name: 'i2' }] } };
+  const p: KubeObject = {
+    metadata: { name: 'p', uid: 'u' },
+    spec: { containers: [{ name: 'a' }], initContainers: [{ name: 'i1' }, { name: 'i2' }] },
+  };
   const initializing = view([waiting('a', 'PodInitializing')]);
   initializing.initContainers = [terminated('i1', 0), running('i2', false)];
   assert.is(podPhase(initializing), 'Pending');
   const s1 = buildPodStatus(p, initializing, 'now');
   const init = s1.conditions.find((c: any) => c.type === 'Initialized');
-  assert.equal([init.status, init.reason, init.message], ['False', 'ContainersNotInitialized', 'containers with incomplete status: [i2]']);
-  assert.equal(s1.initContainerStatuses.map((c: any) => Object.keys(c.state)[0]), ['terminated', 'running']);
+  assert.equal(
+    [init.status, init.reason, init.message],
+    ['False', 'ContainersNotInitialized', 'containers with incomplete status: [i2]'],
+  );
+  assert.equal(
+    s1.initContainerStatuses.map((c: any) => Object.keys(c.state)[0]),
+    ['terminated', 'running'],
+  );
   const failed = view([waiting('a', 'PodInitializing')]);
   failed.initContainers = [terminated('i1', 1), waiting('i2', 'PodInitializing')];
   assert.is(podPhase(failed), 'Failed');
@@ -149,16 +275,35 @@ test('pod status: conditions, container states and termination message like a ku
   assert.is(ready.phase, 'Running');
   assert.is(ready.podIP, '127.64.0.2');
   const cond = Object.fromEntries(ready.conditions.map((c: any) => [c.type, c.status]));
-  assert.equal(cond, { PodReadyToStartContainers: 'True', Initialized: 'True', Ready: 'True', ContainersReady: 'True', PodScheduled: 'True' });
+  assert.equal(cond, {
+    PodReadyToStartContainers: 'True',
+    Initialized: 'True',
+    Ready: 'True',
+    ContainersReady: 'True',
+    PodScheduled: 'True',
+  });
   const unready = buildPodStatus({ ...p, status: ready }, view([running('a', false)]), '2026-01-01T00:00:05Z');
   const r = unready.conditions.find((c: any) => c.type === 'Ready');
-  assert.equal([r.status, r.reason, r.message, r.lastTransitionTime], ['False', 'ContainersNotReady', 'containers with unready status: [a]', '2026-01-01T00:00:05Z']);
-  assert.is(unready.conditions.find((c: any) => c.type === 'PodScheduled').lastTransitionTime, '2026-01-01T00:00:00Z', 'unchanged conditions keep their transition time');
+  assert.equal(
+    [r.status, r.reason, r.message, r.lastTransitionTime],
+    ['False', 'ContainersNotReady', 'containers with unready status: [a]', '2026-01-01T00:00:05Z'],
+  );
+  assert.is(
+    unready.conditions.find((c: any) => c.type === 'PodScheduled').lastTransitionTime,
+    '2026-01-01T00:00:00Z',
+    'unchanged conditions keep their transition time',
+  );
   const done: ContainerView = { ...terminated('a', 0) };
   (done.state as any).terminated.message = 'accuracy=0.93';
   const finished = buildPodStatus(p, view([done]), 'now');
   assert.is(finished.phase, 'Succeeded');
-  assert.equal(finished.containerStatuses[0].state.terminated, { exitCode: 0, reason: 'Completed', message: 'accuracy=0.93', startedAt: 't', finishedAt: 't' });
+  assert.equal(finished.containerStatuses[0].state.terminated, {
+    exitCode: 0,
+    reason: 'Completed',
+    message: 'accuracy=0.93',
+    startedAt: 't',
+    finishedAt: 't',
+  });
   assert.is(finished.conditions.find((c: any) => c.type === 'Ready').reason, 'PodCompleted');
   const deadline = buildPodStatus(p, view([running('a')], { reason: 'DeadlineExceeded', message: 'too long' }), 'now');
   assert.equal([deadline.phase, deadline.reason], ['Failed', 'DeadlineExceeded']);
@@ -179,13 +324,26 @@ test('pod IPs come from 127.64.0.0/16, are unique, and a preferred free one is k
 
 test('cluster DNS names and service link env vars from Services', () => {
   const svcs: KubeObject[] = [
-    { metadata: { name: 'model-api', namespace: 'ns' }, spec: { clusterIP: '127.96.0.7', ports: [{ name: 'http', port: 80 }, { name: 'metrics', port: 9090, protocol: 'TCP' }] } },
+    {
+      metadata: { name: 'model-api', namespace: 'ns' },
+      spec: {
+        clusterIP: '127.96.0.7',
+        ports: [
+          { name: 'http', port: 80 },
+          { name: 'metrics', port: 9090, protocol: 'TCP' },
+        ],
+      },
+    },
     { metadata: { name: 'headless', namespace: 'ns' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } },
     { metadata: { name: 'other', namespace: 'elsewhere' }, spec: { clusterIP: '127.96.0.8', ports: [{ port: 80 }] } },
   ];
   assert.equal(serviceHosts(svcs), {
-    'model-api.ns': '127.96.0.7', 'model-api.ns.svc': '127.96.0.7', 'model-api.ns.svc.cluster.local': '127.96.0.7',
-    'other.elsewhere': '127.96.0.8', 'other.elsewhere.svc': '127.96.0.8', 'other.elsewhere.svc.cluster.local': '127.96.0.8',
+    'model-api.ns': '127.96.0.7',
+    'model-api.ns.svc': '127.96.0.7',
+    'model-api.ns.svc.cluster.local': '127.96.0.7',
+    'other.elsewhere': '127.96.0.8',
+    'other.elsewhere.svc': '127.96.0.8',
+    'other.elsewhere.svc.cluster.local': '127.96.0.8',
   });
   const env = Object.fromEntries(serviceLinkEnv(svcs, 'ns'));
   assert.is(env.MODEL_API_SERVICE_HOST, '127.96.0.7');
@@ -217,8 +375,10 @@ test('container logs: current or previous instance, tail and byte limits', () =>
 test('probe thresholds count consecutive results', () => {
   const counter = { successes: 0, failures: 0 };
   const probe = { successThreshold: 2, failureThreshold: 2 };
-  assert.equal([true, true, false, true, false, false, true].map((ok) => countResult(counter, ok, probe)),
-    ['unchanged', 'success', 'unchanged', 'unchanged', 'unchanged', 'failure', 'unchanged']);
+  assert.equal(
+    [true, true, false, true, false, false, true].map((ok) => countResult(counter, ok, probe)),
+    ['unchanged', 'success', 'unchanged', 'unchanged', 'unchanged', 'failure', 'unchanged'],
+  );
 });
 
 /** Drives scheduleProbes with scripted probe results and a manual timer queue. */
@@ -246,12 +406,23 @@ async function driveProbes(spec: any, results: Record<string, boolean[]>, steps:
 }
 
 test('readiness probe: ready after a success, unready after failureThreshold failures', async () => {
-  const { log } = await driveProbes({ readinessProbe: { httpGet: {}, failureThreshold: 2 } }, { readiness: [false, true, false, false] }, 4);
-  assert.equal(log.filter((l) => l.startsWith('ready=')), ['ready=true started=true', 'ready=false started=true']);
+  const { log } = await driveProbes(
+    { readinessProbe: { httpGet: {}, failureThreshold: 2 } },
+    { readiness: [false, true, false, false] },
+    4,
+  );
+  assert.equal(
+    log.filter((l) => l.startsWith('ready=')),
+    ['ready=true started=true', 'ready=false started=true'],
+  );
 });
 
 test('startup probe gates readiness and liveness; liveness failures restart the container', async () => {
-  const spec = { startupProbe: { exec: {}, failureThreshold: 5 }, readinessProbe: { exec: {} }, livenessProbe: { exec: {}, failureThreshold: 2 } };
+  const spec = {
+    startupProbe: { exec: {}, failureThreshold: 5 },
+    readinessProbe: { exec: {} },
+    livenessProbe: { exec: {}, failureThreshold: 2 },
+  };
   const { log } = await driveProbes(spec, { startup: [false, true], readiness: [true], liveness: [false, false] }, 6);
   const firstOther = log.findIndex((l) => l === 'readiness' || l === 'liveness');
   assert.ok(log.indexOf('ready=false started=true') < firstOther, 'nothing else probes before startup succeeds');

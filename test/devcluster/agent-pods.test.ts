@@ -45,19 +45,30 @@ test('an unknown image is reported as ErrImagePull / ImagePullBackOff with a mes
   assert.is(await kubectl(['get', 'pod', 'nosuch', '-o', 'jsonpath={.status.phase}']), 'Pending');
   await eventually('a Failed event for the pull', async () => {
     const items = JSON.parse(await kubectl(['get', 'events', '-o', 'json'])).items as any[];
-    return items.some((e) => e.involvedObject.name === 'nosuch' && e.reason === 'Failed' && e.type === 'Warning' && /nosuch\/image/.test(e.message)) ? true : undefined;
+    return items.some(
+      (e) =>
+        e.involvedObject.name === 'nosuch' &&
+        e.reason === 'Failed' &&
+        e.type === 'Warning' &&
+        /nosuch\/image/.test(e.message),
+    )
+      ? true
+      : undefined;
   });
 });
 
 test('a command that does not exist ends as StartError with a message', async () => {
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: v1
 kind: Pod
 metadata: {name: nobinary}
 spec:
   restartPolicy: Never
   containers: [{name: c, image: busybox, command: [no-such-binary-xyz, --flag]}]
-`);
+`,
+  );
   const terminated = await eventually('the container to terminate', async () => {
     const s = JSON.parse(await kubectl(['get', 'pod', 'nobinary', '-o', 'json'])).status;
     return s.phase === 'Failed' ? s.containerStatuses[0].state.terminated : undefined;
@@ -67,7 +78,9 @@ spec:
 });
 
 test('restartPolicy Always restarts a crashing container with back-off; a failing liveness probe restarts it', async () => {
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: v1
 kind: Pod
 metadata: {name: crasher}
@@ -90,7 +103,8 @@ spec:
       httpGet: {path: /status/500, port: 8081}
       periodSeconds: 1
       failureThreshold: 2
-`);
+`,
+  );
   const crasher = await eventually('two restarts', async () => {
     const p = JSON.parse(await kubectl(['get', 'pod', 'crasher', '-o', 'json']));
     return p.status.containerStatuses?.[0]?.restartCount >= 2 ? p : undefined;
@@ -98,18 +112,30 @@ spec:
   const cs = crasher.status.containerStatuses[0];
   assert.is(crasher.status.phase, 'Running');
   assert.equal([cs.lastState.terminated.exitCode, cs.lastState.terminated.reason], [2, 'Error']);
-  assert.ok(cs.state.waiting?.reason === 'CrashLoopBackOff' || cs.state.running || cs.state.terminated, JSON.stringify(cs.state));
-  assert.is(readContainerLog(cluster.dir, 'default', 'crasher', crasher.metadata.uid, 'c', { previous: true }), 'boom\n');
+  assert.ok(
+    cs.state.waiting?.reason === 'CrashLoopBackOff' || cs.state.running || cs.state.terminated,
+    JSON.stringify(cs.state),
+  );
+  assert.is(
+    readContainerLog(cluster.dir, 'default', 'crasher', crasher.metadata.uid, 'c', { previous: true }),
+    'boom\n',
+  );
   const unhealthy = await eventually('a liveness restart', async () => {
     const p = JSON.parse(await kubectl(['get', 'pod', 'unhealthy', '-o', 'json']));
     return p.status.containerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
   });
-  assert.is(unhealthy.status.containerStatuses[0].lastState.terminated.exitCode, 0, 'the server exits cleanly on SIGTERM');
+  assert.is(
+    unhealthy.status.containerStatuses[0].lastState.terminated.exitCode,
+    0,
+    'the server exits cleanly on SIGTERM',
+  );
   await kubectl(['delete', 'pod', 'crasher', 'unhealthy', '--wait=true']);
 });
 
 test('pods reach Services by DNS name (Node processes) and by service link env vars', async () => {
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: v1
 kind: Pod
 metadata: {name: echo, labels: {app: echo}}
@@ -125,10 +151,13 @@ metadata: {name: echo-svc}
 spec:
   selector: {app: echo}
   ports: [{name: web, port: 9381, targetPort: http}]  # unusual: parallel clusters share 127.96.0.0/16
-`);
+`,
+  );
   await kubectl(['wait', '--for=condition=Ready', 'pod/echo', '--timeout=20s']);
   const clusterIP = await kubectl(['get', 'svc', 'echo-svc', '-o', 'jsonpath={.spec.clusterIP}']);
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: client}
@@ -148,30 +177,42 @@ spec:
           Promise.all(names.map((n) => fetch('http://' + n + ':9381/').then((r) => r.text())))
             .then((bodies) => require('fs').writeFileSync('/dev/termination-log',
               bodies.map((b) => b.trim()).join('|') + ' ' + process.env.ECHO_SVC_SERVICE_HOST + ':' + process.env.ECHO_SVC_SERVICE_PORT_WEB));
-`);
+`,
+  );
   await kubectl(['wait', '--for=condition=Complete', 'job/client', '--timeout=30s']);
-  const message = await kubectl(['get', 'pod', '-l', 'job-name=client', '-o', 'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}']);
+  const message = await kubectl([
+    'get',
+    'pod',
+    '-l',
+    'job-name=client',
+    '-o',
+    'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}',
+  ]);
   assert.is(message, `hello from echo|hello from echo|hello from echo ${clusterIP}:9381`);
 });
 
 test('deleting a pod sends SIGTERM, then SIGKILL after terminationGracePeriodSeconds', async () => {
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: v1
 kind: Pod
 metadata: {name: stubborn}
 spec:
   terminationGracePeriodSeconds: 2
   containers: [{name: c, image: busybox, command: [sh, -c, "trap '' TERM; echo started; sleep 300"]}]
-`);
+`,
+  );
   await kubectl(['wait', '--for=condition=Ready', 'pod/stubborn', '--timeout=20s']);
   const uid = await kubectl(['get', 'pod', 'stubborn', '-o', 'jsonpath={.metadata.uid}']);
-  const alive = () => processesOfDataDir(cluster.dir).some((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`${POD_UID_ENV}=${uid}`);
-    } catch {
-      return false;
-    }
-  });
+  const alive = () =>
+    processesOfDataDir(cluster.dir).some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`${POD_UID_ENV}=${uid}`);
+      } catch {
+        return false;
+      }
+    });
   assert.ok(alive(), 'the pod runs as a process');
   const started = Date.now();
   await kubectl(['delete', 'pod', 'stubborn', '--wait=false']);
@@ -183,7 +224,11 @@ spec:
 
 test('both nodes are registered Ready, and a settled cluster makes no writes', async () => {
   for (const node of ['devcluster-a', 'devcluster-b']) {
-    assert.is(await kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']), 'True', node);
+    assert.is(
+      await kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']),
+      'True',
+      node,
+    );
   }
   await new Promise((r) => setTimeout(r, 2_500)); // let the image-pull back-off settle
   cluster.api.resetCounters();

@@ -43,7 +43,17 @@ test('work continues after dropped watches, compacted history and failing watch 
   assert.ok(dropped >= 5, `the agent's watches were dropped (${dropped})`);
   await kubectl(['apply', '-f', '-'], job('after-drop'));
   await kubectl(['wait', '--for=condition=Complete', 'job/after-drop', '--timeout=30s']);
-  assert.is(await kubectl(['get', 'pod', '-l', 'job-name=after-drop', '-o', 'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}']), 'after-drop done');
+  assert.is(
+    await kubectl([
+      'get',
+      'pod',
+      '-l',
+      'job-name=after-drop',
+      '-o',
+      'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}',
+    ]),
+    'after-drop done',
+  );
 });
 
 test('conflicts and server errors on writes are retried', async () => {
@@ -68,30 +78,46 @@ test('pods die with a SIGKILLed agent process; a restarted agent runs them again
   const dir = join(cluster.dir, 'standalone');
   const kubeconfig = join(cluster.dir, 'standalone.kubeconfig');
   cluster.api.writeKubeconfig(kubeconfig);
-  const startAgent = () => spawn(process.execPath, ['--import', 'tsx', 'hack/devcluster/agent/main.ts', '--kubeconfig', kubeconfig, '--dir', dir], { stdio: 'ignore' });
+  const startAgent = () =>
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', 'hack/devcluster/agent/main.ts', '--kubeconfig', kubeconfig, '--dir', dir],
+      { stdio: 'ignore' },
+    );
   const first = startAgent();
   try {
-    await kubectl(['apply', '-f', '-'], `
+    await kubectl(
+      ['apply', '-f', '-'],
+      `
 apiVersion: v1
 kind: Pod
 metadata: {name: server}
 spec:
   containers: [{name: s, image: modelship/test-http-server:1}]
-`);
+`,
+    );
     await kubectl(['wait', '--for=condition=Ready', 'pod/server', '--timeout=30s']);
     assert.is(processesOfDataDir(dir).length, 1, 'the pod runs as one process');
     first.kill('SIGKILL');
-    await eventually('the pod process to die with the agent', async () => (processesOfDataDir(dir).length === 0 ? true : undefined), 10_000);
+    await eventually(
+      'the pod process to die with the agent',
+      async () => (processesOfDataDir(dir).length === 0 ? true : undefined),
+      10_000,
+    );
   } finally {
     first.kill('SIGKILL');
   }
   const second = startAgent();
   try {
-    await eventually('the restarted agent to run the pod again', async () => {
-      const pod = JSON.parse(await kubectl(['get', 'pod', 'server', '-o', 'json']));
-      const cs = pod.status.containerStatuses?.[0];
-      return cs?.ready && cs.restartCount === 1 && processesOfDataDir(dir).length === 1 ? true : undefined;
-    }, 30_000);
+    await eventually(
+      'the restarted agent to run the pod again',
+      async () => {
+        const pod = JSON.parse(await kubectl(['get', 'pod', 'server', '-o', 'json']));
+        const cs = pod.status.containerStatuses?.[0];
+        return cs?.ready && cs.restartCount === 1 && processesOfDataDir(dir).length === 1 ? true : undefined;
+      },
+      30_000,
+    );
   } finally {
     second.kill('SIGTERM');
     await new Promise((r) => second.once('exit', r));

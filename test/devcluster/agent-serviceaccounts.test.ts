@@ -35,18 +35,34 @@ test.after(async () => {
 });
 
 async function runAs(name: string, script: string, extra: object = {}): Promise<any> {
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'team' },
-    spec: { serviceAccountName: 'reader', restartPolicy: 'Never', ...extra, containers: [{ name: 'c', image: 'modelship/test-job:1', command: ['node', '-e', script] }] },
-  }));
-  return eventually(`${name} to finish`, async () => {
-    const s = JSON.parse(await kubectl(['get', 'pod', name, '-n', 'team', '-o', 'json'])).status;
-    return s.containerStatuses?.[0]?.state?.terminated;
-  }, 40_000);
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'team' },
+      spec: {
+        serviceAccountName: 'reader',
+        restartPolicy: 'Never',
+        ...extra,
+        containers: [{ name: 'c', image: 'modelship/test-job:1', command: ['node', '-e', script] }],
+      },
+    }),
+  );
+  return eventually(
+    `${name} to finish`,
+    async () => {
+      const s = JSON.parse(await kubectl(['get', 'pod', name, '-n', 'team', '-o', 'json'])).status;
+      return s.containerStatuses?.[0]?.state?.terminated;
+    },
+    40_000,
+  );
 }
 
-test('the pod\'s token, CA and namespace are mounted; no admin kubeconfig; the API server is the kubernetes Service', async () => {
-  const t = await runAs('files', `
+test("the pod's token, CA and namespace are mounted; no admin kubeconfig; the API server is the kubernetes Service", async () => {
+  const t = await runAs(
+    'files',
+    `
 const fs = require('fs');
 const dir = '/var/run/secrets/kubernetes.io/serviceaccount/';
 fs.writeFileSync('/dev/termination-log', JSON.stringify({
@@ -56,25 +72,49 @@ fs.writeFileSync('/dev/termination-log', JSON.stringify({
   ca: fs.readFileSync(dir + 'ca.crt', 'utf8').startsWith('-----BEGIN CERTIFICATE-----'),
   kubeconfig: process.env.KUBECONFIG ?? null,
   host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT,
-}));`);
+}));`,
+  );
   assert.is(t.exitCode, 0, t.message);
   const svcIP = await kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}']);
-  assert.equal(JSON.parse(t.message), { files: ['ca.crt', 'namespace', 'token'], jwtParts: 3, namespace: 'team', ca: true, kubeconfig: null, host: svcIP, port: '443' });
+  assert.equal(JSON.parse(t.message), {
+    files: ['ca.crt', 'namespace', 'token'],
+    jwtParts: 3,
+    namespace: 'team',
+    ca: true,
+    kubeconfig: null,
+    host: svcIP,
+    port: '443',
+  });
 });
 
 test('in-cluster config without a RoleBinding: 403 with the RBAC message; with one: allowed', async () => {
   const denied = await runAs('denied', LIST_PODS);
   assert.is(denied.exitCode, 1);
-  assert.is(denied.message, '403 pods is forbidden: User "system:serviceaccount:team:reader" cannot list resource "pods" in API group "" in the namespace "team"');
+  assert.is(
+    denied.message,
+    '403 pods is forbidden: User "system:serviceaccount:team:reader" cannot list resource "pods" in API group "" in the namespace "team"',
+  );
   await kubectl(['create', 'role', 'pod-reader', '-n', 'team', '--verb=list', '--resource=pods']);
-  await kubectl(['create', 'rolebinding', 'reader-pods', '-n', 'team', '--role=pod-reader', '--serviceaccount=team:reader']);
+  await kubectl([
+    'create',
+    'rolebinding',
+    'reader-pods',
+    '-n',
+    'team',
+    '--role=pod-reader',
+    '--serviceaccount=team:reader',
+  ]);
   const allowed = await runAs('allowed', LIST_PODS);
   assert.is(allowed.exitCode, 0, allowed.message);
   assert.match(allowed.message, /^listed \d+ as https:\/\/127\.96\.\d+\.\d+:443$/);
 });
 
 test('automountServiceAccountToken: false mounts no token', async () => {
-  const t = await runAs('no-token', `require('fs').writeFileSync('/dev/termination-log', String(require('fs').existsSync('/var/run/secrets/kubernetes.io/serviceaccount')))`, { automountServiceAccountToken: false });
+  const t = await runAs(
+    'no-token',
+    `require('fs').writeFileSync('/dev/termination-log', String(require('fs').existsSync('/var/run/secrets/kubernetes.io/serviceaccount')))`,
+    { automountServiceAccountToken: false },
+  );
   assert.is(t.message, 'false');
 });
 

@@ -26,17 +26,22 @@ test.after(async () => {
 
 test('the serving image serves a model from a PVC and becomes Available', async () => {
   const model = await ensureTabularModel();
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: models}
 spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
-`);
+`,
+  );
   await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', 'pvc/models', '--timeout=20s']);
   cpSync(model, join(cluster.dir, 'volumes', 'pvc', 'default', 'models', 'tabular'), { recursive: true });
-  await kubectl(['apply', '-f', '-'], `
+  await kubectl(
+    ['apply', '-f', '-'],
+    `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: model}
@@ -64,13 +69,17 @@ metadata: {name: model}
 spec:
   selector: {app: model}
   ports: [{name: http, port: 9382, targetPort: http}]  # unusual: parallel clusters share 127.96.0.0/16
-`);
+`,
+  );
   await kubectl(['wait', '--for=condition=Available', 'deployment/model', '--timeout=90s']);
   const clusterIP = await kubectl(['get', 'svc', 'model', '-o', 'jsonpath={.spec.clusterIP}']);
   const ready = await get(`http://${clusterIP}:9382/v2/health/ready`);
   assert.is(ready.status, 200);
   const pod = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=model', '-o', 'json'])).items[0];
-  assert.equal([pod.status.phase, pod.status.containerStatuses[0].ready, pod.status.containerStatuses[0].restartCount], ['Running', true, 0]);
+  assert.equal(
+    [pod.status.phase, pod.status.containerStatuses[0].ready, pod.status.containerStatuses[0].restartCount],
+    ['Running', true, 0],
+  );
 });
 
 test.run();

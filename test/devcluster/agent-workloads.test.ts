@@ -18,7 +18,7 @@ const get = httpGet;
 
 async function promQuery(promql: string): Promise<any[]> {
   const res = await fetch(`${cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = await res.json() as any;
+  const body = (await res.json()) as any;
   return body.data.result;
 }
 
@@ -85,7 +85,15 @@ test('a Deployment becomes Available through the agent and is reachable through 
   await kubectl(['wait', '--for=condition=Available', 'deployment/web', '--timeout=40s']);
   await kubectl(['rollout', 'status', 'deployment/web', '--timeout=40s']);
   const deploy = JSON.parse(await kubectl(['get', 'deployment', 'web', '-o', 'json']));
-  assert.equal([deploy.status.replicas, deploy.status.readyReplicas, deploy.status.availableReplicas, deploy.status.updatedReplicas], [2, 2, 2, 2]);
+  assert.equal(
+    [
+      deploy.status.replicas,
+      deploy.status.readyReplicas,
+      deploy.status.availableReplicas,
+      deploy.status.updatedReplicas,
+    ],
+    [2, 2, 2, 2],
+  );
   assert.is(deploy.status.observedGeneration, deploy.metadata.generation);
   const rs = JSON.parse(await kubectl(['get', 'rs', '-l', 'app=web', '-o', 'json'])).items;
   assert.is(rs.length, 1);
@@ -95,25 +103,43 @@ test('a Deployment becomes Available through the agent and is reachable through 
   assert.ok(pods.every((p: any) => p.metadata.ownerReferences[0].controller && p.metadata.labels['pod-template-hash']));
   assert.is.not(pods[0].status.podIP, pods[1].status.podIP);
 
-  const slices = JSON.parse(await kubectl(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'json'])).items;
-  assert.equal(slices.flatMap((s: any) => s.endpoints.map((e: any) => `${e.addresses[0]}:${e.conditions.ready}`)).sort(), pods.map((p: any) => `${p.status.podIP}:true`).sort());
+  const slices = JSON.parse(
+    await kubectl(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'json']),
+  ).items;
+  assert.equal(
+    slices.flatMap((s: any) => s.endpoints.map((e: any) => `${e.addresses[0]}:${e.conditions.ready}`)).sort(),
+    pods.map((p: any) => `${p.status.podIP}:true`).sort(),
+  );
   const clusterIP = await kubectl(['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']);
   const seen = new Set<string>();
   for (let i = 0; i < 4; i++) {
-    const r = await eventually('the service to answer', () => get(`http://${clusterIP}:9380/`).then((x) => (x.status === 200 ? x : undefined)));
+    const r = await eventually('the service to answer', () =>
+      get(`http://${clusterIP}:9380/`).then((x) => (x.status === 200 ? x : undefined)),
+    );
     seen.add(r.body.trim());
   }
-  assert.equal([...seen].sort(), pods.map((p: any) => `hello from ${p.metadata.name}`).sort(), 'round-robin over both pods');
+  assert.equal(
+    [...seen].sort(),
+    pods.map((p: any) => `hello from ${p.metadata.name}`).sort(),
+    'round-robin over both pods',
+  );
 });
 
 test('Prometheus scrapes the annotated pods with namespace, pod and label names', async () => {
   const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items;
   const name = pods[0].metadata.name;
-  const up = await eventually('up == 1 for the pod', async () => {
-    const r = await promQuery(`up{namespace="default",pod="${name}"}`);
-    return r.length === 1 && r[0].value[1] === '1' ? r[0] : undefined;
-  }, 40_000);
-  assert.equal([up.metric.app, up.metric.modelship_dev_model, up.metric.instance], ['web', 'flowers', `${pods[0].status.podIP}:8080`]);
+  const up = await eventually(
+    'up == 1 for the pod',
+    async () => {
+      const r = await promQuery(`up{namespace="default",pod="${name}"}`);
+      return r.length === 1 && r[0].value[1] === '1' ? r[0] : undefined;
+    },
+    40_000,
+  );
+  assert.equal(
+    [up.metric.app, up.metric.modelship_dev_model, up.metric.instance],
+    ['web', 'flowers', `${pods[0].status.podIP}:8080`],
+  );
   const served = await eventually('a metric of the server', async () => {
     const r = await promQuery(`testserver_requests_total{pod="${name}",path="/metrics"}`);
     return r.length ? Number(r[0].value[1]) : undefined;
@@ -136,9 +162,13 @@ test('the readiness probe gates endpoints and the Service', async () => {
     const notReady = (ep.subsets ?? []).flatMap((s: any) => (s.notReadyAddresses ?? []).map((x: any) => x.ip));
     return ready.length === 1 && ready[0] === b.status.podIP && notReady[0] === a.status.podIP ? true : undefined;
   });
-  assert.is(await kubectl(['get', 'pod', a.metadata.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']), 'False');
+  assert.is(
+    await kubectl(['get', 'pod', a.metadata.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']),
+    'False',
+  );
   const clusterIP = await kubectl(['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']);
-  for (let i = 0; i < 4; i++) assert.is((await get(`http://${clusterIP}:9380/`)).body.trim(), `hello from ${b.metadata.name}`);
+  for (let i = 0; i < 4; i++)
+    assert.is((await get(`http://${clusterIP}:9380/`)).body.trim(), `hello from ${b.metadata.name}`);
   const deploy = JSON.parse(await kubectl(['get', 'deployment', 'web', '-o', 'json']));
   assert.is(deploy.status.readyReplicas, 1);
   await get(`http://${a.status.podIP}:8080/set-ready?value=true`);
@@ -146,41 +176,68 @@ test('the readiness probe gates endpoints and the Service', async () => {
 });
 
 test('a template change rolls out a new ReplicaSet and scales the old one to zero', async () => {
-  const oldPods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items.map((p: any) => p.metadata.name);
+  const oldPods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items.map(
+    (p: any) => p.metadata.name,
+  );
   await kubectl(['set', 'env', 'deployment/web', 'GREETING=v2']);
   await kubectl(['rollout', 'status', 'deployment/web', '--timeout=40s']);
   const deploy = JSON.parse(await kubectl(['get', 'deployment', 'web', '-o', 'json']));
   assert.is(deploy.metadata.annotations['deployment.kubernetes.io/revision'], '2');
   assert.equal([deploy.status.replicas, deploy.status.updatedReplicas, deploy.status.availableReplicas], [2, 2, 2]);
   const rs = JSON.parse(await kubectl(['get', 'rs', '-l', 'app=web', '-o', 'json'])).items;
-  const byRevision = Object.fromEntries(rs.map((r: any) => [r.metadata.annotations['deployment.kubernetes.io/revision'], r.spec.replicas]));
+  const byRevision = Object.fromEntries(
+    rs.map((r: any) => [r.metadata.annotations['deployment.kubernetes.io/revision'], r.spec.replicas]),
+  );
   assert.equal(byRevision, { 1: 0, 2: 2 });
   const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items;
   assert.is(pods.length, 2);
-  assert.ok(pods.every((p: any) => !oldPods.includes(p.metadata.name) && p.spec.containers[0].env.some((e: any) => e.name === 'GREETING')));
+  assert.ok(
+    pods.every(
+      (p: any) =>
+        !oldPods.includes(p.metadata.name) && p.spec.containers[0].env.some((e: any) => e.name === 'GREETING'),
+    ),
+  );
 
   await kubectl(['rollout', 'undo', 'deployment/web']);
   await kubectl(['rollout', 'status', 'deployment/web', '--timeout=40s']);
   const undone = JSON.parse(await kubectl(['get', 'deployment', 'web', '-o', 'json']));
-  assert.is(undone.metadata.annotations['deployment.kubernetes.io/revision'], '3', 'a rollback makes the old ReplicaSet the newest revision');
+  assert.is(
+    undone.metadata.annotations['deployment.kubernetes.io/revision'],
+    '3',
+    'a rollback makes the old ReplicaSet the newest revision',
+  );
   assert.not.ok(undone.spec.template.spec.containers[0].env.some((e: any) => e.name === 'GREETING'));
   const after = JSON.parse(await kubectl(['get', 'rs', '-l', 'app=web', '-o', 'json'])).items;
-  assert.equal(Object.fromEntries(after.map((r: any) => [r.metadata.annotations['deployment.kubernetes.io/revision'], r.spec.replicas])), { 2: 0, 3: 2 });
+  assert.equal(
+    Object.fromEntries(
+      after.map((r: any) => [r.metadata.annotations['deployment.kubernetes.io/revision'], r.spec.replicas]),
+    ),
+    { 2: 0, 3: 2 },
+  );
 });
 
 test('scaling 2 → 0 stops the processes', async () => {
-  const uids = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items.map((p: any) => p.metadata.uid);
+  const uids = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items.map(
+    (p: any) => p.metadata.uid,
+  );
   const before = runningPodUids();
-  assert.ok(uids.every((u: string) => before.has(u)), 'each pod is a running process');
+  assert.ok(
+    uids.every((u: string) => before.has(u)),
+    'each pod is a running process',
+  );
   await kubectl(['scale', 'deployment/web', '--replicas=0']);
   await eventually('the pods to be gone', async () => {
     const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items;
     return pods.length === 0 ? true : undefined;
   });
-  await eventually('their processes to exit', async () => {
-    const now = runningPodUids();
-    return uids.some((u: string) => now.has(u)) ? undefined : true;
-  }, 15_000);
+  await eventually(
+    'their processes to exit',
+    async () => {
+      const now = runningPodUids();
+      return uids.some((u: string) => now.has(u)) ? undefined : true;
+    },
+    15_000,
+  );
   const deploy = JSON.parse(await kubectl(['get', 'deployment', 'web', '-o', 'json']));
   assert.equal([deploy.status.replicas ?? 0, deploy.status.availableReplicas ?? 0], [0, 0]);
 });

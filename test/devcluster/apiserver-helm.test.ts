@@ -7,8 +7,12 @@ import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 const CHART = new URL('./fixtures/tiny-chart', import.meta.url).pathname;
 let c: TestCluster;
 
-test.before(async () => { c = await startTestCluster(); });
-test.after(async () => { await c?.stop(); });
+test.before(async () => {
+  c = await startTestCluster();
+});
+test.after(async () => {
+  await c?.stop();
+});
 
 async function helm(args: string[]): Promise<string> {
   const r = await c.helm(args, { timeoutMs: 60_000 });
@@ -30,9 +34,15 @@ test('helm install creates the release objects and its release Secret', async ()
   assert.is((await get(['cm', 'demo-config'])).data.greeting, 'hello');
   assert.match((await get(['svc', 'demo-web'])).spec.clusterIP, /^127\.96\./);
   const releases = await get(['secrets', '-l', 'owner=helm,name=demo']);
-  assert.equal(releases.items.map((s: any) => [s.metadata.name, s.type, s.metadata.labels.status]), [['sh.helm.release.v1.demo.v1', 'helm.sh/release.v1', 'deployed']]);
+  assert.equal(
+    releases.items.map((s: any) => [s.metadata.name, s.type, s.metadata.labels.status]),
+    [['sh.helm.release.v1.demo.v1', 'helm.sh/release.v1', 'deployed']],
+  );
   const list = JSON.parse(await helm(['list', '-o', 'json']));
-  assert.equal(list.map((r: any) => [r.name, r.status, r.revision]), [['demo', 'deployed', '1']]);
+  assert.equal(
+    list.map((r: any) => [r.name, r.status, r.revision]),
+    [['demo', 'deployed', '1']],
+  );
 });
 
 test('helm upgrade changes objects in place; history; rollback', async () => {
@@ -44,7 +54,13 @@ test('helm upgrade changes objects in place; history; rollback', async () => {
   assert.is(after.metadata.generation, before.metadata.generation + 1);
   assert.is((await get(['cm', 'demo-config'])).data.greeting, 'hi');
   const history = JSON.parse(await helm(['history', 'demo', '-o', 'json']));
-  assert.equal(history.map((h: any) => [h.revision, h.status]), [[1, 'superseded'], [2, 'deployed']]);
+  assert.equal(
+    history.map((h: any) => [h.revision, h.status]),
+    [
+      [1, 'superseded'],
+      [2, 'deployed'],
+    ],
+  );
   await helm(['rollback', 'demo', '1']);
   assert.is((await get(['deploy', 'demo-web'])).spec.replicas, 1);
   assert.is((await get(['cm', 'demo-config'])).data.greeting, 'hello');
@@ -55,7 +71,12 @@ test('helm upgrade --install of a new release, then uninstall removes everything
   assert.is((await get(['-n', 'apps', 'deploy', 'other-web'])).spec.replicas, 1);
   await helm(['uninstall', 'demo']);
   await helm(['uninstall', 'other', '--namespace', 'apps']);
-  for (const [ns, kind, name] of [['default', 'deploy', 'demo-web'], ['default', 'cm', 'demo-config'], ['default', 'svc', 'demo-web'], ['apps', 'deploy', 'other-web']]) {
+  for (const [ns, kind, name] of [
+    ['default', 'deploy', 'demo-web'],
+    ['default', 'cm', 'demo-config'],
+    ['default', 'svc', 'demo-web'],
+    ['apps', 'deploy', 'other-web'],
+  ]) {
     const r = await c.kubectl(['-n', ns, 'get', kind, name]);
     assert.match(r.stderr, 'NotFound', `${kind}/${name} should be gone`);
   }

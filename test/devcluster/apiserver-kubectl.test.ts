@@ -35,17 +35,29 @@ async function fails(args: string[], input?: string): Promise<RunResult> {
 }
 const getJson = async (args: string[]) => JSON.parse(await ok([...args, '-o', 'json']));
 
-test.before(async () => { c = await startTestCluster(); });
-test.after(async () => { await c?.stop(); });
+test.before(async () => {
+  c = await startTestCluster();
+});
+test.after(async () => {
+  await c?.stop();
+});
 
 test('version and discovery: a 1.31 server with the built-in kinds and their short names', async () => {
   const v = JSON.parse(await ok(['version', '-o', 'json']));
   assert.is(v.serverVersion.major, '1');
   assert.is(v.serverVersion.minor, '31');
   const resources = await ok(['api-resources', '--no-headers']);
-  for (const line of ['deployments  deploy  apps/v1  true  Deployment', 'namespaces  ns  v1  false  Namespace', 'horizontalpodautoscalers  hpa  autoscaling/v2  true  HorizontalPodAutoscaler', 'leases    coordination.k8s.io/v1  true  Lease']) {
+  for (const line of [
+    'deployments  deploy  apps/v1  true  Deployment',
+    'namespaces  ns  v1  false  Namespace',
+    'horizontalpodautoscalers  hpa  autoscaling/v2  true  HorizontalPodAutoscaler',
+    'leases    coordination.k8s.io/v1  true  Lease',
+  ]) {
     const [name, ...rest] = line.split(/\s+/);
-    assert.ok(resources.split('\n').some((l) => l.startsWith(`${name} `) && rest.every((w) => l.includes(w))), `api-resources lacks ${line}`);
+    assert.ok(
+      resources.split('\n').some((l) => l.startsWith(`${name} `) && rest.every((w) => l.includes(w))),
+      `api-resources lacks ${line}`,
+    );
   }
   const ns = await ok(['get', 'ns', '-o', 'name']);
   assert.ok(ns.includes('namespace/default') && ns.includes('namespace/kube-system'));
@@ -79,12 +91,32 @@ test('label / annotate do not bump generation; patches of every type do', async 
   assert.is(d.metadata.annotations.note, 'hello');
   assert.is(d.metadata.generation, 1);
   await ok(['patch', 'deploy', 'web', '--type', 'merge', '-p', '{"spec":{"replicas":3}}']);
-  await ok(['patch', 'deploy', 'web', '--type', 'json', '-p', '[{"op":"add","path":"/spec/minReadySeconds","value":5}]']);
-  await ok(['patch', 'deploy', 'web', '--type', 'strategic', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}']);
+  await ok([
+    'patch',
+    'deploy',
+    'web',
+    '--type',
+    'json',
+    '-p',
+    '[{"op":"add","path":"/spec/minReadySeconds","value":5}]',
+  ]);
+  await ok([
+    'patch',
+    'deploy',
+    'web',
+    '--type',
+    'strategic',
+    '-p',
+    '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}',
+  ]);
   d = await getJson(['get', 'deploy', 'web']);
   assert.is(d.spec.replicas, 3);
   assert.is(d.spec.minReadySeconds, 5);
-  assert.equal(d.spec.template.spec.containers.map((x: any) => x.name), ['web', 'sidecar'], 'strategic merge keeps web, adds sidecar by name');
+  assert.equal(
+    d.spec.template.spec.containers.map((x: any) => x.name),
+    ['web', 'sidecar'],
+    'strategic merge keeps web, adds sidecar by name',
+  );
   assert.is(d.metadata.generation, 4);
   const labelled = await ok(['get', 'deploy', '-l', 'tier in (gold,silver)', '-o', 'name']);
   assert.is(labelled.trim(), 'deployment.apps/web');
@@ -95,7 +127,10 @@ test('label / annotate do not bump generation; patches of every type do', async 
 
 test('server-side apply: conflicts with another manager unless --force-conflicts', async () => {
   const cm = (v: string) => `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ssa"},"data":{"k":"${v}"}}`;
-  assert.match(await ok(['apply', '--server-side', '--field-manager', 'alice', '-f', '-'], cm('1')), 'configmap/ssa serverside-applied');
+  assert.match(
+    await ok(['apply', '--server-side', '--field-manager', 'alice', '-f', '-'], cm('1')),
+    'configmap/ssa serverside-applied',
+  );
   const r = await fails(['apply', '--server-side', '--field-manager', 'bob', '-f', '-'], cm('2'));
   assert.match(r.stderr, 'Apply failed with 1 conflict: conflict with "alice" using v1: .data.k');
   await ok(['apply', '--server-side', '--field-manager', 'bob', '--force-conflicts', '-f', '-'], cm('2'));
@@ -103,17 +138,38 @@ test('server-side apply: conflicts with another manager unless --force-conflicts
   assert.is(obj.data.k, '2');
   const managers = obj.metadata.managedFields.map((m: any) => `${m.manager}/${m.operation}`);
   assert.ok(managers.includes('bob/Apply'), managers.join());
-  assert.not.ok(JSON.stringify(obj.metadata.managedFields.find((m: any) => m.manager === 'alice') ?? {}).includes('f:k'), 'alice lost .data.k');
+  assert.not.ok(
+    JSON.stringify(obj.metadata.managedFields.find((m: any) => m.manager === 'alice') ?? {}).includes('f:k'),
+    'alice lost .data.k',
+  );
 });
 
 test('invalid built-in objects are rejected with the upstream wording', async () => {
-  const r = await fails(['apply', '-f', '-'], deployment(2).replace('replicas: 2', 'replicas: "two"').replace('name: web,', 'name: bad,'));
-  assert.match(r.stderr, 'The Deployment "bad" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"');
-  const typo = await fails(['apply', '-f', '-'], deployment(2).replace('image: nginx:1.25', 'imagex: nginx:1.25').replace('name: web,', 'name: typo,'));
-  assert.match(typo.stderr, 'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagex"');
+  const r = await fails(
+    ['apply', '-f', '-'],
+    deployment(2).replace('replicas: 2', 'replicas: "two"').replace('name: web,', 'name: bad,'),
+  );
+  assert.match(
+    r.stderr,
+    'The Deployment "bad" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
+  );
+  const typo = await fails(
+    ['apply', '-f', '-'],
+    deployment(2).replace('image: nginx:1.25', 'imagex: nginx:1.25').replace('name: web,', 'name: typo,'),
+  );
+  assert.match(
+    typo.stderr,
+    'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagex"',
+  );
   // a semantic check that the upstream schema cannot express (kube-apiserver's Go validation)
-  const negative = await fails(['apply', '-f', '-'], deployment(2).replace('replicas: 2', 'replicas: -1').replace('name: web,', 'name: negative,'));
-  assert.match(negative.stderr, 'The Deployment "negative" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0');
+  const negative = await fails(
+    ['apply', '-f', '-'],
+    deployment(2).replace('replicas: 2', 'replicas: -1').replace('name: web,', 'name: negative,'),
+  );
+  assert.match(
+    negative.stderr,
+    'The Deployment "negative" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0',
+  );
   const ns = await fails(['create', 'namespace', 'Bad_Name']);
   assert.match(ns.stderr, 'The Namespace "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"');
 });
@@ -123,7 +179,10 @@ test('Service gets a loopback cluster IP; get -o wide shows it', async () => {
   const svc = await getJson(['get', 'svc', 'web']);
   assert.match(svc.spec.clusterIP, /^127\.96\.\d+\.\d+$/);
   assert.equal(svc.spec.clusterIPs, [svc.spec.clusterIP]);
-  assert.match(await ok(['get', 'svc', 'web']), new RegExp(`web\\s+ClusterIP\\s+${svc.spec.clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+80/TCP`));
+  assert.match(
+    await ok(['get', 'svc', 'web']),
+    new RegExp(`web\\s+ClusterIP\\s+${svc.spec.clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+80/TCP`),
+  );
 });
 
 test('CRD: established at once, category listing, printer columns, validation, status subresource, wait', async () => {
@@ -138,15 +197,38 @@ test('CRD: established at once, category listing, printer columns, validation, s
   const w = await getJson(['get', 'widget', 'a']);
   assert.is(w.spec.color, 'red', 'schema default applied');
   // invalid and unknown fields
-  const bad = (spec: string) => `{"apiVersion":"test.modelship.dev/v1alpha1","kind":"Widget","metadata":{"name":"b"},"spec":${spec}}`;
-  assert.match((await fails(['apply', '-f', '-'], bad('{"size":1000}'))).stderr, 'The Widget "b" is invalid: spec.size: Invalid value: 1000: spec.size in body should be less than or equal to 100');
-  assert.match((await fails(['apply', '-f', '-'], bad('{"size":1,"bogus":true}'))).stderr, 'strict decoding error: unknown field "spec.bogus"');
-  assert.match((await fails(['patch', 'wdg', 'a', '--type', 'merge', '-p', '{"spec":{"color":"blue"}}'])).stderr, 'spec: Invalid value: "object": color is immutable');
-  assert.match((await fails(['patch', 'wdg', 'a', '-p', '{"spec":{"size":4}}'])).stderr, 'application/strategic-merge-patch+json is not supported');
+  const bad = (spec: string) =>
+    `{"apiVersion":"test.modelship.dev/v1alpha1","kind":"Widget","metadata":{"name":"b"},"spec":${spec}}`;
+  assert.match(
+    (await fails(['apply', '-f', '-'], bad('{"size":1000}'))).stderr,
+    'The Widget "b" is invalid: spec.size: Invalid value: 1000: spec.size in body should be less than or equal to 100',
+  );
+  assert.match(
+    (await fails(['apply', '-f', '-'], bad('{"size":1,"bogus":true}'))).stderr,
+    'strict decoding error: unknown field "spec.bogus"',
+  );
+  assert.match(
+    (await fails(['patch', 'wdg', 'a', '--type', 'merge', '-p', '{"spec":{"color":"blue"}}'])).stderr,
+    'spec: Invalid value: "object": color is immutable',
+  );
+  assert.match(
+    (await fails(['patch', 'wdg', 'a', '-p', '{"spec":{"size":4}}'])).stderr,
+    'application/strategic-merge-patch+json is not supported',
+  );
   // status subresource: main writes ignore status, /status writes ignore spec
   await ok(['patch', 'wdg', 'a', '--type', 'merge', '-p', '{"status":{"phase":"Ignored"}}']);
   assert.is((await getJson(['get', 'wdg', 'a'])).status, undefined);
-  await ok(['patch', 'wdg', 'a', '--subresource', 'status', '--type', 'merge', '-p', '{"spec":{"size":9},"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}']);
+  await ok([
+    'patch',
+    'wdg',
+    'a',
+    '--subresource',
+    'status',
+    '--type',
+    'merge',
+    '-p',
+    '{"spec":{"size":9},"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}',
+  ]);
   const after = await getJson(['get', 'wdg', 'a']);
   assert.is(after.status.phase, 'Running');
   assert.is(after.spec.size, 3);
@@ -161,7 +243,8 @@ test('get -w streams changes', async () => {
   const openWatches = () => c.api.faults.list().watches;
   const before = openWatches();
   const watching = c.kubectl(['get', 'widgets', '-w', '--output-watch-events'], { timeoutMs: 4000 });
-  for (const deadline = Date.now() + 3000; openWatches() <= before && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
+  for (const deadline = Date.now() + 3000; openWatches() <= before && Date.now() < deadline;)
+    await new Promise((r) => setTimeout(r, 20));
   await ok(['label', 'wdg', 'a', 'seen=yes']);
   const out = (await watching).stdout;
   assert.match(out, /ADDED\s+a\s+3/);
@@ -170,7 +253,10 @@ test('get -w streams changes', async () => {
 
 test('delete: wait --for=delete, namespace cascade, deleting a CRD removes its resources', async () => {
   await ok(['delete', 'deploy', 'web', '--wait=true']);
-  assert.match((await fails(['get', 'deploy', 'web'])).stderr, 'Error from server (NotFound): deployments.apps "web" not found');
+  assert.match(
+    (await fails(['get', 'deploy', 'web'])).stderr,
+    'Error from server (NotFound): deployments.apps "web" not found',
+  );
   await ok(['create', 'namespace', 'scratch']);
   await ok(['-n', 'scratch', 'create', 'configmap', 'x', '--from-literal=a=b']);
   await ok(['-n', 'scratch', 'apply', '-f', `${FIXTURES}widget-a.yaml`]);
@@ -180,7 +266,10 @@ test('delete: wait --for=delete, namespace cascade, deleting a CRD removes its r
   await ok(['delete', 'crd', 'widgets.test.modelship.dev', '--timeout=20s']);
   const r = await fails(['get', 'widgets']);
   // kubectl's discovery cache may still name the type; the server answers 404 either way.
-  assert.match(r.stderr, /the server doesn't have a resource type "widgets"|NotFound.*the server could not find the requested resource/);
+  assert.match(
+    r.stderr,
+    /the server doesn't have a resource type "widgets"|NotFound.*the server could not find the requested resource/,
+  );
   const crdFile = readFileSync(`${FIXTURES}widgets-crd.yaml`, 'utf8');
   await ok(['apply', '-f', '-'], crdFile);
   assert.match(await ok(['get', 'widgets', '-A', '-o', 'name']), /^\s*$/, 'recreated CRD starts empty');

@@ -13,7 +13,9 @@ const dir = mkdtempSync(join(tmpdir(), 'devcluster-main-'));
 const children = new Set<ChildProcess>();
 
 function start(): Promise<{ child: ChildProcess; apiUrl: string; output: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'hack/devcluster/main.ts', '--dir', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'hack/devcluster/main.ts', '--dir', dir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const output: string[] = [];
   return new Promise((resolve, reject) => {
@@ -24,21 +26,34 @@ function start(): Promise<{ child: ChildProcess; apiUrl: string; output: string[
       output.push(l);
       apiUrl ||= /^devcluster: API server (http:\/\/\S+)$/.exec(l)?.[1] ?? '';
       // The kubeconfig line comes last, once every component is up.
-      if (apiUrl && l.startsWith('devcluster: kubeconfig ')) { clearTimeout(timer); resolve({ child, apiUrl, output }); }
+      if (apiUrl && l.startsWith('devcluster: kubeconfig ')) {
+        clearTimeout(timer);
+        resolve({ child, apiUrl, output });
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`devcluster exited ${code}: ${output.join('\n')}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`devcluster exited ${code}: ${output.join('\n')}`));
+    });
   });
 }
 
 function stop(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) { resolve(child.exitCode); return; }
-    child.once('exit', (code) => { children.delete(child); resolve(code); });
+    if (child.exitCode !== null) {
+      resolve(child.exitCode);
+      return;
+    }
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    });
     child.kill('SIGTERM');
   });
 }
 
-const kubectl = (args: string[]) => run(join(BIN_DIR, 'kubectl'), args, { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir });
+const kubectl = (args: string[]) =>
+  run(join(BIN_DIR, 'kubectl'), args, { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir });
 
 test.after(async () => {
   for (const c of children) await stop(c);

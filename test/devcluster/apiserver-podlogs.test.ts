@@ -4,16 +4,27 @@ import * as assert from 'uvu/assert';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 
 let c: TestCluster;
-test.before(async () => { c = await startTestCluster({ agent: true }); });
-test.after(async () => { await c?.stop(); });
-
-const pod = (name: string, script: string, containers = 1) => JSON.stringify({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name },
-  spec: {
-    restartPolicy: 'Never',
-    containers: Array.from({ length: containers }, (_, i) => ({ name: i ? `side${i}` : 'main', image: 'busybox', command: ['sh', '-c', script] })),
-  },
+test.before(async () => {
+  c = await startTestCluster({ agent: true });
 });
+test.after(async () => {
+  await c?.stop();
+});
+
+const pod = (name: string, script: string, containers = 1) =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: {
+      restartPolicy: 'Never',
+      containers: Array.from({ length: containers }, (_, i) => ({
+        name: i ? `side${i}` : 'main',
+        image: 'busybox',
+        command: ['sh', '-c', script],
+      })),
+    },
+  });
 
 test('kubectl logs: whole log, --tail, and the errors of a real API server', async () => {
   let r = await c.kubectl(['apply', '-f', '-'], { input: pod('talker', 'echo hello; echo world') });

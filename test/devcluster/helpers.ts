@@ -4,7 +4,12 @@ import * as http from 'node:http';
 import type { TestCluster } from '../support/devcluster.js';
 
 /** Runs the real kubectl against the cluster; a non-zero exit throws with kubectl's stderr. */
-export async function kubectlOk(cluster: TestCluster, args: string[], input?: string, timeoutMs = 60_000): Promise<string> {
+export async function kubectlOk(
+  cluster: TestCluster,
+  args: string[],
+  input?: string,
+  timeoutMs = 60_000,
+): Promise<string> {
   const r = await cluster.kubectl(args, { input, timeoutMs });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
@@ -14,7 +19,12 @@ export async function kubectlOk(cluster: TestCluster, args: string[], input?: st
  * Polls `fn` until it returns something other than undefined; errors count as "not yet" and the
  * last one is named in the timeout, so a failing wait says what it last saw.
  */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -24,7 +34,8 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

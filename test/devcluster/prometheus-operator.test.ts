@@ -12,7 +12,7 @@ let cluster: TestCluster;
 
 async function query(promql: string): Promise<any[]> {
   const res = await fetch(`${cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = await res.json() as any;
+  const body = (await res.json()) as any;
   assert.is(body.status, 'success', JSON.stringify(body));
   return body.data.result;
 }
@@ -90,7 +90,8 @@ test.after(async () => {
 
 test('the monitoring.coreos.com kinds are served and validated', async () => {
   const bad = await cluster.kubectl(['apply', '-f', '-'], {
-    input: 'apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: x, namespace: team-a}\nspec:\n  selector: {}\n  podMetricsEndpoints: [{port: http, interval: soon}]\n',
+    input:
+      'apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: x, namespace: team-a}\nspec:\n  selector: {}\n  podMetricsEndpoints: [{port: http, interval: soon}]\n',
   });
   assert.is.not(bad.code, 0);
   assert.match(bad.stderr, /spec\.podMetricsEndpoints\[0\]\.interval/);
@@ -98,32 +99,63 @@ test('the monitoring.coreos.com kinds are served and validated', async () => {
 
 test('PodMonitor series carry prometheus-operator target labels; clashing ones become exported_', async () => {
   await kubectlOk(cluster, ['apply', '-f', '-'], workload + '---' + monitors);
-  const [series] = await eventually('demo_requests_total from the PodMonitor job', async () => {
-    const r = await query('demo_requests_total{job="monitoring/web-pods"}');
-    return r.length ? r : undefined;
-  }, 60_000);
+  const [series] = await eventually(
+    'demo_requests_total from the PodMonitor job',
+    async () => {
+      const r = await query('demo_requests_total{job="monitoring/web-pods"}');
+      return r.length ? r : undefined;
+    },
+    60_000,
+  );
   const m = series.metric;
   assert.equal(
-    { namespace: m.namespace, pod: m.pod, container: m.container, endpoint: m.endpoint, app: m.app, exported_endpoint: m.exported_endpoint, exported_namespace: m.exported_namespace },
-    { namespace: 'team-a', pod: 'web-0', container: 'server', endpoint: 'http', app: 'web', exported_endpoint: 'predict', exported_namespace: 'mine' },
+    {
+      namespace: m.namespace,
+      pod: m.pod,
+      container: m.container,
+      endpoint: m.endpoint,
+      app: m.app,
+      exported_endpoint: m.exported_endpoint,
+      exported_namespace: m.exported_namespace,
+    },
+    {
+      namespace: 'team-a',
+      pod: 'web-0',
+      container: 'server',
+      endpoint: 'http',
+      app: 'web',
+      exported_endpoint: 'predict',
+      exported_namespace: 'mine',
+    },
   );
   assert.match(m.instance, /^127\.\d+\.\d+\.\d+:8080$/);
 });
 
 test('ServiceMonitor series carry service, endpoint (the Service port name) and job = the Service', async () => {
-  const [series] = await eventually('demo_requests_total from the ServiceMonitor job', async () => {
-    const r = await query('demo_requests_total{service="web"}');
-    return r.length ? r : undefined;
-  }, 60_000);
+  const [series] = await eventually(
+    'demo_requests_total from the ServiceMonitor job',
+    async () => {
+      const r = await query('demo_requests_total{service="web"}');
+      return r.length ? r : undefined;
+    },
+    60_000,
+  );
   const m = series.metric;
-  assert.equal({ job: m.job, endpoint: m.endpoint, namespace: m.namespace, pod: m.pod, container: m.container }, { job: 'web', endpoint: 'web-port', namespace: 'team-a', pod: 'web-0', container: 'server' });
+  assert.equal(
+    { job: m.job, endpoint: m.endpoint, namespace: m.namespace, pod: m.pod, container: m.container },
+    { job: 'web', endpoint: 'web-port', namespace: 'team-a', pod: 'web-0', container: 'server' },
+  );
 });
 
 test('PrometheusRule alerts are evaluated by Prometheus; an invalid rule is left out', async () => {
-  const alert = await eventually('DemoRequestsSeen firing', async () => {
-    const r = await query('ALERTS{alertname="DemoRequestsSeen"}');
-    return r.find((a) => a.metric.alertstate === 'firing');
-  }, 60_000);
+  const alert = await eventually(
+    'DemoRequestsSeen firing',
+    async () => {
+      const r = await query('ALERTS{alertname="DemoRequestsSeen"}');
+      return r.find((a) => a.metric.alertstate === 'firing');
+    },
+    60_000,
+  );
   assert.is(alert.metric.namespace, 'team-a');
   const res = await fetch(`${cluster.prometheusUrl}/api/v1/rules`);
   const groups = ((await res.json()) as any).data.groups.map((g: any) => g.name);
@@ -132,11 +164,15 @@ test('PrometheusRule alerts are evaluated by Prometheus; an invalid rule is left
 
 test('a deleted PodMonitor stops its job', async () => {
   await kubectlOk(cluster, ['delete', 'podmonitors.monitoring.coreos.com', 'web-pods', '-n', 'monitoring']);
-  await eventually('the PodMonitor job gone from the targets', async () => {
-    const res = await fetch(`${cluster.prometheusUrl}/api/v1/targets`);
-    const active = ((await res.json()) as any).data.activeTargets as any[];
-    return active.some((t) => t.labels.job === 'monitoring/web-pods') ? undefined : true;
-  }, 30_000);
+  await eventually(
+    'the PodMonitor job gone from the targets',
+    async () => {
+      const res = await fetch(`${cluster.prometheusUrl}/api/v1/targets`);
+      const active = ((await res.json()) as any).data.activeTargets as any[];
+      return active.some((t) => t.labels.job === 'monitoring/web-pods') ? undefined : true;
+    },
+    30_000,
+  );
 });
 
 test.run();

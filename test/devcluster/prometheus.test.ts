@@ -25,7 +25,7 @@ const server = http.createServer((req, res) => {
 
 async function query(url: string, promql: string): Promise<any[]> {
   const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = await res.json() as any;
+  const body = (await res.json()) as any;
   assert.is(body.status, 'success');
   return body.data.result;
 }
@@ -51,7 +51,15 @@ test('scrapes file_sd targets with their labels and metrics path', async () => {
   const port = (server.address() as AddressInfo).port;
   prom = await startPrometheus({ dataDir: dir });
   assert.match(prom.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  writeFileSync(defaultTargetsFile(dir), JSON.stringify([{ targets: [`127.0.0.1:${port}`], labels: { namespace: 'ns1', pod: 'demo-0', app: 'demo', __metrics_path__: '/custom-metrics' } }]));
+  writeFileSync(
+    defaultTargetsFile(dir),
+    JSON.stringify([
+      {
+        targets: [`127.0.0.1:${port}`],
+        labels: { namespace: 'ns1', pod: 'demo-0', app: 'demo', __metrics_path__: '/custom-metrics' },
+      },
+    ]),
+  );
   const up = await eventually('up{pod="demo-0"} == 1', async () => {
     const r = await query(prom!.url, 'up{job="kubernetes-pods",pod="demo-0"}');
     return r.length === 1 && r[0].value[1] === '1' ? r[0] : undefined;
@@ -67,7 +75,10 @@ test('scrapes file_sd targets with their labels and metrics path', async () => {
 test('a stopped Prometheus leaves nothing listening; a restart keeps URL and data', async () => {
   const url = prom!.url;
   await prom!.stop();
-  const down = await fetch(`${url}/-/ready`).then(() => 'up', () => 'down');
+  const down = await fetch(`${url}/-/ready`).then(
+    () => 'up',
+    () => 'down',
+  );
   assert.is(down, 'down');
   prom = await startPrometheus({ dataDir: dir });
   assert.is(prom.url, url, 'same port after restart');

@@ -26,11 +26,25 @@ const cases: Case[] = [
         selector: { matchLabels: { app: 'web' } },
         template: {
           metadata: { labels: { app: 'web' } },
-          spec: { containers: [{ name: 'c', imagee: 'x', resources: { limits: { cpu: '1', 'nvidia.com/gpu': '1' } }, ports: [{ containerPort: 80, hostnam: 'h' }] }] },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                imagee: 'x',
+                resources: { limits: { cpu: '1', 'nvidia.com/gpu': '1' } },
+                ports: [{ containerPort: 80, hostnam: 'h' }],
+              },
+            ],
+          },
         },
       },
     },
-    expectUnknown: ['.metadata.lables', '.spec.replicass', '.spec.template.spec.containers[0].imagee', '.spec.template.spec.containers[0].ports[0].hostnam'],
+    expectUnknown: [
+      '.metadata.lables',
+      '.spec.replicass',
+      '.spec.template.spec.containers[0].imagee',
+      '.spec.template.spec.containers[0].ports[0].hostnam',
+    ],
     expectAfter: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -39,7 +53,11 @@ const cases: Case[] = [
         selector: { matchLabels: { app: 'web' } },
         template: {
           metadata: { labels: { app: 'web' } },
-          spec: { containers: [{ name: 'c', resources: { limits: { cpu: '1', 'nvidia.com/gpu': '1' } }, ports: [{ containerPort: 80 }] }] },
+          spec: {
+            containers: [
+              { name: 'c', resources: { limits: { cpu: '1', 'nvidia.com/gpu': '1' } }, ports: [{ containerPort: 80 }] },
+            ],
+          },
         },
       },
     },
@@ -48,7 +66,16 @@ const cases: Case[] = [
     name: 'a valid Service keeps everything (targetPort is int-or-string)',
     apiVersion: 'v1',
     kind: 'Service',
-    obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { clusterIP: '127.96.0.1', ports: [{ name: 'http', port: 80, targetPort: 'http' }], selector: { app: 'web' } } },
+    obj: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: {
+        clusterIP: '127.96.0.1',
+        ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+        selector: { app: 'web' },
+      },
+    },
     expectUnknown: [],
   },
   {
@@ -64,7 +91,19 @@ const cases: Case[] = [
     kind: 'CustomResourceDefinition',
     obj: {
       spec: {
-        versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object', properties: { a: { type: 'object', default: { any: 1 }, 'x-kubernetes-preserve-unknown-fields': true, typo: 1 } } } } }],
+        versions: [
+          {
+            name: 'v1',
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  a: { type: 'object', default: { any: 1 }, 'x-kubernetes-preserve-unknown-fields': true, typo: 1 },
+                },
+              },
+            },
+          },
+        ],
       },
     },
     expectUnknown: ['.spec.versions[0].schema.openAPIV3Schema.properties.a.typo'],

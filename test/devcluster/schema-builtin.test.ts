@@ -68,28 +68,48 @@ const cases: Case[] = [
     name: 'a valid Pod',
     apiVersion: 'v1',
     kind: 'Pod',
-    obj: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } },
+    obj: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] },
+    },
     expect: [],
   },
   {
     name: 'a Pod with an unknown restartPolicy',
     apiVersion: 'v1',
     kind: 'Pod',
-    obj: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Sometimes', containers: [{ name: 'c', image: 'busybox' }] } },
+    obj: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { restartPolicy: 'Sometimes', containers: [{ name: 'c', image: 'busybox' }] },
+    },
     expect: ['spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"'],
   },
   {
     name: 'a Service port with an unknown protocol',
     apiVersion: 'v1',
     kind: 'Service',
-    obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http', protocol: 'HTTP' }] } },
+    obj: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http', protocol: 'HTTP' }] },
+    },
     expect: ['spec.ports[0].protocol: Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP"'],
   },
   {
     name: 'a valid Service (targetPort int-or-string)',
     apiVersion: 'v1',
     kind: 'Service',
-    obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] } },
+    obj: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    },
     expect: [],
   },
   {
@@ -105,7 +125,12 @@ const cases: Case[] = [
     name: 'a Job with a pod template that lacks containers',
     apiVersion: 'batch/v1',
     kind: 'Job',
-    obj: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'train' }, spec: { backoffLimit: 1, template: { spec: { restartPolicy: 'Never' } } } },
+    obj: {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'train' },
+      spec: { backoffLimit: 1, template: { spec: { restartPolicy: 'Never' } } },
+    },
     expect: ['spec.template.spec.containers: Required value'],
   },
   {
@@ -119,7 +144,12 @@ const cases: Case[] = [
     name: 'a Lease',
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    obj: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'modelship-operator' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: '2026-11-22T10:00:00.000000Z' } },
+    obj: {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'modelship-operator' },
+      spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: '2026-11-22T10:00:00.000000Z' },
+    },
     expect: [],
   },
   {
@@ -142,7 +172,10 @@ for (const c of cases) {
 test('unknown kinds have nothing to be checked against', () => {
   assert.is(isKnownBuiltin('gateway.networking.k8s.io/v1', 'HTTPRoute'), false);
   assert.is(isKnownBuiltin('apps/v1', 'Deployment'), true);
-  assert.equal(validateBuiltin('gateway.networking.k8s.io/v1', 'HTTPRoute', { metadata: { name: 'r' }, spec: { whatever: 1 } }), []);
+  assert.equal(
+    validateBuiltin('gateway.networking.k8s.io/v1', 'HTTPRoute', { metadata: { name: 'r' }, spec: { whatever: 1 } }),
+    [],
+  );
 });
 
 test.run();

@@ -29,7 +29,13 @@ const base: Record<string, JSONSchemaProps> = {
     items: {
       type: 'object',
       required: ['name'],
-      properties: { name: { type: 'string' }, value: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'value is immutable' }] } },
+      properties: {
+        name: { type: 'string' },
+        value: {
+          type: 'string',
+          'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'value is immutable' }],
+        },
+      },
     },
   },
 };
@@ -77,13 +83,27 @@ const cases: Case[] = [
   },
   {
     name: 'reason Forbidden and fieldPath',
-    rules: [{ rule: "!has(self.optional) || self.model != 'legacy'", message: 'optional is not allowed for legacy models', reason: 'FieldValueForbidden', fieldPath: '.optional' }],
+    rules: [
+      {
+        rule: "!has(self.optional) || self.model != 'legacy'",
+        message: 'optional is not allowed for legacy models',
+        reason: 'FieldValueForbidden',
+        fieldPath: '.optional',
+      },
+    ],
     spec: { model: 'legacy', optional: 'x' },
     expect: ['spec.optional: Forbidden: optional is not allowed for legacy models'],
   },
   {
     name: 'reason Required',
-    rules: [{ rule: "self.model != 'custom' || has(self.optional)", message: 'required for custom models', reason: 'FieldValueRequired', fieldPath: '.optional' }],
+    rules: [
+      {
+        rule: "self.model != 'custom' || has(self.optional)",
+        message: 'required for custom models',
+        reason: 'FieldValueRequired',
+        fieldPath: '.optional',
+      },
+    ],
     spec: { model: 'custom' },
     expect: ['spec.optional: Required value: required for custom models'],
   },
@@ -103,14 +123,21 @@ const cases: Case[] = [
   },
   {
     name: 'weights increasing, with indexes',
-    rules: [{ rule: 'size(self) < 2 || (self[0] < self[1] && (size(self) < 3 || self[1] < self[2]))', message: 'steps must increase' }],
+    rules: [
+      {
+        rule: 'size(self) < 2 || (self[0] < self[1] && (size(self) < 3 || self[1] < self[2]))',
+        message: 'steps must increase',
+      },
+    ],
     on: 'steps',
     spec: { steps: [10, 50, 25] },
     expect: ['spec.steps: Invalid value: "array": steps must increase'],
   },
   {
     name: 'weights increasing, with isSorted() and exists_one()',
-    rules: [{ rule: 'self.isSorted() && self.all(w, self.exists_one(x, x == w))', message: 'steps must strictly increase' }],
+    rules: [
+      { rule: 'self.isSorted() && self.all(w, self.exists_one(x, x == w))', message: 'steps must strictly increase' },
+    ],
     on: 'steps',
     spec: { steps: [10, 10, 50] },
     expect: ['spec.steps: Invalid value: "array": steps must strictly increase'],
@@ -131,7 +158,9 @@ const cases: Case[] = [
   },
   {
     name: 'string functions',
-    rules: [{ rule: "self.startsWith('fa') && self.endsWith('es') && self.contains('attr') && self.matches('^[a-z-]+$')" }],
+    rules: [
+      { rule: "self.startsWith('fa') && self.endsWith('es') && self.contains('attr') && self.matches('^[a-z-]+$')" },
+    ],
     on: 'model',
     spec: { model: 'face-attributes' },
     expect: [],
@@ -144,7 +173,9 @@ const cases: Case[] = [
   },
   {
     name: 'int-or-string is dyn',
-    rules: [{ rule: "type(self) == int ? self > 0 : self.endsWith('%')", message: 'a positive number or a percentage' }],
+    rules: [
+      { rule: "type(self) == int ? self > 0 : self.endsWith('%')", message: 'a positive number or a percentage' },
+    ],
     on: 'port',
     spec: { port: '50' },
     expect: ['spec.port: Invalid value: "": a positive number or a percentage'],
@@ -176,7 +207,9 @@ const cases: Case[] = [
     rules: [{ rule: "self.all(k, k.startsWith('app.')) && self['app.tier'] == 'web'" }],
     on: 'labels',
     spec: { labels: { 'app.tier': 'db' } },
-    expect: ['spec.labels: Invalid value: "object": failed rule: self.all(k, k.startsWith(\'app.\')) && self[\'app.tier\'] == \'web\''],
+    expect: [
+      "spec.labels: Invalid value: \"object\": failed rule: self.all(k, k.startsWith('app.')) && self['app.tier'] == 'web'",
+    ],
   },
   {
     name: 'reading an absent field is a runtime error, in cel-go wording',
@@ -223,8 +256,18 @@ const cases: Case[] = [
   {
     name: 'list-type map items correlate with the old item of the same key',
     rules: [],
-    spec: { env: [{ name: 'B', value: 'new' }, { name: 'A', value: '1' }] },
-    old: { env: [{ name: 'A', value: '1' }, { name: 'B', value: 'old' }] },
+    spec: {
+      env: [
+        { name: 'B', value: 'new' },
+        { name: 'A', value: '1' },
+      ],
+    },
+    old: {
+      env: [
+        { name: 'A', value: '1' },
+        { name: 'B', value: 'old' },
+      ],
+    },
     expect: ['spec.env[0].value: Invalid value: "string": value is immutable'],
   },
   {
@@ -262,16 +305,26 @@ test('cel: rules are not evaluated when schema validation already found a blocki
 });
 
 test('cel: a rule at the root sees metadata.name', () => {
-  const crd = crdWith(schemaWith([]), { 'x-kubernetes-validations': [{ rule: "self.metadata.name == self.spec.model + '-v' + string(self.spec.version)", message: 'name must be <model>-v<version>' }] });
+  const crd = crdWith(schemaWith([]), {
+    'x-kubernetes-validations': [
+      {
+        rule: "self.metadata.name == self.spec.model + '-v' + string(self.spec.version)",
+        message: 'name must be <model>-v<version>',
+      },
+    ],
+  });
   const schema = compileCrdSchema(crd, 'v1');
-  assert.equal(lines(schema.validate(widget({ model: 'm', version: 2 }))), ['<nil>: Invalid value: "object": name must be <model>-v<version>']);
+  assert.equal(lines(schema.validate(widget({ model: 'm', version: 2 }))), [
+    '<nil>: Invalid value: "object": name must be <model>-v<version>',
+  ]);
   const ok = widget({ model: 'm', version: 2 });
   ok.metadata.name = 'm-v2';
   assert.equal(lines(schema.validate(ok)), []);
 });
 
 test('cel: sum, min, max, indexOf on lists', () => {
-  const rule = 'self.sum() == 60 && self.min() == 10 && self.max() == 30 && self.indexOf(20) == 1 && self.lastIndexOf(99) == -1';
+  const rule =
+    'self.sum() == 60 && self.min() == 10 && self.max() == 30 && self.indexOf(20) == 1 && self.lastIndexOf(99) == -1';
   const schema = compileCrdSchema(crdWith(schemaWith([{ rule }], 'steps')), 'v1');
   assert.equal(lines(schema.validate(widget({ steps: [10, 20, 30] }))), []);
   assert.equal(lines(schema.validate(widget({ steps: [10, 20, 31] }))).length, 1);

@@ -14,7 +14,10 @@ interface Case {
 }
 
 /** A valid CRD whose `spec` schema is replaced, or mutated by `edit`. */
-function crd(spec: JSONSchemaProps = { type: 'object', properties: { replicas: { type: 'integer' } } }, edit?: (c: any) => void): () => any {
+function crd(
+  spec: JSONSchemaProps = { type: 'object', properties: { replicas: { type: 'integer' } } },
+  edit?: (c: any) => void,
+): () => any {
   return () => {
     const c = crdWith(spec);
     edit?.(c);
@@ -99,7 +102,9 @@ const cases: Case[] = [
   {
     name: 'properties and additionalProperties together',
     crd: crd({ type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'string' } }),
-    expect: [`${S}.properties[spec].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive`],
+    expect: [
+      `${S}.properties[spec].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive`,
+    ],
   },
   {
     name: 'the root must be an object',
@@ -108,45 +113,84 @@ const cases: Case[] = [
   },
   {
     name: 'int-or-string with preserve-unknown-fields',
-    crd: crd({ type: 'object', properties: { port: { 'x-kubernetes-int-or-string': true, 'x-kubernetes-preserve-unknown-fields': true } } }),
-    expect: [`${S}.properties[spec].properties[port].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if x-kubernetes-int-or-string is true`],
+    crd: crd({
+      type: 'object',
+      properties: { port: { 'x-kubernetes-int-or-string': true, 'x-kubernetes-preserve-unknown-fields': true } },
+    }),
+    expect: [
+      `${S}.properties[spec].properties[port].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if x-kubernetes-int-or-string is true`,
+    ],
   },
   {
     name: 'int-or-string accepts its anyOf pattern',
-    crd: crd({ type: 'object', properties: { port: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] } } }),
+    crd: crd({
+      type: 'object',
+      properties: { port: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] } },
+    }),
     expect: [],
   },
   {
     name: 'type inside anyOf is not structural',
-    crd: crd({ type: 'object', properties: { port: { type: 'string', anyOf: [{ type: 'string', pattern: '^a' }, { maxLength: 3 }] } } }),
+    crd: crd({
+      type: 'object',
+      properties: { port: { type: 'string', anyOf: [{ type: 'string', pattern: '^a' }, { maxLength: 3 }] } },
+    }),
     expect: [`${S}.properties[spec].properties[port].anyOf[0].type: Forbidden: must be empty to be structural`],
   },
   {
     name: 'embedded resource needs properties or preserve-unknown-fields',
     crd: crd({ type: 'object', properties: { template: { type: 'object', 'x-kubernetes-embedded-resource': true } } }),
-    expect: [`${S}.properties[spec].properties[template].properties: Required value: must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields`],
+    expect: [
+      `${S}.properties[spec].properties[template].properties: Required value: must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields`,
+    ],
   },
   {
     name: 'embedded resource must be an object',
-    crd: crd({ type: 'object', properties: { template: { type: 'array', items: { type: 'string' }, 'x-kubernetes-embedded-resource': true, 'x-kubernetes-preserve-unknown-fields': true } } }),
-    expect: [`${S}.properties[spec].properties[template].type: Invalid value: "array": must be object if x-kubernetes-embedded-resource is true`],
+    crd: crd({
+      type: 'object',
+      properties: {
+        template: {
+          type: 'array',
+          items: { type: 'string' },
+          'x-kubernetes-embedded-resource': true,
+          'x-kubernetes-preserve-unknown-fields': true,
+        },
+      },
+    }),
+    expect: [
+      `${S}.properties[spec].properties[template].type: Invalid value: "array": must be object if x-kubernetes-embedded-resource is true`,
+    ],
   },
   {
     name: 'uniqueItems is forbidden',
     crd: crd({ type: 'object', properties: { tags: { type: 'array', items: { type: 'string' }, uniqueItems: true } } }),
-    expect: [`${S}.properties[spec].properties[tags].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic`],
+    expect: [
+      `${S}.properties[spec].properties[tags].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic`,
+    ],
   },
   {
     name: 'list-type map keys must be required or defaulted',
     crd: crd({
       type: 'object',
-      properties: { env: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' } } } } },
+      properties: {
+        env: {
+          type: 'array',
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+          items: { type: 'object', properties: { name: { type: 'string' } } },
+        },
+      },
     }),
-    expect: [`${S}.properties[spec].properties[env].items.required: Required value: must contain "name" or ${S}.properties[spec].properties[env].items.properties[name].default must be specified`],
+    expect: [
+      `${S}.properties[spec].properties[env].items.required: Required value: must contain "name" or ${S}.properties[spec].properties[env].items.properties[name].default must be specified`,
+    ],
   },
   {
     name: 'defaults must validate against their schema',
-    crd: crd({ type: 'object', properties: { replicas: { type: 'integer', minimum: 0, default: -1 }, mode: { type: 'string', default: true } } }),
+    crd: crd({
+      type: 'object',
+      properties: { replicas: { type: 'integer', minimum: 0, default: -1 }, mode: { type: 'string', default: true } },
+    }),
     expect: [
       `${S}.properties[spec].properties[replicas].default: Invalid value: -1:  in body should be greater than or equal to 0`,
       `${S}.properties[spec].properties[mode].default: Invalid value: "boolean":  in body must be of type string: "boolean"`,
@@ -154,8 +198,19 @@ const cases: Case[] = [
   },
   {
     name: 'defaults must be pruned',
-    crd: crd({ type: 'object', properties: { traffic: { type: 'object', properties: { provider: { type: 'string' } }, default: { provider: 'router', bogus: 1 } } } }),
-    expect: [`${S}.properties[spec].properties[traffic].default: Invalid value: map[string]interface {}{"bogus":1, "provider":"router"}: must not have unknown fields`],
+    crd: crd({
+      type: 'object',
+      properties: {
+        traffic: {
+          type: 'object',
+          properties: { provider: { type: 'string' } },
+          default: { provider: 'router', bogus: 1 },
+        },
+      },
+    }),
+    expect: [
+      `${S}.properties[spec].properties[traffic].default: Invalid value: map[string]interface {}{"bogus":1, "provider":"router"}: must not have unknown fields`,
+    ],
   },
   {
     name: 'CEL rules run on defaults, without completing them with nested defaults',
@@ -170,32 +225,50 @@ const cases: Case[] = [
         },
       },
     }),
-    expect: [`${S}.properties[spec].properties[worker].default: Invalid value: "object": no such key: min evaluating rule: self.min <= self.max`],
+    expect: [
+      `${S}.properties[spec].properties[worker].default: Invalid value: "object": no such key: min evaluating rule: self.min <= self.max`,
+    ],
   },
   {
     name: 'a rule that does not parse',
-    crd: crd({ type: 'object', 'x-kubernetes-validations': [{ rule: 'self.replicas >' }], properties: { replicas: { type: 'integer' } } }),
+    crd: crd({
+      type: 'object',
+      'x-kubernetes-validations': [{ rule: 'self.replicas >' }],
+      properties: { replicas: { type: 'integer' } },
+    }),
     expect: [
       `${S}.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.replicas >", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:15: Syntax error: found > but expecting end of input\n | self.replicas >\n | ..............^`,
     ],
   },
   {
     name: 'a rule that reads an undefined field',
-    crd: crd({ type: 'object', 'x-kubernetes-validations': [{ rule: 'self.replicsa > 0' }], properties: { replicas: { type: 'integer' } } }),
+    crd: crd({
+      type: 'object',
+      'x-kubernetes-validations': [{ rule: 'self.replicsa > 0' }],
+      properties: { replicas: { type: 'integer' } },
+    }),
     expect: [
       `${S}.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.replicsa > 0", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:5: undefined field 'replicsa'\n | self.replicsa > 0\n | ....^`,
     ],
   },
   {
     name: 'a rule that calls an unknown function',
-    crd: crd({ type: 'object', properties: { size: { type: 'string', 'x-kubernetes-validations': [{ rule: 'ip(self).family() == 6' }] } } }),
+    crd: crd({
+      type: 'object',
+      properties: { size: { type: 'string', 'x-kubernetes-validations': [{ rule: 'ip(self).family() == 6' }] } },
+    }),
     expect: [
       `${S}.properties[spec].properties[size].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"ip(self).family() == 6", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:3: undeclared reference to 'ip' (in container '')\n | ip(self).family() == 6\n | ..^\nERROR: <input>:1:16: undeclared reference to 'family' (in container '')\n | ip(self).family() == 6\n | ...............^`,
     ],
   },
   {
     name: 'a messageExpression that does not compile',
-    crd: crd({ type: 'object', properties: { n: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self >= 1', messageExpression: 'oops + 1' }] } } }),
+    crd: crd({
+      type: 'object',
+      properties: {
+        n: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self >= 1', messageExpression: 'oops + 1' }] },
+      },
+    }),
     expect: [
       `${S}.properties[spec].properties[n].x-kubernetes-validations[0].messageExpression: Invalid value: apiextensions.ValidationRule{Rule:"self >= 1", Message:"", MessageExpression:"oops + 1", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: messageExpression compilation failed: ERROR: <input>:1:1: undeclared reference to 'oops' (in container '')\n | oops + 1\n | ^`,
     ],
@@ -203,7 +276,10 @@ const cases: Case[] = [
   {
     name: 'rules may read metadata.name at the root, but nothing else of metadata',
     crd: crd(undefined, (c) => {
-      c.spec.versions[0].schema.openAPIV3Schema['x-kubernetes-validations'] = [{ rule: "self.metadata.name.startsWith('w')" }, { rule: 'self.metadata.labels.size() > 0' }];
+      c.spec.versions[0].schema.openAPIV3Schema['x-kubernetes-validations'] = [
+        { rule: "self.metadata.name.startsWith('w')" },
+        { rule: 'self.metadata.labels.size() > 0' },
+      ];
     }),
     expect: [
       `${S}.x-kubernetes-validations[1].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.metadata.labels.size() > 0", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:14: undefined field 'labels'\n | self.metadata.labels.size() > 0\n | .............^`,

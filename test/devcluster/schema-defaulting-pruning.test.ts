@@ -16,7 +16,10 @@ const specSchema: JSONSchemaProps = {
     },
     canary: {
       type: 'object',
-      properties: { interval: { type: 'string', default: '1m' }, steps: { type: 'array', items: { type: 'integer' }, default: [10, 50] } },
+      properties: {
+        interval: { type: 'string', default: '1m' },
+        steps: { type: 'array', items: { type: 'integer' }, default: [10, 50] },
+      },
     },
     env: {
       type: 'array',
@@ -44,12 +47,27 @@ const defaultCases: DefaultCase[] = [
   {
     name: 'present values are kept; nested objects that are present are defaulted',
     spec: { replicas: 3, traffic: { port: 9000 }, canary: {} },
-    expect: { replicas: 3, traffic: { port: 9000, provider: 'router' }, canary: { interval: '1m', steps: [10, 50] }, optional: 'd', tolerations: { a: 1 } },
+    expect: {
+      replicas: 3,
+      traffic: { port: 9000, provider: 'router' },
+      canary: { interval: '1m', steps: [10, 50] },
+      optional: 'd',
+      tolerations: { a: 1 },
+    },
   },
   {
     name: 'list items are defaulted',
     spec: { env: [{ name: 'A' }, { name: 'B', value: 'x' }] },
-    expect: { replicas: 1, traffic: { provider: 'router', port: 8080 }, env: [{ name: 'A', value: '' }, { name: 'B', value: 'x' }], optional: 'd', tolerations: { a: 1 } },
+    expect: {
+      replicas: 1,
+      traffic: { provider: 'router', port: 8080 },
+      env: [
+        { name: 'A', value: '' },
+        { name: 'B', value: 'x' },
+      ],
+      optional: 'd',
+      tolerations: { a: 1 },
+    },
   },
   {
     name: 'non-nullable null becomes the default, or disappears without one; nullable null stays',
@@ -59,7 +77,13 @@ const defaultCases: DefaultCase[] = [
   {
     name: 'null map values take the additionalProperties default',
     spec: { hyperparameters: { lr: '0.1', epochs: null } },
-    expect: { replicas: 1, traffic: { provider: 'router', port: 8080 }, hyperparameters: { lr: '0.1', epochs: 'unset' }, optional: 'd', tolerations: { a: 1 } },
+    expect: {
+      replicas: 1,
+      traffic: { provider: 'router', port: 8080 },
+      hyperparameters: { lr: '0.1', epochs: 'unset' },
+      optional: 'd',
+      tolerations: { a: 1 },
+    },
   },
 ];
 
@@ -86,7 +110,11 @@ const pruneSchema: JSONSchemaProps = {
   type: 'object',
   properties: {
     model: { type: 'string' },
-    template: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { known: { type: 'object', properties: { a: { type: 'string' } } } } },
+    template: {
+      type: 'object',
+      'x-kubernetes-preserve-unknown-fields': true,
+      properties: { known: { type: 'object', properties: { a: { type: 'string' } } } },
+    },
     items: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
     labels: { type: 'object', additionalProperties: { type: 'object', properties: { v: { type: 'string' } } } },
     embedded: {
@@ -119,9 +147,21 @@ const pruneCases: PruneCase[] = [
   },
   {
     name: 'embedded resources keep apiVersion, kind and metadata',
-    object: { spec: { embedded: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { a: 'b' } }, spec: { x: '1', y: '2' }, status: {} } } },
+    object: {
+      spec: {
+        embedded: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'p', labels: { a: 'b' } },
+          spec: { x: '1', y: '2' },
+          status: {},
+        },
+      },
+    },
     expectPruned: ['.spec.embedded.spec.y', '.spec.embedded.status'],
-    expectSpec: { embedded: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { a: 'b' } }, spec: { x: '1' } } },
+    expectSpec: {
+      embedded: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { a: 'b' } }, spec: { x: '1' } },
+    },
   },
 ];
 
@@ -145,7 +185,10 @@ test('prune keeps apiVersion, kind and all of metadata at the root, and drops un
 });
 
 test('status is pruned by its own schema like any other field', () => {
-  const crd = crdWith({ type: 'object' }, { properties: { status: { type: 'object', properties: { phase: { type: 'string' } } } } });
+  const crd = crdWith(
+    { type: 'object' },
+    { properties: { status: { type: 'object', properties: { phase: { type: 'string' } } } } },
+  );
   const schema = compileCrdSchema(crd, 'v1', 'status');
   const o = widget({}, { status: { phase: 'Ready', bogus: 1 } });
   assert.equal(schema.prune(o), ['.status.bogus']);

@@ -96,7 +96,7 @@ const cases: Case[] = [
     name: 'pattern',
     schema: obj({ interval: { type: 'string', pattern: '^([0-9]+(ms|s|m|h))+$' } }),
     spec: { interval: '5 minutes' },
-    expect: ["spec.interval: Invalid value: \"5 minutes\": spec.interval in body should match '^([0-9]+(ms|s|m|h))+$'"],
+    expect: ['spec.interval: Invalid value: "5 minutes": spec.interval in body should match \'^([0-9]+(ms|s|m|h))+$\''],
   },
   {
     name: 'format date-time',
@@ -119,9 +119,15 @@ const cases: Case[] = [
   },
   {
     name: 'minItems and maxItems',
-    schema: obj({ steps: { type: 'array', items: { type: 'integer' }, minItems: 1, maxItems: 3 }, tags: { type: 'array', items: { type: 'string' }, minItems: 1 } }),
+    schema: obj({
+      steps: { type: 'array', items: { type: 'integer' }, minItems: 1, maxItems: 3 },
+      tags: { type: 'array', items: { type: 'string' }, minItems: 1 },
+    }),
     spec: { steps: [1, 2, 3, 4], tags: [] },
-    expect: ['spec.steps: Too many: 4: must have at most 3 items', 'spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items'],
+    expect: [
+      'spec.steps: Too many: 4: must have at most 3 items',
+      'spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items',
+    ],
     types: ['FieldValueTooMany', 'FieldValueInvalid'],
   },
   {
@@ -140,7 +146,9 @@ const cases: Case[] = [
     name: 'additionalProperties values are validated under their key',
     schema: obj({ hyperparameters: { type: 'object', additionalProperties: { type: 'string' } } }),
     spec: { hyperparameters: { lr: 0.1 } },
-    expect: ['spec.hyperparameters.lr: Invalid value: "number": spec.hyperparameters.lr in body must be of type string: "number"'],
+    expect: [
+      'spec.hyperparameters.lr: Invalid value: "number": spec.hyperparameters.lr in body must be of type string: "number"',
+    ],
   },
   {
     name: 'int-or-string accepts both',
@@ -174,15 +182,27 @@ const cases: Case[] = [
         type: 'array',
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['name'],
-        items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, value: { type: 'string' } } },
+        items: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string' }, value: { type: 'string' } },
+        },
       },
     }),
-    spec: { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] },
+    spec: {
+      env: [
+        { name: 'A', value: '1' },
+        { name: 'A', value: '2' },
+      ],
+    },
     expect: ['spec.env[1]: Duplicate value: map[string]interface {}{"name":"A"}'],
   },
   {
     name: 'several errors, in object order',
-    schema: obj({ model: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 1 } }, { required: ['image'] }),
+    schema: obj(
+      { model: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 1 } },
+      { required: ['image'] },
+    ),
     spec: { model: '', replicas: 0 },
     expect: [
       'spec.image: Required value',
@@ -203,7 +223,11 @@ for (const c of cases) {
     const schema = compileCrdSchema(crdWith(c.schema), 'v1');
     const errs = schema.validate(widget(c.spec));
     assert.equal(lines(errs), c.expect);
-    if (c.types) assert.equal(errs.map((e) => e.type), c.types);
+    if (c.types)
+      assert.equal(
+        errs.map((e) => e.type),
+        c.types,
+      );
   });
 }
 
@@ -236,28 +260,51 @@ test('cluster-scoped kinds forbid metadata.namespace', () => {
 });
 
 test('ratcheting: an unchanged invalid field does not block an update elsewhere', () => {
-  const schema = compileCrdSchema(crdWith(obj({ replicas: { type: 'integer', minimum: 1 }, model: { type: 'string' } })), 'v1');
+  const schema = compileCrdSchema(
+    crdWith(obj({ replicas: { type: 'integer', minimum: 1 }, model: { type: 'string' } })),
+    'v1',
+  );
   const old = widget({ replicas: 0, model: 'a' });
   const updated = widget({ replicas: 0, model: 'b' });
   assert.equal(lines(schema.validate(updated, old)), []);
   assert.equal(lines(schema.validate(updated)).length, 1, 'the same object is invalid on create');
   const changed = widget({ replicas: -1, model: 'b' });
-  assert.equal(lines(schema.validate(changed, old)), ['spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 1']);
+  assert.equal(lines(schema.validate(changed, old)), [
+    'spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 1',
+  ]);
 });
 
 test('validation of a typical custom resource stays well under 0.2 ms after compile', () => {
   const schema = compileCrdSchema(
     crdWith(
-      obj({
-        model: { type: 'string', minLength: 1 },
-        replicas: { type: 'integer', minimum: 0 },
-        steps: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 100 }, 'x-kubernetes-validations': [{ rule: 'self.size() < 2 || self.isSorted()' }] },
-        env: { type: 'array', items: obj({ name: { type: 'string' }, value: { type: 'string' } }, { required: ['name'] }) },
-      }, { 'x-kubernetes-validations': [{ rule: 'self.replicas <= 10' }] }),
+      obj(
+        {
+          model: { type: 'string', minLength: 1 },
+          replicas: { type: 'integer', minimum: 0 },
+          steps: {
+            type: 'array',
+            items: { type: 'integer', minimum: 1, maximum: 100 },
+            'x-kubernetes-validations': [{ rule: 'self.size() < 2 || self.isSorted()' }],
+          },
+          env: {
+            type: 'array',
+            items: obj({ name: { type: 'string' }, value: { type: 'string' } }, { required: ['name'] }),
+          },
+        },
+        { 'x-kubernetes-validations': [{ rule: 'self.replicas <= 10' }] },
+      ),
     ),
     'v1',
   );
-  const o = widget({ model: 'm', replicas: 2, steps: [10, 25, 50], env: [{ name: 'A', value: 'x' }, { name: 'B', value: 'y' }] });
+  const o = widget({
+    model: 'm',
+    replicas: 2,
+    steps: [10, 25, 50],
+    env: [
+      { name: 'A', value: 'x' },
+      { name: 'B', value: 'y' },
+    ],
+  });
   for (let i = 0; i < 300; i++) schema.validate(o); // warm up the JIT
   // best of several batches: the machine is shared, and a descheduled batch says nothing about the code
   let perCall = Infinity;

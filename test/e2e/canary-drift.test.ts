@@ -9,8 +9,19 @@ import * as assert from 'uvu/assert';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import {
-  brief, MODEL, modelVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, installOperatorChart, stopScenario,
-  writeShiftedReferenceCopy, type Fixture, type RunningLoad,
+  brief,
+  MODEL,
+  modelVersion,
+  NS,
+  rolloutEnded,
+  routerDropped,
+  serveV1WithLoad,
+  startFixture,
+  installOperatorChart,
+  stopScenario,
+  writeShiftedReferenceCopy,
+  type Fixture,
+  type RunningLoad,
 } from './canary-support.js';
 
 let fx: Fixture;
@@ -21,7 +32,11 @@ test.before(async () => {
   const models = join(fx.pvcRoot, NS, 'models');
   // The same weights as stable, so accuracy and prediction drift stay comparable: only the
   // reference distribution (what the model was trained on) differs from live traffic.
-  await writeShiftedReferenceCopy(join(models, 'good-1'), join(models, 'shifted'), 'lighting=0.6,blur=1.5,palette=warm');
+  await writeShiftedReferenceCopy(
+    join(models, 'good-1'),
+    join(models, 'shifted'),
+    'lighting=0.6,blur=1.5,palette=warm',
+  );
   await installOperatorChart(fx);
 });
 
@@ -30,7 +45,15 @@ test.after(() => stopScenario(fx, load));
 test('a model trained on shifted data is rolled back for drift; traffic returns to stable', async () => {
   // drift.max 0.8: undrifted 8 s windows reach ~0.5 (PSI over ten bins is biased upwards on
   // small samples); the shifted reference scores several times that.
-  const started = await serveV1WithLoad(fx, { steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '120s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } });
+  const started = await serveV1WithLoad(fx, {
+    steps: [30, 60],
+    interval: '8s',
+    failureLimit: 2,
+    progressDeadline: '120s',
+    minRequests: 30,
+    minFeedback: 30,
+    checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } },
+  });
   const url = started.url;
   load = started.load;
   const stats = started.load.stats;
@@ -40,7 +63,15 @@ test('a model trained on shifted data is rolled back for drift; traffic returns 
   const mv = modelVersion(2, 'shifted');
   mv.spec.validation = { ...mv.spec.validation!, skewTolerance: 1 };
   await fx.client.create(mv);
-  await waitFor(async () => ((await fx.client.get<typeof mv>(Kinds.ModelVersion, NS, `${MODEL}-v2`)).status?.phase === 'Ready' ? true : undefined), 120_000, 'v2 Ready', 250);
+  await waitFor(
+    async () =>
+      (await fx.client.get<typeof mv>(Kinds.ModelVersion, NS, `${MODEL}-v2`)).status?.phase === 'Ready'
+        ? true
+        : undefined,
+    120_000,
+    'v2 Ready',
+    250,
+  );
 
   const s = await rolloutEnded(fx.client, 2, 120_000);
   const entry = s.status!.history!.find((h) => h.version === 2)!;
@@ -50,21 +81,32 @@ test('a model trained on shifted data is rolled back for drift; traffic returns 
   const lastStep = entry.steps?.at(-1);
   const drift = lastStep?.checks?.find((c) => c.check === 'drift' && c.role === 'canary');
   assert.is(drift?.verdict, 'Fail', JSON.stringify(lastStep?.checks?.filter((c) => c.verdict !== 'Pass')));
-  assert.ok((drift?.value ?? 0) > 0.8 && (drift?.samples ?? 0) >= 30, `drift ${drift?.value} on ${drift?.samples} samples`);
+  assert.ok(
+    (drift?.value ?? 0) > 0.8 && (drift?.samples ?? 0) >= 30,
+    `drift ${drift?.value} on ${drift?.samples} samples`,
+  );
   assert.ok(Object.keys(drift?.breakdown ?? {}).length > 1, 'per-feature values kept');
   // Not a rollback for anything else: the same weights answer as well as stable.
-  assert.ok(!lastStep?.checks?.some((c) => c.verdict === 'Fail' && (c.check === 'errorRate' || c.check === 'accuracyVsStable')), JSON.stringify(lastStep?.checks?.filter((c) => c.verdict === 'Fail')));
+  assert.ok(
+    !lastStep?.checks?.some((c) => c.verdict === 'Fail' && (c.check === 'errorRate' || c.check === 'accuracyVsStable')),
+    JSON.stringify(lastStep?.checks?.filter((c) => c.verdict === 'Fail')),
+  );
   assert.is(s.status?.stable?.version, 1);
   assert.is(s.status?.phase, 'RolledBack');
   assert.ok(s.status?.failedVersions?.some((f) => f.version === 2));
 
   const table = await routerDropped(url, 2);
-  assert.ok(table.some((u) => u.version === '1' && u.weight > 0), JSON.stringify(table));
+  assert.ok(
+    table.some((u) => u.version === '1' && u.weight > 0),
+    JSON.stringify(table),
+  );
   const before = { ok: stats.byStatus['200'] ?? 0, v1: stats.byVersion['1'] ?? 0, v2: stats.byVersion['2'] ?? 0 };
   await new Promise((r) => setTimeout(r, 3000));
   assert.ok((stats.byVersion['1'] ?? 0) - before.v1 > 50, `stable kept answering: ${JSON.stringify(stats.byVersion)}`);
   assert.is(stats.byVersion['2'] ?? 0, before.v2, 'no answers from the rolled-back canary');
-  process.stderr.write(`canary-drift: ${entry.reason}: drift ${drift?.value?.toFixed(2)} on ${drift?.samples} samples; load ${JSON.stringify(stats.byVersion)}\n`);
+  process.stderr.write(
+    `canary-drift: ${entry.reason}: drift ${drift?.value?.toFixed(2)} on ${drift?.samples} samples; load ${JSON.stringify(stats.byVersion)}\n`,
+  );
 });
 
 test.run();

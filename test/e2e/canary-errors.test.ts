@@ -9,8 +9,18 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  breakModelAtInference, brief, createReadyVersion, NS, rolloutEnded, routerDropped, serveV1WithLoad, startFixture, installOperatorChart, stopScenario,
-  type Fixture, type RunningLoad,
+  breakModelAtInference,
+  brief,
+  createReadyVersion,
+  NS,
+  rolloutEnded,
+  routerDropped,
+  serveV1WithLoad,
+  startFixture,
+  installOperatorChart,
+  stopScenario,
+  type Fixture,
+  type RunningLoad,
 } from './canary-support.js';
 
 let fx: Fixture;
@@ -27,7 +37,20 @@ test.before(async () => {
 test.after(() => stopScenario(fx, load));
 
 test('a canary answering 5xx is rolled back for errorRate; stable keeps answering', async () => {
-  const started = await serveV1WithLoad(fx, { steps: [30, 60], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 30, minFeedback: 30, checks: { accuracy: { maxDropVsStable: 0.2 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 }, errorRate: { max: 0.05 } } });
+  const started = await serveV1WithLoad(fx, {
+    steps: [30, 60],
+    interval: '8s',
+    failureLimit: 2,
+    progressDeadline: '150s',
+    minRequests: 30,
+    minFeedback: 30,
+    checks: {
+      accuracy: { maxDropVsStable: 0.2 },
+      drift: { max: 0.8 },
+      latencyP95Ms: { max: 2000 },
+      errorRate: { max: 0.05 },
+    },
+  });
   const url = started.url;
   load = started.load;
   const stats = started.load.stats;
@@ -35,7 +58,10 @@ test('a canary answering 5xx is rolled back for errorRate; stable keeps answerin
   const readyAt = Date.now();
   await createReadyVersion(fx.client, 2, 'good-2');
   // Valid when validated, failing at inference when it serves (the pods start after Ready).
-  renameSync(join(fx.pvcRoot, NS, 'models', 'broken', 'model.onnx'), join(fx.pvcRoot, NS, 'models', 'good-2', 'model.onnx'));
+  renameSync(
+    join(fx.pvcRoot, NS, 'models', 'broken', 'model.onnx'),
+    join(fx.pvcRoot, NS, 'models', 'good-2', 'model.onnx'),
+  );
 
   const s = await rolloutEnded(fx.client, 2, 150_000);
   const entry = s.status!.history!.find((h) => h.version === 2)!;
@@ -53,14 +79,21 @@ test('a canary answering 5xx is rolled back for errorRate; stable keeps answerin
   assert.ok(s.status?.failedVersions?.some((f) => f.version === 2));
 
   const table = await routerDropped(url, 2);
-  assert.ok(table.some((u) => u.version === '1' && u.weight > 0), JSON.stringify(table));
+  assert.ok(
+    table.some((u) => u.version === '1' && u.weight > 0),
+    JSON.stringify(table),
+  );
   // In-flight requests to the canary may still finish; after a moment only stable answers.
   await new Promise((r) => setTimeout(r, 500));
   const before = { ...stats.byStatus };
   const v1 = stats.byVersion['1'] ?? 0;
   await new Promise((r) => setTimeout(r, 3000));
   const bad = Object.entries(stats.byStatus).filter(([code, n]) => code !== '200' && n > (before[code] ?? 0));
-  assert.equal(bad, [], `only 200s after the rollback: ${JSON.stringify(stats.byStatus)} (before ${JSON.stringify(before)})`);
+  assert.equal(
+    bad,
+    [],
+    `only 200s after the rollback: ${JSON.stringify(stats.byStatus)} (before ${JSON.stringify(before)})`,
+  );
   assert.ok((stats.byVersion['1'] ?? 0) - v1 > 50, `stable kept answering: ${JSON.stringify(stats.byVersion)}`);
   process.stderr.write(`canary-errors: ${entry.reason}: ${entry.message}; load ${JSON.stringify(stats.byStatus)}\n`);
 });

@@ -6,7 +6,19 @@ import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { brief, createReadyVersion, CuttableProxy, MODEL, NS, serveV1WithLoad, startFixture, installOperatorChart, stopScenario, type Fixture, type RunningLoad } from './canary-support.js';
+import {
+  brief,
+  createReadyVersion,
+  CuttableProxy,
+  MODEL,
+  NS,
+  serveV1WithLoad,
+  startFixture,
+  installOperatorChart,
+  stopScenario,
+  type Fixture,
+  type RunningLoad,
+} from './canary-support.js';
 
 let fx: Fixture;
 let proxy: CuttableProxy;
@@ -24,25 +36,49 @@ test.before(async () => {
 test.after(() => stopScenario(fx, load, proxy && (() => proxy.cut())));
 
 test('Prometheus cut mid-canary → inconclusive analyses, no promotion, rollback at the progress deadline', async () => {
-  ({ load } = await serveV1WithLoad(fx, { steps: [40, 70], interval: '8s', progressDeadline: '45s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
+  ({ load } = await serveV1WithLoad(fx, {
+    steps: [40, 70],
+    interval: '8s',
+    progressDeadline: '45s',
+    minRequests: 50,
+    minFeedback: 50,
+    checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } },
+  }));
   await createReadyVersion(fx.client, 2, 'good-2');
-  await waitFor(async () => ((await getIsvc()).status?.canary?.stepStartedAt ? true : undefined), 60_000, 'canary taking traffic', 200);
+  await waitFor(
+    async () => ((await getIsvc()).status?.canary?.stepStartedAt ? true : undefined),
+    60_000,
+    'canary taking traffic',
+    200,
+  );
   await proxy.cut();
   const cutAt = Date.now();
   const verdicts = new Set<string>();
-  const s = await waitFor(async () => {
-    const cur = await getIsvc();
-    if (cur.status?.analysis?.time && Date.parse(cur.status.analysis.time) > cutAt + 500) verdicts.add(cur.status.analysis.verdict ?? '');
-    return cur.status?.history?.some((h) => h.version === 2) ? cur : undefined;
-  }, 120_000, 'v2 ended', 250).catch((e: Error) => { throw new Error(`${e.message}; ${JSON.stringify(brief(last))}`); });
+  const s = await waitFor(
+    async () => {
+      const cur = await getIsvc();
+      if (cur.status?.analysis?.time && Date.parse(cur.status.analysis.time) > cutAt + 500)
+        verdicts.add(cur.status.analysis.verdict ?? '');
+      return cur.status?.history?.some((h) => h.version === 2) ? cur : undefined;
+    },
+    120_000,
+    'v2 ended',
+    250,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; ${JSON.stringify(brief(last))}`);
+  });
   const entry = s.status!.history!.find((h) => h.version === 2)!;
   assert.is(entry.outcome, 'RolledBack', JSON.stringify(brief(s)));
   assert.is(entry.reason, 'ProgressDeadlineExceeded', JSON.stringify(brief(s)));
   assert.is(s.status?.stable?.version, 1, 'never promoted');
   assert.ok(!s.status?.history?.some((h) => h.outcome === 'Promoted'));
   assert.ok(!verdicts.has('Pass'), `verdicts after the cut: ${[...verdicts]}`);
-  const unreachable = s.status?.analysis?.checks?.filter((c) => /ProviderUnreachable|ProviderTimeout/.test(c.message ?? '')) ?? [];
-  assert.ok(unreachable.length > 0 && unreachable.every((c) => c.verdict === 'Inconclusive'), JSON.stringify(s.status?.analysis?.checks?.slice(0, 3)));
+  const unreachable =
+    s.status?.analysis?.checks?.filter((c) => /ProviderUnreachable|ProviderTimeout/.test(c.message ?? '')) ?? [];
+  assert.ok(
+    unreachable.length > 0 && unreachable.every((c) => c.verdict === 'Inconclusive'),
+    JSON.stringify(s.status?.analysis?.checks?.slice(0, 3)),
+  );
 });
 
 test.run();

@@ -8,7 +8,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
-import { brief, createReadyVersion, MODEL, NS, OperatorProcess, serveV1WithLoad, startFixture, stopScenario, type Fixture, type RunningLoad } from './canary-support.js';
+import {
+  brief,
+  createReadyVersion,
+  MODEL,
+  NS,
+  OperatorProcess,
+  serveV1WithLoad,
+  startFixture,
+  stopScenario,
+  type Fixture,
+  type RunningLoad,
+} from './canary-support.js';
 
 const KILLS = Number(process.env.CANARY_SIGKILL_COUNT ?? 3);
 // Ten kills must land within one canary (~30 s of analyses): the more kills, the shorter the gaps.
@@ -48,18 +59,39 @@ async function chaos(version: number): Promise<InferenceService> {
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms; status ${JSON.stringify(brief(last))}`)), ms); });
-  try { return await Promise.race([p, t]); } finally { clearTimeout(timer); }
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: timed out after ${ms} ms; status ${JSON.stringify(brief(last))}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 test('SIGKILL during a good canary: promoted exactly once, every step recorded', async () => {
-  ({ load } = await serveV1WithLoad(fx, { steps: [40, 70], interval: '10s', minRequests: 50, minFeedback: 50, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } } }));
+  ({ load } = await serveV1WithLoad(fx, {
+    steps: [40, 70],
+    interval: '10s',
+    minRequests: 50,
+    minFeedback: 50,
+    checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } },
+  }));
   await createReadyVersion(fx.client, 2, 'good-2');
   const s = await withTimeout(chaos(2), 170_000, 'v2 finished');
   const entries = s.status?.history?.filter((h) => h.version === 2) ?? [];
   assert.is(entries.length, 1, JSON.stringify(brief(s)));
   assert.is(entries[0].outcome, 'Promoted', JSON.stringify(brief(s)));
-  assert.equal(entries[0].steps?.map((st) => [st.weight, st.verdict]), [[40, 'Pass'], [70, 'Pass']]);
+  assert.equal(
+    entries[0].steps?.map((st) => [st.weight, st.verdict]),
+    [
+      [40, 'Pass'],
+      [70, 'Pass'],
+    ],
+  );
   assert.is(s.status?.stable?.version, 2);
   assert.is(s.status?.stable?.weight, 100);
   assert.is(s.status?.phase, 'Serving');

@@ -12,17 +12,42 @@ import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
-import { ensureCachedDir, ensureImageModelVariant, ensureSampleModel, generateImages, MODEL_CACHE_DIR, PYTHON, REPO_ROOT, scriptsHash } from '../support/models.js';
+import {
+  ensureCachedDir,
+  ensureImageModelVariant,
+  ensureSampleModel,
+  generateImages,
+  MODEL_CACHE_DIR,
+  PYTHON,
+  REPO_ROOT,
+  scriptsHash,
+} from '../support/models.js';
 
 export const NS = 'default';
 export const MODEL = 'faces';
 
 /** The sample model trained on shuffled labels: loads and serves, but guesses. */
 export function ensureCorruptModel(): Promise<string> {
-  return scriptsHash('image').then((hash) => ensureCachedDir(MODEL_CACHE_DIR, `image-corrupt-${hash}`, (dir) => new Promise<void>((resolve, reject) => {
-    execFile('bash', [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, 'image'], { cwd: REPO_ROOT, env: { ...process.env, SAMPLE_TRAIN_ARGS: '--corrupt=labels --epochs=2 --patience=1' }, maxBuffer: 32 << 20 },
-      (err, _out, stderr) => (err ? reject(new Error(`corrupt model build failed: ${stderr}`, { cause: err })) : resolve()));
-  })));
+  return scriptsHash('image').then((hash) =>
+    ensureCachedDir(
+      MODEL_CACHE_DIR,
+      `image-corrupt-${hash}`,
+      (dir) =>
+        new Promise<void>((resolve, reject) => {
+          execFile(
+            'bash',
+            [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, 'image'],
+            {
+              cwd: REPO_ROOT,
+              env: { ...process.env, SAMPLE_TRAIN_ARGS: '--corrupt=labels --epochs=2 --patience=1' },
+              maxBuffer: 32 << 20,
+            },
+            (err, _out, stderr) =>
+              err ? reject(new Error(`corrupt model build failed: ${stderr}`, { cause: err })) : resolve(),
+          );
+        }),
+    ),
+  );
 }
 
 export interface Fixture {
@@ -45,7 +70,14 @@ export async function startFixture(goodCopies: number): Promise<Fixture> {
   cpSync(bad, join(models, 'bad'), { recursive: true });
   const imagesDir = (await generateImages({ count: 150, seed: 4242, out: join(cluster.dir, 'images') })).dir;
   const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(async () => { await client.list(Kinds.InferenceService, { namespace: NS }); return true; }, 10_000, 'CRDs served');
+  await waitFor(
+    async () => {
+      await client.list(Kinds.InferenceService, { namespace: NS });
+      return true;
+    },
+    10_000,
+    'CRDs served',
+  );
   return { cluster, client, imagesDir, pvcRoot };
 }
 
@@ -56,38 +88,88 @@ export async function startFixture(goodCopies: number): Promise<Fixture> {
  * Resolves once the operator Deployment is Available; it stops with the cluster.
  */
 export async function installOperatorChart(fx: Fixture, prometheusUrl = fx.cluster.prometheusUrl): Promise<void> {
-  const r = await fx.cluster.helm(['install', 'modelship', join(REPO_ROOT, 'charts', 'modelship'), '-n', 'modelship-system', '--create-namespace',
-    '--set', `prometheusUrl=${prometheusUrl}`, '--set', 'servingImage=modelship/serving:e2e',
-    '--set', 'podMonitor.enabled=true', '--set', 'serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=true', '--set', 'prometheusRule.enabled=true',
-    // These scenarios analyse every 8 s; a window needs a few scrapes, so the serving pods are
-    // scraped every 2 s instead of the chart's 15 s (which suits the default 1 m interval).
-    '--set', 'podMonitor.interval=2s', '--set', 'podMonitor.scrapeTimeout=1s',
-    '--wait', '--timeout', '120s'], { timeoutMs: 150_000 });
+  const r = await fx.cluster.helm(
+    [
+      'install',
+      'modelship',
+      join(REPO_ROOT, 'charts', 'modelship'),
+      '-n',
+      'modelship-system',
+      '--create-namespace',
+      '--set',
+      `prometheusUrl=${prometheusUrl}`,
+      '--set',
+      'servingImage=modelship/serving:e2e',
+      '--set',
+      'podMonitor.enabled=true',
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'metrics.service.enabled=true',
+      '--set',
+      'prometheusRule.enabled=true',
+      // These scenarios analyse every 8 s; a window needs a few scrapes, so the serving pods are
+      // scraped every 2 s instead of the chart's 15 s (which suits the default 1 m interval).
+      '--set',
+      'podMonitor.interval=2s',
+      '--set',
+      'podMonitor.scrapeTimeout=1s',
+      '--wait',
+      '--timeout',
+      '120s',
+    ],
+    { timeoutMs: 150_000 },
+  );
   if (r.code !== 0) throw new Error(`helm install: ${r.stderr}`);
 }
 
 export function modelVersion(version: number, dir: string): ModelVersion {
   return {
-    apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: `${MODEL}-v${version}`, namespace: NS },
-    spec: { model: MODEL, version, artifact: { uri: `pvc://models/${dir}` }, format: 'onnx', validation: { skewTolerance: 0.2, activeDeadlineSeconds: 120 } },
+    apiVersion: API_VERSION,
+    kind: 'ModelVersion',
+    metadata: { name: `${MODEL}-v${version}`, namespace: NS },
+    spec: {
+      model: MODEL,
+      version,
+      artifact: { uri: `pvc://models/${dir}` },
+      format: 'onnx',
+      validation: { skewTolerance: 0.2, activeDeadlineSeconds: 120 },
+    },
   } as ModelVersion;
 }
 
 export async function createReadyVersion(client: KubeClient, version: number, dir: string): Promise<ModelVersion> {
   await client.create(modelVersion(version, dir));
-  return waitFor(async () => {
-    const mv = await client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v${version}`);
-    if (mv.status?.phase === 'Rejected') throw new Error(`ModelVersion v${version} rejected: ${JSON.stringify(mv.status.conditions)}`);
-    return mv.status?.phase === 'Ready' ? mv : undefined;
-  }, 120_000, `ModelVersion v${version} Ready`, 250);
+  return waitFor(
+    async () => {
+      const mv = await client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v${version}`);
+      if (mv.status?.phase === 'Rejected')
+        throw new Error(`ModelVersion v${version} rejected: ${JSON.stringify(mv.status.conditions)}`);
+      return mv.status?.phase === 'Ready' ? mv : undefined;
+    },
+    120_000,
+    `ModelVersion v${version} Ready`,
+    250,
+  );
 }
 
 export function inferenceService(canary: Record<string, unknown>): InferenceService {
   return {
-    apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: MODEL, namespace: NS },
+    apiVersion: API_VERSION,
+    kind: 'InferenceService',
+    metadata: { name: MODEL, namespace: NS },
     spec: {
       model: MODEL,
-      canary: { steps: [25, 50], interval: '8s', failureLimit: 2, progressDeadline: '150s', minRequests: 20, minFeedback: 20, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } }, ...canary },
+      canary: {
+        steps: [25, 50],
+        interval: '8s',
+        failureLimit: 2,
+        progressDeadline: '150s',
+        minRequests: 20,
+        minFeedback: 20,
+        checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } },
+        ...canary,
+      },
       monitoring: { interval: '10s', guardWindow: '0s' },
     },
   } as InferenceService;
@@ -96,38 +178,70 @@ export function inferenceService(canary: Record<string, unknown>): InferenceServ
 export async function routerUrl(client: KubeClient): Promise<string> {
   const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, MODEL);
   const url = `http://${svc.spec?.clusterIP}:80`;
-  await waitFor(async () => (await fetch(`${url}/-/router/readyz`).then((r) => r.ok, () => false)) || undefined, 60_000, 'router ready', 250);
+  await waitFor(
+    async () =>
+      (await fetch(`${url}/-/router/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )) || undefined,
+    60_000,
+    'router ready',
+    250,
+  );
   return url;
 }
 
 /** Labelled load through the router, with ground-truth feedback. */
-export interface RunningLoad { stop: AbortController; done: Promise<LoadStats>; stats: LoadStats }
+export interface RunningLoad {
+  stop: AbortController;
+  done: Promise<LoadStats>;
+  stats: LoadStats;
+}
 
 /** Every canary scenario's traffic: 40 requests/s of the fixture's faces, up to 32 in flight. */
 export function startLoad(fx: Fixture, url: string): RunningLoad {
   const stop = new AbortController();
   const stats = emptyStats();
-  return { stop, stats, done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats) };
+  return {
+    stop,
+    stats,
+    done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats),
+  };
 }
 
 /**
  * The start of a canary scenario: v1 (the artifact in `v1Dir`) Ready, the InferenceService with
  * `canary`, Serving, then load through the router. The router URL and the load are returned.
  */
-export async function serveV1WithLoad(fx: Fixture, canary: Record<string, unknown>, v1Dir = 'good-1'): Promise<{ url: string; load: RunningLoad }> {
+export async function serveV1WithLoad(
+  fx: Fixture,
+  canary: Record<string, unknown>,
+  v1Dir = 'good-1',
+): Promise<{ url: string; load: RunningLoad }> {
   await createReadyVersion(fx.client, 1, v1Dir);
   await fx.client.create(inferenceService(canary));
   let last: InferenceService | undefined;
-  await waitFor(async () => {
-    last = await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL);
-    return last.status?.phase === 'Serving' ? true : undefined;
-  }, 90_000, 'Serving', 250).catch((e: Error) => { throw new Error(`${e.message}; last status ${JSON.stringify(brief(last))}`, { cause: e }); });
+  await waitFor(
+    async () => {
+      last = await fx.client.get<InferenceService>(Kinds.InferenceService, NS, MODEL);
+      return last.status?.phase === 'Serving' ? true : undefined;
+    },
+    90_000,
+    'Serving',
+    250,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last status ${JSON.stringify(brief(last))}`, { cause: e });
+  });
   const url = await routerUrl(fx.client);
   return { url, load: startLoad(fx, url) };
 }
 
 /** A scenario's test.after: load first, then whatever else runs (operator, proxy), the cluster last. */
-export async function stopScenario(fx: Fixture | undefined, load: RunningLoad | undefined, ...others: Array<(() => Promise<unknown>) | undefined>): Promise<void> {
+export async function stopScenario(
+  fx: Fixture | undefined,
+  load: RunningLoad | undefined,
+  ...others: Array<(() => Promise<unknown>) | undefined>
+): Promise<void> {
   load?.stop.abort();
   await load?.done.catch(() => undefined);
   for (const stop of others) await stop?.();
@@ -135,11 +249,19 @@ export async function stopScenario(fx: Fixture | undefined, load: RunningLoad | 
 }
 
 /** Waits (2 s at most) until the router sends nothing to `version`; returns its table. */
-export function routerDropped(url: string, version: number): Promise<Array<{ role: string; version: string; weight: number }>> {
-  return waitFor(async () => {
-    const t = await routerTable(url);
-    return t && !t.some((u) => u.version === String(version) && u.weight > 0) ? t : undefined;
-  }, 2_000, 'router drops the canary', 50);
+export function routerDropped(
+  url: string,
+  version: number,
+): Promise<Array<{ role: string; version: string; weight: number }>> {
+  return waitFor(
+    async () => {
+      const t = await routerTable(url);
+      return t && !t.some((u) => u.version === String(version) && u.weight > 0) ? t : undefined;
+    },
+    2_000,
+    'router drops the canary',
+    50,
+  );
 }
 
 /** A TCP proxy in front of Prometheus that a test can cut (connections refused) and restore. */
@@ -149,12 +271,18 @@ export class CuttableProxy {
   port = 0;
   constructor(private readonly target: URL) {}
 
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<void> {
     this.server = createServer((client) => {
       const upstream = connect(Number(this.target.port), this.target.hostname);
-      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => s.destroy()); }
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
@@ -172,15 +300,36 @@ export class CuttableProxy {
 export class OperatorProcess {
   child?: ChildProcess;
   starts = 0;
-  constructor(private readonly fx: Fixture, private readonly prometheusUrl: string, private readonly logFile?: string) {}
+  constructor(
+    private readonly fx: Fixture,
+    private readonly prometheusUrl: string,
+    private readonly logFile?: string,
+  ) {}
 
   start(): void {
     const out = this.logFile ? openSync(this.logFile, 'a') : 'ignore';
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'operator/main.ts', '--kubeconfig', this.fx.cluster.kubeconfigPath, '--prometheus-url', this.prometheusUrl,
-      '--leader-elect=false', '--metrics-port', '0', '--metrics-host', '127.0.0.1'], {
-      cwd: REPO_ROOT, stdio: ['ignore', out, out],
-      env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'modelship/serving:e2e' },
-    });
+    this.child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'operator/main.ts',
+        '--kubeconfig',
+        this.fx.cluster.kubeconfigPath,
+        '--prometheus-url',
+        this.prometheusUrl,
+        '--leader-elect=false',
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+      ],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', out, out],
+        env: { ...process.env, MODELSHIP_SERVING_IMAGE: 'modelship/serving:e2e' },
+      },
+    );
     this.starts++;
   }
 
@@ -193,13 +342,27 @@ export class OperatorProcess {
   }
 }
 
-export interface StatusBrief { phase?: string; stable?: unknown; canary?: unknown; analysis?: unknown; history?: unknown }
+export interface StatusBrief {
+  phase?: string;
+  stable?: unknown;
+  canary?: unknown;
+  analysis?: unknown;
+  history?: unknown;
+}
 
 export function brief(isvc: InferenceService | undefined): StatusBrief {
   const st = isvc?.status;
   return {
-    phase: st?.phase, stable: st?.stable, canary: st?.canary && { ...st.canary, steps: st.canary.steps?.length },
-    analysis: st?.analysis && { verdict: st.analysis.verdict, notPassed: st.analysis.checks?.filter((c) => c.verdict !== 'Pass').slice(0, 4).map((c) => `${c.check}/${c.head ?? ''}: ${c.message}`) },
+    phase: st?.phase,
+    stable: st?.stable,
+    canary: st?.canary && { ...st.canary, steps: st.canary.steps?.length },
+    analysis: st?.analysis && {
+      verdict: st.analysis.verdict,
+      notPassed: st.analysis.checks
+        ?.filter((c) => c.verdict !== 'Pass')
+        .slice(0, 4)
+        .map((c) => `${c.check}/${c.head ?? ''}: ${c.message}`),
+    },
     history: st?.history?.map((h) => [h.version, h.outcome, h.reason, h.message]),
   };
 }
@@ -241,25 +404,45 @@ export function breakModelAtInference(dir: string): Promise<void> {
   ].join('\n');
   return new Promise<void>((resolve, reject) => {
     execFile(PYTHON, ['-c', script, dir], { maxBuffer: 8 << 20 }, (err, _out, stderr) => {
-      if (err) { reject(new Error(`breaking ${dir}/model.onnx failed: ${stderr}`, { cause: err })); return; }
-      try { renameSync(join(dir, 'model.onnx.tmp'), join(dir, 'model.onnx')); resolve(); } catch (e) { reject(e as Error); }
+      if (err) {
+        reject(new Error(`breaking ${dir}/model.onnx failed: ${stderr}`, { cause: err }));
+        return;
+      }
+      try {
+        renameSync(join(dir, 'model.onnx.tmp'), join(dir, 'model.onnx'));
+        resolve();
+      } catch (e) {
+        reject(e as Error);
+      }
     });
   });
 }
 
 /** The router's routing table (`/-/router/config`), undefined when it does not answer. */
-export async function routerTable(url: string): Promise<Array<{ role: string; version: string; weight: number }> | undefined> {
-  const r = await fetch(`${url}/-/router/config`).then((res) => res.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>, () => undefined);
+export async function routerTable(
+  url: string,
+): Promise<Array<{ role: string; version: string; weight: number }> | undefined> {
+  const r = await fetch(`${url}/-/router/config`).then(
+    (res) => res.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>,
+    () => undefined,
+  );
   return r?.upstreams;
 }
 
 /** Waits until `version` has a history entry (promoted or rolled back); the last status in the error. */
 export async function rolloutEnded(client: KubeClient, version: number, timeoutMs: number): Promise<InferenceService> {
   let last: InferenceService | undefined;
-  return waitFor(async () => {
-    last = await client.get<InferenceService>(Kinds.InferenceService, NS, MODEL);
-    return last.status?.history?.some((h) => h.version === version) ? last : undefined;
-  }, timeoutMs, `v${version} rollout ended`, 250).catch((e: Error) => { throw new Error(`${e.message}; last status ${JSON.stringify(brief(last))}`, { cause: e }); });
+  return waitFor(
+    async () => {
+      last = await client.get<InferenceService>(Kinds.InferenceService, NS, MODEL);
+      return last.status?.history?.some((h) => h.version === version) ? last : undefined;
+    },
+    timeoutMs,
+    `v${version} rollout ended`,
+    250,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last status ${JSON.stringify(brief(last))}`, { cause: e });
+  });
 }
 
 /**
@@ -278,7 +461,13 @@ export function ensureUndertrainedModel(): Promise<string> {
 }
 
 /** One head's accuracyVsStable measurement: canary − stable live accuracy with its interval. */
-export interface HeadAccuracyGain { head: string; value: number; lower: number; upper: number; samples: number }
+export interface HeadAccuracyGain {
+  head: string;
+  value: number;
+  lower: number;
+  upper: number;
+  samples: number;
+}
 
 /** The accuracyVsStable results of one analysis, per head, and their mean over the heads. */
 export interface AccuracyGain {
@@ -296,11 +485,18 @@ export interface AccuracyGain {
  * Reads the accuracyVsStable checks of one analysis (a history step or status.analysis); an
  * error when a check lacks its value or interval, so a missing measurement cannot read as a gain.
  */
-export function accuracyGain(checks: ReadonlyArray<{ check?: string; head?: string; value?: number; lower?: number; upper?: number; samples?: number }> | undefined): AccuracyGain {
-  const heads = (checks ?? []).filter((c) => c.check === 'accuracyVsStable').map((c) => {
-    if (c.head === undefined || c.value === undefined || c.lower === undefined || c.upper === undefined) throw new Error(`accuracyVsStable without a measurement: ${JSON.stringify(c)}`);
-    return { head: c.head, value: c.value, lower: c.lower, upper: c.upper, samples: c.samples ?? 0 };
-  });
+export function accuracyGain(
+  checks:
+    | ReadonlyArray<{ check?: string; head?: string; value?: number; lower?: number; upper?: number; samples?: number }>
+    | undefined,
+): AccuracyGain {
+  const heads = (checks ?? [])
+    .filter((c) => c.check === 'accuracyVsStable')
+    .map((c) => {
+      if (c.head === undefined || c.value === undefined || c.lower === undefined || c.upper === undefined)
+        throw new Error(`accuracyVsStable without a measurement: ${JSON.stringify(c)}`);
+      return { head: c.head, value: c.value, lower: c.lower, upper: c.upper, samples: c.samples ?? 0 };
+    });
   if (heads.length === 0) throw new Error('no accuracyVsStable checks in this analysis');
   const mean = (pick: (h: HeadAccuracyGain) => number) => heads.reduce((s, h) => s + pick(h), 0) / heads.length;
   return { heads, mean: mean((h) => h.value), meanLower: mean((h) => h.lower) };

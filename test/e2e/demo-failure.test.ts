@@ -19,12 +19,19 @@ test.after(() => {
 test('a timed-out wait fails the demo with what it waited for and the diagnostics', () => {
   const out = run.output;
   assert.is(run.code, 1, out.slice(-3000));
-  assert.match(out, /! the demo failed: timed out after 2s waiting for TrainingRun face-attributes-cpu to finish \(last seen: TrainingRun face-attributes-cpu is (Pending|Running)\)/);
+  assert.match(
+    out,
+    /! the demo failed: timed out after 2s waiting for TrainingRun face-attributes-cpu to finish \(last seen: TrainingRun face-attributes-cpu is (Pending|Running)\)/,
+  );
   assert.match(out, /--- kubectl get modelship -o wide\nNAME\s+/);
   assert.match(out, /trainingrun\.modelship\.dev\/face-attributes-cpu/);
   assert.match(out, /inferenceservice\.modelship\.dev\/face-attributes/);
   assert.match(out, /--- recent Events \(kubectl get events --sort-by=\.lastTimestamp\)\n/);
-  assert.match(out, /--- operator log \(kubectl logs -n modelship-system deploy\/modelship-operator --tail=30\)\n.*"message":"Operator starting"/s, "the demo waits for the chart-installed operator before applying anything");
+  assert.match(
+    out,
+    /--- operator log \(kubectl logs -n modelship-system deploy\/modelship-operator --tail=30\)\n.*"message":"Operator starting"/s,
+    'the demo waits for the chart-installed operator before applying anything',
+  );
   assert.not.match(out, /== Step 2|VERSION\s+TRAINED BY/, 'no summary after a failure');
 });
 

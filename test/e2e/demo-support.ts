@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/models.js';
 
-export interface DemoRun { code: number | null; output: string; dir: string }
+export interface DemoRun {
+  code: number | null;
+  output: string;
+  dir: string;
+}
 
 export function demoDir(): string {
   return mkdtempSync(join(tmpdir(), 'modelship-demo-'));
@@ -16,13 +20,21 @@ export function runDemo(args: string[], dir: string, timeoutMs: number): Promise
   return new Promise((resolve) => {
     // The demo's defaults otherwise (the picture goes into `dir`), as `make demo` runs it.
     const child = spawn(process.execPath, ['--import', 'tsx', 'hack/demo/main.ts', '--dir', dir, ...args], {
-      cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
     const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, output, dir }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, dir });
+    });
   });
 }
 

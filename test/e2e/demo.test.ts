@@ -13,7 +13,11 @@ import { demoDir, processesUnder, runDemo, type DemoRun } from './demo-support.j
 let run: DemoRun;
 
 /** Paths git reports as changed or new: a demo run must not add to them (it writes only under its --dir). */
-const workTreeChanges = (): string[] => execFileSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+const workTreeChanges = (): string[] =>
+  execFileSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .sort();
 let changesBefore: string[];
 
 test.before(async () => {
@@ -32,8 +36,14 @@ test('step 1 runs end to end and exits 0', () => {
   assert.match(out, /✓ dev cluster up: API server http:\/\/127\.0\.0\.1:\d+, Prometheus http:\/\/127\.0\.0\.1:\d+/);
   assert.match(out, /\$ export KUBECONFIG=\S+\/kubeconfig/);
   assert.match(out, /== Step 1: train v1/);
-  assert.match(out, /kubectl apply -f examples\/face-attributes\/trainingrun-cpu\.yaml\n\s+persistentvolumeclaim\/modelship-data created/);
-  assert.match(out, /✓ TrainingRun face-attributes-cpu Succeeded: offline accuracy 0\.\d{3} \(real PyTorch on CPU, \d+s\)/);
+  assert.match(
+    out,
+    /kubectl apply -f examples\/face-attributes\/trainingrun-cpu\.yaml\n\s+persistentvolumeclaim\/modelship-data created/,
+  );
+  assert.match(
+    out,
+    /✓ TrainingRun face-attributes-cpu Succeeded: offline accuracy 0\.\d{3} \(real PyTorch on CPU, \d+s\)/,
+  );
   assert.match(out, /✓ ModelVersion face-attributes-v1 \(v1\) Ready: serving-path accuracy 0\.\d{3}/);
   assert.match(out, /✓ InferenceService face-attributes serves v1/);
   assert.match(out, /✓ live traffic: \d+ predictions, live accuracy 0\.\d{3} over \d+ head judgements/);
@@ -42,10 +52,15 @@ test('step 1 runs end to end and exits 0', () => {
 
 test('the summary has v1 with its accuracies and outcome; the service state follows', () => {
   const lines = run.output.split('\n');
-  const header = lines.findIndex((l) => /^VERSION\s+TRAINED BY\s+TRIGGER\s+OFFLINE ACC\s+VALIDATION ACC\s+LIVE ACC \(n\)/.test(l));
+  const header = lines.findIndex((l) =>
+    /^VERSION\s+TRAINED BY\s+TRIGGER\s+OFFLINE ACC\s+VALIDATION ACC\s+LIVE ACC \(n\)/.test(l),
+  );
   assert.ok(header >= 0, 'summary header');
   const row = lines[header + 1];
-  const m = /^v1\s+face-attributes-cpu\s+kubectl apply\s+(0\.\d{3})\s+(0\.\d{3})\s+(0\.\d{3}) \((\d+)\)\s+-\s+Serving \(first version\)\s+(\d+)s\s+-$/.exec(row);
+  const m =
+    /^v1\s+face-attributes-cpu\s+kubectl apply\s+(0\.\d{3})\s+(0\.\d{3})\s+(0\.\d{3}) \((\d+)\)\s+-\s+Serving \(first version\)\s+(\d+)s\s+-$/.exec(
+      row,
+    );
   assert.ok(m, `summary row: ${row}`);
   const [offline, validation, live, judged, trainSeconds] = m!.slice(1).map(Number);
   assert.ok(offline >= 0.5, `offline accuracy ${offline}`);

@@ -25,8 +25,10 @@ let manager: Manager;
 
 const getRun = (name: string) => client.get<TrainingRun>(Kinds.TrainingRun, NS, name);
 const getMv = (name: string) => client.get<ModelVersion>(Kinds.ModelVersion, NS, name);
-const cond = (obj: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }, type: string) =>
-  obj.status?.conditions?.find((c) => c.type === type);
+const cond = (
+  obj: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } },
+  type: string,
+) => obj.status?.conditions?.find((c) => c.type === type);
 
 async function kubectl(args: string[], input?: string): Promise<string> {
   const r = await cluster.kubectl(args, { input, timeoutMs: 60_000 });
@@ -35,30 +37,50 @@ async function kubectl(args: string[], input?: string): Promise<string> {
 }
 
 async function runFinished(name: string, timeoutMs: number): Promise<TrainingRun> {
-  return waitFor(async () => {
-    const run = await getRun(name);
-    return run.status?.phase === 'Succeeded' || run.status?.phase === 'Failed' ? run : undefined;
-  }, timeoutMs, `TrainingRun ${name} finished`, 250);
+  return waitFor(
+    async () => {
+      const run = await getRun(name);
+      return run.status?.phase === 'Succeeded' || run.status?.phase === 'Failed' ? run : undefined;
+    },
+    timeoutMs,
+    `TrainingRun ${name} finished`,
+    250,
+  );
 }
 
 async function versionSettled(name: string, timeoutMs: number): Promise<ModelVersion> {
-  return waitFor(async () => {
-    const mv = await getMv(name);
-    return mv.status?.phase === 'Ready' || mv.status?.phase === 'Rejected' ? mv : undefined;
-  }, timeoutMs, `ModelVersion ${name} validated`, 250);
+  return waitFor(
+    async () => {
+      const mv = await getMv(name);
+      return mv.status?.phase === 'Ready' || mv.status?.phase === 'Rejected' ? mv : undefined;
+    },
+    timeoutMs,
+    `ModelVersion ${name} validated`,
+    250,
+  );
 }
 
 /** A small CPU run of the real image trainer; `hp` and `env` add to the defaults. */
-function run(name: string, model: string, hp: Record<string, string>, env: Record<string, string>, dataset = `pvc://e2e-data/${name}`): TrainingRun {
+function run(
+  name: string,
+  model: string,
+  hp: Record<string, string>,
+  env: Record<string, string>,
+  dataset = `pvc://e2e-data/${name}`,
+): TrainingRun {
   return {
-    apiVersion: API_VERSION, kind: 'TrainingRun',
+    apiVersion: API_VERSION,
+    kind: 'TrainingRun',
     metadata: { name, namespace: NS },
     spec: {
-      model, image: 'modelship/trainer-image-classifier:e2e',
+      model,
+      image: 'modelship/trainer-image-classifier:e2e',
       hyperparameters: { width: '8', seed: '42', threads: '1', ...hp },
       env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
-      dataset: { uri: dataset }, output: { uri: 'pvc://e2e-models/runs' },
-      resources: { gpus: 0 }, backoffLimit: 0,
+      dataset: { uri: dataset },
+      output: { uri: 'pvc://e2e-models/runs' },
+      resources: { gpus: 0 },
+      backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.05, activeDeadlineSeconds: 120 } },
     },
   };
@@ -68,9 +90,19 @@ test.before(async () => {
   cluster = await startTestCluster({ agent: true });
   await kubectl(['apply', '-f', join(REPO_ROOT, 'crds')]);
   client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(async () => { await client.list(Kinds.TrainingRun, { namespace: NS }); await client.list(Kinds.ModelVersion, { namespace: NS }); return true; }, 10_000, 'CRDs served');
+  await waitFor(
+    async () => {
+      await client.list(Kinds.TrainingRun, { namespace: NS });
+      await client.list(Kinds.ModelVersion, { namespace: NS });
+      return true;
+    },
+    10_000,
+    'CRDs served',
+  );
   manager = new Manager({
-    client, log: createLogger({ silent: true }), leaderElection: false,
+    client,
+    log: createLogger({ silent: true }),
+    leaderElection: false,
     informer: { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } },
     queueBackoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
   });
@@ -97,7 +129,13 @@ test('kubectl apply of the example → real PyTorch Job → ModelVersion with li
   assert.ok(job.spec?.template?.spec?.containers[0].args?.includes('--epochs=4'), 'hyperparameters as args');
   assert.is(job.metadata?.ownerReferences?.[0].name, 'face-attributes-cpu');
 
-  const registered = await waitFor(async () => (await getRun('face-attributes-cpu')).status?.modelVersion && cond(await getRun('face-attributes-cpu'), 'Registered')?.status === 'True', 20_000, 'registered');
+  const registered = await waitFor(
+    async () =>
+      (await getRun('face-attributes-cpu')).status?.modelVersion &&
+      cond(await getRun('face-attributes-cpu'), 'Registered')?.status === 'True',
+    20_000,
+    'registered',
+  );
   assert.ok(registered);
   const mv = await getMv('face-attributes-v1');
   assert.is(mv.spec.version, 1);
@@ -118,7 +156,13 @@ test('kubectl apply of the example → real PyTorch Job → ModelVersion with li
   const brightness = ready.status?.profile?.features?.find((f) => f.name === 'brightness');
   assert.ok(brightness?.proportions?.length, 'brightness reference histogram in status.profile');
   assert.ok(Math.abs(brightness!.proportions!.reduce((a, b) => a + b, 0) - 1) < 0.01, 'shares sum to 1');
-  assert.equal(ready.status?.profile?.predictions?.find((p) => p.head === 'hair_color')?.labels, ['black', 'brown', 'blond', 'red', 'gray']);
+  assert.equal(ready.status?.profile?.predictions?.find((p) => p.head === 'hair_color')?.labels, [
+    'black',
+    'brown',
+    'blond',
+    'red',
+    'gray',
+  ]);
   assert.equal(ready.status?.signature?.heads?.find((h) => h.name === 'beard')?.labels, ['no', 'yes']);
   assert.ok(ready.status?.servingAccuracy !== undefined);
   assert.is(ready.status?.skew?.passed, true);
@@ -128,7 +172,7 @@ test('kubectl apply of the example → real PyTorch Job → ModelVersion with li
   assert.match(table, /face-attributes-v1\s+face-attributes\s+1\s+Ready/);
 });
 
-test('a trainer that exits 1 → TrainingRun Failed with the trainer\'s reason, nothing registered', async () => {
+test("a trainer that exits 1 → TrainingRun Failed with the trainer's reason, nothing registered", async () => {
   await client.create(run('no-data', 'faces-broken', { epochs: '1' }, {}, 'pvc://e2e-data/missing'));
   const tr = await runFinished('no-data', 60_000);
   assert.is(tr.status?.phase, 'Failed');
@@ -137,19 +181,49 @@ test('a trainer that exits 1 → TrainingRun Failed with the trainer\'s reason, 
   assert.is(c?.reason, 'BackoffLimitExceeded');
   assert.match(c?.message ?? '', /the trainer failed: DataError: .*has no dataset\.json/);
   assert.is(tr.status?.modelVersion, undefined);
-  const events = await client.list<{ reason?: string; involvedObject?: { name?: string } }>(Kinds.Event, { namespace: NS });
-  assert.ok(events.items.some((e) => e.involvedObject?.name === 'no-data' && e.reason === 'BackoffLimitExceeded'), 'a Warning Event says why');
+  const events = await client.list<{ reason?: string; involvedObject?: { name?: string } }>(Kinds.Event, {
+    namespace: NS,
+  });
+  assert.ok(
+    events.items.some((e) => e.involvedObject?.name === 'no-data' && e.reason === 'BackoffLimitExceeded'),
+    'a Warning Event says why',
+  );
 });
 
 test('an ONNX/signature mismatch and a skewed pre-processing are registered but Rejected with the reason', async () => {
-  await client.create(run('bad-signature', 'faces-signature', { epochs: '1', corrupt: 'signature' }, { GENERATE_DATA: '1', GENERATE_COUNT: '300' }));
-  await client.create(run('skewed', 'faces-skew', { epochs: '6', skew: 'normalization', reference_size: '80' }, { GENERATE_DATA: '1', GENERATE_COUNT: '1000' }));
+  await client.create(
+    run(
+      'bad-signature',
+      'faces-signature',
+      { epochs: '1', corrupt: 'signature' },
+      { GENERATE_DATA: '1', GENERATE_COUNT: '300' },
+    ),
+  );
+  await client.create(
+    run(
+      'skewed',
+      'faces-skew',
+      { epochs: '6', skew: 'normalization', reference_size: '80' },
+      { GENERATE_DATA: '1', GENERATE_COUNT: '1000' },
+    ),
+  );
   const [sig, skew] = await Promise.all([runFinished('bad-signature', 150_000), runFinished('skewed', 150_000)]);
   assert.is(sig.status?.phase, 'Succeeded', JSON.stringify(sig.status?.conditions));
   assert.is(skew.status?.phase, 'Succeeded', JSON.stringify(skew.status?.conditions));
-  await waitFor(async () => (await getRun('bad-signature')).status?.modelVersion === 'faces-signature-v1', 20_000, 'signature run registered');
-  await waitFor(async () => (await getRun('skewed')).status?.modelVersion === 'faces-skew-v1', 20_000, 'skewed run registered');
-  const [sigMv, skewMv] = await Promise.all([versionSettled('faces-signature-v1', 90_000), versionSettled('faces-skew-v1', 90_000)]);
+  await waitFor(
+    async () => (await getRun('bad-signature')).status?.modelVersion === 'faces-signature-v1',
+    20_000,
+    'signature run registered',
+  );
+  await waitFor(
+    async () => (await getRun('skewed')).status?.modelVersion === 'faces-skew-v1',
+    20_000,
+    'skewed run registered',
+  );
+  const [sigMv, skewMv] = await Promise.all([
+    versionSettled('faces-signature-v1', 90_000),
+    versionSettled('faces-skew-v1', 90_000),
+  ]);
 
   assert.is(sigMv.status?.phase, 'Rejected');
   assert.is(cond(sigMv, 'Validated')?.reason, 'SignatureMismatch');

@@ -7,7 +7,9 @@ import { planKills } from '../../hack/chaos/monkey.js';
 import { createRng, SeedError, seedFrom } from '../../hack/chaos/seed.js';
 
 test('the same seed gives the same sequence; another seed a different one', () => {
-  const a = createRng(42), b = createRng(42), c = createRng(43);
+  const a = createRng(42),
+    b = createRng(42),
+    c = createRng(43);
   const seq = (r: ReturnType<typeof createRng>) => Array.from({ length: 20 }, () => r.next());
   const sa = seq(a);
   assert.equal(sa, seq(b));
@@ -24,8 +26,15 @@ test('int() stays within [min, max] and reaches both ends', () => {
 
 test('seedFrom: CHAOS_SEED replays, absent falls back, garbage is refused', () => {
   assert.is(seedFrom({ CHAOS_SEED: '12345' }), 12345);
-  assert.is(seedFrom({}, () => 99), 99);
-  for (const bad of ['-1', '1.5', 'abc', String(2 ** 32)]) assert.throws(() => seedFrom({ CHAOS_SEED: bad }), (e: unknown) => e instanceof SeedError);
+  assert.is(
+    seedFrom({}, () => 99),
+    99,
+  );
+  for (const bad of ['-1', '1.5', 'abc', String(2 ** 32)])
+    assert.throws(
+      () => seedFrom({ CHAOS_SEED: bad }),
+      (e: unknown) => e instanceof SeedError,
+    );
 });
 
 test('kill plans: within bounds, targets spread, reproducible', () => {
@@ -43,7 +52,8 @@ test('fault storms cover every fault kind and are applied to the injector as pla
   assert.ok(plan.every((a) => a.op !== 'latency' || a.latencyMs === 2000));
   const calls: string[] = [];
   const target = {
-    failNext: (r: { code: number; verb?: string; subresource?: string }) => calls.push(`fail ${r.code} ${r.verb}${r.subresource ? '/' + r.subresource : ''}`),
+    failNext: (r: { code: number; verb?: string; subresource?: string }) =>
+      calls.push(`fail ${r.code} ${r.verb}${r.subresource ? '/' + r.subresource : ''}`),
     addLatency: (r: { latencyMs: number }) => calls.push(`latency ${r.latencyMs}`),
     dropWatches: (m?: { abrupt?: boolean }) => calls.push(`drop ${m?.abrupt}`),
     compact: () => calls.push('compact'),

@@ -14,9 +14,16 @@ test('flags: defaults, --no-wait, --steps always include step 1, errors name the
   assert.equal(d.steps, [1, 2, 3, 4]);
   assert.is(d.wait, true);
   assert.is(d.dir, '.devcluster/demo');
-  assert.is(d.svgOut, '.devcluster/demo/canary-timeline.svg', 'the picture stays in the demo folder, out of the work tree');
+  assert.is(
+    d.svgOut,
+    '.devcluster/demo/canary-timeline.svg',
+    'the picture stays in the demo folder, out of the work tree',
+  );
   assert.is(parseArgs(['--dir', 'run/']).svgOut, 'run/canary-timeline.svg');
-  assert.is(parseArgs(['--svg', 'docs/images/canary-timeline.svg', '--dir', 'run']).svgOut, 'docs/images/canary-timeline.svg');
+  assert.is(
+    parseArgs(['--svg', 'docs/images/canary-timeline.svg', '--dir', 'run']).svgOut,
+    'docs/images/canary-timeline.svg',
+  );
   const a = parseArgs(['--no-wait', '--steps', '2', '--dir=x', '--timeout-scale', '2', '--svg', '']);
   assert.equal(a.steps, [1, 2]);
   assert.is(a.wait, false);
@@ -31,14 +38,23 @@ test('flags: defaults, --no-wait, --steps always include step 1, errors name the
     [['--bogus'], /unknown argument --bogus/],
     [['--dir', ''], /--dir must not be empty/],
   ] as Array<[string[], RegExp]>) {
-    assert.throws(() => parseArgs(argv), (e: Error) => e instanceof ArgsError && msg.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parseArgs(argv),
+      (e: Error) => e instanceof ArgsError && msg.test(e.message),
+      argv.join(' '),
+    );
   }
 });
 
 test('progress: numbered steps, elapsed times, hints and the environment printed once', () => {
   let t = 0;
   let out = '';
-  const p = new Progress({ write: (s) => { out += s; }, now: () => t });
+  const p = new Progress({
+    write: (s) => {
+      out += s;
+    },
+    now: () => t,
+  });
   p.step(1, 'train');
   t = 65_000;
   p.done('trained');
@@ -60,8 +76,13 @@ test('dev cluster output: URLs and kubeconfig picked from its lines', () => {
     'devcluster: Prometheus http://127.0.0.1:4000',
     'devcluster: API server http://127.0.0.1:5000',
     'devcluster: kubeconfig /d/kubeconfig  (export KUBECONFIG=/d/kubeconfig)',
-  ]) info = parseDevClusterLine(info, line);
-  assert.equal(info, { prometheusUrl: 'http://127.0.0.1:4000', apiUrl: 'http://127.0.0.1:5000', kubeconfig: '/d/kubeconfig' });
+  ])
+    info = parseDevClusterLine(info, line);
+  assert.equal(info, {
+    prometheusUrl: 'http://127.0.0.1:4000',
+    apiUrl: 'http://127.0.0.1:5000',
+    kubeconfig: '/d/kubeconfig',
+  });
 });
 
 test('load generator: versions and per-head judgements', () => {
@@ -70,19 +91,36 @@ test('load generator: versions and per-head judgements', () => {
   assert.is(versionNumber(2), 2);
   assert.is(versionNumber('latest'), undefined);
   assert.is(versionNumber(undefined), undefined);
-  assert.equal(judge({ beard: { label: 'yes' }, glasses: { label: 'no' } }, { beard: 'yes', glasses: 'yes', hat: 'no' }), { correct: 1, judged: 2 });
+  assert.equal(
+    judge({ beard: { label: 'yes' }, glasses: { label: 'no' } }, { beard: 'yes', glasses: 'yes', hat: 'no' }),
+    { correct: 1, judged: 2 },
+  );
   assert.equal(judge(undefined, { beard: 'yes' }), { correct: 0, judged: 0 });
 });
 
 test('summary: one aligned row per version, sorted, missing values as -', () => {
   const rows: VersionRow[] = [
-    { version: 2, trainingRun: 'wider', trigger: 'kubectl apply', offlineAccuracy: 0.86, liveAccuracy: 0.851, liveJudged: 900, drift: 0.02, outcome: 'Promoted', trainSeconds: 44.2, canarySeconds: 31 },
+    {
+      version: 2,
+      trainingRun: 'wider',
+      trigger: 'kubectl apply',
+      offlineAccuracy: 0.86,
+      liveAccuracy: 0.851,
+      liveJudged: 900,
+      drift: 0.02,
+      outcome: 'Promoted',
+      trainSeconds: 44.2,
+      canarySeconds: 31,
+    },
     { version: 1, trainingRun: 'face-attributes-cpu', trigger: 'kubectl apply', outcome: 'Serving (first version)' },
   ];
   const lines = renderSummary(rows).trimEnd().split('\n');
   assert.is(lines.length, 3);
   assert.match(lines[0], /^VERSION\s+TRAINED BY\s+TRIGGER\s+OFFLINE ACC/);
-  assert.match(lines[1], /^v1\s+face-attributes-cpu\s+kubectl apply\s+-\s+-\s+-\s+-\s+Serving \(first version\)\s+-\s+-$/);
+  assert.match(
+    lines[1],
+    /^v1\s+face-attributes-cpu\s+kubectl apply\s+-\s+-\s+-\s+-\s+Serving \(first version\)\s+-\s+-$/,
+  );
   assert.match(lines[2], /^v2\s+wider\s+kubectl apply\s+0\.860\s+-\s+0\.851 \(900\)\s+0\.020\s+Promoted\s+44s\s+31s$/);
   const col = lines[0].indexOf('TRIGGER');
   assert.is(lines[1].indexOf('kubectl apply'), col, 'columns aligned');
@@ -92,19 +130,56 @@ test('summary: one aligned row per version, sorted, missing values as -', () => 
 test('timeline: Prometheus matrix → series per version (NaN dropped), SVG with both panels, legend and markers', () => {
   const series = toSeries({
     status: 'success',
-    data: { result: [
-      { metric: { version: '2' }, values: [[100, '25'], [102, 'NaN'], [104, '50']] },
-      { metric: { version: 'v1' }, values: [[100, '75'], [104, '50']] },
-      { metric: {}, values: [[100, '1']] },
-    ] },
+    data: {
+      result: [
+        {
+          metric: { version: '2' },
+          values: [
+            [100, '25'],
+            [102, 'NaN'],
+            [104, '50'],
+          ],
+        },
+        {
+          metric: { version: 'v1' },
+          values: [
+            [100, '75'],
+            [104, '50'],
+          ],
+        },
+        { metric: {}, values: [[100, '1']] },
+      ],
+    },
   });
   assert.equal(series, [
-    { version: 1, points: [{ t: 100_000, v: 75 }, { t: 104_000, v: 50 }] },
-    { version: 2, points: [{ t: 100_000, v: 25 }, { t: 104_000, v: 50 }] },
+    {
+      version: 1,
+      points: [
+        { t: 100_000, v: 75 },
+        { t: 104_000, v: 50 },
+      ],
+    },
+    {
+      version: 2,
+      points: [
+        { t: 100_000, v: 25 },
+        { t: 104_000, v: 50 },
+      ],
+    },
   ]);
   const tl: Timeline = {
-    start: 100_000, end: 220_000, traffic: series,
-    accuracy: [{ version: 2, points: [{ t: 100_000, v: 0.8 }, { t: 104_000, v: 0.9 }] }],
+    start: 100_000,
+    end: 220_000,
+    traffic: series,
+    accuracy: [
+      {
+        version: 2,
+        points: [
+          { t: 100_000, v: 0.8 },
+          { t: 104_000, v: 0.9 },
+        ],
+      },
+    ],
     markers: [{ t: 160_000, label: 'v2 <Promoted>' }],
   };
   const svg = renderTimelineSvg(tl);
@@ -118,7 +193,20 @@ test('timeline: Prometheus matrix → series per version (NaN dropped), SVG with
   // 75 % at t=start: y = top + height - 0.75*height = 56 + 45 = 101
   assert.match(svg, /M64\.0,101\.0/);
   assert.is(renderTimelineSvg(tl), svg, 'deterministic');
-  assert.equal(mergeMarkers([{ t: 5_000, label: 'b' }, { t: 0, label: 'a' }, { t: 20_000, label: 'c' }], 10_000), [{ t: 0, label: 'a, b' }, { t: 20_000, label: 'c' }]);
+  assert.equal(
+    mergeMarkers(
+      [
+        { t: 5_000, label: 'b' },
+        { t: 0, label: 'a' },
+        { t: 20_000, label: 'c' },
+      ],
+      10_000,
+    ),
+    [
+      { t: 0, label: 'a, b' },
+      { t: 20_000, label: 'c' },
+    ],
+  );
 });
 
 test.run();

@@ -18,17 +18,30 @@ test('percentile is nearest-rank', () => {
 
 test('encodeRequest writes head and body in one buffer', () => {
   const req = encodeRequest('127.0.0.1:8080', 'POST', '/predict', 'image/jpeg', Buffer.from('abc'));
-  assert.is(req.toString('latin1'), 'POST /predict HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: image/jpeg\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc');
+  assert.is(
+    req.toString('latin1'),
+    'POST /predict HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: image/jpeg\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc',
+  );
 });
 
 test('frameResponse waits for the whole head, then frames by Content-Length', () => {
   assert.is(frameResponse(Buffer.from('HTTP/1.1 200 OK\r\nContent-Le')), undefined);
   const head = 'HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n';
-  assert.equal(frameResponse(Buffer.from(`${head}{"a"`)), { status: 503, headBytes: head.length, totalBytes: head.length + 12 });
-  assert.throws(() => frameResponse(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')), /Content-Length/);
+  assert.equal(frameResponse(Buffer.from(`${head}{"a"`)), {
+    status: 503,
+    headBytes: head.length,
+    totalBytes: head.length + 12,
+  });
+  assert.throws(
+    () => frameResponse(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')),
+    /Content-Length/,
+  );
 });
 
-async function withServer(delayMs: number, fn: (url: string, seen: { requests: number; bodies: Set<string> }) => Promise<void>): Promise<void> {
+async function withServer(
+  delayMs: number,
+  fn: (url: string, seen: { requests: number; bodies: Set<string> }) => Promise<void>,
+): Promise<void> {
   const seen = { requests: 0, bodies: new Set<string>() };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -56,7 +69,16 @@ const serverTimeMs = (body: Buffer) => Number(/"latencyMs":([\d.]+)/.exec(body.t
 
 test('slow answers do not lower the rate: requests due while all connections are busy get new ones', async () => {
   await withServer(60, async (url, seen) => {
-    const r = await runOpenLoop({ url, path: '/x', bodies: [Buffer.from('a'), Buffer.from('b')], contentType: 'text/plain', rate: 100, durationMs: 600, warmConnections: 1, serverTimeMs });
+    const r = await runOpenLoop({
+      url,
+      path: '/x',
+      bodies: [Buffer.from('a'), Buffer.from('b')],
+      contentType: 'text/plain',
+      rate: 100,
+      durationMs: 600,
+      warmConnections: 1,
+      serverTimeMs,
+    });
     assert.is(r.sent, 60);
     assert.is(r.ok, 60);
     assert.is(seen.requests, 60);
@@ -71,8 +93,20 @@ test('slow answers do not lower the rate: requests due while all connections are
 test('a generator stall is counted from the scheduled send time, not hidden', async () => {
   await withServer(0, async (url) => {
     // block this event loop for 150 ms in the middle of a 0.5 s run at 100/s
-    const stall = setTimeout(() => { const until = performance.now() + 150; while (performance.now() < until) { /* busy */ } }, 200);
-    const r = await runOpenLoop({ url, path: '/x', bodies: [Buffer.from('a')], contentType: 'text/plain', rate: 100, durationMs: 500 });
+    const stall = setTimeout(() => {
+      const until = performance.now() + 150;
+      while (performance.now() < until) {
+        /* busy */
+      }
+    }, 200);
+    const r = await runOpenLoop({
+      url,
+      path: '/x',
+      bodies: [Buffer.from('a')],
+      contentType: 'text/plain',
+      rate: 100,
+      durationMs: 500,
+    });
     clearTimeout(stall);
     assert.is(r.ok, 50);
     assert.ok(percentile(r.sendLagMs, 1) >= 100, `largest send lag ${percentile(r.sendLagMs, 1)}`);
@@ -83,10 +117,19 @@ test('a generator stall is counted from the scheduled send time, not hidden', as
 });
 
 test('a closed connection counts as a failure', async () => {
-  const server = createServer((req) => { req.socket.destroy(); });
+  const server = createServer((req) => {
+    req.socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
-    const r = await runOpenLoop({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, path: '/', bodies: [Buffer.from('x')], contentType: 'text/plain', rate: 50, durationMs: 200 });
+    const r = await runOpenLoop({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      path: '/',
+      bodies: [Buffer.from('x')],
+      contentType: 'text/plain',
+      rate: 50,
+      durationMs: 200,
+    });
     assert.is(r.sent, 10);
     assert.is(r.failed, 10);
     assert.is(r.ok, 0);

@@ -21,7 +21,10 @@ function canary(fields: Partial<RoleMeasurements> = {}): RoleMeasurements {
 function stable(fields: Partial<RoleMeasurements> = {}): RoleMeasurements {
   return { role: 'stable', version: '1', window: '1m', problems: {}, ...fields };
 }
-const unreachable = { reason: 'ProviderUnreachable', message: 'Prometheus at http://127.0.0.1:9 is unreachable: ECONNREFUSED' };
+const unreachable = {
+  reason: 'ProviderUnreachable',
+  message: 'Prometheus at http://127.0.0.1:9 is unreachable: ECONNREFUSED',
+};
 
 const acc = { maxDropVsStable: 0.02, confidence: 0.95, minFeedback: 50 };
 
@@ -35,7 +38,11 @@ test('accuracy vs min: Wilson lower bound ≥ min passes, upper < min fails, els
     ['lower bound exactly at min passes', 90, 100, 0.8256343384230079, 50, 'Pass'],
   ];
   for (const [name, correct, total, min, minFeedback, verdict, lower, upper] of cases) {
-    const [c] = accuracyChecks(canary({ feedback: { smile: { correct, total } } }), undefined, { ...acc, min, minFeedback });
+    const [c] = accuracyChecks(canary({ feedback: { smile: { correct, total } } }), undefined, {
+      ...acc,
+      min,
+      minFeedback,
+    });
     assert.is(c.check, 'accuracy', name);
     assert.is(c.head, 'smile', name);
     assert.is(c.verdict, verdict, name);
@@ -49,21 +56,45 @@ test('accuracy vs min: Wilson lower bound ≥ min passes, upper < min fails, els
 
 test('accuracy: with several heads a failing bound is corrected for them (Bonferroni), a passing one is not', () => {
   // 75/100: 95 % Wilson upper bound 0.8245 < 0.83, 99 % upper bound 0.8446 > 0.83.
-  const heads = { a: { correct: 75, total: 100 }, b: { correct: 95, total: 100 }, c: { correct: 95, total: 100 }, d: { correct: 95, total: 100 }, e: { correct: 95, total: 100 } };
+  const heads = {
+    a: { correct: 75, total: 100 },
+    b: { correct: 95, total: 100 },
+    c: { correct: 95, total: 100 },
+    d: { correct: 95, total: 100 },
+    e: { correct: 95, total: 100 },
+  };
   const five = accuracyChecks(canary({ feedback: heads }), undefined, { ...acc, min: 0.83 });
-  const low = accuracyChecks(canary({ feedback: { ...heads, b: { correct: 10, total: 100 } } }), undefined, { ...acc, min: 0.83 }).find((c) => c.head === 'b')!;
+  const low = accuracyChecks(canary({ feedback: { ...heads, b: { correct: 10, total: 100 } } }), undefined, {
+    ...acc,
+    min: 0.83,
+  }).find((c) => c.head === 'b')!;
   assert.match(low.message!, /; upper bound [\d.]+ at 99% \(corrected for the heads\) < min 0\.83$/);
-  assert.is(five.find((c) => c.head === 'a')!.verdict, 'Inconclusive', 'one of five heads at 95 % is not enough to fail');
+  assert.is(
+    five.find((c) => c.head === 'a')!.verdict,
+    'Inconclusive',
+    'one of five heads at 95 % is not enough to fail',
+  );
   close(five.find((c) => c.head === 'a')!.upper, 0.8245, 5e-4, 'the reported interval stays at 95 %');
-  assert.ok(five.filter((c) => c.head !== 'a').every((c) => c.verdict === 'Pass'), 'passing heads use the plain 95 % bound');
+  assert.ok(
+    five.filter((c) => c.head !== 'a').every((c) => c.verdict === 'Pass'),
+    'passing heads use the plain 95 % bound',
+  );
   const [one] = accuracyChecks(canary({ feedback: { a: heads.a } }), undefined, { ...acc, min: 0.83 });
   assert.is(one.verdict, 'Fail', 'a single head fails at 95 %');
   // Clearly worse than stable on one of five heads still fails, and says at which level.
   const base = stable({ feedback: { ...heads, a: { correct: 950, total: 1000 } } });
-  const worse = accuracyChecks(canary({ feedback: { ...heads, a: { correct: 60, total: 100 } } }), base, acc).find((c) => c.check === 'accuracyVsStable' && c.head === 'a')!;
+  const worse = accuracyChecks(canary({ feedback: { ...heads, a: { correct: 60, total: 100 } } }), base, acc).find(
+    (c) => c.check === 'accuracyVsStable' && c.head === 'a',
+  )!;
   assert.is(worse.verdict, 'Fail');
-  assert.match(worse.message!, /by more than the margin 0\.02 \(upper bound -[\d.]+ at 99% \(corrected for the heads\)\)$/);
-  const [alone] = accuracyChecks(canary({ feedback: { a: { correct: 10, total: 100 } } }), undefined, { ...acc, min: 0.83 });
+  assert.match(
+    worse.message!,
+    /by more than the margin 0\.02 \(upper bound -[\d.]+ at 99% \(corrected for the heads\)\)$/,
+  );
+  const [alone] = accuracyChecks(canary({ feedback: { a: { correct: 10, total: 100 } } }), undefined, {
+    ...acc,
+    min: 0.83,
+  });
   assert.match(alone.message!, /; upper bound < min 0\.83$/, 'one head: no correction to mention');
 });
 
@@ -72,7 +103,12 @@ test('accuracy: missing feedback or a provider error is inconclusive with the re
   assert.is(missing.verdict, 'Inconclusive');
   assert.match(missing.message!, /ProviderUnreachable/);
   assert.is(missing.value, undefined);
-  const [absentHead] = accuracyChecks(canary({ feedback: { smile: { correct: 100, total: 100 } } }), undefined, { ...acc, min: 0.5 }, ['smile', 'glasses']).slice(1);
+  const [absentHead] = accuracyChecks(
+    canary({ feedback: { smile: { correct: 100, total: 100 } } }),
+    undefined,
+    { ...acc, min: 0.5 },
+    ['smile', 'glasses'],
+  ).slice(1);
   assert.is(absentHead.head, 'glasses');
   assert.is(absentHead.verdict, 'Inconclusive');
   assert.is(absentHead.samples, 0);
@@ -81,8 +117,18 @@ test('accuracy: missing feedback or a provider error is inconclusive with the re
 });
 
 test('accuracy per head: every head is kept, the worst verdict wins', () => {
-  const checks = accuracyChecks(canary({ feedback: { beard: { correct: 95, total: 100 }, glasses: { correct: 60, total: 100 } } }), undefined, { ...acc, min: 0.8 });
-  assert.equal(checks.map((c) => [c.head, c.verdict]), [['beard', 'Pass'], ['glasses', 'Fail']]);
+  const checks = accuracyChecks(
+    canary({ feedback: { beard: { correct: 95, total: 100 }, glasses: { correct: 60, total: 100 } } }),
+    undefined,
+    { ...acc, min: 0.8 },
+  );
+  assert.equal(
+    checks.map((c) => [c.head, c.verdict]),
+    [
+      ['beard', 'Pass'],
+      ['glasses', 'Fail'],
+    ],
+  );
   assert.is(aggregateVerdict(checks), 'Fail');
 });
 
@@ -111,7 +157,11 @@ test('accuracy vs stable: Newcombe interval against the non-inferiority margin',
     if (lower !== undefined) close(c.lower, lower, 5e-5, name);
     if (upper !== undefined) close(c.upper, upper, 5e-5, name);
   }
-  const [noStable] = accuracyChecks(canary({ feedback: { smile: { correct: 90, total: 100 } } }), stable({ problems: { feedback: unreachable } }), acc);
+  const [noStable] = accuracyChecks(
+    canary({ feedback: { smile: { correct: 90, total: 100 } } }),
+    stable({ problems: { feedback: unreachable } }),
+    acc,
+  );
   assert.is(noStable.verdict, 'Inconclusive');
   assert.match(noStable.message!, /stable version 1.*ProviderUnreachable/);
 });
@@ -123,7 +173,11 @@ const reference: ReferenceProfile = {
 const drift = { max: 0.25, minRequests: 100, confidence: 0.95 };
 
 test('drift: PSI per feature against the reference, score = max, per-feature values kept', () => {
-  const same = driftCheck(canary({ featureBins: { brightness: [50, 50, 50, 50], contrast: [100, 100] } }), reference, drift);
+  const same = driftCheck(
+    canary({ featureBins: { brightness: [50, 50, 50, 50], contrast: [100, 100] } }),
+    reference,
+    drift,
+  );
   assert.is(same.verdict, 'Pass');
   assert.is(same.value, 0);
   assert.equal(same.breakdown, { brightness: 0, contrast: 0 });
@@ -131,7 +185,11 @@ test('drift: PSI per feature against the reference, score = max, per-feature val
 
   // brightness: smoothed shares (10.5, 10.5, 40.5, 40.5)/102 against the exact (¼, ¼, ¼, ¼):
   // 2·(10.5/102 − ¼)·ln(4·10.5/102) + 2·(40.5/102 − ¼)·ln(4·40.5/102) = 0.3970373
-  const shifted = driftCheck(canary({ featureBins: { brightness: [10, 10, 40, 40], contrast: [50, 50] } }), reference, drift);
+  const shifted = driftCheck(
+    canary({ featureBins: { brightness: [10, 10, 40, 40], contrast: [50, 50] } }),
+    reference,
+    drift,
+  );
   assert.is(shifted.verdict, 'Fail');
   close(shifted.value, 0.3970373, 1e-6);
   close(shifted.breakdown!.brightness, 0.3970373, 1e-6);
@@ -141,18 +199,78 @@ test('drift: PSI per feature against the reference, score = max, per-feature val
 
 test('drift: inconclusive on few samples, missing features, no reference or provider errors', () => {
   const cases: Array<[string, RoleMeasurements, ReferenceProfile | undefined, string, RegExp]> = [
-    ['few samples', canary({ featureBins: { brightness: [5, 5, 5, 5], contrast: [10, 10] } }), reference, 'Inconclusive', /minRequests=100/],
-    ['one feature without data', canary({ featureBins: { brightness: [50, 50, 50, 50] } }), reference, 'Inconclusive', /contrast \(no live data\)/],
-    ['no reference profile', canary({ featureBins: { brightness: [50, 50, 50, 50] } }), undefined, 'Inconclusive', /no reference profile/],
-    ['Prometheus down', canary({ problems: { featureBins: unreachable } }), reference, 'Inconclusive', /ProviderUnreachable/],
-    ['bins do not match the profile', canary({ featureBins: { brightness: [1, 1, 1, 1, 1, 1], contrast: [100, 100] } }), reference, 'Inconclusive', /6 bins, the reference 4/],
+    [
+      'few samples',
+      canary({ featureBins: { brightness: [5, 5, 5, 5], contrast: [10, 10] } }),
+      reference,
+      'Inconclusive',
+      /minRequests=100/,
+    ],
+    [
+      'one feature without data',
+      canary({ featureBins: { brightness: [50, 50, 50, 50] } }),
+      reference,
+      'Inconclusive',
+      /contrast \(no live data\)/,
+    ],
+    [
+      'no reference profile',
+      canary({ featureBins: { brightness: [50, 50, 50, 50] } }),
+      undefined,
+      'Inconclusive',
+      /no reference profile/,
+    ],
+    [
+      'Prometheus down',
+      canary({ problems: { featureBins: unreachable } }),
+      reference,
+      'Inconclusive',
+      /ProviderUnreachable/,
+    ],
+    [
+      'bins do not match the profile',
+      canary({ featureBins: { brightness: [1, 1, 1, 1, 1, 1], contrast: [100, 100] } }),
+      reference,
+      'Inconclusive',
+      /6 bins, the reference 4/,
+    ],
     // A feature that drifts fails even though another one has no data.
-    ['drift confirmed despite missing data', canary({ featureBins: { brightness: [0, 0, 0, 100] } }), reference, 'Fail', /> max 0.25/],
+    [
+      'drift confirmed despite missing data',
+      canary({ featureBins: { brightness: [0, 0, 0, 100] } }),
+      reference,
+      'Fail',
+      /> max 0.25/,
+    ],
     // A score far above max on a handful of requests is noise, not a verdict.
-    ['score above max on 4 samples', canary({ featureBins: { brightness: [0, 0, 0, 4], contrast: [4, 0] } }), reference, 'Inconclusive', /> max 0.25, but only 4 samples, fewer than minRequests=100/],
-    ['score above max one sample short', canary({ featureBins: { brightness: [0, 0, 0, 99] } }), reference, 'Inconclusive', /only 99 samples/],
-    ['score above max at exactly minRequests', canary({ featureBins: { brightness: [0, 0, 0, 100], contrast: [100, 0] } }), reference, 'Fail', /> max 0.25/],
-    ['score within max on few samples', canary({ featureBins: { brightness: [1, 1, 1, 1], contrast: [2, 2] } }), reference, 'Inconclusive', /; only 4 samples/],
+    [
+      'score above max on 4 samples',
+      canary({ featureBins: { brightness: [0, 0, 0, 4], contrast: [4, 0] } }),
+      reference,
+      'Inconclusive',
+      /> max 0.25, but only 4 samples, fewer than minRequests=100/,
+    ],
+    [
+      'score above max one sample short',
+      canary({ featureBins: { brightness: [0, 0, 0, 99] } }),
+      reference,
+      'Inconclusive',
+      /only 99 samples/,
+    ],
+    [
+      'score above max at exactly minRequests',
+      canary({ featureBins: { brightness: [0, 0, 0, 100], contrast: [100, 0] } }),
+      reference,
+      'Fail',
+      /> max 0.25/,
+    ],
+    [
+      'score within max on few samples',
+      canary({ featureBins: { brightness: [1, 1, 1, 1], contrast: [2, 2] } }),
+      reference,
+      'Inconclusive',
+      /; only 4 samples/,
+    ],
   ];
   for (const [name, m, ref, verdict, message] of cases) {
     const c = driftCheck(m, ref, drift);
@@ -160,26 +278,48 @@ test('drift: inconclusive on few samples, missing features, no reference or prov
     assert.match(c.message!, message, name);
   }
   // Live series only exist up to the highest bin seen so far: trailing bins count as 0.
-  const trailing = driftCheck(canary({ featureBins: { brightness: [100, 100, 100], contrast: [150, 150] } }), reference, drift);
+  const trailing = driftCheck(
+    canary({ featureBins: { brightness: [100, 100, 100], contrast: [150, 150] } }),
+    reference,
+    drift,
+  );
   assert.ok(trailing.value! > 0.25, 'a missing last bin is a real shift');
 });
 
 // 41 requests drawn from the reference itself (the windows right after a Prometheus restart):
 // four empty 2–5 % bins alone add ~0.8 to the plain PSI through its epsilon floor; smoothed
 // shares score 0.18, and χ² = 8.7 on 9 degrees of freedom (p ≈ 0.47) says it is noise anyway.
-const tenBins: ReferenceProfile = { features: { contrast: [0.02, 0.05, 0.1, 0.15, 0.18, 0.18, 0.15, 0.1, 0.05, 0.02] }, samples: 2000 };
+const tenBins: ReferenceProfile = {
+  features: { contrast: [0.02, 0.05, 0.1, 0.15, 0.18, 0.18, 0.15, 0.1, 0.05, 0.02] },
+  samples: 2000,
+};
 const fortyOne = [0, 0, 6, 8, 7, 9, 5, 6, 0, 0];
 
 test('drift: small same-distribution samples pass; a score above max that noise explains is inconclusive, a significant one fails', () => {
   assert.ok(psi(tenBins.features.contrast, fortyOne) > 0.6, 'the plain PSI of these 41 samples is above 0.6');
-  const small = driftCheck(canary({ featureBins: { contrast: fortyOne } }), tenBins, { ...drift, max: 0.6, minRequests: 20 });
+  const small = driftCheck(canary({ featureBins: { contrast: fortyOne } }), tenBins, {
+    ...drift,
+    max: 0.6,
+    minRequests: 20,
+  });
   assert.is(small.verdict, 'Pass', small.message);
   assert.ok(small.value! < 0.25, `smoothed PSI ${small.value}`);
-  const noisy = driftCheck(canary({ featureBins: { contrast: fortyOne } }), tenBins, { ...drift, max: 0.1, minRequests: 20 });
+  const noisy = driftCheck(canary({ featureBins: { contrast: fortyOne } }), tenBins, {
+    ...drift,
+    max: 0.1,
+    minRequests: 20,
+  });
   assert.is(noisy.verdict, 'Inconclusive');
-  assert.match(noisy.message!, /> max 0\.1, but not significant at 95% \(χ² p = 0\.[3-6]\d*, 41 samples\): could be sampling noise/);
+  assert.match(
+    noisy.message!,
+    /> max 0\.1, but not significant at 95% \(χ² p = 0\.[3-6]\d*, 41 samples\): could be sampling noise/,
+  );
   // The same shape on ten times the traffic is no longer noise.
-  const real = driftCheck(canary({ featureBins: { contrast: fortyOne.map((c) => 10 * c) } }), tenBins, { ...drift, max: 0.3, minRequests: 20 });
+  const real = driftCheck(canary({ featureBins: { contrast: fortyOne.map((c) => 10 * c) } }), tenBins, {
+    ...drift,
+    max: 0.3,
+    minRequests: 20,
+  });
   assert.is(real.verdict, 'Fail');
   assert.match(real.message!, /contrast PSI [\d.]+ > max 0.3, significant at 95% \(χ² p = [\d.e-]+, 410 samples\)/);
 });
@@ -191,32 +331,66 @@ test('drift: each feature is held to the confidence shared by the features score
   const c = driftCheck(canary({ featureBins: bins }), two, { max: 0.01, minRequests: 20, confidence: 0.95 });
   assert.is(c.verdict, 'Inconclusive', c.message);
   assert.match(c.message!, /not significant at 97.5%/);
-  const alone = driftCheck(canary({ featureBins: { a: bins.a } }), { features: { a: [0.5, 0.5] } }, { max: 0.01, minRequests: 20, confidence: 0.95 });
+  const alone = driftCheck(
+    canary({ featureBins: { a: bins.a } }),
+    { features: { a: [0.5, 0.5] } },
+    { max: 0.01, minRequests: 20, confidence: 0.95 },
+  );
   assert.is(alone.verdict, 'Fail', alone.message);
 });
 
 test('prediction drift: canary vs stable classes per head, else vs the reference', () => {
   const balanced = { smile: { yes: 500, no: 500 } };
-  const pass = predictionDriftCheck(canary({ predictions: { smile: { yes: 60, no: 60 } } }), stable({ predictions: balanced }), reference, drift);
+  const pass = predictionDriftCheck(
+    canary({ predictions: { smile: { yes: 60, no: 60 } } }),
+    stable({ predictions: balanced }),
+    reference,
+    drift,
+  );
   assert.is(pass.verdict, 'Pass');
   assert.is(pass.value, 0);
   assert.equal(pass.breakdown, { smile: 0 });
   // smoothed shares (20.5, 180.5)/201 vs (500.5, 500.5)/1001 (labels sorted: no, yes) = 0.8657934
-  const fail = predictionDriftCheck(canary({ predictions: { smile: { yes: 180, no: 20 } } }), stable({ predictions: balanced }), reference, drift);
+  const fail = predictionDriftCheck(
+    canary({ predictions: { smile: { yes: 180, no: 20 } } }),
+    stable({ predictions: balanced }),
+    reference,
+    drift,
+  );
   assert.is(fail.verdict, 'Fail');
   close(fail.value, 0.8657934, 1e-6);
-  const vsRef = predictionDriftCheck(canary({ predictions: { smile: { yes: 180, no: 20 } } }), undefined, reference, drift);
+  const vsRef = predictionDriftCheck(
+    canary({ predictions: { smile: { yes: 180, no: 20 } } }),
+    undefined,
+    reference,
+    drift,
+  );
   assert.is(vsRef.verdict, 'Fail');
   assert.match(vsRef.message!, /reference profile/);
-  const fewStable = predictionDriftCheck(canary({ predictions: { smile: { yes: 60, no: 60 } } }), stable({ predictions: { smile: { yes: 5, no: 5 } } }), reference, drift);
+  const fewStable = predictionDriftCheck(
+    canary({ predictions: { smile: { yes: 60, no: 60 } } }),
+    stable({ predictions: { smile: { yes: 5, no: 5 } } }),
+    reference,
+    drift,
+  );
   assert.is(fewStable.verdict, 'Inconclusive', 'the smaller side bounds the sample count');
   assert.is(fewStable.samples, 10);
   // Few canary predictions, far off stable's distribution: inconclusive, not a rollback.
-  const fewCanary = predictionDriftCheck(canary({ predictions: { smile: { yes: 9, no: 1 } } }), stable({ predictions: balanced }), reference, drift);
+  const fewCanary = predictionDriftCheck(
+    canary({ predictions: { smile: { yes: 9, no: 1 } } }),
+    stable({ predictions: balanced }),
+    reference,
+    drift,
+  );
   assert.is(fewCanary.verdict, 'Inconclusive');
   assert.ok(fewCanary.value! > drift.max, 'the score is still reported');
   assert.is(fewCanary.samples, 10);
-  const noStable = predictionDriftCheck(canary({ predictions: balanced }), stable({ problems: { predictions: unreachable } }), reference, drift);
+  const noStable = predictionDriftCheck(
+    canary({ predictions: balanced }),
+    stable({ problems: { predictions: unreachable } }),
+    reference,
+    drift,
+  );
   assert.is(noStable.verdict, 'Inconclusive');
   assert.match(noStable.message!, /ProviderUnreachable/);
 });
@@ -256,12 +430,19 @@ test('latency p95 and error rate (table)', () => {
 const policy: AnalysisPolicy = {
   minRequests: 100,
   minFeedback: 50,
-  checks: { accuracy: { min: 0.8, maxDropVsStable: 0.05, confidence: 0.95 }, drift: { max: 0.25 }, latencyP95Ms: { max: 500 }, errorRate: { max: 0.01 } },
+  checks: {
+    accuracy: { min: 0.8, maxDropVsStable: 0.05, confidence: 0.95 },
+    drift: { max: 0.25 },
+    latencyP95Ms: { max: 500 },
+    errorRate: { max: 0.01 },
+  },
 };
 
 function healthy(role: 'canary' | 'stable'): RoleMeasurements {
   return (role === 'canary' ? canary : stable)({
-    requests: 1000, errors: 1, latencyP95Ms: 80,
+    requests: 1000,
+    errors: 1,
+    latencyP95Ms: 80,
     feedback: { smile: { correct: 900, total: 1000 } },
     featureBins: { brightness: [250, 250, 250, 250], contrast: [500, 500] },
     predictions: { smile: { yes: 500, no: 500 } },
@@ -270,14 +451,22 @@ function healthy(role: 'canary' | 'stable'): RoleMeasurements {
 
 test('analyse: all checks in order; a healthy canary passes', () => {
   const checks = analyse({ subject: healthy('canary'), baseline: healthy('stable'), reference, policy });
-  assert.equal(checks.map((c) => c.check), ['accuracy', 'accuracyVsStable', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate']);
+  assert.equal(
+    checks.map((c) => c.check),
+    ['accuracy', 'accuracyVsStable', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate'],
+  );
   assert.ok(checks.every((c: CheckResult) => c.role === 'canary'));
-  assert.equal(checks.map((c) => c.verdict), ['Pass', 'Pass', 'Pass', 'Pass', 'Pass', 'Pass']);
+  assert.equal(
+    checks.map((c) => c.verdict),
+    ['Pass', 'Pass', 'Pass', 'Pass', 'Pass', 'Pass'],
+  );
   assert.is(aggregateVerdict(checks), 'Pass');
 });
 
 test('analyse: Prometheus unreachable makes every check inconclusive, nothing passes', () => {
-  const problems = Object.fromEntries(['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions'].map((k) => [k, unreachable]));
+  const problems = Object.fromEntries(
+    ['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions'].map((k) => [k, unreachable]),
+  );
   const checks = analyse({ subject: canary({ problems }), baseline: stable({ problems }), reference, policy });
   assert.ok(checks.length >= 6);
   for (const c of checks) {
@@ -291,16 +480,32 @@ test('analyse: a drifted stable is no yardstick for prediction drift; the canary
   const driftedStable = { ...healthy('stable'), predictions: { smile: { yes: 900, no: 100 } } };
   const vsStable = analyse({ subject: healthy('canary'), baseline: driftedStable, reference, policy });
   assert.is(vsStable.find((c) => c.check === 'predictionDrift')!.verdict, 'Fail');
-  const checks = analyse({ subject: healthy('canary'), baseline: driftedStable, reference, baselineDrifted: true, policy });
+  const checks = analyse({
+    subject: healthy('canary'),
+    baseline: driftedStable,
+    reference,
+    baselineDrifted: true,
+    policy,
+  });
   const prediction = checks.find((c) => c.check === 'predictionDrift')!;
   assert.is(prediction.verdict, 'Pass');
   assert.match(prediction.message!, /reference profile/);
-  assert.ok(checks.some((c) => c.check === 'accuracyVsStable'), 'accuracy is still compared with stable');
+  assert.ok(
+    checks.some((c) => c.check === 'accuracyVsStable'),
+    'accuracy is still compared with stable',
+  );
 });
 
 test('analyse: guard mode (no baseline) runs the absolute checks only', () => {
-  const checks = analyse({ subject: { ...healthy('stable'), feedback: { smile: { correct: 600, total: 1000 } } }, reference, policy });
-  assert.equal(checks.map((c) => c.check), ['accuracy', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate']);
+  const checks = analyse({
+    subject: { ...healthy('stable'), feedback: { smile: { correct: 600, total: 1000 } } },
+    reference,
+    policy,
+  });
+  assert.equal(
+    checks.map((c) => c.check),
+    ['accuracy', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate'],
+  );
   assert.is(checks[0].verdict, 'Fail');
   assert.is(checks[0].role, 'stable');
 });

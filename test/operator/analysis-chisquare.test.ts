@@ -10,10 +10,20 @@ const close = (actual: number, expected: number, eps: number, what = '') =>
   assert.ok(Math.abs(actual - expected) <= eps, `${what} ${actual} ≈ ${expected} (±${eps})`);
 
 test('ln Γ matches factorials and Γ(½) = √π', () => {
-  for (const [x, v] of [[1, 0], [2, 0], [5, Math.log(24)], [11, Math.log(3628800)], [0.5, Math.log(Math.sqrt(Math.PI))], [0.1, Math.log(9.513507698668732)]]) {
+  for (const [x, v] of [
+    [1, 0],
+    [2, 0],
+    [5, Math.log(24)],
+    [11, Math.log(3628800)],
+    [0.5, Math.log(Math.sqrt(Math.PI))],
+    [0.1, Math.log(9.513507698668732)],
+  ]) {
     close(logGamma(x), v, 1e-12, `lnΓ(${x})`);
   }
-  assert.throws(() => logGamma(0), (e: unknown) => e instanceof StatsError);
+  assert.throws(
+    () => logGamma(0),
+    (e: unknown) => e instanceof StatsError,
+  );
 });
 
 // Upper critical values of the χ² distribution (any statistics table).
@@ -36,8 +46,14 @@ test('χ² survival with 2 degrees of freedom is exp(−x/2) exactly; edges', ()
   for (const x of [0.1, 1, 5, 20, 60]) close(chiSquareSurvival(x, 2), Math.exp(-x / 2), 1e-12, `x=${x}`);
   assert.is(chiSquareSurvival(0, 3), 1);
   assert.is(regularizedGammaQ(2, Infinity), 0);
-  assert.throws(() => chiSquareSurvival(1, 0), (e: unknown) => e instanceof StatsError);
-  assert.throws(() => regularizedGammaQ(1, -1), (e: unknown) => e instanceof StatsError);
+  assert.throws(
+    () => chiSquareSurvival(1, 0),
+    (e: unknown) => e instanceof StatsError,
+  );
+  assert.throws(
+    () => regularizedGammaQ(1, -1),
+    (e: unknown) => e instanceof StatsError,
+  );
 });
 
 test('homogeneity of two samples: the worked 2×3 table', () => {
@@ -61,14 +77,20 @@ test('bins empty on both sides do not count; one populated bin tells nothing', (
   assert.is(histogramTest([10, 0, 5, 0], { counts: [20, 0, 10, 0] }).df, 1);
   assert.equal(histogramTest([0, 7, 0], { counts: [0, 100, 0] }), { statistic: 0, df: 0, pValue: 1 });
   assert.equal(histogramTest([0, 0], { counts: [1, 1] }), { statistic: 0, df: 0, pValue: 1 });
-  assert.throws(() => histogramTest([1, 2], { counts: [1, 2, 3] }), (e: unknown) => e instanceof StatsError);
-  assert.throws(() => histogramTest([1, NaN], { counts: [1, 2] }), (e: unknown) => e instanceof StatsError);
+  assert.throws(
+    () => histogramTest([1, 2], { counts: [1, 2, 3] }),
+    (e: unknown) => e instanceof StatsError,
+  );
+  assert.throws(
+    () => histogramTest([1, NaN], { counts: [1, 2] }),
+    (e: unknown) => e instanceof StatsError,
+  );
 });
 
 // A small deterministic generator, so the property below is the same on every run.
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function sample(shares: readonly number[], n: number, rand: () => number): number[] {

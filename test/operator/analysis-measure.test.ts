@@ -2,7 +2,12 @@
 // missing series stay apart from zeros, provider errors become problems, never numbers.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BadQueryError, ProviderUnreachableError, type MetricProvider, type Sample } from '../../operator/metrics-providers/index.js';
+import {
+  BadQueryError,
+  ProviderUnreachableError,
+  type MetricProvider,
+  type Sample,
+} from '../../operator/metrics-providers/index.js';
 import { featureBinsFromSamples, feedbackFromSamples, measure } from '../../operator/analysis/measure.js';
 import { measurementQueries, PromQLError, quote, range, selector } from '../../operator/analysis/promql.js';
 import { observedShare, wholeCounts, type RoleMeasurements } from '../../operator/analysis/measurements.js';
@@ -11,38 +16,92 @@ import { analyseCanary, monitorVersion } from '../../operator/analysis/run.js';
 test('selectors quote values and check label names', () => {
   assert.is(quote('a"b\\c'), '"a\\"b\\\\c"');
   assert.is(selector({ version: '3', model: 'faces', namespace: 'ml' }), '{model="faces",namespace="ml",version="3"}');
-  assert.is(selector({ version: '3', matchers: { job: 'pods' } }, { code: { re: '5..' } }), '{job="pods",version="3",code=~"5.."}');
-  assert.throws(() => selector({ version: '3', matchers: { 'bad-name': 'x' } }), (e: unknown) => e instanceof PromQLError);
+  assert.is(
+    selector({ version: '3', matchers: { job: 'pods' } }, { code: { re: '5..' } }),
+    '{job="pods",version="3",code=~"5.."}',
+  );
+  assert.throws(
+    () => selector({ version: '3', matchers: { 'bad-name': 'x' } }),
+    (e: unknown) => e instanceof PromQLError,
+  );
   assert.is(range('1m30s'), '[1m30s]');
-  assert.throws(() => range('1 minute'), (e: unknown) => e instanceof PromQLError);
-  assert.throws(() => range('5m]) or vector(1'), (e: unknown) => e instanceof PromQLError);
+  assert.throws(
+    () => range('1 minute'),
+    (e: unknown) => e instanceof PromQLError,
+  );
+  assert.throws(
+    () => range('5m]) or vector(1'),
+    (e: unknown) => e instanceof PromQLError,
+  );
 });
 
 test('queries select the version, count prediction endpoints only, and use the window', () => {
   const q = measurementQueries({ version: '7', model: 'faces' }, '2m');
-  assert.is(q.requests, 'sum(increase(modelship_requests_total{model="faces",version="7",handler=~"predict|infer"}[2m]))');
-  assert.is(q.serverErrors, 'sum(increase(modelship_requests_total{model="faces",version="7",handler=~"predict|infer",code=~"5.."}[2m]))');
-  assert.is(q.latencyP95Seconds, 'histogram_quantile(0.95, sum by (le) (rate(modelship_request_duration_seconds_bucket{model="faces",version="7",handler=~"predict|infer"}[2m])))');
+  assert.is(
+    q.requests,
+    'sum(increase(modelship_requests_total{model="faces",version="7",handler=~"predict|infer"}[2m]))',
+  );
+  assert.is(
+    q.serverErrors,
+    'sum(increase(modelship_requests_total{model="faces",version="7",handler=~"predict|infer",code=~"5.."}[2m]))',
+  );
+  assert.is(
+    q.latencyP95Seconds,
+    'histogram_quantile(0.95, sum by (le) (rate(modelship_request_duration_seconds_bucket{model="faces",version="7",handler=~"predict|infer"}[2m])))',
+  );
   assert.is(q.feedback, 'sum by (head, outcome) (increase(modelship_feedback_total{model="faces",version="7"}[2m]))');
-  assert.is(q.featureBins, 'sum by (feature, bin) (increase(modelship_feature_bin_total{model="faces",version="7"}[2m]))');
-  assert.is(q.predictions, 'sum by (head, class) (increase(modelship_predictions_total{model="faces",version="7"}[2m]))');
+  assert.is(
+    q.featureBins,
+    'sum by (feature, bin) (increase(modelship_feature_bin_total{model="faces",version="7"}[2m]))',
+  );
+  assert.is(
+    q.predictions,
+    'sum by (head, class) (increase(modelship_predictions_total{model="faces",version="7"}[2m]))',
+  );
   assert.match(q.routerFailures, /modelship_router_requests_total\{model="faces",version="7",code=~"502\|504"\}\[2m\]/);
   assert.match(q.modelErrors, /^sum by \(reason\) \(increase\(modelship_model_errors_total/);
-  assert.is(q.scrapes, 'max(count_over_time(modelship_requests_total{model="faces",version="7",handler=~"predict|infer"}[2m]))');
+  assert.is(
+    q.scrapes,
+    'max(count_over_time(modelship_requests_total{model="faces",version="7",handler=~"predict|infer"}[2m]))',
+  );
 });
 
-test('wholeCounts: counts scaled back from increase()\'s extrapolation to what was observed, then rounded', () => {
+test("wholeCounts: counts scaled back from increase()'s extrapolation to what was observed, then rounded", () => {
   const m: RoleMeasurements = {
-    role: 'canary', version: '2', window: '8s', problems: {}, scrapes: 4,
+    role: 'canary',
+    version: '2',
+    window: '8s',
+    problems: {},
+    scrapes: 4,
     // 4 samples 2 s apart in an 8 s window: increase() reports 4/3 of the 60 requests seen.
-    requests: 80, errors: 4, feedback: { smile: { correct: 72, total: 80 } }, featureBins: { b: [40, 26.666, 13.334] }, predictions: { smile: { yes: 80 } },
+    requests: 80,
+    errors: 4,
+    feedback: { smile: { correct: 72, total: 80 } },
+    featureBins: { b: [40, 26.666, 13.334] },
+    predictions: { smile: { yes: 80 } },
   };
   const w = wholeCounts(m);
-  assert.equal([w.requests, w.errors, w.feedback, w.featureBins, w.predictions], [60, 3, { smile: { correct: 54, total: 60 } }, { b: [30, 20, 10] }, { smile: { yes: 60 } }]);
+  assert.equal(
+    [w.requests, w.errors, w.feedback, w.featureBins, w.predictions],
+    [60, 3, { smile: { correct: 54, total: 60 } }, { b: [30, 20, 10] }, { smile: { yes: 60 } }],
+  );
   assert.is(observedShare({ ...m, scrapes: undefined }), 1, 'unknown: unscaled');
   assert.is(observedShare({ ...m, scrapes: 1 }), 1, 'one sample: increase() has nothing to scale');
-  assert.equal(wholeCounts({ ...m, scrapes: undefined, requests: 59.98, errors: 61, feedback: { s: { correct: 10.6, total: 10.4 } } }).feedback, { s: { correct: 10, total: 10 } });
-  assert.is(wholeCounts({ ...m, scrapes: undefined, requests: 59.98, errors: 61 }).errors, 60, 'errors capped by requests');
+  assert.equal(
+    wholeCounts({
+      ...m,
+      scrapes: undefined,
+      requests: 59.98,
+      errors: 61,
+      feedback: { s: { correct: 10.6, total: 10.4 } },
+    }).feedback,
+    { s: { correct: 10, total: 10 } },
+  );
+  assert.is(
+    wholeCounts({ ...m, scrapes: undefined, requests: 59.98, errors: 61 }).errors,
+    60,
+    'errors capped by requests',
+  );
 });
 
 const at = new Date('2026-01-01T00:00:00Z');
@@ -56,7 +115,9 @@ function tableProvider(answers: Record<string, Sample[] | Error>): MetricProvide
     queries,
     async query(q: string) {
       queries.push(q);
-      const key = Object.keys(answers).sort((a, b) => b.length - a.length).find((k) => q.includes(k));
+      const key = Object.keys(answers)
+        .sort((a, b) => b.length - a.length)
+        .find((k) => q.includes(k));
       const a = key === undefined ? [] : answers[key];
       if (a instanceof Error) throw a;
       return a;
@@ -65,11 +126,25 @@ function tableProvider(answers: Record<string, Sample[] | Error>): MetricProvide
 }
 
 test('feedback and feature bins from grouped samples', () => {
-  assert.equal(feedbackFromSamples([s(8, { head: 'beard', outcome: 'correct' }), s(2, { head: 'beard', outcome: 'incorrect' }), s(3, { head: 'hair', outcome: 'incorrect' })]), {
-    beard: { correct: 8, total: 10 },
-    hair: { correct: 0, total: 3 },
-  });
-  assert.equal(featureBinsFromSamples([s(5, { feature: 'b', bin: '2' }), s(1, { feature: 'b', bin: '0' }), s(7, { feature: 'a', bin: '0' })]), { b: [1, 0, 5], a: [7] });
+  assert.equal(
+    feedbackFromSamples([
+      s(8, { head: 'beard', outcome: 'correct' }),
+      s(2, { head: 'beard', outcome: 'incorrect' }),
+      s(3, { head: 'hair', outcome: 'incorrect' }),
+    ]),
+    {
+      beard: { correct: 8, total: 10 },
+      hair: { correct: 0, total: 3 },
+    },
+  );
+  assert.equal(
+    featureBinsFromSamples([
+      s(5, { feature: 'b', bin: '2' }),
+      s(1, { feature: 'b', bin: '0' }),
+      s(7, { feature: 'a', bin: '0' }),
+    ]),
+    { b: [1, 0, 5], a: [7] },
+  );
 });
 
 test('measure: a healthy version, every value as data', async () => {
@@ -78,8 +153,14 @@ test('measure: a healthy version, every value as data', async () => {
     'code=~"5.."': [s(3)],
     modelship_router_requests_total: [],
     'histogram_quantile(0.95': [s(0.125)],
-    modelship_feedback_total: [s(90, { head: 'smile', outcome: 'correct' }), s(10, { head: 'smile', outcome: 'incorrect' })],
-    modelship_feature_bin_total: [s(100, { feature: 'brightness', bin: '0' }), s(100, { feature: 'brightness', bin: '1' })],
+    modelship_feedback_total: [
+      s(90, { head: 'smile', outcome: 'correct' }),
+      s(10, { head: 'smile', outcome: 'incorrect' }),
+    ],
+    modelship_feature_bin_total: [
+      s(100, { feature: 'brightness', bin: '0' }),
+      s(100, { feature: 'brightness', bin: '1' }),
+    ],
     modelship_predictions_total: [s(120, { head: 'smile', class: 'yes' }), s(80, { head: 'smile', class: 'no' })],
     modelship_model_errors_total: [s(2, { reason: 'corrupt_image' })],
     'max(count_over_time(modelship_requests_total{model="faces",version="2",handler=~"predict|infer"}': [s(5)],
@@ -87,8 +168,14 @@ test('measure: a healthy version, every value as data', async () => {
   const m = await measure(p, { role: 'canary', version: '2', model: 'faces' }, '1m', at);
   assert.is(p.queries.length, 9);
   assert.equal(m, {
-    role: 'canary', version: '2', window: '1m', time: at.toISOString(), problems: {},
-    requests: 200, errors: 3, latencyP95Ms: 125,
+    role: 'canary',
+    version: '2',
+    window: '1m',
+    time: at.toISOString(),
+    problems: {},
+    requests: 200,
+    errors: 3,
+    latencyP95Ms: 125,
     feedback: { smile: { correct: 90, total: 100 } },
     featureBins: { brightness: [100, 100] },
     predictions: { smile: { yes: 120, no: 80 } },
@@ -98,7 +185,11 @@ test('measure: a healthy version, every value as data', async () => {
 });
 
 test('measure: no series is missing, zero is zero, absent 5xx series are zero errors', async () => {
-  const idle = await measure(tableProvider({ modelship_requests_total: [s(0)], 'histogram_quantile(0.95': [s(NaN)] }), { role: 'canary', version: '2' }, '1m');
+  const idle = await measure(
+    tableProvider({ modelship_requests_total: [s(0)], 'histogram_quantile(0.95': [s(NaN)] }),
+    { role: 'canary', version: '2' },
+    '1m',
+  );
   assert.is(idle.requests, 0);
   assert.is(idle.errors, 0);
   assert.is(idle.latencyP95Ms, undefined, 'NaN p95 (no requests) is missing, not 0');
@@ -115,7 +206,11 @@ test('measure: no series is missing, zero is zero, absent 5xx series are zero er
 });
 
 test('measure: router 502/504 count as requests and errors of the version (crashed pods)', async () => {
-  const m = await measure(tableProvider({ modelship_router_requests_total: [s(40)] }), { role: 'canary', version: '2' }, '1m');
+  const m = await measure(
+    tableProvider({ modelship_router_requests_total: [s(40)] }),
+    { role: 'canary', version: '2' },
+    '1m',
+  );
   assert.is(m.requests, 40);
   assert.is(m.errors, 40);
 });
@@ -123,15 +218,32 @@ test('measure: router 502/504 count as requests and errors of the version (crash
 test('measure: provider errors become problems with their reason, never values', async () => {
   const down = new ProviderUnreachableError('Prometheus at http://127.0.0.1:9 is unreachable: ECONNREFUSED');
   const m = await measure(tableProvider({ modelship_: down }), { role: 'stable', version: '1' }, '1m');
-  for (const key of ['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions', 'modelErrors'] as const) {
+  for (const key of [
+    'requests',
+    'errors',
+    'latencyP95Ms',
+    'feedback',
+    'featureBins',
+    'predictions',
+    'modelErrors',
+  ] as const) {
     assert.is(m[key], undefined, key);
     assert.is(m.problems[key]!.reason, 'ProviderUnreachable', key);
   }
-  const partial = await measure(tableProvider({ modelship_requests_total: [s(10)], modelship_feedback_total: new BadQueryError('bad', 'q') }), { role: 'stable', version: '1' }, '1m');
+  const partial = await measure(
+    tableProvider({ modelship_requests_total: [s(10)], modelship_feedback_total: new BadQueryError('bad', 'q') }),
+    { role: 'stable', version: '1' },
+    '1m',
+  );
   assert.is(partial.requests, 10);
   assert.is(partial.problems.feedback!.reason, 'BadQuery');
   // Anything that is not a provider error is a bug and must surface.
-  const broken: MetricProvider = { type: 'x', query: async () => { throw new TypeError('bug'); } };
+  const broken: MetricProvider = {
+    type: 'x',
+    query: async () => {
+      throw new TypeError('bug');
+    },
+  };
   try {
     await measure(broken, { role: 'stable', version: '1' }, '1m');
     assert.unreachable('should have thrown');
@@ -141,8 +253,14 @@ test('measure: provider errors become problems with their reason, never values',
 });
 
 const policy = {
-  minRequests: 100, minFeedback: 50,
-  checks: { accuracy: { maxDropVsStable: 0.02, confidence: 0.95 }, drift: { max: 0.25 }, latencyP95Ms: { max: 500 }, errorRate: { max: 0.01 } },
+  minRequests: 100,
+  minFeedback: 50,
+  checks: {
+    accuracy: { maxDropVsStable: 0.02, confidence: 0.95 },
+    drift: { max: 0.25 },
+    latencyP95Ms: { max: 500 },
+    errorRate: { max: 0.01 },
+  },
 };
 
 test('analyseCanary measures both roles at one time and aggregates; a dead provider is inconclusive', async () => {
@@ -150,43 +268,106 @@ test('analyseCanary measures both roles at one time and aggregates; a dead provi
     modelship_requests_total: [s(1000)],
     'handler=~"predict|infer",code=~"5.."': [s(4)],
     'histogram_quantile(0.95': [s(0.05)],
-    modelship_feedback_total: [s(900, { head: 'smile', outcome: 'correct' }), s(100, { head: 'smile', outcome: 'incorrect' })],
-    modelship_feature_bin_total: [s(500, { feature: 'brightness', bin: '0' }), s(500, { feature: 'brightness', bin: '1' })],
+    modelship_feedback_total: [
+      s(900, { head: 'smile', outcome: 'correct' }),
+      s(100, { head: 'smile', outcome: 'incorrect' }),
+    ],
+    modelship_feature_bin_total: [
+      s(500, { feature: 'brightness', bin: '0' }),
+      s(500, { feature: 'brightness', bin: '1' }),
+    ],
     modelship_predictions_total: [s(500, { head: 'smile', class: 'yes' }), s(500, { head: 'smile', class: 'no' })],
   });
-  const r = await analyseCanary({ provider: p, canary: { version: '2' }, stable: { version: '1' }, window: '1m', at, reference: { features: { brightness: [1, 1] } }, policy });
+  const r = await analyseCanary({
+    provider: p,
+    canary: { version: '2' },
+    stable: { version: '1' },
+    window: '1m',
+    at,
+    reference: { features: { brightness: [1, 1] } },
+    policy,
+  });
   assert.is(r.canary.time, at.toISOString());
   assert.is(r.stable!.time, at.toISOString());
   assert.ok(p.queries.some((q) => q.includes('version="1"')) && p.queries.some((q) => q.includes('version="2"')));
-  assert.equal(r.checks.map((c) => `${c.check}:${c.verdict}`), ['accuracyVsStable:Inconclusive', 'drift:Pass', 'predictionDrift:Pass', 'latencyP95Ms:Pass', 'errorRate:Pass']);
-  assert.is(r.verdict, 'Inconclusive', 'equal accuracies of 0.9 cannot prove non-inferiority within 0.02 on 1000 samples each');
+  assert.equal(
+    r.checks.map((c) => `${c.check}:${c.verdict}`),
+    ['accuracyVsStable:Inconclusive', 'drift:Pass', 'predictionDrift:Pass', 'latencyP95Ms:Pass', 'errorRate:Pass'],
+  );
+  assert.is(
+    r.verdict,
+    'Inconclusive',
+    'equal accuracies of 0.9 cannot prove non-inferiority within 0.02 on 1000 samples each',
+  );
 
   const dead = tableProvider({ modelship_: new ProviderUnreachableError('down') });
-  const d = await analyseCanary({ provider: dead, canary: { version: '2' }, stable: { version: '1' }, window: '1m', reference: { features: { brightness: [1, 1] } }, policy });
+  const d = await analyseCanary({
+    provider: dead,
+    canary: { version: '2' },
+    stable: { version: '1' },
+    window: '1m',
+    reference: { features: { brightness: [1, 1] } },
+    policy,
+  });
   assert.is(d.verdict, 'Inconclusive');
   assert.ok(d.checks.every((c) => c.verdict === 'Inconclusive'));
-  const m = await monitorVersion({ provider: dead, stable: { version: '1' }, window: '5m', reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
+  const m = await monitorVersion({
+    provider: dead,
+    stable: { version: '1' },
+    window: '5m',
+    reference: { features: { brightness: [1, 1] } },
+    monitoring: { drift: { warn: 0.1, critical: 0.25 } },
+    minRequests: 100,
+    minFeedback: 50,
+    confidence: 0.95,
+  });
   assert.is(m.status.drift!.level, 'Unknown');
   assert.is(m.status.accuracy!.level, 'Unknown');
   assert.is(m.measurements.problems.featureBins!.reason, 'ProviderUnreachable');
 });
 
-test('analyseCanary and monitorVersion take increase()\'s fractional counts (rounded to whole trials, not a StatsError)', async () => {
+test("analyseCanary and monitorVersion take increase()'s fractional counts (rounded to whole trials, not a StatsError)", async () => {
   const p = tableProvider({
     modelship_requests_total: [s(999.6)],
     'count_over_time(modelship_requests_total': [], // samples per series unknown: nothing to scale back
     'handler=~"predict|infer",code=~"5.."': [s(3.7)],
     'histogram_quantile(0.95': [s(0.05)],
-    modelship_feedback_total: [s(899.7, { head: 'smile', outcome: 'correct' }), s(100.4, { head: 'smile', outcome: 'incorrect' })],
-    modelship_feature_bin_total: [s(500.2, { feature: 'brightness', bin: '0' }), s(499.9, { feature: 'brightness', bin: '1' })],
+    modelship_feedback_total: [
+      s(899.7, { head: 'smile', outcome: 'correct' }),
+      s(100.4, { head: 'smile', outcome: 'incorrect' }),
+    ],
+    modelship_feature_bin_total: [
+      s(500.2, { feature: 'brightness', bin: '0' }),
+      s(499.9, { feature: 'brightness', bin: '1' }),
+    ],
     modelship_predictions_total: [s(500.3, { head: 'smile', class: 'yes' }), s(499.8, { head: 'smile', class: 'no' })],
   });
-  const r = await analyseCanary({ provider: p, canary: { version: '2' }, stable: { version: '1' }, window: '1m', at, reference: { features: { brightness: [1, 1] } }, policy });
+  const r = await analyseCanary({
+    provider: p,
+    canary: { version: '2' },
+    stable: { version: '1' },
+    window: '1m',
+    at,
+    reference: { features: { brightness: [1, 1] } },
+    policy,
+  });
   assert.is(r.canary.requests, 1000);
   assert.is(r.canary.errors, 4);
   assert.equal(r.canary.feedback!.smile, { correct: 900, total: 1000 });
-  assert.equal(r.checks.map((c) => `${c.check}:${c.verdict}`), ['accuracyVsStable:Inconclusive', 'drift:Pass', 'predictionDrift:Pass', 'latencyP95Ms:Pass', 'errorRate:Pass']);
-  const m = await monitorVersion({ provider: p, stable: { version: '1' }, window: '5m', reference: { features: { brightness: [1, 1] } }, monitoring: { drift: { warn: 0.1, critical: 0.25 } }, minRequests: 100, minFeedback: 50, confidence: 0.95 });
+  assert.equal(
+    r.checks.map((c) => `${c.check}:${c.verdict}`),
+    ['accuracyVsStable:Inconclusive', 'drift:Pass', 'predictionDrift:Pass', 'latencyP95Ms:Pass', 'errorRate:Pass'],
+  );
+  const m = await monitorVersion({
+    provider: p,
+    stable: { version: '1' },
+    window: '5m',
+    reference: { features: { brightness: [1, 1] } },
+    monitoring: { drift: { warn: 0.1, critical: 0.25 } },
+    minRequests: 100,
+    minFeedback: 50,
+    confidence: 0.95,
+  });
   assert.equal(m.measurements.feedback!.smile, { correct: 900, total: 1000 });
   assert.is(m.status.drift!.level, 'Ok');
 });

@@ -19,7 +19,14 @@ import { defaultTargetsFile, startPrometheus, type RunningPrometheus } from '../
 import { ServingMetrics } from '../../serving/lib/monitoring/metrics.js';
 import type { Profile, Signature } from '../../serving/lib/model/schema.js';
 import {
-  aggregateVerdict, analyse, decideStep, measure, referenceFromProfileJson, type AnalysisPolicy, type MeasureTarget, type RoleMeasurements,
+  aggregateVerdict,
+  analyse,
+  decideStep,
+  measure,
+  referenceFromProfileJson,
+  type AnalysisPolicy,
+  type MeasureTarget,
+  type RoleMeasurements,
 } from '../../operator/analysis/index.js';
 import { BadQueryError, PrometheusProvider } from '../../operator/metrics-providers/index.js';
 import type { InferenceServiceStatus } from '../../operator/api/index.js';
@@ -35,7 +42,11 @@ const signature: Signature = {
   ],
 };
 const profile: Profile = {
-  schemaVersion: 1, model: 'faces', digest: 'sha256:0', samples: 100, bins: 4,
+  schemaVersion: 1,
+  model: 'faces',
+  digest: 'sha256:0',
+  samples: 100,
+  bins: 4,
   features: {
     brightness: { edges: [0.25, 0.5, 0.75], counts: [25, 25, 25, 25], min: 0, max: 1, mean: 0.5 },
     width: { edges: [100], counts: [50, 50], min: 32, max: 256, mean: 128 },
@@ -46,7 +57,11 @@ const profile: Profile = {
   },
 };
 
-interface Exporter { url: string; server: Server; metrics: ServingMetrics }
+interface Exporter {
+  url: string;
+  server: Server;
+  metrics: ServingMetrics;
+}
 
 async function exporter(version: string): Promise<Exporter> {
   const metrics = new ServingMetrics({ model: 'faces', version, digest: 'sha256:0' }, { processMetrics: false });
@@ -64,10 +79,12 @@ async function exporter(version: string): Promise<Exporter> {
 function traffic(e: Exporter, n: number, code: number, seconds: number, rows?: number[][]): void {
   for (let i = 0; i < n; i++) e.metrics.observeRequest('predict', code, seconds);
   if (code === 200) {
-    e.metrics.countPredictions(Array.from({ length: n }, (_, i) => ({
-      smile: { label: i % 2 ? 'yes' : 'no', score: 0.9, scores: {} },
-      beard: { label: i % 4 === 0 ? 'yes' : 'no', score: 0.8, scores: {} },
-    })));
+    e.metrics.countPredictions(
+      Array.from({ length: n }, (_, i) => ({
+        smile: { label: i % 2 ? 'yes' : 'no', score: 0.9, scores: {} },
+        beard: { label: i % 4 === 0 ? 'yes' : 'no', score: 0.8, scores: {} },
+      })),
+    );
   }
   if (rows) e.metrics.countFeatures(rows);
 }
@@ -107,8 +124,14 @@ test.after(async () => {
 });
 
 const policy: AnalysisPolicy = {
-  minRequests: 100, minFeedback: 50,
-  checks: { accuracy: { min: 0.7, maxDropVsStable: 0.2, confidence: 0.95 }, drift: { max: 0.25 }, latencyP95Ms: { max: 500 }, errorRate: { max: 0.05 } },
+  minRequests: 100,
+  minFeedback: 50,
+  checks: {
+    accuracy: { min: 0.7, maxDropVsStable: 0.2, confidence: 0.95 },
+    drift: { max: 0.25 },
+    latencyP95Ms: { max: 500 },
+    errorRate: { max: 0.05 },
+  },
 };
 
 test('measure() returns the exact counts Prometheus scraped; analyse() judges them; a stopped Prometheus is inconclusive', async () => {
@@ -141,8 +164,10 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
   // Known increments. Canary: 180 fast answers (160 OK, 20 × 500) and 20 slow OK ones; probes
   // on another endpoint that must not count; feedback on two heads; drifted brightness.
   const rows = [
-    ...Array.from({ length: 10 }, () => [0.1, 64]), ...Array.from({ length: 10 }, () => [0.3, 64]),
-    ...Array.from({ length: 40 }, () => [0.6, 200]), ...Array.from({ length: 40 }, () => [0.9, 200]),
+    ...Array.from({ length: 10 }, () => [0.1, 64]),
+    ...Array.from({ length: 10 }, () => [0.3, 64]),
+    ...Array.from({ length: 40 }, () => [0.6, 200]),
+    ...Array.from({ length: 40 }, () => [0.9, 200]),
   ];
   traffic(canary, 160, 200, 0.02, rows.slice(0, 80));
   traffic(canary, 20, 500, 0.02);
@@ -156,13 +181,21 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
   // Let a few more scrapes land so "last" is not simply the newest sample by luck of timing.
   await sleep(2500);
 
-  const target = (role: 'canary' | 'stable', version: string): MeasureTarget => ({ role, version, model: 'faces', namespace: 'ml' });
+  const target = (role: 'canary' | 'stable', version: string): MeasureTarget => ({
+    role,
+    version,
+    model: 'faces',
+    namespace: 'ml',
+  });
   const windowOf = (base: Date, last: Date) => `${last.getTime() - base.getTime()}ms`;
   const c = await measure(p, target('canary', '2'), windowOf(canaryBase, canaryLast), canaryLast);
   const s = await measure(p, target('stable', '1'), windowOf(stableBase, stableLast), stableLast);
 
   const near = (actual: number | undefined, expected: number, what: string) =>
-    assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-6 * Math.max(1, expected), `${what}: ${actual} ≈ ${expected}`);
+    assert.ok(
+      actual !== undefined && Math.abs(actual - expected) < 1e-6 * Math.max(1, expected),
+      `${what}: ${actual} ≈ ${expected}`,
+    );
   assert.equal(c.problems, {}, 'canary measured completely');
   near(c.requests, 200, 'canary requests (prediction endpoints only)');
   near(c.errors, 20, 'canary 5xx');
@@ -179,13 +212,23 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
   near(s.requests, 100, 'stable requests');
   assert.is(s.errors, 0, 'no 5xx series is zero errors, not missing');
   near(s.feedback?.smile.total, 50, 'stable feedback');
-  assert.is(s.featureBins?.brightness.reduce((a, b) => a + b, 0), 0, 'pre-created bins without traffic are zeros');
+  assert.is(
+    s.featureBins?.brightness.reduce((a, b) => a + b, 0),
+    0,
+    'pre-created bins without traffic are zeros',
+  );
 
   const none = await measure(p, target('canary', '3'), '1m');
   assert.is(none.requests, undefined, 'a version without series is missing, not 0');
   assert.is(none.problems.requests?.reason, 'NoData');
 
-  const checks = analyse({ subject: c, baseline: s, reference: referenceFromProfileJson(profile), policy, heads: ['smile', 'beard'] });
+  const checks = analyse({
+    subject: c,
+    baseline: s,
+    reference: referenceFromProfileJson(profile),
+    policy,
+    heads: ['smile', 'beard'],
+  });
   const byName = (check: string, head?: string) => checks.find((x) => x.check === check && x.head === head)!;
   assert.is(byName('accuracy', 'smile').verdict, 'Pass', 'smile 90/100, lower bound 0.826 ≥ 0.7');
   assert.is(byName('accuracy', 'beard').verdict, 'Inconclusive', 'beard 40/50: Wilson [0.670, 0.888] contains 0.7');
@@ -193,7 +236,10 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
   assert.is(byName('accuracyVsStable', 'beard').verdict, 'Inconclusive', 'stable has no beard feedback');
   assert.is(byName('drift').verdict, 'Fail', 'brightness drifted');
   // PSI of the add-½ smoothed shares: (10.5, 10.5, 40.5, 40.5)/102 against (25.5 each)/102.
-  assert.ok(Math.abs(byName('drift').breakdown!.brightness - 0.3970373) < 1e-4, String(byName('drift').breakdown!.brightness));
+  assert.ok(
+    Math.abs(byName('drift').breakdown!.brightness - 0.3970373) < 1e-4,
+    String(byName('drift').breakdown!.brightness),
+  );
   assert.is(byName('latencyP95Ms').verdict, 'Pass');
   assert.is(byName('errorRate').verdict, 'Fail', '20 of 200 failed');
   assert.is(aggregateVerdict(checks), 'Fail');
@@ -205,15 +251,40 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
     assert.is(dark[key], undefined, key);
     assert.is(dark.problems[key]?.reason, 'ProviderUnreachable', key);
   }
-  const darkChecks = analyse({ subject: dark, baseline: await measure(p, target('stable', '1'), '1m'), reference: referenceFromProfileJson(profile), policy, heads: ['smile'] });
-  assert.ok(darkChecks.every((x) => x.verdict === 'Inconclusive' && /ProviderUnreachable/.test(x.message ?? '')), JSON.stringify(darkChecks, null, 1));
+  const darkChecks = analyse({
+    subject: dark,
+    baseline: await measure(p, target('stable', '1'), '1m'),
+    reference: referenceFromProfileJson(profile),
+    policy,
+    heads: ['smile'],
+  });
+  assert.ok(
+    darkChecks.every((x) => x.verdict === 'Inconclusive' && /ProviderUnreachable/.test(x.message ?? '')),
+    JSON.stringify(darkChecks, null, 1),
+  );
   assert.is(decideStep({ verdict: aggregateVerdict(darkChecks), failureLimit: 2 }).action, 'Hold');
   // Inconclusive forever is no way out: past the progress deadline the canary is rolled back.
   const started = new Date(Date.now() - 10 * 60_000).toISOString();
-  const holding: InferenceServiceStatus = { phase: 'Progressing', stable: { version: 1, weight: 90 }, canary: { version: 2, weight: 10, step: 0, startedAt: started } };
-  const rollout = (deadlineMinutes: number) => ({ steps: [10], intervalMs: 60_000, failureLimit: 2, progressDeadline: `${deadlineMinutes}m`, progressDeadlineMs: deadlineMinutes * 60_000, guardWindowMs: 0, generation: 1, replicas: 1 });
+  const holding: InferenceServiceStatus = {
+    phase: 'Progressing',
+    stable: { version: 1, weight: 90 },
+    canary: { version: 2, weight: 10, step: 0, startedAt: started },
+  };
+  const rollout = (deadlineMinutes: number) => ({
+    steps: [10],
+    intervalMs: 60_000,
+    failureLimit: 2,
+    progressDeadline: `${deadlineMinutes}m`,
+    progressDeadlineMs: deadlineMinutes * 60_000,
+    guardWindowMs: 0,
+    generation: 1,
+    replicas: 1,
+  });
   assert.is(transition(holding, { type: 'Clock' }, rollout(30), new Date()).phase, 'Progressing');
-  assert.is(transition(holding, { type: 'Clock' }, rollout(5), new Date()).history?.[0].reason, 'ProgressDeadlineExceeded');
+  assert.is(
+    transition(holding, { type: 'Clock' }, rollout(5), new Date()).history?.[0].reason,
+    'ProgressDeadlineExceeded',
+  );
 });
 
 test('real Prometheus answers: bad queries and range vectors are BadQueryError; no series is []', async () => {

@@ -1,8 +1,20 @@
 // Statistics and drift math: known inputs → known outputs from the literature.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jensenShannonDistance, proportions, psi, DivergenceError, PSI_EPSILON } from '../../operator/analysis/divergence.js';
-import { newcombeInterval, normalQuantile, StatsError, wilsonInterval, zForConfidence } from '../../operator/analysis/stats.js';
+import {
+  jensenShannonDistance,
+  proportions,
+  psi,
+  DivergenceError,
+  PSI_EPSILON,
+} from '../../operator/analysis/divergence.js';
+import {
+  newcombeInterval,
+  normalQuantile,
+  StatsError,
+  wilsonInterval,
+  zForConfidence,
+} from '../../operator/analysis/stats.js';
 
 function throwsA(fn: () => unknown, cls: new (...args: any[]) => Error): void {
   assert.throws(fn, (err: unknown) => err instanceof cls);
@@ -12,7 +24,15 @@ const close = (actual: number, expected: number, eps: number, what = '') =>
   assert.ok(Math.abs(actual - expected) <= eps, `${what} ${actual} ≈ ${expected} (±${eps})`);
 
 test('normal quantiles match the standard tables', () => {
-  for (const [p, z] of [[0.975, 1.959963985], [0.995, 2.575829304], [0.95, 1.644853627], [0.9995, 3.290526731], [0.5, 0], [0.025, -1.959963985], [0.001, -3.090232306]]) {
+  for (const [p, z] of [
+    [0.975, 1.959963985],
+    [0.995, 2.575829304],
+    [0.95, 1.644853627],
+    [0.9995, 3.290526731],
+    [0.5, 0],
+    [0.025, -1.959963985],
+    [0.001, -3.090232306],
+  ]) {
     close(normalQuantile(p), z, 5e-9, `Φ⁻¹(${p})`);
   }
   close(zForConfidence(0.95), 1.959963985, 5e-9);

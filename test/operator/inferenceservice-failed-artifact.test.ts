@@ -26,8 +26,20 @@ test.before(async () => {
   const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')], { timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr);
   client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(async () => { await client.list(Kinds.InferenceService, { namespace: NS }); return true; }, 10_000, 'CRDs served');
-  manager = new Manager({ client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 50, maxMs: 500, factor: 2, jitter: 0.1 } });
+  await waitFor(
+    async () => {
+      await client.list(Kinds.InferenceService, { namespace: NS });
+      return true;
+    },
+    10_000,
+    'CRDs served',
+  );
+  manager = new Manager({
+    client,
+    log: createLogger({ silent: true }),
+    leaderElection: false,
+    queueBackoff: { initialMs: 50, maxMs: 500, factor: 2, jitter: 0.1 },
+  });
   manager.add(inferenceServiceController({ servingImage: 'modelship/serving:test' }));
   await manager.start();
 });
@@ -39,14 +51,29 @@ test.after(async () => {
 
 test('an unmountable artifact: Failed once, truthful conditions, no children, no loop', async () => {
   // gs:// passes the schema (a URI) but no serving pod can mount it.
-  const mv = await client.create<ModelVersion>({ apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: 'faces-v1', namespace: NS }, spec: { model: 'faces', version: 1, artifact: { uri: 'gs://models/faces/v1' } } } as ModelVersion);
+  const mv = await client.create<ModelVersion>({
+    apiVersion: API_VERSION,
+    kind: 'ModelVersion',
+    metadata: { name: 'faces-v1', namespace: NS },
+    spec: { model: 'faces', version: 1, artifact: { uri: 'gs://models/faces/v1' } },
+  } as ModelVersion);
   await client.updateStatus({ ...mv, status: { phase: 'Ready' } });
   const statusWrites = () => cluster.api.counters().byKey['update inferenceservices.modelship.dev/status'] ?? 0;
-  await client.create({ apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: 'faces', namespace: NS }, spec: { model: 'faces' } } as InferenceService);
-  const failed = await waitFor(async () => {
-    const s = await client.get<InferenceService>(Kinds.InferenceService, NS, 'faces');
-    return s.status?.phase === 'Failed' ? s : undefined;
-  }, 10_000, 'phase Failed', 50);
+  await client.create({
+    apiVersion: API_VERSION,
+    kind: 'InferenceService',
+    metadata: { name: 'faces', namespace: NS },
+    spec: { model: 'faces' },
+  } as InferenceService);
+  const failed = await waitFor(
+    async () => {
+      const s = await client.get<InferenceService>(Kinds.InferenceService, NS, 'faces');
+      return s.status?.phase === 'Failed' ? s : undefined;
+    },
+    10_000,
+    'phase Failed',
+    50,
+  );
   const condition = (type: string) => failed.status?.conditions?.find((c) => c.type === type);
   assert.equal([condition('Ready')?.status, condition('Ready')?.reason], ['False', 'ArtifactNotMountable']);
   assert.equal([condition('Degraded')?.status, condition('Degraded')?.reason], ['True', 'ArtifactNotMountable']);
@@ -61,7 +88,12 @@ test('an unmountable artifact: Failed once, truthful conditions, no children, no
   assert.is(later.metadata.resourceVersion, version, 'no write after Failed');
   assert.is(statusWrites(), writes);
   assert.is(writes, 1, 'one status write from creation to Failed');
-  for (const kind of [Kinds.Deployment, Kinds.Service]) assert.is((await client.list(kind, { namespace: NS })).items.filter((o) => o.metadata?.name?.startsWith('faces')).length, 0, `no ${kind.kind}`);
+  for (const kind of [Kinds.Deployment, Kinds.Service])
+    assert.is(
+      (await client.list(kind, { namespace: NS })).items.filter((o) => o.metadata?.name?.startsWith('faces')).length,
+      0,
+      `no ${kind.kind}`,
+    );
 });
 
 test.run();

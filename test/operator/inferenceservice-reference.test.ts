@@ -7,13 +7,19 @@ import { profileUrl, referenceResolver } from '../../operator/controllers/infere
 import type { ModelVersion } from '../../operator/api/index.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
-const mv = (extra: Partial<ModelVersion['status']> = {}): ModelVersion => ({
-  apiVersion: 'modelship.dev/v1alpha1', kind: 'ModelVersion',
-  metadata: { name: 'faces-v2', namespace: 'ml', uid: 'u-2' },
-  spec: { model: 'faces', version: 2, artifact: { uri: 'pvc://models/faces/v2', format: 'onnx', digest: DIGEST } },
-  status: { ...extra },
-} as unknown as ModelVersion);
-const profileJson = (digest: string) => ({ digest, features: { brightness: { counts: [2, 6, 2] } }, heads: { smile: { classes: { yes: 4, no: 6 } } } });
+const mv = (extra: Partial<ModelVersion['status']> = {}): ModelVersion =>
+  ({
+    apiVersion: 'modelship.dev/v1alpha1',
+    kind: 'ModelVersion',
+    metadata: { name: 'faces-v2', namespace: 'ml', uid: 'u-2' },
+    spec: { model: 'faces', version: 2, artifact: { uri: 'pvc://models/faces/v2', format: 'onnx', digest: DIGEST } },
+    status: { ...extra },
+  }) as unknown as ModelVersion;
+const profileJson = (digest: string) => ({
+  digest,
+  features: { brightness: { counts: [2, 6, 2] } },
+  heads: { smile: { classes: { yes: 4, no: 6 } } },
+});
 
 function fetcher(answers: Array<unknown>) {
   const urls: string[] = [];
@@ -28,14 +34,20 @@ function fetcher(answers: Array<unknown>) {
   };
 }
 
-test('profile URL: the model\'s profile route on the role Service', () => {
+test("profile URL: the model's profile route on the role Service", () => {
   assert.is(profileUrl('http://10.0.0.7:80/', mv()), 'http://10.0.0.7:80/v2/models/faces/profile');
 });
 
 test('status distributions win; nothing is fetched', async () => {
   const f = fetcher([]);
   const resolve = referenceResolver({ fetchProfile: f.fetch });
-  const status = { profile: { bins: 3, features: [{ name: 'brightness', edges: [0.3, 0.6], proportions: [0.2, 0.6, 0.2] }], predictions: [] } };
+  const status = {
+    profile: {
+      bins: 3,
+      features: [{ name: 'brightness', edges: [0.3, 0.6], proportions: [0.2, 0.6, 0.2] }],
+      predictions: [],
+    },
+  };
   const ref = await resolve(mv(status as never), 'http://10.0.0.7:80');
   assert.ok(ref?.features.brightness);
   assert.equal(f.urls, []);
@@ -44,8 +56,14 @@ test('status distributions win; nothing is fetched', async () => {
 const cases: Array<{ name: string; source?: string; answers: unknown[]; want: boolean; fetches: number }> = [
   { name: 'no server serving the version yet', answers: [], want: false, fetches: 0 },
   { name: 'server unreachable', source: 'http://s', answers: [new Error('ECONNREFUSED')], want: false, fetches: 1 },
-  { name: 'another version answered (promotion in progress)', source: 'http://s', answers: [profileJson(`sha256:${'b'.repeat(64)}`)], want: false, fetches: 1 },
-  { name: 'the version\'s own profile', source: 'http://s', answers: [profileJson(DIGEST)], want: true, fetches: 1 },
+  {
+    name: 'another version answered (promotion in progress)',
+    source: 'http://s',
+    answers: [profileJson(`sha256:${'b'.repeat(64)}`)],
+    want: false,
+    fetches: 1,
+  },
+  { name: "the version's own profile", source: 'http://s', answers: [profileJson(DIGEST)], want: true, fetches: 1 },
 ];
 
 for (const c of cases) {

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { API_VERSION, Labels, type InferenceService, type ModelVersion, type TrainingRun } from '../../operator/api/index.js';
+import {
+  API_VERSION,
+  Labels,
+  type InferenceService,
+  type ModelVersion,
+  type TrainingRun,
+} from '../../operator/api/index.js';
 import { inferenceServiceController } from '../../operator/controllers/inferenceservice/index.js';
 import { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
@@ -31,7 +37,9 @@ let shift = 0.1;
 function fakePrometheus(): Promise<string> {
   prom = createServer((req, res) => {
     let body = '';
-    req.on('data', (d) => { body += d; });
+    req.on('data', (d) => {
+      body += d;
+    });
     req.on('end', () => {
       const q = new URLSearchParams(body).get('query') ?? '';
       const result: Array<{ metric: Record<string, string>; value: [number, string] }> = [];
@@ -39,14 +47,20 @@ function fakePrometheus(): Promise<string> {
       if (q.includes('modelship_feature_bin_total')) {
         for (let bin = 0; bin < 10; bin++) {
           const share = bin === 9 ? shift : (1 - shift) / 9;
-          result.push({ metric: { feature: 'brightness', bin: String(bin) }, value: [now, String(Math.round(share * 1000))] });
+          result.push({
+            metric: { feature: 'brightness', bin: String(bin) },
+            value: [now, String(Math.round(share * 1000))],
+          });
         }
-      } else if (q.startsWith('sum(increase(modelship_requests_total')) result.push({ metric: {}, value: [now, '1000'] });
+      } else if (q.startsWith('sum(increase(modelship_requests_total'))
+        result.push({ metric: {}, value: [now, '1000'] });
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
     });
   });
-  return new Promise((resolve) => prom.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(prom.address() as { port: number }).port}`)));
+  return new Promise((resolve) =>
+    prom.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(prom.address() as { port: number }).port}`)),
+  );
 }
 
 test.before(async () => {
@@ -55,9 +69,21 @@ test.before(async () => {
   const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')], { timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr);
   client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(async () => { await client.list(Kinds.InferenceService, { namespace: NS }); return true; }, 10_000, 'CRDs served');
+  await waitFor(
+    async () => {
+      await client.list(Kinds.InferenceService, { namespace: NS });
+      return true;
+    },
+    10_000,
+    'CRDs served',
+  );
   const promUrl = await fakePrometheus();
-  manager = new Manager({ client, log: createLogger({ silent: true }), leaderElection: false, queueBackoff: { initialMs: 50, maxMs: 500, factor: 2, jitter: 0.1 } });
+  manager = new Manager({
+    client,
+    log: createLogger({ silent: true }),
+    leaderElection: false,
+    queueBackoff: { initialMs: 50, maxMs: 500, factor: 2, jitter: 0.1 },
+  });
   manager.add(inferenceServiceController({ servingImage: 'modelship/serving:test', prometheusUrl: promUrl }));
   await manager.start();
 });
@@ -73,10 +99,17 @@ test.after(async () => {
 let profileServer: Server | undefined;
 
 async function stableServiceIp(): Promise<string> {
-  return waitFor(async () => {
-    const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, 'faces-stable').catch(() => undefined);
-    return svc?.spec?.clusterIP;
-  }, 10_000, 'the stable Service', 100);
+  return waitFor(
+    async () => {
+      const svc = await client
+        .get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, 'faces-stable')
+        .catch(() => undefined);
+      return svc?.spec?.clusterIP;
+    },
+    10_000,
+    'the stable Service',
+    100,
+  );
 }
 
 /** GET /v2/models/faces/profile on <ip>:80, as the serving pod would answer it. */
@@ -91,32 +124,79 @@ function serveProfile(ip: string, digest: string): Promise<Server> {
 
 test('drift Ok → Warn → Critical; one TrainingRun, none while in flight or in the cooldown', async () => {
   const digest = `sha256:${'a'.repeat(64)}`;
-  const mv = await client.create<ModelVersion>({ apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: 'faces-v1', namespace: NS }, spec: { model: 'faces', version: 1, artifact: { uri: `file://${dir}`, digest }, format: 'onnx' } } as ModelVersion);
+  const mv = await client.create<ModelVersion>({
+    apiVersion: API_VERSION,
+    kind: 'ModelVersion',
+    metadata: { name: 'faces-v1', namespace: NS },
+    spec: { model: 'faces', version: 1, artifact: { uri: `file://${dir}`, digest }, format: 'onnx' },
+  } as ModelVersion);
   await client.updateStatus({ ...mv, status: { phase: 'Ready' } });
-  const template = { model: 'faces', image: 'modelship/trainer-image-classifier:test', dataset: { uri: 'pvc://data/faces' }, output: { uri: 'pvc://models/runs' } };
+  const template = {
+    model: 'faces',
+    image: 'modelship/trainer-image-classifier:test',
+    dataset: { uri: 'pvc://data/faces' },
+    output: { uri: 'pvc://models/runs' },
+  };
   await client.create({
-    apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: 'faces', namespace: NS },
-    spec: { model: 'faces', canary: { minRequests: 100 }, monitoring: { interval: '1s', drift: { warn: 0.1, critical: 0.5 } }, retrain: { onDrift: true, cooldown: '1h', template } },
+    apiVersion: API_VERSION,
+    kind: 'InferenceService',
+    metadata: { name: 'faces', namespace: NS },
+    spec: {
+      model: 'faces',
+      canary: { minRequests: 100 },
+      monitoring: { interval: '1s', drift: { warn: 0.1, critical: 0.5 } },
+      retrain: { onDrift: true, cooldown: '1h', template },
+    },
   } as InferenceService);
   // No node agent here: play the kubelet for the stable pod the Deployment asks for.
-  const pod = await client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'faces-stable-0', namespace: NS, labels: { [Labels.inferenceService]: 'faces', [Labels.role]: 'stable', [Labels.version]: '1' } }, spec: { containers: [{ name: 'serving', image: 'modelship/serving:test' }] } });
+  const pod = await client.create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'faces-stable-0',
+      namespace: NS,
+      labels: { [Labels.inferenceService]: 'faces', [Labels.role]: 'stable', [Labels.version]: '1' },
+    },
+    spec: { containers: [{ name: 'serving', image: 'modelship/serving:test' }] },
+  });
   await client.updateStatus({ ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
   // ...and the model server behind the stable Service, which the operator asks for the full
   // reference profile (the ModelVersion's status carries none here).
   profileServer = await serveProfile(await stableServiceIp(), digest);
   const isvc = () => client.get<InferenceService>(Kinds.InferenceService, NS, 'faces');
-  const level = async (want: string) => waitFor(async () => { const s = await isvc(); return s.status?.monitoring?.drift?.level === want ? s : undefined; }, 15_000, `drift ${want}`, 100);
+  const level = async (want: string) =>
+    waitFor(
+      async () => {
+        const s = await isvc();
+        return s.status?.monitoring?.drift?.level === want ? s : undefined;
+      },
+      15_000,
+      `drift ${want}`,
+      100,
+    );
 
   let s = await level('Ok');
   assert.is(s.status?.phase, 'Serving');
   shift = 0.3;
   s = await level('Warn');
   assert.is(s.status?.conditions?.find((c) => c.type === 'Drifting')?.status, 'True');
-  assert.equal(await client.list(Kinds.TrainingRun, { namespace: NS }).then((l) => l.items.length), 0, 'warn does not retrain');
+  assert.equal(
+    await client.list(Kinds.TrainingRun, { namespace: NS }).then((l) => l.items.length),
+    0,
+    'warn does not retrain',
+  );
   shift = 0.8;
   s = await level('Critical');
   assert.is(s.status?.monitoring?.drift?.feature, 'brightness');
-  const runs = await waitFor(async () => { const l = await client.list<TrainingRun>(Kinds.TrainingRun, { namespace: NS }); return l.items.length ? l.items : undefined; }, 10_000, 'TrainingRun', 100);
+  const runs = await waitFor(
+    async () => {
+      const l = await client.list<TrainingRun>(Kinds.TrainingRun, { namespace: NS });
+      return l.items.length ? l.items : undefined;
+    },
+    10_000,
+    'TrainingRun',
+    100,
+  );
   assert.is(runs.length, 1);
   assert.equal(runs[0].spec.model, 'faces');
   assert.is(runs[0].metadata.labels?.[Labels.inferenceService], 'faces');
@@ -129,13 +209,23 @@ test('drift Ok → Warn → Critical; one TrainingRun, none while in flight or i
   assert.is((await client.list(Kinds.TrainingRun, { namespace: NS })).items.length, 1, 'cooldown respected');
   const events = await client.list<{ reason?: string } & Record<string, unknown>>(Kinds.Event, { namespace: NS });
   const reasons = events.items.map((e) => e.reason);
-  for (const r of ['DriftWarn', 'DriftCritical', 'RetrainTriggered']) assert.ok(reasons.includes(r), `${r} in ${reasons.join(',')}`);
+  for (const r of ['DriftWarn', 'DriftCritical', 'RetrainTriggered'])
+    assert.ok(reasons.includes(r), `${r} in ${reasons.join(',')}`);
 });
 
 test('children without an informer (router RBAC, feedback Secret) cost one call each, not one per reconcile', async () => {
-  const reconciles = async () => (await manager.metrics.reconcileTotal.get()).values.filter((v) => v.labels.controller === 'inferenceservice').reduce((n, v) => n + v.value, 0);
+  const reconciles = async () =>
+    (await manager.metrics.reconcileTotal.get()).values
+      .filter((v) => v.labels.controller === 'inferenceservice')
+      .reduce((n, v) => n + v.value, 0);
   const byKey = () => cluster.api.counters().byKey;
-  const unwatched = ['patch serviceaccounts', 'patch roles.rbac.authorization.k8s.io', 'patch rolebindings.rbac.authorization.k8s.io', 'get secrets', 'create secrets'];
+  const unwatched = [
+    'patch serviceaccounts',
+    'patch roles.rbac.authorization.k8s.io',
+    'patch rolebindings.rbac.authorization.k8s.io',
+    'get secrets',
+    'create secrets',
+  ];
   const r0 = await reconciles();
   const c0 = byKey();
   await new Promise((r) => setTimeout(r, 3000)); // monitoring every 1 s: a reconcile each second

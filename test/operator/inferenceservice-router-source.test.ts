@@ -23,7 +23,14 @@ test.before(async () => {
   const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')], { timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr);
   client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(async () => { await client.list(Kinds.InferenceService, { namespace: 'default' }); return true; }, 10_000, 'CRD served');
+  await waitFor(
+    async () => {
+      await client.list(Kinds.InferenceService, { namespace: 'default' });
+      return true;
+    },
+    10_000,
+    'CRD served',
+  );
 });
 
 test.after(async () => {
@@ -43,15 +50,31 @@ test('tableFromStatus: stable and canary upstreams with their weights; roles wit
     { role: 'stable', version: '1', url: 'http://127.96.0.10:80', weight: 90 },
     { role: 'canary', version: '2', url: 'http://127.96.0.11:80', weight: 10 },
   ]);
-  assert.equal(tableFromStatus({ spec: { model: 'faces' }, status: { stable: { version: 1, weight: 100 } } }).upstreams, []);
-  assert.throws(() => tableFromStatus({ spec: { model: 'faces' }, status: { stable: { version: 1, weight: 100, url: 'ftp://x' } } }));
+  assert.equal(
+    tableFromStatus({ spec: { model: 'faces' }, status: { stable: { version: 1, weight: 100 } } }).upstreams,
+    [],
+  );
+  assert.throws(() =>
+    tableFromStatus({ spec: { model: 'faces' }, status: { stable: { version: 1, weight: 100, url: 'ftp://x' } } }),
+  );
 });
 
 test('follows the status by watch: weight changes arrive in well under a second; invalid tables are refused', async () => {
-  const isvc: InferenceService = { apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: 'faces', namespace: 'default' }, spec: { model: 'faces' } } as InferenceService;
+  const isvc: InferenceService = {
+    apiVersion: API_VERSION,
+    kind: 'InferenceService',
+    metadata: { name: 'faces', namespace: 'default' },
+    spec: { model: 'faces' },
+  } as InferenceService;
   let obj = await client.create(isvc);
   obj = await client.updateStatus({ ...obj, status: status(10) });
-  source = await IsvcStatusRoutingSource.open({ namespace: 'default', name: 'faces', log: silentLogger, kubeConfig: cluster.kubeConfig(), retryMs: 100 });
+  source = await IsvcStatusRoutingSource.open({
+    namespace: 'default',
+    name: 'faces',
+    log: silentLogger,
+    kubeConfig: cluster.kubeConfig(),
+    retryMs: 100,
+  });
   assert.is(source.current().upstreams.find((u) => u.role === 'canary')?.weight, 10);
 
   const seen: RouterConfig[] = [];
@@ -60,7 +83,12 @@ test('follows the status by watch: weight changes arrive in well under a second;
   for (const w of [25, 50, 0]) {
     const t0 = performance.now();
     obj = await client.updateStatus({ ...obj, status: status(w) });
-    await waitFor(async () => source!.current().upstreams.find((u) => u.role === 'canary')?.weight === w || undefined, 5_000, `weight ${w}`, 5);
+    await waitFor(
+      async () => source!.current().upstreams.find((u) => u.role === 'canary')?.weight === w || undefined,
+      5_000,
+      `weight ${w}`,
+      5,
+    );
     delays.push(performance.now() - t0);
   }
   assert.ok(Math.max(...delays) < 1000, `status → table delays ${delays.map((d) => d.toFixed(0)).join(', ')} ms`);
@@ -68,10 +96,26 @@ test('follows the status by watch: weight changes arrive in well under a second;
 
   let rejected = 0;
   source.close();
-  source = await IsvcStatusRoutingSource.open({ namespace: 'default', name: 'faces', log: silentLogger, kubeConfig: cluster.kubeConfig(), retryMs: 100, onRejected: () => { rejected++; } });
-  obj = await client.updateStatus({ ...obj, status: { ...status(0), canary: { version: 2, weight: 0, url: 'not a url' } } });
+  source = await IsvcStatusRoutingSource.open({
+    namespace: 'default',
+    name: 'faces',
+    log: silentLogger,
+    kubeConfig: cluster.kubeConfig(),
+    retryMs: 100,
+    onRejected: () => {
+      rejected++;
+    },
+  });
+  obj = await client.updateStatus({
+    ...obj,
+    status: { ...status(0), canary: { version: 2, weight: 0, url: 'not a url' } },
+  });
   await waitFor(async () => rejected > 0 || undefined, 5_000, 'rejection');
-  assert.is(source.current().upstreams.find((u) => u.role === 'canary')?.url, 'http://127.96.0.11:80', 'last good table kept');
+  assert.is(
+    source.current().upstreams.find((u) => u.role === 'canary')?.url,
+    'http://127.96.0.11:80',
+    'last good table kept',
+  );
 
   source.close();
   const before = source.current();

@@ -3,10 +3,23 @@ import * as assert from 'uvu/assert';
 import { cpuCores, servingThreadpoolSize } from '../../operator/controllers/inferenceservice/threadpool.js';
 
 const quantities: Array<[number | string | undefined, number | undefined]> = [
-  ['2', 2], ['500m', 0.5], ['1500m', 1.5], ['1.5', 1.5], [3, 3], ['.5', 0.5], ['1e3m', 1], ['2k', 2000],
-  [undefined, undefined], ['', undefined], ['two', undefined], ['0', undefined], ['-1', undefined], ['1Gi', undefined],
+  ['2', 2],
+  ['500m', 0.5],
+  ['1500m', 1.5],
+  ['1.5', 1.5],
+  [3, 3],
+  ['.5', 0.5],
+  ['1e3m', 1],
+  ['2k', 2000],
+  [undefined, undefined],
+  ['', undefined],
+  ['two', undefined],
+  ['0', undefined],
+  ['-1', undefined],
+  ['1Gi', undefined],
 ];
-for (const [q, want] of quantities) test(`cpuCores(${JSON.stringify(q)}) = ${want}`, () => assert.is(cpuCores(q), want));
+for (const [q, want] of quantities)
+  test(`cpuCores(${JSON.stringify(q)}) = ${want}`, () => assert.is(cpuCores(q), want));
 
 const sizes: Array<[string, Parameters<typeof servingThreadpoolSize>[0], number]> = [
   ['no resources: 2', undefined, 2],
@@ -17,6 +30,7 @@ const sizes: Array<[string, Parameters<typeof servingThreadpoolSize>[0], number]
   ['memory only: 2', { limits: { memory: '1Gi' } }, 2],
   ['bounded at 64', { limits: { cpu: 500 } }, 64],
 ];
-for (const [name, resources, want] of sizes) test(`servingThreadpoolSize: ${name}`, () => assert.is(servingThreadpoolSize(resources), want));
+for (const [name, resources, want] of sizes)
+  test(`servingThreadpoolSize: ${name}`, () => assert.is(servingThreadpoolSize(resources), want));
 
 test.run();

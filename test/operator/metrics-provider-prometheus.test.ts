@@ -6,8 +6,18 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BadQueryError, BadResponseError, EmptyResultError, MetricProviderError, PrometheusProvider, ProviderTimeoutError,
-  ProviderUnreachableError, UnknownProviderError, createMetricProvider, isMetricProviderType, parseSampleValue, requireSamples,
+  BadQueryError,
+  BadResponseError,
+  EmptyResultError,
+  MetricProviderError,
+  PrometheusProvider,
+  ProviderTimeoutError,
+  ProviderUnreachableError,
+  UnknownProviderError,
+  createMetricProvider,
+  isMetricProviderType,
+  parseSampleValue,
+  requireSamples,
 } from '../../operator/metrics-providers/index.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -46,14 +56,18 @@ test('vector and scalar results become samples; NaN and ±Inf are kept as such',
   const { url, server } = await serve((req, body, res) => {
     const form = new URLSearchParams(body);
     seen.push({ url: req.url, method: req.method, form });
-    if (form.get('query') === 'scalar(1)') return json(res, 200, { status: 'success', data: { resultType: 'scalar', result: [1767225600.5, '42'] } });
+    if (form.get('query') === 'scalar(1)')
+      return json(res, 200, { status: 'success', data: { resultType: 'scalar', result: [1767225600.5, '42'] } });
     json(res, 200, {
       status: 'success',
-      data: { resultType: 'vector', result: [
-        { metric: { head: 'smile', outcome: 'correct' }, value: [1767225600.5, '12.5'] },
-        { metric: {}, value: [1767225600.5, 'NaN'] },
-        { metric: { le: '+Inf' }, value: [1767225600.5, '+Inf'] },
-      ] },
+      data: {
+        resultType: 'vector',
+        result: [
+          { metric: { head: 'smile', outcome: 'correct' }, value: [1767225600.5, '12.5'] },
+          { metric: {}, value: [1767225600.5, 'NaN'] },
+          { metric: { le: '+Inf' }, value: [1767225600.5, '+Inf'] },
+        ],
+      },
     });
   });
   try {
@@ -79,11 +93,21 @@ test('error answers map to distinguishable typed errors', async () => {
   const { url, server } = await serve((_req, body, res) => {
     const q = new URLSearchParams(body).get('query');
     if (q === 'bad') return json(res, 400, { status: 'error', errorType: 'bad_data', error: 'parse error at char 4' });
-    if (q === 'exec') return json(res, 422, { status: 'error', errorType: 'execution', error: 'many-to-many matching not allowed' });
-    if (q === 'slow') return json(res, 503, { status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' });
+    if (q === 'exec')
+      return json(res, 422, { status: 'error', errorType: 'execution', error: 'many-to-many matching not allowed' });
+    if (q === 'slow')
+      return json(res, 503, {
+        status: 'error',
+        errorType: 'timeout',
+        error: 'query timed out in expression evaluation',
+      });
     if (q === 'range') return json(res, 200, { status: 'success', data: { resultType: 'matrix', result: [] } });
     if (q === 'html') return json(res, 502, '<html>Bad Gateway</html>');
-    if (q === 'weird') return json(res, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: ['x'] }] } });
+    if (q === 'weird')
+      return json(res, 200, {
+        status: 'success',
+        data: { resultType: 'vector', result: [{ metric: {}, value: ['x'] }] },
+      });
     json(res, 200, { status: 'success', data: { resultType: 'vector', result: [] } });
   });
   try {
@@ -146,15 +170,36 @@ test('factory: prometheus by name; unknown types are an error, never a fallback'
   assert.instance(err, UnknownProviderError);
   assert.is((err as UnknownProviderError).providerType, 'datadog');
   assert.match((err as Error).message, /known types: prometheus/);
-  assert.throws(() => createMetricProvider({ type: 'prometheus', address: 'not a url' }), (e: unknown) => e instanceof TypeError);
-  assert.throws(() => new PrometheusProvider({ address: 'ftp://x' }), (e: unknown) => e instanceof TypeError);
+  assert.throws(
+    () => createMetricProvider({ type: 'prometheus', address: 'not a url' }),
+    (e: unknown) => e instanceof TypeError,
+  );
+  assert.throws(
+    () => new PrometheusProvider({ address: 'ftp://x' }),
+    (e: unknown) => e instanceof TypeError,
+  );
 });
 
 test('sample values as Prometheus writes them', () => {
-  assert.equal([parseSampleValue('1.5'), parseSampleValue('-2'), parseSampleValue('1e3'), parseSampleValue('+Inf'), parseSampleValue('-Inf')], [1.5, -2, 1000, Infinity, -Infinity]);
+  assert.equal(
+    [
+      parseSampleValue('1.5'),
+      parseSampleValue('-2'),
+      parseSampleValue('1e3'),
+      parseSampleValue('+Inf'),
+      parseSampleValue('-Inf'),
+    ],
+    [1.5, -2, 1000, Infinity, -Infinity],
+  );
   assert.ok(Number.isNaN(parseSampleValue('NaN')));
-  assert.throws(() => parseSampleValue('abc'), (e: unknown) => e instanceof BadResponseError);
-  assert.throws(() => parseSampleValue(''), (e: unknown) => e instanceof BadResponseError);
+  assert.throws(
+    () => parseSampleValue('abc'),
+    (e: unknown) => e instanceof BadResponseError,
+  );
+  assert.throws(
+    () => parseSampleValue(''),
+    (e: unknown) => e instanceof BadResponseError,
+  );
 });
 
 test.run();

@@ -4,7 +4,13 @@
 // One table of placements, run through all four builders (built from the repository's examples).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { InferenceService, ModelVersion, PodPlacement, TrainingRun, WorkloadDefaults } from '../../operator/api/index.js';
+import type {
+  InferenceService,
+  ModelVersion,
+  PodPlacement,
+  TrainingRun,
+  WorkloadDefaults,
+} from '../../operator/api/index.js';
 import { buildServingDeployment } from '../../operator/controllers/inferenceservice/builders.js';
 import { buildValidationJob } from '../../operator/controllers/modelversion/job.js';
 import { buildTrainingJob, NVIDIA_TOLERATION } from '../../operator/controllers/trainingrun/job.js';
@@ -22,7 +28,10 @@ const example = <T>(kind: 'TrainingRun' | 'ModelVersion' | 'InferenceService'): 
 };
 
 /** The four pod builders, each given the resource's placement where that kind keeps it. */
-interface Builder { name: string; pod: (own: PodPlacement, defaults?: WorkloadDefaults) => PodSpec }
+interface Builder {
+  name: string;
+  pod: (own: PodPlacement, defaults?: WorkloadDefaults) => PodSpec;
+}
 const builders: Builder[] = [
   {
     name: 'training Job',
@@ -47,7 +56,12 @@ const builders: Builder[] = [
     pod: (own, defaults) => {
       const isvc = example<InferenceService>('InferenceService');
       Object.assign(isvc.spec, own);
-      return podOf(buildServingDeployment(isvc, 'canary', example<ModelVersion>('ModelVersion'), { servingImage: 's:1', workloadDefaults: defaults }));
+      return podOf(
+        buildServingDeployment(isvc, 'canary', example<ModelVersion>('ModelVersion'), {
+          servingImage: 's:1',
+          workloadDefaults: defaults,
+        }),
+      );
     },
   },
   {
@@ -76,7 +90,12 @@ const OWN: PodPlacement = {
   securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, supplementalGroups: [2000] },
 };
 
-interface Row { name: string; own: PodPlacement; defaults?: WorkloadDefaults; expect: (pod: PodSpec, builder: string) => void }
+interface Row {
+  name: string;
+  own: PodPlacement;
+  defaults?: WorkloadDefaults;
+  expect: (pod: PodSpec, builder: string) => void;
+}
 const rows: Row[] = [
   {
     name: 'no placement anywhere: restricted, with the built-in fsGroup so fresh claims are writable',
@@ -112,10 +131,18 @@ const rows: Row[] = [
       assert.equal(pod.tolerations, [...OWN.tolerations!, ...DEFAULTS.tolerations!]);
       assert.equal(pod.affinity, { ...DEFAULTS.affinity, ...OWN.affinity });
       assert.equal(pod.securityContext, {
-        runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch', supplementalGroups: [2000],
-        runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' },
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 1000,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        supplementalGroups: [2000],
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
       });
-      assert.is(pod.serviceAccountName, b === 'router Deployment' ? routerName(example<InferenceService>('InferenceService')) : 'team-workloads');
+      assert.is(
+        pod.serviceAccountName,
+        b === 'router Deployment' ? routerName(example<InferenceService>('InferenceService')) : 'team-workloads',
+      );
     },
   },
 ];
@@ -126,7 +153,7 @@ for (const row of rows) {
   }
 }
 
-test('serving and router pods keep the serving image\'s UID unless the service sets another', () => {
+test("serving and router pods keep the serving image's UID unless the service sets another", () => {
   for (const b of builders.slice(2)) {
     assert.is(b.pod({}).securityContext.runAsUser, 65532, b.name);
     assert.is(b.pod({ securityContext: { runAsUser: 4242 } }).securityContext.runAsUser, 4242, b.name);

@@ -6,16 +6,41 @@ const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web-ro
 
 const cases: Array<{ name: string; steps: (m: AppliedMemo) => boolean; want: boolean }> = [
   { name: 'nothing remembered: apply', steps: (m) => m.isCurrent('k', sa, 0), want: false },
-  { name: 'same intent within the ttl: skip', steps: (m) => (m.remember('k', sa, 0), m.isCurrent('k', structuredClone(sa), 59_999)), want: true },
-  { name: 'same intent after the ttl: apply again', steps: (m) => (m.remember('k', sa, 0), m.isCurrent('k', sa, 60_000)), want: false },
-  { name: 'changed intent: apply', steps: (m) => (m.remember('k', sa, 0), m.isCurrent('k', { ...sa, metadata: { ...sa.metadata, labels: { a: 'b' } } }, 1)), want: false },
+  {
+    name: 'same intent within the ttl: skip',
+    steps: (m) => (m.remember('k', sa, 0), m.isCurrent('k', structuredClone(sa), 59_999)),
+    want: true,
+  },
+  {
+    name: 'same intent after the ttl: apply again',
+    steps: (m) => (m.remember('k', sa, 0), m.isCurrent('k', sa, 60_000)),
+    want: false,
+  },
+  {
+    name: 'changed intent: apply',
+    steps: (m) => (
+      m.remember('k', sa, 0),
+      m.isCurrent('k', { ...sa, metadata: { ...sa.metadata, labels: { a: 'b' } } }, 1)
+    ),
+    want: false,
+  },
   { name: 'another key: apply', steps: (m) => (m.remember('k', sa, 0), m.isCurrent('other', sa, 1)), want: false },
-  { name: 'forgotten by prefix: apply', steps: (m) => (m.remember('ml/web|sa', sa, 0), m.forget('ml/web|'), m.isCurrent('ml/web|sa', sa, 1)), want: false },
-  { name: 'another prefix kept', steps: (m) => (m.remember('ml/web2|sa', sa, 0), m.forget('ml/web|'), m.isCurrent('ml/web2|sa', sa, 1)), want: true },
+  {
+    name: 'forgotten by prefix: apply',
+    steps: (m) => (m.remember('ml/web|sa', sa, 0), m.forget('ml/web|'), m.isCurrent('ml/web|sa', sa, 1)),
+    want: false,
+  },
+  {
+    name: 'another prefix kept',
+    steps: (m) => (m.remember('ml/web2|sa', sa, 0), m.forget('ml/web|'), m.isCurrent('ml/web2|sa', sa, 1)),
+    want: true,
+  },
 ];
 
 for (const c of cases) {
-  test(c.name, () => { assert.is(c.steps(new AppliedMemo({ ttlMs: 60_000 })), c.want); });
+  test(c.name, () => {
+    assert.is(c.steps(new AppliedMemo({ ttlMs: 60_000 })), c.want);
+  });
 }
 
 test('the remembered intent is a copy: a caller mutating its object later does not fake a match', () => {

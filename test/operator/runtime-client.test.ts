@@ -4,7 +4,14 @@
 // of kinds it does not know.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AlreadyExistsError, ConflictError, InvalidError, NotFoundError, UnavailableError, ignoreNotFound } from '../../operator/runtime/errors.js';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  InvalidError,
+  NotFoundError,
+  UnavailableError,
+  ignoreNotFound,
+} from '../../operator/runtime/errors.js';
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { startRuntimeCluster, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
 import type { Widget } from '../../operator/runtime/testing/widget.js';
@@ -12,8 +19,12 @@ import type { Widget } from '../../operator/runtime/testing/widget.js';
 const NS = 'cl';
 let t: RuntimeTestCluster;
 
-const cm = (name: string, data: Record<string, string>, extra: Record<string, unknown> = {}): KubeObject =>
-  ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS, ...extra }, data });
+const cm = (name: string, data: Record<string, string>, extra: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: NS, ...extra },
+  data,
+});
 
 async function rejects(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -40,9 +51,19 @@ test('errors are typed: NotFound, AlreadyExists, Conflict, Invalid with causes, 
   await t.client.replace({ ...created, data: { a: '2' } });
   const stale = await rejects(t.client.replace({ ...created, data: { a: '3' } }));
   assert.instance(stale, ConflictError, 'a stale resourceVersion is a conflict');
-  const invalid = await rejects(t.client.create({ apiVersion: 'test.modelship.dev/v1', kind: 'Widget', metadata: { name: 'bad', namespace: NS }, spec: { data: { a: 1 } } }));
+  const invalid = await rejects(
+    t.client.create({
+      apiVersion: 'test.modelship.dev/v1',
+      kind: 'Widget',
+      metadata: { name: 'bad', namespace: NS },
+      spec: { data: { a: 1 } },
+    }),
+  );
   assert.instance(invalid, InvalidError);
-  assert.equal((invalid as InvalidError).causes.map((c) => c.field), ['spec.data.a']);
+  assert.equal(
+    (invalid as InvalidError).causes.map((c) => c.field),
+    ['spec.data.a'],
+  );
   t.cluster.api.faults.failNext({ verb: 'get', resource: 'configmaps', code: 503, count: 1 });
   assert.instance(await rejects(t.client.get(Kinds.ConfigMap, NS, 'dup')), UnavailableError);
 });
@@ -53,7 +74,9 @@ test('server-side apply owns only the fields it sends and leaves other writers a
   await t.client.patchMerge(Kinds.ConfigMap, NS, 'applied', { data: { theirs: 'keep' } });
   const again = await t.client.apply(cm('applied', { ours: '2' }, { labels: { app: 'x' } }));
   assert.equal(again.data, { ours: '2', theirs: 'keep' });
-  const managers = (again.metadata?.managedFields as Array<{ manager: string; operation: string }>).map((m) => `${m.manager}/${m.operation}`);
+  const managers = (again.metadata?.managedFields as Array<{ manager: string; operation: string }>).map(
+    (m) => `${m.manager}/${m.operation}`,
+  );
   assert.ok(managers.includes('modelship/Apply'), managers.join(','));
   const rvBefore = again.metadata?.resourceVersion;
   const same = await t.client.apply(cm('applied', { ours: '2' }, { labels: { app: 'x' } }));
@@ -61,7 +84,12 @@ test('server-side apply owns only the fields it sends and leaves other writers a
 });
 
 test('setStatus writes through /status only when the status changed', async () => {
-  const w = await t.client.create<Widget>({ apiVersion: 'test.modelship.dev/v1', kind: 'Widget', metadata: { name: 's', namespace: NS }, spec: { data: {} } });
+  const w = await t.client.create<Widget>({
+    apiVersion: 'test.modelship.dev/v1',
+    kind: 'Widget',
+    metadata: { name: 's', namespace: NS },
+    spec: { data: {} },
+  });
   const first = await t.client.setStatus(w, { keys: 1 });
   assert.ok(first.written);
   const before = t.cluster.api.counters().writes;
@@ -75,10 +103,17 @@ test('setStatus writes through /status only when the status changed', async () =
 });
 
 test('kinds unknown to the client are found through discovery, once for concurrent callers', async () => {
-  const kinds = await Promise.all(Array.from({ length: 5 }, () => t.client.resolveKind('rbac.authorization.k8s.io/v1', 'ClusterRole')));
+  const kinds = await Promise.all(
+    Array.from({ length: 5 }, () => t.client.resolveKind('rbac.authorization.k8s.io/v1', 'ClusterRole')),
+  );
   assert.ok(kinds.every((k) => k.plural === 'clusterroles' && k.namespaced === false));
   assert.is(t.cluster.api.counters().byKey['get /apis/rbac.authorization.k8s.io/v1'], 1);
-  const obj = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r', namespace: NS }, rules: [] };
+  const obj = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'r', namespace: NS },
+    rules: [],
+  };
   const created = await t.client.create(obj);
   assert.is(created.metadata?.name, 'r');
   const kind = await t.client.resolveKind('rbac.authorization.k8s.io/v1', 'Role');

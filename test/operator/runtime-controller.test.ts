@@ -8,7 +8,12 @@ import { startHealthServer, type HealthServer } from '../../operator/runtime/hea
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { createLogger } from '../../operator/runtime/logger.js';
 import { Manager } from '../../operator/runtime/manager.js';
-import { startRuntimeCluster, waitFor, sleepMs, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
+import {
+  startRuntimeCluster,
+  waitFor,
+  sleepMs,
+  type RuntimeTestCluster,
+} from '../../operator/runtime/testing/cluster.js';
 import { widgetController, WidgetKind, type Widget } from '../../operator/runtime/testing/widget.js';
 
 const NS = 'ctl';
@@ -20,8 +25,12 @@ const mapped: string[] = [];
 const fastInformers = { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 }, healthyAfterMs: 500 };
 const fastQueue = { initialMs: 50, maxMs: 1000, factor: 2, jitter: 0.2 };
 
-const widget = (name: string, data: Record<string, string>): Widget =>
-  ({ apiVersion: 'test.modelship.dev/v1', kind: 'Widget', metadata: { name, namespace: NS }, spec: { data } });
+const widget = (name: string, data: Record<string, string>): Widget => ({
+  apiVersion: 'test.modelship.dev/v1',
+  kind: 'Widget',
+  metadata: { name, namespace: NS },
+  spec: { data },
+});
 
 /** Every widget has its ConfigMap with its data and a Ready status for its generation. */
 async function converged(names: string[]): Promise<boolean> {
@@ -42,18 +51,35 @@ const sum = async (name: string) => (await metric(name)).reduce((a, v) => a + v.
 test.before(async () => {
   t = await startRuntimeCluster([NS]);
   manager = new Manager({
-    client: t.client, log: createLogger({ silent: true }), namespaces: [NS],
-    informer: fastInformers, queueBackoff: fastQueue, resyncPeriodMs: 400,
+    client: t.client,
+    log: createLogger({ silent: true }),
+    namespaces: [NS],
+    informer: fastInformers,
+    queueBackoff: fastQueue,
+    resyncPeriodMs: 400,
   });
   manager.add(widgetController({ onReconcile: (k) => reconciles.push(k.name) }));
   // A second controller of the same kind that also watches Secrets, mapped to keys by a label.
   manager.add({
     name: 'secret-watcher',
     forKind: WidgetKind,
-    watches: [{ kind: Kinds.Secret, mapToKeys: (s) => (s.metadata?.labels?.widget ? [{ namespace: s.metadata.namespace ?? '', name: s.metadata.labels.widget }] : []) }],
-    reconcile: async (key) => { mapped.push(key.name); },
+    watches: [
+      {
+        kind: Kinds.Secret,
+        mapToKeys: (s) =>
+          s.metadata?.labels?.widget ? [{ namespace: s.metadata.namespace ?? '', name: s.metadata.labels.widget }] : [],
+      },
+    ],
+    reconcile: async (key) => {
+      mapped.push(key.name);
+    },
   });
-  health = await startHealthServer({ port: 0, host: '127.0.0.1', registry: manager.metrics.registry, isReady: () => manager.isReady() });
+  health = await startHealthServer({
+    port: 0,
+    host: '127.0.0.1',
+    registry: manager.metrics.registry,
+    isReady: () => manager.isReady(),
+  });
 });
 
 test.after(async () => {
@@ -78,21 +104,31 @@ test('readyz is 503 until caches sync, then the controller converges a batch of 
 test('deleting or editing a child enqueues its owner, which repairs it', async () => {
   await t.client.delete(Kinds.ConfigMap, NS, 'w1-data');
   await t.client.patchMerge(Kinds.ConfigMap, NS, 'w2-data', { data: { n: 'tampered' } });
-  await waitFor(async () => {
-    const a = await t.client.get<KubeObject>(Kinds.ConfigMap, NS, 'w1-data').catch(() => undefined);
-    const b = await t.client.get<KubeObject>(Kinds.ConfigMap, NS, 'w2-data');
-    return a && (b.data as Record<string, string>).n === 'w2';
-  }, 5000, 'children repaired');
+  await waitFor(
+    async () => {
+      const a = await t.client.get<KubeObject>(Kinds.ConfigMap, NS, 'w1-data').catch(() => undefined);
+      const b = await t.client.get<KubeObject>(Kinds.ConfigMap, NS, 'w2-data');
+      return a && (b.data as Record<string, string>).n === 'w2';
+    },
+    5000,
+    'children repaired',
+  );
 });
 
 test('watched kinds enqueue the keys their mapping returns, for that controller only', async () => {
-  await t.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1', namespace: NS, labels: { widget: 'only-via-secret' } } });
+  await t.client.create({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 's1', namespace: NS, labels: { widget: 'only-via-secret' } },
+  });
   await t.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's2', namespace: NS } });
   await waitFor(() => mapped.includes('only-via-secret'), 3000, 'mapped key reconciled');
   assert.not.ok(reconciles.includes('only-via-secret'), 'the widget controller does not watch Secrets');
   assert.ok(mapped.includes('w0'), 'the second controller also reconciles its own kind');
   // The cache tells a kind nobody informs from an object that is missing.
-  assert.ok(manager.cache.informs(Kinds.Secret) && manager.cache.informs(WidgetKind) && manager.cache.informs(Kinds.ConfigMap));
+  assert.ok(
+    manager.cache.informs(Kinds.Secret) && manager.cache.informs(WidgetKind) && manager.cache.informs(Kinds.ConfigMap),
+  );
   assert.not.ok(manager.cache.informs(Kinds.ServiceAccount));
 });
 
@@ -100,7 +136,13 @@ test('converges through dropped streams, a forced 410 and 500 bursts', async () 
   const errorsBefore = await sum('modelship_operator_reconcile_errors_total');
   const faults = t.cluster.api.faults;
   faults.failNext({ verb: 'patch', resource: 'configmaps', code: 500, count: 4 });
-  faults.failNext({ verb: 'update', resource: 'widgets.test.modelship.dev', subresource: 'status', code: 500, count: 3 });
+  faults.failNext({
+    verb: 'update',
+    resource: 'widgets.test.modelship.dev',
+    subresource: 'status',
+    code: 500,
+    count: 3,
+  });
   faults.failNext({ verb: 'list', code: 500, count: 2 });
   // Spec edits while streams drop; then compaction so that resuming watches get 410 and re-list.
   await t.client.patchMerge(WidgetKind, NS, 'w3', { spec: { data: { n: 'w3', more: '1' } } });
@@ -112,13 +154,23 @@ test('converges through dropped streams, a forced 410 and 500 bursts', async () 
   await t.client.create(widget('w9', { n: 'w9' }));
   const names = Array.from({ length: 10 }, (_, i) => `w${i}`);
   await waitFor(() => converged(names), 15_000, 'converged through faults');
-  assert.ok(await sum('modelship_operator_reconcile_errors_total') > errorsBefore, 'the injected errors did hit reconciles');
-  assert.ok(await sum('modelship_operator_informer_restarts_total') >= 2, 'informers restarted');
+  assert.ok(
+    (await sum('modelship_operator_reconcile_errors_total')) > errorsBefore,
+    'the injected errors did hit reconciles',
+  );
+  assert.ok((await sum('modelship_operator_informer_restarts_total')) >= 2, 'informers restarted');
 });
 
 test('an injected 409 on the status update is retried (re-read, re-computed) and the status lands', async () => {
   const before = t.cluster.api.counters().byKey['update widgets.test.modelship.dev/status'] ?? 0;
-  t.cluster.api.faults.failNext({ verb: 'update', resource: 'widgets.test.modelship.dev', subresource: 'status', name: 'w5', code: 409, count: 2 });
+  t.cluster.api.faults.failNext({
+    verb: 'update',
+    resource: 'widgets.test.modelship.dev',
+    subresource: 'status',
+    name: 'w5',
+    code: 409,
+    count: 2,
+  });
   await t.client.patchMerge(WidgetKind, NS, 'w5', { spec: { data: { fresh: 'data' } } });
   await waitFor(() => converged(['w5']), 5000, 'w5 converged');
   const after = t.cluster.api.counters().byKey['update widgets.test.modelship.dev/status'] ?? 0;
@@ -129,9 +181,15 @@ test('updateStatus with recompute gets the fresh object after a conflict', async
   const w = await t.client.get<Widget>(WidgetKind, NS, 'w6');
   await t.client.patchMerge(WidgetKind, NS, 'w6', { metadata: { labels: { bump: '1' } } }); // w is now stale
   const seen: Array<string | undefined> = [];
-  const stored = await t.client.updateStatus({ ...w, status: { ...w.status, keys: 99 } }, {
-    recompute: (fresh: Widget) => { seen.push(fresh.metadata?.labels?.bump); return { ...fresh.status, keys: 42 }; },
-  });
+  const stored = await t.client.updateStatus(
+    { ...w, status: { ...w.status, keys: 99 } },
+    {
+      recompute: (fresh: Widget) => {
+        seen.push(fresh.metadata?.labels?.bump);
+        return { ...fresh.status, keys: 42 };
+      },
+    },
+  );
   assert.equal(seen, ['1']);
   assert.is(stored.status?.keys, 42);
   // Put it back the way the controller wants it.
@@ -156,8 +214,16 @@ test('no writes at steady state: across resyncs and a forced re-list', async () 
   const w1 = writes();
   const lists = manager.informer(WidgetKind).lists + manager.informer(Kinds.ConfigMap).lists;
   t.cluster.api.faults.dropWatches();
-  await waitFor(async () => await sum('modelship_operator_informer_restarts_total') >= restarts + 2, 5000, 'restarts');
-  await waitFor(() => manager.informer(WidgetKind).lists + manager.informer(Kinds.ConfigMap).lists === lists + 2, 5000, 'both informers re-listed');
+  await waitFor(
+    async () => (await sum('modelship_operator_informer_restarts_total')) >= restarts + 2,
+    5000,
+    'restarts',
+  );
+  await waitFor(
+    () => manager.informer(WidgetKind).lists + manager.informer(Kinds.ConfigMap).lists === lists + 2,
+    5000,
+    'both informers re-listed',
+  );
   await sleepMs(800);
   assert.is(writes() - w1, 0, 'a re-list causes no writes');
 });
@@ -170,7 +236,10 @@ test('repeated Events are aggregated into one Event with a count', async () => {
   assert.is(mine.length, 1);
   assert.is(mine[0].count, 3);
   assert.is((mine[0].involvedObject as { name: string }).name, 'w7');
-  assert.ok(events.items.some((e) => e.reason === 'Copied'), 'the controller recorded Events too');
+  assert.ok(
+    events.items.some((e) => e.reason === 'Copied'),
+    'the controller recorded Events too',
+  );
 });
 
 test('metrics expose reconciles, errors, durations, queue depth, informer restarts and leadership', async () => {
@@ -182,16 +251,26 @@ test('metrics expose reconciles, errors, durations, queue depth, informer restar
     'modelship_operator_queue_depth{controller="widget"}',
     'modelship_operator_informer_restarts_total{kind="ConfigMap"}',
     'modelship_operator_leader 1',
-  ]) assert.ok(text.includes(name), `missing ${name}`);
+  ])
+    assert.ok(text.includes(name), `missing ${name}`);
 });
 
 test('graceful stop finishes the in-flight reconcile and starts no new one', async () => {
   const log: string[] = [];
-  const slow = new Manager({ client: t.client, log: createLogger({ silent: true }), namespaces: [NS], informer: fastInformers });
+  const slow = new Manager({
+    client: t.client,
+    log: createLogger({ silent: true }),
+    namespaces: [NS],
+    informer: fastInformers,
+  });
   slow.add({
     ...widgetController({ name: 'slow' }),
     concurrency: 1,
-    reconcile: async (key) => { log.push(`start ${key.name}`); await sleepMs(300); log.push(`end ${key.name}`); },
+    reconcile: async (key) => {
+      log.push(`start ${key.name}`);
+      await sleepMs(300);
+      log.push(`end ${key.name}`);
+    },
   });
   await slow.start();
   await waitFor(() => log.length > 0, 3000, 'first reconcile started');

@@ -10,7 +10,12 @@ import { startRuntimeCluster, waitFor, type RuntimeTestCluster } from '../../ope
 let t: RuntimeTestCluster;
 const informers: Informer[] = [];
 
-const cm = (name: string, data: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'default', name }, data });
+const cm = (name: string, data: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { namespace: 'default', name },
+  data,
+});
 
 function start(opts: Partial<ConstructorParameters<typeof Informer>[1]> = {}): Informer {
   const inf = new Informer(t.client, { kind: Kinds.ConfigMap, namespaces: ['default'], ...opts });
@@ -29,8 +34,16 @@ test.after(async () => {
 });
 
 test('stripManagedFields drops only managedFields', () => {
-  const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', labels: { a: 'b' }, managedFields: [{ manager: 'm' }] } };
-  assert.equal(stripManagedFields(obj), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', labels: { a: 'b' } } });
+  const obj = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'x', labels: { a: 'b' }, managedFields: [{ manager: 'm' }] },
+  };
+  assert.equal(stripManagedFields(obj), {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'x', labels: { a: 'b' } },
+  });
   assert.equal(stripManagedFields({ kind: 'X' }), { kind: 'X' });
 });
 
@@ -54,7 +67,8 @@ test('listed and watched objects are cached without managedFields; the server ke
   await t.client.replace({ ...cached, metadata: { ...cached.metadata, labels: { touched: 'yes' } } });
   const after = await t.client.get(Kinds.ConfigMap, 'default', 'listed');
   assert.is(after.metadata?.labels?.touched, 'yes');
-  const applied = after.metadata?.managedFields?.find((e) => (e as { operation?: string }).operation === 'Apply') as { fieldsV1?: { 'f:data'?: unknown } } | undefined;
+  const applied = after.metadata?.managedFields?.find((e) => (e as { operation?: string }).operation === 'Apply') as
+    { fieldsV1?: { 'f:data'?: unknown } } | undefined;
   assert.ok(applied?.fieldsV1?.['f:data'], 'the apply entry still owns data');
 });
 

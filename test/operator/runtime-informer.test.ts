@@ -5,14 +5,23 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Informer } from '../../operator/runtime/informer.js';
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
-import { startRuntimeCluster, waitFor, sleepMs, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
+import {
+  startRuntimeCluster,
+  waitFor,
+  sleepMs,
+  type RuntimeTestCluster,
+} from '../../operator/runtime/testing/cluster.js';
 
 let t: RuntimeTestCluster;
 const informers: Informer[] = [];
 const backoff = { initialMs: 200, maxMs: 1000, factor: 2, jitter: 0.2 };
 
-const cm = (namespace: string, name: string, data: Record<string, string> = {}): KubeObject =>
-  ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name }, data });
+const cm = (namespace: string, name: string, data: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { namespace, name },
+  data,
+});
 
 function startInformer(namespaces: string[], opts: Partial<ConstructorParameters<typeof Informer>[1]> = {}): Informer {
   const inf = new Informer(t.client, { kind: Kinds.ConfigMap, namespaces, backoff, healthyAfterMs: 500, ...opts });
@@ -24,8 +33,15 @@ function startInformer(namespaces: string[], opts: Partial<ConstructorParameters
 /** The informer's cache equals the server's list (names and resourceVersions). */
 async function cacheMatchesServer(inf: Informer, namespace: string): Promise<boolean> {
   const server = await t.client.list(Kinds.ConfigMap, { namespace });
-  const want = server.items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort().join(',');
-  const have = inf.store.list(namespace).map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort().join(',');
+  const want = server.items
+    .map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`)
+    .sort()
+    .join(',');
+  const have = inf.store
+    .list(namespace)
+    .map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`)
+    .sort()
+    .join(',');
   return want === have;
 }
 
@@ -57,12 +73,21 @@ test('lists, watches and keeps the cache in sync across namespaces, with handler
   await inf.waitForSync();
   assert.ok(inf.hasSynced());
   // Every namespace also holds kube-root-ca.crt (the root-CA publisher), as on a real cluster.
-  assert.equal(inf.store.keys().filter((k) => !k.endsWith('/kube-root-ca.crt')).sort(), ['inf-a/one', 'inf-b/two']);
+  assert.equal(
+    inf.store
+      .keys()
+      .filter((k) => !k.endsWith('/kube-root-ca.crt'))
+      .sort(),
+    ['inf-a/one', 'inf-b/two'],
+  );
   await t.client.patchMerge(Kinds.ConfigMap, 'inf-a', 'one', { data: { k: '2' } });
   await t.client.create(cm('inf-b', 'three'));
   await t.client.delete(Kinds.ConfigMap, 'inf-b', 'two');
   await waitFor(() => seen.includes('delete two'), 3000, 'watch events');
-  assert.equal(seen.filter((s) => s !== 'add kube-root-ca.crt').sort(), ['add one', 'add three', 'add two', 'delete two', 'update one'].sort());
+  assert.equal(
+    seen.filter((s) => s !== 'add kube-root-ca.crt').sort(),
+    ['add one', 'add three', 'add two', 'delete two', 'update one'].sort(),
+  );
   assert.is((inf.store.get('inf-a', 'one')?.data as Record<string, string>).k, '2');
   assert.is(inf.store.get('inf-a', 'one')?.kind, 'ConfigMap', 'cached objects carry their kind');
   assert.is(inf.store.get('inf-c', 'not-watched'), undefined);
@@ -80,7 +105,10 @@ test('re-lists through a 410 mid-watch and converges on changes made while it wa
   t.cluster.api.faults.compact();
   await waitFor(() => cacheMatchesServer(inf, 'inf-c'), 5000, 'cache converged after 410');
   assert.is(inf.lists, 2, 're-listed once');
-  assert.ok(inf.restarts >= restartsBefore + 2, `restarted for the drop and the 410 (${inf.restarts - restartsBefore})`);
+  assert.ok(
+    inf.restarts >= restartsBefore + 2,
+    `restarted for the drop and the 410 (${inf.restarts - restartsBefore})`,
+  );
   assert.ok(inf.store.get('inf-c', 'made-while-down'));
   assert.is(inf.store.get('inf-c', 'not-watched'), undefined, 'a delete missed during the outage is seen');
   // And it keeps watching afterwards.
@@ -120,7 +148,13 @@ test('a burst of 500s on list is retried with backoff until the cache syncs', as
 });
 
 test('with the server refusing watches, reconnects are spaced by backoff (no busy loop) and recover', async () => {
-  const fault = t.cluster.api.faults.failNext({ verb: 'watch', resource: 'configmaps', namespace: 'inf-b', code: 500, always: true });
+  const fault = t.cluster.api.faults.failNext({
+    verb: 'watch',
+    resource: 'configmaps',
+    namespace: 'inf-b',
+    code: 500,
+    always: true,
+  });
   const watchesBefore = counter('watch configmaps');
   const policy = { initialMs: 50, maxMs: 400, factor: 2, jitter: 0.2 };
   const inf = startInformer(['inf-b'], { backoff: policy });
@@ -137,7 +171,10 @@ test('with the server refusing watches, reconnects are spaced by backoff (no bus
 
 test('a working watch dropped again and again is resumed at once each time (a refused one still backs off: above)', async () => {
   // healthyAfterMs 60 s: only the "made progress" rule can reset the backoff here.
-  const inf = startInformer(['inf-d'], { backoff: { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 }, healthyAfterMs: 60_000 });
+  const inf = startInformer(['inf-d'], {
+    backoff: { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 },
+    healthyAfterMs: 60_000,
+  });
   await waitFor(() => inf.openWatches === 1, 3000, 'watching');
   const reopenMs: number[] = [];
   for (let i = 0; i < 6; i++) {
@@ -153,7 +190,7 @@ test('a working watch dropped again and again is resumed at once each time (a re
   await waitFor(() => inf.store.get('inf-d', 'after-drops'), 3000, 'events flow after the drops');
 });
 
-test('bookmarks keep a quiet watch\'s resourceVersion fresh, so a compaction needs no re-list', async () => {
+test("bookmarks keep a quiet watch's resourceVersion fresh, so a compaction needs no re-list", async () => {
   const inf = startInformer(['inf-quiet']);
   await waitFor(() => inf.openWatches === 1, 3000, 'watching');
   // Writes elsewhere move the cluster's resourceVersion on; bookmarks carry it to this watch.

@@ -8,7 +8,12 @@ import * as assert from 'uvu/assert';
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { createLogger } from '../../operator/runtime/logger.js';
 import { Manager } from '../../operator/runtime/manager.js';
-import { startRuntimeCluster, waitFor, sleepMs, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
+import {
+  startRuntimeCluster,
+  waitFor,
+  sleepMs,
+  type RuntimeTestCluster,
+} from '../../operator/runtime/testing/cluster.js';
 import { widgetController, WidgetKind, type Widget } from '../../operator/runtime/testing/widget.js';
 
 const NS = 'le';
@@ -17,8 +22,12 @@ let t: RuntimeTestCluster;
 const managers: Manager[] = [];
 const children: ChildProcess[] = [];
 
-const widget = (name: string): Widget =>
-  ({ apiVersion: 'test.modelship.dev/v1', kind: 'Widget', metadata: { name, namespace: NS }, spec: { data: { name } } });
+const widget = (name: string): Widget => ({
+  apiVersion: 'test.modelship.dev/v1',
+  kind: 'Widget',
+  metadata: { name, namespace: NS },
+  spec: { data: { name } },
+});
 
 async function hasStatus(name: string): Promise<boolean> {
   const w = await t.client.get<Widget>(WidgetKind, NS, name);
@@ -27,7 +36,9 @@ async function hasStatus(name: string): Promise<boolean> {
 
 function startManager(identity: string, lease: string, reconciles: string[]): Manager {
   const m = new Manager({
-    client: t.client, log: createLogger({ silent: true }), namespaces: [NS],
+    client: t.client,
+    log: createLogger({ silent: true }),
+    namespaces: [NS],
     leaderElection: { namespace: NS, name: lease, identity, ...timing },
     informer: { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 } },
   });
@@ -60,7 +71,11 @@ test('only the leader reconciles; a graceful stop releases the lease and the sta
   const mb = startManager('b', 'inproc', b);
   await waitFor(() => mb.isReady(), 3000, 'standby ready (caches synced)');
   for (const n of ['x1', 'x2', 'x3']) await t.client.create(widget(n));
-  await waitFor(async () => (await hasStatus('x1')) && (await hasStatus('x2')) && (await hasStatus('x3')), 5000, 'converged');
+  await waitFor(
+    async () => (await hasStatus('x1')) && (await hasStatus('x2')) && (await hasStatus('x3')),
+    5000,
+    'converged',
+  );
   await sleepMs(300);
   assert.ok(a.length >= 3);
   assert.is(b.length, 0, 'the standby never reconciled');
@@ -83,11 +98,20 @@ test('a leader that cannot renew steps down within the renew deadline and stops 
   const a: string[] = [];
   const ma = startManager('c', 'renewfail', a);
   await waitFor(() => ma.isLeader(), 3000, 'c leads');
-  const fault = t.cluster.api.faults.failNext({ verb: 'update', resource: 'leases.coordination.k8s.io', name: 'renewfail', code: 500, always: true });
+  const fault = t.cluster.api.faults.failNext({
+    verb: 'update',
+    resource: 'leases.coordination.k8s.io',
+    name: 'renewfail',
+    code: 500,
+    always: true,
+  });
   const t0 = Date.now();
   await waitFor(() => !ma.isLeader(), timing.renewDeadlineMs + 3000, 'stepped down');
   const after = Date.now() - t0;
-  assert.ok(after >= timing.renewDeadlineMs - timing.retryPeriodMs - 100 && after <= timing.renewDeadlineMs + 1000, `stepped down after ${after} ms`);
+  assert.ok(
+    after >= timing.renewDeadlineMs - timing.retryPeriodMs - 100 && after <= timing.renewDeadlineMs + 1000,
+    `stepped down after ${after} ms`,
+  );
   const before = a.length;
   await t.client.create(widget('y1'));
   await sleepMs(500);
@@ -98,12 +122,29 @@ test('a leader that cannot renew steps down within the renew deadline and stops 
   await ma.stop();
 });
 
-interface Child { proc: ChildProcess; events: Array<Record<string, unknown>>; }
+interface Child {
+  proc: ChildProcess;
+  events: Array<Record<string, unknown>>;
+}
 
 function spawnManager(identity: string, lease: string): Child {
   const entry = new URL('../../operator/runtime/testing/widget-manager.ts', import.meta.url).pathname;
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry, t.cluster.kubeconfigPath, identity, NS, lease,
-    String(timing.leaseDurationMs), String(timing.renewDeadlineMs), String(timing.retryPeriodMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      entry,
+      t.cluster.kubeconfigPath,
+      identity,
+      NS,
+      lease,
+      String(timing.leaseDurationMs),
+      String(timing.renewDeadlineMs),
+      String(timing.retryPeriodMs),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   children.push(proc);
   const child: Child = { proc, events: [] };
   let buf = '';
@@ -127,14 +168,20 @@ test('two operator processes: kill -9 the leader and the other takes over within
   await waitFor(() => hasStatus('z1'), 5000, 'z1 converged');
   await sleepMs(300);
   assert.ok(p1.events.some((e) => e.event === 'reconcile' && e.key === `${NS}/z1`));
-  assert.not.ok(p2.events.some((e) => e.event === 'reconcile'), 'the standby process never reconciled');
+  assert.not.ok(
+    p2.events.some((e) => e.event === 'reconcile'),
+    'the standby process never reconciled',
+  );
 
   const killedAt = Date.now();
   p1.proc.kill('SIGKILL');
   await waitFor(() => leading(p2), timing.leaseDurationMs + 3000, 'p2 takes over');
   const tookOver = (p2.events.find((e) => e.event === 'leader' && e.leading)!.at as number) - killedAt;
   // Not before the lease expired (no split brain), and within the lease duration plus a retry period.
-  assert.ok(tookOver >= timing.leaseDurationMs - 2 * timing.retryPeriodMs - 100, `took over ${tookOver} ms after the kill`);
+  assert.ok(
+    tookOver >= timing.leaseDurationMs - 2 * timing.retryPeriodMs - 100,
+    `took over ${tookOver} ms after the kill`,
+  );
   assert.ok(tookOver <= timing.leaseDurationMs + 1500, `took over ${tookOver} ms after the kill`);
   await t.client.create(widget('z2'));
   await waitFor(() => hasStatus('z2'), 5000, 'z2 converged by the new leader');

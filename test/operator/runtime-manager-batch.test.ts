@@ -6,7 +6,12 @@ import * as assert from 'uvu/assert';
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { createLogger } from '../../operator/runtime/logger.js';
 import { Manager } from '../../operator/runtime/manager.js';
-import { startRuntimeCluster, sleepMs, waitFor, type RuntimeTestCluster } from '../../operator/runtime/testing/cluster.js';
+import {
+  startRuntimeCluster,
+  sleepMs,
+  waitFor,
+  type RuntimeTestCluster,
+} from '../../operator/runtime/testing/cluster.js';
 import { WidgetKind, type Widget } from '../../operator/runtime/testing/widget.js';
 
 const NS = 'batch';
@@ -15,7 +20,12 @@ let t: RuntimeTestCluster;
 let manager: Manager;
 const reconciles: number[] = [];
 
-const secret = (n: number): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1', namespace: NS, labels: { widget: 'w1' } }, stringData: { n: String(n) } });
+const secret = (n: number): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 's1', namespace: NS, labels: { widget: 'w1' } },
+  stringData: { n: String(n) },
+});
 
 test.before(async () => {
   t = await startRuntimeCluster([NS]);
@@ -23,12 +33,24 @@ test.before(async () => {
   manager.add({
     name: 'batched',
     forKind: WidgetKind,
-    watches: [{ kind: Kinds.Secret, mapToKeys: (s) => (s.metadata?.labels?.widget ? [{ namespace: NS, name: s.metadata.labels.widget }] : []) }],
+    watches: [
+      {
+        kind: Kinds.Secret,
+        mapToKeys: (s) => (s.metadata?.labels?.widget ? [{ namespace: NS, name: s.metadata.labels.widget }] : []),
+      },
+    ],
     childEventBatchMs: BATCH_MS,
-    reconcile: async () => { reconciles.push(Date.now()); },
+    reconcile: async () => {
+      reconciles.push(Date.now());
+    },
   });
   void manager.start();
-  await t.client.create<Widget>({ apiVersion: 'test.modelship.dev/v1', kind: 'Widget', metadata: { name: 'w1', namespace: NS }, spec: { data: { a: '1' } } });
+  await t.client.create<Widget>({
+    apiVersion: 'test.modelship.dev/v1',
+    kind: 'Widget',
+    metadata: { name: 'w1', namespace: NS },
+    spec: { data: { a: '1' } },
+  });
   await waitFor(() => reconciles.length >= 1, 5000, 'first reconcile');
   await sleepMs(300);
 });

@@ -12,15 +12,72 @@ type Step =
 
 const cases: Array<[string, Step[]]> = [
   ['nothing written: never stale', [['stale?', '5', 0, false]]],
-  ['the replaced version is stale, the new one is not', [['write', '5', '6', 0], ['stale?', '5', 1, true], ['stale?', '6', 1, false]]],
-  ['a create or patch (no base) expects nothing', [['write', undefined, '6', 0], ['stale?', '5', 1, false]]],
-  ['the informer showing the written version ends it', [['write', '5', '6', 0], ['observe', '6'], ['stale?', '5', 1, false]]],
-  ['the informer showing an older event of a superseded version keeps it', [['write', '5', '6', 0], ['observe', '5'], ['stale?', '5', 1, true]]],
-  ['two writes: both bases stale until caught up', [['write', '5', '6', 0], ['write', '6', '7', 10], ['stale?', '5', 11, true], ['stale?', '6', 11, true], ['observe', '7'], ['stale?', '6', 12, false]]],
-  ['any other version (a re-list past our write) ends it', [['write', '5', '6', 0], ['observe', '9'], ['stale?', '5', 1, false]]],
-  ['expires after the TTL', [['write', '5', '6', 0], ['stale?', '5', 999, true], ['stale?', '5', 1001, false]]],
+  [
+    'the replaced version is stale, the new one is not',
+    [
+      ['write', '5', '6', 0],
+      ['stale?', '5', 1, true],
+      ['stale?', '6', 1, false],
+    ],
+  ],
+  [
+    'a create or patch (no base) expects nothing',
+    [
+      ['write', undefined, '6', 0],
+      ['stale?', '5', 1, false],
+    ],
+  ],
+  [
+    'the informer showing the written version ends it',
+    [
+      ['write', '5', '6', 0],
+      ['observe', '6'],
+      ['stale?', '5', 1, false],
+    ],
+  ],
+  [
+    'the informer showing an older event of a superseded version keeps it',
+    [
+      ['write', '5', '6', 0],
+      ['observe', '5'],
+      ['stale?', '5', 1, true],
+    ],
+  ],
+  [
+    'two writes: both bases stale until caught up',
+    [
+      ['write', '5', '6', 0],
+      ['write', '6', '7', 10],
+      ['stale?', '5', 11, true],
+      ['stale?', '6', 11, true],
+      ['observe', '7'],
+      ['stale?', '6', 12, false],
+    ],
+  ],
+  [
+    'any other version (a re-list past our write) ends it',
+    [
+      ['write', '5', '6', 0],
+      ['observe', '9'],
+      ['stale?', '5', 1, false],
+    ],
+  ],
+  [
+    'expires after the TTL',
+    [
+      ['write', '5', '6', 0],
+      ['stale?', '5', 999, true],
+      ['stale?', '5', 1001, false],
+    ],
+  ],
   ['deleted object: forgotten', [['write', '5', '6', 0], ['forget'], ['stale?', '5', 1, false]]],
-  ['a write that changed nothing (same version) expects nothing', [['write', '5', '5', 0], ['stale?', '5', 1, false]]],
+  [
+    'a write that changed nothing (same version) expects nothing',
+    [
+      ['write', '5', '5', 0],
+      ['stale?', '5', 1, false],
+    ],
+  ],
 ];
 
 for (const [name, steps] of cases) {

@@ -9,7 +9,11 @@ import type { KubeObject } from '../../operator/runtime/kinds.js';
 import { createLogger } from '../../operator/runtime/logger.js';
 import { EventRecorder, type RecorderOptions } from '../../operator/runtime/recorder.js';
 
-interface Call { op: 'create' | 'patch'; name: string; body: Record<string, unknown> }
+interface Call {
+  op: 'create' | 'patch';
+  name: string;
+  body: Record<string, unknown>;
+}
 
 function fakeClient(opts: { delayMs?: number; expired?: Set<string> } = {}) {
   const calls: Call[] = [];
@@ -23,24 +27,46 @@ function fakeClient(opts: { delayMs?: number; expired?: Set<string> } = {}) {
     return fn();
   };
   const client = {
-    create: (obj: KubeObject) => slow(() => { calls.push({ op: 'create', name: obj.metadata!.name!, body: obj as Record<string, unknown> }); return obj; }),
-    patchMerge: (_k: unknown, _ns: string, name: string, body: Record<string, unknown>) => slow(() => {
-      if (opts.expired?.has(name)) throw errorFromResponse(404, { kind: 'Status', code: 404, reason: 'NotFound' }, 'patch');
-      calls.push({ op: 'patch', name, body });
-      return {};
-    }),
+    create: (obj: KubeObject) =>
+      slow(() => {
+        calls.push({ op: 'create', name: obj.metadata!.name!, body: obj as Record<string, unknown> });
+        return obj;
+      }),
+    patchMerge: (_k: unknown, _ns: string, name: string, body: Record<string, unknown>) =>
+      slow(() => {
+        if (opts.expired?.has(name))
+          throw errorFromResponse(404, { kind: 'Status', code: 404, reason: 'NotFound' }, 'patch');
+        calls.push({ op: 'patch', name, body });
+        return {};
+      }),
   } as unknown as KubeClient;
   return { client, calls, maxInFlight: () => maxInFlight };
 }
 
-const obj = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', uid: `uid-${name}` } });
-const recorder = (client: KubeClient, over: Partial<RecorderOptions> = {}) => new EventRecorder(client, { log: createLogger({ level: 'error' }), ...over });
+const obj = (name: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'ns', uid: `uid-${name}` },
+});
+const recorder = (client: KubeClient, over: Partial<RecorderOptions> = {}) =>
+  new EventRecorder(client, { log: createLogger({ level: 'error' }), ...over });
 
 test('a repeat patches count and lastTimestamp of the Event it repeats, even when recorded back to back', async () => {
   const f = fakeClient({ delayMs: 5 });
   const r = recorder(f.client);
-  await Promise.all([r.event(obj('a'), 'Normal', 'Synced', 'done'), r.event(obj('a'), 'Normal', 'Synced', 'done'), r.event(obj('a'), 'Normal', 'Synced', 'done')]);
-  assert.equal(f.calls.map((c) => [c.op, c.body.count]), [['create', 1], ['patch', 2], ['patch', 3]]);
+  await Promise.all([
+    r.event(obj('a'), 'Normal', 'Synced', 'done'),
+    r.event(obj('a'), 'Normal', 'Synced', 'done'),
+    r.event(obj('a'), 'Normal', 'Synced', 'done'),
+  ]);
+  assert.equal(
+    f.calls.map((c) => [c.op, c.body.count]),
+    [
+      ['create', 1],
+      ['patch', 2],
+      ['patch', 3],
+    ],
+  );
   assert.is(f.calls[1].name, f.calls[0].name);
   assert.ok(typeof f.calls[1].body.lastTimestamp === 'string');
 });
@@ -52,7 +78,10 @@ test('an Event the server expired (404 on patch) is created again', async () => 
   await r.event(obj('a'), 'Warning', 'Failed', 'boom');
   expired.add(f.calls[0].name);
   await r.event(obj('a'), 'Warning', 'Failed', 'boom');
-  assert.equal(f.calls.map((c) => c.op), ['create', 'create']);
+  assert.equal(
+    f.calls.map((c) => c.op),
+    ['create', 'create'],
+  );
   assert.is.not(f.calls[1].name, f.calls[0].name);
 });
 

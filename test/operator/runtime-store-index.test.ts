@@ -5,23 +5,35 @@ import * as assert from 'uvu/assert';
 import type { KubeObject } from '../../operator/runtime/kinds.js';
 import { matchesLabels, Store } from '../../operator/runtime/store.js';
 
-const pod = (ns: string, name: string, labels: Record<string, string>, rv: number): KubeObject =>
-  ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name, labels, resourceVersion: String(rv) } });
+const pod = (ns: string, name: string, labels: Record<string, string>, rv: number): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { namespace: ns, name, labels, resourceVersion: String(rv) },
+});
 
 function scan(objs: KubeObject[], namespace: string | undefined, labels: Record<string, string>): string[] {
-  return objs.filter((o) => (namespace === undefined || o.metadata?.namespace === namespace) && matchesLabels(o, labels))
-    .map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`).sort();
+  return objs
+    .filter((o) => (namespace === undefined || o.metadata?.namespace === namespace) && matchesLabels(o, labels))
+    .map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`)
+    .sort();
 }
 
 const names = (objs: KubeObject[]) => objs.map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`).sort();
 
 test('label lookups equal a full scan through upserts, label changes, removals and re-lists', () => {
   let seed = 42;
-  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
   const store = new Store();
   const truth = new Map<string, KubeObject>();
   const queries: Array<[string | undefined, Record<string, string>]> = [
-    ['a', { 'job-name': 'j1' }], [undefined, { 'job-name': 'j2' }], ['b', { 'job-name': 'j0', app: 'x' }], [undefined, { app: 'y' }], ['a', { 'job-name': 'none' }],
+    ['a', { 'job-name': 'j1' }],
+    [undefined, { 'job-name': 'j2' }],
+    ['b', { 'job-name': 'j0', app: 'x' }],
+    [undefined, { app: 'y' }],
+    ['a', { 'job-name': 'none' }],
   ];
   for (let step = 0; step < 2000; step++) {
     const op = rand(10);
@@ -38,13 +50,26 @@ test('label lookups equal a full scan through upserts, label changes, removals a
       truth.delete(`${ns}/${name}`);
     } else {
       // A re-list of namespace `ns`: some objects change, some go away.
-      const fresh = [...truth.values()].filter((o) => o.metadata?.namespace !== ns || rand(4) > 0)
-        .map((o) => (o.metadata?.namespace === ns && rand(3) === 0 ? pod(ns, o.metadata!.name!, { 'job-name': `j${rand(3)}` }, step) : o));
-      store.replace(fresh.filter((o) => o.metadata?.namespace === ns), (o) => o.metadata?.namespace === ns);
+      const fresh = [...truth.values()]
+        .filter((o) => o.metadata?.namespace !== ns || rand(4) > 0)
+        .map((o) =>
+          o.metadata?.namespace === ns && rand(3) === 0
+            ? pod(ns, o.metadata!.name!, { 'job-name': `j${rand(3)}` }, step)
+            : o,
+        );
+      store.replace(
+        fresh.filter((o) => o.metadata?.namespace === ns),
+        (o) => o.metadata?.namespace === ns,
+      );
       for (const k of [...truth.keys()]) if (k.startsWith(`${ns}/`)) truth.delete(k);
       for (const o of fresh) if (o.metadata?.namespace === ns) truth.set(`${ns}/${o.metadata?.name}`, o);
     }
-    for (const [qns, q] of queries) assert.equal(names(store.list(qns, q)), scan([...truth.values()], qns, q), `step ${step} ${qns} ${JSON.stringify(q)}`);
+    for (const [qns, q] of queries)
+      assert.equal(
+        names(store.list(qns, q)),
+        scan([...truth.values()], qns, q),
+        `step ${step} ${qns} ${JSON.stringify(q)}`,
+      );
   }
   assert.equal(names(store.list()), names([...truth.values()]));
 });

@@ -23,7 +23,9 @@ const seen: Array<{ auth?: string; url?: string }> = [];
 function kubeconfig(token: string, caFile?: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, caFile, skipTLSVerify: false, tlsServerName: 'localhost' }],
+    clusters: [
+      { name: 'c', server: `https://127.0.0.1:${port}`, caFile, skipTLSVerify: false, tlsServerName: 'localhost' },
+    ],
     users: [{ name: 'u', token }],
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
@@ -33,26 +35,56 @@ function kubeconfig(token: string, caFile?: string): KubeConfig {
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'runtime-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
-  server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
-    seen.push({ auth: req.headers.authorization, url: req.url });
-    if (req.headers.authorization !== 'Bearer good') {
-      res.writeHead(403, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'configmaps is forbidden' }));
-    }
-    if (req.url?.includes('watch=1')) {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  server = https.createServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (req, res) => {
+      seen.push({ auth: req.headers.authorization, url: req.url });
+      if (req.headers.authorization !== 'Bearer good') {
+        res.writeHead(403, { 'Content-Type': 'application/json' });
+        return res.end(
+          JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'configmaps is forbidden' }),
+        );
+      }
+      if (req.url?.includes('watch=1')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        // One event split across two writes, then an event per write; the stream stays open.
+        const ev = JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '2' } } });
+        res.write(ev.slice(0, 10));
+        setTimeout(() => res.write(`${ev.slice(10)}\n`), 20);
+        setTimeout(
+          () =>
+            res.write(
+              `${JSON.stringify({ type: 'DELETED', object: { metadata: { name: 'a', resourceVersion: '3' } } })}\n`,
+            ),
+          40,
+        );
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      // One event split across two writes, then an event per write; the stream stays open.
-      const ev = JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '2' } } });
-      res.write(ev.slice(0, 10));
-      setTimeout(() => res.write(`${ev.slice(10)}\n`), 20);
-      setTimeout(() => res.write(`${JSON.stringify({ type: 'DELETED', object: { metadata: { name: 'a', resourceVersion: '3' } } })}\n`), 40);
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'x', namespace: 'ns' } }));
-  });
+      res.end(JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'x', namespace: 'ns' } }));
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
 });

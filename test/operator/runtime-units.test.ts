@@ -5,7 +5,15 @@ import * as assert from 'uvu/assert';
 import { Backoff, backoffDelay } from '../../operator/runtime/backoff.js';
 import { ownerKeys } from '../../operator/runtime/controller.js';
 import {
-  AlreadyExistsError, ConflictError, errorFromResponse, ForbiddenError, GoneError, InvalidError, KubeApiError, NotFoundError, UnavailableError,
+  AlreadyExistsError,
+  ConflictError,
+  errorFromResponse,
+  ForbiddenError,
+  GoneError,
+  InvalidError,
+  KubeApiError,
+  NotFoundError,
+  UnavailableError,
 } from '../../operator/runtime/errors.js';
 import { Kinds, parseKey, resourcePath, keyString } from '../../operator/runtime/kinds.js';
 import { Informer } from '../../operator/runtime/informer.js';
@@ -21,10 +29,23 @@ const policy = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 };
 
 test('backoff grows exponentially, is capped, and jitter stays within bounds', () => {
   const table: Array<[attempt: number, random: number, expected: number]> = [
-    [0, 0.5, 100], [1, 0.5, 200], [2, 0.5, 400], [3, 0.5, 800], [4, 0.5, 1000], [20, 0.5, 1000],
-    [0, 0, 80], [0, 1, 120], [2, 0, 320], [10, 1, 1000], // the cap holds even with positive jitter
+    [0, 0.5, 100],
+    [1, 0.5, 200],
+    [2, 0.5, 400],
+    [3, 0.5, 800],
+    [4, 0.5, 1000],
+    [20, 0.5, 1000],
+    [0, 0, 80],
+    [0, 1, 120],
+    [2, 0, 320],
+    [10, 1, 1000], // the cap holds even with positive jitter
   ];
-  for (const [attempt, r, expected] of table) assert.is(backoffDelay(attempt, policy, () => r), expected, `attempt ${attempt} r=${r}`);
+  for (const [attempt, r, expected] of table)
+    assert.is(
+      backoffDelay(attempt, policy, () => r),
+      expected,
+      `attempt ${attempt} r=${r}`,
+    );
 });
 
 test('Backoff counts failures and resets', () => {
@@ -38,14 +59,47 @@ const ME = { identity: 'me', leaseDurationSeconds: 15 };
 
 test('lease decisions: create, acquire free/released/expired, renew own, wait for a live holder', () => {
   const t0 = 1_700_000_000_000;
-  const held = { holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: microTime(t0), acquireTime: microTime(t0), leaseTransitions: 3 };
+  const held = {
+    holderIdentity: 'other',
+    leaseDurationSeconds: 15,
+    renewTime: microTime(t0),
+    acquireTime: microTime(t0),
+    leaseTransitions: 3,
+  };
   const cases = [
     { name: 'no lease: create', current: undefined, prev: undefined, now: t0, action: 'create', transitions: 0 },
     { name: 'live holder: wait', current: held, prev: undefined, now: t0, action: 'wait' },
-    { name: 'holder seen recently: wait', current: held, prev: { spec: held, observedAtMs: t0 }, now: t0 + 14_000, action: 'wait' },
-    { name: 'holder not renewed for the duration: acquire', current: held, prev: { spec: held, observedAtMs: t0 }, now: t0 + 15_001, action: 'update', transitions: 4 },
-    { name: 'released lease: acquire at once', current: { ...held, holderIdentity: '' }, prev: undefined, now: t0, action: 'update', transitions: 4 },
-    { name: 'own lease: renew keeps transitions', current: { ...held, holderIdentity: 'me' }, prev: undefined, now: t0 + 1000, action: 'update', transitions: 3 },
+    {
+      name: 'holder seen recently: wait',
+      current: held,
+      prev: { spec: held, observedAtMs: t0 },
+      now: t0 + 14_000,
+      action: 'wait',
+    },
+    {
+      name: 'holder not renewed for the duration: acquire',
+      current: held,
+      prev: { spec: held, observedAtMs: t0 },
+      now: t0 + 15_001,
+      action: 'update',
+      transitions: 4,
+    },
+    {
+      name: 'released lease: acquire at once',
+      current: { ...held, holderIdentity: '' },
+      prev: undefined,
+      now: t0,
+      action: 'update',
+      transitions: 4,
+    },
+    {
+      name: 'own lease: renew keeps transitions',
+      current: { ...held, holderIdentity: 'me' },
+      prev: undefined,
+      now: t0 + 1000,
+      action: 'update',
+      transitions: 3,
+    },
   ] as const;
   for (const c of cases) {
     const d = decideLease(c.current, c.prev, ME, c.now);
@@ -78,19 +132,39 @@ test('a released lease has no holder and a short duration', () => {
   assert.is(r.leaseTransitions, 2);
 });
 
-const cm = (ns: string, name: string, rv: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns, name, resourceVersion: rv, labels: { app: name } } });
+const cm = (ns: string, name: string, rv: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { namespace: ns, name, resourceVersion: rv, labels: { app: name } },
+});
 
 test('store replace reports adds, real updates and deletes, limited to its scope', () => {
   const s = new Store();
   s.replace([cm('a', 'x', '1'), cm('a', 'y', '1'), cm('b', 'z', '1')]);
   const d = s.replace([cm('a', 'x', '1'), cm('a', 'w', '2'), cm('a', 'y', '5')], (o) => o.metadata?.namespace === 'a');
-  assert.equal(d.added.map((o) => o.metadata?.name), ['w']);
-  assert.equal(d.updated.map((u) => u.obj.metadata?.name), ['y']);
-  assert.equal(d.deleted.map((o) => o.metadata?.name), [], 'x is unchanged and z is outside the scope');
+  assert.equal(
+    d.added.map((o) => o.metadata?.name),
+    ['w'],
+  );
+  assert.equal(
+    d.updated.map((u) => u.obj.metadata?.name),
+    ['y'],
+  );
+  assert.equal(
+    d.deleted.map((o) => o.metadata?.name),
+    [],
+    'x is unchanged and z is outside the scope',
+  );
   assert.is(s.size, 4);
-  assert.equal(s.list('a', { app: 'w' }).map((o) => o.metadata?.name), ['w']);
+  assert.equal(
+    s.list('a', { app: 'w' }).map((o) => o.metadata?.name),
+    ['w'],
+  );
   const d2 = s.replace([], (o) => o.metadata?.namespace === 'b');
-  assert.equal(d2.deleted.map((o) => o.metadata?.name), ['z']);
+  assert.equal(
+    d2.deleted.map((o) => o.metadata?.name),
+    ['z'],
+  );
 });
 
 test('semanticEqual ignores key order and undefined fields, not values', () => {
@@ -116,12 +190,24 @@ test('setCondition keeps lastTransitionTime unless the status flips', () => {
   const c3 = setCondition(c2, { type: 'Ready', status: 'True', reason: 'Done', message: 'ok' }, t2);
   assert.is(c3[0].lastTransitionTime, '2026-01-02T00:00:00Z');
   const c4 = setCondition(c3, { type: 'Other', status: 'True', reason: 'X', message: '' }, t2);
-  assert.equal(c4.map((c) => c.type), ['Ready', 'Other']);
-  assert.ok(semanticEqual(setCondition(c4, { type: 'Ready', status: 'True', reason: 'Done', message: 'ok' }, t2), c4), 'recomputing is a no-op');
+  assert.equal(
+    c4.map((c) => c.type),
+    ['Ready', 'Other'],
+  );
+  assert.ok(
+    semanticEqual(setCondition(c4, { type: 'Ready', status: 'True', reason: 'Done', message: 'ok' }, t2), c4),
+    'recomputing is a no-op',
+  );
 });
 
 test('HTTP answers map to typed errors with the Status details', () => {
-  const status = (code: number, reason: string, causes?: object[]) => ({ kind: 'Status', code, reason, message: `m${code}`, details: { causes } });
+  const status = (code: number, reason: string, causes?: object[]) => ({
+    kind: 'Status',
+    code,
+    reason,
+    message: `m${code}`,
+    details: { causes },
+  });
   const table: Array<[number, unknown, new (...a: never[]) => KubeApiError]> = [
     [404, status(404, 'NotFound'), NotFoundError],
     [409, status(409, 'Conflict'), ConflictError],
@@ -140,10 +226,16 @@ test('HTTP answers map to typed errors with the Status details', () => {
     assert.instance(e, cls, `${code}`);
     assert.is(e.statusCode, code);
   }
-  const invalid = errorFromResponse(422, status(422, 'Invalid', [{ field: 'spec.x', message: 'bad' }]), 'POST /x') as InvalidError;
+  const invalid = errorFromResponse(
+    422,
+    status(422, 'Invalid', [{ field: 'spec.x', message: 'bad' }]),
+    'POST /x',
+  ) as InvalidError;
   assert.equal(invalid.causes, [{ field: 'spec.x', message: 'bad' }]);
   assert.is(invalid.message, 'POST /x: m422');
-  const chained = new Error('reconcile failed', { cause: errorFromResponse(500, 'boom', 'GET /y', new Error('socket hang up')) });
+  const chained = new Error('reconcile failed', {
+    cause: errorFromResponse(500, 'boom', 'GET /y', new Error('socket hang up')),
+  });
   assert.is(errorChain(chained), 'reconcile failed: GET /y: boom: socket hang up');
 });
 
@@ -152,7 +244,10 @@ test('resource paths for core, grouped, namespaced, cluster-scoped kinds and sub
     [resourcePath(Kinds.ConfigMap, 'ns', 'a'), '/api/v1/namespaces/ns/configmaps/a'],
     [resourcePath(Kinds.ConfigMap), '/api/v1/configmaps'],
     [resourcePath(Kinds.Job, 'ns'), '/apis/batch/v1/namespaces/ns/jobs'],
-    [resourcePath(Kinds.TrainingRun, 'ml', 'r1', 'status'), '/apis/modelship.dev/v1alpha1/namespaces/ml/trainingruns/r1/status'],
+    [
+      resourcePath(Kinds.TrainingRun, 'ml', 'r1', 'status'),
+      '/apis/modelship.dev/v1alpha1/namespaces/ml/trainingruns/r1/status',
+    ],
     [resourcePath(Kinds.Namespace, 'ignored', 'ml'), '/api/v1/namespaces/ml'],
   ];
   for (const [got, want] of table) assert.is(got, want);
@@ -164,7 +259,9 @@ test('resource paths for core, grouped, namespaced, cluster-scoped kinds and sub
 test('ownerKeys finds owners of the controller kind by group and kind, in the child namespace', () => {
   const child = {
     metadata: {
-      namespace: 'ml', name: 'job-1', ownerReferences: [
+      namespace: 'ml',
+      name: 'job-1',
+      ownerReferences: [
         { apiVersion: 'modelship.dev/v1alpha1', kind: 'TrainingRun', name: 'run-1', uid: 'u1', controller: true },
         { apiVersion: 'other.dev/v1', kind: 'TrainingRun', name: 'foreign', uid: 'u2' },
         { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', uid: 'u3' },
@@ -177,9 +274,29 @@ test('ownerKeys finds owners of the controller kind by group and kind, in the ch
 });
 
 test('buildEvent references the object and caps the message', () => {
-  const obj = { apiVersion: 'modelship.dev/v1alpha1', kind: 'TrainingRun', metadata: { namespace: 'ml', name: 'r', uid: 'u', resourceVersion: '7' } };
-  const e = buildEvent({ obj, namespace: 'ml', name: 'r.1', type: 'Warning', reason: 'Failed', message: 'x'.repeat(2000), now: 'T', component: 'c' }) as Record<string, any>;
-  assert.equal(e.involvedObject, { apiVersion: 'modelship.dev/v1alpha1', kind: 'TrainingRun', name: 'r', namespace: 'ml', uid: 'u', resourceVersion: '7' });
+  const obj = {
+    apiVersion: 'modelship.dev/v1alpha1',
+    kind: 'TrainingRun',
+    metadata: { namespace: 'ml', name: 'r', uid: 'u', resourceVersion: '7' },
+  };
+  const e = buildEvent({
+    obj,
+    namespace: 'ml',
+    name: 'r.1',
+    type: 'Warning',
+    reason: 'Failed',
+    message: 'x'.repeat(2000),
+    now: 'T',
+    component: 'c',
+  }) as Record<string, any>;
+  assert.equal(e.involvedObject, {
+    apiVersion: 'modelship.dev/v1alpha1',
+    kind: 'TrainingRun',
+    name: 'r',
+    namespace: 'ml',
+    uid: 'u',
+    resourceVersion: '7',
+  });
   assert.is(e.type, 'Warning');
   assert.is(e.count, 1);
   assert.is(e.message.length, 1024);
@@ -188,11 +305,23 @@ test('buildEvent references the object and caps the message', () => {
 test('operator flags: values, repeats, booleans and errors', () => {
   const ok: Array<[string[], Record<string, unknown>]> = [
     [[], { namespaces: [], metricsPort: 8081, leaderElect: true, leaseName: 'modelship-operator' }],
-    [['--kubeconfig', 'k.yaml', '--namespace', 'a', '--namespace=b,c'], { kubeconfig: 'k.yaml', namespaces: ['a', 'b', 'c'] }],
-    [['--metrics-port=0', '--leader-elect=false', '--lease-namespace', 'ops'], { metricsPort: 0, leaderElect: false, leaseNamespace: 'ops' }],
-    [['--leader-elect', '--prometheus-url', 'http://prom:9090/'], { leaderElect: true, prometheusUrl: 'http://prom:9090' }],
+    [
+      ['--kubeconfig', 'k.yaml', '--namespace', 'a', '--namespace=b,c'],
+      { kubeconfig: 'k.yaml', namespaces: ['a', 'b', 'c'] },
+    ],
+    [
+      ['--metrics-port=0', '--leader-elect=false', '--lease-namespace', 'ops'],
+      { metricsPort: 0, leaderElect: false, leaseNamespace: 'ops' },
+    ],
+    [
+      ['--leader-elect', '--prometheus-url', 'http://prom:9090/'],
+      { leaderElect: true, prometheusUrl: 'http://prom:9090' },
+    ],
     [['-h'], { help: true }],
-    [['--workload-defaults={"podSecurityContext":{"fsGroup":2000},"nodeSelector":{"pool":"ml"}}'], { workloadDefaults: { podSecurityContext: { fsGroup: 2000 }, nodeSelector: { pool: 'ml' } } }],
+    [
+      ['--workload-defaults={"podSecurityContext":{"fsGroup":2000},"nodeSelector":{"pool":"ml"}}'],
+      { workloadDefaults: { podSecurityContext: { fsGroup: 2000 }, nodeSelector: { pool: 'ml' } } },
+    ],
     [[], { workloadDefaults: undefined, scrapeAnnotations: true }],
     [['--scrape-annotations=false'], { scrapeAnnotations: false }],
   ];
@@ -209,30 +338,47 @@ test('operator flags: values, repeats, booleans and errors', () => {
     [['--prometheus-url', 'ftp://x'], /http\(s\) URL/],
     [['stray'], /unexpected argument/],
     [['--workload-defaults', '{'], /^--workload-defaults: not valid JSON/],
-    [['--workload-defaults', '{"podSecurityContext":{"runAsUser":0}}'], /^--workload-defaults: podSecurityContext\.runAsUser must not be 0 \(root\)/],
+    [
+      ['--workload-defaults', '{"podSecurityContext":{"runAsUser":0}}'],
+      /^--workload-defaults: podSecurityContext\.runAsUser must not be 0 \(root\)/,
+    ],
   ];
   for (const [argv, re] of bad) {
-    assert.throws(() => parseFlags(argv), (e: unknown) => e instanceof FlagError && re.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parseFlags(argv),
+      (e: unknown) => e instanceof FlagError && re.test(e.message),
+      argv.join(' '),
+    );
   }
 });
 
 test('an undecodable watch line ends the watch, which resumes from the last decoded event (not skipped)', async () => {
   const cm = (rv: string) => ({ metadata: { namespace: 'ns', name: 'a', resourceVersion: rv }, data: { rv } });
   const streams = [
-    [JSON.stringify({ type: 'ADDED', object: cm('2') }), '', '{"type":"MODIFIED","object":{"meta', JSON.stringify({ type: 'MODIFIED', object: cm('4') })],
+    [
+      JSON.stringify({ type: 'ADDED', object: cm('2') }),
+      '',
+      '{"type":"MODIFIED","object":{"meta',
+      JSON.stringify({ type: 'MODIFIED', object: cm('4') }),
+    ],
     [JSON.stringify({ type: 'MODIFIED', object: cm('5') })],
   ];
   const watchedFrom: string[] = [];
   let lists = 0;
   const client = {
-    list: async () => { lists++; return { items: [], resourceVersion: '1' }; },
+    list: async () => {
+      lists++;
+      return { items: [], resourceVersion: '1' };
+    },
     transport: {
       stream: async (req: { query: { resourceVersion: string } }) => {
         watchedFrom.push(req.query.resourceVersion);
         const lines = streams.shift() ?? [];
         let closed = false;
         return {
-          close: () => { closed = true; },
+          close: () => {
+            closed = true;
+          },
           lines: (async function* () {
             for (const l of lines) yield l;
             while (!closed) await new Promise((r) => setTimeout(r, 10)); // an open, quiet stream
@@ -242,11 +388,16 @@ test('an undecodable watch line ends the watch, which resumes from the last deco
     },
   } as unknown as KubeClient;
   const reasons: string[] = [];
-  const inf = new Informer(client, { kind: Kinds.ConfigMap, backoff: { initialMs: 1, maxMs: 5, factor: 2, jitter: 0 }, onRestart: (r) => reasons.push(r) });
+  const inf = new Informer(client, {
+    kind: Kinds.ConfigMap,
+    backoff: { initialMs: 1, maxMs: 5, factor: 2, jitter: 0 },
+    onRestart: (r) => reasons.push(r),
+  });
   inf.start();
   try {
     const deadline = Date.now() + 5_000;
-    while (inf.store.list('ns')[0]?.metadata?.resourceVersion !== '5' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (inf.store.list('ns')[0]?.metadata?.resourceVersion !== '5' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     assert.is(inf.store.list('ns')[0]?.metadata?.resourceVersion, '5');
     assert.equal(watchedFrom, ['1', '2'], 'the second watch resumes after the last decoded event');
     assert.is(lists, 1, 'no re-list');

@@ -13,7 +13,12 @@ test('a key added many times while queued is processed once', async () => {
   q.add('ns/b');
   assert.is(q.depth, 2);
   const seen: string[] = [];
-  const run = q.process({ concurrency: 2, handler: async (k) => { seen.push(k); } });
+  const run = q.process({
+    concurrency: 2,
+    handler: async (k) => {
+      seen.push(k);
+    },
+  });
   await wait(20);
   await q.shutdown();
   await run;
@@ -28,7 +33,8 @@ test('a key is never processed twice at once; an add during processing re-runs i
   const run = q.process({
     concurrency: 4,
     handler: async () => {
-      active++; runs++;
+      active++;
+      runs++;
       maxActive = Math.max(maxActive, active);
       await wait(30);
       active--;
@@ -36,7 +42,9 @@ test('a key is never processed twice at once; an add during processing re-runs i
   });
   q.add('k');
   await wait(5);
-  q.add('k'); q.add('k'); q.add('k'); // while processing: one more run, not three
+  q.add('k');
+  q.add('k');
+  q.add('k'); // while processing: one more run, not three
   await wait(100);
   await q.shutdown();
   await run;
@@ -50,7 +58,12 @@ test('concurrency bounds the number of reconciles in flight', async () => {
   let maxActive = 0;
   const run = q.process({
     concurrency: 3,
-    handler: async () => { active++; maxActive = Math.max(maxActive, active); await wait(20); active--; },
+    handler: async () => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await wait(20);
+      active--;
+    },
   });
   for (let i = 0; i < 12; i++) q.add(`k${i}`);
   await wait(150);
@@ -88,9 +101,13 @@ test('backoff of one key does not delay other keys', async () => {
   const done: string[] = [];
   const run = q.process({
     concurrency: 1,
-    handler: async (k) => { if (k === 'bad') throw new Error('x'); done.push(k); },
+    handler: async (k) => {
+      if (k === 'bad') throw new Error('x');
+      done.push(k);
+    },
   });
-  q.add('bad'); q.add('good');
+  q.add('bad');
+  q.add('good');
   await wait(30);
   assert.equal(done, ['good']);
   assert.is(q.failuresOf('bad'), 1);
@@ -106,7 +123,10 @@ test('requeueAfter re-runs the key after the delay; the earliest schedule wins',
   const run = q.process({
     concurrency: 1,
     handler: async (k) => {
-      if (k === 'other') { other.push(Date.now() - start); return; }
+      if (k === 'other') {
+        other.push(Date.now() - start);
+        return;
+      }
       times.push(Date.now() - start);
       return times.length === 1 ? { requeueAfterMs: 60 } : undefined;
     },
@@ -127,8 +147,16 @@ test('requeueAfter re-runs the key after the delay; the earliest schedule wins',
 test('shutdown without drain stops handing out keys but waits for in-flight work', async () => {
   const q = new WorkQueue();
   const finished: string[] = [];
-  const run = q.process({ concurrency: 1, handler: async (k) => { await wait(40); finished.push(k); } });
-  q.add('a'); q.add('b'); q.add('c');
+  const run = q.process({
+    concurrency: 1,
+    handler: async (k) => {
+      await wait(40);
+      finished.push(k);
+    },
+  });
+  q.add('a');
+  q.add('b');
+  q.add('c');
   await wait(10);
   const t0 = Date.now();
   await q.shutdown();
@@ -142,7 +170,13 @@ test('shutdown without drain stops handing out keys but waits for in-flight work
 test('shutdown with drain finishes what is queued first', async () => {
   const q = new WorkQueue();
   const finished: string[] = [];
-  const run = q.process({ concurrency: 2, handler: async (k) => { await wait(15); finished.push(k); } });
+  const run = q.process({
+    concurrency: 2,
+    handler: async (k) => {
+      await wait(15);
+      finished.push(k);
+    },
+  });
   for (const k of ['a', 'b', 'c', 'd', 'e']) q.add(k);
   q.addAfter('later', 1000);
   await q.shutdown({ drain: true });
@@ -153,7 +187,8 @@ test('shutdown with drain finishes what is queued first', async () => {
 test('queue depth is reported as keys come and go', async () => {
   const depths: number[] = [];
   const q = new WorkQueue({ onDepth: (d) => depths.push(d) });
-  q.add('a'); q.add('b');
+  q.add('a');
+  q.add('b');
   assert.equal(depths, [1, 2]);
   const run = q.process({ concurrency: 1, handler: async () => undefined });
   await wait(10);

@@ -2,7 +2,13 @@
 // that training Jobs, validation Jobs and serving pods agree on where files are.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isPvc, joinUri, parseStorageUri, StorageUriError, type StorageLocation } from '../../operator/controllers/common/storage.js';
+import {
+  isPvc,
+  joinUri,
+  parseStorageUri,
+  StorageUriError,
+  type StorageLocation,
+} from '../../operator/controllers/common/storage.js';
 
 test('storage URIs: pvc, file and remote locations', () => {
   const table: [string, StorageLocation][] = [
@@ -23,7 +29,11 @@ test('storage URIs: pvc, file and remote locations', () => {
     ['pvc://models/../secrets', /"\.\." is not allowed/],
   ];
   for (const [uri, message] of bad) {
-    assert.throws(() => parseStorageUri(uri), (e: unknown) => e instanceof StorageUriError && message.test(String(e)), uri);
+    assert.throws(
+      () => parseStorageUri(uri),
+      (e: unknown) => e instanceof StorageUriError && message.test(String(e)),
+      uri,
+    );
   }
   // file:// is passed on as written: whether a pod can mount it is up to that pod's builder.
   assert.equal(parseStorageUri('file://relative/path'), { scheme: 'file', uri: 'file://relative/path' });
@@ -35,7 +45,10 @@ test('the per-run output directory is <output.uri>/<run name>', () => {
   assert.is(joinUri('file:///data/', 'run-1'), 'file:///data/run-1');
   assert.is(joinUri('s3://bucket/models/', 'run-1'), 's3://bucket/models/run-1');
   // A joined path that leaves its claim is refused where it is parsed to be mounted.
-  assert.throws(() => parseStorageUri(joinUri('pvc://models', '..')), (e: unknown) => e instanceof StorageUriError);
+  assert.throws(
+    () => parseStorageUri(joinUri('pvc://models', '..')),
+    (e: unknown) => e instanceof StorageUriError,
+  );
 });
 
 test.run();

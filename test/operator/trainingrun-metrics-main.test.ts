@@ -21,13 +21,36 @@ let cluster: TestCluster;
 let client: KubeClient;
 const procs: ChildProcess[] = [];
 
-interface Operator { proc: ChildProcess; port: Promise<number>; exited: Promise<number | null> }
+interface Operator {
+  proc: ChildProcess;
+  port: Promise<number>;
+  exited: Promise<number | null>;
+}
 
 function startOperator(): Operator {
   const main = join(REPO_ROOT, 'operator', 'main.ts');
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, '--kubeconfig', cluster.kubeconfigPath, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--leader-elect=false', '--namespace', NS],
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      main,
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--leader-elect=false',
+      '--namespace',
+      NS,
+    ],
     // The stand-in image writes no validation report: versions end Rejected, which is fine here.
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAMESPACE: '', MODELSHIP_SERVING_IMAGE: 'modelship/test-job:1' } });
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, POD_NAMESPACE: '', MODELSHIP_SERVING_IMAGE: 'modelship/test-job:1' },
+    },
+  );
   procs.push(proc);
   const port = new Promise<number>((resolve, reject) => {
     let buf = '';
@@ -64,24 +87,38 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 function run(name: string, model: string, args: string[]): TrainingRun {
   return {
-    apiVersion: API_VERSION, kind: 'TrainingRun', metadata: { name, namespace: NS },
+    apiVersion: API_VERSION,
+    kind: 'TrainingRun',
+    metadata: { name, namespace: NS },
     spec: {
-      model, image: 'modelship/test-job:1', args,
-      dataset: { uri: 's3://bucket/data' }, output: { uri: 'pvc://tm-models/runs' },
-      resources: { gpus: 0 }, backoffLimit: 0,
+      model,
+      image: 'modelship/test-job:1',
+      args,
+      dataset: { uri: 's3://bucket/data' },
+      output: { uri: 'pvc://tm-models/runs' },
+      resources: { gpus: 0 },
+      backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.05, activeDeadlineSeconds: 60 } },
     },
   } as TrainingRun;
 }
 
-const summary = (metrics: Record<string, number>) => JSON.stringify({ artifact: { uri: 'pvc://tm-models/runs/x', digest: DIGEST }, metrics });
+const summary = (metrics: Record<string, number>) =>
+  JSON.stringify({ artifact: { uri: 'pvc://tm-models/runs/x', digest: DIGEST }, metrics });
 
 test.before(async () => {
   cluster = await startTestCluster({ agent: true });
   const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')]);
   if (r.code !== 0) throw new Error(r.stderr);
   client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(async () => { await client.list(Kinds.TrainingRun, { namespace: NS }); return true; }, 10_000, 'CRDs served');
+  await waitFor(
+    async () => {
+      await client.list(Kinds.TrainingRun, { namespace: NS });
+      return true;
+    },
+    10_000,
+    'CRDs served',
+  );
 });
 
 test.after(async () => {
@@ -89,34 +126,66 @@ test.after(async () => {
   await cluster?.stop();
 });
 
-test('the operator\'s /metrics exposes the rollout, analysis and training metrics; outcomes count once per run', async () => {
+test("the operator's /metrics exposes the rollout, analysis and training metrics; outcomes count once per run", async () => {
   const op = startOperator();
   const port = await op.port;
-  const families = await waitFor(async () => {
-    const text = await scrape(port);
-    return /^modelship_operator_leader 1$/m.test(text) ? text : undefined;
-  }, 20_000, 'operator running its controllers');
+  const families = await waitFor(
+    async () => {
+      const text = await scrape(port);
+      return /^modelship_operator_leader 1$/m.test(text) ? text : undefined;
+    },
+    20_000,
+    'operator running its controllers',
+  );
   for (const name of [
-    'modelship_operator_canary_weight', 'modelship_operator_rollout_phase', 'modelship_operator_promotions_total', 'modelship_operator_rollbacks_total',
-    'modelship_operator_analysis_value', 'modelship_operator_analysis_verdict',
-    'modelship_operator_trainingruns_completed_total', 'modelship_operator_trainingrun_duration_seconds', 'modelship_operator_modelversion_metric',
-  ]) assert.match(families, new RegExp(`^# TYPE ${name} `, 'm'), `${name} on /metrics`);
+    'modelship_operator_canary_weight',
+    'modelship_operator_rollout_phase',
+    'modelship_operator_promotions_total',
+    'modelship_operator_rollbacks_total',
+    'modelship_operator_analysis_value',
+    'modelship_operator_analysis_verdict',
+    'modelship_operator_trainingruns_completed_total',
+    'modelship_operator_trainingrun_duration_seconds',
+    'modelship_operator_modelversion_metric',
+  ])
+    assert.match(families, new RegExp(`^# TYPE ${name} `, 'm'), `${name} on /metrics`);
 
   // The status write that completes tm-ok meets a 409 first: the retry stores it, counted once.
-  cluster.api.faults.failNext({ verb: 'update', resource: 'trainingruns.modelship.dev', subresource: 'status', code: 409, count: 2 });
-  await client.create(run('tm-ok', 'tm-faces', ['--message', summary({ accuracy: 0.93, 'beard.accuracy': 0.97 }), '--sleep-ms', '1500']));
+  cluster.api.faults.failNext({
+    verb: 'update',
+    resource: 'trainingruns.modelship.dev',
+    subresource: 'status',
+    code: 409,
+    count: 2,
+  });
+  await client.create(
+    run('tm-ok', 'tm-faces', ['--message', summary({ accuracy: 0.93, 'beard.accuracy': 0.97 }), '--sleep-ms', '1500']),
+  );
   await client.create(run('tm-fail', 'tm-faces', ['--message', '{"error":"CUDA out of memory"}', '--exit-code', '1']));
   const ok = { resource_namespace: NS, model: 'tm-faces' };
-  const text = await waitFor(async () => {
-    const t = await scrape(port);
-    return sample(t, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'accuracy' }) !== undefined
-      && sample(t, 'modelship_operator_trainingruns_completed_total', { ...ok, phase: 'Failed' }) === 1 ? t : undefined;
-  }, 45_000, 'both runs finished and tm-ok registered');
+  const text = await waitFor(
+    async () => {
+      const t = await scrape(port);
+      return sample(t, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'accuracy' }) !==
+        undefined && sample(t, 'modelship_operator_trainingruns_completed_total', { ...ok, phase: 'Failed' }) === 1
+        ? t
+        : undefined;
+    },
+    45_000,
+    'both runs finished and tm-ok registered',
+  );
   assert.is(sample(text, 'modelship_operator_trainingruns_completed_total', { ...ok, phase: 'Succeeded' }), 1);
   assert.is(sample(text, 'modelship_operator_trainingruns_completed_total', { ...ok, phase: 'Failed' }), 1);
   assert.is(sample(text, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'accuracy' }), 0.93);
-  assert.is(sample(text, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'beard.accuracy' }), 0.97);
-  assert.is(sample(text, 'modelship_operator_trainingrun_duration_seconds_count', ok), 2, 'both runs started, so both have a duration');
+  assert.is(
+    sample(text, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'beard.accuracy' }),
+    0.97,
+  );
+  assert.is(
+    sample(text, 'modelship_operator_trainingrun_duration_seconds_count', ok),
+    2,
+    'both runs started, so both have a duration',
+  );
   const seconds = sample(text, 'modelship_operator_trainingrun_duration_seconds_sum', ok) ?? -1;
   assert.ok(seconds >= 1 && seconds < 40, `summed durations ${seconds} s (tm-ok sleeps 1.5 s)`);
   const okRun = await client.get<TrainingRun>(Kinds.TrainingRun, NS, 'tm-ok');
@@ -126,10 +195,17 @@ test('the operator\'s /metrics exposes the rollout, analysis and training metric
   // A new process sees both runs already terminal: their series exist at 0, nothing recounted.
   const again = startOperator();
   const port2 = await again.port;
-  const after = await waitFor(async () => {
-    const t = await scrape(port2);
-    return sample(t, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'accuracy' }) !== undefined ? t : undefined;
-  }, 20_000, 'restarted operator reconciled the runs');
+  const after = await waitFor(
+    async () => {
+      const t = await scrape(port2);
+      return sample(t, 'modelship_operator_modelversion_metric', { ...ok, version: '1', metric: 'accuracy' }) !==
+        undefined
+        ? t
+        : undefined;
+    },
+    20_000,
+    'restarted operator reconciled the runs',
+  );
   assert.is(sample(after, 'modelship_operator_trainingruns_completed_total', { ...ok, phase: 'Succeeded' }), 0);
   assert.is(sample(after, 'modelship_operator_trainingruns_completed_total', { ...ok, phase: 'Failed' }), 0);
   assert.is(sample(after, 'modelship_operator_trainingrun_duration_seconds_count', ok), undefined);

@@ -27,7 +27,10 @@ let manager: Manager;
 
 function newManager(): Manager {
   const m = new Manager({
-    client, log: createLogger({ silent: true }), leaderElection: false, resyncPeriodMs: 500,
+    client,
+    log: createLogger({ silent: true }),
+    leaderElection: false,
+    resyncPeriodMs: 500,
     informer: { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 }, healthyAfterMs: 500 },
     queueBackoff: { initialMs: 50, maxMs: 1000, factor: 2, jitter: 0.2 },
   });
@@ -37,15 +40,22 @@ function newManager(): Manager {
   return m;
 }
 
-const summary = (accuracy: number) => JSON.stringify({ artifact: { uri: 'pvc://rt-models/runs/x', digest: DIGEST }, metrics: { accuracy } });
+const summary = (accuracy: number) =>
+  JSON.stringify({ artifact: { uri: 'pvc://rt-models/runs/x', digest: DIGEST }, metrics: { accuracy } });
 
 function run(name: string, model: string, args: string[], spec: Partial<TrainingRun['spec']> = {}): TrainingRun {
   return {
-    apiVersion: API_VERSION, kind: 'TrainingRun', metadata: { name, namespace: NS },
+    apiVersion: API_VERSION,
+    kind: 'TrainingRun',
+    metadata: { name, namespace: NS },
     spec: {
-      model, image: 'modelship/test-job:1', args,
-      dataset: { uri: 's3://bucket/data' }, output: { uri: 'pvc://rt-models/runs' },
-      resources: { gpus: 0 }, backoffLimit: 0,
+      model,
+      image: 'modelship/test-job:1',
+      args,
+      dataset: { uri: 's3://bucket/data' },
+      output: { uri: 'pvc://rt-models/runs' },
+      resources: { gpus: 0 },
+      backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.05, activeDeadlineSeconds: 60 } },
       ...spec,
     },
@@ -75,7 +85,14 @@ test.before(async () => {
   const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')]);
   if (r.code !== 0) throw new Error(r.stderr);
   client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(async () => { await client.list(Kinds.TrainingRun, { namespace: NS }); return true; }, 10_000, 'CRDs served');
+  await waitFor(
+    async () => {
+      await client.list(Kinds.TrainingRun, { namespace: NS });
+      return true;
+    },
+    10_000,
+    'CRDs served',
+  );
   manager = newManager();
   await manager.start();
 });
@@ -90,10 +107,23 @@ const NAMES = Array.from({ length: 8 }, (_, i) => `rt-${i}`);
 test('converges through 500 bursts, 409s on status, a forced 410 and dropped streams; one ModelVersion per run', async () => {
   const faults = cluster.api.faults;
   faults.failNext({ verb: 'create', resource: 'jobs.batch', code: 500, count: 3 });
-  faults.failNext({ verb: 'update', resource: 'trainingruns.modelship.dev', subresource: 'status', code: 409, count: 4 });
+  faults.failNext({
+    verb: 'update',
+    resource: 'trainingruns.modelship.dev',
+    subresource: 'status',
+    code: 409,
+    count: 4,
+  });
   faults.failNext({ verb: 'create', resource: 'modelversions.modelship.dev', code: 500, count: 2 });
-  faults.failNext({ verb: 'update', resource: 'modelversions.modelship.dev', subresource: 'status', code: 409, count: 2 });
-  for (const [i, name] of NAMES.entries()) await client.create(run(name, 'rt', ['--message', summary(0.8 + i / 100), '--sleep-ms', '300']));
+  faults.failNext({
+    verb: 'update',
+    resource: 'modelversions.modelship.dev',
+    subresource: 'status',
+    code: 409,
+    count: 2,
+  });
+  for (const [i, name] of NAMES.entries())
+    await client.create(run(name, 'rt', ['--message', summary(0.8 + i / 100), '--sleep-ms', '300']));
   await sleepMs(400);
   faults.dropWatches();
   await sleepMs(400);
@@ -101,13 +131,28 @@ test('converges through 500 bursts, 409s on status, a forced 410 and dropped str
   faults.dropWatches({ abrupt: true });
   faults.failNext({ verb: 'list', code: 500, count: 2 });
   await waitFor(() => settled(NAMES), 45_000, 'runs settled', 200);
-  const errors = (await manager.metrics.registry.getSingleMetric('modelship_operator_reconcile_errors_total')?.get())?.values ?? [];
+  const errors =
+    (await manager.metrics.registry.getSingleMetric('modelship_operator_reconcile_errors_total')?.get())?.values ?? [];
   assert.ok(errors.reduce((a, v) => a + v.value, 0) > 0, 'the injected faults did fail reconciles');
 
-  const mvs = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS, labelSelector: 'modelship.dev/model=rt' })).items;
+  const mvs = (
+    await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS, labelSelector: 'modelship.dev/model=rt' })
+  ).items;
   const runs = await Promise.all(NAMES.map(getRun));
-  const picture = JSON.stringify({ runs: runs.map((r) => [r.metadata.name, r.status?.phase, r.status?.modelVersion, r.status?.conditions?.map((c) => c.reason)]), mvs: mvs.map((m) => [m.metadata.name, m.spec.source?.trainingRun]) });
-  assert.equal(mvs.map((m) => m.spec.version).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8], `versions 1..8, none twice: ${picture}`);
+  const picture = JSON.stringify({
+    runs: runs.map((r) => [
+      r.metadata.name,
+      r.status?.phase,
+      r.status?.modelVersion,
+      r.status?.conditions?.map((c) => c.reason),
+    ]),
+    mvs: mvs.map((m) => [m.metadata.name, m.spec.source?.trainingRun]),
+  });
+  assert.equal(
+    mvs.map((m) => m.spec.version).sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    `versions 1..8, none twice: ${picture}`,
+  );
   for (const name of NAMES) {
     const r = await getRun(name);
     assert.is(cond(r, 'Registered')?.status, 'True', name);
@@ -147,7 +192,15 @@ test('a restarted operator (new process state) registers nothing again and write
 
 test('a trainer that fails and a run below its gate: Failed with the reason, GatesFailed with the numbers', async () => {
   await client.create(run('rt-fail', 'rt-bad', ['--message', '{"error":"CUDA out of memory"}', '--exit-code', '1']));
-  await client.create(run('rt-gate', 'rt-bad', ['--message', summary(0.61)], { registration: { enabled: true, gates: { minMetrics: { accuracy: 0.9 } }, validation: { skewTolerance: 0.05, activeDeadlineSeconds: 60 } } }));
+  await client.create(
+    run('rt-gate', 'rt-bad', ['--message', summary(0.61)], {
+      registration: {
+        enabled: true,
+        gates: { minMetrics: { accuracy: 0.9 } },
+        validation: { skewTolerance: 0.05, activeDeadlineSeconds: 60 },
+      },
+    }),
+  );
   await client.create(run('rt-nomsg', 'rt-bad', []));
   await waitFor(() => settled(['rt-fail', 'rt-gate', 'rt-nomsg']), 20_000, 'settled', 200);
   const fail = await getRun('rt-fail');
@@ -158,33 +211,63 @@ test('a trainer that fails and a run below its gate: Failed with the reason, Gat
   assert.is(gate.status?.phase, 'Succeeded');
   assert.is(cond(gate, 'Registered')?.reason, 'GatesFailed');
   assert.match(cond(gate, 'Registered')?.message ?? '', /accuracy 0\.61 is below the minimum 0\.9/);
-  assert.equal(gate.status?.registration?.gates, [{ metric: 'accuracy', bound: 'min', threshold: 0.9, value: 0.61, passed: false }]);
+  assert.equal(gate.status?.registration?.gates, [
+    { metric: 'accuracy', bound: 'min', threshold: 0.9, value: 0.61, passed: false },
+  ]);
   const nomsg = await getRun('rt-nomsg');
   assert.is(nomsg.status?.phase, 'Failed');
   assert.is(cond(nomsg, 'Succeeded')?.reason, 'MissingTerminationMessage');
-  assert.is((await client.list(Kinds.ModelVersion, { namespace: NS, labelSelector: 'modelship.dev/model=rt-bad' })).items.length, 0);
+  assert.is(
+    (await client.list(Kinds.ModelVersion, { namespace: NS, labelSelector: 'modelship.dev/model=rt-bad' })).items
+      .length,
+    0,
+  );
 });
 
 test('image pull problems show while pending; a Job past its deadline fails with DeadlineExceeded', async () => {
   await client.create(run('rt-pull', 'rt-pull', [], { image: 'nosuch/trainer:1' }));
-  await client.create(run('rt-slow', 'rt-slow', ['--message', summary(0.9), '--sleep-ms', '20000'], { activeDeadlineSeconds: 2 }));
-  const pull = await waitFor(async () => {
-    const r = await getRun('rt-pull');
-    return /ImagePull/.test(cond(r, 'Succeeded')?.reason ?? '') ? r : undefined;
-  }, 10_000, 'image pull condition');
+  await client.create(
+    run('rt-slow', 'rt-slow', ['--message', summary(0.9), '--sleep-ms', '20000'], { activeDeadlineSeconds: 2 }),
+  );
+  const pull = await waitFor(
+    async () => {
+      const r = await getRun('rt-pull');
+      return /ImagePull/.test(cond(r, 'Succeeded')?.reason ?? '') ? r : undefined;
+    },
+    10_000,
+    'image pull condition',
+  );
   assert.is(pull.status?.phase, 'Pending');
   assert.is(cond(pull, 'Succeeded')?.status, 'Unknown');
   assert.match(cond(pull, 'Succeeded')?.message ?? '', /nosuch\/trainer/);
-  const slow = await waitFor(async () => { const r = await getRun('rt-slow'); return r.status?.phase === 'Failed' ? r : undefined; }, 15_000, 'deadline');
+  const slow = await waitFor(
+    async () => {
+      const r = await getRun('rt-slow');
+      return r.status?.phase === 'Failed' ? r : undefined;
+    },
+    15_000,
+    'deadline',
+  );
   assert.is(cond(slow, 'Succeeded')?.reason, 'DeadlineExceeded');
   await client.delete(Kinds.TrainingRun, NS, 'rt-pull');
 });
 
 test('spec edits after the Job started: SpecChangedAfterStart, the Job and the registered lineage keep the original spec', async () => {
-  await client.create(run('rt-edit', 'rt-edit', ['--message', summary(0.9), '--sleep-ms', '2500'], { hyperparameters: { lr: '0.1' } }));
+  await client.create(
+    run('rt-edit', 'rt-edit', ['--message', summary(0.9), '--sleep-ms', '2500'], { hyperparameters: { lr: '0.1' } }),
+  );
   await waitFor(async () => (await getRun('rt-edit')).status?.phase === 'Running', 10_000, 'running');
-  await client.patchMerge(Kinds.TrainingRun, NS, 'rt-edit', { spec: { hyperparameters: { lr: '0.5' }, image: 'modelship/test-job:2' } });
-  const changed = await waitFor(async () => { const r = await getRun('rt-edit'); return cond(r, 'SpecChangedAfterStart') ? r : undefined; }, 5_000, 'condition');
+  await client.patchMerge(Kinds.TrainingRun, NS, 'rt-edit', {
+    spec: { hyperparameters: { lr: '0.5' }, image: 'modelship/test-job:2' },
+  });
+  const changed = await waitFor(
+    async () => {
+      const r = await getRun('rt-edit');
+      return cond(r, 'SpecChangedAfterStart') ? r : undefined;
+    },
+    5_000,
+    'condition',
+  );
   assert.is(cond(changed, 'SpecChangedAfterStart')?.status, 'True');
   const job = await client.get<Job>(Kinds.Job, NS, 'rt-edit');
   assert.ok(job.spec?.template?.spec?.containers[0].args?.includes('--lr=0.1'), 'the running Job is unchanged');
@@ -195,7 +278,12 @@ test('spec edits after the Job started: SpecChangedAfterStart, the Job and the r
 });
 
 test('ModelVersion spec is immutable at the API server (CEL)', async () => {
-  const err = await client.patchMerge(Kinds.ModelVersion, NS, 'rt-edit-v1', { spec: { metrics: { accuracy: 0.99 } } }).then(() => undefined, (e: unknown) => e);
+  const err = await client
+    .patchMerge(Kinds.ModelVersion, NS, 'rt-edit-v1', { spec: { metrics: { accuracy: 0.99 } } })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   assert.ok(err, 'the patch was refused');
   assert.match(String((err as Error).message), /immutable/);
 });

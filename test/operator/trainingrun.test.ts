@@ -9,9 +9,19 @@ import { shortName, stableHash } from '../../operator/controllers/common/names.j
 import { needsLivePods, observeJob } from '../../operator/controllers/common/observe.js';
 import { parseStorageUri, StorageUriError } from '../../operator/controllers/common/storage.js';
 import { describeFailedGates, evaluateGates } from '../../operator/controllers/trainingrun/gates.js';
-import { buildTrainingJob, lineageFromJob, NVIDIA_TOLERATION, trainingJobName } from '../../operator/controllers/trainingrun/job.js';
+import {
+  buildTrainingJob,
+  lineageFromJob,
+  NVIDIA_TOLERATION,
+  trainingJobName,
+} from '../../operator/controllers/trainingrun/job.js';
 import { buildModelVersion, registeredBy, VersionAllocator } from '../../operator/controllers/trainingrun/register.js';
-import { computeTrainingStatus, nextPhase, transitionEvents, withRegistration } from '../../operator/controllers/trainingrun/status.js';
+import {
+  computeTrainingStatus,
+  nextPhase,
+  transitionEvents,
+  withRegistration,
+} from '../../operator/controllers/trainingrun/status.js';
 import { parseTrainerMessage } from '../../operator/controllers/trainingrun/termination.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -19,12 +29,16 @@ const NOW = new Date('2026-11-22T12:00:00Z');
 
 function run(spec: Partial<TrainingRun['spec']> = {}, status?: TrainingRun['status'], generation = 1): TrainingRun {
   return {
-    apiVersion: API_VERSION, kind: 'TrainingRun',
+    apiVersion: API_VERSION,
+    kind: 'TrainingRun',
     metadata: { name: 'r1', namespace: 'ml', uid: 'uid-r1', generation },
     spec: {
-      model: 'faces', image: 'modelship/trainer-image-classifier:1',
-      dataset: { uri: 'pvc://data/faces', version: 'v7' }, output: { uri: 'pvc://models/faces' },
-      resources: { gpus: 0 }, backoffLimit: 0,
+      model: 'faces',
+      image: 'modelship/trainer-image-classifier:1',
+      dataset: { uri: 'pvc://data/faces', version: 'v7' },
+      output: { uri: 'pvc://models/faces' },
+      resources: { gpus: 0 },
+      backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.05, activeDeadlineSeconds: 600 } },
       ...spec,
     },
@@ -46,7 +60,11 @@ test('parseStorageUri: pvc claims and paths, other schemes passed through, bad i
   ];
   for (const [uri, want] of cases) assert.equal(parseStorageUri(uri), want, uri);
   for (const bad of ['pvc://Bad_Claim/x', 'pvc:///x', 'pvc://c/../etc', 'no-scheme']) {
-    assert.throws(() => parseStorageUri(bad), (e: unknown) => e instanceof StorageUriError, bad);
+    assert.throws(
+      () => parseStorageUri(bad),
+      (e: unknown) => e instanceof StorageUriError,
+      bad,
+    );
   }
 });
 
@@ -110,10 +128,19 @@ test('Job builder: table of specs and what the Job must carry', () => {
     },
     {
       name: 'GPUs: nvidia.com/gpu limit and the NVIDIA toleration, with the user tolerations',
-      spec: { resources: { gpus: 2, cpu: '4', memory: '8Gi' }, tolerations: [{ key: 'team', operator: 'Equal', value: 'ml', effect: 'NoSchedule' }] },
+      spec: {
+        resources: { gpus: 2, cpu: '4', memory: '8Gi' },
+        tolerations: [{ key: 'team', operator: 'Equal', value: 'ml', effect: 'NoSchedule' }],
+      },
       check: (job) => {
-        assert.equal(containerOf(job).resources, { requests: { cpu: '4', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi', 'nvidia.com/gpu': '2' } });
-        assert.equal(podSpec(job).tolerations, [{ key: 'team', operator: 'Equal', value: 'ml', effect: 'NoSchedule' }, NVIDIA_TOLERATION]);
+        assert.equal(containerOf(job).resources, {
+          requests: { cpu: '4', memory: '8Gi' },
+          limits: { cpu: '4', memory: '8Gi', 'nvidia.com/gpu': '2' },
+        });
+        assert.equal(podSpec(job).tolerations, [
+          { key: 'team', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
+          NVIDIA_TOLERATION,
+        ]);
       },
     },
     {
@@ -131,7 +158,16 @@ test('Job builder: table of specs and what the Job must carry', () => {
     },
     {
       name: 'scheduling, identity and Job limits',
-      spec: { nodeSelector: { pool: 'gpu' }, priorityClassName: 'batch-low', serviceAccountName: 'trainer', backoffLimit: 2, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 60, command: ['python'], imagePullPolicy: 'IfNotPresent' },
+      spec: {
+        nodeSelector: { pool: 'gpu' },
+        priorityClassName: 'batch-low',
+        serviceAccountName: 'trainer',
+        backoffLimit: 2,
+        activeDeadlineSeconds: 3600,
+        ttlSecondsAfterFinished: 60,
+        command: ['python'],
+        imagePullPolicy: 'IfNotPresent',
+      },
       check: (job) => {
         const ps = podSpec(job);
         assert.equal(ps.nodeSelector, { pool: 'gpu' });
@@ -151,9 +187,23 @@ test('Job builder: table of specs and what the Job must carry', () => {
         const c = containerOf(job);
         assert.is(c.terminationMessagePath, '/dev/termination-log');
         assert.is(c.terminationMessagePolicy, 'FallbackToLogsOnError');
-        assert.equal(c.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+        assert.equal(c.securityContext, {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
         assert.is(podSpec(job).restartPolicy, 'Never');
-        assert.equal(job.metadata?.ownerReferences, [{ apiVersion: API_VERSION, kind: 'TrainingRun', name: 'r1', uid: 'uid-r1', controller: true, blockOwnerDeletion: true }]);
+        assert.equal(job.metadata?.ownerReferences, [
+          {
+            apiVersion: API_VERSION,
+            kind: 'TrainingRun',
+            name: 'r1',
+            uid: 'uid-r1',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ]);
         assert.is(job.metadata?.labels?.['modelship.dev/training-run'], 'r1');
         assert.is(job.spec?.template?.metadata?.annotations?.['modelship.dev/training-run'], 'r1');
       },
@@ -175,13 +225,20 @@ test('Job builder: table of specs and what the Job must carry', () => {
 
 test('Job builder: lineage annotation round-trips; long names are shortened; bad claims throw', () => {
   const job = buildTrainingJob(run({ hyperparameters: { lr: '1' } }));
-  assert.equal(lineageFromJob(job), { image: 'modelship/trainer-image-classifier:1', hyperparameters: { lr: '1' }, dataset: { uri: 'pvc://data/faces', version: 'v7' } });
+  assert.equal(lineageFromJob(job), {
+    image: 'modelship/trainer-image-classifier:1',
+    hyperparameters: { lr: '1' },
+    dataset: { uri: 'pvc://data/faces', version: 'v7' },
+  });
   assert.is(lineageFromJob(undefined), undefined);
   const long = run();
   long.metadata.name = 'n'.repeat(100);
   assert.is(trainingJobName(long).length, 63);
   assert.is(buildTrainingJob(long).metadata?.annotations?.['modelship.dev/training-run'], 'n'.repeat(100));
-  assert.throws(() => buildTrainingJob(run({ output: { uri: 'pvc://Not_A_Claim/x' } })), (e: unknown) => e instanceof StorageUriError);
+  assert.throws(
+    () => buildTrainingJob(run({ output: { uri: 'pvc://Not_A_Claim/x' } })),
+    (e: unknown) => e instanceof StorageUriError,
+  );
 });
 
 test('trainer termination message: table of inputs and verdicts', () => {
@@ -203,36 +260,110 @@ test('trainer termination message: table of inputs and verdicts', () => {
     assert.is(r.ok ? 'ok' : r.reason, want, String(text));
     if (!r.ok) assert.ok(r.message.length > 10, 'a message a user can act on');
   }
-  const ok = parseTrainerMessage(JSON.stringify({ artifact: { uri: 'pvc://m/r1', digest: DIGEST }, metrics: { accuracy: 0.9, 'beard.accuracy': 1 } }));
-  assert.equal(ok, { ok: true, artifact: { uri: 'pvc://m/r1', digest: DIGEST }, metrics: { accuracy: 0.9, 'beard.accuracy': 1 } });
+  const ok = parseTrainerMessage(
+    JSON.stringify({
+      artifact: { uri: 'pvc://m/r1', digest: DIGEST },
+      metrics: { accuracy: 0.9, 'beard.accuracy': 1 },
+    }),
+  );
+  assert.equal(ok, {
+    ok: true,
+    artifact: { uri: 'pvc://m/r1', digest: DIGEST },
+    metrics: { accuracy: 0.9, 'beard.accuracy': 1 },
+  });
 });
 
-const job = (status: Job['status']): Job => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'r1', uid: 'j' }, status });
-const pod = (name: string, created: string, status: Pod['status']): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, creationTimestamp: created }, status });
-const terminated = (exitCode: number, message?: string) => ({ phase: (exitCode === 0 ? 'Succeeded' : 'Failed') as 'Succeeded' | 'Failed', containerStatuses: [{ name: 'trainer', state: { terminated: { exitCode, message } } }] });
+const job = (status: Job['status']): Job => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name: 'r1', uid: 'j' },
+  status,
+});
+const pod = (name: string, created: string, status: Pod['status']): Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, creationTimestamp: created },
+  status,
+});
+const terminated = (exitCode: number, message?: string) => ({
+  phase: (exitCode === 0 ? 'Succeeded' : 'Failed') as 'Succeeded' | 'Failed',
+  containerStatuses: [{ name: 'trainer', state: { terminated: { exitCode, message } } }],
+});
 
 test('observeJob: table of Job/Pod states', () => {
   const cases: Array<{ name: string; job: Job; pods: Pod[]; want: Partial<ReturnType<typeof observeJob>> }> = [
     { name: 'fresh', job: job({}), pods: [], want: { state: 'Pending', reason: 'JobPending' } },
-    { name: 'running', job: job({ active: 1, startTime: 't0' }), pods: [pod('p', '1', { phase: 'Running' })], want: { state: 'Running', reason: 'JobRunning', startTime: 't0' } },
     {
-      name: 'image pull problem', job: job({ active: 1 }),
-      pods: [pod('p', '1', { phase: 'Pending', containerStatuses: [{ name: 'trainer', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } } }] })],
+      name: 'running',
+      job: job({ active: 1, startTime: 't0' }),
+      pods: [pod('p', '1', { phase: 'Running' })],
+      want: { state: 'Running', reason: 'JobRunning', startTime: 't0' },
+    },
+    {
+      name: 'image pull problem',
+      job: job({ active: 1 }),
+      pods: [
+        pod('p', '1', {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: 'trainer',
+              state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } },
+            },
+          ],
+        }),
+      ],
       want: { state: 'Pending', reason: 'ImagePullBackOff' },
     },
     {
-      name: 'complete: the succeeded pod\'s message', job: job({ succeeded: 1, completionTime: 't9', conditions: [{ type: 'Complete', status: 'True' }] }),
+      name: "complete: the succeeded pod's message",
+      job: job({ succeeded: 1, completionTime: 't9', conditions: [{ type: 'Complete', status: 'True' }] }),
       pods: [pod('old', '1', terminated(1, 'old')), pod('new', '2', terminated(0, 'summary'))],
-      want: { state: 'Succeeded', reason: 'Completed', terminationMessage: 'summary', exitCode: 0, completionTime: 't9' },
+      want: {
+        state: 'Succeeded',
+        reason: 'Completed',
+        terminationMessage: 'summary',
+        exitCode: 0,
+        completionTime: 't9',
+      },
     },
     {
-      name: 'backoff limit: the newest failed pod', job: job({ failed: 2, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: 't5' }] }),
+      name: 'backoff limit: the newest failed pod',
+      job: job({
+        failed: 2,
+        conditions: [
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+            lastTransitionTime: 't5',
+          },
+        ],
+      }),
       pods: [pod('a', '1', terminated(1, 'first')), pod('b', '2', terminated(1, 'second'))],
-      want: { state: 'Failed', reason: 'BackoffLimitExceeded', terminationMessage: 'second', exitCode: 1, completionTime: 't5' },
+      want: {
+        state: 'Failed',
+        reason: 'BackoffLimitExceeded',
+        terminationMessage: 'second',
+        exitCode: 1,
+        completionTime: 't5',
+      },
     },
     {
-      name: 'deadline with no pod left', job: job({ conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }] }),
-      pods: [], want: { state: 'Failed', reason: 'DeadlineExceeded', terminationMessage: undefined },
+      name: 'deadline with no pod left',
+      job: job({
+        conditions: [
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'DeadlineExceeded',
+            message: 'Job was active longer than specified deadline',
+          },
+        ],
+      }),
+      pods: [],
+      want: { state: 'Failed', reason: 'DeadlineExceeded', terminationMessage: undefined },
     },
   ];
   for (const c of cases) {
@@ -255,18 +386,42 @@ test('needsLivePods: a finished Job whose deciding pod is not in the cache is co
 
 test('nextPhase: table of transitions (terminal phases are final, Running never goes back to Pending)', () => {
   const cases: Array<[TrainingRunPhase | undefined, TrainingRunPhase, TrainingRunPhase]> = [
-    [undefined, 'Pending', 'Pending'], [undefined, 'Running', 'Running'], [undefined, 'Failed', 'Failed'],
-    ['Pending', 'Running', 'Running'], ['Pending', 'Succeeded', 'Succeeded'], ['Pending', 'Failed', 'Failed'],
-    ['Running', 'Pending', 'Running'], ['Running', 'Succeeded', 'Succeeded'], ['Running', 'Failed', 'Failed'],
-    ['Succeeded', 'Failed', 'Succeeded'], ['Succeeded', 'Pending', 'Succeeded'], ['Failed', 'Succeeded', 'Failed'], ['Failed', 'Running', 'Failed'],
+    [undefined, 'Pending', 'Pending'],
+    [undefined, 'Running', 'Running'],
+    [undefined, 'Failed', 'Failed'],
+    ['Pending', 'Running', 'Running'],
+    ['Pending', 'Succeeded', 'Succeeded'],
+    ['Pending', 'Failed', 'Failed'],
+    ['Running', 'Pending', 'Running'],
+    ['Running', 'Succeeded', 'Succeeded'],
+    ['Running', 'Failed', 'Failed'],
+    ['Succeeded', 'Failed', 'Succeeded'],
+    ['Succeeded', 'Pending', 'Succeeded'],
+    ['Failed', 'Succeeded', 'Failed'],
+    ['Failed', 'Running', 'Failed'],
   ];
   for (const [from, observed, want] of cases) assert.is(nextPhase(from, observed), want, `${from} + ${observed}`);
 });
 
-const succeededObs = (message: string | undefined) => ({ job: { state: 'Succeeded' as const, reason: 'Completed', message: 'done', startTime: '2026-11-22T11:00:00Z', completionTime: '2026-11-22T11:30:00Z', terminationMessage: message } });
+const succeededObs = (message: string | undefined) => ({
+  job: {
+    state: 'Succeeded' as const,
+    reason: 'Completed',
+    message: 'done',
+    startTime: '2026-11-22T11:00:00Z',
+    completionTime: '2026-11-22T11:30:00Z',
+    terminationMessage: message,
+  },
+});
 
 test('computeTrainingStatus: outcomes from the Job and the termination message', () => {
-  const ok = computeTrainingStatus(run(), succeededObs(JSON.stringify({ artifact: { uri: 'pvc://models/faces/r1', digest: DIGEST }, metrics: { accuracy: 0.91 } })), NOW);
+  const ok = computeTrainingStatus(
+    run(),
+    succeededObs(
+      JSON.stringify({ artifact: { uri: 'pvc://models/faces/r1', digest: DIGEST }, metrics: { accuracy: 0.91 } }),
+    ),
+    NOW,
+  );
   assert.is(ok.phase, 'Succeeded');
   assert.equal(ok.metrics, { accuracy: 0.91 });
   assert.equal(ok.artifact, { uri: 'pvc://models/faces/r1', digest: DIGEST });
@@ -280,32 +435,61 @@ test('computeTrainingStatus: outcomes from the Job and the termination message',
   const garbage = computeTrainingStatus(run(), succeededObs('oops'), NOW);
   assert.is(garbage.conditions?.[0].reason, 'InvalidTerminationMessage');
 
-  const failed = computeTrainingStatus(run(), { job: { state: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', terminationMessage: '{"error": "DataError: no data"}' } }, NOW);
+  const failed = computeTrainingStatus(
+    run(),
+    {
+      job: {
+        state: 'Failed',
+        reason: 'BackoffLimitExceeded',
+        message: 'Job has reached the specified backoff limit',
+        terminationMessage: '{"error": "DataError: no data"}',
+      },
+    },
+    NOW,
+  );
   assert.is(failed.phase, 'Failed');
   assert.is(failed.conditions?.[0].reason, 'BackoffLimitExceeded');
   assert.match(failed.conditions?.[0].message ?? '', /backoff limit; the trainer failed: DataError: no data/);
-  const crashed = computeTrainingStatus(run(), { job: { state: 'Failed', reason: 'DeadlineExceeded', message: 'too long', terminationMessage: 'line1\nKilled' } }, NOW);
+  const crashed = computeTrainingStatus(
+    run(),
+    { job: { state: 'Failed', reason: 'DeadlineExceeded', message: 'too long', terminationMessage: 'line1\nKilled' } },
+    NOW,
+  );
   assert.match(crashed.conditions?.[0].message ?? '', /too long; last output: line1 \| Killed/);
 
-  const pull = computeTrainingStatus(run(), { job: { state: 'Pending', reason: 'ImagePullBackOff', message: 'pod p: Back-off pulling image' } }, NOW);
-  assert.equal([pull.phase, pull.conditions?.[0].status, pull.conditions?.[0].reason], ['Pending', 'Unknown', 'ImagePullBackOff']);
+  const pull = computeTrainingStatus(
+    run(),
+    { job: { state: 'Pending', reason: 'ImagePullBackOff', message: 'pod p: Back-off pulling image' } },
+    NOW,
+  );
+  assert.equal(
+    [pull.phase, pull.conditions?.[0].status, pull.conditions?.[0].reason],
+    ['Pending', 'Unknown', 'ImagePullBackOff'],
+  );
 
   assert.is(computeTrainingStatus(run(), { invalidSpec: 'bad uri' }, NOW).conditions?.[0].reason, 'InvalidSpec');
   assert.is(computeTrainingStatus(run(), { jobMissing: true }, NOW).conditions?.[0].reason, 'JobDeleted');
 });
 
 test('computeTrainingStatus: terminal status is kept, recomputation is identical (no writes at steady state)', () => {
-  const first = computeTrainingStatus(run(), succeededObs(JSON.stringify({ artifact: { uri: 'u' }, metrics: { accuracy: 0.5 } })), NOW);
+  const first = computeTrainingStatus(
+    run(),
+    succeededObs(JSON.stringify({ artifact: { uri: 'u' }, metrics: { accuracy: 0.5 } })),
+    NOW,
+  );
   const later = new Date(NOW.getTime() + 60_000);
   const again = computeTrainingStatus(run({}, first), { jobMissing: true }, later);
   assert.equal(again, first);
 });
 
-test('SpecChangedAfterStart: set when the generation moved past the Job\'s, cleared otherwise', () => {
+test("SpecChangedAfterStart: set when the generation moved past the Job's, cleared otherwise", () => {
   const started = { phase: 'Running' as const, jobName: 'r1', jobGeneration: 1 };
   const running = { job: { state: 'Running' as const, reason: 'JobRunning', message: 'running' } };
   const same = computeTrainingStatus(run({}, started, 1), running, NOW);
-  assert.is(same.conditions?.find((c) => c.type === 'SpecChangedAfterStart'), undefined);
+  assert.is(
+    same.conditions?.find((c) => c.type === 'SpecChangedAfterStart'),
+    undefined,
+  );
   const edited = computeTrainingStatus(run({}, started, 3), running, NOW);
   const c = edited.conditions?.find((x) => x.type === 'SpecChangedAfterStart');
   assert.is(c?.status, 'True');
@@ -329,7 +513,11 @@ test('gates: table of bounds, missing metrics fail, messages carry the numbers',
 });
 
 test('withRegistration: Registered condition per state; transitionEvents only on change', () => {
-  const base = computeTrainingStatus(run(), succeededObs(JSON.stringify({ artifact: { uri: 'u' }, metrics: { accuracy: 0.5 } })), NOW);
+  const base = computeTrainingStatus(
+    run(),
+    succeededObs(JSON.stringify({ artifact: { uri: 'u' }, metrics: { accuracy: 0.5 } })),
+    NOW,
+  );
   const table: Array<[Parameters<typeof withRegistration>[1], string, string]> = [
     [{ kind: 'disabled' }, 'False', 'RegistrationDisabled'],
     [{ kind: 'gatesFailed', gates: [], message: 'accuracy 0.5 is below the minimum 0.8' }, 'False', 'GatesFailed'],
@@ -343,15 +531,32 @@ test('withRegistration: Registered condition per state; transitionEvents only on
     if (state.kind === 'registered' || state.kind === 'registering') assert.is(s.modelVersion, 'faces-v3');
   }
   const registered = withRegistration(base, { kind: 'registered', gates: [], name: 'faces-v3' }, 1, NOW);
-  assert.equal(transitionEvents(base, registered).map((e) => e.reason), ['Registered']);
+  assert.equal(
+    transitionEvents(base, registered).map((e) => e.reason),
+    ['Registered'],
+  );
   assert.equal(transitionEvents(registered, registered), []);
-  assert.equal(transitionEvents(undefined, base).map((e) => [e.type, e.reason]), [['Normal', 'Succeeded']]);
-  const failed = computeTrainingStatus(run(), { job: { state: 'Failed', reason: 'DeadlineExceeded', message: 'late' } }, NOW);
-  assert.equal(transitionEvents(undefined, failed).map((e) => [e.type, e.reason]), [['Warning', 'DeadlineExceeded']]);
+  assert.equal(
+    transitionEvents(undefined, base).map((e) => [e.type, e.reason]),
+    [['Normal', 'Succeeded']],
+  );
+  const failed = computeTrainingStatus(
+    run(),
+    { job: { state: 'Failed', reason: 'DeadlineExceeded', message: 'late' } },
+    NOW,
+  );
+  assert.equal(
+    transitionEvents(undefined, failed).map((e) => [e.type, e.reason]),
+    [['Warning', 'DeadlineExceeded']],
+  );
 });
 
 test('registration: next free version, allocator never hands out a number twice, ModelVersion shape', () => {
-  assert.is(new VersionAllocator().next('ml', 'faces', ['faces-v1', 'faces-v10', 'faces-v2', 'other-v99', 'faces-x']), 11, 'numeric, not lexical; other models and odd names ignored');
+  assert.is(
+    new VersionAllocator().next('ml', 'faces', ['faces-v1', 'faces-v10', 'faces-v2', 'other-v99', 'faces-x']),
+    11,
+    'numeric, not lexical; other models and odd names ignored',
+  );
   assert.is(new VersionAllocator().next('ml', 'faces', []), 1);
   const alloc = new VersionAllocator();
   assert.is(alloc.next('ml', 'faces', ['faces-v1']), 2);
@@ -361,11 +566,22 @@ test('registration: next free version, allocator never hands out a number twice,
   assert.is(alloc.next('ml', 'faces', []), 10);
 
   const r = run({ hyperparameters: { lr: '0.1' } });
-  const mv = buildModelVersion({ run: r, version: 4, lineage: { image: 'img:1', hyperparameters: { lr: '0.1' }, dataset: { uri: 'pvc://data/faces', version: 'v7' } }, artifact: { uri: 'pvc://models/faces/r1', digest: DIGEST }, metrics: { accuracy: 0.9 } });
+  const mv = buildModelVersion({
+    run: r,
+    version: 4,
+    lineage: { image: 'img:1', hyperparameters: { lr: '0.1' }, dataset: { uri: 'pvc://data/faces', version: 'v7' } },
+    artifact: { uri: 'pvc://models/faces/r1', digest: DIGEST },
+    metrics: { accuracy: 0.9 },
+  });
   assert.is(mv.metadata.name, 'faces-v4');
   assert.is(mv.metadata.ownerReferences, undefined);
   assert.is(mv.metadata.labels?.['modelship.dev/model'], 'faces');
-  assert.equal(mv.spec.source, { trainingRun: 'r1', image: 'img:1', hyperparameters: { lr: '0.1' }, dataset: { uri: 'pvc://data/faces', version: 'v7' } });
+  assert.equal(mv.spec.source, {
+    trainingRun: 'r1',
+    image: 'img:1',
+    hyperparameters: { lr: '0.1' },
+    dataset: { uri: 'pvc://data/faces', version: 'v7' },
+  });
   assert.equal(mv.spec.validation, { skewTolerance: 0.05, activeDeadlineSeconds: 600 });
   assert.ok(registeredBy(mv, r));
   assert.not.ok(registeredBy(mv, { ...r, metadata: { ...r.metadata, uid: 'someone-else' } }));

@@ -11,8 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import {
-  ALERTS_FILE, ALERTS_TESTS_FILE, AWAITED_METRICS, CHART_ALERTS_FILE, CHART_DIR, REPO, RUNBOOKS_FILE,
-  classifyName, githubAnchor, loadAlertRules, promqlMetricNames, registeredMetrics,
+  ALERTS_FILE,
+  ALERTS_TESTS_FILE,
+  AWAITED_METRICS,
+  CHART_ALERTS_FILE,
+  CHART_DIR,
+  REPO,
+  RUNBOOKS_FILE,
+  classifyName,
+  githubAnchor,
+  loadAlertRules,
+  promqlMetricNames,
+  registeredMetrics,
 } from '../support/packaging.js';
 
 const HELM = join(REPO, 'hack', 'bin', 'helm');
@@ -35,7 +45,11 @@ const RULES_TEXT = readFileSync(ALERTS_FILE, 'utf8');
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('the chart carries an identical copy of the plain rules file', () => {
-  assert.is(readFileSync(CHART_ALERTS_FILE, 'utf8'), RULES_TEXT, 'charts/modelship/files/modelship-alerts.yaml differs from hack/prometheus/modelship-alerts.yaml; copy one over the other');
+  assert.is(
+    readFileSync(CHART_ALERTS_FILE, 'utf8'),
+    RULES_TEXT,
+    'charts/modelship/files/modelship-alerts.yaml differs from hack/prometheus/modelship-alerts.yaml; copy one over the other',
+  );
 });
 
 test('promtool check rules accepts the rules', () => {
@@ -51,10 +65,15 @@ test('promtool unit tests pass: each alert fires on unhealthy series and stays s
 });
 
 test('every alert of the rules file is exercised by a firing unit test', () => {
-  const tests = yaml.load(readFileSync(ALERTS_TESTS_FILE, 'utf8')) as { tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: Array<{ exp_labels: Record<string, string> }> }> }> };
+  const tests = yaml.load(readFileSync(ALERTS_TESTS_FILE, 'utf8')) as {
+    tests: Array<{
+      alert_rule_test?: Array<{ alertname: string; exp_alerts?: Array<{ exp_labels: Record<string, string> }> }>;
+    }>;
+  };
   const firing = new Set<string>();
   for (const t of tests.tests) {
-    for (const a of t.alert_rule_test ?? []) for (const e of a.exp_alerts ?? []) firing.add(`${a.alertname}/${e.exp_labels.severity}`);
+    for (const a of t.alert_rule_test ?? [])
+      for (const e of a.exp_alerts ?? []) firing.add(`${a.alertname}/${e.exp_labels.severity}`);
   }
   const rules = loadAlertRules().map((r) => `${r.alert}/${r.labels.severity}`);
   for (const rule of rules) assert.ok(firing.has(rule), `no unit test expects ${rule} to fire`);
@@ -84,7 +103,12 @@ for (const [name, from, to] of MUTATIONS) {
 }
 
 test('every alert has a summary, a description and a runbook_url pointing at an existing runbook section', () => {
-  const anchors = new Set(readFileSync(RUNBOOKS_FILE, 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => githubAnchor(l.slice(3))));
+  const anchors = new Set(
+    readFileSync(RUNBOOKS_FILE, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('## '))
+      .map((l) => githubAnchor(l.slice(3))),
+  );
   for (const r of loadAlertRules()) {
     assert.ok(r.annotations.summary?.length > 10, `${r.alert}: summary`);
     assert.ok(r.annotations.description?.length > 40, `${r.alert}: description`);
@@ -101,22 +125,55 @@ test('thresholds are the ones the issue sets: 500 ms / 1 s, 1% / 5%, 0.15 / 0.25
     assert.ok(r, `${alert}/${severity} missing`);
     return Number(/[<>]=?\s*([0-9.]+)\s*(?:\n|$|and)/.exec(r!.expr)?.[1]);
   };
-  assert.equal([threshold('ModelshipLatencyP95High', 'warning'), threshold('ModelshipLatencyP95High', 'critical')], [0.5, 1]);
-  assert.equal([threshold('ModelshipErrorRateHigh', 'warning'), threshold('ModelshipErrorRateHigh', 'critical')], [0.01, 0.05]);
+  assert.equal(
+    [threshold('ModelshipLatencyP95High', 'warning'), threshold('ModelshipLatencyP95High', 'critical')],
+    [0.5, 1],
+  );
+  assert.equal(
+    [threshold('ModelshipErrorRateHigh', 'warning'), threshold('ModelshipErrorRateHigh', 'critical')],
+    [0.01, 0.05],
+  );
   assert.equal([threshold('ModelshipDriftHigh', 'warning'), threshold('ModelshipDriftHigh', 'critical')], [0.15, 0.25]);
-  assert.equal([threshold('ModelshipAccuracyLow', 'warning'), threshold('ModelshipAccuracyLow', 'critical')], [0.85, 0.8]);
-  for (const a of ['ModelshipCanaryRolledBack', 'ModelshipOperatorDown', 'ModelshipReconcileErrors', 'ModelshipRetrainingFailed']) {
-    assert.ok(loadAlertRules().some((r) => r.alert === a), `${a} missing`);
+  assert.equal(
+    [threshold('ModelshipAccuracyLow', 'warning'), threshold('ModelshipAccuracyLow', 'critical')],
+    [0.85, 0.8],
+  );
+  for (const a of [
+    'ModelshipCanaryRolledBack',
+    'ModelshipOperatorDown',
+    'ModelshipReconcileErrors',
+    'ModelshipRetrainingFailed',
+  ]) {
+    assert.ok(
+      loadAlertRules().some((r) => r.alert === a),
+      `${a} missing`,
+    );
   }
 });
 
 test('the chart PrometheusRule renders the same rules, with runbook links at runbookBaseUrl, and passes the same unit tests', () => {
   const base = 'https://docs.example.com/modelship/runbooks.md';
-  const out = execFileSync(HELM, ['template', 'r', CHART_DIR, '--set', 'prometheusRule.enabled=true', '--set', `prometheusRule.runbookBaseUrl=${base}`, '--show-only', 'templates/prometheusrule.yaml'], { encoding: 'utf8' });
+  const out = execFileSync(
+    HELM,
+    [
+      'template',
+      'r',
+      CHART_DIR,
+      '--set',
+      'prometheusRule.enabled=true',
+      '--set',
+      `prometheusRule.runbookBaseUrl=${base}`,
+      '--show-only',
+      'templates/prometheusrule.yaml',
+    ],
+    { encoding: 'utf8' },
+  );
   const rule = yaml.load(out) as { kind: string; spec: { groups: unknown[] } };
   assert.is(rule.kind, 'PrometheusRule');
   const plain = yaml.load(RULES_TEXT) as { groups: unknown[] };
-  const relinked = JSON.parse(JSON.stringify(plain).replaceAll('https://github.com/modelship/modelship/blob/main/docs/runbooks.md', base));
+  const relinked = JSON.parse(
+    JSON.stringify(plain).replaceAll('https://github.com/modelship/modelship/blob/main/docs/runbooks.md', base),
+  );
   assert.equal(rule.spec.groups, relinked.groups);
   const r = unitTests(yaml.dump({ groups: plain.groups }));
   assert.is(r.code, 0, r.out);
@@ -132,7 +189,8 @@ test('alert expressions query only metric names the code registers (or names awa
       if (kind === 'awaited') awaited.add(name);
     }
   }
-  for (const name of Object.keys(AWAITED_METRICS)) assert.not.ok(registered.has(name), `${name} is registered now: remove it from AWAITED_METRICS`);
+  for (const name of Object.keys(AWAITED_METRICS))
+    assert.not.ok(registered.has(name), `${name} is registered now: remove it from AWAITED_METRICS`);
   if (awaited.size) console.log(`  alerts waiting for operator metrics: ${[...awaited].join(', ')}`);
 });
 

@@ -12,9 +12,20 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { startRbacProxy, type RbacProxy } from '../support/rbac-proxy.js';
-import { grantedPermissions, permissionKey, serviceAccountUser, type PolicyRule } from '../../hack/devcluster/apiserver/rbac.js';
+import {
+  grantedPermissions,
+  permissionKey,
+  serviceAccountUser,
+  type PolicyRule,
+} from '../../hack/devcluster/apiserver/rbac.js';
 import sharp from 'sharp';
-import { CHART_DIR, dashboardFiles, dashboardQueries, loadAlertRules, registeredMetrics } from '../support/packaging.js';
+import {
+  CHART_DIR,
+  dashboardFiles,
+  dashboardQueries,
+  loadAlertRules,
+  registeredMetrics,
+} from '../support/packaging.js';
 
 type Obj = Record<string, any>;
 const NS = 'modelship-system';
@@ -27,24 +38,33 @@ const SELECTOR = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/compon
  * Rules the chart grants that a short run on the dev cluster cannot show being used, each with
  * the reason it is still needed. Everything else the chart grants must appear in the calls.
  */
-const FINALIZERS = 'ownerReferences with blockOwnerDeletion need it under the OwnerReferencesPermissionEnforcement admission plugin (OpenShift, hardened clusters); the dev cluster does not run that plugin';
+const FINALIZERS =
+  'ownerReferences with blockOwnerDeletion need it under the OwnerReferencesPermissionEnforcement admission plugin (OpenShift, hardened clusters); the dev cluster does not run that plugin';
 const JUSTIFIED_UNOBSERVED: Record<string, string> = {
   'update modelship.dev/trainingruns/finalizers': FINALIZERS,
   'update modelship.dev/modelversions/finalizers': FINALIZERS,
   'update modelship.dev/inferenceservices/finalizers': FINALIZERS,
-  'get modelship.dev/inferenceservices': 'RBAC escalation prevention: the operator creates Roles granting routers get/list/watch on their InferenceService (traffic/router.ts) and may only grant what it holds (the API server refuses the Role otherwise); the operator itself never GETs one',
-  'get batch/jobs': 'read back when the cache has not seen a Job the operator created, or its create answered AlreadyExists (trainingrun/controller.ts, modelversion/controller.ts); races a short run rarely hits',
-  'create modelship.dev/trainingruns': 'retraining on drift, accuracy or schedule (inferenceservice/retrain.ts); this test does not drive drift',
-  'delete apps/deployments': 'the canary Deployment is deleted after promotion or rollback; this test serves one version',
+  'get modelship.dev/inferenceservices':
+    'RBAC escalation prevention: the operator creates Roles granting routers get/list/watch on their InferenceService (traffic/router.ts) and may only grant what it holds (the API server refuses the Role otherwise); the operator itself never GETs one',
+  'get batch/jobs':
+    'read back when the cache has not seen a Job the operator created, or its create answered AlreadyExists (trainingrun/controller.ts, modelversion/controller.ts); races a short run rarely hits',
+  'create modelship.dev/trainingruns':
+    'retraining on drift, accuracy or schedule (inferenceservice/retrain.ts); this test does not drive drift',
+  'delete apps/deployments':
+    'the canary Deployment is deleted after promotion or rollback; this test serves one version',
   'create autoscaling/horizontalpodautoscalers': 'spec.autoscaling (inferenceservice/builders.ts); not used here',
   'patch autoscaling/horizontalpodautoscalers': 'as above',
   'delete autoscaling/horizontalpodautoscalers': 'as above, with the canary',
-  'get gateway.networking.k8s.io/httproutes': 'traffic.provider gateway-api (traffic/gateway-api.ts); this test uses the router',
+  'get gateway.networking.k8s.io/httproutes':
+    'traffic.provider gateway-api (traffic/gateway-api.ts); this test uses the router',
   'create gateway.networking.k8s.io/httproutes': 'as above',
   'patch gateway.networking.k8s.io/httproutes': 'as above',
-  'get modelship.dev/trainingruns': 'registration reads a run from the API server when the cache may lag behind the write that recorded its version name (trainingrun/controller.ts), and a retrain run recorded in status but not cached is read back before it is recreated (inferenceservice/controller.ts); since the status write that records success also records the name, this test\'s runs no longer take that path',
-  'get modelship.dev/modelversions': 'registration reads back a ModelVersion whose create answered AlreadyExists, to tell a restart\'s own version from a taken number (trainingrun/controller.ts); a race this test does not hit',
-  'patch core/events': 'a repeated Event is patched (count, lastTimestamp) by the correlator instead of created again (runtime/event-correlator.ts); this test\'s Events do not repeat',
+  'get modelship.dev/trainingruns':
+    "registration reads a run from the API server when the cache may lag behind the write that recorded its version name (trainingrun/controller.ts), and a retrain run recorded in status but not cached is read back before it is recreated (inferenceservice/controller.ts); since the status write that records success also records the name, this test's runs no longer take that path",
+  'get modelship.dev/modelversions':
+    "registration reads back a ModelVersion whose create answered AlreadyExists, to tell a restart's own version from a taken number (trainingrun/controller.ts); a race this test does not hit",
+  'patch core/events':
+    "a repeated Event is patched (count, lastTimestamp) by the correlator instead of created again (runtime/event-correlator.ts); this test's Events do not repeat",
 };
 
 let cluster: TestCluster;
@@ -80,16 +100,33 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 // The operator reaches the API server through the RBAC proxy with the ServiceAccount's token:
 // a kubeconfig in a Secret, mounted with the chart's extraVolumes and named by KUBECONFIG.
 const helmValues = (extra: string[] = []) => [
-  '--set', 'extraEnv[0].name=KUBECONFIG', '--set', `extraEnv[0].value=${SA_KUBECONFIG_DIR}/kubeconfig`,
-  '--set', 'extraVolumes[0].name=sa-kubeconfig', '--set', 'extraVolumes[0].secret.secretName=operator-sa-kubeconfig',
-  '--set', 'extraVolumeMounts[0].name=sa-kubeconfig', '--set', `extraVolumeMounts[0].mountPath=${SA_KUBECONFIG_DIR}`,
-  '--set', 'extraVolumeMounts[0].readOnly=true', '--set', 'logLevel=debug', ...extra,
+  '--set',
+  'extraEnv[0].name=KUBECONFIG',
+  '--set',
+  `extraEnv[0].value=${SA_KUBECONFIG_DIR}/kubeconfig`,
+  '--set',
+  'extraVolumes[0].name=sa-kubeconfig',
+  '--set',
+  'extraVolumes[0].secret.secretName=operator-sa-kubeconfig',
+  '--set',
+  'extraVolumeMounts[0].name=sa-kubeconfig',
+  '--set',
+  `extraVolumeMounts[0].mountPath=${SA_KUBECONFIG_DIR}`,
+  '--set',
+  'extraVolumeMounts[0].readOnly=true',
+  '--set',
+  'logLevel=debug',
+  ...extra,
 ];
 
 async function readyOperatorPods(count: number): Promise<Obj[]> {
   return waitFor(`${count} ready operator pod(s)`, 45_000, async () => {
     const pods = (await getJson(['get', 'pods', '-n', NS, '-l', SELECTOR])).items as Obj[];
-    const ready = pods.filter((p) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'));
+    const ready = pods.filter(
+      (p) =>
+        !p.metadata.deletionTimestamp &&
+        (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
+    );
     return ready.length === count && pods.length === count ? ready : undefined;
   });
 }
@@ -97,13 +134,18 @@ async function readyOperatorPods(count: number): Promise<Obj[]> {
 /** A small CPU run of the real image trainer (about 10 s), registered and validated. */
 function trainingRun(name: string, dataset: string, env: Record<string, string>): Obj {
   return {
-    apiVersion: 'modelship.dev/v1alpha1', kind: 'TrainingRun', metadata: { name, namespace: APPS_NS },
+    apiVersion: 'modelship.dev/v1alpha1',
+    kind: 'TrainingRun',
+    metadata: { name, namespace: APPS_NS },
     spec: {
-      model: name, image: 'modelship/trainer-image-classifier:0.1.0',
+      model: name,
+      image: 'modelship/trainer-image-classifier:0.1.0',
       hyperparameters: { width: '8', seed: '42', threads: '1', epochs: '1' },
       env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
-      dataset: { uri: dataset }, output: { uri: 'pvc://chart-models/runs' },
-      resources: { gpus: 0 }, backoffLimit: 0,
+      dataset: { uri: dataset },
+      output: { uri: 'pvc://chart-models/runs' },
+      resources: { gpus: 0 },
+      backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.5, activeDeadlineSeconds: 120 } },
     },
   };
@@ -144,7 +186,8 @@ test('helm install: CRDs, operator pod ready as the chart ServiceAccount under i
   assert.match(r.stdout, /STATUS: deployed/);
   assert.match(r.stdout, /Modelship 0\.1\.0 is installed in namespace modelship-system/); // NOTES.txt
   const crds = await kubectl(['get', 'crd', '-o', 'name']);
-  for (const c of ['trainingruns', 'modelversions', 'inferenceservices']) assert.ok(crds.includes(`${c}.modelship.dev`), c);
+  for (const c of ['trainingruns', 'modelversions', 'inferenceservices'])
+    assert.ok(crds.includes(`${c}.modelship.dev`), c);
   const [pod] = await readyOperatorPods(1);
   assert.is(pod.spec.serviceAccountName, SA);
   const lease = await waitFor('the leader Lease', 20_000, async () => {
@@ -154,44 +197,78 @@ test('helm install: CRDs, operator pod ready as the chart ServiceAccount under i
   assert.ok(String(lease.spec.holderIdentity).length > 0);
   // Every call so far came through the proxy as the ServiceAccount, and none was denied.
   assert.ok(proxy.calls.length > 5, `only ${proxy.calls.length} calls through the RBAC proxy`);
-  assert.equal(proxy.calls.filter((c) => !c.allowed).map((c) => c.reason), []);
+  assert.equal(
+    proxy.calls.filter((c) => !c.allowed).map((c) => c.reason),
+    [],
+  );
 });
 
 test('the operator reconciles an example: TrainingRun → Job → ModelVersion → validated Ready', async () => {
-  await kubectl(['apply', '-f', '-'], JSON.stringify(trainingRun('chart-demo', 'pvc://chart-data/demo', { GENERATE_DATA: '1', GENERATE_COUNT: '240' })));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify(trainingRun('chart-demo', 'pvc://chart-data/demo', { GENERATE_DATA: '1', GENERATE_COUNT: '240' })),
+  );
   const tr = await runPhase('chart-demo', 60_000);
   assert.is(tr.status.phase, 'Succeeded', JSON.stringify(tr.status?.conditions));
-  const mvName = await waitFor('registration', 20_000, async () => (await getJson(['get', 'trainingrun', 'chart-demo', '-n', APPS_NS])).status?.modelVersion as string | undefined);
+  const mvName = await waitFor(
+    'registration',
+    20_000,
+    async () =>
+      (await getJson(['get', 'trainingrun', 'chart-demo', '-n', APPS_NS])).status?.modelVersion as string | undefined,
+  );
   const mv = await waitFor(`ModelVersion ${mvName} validated`, 45_000, async () => {
     const m = await getJson(['get', 'modelversion', mvName, '-n', APPS_NS]);
     return ['Ready', 'Rejected'].includes(m.status?.phase) ? m : undefined;
   });
   assert.is(mv.status.phase, 'Ready', JSON.stringify(mv.status?.conditions));
-  assert.equal(proxy.calls.filter((c) => !c.allowed).map((c) => c.reason), []);
+  assert.equal(
+    proxy.calls.filter((c) => !c.allowed).map((c) => c.reason),
+    [],
+  );
 });
 
 test('the operator serves the version: InferenceService → serving and router Deployments, Services, router RBAC', async () => {
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'modelship.dev/v1alpha1', kind: 'InferenceService', metadata: { name: 'chart-demo', namespace: APPS_NS },
-    spec: { model: 'chart-demo', replicas: 1, traffic: { provider: 'router' } },
-  }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'modelship.dev/v1alpha1',
+      kind: 'InferenceService',
+      metadata: { name: 'chart-demo', namespace: APPS_NS },
+      spec: { model: 'chart-demo', replicas: 1, traffic: { provider: 'router' } },
+    }),
+  );
   const isvc = await waitFor('InferenceService Serving', 45_000, async () => {
     const o = await getJson(['get', 'inferenceservice', 'chart-demo', '-n', APPS_NS]);
     return o.status?.phase === 'Serving' && (o.status?.stable?.readyReplicas ?? 0) >= 1 ? o : undefined;
   });
   assert.is(isvc.status.stable.version, 1);
-  const children = await kubectl(['get', 'deployments,services,serviceaccounts,roles,rolebindings,secrets', '-n', APPS_NS, '-o', 'name']);
+  const children = await kubectl([
+    'get',
+    'deployments,services,serviceaccounts,roles,rolebindings,secrets',
+    '-n',
+    APPS_NS,
+    '-o',
+    'name',
+  ]);
   assert.match(children, /deployment\.apps\/chart-demo-stable/);
   assert.match(children, /role\.rbac\.authorization\.k8s\.io\//);
-  assert.equal(proxy.calls.filter((c) => !c.allowed).map((c) => c.reason), []);
+  assert.equal(
+    proxy.calls.filter((c) => !c.allowed).map((c) => c.reason),
+    [],
+  );
 });
 
 /** A random RGB PNG of `size` px (the model resizes whatever it gets). */
 async function noisePng(size: number, seed: number): Promise<Buffer> {
   const raw = Buffer.alloc(size * size * 3);
   let x = seed;
-  for (let i = 0; i < raw.length; i++) { x = (x * 1103515245 + 12345) & 0x7fffffff; raw[i] = x & 255; }
-  return sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  for (let i = 0; i < raw.length; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    raw[i] = x & 255;
+  }
+  return sharp(raw, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /**
@@ -205,10 +282,12 @@ const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
   'Modelship / Training|Offline metrics per version': 'awaited metric (TrainingRun controller)',
   'Modelship / Training|Reconcile errors': 'no reconcile failed',
   'Modelship / Training|Informer restarts': 'no informer restarted',
-  'Modelship / Drift & canary|Analysis: measured value vs threshold': 'no canary analysis: one version, no Prometheus address given to the operator',
+  'Modelship / Drift & canary|Analysis: measured value vs threshold':
+    'no canary analysis: one version, no Prometheus address given to the operator',
   'Modelship / Drift & canary|Analysis verdicts': 'as above',
   'Modelship / Drift & canary|Promotions and rollbacks': 'no canary promoted or rolled back',
-  'Modelship / Drift & canary|Drift score (PSI) per feature': 'drift is computed by the operator from Prometheus, which it was not given here',
+  'Modelship / Drift & canary|Drift score (PSI) per feature':
+    'drift is computed by the operator from Prometheus, which it was not given here',
   'Modelship / Drift & canary|Jensen–Shannon distance per feature': 'as above',
   'Modelship / Drift & canary|Monitoring level': 'as above',
   'Modelship / Drift & canary|Retrainings triggered': 'no retraining triggered',
@@ -219,31 +298,77 @@ test('traffic through the InferenceService: every dashboard panel that this scen
   const base = `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}`;
   // Serving means the stable pods are ready; the router in front of them may take a moment more.
   const probe = await noisePng(48, 99);
-  await waitFor('the InferenceService answering /predict', 30_000, async () => (await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(probe) })).status === 200);
+  await waitFor(
+    'the InferenceService answering /predict',
+    30_000,
+    async () =>
+      (
+        await fetch(`${base}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'image/png' },
+          body: new Uint8Array(probe),
+        })
+      ).status === 200,
+  );
   for (let i = 0; i < 12; i++) {
-    const res = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(await noisePng(48, i + 1)) });
+    const res = await fetch(`${base}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body: new Uint8Array(await noisePng(48, i + 1)),
+    });
     assert.is(res.status, 200, await res.clone().text());
-    const body = (await res.json()) as { predictions: Array<{ predictionId: string; heads: Record<string, { label: string; scores: Record<string, number> }> }> };
+    const body = (await res.json()) as {
+      predictions: Array<{
+        predictionId: string;
+        heads: Record<string, { label: string; scores: Record<string, number> }>;
+      }>;
+    };
     const p = body.predictions[0];
     // Half the feedback confirms the prediction, half names another label.
-    const labels = Object.fromEntries(Object.entries(p.heads).map(([head, h]) => [head, i % 2 ? h.label : Object.keys(h.scores).find((l) => l !== h.label) ?? h.label]));
-    const fb = await fetch(`${base}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ predictionId: p.predictionId, labels }) });
+    const labels = Object.fromEntries(
+      Object.entries(p.heads).map(([head, h]) => [
+        head,
+        i % 2 ? h.label : (Object.keys(h.scores).find((l) => l !== h.label) ?? h.label),
+      ]),
+    );
+    const fb = await fetch(`${base}/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ predictionId: p.predictionId, labels }),
+    });
     assert.is(fb.status, 200, await fb.text());
   }
-  const bad = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new TextEncoder().encode('not an image') });
+  const bad = await fetch(`${base}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: new TextEncoder().encode('not an image'),
+  });
   assert.ok(bad.status >= 400 && bad.status < 500, `garbage image answered ${bad.status}`);
 
-  const substitute = (expr: string) => expr.replace(/\$__rate_interval|\$__interval/g, '1m').replace(/\$__range/g, '10m').replace(/\$\{?[A-Za-z_]\w*\}?/g, '.*');
-  const panels = dashboardFiles().flatMap((f) => dashboardQueries(f)).filter((q) => !q.panel.startsWith('variable ') && !q.panel.startsWith('annotation '));
+  const substitute = (expr: string) =>
+    expr
+      .replace(/\$__rate_interval|\$__interval/g, '1m')
+      .replace(/\$__range/g, '10m')
+      .replace(/\$\{?[A-Za-z_]\w*\}?/g, '.*');
+  const panels = dashboardFiles()
+    .flatMap((f) => dashboardQueries(f))
+    .filter((q) => !q.panel.startsWith('variable ') && !q.panel.startsWith('annotation '));
   const empty = await waitFor('dashboard panels with data', 30_000, async () => {
     const withData = new Set<string>();
     const results = await Promise.all(panels.map((q) => promQuery(substitute(q.expr))));
-    panels.forEach((q, i) => { if (results[i].length > 0) withData.add(`${q.dashboard}|${q.panel}`); });
+    panels.forEach((q, i) => {
+      if (results[i].length > 0) withData.add(`${q.dashboard}|${q.panel}`);
+    });
     const missing = [...new Set(panels.map((q) => `${q.dashboard}|${q.panel}`))].filter((k) => !withData.has(k)).sort();
     return missing.every((k) => k in PANELS_WITHOUT_DATA_HERE) ? missing : undefined;
   }).catch(async (err: Error) => {
     const missing: string[] = [];
-    for (const q of panels) if ((await promQuery(substitute(q.expr))).length === 0 && !(`${q.dashboard}|${q.panel}` in PANELS_WITHOUT_DATA_HERE)) missing.push(`${q.dashboard}|${q.panel}: ${q.expr}`);
+    for (const q of panels)
+      if (
+        (await promQuery(substitute(q.expr))).length === 0 &&
+        !(`${q.dashboard}|${q.panel}` in PANELS_WITHOUT_DATA_HERE)
+      )
+        missing.push(`${q.dashboard}|${q.panel}: ${q.expr}`);
     throw new Error(`${err.message}; panels without data: ${missing.join('\n')}`);
   });
   assert.ok(empty.length <= Object.keys(PANELS_WITHOUT_DATA_HERE).length);
@@ -257,31 +382,44 @@ test('on this healthy system no alert expression matches in the real Prometheus'
 });
 
 test('helm upgrade to 2 replicas: one leader, one standby, still reconciling', async () => {
-  const r = await cluster.helm(['upgrade', RELEASE, CHART_DIR, '-n', NS, ...helmValues(['--set', 'replicaCount=2'])], { timeoutMs: 60_000 });
+  const r = await cluster.helm(['upgrade', RELEASE, CHART_DIR, '-n', NS, ...helmValues(['--set', 'replicaCount=2'])], {
+    timeoutMs: 60_000,
+  });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /REVISION: 2/);
   await readyOperatorPods(2);
   const leaders = await waitFor('one leader among 2 instances in Prometheus', 30_000, async () => {
-    const res = await promQuery(`sum(modelship_operator_leader{namespace="${NS}"}) == 1 and count(modelship_operator_leader{namespace="${NS}"}) == 2`);
+    const res = await promQuery(
+      `sum(modelship_operator_leader{namespace="${NS}"}) == 1 and count(modelship_operator_leader{namespace="${NS}"}) == 2`,
+    );
     return res.length === 1 ? res : undefined;
   });
   assert.is(leaders.length, 1);
   // A run whose data set is missing fails fast; the operator (whichever leads now) reports it.
-  await kubectl(['apply', '-f', '-'], JSON.stringify(trainingRun('chart-missing-data', 'pvc://chart-data/missing', {})));
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify(trainingRun('chart-missing-data', 'pvc://chart-data/missing', {})),
+  );
   const tr = await runPhase('chart-missing-data', 40_000);
   assert.is(tr.status.phase, 'Failed');
 });
 
-test('Prometheus scrapes the operator: the Training dashboard\'s controller panels return data, names match the registrations', async () => {
+test("Prometheus scrapes the operator: the Training dashboard's controller panels return data, names match the registrations", async () => {
   const registered = registeredMetrics();
   const names = await waitFor('operator series in Prometheus', 20_000, async () => {
     const res = await fetch(`${cluster.prometheusUrl}/api/v1/label/__name__/values`);
     const all = ((await res.json()) as { data: string[] }).data.filter((n) => n.startsWith('modelship_operator_'));
     return all.includes('modelship_operator_reconcile_total') ? all : undefined;
   });
-  const servingNames = ((await (await fetch(`${cluster.prometheusUrl}/api/v1/label/__name__/values`)).json()) as { data: string[] }).data.filter((n) => /^modelship_(?!operator_)/.test(n));
+  const servingNames = (
+    (await (await fetch(`${cluster.prometheusUrl}/api/v1/label/__name__/values`)).json()) as { data: string[] }
+  ).data.filter((n) => /^modelship_(?!operator_)/.test(n));
   assert.ok(servingNames.includes('modelship_requests_total'), `serving pods scraped: ${servingNames.join(', ')}`);
-  for (const n of [...names, ...servingNames]) assert.ok(registered.has(n.replace(/_(bucket|sum|count)$/, '')), `scraped ${n} is not found among the registrations the metric-name tests read`);
+  for (const n of [...names, ...servingNames])
+    assert.ok(
+      registered.has(n.replace(/_(bucket|sum|count)$/, '')),
+      `scraped ${n} is not found among the registrations the metric-name tests read`,
+    );
   const C = 'controller=~"trainingrun|modelversion"';
   for (const expr of [
     `sum by (controller, result) (rate(modelship_operator_reconcile_total{${C}}[1m]))`,
@@ -294,26 +432,50 @@ test('Prometheus scrapes the operator: the Training dashboard\'s controller pane
   }
 });
 
-test('the operator\'s API calls match the chart\'s RBAC: nothing denied, every granted rule used or justified', async () => {
+test("the operator's API calls match the chart's RBAC: nothing denied, every granted rule used or justified", async () => {
   const denied = proxy.calls.filter((c) => !c.allowed);
-  assert.equal(denied.map((c) => c.reason), [], 'calls the chart\'s RBAC does not allow');
-  const used = new Set(proxy.calls.filter((c) => c.resourceRequest).map((c) => permissionKey(c.verb, c.apiGroup, c.subresource ? `${c.resource}/${c.subresource}` : c.resource)));
-  const rendered = (yaml.loadAll((await cluster.helm(['get', 'manifest', RELEASE, '-n', NS])).stdout) as Obj[]).filter(Boolean);
-  const rules = rendered.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').flatMap((o) => o.rules as PolicyRule[]);
+  assert.equal(
+    denied.map((c) => c.reason),
+    [],
+    "calls the chart's RBAC does not allow",
+  );
+  const used = new Set(
+    proxy.calls
+      .filter((c) => c.resourceRequest)
+      .map((c) => permissionKey(c.verb, c.apiGroup, c.subresource ? `${c.resource}/${c.subresource}` : c.resource)),
+  );
+  const rendered = (yaml.loadAll((await cluster.helm(['get', 'manifest', RELEASE, '-n', NS])).stdout) as Obj[]).filter(
+    Boolean,
+  );
+  const rules = rendered
+    .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+    .flatMap((o) => o.rules as PolicyRule[]);
   const granted = grantedPermissions(rules);
   const unused = [...granted].filter((p) => !used.has(p) && !(p in JUSTIFIED_UNOBSERVED)).sort();
-  assert.equal(unused, [], `rules the operator never used (remove them, or justify them in JUSTIFIED_UNOBSERVED); used: ${[...used].sort().join(', ')}`);
+  assert.equal(
+    unused,
+    [],
+    `rules the operator never used (remove them, or justify them in JUSTIFIED_UNOBSERVED); used: ${[...used].sort().join(', ')}`,
+  );
   for (const p of Object.keys(JUSTIFIED_UNOBSERVED)) assert.ok(granted.has(p), `${p} is justified but not granted`);
 });
 
-test('helm uninstall removes everything it installed (no orphans); CRDs and users\' objects stay', async () => {
+test("helm uninstall removes everything it installed (no orphans); CRDs and users' objects stay", async () => {
   const r = await cluster.helm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '40s'], { timeoutMs: 50_000 });
   assert.is(r.code, 0, r.stderr);
   await cluster.api.settled();
-  const kinds = 'deployments,replicasets,pods,services,serviceaccounts,roles,rolebindings,configmaps,secrets,poddisruptionbudgets';
-  await waitFor('the release\'s objects gone', 30_000, async () => {
+  const kinds =
+    'deployments,replicasets,pods,services,serviceaccounts,roles,rolebindings,configmaps,secrets,poddisruptionbudgets';
+  await waitFor("the release's objects gone", 30_000, async () => {
     const left = await kubectl(['get', kinds, '-n', NS, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
-    const cluster_ = await kubectl(['get', 'clusterroles,clusterrolebindings', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
+    const cluster_ = await kubectl([
+      'get',
+      'clusterroles,clusterrolebindings',
+      '-l',
+      `app.kubernetes.io/instance=${RELEASE}`,
+      '-o',
+      'name',
+    ]);
     return left.trim() === '' && cluster_.trim() === '' ? true : undefined;
   });
   const helmSecrets = await kubectl(['get', 'secrets', '-n', NS, '-l', `owner=helm,name=${RELEASE}`, '-o', 'name']);
@@ -322,7 +484,11 @@ test('helm uninstall removes everything it installed (no orphans); CRDs and user
   assert.ok(crds.includes('trainingruns.modelship.dev'), 'CRDs are kept, as Helm does');
   // With the operator gone, the ModelshipOperatorDown expression matches (before its `for:`).
   const down = loadAlertRules().find((r) => r.alert === 'ModelshipOperatorDown')!;
-  await waitFor('ModelshipOperatorDown to match in Prometheus', 30_000, async () => (await promQuery(down.expr)).length > 0);
+  await waitFor(
+    'ModelshipOperatorDown to match in Prometheus',
+    30_000,
+    async () => (await promQuery(down.expr)).length > 0,
+  );
   assert.match(await kubectl(['get', 'trainingrun', 'chart-demo', '-n', APPS_NS, '-o', 'name']), /chart-demo/);
 });
 

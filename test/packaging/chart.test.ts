@@ -17,8 +17,13 @@ let cluster: TestCluster;
 
 /** Every optional feature on (what the all-features render and dry run use). */
 const ALL_FEATURES = [
-  'replicaCount=2', 'podDisruptionBudget.enabled=true', 'serviceMonitor.enabled=true', 'podMonitor.enabled=true',
-  'prometheusRule.enabled=true', 'dashboards.enabled=true', 'prometheusUrl=http://prometheus.monitoring:9090',
+  'replicaCount=2',
+  'podDisruptionBudget.enabled=true',
+  'serviceMonitor.enabled=true',
+  'podMonitor.enabled=true',
+  'prometheusRule.enabled=true',
+  'dashboards.enabled=true',
+  'prometheusUrl=http://prometheus.monitoring:9090',
   'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
 ].flatMap((s) => ['--set', s]);
 
@@ -57,15 +62,28 @@ test('Chart.yaml: appVersion and kubeVersion >= 1.27', () => {
   assert.match(chart.kubeVersion, />=\s*1\.27/);
 });
 
-test('the chart\'s crds/ is identical to the top-level crds/', () => {
+test("the chart's crds/ is identical to the top-level crds/", () => {
   const top = readdirSync(join(REPO, 'crds')).sort();
   assert.equal(readdirSync(join(CHART_DIR, 'crds')).sort(), top);
-  for (const f of top) assert.is(readFileSync(join(CHART_DIR, 'crds', f), 'utf8'), readFileSync(join(REPO, 'crds', f), 'utf8'), `charts/modelship/crds/${f} differs from crds/${f}: cp crds/*.yaml charts/modelship/crds/`);
+  for (const f of top)
+    assert.is(
+      readFileSync(join(CHART_DIR, 'crds', f), 'utf8'),
+      readFileSync(join(REPO, 'crds', f), 'utf8'),
+      `charts/modelship/crds/${f} differs from crds/${f}: cp crds/*.yaml charts/modelship/crds/`,
+    );
 });
 
 test('default render: operator Deployment with leader election, ServiceAccount, RBAC, metrics Service; no optional objects', async () => {
   const objs = await render();
-  assert.equal(objs.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+  assert.equal(objs.map((o) => o.kind).sort(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'Deployment',
+    'Role',
+    'RoleBinding',
+    'Service',
+    'ServiceAccount',
+  ]);
   const dep = find(objs, 'Deployment')[0];
   assert.is(dep.spec.replicas, 1);
   const c = dep.spec.template.spec.containers[0];
@@ -97,14 +115,22 @@ test('RBAC has no wildcards; watchNamespaces turns the ClusterRole into a Role p
     for (const role of [...find(await render(extra), 'ClusterRole'), ...find(await render(extra), 'Role')]) {
       for (const rule of role.rules) {
         for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames']) {
-          assert.not.ok((rule[field] ?? []).some((v: string) => v.includes('*')), `${role.kind} ${role.metadata.name} has a wildcard in ${field}`);
+          assert.not.ok(
+            (rule[field] ?? []).some((v: string) => v.includes('*')),
+            `${role.kind} ${role.metadata.name} has a wildcard in ${field}`,
+          );
         }
       }
     }
   }
   const scoped = await render(['--set', 'watchNamespaces={team-a,team-b}']);
   assert.is(find(scoped, 'ClusterRole').length, 0);
-  assert.equal(find(scoped, 'Role').map((r) => r.metadata.namespace).sort(), ['modelship-system', 'team-a', 'team-b']);
+  assert.equal(
+    find(scoped, 'Role')
+      .map((r) => r.metadata.namespace)
+      .sort(),
+    ['modelship-system', 'team-a', 'team-b'],
+  );
   const args = find(scoped, 'Deployment')[0].spec.template.spec.containers[0].args as string[];
   assert.ok(args.includes('--namespace=team-a') && args.includes('--namespace=team-b'));
 });
@@ -115,25 +141,46 @@ test('all features on: 2 replicas, PDB, ServiceMonitor, PodMonitor, PrometheusRu
   assert.is(dep.spec.replicas, 2);
   assert.match(dep.spec.template.spec.containers[0].image, /^modelship\/operator@sha256:/);
   assert.ok(dep.spec.template.spec.containers[0].args.includes('--prometheus-url=http://prometheus.monitoring:9090'));
-  for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule']) assert.is(find(objs, kind).length, 1, kind);
+  for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule'])
+    assert.is(find(objs, kind).length, 1, kind);
   // Model servers on /metrics, routers on /-/router/metrics (the router forwards /metrics upstream).
-  const monitors = Object.fromEntries(find(objs, 'PodMonitor').map((m) => [m.spec.selector.matchExpressions[1].values.join(','), m.spec.podMetricsEndpoints[0].path]));
+  const monitors = Object.fromEntries(
+    find(objs, 'PodMonitor').map((m) => [
+      m.spec.selector.matchExpressions[1].values.join(','),
+      m.spec.podMetricsEndpoints[0].path,
+    ]),
+  );
   assert.equal(monitors, { 'stable,canary': '/metrics', router: '/-/router/metrics' });
   assert.is(find(objs, 'ConfigMap').length, 3);
 });
 
 test('workloadDefaults reach the operator as --workload-defaults, which the operator parses as given', async () => {
-  const argsOf = async (extra: string[]) => find(await render(extra), 'Deployment')[0].spec.template.spec.containers[0].args as string[];
+  const argsOf = async (extra: string[]) =>
+    find(await render(extra), 'Deployment')[0].spec.template.spec.containers[0].args as string[];
   assert.equal(parseFlags(await argsOf([])).workloadDefaults, {
-    imagePullSecrets: [], nodeSelector: {}, tolerations: [], affinity: {}, podSecurityContext: { fsGroup: 65532 },
+    imagePullSecrets: [],
+    nodeSelector: {},
+    tolerations: [],
+    affinity: {},
+    podSecurityContext: { fsGroup: 65532 },
   });
   const set = await argsOf([
-    '--set', 'workloadDefaults.imagePullSecrets[0].name=regcred', '--set', 'workloadDefaults.nodeSelector.pool=ml',
-    '--set', 'workloadDefaults.tolerations[0].key=ml', '--set', 'workloadDefaults.tolerations[0].operator=Exists',
-    '--set', 'workloadDefaults.podSecurityContext.runAsGroup=65532',
+    '--set',
+    'workloadDefaults.imagePullSecrets[0].name=regcred',
+    '--set',
+    'workloadDefaults.nodeSelector.pool=ml',
+    '--set',
+    'workloadDefaults.tolerations[0].key=ml',
+    '--set',
+    'workloadDefaults.tolerations[0].operator=Exists',
+    '--set',
+    'workloadDefaults.podSecurityContext.runAsGroup=65532',
   ]);
   assert.equal(parseFlags(set).workloadDefaults, {
-    imagePullSecrets: [{ name: 'regcred' }], nodeSelector: { pool: 'ml' }, tolerations: [{ key: 'ml', operator: 'Exists' }], affinity: {},
+    imagePullSecrets: [{ name: 'regcred' }],
+    nodeSelector: { pool: 'ml' },
+    tolerations: [{ key: 'ml', operator: 'Exists' }],
+    affinity: {},
     podSecurityContext: { fsGroup: 65532, runAsGroup: 65532 },
   });
 });
@@ -141,28 +188,84 @@ test('workloadDefaults reach the operator as --workload-defaults, which the oper
 test('monitors turn the scrape annotations off, so no pod is scraped twice', async () => {
   const dep = async (extra: string[]) => find(await render(extra), 'Deployment')[0].spec.template;
   const plain = await dep([]);
-  assert.is(parseFlags(plain.spec.containers[0].args).scrapeAnnotations, true, 'serving pods annotated without PodMonitors');
-  assert.is(plain.metadata.annotations['prometheus.io/scrape'], 'true', 'operator pod annotated without a ServiceMonitor');
+  assert.is(
+    parseFlags(plain.spec.containers[0].args).scrapeAnnotations,
+    true,
+    'serving pods annotated without PodMonitors',
+  );
+  assert.is(
+    plain.metadata.annotations['prometheus.io/scrape'],
+    'true',
+    'operator pod annotated without a ServiceMonitor',
+  );
   const monitored = await dep(ALL_FEATURES);
-  assert.is(parseFlags(monitored.spec.containers[0].args).scrapeAnnotations, false, 'PodMonitors on: serving and router pods unannotated');
-  assert.is(monitored.metadata.annotations?.['prometheus.io/scrape'], undefined, 'ServiceMonitor on: operator pod unannotated');
+  assert.is(
+    parseFlags(monitored.spec.containers[0].args).scrapeAnnotations,
+    false,
+    'PodMonitors on: serving and router pods unannotated',
+  );
+  assert.is(
+    monitored.metadata.annotations?.['prometheus.io/scrape'],
+    undefined,
+    'ServiceMonitor on: operator pod unannotated',
+  );
 });
 
 // Bad values: each fails `helm template` (the same check `helm install` runs) naming the problem.
 const BAD_VALUES: Array<[string, string[], RegExp]> = [
-  ['replicaCount as a string', ['--set-string', 'replicaCount=two'], /replicaCount: Invalid type\. Expected: integer, given: string/],
-  ['unknown log level', ['--set', 'logLevel=verbose'], /logLevel: logLevel must be one of the following: "error", "warn", "info", "debug"/],
+  [
+    'replicaCount as a string',
+    ['--set-string', 'replicaCount=two'],
+    /replicaCount: Invalid type\. Expected: integer, given: string/,
+  ],
+  [
+    'unknown log level',
+    ['--set', 'logLevel=verbose'],
+    /logLevel: logLevel must be one of the following: "error", "warn", "info", "debug"/,
+  ],
   ['misspelt top-level key', ['--set', 'replicas=2'], /Additional property replicas is not allowed/],
-  ['bad pull policy', ['--set', 'image.pullPolicy=Sometimes'], /image\.pullPolicy: image\.pullPolicy must be one of the following/],
+  [
+    'bad pull policy',
+    ['--set', 'image.pullPolicy=Sometimes'],
+    /image\.pullPolicy: image\.pullPolicy must be one of the following/,
+  ],
   ['bad namespace name', ['--set', 'watchNamespaces={Team_A}'], /watchNamespaces\.0: Does not match pattern/],
   ['prometheusUrl without scheme', ['--set', 'prometheusUrl=prometheus:9090'], /prometheusUrl: Does not match pattern/],
-  ['bad scrape interval', ['--set', 'serviceMonitor.interval=often'], /serviceMonitor\.interval: Does not match pattern/],
-  ['two replicas without leader election', ['--set', 'replicaCount=2', '--set', 'leaderElection.enabled=false'], /replicaCount > 1 needs leaderElection\.enabled=true/],
-  ['workload pods running as root', ['--set', 'workloadDefaults.podSecurityContext.runAsUser=0'], /workloadDefaults\.podSecurityContext\.runAsUser: Must be greater than or equal to 1/],
-  ['workload pods with runAsNonRoot false', ['--set', 'workloadDefaults.podSecurityContext.runAsNonRoot=false'], /workloadDefaults\.podSecurityContext\.runAsNonRoot: workloadDefaults\.podSecurityContext\.runAsNonRoot does not match: true/],
-  ['a privileged field in the workload security context', ['--set', 'workloadDefaults.podSecurityContext.sysctls=x'], /Additional property sysctls is not allowed/],
-  ['a workload toleration with an unknown operator', ['--set', 'workloadDefaults.tolerations[0].operator=In'], /workloadDefaults\.tolerations\.0\.operator: workloadDefaults\.tolerations\.0\.operator must be one of the following: "Exists", "Equal"/],
-  ['ServiceMonitor without the metrics Service', ['--set', 'serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false'], /serviceMonitor\.enabled=true needs metrics\.service\.enabled=true/],
+  [
+    'bad scrape interval',
+    ['--set', 'serviceMonitor.interval=often'],
+    /serviceMonitor\.interval: Does not match pattern/,
+  ],
+  [
+    'two replicas without leader election',
+    ['--set', 'replicaCount=2', '--set', 'leaderElection.enabled=false'],
+    /replicaCount > 1 needs leaderElection\.enabled=true/,
+  ],
+  [
+    'workload pods running as root',
+    ['--set', 'workloadDefaults.podSecurityContext.runAsUser=0'],
+    /workloadDefaults\.podSecurityContext\.runAsUser: Must be greater than or equal to 1/,
+  ],
+  [
+    'workload pods with runAsNonRoot false',
+    ['--set', 'workloadDefaults.podSecurityContext.runAsNonRoot=false'],
+    /workloadDefaults\.podSecurityContext\.runAsNonRoot: workloadDefaults\.podSecurityContext\.runAsNonRoot does not match: true/,
+  ],
+  [
+    'a privileged field in the workload security context',
+    ['--set', 'workloadDefaults.podSecurityContext.sysctls=x'],
+    /Additional property sysctls is not allowed/,
+  ],
+  [
+    'a workload toleration with an unknown operator',
+    ['--set', 'workloadDefaults.tolerations[0].operator=In'],
+    /workloadDefaults\.tolerations\.0\.operator: workloadDefaults\.tolerations\.0\.operator must be one of the following: "Exists", "Equal"/,
+  ],
+  [
+    'ServiceMonitor without the metrics Service',
+    ['--set', 'serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false'],
+    /serviceMonitor\.enabled=true needs metrics\.service\.enabled=true/,
+  ],
 ];
 
 for (const [name, args, message] of BAD_VALUES) {
@@ -181,27 +284,104 @@ for (const [name, args, message] of BAD_VALUES) {
 function monitoringCrds(): Obj[] {
   const str = { type: 'string' };
   const labels = { type: 'object', additionalProperties: str };
-  const endpoint = { type: 'object', properties: { port: str, path: str, interval: { type: 'string', pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' }, scrapeTimeout: str } };
-  const selector = { type: 'object', properties: { matchLabels: labels, matchExpressions: { type: 'array', items: { type: 'object', required: ['key', 'operator'], properties: { key: str, operator: str, values: { type: 'array', items: str } } } } } };
-  const nsSelector = { type: 'object', properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: str } } };
+  const endpoint = {
+    type: 'object',
+    properties: {
+      port: str,
+      path: str,
+      interval: {
+        type: 'string',
+        pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$',
+      },
+      scrapeTimeout: str,
+    },
+  };
+  const selector = {
+    type: 'object',
+    properties: {
+      matchLabels: labels,
+      matchExpressions: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['key', 'operator'],
+          properties: { key: str, operator: str, values: { type: 'array', items: str } },
+        },
+      },
+    },
+  };
+  const nsSelector = {
+    type: 'object',
+    properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: str } },
+  };
   const crd = (kind: string, plural: string, spec: Obj): Obj => ({
-    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
     metadata: { name: `${plural}.monitoring.coreos.com` },
     spec: {
-      group: 'monitoring.coreos.com', scope: 'Namespaced', names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { apiVersion: str, kind: str, metadata: { type: 'object' }, spec } } } }],
+      group: 'monitoring.coreos.com',
+      scope: 'Namespaced',
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: { apiVersion: str, kind: str, metadata: { type: 'object' }, spec },
+            },
+          },
+        },
+      ],
     },
   });
   return [
-    crd('ServiceMonitor', 'servicemonitors', { type: 'object', required: ['selector', 'endpoints'], properties: { selector, namespaceSelector: nsSelector, endpoints: { type: 'array', items: endpoint } } }),
-    crd('PodMonitor', 'podmonitors', { type: 'object', required: ['selector'], properties: { selector, namespaceSelector: nsSelector, podTargetLabels: { type: 'array', items: str }, podMetricsEndpoints: { type: 'array', items: endpoint } } }),
+    crd('ServiceMonitor', 'servicemonitors', {
+      type: 'object',
+      required: ['selector', 'endpoints'],
+      properties: { selector, namespaceSelector: nsSelector, endpoints: { type: 'array', items: endpoint } },
+    }),
+    crd('PodMonitor', 'podmonitors', {
+      type: 'object',
+      required: ['selector'],
+      properties: {
+        selector,
+        namespaceSelector: nsSelector,
+        podTargetLabels: { type: 'array', items: str },
+        podMetricsEndpoints: { type: 'array', items: endpoint },
+      },
+    }),
     crd('PrometheusRule', 'prometheusrules', {
-      type: 'object', properties: {
-        groups: { type: 'array', items: { type: 'object', required: ['name', 'rules'], properties: {
-          name: str, interval: str, rules: { type: 'array', items: { type: 'object', required: ['expr'], properties: {
-            alert: str, record: str, expr: { 'x-kubernetes-int-or-string': true }, for: str, labels: labels, annotations: labels,
-          } } },
-        } } },
+      type: 'object',
+      properties: {
+        groups: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'rules'],
+            properties: {
+              name: str,
+              interval: str,
+              rules: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['expr'],
+                  properties: {
+                    alert: str,
+                    record: str,
+                    expr: { 'x-kubernetes-int-or-string': true },
+                    for: str,
+                    labels: labels,
+                    annotations: labels,
+                  },
+                },
+              },
+            },
+          },
+        },
       },
     }),
   ];
@@ -214,7 +394,12 @@ test('every object of the all-features render is accepted by the API server (ser
     return r.stdout;
   };
   await kubectl(['apply', '-f', join(REPO, 'crds')]);
-  await kubectl(['apply', '-f', '-'], monitoringCrds().map((c) => JSON.stringify(c)).join('\n'));
+  await kubectl(
+    ['apply', '-f', '-'],
+    monitoringCrds()
+      .map((c) => JSON.stringify(c))
+      .join('\n'),
+  );
   await kubectl(['create', 'namespace', 'modelship-system']);
   await cluster.api.settled();
   const objs = await render(ALL_FEATURES);
@@ -226,12 +411,23 @@ test('every object of the all-features render is accepted by the API server (ser
   for (const l of lines) assert.match(l, /(created|configured) \(server dry run\)$/);
   // And the dry run really validates, built-in and monitoring kinds alike.
   const cases: Array<[string, (o: Obj) => Obj, RegExp]> = [
-    ['Deployment', (o) => ({ ...o, spec: { ...o.spec, replicas: 'two' } }), /spec\.replicas in body must be of type integer/],
-    ['PrometheusRule', (o) => ({ ...o, spec: { groups: [{ name: 'g' }] } }), /spec\.groups\[0\]\.rules: Required value/],
+    [
+      'Deployment',
+      (o) => ({ ...o, spec: { ...o.spec, replicas: 'two' } }),
+      /spec\.replicas in body must be of type integer/,
+    ],
+    [
+      'PrometheusRule',
+      (o) => ({ ...o, spec: { groups: [{ name: 'g' }] } }),
+      /spec\.groups\[0\]\.rules: Required value/,
+    ],
   ];
   for (const [kind, breakIt, message] of cases) {
     writeFileSync(file, objs.map((o) => yaml.dump(o.kind === kind ? breakIt(o) : o)).join('---\n'));
-    const r = await cluster.kubectl(['apply', '--dry-run=server', '--validate=strict', '-n', 'modelship-system', '-f', file], { timeoutMs: 60_000 });
+    const r = await cluster.kubectl(
+      ['apply', '--dry-run=server', '--validate=strict', '-n', 'modelship-system', '-f', file],
+      { timeoutMs: 60_000 },
+    );
     assert.is.not(r.code, 0, `a broken ${kind} was accepted`);
     assert.match(r.stderr, message);
   }

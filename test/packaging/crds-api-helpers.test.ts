@@ -17,7 +17,13 @@ test('ModelVersion names follow <model>-v<version> both ways', () => {
 });
 
 test('durations parse and format like the CRD pattern and CEL duration()', () => {
-  const table: [string, number][] = [['500ms', 500], ['30s', 30_000], ['1m30s', 90_000], ['2h', 7_200_000], ['1h1m1s1ms', 3_661_001]];
+  const table: [string, number][] = [
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['1m30s', 90_000],
+    ['2h', 7_200_000],
+    ['1h1m1s1ms', 3_661_001],
+  ];
   for (const [text, ms] of table) {
     assert.is(api.parseDuration(text), ms, text);
     assert.is(api.formatDuration(ms), text);
@@ -25,13 +31,24 @@ test('durations parse and format like the CRD pattern and CEL duration()', () =>
   assert.is(api.parseDuration('90s'), 90_000);
   assert.is(api.formatDuration(0), '0s');
   for (const bad of ['', '5', '5 minutes', '1d', '-1s', '1.5h', 'm']) {
-    assert.throws(() => api.parseDuration(bad), (e: unknown) => e instanceof api.DurationError && /invalid duration/.test(String(e)), bad);
+    assert.throws(
+      () => api.parseDuration(bad),
+      (e: unknown) => e instanceof api.DurationError && /invalid duration/.test(String(e)),
+      bad,
+    );
   }
-  assert.throws(() => api.formatDuration(-1), (e: unknown) => e instanceof api.DurationError);
+  assert.throws(
+    () => api.formatDuration(-1),
+    (e: unknown) => e instanceof api.DurationError,
+  );
 });
 
 test('annotations and labels live in the modelship.dev group', () => {
-  assert.equal(api.Annotations, { promote: 'modelship.dev/promote', rollback: 'modelship.dev/rollback', abort: 'modelship.dev/abort' });
+  assert.equal(api.Annotations, {
+    promote: 'modelship.dev/promote',
+    rollback: 'modelship.dev/rollback',
+    abort: 'modelship.dev/abort',
+  });
   for (const [name, key] of Object.entries(api.Labels)) {
     if (name !== 'managedBy') assert.match(key, /^modelship\.dev\/[a-z-]+$/);
   }

@@ -40,7 +40,10 @@ kubectlSuite('kubectl apply -f crds/ establishes the three kinds', async (ctx) =
     assert.match(out, `customresourcedefinition.apiextensions.k8s.io/${plural}.modelship.dev created`);
   }
   ok(await kubectl(ctx, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']), 'wait Established');
-  const resources = ok(await kubectl(ctx, ['api-resources', '--api-group=modelship.dev', '--no-headers']), 'api-resources');
+  const resources = ok(
+    await kubectl(ctx, ['api-resources', '--api-group=modelship.dev', '--no-headers']),
+    'api-resources',
+  );
   assert.match(resources, /^trainingruns\s+tr\s+modelship\.dev\/v1alpha1\s+true\s+TrainingRun$/m);
   assert.match(resources, /^modelversions\s+mv\s+modelship\.dev\/v1alpha1\s+true\s+ModelVersion$/m);
   assert.match(resources, /^inferenceservices\s+msvc\s+modelship\.dev\/v1alpha1\s+true\s+InferenceService$/m);
@@ -69,8 +72,26 @@ kubectlSuite('printer columns: spec columns at once, status columns once the ope
   assert.equal(Object.keys(row), ['NAME', 'PHASE', 'MODEL', 'VERSION', 'ACCURACY', 'GPUS', 'AGE']);
   assert.equal([row.NAME, row.MODEL, row.GPUS], ['face-attributes-gpu', 'face-attributes', '1']);
 
-  const status = { status: { phase: 'Succeeded', modelVersion: 'face-attributes-v3', metrics: { accuracy: 0.93 }, observedGeneration: 1 } };
-  ok(await kubectl(ctx, ['patch', 'tr', 'face-attributes-gpu', '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]), 'patch status');
+  const status = {
+    status: {
+      phase: 'Succeeded',
+      modelVersion: 'face-attributes-v3',
+      metrics: { accuracy: 0.93 },
+      observedGeneration: 1,
+    },
+  };
+  ok(
+    await kubectl(ctx, [
+      'patch',
+      'tr',
+      'face-attributes-gpu',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify(status),
+    ]),
+    'patch status',
+  );
   [row] = table(ok(await kubectl(ctx, ['get', 'tr', '-o', 'wide']), 'get tr'));
   assert.equal([row.PHASE, row.VERSION, row.ACCURACY], ['Succeeded', 'face-attributes-v3', '0.93']);
 
@@ -79,7 +100,17 @@ kubectlSuite('printer columns: spec columns at once, status columns once the ope
   assert.equal([row.MODEL, row.VERSION, row.ACCURACY], ['face-attributes', '1', '0.91']);
 
   const narrow = table(ok(await kubectl(ctx, ['get', 'msvc']), 'get msvc'))[0];
-  assert.equal(Object.keys(narrow), ['NAME', 'PHASE', 'MODEL', 'STABLE', 'CANARY', 'WEIGHT', 'ACCURACY', 'DRIFT', 'AGE']);
+  assert.equal(Object.keys(narrow), [
+    'NAME',
+    'PHASE',
+    'MODEL',
+    'STABLE',
+    'CANARY',
+    'WEIGHT',
+    'ACCURACY',
+    'DRIFT',
+    'AGE',
+  ]);
   const msvcStatus = {
     status: {
       phase: 'Progressing',
@@ -89,9 +120,29 @@ kubectlSuite('printer columns: spec columns at once, status columns once the ope
       monitoring: { drift: { score: 0.04, level: 'Ok' }, accuracy: { value: 0.9, samples: 500, level: 'Ok' } },
     },
   };
-  ok(await kubectl(ctx, ['patch', 'msvc', 'face-attributes', '--subresource=status', '--type=merge', '-p', JSON.stringify(msvcStatus)]), 'patch msvc status');
+  ok(
+    await kubectl(ctx, [
+      'patch',
+      'msvc',
+      'face-attributes',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify(msvcStatus),
+    ]),
+    'patch msvc status',
+  );
   const [wide] = table(ok(await kubectl(ctx, ['get', 'msvc', '-o', 'wide']), 'get msvc wide'));
-  assert.equal(wide, { ...wide, PHASE: 'Progressing', STABLE: '1', CANARY: '2', WEIGHT: '25', ACCURACY: '0.9', DRIFT: '0.04', URL: 'http://face-attributes.default.svc:8080' });
+  assert.equal(wide, {
+    ...wide,
+    PHASE: 'Progressing',
+    STABLE: '1',
+    CANARY: '2',
+    WEIGHT: '25',
+    ACCURACY: '0.9',
+    DRIFT: '0.04',
+    URL: 'http://face-attributes.default.svc:8080',
+  });
 });
 
 const PICKED = [

@@ -15,7 +15,11 @@ import type { V1EnvVar, V1LocalObjectReference, V1PodSecurityContext, V1Tolerati
 // operator runtime's client and informers, and the Kubernetes-shaped parts of a TrainingRun spec
 // (and the placement fields of every kind) can be copied into a pod template as they are.
 export const kindsAreKubeObjects: KubeObject[] = [] as (api.TrainingRun | api.ModelVersion | api.InferenceService)[];
-export const resourcesAreKindRefs: KindRef[] = [api.TrainingRunResource, api.ModelVersionResource, api.InferenceServiceResource];
+export const resourcesAreKindRefs: KindRef[] = [
+  api.TrainingRunResource,
+  api.ModelVersionResource,
+  api.InferenceServiceResource,
+];
 export const envIsCoreEnv: V1EnvVar[] = [] as api.TrainingRunEnv[];
 export const tolerationsAreCore: V1Toleration[] = [] as api.Toleration[];
 export const pullSecretsAreCore: V1LocalObjectReference[] = [] as api.LocalObjectReference[];
@@ -66,19 +70,29 @@ test('a retrain template that drifts from the TrainingRun spec schema is a gener
   const is = copy.find((c) => c.spec.names.kind === 'InferenceService')!;
   const template = is.spec.versions[0].schema.openAPIV3Schema.properties!.spec.properties!.retrain.properties!.template;
   template.properties!.resources.properties!.gpus.maximum = 64;
-  assert.throws(() => generateTypes(copy), (err: unknown) => err instanceof TypeGenError && /TrainingRunSpec/.test(String(err)));
+  assert.throws(
+    () => generateTypes(copy),
+    (err: unknown) => err instanceof TypeGenError && /TrainingRunSpec/.test(String(err)),
+  );
 });
 
 test('conditions must stay identical across kinds', () => {
   const copy = structuredClone(crds);
   const mv = copy.find((c) => c.spec.names.kind === 'ModelVersion')!;
   mv.spec.versions[0].schema.openAPIV3Schema.properties!.status.properties!.conditions.items!.properties!.reason.maxLength = 10;
-  assert.throws(() => generateTypes(copy), (err: unknown) => err instanceof TypeGenError && /Condition/.test(String(err)));
+  assert.throws(
+    () => generateTypes(copy),
+    (err: unknown) => err instanceof TypeGenError && /Condition/.test(String(err)),
+  );
 });
 
 test('required and defaulted fields are non-optional; others optional; docs carry defaults', () => {
   const text = generateTypes(crds);
-  const block = (name: string) => text.slice(text.indexOf(`export interface ${name} {`), text.indexOf('\n}\n', text.indexOf(`export interface ${name} {`)));
+  const block = (name: string) =>
+    text.slice(
+      text.indexOf(`export interface ${name} {`),
+      text.indexOf('\n}\n', text.indexOf(`export interface ${name} {`)),
+    );
   const spec = block('InferenceServiceSpec');
   assert.match(spec, /\n {2}model: string;/); // required
   assert.match(spec, /\n {2}version\?: number;/); // optional
@@ -103,7 +117,10 @@ test('exported constants and enum values come from the CRDs', () => {
   }
   assert.equal([...api.TrainingRunPhaseValues], rootOf('TrainingRun').properties!.status.properties!.phase.enum);
   assert.equal([...api.ModelVersionPhaseValues], rootOf('ModelVersion').properties!.status.properties!.phase.enum);
-  assert.equal([...api.InferenceServicePhaseValues], rootOf('InferenceService').properties!.status.properties!.phase.enum);
+  assert.equal(
+    [...api.InferenceServicePhaseValues],
+    rootOf('InferenceService').properties!.status.properties!.phase.enum,
+  );
   assert.equal([...api.TrafficProviderValues], ['router', 'gateway-api']);
   assert.equal([...api.VerdictValues], ['Pass', 'Fail', 'Inconclusive']);
 });
@@ -117,14 +134,34 @@ test('withXDefaults matches API-server defaulting of the same CRD', async () => 
   const specs: Record<string, unknown[]> = {
     InferenceService: [
       { model: 'faces' },
-      { model: 'faces', canary: { steps: [5, 50], checks: { accuracy: { min: 0.9 } } }, autoscaling: { maxReplicas: 3 }, monitoring: null },
-      { model: 'faces', retrain: { onAccuracyBelow: 0.8, template: { image: 't', dataset: { uri: 'pvc://d/x' }, output: { uri: 'pvc://m/y' } } } },
+      {
+        model: 'faces',
+        canary: { steps: [5, 50], checks: { accuracy: { min: 0.9 } } },
+        autoscaling: { maxReplicas: 3 },
+        monitoring: null,
+      },
+      {
+        model: 'faces',
+        retrain: {
+          onAccuracyBelow: 0.8,
+          template: { image: 't', dataset: { uri: 'pvc://d/x' }, output: { uri: 'pvc://m/y' } },
+        },
+      },
     ],
-    TrainingRun: [{ image: 't', dataset: { uri: 'pvc://d/x' }, output: { uri: 'pvc://m/y' }, registration: { validation: { skewTolerance: 0.1 } } }],
+    TrainingRun: [
+      {
+        image: 't',
+        dataset: { uri: 'pvc://d/x' },
+        output: { uri: 'pvc://m/y' },
+        registration: { validation: { skewTolerance: 0.1 } },
+      },
+    ],
     ModelVersion: [{ model: 'faces', version: 1, artifact: { uri: 'pvc://m/y' } }],
   };
   const defaultsOf: Record<string, (s: never) => unknown> = {
-    InferenceService: api.withInferenceServiceDefaults, TrainingRun: api.withTrainingRunDefaults, ModelVersion: api.withModelVersionDefaults,
+    InferenceService: api.withInferenceServiceDefaults,
+    TrainingRun: api.withTrainingRunDefaults,
+    ModelVersion: api.withModelVersionDefaults,
   };
   for (const [kind, list] of Object.entries(specs)) {
     const schema = compileCrdSchema(byKind(kind), 'v1alpha1');

@@ -41,7 +41,11 @@ test('every CRD is a valid structural apiextensions.k8s.io/v1 CRD', () => {
 });
 
 test('names, scope, versions, status subresource and categories follow the conventions', () => {
-  const expected = { TrainingRun: ['trainingruns', 'tr'], ModelVersion: ['modelversions', 'mv'], InferenceService: ['inferenceservices', 'msvc'] };
+  const expected = {
+    TrainingRun: ['trainingruns', 'tr'],
+    ModelVersion: ['modelversions', 'mv'],
+    InferenceService: ['inferenceservices', 'msvc'],
+  };
   for (const kind of KINDS) {
     const { spec, metadata } = crdOf(kind) as Crd & { spec: Obj };
     const [plural, short] = expected[kind];
@@ -74,9 +78,11 @@ test('every example is accepted unchanged: no errors, nothing pruned', () => {
  */
 const CEL_SKIPPED = {
   field: '<nil>',
-  message: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+  message:
+    'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
 };
-const blocksCel = (message: string) => /^(Required value|Unsupported value|Too long|Too many)|must be of type/.test(message);
+const blocksCel = (message: string) =>
+  /^(Required value|Unsupported value|Too long|Too many)|must be of type/.test(message);
 
 for (const c of invalidCases) {
   test(`rejects ${c.kind}: ${c.name}`, () => {
@@ -152,24 +158,45 @@ const DEFAULTED: Record<Kind, { input: Obj; spec: Obj }> = {
 test('a minimal manifest of each kind gets the documented defaults and is valid', () => {
   for (const kind of KINDS) {
     const { input, spec } = DEFAULTED[kind];
-    const obj = { apiVersion: 'modelship.dev/v1alpha1', kind, metadata: { name: 'm-v1', namespace: 'default' }, spec: input };
+    const obj = {
+      apiVersion: 'modelship.dev/v1alpha1',
+      kind,
+      metadata: { name: 'm-v1', namespace: 'default' },
+      spec: input,
+    };
     assert.equal(admitted(kind, obj).spec, spec, kind);
     assert.equal(errorsOf(kind, obj), [], kind);
   }
 });
 
 test('a retrain template is defaulted like a TrainingRun spec', () => {
-  const template = { model: 'm', image: 'trainer:1', dataset: { uri: 'pvc://data/m' }, output: { uri: 'pvc://models/m' } };
-  const obj = { apiVersion: 'modelship.dev/v1alpha1', kind: 'InferenceService', metadata: { name: 'm' }, spec: { model: 'm', retrain: { onAccuracyBelow: 0.7, template } } };
+  const template = {
+    model: 'm',
+    image: 'trainer:1',
+    dataset: { uri: 'pvc://data/m' },
+    output: { uri: 'pvc://models/m' },
+  };
+  const obj = {
+    apiVersion: 'modelship.dev/v1alpha1',
+    kind: 'InferenceService',
+    metadata: { name: 'm' },
+    spec: { model: 'm', retrain: { onAccuracyBelow: 0.7, template } },
+  };
   const retrain = admitted('InferenceService', obj).spec.retrain;
-  assert.equal(retrain, { onAccuracyBelow: 0.7, onDrift: false, cooldown: '24h', template: DEFAULTED.TrainingRun.spec });
+  assert.equal(retrain, {
+    onAccuracyBelow: 0.7,
+    onDrift: false,
+    cooldown: '24h',
+    template: DEFAULTED.TrainingRun.spec,
+  });
 });
 
 function walk(schema: Schema, path: string, visit: (s: Schema, path: string) => void): void {
   visit(schema, path);
   for (const [name, sub] of Object.entries(schema.properties ?? {})) walk(sub, `${path}.${name}`, visit);
   if (schema.items) walk(schema.items, `${path}[]`, visit);
-  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') walk(schema.additionalProperties, `${path}{}`, visit);
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object')
+    walk(schema.additionalProperties, `${path}{}`, visit);
 }
 
 test('every schema property and object item has a description', () => {
@@ -178,7 +205,8 @@ test('every schema property and object item has a description', () => {
     walk(rootOf(kind), kind, (s, path) => {
       const isProperty = !path.endsWith('[]') && !path.endsWith('{}');
       const isObjectItem = path.endsWith('[]') && s.type === 'object';
-      if ((isProperty || isObjectItem) && !(typeof s.description === 'string' && s.description.trim().length > 0)) missing.push(path);
+      if ((isProperty || isObjectItem) && !(typeof s.description === 'string' && s.description.trim().length > 0))
+        missing.push(path);
     });
     assert.equal(missing, [], `${kind}: properties without a description`);
   }
@@ -211,7 +239,14 @@ test('every status has observedGeneration, a phase enum and standard conditions'
     assert.is(conditions['x-kubernetes-list-type'], 'map');
     assert.equal(conditions['x-kubernetes-list-map-keys'], ['type']);
     assert.equal(conditions.items.required, ['type', 'status', 'lastTransitionTime', 'reason', 'message']);
-    assert.equal(Object.keys(conditions.items.properties).sort(), ['lastTransitionTime', 'message', 'observedGeneration', 'reason', 'status', 'type']);
+    assert.equal(Object.keys(conditions.items.properties).sort(), [
+      'lastTransitionTime',
+      'message',
+      'observedGeneration',
+      'reason',
+      'status',
+      'type',
+    ]);
     assert.equal(conditions.items.properties.status.enum, ['True', 'False', 'Unknown']);
   }
 });
@@ -229,7 +264,8 @@ function resolveColumn(root: Schema, jsonPath: string): Schema | undefined {
   for (const part of jsonPath.replace(/^\./, '').split('.')) {
     if (!node) return undefined;
     if (node.properties?.[part]) node = node.properties[part];
-    else if (node.additionalProperties && typeof node.additionalProperties === 'object') node = node.additionalProperties;
+    else if (node.additionalProperties && typeof node.additionalProperties === 'object')
+      node = node.additionalProperties;
     else return undefined;
   }
   return node;
@@ -243,7 +279,11 @@ test('printer columns tell the story and point at real fields of the right type'
   };
   for (const kind of KINDS) {
     const columns = (crdOf(kind).spec.versions[0] as Obj).additionalPrinterColumns as Obj[];
-    assert.equal(columns.map((c) => c.name), expected[kind], kind);
+    assert.equal(
+      columns.map((c) => c.name),
+      expected[kind],
+      kind,
+    );
     for (const column of columns) {
       if (column.jsonPath === '.metadata.creationTimestamp') {
         assert.is(column.type, 'date');
@@ -254,7 +294,9 @@ test('printer columns tell the story and point at real fields of the right type'
       assert.is(node!.type, column.type, `${kind} column ${column.name}`);
     }
   }
-  const url = ((crdOf('InferenceService').spec.versions[0] as Obj).additionalPrinterColumns as Obj[]).find((c) => c.name === 'URL');
+  const url = ((crdOf('InferenceService').spec.versions[0] as Obj).additionalPrinterColumns as Obj[]).find(
+    (c) => c.name === 'URL',
+  );
   assert.is(url?.priority, 1);
 });
 

@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import yaml from 'js-yaml';
 import {
-  AWAITED_METRICS, CHART_DIR, REPO, classifyName, dashboardFiles, dashboardQueries, promqlMetricNames, registeredMetrics,
+  AWAITED_METRICS,
+  CHART_DIR,
+  REPO,
+  classifyName,
+  dashboardFiles,
+  dashboardQueries,
+  promqlMetricNames,
+  registeredMetrics,
 } from '../support/packaging.js';
 
 type Json = Record<string, any>;
@@ -21,11 +28,16 @@ const byTitle = (fragment: string): Json => {
   assert.ok(d, `no dashboard titled *${fragment}*`);
   return d!;
 };
-const allPanels = (d: Json): Json[] => (d.panels as Json[]).flatMap((p) => [p, ...((p.panels as Json[] | undefined) ?? [])]);
-const exprs = (d: Json): string[] => dashboardQueries(DASHBOARDS.find((f) => load(f).uid === d.uid)!).map((q) => q.expr);
+const allPanels = (d: Json): Json[] =>
+  (d.panels as Json[]).flatMap((p) => [p, ...((p.panels as Json[] | undefined) ?? [])]);
+const exprs = (d: Json): string[] =>
+  dashboardQueries(DASHBOARDS.find((f) => load(f).uid === d.uid)!).map((q) => q.expr);
 
 test('three dashboards: Training, Serving, Drift & canary', () => {
-  assert.equal(DASHBOARDS.map((f) => basename(f)), ['drift-canary.json', 'serving.json', 'training.json']);
+  assert.equal(
+    DASHBOARDS.map((f) => basename(f)),
+    ['drift-canary.json', 'serving.json', 'training.json'],
+  );
   const uids = DASHBOARDS.map((f) => load(f).uid as string);
   assert.is(new Set(uids).size, 3);
 });
@@ -42,11 +54,14 @@ for (const file of DASHBOARDS) {
       if (p.type === 'row') continue;
       assert.is(p.datasource?.uid, `\${${ds!.name}}`, `panel "${p.title}" does not use the datasource variable`);
       assert.ok((p.targets as Json[]).length > 0, `panel "${p.title}" has no query`);
-      for (const t of p.targets as Json[]) assert.is(t.datasource?.uid, `\${${ds!.name}}`, `query ${t.refId} of "${p.title}"`);
+      for (const t of p.targets as Json[])
+        assert.is(t.datasource?.uid, `\${${ds!.name}}`, `query ${t.refId} of "${p.title}"`);
       assert.ok(String(p.description ?? '').length > 10, `panel "${p.title}" has no description`);
     }
-    for (const v of d.templating.list as Json[]) if (v.type === 'query') assert.is(v.datasource?.uid, `\${${ds!.name}}`, `variable ${v.name}`);
-    for (const a of d.annotations.list as Json[]) if (!a.builtIn) assert.is(a.datasource?.uid, `\${${ds!.name}}`, `annotation ${a.name}`);
+    for (const v of d.templating.list as Json[])
+      if (v.type === 'query') assert.is(v.datasource?.uid, `\${${ds!.name}}`, `variable ${v.name}`);
+    for (const a of d.annotations.list as Json[])
+      if (!a.builtIn) assert.is(a.datasource?.uid, `\${${ds!.name}}`, `annotation ${a.name}`);
   });
 
   test(`${basename(file)}: grid layout fits 24 columns, panel ids unique, no overlaps`, () => {
@@ -71,7 +86,11 @@ for (const file of DASHBOARDS) {
 test('Serving shows RPS, p50/p95/p99 latency, error rate, predictions per class and confidence', () => {
   const q = exprs(byTitle('Serving')).join('\n');
   assert.match(q, /rate\(modelship_requests_total\{[^}]*handler=~"predict\|infer"/);
-  for (const quantile of ['0.5', '0.95', '0.99']) assert.ok(q.includes(`histogram_quantile(${quantile}, sum by (le) (rate(modelship_request_duration_seconds_bucket`), `p${quantile}`);
+  for (const quantile of ['0.5', '0.95', '0.99'])
+    assert.ok(
+      q.includes(`histogram_quantile(${quantile}, sum by (le) (rate(modelship_request_duration_seconds_bucket`),
+      `p${quantile}`,
+    );
   assert.match(q, /code!~"5\.\."/);
   assert.match(q, /sum by \(head, class\) \(rate\(modelship_predictions_total/);
   assert.match(q, /modelship_prediction_confidence_bucket/);
@@ -86,8 +105,14 @@ test('Drift & canary shows drift per feature and version, accuracy per version, 
   assert.match(q, /modelship_router_upstream_weight/);
   assert.match(q, /modelship_operator_rollout_phase/);
   const annotations = (d.annotations.list as Json[]).filter((a) => !a.builtIn).map((a) => a.expr as string);
-  assert.ok(annotations.some((e) => e.includes('modelship_operator_promotions_total')), 'promotion annotations');
-  assert.ok(annotations.some((e) => e.includes('modelship_operator_rollbacks_total')), 'rollback annotations');
+  assert.ok(
+    annotations.some((e) => e.includes('modelship_operator_promotions_total')),
+    'promotion annotations',
+  );
+  assert.ok(
+    annotations.some((e) => e.includes('modelship_operator_rollbacks_total')),
+    'rollback annotations',
+  );
 });
 
 test('Training shows runs, durations and metrics per version, and the training controllers', () => {
@@ -115,7 +140,10 @@ test('every dashboard query is valid PromQL (promtool check rules)', () => {
     const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
     assert.is(r.status, 0, `${r.stdout}${r.stderr}`);
     // And the check is real: a broken query fails it.
-    writeFileSync(file, yaml.dump({ groups: [{ name: 'broken', rules: [{ record: 'x:y:z', expr: 'sum by (le (rate(x[5m]))' }] }] }));
+    writeFileSync(
+      file,
+      yaml.dump({ groups: [{ name: 'broken', rules: [{ record: 'x:y:z', expr: 'sum by (le (rate(x[5m]))' }] }] }),
+    );
     assert.is.not(spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' }).status, 0);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -140,18 +168,39 @@ test('dashboards query only metric names the code registers (or names awaited fr
   }
   // The serving contract is fully charted: every series the model server exports has a panel.
   for (const name of registered.keys()) {
-    if (/^modelship_(requests|request_duration|predictions|prediction_confidence|feedback|model_errors|model_info)/.test(name)) {
+    if (
+      /^modelship_(requests|request_duration|predictions|prediction_confidence|feedback|model_errors|model_info)/.test(
+        name,
+      )
+    ) {
       assert.ok(used.has(name), `no panel shows ${name}`);
     }
   }
-  for (const name of Object.keys(AWAITED_METRICS)) assert.not.ok(registered.has(name), `${name} is registered now: remove it from AWAITED_METRICS`);
+  for (const name of Object.keys(AWAITED_METRICS))
+    assert.not.ok(registered.has(name), `${name} is registered now: remove it from AWAITED_METRICS`);
   if (awaited.size) console.log(`  dashboards waiting for operator metrics: ${[...awaited].join(', ')}`);
 });
 
 test('the chart renders one ConfigMap per dashboard with the sidecar label and the JSON unchanged', () => {
-  const out = execFileSync(join(REPO, 'hack', 'bin', 'helm'), ['template', 'r', CHART_DIR, '--namespace', 'monitoring',
-    '--set', 'dashboards.enabled=true', '--set', 'dashboards.label=grafana_dashboard', '--set', 'dashboards.labelValue=yes',
-    '--show-only', 'templates/dashboards.yaml'], { encoding: 'utf8' });
+  const out = execFileSync(
+    join(REPO, 'hack', 'bin', 'helm'),
+    [
+      'template',
+      'r',
+      CHART_DIR,
+      '--namespace',
+      'monitoring',
+      '--set',
+      'dashboards.enabled=true',
+      '--set',
+      'dashboards.label=grafana_dashboard',
+      '--set',
+      'dashboards.labelValue=yes',
+      '--show-only',
+      'templates/dashboards.yaml',
+    ],
+    { encoding: 'utf8' },
+  );
   const maps = yaml.loadAll(out).filter(Boolean) as Json[];
   assert.is(maps.length, DASHBOARDS.length);
   for (const file of DASHBOARDS) {

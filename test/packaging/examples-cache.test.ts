@@ -27,7 +27,9 @@ function slowBuilder(counter: { builds: number }, ms = 150) {
 test('concurrent callers share one build and all get the finished directory', async () => {
   const root = await freshRoot();
   const counter = { builds: 0 };
-  const dirs = await Promise.all([1, 2, 3].map(() => ensureCachedDir(root, 'k1', slowBuilder(counter), { pollMs: 20 })));
+  const dirs = await Promise.all(
+    [1, 2, 3].map(() => ensureCachedDir(root, 'k1', slowBuilder(counter), { pollMs: 20 })),
+  );
   assert.is(counter.builds, 1);
   assert.equal(new Set(dirs).size, 1);
   assert.is(await readFile(join(dirs[0], 'model.onnx'), 'utf8'), 'x');
@@ -56,7 +58,9 @@ test('a live lock holder is waited for, not overtaken', async () => {
   await writeFile(join(root, 'k4.lock'), String(process.pid));
   const counter = { builds: 0 };
   let settled = false;
-  const pending = ensureCachedDir(root, 'k4', slowBuilder(counter, 1), { pollMs: 10 }).then(() => { settled = true; });
+  const pending = ensureCachedDir(root, 'k4', slowBuilder(counter, 1), { pollMs: 10 }).then(() => {
+    settled = true;
+  });
   await new Promise((r) => setTimeout(r, 120));
   assert.is(settled, false);
   await rm(join(root, 'k4.lock'));
@@ -83,7 +87,11 @@ test('a failed build leaves nothing behind and can be retried', async () => {
 });
 
 test('the cache key follows the scripts and differs per model kind', async () => {
-  const [image, again, tabular] = await Promise.all([scriptsHash('image'), scriptsHash('image'), scriptsHash('tabular')]);
+  const [image, again, tabular] = await Promise.all([
+    scriptsHash('image'),
+    scriptsHash('image'),
+    scriptsHash('tabular'),
+  ]);
   assert.match(image, /^[0-9a-f]{16}$/);
   assert.is(image, again);
   assert.is.not(image, tabular);

@@ -12,28 +12,68 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
-  ensureSampleModel, ensureTabularModel, generateImages, PYTHON, readLabels, REPO_ROOT, type LabelledImage,
+  ensureSampleModel,
+  ensureTabularModel,
+  generateImages,
+  PYTHON,
+  readLabels,
+  REPO_ROOT,
+  type LabelledImage,
 } from '../support/models.js';
 
 const IMAGE_TRAINER = join(REPO_ROOT, 'examples/trainers/image-classifier/train.py');
 const GENERATOR = join(REPO_ROOT, 'examples/datasets/face_attributes.py');
 const FACE_HEADS: Record<string, string[]> = {
-  beard: ['no', 'yes'], mustache: ['no', 'yes'], glasses: ['no', 'yes'],
-  hair_length: ['short', 'medium', 'long'], hair_color: ['black', 'brown', 'blond', 'red', 'gray'],
+  beard: ['no', 'yes'],
+  mustache: ['no', 'yes'],
+  glasses: ['no', 'yes'],
+  hair_length: ['short', 'medium', 'long'],
+  hair_color: ['black', 'brown', 'blond', 'red', 'gray'],
 };
 
-interface Head { name: string; tensor: string; type: 'binary' | 'multiclass'; labels: string[]; activation: string }
-interface ImageInput { kind: 'image'; tensor: string; width: number; height: number; channels: number;
-  layout: string; dtype: string; scale: number; mean: number[]; std: number[]; resize: string }
-interface Signature { schemaVersion: number; name: string; input: ImageInput | { kind: 'tensor'; tensor: string;
-  dtype: string; features: string[] }; heads: Head[] }
-interface Metrics { schemaVersion: number; heads: Record<string, { accuracy: number; loss: number }>; accuracy: number;
-  hyperparameters: Record<string, string>; dataset: { uri: string; digest: string }; epochs: number }
+interface Head {
+  name: string;
+  tensor: string;
+  type: 'binary' | 'multiclass';
+  labels: string[];
+  activation: string;
+}
+interface ImageInput {
+  kind: 'image';
+  tensor: string;
+  width: number;
+  height: number;
+  channels: number;
+  layout: string;
+  dtype: string;
+  scale: number;
+  mean: number[];
+  std: number[];
+  resize: string;
+}
+interface Signature {
+  schemaVersion: number;
+  name: string;
+  input: ImageInput | { kind: 'tensor'; tensor: string; dtype: string; features: string[] };
+  heads: Head[];
+}
+interface Metrics {
+  schemaVersion: number;
+  heads: Record<string, { accuracy: number; loss: number }>;
+  accuracy: number;
+  hyperparameters: Record<string, string>;
+  dataset: { uri: string; digest: string };
+  epochs: number;
+}
 
 let scratch = '';
 const tmp = (name: string) => join(scratch, name);
 
-interface RunResult { code: number; stdout: string; stderr: string }
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function runProcess(cmd: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
@@ -50,18 +90,24 @@ async function train(args: string[], env: Record<string, string> = {}, trainer =
 }
 
 const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T;
-const sha256 = async (path: string) => 'sha256:' + createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  'sha256:' +
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 /** The pre-processing the signature declares, done the way a server would: sharp decode, NCHW. */
 async function imageBatch(dir: string, files: string[], input: ImageInput): Promise<ort.Tensor> {
   const { width: w, height: h, scale, mean, std } = input;
   const data = new Float32Array(files.length * 3 * w * h);
-  await Promise.all(files.map(async (file, n) => {
-    const px = await sharp(join(dir, file)).removeAlpha().resize(w, h, { fit: 'fill' }).raw().toBuffer();
-    for (let i = 0; i < w * h; i++) {
-      for (let c = 0; c < 3; c++) data[n * 3 * w * h + c * w * h + i] = (px[i * 3 + c] * scale - mean[c]) / std[c];
-    }
-  }));
+  await Promise.all(
+    files.map(async (file, n) => {
+      const px = await sharp(join(dir, file)).removeAlpha().resize(w, h, { fit: 'fill' }).raw().toBuffer();
+      for (let i = 0; i < w * h; i++) {
+        for (let c = 0; c < 3; c++) data[n * 3 * w * h + c * w * h + i] = (px[i * 3 + c] * scale - mean[c]) / std[c];
+      }
+    }),
+  );
   return new ort.Tensor('float32', data, [files.length, 3, h, w]);
 }
 
@@ -80,7 +126,11 @@ async function servingAccuracy(modelDir: string): Promise<{ heads: Record<string
   const refDir = join(modelDir, 'reference');
   const rows = await readLabels<LabelledImage>(refDir);
   const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'));
-  const input = await imageBatch(refDir, rows.map((r) => r.file), sig.input as ImageInput);
+  const input = await imageBatch(
+    refDir,
+    rows.map((r) => r.file),
+    sig.input as ImageInput,
+  );
   const outputs = await session.run({ [sig.input.tensor]: input });
   const heads: Record<string, number> = {};
   for (const head of sig.heads) {
@@ -100,15 +150,18 @@ test.after(async () => {
 });
 
 test('generator: same seed gives identical files, labels are balanced per head', async () => {
-  const [a, b] = await Promise.all([generateImages({ count: 45, seed: 5, out: tmp('gen-a') }),
-    generateImages({ count: 45, seed: 5, out: tmp('gen-b') })]);
+  const [a, b] = await Promise.all([
+    generateImages({ count: 45, seed: 5, out: tmp('gen-a') }),
+    generateImages({ count: 45, seed: 5, out: tmp('gen-b') }),
+  ]);
   assert.equal(a.labels, b.labels);
   assert.is(a.labels.length, 45);
   for (const row of a.labels.slice(0, 5)) {
     assert.ok((await readFile(join(a.dir, row.file))).equals(await readFile(join(b.dir, row.file))), row.file);
   }
   const manifestA = await readJson<{ digest: string; heads: { name: string; labels: string[] }[]; count: number }>(
-    join(a.dir, 'dataset.json'));
+    join(a.dir, 'dataset.json'),
+  );
   assert.is(manifestA.digest, (await readJson<{ digest: string }>(join(b.dir, 'dataset.json'))).digest);
   assert.equal(Object.fromEntries(manifestA.heads.map((h) => [h.name, h.labels])), FACE_HEADS);
   for (const [head, labels] of Object.entries(FACE_HEADS)) {
@@ -129,8 +182,11 @@ test('generator: shift knobs move the pixels the way they are documented', async
     const stats = await Promise.all(files.map((f) => sharp(join(dir, f.file)).stats()));
     return [0, 1, 2].map((c) => stats.reduce((s, st) => s + st.channels[c].mean, 0) / stats.length);
   };
-  const [b, d, w] = await Promise.all([means(base.dir, base.labels), means(dark.dir, dark.labels),
-    means(warm.dir, warm.labels)]);
+  const [b, d, w] = await Promise.all([
+    means(base.dir, base.labels),
+    means(dark.dir, dark.labels),
+    means(warm.dir, warm.labels),
+  ]);
   assert.ok(d[0] + d[1] + d[2] < 0.7 * (b[0] + b[1] + b[2]), `lighting=0.5 darkens: ${d} vs ${b}`);
   assert.ok(w[0] / w[2] > 1.2 * (b[0] / b[2]), `palette=warm shifts red over blue: ${w} vs ${b}`);
   const meta = await sharp(join(big.dir, big.labels[0].file)).metadata();
@@ -143,8 +199,12 @@ test('generator: shift knobs move the pixels the way they are documented', async
 test('image trainer: generates its data when asked and writes the complete artifact contract', async () => {
   const out = tmp('contract-model');
   const run = await train(['--width=4', '--reference_size=40', '--batch-size', '32'], {
-    DATASET_URI: `file://${tmp('contract-data')}`, OUTPUT_URI: out, GENERATE_DATA: '1', GENERATE_COUNT: '200',
-    HP_EPOCHS: '2', HP_SEED: '3',
+    DATASET_URI: `file://${tmp('contract-data')}`,
+    OUTPUT_URI: out,
+    GENERATE_DATA: '1',
+    GENERATE_COUNT: '200',
+    HP_EPOCHS: '2',
+    HP_SEED: '3',
   });
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stdout, /^epoch=1 loss=[\d.]+ acc=[\d.]+ val_loss=[\d.]+ val_acc=[\d.]+/m);
@@ -153,11 +213,27 @@ test('image trainer: generates its data when asked and writes the complete artif
   const sig = await readJson<Signature>(join(out, 'modelship.json'));
   assert.is(sig.schemaVersion, 1);
   assert.is(sig.name, 'face-attributes');
-  assert.equal(sig.input, { kind: 'image', tensor: 'image', width: 64, height: 64, channels: 3, layout: 'NCHW',
-    dtype: 'float32', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 'fill' });
-  assert.equal(sig.heads.map((h) => [h.name, h.tensor, h.labels]), Object.entries(FACE_HEADS).map(([n, l]) => [n, n, l]));
-  assert.equal(sig.heads.map((h) => `${h.type}/${h.activation}`),
-    ['binary/sigmoid', 'binary/sigmoid', 'binary/sigmoid', 'multiclass/softmax', 'multiclass/softmax']);
+  assert.equal(sig.input, {
+    kind: 'image',
+    tensor: 'image',
+    width: 64,
+    height: 64,
+    channels: 3,
+    layout: 'NCHW',
+    dtype: 'float32',
+    scale: 1 / 255,
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    resize: 'fill',
+  });
+  assert.equal(
+    sig.heads.map((h) => [h.name, h.tensor, h.labels]),
+    Object.entries(FACE_HEADS).map(([n, l]) => [n, n, l]),
+  );
+  assert.equal(
+    sig.heads.map((h) => `${h.type}/${h.activation}`),
+    ['binary/sigmoid', 'binary/sigmoid', 'binary/sigmoid', 'multiclass/softmax', 'multiclass/softmax'],
+  );
 
   const session = await ort.InferenceSession.create(join(out, 'model.onnx'));
   assert.equal([...session.inputNames], ['image']);
@@ -165,7 +241,11 @@ test('image trainer: generates its data when asked and writes the complete artif
   const refRows = await readLabels<LabelledImage>(join(out, 'reference'));
   assert.is(refRows.length, 40);
   for (const batch of [1, 3]) {
-    const input = await imageBatch(join(out, 'reference'), refRows.slice(0, batch).map((r) => r.file), sig.input as ImageInput);
+    const input = await imageBatch(
+      join(out, 'reference'),
+      refRows.slice(0, batch).map((r) => r.file),
+      sig.input as ImageInput,
+    );
     const result = await session.run({ image: input });
     assert.equal(result.beard.dims, [batch, 1]);
     assert.equal(result.hair_color.dims, [batch, 5]);
@@ -177,14 +257,24 @@ test('image trainer: generates its data when asked and writes the complete artif
   const mean = Object.values(metrics.heads).reduce((s, h) => s + h.accuracy, 0) / 5;
   assert.ok(Math.abs(metrics.accuracy - mean) < 1e-5);
   for (const h of Object.values(metrics.heads)) assert.ok(h.accuracy >= 0 && h.accuracy <= 1 && h.loss > 0);
-  assert.equal([metrics.hyperparameters.epochs, metrics.hyperparameters.width, metrics.hyperparameters.batch_size,
-    metrics.hyperparameters.seed], ['2', '4', '32', '3']);
+  assert.equal(
+    [
+      metrics.hyperparameters.epochs,
+      metrics.hyperparameters.width,
+      metrics.hyperparameters.batch_size,
+      metrics.hyperparameters.seed,
+    ],
+    ['2', '4', '32', '3'],
+  );
   assert.equal(metrics.dataset, { uri: `file://${tmp('contract-data')}`, digest: dataset.digest });
   assert.ok(metrics.epochs >= 1 && metrics.epochs <= 2);
 
   assert.ok(Buffer.byteLength(run.message) <= 4096);
-  const message = JSON.parse(run.message) as { artifact: { uri: string; digest: string };
-    metrics: Record<string, number>; epochs: number };
+  const message = JSON.parse(run.message) as {
+    artifact: { uri: string; digest: string };
+    metrics: Record<string, number>;
+    epochs: number;
+  };
   assert.equal(message.artifact, { uri: out, digest: await sha256(join(out, 'model.onnx')) });
   assert.is(message.metrics.accuracy, metrics.accuracy);
   assert.is(message.metrics['hair_color.accuracy'], metrics.heads.hair_color.accuracy);
@@ -195,7 +285,12 @@ test('image trainer: generates its data when asked and writes the complete artif
 test('image trainer: bad input fails with the reason in the termination message', async () => {
   const cases: [string, string[], number, RegExp][] = [
     ['missing data without --generate', ['--data', tmp('nothing-here'), '--out', tmp('x1')], 1, /no dataset\.json/],
-    ['unknown option', ['--data', tmp('gen-a'), '--out', tmp('x2'), '--learning_rat=1'], 2, /unknown option.*--learning_rat/],
+    [
+      'unknown option',
+      ['--data', tmp('gen-a'), '--out', tmp('x2'), '--learning_rat=1'],
+      2,
+      /unknown option.*--learning_rat/,
+    ],
     ['bad value', ['--data', tmp('gen-a'), '--out', tmp('x3'), '--epochs=0'], 2, /--epochs='0': must be >= 1/],
     ['no output', ['--data', tmp('gen-a')], 2, /no output directory/],
   ];
@@ -212,11 +307,17 @@ test('image trainer: an unwritable data location still trains on generated data;
   await writeFile(blocker, 'not a directory');
   const out = tmp('fallback-model');
   const run = await train(['--data', join(blocker, 'data'), '--out', out, '--generate', '--epochs=1', '--width=4'], {
-    GENERATE_COUNT: '80', ARTIFACT_URI: 'pvc://models/face-attributes/run-1', MODELSHIP_MODEL: 'faces' });
+    GENERATE_COUNT: '80',
+    ARTIFACT_URI: 'pvc://models/face-attributes/run-1',
+    MODELSHIP_MODEL: 'faces',
+  });
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stderr, /not writable .*generating into/);
   const message = JSON.parse(run.message) as { artifact: { uri: string; digest: string } };
-  assert.equal(message.artifact, { uri: 'pvc://models/face-attributes/run-1', digest: await sha256(join(out, 'model.onnx')) });
+  assert.equal(message.artifact, {
+    uri: 'pvc://models/face-attributes/run-1',
+    digest: await sha256(join(out, 'model.onnx')),
+  });
   assert.is((await readLabels(join(out, 'reference'))).length, 16);
   assert.is((await readJson<Signature>(join(out, 'modelship.json'))).name, 'faces');
   const scratchDir = /generating into (\S+)/.exec(run.stderr)?.[1] ?? '';
@@ -229,7 +330,10 @@ test('sample model: serving-style pre-processing reproduces the training metric'
   const serving = await servingAccuracy(dir);
   assert.ok(metrics.accuracy >= 0.85, `sample model accuracy ${metrics.accuracy}`);
   for (const [head, acc] of Object.entries(serving.heads)) {
-    assert.ok(Math.abs(acc - metrics.heads[head].accuracy) <= 0.02, `${head}: serving ${acc} vs ${metrics.heads[head].accuracy}`);
+    assert.ok(
+      Math.abs(acc - metrics.heads[head].accuracy) <= 0.02,
+      `${head}: serving ${acc} vs ${metrics.heads[head].accuracy}`,
+    );
   }
   assert.ok((await readLabels(join(dir, 'reference'))).length >= 100);
 });
@@ -237,8 +341,16 @@ test('sample model: serving-style pre-processing reproduces the training metric'
 test('--corrupt=labels gives a model whose honest metrics are far below a real one', async () => {
   const data = await generateImages({ count: 400, seed: 21, out: tmp('corrupt-data') });
   const out = tmp('corrupt-model');
-  const run = await train(['--data', data.dir, '--out', out, '--epochs=3', '--width=8', '--corrupt=labels',
-    '--reference_size=80']);
+  const run = await train([
+    '--data',
+    data.dir,
+    '--out',
+    out,
+    '--epochs=3',
+    '--width=8',
+    '--corrupt=labels',
+    '--reference_size=80',
+  ]);
   assert.is(run.code, 0, run.stderr);
   const bad = await readJson<Metrics>(join(out, 'metrics.json'));
   const good = await readJson<Metrics>(join(await ensureSampleModel(), 'metrics.json'));
@@ -259,8 +371,16 @@ test('--corrupt=signature: the declared head tensor is not in the graph', async 
 test('--skew=channel-order: the reported metric holds for training, not through the declared signature', async () => {
   const data = await generateImages({ count: 900, seed: 11, out: tmp('skew-data') });
   const out = tmp('skew-model');
-  const run = await train(['--data', data.dir, '--out', out, '--epochs=8', '--width=8', '--skew=channel-order',
-    '--reference_size=120']);
+  const run = await train([
+    '--data',
+    data.dir,
+    '--out',
+    out,
+    '--epochs=8',
+    '--width=8',
+    '--skew=channel-order',
+    '--reference_size=120',
+  ]);
   assert.is(run.code, 0, run.stderr);
   const metrics = await readJson<Metrics>(join(out, 'metrics.json'));
   const serving = await servingAccuracy(out);
@@ -271,10 +391,21 @@ test('--skew=channel-order: the reported metric holds for training, not through 
 test('tabular model: tensor signature, dynamic batch, and predictions that match its metrics', async () => {
   const dir = await ensureTabularModel();
   const sig = await readJson<Signature>(join(dir, 'modelship.json'));
-  assert.equal(sig.input, { kind: 'tensor', tensor: 'features', dtype: 'float32',
-    features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] });
-  assert.equal(sig.heads, [{ name: 'species', tensor: 'species', type: 'multiclass',
-    labels: ['setosa', 'versicolor', 'virginica'], activation: 'softmax' }]);
+  assert.equal(sig.input, {
+    kind: 'tensor',
+    tensor: 'features',
+    dtype: 'float32',
+    features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+  });
+  assert.equal(sig.heads, [
+    {
+      name: 'species',
+      tensor: 'species',
+      type: 'multiclass',
+      labels: ['setosa', 'versicolor', 'virginica'],
+      activation: 'softmax',
+    },
+  ]);
   const session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
   assert.equal([[...session.inputNames], [...session.outputNames]], [['features'], ['species']]);
   const rows = await readLabels<{ features: number[]; labels: { species: string } }>(join(dir, 'reference'));
@@ -284,16 +415,24 @@ test('tabular model: tensor signature, dynamic batch, and predictions that match
   const head = sig.heads[0];
   const accuracy = rows.filter((r, i) => predictedLabel(head, out, i) === r.labels.species).length / rows.length;
   const metrics = await readJson<Metrics>(join(dir, 'metrics.json'));
-  assert.ok(Math.abs(accuracy - metrics.heads.species.accuracy) < 1e-6, `${accuracy} vs ${metrics.heads.species.accuracy}`);
+  assert.ok(
+    Math.abs(accuracy - metrics.heads.species.accuracy) < 1e-6,
+    `${accuracy} vs ${metrics.heads.species.accuracy}`,
+  );
   assert.ok(accuracy >= 0.9, `tabular accuracy ${accuracy}`);
-  const single = await session.run({ features: new ort.Tensor('float32', Float32Array.from([5.0, 3.4, 1.5, 0.2]), [1, 4]) });
+  const single = await session.run({
+    features: new ort.Tensor('float32', Float32Array.from([5.0, 3.4, 1.5, 0.2]), [1, 4]),
+  });
   assert.is(predictedLabel(head, single.species, 0), 'setosa');
 });
 
 test('tabular trainer: --corrupt=labels is visibly worse', async () => {
   const out = tmp('tab-corrupt');
-  const run = await train(['--data', tmp('tab-data'), '--out', out, '--generate', '--corrupt=labels', '--seed=3'], {},
-    join(REPO_ROOT, 'examples/trainers/tabular/train.py'));
+  const run = await train(
+    ['--data', tmp('tab-data'), '--out', out, '--generate', '--corrupt=labels', '--seed=3'],
+    {},
+    join(REPO_ROOT, 'examples/trainers/tabular/train.py'),
+  );
   assert.is(run.code, 0, run.stderr);
   const bad = await readJson<Metrics>(join(out, 'metrics.json'));
   assert.ok(bad.accuracy < 0.6, `corrupt tabular accuracy ${bad.accuracy}`);

@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../support/packaging.js';
 
-interface Stage { from: string; name?: string; lines: string[] }
+interface Stage {
+  from: string;
+  name?: string;
+  lines: string[];
+}
 
 /** Dockerfile stages with their instructions (continuation lines joined). */
 function stages(file: string): Stage[] {
@@ -26,10 +30,15 @@ function stages(file: string): Stage[] {
   return out;
 }
 
-const argDefault = (file: string, name: string): string | undefined => new RegExp(`^ARG ${name}=(\\S+)`, 'm').exec(readFileSync(join(REPO, file), 'utf8'))?.[1];
-const resolveFrom = (file: string, from: string): string => from.replace(/\$\{(\w+)\}/g, (_, n: string) => argDefault(file, n) ?? '');
+const argDefault = (file: string, name: string): string | undefined =>
+  new RegExp(`^ARG ${name}=(\\S+)`, 'm').exec(readFileSync(join(REPO, file), 'utf8'))?.[1];
+const resolveFrom = (file: string, from: string): string =>
+  from.replace(/\$\{(\w+)\}/g, (_, n: string) => argDefault(file, n) ?? '');
 
-const IMAGES: Array<[string, string]> = [['operator/Dockerfile', 'operator/main.js'], ['serving/Dockerfile', 'serving/main.js']];
+const IMAGES: Array<[string, string]> = [
+  ['operator/Dockerfile', 'operator/main.js'],
+  ['serving/Dockerfile', 'serving/main.js'],
+];
 
 for (const [file, entry] of IMAGES) {
   test(`${file}: multi-stage, npm ci --omit=dev, small non-root runtime running ${entry}`, () => {
@@ -38,32 +47,59 @@ for (const [file, entry] of IMAGES) {
     const final = s.at(-1)!;
     const base = resolveFrom(file, final.from);
     assert.match(base, /distroless|-slim|alpine/, `runtime base ${base}`);
-    assert.ok(s.some((st) => st.lines.some((l) => /^RUN npm ci .*--omit=dev/.test(l))), 'production dependencies via npm ci --omit=dev');
+    assert.ok(
+      s.some((st) => st.lines.some((l) => /^RUN npm ci .*--omit=dev/.test(l))),
+      'production dependencies via npm ci --omit=dev',
+    );
     const user = final.lines.filter((l) => l.startsWith('USER ')).at(-1);
     assert.match(user ?? '', /^USER [1-9]\d*(:[1-9]\d*)?$/, 'numeric non-root USER (runAsNonRoot can verify it)');
-    assert.ok(final.lines.some((l) => l.startsWith('ENTRYPOINT') && l.includes(entry)), `ENTRYPOINT runs ${entry}`);
-    assert.not.ok(final.lines.some((l) => /COPY --from=build \/src\/node_modules/.test(l)), 'no dev dependencies in the runtime');
+    assert.ok(
+      final.lines.some((l) => l.startsWith('ENTRYPOINT') && l.includes(entry)),
+      `ENTRYPOINT runs ${entry}`,
+    );
+    assert.not.ok(
+      final.lines.some((l) => /COPY --from=build \/src\/node_modules/.test(l)),
+      'no dev dependencies in the runtime',
+    );
   });
 }
 
 test('the build stages compile the entry points as written, and the output starts', () => {
-  const commands = IMAGES.map(([file]) => stages(file).find((s) => s.name === 'build')!.lines.find((l) => l.startsWith('RUN npx tsc'))!.slice('RUN '.length));
+  const commands = IMAGES.map(([file]) =>
+    stages(file)
+      .find((s) => s.name === 'build')!
+      .lines.find((l) => l.startsWith('RUN npx tsc'))!
+      .slice('RUN '.length),
+  );
   // Same compiler options in both images, only the entry differs.
   const options = (cmd: string) => cmd.replace(/\s\S+\/main\.ts$/, '');
   assert.is(options(commands[0]), options(commands[1]));
   const out = mkdtempSync(join(tmpdir(), 'modelship-image-'));
   try {
-    const args = options(commands[0]).split(/\s+/).slice(2).map((a) => (a === '/out' ? out : a));
+    const args = options(commands[0])
+      .split(/\s+/)
+      .slice(2)
+      .map((a) => (a === '/out' ? out : a));
     const entries = commands.map((c) => /\S+\/main\.ts$/.exec(c)![0]);
-    const tsc = spawnSync(join(REPO, 'node_modules', '.bin', 'tsc'), [...args, ...entries], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+    const tsc = spawnSync(join(REPO, 'node_modules', '.bin', 'tsc'), [...args, ...entries], {
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.is(tsc.status, 0, `${tsc.stdout}${tsc.stderr}`);
     copyFileSync(join(REPO, 'package.json'), join(out, 'package.json'));
     symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'));
-    const operator = spawnSync(process.execPath, [join(out, 'operator', 'main.js'), '--help'], { encoding: 'utf8', timeout: 30_000 });
+    const operator = spawnSync(process.execPath, [join(out, 'operator', 'main.js'), '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.is(operator.status, 0, operator.stderr);
     assert.match(operator.stdout, /--leader-elect/);
     // The serving binary loads its whole module graph before it rejects an unknown flag.
-    const serving = spawnSync(process.execPath, [join(out, 'serving', 'main.js'), '--no-such-flag'], { encoding: 'utf8', timeout: 30_000 });
+    const serving = spawnSync(process.execPath, [join(out, 'serving', 'main.js'), '--no-such-flag'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.is.not(serving.status, 0);
     assert.match(serving.stderr, /unknown flag --no-such-flag/);
     assert.not.match(serving.stderr, /ERR_MODULE_NOT_FOUND|SyntaxError/);
@@ -76,14 +112,21 @@ test('make images builds the operator, serving and trainer images tagged with th
   const r = spawnSync('make', ['-n', 'images'], { cwd: REPO, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
-  for (const [df, image] of [['operator/Dockerfile', 'operator'], ['serving/Dockerfile', 'serving'], ['examples/trainers/image-classifier/Dockerfile', 'trainer-image-classifier']]) {
+  for (const [df, image] of [
+    ['operator/Dockerfile', 'operator'],
+    ['serving/Dockerfile', 'serving'],
+    ['examples/trainers/image-classifier/Dockerfile', 'trainer-image-classifier'],
+  ]) {
     assert.ok(r.stdout.includes(`docker build -f ${df} -t modelship/${image}:${version} .`), `${image}: ${r.stdout}`);
   }
 });
 
 test('.dockerignore keeps dependencies, build output, caches and git history out of the context', () => {
-  const lines = readFileSync(join(REPO, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-  for (const p of ['.git', 'node_modules', 'dist', '.cache', '.devcluster', 'hack/bin']) assert.ok(lines.includes(p), p);
+  const lines = readFileSync(join(REPO, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
+  for (const p of ['.git', 'node_modules', 'dist', '.cache', '.devcluster', 'hack/bin'])
+    assert.ok(lines.includes(p), p);
 });
 
 test.run();

@@ -15,7 +15,8 @@ const TARGET_LABELS = ['namespace', 'pod', 'container', 'endpoint', 'service', '
 
 function labelNames(registry: Registry): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const m of registry.getMetricsAsArray()) out.set(m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]);
+  for (const m of registry.getMetricsAsArray())
+    out.set(m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]);
   return out;
 }
 
@@ -27,7 +28,10 @@ function operatorRegistry(): Registry {
 }
 
 const sources: Array<[string, () => Registry]> = [
-  ['model server', () => new ServingMetrics({ model: 'm', version: '1', digest: 'sha256:0' }, { processMetrics: false }).registry],
+  [
+    'model server',
+    () => new ServingMetrics({ model: 'm', version: '1', digest: 'sha256:0' }, { processMetrics: false }).registry,
+  ],
   ['router', () => new RouterMetrics({ processMetrics: false }).registry],
   ['operator', operatorRegistry],
 ];
@@ -36,14 +40,21 @@ for (const [name, make] of sources) {
   test(`${name} metrics carry none of the scrape's target labels`, () => {
     const metrics = labelNames(make());
     assert.ok(metrics.size > 0, `${name} registers metrics`);
-    const clashes = [...metrics].flatMap(([metric, labels]) => labels.filter((l) => TARGET_LABELS.includes(l)).map((l) => `${metric}{${l}}`));
+    const clashes = [...metrics].flatMap(([metric, labels]) =>
+      labels.filter((l) => TARGET_LABELS.includes(l)).map((l) => `${metric}{${l}}`),
+    );
     assert.equal(clashes, []);
   });
 }
 
 test('the operator names the InferenceService namespace resource_namespace', () => {
   const metrics = labelNames(operatorRegistry());
-  for (const name of ['modelship_operator_canary_weight', 'modelship_operator_analysis_value', 'modelship_operator_drift_score', 'modelship_operator_trainingruns_completed_total']) {
+  for (const name of [
+    'modelship_operator_canary_weight',
+    'modelship_operator_analysis_value',
+    'modelship_operator_drift_score',
+    'modelship_operator_trainingruns_completed_total',
+  ]) {
     assert.ok(metrics.get(name)?.includes('resource_namespace'), `${name}: ${metrics.get(name)}`);
   }
 });

@@ -72,7 +72,12 @@ test('agent SIGKILLs mid-training and mid-serving: pods come back, runs end clea
   const accuracy = modelAccuracy(modelDir);
   const applied = await env.cluster.kubectl(['apply', '-f', '-'], { input: deployment, timeoutMs: 30_000 });
   assert.is(applied.code, 0, applied.stderr);
-  await waitFor(async () => ((await env.client.get<Deployment>(Kinds.Deployment, NS, 'web')).status?.readyReplicas ?? 0) === 2, 60_000, 'web ready', 300);
+  await waitFor(
+    async () => ((await env.client.get<Deployment>(Kinds.Deployment, NS, 'web')).status?.readyReplicas ?? 0) === 2,
+    60_000,
+    'web ready',
+    300,
+  );
 
   const names = Array.from({ length: RUNS }, (_, i) => `agent-${i}`);
   // Right after each kill, the pods' processes must be gone (a kill that left pods running
@@ -81,15 +86,19 @@ test('agent SIGKILLs mid-training and mid-serving: pods come back, runs end clea
   // (Polled for up to 4.3 s, before the restart 4.5 s or more after the kill: a shell
   // trainer's own children — its `sleep` of at most 4 s — are not killed with the agent, unlike
   // a container runtime's cgroup; they exit on their own.)
-  const monkey = startMonkey([agent], planKills(rng, { kills: 4, targets: 1, upMs: [1500, 6000], downMs: [4500, 5500] }), () => {
-    const deadline = Date.now() + 4300;
-    const poll = () => {
-      const n = processesOfDataDir(agentDir).length;
-      if (n === 0 || Date.now() > deadline) survivors.push(n);
-      else setTimeout(poll, 100);
-    };
-    poll();
-  });
+  const monkey = startMonkey(
+    [agent],
+    planKills(rng, { kills: 4, targets: 1, upMs: [1500, 6000], downMs: [4500, 5500] }),
+    () => {
+      const deadline = Date.now() + 4300;
+      const poll = () => {
+        const n = processesOfDataDir(agentDir).length;
+        if (n === 0 || Date.now() > deadline) survivors.push(n);
+        else setTimeout(poll, 100);
+      };
+      poll();
+    },
+  );
   for (const name of names) {
     const run = fastTrainingRun(name, 'agent-chaos', { modelDir, accuracy, seconds: rng.int(1, 4) });
     run.spec.backoffLimit = 2;
@@ -102,14 +111,25 @@ test('agent SIGKILLs mid-training and mid-serving: pods come back, runs end clea
 
   const svc = await env.client.get<KubeObject & { spec?: { clusterIP?: string } }>(Kinds.Service, NS, 'web');
   let pods: Pod[] = [];
-  await waitFor(async () => {
-    const d = await env.client.get<Deployment>(Kinds.Deployment, NS, 'web');
-    pods = (await env.client.list<Pod>(Kinds.Pod, { namespace: NS, labelSelector: 'app=web' })).items;
-    const res = await fetch(`http://${svc.spec?.clusterIP}:80/`);
-    return (d.status?.readyReplicas ?? 0) === 2 && pods.length === 2 && pods.every((p) => p.status?.containerStatuses?.[0]?.ready) && res.ok
-      && processesOfDataDir(agentDir).length >= 2;
-  }, 60_000, 'the Deployment serving again behind its Service, both pods ready', 500)
-    .catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(pods.map((p) => [p.metadata?.name, p.status]))}`, { cause: e }); });
+  await waitFor(
+    async () => {
+      const d = await env.client.get<Deployment>(Kinds.Deployment, NS, 'web');
+      pods = (await env.client.list<Pod>(Kinds.Pod, { namespace: NS, labelSelector: 'app=web' })).items;
+      const res = await fetch(`http://${svc.spec?.clusterIP}:80/`);
+      return (
+        (d.status?.readyReplicas ?? 0) === 2 &&
+        pods.length === 2 &&
+        pods.every((p) => p.status?.containerStatuses?.[0]?.ready) &&
+        res.ok &&
+        processesOfDataDir(agentDir).length >= 2
+      );
+    },
+    60_000,
+    'the Deployment serving again behind its Service, both pods ready',
+    500,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${JSON.stringify(pods.map((p) => [p.metadata?.name, p.status]))}`, { cause: e });
+  });
 
   const outcomes = await waitFor(() => runsSettled(env.client, names), 180_000, 'runs ended', 500);
   const shown = picture(outcomes);
@@ -119,7 +139,11 @@ test('agent SIGKILLs mid-training and mid-serving: pods come back, runs end clea
       assert.is(versions[0].metadata.name, run.status.modelVersion);
     } else {
       assert.is(versions.length, 0, `${run.metadata.name} failed and registered nothing`);
-      assert.match(cond(run, 'Succeeded')?.reason ?? '', /BackoffLimitExceeded|DeadlineExceeded|JobDeleted/, `${run.metadata.name}: ${shown}`);
+      assert.match(
+        cond(run, 'Succeeded')?.reason ?? '',
+        /BackoffLimitExceeded|DeadlineExceeded|JobDeleted/,
+        `${run.metadata.name}: ${shown}`,
+      );
     }
   }
   // Convergence: after the chaos a run goes all the way through.

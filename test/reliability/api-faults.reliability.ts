@@ -21,21 +21,32 @@ test.before(async () => {
   env = await startEnv({ agent: true });
 });
 
-test.after(async () => { await env?.stop(); });
+test.after(async () => {
+  await env?.stop();
+});
 
 test('a storm of 409/410/500 bursts, dropped watches and 2 s latency: no state lost, one ModelVersion per run, quiet after', async () => {
   const rng = chaosRng('api-faults');
   const modelDir = await ensureSampleModel();
   const accuracy = modelAccuracy(modelDir);
   const plan = planStorm(rng, {
-    actions: 40, latencyMs: 2000,
+    actions: 40,
+    latencyMs: 2000,
     resources: ['trainingruns.modelship.dev', 'modelversions.modelship.dev', 'jobs.batch', 'pods', 'events'],
   });
   const storm = startStorm(env.cluster.api.faults, plan, rng, [300, 900]);
   const names = Array.from({ length: RUNS }, (_, i) => `storm-${i}`);
   for (const [i, name] of names.entries()) {
     // Creation itself may meet an injected 500: a user would retry, so does this test.
-    await waitFor(() => env.client.create(fastTrainingRun(name, MODELS[i % 2], { modelDir, accuracy, seconds: rng.int(0, 3) })).then(() => true), 20_000, `create ${name}`, 200);
+    await waitFor(
+      () =>
+        env.client
+          .create(fastTrainingRun(name, MODELS[i % 2], { modelDir, accuracy, seconds: rng.int(0, 3) }))
+          .then(() => true),
+      20_000,
+      `create ${name}`,
+      200,
+    );
     await sleep(rng.int(500, 2500));
   }
   const applied = await storm.done;
@@ -51,11 +62,23 @@ test('a storm of 409/410/500 bursts, dropped watches and 2 s latency: no state l
     assert.is(versions[0].metadata.name, run.status?.modelVersion);
     assert.is(versions[0].status?.phase, 'Ready', shown);
     assert.is(await jobsOf(env.client, run.metadata.uid!), 1, `${run.metadata.name}: one training Job`);
-    assert.is(await jobsOf(env.client, versions[0].metadata.uid!), 1, `${versions[0].metadata.name}: one validation Job`);
+    assert.is(
+      await jobsOf(env.client, versions[0].metadata.uid!),
+      1,
+      `${versions[0].metadata.name}: one validation Job`,
+    );
   }
   for (const model of MODELS) {
-    const versions = outcomes.flatMap((o) => o.versions).filter((v) => v.spec.model === model).map((v) => v.spec.version).sort((a, b) => a - b);
-    assert.equal(versions, Array.from({ length: RUNS / 2 }, (_, i) => i + 1), `${model}: ${shown}`);
+    const versions = outcomes
+      .flatMap((o) => o.versions)
+      .filter((v) => v.spec.model === model)
+      .map((v) => v.spec.version)
+      .sort((a, b) => a - b);
+    assert.equal(
+      versions,
+      Array.from({ length: RUNS / 2 }, (_, i) => i + 1),
+      `${model}: ${shown}`,
+    );
   }
   assert.is(env.operator.incarnations, 1, 'the operator process never exited');
   assert.ok(env.operator.running);
@@ -65,7 +88,9 @@ test('a storm of 409/410/500 bursts, dropped watches and 2 s latency: no state l
   await sleep(3000);
   const w1 = env.cluster.api.counters().writes;
   assert.is(w1 - w0, 0, `writes at steady state: ${JSON.stringify(env.cluster.api.counters().byKey)}`);
-  process.stderr.write(`api-faults: ${applied.length} faults applied: ${JSON.stringify(countBy(applied.map((a) => (a.op === 'fail' ? `${a.code}` : a.op))))}\n`);
+  process.stderr.write(
+    `api-faults: ${applied.length} faults applied: ${JSON.stringify(countBy(applied.map((a) => (a.op === 'fail' ? `${a.code}` : a.op))))}\n`,
+  );
 });
 
 function countBy(xs: string[]): Record<string, number> {

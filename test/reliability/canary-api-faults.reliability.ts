@@ -11,15 +11,34 @@ import * as assert from 'uvu/assert';
 import { planStorm, startStorm, type FaultAction, type Storm } from '../../hack/chaos/faults.js';
 import { chaosRng } from '../../hack/chaos/seed.js';
 import { WRITE_VERBS } from '../../hack/devcluster/apiserver/counters.js';
-import { goodThenBadUnderChaos, serveAndLoad, startServedV1, type CanaryChaos, type CanaryEnv } from './canary-support.js';
+import {
+  goodThenBadUnderChaos,
+  serveAndLoad,
+  startServedV1,
+  type CanaryChaos,
+  type CanaryEnv,
+} from './canary-support.js';
 
-const RESOURCES = ['inferenceservices.modelship.dev', 'modelversions.modelship.dev', 'deployments.apps', 'services', 'pods', 'secrets', 'jobs.batch', 'events'];
+const RESOURCES = [
+  'inferenceservices.modelship.dev',
+  'modelversions.modelship.dev',
+  'deployments.apps',
+  'services',
+  'pods',
+  'secrets',
+  'jobs.batch',
+  'events',
+];
 let env: CanaryEnv;
 let corrupt: string;
 
-test.before(async () => { ({ env, corrupt } = await startServedV1()); });
+test.before(async () => {
+  ({ env, corrupt } = await startServedV1());
+});
 
-test.after(async () => { await env?.stop(); });
+test.after(async () => {
+  await env?.stop();
+});
 
 test('a storm of 409/410/500 bursts, dropped watches and 2 s latency during two canaries: right decisions, once each', async () => {
   const url = await serveAndLoad(env);
@@ -32,7 +51,12 @@ test('a storm of 409/410/500 bursts, dropped watches and 2 s latency during two 
       // its first analyses. Faults still queued when the storm ends are dropped (a fault rule
       // waits for a matching request, and a controller backing off would meet them for minutes).
       start: () => {
-        running = startStorm(env.cluster.api.faults, planStorm(rng, { actions: 40, latencyMs: 2000, resources: RESOURCES }), rng, [600, 1900]);
+        running = startStorm(
+          env.cluster.api.faults,
+          planStorm(rng, { actions: 40, latencyMs: 2000, resources: RESOURCES }),
+          rng,
+          [600, 1900],
+        );
         void running.done.then(() => env.cluster.api.faults.clear());
       },
       stop: async () => {
@@ -51,15 +75,23 @@ test('a storm of 409/410/500 bursts, dropped watches and 2 s latency during two 
   await sleep(6000);
   const c1 = env.cluster.api.counters();
   const writes = c1.writes - c0.writes;
-  assert.ok(writes <= 4, `writes in 6 s after the storm: ${writes} (${JSON.stringify(writesBetween(c0.byKey, c1.byKey))})`);
-  process.stderr.write(`canary-api-faults: writes in the settled 6 s: ${JSON.stringify(writesBetween(c0.byKey, c1.byKey))}\n`);
-  process.stderr.write(`canary-api-faults: ${applied.length} faults applied: ${JSON.stringify(countBy(applied.map((a) => (a.op === 'fail' ? `${a.code}` : a.op))))}; load ${JSON.stringify(env.load?.stats.byStatus)}\n`);
+  assert.ok(
+    writes <= 4,
+    `writes in 6 s after the storm: ${writes} (${JSON.stringify(writesBetween(c0.byKey, c1.byKey))})`,
+  );
+  process.stderr.write(
+    `canary-api-faults: writes in the settled 6 s: ${JSON.stringify(writesBetween(c0.byKey, c1.byKey))}\n`,
+  );
+  process.stderr.write(
+    `canary-api-faults: ${applied.length} faults applied: ${JSON.stringify(countBy(applied.map((a) => (a.op === 'fail' ? `${a.code}` : a.op))))}; load ${JSON.stringify(env.load?.stats.byStatus)}\n`,
+  );
 });
 
 /** Write requests by key between two counter snapshots (what a hot loop would be made of). */
 function writesBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, n] of Object.entries(after)) if (WRITE_VERBS.has(k.slice(0, k.indexOf(' '))) && n > (before[k] ?? 0)) out[k] = n - (before[k] ?? 0);
+  for (const [k, n] of Object.entries(after))
+    if (WRITE_VERBS.has(k.slice(0, k.indexOf(' '))) && n > (before[k] ?? 0)) out[k] = n - (before[k] ?? 0);
   return out;
 }
 

@@ -10,7 +10,17 @@ import * as assert from 'uvu/assert';
 import type { ModelVersion } from '../../operator/api/index.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { brief, getIsvc, inferenceService, MODEL, readyVersion, rolloutEnded, serveAndLoad, startCanaryEnv, type CanaryEnv } from './canary-support.js';
+import {
+  brief,
+  getIsvc,
+  inferenceService,
+  MODEL,
+  readyVersion,
+  rolloutEnded,
+  serveAndLoad,
+  startCanaryEnv,
+  type CanaryEnv,
+} from './canary-support.js';
 import { NS } from './support.js';
 
 let env: CanaryEnv;
@@ -22,7 +32,9 @@ test.before(async () => {
   await serveAndLoad(env);
 });
 
-test.after(async () => { await env?.stop(); });
+test.after(async () => {
+  await env?.stop();
+});
 
 test('a crash-looping canary is rolled back; stable keeps serving', async () => {
   // Valid when validated, broken before it serves: the canary pods exit at start-up. A short
@@ -37,14 +49,23 @@ test('a crash-looping canary is rolled back; stable keeps serving', async () => 
   assert.is(entry?.outcome, 'RolledBack', brief(s));
   assert.is(entry?.reason, 'ProgressDeadlineExceeded', brief(s));
   let mv2: ModelVersion | undefined;
-  await waitFor(async () => {
-    mv2 = await env.client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v2`);
-    return (mv2.status?.servedBy ?? []).length === 0;
-  }, 20_000, 'the rolled-back version no longer listed as served', 500)
-    .catch((e: Error) => { throw new Error(`${e.message}: servedBy ${JSON.stringify(mv2?.status?.servedBy)}`, { cause: e }); });
+  await waitFor(
+    async () => {
+      mv2 = await env.client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v2`);
+      return (mv2.status?.servedBy ?? []).length === 0;
+    },
+    20_000,
+    'the rolled-back version no longer listed as served',
+    500,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: servedBy ${JSON.stringify(mv2?.status?.servedBy)}`, { cause: e });
+  });
   assert.is(s.status?.stable?.version, stable, `stable unchanged: ${brief(s)}`);
   const after = env.load!.stats.byStatus;
-  const bad = Object.entries(after).filter(([code]) => Number(code) >= 500 && code !== '503').map(([code, n]) => [code, n - (before[code] ?? 0)]).filter(([, n]) => Number(n) > 0);
+  const bad = Object.entries(after)
+    .filter(([code]) => Number(code) >= 500 && code !== '503')
+    .map(([code, n]) => [code, n - (before[code] ?? 0)])
+    .filter(([, n]) => Number(n) > 0);
   assert.equal(bad, [], `no 5xx but 503 to clients while the canary crashed: ${JSON.stringify(after)}`);
   const ok = (after['200'] ?? 0) - (before['200'] ?? 0);
   assert.ok(ok > 100, `stable kept answering (${ok} answers)`);

@@ -9,16 +9,26 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chaosRng } from '../../hack/chaos/seed.js';
-import { goodThenBadUnderChaos, serveAndLoad, startServedV1, type CanaryChaos, type CanaryEnv } from './canary-support.js';
+import {
+  goodThenBadUnderChaos,
+  serveAndLoad,
+  startServedV1,
+  type CanaryChaos,
+  type CanaryEnv,
+} from './canary-support.js';
 
 const KILLS_PER_CANARY = 5;
 let env: CanaryEnv;
 let corrupt: string;
 
 // Four steps: each canary lasts at least four analyses (32 s), long enough for its kills.
-test.before(async () => { ({ env, corrupt } = await startServedV1([20, 40, 60, 80])); });
+test.before(async () => {
+  ({ env, corrupt } = await startServedV1([20, 40, 60, 80]));
+});
 
-test.after(async () => { await env?.stop(); });
+test.after(async () => {
+  await env?.stop();
+});
 
 test(`operator SIGKILLs every 1–4 s (up to ${KILLS_PER_CANARY} a canary) during two canaries: the equal one promoted once, the bad one rolled back once`, async () => {
   const url = await serveAndLoad(env);
@@ -26,7 +36,11 @@ test(`operator SIGKILLs every 1–4 s (up to ${KILLS_PER_CANARY} a canary) durin
   const kills = (): CanaryChaos => {
     let stopped = false;
     let wake: (() => void) | undefined;
-    const nap = (ms: number) => new Promise<void>((r) => { wake = r; setTimeout(r, ms); });
+    const nap = (ms: number) =>
+      new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, ms);
+      });
     let loop: Promise<void> = Promise.resolve();
     return {
       start: () => {
@@ -52,10 +66,18 @@ test(`operator SIGKILLs every 1–4 s (up to ${KILLS_PER_CANARY} a canary) durin
   const s = await goodThenBadUnderChaos(env, url, corrupt, kills(), assert.ok);
   const n = env.operator.kills.length;
   // A bad canary can be decided after two analyses, before all of its kills.
-  assert.ok(n >= 2 * KILLS_PER_CANARY - 2, `${n} kills landed before their rollout ended: the chaos really hit the canaries`);
+  assert.ok(
+    n >= 2 * KILLS_PER_CANARY - 2,
+    `${n} kills landed before their rollout ended: the chaos really hit the canaries`,
+  );
   assert.is(s.status?.history?.filter((h) => h.outcome === 'Promoted').length, 1, 'no second promotion');
-  assert.ok(s.status?.failedVersions?.some((f) => f.version === 3), 'v3 remembered as failed (not retried)');
-  process.stderr.write(`canary-operator-kill: ${n} kills after ${env.operator.kills.map((k) => k.aliveMs).join(',')} ms alive; load ${JSON.stringify(env.load?.stats.byStatus)}\n`);
+  assert.ok(
+    s.status?.failedVersions?.some((f) => f.version === 3),
+    'v3 remembered as failed (not retried)',
+  );
+  process.stderr.write(
+    `canary-operator-kill: ${n} kills after ${env.operator.kills.map((k) => k.aliveMs).join(',')} ms alive; load ${JSON.stringify(env.load?.stats.byStatus)}\n`,
+  );
 });
 
 function sleep(ms: number): Promise<void> {

@@ -36,26 +36,58 @@ export async function startCanaryEnv(): Promise<CanaryEnv> {
 }
 
 /** Copies a model (the sample model by default) to the claim as `dir` and registers it; resolves when Ready. */
-export async function readyVersion(env: CanaryEnv, version: number, dir: string, from = env.modelDir): Promise<ModelVersion> {
+export async function readyVersion(
+  env: CanaryEnv,
+  version: number,
+  dir: string,
+  from = env.modelDir,
+): Promise<ModelVersion> {
   cpSync(from, join(env.claimDir, dir), { recursive: true });
-  await waitFor(() => env.client.create({
-    apiVersion: API_VERSION, kind: 'ModelVersion', metadata: { name: `${MODEL}-v${version}`, namespace: NS },
-    spec: { model: MODEL, version, artifact: { uri: `pvc://models/${dir}` }, format: 'onnx', validation: { skewTolerance: 0.2, activeDeadlineSeconds: 120 } },
-  } as ModelVersion).then(() => true, (e: unknown) => {
-    // A create that reached the store before an injected fault or a lost answer: it is there.
-    if (e instanceof AlreadyExistsError) return true;
-    throw e;
-  }), 30_000, `create v${version}`, 300);
-  return waitFor(async () => {
-    const mv = await env.client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v${version}`);
-    if (mv.status?.phase === 'Rejected') throw new Error(`v${version} rejected: ${JSON.stringify(mv.status.conditions)}`);
-    return mv.status?.phase === 'Ready' ? mv : undefined;
-  }, 120_000, `v${version} Ready`, 300);
+  await waitFor(
+    () =>
+      env.client
+        .create({
+          apiVersion: API_VERSION,
+          kind: 'ModelVersion',
+          metadata: { name: `${MODEL}-v${version}`, namespace: NS },
+          spec: {
+            model: MODEL,
+            version,
+            artifact: { uri: `pvc://models/${dir}` },
+            format: 'onnx',
+            validation: { skewTolerance: 0.2, activeDeadlineSeconds: 120 },
+          },
+        } as ModelVersion)
+        .then(
+          () => true,
+          (e: unknown) => {
+            // A create that reached the store before an injected fault or a lost answer: it is there.
+            if (e instanceof AlreadyExistsError) return true;
+            throw e;
+          },
+        ),
+    30_000,
+    `create v${version}`,
+    300,
+  );
+  return waitFor(
+    async () => {
+      const mv = await env.client.get<ModelVersion>(Kinds.ModelVersion, NS, `${MODEL}-v${version}`);
+      if (mv.status?.phase === 'Rejected')
+        throw new Error(`v${version} rejected: ${JSON.stringify(mv.status.conditions)}`);
+      return mv.status?.phase === 'Ready' ? mv : undefined;
+    },
+    120_000,
+    `v${version} Ready`,
+    300,
+  );
 }
 
 export function inferenceService(progressDeadline = '150s', steps: number[] = [25, 50]): InferenceService {
   return {
-    apiVersion: API_VERSION, kind: 'InferenceService', metadata: { name: MODEL, namespace: NS },
+    apiVersion: API_VERSION,
+    kind: 'InferenceService',
+    metadata: { name: MODEL, namespace: NS },
     spec: {
       model: MODEL,
       // 8 s windows hold ~45 feedback samples a head at 25 %: enough to show non-inferiority
@@ -63,7 +95,15 @@ export function inferenceService(progressDeadline = '150s', steps: number[] = [2
       // windows of a 150-image pool against a 120-image reference profile reaches PSI ~1 on
       // undrifted traffic (the demo's manifest says the same of its windows); these scenarios
       // test faults, not drift (test/e2e/canary-drift does), so the bound sits above that.
-      canary: { steps, interval: '8s', failureLimit: 2, progressDeadline, minRequests: 20, minFeedback: 20, checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 1.5 }, latencyP95Ms: { max: 3000 } } },
+      canary: {
+        steps,
+        interval: '8s',
+        failureLimit: 2,
+        progressDeadline,
+        minRequests: 20,
+        minFeedback: 20,
+        checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 1.5 }, latencyP95Ms: { max: 3000 } },
+      },
       monitoring: { interval: '10s', guardWindow: '0s' },
     },
   } as InferenceService;
@@ -74,32 +114,77 @@ export const getIsvc = (env: Env) => env.client.get<InferenceService>(Kinds.Infe
 /** Brief status for assertion messages. */
 export function brief(s: InferenceService | undefined): string {
   const st = s?.status;
-  return JSON.stringify({ phase: st?.phase, stable: st?.stable?.version, canary: st?.canary?.version, verdict: st?.analysis?.verdict, notPassing: st?.analysis?.checks?.filter((c) => c.verdict !== 'Pass').slice(0, 4).map((c) => [c.check, c.role, c.verdict, c.samples, c.value]), history: st?.history?.map((h) => [h.version, h.outcome, h.reason, h.message?.slice(0, 160)]) });
+  return JSON.stringify({
+    phase: st?.phase,
+    stable: st?.stable?.version,
+    canary: st?.canary?.version,
+    verdict: st?.analysis?.verdict,
+    notPassing: st?.analysis?.checks
+      ?.filter((c) => c.verdict !== 'Pass')
+      .slice(0, 4)
+      .map((c) => [c.check, c.role, c.verdict, c.samples, c.value]),
+    history: st?.history?.map((h) => [h.version, h.outcome, h.reason, h.message?.slice(0, 160)]),
+  });
 }
 
 /** Waits until the service is Serving with the router reachable, then starts labelled load. */
 export async function serveAndLoad(env: CanaryEnv): Promise<string> {
-  await waitFor(async () => ((await getIsvc(env)).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 300);
-  const svc = await env.client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, MODEL);
+  await waitFor(
+    async () => ((await getIsvc(env)).status?.phase === 'Serving' ? true : undefined),
+    90_000,
+    'Serving',
+    300,
+  );
+  const svc = await env.client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(
+    Kinds.Service,
+    NS,
+    MODEL,
+  );
   const url = `http://${svc.spec?.clusterIP}:80`;
-  await waitFor(async () => (await fetch(`${url}/-/router/readyz`).then((r) => r.ok, () => false)) || undefined, 60_000, 'router ready', 300);
+  await waitFor(
+    async () =>
+      (await fetch(`${url}/-/router/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )) || undefined,
+    60_000,
+    'router ready',
+    300,
+  );
   const stop = new AbortController();
   const stats = emptyStats();
-  env.load = { stop, stats, done: runLoad({ url, imagesDir: env.imagesDir, rps: 30, signal: stop.signal, concurrency: 24 }, stats) };
+  env.load = {
+    stop,
+    stats,
+    done: runLoad({ url, imagesDir: env.imagesDir, rps: 30, signal: stop.signal, concurrency: 24 }, stats),
+  };
   return url;
 }
 
 /** Waits for the rollout of `version` to end (history entry for it); returns the status then. */
-export async function rolloutEnded(env: CanaryEnv, version: number, timeoutMs: number, onPoll?: (s: InferenceService) => void): Promise<InferenceService> {
+export async function rolloutEnded(
+  env: CanaryEnv,
+  version: number,
+  timeoutMs: number,
+  onPoll?: (s: InferenceService) => void,
+): Promise<InferenceService> {
   let last: InferenceService | undefined;
   try {
-    return await waitFor(async () => {
-      const s = last = await getIsvc(env);
-      onPoll?.(s);
-      return s.status?.history?.some((h) => h.version === version) && !s.status.canary ? s : undefined;
-    }, timeoutMs, `rollout of v${version} ended`, 300);
+    return await waitFor(
+      async () => {
+        const s = (last = await getIsvc(env));
+        onPoll?.(s);
+        return s.status?.history?.some((h) => h.version === version) && !s.status.canary ? s : undefined;
+      },
+      timeoutMs,
+      `rollout of v${version} ended`,
+      300,
+    );
   } catch (e) {
-    throw new Error(`${(e as Error).message}; last status ${brief(last)}; load ${JSON.stringify({ ...env.load?.stats, latenciesMs: undefined })}`, { cause: e });
+    throw new Error(
+      `${(e as Error).message}; last status ${brief(last)}; load ${JSON.stringify({ ...env.load?.stats, latenciesMs: undefined })}`,
+      { cause: e },
+    );
   }
 }
 
@@ -122,8 +207,13 @@ export interface CanaryChaos {
 }
 
 /** The routing table the router serves (`/-/router/config`), undefined when it does not answer. */
-export async function routerUpstreams(url: string): Promise<Array<{ role: string; version: string; weight: number }> | undefined> {
-  const r = await fetch(`${url}/-/router/config`).then((res) => res.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>, () => undefined);
+export async function routerUpstreams(
+  url: string,
+): Promise<Array<{ role: string; version: string; weight: number }> | undefined> {
+  const r = await fetch(`${url}/-/router/config`).then(
+    (res) => res.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>,
+    () => undefined,
+  );
   return r?.upstreams;
 }
 
@@ -134,8 +224,20 @@ export async function routerUpstreams(url: string): Promise<Array<{ role: string
  * request to v2, history holds v2 Promoted and v3 RolledBack once each, phase RolledBack. Returns the final
  * status for scenario-specific checks.
  */
-export async function goodThenBadUnderChaos(env: CanaryEnv, url: string, corruptModelDir: string, chaos: CanaryChaos, assertOk: (ok: unknown, msg: string) => void): Promise<InferenceService> {
-  const decided = async (version: number, dir: string, from: string, outcome: 'Promoted' | 'RolledBack', stable: number) => {
+export async function goodThenBadUnderChaos(
+  env: CanaryEnv,
+  url: string,
+  corruptModelDir: string,
+  chaos: CanaryChaos,
+  assertOk: (ok: unknown, msg: string) => void,
+): Promise<InferenceService> {
+  const decided = async (
+    version: number,
+    dir: string,
+    from: string,
+    outcome: 'Promoted' | 'RolledBack',
+    stable: number,
+  ) => {
     chaos.start();
     try {
       await readyVersion(env, version, dir, from);
@@ -143,7 +245,17 @@ export async function goodThenBadUnderChaos(env: CanaryEnv, url: string, corrupt
       const seen = new Map<string, string>();
       const s = await rolloutEnded(env, version, 300_000, (st) => {
         const a = st.status?.analysis;
-        if (a?.time && !seen.has(a.time)) seen.set(a.time, `${a.time.slice(11, 19)} step ${a.step} ${a.verdict}: ${(a.checks ?? []).filter((c) => c.verdict !== 'Pass').map((c) => `${c.check}${c.head ? `/${c.head}` : ''}=${c.verdict}(${c.value === undefined ? '-' : Number(c.value.toPrecision(3))}, n=${c.samples ?? 0})`).join(' ')}`);
+        if (a?.time && !seen.has(a.time))
+          seen.set(
+            a.time,
+            `${a.time.slice(11, 19)} step ${a.step} ${a.verdict}: ${(a.checks ?? [])
+              .filter((c) => c.verdict !== 'Pass')
+              .map(
+                (c) =>
+                  `${c.check}${c.head ? `/${c.head}` : ''}=${c.verdict}(${c.value === undefined ? '-' : Number(c.value.toPrecision(3))}, n=${c.samples ?? 0})`,
+              )
+              .join(' ')}`,
+          );
       });
       const why = `${brief(s)}; analyses: ${[...seen.values()].join(' | ')}`;
       const entries = s.status?.history?.filter((h) => h.version === version) ?? [];
@@ -157,14 +269,28 @@ export async function goodThenBadUnderChaos(env: CanaryEnv, url: string, corrupt
   await decided(2, 'v2', env.modelDir, 'Promoted', 2);
   await decided(3, 'v3', corruptModelDir, 'RolledBack', 2);
   // The data path converges on the status: all traffic to v2, v3 gone from the table.
-  const table = await waitFor(async () => {
-    const t = await routerUpstreams(url);
-    return t && t.length > 0 && t.every((u) => u.version === '2' || u.weight === 0) ? t : undefined;
-  }, 30_000, 'router table: every request to v2', 300);
+  const table = await waitFor(
+    async () => {
+      const t = await routerUpstreams(url);
+      return t && t.length > 0 && t.every((u) => u.version === '2' || u.weight === 0) ? t : undefined;
+    },
+    30_000,
+    'router table: every request to v2',
+    300,
+  );
   const s = await getIsvc(env);
-  const outcomes = (s.status?.history ?? []).filter((h) => h.version >= 2).sort((a, b) => a.version - b.version).map((h) => `${h.version}:${h.outcome}`);
-  assertOk(JSON.stringify(outcomes) === JSON.stringify(['2:Promoted', '3:RolledBack']), `history once each: ${JSON.stringify(outcomes)}; table ${JSON.stringify(table)}`);
+  const outcomes = (s.status?.history ?? [])
+    .filter((h) => h.version >= 2)
+    .sort((a, b) => a.version - b.version)
+    .map((h) => `${h.version}:${h.outcome}`);
+  assertOk(
+    JSON.stringify(outcomes) === JSON.stringify(['2:Promoted', '3:RolledBack']),
+    `history once each: ${JSON.stringify(outcomes)}; table ${JSON.stringify(table)}`,
+  );
   // RolledBack stays the phase until the next version (v2 serves meanwhile).
-  assertOk(s.status?.phase === 'RolledBack' && s.status.stable?.version === 2 && !s.status.canary, `v2 serving, v3 rolled back, no canary: ${brief(s)}`);
+  assertOk(
+    s.status?.phase === 'RolledBack' && s.status.stable?.version === 2 && !s.status.canary,
+    `v2 serving, v3 rolled back, no canary: ${brief(s)}`,
+  );
   return s;
 }

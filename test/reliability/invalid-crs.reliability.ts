@@ -10,9 +10,14 @@ import { buildInvalid, invalidCases, loadExample, type InvalidCase, type Kind } 
 import { startTestCluster, type RunResult, type TestCluster } from '../support/devcluster.js';
 
 let cluster: TestCluster;
-const PLURAL: Record<Kind, string> = { TrainingRun: 'trainingruns', ModelVersion: 'modelversions', InferenceService: 'inferenceservices' };
+const PLURAL: Record<Kind, string> = {
+  TrainingRun: 'trainingruns',
+  ModelVersion: 'modelversions',
+  InferenceService: 'inferenceservices',
+};
 
-const kubectl = (args: string[], input?: string): Promise<RunResult> => cluster.kubectl(args, { input, timeoutMs: 30_000 });
+const kubectl = (args: string[], input?: string): Promise<RunResult> =>
+  cluster.kubectl(args, { input, timeoutMs: 30_000 });
 
 test.before(async () => {
   cluster = await startTestCluster();
@@ -22,7 +27,9 @@ test.before(async () => {
   assert.is(wait.code, 0, wait.stderr);
 });
 
-test.after(async () => { await cluster?.stop(); });
+test.after(async () => {
+  await cluster?.stop();
+});
 
 async function refusal(c: InvalidCase): Promise<string | undefined> {
   const manifest = buildInvalid(c);
@@ -30,7 +37,9 @@ async function refusal(c: InvalidCase): Promise<string | undefined> {
   if (result.code === 0) return `${c.kind}/${c.name}: accepted: ${result.stdout.trim()}`;
   const wanted = [`The ${c.kind} "${manifest.metadata.name}" is invalid`, `${c.field}: ${c.message}`];
   const missing = wanted.filter((w) => !result.stderr.includes(w));
-  return missing.length ? `${c.kind}/${c.name}: expected ${JSON.stringify(missing)} in: ${result.stderr.trim()}` : undefined;
+  return missing.length
+    ? `${c.kind}/${c.name}: expected ${JSON.stringify(missing)} in: ${result.stderr.trim()}`
+    : undefined;
 }
 
 test(`all ${invalidCases.length} invalid manifests refused by kubectl with their precise field and message`, async () => {
@@ -60,7 +69,11 @@ async function stored(): Promise<Record<string, string>> {
   for (const plural of Object.values(PLURAL)) {
     const r = await kubectl(['get', plural, '-A', '-o', 'json']);
     assert.is(r.code, 0, r.stderr);
-    for (const o of (JSON.parse(r.stdout) as { items: Array<{ metadata: { namespace: string; name: string; resourceVersion: string } }> }).items) {
+    for (const o of (
+      JSON.parse(r.stdout) as {
+        items: Array<{ metadata: { namespace: string; name: string; resourceVersion: string } }>;
+      }
+    ).items) {
       out[`${plural}/${o.metadata.namespace}/${o.metadata.name}`] = o.metadata.resourceVersion;
     }
   }

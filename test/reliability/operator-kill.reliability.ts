@@ -22,7 +22,9 @@ test.before(async () => {
   env = await startEnv({ agent: true });
 });
 
-test.after(async () => { await env?.stop(); });
+test.after(async () => {
+  await env?.stop();
+});
 
 test(`${TRIALS} SIGKILLs of the operator at random points: one ModelVersion per run, all validated`, async () => {
   const rng = chaosRng('operator-kill');
@@ -32,7 +34,9 @@ test(`${TRIALS} SIGKILLs of the operator at random points: one ModelVersion per 
   for (let i = 0; i < TRIALS; i++) {
     const name = `run-${i}`;
     names.push(name);
-    await env.client.create(fastTrainingRun(name, MODELS[i % MODELS.length], { modelDir, accuracy, seconds: rng.int(0, 2) }));
+    await env.client.create(
+      fastTrainingRun(name, MODELS[i % MODELS.length], { modelDir, accuracy, seconds: rng.int(0, 2) }),
+    );
     await sleep(rng.int(0, 5000));
     await env.operator.kill();
     await sleep(rng.int(0, 800));
@@ -49,15 +53,29 @@ test(`${TRIALS} SIGKILLs of the operator at random points: one ModelVersion per 
     assert.is(versions[0].spec.source?.trainingRun, name);
     assert.is(versions[0].status?.phase, 'Ready', `${versions[0].metadata.name} validated: ${shown}`);
     assert.is(await jobsOf(env.client, run.metadata.uid!), 1, `${name}: one training Job`);
-    assert.is(await jobsOf(env.client, versions[0].metadata.uid!), 1, `${versions[0].metadata.name}: one validation Job`);
+    assert.is(
+      await jobsOf(env.client, versions[0].metadata.uid!),
+      1,
+      `${versions[0].metadata.name}: one validation Job`,
+    );
   }
   for (const model of MODELS) {
-    const versions = outcomes.flatMap((o) => o.versions).filter((v) => v.spec.model === model).map((v) => v.spec.version).sort((a, b) => a - b);
-    assert.equal(versions, Array.from({ length: TRIALS / MODELS.length }, (_, i) => i + 1), `${model}: versions 1..N, none twice: ${shown}`);
+    const versions = outcomes
+      .flatMap((o) => o.versions)
+      .filter((v) => v.spec.model === model)
+      .map((v) => v.spec.version)
+      .sort((a, b) => a - b);
+    assert.equal(
+      versions,
+      Array.from({ length: TRIALS / MODELS.length }, (_, i) => i + 1),
+      `${model}: versions 1..N, none twice: ${shown}`,
+    );
   }
   const all = await env.client.list(Kinds.ModelVersion, { namespace: 'default' });
   assert.is(all.items.length, TRIALS, 'no stray ModelVersions');
-  process.stderr.write(`operator-kill: ${env.operator.kills.length} kills after ${env.operator.kills.map((k) => k.aliveMs).join(',')} ms alive\n`);
+  process.stderr.write(
+    `operator-kill: ${env.operator.kills.length} kills after ${env.operator.kills.map((k) => k.aliveMs).join(',')} ms alive\n`,
+  );
 });
 
 function sleep(ms: number): Promise<void> {

@@ -31,12 +31,26 @@ export async function startEnv(opts: TestClusterOptions = { agent: true }): Prom
     const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`kubectl apply -f crds failed: ${r.stderr}`);
     const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-    await waitFor(async () => { for (const k of [Kinds.TrainingRun, Kinds.ModelVersion, Kinds.InferenceService]) await client.list(k, { namespace: NS }); return true; }, 10_000, 'CRDs served');
-    operator = operatorProcess({ kubeconfig: cluster.kubeconfigPath, logDir: cluster.dir, prometheusUrl: cluster.prometheusUrl });
+    await waitFor(
+      async () => {
+        for (const k of [Kinds.TrainingRun, Kinds.ModelVersion, Kinds.InferenceService])
+          await client.list(k, { namespace: NS });
+        return true;
+      },
+      10_000,
+      'CRDs served',
+    );
+    operator = operatorProcess({
+      kubeconfig: cluster.kubeconfigPath,
+      logDir: cluster.dir,
+      prometheusUrl: cluster.prometheusUrl,
+    });
     operator.start();
     const op = operator;
     return {
-      cluster, client, operator,
+      cluster,
+      client,
+      operator,
       stop: async () => {
         await op.stop();
         if (process.env.RELIABILITY_LOGS) process.stderr.write(readFileSync(op.spec.logFile, 'utf8').slice(-20_000));
@@ -75,30 +89,44 @@ export interface FastTrainer {
  * termination message. Training is not what these scenarios test, so each trial takes seconds.
  */
 export function fastTrainingRun(name: string, model: string, t: FastTrainer): TrainingRun {
-  const message = t.messageCommand !== undefined ? `${t.messageCommand} > /dev/termination-log`
-    : t.message !== undefined ? `printf '%s' '${t.message.replace(/'/g, `'"'"'`)}' > /dev/termination-log`
-    : `printf '{"artifact":{"uri":"%s"},"metrics":{"accuracy":${t.accuracy}}}' "$ARTIFACT_URI" > /dev/termination-log`;
+  const message =
+    t.messageCommand !== undefined
+      ? `${t.messageCommand} > /dev/termination-log`
+      : t.message !== undefined
+        ? `printf '%s' '${t.message.replace(/'/g, `'"'"'`)}' > /dev/termination-log`
+        : `printf '{"artifact":{"uri":"%s"},"metrics":{"accuracy":${t.accuracy}}}' "$ARTIFACT_URI" > /dev/termination-log`;
   // The pre-built artifact is in the repository's model cache, which containers see at IMAGE_ROOT.
   const modelDir = join(IMAGE_ROOT, relative(REPO_ROOT, t.modelDir));
   const script = `sleep ${t.seconds ?? 1} && mkdir -p "$OUTPUT_URI" && cp -r '${modelDir}'/. "$OUTPUT_URI"/ && ${message}`;
   return {
-    apiVersion: API_VERSION, kind: 'TrainingRun', metadata: { name, namespace: NS },
+    apiVersion: API_VERSION,
+    kind: 'TrainingRun',
+    metadata: { name, namespace: NS },
     spec: {
-      model, image: 'busybox:1.36', command: ['sh', '-c', script],
+      model,
+      image: 'busybox:1.36',
+      command: ['sh', '-c', script],
       // busybox's image user is root, which the operator's restricted pod security refuses as a
       // kubelet would (runAsNonRoot): the stand-in runs as 65532, as a real trainer image does.
       securityContext: { runAsUser: 65532 },
-      dataset: { uri: 's3://reliability/data' }, output: { uri: `pvc://reliability-models/${model}` },
-      resources: { gpus: 0 }, backoffLimit: 0,
+      dataset: { uri: 's3://reliability/data' },
+      output: { uri: `pvc://reliability-models/${model}` },
+      resources: { gpus: 0 },
+      backoffLimit: 0,
       registration: { enabled: true, validation: { skewTolerance: 0.2, activeDeadlineSeconds: 120 } },
     },
   } as TrainingRun;
 }
 
-export const cond = (obj: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }, type: string) =>
-  obj.status?.conditions?.find((c) => c.type === type);
+export const cond = (
+  obj: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } },
+  type: string,
+) => obj.status?.conditions?.find((c) => c.type === type);
 
-export interface RunOutcome { run: TrainingRun; versions: ModelVersion[] }
+export interface RunOutcome {
+  run: TrainingRun;
+  versions: ModelVersion[];
+}
 
 /** Every run finished, and each successful run's ModelVersion finished validating. */
 export async function runsSettled(client: KubeClient, names: string[]): Promise<RunOutcome[] | undefined> {
@@ -107,7 +135,12 @@ export async function runsSettled(client: KubeClient, names: string[]): Promise<
     const run = await client.get<TrainingRun>(Kinds.TrainingRun, NS, name);
     const phase = run.status?.phase;
     if (phase !== 'Succeeded' && phase !== 'Failed') return undefined;
-    const versions = (await client.list<ModelVersion>(Kinds.ModelVersion, { namespace: NS, labelSelector: `modelship.dev/training-run-uid=${run.metadata.uid}` })).items;
+    const versions = (
+      await client.list<ModelVersion>(Kinds.ModelVersion, {
+        namespace: NS,
+        labelSelector: `modelship.dev/training-run-uid=${run.metadata.uid}`,
+      })
+    ).items;
     if (phase === 'Succeeded') {
       if (cond(run, 'Registered')?.status !== 'True') return undefined;
       if (versions.some((v) => v.status?.phase !== 'Ready' && v.status?.phase !== 'Rejected')) return undefined;
@@ -119,8 +152,14 @@ export async function runsSettled(client: KubeClient, names: string[]): Promise<
 
 /** A compact picture of runs and versions for assertion messages. */
 export function picture(outcomes: RunOutcome[]): string {
-  return JSON.stringify(outcomes.map(({ run, versions }) => [run.metadata.name, run.status?.phase, run.status?.modelVersion,
-    versions.map((v) => `${v.metadata.name}:${v.status?.phase}:${cond(v, 'Validated')?.reason ?? ''}`)]));
+  return JSON.stringify(
+    outcomes.map(({ run, versions }) => [
+      run.metadata.name,
+      run.status?.phase,
+      run.status?.modelVersion,
+      versions.map((v) => `${v.metadata.name}:${v.status?.phase}:${cond(v, 'Validated')?.reason ?? ''}`),
+    ]),
+  );
 }
 
 export async function jobsOf(client: KubeClient, ownerUid: string): Promise<number> {

@@ -6,8 +6,17 @@ import { compactReport, profileSummary } from '../../serving/lib/validation/comp
 import type { Profile } from '../../serving/lib/model/schema.js';
 
 const profile = (features: number): Profile => ({
-  schemaVersion: 1, model: 'm', digest: 'sha256:00', samples: 40, bins: 4,
-  features: Object.fromEntries(Array.from({ length: features }, (_, i) => [`f${i}`, { edges: [0.123456789, 0.5, 0.87654321], counts: [10, 10, 15, 5], min: 0, max: 1, mean: 0.5 }])),
+  schemaVersion: 1,
+  model: 'm',
+  digest: 'sha256:00',
+  samples: 40,
+  bins: 4,
+  features: Object.fromEntries(
+    Array.from({ length: features }, (_, i) => [
+      `f${i}`,
+      { edges: [0.123456789, 0.5, 0.87654321], counts: [10, 10, 15, 5], min: 0, max: 1, mean: 0.5 },
+    ]),
+  ),
   heads: { beard: { classes: { no: 30, yes: 10 }, confidence: { edges: [0.5], counts: [5, 35] } } },
 });
 

@@ -10,7 +10,15 @@ import { feedbackKey } from '../../serving/lib/cli/serve.js';
 
 function recorder(): { log: Logger; warnings: string[] } {
   const warnings: string[] = [];
-  const log = { info: () => log, debug: () => log, error: () => log, warn: (m: string) => { warnings.push(m); return log; } } as unknown as Logger;
+  const log = {
+    info: () => log,
+    debug: () => log,
+    error: () => log,
+    warn: (m: string) => {
+      warnings.push(m);
+      return log;
+    },
+  } as unknown as Logger;
   return { log, warnings };
 }
 
@@ -20,8 +28,14 @@ test('file (trimmed) beats env; env is used as UTF-8; short keys are refused', (
     const file = join(dir, 'key');
     writeFileSync(file, 'file-key-0123456789abcdef\n');
     const { log, warnings } = recorder();
-    assert.is(feedbackKey(file, { MODELSHIP_FEEDBACK_KEY: 'env-key-0123456789abcdef' }, log).toString(), 'file-key-0123456789abcdef');
-    assert.is(feedbackKey(undefined, { MODELSHIP_FEEDBACK_KEY: 'env-key-0123456789abcdef' }, log).toString(), 'env-key-0123456789abcdef');
+    assert.is(
+      feedbackKey(file, { MODELSHIP_FEEDBACK_KEY: 'env-key-0123456789abcdef' }, log).toString(),
+      'file-key-0123456789abcdef',
+    );
+    assert.is(
+      feedbackKey(undefined, { MODELSHIP_FEEDBACK_KEY: 'env-key-0123456789abcdef' }, log).toString(),
+      'env-key-0123456789abcdef',
+    );
     assert.throws(() => feedbackKey(undefined, { MODELSHIP_FEEDBACK_KEY: 'short' }, log), /at least 16 bytes/);
     assert.equal(warnings, []);
   } finally {

@@ -18,14 +18,22 @@ function writeConfig(value: unknown): void {
   renameSync(`${configPath}.tmp`, configPath);
 }
 
-interface Proc { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 function startRouterProcess(args: string[]): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', 'router', ...args], {
-    cwd: REPO, env: { ...process.env, POD_IP: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: REPO,
+    env: { ...process.env, POD_IP: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   let out = '';
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, output: () => out, exited };
 }
@@ -51,8 +59,12 @@ const t = suite('serve router (process)');
 t.before(async () => {
   upstream = createServer((req, res) => {
     req.resume();
-    const answer = () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ path: req.url })); };
-    if (req.url === '/slow') release = answer; else answer();
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ path: req.url }));
+    };
+    if (req.url === '/slow') release = answer;
+    else answer();
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
@@ -62,7 +74,10 @@ t.before(async () => {
 });
 
 t.after(async () => {
-  if (router && router.child.exitCode === null) { router.child.kill('SIGKILL'); await router.exited; }
+  if (router && router.child.exitCode === null) {
+    router.child.kill('SIGKILL');
+    await router.exited;
+  }
   upstream.closeAllConnections();
   await new Promise<void>((r) => upstream.close(() => r()));
   rmSync(dir, { recursive: true, force: true });
@@ -87,11 +102,13 @@ t('file edits apply live; a broken edit is logged by field and ignored', async (
   writeConfig({ model: 'iris', upstreams: [{ role: 'stable', version: 'v2', url: upstreamUrl, weight: 100 }] });
   const deadline = Date.now() + 2000;
   let version: string | null = null;
-  while (version !== 'v2' && Date.now() < deadline) version = (await fetch(`${url}/x`)).headers.get('x-modelship-version');
+  while (version !== 'v2' && Date.now() < deadline)
+    version = (await fetch(`${url}/x`)).headers.get('x-modelship-version');
   assert.is(version, 'v2');
   writeConfig({ model: 'iris', upstreams: [{ role: 'stable', version: 'v3', url: 'not a url', weight: 100 }] });
   const logDeadline = Date.now() + 2000;
-  while (!router!.output().includes('router config rejected') && Date.now() < logDeadline) await new Promise((r) => setTimeout(r, 20));
+  while (!router!.output().includes('router config rejected') && Date.now() < logDeadline)
+    await new Promise((r) => setTimeout(r, 20));
   assert.match(router!.output(), /router config rejected; keeping the last good table.*\/upstreams\/0\/url/);
   assert.is((await fetch(`${url}/x`)).headers.get('x-modelship-version'), 'v2');
 });
@@ -101,7 +118,8 @@ t('SIGTERM: readyz turns 503 while traffic is still served, the in-flight reques
   while (!release) await new Promise((r) => setTimeout(r, 10));
   router!.child.kill('SIGTERM');
   const drainDeadline = Date.now() + 5000;
-  while (!router!.output().includes('router draining') && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 10));
+  while (!router!.output().includes('router draining') && Date.now() < drainDeadline)
+    await new Promise((r) => setTimeout(r, 10));
   // Within --shutdown-delay-ms: not ready, yet new requests still get through.
   const ready = await fetch(`${url}/-/router/readyz`);
   assert.is(ready.status, 503);
@@ -116,7 +134,13 @@ t('SIGTERM: readyz turns 503 while traffic is still served, the in-flight reques
 
 t('an invalid config at startup exits non-zero naming the field', async () => {
   const bad = join(dir, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ model: 'iris', upstreams: [{ role: 'stable', version: 'v1', url: upstreamUrl, weight: 'heavy' }] }));
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      model: 'iris',
+      upstreams: [{ role: 'stable', version: 'v1', url: upstreamUrl, weight: 'heavy' }],
+    }),
+  );
   const p = startRouterProcess(['--config', bad, '--port', '0']);
   assert.is(await p.exited, 1);
   assert.match(p.output(), /\/upstreams\/0\/weight: must be number/);

@@ -13,17 +13,45 @@ import { ensureSampleModel, readLabels, REPO_ROOT } from '../support/models.js';
 const KEY = 'router-e2e-feedback-key-0123456789';
 
 async function startServer(modelDir: string, version: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', modelDir, '--port', '0', '--host', '127.0.0.1', '--model-version', version], {
-    cwd: REPO_ROOT, env: { ...process.env, MODELSHIP_FEEDBACK_KEY: KEY }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'serving/main.ts',
+      '--model-dir',
+      modelDir,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--model-version',
+      version,
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, MODELSHIP_FEEDBACK_KEY: KEY },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let out = '';
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   const deadline = Date.now() + 40_000;
   let url: string | undefined;
   for (;;) {
     url ??= /"address":"([^"]+:\d+)"/.exec(out)?.[1];
-    if (url && (await fetch(`http://${url}/v2/health/ready`).then((r) => r.status, () => 0)) === 200) return { child, url: `http://${url}` };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`model server ${version} did not get ready:\n${out}`);
+    if (
+      url &&
+      (await fetch(`http://${url}/v2/health/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      return { child, url: `http://${url}` };
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`model server ${version} did not get ready:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -41,20 +69,35 @@ t.before(async () => {
   image = readFileSync(join(modelDir, 'reference', first.file));
   const [stable, canary] = await Promise.all([startServer(modelDir, 'v1'), startServer(modelDir, 'v2')]);
   servers.push(stable.child, canary.child);
-  source = new StaticRoutingSource({ model: 'face-attributes', upstreams: [
-    { role: 'stable', version: 'v1', url: stable.url, weight: 50 },
-    { role: 'canary', version: 'v2', url: canary.url, weight: 50 },
-  ] });
+  source = new StaticRoutingSource({
+    model: 'face-attributes',
+    upstreams: [
+      { role: 'stable', version: 'v1', url: stable.url, weight: 50 },
+      { role: 'canary', version: 'v2', url: canary.url, weight: 50 },
+    ],
+  });
   router = await startRouter({ source, log: silentLogger, host: '127.0.0.1', port: 0 });
 });
 
 t.after(async () => {
   await router?.close(100);
-  await Promise.all(servers.map((child) => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); })));
+  await Promise.all(
+    servers.map(
+      (child) =>
+        new Promise((r) => {
+          child.once('exit', r);
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 });
 
 function predict(headers: Record<string, string> = {}) {
-  return fetch(`${router.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png', ...headers }, body: new Blob([new Uint8Array(image)]) });
+  return fetch(`${router.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png', ...headers },
+    body: new Blob([new Uint8Array(image)]),
+  });
 }
 
 t('50/50: both versions answer, and x-modelship-version always matches the answering server', async () => {
@@ -62,7 +105,7 @@ t('50/50: both versions answer, and x-modelship-version always matches the answe
   for (let i = 0; i < 20; i++) {
     const r = await predict();
     assert.is(r.status, 200);
-    const body = await r.json() as { version: string };
+    const body = (await r.json()) as { version: string };
     assert.is(r.headers.get('x-modelship-version'), body.version);
     versions[body.version] = (versions[body.version] ?? 0) + 1;
   }
@@ -71,18 +114,27 @@ t('50/50: both versions answer, and x-modelship-version always matches the answe
 
 t('pinning to the canary, and feedback for its prediction accepted through the router', async () => {
   const r = await predict({ 'x-modelship-version': 'v2' });
-  const body = await r.json() as { version: string; predictions: { predictionId: string; heads: Record<string, { label: string }> }[] };
+  const body = (await r.json()) as {
+    version: string;
+    predictions: { predictionId: string; heads: Record<string, { label: string }> }[];
+  };
   assert.is(body.version, 'v2');
   const [head, { label }] = Object.entries(body.predictions[0].heads)[0];
   // Unpinned: either replica may take it; the signed token makes that fine.
-  const fb = await fetch(`${router.url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { [head]: label } }) });
+  const fb = await fetch(`${router.url}/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { [head]: label } }),
+  });
   assert.is(fb.status, 200);
   assert.equal(await fb.json(), { accepted: { [head]: 'correct' } });
 });
 
 t('a table change takes the canary out at once', async () => {
-  source.set({ ...source.current(), upstreams: source.current().upstreams.map((u) => ({ ...u, weight: u.role === 'stable' ? 100 : 0 })) });
+  source.set({
+    ...source.current(),
+    upstreams: source.current().upstreams.map((u) => ({ ...u, weight: u.role === 'stable' ? 100 : 0 })),
+  });
   for (let i = 0; i < 6; i++) assert.is((await predict()).headers.get('x-modelship-version'), 'v1');
 });
 

@@ -1,7 +1,12 @@
 // Routing decisions without sockets: weights, pins, stickiness, mirror share, config validation.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseRouterConfig, RouterConfigError, validateRouterConfig, type RouterConfig } from '../../serving/router/config.js';
+import {
+  parseRouterConfig,
+  RouterConfigError,
+  validateRouterConfig,
+  type RouterConfig,
+} from '../../serving/router/config.js';
 import { hashToUnit, readCookie, RoutingTable } from '../../serving/router/table.js';
 import { parseRouterArgs, RouterUsageError } from '../../serving/router/main.js';
 import { originForm } from '../../serving/router/proxy.js';
@@ -52,12 +57,27 @@ test('all weights zero → NO_UPSTREAM for unpinned requests', () => {
 
 test('version pin beats weights, reaching a weight-0 canary; role pin likewise; unknown pins fail', () => {
   const table = new RoutingTable(config(100, 0));
-  assert.equal(tally(table, 5, () => ({ 'x-modelship-version': 'v2' })), { canary: 5 });
-  assert.equal(tally(table, 5, () => ({ 'x-modelship-role': 'canary' })), { canary: 5 });
-  assert.equal(tally(table, 2, () => ({ 'x-modelship-version': 'v9' })), { NO_UPSTREAM: 2 });
-  assert.equal(tally(table, 2, () => ({ 'x-modelship-role': 'shadow' })), { NO_UPSTREAM: 2 });
+  assert.equal(
+    tally(table, 5, () => ({ 'x-modelship-version': 'v2' })),
+    { canary: 5 },
+  );
+  assert.equal(
+    tally(table, 5, () => ({ 'x-modelship-role': 'canary' })),
+    { canary: 5 },
+  );
+  assert.equal(
+    tally(table, 2, () => ({ 'x-modelship-version': 'v9' })),
+    { NO_UPSTREAM: 2 },
+  );
+  assert.equal(
+    tally(table, 2, () => ({ 'x-modelship-role': 'shadow' })),
+    { NO_UPSTREAM: 2 },
+  );
   // The version pin wins over a contradicting role pin.
-  assert.equal(tally(table, 1, () => ({ 'x-modelship-version': 'v1', 'x-modelship-role': 'canary' })), { stable: 1 });
+  assert.equal(
+    tally(table, 1, () => ({ 'x-modelship-version': 'v1', 'x-modelship-role': 'canary' })),
+    { stable: 1 },
+  );
 });
 
 test('sticky header: a key always lands on the same upstream; keys spread by weight', () => {
@@ -116,7 +136,9 @@ test('mirror: exactly percent% of requests not already served by the mirror role
 });
 
 test('valid configs parse, with every optional part', () => {
-  const text = JSON.stringify(config(90, 10, { mirror: { role: 'canary', percent: 5 }, sticky: { header: 'x-session-id' }, generation: 7 }));
+  const text = JSON.stringify(
+    config(90, 10, { mirror: { role: 'canary', percent: 5 }, sticky: { header: 'x-session-id' }, generation: 7 }),
+  );
   assert.is(parseRouterConfig(text).generation, 7);
   assert.equal(validateRouterConfig({ model: 'm', upstreams: [] }).upstreams, []);
 });
@@ -125,10 +147,22 @@ for (const [name, value, field] of [
   ['not JSON', '{', '/: not valid JSON'],
   ['missing model', { upstreams: [] }, '/: missing field "model"'],
   ['negative weight', { ...config(-1, 10) }, '/upstreams/0/weight'],
-  ['non-http url', { model: 'm', upstreams: [{ role: 'stable', version: 'v1', url: 'ftp://x', weight: 1 }] }, '/upstreams/0/url'],
+  [
+    'non-http url',
+    { model: 'm', upstreams: [{ role: 'stable', version: 'v1', url: 'ftp://x', weight: 1 }] },
+    '/upstreams/0/url',
+  ],
   ['unknown field', { ...config(1, 1), weights: 3 }, '/: unknown field "weights"'],
-  ['duplicate role', { model: 'm', upstreams: [config(1, 1).upstreams[0], config(1, 1).upstreams[0]] }, '/upstreams/1/role: duplicate role "stable"'],
-  ['mirror of a missing role', config(1, 1, { mirror: { role: 'shadow', percent: 1 } }), '/mirror/role: no upstream has role "shadow"'],
+  [
+    'duplicate role',
+    { model: 'm', upstreams: [config(1, 1).upstreams[0], config(1, 1).upstreams[0]] },
+    '/upstreams/1/role: duplicate role "stable"',
+  ],
+  [
+    'mirror of a missing role',
+    config(1, 1, { mirror: { role: 'shadow', percent: 1 } }),
+    '/mirror/role: no upstream has role "shadow"',
+  ],
   ['mirror percent over 100', config(1, 1, { mirror: { role: 'canary', percent: 101 } }), '/mirror/percent'],
   ['sticky with both header and cookie', config(1, 1, { sticky: { header: 'a', cookie: 'b' } }), '/sticky'],
   ['bad header name', config(1, 1, { sticky: { header: 'x session' } }), '/sticky/header'],
@@ -139,21 +173,49 @@ for (const [name, value, field] of [
       assert.unreachable('accepted');
     } catch (err) {
       assert.instance(err, RouterConfigError);
-      assert.ok((err as RouterConfigError).problems.some((p) => p.startsWith(field)), (err as Error).message);
+      assert.ok(
+        (err as RouterConfigError).problems.some((p) => p.startsWith(field)),
+        (err as Error).message,
+      );
     }
   });
 }
 
 test('CLI flags: defaults, POD_IP, and usage errors', () => {
-  assert.equal(parseRouterArgs(['--config', 'r.json'], {}), { config: 'r.json', port: 8080, adminPort: undefined, upstreamTimeoutMs: 60000, shutdownDelayMs: 0, host: '0.0.0.0', source: 'file', namespace: undefined, name: undefined });
-  assert.equal(parseRouterArgs(['--config', 'r.json', '--port', '9000', '--admin-port', '9001'], { POD_IP: '127.64.0.9' }).host, '127.64.0.9');
-  for (const argv of [[], ['--config', 'r', '--port', 'x'], ['--config', 'r', '--bogus'], ['--config', 'r', '--upstream-timeout-ms', '0'], ['--config', 'r', '--shutdown-delay-ms', '-1']]) {
-    assert.throws(() => parseRouterArgs(argv, {}), (e: unknown) => e instanceof RouterUsageError);
+  assert.equal(parseRouterArgs(['--config', 'r.json'], {}), {
+    config: 'r.json',
+    port: 8080,
+    adminPort: undefined,
+    upstreamTimeoutMs: 60000,
+    shutdownDelayMs: 0,
+    host: '0.0.0.0',
+    source: 'file',
+    namespace: undefined,
+    name: undefined,
+  });
+  assert.equal(
+    parseRouterArgs(['--config', 'r.json', '--port', '9000', '--admin-port', '9001'], { POD_IP: '127.64.0.9' }).host,
+    '127.64.0.9',
+  );
+  for (const argv of [
+    [],
+    ['--config', 'r', '--port', 'x'],
+    ['--config', 'r', '--bogus'],
+    ['--config', 'r', '--upstream-timeout-ms', '0'],
+    ['--config', 'r', '--shutdown-delay-ms', '-1'],
+  ]) {
+    assert.throws(
+      () => parseRouterArgs(argv, {}),
+      (e: unknown) => e instanceof RouterUsageError,
+    );
   }
 });
 
 for (const [input, expected] of [
-  [undefined, '/'], ['/predict?x=1', '/predict?x=1'], ['http://router.local/predict?x=1', '/predict?x=1'], ['*', '/*'],
+  [undefined, '/'],
+  ['/predict?x=1', '/predict?x=1'],
+  ['http://router.local/predict?x=1', '/predict?x=1'],
+  ['*', '/*'],
 ] as const) {
   test(`upstream request path for ${String(input)} is ${expected}`, () => assert.is(originForm(input), expected));
 }

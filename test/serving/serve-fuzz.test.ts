@@ -13,15 +13,42 @@ let url = '';
 let log = '';
 
 test.before(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', fixtureModels().colours, '--port', '0', '--host', '127.0.0.1',
-    '--max-body-bytes', '2000000', '--max-pixels', '4000000', '--request-timeout-ms', '5000', '--intra-op-threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'fuzz-key-0123456789abcdef', MODELSHIP_MODEL_VERSION: 'v9' } });
+  child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'serving/main.ts',
+      '--model-dir',
+      fixtureModels().colours,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--max-body-bytes',
+      '2000000',
+      '--max-pixels',
+      '4000000',
+      '--request-timeout-ms',
+      '5000',
+      '--intra-op-threads',
+      '1',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'fuzz-key-0123456789abcdef', MODELSHIP_MODEL_VERSION: 'v9' },
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not become ready: ${log}`)), 30_000);
     child.stderr!.on('data', (d) => {
       log += d;
       const m = /"address":"([^"]+)"/.exec(log);
       if (m && !url) url = `http://${m[1]}`;
-      if (url && log.includes('ready')) { clearTimeout(timer); resolve(); }
+      if (url && log.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${log}`)));
   });
@@ -41,14 +68,33 @@ function rng(seed: number): () => number {
   };
 }
 
-interface Case { path: string; type?: string; body: Buffer | string }
+interface Case {
+  path: string;
+  type?: string;
+  body: Buffer | string;
+}
 
 function makeCases(n: number, seed: number, png: Buffer, jpeg: Buffer): Case[] {
   const r = rng(seed);
   const int = (max: number) => Math.floor(r() * max);
   const pick = <T>(xs: T[]): T => xs[int(xs.length)];
   const randomBytes = (len: number) => Buffer.from(Array.from({ length: len }, () => int(256)));
-  const types = [undefined, 'image/png', 'image/jpeg', 'image/gif', 'application/json', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=xyz', 'multipart/form-data', 'application/x-www-form-urlencoded', 'image/svg+xml', 'application/json; charset=utf-8', '*/*', 'image'];
+  const types = [
+    undefined,
+    'image/png',
+    'image/jpeg',
+    'image/gif',
+    'application/json',
+    'text/plain',
+    'application/octet-stream',
+    'multipart/form-data; boundary=xyz',
+    'multipart/form-data',
+    'application/x-www-form-urlencoded',
+    'image/svg+xml',
+    'application/json; charset=utf-8',
+    '*/*',
+    'image',
+  ];
   const randomJson = (depth: number): unknown => {
     const k = int(depth > 2 ? 4 : 7);
     if (k === 0) return r() * 1e6 - 5e5;
@@ -56,24 +102,102 @@ function makeCases(n: number, seed: number, png: Buffer, jpeg: Buffer): Case[] {
     if (k === 2) return pick([null, true, false, -1, 1e308, 0]);
     if (k === 3) return [];
     if (k === 4) return Array.from({ length: int(4) }, () => randomJson(depth + 1));
-    return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(['image', 'images', 'inputs', 'features', 'predictionId', 'labels', 'name', 'shape', 'datatype', 'data', 'x']), randomJson(depth + 1)]));
+    return Object.fromEntries(
+      Array.from({ length: int(4) }, () => [
+        pick([
+          'image',
+          'images',
+          'inputs',
+          'features',
+          'predictionId',
+          'labels',
+          'name',
+          'shape',
+          'datatype',
+          'data',
+          'x',
+        ]),
+        randomJson(depth + 1),
+      ]),
+    );
   };
-  const flip = (b: Buffer) => { const c = Buffer.from(b); for (let i = 0; i < 1 + int(20); i++) c[8 + int(c.length - 8)] = int(256); return c; };
+  const flip = (b: Buffer) => {
+    const c = Buffer.from(b);
+    for (let i = 0; i < 1 + int(20); i++) c[8 + int(c.length - 8)] = int(256);
+    return c;
+  };
   const generators: Array<() => Case> = [
     () => ({ path: '/predict', type: pick(types), body: randomBytes(int(3000)) }),
-    () => ({ path: '/predict', type: pick(['image/png', 'application/octet-stream']), body: png.subarray(0, int(png.length)) }),
+    () => ({
+      path: '/predict',
+      type: pick(['image/png', 'application/octet-stream']),
+      body: png.subarray(0, int(png.length)),
+    }),
     () => ({ path: '/predict', type: 'image/jpeg', body: jpeg.subarray(0, int(jpeg.length)) }),
     () => ({ path: '/predict', type: pick(['image/png', 'image/jpeg']), body: flip(pick([png, jpeg])) }),
     () => ({ path: '/predict', type: 'image/png', body: pngClaimingSize(2001 + int(900_000), 2001 + int(900_000)) }),
     () => ({ path: '/predict', type: pick(['application/json', 'text/plain']), body: JSON.stringify(randomJson(0)) }),
-    () => ({ path: '/predict', type: 'application/json', body: JSON.stringify({ [pick(['image', 'images', 'inputs'])]: randomJson(1) }) }),
-    () => ({ path: '/predict', type: 'application/json', body: JSON.stringify({ images: [png.subarray(0, int(png.length)).toString('base64'), randomBytes(50).toString('base64')] }) }),
-    () => ({ path: '/predict', type: 'multipart/form-data; boundary=xyz', body: `--xyz\r\nContent-Disposition: form-data; name="${pick(['file', 'f', ''])}"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${randomBytes(int(200)).toString('latin1')}${pick(['\r\n--xyz--\r\n', '', '\r\n--xy'])}` }),
-    () => ({ path: '/predict', type: 'multipart/form-data; boundary=xyz', body: Buffer.concat([Buffer.from('--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'), flip(png), Buffer.from('\r\n--xyz--\r\n')]) }),
-    () => ({ path: '/v2/models/colours/infer', type: pick(['application/json', undefined, 'text/plain']), body: JSON.stringify({ inputs: [{ name: pick(['image', 'x']), shape: Array.from({ length: int(5) }, () => int(40) - 2), datatype: pick(['FP32', 'UINT8', 'BYTES', 'INT8', 'FP64', 7]), data: randomJson(1) }], outputs: pick([undefined, [{ name: 'dominant' }], [{}], 'x']) }) }),
+    () => ({
+      path: '/predict',
+      type: 'application/json',
+      body: JSON.stringify({ [pick(['image', 'images', 'inputs'])]: randomJson(1) }),
+    }),
+    () => ({
+      path: '/predict',
+      type: 'application/json',
+      body: JSON.stringify({
+        images: [png.subarray(0, int(png.length)).toString('base64'), randomBytes(50).toString('base64')],
+      }),
+    }),
+    () => ({
+      path: '/predict',
+      type: 'multipart/form-data; boundary=xyz',
+      body: `--xyz\r\nContent-Disposition: form-data; name="${pick(['file', 'f', ''])}"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${randomBytes(int(200)).toString('latin1')}${pick(['\r\n--xyz--\r\n', '', '\r\n--xy'])}`,
+    }),
+    () => ({
+      path: '/predict',
+      type: 'multipart/form-data; boundary=xyz',
+      body: Buffer.concat([
+        Buffer.from('--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'),
+        flip(png),
+        Buffer.from('\r\n--xyz--\r\n'),
+      ]),
+    }),
+    () => ({
+      path: '/v2/models/colours/infer',
+      type: pick(['application/json', undefined, 'text/plain']),
+      body: JSON.stringify({
+        inputs: [
+          {
+            name: pick(['image', 'x']),
+            shape: Array.from({ length: int(5) }, () => int(40) - 2),
+            datatype: pick(['FP32', 'UINT8', 'BYTES', 'INT8', 'FP64', 7]),
+            data: randomJson(1),
+          },
+        ],
+        outputs: pick([undefined, [{ name: 'dominant' }], [{}], 'x']),
+      }),
+    }),
     () => ({ path: '/v2/models/colours/infer', type: 'application/json', body: JSON.stringify(randomJson(0)) }),
-    () => ({ path: pick(['/v2/models/colours/infer', '/v2/models/other/infer', '/v2/models/%zz/infer']), type: 'application/json', body: randomBytes(int(500)) }),
-    () => ({ path: '/feedback', type: pick(['application/json', 'text/plain']), body: JSON.stringify({ predictionId: pick([randomBytes(40).toString('base64url'), `v1.${randomBytes(30).toString('base64url')}.${randomBytes(32).toString('base64url')}`, 'v1..', 'v1.e30.', randomJson(2)]), labels: randomJson(1) }) }),
+    () => ({
+      path: pick(['/v2/models/colours/infer', '/v2/models/other/infer', '/v2/models/%zz/infer']),
+      type: 'application/json',
+      body: randomBytes(int(500)),
+    }),
+    () => ({
+      path: '/feedback',
+      type: pick(['application/json', 'text/plain']),
+      body: JSON.stringify({
+        predictionId: pick([
+          randomBytes(40).toString('base64url'),
+          `v1.${randomBytes(30).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+          'v1..',
+          'v1.e30.',
+          randomJson(2),
+        ]),
+        labels: randomJson(1),
+      }),
+    }),
     () => ({ path: '/feedback', type: 'application/json', body: randomBytes(int(300)) }),
     () => ({ path: pick(['/predict', '/feedback', '/v2/models/colours/infer']), type: pick(types), body: '' }),
   ];
@@ -91,10 +215,15 @@ test('1,050 malformed requests: only 4xx or 503, the server survives and still p
     while (next < cases.length) {
       const i = next++;
       const c = cases[i];
-      const res = await fetch(url + c.path, { method: 'POST', headers: c.type ? { 'content-type': c.type } : {}, body: typeof c.body === 'string' ? c.body : bytes(c.body) });
+      const res = await fetch(url + c.path, {
+        method: 'POST',
+        headers: c.type ? { 'content-type': c.type } : {},
+        body: typeof c.body === 'string' ? c.body : bytes(c.body),
+      });
       const text = await res.text();
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      if ((res.status >= 500 && res.status !== 503) || res.status < 400 && res.status !== 200) bad.push(`case ${i} ${c.path} ${c.type}: ${res.status} ${text.slice(0, 200)}`);
+      if ((res.status >= 500 && res.status !== 503) || (res.status < 400 && res.status !== 200))
+        bad.push(`case ${i} ${c.path} ${c.type}: ${res.status} ${text.slice(0, 200)}`);
       if (res.status >= 400) {
         const body = JSON.parse(text);
         const ok = c.path.startsWith('/v2') ? typeof body.error === 'string' : typeof body.error?.code === 'string';
@@ -107,9 +236,16 @@ test('1,050 malformed requests: only 4xx or 503, the server survives and still p
   const total = [...statuses.values()].reduce((a, b) => a + b, 0);
   assert.is(total, 1050);
   assert.ok((statuses.get(400) ?? 0) > 250, `statuses: ${JSON.stringify([...statuses])}`);
-  assert.ok((statuses.get(413) ?? 0) > 10, `huge dimension headers are refused as too many pixels: ${JSON.stringify([...statuses])}`);
+  assert.ok(
+    (statuses.get(413) ?? 0) > 10,
+    `huge dimension headers are refused as too many pixels: ${JSON.stringify([...statuses])}`,
+  );
   assert.is(child.exitCode, null, 'server still running');
-  const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(png) });
+  const res = await fetch(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: bytes(png),
+  });
   assert.is(res.status, 200);
   assert.is((await res.json()).predictions[0].heads.dominant.label, 'red');
 });

@@ -2,7 +2,15 @@
 // endpoint, predictions on images of known classes, tokens and feedback, metrics.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bytes, colourImage, fixtureModels, parseMetrics, startApp, TEST_KEY, type RunningApp } from './support/fixtures.js';
+import {
+  bytes,
+  colourImage,
+  fixtureModels,
+  parseMetrics,
+  startApp,
+  TEST_KEY,
+  type RunningApp,
+} from './support/fixtures.js';
 import { readArtifact } from '../../serving/lib/model/artifact.js';
 import { TokenSigner } from '../../serving/lib/protocol/token.js';
 import { indexHtml } from '../../serving/web/index.js';
@@ -10,8 +18,12 @@ import { indexHtml } from '../../serving/web/index.js';
 const test = suite('serve: image model');
 let srv: RunningApp;
 
-test.before(async () => { srv = await startApp(fixtureModels().colours, { name: 'colours', version: 'v7', renderIndex: indexHtml }); });
-test.after(async () => { await srv.close(); });
+test.before(async () => {
+  srv = await startApp(fixtureModels().colours, { name: 'colours', version: 'v7', renderIndex: indexHtml });
+});
+test.after(async () => {
+  await srv.close();
+});
 
 const RED: [number, number, number] = [230, 40, 40];
 const DARK_BLUE: [number, number, number] = [30, 30, 140];
@@ -51,8 +63,14 @@ test('multipart upload with several files is one batch, one prediction per image
   const res = await fetch(`${srv.url}/predict`, { method: 'POST', body: form });
   assert.is(res.status, 200);
   const body = await res.json();
-  assert.equal(body.predictions.map((p: any) => p.heads.dominant.label), ['red', 'blue', 'green']);
-  assert.equal(body.predictions.map((p: any) => p.heads.bright.label), ['no', 'no', 'yes']);
+  assert.equal(
+    body.predictions.map((p: any) => p.heads.dominant.label),
+    ['red', 'blue', 'green'],
+  );
+  assert.equal(
+    body.predictions.map((p: any) => p.heads.bright.label),
+    ['no', 'no', 'yes'],
+  );
   const ids = new Set(body.predictions.map((p: any) => p.predictionId));
   assert.is(ids.size, 3);
 });
@@ -60,12 +78,23 @@ test('multipart upload with several files is one batch, one prediction per image
 test('JSON {"image": base64} (also as a data URL) and {"images": [...]}', async () => {
   const png = await colourImage(BRIGHT_GREEN);
   for (const image of [png.toString('base64'), `data:image/png;base64,${png.toString('base64')}`]) {
-    const res = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image }) });
+    const res = await fetch(`${srv.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image }),
+    });
     assert.is(res.status, 200);
     assert.is((await res.json()).predictions[0].heads.dominant.label, 'green');
   }
-  const res = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [(await colourImage(DARK_BLUE)).toString('base64'), png.toString('base64')] }) });
-  assert.equal((await res.json()).predictions.map((p: any) => p.heads.dominant.label), ['blue', 'green']);
+  const res = await fetch(`${srv.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ images: [(await colourImage(DARK_BLUE)).toString('base64'), png.toString('base64')] }),
+  });
+  assert.equal(
+    (await res.json()).predictions.map((p: any) => p.heads.dominant.label),
+    ['blue', 'green'],
+  );
 });
 
 test('predictionId is a token signed with the key, carrying model, version and classes', async () => {
@@ -79,7 +108,8 @@ test('predictionId is a token signed with the key, carrying model, version and c
 
 test('metrics: predictions per head/class, confidence, feature bins and requests increase', async () => {
   const before = parseMetrics(await metricsText());
-  const redBefore = before('modelship_predictions_total', { head: 'dominant', class: 'red', model: 'colours', version: 'v7' }) ?? 0;
+  const redBefore =
+    before('modelship_predictions_total', { head: 'dominant', class: 'red', model: 'colours', version: 'v7' }) ?? 0;
   const reqBefore = before('modelship_requests_total', { handler: 'predict', code: '200' }) ?? 0;
   const confBefore = before('modelship_prediction_confidence_count', { head: 'bright' }) ?? 0;
   await postImage(await colourImage(RED));
@@ -100,29 +130,45 @@ test('metrics: predictions per head/class, confidence, feature bins and requests
 test('feedback: correct and incorrect outcomes are counted per version and head', async () => {
   const pred = (await (await postImage(await colourImage(RED))).json()).predictions[0];
   const before = parseMetrics(await metricsText());
-  const res = await fetch(`${srv.url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ predictionId: pred.predictionId, labels: { dominant: 'red', bright: 'yes' } }) });
+  const res = await fetch(`${srv.url}/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ predictionId: pred.predictionId, labels: { dominant: 'red', bright: 'yes' } }),
+  });
   assert.is(res.status, 200);
   assert.equal(await res.json(), { accepted: { dominant: 'correct', bright: 'incorrect' } });
   const after = parseMetrics(await metricsText());
-  const delta = (head: string, outcome: string) => (after('modelship_feedback_total', { version: 'v7', head, outcome }) ?? 0) - (before('modelship_feedback_total', { version: 'v7', head, outcome }) ?? 0);
+  const delta = (head: string, outcome: string) =>
+    (after('modelship_feedback_total', { version: 'v7', head, outcome }) ?? 0) -
+    (before('modelship_feedback_total', { version: 'v7', head, outcome }) ?? 0);
   assert.is(delta('dominant', 'correct'), 1);
   assert.is(delta('bright', 'incorrect'), 1);
   assert.is(delta('dominant', 'incorrect'), 0);
 });
 
 async function feedback(body: unknown, type = 'application/json') {
-  const res = await fetch(`${srv.url}/feedback`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${srv.url}/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 }
 
 test('feedback: replay is 409 and does not double count; other heads of the token stay open', async () => {
   const pred = (await (await postImage(await colourImage(DARK_BLUE))).json()).predictions[0];
   assert.is((await feedback({ predictionId: pred.predictionId, labels: { dominant: 'blue' } })).status, 200);
-  const before = parseMetrics(await metricsText())('modelship_feedback_total', { head: 'dominant', outcome: 'correct' });
+  const before = parseMetrics(await metricsText())('modelship_feedback_total', {
+    head: 'dominant',
+    outcome: 'correct',
+  });
   const again = await feedback({ predictionId: pred.predictionId, labels: { dominant: 'blue' } });
   assert.is(again.status, 409);
   assert.is(again.body.error.code, 'ALREADY_COUNTED');
-  assert.is(parseMetrics(await metricsText())('modelship_feedback_total', { head: 'dominant', outcome: 'correct' }), before);
+  assert.is(
+    parseMetrics(await metricsText())('modelship_feedback_total', { head: 'dominant', outcome: 'correct' }),
+    before,
+  );
   assert.is((await feedback({ predictionId: pred.predictionId, labels: { bright: 'no' } })).status, 200);
 });
 
@@ -133,10 +179,47 @@ test('feedback: forged, foreign-key, expired, malformed tokens and unknown label
   const tampered = JSON.parse(Buffer.from(payload, 'base64url').toString());
   tampered.c.dominant = 'blue';
   const cases: Array<[string, unknown, number, string]> = [
-    ['payload changed, old signature', { predictionId: `${prefix}.${Buffer.from(JSON.stringify(tampered)).toString('base64url')}.${sig}`, labels: { dominant: 'red' } }, 403, 'TOKEN_FORGED'],
-    ['signed with another key', { predictionId: new TokenSigner(Buffer.alloc(32, 7), 3600).issue('colours', 'v7', { dominant: 'red' }), labels: { dominant: 'red' } }, 403, 'TOKEN_FORGED'],
-    ['issued for another model', { predictionId: new TokenSigner(TEST_KEY, 3600).issue('other', 'v7', { dominant: 'red' }), labels: { dominant: 'red' } }, 403, 'TOKEN_FORGED'],
-    ['expired', { predictionId: new TokenSigner(TEST_KEY, 3600).issue('colours', 'v7', { dominant: 'red' }, Date.now() - 90_000_000), labels: { dominant: 'red' } }, 410, 'TOKEN_EXPIRED'],
+    [
+      'payload changed, old signature',
+      {
+        predictionId: `${prefix}.${Buffer.from(JSON.stringify(tampered)).toString('base64url')}.${sig}`,
+        labels: { dominant: 'red' },
+      },
+      403,
+      'TOKEN_FORGED',
+    ],
+    [
+      'signed with another key',
+      {
+        predictionId: new TokenSigner(Buffer.alloc(32, 7), 3600).issue('colours', 'v7', { dominant: 'red' }),
+        labels: { dominant: 'red' },
+      },
+      403,
+      'TOKEN_FORGED',
+    ],
+    [
+      'issued for another model',
+      {
+        predictionId: new TokenSigner(TEST_KEY, 3600).issue('other', 'v7', { dominant: 'red' }),
+        labels: { dominant: 'red' },
+      },
+      403,
+      'TOKEN_FORGED',
+    ],
+    [
+      'expired',
+      {
+        predictionId: new TokenSigner(TEST_KEY, 3600).issue(
+          'colours',
+          'v7',
+          { dominant: 'red' },
+          Date.now() - 90_000_000,
+        ),
+        labels: { dominant: 'red' },
+      },
+      410,
+      'TOKEN_EXPIRED',
+    ],
     ['not a token', { predictionId: 'hello', labels: { dominant: 'red' } }, 401, 'TOKEN_INVALID'],
     ['unknown label', { predictionId: token, labels: { dominant: 'purple' } }, 400, 'UNKNOWN_LABEL'],
     ['unknown head', { predictionId: token, labels: { hat: 'yes' } }, 400, 'UNKNOWN_LABEL'],
@@ -163,7 +246,10 @@ test('OIP v2: health, server and model metadata, model readiness, unknown model 
   assert.is(meta.name, 'colours');
   assert.equal(meta.versions, ['v7']);
   assert.equal(meta.inputs, [{ name: 'image', datatype: 'FP32', shape: [-1, 3, 32, 32] }]);
-  assert.equal(meta.outputs.map((o: any) => o.name), ['dominant', 'bright']);
+  assert.equal(
+    meta.outputs.map((o: any) => o.name),
+    ['dominant', 'bright'],
+  );
   const missing = await fetch(`${srv.url}/v2/models/nope`);
   assert.is(missing.status, 404);
   const err = await missing.json();
@@ -174,13 +260,20 @@ test('OIP v2: health, server and model metadata, model readiness, unknown model 
 });
 
 async function infer(body: unknown, model = 'colours') {
-  const res = await fetch(`${srv.url}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${srv.url}/v2/models/${model}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 }
 
 test('OIP infer: BYTES (encoded images) return raw head outputs that decide the known classes', async () => {
   const images = [await colourImage(RED), await colourImage(BRIGHT_GREEN)].map((b) => b.toString('base64'));
-  const res = await infer({ id: 'req-1', inputs: [{ name: 'image_bytes', shape: [2], datatype: 'BYTES', data: images }] });
+  const res = await infer({
+    id: 'req-1',
+    inputs: [{ name: 'image_bytes', shape: [2], datatype: 'BYTES', data: images }],
+  });
   assert.is(res.status, 200);
   assert.is(res.body.id, 'req-1');
   assert.is(res.body.model_name, 'colours');
@@ -200,12 +293,22 @@ test('OIP infer: BYTES (encoded images) return raw head outputs that decide the 
 test('OIP infer: UINT8 pixels in the model layout and FP32 normalised tensors; "outputs" filter', async () => {
   const plane = 32 * 32;
   const pixels = new Array(3 * plane).fill(0).map((_, i) => (i < plane ? 40 : i < 2 * plane ? 40 : 220)); // blue in NCHW
-  const u8 = await infer({ inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'UINT8', data: pixels }], outputs: [{ name: 'dominant' }] });
+  const u8 = await infer({
+    inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'UINT8', data: pixels }],
+    outputs: [{ name: 'dominant' }],
+  });
   assert.is(u8.status, 200);
-  assert.equal(u8.body.outputs.map((o: any) => o.name), ['dominant']);
+  assert.equal(
+    u8.body.outputs.map((o: any) => o.name),
+    ['dominant'],
+  );
   const row = u8.body.outputs[0].data;
   assert.is(row.indexOf(Math.max(...row)), 2);
-  const fp32 = await infer({ inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'FP32', data: pixels.map((p) => (p / 255 - 0.5) / 0.5) }] });
+  const fp32 = await infer({
+    inputs: [
+      { name: 'image', shape: [1, 3, 32, 32], datatype: 'FP32', data: pixels.map((p) => (p / 255 - 0.5) / 0.5) },
+    ],
+  });
   assert.is(fp32.status, 200);
   const f = fp32.body.outputs.find((o: any) => o.name === 'dominant').data;
   row.forEach((v: number, i: number) => assert.ok(Math.abs(v - f[i]) < 1e-3));
@@ -213,12 +316,32 @@ test('OIP infer: UINT8 pixels in the model layout and FP32 normalised tensors; "
 
 test('OIP infer errors use {"error": "..."} with 4xx: wrong shape, datatype, name, length, output', async () => {
   const cases: Array<[string, unknown, number]> = [
-    ['wrong shape', { inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', data: new Array(768).fill(0) }] }, 400],
+    [
+      'wrong shape',
+      { inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', data: new Array(768).fill(0) }] },
+      400,
+    ],
     ['wrong length', { inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'FP32', data: [1, 2, 3] }] }, 400],
-    ['wrong datatype', { inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'INT64', data: new Array(3072).fill(0) }] }, 400],
-    ['uint8 out of range', { inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'UINT8', data: new Array(3072).fill(300) }] }, 400],
-    ['unknown input', { inputs: [{ name: 'pixels', shape: [1, 3, 32, 32], datatype: 'FP32', data: new Array(3072).fill(0) }] }, 400],
-    ['unknown output', { inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['aGVsbG8='] }], outputs: [{ name: 'nope' }] }, 400],
+    [
+      'wrong datatype',
+      { inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'INT64', data: new Array(3072).fill(0) }] },
+      400,
+    ],
+    [
+      'uint8 out of range',
+      { inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'UINT8', data: new Array(3072).fill(300) }] },
+      400,
+    ],
+    [
+      'unknown input',
+      { inputs: [{ name: 'pixels', shape: [1, 3, 32, 32], datatype: 'FP32', data: new Array(3072).fill(0) }] },
+      400,
+    ],
+    [
+      'unknown output',
+      { inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['aGVsbG8='] }], outputs: [{ name: 'nope' }] },
+      400,
+    ],
     ['corrupt BYTES', { inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['aGVsbG8='] }] }, 400],
     ['no inputs', { inputs: [] }, 400],
   ];

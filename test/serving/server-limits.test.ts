@@ -11,9 +11,13 @@ const test = suite('serve: limits and errors');
 let srv: RunningApp;
 
 test.before(async () => {
-  srv = await startApp(fixtureModels().colours, { limits: { maxBodyBytes: 200_000, maxPixels: 1_000_000, maxImages: 3, requestTimeoutMs: 1500 } });
+  srv = await startApp(fixtureModels().colours, {
+    limits: { maxBodyBytes: 200_000, maxPixels: 1_000_000, maxImages: 3, requestTimeoutMs: 1500 },
+  });
 });
-test.after(async () => { await srv.close(); });
+test.after(async () => {
+  await srv.close();
+});
 
 async function post(path: string, body: Uint8Array<ArrayBuffer> | string, type?: string) {
   const res = await fetch(`${srv.url}${path}`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body });
@@ -22,27 +26,92 @@ async function post(path: string, body: Uint8Array<ArrayBuffer> | string, type?:
 
 test('each limit and bad input gets its status and error code', async () => {
   const red = await colourImage([230, 40, 40]);
-  const big = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#888' } }).jpeg({ quality: 10 }).toBuffer();
-  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
+  const big = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#888' } })
+    .jpeg({ quality: 10 })
+    .toBuffer();
+  const svg = Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+  );
   const cases: Array<[string, () => Promise<{ status: number; body: any }>, number, string]> = [
-    ['body over max-body-bytes', () => post('/predict', bytes(Buffer.alloc(300_000, 1)), 'image/png'), 413, 'PAYLOAD_TOO_LARGE'],
+    [
+      'body over max-body-bytes',
+      () => post('/predict', bytes(Buffer.alloc(300_000, 1)), 'image/png'),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
     ['real image over max-pixels', () => post('/predict', bytes(big), 'image/jpeg'), 413, 'TOO_MANY_PIXELS'],
-    ['header claims 100k x 100k (bomb)', () => post('/predict', bytes(pngClaimingSize(100_000, 100_000)), 'image/png'), 413, 'TOO_MANY_PIXELS'],
-    ['too many images', () => post('/predict', JSON.stringify({ images: new Array(4).fill(red.toString('base64')) }), 'application/json'), 413, 'PAYLOAD_TOO_LARGE'],
-    ['unsupported content type', () => post('/predict', 'a=b', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'header claims 100k x 100k (bomb)',
+      () => post('/predict', bytes(pngClaimingSize(100_000, 100_000)), 'image/png'),
+      413,
+      'TOO_MANY_PIXELS',
+    ],
+    [
+      'too many images',
+      () => post('/predict', JSON.stringify({ images: new Array(4).fill(red.toString('base64')) }), 'application/json'),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    [
+      'unsupported content type',
+      () => post('/predict', 'a=b', 'application/x-www-form-urlencoded'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
     ['no content type', () => post('/predict', bytes(red)), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['svg is not decoded', () => post('/predict', bytes(svg), 'image/svg+xml'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['corrupt image', () => post('/predict', bytes(Buffer.from('not an image at all')), 'image/png'), 400, 'CORRUPT_IMAGE'],
-    ['truncated png', () => post('/predict', bytes(red.subarray(0, red.length >> 1)), 'image/png'), 400, 'CORRUPT_IMAGE'],
+    [
+      'corrupt image',
+      () => post('/predict', bytes(Buffer.from('not an image at all')), 'image/png'),
+      400,
+      'CORRUPT_IMAGE',
+    ],
+    [
+      'truncated png',
+      () => post('/predict', bytes(red.subarray(0, red.length >> 1)), 'image/png'),
+      400,
+      'CORRUPT_IMAGE',
+    ],
     ['empty body', () => post('/predict', '', 'image/png'), 400, 'CORRUPT_IMAGE'],
     ['bad JSON', () => post('/predict', '{"image":', 'application/json'), 400, 'INVALID_INPUT'],
     ['JSON of the wrong shape', () => post('/predict', '{"picture": "x"}', 'application/json'), 400, 'INVALID_INPUT'],
     ['bad base64', () => post('/predict', '{"image": "%%%"}', 'application/json'), 400, 'INVALID_INPUT'],
-    ['tensor inputs to an image model', () => post('/predict', '{"inputs": {"x": [1]}}', 'application/json'), 400, 'INVALID_INPUT'],
-    ['multipart without a file part', () => post('/predict', '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n', 'multipart/form-data; boundary=b'), 400, 'INVALID_INPUT'],
+    [
+      'tensor inputs to an image model',
+      () => post('/predict', '{"inputs": {"x": [1]}}', 'application/json'),
+      400,
+      'INVALID_INPUT',
+    ],
+    [
+      'multipart without a file part',
+      () =>
+        post(
+          '/predict',
+          '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n',
+          'multipart/form-data; boundary=b',
+        ),
+      400,
+      'INVALID_INPUT',
+    ],
     ['multipart without boundary', () => post('/predict', 'x', 'multipart/form-data'), 400, 'INVALID_INPUT'],
-    ['unknown route', async () => { const r = await fetch(`${srv.url}/nope`); return { status: r.status, body: await r.json() }; }, 404, 'NOT_FOUND'],
-    ['wrong method', async () => { const r = await fetch(`${srv.url}/predict`); return { status: r.status, body: await r.json() }; }, 405, 'METHOD_NOT_ALLOWED'],
+    [
+      'unknown route',
+      async () => {
+        const r = await fetch(`${srv.url}/nope`);
+        return { status: r.status, body: await r.json() };
+      },
+      404,
+      'NOT_FOUND',
+    ],
+    [
+      'wrong method',
+      async () => {
+        const r = await fetch(`${srv.url}/predict`);
+        return { status: r.status, body: await r.json() };
+      },
+      405,
+      'METHOD_NOT_ALLOWED',
+    ],
   ];
   for (const [name, send, status, code] of cases) {
     const res = await send();
@@ -53,10 +122,18 @@ test('each limit and bad input gets its status and error code', async () => {
 });
 
 test('keep-alive stays for answered requests; a refused body closes the connection', async () => {
-  const ok = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(await colourImage([1, 2, 3])) });
+  const ok = await fetch(`${srv.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: bytes(await colourImage([1, 2, 3])),
+  });
   await ok.text();
   assert.is(ok.headers.get('connection'), 'keep-alive');
-  const tooBig = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(Buffer.alloc(300_000, 1)) });
+  const tooBig = await fetch(`${srv.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: bytes(Buffer.alloc(300_000, 1)),
+  });
   await tooBig.text();
   assert.is(tooBig.status, 413);
   assert.is(tooBig.headers.get('connection'), 'close');
@@ -65,11 +142,22 @@ test('keep-alive stays for answered requests; a refused body closes the connecti
 test('a client that stops sending its body gets 408 REQUEST_TIMEOUT', async () => {
   const url = new URL(srv.url);
   const result = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: '/predict', method: 'POST', headers: { 'content-type': 'image/png', 'content-length': 1000 } }, (res) => {
-      let data = '';
-      res.on('data', (d) => { data += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/predict',
+        method: 'POST',
+        headers: { 'content-type': 'image/png', 'content-length': 1000 },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => {
+          data += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
+      },
+    );
     req.on('error', reject);
     req.write(Buffer.alloc(10));
   });
@@ -85,21 +173,35 @@ test('an answer not ready within the deadline is 503 DEADLINE_EXCEEDED (overload
   // The real model, answering late: stands in for an overloaded node.
   const late = new Proxy(real, {
     get(target, prop, receiver) {
-      if (prop === 'predict') return async (input: Float32Array, dims: number[]) => { await new Promise((r) => setTimeout(r, delayMs)); return target.predict(input, dims); };
+      if (prop === 'predict')
+        return async (input: Float32Array, dims: number[]) => {
+          await new Promise((r) => setTimeout(r, delayMs));
+          return target.predict(input, dims);
+        };
       return Reflect.get(target, prop, receiver);
     },
   });
   slow.app.setModel(late);
   try {
     const png = bytes(await colourImage([200, 20, 20]));
-    const res = await fetch(`${slow.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
+    const res = await fetch(`${slow.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body: png,
+    });
     assert.is(res.status, 503);
     assert.is((await res.json()).error.code, 'DEADLINE_EXCEEDED');
     await new Promise((r) => setTimeout(r, 1500));
-    const counted = (await (await fetch(`${slow.url}/metrics`)).text()).match(/modelship_predictions_total\{head="dominant",class="red"[^}]*\} (\d+)/)?.[1];
+    const counted = (await (await fetch(`${slow.url}/metrics`)).text()).match(
+      /modelship_predictions_total\{head="dominant",class="red"[^}]*\} (\d+)/,
+    )?.[1];
     assert.is(counted, '0', 'a late answer is not counted as a prediction');
     delayMs = 0;
-    const ok = await fetch(`${slow.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
+    const ok = await fetch(`${slow.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body: png,
+    });
     assert.is(ok.status, 200);
   } finally {
     await slow.close();
@@ -120,7 +222,11 @@ test('readiness is 503 until the model is loaded; predict is 503 NOT_READY meanw
     assert.is((await fetch(`${pending.url}/v2/health/live`)).status, 200);
     assert.is((await fetch(`${pending.url}/v2/health/ready`)).status, 503);
     assert.is((await fetch(`${pending.url}/v2/models/colours/ready`)).status, 503);
-    const res = await fetch(`${pending.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(await colourImage([1, 2, 3])) });
+    const res = await fetch(`${pending.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body: bytes(await colourImage([1, 2, 3])),
+    });
     assert.is(res.status, 503);
     assert.is((await res.json()).error.code, 'NOT_READY');
     pending.app.setModel(await Model.fromArtifact(await readArtifact(dir)));
@@ -136,11 +242,22 @@ test('drain: in-flight requests finish, readiness turns 503, then the port close
   const png = await colourImage([30, 30, 200]);
   // A request whose body arrives slowly is in flight when the drain starts.
   const inflight = new Promise<{ status: number; body: any }>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: '/predict', method: 'POST', headers: { 'content-type': 'image/png', 'content-length': png.length } }, (res) => {
-      let data = '';
-      res.on('data', (c) => { data += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/predict',
+        method: 'POST',
+        headers: { 'content-type': 'image/png', 'content-length': png.length },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (c) => {
+          data += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
+      },
+    );
     req.on('error', reject);
     req.write(png.subarray(0, 10));
     setTimeout(() => req.end(png.subarray(10)), 300);
@@ -152,7 +269,10 @@ test('drain: in-flight requests finish, readiness turns 503, then the port close
   assert.is(res.status, 200);
   assert.is(res.body.predictions[0].heads.dominant.label, 'blue');
   await drained;
-  await fetch(`${d.url}/v2/health/live`).then(() => assert.unreachable('port still open'), () => undefined);
+  await fetch(`${d.url}/v2/health/live`).then(
+    () => assert.unreachable('port still open'),
+    () => undefined,
+  );
 });
 
 test.run();

@@ -18,14 +18,21 @@ test.before(async () => {
   writeFileSync(join(copy.dir, 'profile.json'), JSON.stringify(profile));
   srv = await startApp(copy.dir, { version: 'v3' });
 });
-test.after(async () => { await srv.close(); cleanup(); });
+test.after(async () => {
+  await srv.close();
+  cleanup();
+});
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
 const VERSICOLOR = [6.4, 3.2, 4.5, 1.5];
 const VIRGINICA = [6.3, 3.3, 6.0, 2.5];
 
 async function predict(body: unknown) {
-  const res = await fetch(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${srv.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -37,9 +44,13 @@ test('the three JSON spellings of tabular input predict the known species', asyn
   assert.equal(species(byTensor.body), ['setosa', 'versicolor', 'virginica']);
   const single = await predict({ inputs: { features: VIRGINICA } });
   assert.equal(species(single.body), ['virginica']);
-  const byColumn = await predict({ inputs: { sepal_length: [5.1, 6.3], sepal_width: [3.5, 3.3], petal_length: [1.4, 6.0], petal_width: [0.2, 2.5] } });
+  const byColumn = await predict({
+    inputs: { sepal_length: [5.1, 6.3], sepal_width: [3.5, 3.3], petal_length: [1.4, 6.0], petal_width: [0.2, 2.5] },
+  });
   assert.equal(species(byColumn.body), ['setosa', 'virginica']);
-  const byRecord = await predict({ inputs: [{ sepal_length: 6.4, sepal_width: 3.2, petal_length: 4.5, petal_width: 1.5 }] });
+  const byRecord = await predict({
+    inputs: [{ sepal_length: 6.4, sepal_width: 3.2, petal_length: 4.5, petal_width: 1.5 }],
+  });
   assert.equal(species(byRecord.body), ['versicolor']);
   const scores = byRecord.body.predictions[0].heads.species.scores;
   assert.equal(Object.keys(scores), ['setosa', 'versicolor', 'virginica']);
@@ -51,7 +62,11 @@ test('wrong tensor shapes and types are 400 WRONG_TENSOR; images are 400 for a t
     ['short row', { inputs: { features: [[1, 2, 3]] } }, 'WRONG_TENSOR'],
     ['string value', { inputs: { features: [[1, 2, 'x', 4]] } }, 'WRONG_TENSOR'],
     ['missing feature', { inputs: { sepal_length: 1, sepal_width: 2, petal_length: 3 } }, 'WRONG_TENSOR'],
-    ['ragged columns', { inputs: { sepal_length: [1, 2], sepal_width: [2], petal_length: [3, 3], petal_width: [1, 1] } }, 'WRONG_TENSOR'],
+    [
+      'ragged columns',
+      { inputs: { sepal_length: [1, 2], sepal_width: [2], petal_length: [3, 3], petal_width: [1, 1] } },
+      'WRONG_TENSOR',
+    ],
     ['null inputs', { inputs: null }, 'WRONG_TENSOR'],
     ['nan-ish', { inputs: { features: [[1, 2, null, 4]] } }, 'WRONG_TENSOR'],
     ['an image', { image: 'aGVsbG8=' }, 'INVALID_INPUT'],
@@ -65,14 +80,28 @@ test('wrong tensor shapes and types are 400 WRONG_TENSOR; images are 400 for a t
 
 test('feature bins from profile.json and predictions are counted', async () => {
   const before = parseMetrics(await (await fetch(`${srv.url}/metrics`)).text());
-  const total = (m: typeof before) => [...Array(10).keys()].reduce((a, bin) => a + (m('modelship_feature_bin_total', { feature: 'petal_length', bin: String(bin) }) ?? 0), 0);
+  const total = (m: typeof before) =>
+    [...Array(10).keys()].reduce(
+      (a, bin) => a + (m('modelship_feature_bin_total', { feature: 'petal_length', bin: String(bin) }) ?? 0),
+      0,
+    );
   await predict({ inputs: { features: [SETOSA, [6.3, 3.3, 99, 2.5]] } });
   const after = parseMetrics(await (await fetch(`${srv.url}/metrics`)).text());
   assert.is(total(after) - total(before), 2);
   // 99 is above every reference value: it lands in the last bin.
-  const lastBin = [...Array(10).keys()].reverse().find((b) => after('modelship_feature_bin_total', { feature: 'petal_length', bin: String(b) }) !== undefined)!;
-  assert.is((after('modelship_feature_bin_total', { feature: 'petal_length', bin: String(lastBin) }) ?? 0) - (before('modelship_feature_bin_total', { feature: 'petal_length', bin: String(lastBin) }) ?? 0), 1);
-  assert.is((after('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0) - (before('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0), 1);
+  const lastBin = [...Array(10).keys()]
+    .reverse()
+    .find((b) => after('modelship_feature_bin_total', { feature: 'petal_length', bin: String(b) }) !== undefined)!;
+  assert.is(
+    (after('modelship_feature_bin_total', { feature: 'petal_length', bin: String(lastBin) }) ?? 0) -
+      (before('modelship_feature_bin_total', { feature: 'petal_length', bin: String(lastBin) }) ?? 0),
+    1,
+  );
+  assert.is(
+    (after('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0) -
+      (before('modelship_predictions_total', { head: 'species', class: 'setosa' }) ?? 0),
+    1,
+  );
 });
 
 test('GET /v2/models/<name>/profile answers the profile.json the server loaded (how the operator reads it)', async () => {
@@ -92,12 +121,16 @@ test('a profile.json computed for another model is ignored: no feature bins', as
     writeFileSync(join(copy.dir, 'profile.json'), JSON.stringify({ ...profile, digest: 'sha256:' + 'f'.repeat(64) }));
     const stale = await startApp(copy.dir);
     try {
-      await fetch(`${stale.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { features: [SETOSA] } }) });
+      await fetch(`${stale.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: { features: [SETOSA] } }),
+      });
       const text = await (await fetch(`${stale.url}/metrics`)).text();
       assert.not.match(text, /modelship_feature_bin_total\{/);
       assert.match(text, /modelship_predictions_total\{head="species",class="setosa",model="iris",version="v1"\} 1/);
       const res = await fetch(`${stale.url}/v2/models/iris/profile`);
-      assert.is(res.status, 404, 'no profile served for another model\'s profile.json');
+      assert.is(res.status, 404, "no profile served for another model's profile.json");
       assert.match((await res.json()).error, /no profile\.json/);
     } finally {
       await stale.close();
@@ -109,7 +142,11 @@ test('a profile.json computed for another model is ignored: no feature bins', as
 
 test('feedback on a tabular prediction', async () => {
   const { body } = await predict({ inputs: { features: [VIRGINICA] } });
-  const res = await fetch(`${srv.url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { species: 'versicolor' } }) });
+  const res = await fetch(`${srv.url}/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { species: 'versicolor' } }),
+  });
   assert.equal(await res.json(), { accepted: { species: 'incorrect' } });
   const m = parseMetrics(await (await fetch(`${srv.url}/metrics`)).text());
   assert.is(m('modelship_feedback_total', { version: 'v3', head: 'species', outcome: 'incorrect' }), 1);
@@ -119,7 +156,12 @@ test('feedback is accepted by another replica (and version) sharing the key; cou
   const other = await startApp(fixtureModels().iris, { version: 'v4' });
   try {
     const { body } = await predict({ inputs: { features: [SETOSA] } });
-    const send = (base: string) => fetch(`${base}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { species: 'setosa' } }) });
+    const send = (base: string) =>
+      fetch(`${base}/feedback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { species: 'setosa' } }),
+      });
     assert.is((await send(other.url)).status, 200);
     const m = parseMetrics(await (await fetch(`${other.url}/metrics`)).text());
     assert.is(m('modelship_feedback_total', { version: 'v3', head: 'species', outcome: 'correct' }), 1);
@@ -138,7 +180,13 @@ test('feedback is accepted by another replica (and version) sharing the key; cou
 });
 
 test('OIP infer with an FP32 [N, 4] tensor; metadata lists the feature tensor', async () => {
-  const res = await fetch(`${srv.url}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: [SETOSA, VIRGINICA] }] }) });
+  const res = await fetch(`${srv.url}/v2/models/iris/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: [SETOSA, VIRGINICA] }],
+    }),
+  });
   assert.is(res.status, 200);
   const out = (await res.json()).outputs[0];
   assert.is(out.name, 'species');
@@ -148,7 +196,11 @@ test('OIP infer with an FP32 [N, 4] tensor; metadata lists the feature tensor', 
   assert.is(row(1).indexOf(Math.max(...row(1))), 2);
   const meta = await (await fetch(`${srv.url}/v2/models/iris`)).json();
   assert.equal(meta.inputs, [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }]);
-  const bad = await fetch(`${srv.url}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }) });
+  const bad = await fetch(`${srv.url}/v2/models/iris/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }),
+  });
   assert.is(bad.status, 400);
   assert.match((await bad.json()).error, /shape/);
 });

@@ -9,11 +9,23 @@ import { colourImage, fixtureModels } from './support/fixtures.js';
 
 const noSpin = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
 const cases: Array<[string, LoadOptions, object]> = [
-  ['one thread: no pool, nothing to spin', { intraOpThreads: 1 }, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 }],
+  [
+    'one thread: no pool, nothing to spin',
+    { intraOpThreads: 1 },
+    { graphOptimizationLevel: 'all', intraOpNumThreads: 1 },
+  ],
   ['onnxruntime default threads: spinning off', { intraOpThreads: 0 }, { graphOptimizationLevel: 'all', ...noSpin }],
   ['nothing given = onnxruntime default threads, spinning off', {}, { graphOptimizationLevel: 'all', ...noSpin }],
-  ['4 threads: spinning off', { intraOpThreads: 4 }, { graphOptimizationLevel: 'all', intraOpNumThreads: 4, ...noSpin }],
-  ['4 threads, spinning asked for', { intraOpThreads: 4, intraOpSpinning: true }, { graphOptimizationLevel: 'all', intraOpNumThreads: 4, extra: { session: { intra_op: { allow_spinning: '1' } } } }],
+  [
+    '4 threads: spinning off',
+    { intraOpThreads: 4 },
+    { graphOptimizationLevel: 'all', intraOpNumThreads: 4, ...noSpin },
+  ],
+  [
+    '4 threads, spinning asked for',
+    { intraOpThreads: 4, intraOpSpinning: true },
+    { graphOptimizationLevel: 'all', intraOpNumThreads: 4, extra: { session: { intra_op: { allow_spinning: '1' } } } },
+  ],
 ];
 
 for (const [name, opts, expected] of cases) {
@@ -24,7 +36,13 @@ for (const [name, opts, expected] of cases) {
 
 test('onnxruntime accepts each choice and the predictions are identical', async () => {
   const dir = fixtureModels().colours;
-  const images = await Promise.all([[250, 10, 10], [10, 240, 20], [20, 20, 230]].map((rgb) => colourImage(rgb as [number, number, number], 64, 48, 'jpeg')));
+  const images = await Promise.all(
+    [
+      [250, 10, 10],
+      [10, 240, 20],
+      [20, 20, 230],
+    ].map((rgb) => colourImage(rgb as [number, number, number], 64, 48, 'jpeg')),
+  );
   const results: string[] = [];
   for (const [, opts] of cases) {
     const model = await Model.load(dir, opts);

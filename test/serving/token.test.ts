@@ -11,7 +11,11 @@ const signer = new TokenSigner(key, 3600);
 const T0 = Date.UTC(2026, 0, 1);
 
 function code(fn: () => unknown): string {
-  try { fn(); } catch (err) { return (err as ServingError).code; }
+  try {
+    fn();
+  } catch (err) {
+    return (err as ServingError).code;
+  }
   return 'accepted';
 }
 
@@ -19,14 +23,21 @@ test('a token round-trips its claims and is unique per prediction', () => {
   const a = signer.issue('m', 'v2', { beard: 'yes' }, T0);
   const b = signer.issue('m', 'v2', { beard: 'yes' }, T0);
   assert.is.not(a, b);
-  assert.equal(signer.verify(a, T0 + 1000), { model: 'm', version: 'v2', classes: { beard: 'yes' }, issuedAt: T0 / 1000 });
+  assert.equal(signer.verify(a, T0 + 1000), {
+    model: 'm',
+    version: 'v2',
+    classes: { beard: 'yes' },
+    issuedAt: T0 / 1000,
+  });
 });
 
 test('forged, expired, future and malformed tokens are refused with distinct codes', () => {
   const token = signer.issue('m', 'v2', { beard: 'no' }, T0);
   const [p, payload, mac] = token.split('.');
   const flipped = mac.slice(0, -2) + (mac.endsWith('AA') ? 'BB' : 'AA');
-  const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), c: { beard: 'yes' } })).toString('base64url');
+  const forgedPayload = Buffer.from(
+    JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), c: { beard: 'yes' } }),
+  ).toString('base64url');
   const cases: Array<[string, unknown, number, string]> = [
     ['valid until its lifetime ends', token, T0 + 3600_000, 'accepted'],
     ['expired one second later', token, T0 + 3601_000, 'TOKEN_EXPIRED'],
@@ -38,7 +49,12 @@ test('forged, expired, future and malformed tokens are refused with distinct cod
     ['wrong prefix', 'v2.abc.def', T0, 'TOKEN_INVALID'],
     ['huge', 'v1.' + 'a'.repeat(10_000), T0, 'TOKEN_INVALID'],
   ];
-  for (const [name, t, now, expected] of cases) assert.is(code(() => signer.verify(t, now)), expected, name);
+  for (const [name, t, now, expected] of cases)
+    assert.is(
+      code(() => signer.verify(t, now)),
+      expected,
+      name,
+    );
 });
 
 test('seen-set: remembers until expiry, evicts the oldest when full', () => {
@@ -55,17 +71,68 @@ test('seen-set: remembers until expiry, evicts the oldest when full', () => {
   assert.not.ok(seen.has('b', T0 + 50));
 });
 
-const sig = parseSignature({ schemaVersion: 1, name: 'm', input: { kind: 'tensor', tensor: 'x', dtype: 'float32', features: ['a'] }, heads: [{ name: 'beard', tensor: 'beard', type: 'binary', labels: ['no', 'yes'], activation: 'sigmoid' }, { name: 'hair', tensor: 'hair', type: 'multiclass', labels: ['black', 'red', 'gray'], activation: 'softmax' }] });
+const sig = parseSignature({
+  schemaVersion: 1,
+  name: 'm',
+  input: { kind: 'tensor', tensor: 'x', dtype: 'float32', features: ['a'] },
+  heads: [
+    { name: 'beard', tensor: 'beard', type: 'binary', labels: ['no', 'yes'], activation: 'sigmoid' },
+    { name: 'hair', tensor: 'hair', type: 'multiclass', labels: ['black', 'red', 'gray'], activation: 'softmax' },
+  ],
+});
 
 test('feedback judgement: outcomes, per-head replay, unknown labels do not consume the token', () => {
   const seen = new SeenSet(100);
   const token = signer.issue('m', 'v1', { beard: 'yes', hair: 'red' }, T0);
-  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { hair: 'blue' } }, { signature: sig, modelName: 'm', signer, seen }, T0)), 'UNKNOWN_LABEL');
-  assert.equal(judgeFeedback({ predictionId: token, labels: { beard: 'yes', hair: 'gray' } }, { signature: sig, modelName: 'm', signer, seen }, T0), { version: 'v1', accepted: { beard: 'correct', hair: 'incorrect' } });
-  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { beard: 'no' } }, { signature: sig, modelName: 'm', signer, seen }, T0 + 1000)), 'ALREADY_COUNTED');
-  assert.is(code(() => judgeFeedback({ predictionId: token, labels: { beard: 'no' } }, { signature: sig, modelName: 'other', signer, seen }, T0)), 'TOKEN_FORGED');
+  assert.is(
+    code(() =>
+      judgeFeedback(
+        { predictionId: token, labels: { hair: 'blue' } },
+        { signature: sig, modelName: 'm', signer, seen },
+        T0,
+      ),
+    ),
+    'UNKNOWN_LABEL',
+  );
+  assert.equal(
+    judgeFeedback(
+      { predictionId: token, labels: { beard: 'yes', hair: 'gray' } },
+      { signature: sig, modelName: 'm', signer, seen },
+      T0,
+    ),
+    { version: 'v1', accepted: { beard: 'correct', hair: 'incorrect' } },
+  );
+  assert.is(
+    code(() =>
+      judgeFeedback(
+        { predictionId: token, labels: { beard: 'no' } },
+        { signature: sig, modelName: 'm', signer, seen },
+        T0 + 1000,
+      ),
+    ),
+    'ALREADY_COUNTED',
+  );
+  assert.is(
+    code(() =>
+      judgeFeedback(
+        { predictionId: token, labels: { beard: 'no' } },
+        { signature: sig, modelName: 'other', signer, seen },
+        T0,
+      ),
+    ),
+    'TOKEN_FORGED',
+  );
   const partial = signer.issue('m', 'v1', { beard: 'no' }, T0);
-  assert.is(code(() => judgeFeedback({ predictionId: partial, labels: { hair: 'red' } }, { signature: sig, modelName: 'm', signer, seen }, T0)), 'UNKNOWN_LABEL');
+  assert.is(
+    code(() =>
+      judgeFeedback(
+        { predictionId: partial, labels: { hair: 'red' } },
+        { signature: sig, modelName: 'm', signer, seen },
+        T0,
+      ),
+    ),
+    'UNKNOWN_LABEL',
+  );
 });
 
 test.run();

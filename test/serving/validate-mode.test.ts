@@ -12,7 +12,9 @@ import { copyModel, fixtureModels } from './support/fixtures.js';
 
 const test = suite('validate mode');
 const cleanups: Array<() => void> = [];
-test.after(() => { for (const c of cleanups) c(); });
+test.after(() => {
+  for (const c of cleanups) c();
+});
 
 function copy(src: string): string {
   const c = copyModel(src);
@@ -21,7 +23,10 @@ function copy(src: string): string {
 }
 
 function validate(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'serving/main.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'serving/main.ts', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,16 +46,40 @@ test('good image model: profile.json, report and termination message agree with 
   const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8'));
   assert.ok(rep.ok);
   assert.is(rep.samples, 24);
-  assert.ok(Math.abs(rep.accuracy - metrics.accuracy) <= 0.02, `serving ${rep.accuracy} vs training ${metrics.accuracy}`);
+  assert.ok(
+    Math.abs(rep.accuracy - metrics.accuracy) <= 0.02,
+    `serving ${rep.accuracy} vs training ${metrics.accuracy}`,
+  );
   assert.is(rep.heads.dominant.accuracy, 1);
   assert.is(rep.digest, sha256Digest(readFileSync(join(dir, 'model.onnx'))));
-  assert.equal(rep.signature.heads.map((h: any) => h.name), ['dominant', 'bright']);
+  assert.equal(
+    rep.signature.heads.map((h: any) => h.name),
+    ['dominant', 'bright'],
+  );
   assert.ok(rep.latencyMs.p50 > 0 && rep.latencyMs.p95 >= rep.latencyMs.p50);
   const profile = parseProfile(JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8')));
-  assert.equal(Object.keys(profile.features), ['brightness', 'contrast', 'saturation', 'mean_r', 'mean_g', 'mean_b', 'sharpness', 'width', 'height', 'aspect']);
-  for (const f of Object.values(profile.features)) assert.is(f.counts.reduce((a, b) => a + b, 0), 24);
+  assert.equal(Object.keys(profile.features), [
+    'brightness',
+    'contrast',
+    'saturation',
+    'mean_r',
+    'mean_g',
+    'mean_b',
+    'sharpness',
+    'width',
+    'height',
+    'aspect',
+  ]);
+  for (const f of Object.values(profile.features))
+    assert.is(
+      f.counts.reduce((a, b) => a + b, 0),
+      24,
+    );
   assert.equal(profile.heads.dominant.classes, { red: 8, green: 8, blue: 8 });
-  assert.is(profile.heads.bright.confidence.counts.reduce((a, b) => a + b, 0), 24);
+  assert.is(
+    profile.heads.bright.confidence.counts.reduce((a, b) => a + b, 0),
+    24,
+  );
   // reference widths are 40, 48, 56, 64: quantile edges split them
   assert.equal(profile.features.width.edges.filter((e) => e > 40 && e <= 64).length > 0, true);
   const message = readFileSync(term, 'utf8');
@@ -65,7 +94,11 @@ test('good image model: profile.json, report and termination message agree with 
 test('`profile` alias on the tabular model, termination path from env', () => {
   const dir = copy(fixtureModels().iris);
   const term = join(dir, '..', 'term');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'serving/main.ts', 'profile', '--model-dir', dir, '--bins', '5'], { encoding: 'utf8', env: { ...process.env, TERMINATION_MESSAGE_PATH: term } });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'serving/main.ts', 'profile', '--model-dir', dir, '--bins', '5'],
+    { encoding: 'utf8', env: { ...process.env, TERMINATION_MESSAGE_PATH: term } },
+  );
   assert.is(r.status, 0, r.stderr);
   const profile = parseProfile(JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8')));
   assert.is(profile.bins, 5);
@@ -77,12 +110,48 @@ test('`profile` alias on the tabular model, termination path from env', () => {
 
 test('signature that disagrees with the graph: non-zero exit naming the field, no profile', async () => {
   const cases: Array<[string, (sig: any) => void, RegExp]> = [
-    ['head tensor not in graph', (s) => { s.heads[0].tensor = 'logits'; }, /heads\.0\.tensor "logits" is not a graph output/],
-    ['input size differs', (s) => { s.input.width = 64; }, /input\.tensor "image" has shape \[.*3, 32, 32\] in the graph/],
-    ['input name differs', (s) => { s.input.tensor = 'pixels'; }, /input\.tensor "pixels" is not a graph input/],
-    ['class count differs', (s) => { s.heads[0].labels.push('yellow'); }, /heads\.0\.tensor "dominant" has 3 columns/],
-    ['schema: bad layout', (s) => { s.input.layout = 'CHW'; }, /input\.layout must be equal to one of the allowed values \(NCHW, NHWC\)/],
-    ['schema: missing field', (s) => { delete s.heads[1].labels; }, /heads\.1 must have required property 'labels'/],
+    [
+      'head tensor not in graph',
+      (s) => {
+        s.heads[0].tensor = 'logits';
+      },
+      /heads\.0\.tensor "logits" is not a graph output/,
+    ],
+    [
+      'input size differs',
+      (s) => {
+        s.input.width = 64;
+      },
+      /input\.tensor "image" has shape \[.*3, 32, 32\] in the graph/,
+    ],
+    [
+      'input name differs',
+      (s) => {
+        s.input.tensor = 'pixels';
+      },
+      /input\.tensor "pixels" is not a graph input/,
+    ],
+    [
+      'class count differs',
+      (s) => {
+        s.heads[0].labels.push('yellow');
+      },
+      /heads\.0\.tensor "dominant" has 3 columns/,
+    ],
+    [
+      'schema: bad layout',
+      (s) => {
+        s.input.layout = 'CHW';
+      },
+      /input\.layout must be equal to one of the allowed values \(NCHW, NHWC\)/,
+    ],
+    [
+      'schema: missing field',
+      (s) => {
+        delete s.heads[1].labels;
+      },
+      /heads\.1 must have required property 'labels'/,
+    ],
   ];
   for (const [i, [name, edit, message]] of cases.entries()) {
     const dir = copy(fixtureModels().colours);
@@ -109,11 +178,16 @@ test('signature that disagrees with the graph: non-zero exit naming the field, n
 test('training/serving skew beyond --max-accuracy-gap fails with the measured gap', async () => {
   const dir = copy(fixtureModels().colours);
   // Serving normalises with a different mean than training did: every image looks dark.
-  editJson(join(dir, 'modelship.json'), (s) => { s.input.mean = [0.9, 0.9, 0.9]; });
+  editJson(join(dir, 'modelship.json'), (s) => {
+    s.input.mean = [0.9, 0.9, 0.9];
+  });
   const report = join(dir, '..', 'report.json');
   assert.is(await runValidate(['--model-dir', dir, '--max-accuracy-gap', '0.05', '--report', report], {}), 1);
   const rep = JSON.parse(readFileSync(report, 'utf8'));
-  assert.match(rep.error, /training\/serving skew: serving-path accuracy 0\.\d+ is 0\.\d+ below the training accuracy 1/);
+  assert.match(
+    rep.error,
+    /training\/serving skew: serving-path accuracy 0\.\d+ is 0\.\d+ below the training accuracy 1/,
+  );
   assert.is(rep.ok, false);
   assert.ok(rep.accuracyGap > 0.2);
   assert.is(rep.heads.bright.accuracy, 0.5);

@@ -13,15 +13,27 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { indexHtml, INDEX_CONTENT_SECURITY_POLICY } from '../../serving/web/index.js';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const heads = [
   { name: 'beard', labels: ['no', 'yes'] },
   { name: 'hair_color', labels: ['black', 'brown', 'blond', 'red', 'gray'] },
 ];
 
-interface Posted { path: string; contentType: string; body: Buffer }
+interface Posted {
+  path: string;
+  contentType: string;
+  body: Buffer;
+}
 const posted: Posted[] = [];
 let predictStatus = 200;
 let feedbackStatus = 200;
@@ -52,30 +64,57 @@ const t = suite('web page (interim server)');
 t.before(async () => {
   server = createServer(async (req, res) => {
     if (req.method === 'GET' && req.url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': INDEX_CONTENT_SECURITY_POLICY });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': INDEX_CONTENT_SECURITY_POLICY,
+      });
       res.end(indexHtml({ model: 'face-attributes', version: 'v2', heads }));
       return;
     }
     const body = await readBody(req);
     posted.push({ path: req.url!, contentType: String(req.headers['content-type']), body });
     if (req.url === '/predict') {
-      if (predictStatus !== 200) return sendJson(res, predictStatus, { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'not an image' } });
-      return sendJson(res, 200, { model: 'face-attributes', version: 'v2', latencyMs: 4.1, predictions: [{ predictionId: 'tok-1', heads: {
-        beard: { label: 'yes', score: 0.97, scores: { no: 0.03, yes: 0.97 } },
-        hair_color: { label: 'red', score: 0.6, scores: { black: 0.1, brown: 0.2, blond: 0.05, red: 0.6, gray: 0.05 } },
-      } }] });
+      if (predictStatus !== 200)
+        return sendJson(res, predictStatus, { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'not an image' } });
+      return sendJson(res, 200, {
+        model: 'face-attributes',
+        version: 'v2',
+        latencyMs: 4.1,
+        predictions: [
+          {
+            predictionId: 'tok-1',
+            heads: {
+              beard: { label: 'yes', score: 0.97, scores: { no: 0.03, yes: 0.97 } },
+              hair_color: {
+                label: 'red',
+                score: 0.6,
+                scores: { black: 0.1, brown: 0.2, blond: 0.05, red: 0.6, gray: 0.05 },
+              },
+            },
+          },
+        ],
+      });
     }
     if (req.url === '/feedback') {
-      if (feedbackStatus !== 200) return sendJson(res, feedbackStatus, { error: { code: 'ALREADY_COUNTED', message: 'feedback for this prediction was already counted' } });
+      if (feedbackStatus !== 200)
+        return sendJson(res, feedbackStatus, {
+          error: { code: 'ALREADY_COUNTED', message: 'feedback for this prediction was already counted' },
+        });
       const { labels } = JSON.parse(body.toString());
       const truth: Record<string, string> = { beard: 'yes', hair_color: 'red' };
-      return sendJson(res, 200, { accepted: Object.fromEntries(Object.entries(labels).map(([h, l]) => [h, truth[h] === l ? 'correct' : 'incorrect'])) });
+      return sendJson(res, 200, {
+        accepted: Object.fromEntries(
+          Object.entries(labels).map(([h, l]) => [h, truth[h] === l ? 'correct' : 'incorrect']),
+        ),
+      });
     }
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'no route' } });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 200, g: 60, b: 40 } } }).png().toFile(imagePath);
+  await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 200, g: 60, b: 40 } } })
+    .png()
+    .toFile(imagePath);
   writeFileSync(textPath, 'not an image');
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
@@ -90,11 +129,15 @@ t.before.each(async () => {
   page = await browser.newPage();
   page.on('pageerror', (err) => problems.push(err.message));
   // HTTP error statuses are logged as "Failed to load resource"; those are expected here.
-  page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(msg.text()); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(msg.text());
+  });
   await page.goto(base);
 });
 
-t.after.each(async () => { await page.close(); });
+t.after.each(async () => {
+  await page.close();
+});
 
 /** A page test that also fails on any script error or CSP violation the page logged. */
 function pageTest(name: string, body: () => Promise<void>) {
@@ -145,7 +188,7 @@ pageTest('"correct" posts the predicted label; the select posts a different one;
     { predictionId: 'tok-1', labels: { beard: 'yes' } },
     { predictionId: 'tok-1', labels: { hair_color: 'blond' } },
   ]);
-  assert.match(await page.locator('[data-head="hair_color"] output').textContent() ?? '', /incorrect/);
+  assert.match((await page.locator('[data-head="hair_color"] output').textContent()) ?? '', /incorrect/);
 });
 
 pageTest('server errors are shown with their code and message', async () => {
@@ -168,7 +211,7 @@ pageTest('server errors are shown with their code and message', async () => {
 pageTest('a non-image file is refused in the page without a request', async () => {
   await page.getByLabel('Choose an image').setInputFiles(textPath);
   await page.getByRole('alert').waitFor();
-  assert.match(await page.getByRole('alert').textContent() ?? '', /choose an image file/i);
+  assert.match((await page.getByRole('alert').textContent()) ?? '', /choose an image file/i);
   assert.equal(posted, []);
 });
 
@@ -177,14 +220,20 @@ pageTest('drag and drop uploads the dropped image', async () => {
   await page.evaluate((data) => {
     const transfer = new DataTransfer();
     transfer.items.add(new File([new Uint8Array(data)], 'dropped.png', { type: 'image/png' }));
-    document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    document
+      .getElementById('drop')!
+      .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
   }, bytes);
   await page.locator('[data-head="beard"]').waitFor();
   assert.match(posted[0].body.toString('latin1'), /filename="dropped.png"/);
 });
 
 t('model names and labels are text, never markup', () => {
-  const html = indexHtml({ model: '<img src=x onerror=alert(1)>', version: '"v1"', heads: [{ name: 'h', labels: ['</script><b>x'] }] });
+  const html = indexHtml({
+    model: '<img src=x onerror=alert(1)>',
+    version: '"v1"',
+    heads: [{ name: 'h', labels: ['</script><b>x'] }],
+  });
   assert.not.match(html, /<img src=x/);
   assert.not.match(html, /<\/script><b>/);
   assert.match(html, /&#60;img src=x onerror=alert\(1\)&#62;/);

@@ -12,35 +12,75 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureSampleModel, generateImages, REPO_ROOT } from '../support/models.js';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface PredictResponse {
   model: string;
   version: string;
-  predictions: { predictionId: string; heads: Record<string, { label: string; score: number; scores: Record<string, number> }> }[];
+  predictions: {
+    predictionId: string;
+    heads: Record<string, { label: string; score: number; scores: Record<string, number> }>;
+  }[];
 }
 
 /** Starts `serve` on a free port and resolves with its base URL once the model is ready. */
 async function startServer(modelDir: string): Promise<{ child: ChildProcess; base: string; logs: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', '--model-dir', modelDir, '--port', '0', '--host', '127.0.0.1', '--model-version', 'v7'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'web-test-feedback-key-0123456789', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'serving/main.ts',
+      '--model-dir',
+      modelDir,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--model-version',
+      'v7',
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'web-test-feedback-key-0123456789', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let output = '';
-  child.stderr!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not listen in 30 s:\n${output}`)), 30_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${output}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited ${code}:\n${output}`));
+    });
     child.stderr!.on('data', () => {
       const m = /"address":"([^"]+:\d+)"/.exec(output);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     });
   });
   const base = `http://${address}`;
   const deadline = Date.now() + 30_000;
-  while ((await fetch(`${base}/v2/health/ready`).then((r) => r.status, () => 0)) !== 200) {
+  while (
+    (await fetch(`${base}/v2/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
     if (Date.now() > deadline) throw new Error(`model not ready in 30 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -60,7 +100,9 @@ const t = suite('web page on the real model server');
 
 t.before(async () => {
   const modelDir = await ensureSampleModel();
-  const signature = JSON.parse(readFileSync(join(modelDir, 'modelship.json'), 'utf8')) as { heads: { name: string; labels: string[] }[] };
+  const signature = JSON.parse(readFileSync(join(modelDir, 'modelship.json'), 'utf8')) as {
+    heads: { name: string; labels: string[] }[];
+  };
   headNames = signature.heads.map((h) => h.name);
   labelsOf = Object.fromEntries(signature.heads.map((h) => [h.name, h.labels]));
   const generated = await generateImages({ count: 2, seed: 4242, out: join(dir, 'faces') });
@@ -70,7 +112,9 @@ t.before(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
   page.on('pageerror', (err) => problems.push(err.message));
-  page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(msg.text()); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(msg.text());
+  });
 });
 
 t.after(async () => {
@@ -92,11 +136,14 @@ t('the page shows the model, then exactly what /predict answered for an uploaded
   await page.getByLabel('Choose an image').setInputFiles(imagePath);
   const response = await answer;
   assert.is(response.status(), 200);
-  predicted = await response.json() as PredictResponse;
+  predicted = (await response.json()) as PredictResponse;
   assert.is(predicted.version, 'v7');
   await page.locator(`[data-head="${headNames[headNames.length - 1]}"]`).waitFor();
 
-  assert.equal(await page.locator('[data-head]').evaluateAll((els) => els.map((e) => e.getAttribute('data-head'))), headNames);
+  assert.equal(
+    await page.locator('[data-head]').evaluateAll((els) => els.map((e) => e.getAttribute('data-head'))),
+    headNames,
+  );
   for (const name of headNames) {
     const head = predicted.predictions[0].heads[name];
     assert.ok(labelsOf[name].includes(head.label), `${name} label ${head.label}`);
@@ -107,7 +154,7 @@ t('the page shows the model, then exactly what /predict answered for an uploaded
       assert.is(await meter.getAttribute('aria-valuenow'), (head.scores[label] * 100).toFixed(1), `${name}/${label}`);
     }
   }
-  assert.match(await page.locator('#status').textContent() ?? '', /v7 answered in \d+\.\d ms/);
+  assert.match((await page.locator('#status').textContent()) ?? '', /v7 answered in \d+\.\d ms/);
 });
 
 t('feedback from the page is accepted and counted in /metrics', async () => {
@@ -115,20 +162,37 @@ t('feedback from the page is accepted and counted in /metrics', async () => {
   const firstLabel = predicted.predictions[0].heads[first].label;
   await page.getByRole('button', { name: `${first}: "${firstLabel}" is correct` }).click();
   await page.locator(`[data-head="${first}"] output`).filter({ hasText: 'Thanks' }).waitFor();
-  assert.match(await page.locator(`[data-head="${first}"] output`).textContent() ?? '', /\(prediction was correct\)/);
+  assert.match((await page.locator(`[data-head="${first}"] output`).textContent()) ?? '', /\(prediction was correct\)/);
 
   const secondPredicted = predicted.predictions[0].heads[second].label;
   const other = labelsOf[second].find((l) => l !== secondPredicted)!;
   await page.locator(`[data-head="${second}"]`).getByLabel('Right label', { exact: true }).selectOption(other);
   await page.getByRole('button', { name: `Send the right label for ${second}` }).click();
   await page.locator(`[data-head="${second}"] output`).filter({ hasText: 'Thanks' }).waitFor();
-  assert.match(await page.locator(`[data-head="${second}"] output`).textContent() ?? '', /\(prediction was incorrect\)/);
+  assert.match(
+    (await page.locator(`[data-head="${second}"] output`).textContent()) ?? '',
+    /\(prediction was incorrect\)/,
+  );
 
   const metrics = await (await fetch(`${server!.base}/metrics`)).text();
-  const counted = (head: string, outcome: string) => metrics.split('\n').some((line) =>
-    line.startsWith('modelship_feedback_total{') && line.includes(`head="${head}"`) && line.includes(`outcome="${outcome}"`)
-    && line.includes('version="v7"') && line.endsWith(' 1'));
-  assert.ok(counted(first, 'correct'), `correct feedback for ${first} in:\n${metrics.split('\n').filter((l) => l.includes('feedback')).join('\n')}`);
+  const counted = (head: string, outcome: string) =>
+    metrics
+      .split('\n')
+      .some(
+        (line) =>
+          line.startsWith('modelship_feedback_total{') &&
+          line.includes(`head="${head}"`) &&
+          line.includes(`outcome="${outcome}"`) &&
+          line.includes('version="v7"') &&
+          line.endsWith(' 1'),
+      );
+  assert.ok(
+    counted(first, 'correct'),
+    `correct feedback for ${first} in:\n${metrics
+      .split('\n')
+      .filter((l) => l.includes('feedback'))
+      .join('\n')}`,
+  );
   assert.ok(counted(second, 'incorrect'), `incorrect feedback for ${second}`);
   mkdirSync(join(REPO_ROOT, 'test-output'), { recursive: true });
   await page.screenshot({ path: join(REPO_ROOT, 'test-output', 'web.png'), fullPage: true });
@@ -139,7 +203,7 @@ t('a corrupt image shows the server error code and message', async () => {
   await page.getByLabel('Choose an image').setInputFiles(join(dir, 'corrupt.png'));
   const response = await answer;
   assert.ok(response.status() >= 400 && response.status() < 500, `status ${response.status()}`);
-  const { error } = await response.json() as { error: { code: string; message: string } };
+  const { error } = (await response.json()) as { error: { code: string; message: string } };
   const alert = page.getByRole('alert');
   await alert.waitFor();
   assert.is(await alert.textContent(), `${error.code}: ${error.message} (HTTP ${response.status()})`);

@@ -9,7 +9,11 @@ import { startApiServer, type ApiServer, type ApiServerOptions } from '../../hac
 import { startAgentComponent, startPrometheusComponent } from '../../hack/devcluster/agent/components.js';
 import { readContainerLog } from '../../hack/devcluster/agent/logs.js';
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface TestClusterOptions {
   agent?: boolean;
@@ -32,8 +36,13 @@ export interface TestCluster {
 }
 
 /** A component the test cluster starts after the API server (agent, Prometheus). */
-export interface TestComponent { stop(): Promise<void> }
-export type TestComponentStarter = (cluster: TestCluster, opts: TestClusterOptions) => Promise<TestComponent | undefined>;
+export interface TestComponent {
+  stop(): Promise<void>;
+}
+export type TestComponentStarter = (
+  cluster: TestCluster,
+  opts: TestClusterOptions,
+) => Promise<TestComponent | undefined>;
 /** Starters run in order; each decides from the options whether it runs. */
 export const TEST_COMPONENTS: TestComponentStarter[] = [];
 
@@ -41,30 +50,55 @@ export const TEST_COMPONENTS: TestComponentStarter[] = [];
 TEST_COMPONENTS.push(
   async (cluster, opts) => {
     if (!opts.prometheus) return undefined;
-    const prom = await startPrometheusComponent({ dir: cluster.dir, apiUrl: cluster.url, writeKubeconfig: (p) => cluster.api.writeKubeconfig(p) });
+    const prom = await startPrometheusComponent({
+      dir: cluster.dir,
+      apiUrl: cluster.url,
+      writeKubeconfig: (p) => cluster.api.writeKubeconfig(p),
+    });
     cluster.prometheusUrl = prom.url;
     return prom;
   },
   async (cluster, opts) => {
     if (!opts.agent) return undefined;
     // pods/log reads the agent's container log files (kubectl logs).
-    cluster.api.setPodLogReader((ns, pod, uid, container, o) => readContainerLog(cluster.dir, ns, pod, uid, container, o));
-    return startAgentComponent({ dir: cluster.dir, apiUrl: cluster.url, writeKubeconfig: (p) => cluster.api.writeKubeconfig(p) });
+    cluster.api.setPodLogReader((ns, pod, uid, container, o) =>
+      readContainerLog(cluster.dir, ns, pod, uid, container, o),
+    );
+    return startAgentComponent({
+      dir: cluster.dir,
+      apiUrl: cluster.url,
+      writeKubeconfig: (p) => cluster.api.writeKubeconfig(p),
+    });
   },
 );
 
 export const BIN_DIR = resolve(new URL('../../hack/bin', import.meta.url).pathname);
 
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', (err) => { clearTimeout(timer); reject(new Error(`${cmd} failed to start`, { cause: err })); });
-    child.on('close', (code) => { clearTimeout(timer); resolveRun({ code: code ?? -1, stdout, stderr }); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} failed to start`, { cause: err }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -86,10 +120,17 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   };
   const components: TestComponent[] = [];
   const cluster: TestCluster = {
-    dir, kubeconfigPath, url: api.url, api,
+    dir,
+    kubeconfigPath,
+    url: api.url,
+    api,
     kubectl: (args, o) => run(join(BIN_DIR, 'kubectl'), args, env, o),
     helm: (args, o) => run(join(BIN_DIR, 'helm'), args, env, o),
-    kubeConfig: () => { const kc = new KubeConfig(); kc.loadFromFile(kubeconfigPath); return kc; },
+    kubeConfig: () => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigPath);
+      return kc;
+    },
     stop: async () => {
       for (const c of components.reverse()) await c.stop().catch(() => undefined);
       await api.stop();

@@ -46,63 +46,83 @@ export const invalidCases: InvalidCase[] = [
   {
     name: 'negative GPUs',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.resources.gpus = -1; },
+    mutate: (o) => {
+      o.spec.resources.gpus = -1;
+    },
     field: 'spec.resources.gpus',
     message: 'Invalid value: -1: spec.resources.gpus in body should be greater than or equal to 0',
   },
   {
     name: 'more GPUs than a node has',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.resources.gpus = 17; },
+    mutate: (o) => {
+      o.spec.resources.gpus = 17;
+    },
     field: 'spec.resources.gpus',
     message: 'Invalid value: 17: spec.resources.gpus in body should be less than or equal to 16',
   },
   {
     name: 'GPUs as a word',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.resources.gpus = 'two'; },
+    mutate: (o) => {
+      o.spec.resources.gpus = 'two';
+    },
     field: 'spec.resources.gpus',
     message: 'Invalid value: "string": spec.resources.gpus in body must be of type integer: "string"',
   },
   {
     name: 'missing model',
     kind: 'TrainingRun',
-    mutate: (o) => { delete o.spec.model; },
+    mutate: (o) => {
+      delete o.spec.model;
+    },
     field: 'spec.model',
     message: 'Required value',
   },
   {
     name: 'model name that is not a DNS label',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.model = 'Face_Attributes'; },
+    mutate: (o) => {
+      o.spec.model = 'Face_Attributes';
+    },
     field: 'spec.model',
     message: `Invalid value: "Face_Attributes": spec.model in body should match ${DNS_LABEL}`,
   },
   {
     name: 'model name too long for <model>-v<N>',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.model = 'm'.repeat(51); },
+    mutate: (o) => {
+      o.spec.model = 'm'.repeat(51);
+    },
     field: 'spec.model',
     message: 'Too long: may not be longer than 50',
   },
   {
     name: 'hyperparameter name that is not an identifier',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.hyperparameters['learning-rate'] = '0.01'; },
+    mutate: (o) => {
+      o.spec.hyperparameters['learning-rate'] = '0.01';
+    },
     field: 'spec.hyperparameters',
-    message: 'Invalid value: "object": hyperparameter names must be identifiers of at most 63 characters (letters, digits, underscores; not starting with a digit)',
+    message:
+      'Invalid value: "object": hyperparameter names must be identifiers of at most 63 characters (letters, digits, underscores; not starting with a digit)',
   },
   {
     name: 'reserved HP_ environment variable',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.env.push({ name: 'HP_LR', value: '0.1' }); },
+    mutate: (o) => {
+      o.spec.env.push({ name: 'HP_LR', value: '0.1' });
+    },
     field: 'spec.env',
-    message: 'Invalid value: "array": env names starting with HP_ or MODELSHIP_ are reserved (set from hyperparameters and by the operator)',
+    message:
+      'Invalid value: "array": env names starting with HP_ or MODELSHIP_ are reserved (set from hyperparameters and by the operator)',
   },
   {
     name: 'environment variable with value and valueFrom',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.env[0].valueFrom = { secretKeyRef: { name: 's', key: 'k' } }; },
+    mutate: (o) => {
+      o.spec.env[0].valueFrom = { secretKeyRef: { name: 's', key: 'k' } };
+    },
     field: 'spec.env[0]',
     message: 'Invalid value: "object": an environment variable sets either value or valueFrom, not both',
   },
@@ -110,7 +130,10 @@ export const invalidCases: InvalidCase[] = [
     name: 'valueFrom with two sources',
     kind: 'TrainingRun',
     mutate: (o) => {
-      o.spec.env.push({ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' }, configMapKeyRef: { name: 'c', key: 'k' } } });
+      o.spec.env.push({
+        name: 'TOKEN',
+        valueFrom: { secretKeyRef: { name: 's', key: 'k' }, configMapKeyRef: { name: 'c', key: 'k' } },
+      });
     },
     field: 'spec.env[1].valueFrom',
     message: 'Invalid value: "object": valueFrom sets exactly one of secretKeyRef, configMapKeyRef or fieldRef',
@@ -118,35 +141,45 @@ export const invalidCases: InvalidCase[] = [
   {
     name: 'duplicate environment variable',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.env.push({ name: 'GENERATE_DATA', value: '0' }); },
+    mutate: (o) => {
+      o.spec.env.push({ name: 'GENERATE_DATA', value: '0' });
+    },
     field: 'spec.env[1]',
     message: 'Duplicate value: map[string]interface {}{"name":"GENERATE_DATA"}',
   },
   {
     name: 'dataset location without a scheme',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.dataset.uri = '/data/faces'; },
+    mutate: (o) => {
+      o.spec.dataset.uri = '/data/faces';
+    },
     field: 'spec.dataset.uri',
     message: `Invalid value: "/data/faces": spec.dataset.uri in body should match ${URI}`,
   },
   {
     name: 'missing output',
     kind: 'TrainingRun',
-    mutate: (o) => { delete o.spec.output; },
+    mutate: (o) => {
+      delete o.spec.output;
+    },
     field: 'spec.output',
     message: 'Required value',
   },
   {
     name: 'nodeSelector key that is not a label key',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.nodeSelector['-gpu/type'] = 'a100'; },
+    mutate: (o) => {
+      o.spec.nodeSelector['-gpu/type'] = 'a100';
+    },
     field: 'spec.nodeSelector',
     message: `Invalid value: "object": nodeSelector keys must be label keys ([prefix/]name, name at most 63 characters of alphanumerics, '-', '_' or '.')`,
   },
   {
     name: 'label key that is not a qualified name',
     kind: 'TrainingRun',
-    mutate: (o) => { o.metadata.labels['-team'] = 'vision'; },
+    mutate: (o) => {
+      o.metadata.labels['-team'] = 'vision';
+    },
     field: 'metadata.labels',
     message:
       `Invalid value: "-team": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character ` +
@@ -155,7 +188,9 @@ export const invalidCases: InvalidCase[] = [
   {
     name: 'label value with a space',
     kind: 'TrainingRun',
-    mutate: (o) => { o.metadata.labels.team = 'computer vision'; },
+    mutate: (o) => {
+      o.metadata.labels.team = 'computer vision';
+    },
     field: 'metadata.labels',
     message:
       `Invalid value: "computer vision": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character ` +
@@ -164,7 +199,9 @@ export const invalidCases: InvalidCase[] = [
   {
     name: 'CPU that is not a quantity',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.resources.cpu = 'lots'; },
+    mutate: (o) => {
+      o.spec.resources.cpu = 'lots';
+    },
     field: 'spec.resources.cpu',
     message:
       'Invalid value: "lots": spec.resources.cpu in body should match ' +
@@ -173,77 +210,99 @@ export const invalidCases: InvalidCase[] = [
   {
     name: 'toleration Exists with a value',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.tolerations = [{ key: 'gpu', operator: 'Exists', value: 'yes' }]; },
+    mutate: (o) => {
+      o.spec.tolerations = [{ key: 'gpu', operator: 'Exists', value: 'yes' }];
+    },
     field: 'spec.tolerations[0]',
     message: 'Invalid value: "object": a toleration with operator Exists must not set a value',
   },
   {
     name: 'negative backoffLimit',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.backoffLimit = -1; },
+    mutate: (o) => {
+      o.spec.backoffLimit = -1;
+    },
     field: 'spec.backoffLimit',
     message: 'Invalid value: -1: spec.backoffLimit in body should be greater than or equal to 0',
   },
   {
     name: 'unknown image pull policy',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.imagePullPolicy = 'Sometimes'; },
+    mutate: (o) => {
+      o.spec.imagePullPolicy = 'Sometimes';
+    },
     field: 'spec.imagePullPolicy',
     message: 'Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"',
   },
   {
     name: 'pod running as root',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.securityContext = { runAsUser: 0 }; },
+    mutate: (o) => {
+      o.spec.securityContext = { runAsUser: 0 };
+    },
     field: 'spec.securityContext',
     message: 'Invalid value: "object": securityContext.runAsUser must not be 0 (root); pods run as non-root',
   },
   {
     name: 'runAsNonRoot false',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.securityContext = { runAsNonRoot: false, runAsUser: 1000 }; },
+    mutate: (o) => {
+      o.spec.securityContext = { runAsNonRoot: false, runAsUser: 1000 };
+    },
     field: 'spec.securityContext',
     message: 'Invalid value: "object": securityContext.runAsNonRoot cannot be false; pods run as non-root',
   },
   {
     name: 'negative fsGroup',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.securityContext = { fsGroup: -1 }; },
+    mutate: (o) => {
+      o.spec.securityContext = { fsGroup: -1 };
+    },
     field: 'spec.securityContext.fsGroup',
     message: 'Invalid value: -1: spec.securityContext.fsGroup in body should be greater than or equal to 0',
   },
   {
     name: 'unknown fsGroupChangePolicy',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.securityContext = { fsGroupChangePolicy: 'Never' }; },
+    mutate: (o) => {
+      o.spec.securityContext = { fsGroupChangePolicy: 'Never' };
+    },
     field: 'spec.securityContext.fsGroupChangePolicy',
     message: 'Unsupported value: "Never": supported values: "OnRootMismatch", "Always"',
   },
   {
     name: 'image pull secret without a name',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.imagePullSecrets = [{}]; },
+    mutate: (o) => {
+      o.spec.imagePullSecrets = [{}];
+    },
     field: 'spec.imagePullSecrets[0].name',
     message: 'Required value',
   },
   {
     name: 'image pull secret name that is not a DNS name',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.imagePullSecrets = [{ name: 'Reg_Cred' }]; },
+    mutate: (o) => {
+      o.spec.imagePullSecrets = [{ name: 'Reg_Cred' }];
+    },
     field: 'spec.imagePullSecrets[0].name',
     message: `Invalid value: "Reg_Cred": spec.imagePullSecrets[0].name in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'`,
   },
   {
     name: 'node affinity that is not an object',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.affinity = { nodeAffinity: 'gpu' }; },
+    mutate: (o) => {
+      o.spec.affinity = { nodeAffinity: 'gpu' };
+    },
     field: 'spec.affinity.nodeAffinity',
     message: 'Invalid value: "string": spec.affinity.nodeAffinity in body must be of type object: "string"',
   },
   {
     name: 'validation pod running as root',
     kind: 'TrainingRun',
-    mutate: (o) => { o.spec.registration.validation = { securityContext: { runAsUser: 0 } }; },
+    mutate: (o) => {
+      o.spec.registration.validation = { securityContext: { runAsUser: 0 } };
+    },
     field: 'spec.registration.validation.securityContext',
     message: 'Invalid value: "object": securityContext.runAsUser must not be 0 (root); pods run as non-root',
   },
@@ -252,63 +311,83 @@ export const invalidCases: InvalidCase[] = [
     name: 'spec change on a ModelVersion',
     kind: 'ModelVersion',
     update: true,
-    mutate: (o) => { o.spec.metrics.accuracy = 0.99; },
+    mutate: (o) => {
+      o.spec.metrics.accuracy = 0.99;
+    },
     field: 'spec',
     message: 'Invalid value: "object": spec is immutable; register a new ModelVersion instead',
   },
   {
     name: 'ModelVersion name that does not match model and version',
     kind: 'ModelVersion',
-    mutate: (o) => { o.metadata.name = 'face-attributes-latest'; },
+    mutate: (o) => {
+      o.metadata.name = 'face-attributes-latest';
+    },
     field: '<nil>',
-    message: 'Invalid value: "object": a ModelVersion must be named <spec.model>-v<spec.version>, which keeps each version of a model unique',
+    message:
+      'Invalid value: "object": a ModelVersion must be named <spec.model>-v<spec.version>, which keeps each version of a model unique',
   },
   {
     name: 'version zero',
     kind: 'ModelVersion',
-    mutate: (o) => { o.spec.version = 0; o.metadata.name = 'face-attributes-v0'; },
+    mutate: (o) => {
+      o.spec.version = 0;
+      o.metadata.name = 'face-attributes-v0';
+    },
     field: 'spec.version',
     message: 'Invalid value: 0: spec.version in body should be greater than or equal to 1',
   },
   {
     name: 'unsupported model format',
     kind: 'ModelVersion',
-    mutate: (o) => { o.spec.format = 'pickle'; },
+    mutate: (o) => {
+      o.spec.format = 'pickle';
+    },
     field: 'spec.format',
     message: 'Unsupported value: "pickle": supported values: "onnx"',
   },
   {
     name: 'digest that is not sha256',
     kind: 'ModelVersion',
-    mutate: (o) => { o.spec.artifact.digest = 'md5:abc'; },
+    mutate: (o) => {
+      o.spec.artifact.digest = 'md5:abc';
+    },
     field: 'spec.artifact.digest',
-    message: "Invalid value: \"md5:abc\": spec.artifact.digest in body should match '^sha256:[a-f0-9]{64}$'",
+    message: 'Invalid value: "md5:abc": spec.artifact.digest in body should match \'^sha256:[a-f0-9]{64}$\'',
   },
   {
     name: 'skew tolerance above 1',
     kind: 'ModelVersion',
-    mutate: (o) => { o.spec.validation.skewTolerance = 1.5; },
+    mutate: (o) => {
+      o.spec.validation.skewTolerance = 1.5;
+    },
     field: 'spec.validation.skewTolerance',
     message: 'Invalid value: 1.5: spec.validation.skewTolerance in body should be less than or equal to 1',
   },
   {
     name: 'missing artifact',
     kind: 'ModelVersion',
-    mutate: (o) => { delete o.spec.artifact; },
+    mutate: (o) => {
+      delete o.spec.artifact;
+    },
     field: 'spec.artifact',
     message: 'Required value',
   },
   {
     name: 'validation pod running as root',
     kind: 'ModelVersion',
-    mutate: (o) => { o.spec.validation.securityContext = { runAsUser: 0 }; },
+    mutate: (o) => {
+      o.spec.validation.securityContext = { runAsUser: 0 };
+    },
     field: 'spec.validation.securityContext',
     message: 'Invalid value: "object": securityContext.runAsUser must not be 0 (root); pods run as non-root',
   },
   {
     name: 'validation toleration Exists with a value',
     kind: 'ModelVersion',
-    mutate: (o) => { o.spec.validation.tolerations = [{ key: 'pool', operator: 'Exists', value: 'ml' }]; },
+    mutate: (o) => {
+      o.spec.validation.tolerations = [{ key: 'pool', operator: 'Exists', value: 'ml' }];
+    },
     field: 'spec.validation.tolerations[0]',
     message: 'Invalid value: "object": a toleration with operator Exists must not set a value',
   },
@@ -316,169 +395,223 @@ export const invalidCases: InvalidCase[] = [
   {
     name: 'canary weights not increasing',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.steps = [10, 50, 25]; },
+    mutate: (o) => {
+      o.spec.canary.steps = [10, 50, 25];
+    },
     field: 'spec.canary.steps',
     message: 'Invalid value: "array": canary.steps weights must be strictly increasing',
   },
   {
     name: 'canary weight repeated',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.steps = [10, 10, 50]; },
+    mutate: (o) => {
+      o.spec.canary.steps = [10, 10, 50];
+    },
     field: 'spec.canary.steps',
     message: 'Invalid value: "array": canary.steps weights must be strictly increasing',
   },
   {
     name: 'canary weight 120',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.steps = [10, 50, 120]; },
+    mutate: (o) => {
+      o.spec.canary.steps = [10, 50, 120];
+    },
     field: 'spec.canary.steps[2]',
     message: 'Invalid value: 120: spec.canary.steps[2] in body should be less than or equal to 100',
   },
   {
     name: 'canary weight 0',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.steps = [0, 50]; },
+    mutate: (o) => {
+      o.spec.canary.steps = [0, 50];
+    },
     field: 'spec.canary.steps[0]',
     message: 'Invalid value: 0: spec.canary.steps[0] in body should be greater than or equal to 1',
   },
   {
     name: 'no canary steps',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.steps = []; },
+    mutate: (o) => {
+      o.spec.canary.steps = [];
+    },
     field: 'spec.canary.steps',
     message: 'Invalid value: 0: spec.canary.steps in body should have at least 1 items',
   },
   {
     name: 'unknown traffic provider',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.traffic.provider = 'istio'; },
+    mutate: (o) => {
+      o.spec.traffic.provider = 'istio';
+    },
     field: 'spec.traffic.provider',
     message: 'Unsupported value: "istio": supported values: "router", "gateway-api"',
   },
   {
     name: 'gateway-api provider without parentRefs',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.traffic.provider = 'gateway-api'; },
+    mutate: (o) => {
+      o.spec.traffic.provider = 'gateway-api';
+    },
     field: 'spec.traffic',
     message: 'Invalid value: "object": traffic.gateway.parentRefs is required when traffic.provider is gateway-api',
   },
   {
     name: 'bad duration',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.interval = '5 minutes'; },
+    mutate: (o) => {
+      o.spec.canary.interval = '5 minutes';
+    },
     field: 'spec.canary.interval',
     message: `Invalid value: "5 minutes": spec.canary.interval in body should match ${DURATION}`,
   },
   {
     name: 'analysis interval longer than the progress deadline',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.interval = '1h'; },
+    mutate: (o) => {
+      o.spec.canary.interval = '1h';
+    },
     field: 'spec.canary',
     message: 'Invalid value: "object": canary.interval must be shorter than canary.progressDeadline',
   },
   {
     name: 'missing model',
     kind: 'InferenceService',
-    mutate: (o) => { delete o.spec.model; delete o.spec.retrain; },
+    mutate: (o) => {
+      delete o.spec.model;
+      delete o.spec.retrain;
+    },
     field: 'spec.model',
     message: 'Required value',
   },
   {
     name: 'drift warn not below critical',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.monitoring.drift.warn = 0.3; },
+    mutate: (o) => {
+      o.spec.monitoring.drift.warn = 0.3;
+    },
     field: 'spec.monitoring.drift',
     message: 'Invalid value: "object": monitoring.drift.warn must be less than monitoring.drift.critical',
   },
   {
     name: 'accuracy critical not below warn',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.monitoring.accuracy.critical = 0.9; },
+    mutate: (o) => {
+      o.spec.monitoring.accuracy.critical = 0.9;
+    },
     field: 'spec.monitoring.accuracy',
-    message: 'Invalid value: "object": monitoring.accuracy.critical must be less than monitoring.accuracy.warn (lower accuracy is worse)',
+    message:
+      'Invalid value: "object": monitoring.accuracy.critical must be less than monitoring.accuracy.warn (lower accuracy is worse)',
   },
   {
     name: 'minimum accuracy 1.5',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.checks.accuracy.min = 1.5; },
+    mutate: (o) => {
+      o.spec.canary.checks.accuracy.min = 1.5;
+    },
     field: 'spec.canary.checks.accuracy.min',
     message: 'Invalid value: 1.5: spec.canary.checks.accuracy.min in body should be less than or equal to 1',
   },
   {
     name: 'confidence level too low to mean anything',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.canary.checks.accuracy.confidence = 0.3; },
+    mutate: (o) => {
+      o.spec.canary.checks.accuracy.confidence = 0.3;
+    },
     field: 'spec.canary.checks.accuracy.confidence',
-    message: 'Invalid value: 0.3: spec.canary.checks.accuracy.confidence in body should be greater than or equal to 0.5',
+    message:
+      'Invalid value: 0.3: spec.canary.checks.accuracy.confidence in body should be greater than or equal to 0.5',
   },
   {
     name: 'retrain trigger without a template',
     kind: 'InferenceService',
-    mutate: (o) => { delete o.spec.retrain.template; },
+    mutate: (o) => {
+      delete o.spec.retrain.template;
+    },
     field: 'spec.retrain',
-    message: 'Invalid value: "object": retrain.template is required when a retrain trigger (onDrift, onAccuracyBelow or schedule) is set',
+    message:
+      'Invalid value: "object": retrain.template is required when a retrain trigger (onDrift, onAccuracyBelow or schedule) is set',
   },
   {
     name: 'retrain template for another model',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.retrain.template.model = 'other-model'; },
+    mutate: (o) => {
+      o.spec.retrain.template.model = 'other-model';
+    },
     field: 'spec',
-    message: 'Invalid value: "object": retrain.template.model must equal spec.model, so that retrained versions are canaried by this service',
+    message:
+      'Invalid value: "object": retrain.template.model must equal spec.model, so that retrained versions are canaried by this service',
   },
   {
     name: 'retrain template validated like a TrainingRun',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.retrain.template.resources.gpus = -2; },
+    mutate: (o) => {
+      o.spec.retrain.template.resources.gpus = -2;
+    },
     field: 'spec.retrain.template.resources.gpus',
     message: 'Invalid value: -2: spec.retrain.template.resources.gpus in body should be greater than or equal to 0',
   },
   {
     name: 'retrain schedule that is not cron',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.retrain.schedule = 'every day'; },
+    mutate: (o) => {
+      o.spec.retrain.schedule = 'every day';
+    },
     field: 'spec.retrain.schedule',
     message:
-      "Invalid value: \"every day\": spec.retrain.schedule in body should match '^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\S+\\s+){4}\\S+)$'",
+      'Invalid value: "every day": spec.retrain.schedule in body should match \'^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\S+\\s+){4}\\S+)$\'',
   },
   {
     name: 'autoscaling minReplicas above maxReplicas',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.autoscaling = { minReplicas: 5, maxReplicas: 2 }; },
+    mutate: (o) => {
+      o.spec.autoscaling = { minReplicas: 5, maxReplicas: 2 };
+    },
     field: 'spec.autoscaling',
     message: 'Invalid value: "object": autoscaling.minReplicas must be less than or equal to maxReplicas',
   },
   {
     name: 'Prometheus address without a scheme',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.prometheus = { address: 'prometheus:9090' }; },
+    mutate: (o) => {
+      o.spec.prometheus = { address: 'prometheus:9090' };
+    },
     field: 'spec.prometheus.address',
-    message: "Invalid value: \"prometheus:9090\": spec.prometheus.address in body should match '^https?://[^\\s/]+(/[^\\s]*)?$'",
+    message:
+      'Invalid value: "prometheus:9090": spec.prometheus.address in body should match \'^https?://[^\\s/]+(/[^\\s]*)?$\'',
   },
   {
     name: 'serving pods running as root',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.securityContext = { runAsUser: 0 }; },
+    mutate: (o) => {
+      o.spec.securityContext = { runAsUser: 0 };
+    },
     field: 'spec.securityContext',
     message: 'Invalid value: "object": securityContext.runAsUser must not be 0 (root); pods run as non-root',
   },
   {
     name: 'serving nodeSelector key that is not a label key',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.nodeSelector = { '-pool': 'serving' }; },
+    mutate: (o) => {
+      o.spec.nodeSelector = { '-pool': 'serving' };
+    },
     field: 'spec.nodeSelector',
     message: `Invalid value: "object": nodeSelector keys must be label keys ([prefix/]name, name at most 63 characters of alphanumerics, '-', '_' or '.')`,
   },
   {
     name: 'serving ServiceAccount that is not a DNS name',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.serviceAccountName = 'Serving Account'; },
+    mutate: (o) => {
+      o.spec.serviceAccountName = 'Serving Account';
+    },
     field: 'spec.serviceAccountName',
     message: `Invalid value: "Serving Account": spec.serviceAccountName in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'`,
   },
   {
     name: 'too many supplemental groups',
     kind: 'InferenceService',
-    mutate: (o) => { o.spec.securityContext = { supplementalGroups: Array.from({ length: 33 }, (_, i) => 1000 + i) }; },
+    mutate: (o) => {
+      o.spec.securityContext = { supplementalGroups: Array.from({ length: 33 }, (_, i) => 1000 + i) };
+    },
     field: 'spec.securityContext.supplementalGroups',
     message: 'Too many: 33: must have at most 32 items',
   },

@@ -50,10 +50,18 @@ export class ModelBuildError extends Error {
 }
 
 const SCRIPTS: Record<ModelKind, string[]> = {
-  image: ['examples/sample-model.sh', 'examples/datasets/face_attributes.py',
-    'examples/trainers/modelship_common.py', 'examples/trainers/image-classifier/train.py'],
-  tabular: ['examples/sample-model.sh', 'examples/datasets/iris_like.py',
-    'examples/trainers/modelship_common.py', 'examples/trainers/tabular/train.py'],
+  image: [
+    'examples/sample-model.sh',
+    'examples/datasets/face_attributes.py',
+    'examples/trainers/modelship_common.py',
+    'examples/trainers/image-classifier/train.py',
+  ],
+  tabular: [
+    'examples/sample-model.sh',
+    'examples/datasets/iris_like.py',
+    'examples/trainers/modelship_common.py',
+    'examples/trainers/tabular/train.py',
+  ],
 };
 
 /** The multi-head face-attributes image model directory (artifact contract complete). */
@@ -71,8 +79,9 @@ const inProcess = new Map<ModelKind, Promise<string>>();
 export function ensureModel(kind: ModelKind): Promise<string> {
   let pending = inProcess.get(kind);
   if (!pending) {
-    pending = scriptsHash(kind).then((hash) => ensureCachedDir(MODEL_CACHE_DIR, `${kind}-${hash}`,
-      (tmp) => buildModel(kind, tmp)));
+    pending = scriptsHash(kind).then((hash) =>
+      ensureCachedDir(MODEL_CACHE_DIR, `${kind}-${hash}`, (tmp) => buildModel(kind, tmp)),
+    );
     pending.catch(() => inProcess.delete(kind)); // a failed build may be retried
     inProcess.set(kind, pending);
   }
@@ -82,14 +91,16 @@ export function ensureModel(kind: ModelKind): Promise<string> {
 export async function scriptsHash(kind: ModelKind): Promise<string> {
   const h = createHash('sha256').update(kind);
   for (const rel of SCRIPTS[kind]) {
-    h.update(rel).update('\0').update(await readFile(join(REPO_ROOT, rel))).update('\0');
+    h.update(rel)
+      .update('\0')
+      .update(await readFile(join(REPO_ROOT, rel)))
+      .update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }
 
 function buildModel(kind: ModelKind, dir: string): Promise<void> {
-  return run('bash', [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, kind], { PYTHON })
-    .then(() => undefined);
+  return run('bash', [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, kind], { PYTHON }).then(() => undefined);
 }
 
 export interface CacheOptions {
@@ -105,8 +116,12 @@ export interface CacheOptions {
  * atomic rename, so a reader never sees a half-written directory. A lock whose pid is gone is
  * taken over.
  */
-export async function ensureCachedDir(root: string, key: string, build: (dir: string) => Promise<void>,
-  options: CacheOptions = {}): Promise<string> {
+export async function ensureCachedDir(
+  root: string,
+  key: string,
+  build: (dir: string) => Promise<void>,
+  options: CacheOptions = {},
+): Promise<string> {
   const finalDir = join(root, key);
   const lockPath = `${finalDir}.lock`;
   const pollMs = options.pollMs ?? 200;
@@ -174,9 +189,19 @@ function processAlive(pid: number): boolean {
 /** Renders labelled face images with examples/datasets/face_attributes.py into opts.out. */
 export async function generateImages(opts: GenerateImagesOptions): Promise<{ dir: string; labels: LabelledImage[] }> {
   const dir = resolve(opts.out);
-  const args = [join(REPO_ROOT, 'examples', 'datasets', 'face_attributes.py'), '--out', dir,
-    '--count', String(opts.count), '--seed', String(opts.seed), '--size', String(opts.size ?? 64),
-    '--format', opts.format ?? 'png'];
+  const args = [
+    join(REPO_ROOT, 'examples', 'datasets', 'face_attributes.py'),
+    '--out',
+    dir,
+    '--count',
+    String(opts.count),
+    '--seed',
+    String(opts.seed),
+    '--size',
+    String(opts.size ?? 64),
+    '--format',
+    opts.format ?? 'png',
+  ];
   const shift = shiftSpec(opts.shift);
   if (shift) args.push('--shift', shift);
   await run(PYTHON, args);
@@ -186,18 +211,27 @@ export async function generateImages(opts: GenerateImagesOptions): Promise<{ dir
 export function shiftSpec(shift: string | ImageShift | undefined): string {
   if (shift === undefined) return '';
   if (typeof shift === 'string') return shift;
-  return Object.entries(shift).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(shift)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** Parses a labels.jsonl (images: {file, labels}; tensor models: {features, labels}). */
 export async function readLabels<T = LabelledImage>(dir: string): Promise<T[]> {
   const text = await readFile(join(dir, 'labels.jsonl'), 'utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
 }
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, maxBuffer: 32 << 20 },
+    execFile(
+      cmd,
+      args,
+      { cwd: REPO_ROOT, env: { ...process.env, ...env }, maxBuffer: 32 << 20 },
       (err, stdout, stderr) => {
         if (err) {
           const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n');
@@ -205,7 +239,8 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
         } else {
           resolvePromise(stdout);
         }
-      });
+      },
+    );
   });
 }
 
@@ -220,8 +255,18 @@ function sleep(ms: number): Promise<void> {
  * the options>/, so a change to either gives a fresh build.
  */
 export async function ensureImageModelVariant(variant: string, trainArgs: string): Promise<string> {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(variant)) throw new ModelBuildError(`model variant name must be lowercase letters, digits and '-', got '${variant}'`);
-  const hash = createHash('sha256').update(await scriptsHash('image')).update('\0').update(trainArgs).digest('hex').slice(0, 16);
-  return ensureCachedDir(MODEL_CACHE_DIR, `image-${variant}-${hash}`,
-    (dir) => run('bash', [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, 'image'], { PYTHON, SAMPLE_TRAIN_ARGS: trainArgs }).then(() => undefined));
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(variant))
+    throw new ModelBuildError(`model variant name must be lowercase letters, digits and '-', got '${variant}'`);
+  const hash = createHash('sha256')
+    .update(await scriptsHash('image'))
+    .update('\0')
+    .update(trainArgs)
+    .digest('hex')
+    .slice(0, 16);
+  return ensureCachedDir(MODEL_CACHE_DIR, `image-${variant}-${hash}`, (dir) =>
+    run('bash', [join(REPO_ROOT, 'examples', 'sample-model.sh'), dir, 'image'], {
+      PYTHON,
+      SAMPLE_TRAIN_ARGS: trainArgs,
+    }).then(() => undefined),
+  );
 }

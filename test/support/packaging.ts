@@ -22,9 +22,30 @@ export const RUNBOOKS_FILE = join(REPO, 'docs', 'runbooks.md');
 export const AWAITED_METRICS: Record<string, string> = {};
 
 /** Series Prometheus itself creates (not exported by any code). */
-const PROMETHEUS_SYNTHETIC = new Set(['up', 'ALERTS', 'ALERTS_FOR_STATE', 'scrape_duration_seconds', 'scrape_samples_scraped']);
+const PROMETHEUS_SYNTHETIC = new Set([
+  'up',
+  'ALERTS',
+  'ALERTS_FOR_STATE',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+]);
 
-const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'atan2']);
+const PROMQL_KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+  'atan2',
+]);
 
 /**
  * Metric names a PromQL expression selects. Drops string literals, label matchers, range and
@@ -66,7 +87,11 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-export interface RegisteredMetric { name: string; histogram: boolean; file: string }
+export interface RegisteredMetric {
+  name: string;
+  histogram: boolean;
+  file: string;
+}
 
 /**
  * Names registered with prom-client in serving/ and operator/ (non-test sources): every
@@ -90,7 +115,10 @@ export function registeredMetrics(): Map<string, RegisteredMetric> {
 }
 
 /** How a queried name resolves: registered, a histogram series of a registered one, awaited, Prometheus' own, or unknown. */
-export function classifyName(name: string, registered: Map<string, RegisteredMetric>): 'registered' | 'awaited' | 'prometheus' | 'unknown' {
+export function classifyName(
+  name: string,
+  registered: Map<string, RegisteredMetric>,
+): 'registered' | 'awaited' | 'prometheus' | 'unknown' {
   if (PROMETHEUS_SYNTHETIC.has(name)) return 'prometheus';
   if (registered.has(name)) return 'registered';
   const base = name.replace(/_(bucket|sum|count)$/, '');
@@ -101,14 +129,24 @@ export function classifyName(name: string, registered: Map<string, RegisteredMet
   return 'unknown';
 }
 
-export interface AlertRule { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
 
 export function loadAlertRules(file = ALERTS_FILE): AlertRule[] {
   const doc = yaml.load(readFileSync(file, 'utf8')) as { groups: Array<{ name: string; rules: AlertRule[] }> };
   return doc.groups.flatMap((g) => g.rules);
 }
 
-export interface DashboardQuery { dashboard: string; panel: string; expr: string }
+export interface DashboardQuery {
+  dashboard: string;
+  panel: string;
+  expr: string;
+}
 
 /** Every PromQL expression of a dashboard: panel targets (rows included), annotations, variables. */
 export function dashboardQueries(file: string): DashboardQuery[] {
@@ -121,7 +159,8 @@ export function dashboardQueries(file: string): DashboardQuery[] {
     }
   };
   panels(dash.panels);
-  for (const a of dash.annotations?.list ?? []) if (a.expr) out.push({ dashboard: dash.title, panel: `annotation ${a.name}`, expr: a.expr });
+  for (const a of dash.annotations?.list ?? [])
+    if (a.expr) out.push({ dashboard: dash.title, panel: `annotation ${a.name}`, expr: a.expr });
   for (const v of dash.templating?.list ?? []) {
     const q = typeof v.query === 'string' ? v.query : v.query?.query;
     if (v.type === 'query' && q) {
@@ -133,10 +172,17 @@ export function dashboardQueries(file: string): DashboardQuery[] {
 }
 
 export function dashboardFiles(): string[] {
-  return readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.json')).map((f) => join(DASHBOARDS_DIR, f)).sort();
+  return readdirSync(DASHBOARDS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join(DASHBOARDS_DIR, f))
+    .sort();
 }
 
 /** GitHub's anchor for a Markdown heading: lower-case, punctuation dropped, spaces to dashes. */
 export function githubAnchor(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }

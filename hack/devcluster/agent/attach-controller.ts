@@ -13,19 +13,33 @@ export class AttachDetachController {
   readonly name = 'attachdetach';
   private reported = new Set<string>();
 
-  constructor(private readonly inf: Informers, private readonly w: CacheWriter, private readonly events: EventRecorder) {}
+  constructor(
+    private readonly inf: Informers,
+    private readonly w: CacheWriter,
+    private readonly events: EventRecorder,
+  ) {}
 
   async sync(): Promise<void> {
     const { pods, nodes, pvcs } = this.inf;
     if (!nodes.available || !pvcs.available) return;
     const nodeList = nodes.list();
     const current = new Map(nodeList.map((n) => [n.metadata.name, attachedVolumes(n)]));
-    const plan = planAttachments(nodeList.map((n) => n.metadata.name), current, pods.list(), (ns, name) => pvcs.get(ns, name));
+    const plan = planAttachments(
+      nodeList.map((n) => n.metadata.name),
+      current,
+      pods.list(),
+      (ns, name) => pvcs.get(ns, name),
+    );
     for (const node of nodeList) {
       const want = plan.attached.get(node.metadata.name) ?? [];
       if (deepEqual(want, attachedVolumes(node))) continue;
       const { volumesAttached: _old, ...rest } = node.status ?? {};
-      await this.w.writeStatus(NODES, nodes, node, want.length ? { ...rest, volumesAttached: want.map((name) => ({ name, devicePath: '' })) } : rest);
+      await this.w.writeStatus(
+        NODES,
+        nodes,
+        node,
+        want.length ? { ...rest, volumesAttached: want.map((name) => ({ name, devicePath: '' })) } : rest,
+      );
     }
     const now = new Set<string>();
     for (const e of plan.errors) {

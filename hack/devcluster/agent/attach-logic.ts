@@ -40,7 +40,12 @@ export function claimVolumes(pod: KubeObject, claims: ClaimLookup): ClaimVolume[
     const volumeName = volumeNameOf(pvc);
     if (seen.has(volumeName)) continue;
     seen.add(volumeName);
-    out.push({ podVolume: v.name, volumeName, uniqueName: `kubernetes.io/csi/${ATTACH_DRIVER}^${volumeName}`, accessModes: pvc.status?.accessModes ?? pvc.spec?.accessModes ?? [] });
+    out.push({
+      podVolume: v.name,
+      volumeName,
+      uniqueName: `kubernetes.io/csi/${ATTACH_DRIVER}^${volumeName}`,
+      accessModes: pvc.status?.accessModes ?? pvc.spec?.accessModes ?? [],
+    });
   }
   return out;
 }
@@ -86,7 +91,8 @@ export function multiAttachMessage(volumeName: string, waiting: KubeObject, hold
   const others = holders.length - local.length;
   let msg: string;
   if (holders.length === 0) msg = "Volume is already exclusively attached to one node and can't be attached to another";
-  else if (local.length) msg = `Volume is already used by pod(s) ${local.join(', ')}${others ? ` and ${others} pod(s) in different namespaces` : ''}`;
+  else if (local.length)
+    msg = `Volume is already used by pod(s) ${local.join(', ')}${others ? ` and ${others} pod(s) in different namespaces` : ''}`;
   else msg = `Volume is already used by ${others} pod(s) in different namespaces`;
   return `Multi-Attach error for volume "${volumeName}" ${msg}`;
 }
@@ -95,7 +101,12 @@ export function multiAttachMessage(volumeName: string, waiting: KubeObject, hold
  * One reconcile: detach what no unfinished pod on a node needs any more, then attach what pods
  * need, oldest pod first, refusing a second node for volumes that allow only one.
  */
-export function planAttachments(nodes: string[], current: Map<string, string[]>, pods: KubeObject[], claims: ClaimLookup): AttachPlan {
+export function planAttachments(
+  nodes: string[],
+  current: Map<string, string[]>,
+  pods: KubeObject[],
+  claims: ClaimLookup,
+): AttachPlan {
   const known = new Set(nodes);
   // uniqueName → node → pods there that need it (oldest first)
   const wanted = new Map<string, { volume: ClaimVolume; byNode: Map<string, KubeObject[]> }>();
@@ -124,7 +135,8 @@ export function planAttachments(nodes: string[], current: Map<string, string[]>,
       const elsewhere = nodesOf(uniqueName).filter((n) => n !== node);
       if (elsewhere.length && !multiAttachAllowed(volume.accessModes)) {
         const holders = elsewhere.flatMap((n) => byNode.get(n) ?? []);
-        for (const pod of needing) errors.push({ pod, uniqueName, message: multiAttachMessage(volume.volumeName, pod, holders) });
+        for (const pod of needing)
+          errors.push({ pod, uniqueName, message: multiAttachMessage(volume.volumeName, pod, holders) });
         continue;
       }
       attached.get(node)!.add(uniqueName);

@@ -24,7 +24,10 @@ export function agentKubeconfigPath(dir: string): string {
   return join(dir, 'node-agent', 'kubeconfig');
 }
 
-export async function startAgentComponent(cluster: ClusterHandle, options: Partial<NodeAgentOptions> = {}): Promise<StartedComponent> {
+export async function startAgentComponent(
+  cluster: ClusterHandle,
+  options: Partial<NodeAgentOptions> = {},
+): Promise<StartedComponent> {
   const kubeconfigPath = agentKubeconfigPath(cluster.dir);
   const { mkdirSync } = await import('node:fs');
   mkdirSync(join(cluster.dir, 'node-agent'), { recursive: true });

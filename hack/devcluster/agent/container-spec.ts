@@ -30,16 +30,26 @@ export function fieldRefValue(pod: KubeObject, podIP: string, fieldPath: string)
   const m = /^metadata\.(labels|annotations)\[['"]?(.+?)['"]?\]$/.exec(fieldPath);
   if (m) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]] ?? '';
   switch (fieldPath) {
-    case 'metadata.name': return pod.metadata.name;
-    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
-    case 'metadata.uid': return pod.metadata.uid ?? '';
-    case 'spec.nodeName': return pod.spec?.nodeName ?? 'devcluster';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? 'default';
-    case 'status.podIP': return podIP;
-    case 'status.podIPs': return podIP;
-    case 'status.hostIP': return '127.0.0.1';
-    case 'status.hostIPs': return '127.0.0.1';
-    default: throw new ContainerConfigError(`unsupported fieldRef fieldPath "${fieldPath}"`);
+    case 'metadata.name':
+      return pod.metadata.name;
+    case 'metadata.namespace':
+      return pod.metadata.namespace ?? 'default';
+    case 'metadata.uid':
+      return pod.metadata.uid ?? '';
+    case 'spec.nodeName':
+      return pod.spec?.nodeName ?? 'devcluster';
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName ?? 'default';
+    case 'status.podIP':
+      return podIP;
+    case 'status.podIPs':
+      return podIP;
+    case 'status.hostIP':
+      return '127.0.0.1';
+    case 'status.hostIPs':
+      return '127.0.0.1';
+    default:
+      throw new ContainerConfigError(`unsupported fieldRef fieldPath "${fieldPath}"`);
   }
 }
 
@@ -60,7 +70,11 @@ function configMapValue(cm: KubeObject, key: string): string | undefined {
  * each value $(VAR)-expanded against what came before. Throws ContainerConfigError when a
  * required Secret/ConfigMap (or key) is missing, as the kubelet reports CreateContainerConfigError.
  */
-export function containerEnv(container: any, sources: EnvSources, base: Map<string, string> = new Map()): Map<string, string> {
+export function containerEnv(
+  container: any,
+  sources: EnvSources,
+  base: Map<string, string> = new Map(),
+): Map<string, string> {
   const ns = sources.pod.metadata.namespace ?? 'default';
   const env = new Map<string, string>(base);
   for (const from of container.envFrom ?? []) {
@@ -71,7 +85,8 @@ export function containerEnv(container: any, sources: EnvSources, base: Map<stri
         if (from.configMapRef.optional) continue;
         throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
       }
-      for (const key of Object.keys({ ...(cm.data ?? {}), ...(cm.binaryData ?? {}) })) env.set(prefix + key, configMapValue(cm, key) ?? '');
+      for (const key of Object.keys({ ...(cm.data ?? {}), ...(cm.binaryData ?? {}) }))
+        env.set(prefix + key, configMapValue(cm, key) ?? '');
     }
     if (from.secretRef) {
       const secret = sources.secrets(ns, from.secretRef.name);
@@ -79,7 +94,8 @@ export function containerEnv(container: any, sources: EnvSources, base: Map<stri
         if (from.secretRef.optional) continue;
         throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
       }
-      for (const key of Object.keys({ ...(secret.data ?? {}), ...(secret.stringData ?? {}) })) env.set(prefix + key, decodeSecret(secret, key) ?? '');
+      for (const key of Object.keys({ ...(secret.data ?? {}), ...(secret.stringData ?? {}) }))
+        env.set(prefix + key, decodeSecret(secret, key) ?? '');
     }
   }
   for (const e of container.env ?? []) {
@@ -89,7 +105,13 @@ export function containerEnv(container: any, sources: EnvSources, base: Map<stri
   return env;
 }
 
-function envValue(e: any, container: any, sources: EnvSources, ns: string, defined: Map<string, string>): string | undefined {
+function envValue(
+  e: any,
+  container: any,
+  sources: EnvSources,
+  ns: string,
+  defined: Map<string, string>,
+): string | undefined {
   if (!e.valueFrom) return expandVars(String(e.value ?? ''), defined);
   const vf = e.valueFrom;
   if (vf.fieldRef) return fieldRefValue(sources.pod, sources.podIP, vf.fieldRef.fieldPath);
@@ -99,7 +121,11 @@ function envValue(e: any, container: any, sources: EnvSources, ns: string, defin
     const value = secret ? decodeSecret(secret, vf.secretKeyRef.key) : undefined;
     if (value === undefined) {
       if (vf.secretKeyRef.optional) return undefined;
-      throw new ContainerConfigError(secret ? `couldn't find key ${vf.secretKeyRef.key} in Secret ${ns}/${vf.secretKeyRef.name}` : `secret "${vf.secretKeyRef.name}" not found`);
+      throw new ContainerConfigError(
+        secret
+          ? `couldn't find key ${vf.secretKeyRef.key} in Secret ${ns}/${vf.secretKeyRef.name}`
+          : `secret "${vf.secretKeyRef.name}" not found`,
+      );
     }
     return value;
   }
@@ -108,7 +134,11 @@ function envValue(e: any, container: any, sources: EnvSources, ns: string, defin
     const value = cm ? configMapValue(cm, vf.configMapKeyRef.key) : undefined;
     if (value === undefined) {
       if (vf.configMapKeyRef.optional) return undefined;
-      throw new ContainerConfigError(cm ? `couldn't find key ${vf.configMapKeyRef.key} in ConfigMap ${ns}/${vf.configMapKeyRef.name}` : `configmap "${vf.configMapKeyRef.name}" not found`);
+      throw new ContainerConfigError(
+        cm
+          ? `couldn't find key ${vf.configMapKeyRef.key} in ConfigMap ${ns}/${vf.configMapKeyRef.name}`
+          : `configmap "${vf.configMapKeyRef.name}" not found`,
+      );
     }
     return value;
   }

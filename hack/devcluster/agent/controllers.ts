@@ -58,7 +58,9 @@ export class ControllerManager {
     this.controllers = [
       new DeploymentController(inf, w, new EventRecorder(o.client, 'deployment-controller')),
       new ReplicaSetController(inf, w, new EventRecorder(o.client, 'replicaset-controller')),
-      new JobController(inf, w, new EventRecorder(o.client, 'job-controller'), o.jobBackoffBaseMs, (ms) => this.schedule(ms)),
+      new JobController(inf, w, new EventRecorder(o.client, 'job-controller'), o.jobBackoffBaseMs, (ms) =>
+        this.schedule(ms),
+      ),
       new EndpointsController(inf, w),
       new PvcBinder(inf, w, o.dataDir),
       // After the binder, so a claim applied with its pod is bound when the pod is placed.
@@ -100,7 +102,8 @@ export class ControllerManager {
         try {
           await controller.sync();
         } catch (err) {
-          if (!isConflict(err) && !isNotFound(err)) this.logOnce(`controller ${controller.name}: ${(err as Error).message}`);
+          if (!isConflict(err) && !isNotFound(err))
+            this.logOnce(`controller ${controller.name}: ${(err as Error).message}`);
           this.again = true;
           this.failed = true;
         }

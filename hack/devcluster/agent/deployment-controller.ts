@@ -7,12 +7,25 @@ import type { CacheWriter } from './cache-writer.js';
 import type { EventRecorder } from './events.js';
 import { DEPLOYMENTS, REPLICASETS } from './resources.js';
 import { isControlledBy, nowIso } from './util.js';
-import { deploymentStatus, HASH_LABEL, isOldPodPresent, newReplicaSetFor, planScale, REVISION_ANNOTATION, revisionOf, templateHash } from './deployment-logic.js';
+import {
+  deploymentStatus,
+  HASH_LABEL,
+  isOldPodPresent,
+  newReplicaSetFor,
+  planScale,
+  REVISION_ANNOTATION,
+  revisionOf,
+  templateHash,
+} from './deployment-logic.js';
 
 export class DeploymentController {
   readonly name = 'deployments';
 
-  constructor(private readonly inf: Informers, private readonly w: CacheWriter, private readonly events: EventRecorder) {}
+  constructor(
+    private readonly inf: Informers,
+    private readonly w: CacheWriter,
+    private readonly events: EventRecorder,
+  ) {}
 
   async sync(): Promise<void> {
     const { deployments, replicasets, pods } = this.inf;
@@ -25,12 +38,18 @@ export class DeploymentController {
       let createdNewRS = false;
       if (!newRS) {
         const revision = Math.max(0, ...owned.map(revisionOf)) + 1;
-        const initial = oldRSs.some((rs) => (rs.spec?.replicas ?? 0) > 0) ? 0 : deploy.spec?.strategy?.type === 'Recreate' ? 0 : deploy.spec?.replicas ?? 1;
+        const initial = oldRSs.some((rs) => (rs.spec?.replicas ?? 0) > 0)
+          ? 0
+          : deploy.spec?.strategy?.type === 'Recreate'
+            ? 0
+            : (deploy.spec?.replicas ?? 1);
         newRS = await this.w.create(REPLICASETS, replicasets, newReplicaSetFor(deploy, hash, revision, initial));
         createdNewRS = true;
       }
       if (!deploy.spec?.paused) {
-        const oldPodsExist = oldRSs.some((rs) => isOldPodPresent(pods.list(rs.metadata.namespace).filter((p) => isControlledBy(p, rs))));
+        const oldPodsExist = oldRSs.some((rs) =>
+          isOldPodPresent(pods.list(rs.metadata.namespace).filter((p) => isControlledBy(p, rs))),
+        );
         const targets = planScale(deploy, newRS, oldRSs, oldPodsExist);
         for (const rs of [newRS, ...oldRSs]) {
           const want = targets.get(rs.metadata.name);
@@ -43,7 +62,11 @@ export class DeploymentController {
             await this.w.replace(REPLICASETS, replicasets, next);
             const from = rs.spec?.replicas ?? 0;
             if (want !== undefined && want !== from) {
-              this.events.normal(deploy, 'ScalingReplicaSet', `Scaled ${want > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${want}`);
+              this.events.normal(
+                deploy,
+                'ScalingReplicaSet',
+                `Scaled ${want > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${want}`,
+              );
             }
           }
         }
@@ -59,17 +82,38 @@ export class DeploymentController {
       }
       const latest = deployments.get(deploy.metadata.namespace, deploy.metadata.name) ?? deploy;
       const now = Date.now();
-      await this.w.writeStatus(DEPLOYMENTS, deployments, latest, deploymentStatus({ deploy: latest, newRS: currentNew, allRSs: current, createdNewRS, now, nowIso: nowIso(now) }));
+      await this.w.writeStatus(
+        DEPLOYMENTS,
+        deployments,
+        latest,
+        deploymentStatus({
+          deploy: latest,
+          newRS: currentNew,
+          allRSs: current,
+          createdNewRS,
+          now,
+          nowIso: nowIso(now),
+        }),
+      );
     }
   }
 
   private pruneHistory(deploy: KubeObject, replicasets: Informer): void {
     const limit = deploy.spec?.revisionHistoryLimit ?? 10;
     const hash = templateHash(deploy);
-    const idle = replicasets.list(deploy.metadata.namespace)
-      .filter((rs) => isControlledBy(rs, deploy) && rs.metadata.labels?.[HASH_LABEL] !== hash && (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp)
+    const idle = replicasets
+      .list(deploy.metadata.namespace)
+      .filter(
+        (rs) =>
+          isControlledBy(rs, deploy) &&
+          rs.metadata.labels?.[HASH_LABEL] !== hash &&
+          (rs.spec?.replicas ?? 0) === 0 &&
+          (rs.status?.replicas ?? 0) === 0 &&
+          !rs.metadata.deletionTimestamp,
+      )
       .sort((a, b) => revisionOf(a) - revisionOf(b));
-    for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) void this.w.remove(REPLICASETS, replicasets, rs).catch(() => undefined);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - limit)))
+      void this.w.remove(REPLICASETS, replicasets, rs).catch(() => undefined);
   }
 }
 
@@ -78,7 +122,9 @@ export class DeploymentController {
  * every old ReplicaSet's (a rollback re-uses an old ReplicaSet and makes it the newest revision).
  */
 function newRSAnnotations(deploy: KubeObject, newRS: KubeObject, oldRSs: KubeObject[]): Record<string, string> {
-  const out: Record<string, string> = { 'deployment.kubernetes.io/desired-replicas': String(deploy.spec?.replicas ?? 1) };
+  const out: Record<string, string> = {
+    'deployment.kubernetes.io/desired-replicas': String(deploy.spec?.replicas ?? 1),
+  };
   const newest = Math.max(0, ...oldRSs.map(revisionOf));
   if (revisionOf(newRS) <= newest) out[REVISION_ANNOTATION] = String(newest + 1);
   return out;

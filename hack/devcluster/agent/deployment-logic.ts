@@ -21,7 +21,11 @@ export function templateHash(deploy: KubeObject): string {
 function withoutNulls(value: any): any {
   if (Array.isArray(value)) return value.map(withoutNulls);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => [k, withoutNulls(v)]),
+    );
   }
   return value;
 }
@@ -47,7 +51,16 @@ export function newReplicaSetFor(deploy: KubeObject, hash: string, revision: num
         [REVISION_ANNOTATION]: String(revision),
         'deployment.kubernetes.io/desired-replicas': String(deploy.spec?.replicas ?? 1),
       },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: deploy.metadata.name, uid: deploy.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: deploy.metadata.name,
+          uid: deploy.metadata.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: { replicas, minReadySeconds: deploy.spec?.minReadySeconds ?? 0, selector, template },
     // Ignored on create by the API server; present because the published schema marks it required.
@@ -77,7 +90,12 @@ const availableOf = (rs: KubeObject): number => rs.status?.availableReplicas ?? 
  * Desired spec.replicas for each ReplicaSet (by name). `oldPodsExist` tells Recreate whether
  * old pods are still running, since the new ReplicaSet must wait for them.
  */
-export function planScale(deploy: KubeObject, newRS: KubeObject, oldRSs: KubeObject[], oldPodsExist: boolean): Map<string, number> {
+export function planScale(
+  deploy: KubeObject,
+  newRS: KubeObject,
+  oldRSs: KubeObject[],
+  oldPodsExist: boolean,
+): Map<string, number> {
   const target = new Map<string, number>();
   const { desired, maxSurge, maxUnavailable } = rolloutParams(deploy);
   const activeOld = oldRSs.filter((rs) => replicasOf(rs) > 0);
@@ -110,7 +128,9 @@ export function planScale(deploy: KubeObject, newRS: KubeObject, oldRSs: KubeObj
     remaining.set(rs.metadata.name, replicasOf(rs) - cut);
     cleanupBudget -= cut;
   }
-  const totalAvailable = availableOf(newRS) + activeOld.reduce((s, rs) => s + Math.min(availableOf(rs), remaining.get(rs.metadata.name) ?? 0), 0);
+  const totalAvailable =
+    availableOf(newRS) +
+    activeOld.reduce((s, rs) => s + Math.min(availableOf(rs), remaining.get(rs.metadata.name) ?? 0), 0);
   let scaleDownBudget = Math.max(0, totalAvailable - minAvailable);
   for (const rs of oldest) {
     const current = remaining.get(rs.metadata.name) ?? 0;
@@ -146,29 +166,80 @@ export function deploymentStatus(input: DeploymentStatusInput): Record<string, u
   const old = deploy.status ?? {};
   let conditions: Condition[] = old.conditions ?? [];
 
-  conditions = setCondition(conditions, availableReplicas >= desired - maxUnavailable
-    ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-    : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }, nowIso);
+  conditions = setCondition(
+    conditions,
+    availableReplicas >= desired - maxUnavailable
+      ? {
+          type: 'Available',
+          status: 'True',
+          reason: 'MinimumReplicasAvailable',
+          message: 'Deployment has minimum availability.',
+        }
+      : {
+          type: 'Available',
+          status: 'False',
+          reason: 'MinimumReplicasUnavailable',
+          message: 'Deployment does not have minimum availability.',
+        },
+    nowIso,
+  );
   conditions = withUpdateTime(conditions, 'Available', findCondition(old.conditions, 'Available'), nowIso);
 
   const rsName = newRS.metadata.name;
-  const complete = updatedReplicas === desired && replicas === desired && availableReplicas === desired && (newRS.spec?.replicas ?? 0) === desired;
-  const countsMoved = old.updatedReplicas !== updatedReplicas || old.readyReplicas !== readyReplicas || old.availableReplicas !== availableReplicas || old.replicas !== replicas;
+  const complete =
+    updatedReplicas === desired &&
+    replicas === desired &&
+    availableReplicas === desired &&
+    (newRS.spec?.replicas ?? 0) === desired;
+  const countsMoved =
+    old.updatedReplicas !== updatedReplicas ||
+    old.readyReplicas !== readyReplicas ||
+    old.availableReplicas !== availableReplicas ||
+    old.replicas !== replicas;
   const prevProgressing = findCondition(old.conditions, 'Progressing');
   let progressing: Condition | undefined;
-  if (complete) progressing = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` };
-  else if (createdNewRS) progressing = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` };
-  else if (countsMoved || !prevProgressing) progressing = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` };
+  if (complete)
+    progressing = {
+      type: 'Progressing',
+      status: 'True',
+      reason: 'NewReplicaSetAvailable',
+      message: `ReplicaSet "${rsName}" has successfully progressed.`,
+    };
+  else if (createdNewRS)
+    progressing = {
+      type: 'Progressing',
+      status: 'True',
+      reason: 'NewReplicaSetCreated',
+      message: `Created new replica set "${rsName}"`,
+    };
+  else if (countsMoved || !prevProgressing)
+    progressing = {
+      type: 'Progressing',
+      status: 'True',
+      reason: 'ReplicaSetUpdated',
+      message: `ReplicaSet "${rsName}" is progressing.`,
+    };
   else if (prevProgressing.reason !== 'NewReplicaSetAvailable' && prevProgressing.status === 'True') {
     const deadline = (deploy.spec?.progressDeadlineSeconds ?? 600) * 1000;
     const since = Date.parse(prevProgressing.lastUpdateTime ?? prevProgressing.lastTransitionTime ?? '') || now;
-    if (now - since > deadline) progressing = { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` };
+    if (now - since > deadline)
+      progressing = {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: `ReplicaSet "${rsName}" has timed out progressing.`,
+      };
   }
   if (progressing) {
-    const changed = !prevProgressing || prevProgressing.reason !== progressing.reason || prevProgressing.status !== progressing.status || prevProgressing.message !== progressing.message || countsMoved;
+    const changed =
+      !prevProgressing ||
+      prevProgressing.reason !== progressing.reason ||
+      prevProgressing.status !== progressing.status ||
+      prevProgressing.message !== progressing.message ||
+      countsMoved;
     conditions = setCondition(conditions, progressing, nowIso);
     const c = conditions.find((x) => x.type === 'Progressing')!;
-    c.lastUpdateTime = changed ? nowIso : prevProgressing?.lastUpdateTime ?? nowIso;
+    c.lastUpdateTime = changed ? nowIso : (prevProgressing?.lastUpdateTime ?? nowIso);
   }
 
   const status: Record<string, unknown> = {
@@ -185,10 +256,16 @@ export function deploymentStatus(input: DeploymentStatusInput): Record<string, u
   return status;
 }
 
-function withUpdateTime(conditions: Condition[], type: string, previous: Condition | undefined, nowIso: string): Condition[] {
+function withUpdateTime(
+  conditions: Condition[],
+  type: string,
+  previous: Condition | undefined,
+  nowIso: string,
+): Condition[] {
   return conditions.map((c) => {
     if (c.type !== type) return c;
-    const same = previous && previous.status === c.status && previous.reason === c.reason && previous.message === c.message;
-    return { ...c, lastUpdateTime: same ? previous.lastUpdateTime ?? nowIso : nowIso };
+    const same =
+      previous && previous.status === c.status && previous.reason === c.reason && previous.message === c.message;
+    return { ...c, lastUpdateTime: same ? (previous.lastUpdateTime ?? nowIso) : nowIso };
   });
 }

@@ -35,8 +35,12 @@ dns.lookup = function lookup(hostname, options, callback) {
   }
   const address = clusterAddress(hostname);
   if (address === undefined) return originalLookup.call(this, hostname, options, callback);
-  const opts = typeof options === 'number' ? { family: options } : options ?? {};
-  if (opts.family === 6) return process.nextTick(callback, Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }));
+  const opts = typeof options === 'number' ? { family: options } : (options ?? {});
+  if (opts.family === 6)
+    return process.nextTick(
+      callback,
+      Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }),
+    );
   if (opts.all) return process.nextTick(callback, null, [{ address, family: 4 }]);
   return process.nextTick(callback, null, address, 4);
 };
@@ -45,7 +49,7 @@ const originalPromiseLookup = dns.promises.lookup;
 dns.promises.lookup = async function lookup(hostname, options) {
   const address = clusterAddress(hostname);
   if (address === undefined) return originalPromiseLookup.call(this, hostname, options);
-  const opts = typeof options === 'number' ? { family: options } : options ?? {};
+  const opts = typeof options === 'number' ? { family: options } : (options ?? {});
   return opts.all ? [{ address, family: 4 }] : { address, family: 4 };
 };
 

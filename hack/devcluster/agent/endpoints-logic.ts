@@ -17,10 +17,14 @@ interface ResolvedPort {
 
 /** Pods that belong in the Service's endpoints: selected, with an IP, not finished. */
 export function endpointPods(svc: KubeObject, pods: KubeObject[]): KubeObject[] {
-  return pods.filter((p) => p.metadata.namespace === svc.metadata.namespace
-    && matchesMapSelector(svc.spec?.selector, p.metadata.labels)
-    && p.status?.podIP
-    && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+  return pods.filter(
+    (p) =>
+      p.metadata.namespace === svc.metadata.namespace &&
+      matchesMapSelector(svc.spec?.selector, p.metadata.labels) &&
+      p.status?.podIP &&
+      p.status?.phase !== 'Succeeded' &&
+      p.status?.phase !== 'Failed',
+  );
 }
 
 function podPorts(svc: KubeObject, pod: KubeObject): ResolvedPort[] | undefined {
@@ -30,7 +34,12 @@ function podPorts(svc: KubeObject, pod: KubeObject): ResolvedPort[] | undefined 
     const target = sp.targetPort ?? sp.port;
     const port = resolvePort(target, containerPorts);
     if (port === undefined) continue; // a named port the pod does not have
-    out.push({ ...(sp.name ? { name: sp.name } : {}), port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) });
+    out.push({
+      ...(sp.name ? { name: sp.name } : {}),
+      port,
+      protocol: sp.protocol ?? 'TCP',
+      ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}),
+    });
   }
   return out.length ? out : undefined;
 }
@@ -52,10 +61,15 @@ function groupByPorts(svc: KubeObject, pods: KubeObject[]): Map<string, { ports:
   return groups;
 }
 
-const byName = (a: KubeObject, b: KubeObject) => (a.status.podIP < b.status.podIP ? -1 : a.status.podIP > b.status.podIP ? 1 : 0);
+const byName = (a: KubeObject, b: KubeObject) =>
+  a.status.podIP < b.status.podIP ? -1 : a.status.podIP > b.status.podIP ? 1 : 0;
 
 function address(pod: KubeObject): Record<string, unknown> {
-  return { ip: pod.status.podIP, ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}), targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid } };
+  return {
+    ip: pod.status.podIP,
+    ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+    targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
+  };
 }
 
 export function buildEndpointSubsets(svc: KubeObject, pods: KubeObject[]): any[] {
@@ -92,8 +106,21 @@ export function buildEndpointSlices(svc: KubeObject, pods: KubeObject[]): KubeOb
       metadata: {
         name: `${svc.metadata.name}-${shortHash({ uid: svc.metadata.uid, ports }, 5)}`,
         namespace: svc.metadata.namespace,
-        labels: { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: svc.metadata.name, [SLICE_MANAGED_BY_LABEL]: SLICE_MANAGER },
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+        labels: {
+          ...(svc.metadata.labels ?? {}),
+          [SERVICE_NAME_LABEL]: svc.metadata.name,
+          [SLICE_MANAGED_BY_LABEL]: SLICE_MANAGER,
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            name: svc.metadata.name,
+            uid: svc.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       addressType: 'IPv4',
       endpoints,

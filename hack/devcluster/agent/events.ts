@@ -26,7 +26,8 @@ class WriteLimiter {
       await write();
     } finally {
       const next = this.queued.shift();
-      if (next) next(); // the slot passes straight to the next waiter
+      if (next)
+        next(); // the slot passes straight to the next waiter
       else this.inFlight--;
     }
   }
@@ -46,7 +47,11 @@ export class EventRecorder {
   private readonly recent = new Map<string, Folded>();
 
   /** `host`: the node of a kubelet's events (source.host), also the reporting instance. */
-  constructor(private readonly client: KubeClient, private readonly component: string, private readonly host?: string) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly component: string,
+    private readonly host?: string,
+  ) {}
 
   normal(obj: KubeObject, reason: string, message: string): void {
     this.record(obj, 'Normal', reason, message);
@@ -69,7 +74,10 @@ export class EventRecorder {
     if (previous && now - previous.at < 60_000) {
       previous.count++;
       previous.at = now;
-      await this.client.mergePatch(`/api/v1/namespaces/${encodeURIComponent(previous.namespace)}/events/${encodeURIComponent(previous.name)}`, { count: previous.count, lastTimestamp: ts });
+      await this.client.mergePatch(
+        `/api/v1/namespaces/${encodeURIComponent(previous.namespace)}/events/${encodeURIComponent(previous.name)}`,
+        { count: previous.count, lastTimestamp: ts },
+      );
       return;
     }
     if (this.recent.size > 2000) this.recent.clear();
@@ -79,7 +87,14 @@ export class EventRecorder {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace },
-      involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
       reason,
       message,
       type,

@@ -35,11 +35,17 @@ export function parseImageConfig(text: string, source = 'images.yaml'): ImageEnt
     if (names.length === 0) throw new ImageConfigError(`${source}: images[${i}].names must be a non-empty list`);
     if (!Array.isArray(e.entrypoint)) throw new ImageConfigError(`${source}: images[${i}].entrypoint must be a list`);
     const cwd = e.cwd ?? 'repo';
-    if (cwd !== 'repo' && cwd !== 'pod') throw new ImageConfigError(`${source}: images[${i}].cwd must be "repo" or "pod"`);
-    if (e.user !== undefined && !/^(\d+|[a-z_][a-z0-9_-]*)(:\d+)?$/.test(String(e.user))) throw new ImageConfigError(`${source}: images[${i}].user must be a user name or id, optionally ":group id"`);
-    if (e.env !== undefined && (typeof e.env !== 'object' || Array.isArray(e.env))) throw new ImageConfigError(`${source}: images[${i}].env must be a map`);
+    if (cwd !== 'repo' && cwd !== 'pod')
+      throw new ImageConfigError(`${source}: images[${i}].cwd must be "repo" or "pod"`);
+    if (e.user !== undefined && !/^(\d+|[a-z_][a-z0-9_-]*)(:\d+)?$/.test(String(e.user)))
+      throw new ImageConfigError(`${source}: images[${i}].user must be a user name or id, optionally ":group id"`);
+    if (e.env !== undefined && (typeof e.env !== 'object' || Array.isArray(e.env)))
+      throw new ImageConfigError(`${source}: images[${i}].env must be a map`);
     return {
-      names, entrypoint: e.entrypoint.map(String), cmd: Array.isArray(e.cmd) ? e.cmd.map(String) : undefined, cwd,
+      names,
+      entrypoint: e.entrypoint.map(String),
+      cmd: Array.isArray(e.cmd) ? e.cmd.map(String) : undefined,
+      cwd,
       ...(e.user !== undefined ? { user: String(e.user) } : {}),
       ...(e.env ? { env: Object.fromEntries(Object.entries(e.env).map(([k, v]) => [k, String(v)])) } : {}),
     };
@@ -68,7 +74,10 @@ export function normalizeImageName(image: string): string {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -77,10 +86,12 @@ export function findImage(entries: ImageEntry[], image: string): ImageEntry | un
   // Also try without a registry host (e.g. ghcr.io/modelship/serving → modelship/serving).
   const parts = name.split('/');
   const withoutRegistry = parts.length > 1 && /[.:]|^localhost$/.test(parts[0]) ? parts.slice(1).join('/') : name;
-  return entries.find((e) => e.names.some((g) => {
-    const re = globToRegExp(g);
-    return re.test(name) || re.test(withoutRegistry);
-  }));
+  return entries.find((e) =>
+    e.names.some((g) => {
+      const re = globToRegExp(g);
+      return re.test(name) || re.test(withoutRegistry);
+    }),
+  );
 }
 
 /** Docker semantics: `command` replaces the entrypoint; `args` replace the default cmd. */

@@ -8,7 +8,19 @@ import { mkdirSync } from 'node:fs';
 import { KubeClient, type KubeObject } from './kube-client.js';
 import type { TokenSource } from './volumes.js';
 import { Informer } from './informer.js';
-import { CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, JOBS, NODES, PODS, PVCS, REPLICASETS, SECRETS, SERVICES } from './resources.js';
+import {
+  CONFIGMAPS,
+  DEPLOYMENTS,
+  ENDPOINTS,
+  ENDPOINTSLICES,
+  JOBS,
+  NODES,
+  PODS,
+  PVCS,
+  REPLICASETS,
+  SECRETS,
+  SERVICES,
+} from './resources.js';
 import { ControllerManager, type Informers } from './controllers.js';
 import { Kubelet } from './kubelet.js';
 import { ServiceProxy } from './service-proxy.js';
@@ -75,7 +87,11 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   for (const i of Object.values(informers)) i.start();
   const stopInformers = () => Object.values(informers).forEach((i) => i.stop());
   try {
-    await withTimeout(Promise.all(Object.values(informers).map((i) => i.synced)), 30_000, 'initial list of the API server resources');
+    await withTimeout(
+      Promise.all(Object.values(informers).map((i) => i.synced)),
+      30_000,
+      'initial list of the API server resources',
+    );
   } catch (err) {
     stopInformers();
     client.close();
@@ -83,7 +99,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   }
 
   await registerNodes(client, log);
-  const controllers = new ControllerManager({ client, informers, dataDir, jobBackoffBaseMs: opts.jobBackoffBaseMs ?? 1_000, log });
+  const controllers = new ControllerManager({
+    client,
+    informers,
+    dataDir,
+    jobBackoffBaseMs: opts.jobBackoffBaseMs ?? 1_000,
+    log,
+  });
   const kubelet = new Kubelet({
     client,
     pods: informers.pods,
@@ -132,7 +154,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -142,10 +170,18 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 async function requestServiceAccountToken(client: KubeClient, pod: KubeObject, source: TokenSource): Promise<string> {
   const ns = pod.metadata.namespace ?? 'default';
   const sa = pod.spec?.serviceAccountName ?? 'default';
-  const res = await client.create<{ status?: { token?: string } }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
-    spec: { ...(source.audience ? { audiences: [source.audience] } : {}), expirationSeconds: source.expirationSeconds, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod.metadata.name, uid: pod.metadata.uid } },
-  });
+  const res = await client.create<{ status?: { token?: string } }>(
+    `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`,
+    {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {
+        ...(source.audience ? { audiences: [source.audience] } : {}),
+        expirationSeconds: source.expirationSeconds,
+        boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod.metadata.name, uid: pod.metadata.uid },
+      },
+    },
+  );
   if (!res.status?.token) throw new Error('TokenRequest answered without a token');
   return res.status.token;
 }

@@ -59,7 +59,12 @@ export class Informer {
     if (obj.metadata.uid && this.tombstones.has(obj.metadata.uid)) return;
     const key = keyOf(obj);
     const old = this.items.get(key);
-    if (old && old.metadata.uid === obj.metadata.uid && !isNewerVersion(obj.metadata.resourceVersion, old.metadata.resourceVersion)) return;
+    if (
+      old &&
+      old.metadata.uid === obj.metadata.uid &&
+      !isNewerVersion(obj.metadata.resourceVersion, old.metadata.resourceVersion)
+    )
+      return;
     this.items.set(key, obj);
     this.emit(old ? 'MODIFIED' : 'ADDED', obj);
   }
@@ -112,11 +117,15 @@ export class Informer {
   }
 
   private async relist(): Promise<void> {
-    const body = await this.client.get<{ metadata: { resourceVersion: string }; items: KubeObject[] }>(collectionPath(this.resource));
+    const body = await this.client.get<{ metadata: { resourceVersion: string }; items: KubeObject[] }>(
+      collectionPath(this.resource),
+    );
     this.available = true;
     const fresh = new Map<string, KubeObject>();
     for (const item of body.items ?? []) {
-      item.apiVersion ??= this.resource.group ? `${this.resource.group}/${this.resource.version}` : this.resource.version;
+      item.apiVersion ??= this.resource.group
+        ? `${this.resource.group}/${this.resource.version}`
+        : this.resource.version;
       item.kind ??= this.resource.kind;
       fresh.set(keyOf(item), item);
     }
@@ -171,7 +180,8 @@ export class Informer {
     }
     if (uid && this.tombstones.has(uid)) return;
     const old = this.items.get(key);
-    if (old && old.metadata.uid === uid && !isNewerVersion(obj.metadata.resourceVersion, old.metadata.resourceVersion)) return;
+    if (old && old.metadata.uid === uid && !isNewerVersion(obj.metadata.resourceVersion, old.metadata.resourceVersion))
+      return;
     this.items.set(key, obj);
     this.emit(old ? 'MODIFIED' : 'ADDED', obj);
   }

@@ -41,7 +41,9 @@ export class PodIpAllocator {
         return PodIpAllocator.addressOf(candidate);
       }
     }
-    throw new Error(`pod network ${PodIpAllocator.addressOf(this.first)}-${PodIpAllocator.addressOf(this.end - 1)} is exhausted`);
+    throw new Error(
+      `pod network ${PodIpAllocator.addressOf(this.first)}-${PodIpAllocator.addressOf(this.end - 1)} is exhausted`,
+    );
   }
 
   release(ip: string): void {
@@ -53,7 +55,9 @@ export class PodIpAllocator {
     const m = /^127\.64\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
     if (!m) return undefined;
     const offset = Number(m[1]) * 256 + Number(m[2]);
-    return offset >= 2 && offset < PodIpAllocator.SIZE - 1 && Number(m[1]) < 256 && Number(m[2]) < 256 ? offset : undefined;
+    return offset >= 2 && offset < PodIpAllocator.SIZE - 1 && Number(m[1]) < 256 && Number(m[2]) < 256
+      ? offset
+      : undefined;
   }
 
   static addressOf(offset: number): string {

@@ -67,7 +67,9 @@ export class JobController {
     }
     // Jobs are independent (each touches only its own pods and status), so their writes overlap:
     // one at a time, a pass over hundreds of Jobs waited out hundreds of round-trips in a row.
-    await forEachBounded(active, JOB_SYNC_CONCURRENCY, (job) => this.syncJob(job, podsByJob.get(job.metadata.uid ?? '') ?? [], now));
+    await forEachBounded(active, JOB_SYNC_CONCURRENCY, (job) =>
+      this.syncJob(job, podsByJob.get(job.metadata.uid ?? '') ?? [], now),
+    );
     for (const uid of this.jobCounted.keys()) if (!live.has(uid)) this.jobCounted.delete(uid);
   }
 
@@ -91,11 +93,14 @@ export class JobController {
     this.jobTransitionEvents(job, plan.status);
     for (const u of plan.newlyCounted.succeeded) counted.succeeded.add(u);
     for (const u of plan.newlyCounted.failed) counted.failed.add(u);
-    if (plan.requeueAfterMs !== undefined && plan.requeueAfterMs < 1_000) this.requeue(Math.max(10, plan.requeueAfterMs));
+    if (plan.requeueAfterMs !== undefined && plan.requeueAfterMs < 1_000)
+      this.requeue(Math.max(10, plan.requeueAfterMs));
   }
 
   private jobTransitionEvents(job: KubeObject, status: Record<string, any>): void {
-    const became = (type: string) => findCondition(status.conditions, type)?.status === 'True' && findCondition(job.status?.conditions, type)?.status !== 'True';
+    const became = (type: string) =>
+      findCondition(status.conditions, type)?.status === 'True' &&
+      findCondition(job.status?.conditions, type)?.status !== 'True';
     if (became('Complete')) this.events.normal(job, 'Completed', 'Job completed');
     const failed = findCondition(status.conditions, 'Failed');
     if (became('Failed') && failed) this.events.warning(job, failed.reason ?? 'Failed', failed.message ?? 'Job failed');

@@ -39,7 +39,12 @@ export function isJobFinished(job: KubeObject): boolean {
 export function jobPodLabels(job: KubeObject): Record<string, string> {
   const uid = job.metadata.uid ?? '';
   const name = job.metadata.name;
-  return { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
+  return {
+    'batch.kubernetes.io/controller-uid': uid,
+    'batch.kubernetes.io/job-name': name,
+    'controller-uid': uid,
+    'job-name': name,
+  };
 }
 
 /**
@@ -65,8 +70,21 @@ interface JobSync {
 
 type JobFailure = { reason: string; message: string };
 
-export function planJob(job: KubeObject, pods: KubeObject[], counted: JobCounted, now: number, nowIso: string, options: JobPlanOptions): JobPlan {
-  const plan: JobPlan = { create: 0, remove: [], status: structuredClone(job.status ?? {}), newlyCounted: { succeeded: [], failed: [] }, deleteJob: false };
+export function planJob(
+  job: KubeObject,
+  pods: KubeObject[],
+  counted: JobCounted,
+  now: number,
+  nowIso: string,
+  options: JobPlanOptions,
+): JobPlan {
+  const plan: JobPlan = {
+    create: 0,
+    remove: [],
+    status: structuredClone(job.status ?? {}),
+    newlyCounted: { succeeded: [], failed: [] },
+    deleteJob: false,
+  };
   if (isJobFinished(job)) return planFinished(job, plan, now);
 
   const sync = beginSync(job, pods, counted, plan, now, nowIso);
@@ -83,7 +101,14 @@ export function planJob(job: KubeObject, pods: KubeObject[], counted: JobCounted
 }
 
 /** Counts newly terminated pods, stamps startTime and gathers what the phase decision needs. */
-function beginSync(job: KubeObject, pods: KubeObject[], counted: JobCounted, plan: JobPlan, now: number, nowIso: string): JobSync {
+function beginSync(
+  job: KubeObject,
+  pods: KubeObject[],
+  counted: JobCounted,
+  plan: JobPlan,
+  now: number,
+  nowIso: string,
+): JobSync {
   const spec = job.spec ?? {};
   const status = plan.status;
   const active = pods.filter(isPodActive);
@@ -97,10 +122,25 @@ function beginSync(job: KubeObject, pods: KubeObject[], counted: JobCounted, pla
   const conditions: Condition[] = status.conditions ?? [];
   const restarts = spec.template?.spec?.restartPolicy === 'OnFailure' ? countRestarts(active) : 0;
   const startedAt = Date.parse(status.startTime ?? '') || now;
-  const deadlineMs = spec.activeDeadlineSeconds !== undefined ? startedAt + spec.activeDeadlineSeconds * 1000 : undefined;
+  const deadlineMs =
+    spec.activeDeadlineSeconds !== undefined ? startedAt + spec.activeDeadlineSeconds * 1000 : undefined;
   const completions: number | undefined = spec.completions ?? undefined;
   const parallelism: number = spec.parallelism ?? 1;
-  return { spec, status, pods, active, succeeded, failed, conditions, restarts, deadlineMs, completions, parallelism, now, nowIso };
+  return {
+    spec,
+    status,
+    pods,
+    active,
+    succeeded,
+    failed,
+    conditions,
+    restarts,
+    deadlineMs,
+    completions,
+    parallelism,
+    now,
+    nowIso,
+  };
 }
 
 /** Records the uids of terminal pods not yet in status.succeeded / status.failed. */
@@ -113,7 +153,10 @@ function countTerminated(pods: KubeObject[], counted: JobCounted, plan: JobPlan)
 }
 
 function countRestarts(active: KubeObject[]): number {
-  return active.reduce((s, p) => s + (p.status?.containerStatuses ?? []).reduce((c: number, cs: any) => c + (cs.restartCount ?? 0), 0), 0);
+  return active.reduce(
+    (s, p) => s + (p.status?.containerStatuses ?? []).reduce((c: number, cs: any) => c + (cs.restartCount ?? 0), 0),
+    0,
+  );
 }
 
 /** Why the Job fails: an earlier FailureTarget sticks, then backoffLimit, then activeDeadlineSeconds. */
@@ -130,8 +173,10 @@ function failureOf(sync: JobSync): JobFailure | undefined {
 /** Without completions, the first success completes the Job once no pod is left running. */
 function isSuccessMet(sync: JobSync): boolean {
   const { completions, succeeded } = sync;
-  return findCondition(sync.conditions, 'SuccessCriteriaMet')?.status === 'True'
-    || (completions !== undefined ? succeeded >= completions : succeeded >= 1 && sync.active.length === 0);
+  return (
+    findCondition(sync.conditions, 'SuccessCriteriaMet')?.status === 'True' ||
+    (completions !== undefined ? succeeded >= completions : succeeded >= 1 && sync.active.length === 0)
+  );
 }
 
 /** FailureTarget first; Failed only once every active pod is gone. */
@@ -140,33 +185,51 @@ function planFailure(sync: JobSync, plan: JobPlan, counted: JobCounted, failure:
   sync.conditions = setCondition(sync.conditions, { type: 'FailureTarget', status: 'True', ...failure }, nowIso);
   plan.remove = active;
   // Pods killed because the Job failed count as failed, as in Kubernetes.
-  for (const p of active) if (!counted.failed.has(p.metadata.uid ?? '')) plan.newlyCounted.failed.push(p.metadata.uid ?? '');
+  for (const p of active)
+    if (!counted.failed.has(p.metadata.uid ?? '')) plan.newlyCounted.failed.push(p.metadata.uid ?? '');
   sync.failed += active.length;
-  if (active.length === 0) sync.conditions = setCondition(sync.conditions, { type: 'Failed', status: 'True', ...failure }, nowIso);
+  if (active.length === 0)
+    sync.conditions = setCondition(sync.conditions, { type: 'Failed', status: 'True', ...failure }, nowIso);
   else plan.requeueAfterMs = 200;
 }
 
 /** SuccessCriteriaMet first; Complete only once every active pod is gone. */
 function planSuccess(sync: JobSync, plan: JobPlan): void {
   const { active, nowIso } = sync;
-  sync.conditions = setCondition(sync.conditions, { type: 'SuccessCriteriaMet', status: 'True', ...JOB_REASONS.complete }, nowIso);
+  sync.conditions = setCondition(
+    sync.conditions,
+    { type: 'SuccessCriteriaMet', status: 'True', ...JOB_REASONS.complete },
+    nowIso,
+  );
   plan.remove = active;
   if (active.length === 0) {
-    sync.conditions = setCondition(sync.conditions, { type: 'Complete', status: 'True', ...JOB_REASONS.complete }, nowIso);
+    sync.conditions = setCondition(
+      sync.conditions,
+      { type: 'Complete', status: 'True', ...JOB_REASONS.complete },
+      nowIso,
+    );
     sync.status.completionTime = nowIso;
   } else plan.requeueAfterMs = 200;
 }
 
 function planSuspended(sync: JobSync, plan: JobPlan): void {
   plan.remove = sync.active;
-  sync.conditions = setCondition(sync.conditions, { type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }, sync.nowIso);
+  sync.conditions = setCondition(
+    sync.conditions,
+    { type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' },
+    sync.nowIso,
+  );
 }
 
 /** Scales active pods toward the wanted count, creating only once the failure back-off has passed. */
 function planRunning(sync: JobSync, plan: JobPlan, options: JobPlanOptions): void {
   const { active, now, deadlineMs } = sync;
   if (findCondition(sync.conditions, 'Suspended')?.status === 'True') {
-    sync.conditions = setCondition(sync.conditions, { type: 'Suspended', status: 'False', reason: 'JobResumed', message: 'Job resumed' }, sync.nowIso);
+    sync.conditions = setCondition(
+      sync.conditions,
+      { type: 'Suspended', status: 'False', reason: 'JobResumed', message: 'Job resumed' },
+      sync.nowIso,
+    );
   }
   const wanted = wantedActive(sync);
   if (active.length > wanted) plan.remove = active.slice(wanted);
@@ -176,13 +239,17 @@ function planRunning(sync: JobSync, plan: JobPlan, options: JobPlanOptions): voi
     else plan.requeueAfterMs = readyAt - now;
   }
   // Wake up for the deadline even when nothing else would requeue the Job.
-  if (deadlineMs !== undefined) plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, Math.max(10, deadlineMs - now));
+  if (deadlineMs !== undefined)
+    plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, Math.max(10, deadlineMs - now));
 }
 
 /** Pods to keep running: up to parallelism, never more than the completions still missing. */
 function wantedActive(sync: JobSync): number {
   const { completions, parallelism, succeeded } = sync;
-  return Math.max(0, completions !== undefined ? Math.min(parallelism, completions - succeeded) : succeeded > 0 ? 0 : parallelism);
+  return Math.max(
+    0,
+    completions !== undefined ? Math.min(parallelism, completions - succeeded) : succeeded > 0 ? 0 : parallelism,
+  );
 }
 
 /** A terminating Job reports no active or ready pods, though removal may still be in progress. */
@@ -200,7 +267,9 @@ function writeStatus(sync: JobSync, plan: JobPlan, terminating: boolean): void {
 function planFinished(job: KubeObject, plan: JobPlan, now: number): JobPlan {
   const ttl = job.spec?.ttlSecondsAfterFinished;
   if (ttl === undefined || ttl === null) return plan;
-  const finishedCondition = job.status?.conditions?.find((c: Condition) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  const finishedCondition = job.status?.conditions?.find(
+    (c: Condition) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
   const finishedAt = Date.parse(job.status?.completionTime ?? finishedCondition?.lastTransitionTime ?? '') || now;
   const expiresAt = finishedAt + ttl * 1000;
   if (now >= expiresAt) plan.deleteJob = true;
@@ -221,7 +290,9 @@ function nextCreationTime(pods: KubeObject[], failed: number, baseMs: number): n
 }
 
 function finishedAt(pod: KubeObject): number {
-  const times = (pod.status?.containerStatuses ?? []).map((cs: any) => Date.parse(cs.state?.terminated?.finishedAt ?? '') || 0);
+  const times = (pod.status?.containerStatuses ?? []).map(
+    (cs: any) => Date.parse(cs.state?.terminated?.finishedAt ?? '') || 0,
+  );
   return Math.max(0, ...times);
 }
 

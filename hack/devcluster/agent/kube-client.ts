@@ -122,7 +122,10 @@ export class KubeClient {
     return this.request<T>('PATCH', path, patch, 'application/merge-patch+json');
   }
 
-  async delete(path: string, options: { gracePeriodSeconds?: number; propagationPolicy?: string; preconditionUid?: string } = {}): Promise<unknown> {
+  async delete(
+    path: string,
+    options: { gracePeriodSeconds?: number; propagationPolicy?: string; preconditionUid?: string } = {},
+  ): Promise<unknown> {
     const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
     if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
@@ -138,11 +141,15 @@ export class KubeClient {
         ...(payload ? { 'Content-Type': contentType, 'Content-Length': String(payload.length) } : {}),
       });
       req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: timed out`)));
-      req.on('error', (err) => reject(new KubeApiError(0, 'ConnectionError', `${method} ${path}: ${err.message}`, { cause: err })));
+      req.on('error', (err) =>
+        reject(new KubeApiError(0, 'ConnectionError', `${method} ${path}: ${err.message}`, { cause: err })),
+      );
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(new KubeApiError(0, 'ConnectionError', `${method} ${path}: ${err.message}`, { cause: err })));
+        res.on('error', (err) =>
+          reject(new KubeApiError(0, 'ConnectionError', `${method} ${path}: ${err.message}`, { cause: err })),
+        );
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
@@ -153,7 +160,14 @@ export class KubeClient {
             parsed = undefined;
           }
           if (status >= 200 && status < 300) resolve(parsed as T);
-          else reject(new KubeApiError(status, parsed?.reason ?? String(status), `${method} ${path}: ${status} ${parsed?.message ?? text.slice(0, 200)}`));
+          else
+            reject(
+              new KubeApiError(
+                status,
+                parsed?.reason ?? String(status),
+                `${method} ${path}: ${status} ${parsed?.message ?? text.slice(0, 200)}`,
+              ),
+            );
         });
       });
       req.end(payload);
@@ -165,13 +179,23 @@ export class KubeClient {
     let req: http.ClientRequest | undefined;
     const done = new Promise<void>((resolve, reject) => {
       req = this.open('GET', path, { Accept: 'application/json' }, false);
-      req.on('error', (err) => reject(new KubeApiError(0, 'ConnectionError', `watch ${path}: ${err.message}`, { cause: err })));
+      req.on('error', (err) =>
+        reject(new KubeApiError(0, 'ConnectionError', `watch ${path}: ${err.message}`, { cause: err })),
+      );
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         if (status !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(new KubeApiError(status, String(status), `watch ${path}: ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`)));
+          res.on('end', () =>
+            reject(
+              new KubeApiError(
+                status,
+                String(status),
+                `watch ${path}: ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`,
+              ),
+            ),
+          );
           res.on('error', () => reject(new KubeApiError(status, String(status), `watch ${path}: ${status}`)));
           return;
         }

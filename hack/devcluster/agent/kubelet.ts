@@ -109,9 +109,14 @@ export class Kubelet {
     if (this.stopping.has(uid)) return;
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return; // finished before this agent started
-    const missing = unattachedVolumes(pod, this.opts.nodes.get(undefined, pod.spec.nodeName), (ns, name) => this.opts.pvcs.get(ns, name));
+    const missing = unattachedVolumes(pod, this.opts.nodes.get(undefined, pod.spec.nodeName), (ns, name) =>
+      this.opts.pvcs.get(ns, name),
+    );
     if (missing.length) {
-      this.waitForVolumes(pod, missing.map((v) => v.podVolume));
+      this.waitForVolumes(
+        pod,
+        missing.map((v) => v.podVolume),
+      );
       return;
     }
     this.stopWaiting(uid);
@@ -126,7 +131,11 @@ export class Kubelet {
       const waiting = this.waiting.get(uid);
       if (!waiting) return;
       // The kubelet's message after its volume wait times out; the pod keeps waiting.
-      events.warning(pod, 'FailedMount', `Unable to attach or mount volumes: unmounted volumes=[${volumes.join(' ')}], unattached volumes=[${volumes.join(' ')}], failed to process volumes=[]: timed out waiting for the condition`);
+      events.warning(
+        pod,
+        'FailedMount',
+        `Unable to attach or mount volumes: unmounted volumes=[${volumes.join(' ')}], unattached volumes=[${volumes.join(' ')}], failed to process volumes=[]: timed out waiting for the condition`,
+      );
       waiting.timer = setTimeout(report, MOUNT_TIMEOUT_MS);
     };
     this.waiting.set(uid, { since: nowIso(), timer: setTimeout(report, MOUNT_TIMEOUT_MS) });
@@ -151,7 +160,12 @@ export class Kubelet {
     }
     const node = pod.spec.nodeName;
     const ip = this.ips.get(node)!.allocate(pod.status?.podIP);
-    const worker = new PodWorker(pod, ip, { ...this.opts, events: this.events.get(node), onChange: () => this.scheduleStatus(uid) }, previousRestarts);
+    const worker = new PodWorker(
+      pod,
+      ip,
+      { ...this.opts, events: this.events.get(node), onChange: () => this.scheduleStatus(uid) },
+      previousRestarts,
+    );
     this.workers.set(uid, worker);
     this.podKeys.set(uid, { namespace: pod.metadata.namespace, name: pod.metadata.name });
     worker.start();
@@ -164,12 +178,19 @@ export class Kubelet {
     this.workers.delete(uid);
     this.podKeys.delete(uid);
     const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-    const running = new Set((pod.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.running).map((cs: any) => cs.name));
-    for (const c of pod.spec?.containers ?? []) if (running.has(c.name)) this.events.get(pod.spec.nodeName)?.normal(pod, 'Killing', `Stopping container ${c.name}`);
-    const done = worker.stop(grace).then(async () => {
-      for (const ips of this.ips.values()) ips.release(worker.podIP);
-      if (thenDelete) await this.finalDelete(pod);
-    }).finally(() => this.stopping.delete(uid));
+    const running = new Set(
+      (pod.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.running).map((cs: any) => cs.name),
+    );
+    for (const c of pod.spec?.containers ?? [])
+      if (running.has(c.name))
+        this.events.get(pod.spec.nodeName)?.normal(pod, 'Killing', `Stopping container ${c.name}`);
+    const done = worker
+      .stop(grace)
+      .then(async () => {
+        for (const ips of this.ips.values()) ips.release(worker.podIP);
+        if (thenDelete) await this.finalDelete(pod);
+      })
+      .finally(() => this.stopping.delete(uid));
     this.stopping.set(uid, done);
   }
 
@@ -177,18 +198,25 @@ export class Kubelet {
   private async finalDelete(pod: KubeObject): Promise<void> {
     if (this.closed) return;
     try {
-      await this.opts.client.delete(objectPath(PODS, pod.metadata.namespace, pod.metadata.name), { gracePeriodSeconds: 0, preconditionUid: pod.metadata.uid });
+      await this.opts.client.delete(objectPath(PODS, pod.metadata.namespace, pod.metadata.name), {
+        gracePeriodSeconds: 0,
+        preconditionUid: pod.metadata.uid,
+      });
     } catch (err) {
-      if (!isNotFound(err) && !(err instanceof KubeApiError && err.status === 409)) this.opts.log(`delete pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(err as Error).message}`);
+      if (!isNotFound(err) && !(err instanceof KubeApiError && err.status === 409))
+        this.opts.log(`delete pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(err as Error).message}`);
     }
   }
 
   private scheduleStatus(uid: string, delayMs = 20): void {
     if (this.closed || this.pendingStatus.has(uid)) return;
-    this.pendingStatus.set(uid, setTimeout(() => {
-      this.pendingStatus.delete(uid);
-      void this.writeStatus(uid);
-    }, delayMs));
+    this.pendingStatus.set(
+      uid,
+      setTimeout(() => {
+        this.pendingStatus.delete(uid);
+        void this.writeStatus(uid);
+      }, delayMs),
+    );
   }
 
   private async writeStatus(uid: string): Promise<void> {
@@ -202,7 +230,10 @@ export class Kubelet {
     const status = buildPodStatus(pod, view, nowIso());
     if (deepEqual(status, pod.status)) return;
     try {
-      const updated = await this.opts.client.replace<KubeObject>(objectPath(PODS, pod.metadata.namespace, pod.metadata.name, 'status'), { ...pod, status });
+      const updated = await this.opts.client.replace<KubeObject>(
+        objectPath(PODS, pod.metadata.namespace, pod.metadata.name, 'status'),
+        { ...pod, status },
+      );
       this.opts.pods.upsert(updated);
       this.lastError = undefined;
     } catch (err) {
@@ -210,7 +241,8 @@ export class Kubelet {
       const conflict = err instanceof KubeApiError && err.status === 409;
       // A conflict means our cached pod is stale: the watch brings the new one within moments.
       // Anything else (the API server restarting, say) is retried every second, reported once.
-      if (!conflict && this.lastError !== (err as Error).message) this.opts.log(`update status of pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(err as Error).message}`);
+      if (!conflict && this.lastError !== (err as Error).message)
+        this.opts.log(`update status of pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(err as Error).message}`);
       this.lastError = conflict ? this.lastError : (err as Error).message;
       this.scheduleStatus(uid, conflict ? 100 : 1_000);
       return;

@@ -4,7 +4,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export function containerLogDir(dataDir: string, namespace: string, pod: string, uid: string, container: string): string {
+export function containerLogDir(
+  dataDir: string,
+  namespace: string,
+  pod: string,
+  uid: string,
+  container: string,
+): string {
   return join(dataDir, 'logs', `${namespace}_${pod}_${uid}`, container);
 }
 
@@ -16,11 +22,22 @@ export interface LogOptions {
 }
 
 /** The log of the current (or previous) instance of a container; undefined when there is none. */
-export function readContainerLog(dataDir: string, namespace: string, pod: string, uid: string, container: string, opts: LogOptions = {}): string | undefined {
+export function readContainerLog(
+  dataDir: string,
+  namespace: string,
+  pod: string,
+  uid: string,
+  container: string,
+  opts: LogOptions = {},
+): string | undefined {
   const dir = containerLogDir(dataDir, namespace, pod, uid, container);
   let instances: number[];
   try {
-    instances = readdirSync(dir).map((f) => /^(\d+)\.log$/.exec(f)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])).sort((a, b) => a - b);
+    instances = readdirSync(dir)
+      .map((f) => /^(\d+)\.log$/.exec(f))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
   } catch {
     return undefined;
   }

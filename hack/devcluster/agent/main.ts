@@ -29,10 +29,13 @@ async function main(): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    agent.stop().then(() => process.exit(0), (err) => {
-      console.error(err);
-      process.exit(1);
-    });
+    agent.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -29,7 +29,13 @@ export function nodeObject(name: string, now: string): KubeObject {
     // taint, so every pod can be scheduled on both.
     metadata: {
       name,
-      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': ARCH, 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': ARCH },
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': ARCH,
+        'beta.kubernetes.io/os': 'linux',
+        'beta.kubernetes.io/arch': ARCH,
+      },
     },
     spec: { podCIDR: podCidr(name), podCIDRs: [podCidr(name)] },
     status: nodeStatus(name, now),
@@ -41,12 +47,31 @@ export function nodeStatus(name: string, now: string, previous?: Record<string, 
   return {
     capacity,
     allocatable: capacity,
-    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }],
-    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: name }],
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'kubelet is posting ready status',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+    ],
+    addresses: [
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: name },
+    ],
     nodeInfo: {
-      kubeletVersion: 'v1.31.0-devcluster', kubeProxyVersion: 'v1.31.0-devcluster', operatingSystem: 'linux', architecture: ARCH,
-      containerRuntimeVersion: 'devcluster://local-processes', kernelVersion: os.release(), osImage: `${os.type()} ${os.release()}`,
-      machineID: '', systemUUID: '', bootID: '',
+      kubeletVersion: 'v1.31.0-devcluster',
+      kubeProxyVersion: 'v1.31.0-devcluster',
+      operatingSystem: 'linux',
+      architecture: ARCH,
+      containerRuntimeVersion: 'devcluster://local-processes',
+      kernelVersion: os.release(),
+      osImage: `${os.type()} ${os.release()}`,
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
     },
     // The attach/detach controller owns this field; a kubelet's status update keeps it.
     ...(previous?.volumesAttached ? { volumesAttached: previous.volumesAttached } : {}),
@@ -59,8 +84,11 @@ export async function registerNodes(client: KubeClient, log: (m: string) => void
   for (const name of NODE_NAMES) {
     try {
       const existing = await client.getOrUndefined<KubeObject>(objectPath(NODES, undefined, name));
-      const node = existing ?? await client.create<KubeObject>(collectionPath(NODES), nodeObject(name, now));
-      await client.replace(objectPath(NODES, undefined, name, 'status'), { ...node, status: nodeStatus(name, now, node.status) });
+      const node = existing ?? (await client.create<KubeObject>(collectionPath(NODES), nodeObject(name, now)));
+      await client.replace(objectPath(NODES, undefined, name, 'status'), {
+        ...node,
+        status: nodeStatus(name, now, node.status),
+      });
     } catch (err) {
       if (!(isNotFound(err) || err instanceof KubeApiError)) throw err;
       log(`could not register node ${name}: ${(err as Error).message}`);

@@ -33,4 +33,3 @@ export function killProcesses(pids: number[]): void {
     }
   }
 }
-

@@ -41,7 +41,12 @@ export interface PodView {
 }
 
 function terminatedJson(t: TerminatedState): Record<string, unknown> {
-  const out: Record<string, unknown> = { exitCode: t.exitCode, reason: t.reason, startedAt: t.startedAt, finishedAt: t.finishedAt };
+  const out: Record<string, unknown> = {
+    exitCode: t.exitCode,
+    reason: t.reason,
+    startedAt: t.startedAt,
+    finishedAt: t.finishedAt,
+  };
   if (t.signal) out.signal = t.signal;
   if (t.message) out.message = t.message;
   if (t.containerID) out.containerID = t.containerID;
@@ -49,7 +54,8 @@ function terminatedJson(t: TerminatedState): Record<string, unknown> {
 }
 
 function stateJson(s: ContainerState): Record<string, unknown> {
-  if (s.kind === 'waiting') return { waiting: s.message ? { reason: s.reason, message: s.message } : { reason: s.reason } };
+  if (s.kind === 'waiting')
+    return { waiting: s.message ? { reason: s.reason, message: s.message } : { reason: s.reason } };
   if (s.kind === 'running') return { running: { startedAt: s.startedAt } };
   return { terminated: terminatedJson(s.terminated) };
 }
@@ -70,7 +76,8 @@ export function podPhase(view: PodView): 'Pending' | 'Running' | 'Succeeded' | '
     else if (c.state.kind === 'terminated') {
       stopped++;
       if (c.state.terminated.exitCode === 0) succeeded++;
-    } else if (c.lastTerminated) running++; // restarting after a back-off counts as running
+    } else if (c.lastTerminated)
+      running++; // restarting after a back-off counts as running
     else waiting++;
   }
   if (waiting > 0) return 'Pending';
@@ -109,10 +116,39 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
   const set = (c: Condition) => (conditions = setCondition(conditions, { lastProbeTime: null, ...c }, nowIso));
   const sandbox = view.podIP !== '';
   set({ type: 'PodReadyToStartContainers', status: terminal || !sandbox ? 'False' : 'True' });
-  const incomplete = (view.initContainers ?? []).filter((c) => !(c.state.kind === 'terminated' && c.state.terminated.exitCode === 0)).map((c) => c.name);
-  set(incomplete.length === 0 ? { type: 'Initialized', status: 'True' } : { type: 'Initialized', status: 'False', reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` });
-  set(containersReady ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: notReadyReason, ...(notReadyMessage ? { message: notReadyMessage } : {}) });
-  set(containersReady ? { type: 'ContainersReady', status: 'True' } : { type: 'ContainersReady', status: 'False', reason: notReadyReason, ...(notReadyMessage ? { message: notReadyMessage } : {}) });
+  const incomplete = (view.initContainers ?? [])
+    .filter((c) => !(c.state.kind === 'terminated' && c.state.terminated.exitCode === 0))
+    .map((c) => c.name);
+  set(
+    incomplete.length === 0
+      ? { type: 'Initialized', status: 'True' }
+      : {
+          type: 'Initialized',
+          status: 'False',
+          reason: 'ContainersNotInitialized',
+          message: `containers with incomplete status: [${incomplete.join(' ')}]`,
+        },
+  );
+  set(
+    containersReady
+      ? { type: 'Ready', status: 'True' }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: notReadyReason,
+          ...(notReadyMessage ? { message: notReadyMessage } : {}),
+        },
+  );
+  set(
+    containersReady
+      ? { type: 'ContainersReady', status: 'True' }
+      : {
+          type: 'ContainersReady',
+          status: 'False',
+          reason: notReadyReason,
+          ...(notReadyMessage ? { message: notReadyMessage } : {}),
+        },
+  );
   set({ type: 'PodScheduled', status: 'True' });
   conditions = orderConditions(conditions);
 
@@ -139,13 +175,26 @@ export function buildPodStatus(pod: KubeObject, view: PodView, nowIso: string): 
  * no sandbox, app containers ContainerCreating (PodInitializing behind init containers).
  */
 export function waitingView(pod: KubeObject, startTime: string): PodView {
-  const restarts = new Map<string, number>((pod.status?.containerStatuses ?? []).concat(pod.status?.initContainerStatuses ?? []).map((cs: any) => [cs.name, cs.restartCount ?? 0]));
+  const restarts = new Map<string, number>(
+    (pod.status?.containerStatuses ?? [])
+      .concat(pod.status?.initContainerStatuses ?? [])
+      .map((cs: any) => [cs.name, cs.restartCount ?? 0]),
+  );
   const init: any[] = pod.spec?.initContainers ?? [];
-  const waiting = (c: any, reason: string): ContainerView => ({ name: c.name, image: c.image, state: { kind: 'waiting', reason }, restartCount: restarts.get(c.name) ?? 0, ready: false, started: false });
+  const waiting = (c: any, reason: string): ContainerView => ({
+    name: c.name,
+    image: c.image,
+    state: { kind: 'waiting', reason },
+    restartCount: restarts.get(c.name) ?? 0,
+    ready: false,
+    started: false,
+  });
   return {
     podIP: '',
     startTime,
-    containers: (pod.spec?.containers ?? []).map((c: any) => waiting(c, init.length ? 'PodInitializing' : 'ContainerCreating')),
+    containers: (pod.spec?.containers ?? []).map((c: any) =>
+      waiting(c, init.length ? 'PodInitializing' : 'ContainerCreating'),
+    ),
     ...(init.length ? { initContainers: init.map((c) => waiting(c, 'PodInitializing')) } : {}),
   };
 }
@@ -159,4 +208,3 @@ function orderConditions(conditions: Condition[]): Condition[] {
   };
   return [...conditions].sort((a, b) => rank(a.type) - rank(b.type));
 }
-

@@ -92,7 +92,14 @@ export class PodWorker {
       image: c.image,
       spec: c,
       init,
-      state: { kind: 'waiting', reason: init ? 'PodInitializing' : (pod.spec?.initContainers ?? []).length ? 'PodInitializing' : 'ContainerCreating' },
+      state: {
+        kind: 'waiting',
+        reason: init
+          ? 'PodInitializing'
+          : (pod.spec?.initContainers ?? []).length
+            ? 'PodInitializing'
+            : 'ContainerCreating',
+      },
       restartCount: previousRestarts.get(c.name) ?? 0,
       ready: false,
       started: false,
@@ -118,7 +125,14 @@ export class PodWorker {
 
   view(): PodView {
     const viewOf = (c: ContainerRuntime): ContainerView => ({
-      name: c.name, image: c.image, state: c.state, lastTerminated: c.lastTerminated, restartCount: c.restartCount, ready: c.ready, started: c.started, containerID: c.containerID,
+      name: c.name,
+      image: c.image,
+      state: c.state,
+      lastTerminated: c.lastTerminated,
+      restartCount: c.restartCount,
+      ready: c.ready,
+      started: c.started,
+      containerID: c.containerID,
     });
     return {
       podIP: this.podIP,
@@ -132,7 +146,10 @@ export class PodWorker {
   start(): void {
     const ads = this.pod.spec?.activeDeadlineSeconds;
     if (typeof ads === 'number') {
-      this.deadlineTimer = setTimeout(() => this.failPod('DeadlineExceeded', 'Pod was active on the node longer than the specified deadline'), ads * 1000);
+      this.deadlineTimer = setTimeout(
+        () => this.failPod('DeadlineExceeded', 'Pod was active on the node longer than the specified deadline'),
+        ads * 1000,
+      );
     }
     void this.fetchTokens().then(() => {
       if (this.stopping) return;
@@ -155,7 +172,11 @@ export class PodWorker {
           break;
         } catch (err) {
           const volume = source.key.split('/')[0];
-          this.deps.events?.warning(this.pod, 'FailedMount', `MountVolume.SetUp failed for volume "${volume}" : failed to fetch token: ${(err as Error).message}`);
+          this.deps.events?.warning(
+            this.pod,
+            'FailedMount',
+            `MountVolume.SetUp failed for volume "${volume}" : failed to fetch token: ${(err as Error).message}`,
+          );
           await new Promise((r) => setTimeout(r, 2_000));
         }
       }
@@ -235,10 +256,19 @@ export class PodWorker {
 
   private launch(c: ContainerRuntime, entry: ImageEntry): void {
     const pod = this.pod;
-    this.volumeDirs ??= materializeVolumes(pod, this.deps.dataDir, { secrets: this.deps.secrets, configMaps: this.deps.configMaps, tokens: this.tokens });
+    this.volumeDirs ??= materializeVolumes(pod, this.deps.dataDir, {
+      secrets: this.deps.secrets,
+      configMaps: this.deps.configMaps,
+      tokens: this.tokens,
+    });
     const ns = pod.metadata.namespace ?? 'default';
-    const links = pod.spec?.enableServiceLinks === false ? new Map<string, string>() : serviceLinkEnv(this.deps.services(), ns);
-    const declared = containerEnv(c.spec, { pod, podIP: this.podIP, secrets: this.deps.secrets, configMaps: this.deps.configMaps }, links);
+    const links =
+      pod.spec?.enableServiceLinks === false ? new Map<string, string>() : serviceLinkEnv(this.deps.services(), ns);
+    const declared = containerEnv(
+      c.spec,
+      { pod, podIP: this.podIP, secrets: this.deps.secrets, configMaps: this.deps.configMaps },
+      links,
+    );
     createSubPaths(c.spec, this.volumeDirs);
     const root = join(podDir(this.deps.dataDir, pod), 'rootfs', c.name);
     mkdirSync(root, { recursive: true });
@@ -247,7 +277,13 @@ export class PodWorker {
     writeFileSync(c.termFile, '');
     chmodSync(c.termFile, 0o666);
     const plan = sandboxPlan({
-      pod, container: c.spec, image: entry, root, repoRoot: this.deps.repoRoot, hostDirs: this.volumeDirs, terminationFile: c.termFile,
+      pod,
+      container: c.spec,
+      image: entry,
+      root,
+      repoRoot: this.deps.repoRoot,
+      hostDirs: this.volumeDirs,
+      terminationFile: c.termFile,
       // The dev cluster's own shim: the Service hosts map the DNS shim reads.
       extraFiles: [{ source: this.deps.hostsFile, target: CONTAINER_HOSTS_FILE }],
       imageWorkdir: entry.cwd === 'repo' ? IMAGE_ROOT : '/',
@@ -258,7 +294,13 @@ export class PodWorker {
     if (argv.length === 0) throw new ContainerConfigError('no command specified');
     if (argv[0] === 'node') argv[0] = process.execPath;
 
-    const logDir = containerLogDir(this.deps.dataDir, pod.metadata.namespace ?? 'default', pod.metadata.name, this.uid, c.name);
+    const logDir = containerLogDir(
+      this.deps.dataDir,
+      pod.metadata.namespace ?? 'default',
+      pod.metadata.name,
+      this.uid,
+      c.name,
+    );
     mkdirSync(logDir, { recursive: true });
     c.logFile = join(logDir, `${c.restartCount}.log`);
     const fd = openSync(c.logFile, 'a');
@@ -277,13 +319,20 @@ export class PodWorker {
     c.started = !c.spec.startupProbe;
     c.ready = false;
     c.killedForLiveness = false;
-    c.probeTarget = { podIP: this.podIP, containerPorts: c.spec.ports ?? [], env, exec: execInContainer(child.pid, plan) };
+    c.probeTarget = {
+      podIP: this.podIP,
+      containerPorts: c.spec.ports ?? [],
+      env,
+      exec: execInContainer(child.pid, plan),
+    };
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError = err));
-    c.exited = new Promise((resolve) => child.on('close', (code, signal) => {
-      this.onExit(c, child, startedAt, code, signal, spawnError);
-      resolve();
-    }));
+    c.exited = new Promise((resolve) =>
+      child.on('close', (code, signal) => {
+        this.onExit(c, child, startedAt, code, signal, spawnError);
+        resolve();
+      }),
+    );
     if (!c.init) this.startProbes(c, child);
     this.deps.events?.normal(this.pod, 'Pulled', `Container image "${c.image}" already present on machine`);
     this.deps.events?.normal(this.pod, 'Created', `Created container ${c.name}`);
@@ -292,8 +341,17 @@ export class PodWorker {
   }
 
   /** Image defaults, then what the kubelet adds, then the container's own env (which wins). */
-  private containerEnvironment(entry: ImageEntry, plan: SandboxPlan, declared: Map<string, string>, ns: string): Record<string, string> {
-    const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: plan.uid === 0 ? '/root' : '/', ...(entry.env ?? {}) };
+  private containerEnvironment(
+    entry: ImageEntry,
+    plan: SandboxPlan,
+    declared: Map<string, string>,
+    ns: string,
+  ): Record<string, string> {
+    const env: Record<string, string> = {
+      PATH: DEFAULT_PATH,
+      HOME: plan.uid === 0 ? '/root' : '/',
+      ...(entry.env ?? {}),
+    };
     for (const k of HOST_ENV_PASSTHROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
     Object.assign(env, {
       HOSTNAME: this.pod.metadata.name,
@@ -306,22 +364,34 @@ export class PodWorker {
     env[DATA_DIR_ENV] = this.deps.dataDir;
     env[HOSTS_ENV] = CONTAINER_HOSTS_FILE;
     env[NAMESPACE_ENV] = ns;
-    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${join(IMAGE_ROOT, relative(this.deps.repoRoot, DNS_SHIM))}`].filter(Boolean).join(' ');
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${join(IMAGE_ROOT, relative(this.deps.repoRoot, DNS_SHIM))}`]
+      .filter(Boolean)
+      .join(' ');
     return env;
   }
 
-  private onExit(c: ContainerRuntime, child: ChildProcess, startedAt: string, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
+  private onExit(
+    c: ContainerRuntime,
+    child: ChildProcess,
+    startedAt: string,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    spawnError?: Error,
+  ): void {
     // Like a container's PID namespace going away: nothing it started outlives it.
     killGroup(child.pid, 'SIGKILL');
     if (c.proc !== child) return;
     c.proc = undefined;
     this.clearTimers(c);
-    const signo = signal ? osConstants.signals[signal] ?? 0 : 0;
+    const signo = signal ? (osConstants.signals[signal] ?? 0) : 0;
     // The sandbox reports what kept the command from starting with exit code 125-127 and a
     // "sandbox: " line on stderr (a mount, the working directory, a missing command).
-    const execFailure = code !== null && code >= 125 && code <= 127 ? /^sandbox: .*$/m.exec(readCapped(c.logFile ?? '', 4096) ?? '')?.[0] : undefined;
+    const execFailure =
+      code !== null && code >= 125 && code <= 127
+        ? /^sandbox: .*$/m.exec(readCapped(c.logFile ?? '', 4096) ?? '')?.[0]
+        : undefined;
     const startFailure = spawnError?.message ?? execFailure;
-    const exitCode = startFailure ? 128 : code ?? 128 + signo;
+    const exitCode = startFailure ? 128 : (code ?? 128 + signo);
     const terminated: TerminatedState = {
       exitCode,
       ...(signo ? { signal: signo } : {}),
@@ -350,8 +420,16 @@ export class PodWorker {
     const delay = c.nextBackoffMs;
     c.nextBackoffMs = Math.min(c.nextBackoffMs * 2, this.deps.backoffMaxMs);
     c.lastTerminated = terminated;
-    c.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})` };
-    this.deps.events?.warning(this.pod, 'BackOff', `Back-off restarting failed container ${c.name} in pod ${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`);
+    c.state = {
+      kind: 'waiting',
+      reason: 'CrashLoopBackOff',
+      message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`,
+    };
+    this.deps.events?.warning(
+      this.pod,
+      'BackOff',
+      `Back-off restarting failed container ${c.name} in pod ${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`,
+    );
     this.deps.onChange();
     this.later(c, delay, () => {
       if (this.stopping) return;
@@ -378,7 +456,8 @@ export class PodWorker {
       later: (ms, fn) => this.later(c, ms, fn),
       run: (probe) => runProbe(probe, target),
       changed: () => this.deps.onChange(),
-      unhealthy: (kind, message) => this.deps.events?.warning(this.pod, 'Unhealthy', `${kind} probe failed: ${message}`),
+      unhealthy: (kind, message) =>
+        this.deps.events?.warning(this.pod, 'Unhealthy', `${kind} probe failed: ${message}`),
       restart: (reason) => this.killForProbe(c, reason),
     });
   }
@@ -393,7 +472,8 @@ export class PodWorker {
   private async killContainer(c: ContainerRuntime, graceSeconds: number): Promise<void> {
     const proc = c.proc;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
-      if (c.state.kind === 'waiting' && this.stopping && c.lastTerminated) c.state = { kind: 'terminated', terminated: c.lastTerminated };
+      if (c.state.kind === 'waiting' && this.stopping && c.lastTerminated)
+        c.state = { kind: 'terminated', terminated: c.lastTerminated };
       return;
     }
     killGroup(proc.pid, 'SIGTERM');
@@ -411,7 +491,11 @@ export function kubernetesServiceEnv(services: KubeObject[]): Record<string, str
   const svc = services.find((s) => s.metadata.namespace === 'default' && s.metadata.name === 'kubernetes');
   const port = svc?.spec?.ports?.find((p: any) => p.name === 'https') ?? svc?.spec?.ports?.[0];
   if (!svc?.spec?.clusterIP || !port) return {};
-  return { KUBERNETES_SERVICE_HOST: svc.spec.clusterIP, KUBERNETES_SERVICE_PORT: String(port.port), ...(port.name ? { [`KUBERNETES_SERVICE_PORT_${port.name.toUpperCase()}`]: String(port.port) } : {}) };
+  return {
+    KUBERNETES_SERVICE_HOST: svc.spec.clusterIP,
+    KUBERNETES_SERVICE_PORT: String(port.port),
+    ...(port.name ? { [`KUBERNETES_SERVICE_PORT_${port.name.toUpperCase()}`]: String(port.port) } : {}),
+  };
 }
 
 let builtSandbox: string | undefined;

@@ -12,7 +12,11 @@ export interface ProbeCounter {
 export type ProbeVerdict = 'success' | 'failure' | 'unchanged';
 
 /** Counts consecutive results against successThreshold / failureThreshold (pure). */
-export function countResult(counter: ProbeCounter, ok: boolean, probe: { successThreshold?: number; failureThreshold?: number }): ProbeVerdict {
+export function countResult(
+  counter: ProbeCounter,
+  ok: boolean,
+  probe: { successThreshold?: number; failureThreshold?: number },
+): ProbeVerdict {
   if (ok) {
     counter.failures = 0;
     counter.successes++;
@@ -62,20 +66,28 @@ export function scheduleProbes(c: ProbedContainer, hooks: ProbeHooks): void {
   const { startupProbe, readinessProbe, livenessProbe } = c.spec;
   if (startupProbe) {
     const counter = { successes: 0, failures: 0 };
-    loop(startupProbe, (ok, message) => {
-      if (!ok) hooks.unhealthy('Startup', message);
-      const verdict = countResult(counter, ok, { ...startupProbe, successThreshold: 1 });
-      if (verdict === 'success') set('started', true);
-      else if (verdict === 'failure') hooks.restart('startup');
-    }, () => !c.started);
+    loop(
+      startupProbe,
+      (ok, message) => {
+        if (!ok) hooks.unhealthy('Startup', message);
+        const verdict = countResult(counter, ok, { ...startupProbe, successThreshold: 1 });
+        if (verdict === 'success') set('started', true);
+        else if (verdict === 'failure') hooks.restart('startup');
+      },
+      () => !c.started,
+    );
   }
   if (readinessProbe) {
     const counter = { successes: 0, failures: 0 };
-    loop(readinessProbe, (ok, message) => {
-      if (!ok) hooks.unhealthy('Readiness', message);
-      const verdict = countResult(counter, ok, readinessProbe);
-      if (verdict !== 'unchanged') set('ready', verdict === 'success');
-    }, () => c.started);
+    loop(
+      readinessProbe,
+      (ok, message) => {
+        if (!ok) hooks.unhealthy('Readiness', message);
+        const verdict = countResult(counter, ok, readinessProbe);
+        if (verdict !== 'unchanged') set('ready', verdict === 'success');
+      },
+      () => c.started,
+    );
   } else {
     // Without a readiness probe a container is ready once it has started.
     const markReady = () => {
@@ -87,9 +99,14 @@ export function scheduleProbes(c: ProbedContainer, hooks: ProbeHooks): void {
   }
   if (livenessProbe) {
     const counter = { successes: 0, failures: 0 };
-    loop(livenessProbe, (ok, message) => {
-      if (!ok) hooks.unhealthy('Liveness', message);
-      if (countResult(counter, ok, { ...livenessProbe, successThreshold: 1 }) === 'failure') hooks.restart('liveness');
-    }, () => c.started);
+    loop(
+      livenessProbe,
+      (ok, message) => {
+        if (!ok) hooks.unhealthy('Liveness', message);
+        if (countResult(counter, ok, { ...livenessProbe, successThreshold: 1 }) === 'failure')
+          hooks.restart('liveness');
+      },
+      () => c.started,
+    );
   }
 }

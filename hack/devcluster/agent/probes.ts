@@ -17,7 +17,10 @@ export interface ProbeResult {
   message?: string;
 }
 
-export function resolvePort(port: number | string, ports: { name?: string; containerPort: number }[]): number | undefined {
+export function resolvePort(
+  port: number | string,
+  ports: { name?: string; containerPort: number }[],
+): number | undefined {
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
   return ports.find((p) => p.name === port)?.containerPort;
@@ -51,10 +54,16 @@ function httpProbe(spec: any, target: ProbeTarget, timeoutMs: number): Promise<P
     req.on('response', (res) => {
       res.resume();
       const code = res.statusCode ?? 0;
-      resolve(code >= 200 && code < 400 ? { success: true } : { success: false, message: `HTTP probe failed with statuscode: ${code}` });
+      resolve(
+        code >= 200 && code < 400
+          ? { success: true }
+          : { success: false, message: `HTTP probe failed with statuscode: ${code}` },
+      );
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => resolve({ success: false, message: `Get "http://${target.podIP}:${port}${spec.path ?? '/'}": ${err.message}` }));
+    req.on('error', (err) =>
+      resolve({ success: false, message: `Get "http://${target.podIP}:${port}${spec.path ?? '/'}": ${err.message}` }),
+    );
     req.end();
   });
 }

@@ -9,7 +9,11 @@ import { pvcDir } from './volumes.js';
 export class PvcBinder {
   readonly name = 'pvcs';
 
-  constructor(private readonly inf: Informers, private readonly w: CacheWriter, private readonly dataDir: string) {}
+  constructor(
+    private readonly inf: Informers,
+    private readonly w: CacheWriter,
+    private readonly dataDir: string,
+  ) {}
 
   async sync(): Promise<void> {
     const { pvcs } = this.inf;

@@ -9,7 +9,11 @@ import { planReplicaSet, podFromTemplate } from './replicaset-logic.js';
 export class ReplicaSetController {
   readonly name = 'replicasets';
 
-  constructor(private readonly inf: Informers, private readonly w: CacheWriter, private readonly events: EventRecorder) {}
+  constructor(
+    private readonly inf: Informers,
+    private readonly w: CacheWriter,
+    private readonly events: EventRecorder,
+  ) {}
 
   async sync(): Promise<void> {
     const { replicasets, pods } = this.inf;

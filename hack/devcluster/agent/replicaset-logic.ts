@@ -20,7 +20,9 @@ export function planReplicaSet(rs: KubeObject, ownedPods: KubeObject[], now: num
 export function replicaSetStatus(rs: KubeObject, activePods: KubeObject[], now: number): Record<string, unknown> {
   const minReady = rs.spec?.minReadySeconds ?? 0;
   const templateLabels: Record<string, string> = rs.spec?.template?.metadata?.labels ?? {};
-  const fullyLabeled = activePods.filter((p) => Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v));
+  const fullyLabeled = activePods.filter((p) =>
+    Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v),
+  );
   return {
     replicas: activePods.length,
     fullyLabeledReplicas: fullyLabeled.length,
@@ -47,7 +49,12 @@ export function rankForDeletion(pods: KubeObject[]): KubeObject[] {
 }
 
 /** A Pod for a controller (ReplicaSet or Job) from its template. */
-export function podFromTemplate(owner: KubeObject, ownerApiVersion: string, ownerKind: string, extraLabels: Record<string, string> = {}): KubeObject {
+export function podFromTemplate(
+  owner: KubeObject,
+  ownerApiVersion: string,
+  ownerKind: string,
+  extraLabels: Record<string, string> = {},
+): KubeObject {
   const template = owner.spec?.template ?? {};
   return {
     apiVersion: 'v1',

@@ -25,7 +25,10 @@ export function sandboxBinary(cacheDir = join(here, '..', '..', '..', '.cache', 
     execFileSync('cc', ['-O2', '-Wall', '-o', tmp, SANDBOX_SOURCE], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string };
-    throw new SandboxBuildError(`cannot build the dev cluster's container runtime from ${SANDBOX_SOURCE} with cc: ${e.stderr?.toString() || e.message}`, { cause: err });
+    throw new SandboxBuildError(
+      `cannot build the dev cluster's container runtime from ${SANDBOX_SOURCE} with cc: ${e.stderr?.toString() || e.message}`,
+      { cause: err },
+    );
   }
   renameSync(tmp, binary);
   return binary;

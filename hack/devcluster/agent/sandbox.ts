@@ -16,9 +16,16 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerConfigError } from './container-spec.js';
 
-export interface Bind { source: string; target: string; readOnly: boolean }
+export interface Bind {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
 
-export interface Layer { source: string; target: string }
+export interface Layer {
+  source: string;
+  target: string;
+}
 
 /** Where the image's content (the repository) is in every container, as WORKDIR /app in the Dockerfiles. */
 export const IMAGE_ROOT = '/app';
@@ -35,10 +42,16 @@ export interface SandboxPlan {
   workdir: string;
 }
 
-export interface Identity { uid: number; gid: number; groups: number[] }
+export interface Identity {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
 
 /** An image's default user ("65532", "65532:65532", "root"); unset means root, as in Docker. */
-export interface ImageUser { user?: string }
+export interface ImageUser {
+  user?: string;
+}
 
 function parseImageUser(user: string | undefined): { uid?: number; gid?: number; name?: string } {
   if (!user) return { uid: 0, gid: 0 };
@@ -62,14 +75,22 @@ export function containerIdentity(pod: any, container: any, image: ImageUser): I
   if (runAsNonRoot) {
     if (runAsUser === 0) throw new ContainerConfigError(`container's runAsUser breaks non-root policy (${where})`);
     if (runAsUser === undefined && fromImage.uid === undefined) {
-      throw new ContainerConfigError(`container has runAsNonRoot and image has non-numeric user (${fromImage.name}), cannot verify user is non-root (${where})`);
+      throw new ContainerConfigError(
+        `container has runAsNonRoot and image has non-numeric user (${fromImage.name}), cannot verify user is non-root (${where})`,
+      );
     }
-    if (runAsUser === undefined && fromImage.uid === 0) throw new ContainerConfigError(`container has runAsNonRoot and image will run as root (${where})`);
+    if (runAsUser === undefined && fromImage.uid === 0)
+      throw new ContainerConfigError(`container has runAsNonRoot and image will run as root (${where})`);
   }
   const uid = runAsUser ?? fromImage.uid ?? 0;
   // Without runAsGroup the runtime takes the user's group from the image when it is the image's user.
-  const gid: number = sc.runAsGroup ?? podSc.runAsGroup ?? (runAsUser === undefined || runAsUser === fromImage.uid ? fromImage.gid ?? 0 : 0);
-  const groups = [...new Set<number>([...(podSc.fsGroup !== undefined ? [podSc.fsGroup] : []), ...(podSc.supplementalGroups ?? [])])];
+  const gid: number =
+    sc.runAsGroup ??
+    podSc.runAsGroup ??
+    (runAsUser === undefined || runAsUser === fromImage.uid ? (fromImage.gid ?? 0) : 0);
+  const groups = [
+    ...new Set<number>([...(podSc.fsGroup !== undefined ? [podSc.fsGroup] : []), ...(podSc.supplementalGroups ?? [])]),
+  ];
   return { uid, gid, groups };
 }
 
@@ -83,16 +104,25 @@ export function volumeBinds(pod: any, container: any, hostDirs: Map<string, stri
     const dir = hostDirs.get(m.name);
     const volume = volumes.get(m.name);
     if (!dir || !volume) throw new ContainerConfigError(`volumeMount "${m.name}" refers to no volume of the pod`);
-    const readOnly = m.readOnly === true || READ_ONLY_SOURCES.some((k) => volume[k] !== undefined) || volume.persistentVolumeClaim?.readOnly === true;
+    const readOnly =
+      m.readOnly === true ||
+      READ_ONLY_SOURCES.some((k) => volume[k] !== undefined) ||
+      volume.persistentVolumeClaim?.readOnly === true;
     return { source: m.subPath ? join(dir, m.subPath) : dir, target: m.mountPath, readOnly };
   });
 }
 
-export interface BaseImage { layers: Layer[]; links: Array<{ target: string; path: string }> }
+export interface BaseImage {
+  layers: Layer[];
+  links: Array<{ target: string; path: string }>;
+}
 
 /** The host's system folders as the base image: merged-/usr links recreated as links, real folders as layers. */
 export function baseImage(host: (path: string) => { link?: string; dir?: boolean } = statHost): BaseImage {
-  const layers: Layer[] = [{ source: '/usr', target: '/usr' }, { source: '/etc', target: '/etc' }];
+  const layers: Layer[] = [
+    { source: '/usr', target: '/usr' },
+    { source: '/etc', target: '/etc' },
+  ];
   const links: Array<{ target: string; path: string }> = [];
   for (const path of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/opt']) {
     const st = host(path);
@@ -137,7 +167,11 @@ export function sandboxPlan(input: PlanInput): SandboxPlan {
     binds: [
       ...input.extraFiles.map((f) => ({ ...f, readOnly: true })),
       ...volumeBinds(input.pod, container, input.hostDirs),
-      { source: input.terminationFile, target: container.terminationMessagePath ?? '/dev/termination-log', readOnly: false },
+      {
+        source: input.terminationFile,
+        target: container.terminationMessagePath ?? '/dev/termination-log',
+        readOnly: false,
+      },
     ],
     links: base.links,
     readOnlyRoot: container.securityContext?.readOnlyRootFilesystem === true,
@@ -150,15 +184,21 @@ export function sandboxPlan(input: PlanInput): SandboxPlan {
 export function sandboxArgv(binary: string, plan: SandboxPlan, argv: string[]): string[] {
   return [
     binary,
-    '--root', plan.root,
+    '--root',
+    plan.root,
     ...plan.layers.flatMap((l) => ['--layer', l.source, l.target]),
     ...plan.links.flatMap((l) => ['--link', l.target, l.path]),
     ...plan.binds.flatMap((b) => ['--bind', b.source, b.target, b.readOnly ? 'ro' : 'rw']),
     ...(plan.readOnlyRoot ? ['--read-only-root'] : []),
-    '--user', String(plan.uid), '--group', String(plan.gid),
+    '--user',
+    String(plan.uid),
+    '--group',
+    String(plan.gid),
     ...(plan.groups.length ? ['--groups', plan.groups.join(',')] : []),
-    '--workdir', plan.workdir,
-    '--', ...argv,
+    '--workdir',
+    plan.workdir,
+    '--',
+    ...argv,
   ];
 }
 
@@ -168,7 +208,16 @@ export function sandboxArgv(binary: string, plan: SandboxPlan, argv: string[]): 
  */
 export function execInContainer(pid: number | undefined, plan: Pick<SandboxPlan, 'uid' | 'gid' | 'groups'>): string[] {
   return [
-    '/usr/bin/nsenter', `--target=${pid ?? 0}`, '--mount', '--root', '--wd', '--',
-    '/usr/bin/setpriv', `--reuid=${plan.uid}`, `--regid=${plan.gid}`, ...(plan.groups.length ? [`--groups=${plan.groups.join(',')}`] : ['--clear-groups']), '--',
+    '/usr/bin/nsenter',
+    `--target=${pid ?? 0}`,
+    '--mount',
+    '--root',
+    '--wd',
+    '--',
+    '/usr/bin/setpriv',
+    `--reuid=${plan.uid}`,
+    `--regid=${plan.gid}`,
+    ...(plan.groups.length ? [`--groups=${plan.groups.join(',')}`] : ['--clear-groups']),
+    '--',
   ];
 }

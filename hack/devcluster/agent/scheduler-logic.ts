@@ -9,15 +9,25 @@ import { holdsVolumes } from './attach-logic.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
-export const REASON_UNSCHEDULABLE = "node(s) were unschedulable";
+export const REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
 export const REASON_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
-export const REASON_RWOP = 'node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already in-use by another pod';
+export const REASON_RWOP =
+  'node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already in-use by another pod';
 export const REASON_UNBOUND = 'pod has unbound immediate PersistentVolumeClaims';
 const NOT_HELPFUL = 'Preemption is not helpful for scheduling';
 const NO_VICTIMS = 'No preemption victims found for incoming pod';
 
-interface Taint { key: string; value?: string; effect: string }
-interface Toleration { key?: string; operator?: 'Exists' | 'Equal'; value?: string; effect?: string }
+interface Taint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: string;
+}
 
 /** ToleratesTaint of k8s.io/api/core/v1: empty effect matches every effect, empty key with Exists every key. */
 export function tolerates(tolerations: Toleration[] | undefined, taint: Taint): boolean {
@@ -29,21 +39,35 @@ export function tolerates(tolerations: Toleration[] | undefined, taint: Taint): 
   });
 }
 
-interface NodeSelectorRequirement { key: string; operator: string; values?: string[] }
-interface NodeSelectorTerm { matchExpressions?: NodeSelectorRequirement[]; matchFields?: NodeSelectorRequirement[] }
+interface NodeSelectorRequirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
 
 function requirementMatches(req: NodeSelectorRequirement, fields: Record<string, string>): boolean {
   const has = Object.prototype.hasOwnProperty.call(fields, req.key);
   const value = fields[req.key];
   const values = req.values ?? [];
   switch (req.operator) {
-    case 'In': return has && values.includes(value);
-    case 'NotIn': return !has || !values.includes(value);
-    case 'Exists': return has;
-    case 'DoesNotExist': return !has;
-    case 'Gt': return has && values.length === 1 && /^-?\d+$/.test(value) && Number(value) > Number(values[0]);
-    case 'Lt': return has && values.length === 1 && /^-?\d+$/.test(value) && Number(value) < Number(values[0]);
-    default: return false;
+    case 'In':
+      return has && values.includes(value);
+    case 'NotIn':
+      return !has || !values.includes(value);
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    case 'Gt':
+      return has && values.length === 1 && /^-?\d+$/.test(value) && Number(value) > Number(values[0]);
+    case 'Lt':
+      return has && values.length === 1 && /^-?\d+$/.test(value) && Number(value) < Number(values[0]);
+    default:
+      return false;
   }
 }
 
@@ -52,23 +76,32 @@ function termMatches(term: NodeSelectorTerm, node: KubeObject): boolean {
   const exprs = term.matchExpressions ?? [];
   const fields = term.matchFields ?? [];
   if (exprs.length === 0 && fields.length === 0) return false;
-  return exprs.every((r) => requirementMatches(r, node.metadata.labels ?? {}))
-    && fields.every((r) => requirementMatches(r, { 'metadata.name': node.metadata.name }));
+  return (
+    exprs.every((r) => requirementMatches(r, node.metadata.labels ?? {})) &&
+    fields.every((r) => requirementMatches(r, { 'metadata.name': node.metadata.name }))
+  );
 }
 
 /** The NodeAffinity filter: spec.nodeSelector and the required node affinity must both match. */
 export function matchesNodeAffinity(pod: KubeObject, node: KubeObject): boolean {
   const labels = node.metadata.labels ?? {};
   for (const [k, v] of Object.entries<string>(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms: NodeSelectorTerm[] | undefined = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const terms: NodeSelectorTerm[] | undefined =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   return !terms || terms.some((t) => termMatches(t, node));
 }
 
 /** Why the pod cannot go to this node (the first failing filter, as the framework records it), or undefined. */
 export function nodeFilterReason(pod: KubeObject, node: KubeObject): string | undefined {
   const taints: Taint[] = node.spec?.taints ?? [];
-  if (node.spec?.unschedulable && !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) return REASON_UNSCHEDULABLE;
-  const untolerated = taints.find((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.spec?.tolerations, t));
+  if (
+    node.spec?.unschedulable &&
+    !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })
+  )
+    return REASON_UNSCHEDULABLE;
+  const untolerated = taints.find(
+    (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.spec?.tolerations, t),
+  );
   if (untolerated) return `node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`;
   if (!matchesNodeAffinity(pod, node)) return REASON_AFFINITY;
   return undefined;
@@ -88,8 +121,13 @@ export function podVolumeReason(pod: KubeObject, pods: KubeObject[], claims: Cla
   }
   const rwop = names.filter((name) => (claims(ns, name)?.spec?.accessModes ?? []).includes('ReadWriteOncePod'));
   if (rwop.length === 0) return undefined;
-  const inUse = pods.some((p) => p.metadata.uid !== pod.metadata.uid && p.metadata.namespace === ns && holdsVolumes(p)
-    && (p.spec?.volumes ?? []).some((v: any) => rwop.includes(v.persistentVolumeClaim?.claimName)));
+  const inUse = pods.some(
+    (p) =>
+      p.metadata.uid !== pod.metadata.uid &&
+      p.metadata.namespace === ns &&
+      holdsVolumes(p) &&
+      (p.spec?.volumes ?? []).some((v: any) => rwop.includes(v.persistentVolumeClaim?.claimName)),
+  );
   return inUse ? REASON_RWOP : undefined;
 }
 
@@ -99,7 +137,10 @@ export function failedSchedulingMessage(nodeCount: number, reasons: string[], pr
   const counted = (list: string[]) => {
     const counts = new Map<string, number>();
     for (const r of list) counts.set(r, (counts.get(r) ?? 0) + 1);
-    return [...counts].map(([r, n]) => `${n} ${r}`).sort().join(', ');
+    return [...counts]
+      .map(([r, n]) => `${n} ${r}`)
+      .sort()
+      .join(', ');
   };
   return `0/${nodeCount} nodes are available: ${counted(reasons)}. preemption: 0/${nodeCount} nodes are available: ${counted(preemption)}.`;
 }
@@ -113,13 +154,23 @@ const controllerUid = (p: KubeObject) => p.metadata.ownerReferences?.find((o) =>
  * (replicas of one Deployment or Job spread, like the default topology spread on hostname),
  * then the fewest unfinished pods, then the name: a deterministic choice.
  */
-export function schedulePod(pod: KubeObject, nodes: KubeObject[], pods: KubeObject[], claims: ClaimLookup): ScheduleResult {
+export function schedulePod(
+  pod: KubeObject,
+  nodes: KubeObject[],
+  pods: KubeObject[],
+  claims: ClaimLookup,
+): ScheduleResult {
   const volumeReason = podVolumeReason(pod, pods, claims);
   if (volumeReason) {
     const resolvable = volumeReason === REASON_RWOP;
-    const msg = volumeReason === REASON_UNBOUND
-      ? `0/${nodes.length} nodes are available: ${volumeReason}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} ${NOT_HELPFUL}.`
-      : failedSchedulingMessage(nodes.length, nodes.map(() => volumeReason), nodes.map(() => (resolvable ? NO_VICTIMS : NOT_HELPFUL)));
+    const msg =
+      volumeReason === REASON_UNBOUND
+        ? `0/${nodes.length} nodes are available: ${volumeReason}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} ${NOT_HELPFUL}.`
+        : failedSchedulingMessage(
+            nodes.length,
+            nodes.map(() => volumeReason),
+            nodes.map(() => (resolvable ? NO_VICTIMS : NOT_HELPFUL)),
+          );
     return { unschedulable: nodes.length ? msg : 'no nodes available to schedule pods' };
   }
   const reasons: string[] = [];
@@ -129,7 +180,14 @@ export function schedulePod(pod: KubeObject, nodes: KubeObject[], pods: KubeObje
     if (reason) reasons.push(reason);
     else feasible.push(node);
   }
-  if (feasible.length === 0) return { unschedulable: failedSchedulingMessage(nodes.length, reasons, reasons.map(() => NOT_HELPFUL)) };
+  if (feasible.length === 0)
+    return {
+      unschedulable: failedSchedulingMessage(
+        nodes.length,
+        reasons,
+        reasons.map(() => NOT_HELPFUL),
+      ),
+    };
   const owner = controllerUid(pod);
   const live = pods.filter((p) => p.metadata.uid !== pod.metadata.uid && holdsVolumes(p));
   const score = (node: KubeObject) => {
@@ -144,6 +202,11 @@ export function schedulePod(pod: KubeObject, nodes: KubeObject[], pods: KubeObje
 /** Pods this scheduler places: unbound, not being deleted, not finished, asking for the default scheduler. */
 export function needsScheduling(pod: KubeObject): boolean {
   const phase = pod.status?.phase;
-  return !pod.spec?.nodeName && !pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed'
-    && (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER) === DEFAULT_SCHEDULER;
+  return (
+    !pod.spec?.nodeName &&
+    !pod.metadata.deletionTimestamp &&
+    phase !== 'Succeeded' &&
+    phase !== 'Failed' &&
+    (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER) === DEFAULT_SCHEDULER
+  );
 }

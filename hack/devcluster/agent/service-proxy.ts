@@ -23,7 +23,9 @@ export function readyTargets(endpoints: KubeObject | undefined, portName: string
   const out: ProxyTarget[] = [];
   for (const subset of endpoints?.subsets ?? []) {
     const ports: any[] = subset.ports ?? [];
-    const port = ports.find((p) => (p.name ?? '') === (portName ?? '')) ?? (ports.length === 1 && !portName ? ports[0] : undefined);
+    const port =
+      ports.find((p) => (p.name ?? '') === (portName ?? '')) ??
+      (ports.length === 1 && !portName ? ports[0] : undefined);
     if (!port) continue;
     for (const a of subset.addresses ?? []) out.push({ ip: a.ip, port: port.port });
   }
@@ -39,7 +41,11 @@ export class ServiceProxy {
   private closed = false;
   private readonly reported = new Set<string>();
 
-  constructor(private readonly services: Informer, private readonly endpoints: Informer, private readonly log: (m: string) => void) {}
+  constructor(
+    private readonly services: Informer,
+    private readonly endpoints: Informer,
+    private readonly log: (m: string) => void,
+  ) {}
 
   start(): void {
     this.services.onChange(() => this.schedule());
@@ -70,7 +76,13 @@ export class ServiceProxy {
       if (!ip || ip === 'None' || !net.isIPv4(ip) || svc.metadata.deletionTimestamp) continue;
       for (const p of svc.spec?.ports ?? []) {
         if ((p.protocol ?? 'TCP') !== 'TCP') continue;
-        want.set(`${ip}:${p.port}`, { namespace: svc.metadata.namespace ?? 'default', service: svc.metadata.name, portName: p.name, ip, port: p.port });
+        want.set(`${ip}:${p.port}`, {
+          namespace: svc.metadata.namespace ?? 'default',
+          service: svc.metadata.name,
+          portName: p.name,
+          ip,
+          port: p.port,
+        });
       }
     }
     return want;
@@ -87,7 +99,13 @@ export class ServiceProxy {
     }
     for (const [key, w] of want) {
       if (this.listeners.has(key)) continue;
-      const listener: Listener = { server: net.createServer((socket) => this.forward(listener, socket)), namespace: w.namespace, service: w.service, portName: w.portName, listening: false };
+      const listener: Listener = {
+        server: net.createServer((socket) => this.forward(listener, socket)),
+        namespace: w.namespace,
+        service: w.service,
+        portName: w.portName,
+        listening: false,
+      };
       this.listeners.set(key, listener);
       listener.server.on('error', (err) => {
         // Another dev cluster on this host may hold the address; say so once, keep retrying.

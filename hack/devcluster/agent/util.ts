@@ -14,25 +14,40 @@ export interface LabelSelector {
 }
 
 /** metav1.LabelSelector semantics; an empty selector matches everything. */
-export function matchesSelector(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+export function matchesSelector(
+  selector: LabelSelector | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return false;
   const l = labels ?? {};
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;
   for (const req of selector.matchExpressions ?? []) {
     const has = Object.prototype.hasOwnProperty.call(l, req.key);
     switch (req.operator) {
-      case 'In': if (!has || !(req.values ?? []).includes(l[req.key])) return false; break;
-      case 'NotIn': if (has && (req.values ?? []).includes(l[req.key])) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
-      default: return false;
+      case 'In':
+        if (!has || !(req.values ?? []).includes(l[req.key])) return false;
+        break;
+      case 'NotIn':
+        if (has && (req.values ?? []).includes(l[req.key])) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
     }
   }
   return true;
 }
 
 /** A Service's plain map selector; Services with no selector match nothing. */
-export function matchesMapSelector(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function matchesMapSelector(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
   const l = labels ?? {};
   return Object.entries(selector).every(([k, v]) => l[k] === v);
@@ -54,7 +69,9 @@ export function shortHash(value: unknown, length = 10): string {
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
 }
 
@@ -71,7 +88,14 @@ export function isControlledBy(obj: KubeObject, owner: KubeObject): boolean {
 }
 
 export function ownerReferenceTo(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
-  return { apiVersion, kind, name: owner.metadata.name, uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export interface Condition {
@@ -92,7 +116,10 @@ export function setCondition(conditions: Condition[] | undefined, next: Conditio
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === next.type);
   const old = i >= 0 ? list[i] : undefined;
-  const merged: Condition = { ...next, lastTransitionTime: old && old.status === next.status ? old.lastTransitionTime ?? now : now };
+  const merged: Condition = {
+    ...next,
+    lastTransitionTime: old && old.status === next.status ? (old.lastTransitionTime ?? now) : now,
+  };
   if (i >= 0) list[i] = merged;
   else list.push(merged);
   return list;
@@ -103,7 +130,12 @@ export function findCondition(conditions: Condition[] | undefined, type: string)
 }
 
 /** Resolves an IntOrString percentage against a total (k8s GetScaledValueFromIntOrPercent). */
-export function scaledValue(value: number | string | undefined, total: number, roundUp: boolean, fallback: string): number {
+export function scaledValue(
+  value: number | string | undefined,
+  total: number,
+  roundUp: boolean,
+  fallback: string,
+): number {
   const v = value ?? fallback;
   if (typeof v === 'number') return v;
   const m = /^(\d+)%$/.exec(v);

@@ -20,7 +20,11 @@ export interface VolumeLookups {
 }
 
 /** A projected serviceAccountToken source of a pod volume, with the key its token is kept under. */
-export interface TokenSource { key: string; audience?: string; expirationSeconds: number }
+export interface TokenSource {
+  key: string;
+  audience?: string;
+  expirationSeconds: number;
+}
 
 export const tokenKey = (volume: string, path: string): string => `${volume}/${path}`;
 
@@ -30,7 +34,12 @@ export function tokenSources(pod: KubeObject): TokenSource[] {
   for (const v of pod.spec?.volumes ?? []) {
     for (const src of v.projected?.sources ?? []) {
       const t = src.serviceAccountToken;
-      if (t) out.push({ key: tokenKey(v.name, t.path ?? 'token'), ...(t.audience ? { audience: t.audience } : {}), expirationSeconds: t.expirationSeconds ?? 3600 });
+      if (t)
+        out.push({
+          key: tokenKey(v.name, t.path ?? 'token'),
+          ...(t.audience ? { audience: t.audience } : {}),
+          expirationSeconds: t.expirationSeconds ?? 3600,
+        });
     }
   }
   return out;
@@ -58,7 +67,12 @@ export function volumeHostDirs(pod: KubeObject, dataDir: string): Map<string, st
 
 type FileMap = Map<string, Buffer>;
 
-function keyedFiles(data: Record<string, Buffer>, items: { key: string; path: string }[] | undefined, what: string, optional: boolean): FileMap {
+function keyedFiles(
+  data: Record<string, Buffer>,
+  items: { key: string; path: string }[] | undefined,
+  what: string,
+  optional: boolean,
+): FileMap {
   const files: FileMap = new Map();
   if (!items || items.length === 0) {
     for (const [k, v] of Object.entries(data)) files.set(k, v);
@@ -112,7 +126,8 @@ function sourceFiles(src: any, pod: KubeObject, lookups: VolumeLookups, volume: 
   if (src.serviceAccountToken) {
     const path = src.serviceAccountToken.path ?? 'token';
     const token = lookups.tokens?.get(tokenKey(volume, path));
-    if (token === undefined) throw new ContainerConfigError(`volume "${volume}": no service account token fetched for ${path}`);
+    if (token === undefined)
+      throw new ContainerConfigError(`volume "${volume}": no service account token fetched for ${path}`);
     return new Map([[path, Buffer.from(token)]]);
   }
   if (src.downwardAPI) {
@@ -121,8 +136,24 @@ function sourceFiles(src: any, pod: KubeObject, lookups: VolumeLookups, volume: 
       const fp = item.fieldRef?.fieldPath;
       if (fp === 'metadata.name') files.set(item.path, Buffer.from(pod.metadata.name));
       else if (fp === 'metadata.namespace') files.set(item.path, Buffer.from(ns));
-      else if (fp === 'metadata.labels') files.set(item.path, Buffer.from(Object.entries(pod.metadata.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n')));
-      else if (fp === 'metadata.annotations') files.set(item.path, Buffer.from(Object.entries(pod.metadata.annotations ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n')));
+      else if (fp === 'metadata.labels')
+        files.set(
+          item.path,
+          Buffer.from(
+            Object.entries(pod.metadata.labels ?? {})
+              .map(([k, v]) => `${k}="${v}"`)
+              .join('\n'),
+          ),
+        );
+      else if (fp === 'metadata.annotations')
+        files.set(
+          item.path,
+          Buffer.from(
+            Object.entries(pod.metadata.annotations ?? {})
+              .map(([k, v]) => `${k}="${v}"`)
+              .join('\n'),
+          ),
+        );
     }
     return files;
   }
@@ -154,7 +185,8 @@ export function createSubPaths(container: any, hostDirs: Map<string, string>): v
     const dir = hostDirs.get(m.name);
     if (!m.subPath || !dir) continue;
     const target = resolve(dir, m.subPath);
-    if (target !== resolve(dir) && !target.startsWith(resolve(dir) + '/')) throw new ContainerConfigError(`volumeMount "${m.name}": subPath "${m.subPath}" escapes the volume`);
+    if (target !== resolve(dir) && !target.startsWith(resolve(dir) + '/'))
+      throw new ContainerConfigError(`volumeMount "${m.name}": subPath "${m.subPath}" escapes the volume`);
     if (existsSync(target)) continue;
     const root = lstatSync(dir);
     mkdirSync(target, { recursive: true });
@@ -174,10 +206,13 @@ export function materializeVolumes(pod: KubeObject, dataDir: string, lookups: Vo
     if (v.emptyDir) chmodSync(dir, 0o777);
     let files: FileMap = new Map();
     if (v.secret || v.configMap || v.downwardAPI) files = sourceFiles(v, pod, lookups, v.name);
-    else if (v.projected) for (const src of v.projected.sources ?? []) for (const [p, b] of sourceFiles(src, pod, lookups, v.name)) files.set(p, b);
+    else if (v.projected)
+      for (const src of v.projected.sources ?? [])
+        for (const [p, b] of sourceFiles(src, pod, lookups, v.name)) files.set(p, b);
     for (const [rel, content] of files) {
       const target = resolve(dir, rel);
-      if (!target.startsWith(resolve(dir) + '/')) throw new ContainerConfigError(`volume "${v.name}": item path "${rel}" escapes the volume`);
+      if (!target.startsWith(resolve(dir) + '/'))
+        throw new ContainerConfigError(`volume "${v.name}": item path "${rel}" escapes the volume`);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content);
     }

@@ -7,8 +7,22 @@ import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
 import { escalationAllowed, rbacWriteRefusal, type RbacWrite } from './escalation.js';
 import {
-  ANONYMOUS, AUTHENTICATED, authorize, forbiddenStatus, MASTERS, parseServiceAccountUser, rulesFor, serviceAccountGroups, UNAUTHENTICATED,
-  type BindingLike, type Decision, type RbacState, type RequestAttributes, type RoleLike, type RulesReviewStatus, type UserInfo,
+  ANONYMOUS,
+  AUTHENTICATED,
+  authorize,
+  forbiddenStatus,
+  MASTERS,
+  parseServiceAccountUser,
+  rulesFor,
+  serviceAccountGroups,
+  UNAUTHENTICATED,
+  type BindingLike,
+  type Decision,
+  type RbacState,
+  type RequestAttributes,
+  type RoleLike,
+  type RulesReviewStatus,
+  type UserInfo,
 } from './rbac.js';
 import type { Store } from './store.js';
 import { authenticateToken, type TokenIssuer, type TokenLookups } from './tokens.js';
@@ -36,7 +50,9 @@ export class ForbiddenError extends ApiError {
     super(403, 'Forbidden', String(status.message), status.details as Record<string, string>);
   }
 
-  override toStatus(): Record<string, unknown> { return this.status; }
+  override toStatus(): Record<string, unknown> {
+    return this.status;
+  }
 }
 
 function header(req: IncomingMessage, name: string): string[] {
@@ -57,10 +73,16 @@ export class Access {
 
   constructor(private readonly opts: AccessOptions) {
     // The authorizer's view of RBAC, rebuilt on the first request after any change (as its informers would).
-    this.unsubscribe = Object.values(RBAC_KEYS).map((k) => opts.store.subscribe(k, () => { this.cached = undefined; }));
+    this.unsubscribe = Object.values(RBAC_KEYS).map((k) =>
+      opts.store.subscribe(k, () => {
+        this.cached = undefined;
+      }),
+    );
   }
 
-  stop(): void { for (const u of this.unsubscribe) u(); }
+  stop(): void {
+    for (const u of this.unsubscribe) u();
+  }
 
   rbacState(): RbacState {
     if (this.cached) return this.cached;
@@ -69,7 +91,9 @@ export class Access {
       roles: store.list(RBAC_KEYS.roles).map((r) => ({ ...r, kind: 'Role' }) as RoleLike),
       clusterRoles: store.list(RBAC_KEYS.clusterRoles).map((r) => ({ ...r, kind: 'ClusterRole' }) as RoleLike),
       roleBindings: store.list(RBAC_KEYS.roleBindings).map((b) => ({ ...b, kind: 'RoleBinding' }) as BindingLike),
-      clusterRoleBindings: store.list(RBAC_KEYS.clusterRoleBindings).map((b) => ({ ...b, kind: 'ClusterRoleBinding' }) as BindingLike),
+      clusterRoleBindings: store
+        .list(RBAC_KEYS.clusterRoleBindings)
+        .map((b) => ({ ...b, kind: 'ClusterRoleBinding' }) as BindingLike),
     };
     return this.cached;
   }
@@ -135,13 +159,26 @@ export class Access {
     const extraHeaders = Object.keys(req.headersDistinct).filter((h) => h.startsWith('impersonate-extra-'));
     if (!users.length) {
       if (groups.length || uids.length || extraHeaders.length) {
-        throw new ApiError(500, 'InternalError', `Internal error occurred: requested impersonation of groups [${groups.join(' ')}] without impersonating a user`);
+        throw new ApiError(
+          500,
+          'InternalError',
+          `Internal error occurred: requested impersonation of groups [${groups.join(' ')}] without impersonating a user`,
+        );
       }
       return requester;
     }
     const name = users[0];
     const attrs = (resource: string, objName: string, extra: Partial<RequestAttributes> = {}): RequestAttributes => ({
-      verb: 'impersonate', resourceRequest: true, path: '', apiGroup: '', apiVersion: '', resource, subresource: '', namespace: '', name: objName, ...extra,
+      verb: 'impersonate',
+      resourceRequest: true,
+      path: '',
+      apiGroup: '',
+      apiVersion: '',
+      resource,
+      subresource: '',
+      namespace: '',
+      name: objName,
+      ...extra,
     });
     const sa = parseServiceAccountUser(name);
     this.check(requester, sa ? attrs('serviceaccounts', sa.name, { namespace: sa.namespace }) : attrs('users', name));
@@ -150,14 +187,18 @@ export class Access {
     const extra: Record<string, string[]> = {};
     for (const h of extraHeaders) {
       const key = decodeURIComponent(h.slice('impersonate-extra-'.length));
-      for (const v of header(req, h)) this.check(requester, attrs('userextras', v, { apiGroup: 'authentication.k8s.io', subresource: key }));
+      for (const v of header(req, h))
+        this.check(requester, attrs('userextras', v, { apiGroup: 'authentication.k8s.io', subresource: key }));
       extra[key] = header(req, h);
     }
     // A ServiceAccount's groups are a fixed mapping; they are added when none are asked for.
-    const outGroups = [...(sa && !groups.length ? serviceAccountGroups(sa.namespace).filter((g) => g !== AUTHENTICATED) : groups)];
+    const outGroups = [
+      ...(sa && !groups.length ? serviceAccountGroups(sa.namespace).filter((g) => g !== AUTHENTICATED) : groups),
+    ];
     if (name === ANONYMOUS.name) {
       if (!outGroups.includes(UNAUTHENTICATED)) outGroups.push(UNAUTHENTICATED);
-    } else if (!outGroups.includes(AUTHENTICATED) && !outGroups.includes(UNAUTHENTICATED)) outGroups.push(AUTHENTICATED);
+    } else if (!outGroups.includes(AUTHENTICATED) && !outGroups.includes(UNAUTHENTICATED))
+      outGroups.push(AUTHENTICATED);
     const user: UserInfo = { name, groups: outGroups };
     if (uids.length) user.uid = uids[0];
     if (Object.keys(extra).length) user.extra = extra;

@@ -13,14 +13,25 @@ function typeSchema(type: string, format: string | undefined, refs: Set<string>)
   const map = MAP.exec(type);
   if (map) return { type: 'object', additionalProperties: typeSchema(map[1], undefined, refs) };
   switch (type) {
-    case 'string': return format === 'byte' ? { type: 'string', format: 'byte' } : { type: 'string' };
-    case 'number': return format === 'double' ? { type: 'number', format: 'double' } : { type: 'integer', format: format || 'int64' };
-    case 'boolean': return { type: 'boolean' };
-    case 'Date': return { type: 'string', format: 'date-time' };
-    case 'IntOrString': return { 'x-kubernetes-int-or-string': true };
-    case 'any': return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+    case 'string':
+      return format === 'byte' ? { type: 'string', format: 'byte' } : { type: 'string' };
+    case 'number':
+      return format === 'double'
+        ? { type: 'number', format: 'double' }
+        : { type: 'integer', format: format || 'int64' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'Date':
+      return { type: 'string', format: 'date-time' };
+    case 'IntOrString':
+      return { 'x-kubernetes-int-or-string': true };
+    case 'any':
+      return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   }
-  if (modelAttributes(type)) { refs.add(type); return { $ref: `#/components/schemas/${type}` }; }
+  if (modelAttributes(type)) {
+    refs.add(type);
+    return { $ref: `#/components/schemas/${type}` };
+  }
   return {};
 }
 
@@ -40,7 +51,10 @@ export function builtinComponents(types: ResourceType[]): { schemas: KObject; ro
   const pending: string[] = [];
   for (const t of types) {
     const name = t.builtin && !t.virtual ? modelName(t.group, t.version, t.kind) : undefined;
-    if (name) { rootOf.set(t, name); pending.push(name); }
+    if (name) {
+      rootOf.set(t, name);
+      pending.push(name);
+    }
   }
   while (pending.length) {
     const name = pending.pop()!;
@@ -51,7 +65,10 @@ export function builtinComponents(types: ResourceType[]): { schemas: KObject; ro
   }
   for (const [t, name] of rootOf) {
     const gvk = { group: t.group, version: t.version, kind: t.kind };
-    schemas[name]['x-kubernetes-group-version-kind'] = [...(schemas[name]['x-kubernetes-group-version-kind'] ?? []), gvk];
+    schemas[name]['x-kubernetes-group-version-kind'] = [
+      ...(schemas[name]['x-kubernetes-group-version-kind'] ?? []),
+      gvk,
+    ];
   }
   return { schemas, rootOf };
 }

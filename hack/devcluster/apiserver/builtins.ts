@@ -14,9 +14,15 @@ export class ClusterIpAllocator {
   private used = new Set<string>();
   private next = 1 + Math.floor(Math.random() * 64_000);
 
-  reserve(ip: string): void { this.used.add(ip); }
-  release(ip: string | undefined): void { if (ip) this.used.delete(ip); }
-  isUsed(ip: string): boolean { return this.used.has(ip); }
+  reserve(ip: string): void {
+    this.used.add(ip);
+  }
+  release(ip: string | undefined): void {
+    if (ip) this.used.delete(ip);
+  }
+  isUsed(ip: string): boolean {
+    return this.used.has(ip);
+  }
 
   allocate(): string {
     for (let tries = 0; tries < 65_534; tries++) {
@@ -72,22 +78,29 @@ function defaultTemplate(spec: KObject | undefined): void {
 export function applyBuiltinDefaults(kind: string, obj: KObject): void {
   const spec = obj.spec;
   switch (kind) {
-    case 'Pod': defaultPodSpec(spec); break;
+    case 'Pod':
+      defaultPodSpec(spec);
+      break;
     case 'Deployment':
       if (!spec) break;
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       spec.progressDeadlineSeconds ??= 600;
       spec.strategy ??= { type: 'RollingUpdate' };
-      if (spec.strategy.type === 'RollingUpdate') spec.strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
+      if (spec.strategy.type === 'RollingUpdate')
+        spec.strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
       defaultTemplate(spec);
       break;
-    case 'ReplicaSet': case 'StatefulSet':
+    case 'ReplicaSet':
+    case 'StatefulSet':
       if (!spec) break;
       spec.replicas ??= 1;
       defaultTemplate(spec);
       break;
-    case 'DaemonSet': case 'ReplicationController': defaultTemplate(spec); break;
+    case 'DaemonSet':
+    case 'ReplicationController':
+      defaultTemplate(spec);
+      break;
     case 'Job':
       if (!spec) break;
       spec.parallelism ??= 1;
@@ -98,7 +111,9 @@ export function applyBuiltinDefaults(kind: string, obj: KObject): void {
       spec.podReplacementPolicy ??= 'TerminatingOrFailed';
       defaultTemplate(spec);
       break;
-    case 'Service': defaultService(obj); break;
+    case 'Service':
+      defaultService(obj);
+      break;
     case 'Secret':
       obj.type ??= 'Opaque';
       if (obj.stringData) {
@@ -133,7 +148,12 @@ export function prepareJobCreate(obj: KObject): void {
   const spec = obj.spec;
   if (!spec || spec.manualSelector) return;
   const uid = obj.metadata.uid;
-  const labels = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': obj.metadata.name, 'controller-uid': uid, 'job-name': obj.metadata.name };
+  const labels = {
+    'batch.kubernetes.io/controller-uid': uid,
+    'batch.kubernetes.io/job-name': obj.metadata.name,
+    'controller-uid': uid,
+    'job-name': obj.metadata.name,
+  };
   spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
   spec.template ??= {};
   spec.template.metadata ??= {};
@@ -143,18 +163,33 @@ export function prepareJobCreate(obj: KObject): void {
 /** Status a real server sets on create for kinds with a status subresource. */
 export function initialStatus(kind: string, obj: KObject): KObject | undefined {
   switch (kind) {
-    case 'Pod': return { phase: 'Pending', qosClass: podQosClass(obj.spec) };
-    case 'Namespace': return { phase: 'Active' };
-    case 'Service': return { loadBalancer: {} };
-    case 'PersistentVolumeClaim': return { phase: 'Pending' };
+    case 'Pod':
+      return { phase: 'Pending', qosClass: podQosClass(obj.spec) };
+    case 'Namespace':
+      return { phase: 'Active' };
+    case 'Service':
+      return { loadBalancer: {} };
+    case 'PersistentVolumeClaim':
+      return { phase: 'Pending' };
     // Status fields without omitempty serialise as zeros on a fresh object.
-    case 'ReplicaSet': case 'StatefulSet': case 'ReplicationController': return { replicas: 0 };
-    case 'DaemonSet': return { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
-    case 'HorizontalPodAutoscaler': return { desiredReplicas: 0 };
-    case 'PodDisruptionBudget': return { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
-    case 'Deployment': case 'Job': case 'CronJob': case 'Ingress': case 'PersistentVolume': case 'Node': case 'ResourceQuota':
+    case 'ReplicaSet':
+    case 'StatefulSet':
+    case 'ReplicationController':
+      return { replicas: 0 };
+    case 'DaemonSet':
+      return { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
+    case 'HorizontalPodAutoscaler':
+      return { desiredReplicas: 0 };
+    case 'PodDisruptionBudget':
+      return { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
+    case 'Deployment':
+    case 'Job':
+    case 'CronJob':
+    case 'Ingress':
+    case 'PersistentVolume':
+    case 'Node':
+    case 'ResourceQuota':
       return {};
   }
   return undefined;
 }
-

@@ -11,20 +11,32 @@ import { CoalescingQueue } from './work-queue.js';
 const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 const NS_FINALIZER = 'kubernetes';
 
-interface Ref { storageKey: string; namespace: string; name: string }
+interface Ref {
+  storageKey: string;
+  namespace: string;
+  name: string;
+}
 const refKey = (r: Ref) => `${r.storageKey}\u0000${r.namespace}\u0000${r.name}`;
 
 export class Controllers {
   /** owner uid → dependents */
   private readonly dependents = new Map<string, Map<string, Ref>>();
   private readonly uids = new Map<string, Ref>();
-  private readonly queue = new CoalescingQueue((key) => this.reconcile(JSON.parse(key) as Ref), (err) => {
-    if (!(err instanceof ApiError && (err.code === 404 || err.code === 409))) console.error('devcluster controllers:', err);
-  });
+  private readonly queue = new CoalescingQueue(
+    (key) => this.reconcile(JSON.parse(key) as Ref),
+    (err) => {
+      if (!(err instanceof ApiError && (err.code === 404 || err.code === 409)))
+        console.error('devcluster controllers:', err);
+    },
+  );
   private stopped = false;
   private unsubscribe: () => void = () => undefined;
 
-  constructor(private readonly store: Store, private readonly registry: Registry, private readonly rest: Rest) {}
+  constructor(
+    private readonly store: Store,
+    private readonly registry: Registry,
+    private readonly rest: Rest,
+  ) {}
 
   start(): void {
     for (const key of this.store.storageKeys()) for (const o of this.store.list(key)) this.index(key, o);
@@ -35,7 +47,11 @@ export class Controllers {
     for (const key of this.store.storageKeys()) for (const o of this.store.list(key)) this.enqueueObject(key, o);
   }
 
-  stop(): void { this.stopped = true; this.queue.stop(); this.unsubscribe(); }
+  stop(): void {
+    this.stopped = true;
+    this.queue.stop();
+    this.unsubscribe();
+  }
 
   /** Registers CRD types at once (before the create returns), with their accepted names. */
   crdCreated(crd: KObject): void {
@@ -79,16 +95,22 @@ export class Controllers {
       this.uids.delete(e.object.metadata.uid);
       for (const dep of this.dependents.get(e.object.metadata.uid)?.values() ?? []) this.enqueue(dep);
       if (e.namespace) this.enqueue({ storageKey: '/namespaces', namespace: '', name: e.namespace });
-      if (e.storageKey === 'apiextensions.k8s.io/customresourcedefinitions') this.syncCrdTypes(undefined, e.object.metadata.name);
+      if (e.storageKey === 'apiextensions.k8s.io/customresourcedefinitions')
+        this.syncCrdTypes(undefined, e.object.metadata.name);
       const ownerCrd = this.crdNameOf(e.storageKey);
-      if (ownerCrd) this.enqueue({ storageKey: 'apiextensions.k8s.io/customresourcedefinitions', namespace: '', name: ownerCrd });
+      if (ownerCrd)
+        this.enqueue({ storageKey: 'apiextensions.k8s.io/customresourcedefinitions', namespace: '', name: ownerCrd });
       // An owner waiting in foreground deletion may be unblocked.
-      for (const owner of e.object.metadata.ownerReferences ?? []) { const ref = this.uids.get(owner.uid); if (ref) this.enqueue(ref); }
+      for (const owner of e.object.metadata.ownerReferences ?? []) {
+        const ref = this.uids.get(owner.uid);
+        if (ref) this.enqueue(ref);
+      }
       return;
     }
     this.index(e.storageKey, e.object);
     if (e.type === 'ADDED' && e.storageKey === '/namespaces') this.ensureDefaultServiceAccount(e.object.metadata.name);
-    if (e.storageKey === 'apiextensions.k8s.io/customresourcedefinitions') this.syncCrdTypes(e.object, e.object.metadata.name);
+    if (e.storageKey === 'apiextensions.k8s.io/customresourcedefinitions')
+      this.syncCrdTypes(e.object, e.object.metadata.name);
     this.enqueueObject(e.storageKey, e.object);
   }
 
@@ -97,7 +119,9 @@ export class Controllers {
     setImmediate(() => {
       const t = this.registry.lookup('', 'v1', 'serviceaccounts');
       if (this.stopped || !t || this.store.get(t.storageKey, namespace, 'default')) return;
-      try { this.rest.create(t, namespace, { metadata: { name: 'default' } }, { fieldManager: 'kube-controller-manager' }); } catch (err) {
+      try {
+        this.rest.create(t, namespace, { metadata: { name: 'default' } }, { fieldManager: 'kube-controller-manager' });
+      } catch (err) {
         if (!(err instanceof ApiError)) throw err;
       }
     });
@@ -126,9 +150,18 @@ export class Controllers {
     const obj = this.store.get(ref.storageKey, ref.namespace, ref.name);
     const t = this.typeOf(ref.storageKey);
     if (!obj || !t) return;
-    if (!obj.metadata.deletionTimestamp) { this.collectIfOrphaned(t, obj); return; }
-    if (t.builtin && t.kind === 'Namespace') { this.finalizeNamespace(t, obj); return; }
-    if (t.builtin && t.kind === 'CustomResourceDefinition') { this.finalizeCrd(t, obj); return; }
+    if (!obj.metadata.deletionTimestamp) {
+      this.collectIfOrphaned(t, obj);
+      return;
+    }
+    if (t.builtin && t.kind === 'Namespace') {
+      this.finalizeNamespace(t, obj);
+      return;
+    }
+    if (t.builtin && t.kind === 'CustomResourceDefinition') {
+      this.finalizeCrd(t, obj);
+      return;
+    }
     const finalizers: string[] = obj.metadata.finalizers ?? [];
     if (finalizers.includes('orphan')) this.orphanDependents(t, obj);
     else if (finalizers.includes('foregroundDeletion')) this.foregroundDelete(t, obj);
@@ -150,7 +183,10 @@ export class Controllers {
   }
 
   private removeFinalizer(t: ResourceType, obj: KObject, finalizer: string): void {
-    const next = { ...obj, metadata: { ...obj.metadata, finalizers: (obj.metadata.finalizers ?? []).filter((f: string) => f !== finalizer) } };
+    const next = {
+      ...obj,
+      metadata: { ...obj.metadata, finalizers: (obj.metadata.finalizers ?? []).filter((f: string) => f !== finalizer) },
+    };
     this.rest.commitUpdate(t, obj, next, { fieldManager: '' });
   }
 
@@ -176,7 +212,8 @@ export class Controllers {
       if (!o || !dt) continue;
       const ref = (o.metadata.ownerReferences ?? []).find((r: KObject) => r.uid === owner.metadata.uid);
       if (ref?.blockOwnerDeletion) blocking++;
-      if (!o.metadata.deletionTimestamp) this.rest.delete(dt, dep.namespace, dep.name, { propagationPolicy: 'Foreground' });
+      if (!o.metadata.deletionTimestamp)
+        this.rest.delete(dt, dep.namespace, dep.name, { propagationPolicy: 'Foreground' });
     }
     if (!blocking) this.removeFinalizer(t, owner, 'foregroundDeletion');
   }
@@ -190,7 +227,11 @@ export class Controllers {
       for (const o of this.store.list(rt.storageKey, name)) {
         remaining++;
         if (!o.metadata.deletionTimestamp) {
-          try { this.rest.delete(rt, name, o.metadata.name, { propagationPolicy: 'Background' }); } catch (err) { if (!(err instanceof ApiError)) throw err; }
+          try {
+            this.rest.delete(rt, name, o.metadata.name, { propagationPolicy: 'Background' });
+          } catch (err) {
+            if (!(err instanceof ApiError)) throw err;
+          }
         }
       }
     }
@@ -202,7 +243,8 @@ export class Controllers {
       if (updated.spec?.finalizers?.length) return;
       ns = this.store.get(t.storageKey, '', name) ?? ns;
     } else if (specFinalizers.length) return;
-    if (!(ns.metadata.finalizers?.length) && this.store.get(t.storageKey, '', name)) this.store.remove(t.storageKey, '', name);
+    if (!ns.metadata.finalizers?.length && this.store.get(t.storageKey, '', name))
+      this.store.remove(t.storageKey, '', name);
   }
 
   private anyLeft(ns: string): boolean {
@@ -211,18 +253,28 @@ export class Controllers {
 
   private finalizeCrd(t: ResourceType, crd: KObject): void {
     const storageKey = `${crd.spec.group}/${crd.spec.names.plural}`;
-    const crType = this.registry.byStorageKey(storageKey)[0]
-      ?? typesOfCrd({ ...crd, metadata: { ...crd.metadata, deletionTimestamp: undefined } })[0];
+    const crType =
+      this.registry.byStorageKey(storageKey)[0] ??
+      typesOfCrd({ ...crd, metadata: { ...crd.metadata, deletionTimestamp: undefined } })[0];
     const left = this.store.list(storageKey);
     if (!crd.status?.conditions?.some((c: KObject) => c.type === 'Terminating')) {
-      const conditions = [...(crd.status?.conditions ?? []).filter((c: KObject) => c.type !== 'Terminating'),
-        { type: 'Terminating', status: 'True', lastTransitionTime: nowTimestamp(), reason: 'InstanceDeletionInProgress', message: 'CustomResource deletion is in progress' }];
+      const conditions = [
+        ...(crd.status?.conditions ?? []).filter((c: KObject) => c.type !== 'Terminating'),
+        {
+          type: 'Terminating',
+          status: 'True',
+          lastTransitionTime: nowTimestamp(),
+          reason: 'InstanceDeletionInProgress',
+          message: 'CustomResource deletion is in progress',
+        },
+      ];
       this.rest.commitUpdate(t, crd, { ...crd, status: { ...crd.status, conditions } }, { fieldManager: '' }, 'status');
       return; // the status write re-queues this CRD
     }
     if (crType) {
       for (const o of left) {
-        if (!o.metadata.deletionTimestamp) this.rest.delete(crType, o.metadata.namespace ?? '', o.metadata.name, { propagationPolicy: 'Background' });
+        if (!o.metadata.deletionTimestamp)
+          this.rest.delete(crType, o.metadata.namespace ?? '', o.metadata.name, { propagationPolicy: 'Background' });
       }
     }
     if (this.store.count(storageKey) > 0) return;
@@ -234,14 +286,31 @@ export class Controllers {
 export function crdStatus(crd: KObject): KObject {
   const now = nowTimestamp();
   const names = crd.spec?.names ?? {};
-  const accepted: KObject = { plural: names.plural, singular: names.singular ?? String(names.kind ?? '').toLowerCase(), kind: names.kind, listKind: names.listKind ?? `${names.kind}List` };
+  const accepted: KObject = {
+    plural: names.plural,
+    singular: names.singular ?? String(names.kind ?? '').toLowerCase(),
+    kind: names.kind,
+    listKind: names.listKind ?? `${names.kind}List`,
+  };
   if (names.shortNames) accepted.shortNames = names.shortNames;
   if (names.categories) accepted.categories = names.categories;
   const storage = (crd.spec?.versions ?? []).find((v: KObject) => v.storage)?.name;
   return {
     conditions: [
-      { type: 'NamesAccepted', status: 'True', lastTransitionTime: now, reason: 'NoConflicts', message: 'no conflicts found' },
-      { type: 'Established', status: 'True', lastTransitionTime: now, reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
+      {
+        type: 'NamesAccepted',
+        status: 'True',
+        lastTransitionTime: now,
+        reason: 'NoConflicts',
+        message: 'no conflicts found',
+      },
+      {
+        type: 'Established',
+        status: 'True',
+        lastTransitionTime: now,
+        reason: 'InitialNamesAccepted',
+        message: 'the initial names have been accepted',
+      },
     ],
     acceptedNames: accepted,
     storedVersions: storage ? [storage] : [],

@@ -13,7 +13,10 @@ export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'dele
 
 export class Counters {
   private readonly byKey = new Map<string, number>();
-  private readonly labels = new Map<string, { verb: string; resource: string; subresource: string; code: Map<number, number> }>();
+  private readonly labels = new Map<
+    string,
+    { verb: string; resource: string; subresource: string; code: Map<number, number> }
+  >();
 
   record(verb: string, resource: string, subresource: string, code: number): void {
     const key = `${verb} ${resource}${subresource ? `/${subresource}` : ''}`;
@@ -36,15 +39,23 @@ export class Counters {
     return { total, writes, byVerb, byKey: Object.fromEntries(this.byKey) };
   }
 
-  reset(): void { this.byKey.clear(); this.labels.clear(); }
+  reset(): void {
+    this.byKey.clear();
+    this.labels.clear();
+  }
 
   /** Prometheus text exposition, named like kube-apiserver's apiserver_request_total. */
   prometheus(extra: Record<string, number> = {}): string {
-    const lines = ['# HELP apiserver_request_total Counter of apiserver requests broken out by verb, resource, subresource and code.', '# TYPE apiserver_request_total counter'];
+    const lines = [
+      '# HELP apiserver_request_total Counter of apiserver requests broken out by verb, resource, subresource and code.',
+      '# TYPE apiserver_request_total counter',
+    ];
     const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
     for (const l of this.labels.values()) {
       for (const [code, n] of l.code) {
-        lines.push(`apiserver_request_total{verb="${esc(l.verb.toUpperCase())}",resource="${esc(l.resource)}",subresource="${esc(l.subresource)}",code="${code}"} ${n}`);
+        lines.push(
+          `apiserver_request_total{verb="${esc(l.verb.toUpperCase())}",resource="${esc(l.resource)}",subresource="${esc(l.subresource)}",code="${code}"} ${n}`,
+        );
       }
     }
     for (const [name, v] of Object.entries(extra)) lines.push(`# TYPE ${name} gauge`, `${name} ${v}`);

@@ -27,7 +27,11 @@ function groupVersions(registry: Registry): Map<string, string[]> {
 }
 
 export function apiVersions(serverAddress: string): object {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 function groupDoc(name: string, versions: string[]): object {
@@ -48,20 +52,55 @@ export function apiGroup(registry: Registry, group: string): object | undefined 
 
 function resourceEntries(t: ResourceType): object[] {
   const main: Record<string, unknown> = {
-    name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.virtual ? ['create'] : VERBS,
+    name: t.plural,
+    singularName: t.singular,
+    namespaced: t.namespaced,
+    kind: t.kind,
+    verbs: t.virtual ? ['create'] : VERBS,
   };
   if (t.shortNames.length) main.shortNames = t.shortNames;
   if (t.categories.length) main.categories = t.categories;
   const out: object[] = [main];
-  if (t.status) out.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+  if (t.status)
+    out.push({
+      name: `${t.plural}/status`,
+      singularName: '',
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: ['get', 'patch', 'update'],
+    });
   if (t.scale) {
-    out.push({ name: `${t.plural}/scale`, singularName: '', namespaced: t.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+    out.push({
+      name: `${t.plural}/scale`,
+      singularName: '',
+      namespaced: t.namespaced,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    });
   }
-  if (t.kind === 'Pod' && t.builtin) out.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
+  if (t.kind === 'Pod' && t.builtin)
+    out.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
   if (t.kind === 'ServiceAccount' && t.builtin) {
-    out.push({ name: 'serviceaccounts/token', singularName: '', namespaced: true, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
+    out.push({
+      name: 'serviceaccounts/token',
+      singularName: '',
+      namespaced: true,
+      group: 'authentication.k8s.io',
+      version: 'v1',
+      kind: 'TokenRequest',
+      verbs: ['create'],
+    });
   }
-  if (t.kind === 'Namespace' && t.builtin) out.push({ name: 'namespaces/finalize', singularName: '', namespaced: false, kind: 'Namespace', verbs: ['update'] });
+  if (t.kind === 'Namespace' && t.builtin)
+    out.push({
+      name: 'namespaces/finalize',
+      singularName: '',
+      namespaced: false,
+      kind: 'Namespace',
+      verbs: ['update'],
+    });
   return out;
 }
 
@@ -69,7 +108,9 @@ export function apiResourceList(registry: Registry, group: string, version: stri
   const types = registry.types().filter((t) => t.group === group && t.version === version);
   if (!types.length) return undefined;
   return {
-    kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version,
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
     resources: types.flatMap(resourceEntries),
   };
 }

@@ -6,8 +6,15 @@
 // a write would store.
 import { ApiError, errors } from './errors.js';
 import {
-  authorize, heldRules, MASTERS, roleRefRules,
-  type BindingLike, type PolicyRule, type RbacState, type RequestAttributes, type UserInfo,
+  authorize,
+  heldRules,
+  MASTERS,
+  roleRefRules,
+  type BindingLike,
+  type PolicyRule,
+  type RbacState,
+  type RequestAttributes,
+  type UserInfo,
 } from './rbac.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
@@ -32,7 +39,8 @@ export function breakdownRule(rule: PolicyRule): PolicyRule[] {
     for (const resource of list(rule.resources)) {
       for (const verb of list(rule.verbs)) {
         if (rule.resourceNames?.length) {
-          for (const name of rule.resourceNames) out.push({ apiGroups: [group], resources: [resource], verbs: [verb], resourceNames: [name] });
+          for (const name of rule.resourceNames)
+            out.push({ apiGroups: [group], resources: [resource], verbs: [verb], resourceNames: [name] });
         } else out.push({ apiGroups: [group], resources: [resource], verbs: [verb] });
       }
     }
@@ -59,7 +67,9 @@ function resourcesCover(owner: string[] | undefined, wanted: string[] | undefine
 
 /** An owner URL covers a path equal to it, or one it prefixes with a trailing `*`. */
 function urlsCover(owner: string[] | undefined, wanted: string[] | undefined): boolean {
-  return list(wanted).every((path) => list(owner).some((o) => o === path || (o.endsWith('*') && path.startsWith(o.replace(/\*+$/, '')))));
+  return list(wanted).every((path) =>
+    list(owner).some((o) => o === path || (o.endsWith('*') && path.startsWith(o.replace(/\*+$/, '')))),
+  );
 }
 
 /** ruleCovers: does one of the requester's rules hold an atom of BreakdownRule? */
@@ -70,7 +80,13 @@ export function ruleCovers(owner: PolicyRule, atom: PolicyRule): boolean {
   const names = atom.resourceNames?.length
     ? !owner.resourceNames?.length || hasAll(owner.resourceNames, atom.resourceNames)
     : !owner.resourceNames?.length;
-  return verbs && groups && resourcesCover(owner.resources, atom.resources) && urlsCover(owner.nonResourceURLs, atom.nonResourceURLs) && names;
+  return (
+    verbs &&
+    groups &&
+    resourcesCover(owner.resources, atom.resources) &&
+    urlsCover(owner.nonResourceURLs, atom.nonResourceURLs) &&
+    names
+  );
 }
 
 /** Covers: whether the owner rules hold every requested rule, and the atoms they do not. */
@@ -84,8 +100,12 @@ export function compactRules(rules: PolicyRule[]): PolicyRule[] {
   const out: PolicyRule[] = [];
   const simple = new Map<string, PolicyRule>();
   for (const r of rules) {
-    const isSimple = !r.resourceNames?.length && !r.nonResourceURLs?.length && r.apiGroups?.length === 1 && r.resources?.length === 1;
-    if (!isSimple) { out.push(r); continue; }
+    const isSimple =
+      !r.resourceNames?.length && !r.nonResourceURLs?.length && r.apiGroups?.length === 1 && r.resources?.length === 1;
+    if (!isSimple) {
+      out.push(r);
+      continue;
+    }
     const key = `${r.apiGroups![0]}\u0000${r.resources![0]}`;
     const seen = simple.get(key);
     if (seen) seen.verbs = [...seen.verbs, ...r.verbs];
@@ -96,7 +116,9 @@ export function compactRules(rules: PolicyRule[]): PolicyRule[] {
 
 /** Go's %q of a string, for the ASCII names RBAC rules carry (JSON escapes, but \x for control bytes as strconv.Quote). */
 export function goQuote(s: string): string {
-  return JSON.stringify(s).replace(/\\u00([0-9a-f]{2})/g, '\\x$1').replace(/\u007f/g, '\\x7f');
+  return JSON.stringify(s)
+    .replace(/\\u00([0-9a-f]{2})/g, '\\x$1')
+    .replace(/\u007f/g, '\\x7f');
 }
 
 /** Go's %q of a []string: `["a" "b"]`. */
@@ -126,7 +148,12 @@ function aggregate(messages: string[]): string {
  * cluster-wide bindings only) cover `rules`; otherwise kube-apiserver's reason, listing the
  * missing permissions compacted and sorted, and any errors met resolving the user's roles.
  */
-export function confirmNoEscalation(state: RbacState, user: UserInfo, namespace: string, rules: PolicyRule[]): string | undefined {
+export function confirmNoEscalation(
+  state: RbacState,
+  user: UserInfo,
+  namespace: string,
+  rules: PolicyRule[],
+): string | undefined {
   const held = heldRules(state, user, namespace, 'registry');
   const { covered, missing } = covers(held.rules, rules);
   if (covered) return undefined;
@@ -135,8 +162,24 @@ export function confirmNoEscalation(state: RbacState, user: UserInfo, namespace:
   return held.errors.length ? `${msg}; resolution errors: [${aggregate(held.errors)}]` : msg;
 }
 
-function resourceAttrs(verb: string, apiGroup: string, resource: string, namespace: string, name: string): RequestAttributes {
-  return { verb, resourceRequest: true, path: '', apiGroup, apiVersion: '*', resource, subresource: '', namespace, name };
+function resourceAttrs(
+  verb: string,
+  apiGroup: string,
+  resource: string,
+  namespace: string,
+  name: string,
+): RequestAttributes {
+  return {
+    verb,
+    resourceRequest: true,
+    path: '',
+    apiGroup,
+    apiVersion: '*',
+    resource,
+    subresource: '',
+    namespace,
+    name,
+  };
 }
 
 /** A Role or ClusterRole reference's resource, or undefined for any other kind. */
@@ -145,9 +188,17 @@ function roleResource(kind: string): string | undefined {
 }
 
 /** BindingAuthorized: may the user `bind` the referenced role, in the binding's namespace ('' cluster-wide)? */
-export function bindingAuthorized(state: RbacState, user: UserInfo, ref: BindingLike['roleRef'], bindingNamespace: string): boolean {
+export function bindingAuthorized(
+  state: RbacState,
+  user: UserInfo,
+  ref: BindingLike['roleRef'],
+  bindingNamespace: string,
+): boolean {
   const resource = roleResource(ref.kind);
-  return !!resource && authorize(state, user, resourceAttrs('bind', ref.apiGroup ?? '', resource, bindingNamespace, ref.name)).allowed;
+  return (
+    !!resource &&
+    authorize(state, user, resourceAttrs('bind', ref.apiGroup ?? '', resource, bindingNamespace, ref.name)).allowed
+  );
 }
 
 /** The write being checked, with the request's attributes (RequestInfo) and the object it would store. */
@@ -164,12 +215,18 @@ export interface RbacWrite {
 }
 
 // Full authority (cluster-admin's rules): what setting an aggregationRule requires, as it can gather anything.
-const FULL_AUTHORITY: PolicyRule[] = [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }];
+const FULL_AUTHORITY: PolicyRule[] = [
+  { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+  { nonResourceURLs: ['*'], verbs: ['*'] },
+];
 
 const hasAggregationRule = (o: Record<string, any> | undefined) => !!o?.aggregationRule?.clusterRoleSelectors?.length;
 
-const isEmpty = (v: unknown) => v === undefined || v === null
-  || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+const isEmpty = (v: unknown) =>
+  v === undefined ||
+  v === null ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
 
 /** Semantic equality as apimachinery compares objects: an unset field equals an empty list or map. */
 export function semanticEqual(a: unknown, b: unknown): boolean {
@@ -200,12 +257,16 @@ export function onlyGcFieldsChange(obj: Record<string, any>, old: Record<string,
 function roleRefusal(state: RbacState, user: UserInfo, w: RbacWrite, name: string): ApiError | undefined {
   const gr = { group: RBAC_GROUP, resource: w.resource };
   // RoleEscalationAuthorized asks with the request's name: empty for a create.
-  if (authorize(state, user, resourceAttrs('escalate', w.apiGroup, w.resource, w.namespace, w.name)).allowed) return undefined;
+  if (authorize(state, user, resourceAttrs('escalate', w.apiGroup, w.resource, w.namespace, w.name)).allowed)
+    return undefined;
   const why = confirmNoEscalation(state, user, w.namespace, w.object.rules ?? []);
   if (why) return errors.forbidden(gr, name, why);
   // Adding, changing or removing an aggregationRule: the rules it gathers (or stops gathering) are anyone's.
-  if (w.resource === 'clusterroles' && (hasAggregationRule(w.object) || hasAggregationRule(w.old))
-    && confirmNoEscalation(state, user, '', FULL_AUTHORITY)) {
+  if (
+    w.resource === 'clusterroles' &&
+    (hasAggregationRule(w.object) || hasAggregationRule(w.old)) &&
+    confirmNoEscalation(state, user, '', FULL_AUTHORITY)
+  ) {
     return errors.forbidden(gr, name, 'must have cluster-admin privileges to use the aggregationRule');
   }
   return undefined;
@@ -234,5 +295,7 @@ export function rbacWriteRefusal(state: RbacState, user: UserInfo, w: RbacWrite)
   if (onlyGcFieldsChange(w.object, w.old)) return undefined;
   // The error names the object (its name before generateName is applied, as the check runs first).
   const name = String(w.object.metadata?.name ?? w.name ?? '');
-  return w.resource === 'roles' || w.resource === 'clusterroles' ? roleRefusal(state, user, w, name) : bindingRefusal(state, user, w, name);
+  return w.resource === 'roles' || w.resource === 'clusterroles'
+    ? roleRefusal(state, user, w, name)
+    : bindingRefusal(state, user, w, name);
 }

@@ -20,11 +20,26 @@ export interface ErrorFault extends RequestMatch {
   always?: boolean;
 }
 
-export interface LatencyFault extends RequestMatch { latencyMs: number; count?: number; always?: boolean }
+export interface LatencyFault extends RequestMatch {
+  latencyMs: number;
+  count?: number;
+  always?: boolean;
+}
 
-export interface RequestInfo { verb: string; resource: string; group: string; subresource: string; namespace: string; name: string }
+export interface RequestInfo {
+  verb: string;
+  resource: string;
+  group: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+}
 
-interface Armed<T> { id: number; rule: T; remaining: number }
+interface Armed<T> {
+  id: number;
+  rule: T;
+  remaining: number;
+}
 
 function matches(m: RequestMatch, r: RequestInfo): boolean {
   if (m.verb && m.verb !== r.verb) return false;
@@ -39,7 +54,10 @@ function matches(m: RequestMatch, r: RequestInfo): boolean {
 }
 
 /** A live watch stream; `close(true)` drops the connection abruptly (socket reset) instead of ending it. */
-export interface WatchHandle { info: RequestInfo; close(abrupt?: boolean): void }
+export interface WatchHandle {
+  info: RequestInfo;
+  close(abrupt?: boolean): void;
+}
 
 export class FaultInjector {
   private nextId = 1;
@@ -52,7 +70,7 @@ export class FaultInjector {
   /** Arms a forced error; returns its id (for `remove`). */
   failNext(rule: ErrorFault): number {
     const id = this.nextId++;
-    this.errors.push({ id, rule, remaining: rule.always ? Infinity : rule.count ?? 1 });
+    this.errors.push({ id, rule, remaining: rule.always ? Infinity : (rule.count ?? 1) });
     return id;
   }
 
@@ -67,7 +85,10 @@ export class FaultInjector {
     this.latencies = this.latencies.filter((a) => a.id !== id);
   }
 
-  clear(): void { this.errors = []; this.latencies = []; }
+  clear(): void {
+    this.errors = [];
+    this.latencies = [];
+  }
 
   /**
    * Closes matching open watch streams mid-flight; returns how many. By default the stream
@@ -75,15 +96,25 @@ export class FaultInjector {
    */
   dropWatches(match: RequestMatch & { abrupt?: boolean } = {}): number {
     let n = 0;
-    for (const w of [...this.watches]) if (matches(match, w.info)) { w.close(!!match.abrupt); n++; }
+    for (const w of [...this.watches])
+      if (matches(match, w.info)) {
+        w.close(!!match.abrupt);
+        n++;
+      }
     return n;
   }
 
   /** Forgets the event history: watches resuming from an older resourceVersion get 410 Expired. */
-  compact(): void { this.compactHistory(); }
+  compact(): void {
+    this.compactHistory();
+  }
 
   list(): { errors: ErrorFault[]; latencies: LatencyFault[]; watches: number } {
-    return { errors: this.errors.map((a) => a.rule), latencies: this.latencies.map((a) => a.rule), watches: this.watches.size };
+    return {
+      errors: this.errors.map((a) => a.rule),
+      latencies: this.latencies.map((a) => a.rule),
+      watches: this.watches.size,
+    };
   }
 
   /** The forced error for this request, consuming one use of the first matching rule. */
@@ -104,13 +135,25 @@ export class FaultInjector {
   /** HTTP control: `{op:'fail', ...ErrorFault}`, `{op:'latency', ...}`, `{op:'dropWatches', ...}`, `{op:'compact'}`, `{op:'clear'}`. */
   control(body: any): unknown {
     switch (body?.op) {
-      case 'fail': return { id: this.failNext(body) };
-      case 'latency': return { id: this.addLatency(body) };
-      case 'dropWatches': return { dropped: this.dropWatches(body) };
-      case 'compact': this.compact(); return { compacted: true };
-      case 'clear': this.clear(); return { cleared: true };
-      case 'remove': this.remove(Number(body.id)); return { removed: true };
-      default: throw new Error(`unknown fault op ${JSON.stringify(body?.op)}; use fail, latency, dropWatches, compact, clear or remove`);
+      case 'fail':
+        return { id: this.failNext(body) };
+      case 'latency':
+        return { id: this.addLatency(body) };
+      case 'dropWatches':
+        return { dropped: this.dropWatches(body) };
+      case 'compact':
+        this.compact();
+        return { compacted: true };
+      case 'clear':
+        this.clear();
+        return { cleared: true };
+      case 'remove':
+        this.remove(Number(body.id));
+        return { removed: true };
+      default:
+        throw new Error(
+          `unknown fault op ${JSON.stringify(body?.op)}; use fail, latency, dropWatches, compact, clear or remove`,
+        );
     }
   }
 }

@@ -40,8 +40,15 @@ export interface HttpContext {
 }
 
 export const VERSION_INFO = {
-  major: '1', minor: '31', gitVersion: 'v1.31.0', gitCommit: '9edcffcde5595e8a5b1a35f88c421764e575afce',
-  gitTreeState: 'clean', buildDate: '2024-08-13T07:28:49Z', goVersion: 'go1.22.5', compiler: 'gc', platform: 'linux/amd64',
+  major: '1',
+  minor: '31',
+  gitVersion: 'v1.31.0',
+  gitCommit: '9edcffcde5595e8a5b1a35f88c421764e575afce',
+  gitTreeState: 'clean',
+  buildDate: '2024-08-13T07:28:49Z',
+  goVersion: 'go1.22.5',
+  compiler: 'gc',
+  platform: 'linux/amd64',
 };
 
 function cpuSeconds(): number {
@@ -78,8 +85,14 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
   const method = req.method ?? 'GET';
   const attrs = requestAttributes(method, req.url ?? '/');
   let user: UserInfo;
-  try { user = admitRequest(ctx, req, attrs); } catch (err) {
-    const label = attrs.resourceRequest ? (attrs.apiGroup ? `${attrs.resource}.${attrs.apiGroup}` : attrs.resource) : url.pathname;
+  try {
+    user = admitRequest(ctx, req, attrs);
+  } catch (err) {
+    const label = attrs.resourceRequest
+      ? attrs.apiGroup
+        ? `${attrs.resource}.${attrs.apiGroup}`
+        : attrs.resource
+      : url.pathname;
     ctx.counters.record(attrs.verb, label, attrs.subresource, err instanceof ApiError ? err.code : 500);
     throw err;
   }
@@ -91,13 +104,25 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     throw errors.notFoundPath();
   }
   // A server-side apply that creates its object is authorized as a create too (handlers/patch.go).
-  if (method === 'PATCH' && r.name && String(req.headers['content-type'] ?? '').startsWith(PATCH_TYPES.apply) && !ctx.rest.find(r.t, r.namespace, r.name)) {
+  if (
+    method === 'PATCH' &&
+    r.name &&
+    String(req.headers['content-type'] ?? '').startsWith(PATCH_TYPES.apply) &&
+    !ctx.rest.find(r.t, r.namespace, r.name)
+  ) {
     ctx.access.check(user, { ...attrs, verb: 'create' });
   }
   const q = url.searchParams;
   const watch = q.get('watch') === 'true' || q.get('watch') === '1';
   const verb = verbOf(method, r, watch);
-  const info: RequestInfo = { verb, resource: r.t.plural, group: r.t.group, subresource: r.subresource ?? '', namespace: r.namespace, name: r.name ?? '' };
+  const info: RequestInfo = {
+    verb,
+    resource: r.t.plural,
+    group: r.t.group,
+    subresource: r.subresource ?? '',
+    namespace: r.namespace,
+    name: r.name ?? '',
+  };
   const resourceLabel = r.t.group ? `${r.t.plural}.${r.t.group}` : r.t.plural;
   let code = 200;
   try {
@@ -111,7 +136,19 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return;
     }
     if (fault) throw forcedError(ctx, r, fault.code, fault.message);
-    code = await serveResource({ ctx, req, res, resource: r.t, namespace: r.namespace, name: r.name, subresource: r.subresource, verb, query: q, info, user });
+    code = await serveResource({
+      ctx,
+      req,
+      res,
+      resource: r.t,
+      namespace: r.namespace,
+      name: r.name,
+      subresource: r.subresource,
+      verb,
+      query: q,
+      info,
+      user,
+    });
   } catch (err) {
     code = err instanceof ApiError ? err.code : 500;
     throw err;
@@ -124,22 +161,45 @@ function forcedError(ctx: HttpContext, r: Route, code: number, message?: string)
   const gr = { group: r.t.group, resource: r.t.plural };
   const name = r.name ?? '';
   switch (code) {
-    case 409: return message ? new ApiError(409, 'Conflict', message) : errors.conflict(gr, name);
-    case 410: return errors.gone(message ?? `too old resource version: 1 (${ctx.store.rv})`);
-    case 404: return errors.notFound(gr, name);
-    case 429: return new ApiError(429, 'TooManyRequests', message ?? 'injected: too many requests', { retryAfterSeconds: 1 });
-    case 503: return new ApiError(503, 'ServiceUnavailable', message ?? 'injected: service unavailable');
-    default: return new ApiError(code, code >= 500 ? 'InternalError' : 'BadRequest', message ?? `Internal error occurred: injected fault`);
+    case 409:
+      return message ? new ApiError(409, 'Conflict', message) : errors.conflict(gr, name);
+    case 410:
+      return errors.gone(message ?? `too old resource version: 1 (${ctx.store.rv})`);
+    case 404:
+      return errors.notFound(gr, name);
+    case 429:
+      return new ApiError(429, 'TooManyRequests', message ?? 'injected: too many requests', { retryAfterSeconds: 1 });
+    case 503:
+      return new ApiError(503, 'ServiceUnavailable', message ?? 'injected: service unavailable');
+    default:
+      return new ApiError(
+        code,
+        code >= 500 ? 'InternalError' : 'BadRequest',
+        message ?? `Internal error occurred: injected fault`,
+      );
   }
 }
 
-function serveNonResource(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> | undefined {
+function serveNonResource(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> | undefined {
   const path = url.pathname;
   const segs = path.split('/').filter((s) => s !== '');
   const method = req.method ?? 'GET';
-  const json = (body: unknown) => { ctx.counters.record('get', path, '', 200); sendJson(res, 200, body); return Promise.resolve(); };
+  const json = (body: unknown) => {
+    ctx.counters.record('get', path, '', 200);
+    sendJson(res, 200, body);
+    return Promise.resolve();
+  };
   if (path === '/version' || path === '/version/') return json(VERSION_INFO);
-  if (path === '/healthz' || path === '/livez' || path === '/readyz') { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('ok'); return Promise.resolve(); }
+  if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok');
+    return Promise.resolve();
+  }
   if (path === '/api' || path === '/api/') return json(apiVersions(ctx.serverAddress()));
   if (path === '/apis' || path === '/apis/') return json(apiGroupList(ctx.registry));
   if (segs[0] === 'api' && segs.length === 2) {
@@ -167,7 +227,14 @@ function serveNonResource(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   }
   if (path === '/metrics') {
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
-    res.end(ctx.counters.prometheus({ apiserver_current_resource_version: ctx.store.rv, apiserver_open_watches: ctx.faults.watches.size, process_resident_memory_bytes: process.memoryUsage().rss, process_cpu_seconds_total: cpuSeconds() }));
+    res.end(
+      ctx.counters.prometheus({
+        apiserver_current_resource_version: ctx.store.rv,
+        apiserver_open_watches: ctx.faults.watches.size,
+        process_resident_memory_bytes: process.memoryUsage().rss,
+        process_cpu_seconds_total: cpuSeconds(),
+      }),
+    );
     return Promise.resolve();
   }
   if (path === '/debug/counters') {
@@ -178,8 +245,13 @@ function serveNonResource(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   if (path === '/debug/faults') {
     return (async () => {
       if (method === 'GET') return sendJson(res, 200, ctx.faults.list());
-      if (method === 'DELETE') { ctx.faults.clear(); return sendJson(res, 200, { cleared: true }); }
-      try { sendJson(res, 200, ctx.faults.control(parseJson(await readBody(req)))); } catch (err) {
+      if (method === 'DELETE') {
+        ctx.faults.clear();
+        return sendJson(res, 200, { cleared: true });
+      }
+      try {
+        sendJson(res, 200, ctx.faults.control(parseJson(await readBody(req))));
+      } catch (err) {
         throw err instanceof ApiError ? err : errors.badRequest((err as Error).message);
       }
     })();

@@ -91,7 +91,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (t.builtin && t.kind === 'CustomResourceDefinition') hooks.crdCreated?.(obj);
       if (t.builtin && t.kind === 'Pod') {
         const m = obj.metadata;
-        admitPodServiceAccount(obj, m.generateName ? '' : m.name, (name) => store.get('/serviceaccounts', m.namespace, name));
+        admitPodServiceAccount(obj, m.generateName ? '' : m.name, (name) =>
+          store.get('/serviceaccounts', m.namespace, name),
+        );
       }
     },
   });
@@ -101,8 +103,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     // CRDs first, so that their types exist when custom resources are restored.
     for (const { storageKey, object } of saved.objects) {
       store.restore(storageKey, object);
-      if (storageKey === 'apiextensions.k8s.io/customresourcedefinitions') controllers.syncCrdTypes(object, object.metadata.name);
-      if (storageKey === '/services' && object.spec?.clusterIP && object.spec.clusterIP !== 'None') ips.reserve(object.spec.clusterIP);
+      if (storageKey === 'apiextensions.k8s.io/customresourcedefinitions')
+        controllers.syncCrdTypes(object, object.metadata.name);
+      if (storageKey === '/services' && object.spec?.clusterIP && object.spec.clusterIP !== 'None')
+        ips.reserve(object.spec.clusterIP);
     }
   }
   controllers.start();
@@ -124,12 +128,18 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   let address = '';
   let podLogReader: PodLogReader | undefined;
   const handler = createHandler({
-    store, registry, rest, faults, counters,
+    store,
+    registry,
+    rest,
+    faults,
+    counters,
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
     serverAddress: () => address,
     openapi: (path, accept) => openapiDocument(registry, path, accept),
     podLogs: () => podLogReader,
-    access, issuer, now,
+    access,
+    issuer,
+    now,
   });
   const sockets = new Set<Socket>();
   const server = createServer(handler);
@@ -149,25 +159,41 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const secureUrl = `https://${host}:${securePort}`;
 
   const system = new SystemControllers(store, registry, rest, {
-    caCert: pki.caCert, securePort, serviceIp, endpointIp: host === '0.0.0.0' ? '127.0.0.1' : host,
+    caCert: pki.caCert,
+    securePort,
+    serviceIp,
+    endpointIp: host === '0.0.0.0' ? '127.0.0.1' : host,
   });
   system.start();
   const settled = async () => {
     // Each set of controllers may give the other work (a namespace's CA ConfigMap, its GC).
-    for (let i = 0; i < 3; i++) { await controllers.whenIdle(); await system.whenIdle(); }
+    for (let i = 0; i < 3; i++) {
+      await controllers.whenIdle();
+      await system.whenIdle();
+    }
   };
   await settled();
 
   return {
-    url, port, faults, secureUrl, securePort,
-    caCert: pki.caCert, caFile: pki.caCertFile, serviceIp, adminToken: pki.adminToken,
+    url,
+    port,
+    faults,
+    secureUrl,
+    securePort,
+    caCert: pki.caCert,
+    caFile: pki.caCertFile,
+    serviceIp,
+    adminToken: pki.adminToken,
     counters: () => counters.snapshot(),
     resetCounters: () => counters.reset(),
     resourceVersion: () => store.rv,
     settled,
     writeKubeconfig: (path) => writeFileSync(path, kubeconfigYaml(url), { mode: 0o600 }),
-    writeSecureKubeconfig: (path) => writeFileSync(path, secureKubeconfigYaml(secureUrl, pki.caCert, pki.adminToken), { mode: 0o600 }),
-    setPodLogReader: (reader) => { podLogReader = reader; },
+    writeSecureKubeconfig: (path) =>
+      writeFileSync(path, secureKubeconfigYaml(secureUrl, pki.caCert, pki.adminToken), { mode: 0o600 }),
+    setPodLogReader: (reader) => {
+      podLogReader = reader;
+    },
     stop: async () => {
       controllers.stop();
       system.stop();
@@ -186,10 +212,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 function listen(server: Server, port: number, host: string, sockets: Set<Socket>): Promise<number> {
   server.keepAliveTimeout = 65_000;
   // The TLS server reports its raw TCP sockets on 'connection' too; both are destroyed on stop.
-  server.on('connection', (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   return new Promise<number>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolve((server.address() as AddressInfo).port); });
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
   });
 }
 

@@ -5,8 +5,17 @@ export function kubeconfigYaml(server: string, name = 'devcluster'): string {
 }
 
 /** A kubeconfig for the secure port: the cluster CA inline, a bearer token as the user. */
-export function secureKubeconfigYaml(server: string, caCertPem: string, token: string, name = 'devcluster-secure'): string {
-  return kubeconfig(name, [`server: ${server}`, `certificate-authority-data: ${Buffer.from(caCertPem).toString('base64')}`], [`token: ${token}`]);
+export function secureKubeconfigYaml(
+  server: string,
+  caCertPem: string,
+  token: string,
+  name = 'devcluster-secure',
+): string {
+  return kubeconfig(
+    name,
+    [`server: ${server}`, `certificate-authority-data: ${Buffer.from(caCertPem).toString('base64')}`],
+    [`token: ${token}`],
+  );
 }
 
 /** One cluster, user and context of the same name, the context current. */

@@ -6,20 +6,43 @@ import { canonical } from './patch.js';
 import type { KObject } from './registry.js';
 
 const KEYED: Record<string, string[]> = {
-  containers: ['name'], initContainers: ['name'], ephemeralContainers: ['name'], env: ['name'],
-  volumes: ['name'], volumeMounts: ['mountPath'], imagePullSecrets: ['name'], conditions: ['type'],
-  ownerReferences: ['uid'], hostAliases: ['ip'], secrets: ['name'], versions: ['name'],
+  containers: ['name'],
+  initContainers: ['name'],
+  ephemeralContainers: ['name'],
+  env: ['name'],
+  volumes: ['name'],
+  volumeMounts: ['mountPath'],
+  imagePullSecrets: ['name'],
+  conditions: ['type'],
+  ownerReferences: ['uid'],
+  hostAliases: ['ip'],
+  secrets: ['name'],
+  versions: ['name'],
   additionalPrinterColumns: ['name'],
 };
 const SETS = new Set(['finalizers']);
-const IGNORED_METADATA = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generateName']);
+const IGNORED_METADATA = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'generateName',
+]);
 
 export type FieldPath = string[];
 const isObject = (v: unknown): v is KObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function listKeys(field: string, items: unknown[]): string[] | undefined {
   if (field === 'ports') {
-    return items.some((i) => isObject(i) && 'containerPort' in i) ? ['containerPort', 'protocol'] : ['port', 'protocol'];
+    return items.some((i) => isObject(i) && 'containerPort' in i)
+      ? ['containerPort', 'protocol']
+      : ['port', 'protocol'];
   }
   return KEYED[field];
 }
@@ -36,7 +59,10 @@ export function fieldsOf(obj: KObject, includeStatus = false): Set<string> {
   const walk = (v: unknown, field: string, path: string[]): void => {
     if (Array.isArray(v)) {
       const keys = listKeys(field, v);
-      if (SETS.has(field)) { for (const x of v) out.add(JSON.stringify([...path, `v:${JSON.stringify(x)}`])); return; }
+      if (SETS.has(field)) {
+        for (const x of v) out.add(JSON.stringify([...path, `v:${JSON.stringify(x)}`]));
+        return;
+      }
       if (keys && v.every(isObject)) {
         for (const item of v) {
           const p = [...path, itemSegment(keys, item)];
@@ -58,7 +84,8 @@ export function fieldsOf(obj: KObject, includeStatus = false): Set<string> {
     if (k === 'apiVersion' || k === 'kind') continue;
     if (k === 'status' && !includeStatus) continue;
     if (k === 'metadata') {
-      for (const [mk, mv] of Object.entries((v as KObject) ?? {})) if (!IGNORED_METADATA.has(mk)) walk(mv, mk, ['f:metadata', `f:${mk}`]);
+      for (const [mk, mv] of Object.entries((v as KObject) ?? {}))
+        if (!IGNORED_METADATA.has(mk)) walk(mv, mk, ['f:metadata', `f:${mk}`]);
       continue;
     }
     walk(v, k, [`f:${k}`]);
@@ -79,7 +106,10 @@ export function fromFieldsV1(tree: KObject | undefined): Set<string> {
   const out = new Set<string>();
   const walk = (node: KObject, path: string[]): void => {
     const keys = Object.keys(node);
-    if (keys.length === 0) { out.add(JSON.stringify(path)); return; }
+    if (keys.length === 0) {
+      out.add(JSON.stringify(path));
+      return;
+    }
     for (const k of keys) walk(node[k], [...path, k]);
   };
   if (tree) walk(tree, []);
@@ -95,7 +125,9 @@ export function valueAt(obj: unknown, path: string[]): unknown {
     if (seg.startsWith('f:')) cur = isObject(cur) ? cur[seg.slice(2)] : undefined;
     else if (seg.startsWith('k:')) {
       const key = JSON.parse(seg.slice(2)) as KObject;
-      cur = Array.isArray(cur) ? cur.find((i) => isObject(i) && Object.entries(key).every(([k, v]) => i[k] === v)) : undefined;
+      cur = Array.isArray(cur)
+        ? cur.find((i) => isObject(i) && Object.entries(key).every(([k, v]) => i[k] === v))
+        : undefined;
     } else if (seg.startsWith('v:')) {
       const want = JSON.parse(seg.slice(2));
       cur = Array.isArray(cur) && cur.includes(want) ? want : undefined;
@@ -117,11 +149,20 @@ export function removeAt(obj: KObject, path: string[]): void {
 }
 
 export interface ManagedFieldsEntry {
-  manager: string; operation: 'Apply' | 'Update'; apiVersion: string; time: string;
-  fieldsType: 'FieldsV1'; fieldsV1: KObject; subresource?: string;
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: KObject;
+  subresource?: string;
 }
 
-export interface Conflict { manager: string; apiVersion: string; path: string }
+export interface Conflict {
+  manager: string;
+  apiVersion: string;
+  path: string;
+}
 
 export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
@@ -133,20 +174,32 @@ export function displayPath(path: string[]): string {
   for (const seg of path) {
     if (seg === '.') continue;
     if (seg.startsWith('f:')) out += `.${seg.slice(2)}`;
-    else if (seg.startsWith('k:')) out += `[${Object.entries(JSON.parse(seg.slice(2))).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+    else if (seg.startsWith('k:'))
+      out += `[${Object.entries(JSON.parse(seg.slice(2)))
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(',')}]`;
     else if (seg.startsWith('v:')) out += `[${seg.slice(2)}]`;
   }
   return out;
 }
 
-function nowTime(): string { return new Date().toISOString().replace(/\.\d+Z$/, 'Z'); }
+function nowTime(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
 
 function entryKey(e: Pick<ManagedFieldsEntry, 'manager' | 'operation' | 'subresource'>): string {
   return `${e.manager}\u0000${e.operation}\u0000${e.subresource ?? ''}`;
 }
 
 /** Records an Update by `manager`: it owns what it changed; others lose those fields. */
-export function recordUpdate(entries: ManagedFieldsEntry[] | undefined, oldObj: KObject | undefined, newObj: KObject, manager: string, apiVersion: string, subresource?: string): ManagedFieldsEntry[] {
+export function recordUpdate(
+  entries: ManagedFieldsEntry[] | undefined,
+  oldObj: KObject | undefined,
+  newObj: KObject,
+  manager: string,
+  apiVersion: string,
+  subresource?: string,
+): ManagedFieldsEntry[] {
   const status = subresource === 'status';
   const before = oldObj ? fieldsOf(oldObj, status) : new Set<string>();
   const after = fieldsOf(newObj, status);
@@ -161,7 +214,10 @@ export function recordUpdate(entries: ManagedFieldsEntry[] | undefined, oldObj: 
   const key = entryKey({ manager, operation: 'Update', subresource });
   for (const e of entries ?? []) {
     const fields = fromFieldsV1(e.fieldsV1);
-    if (entryKey(e) === key) { mine = fields; continue; }
+    if (entryKey(e) === key) {
+      mine = fields;
+      continue;
+    }
     for (const p of changed) fields.delete(p);
     for (const p of removed) fields.delete(p);
     if (fields.size) out.push({ ...e, fieldsV1: toFieldsV1(fields) });
@@ -170,7 +226,14 @@ export function recordUpdate(entries: ManagedFieldsEntry[] | undefined, oldObj: 
   for (const p of changed) mine.add(p);
   for (const p of removed) mine.delete(p);
   if (mine.size) {
-    const entry: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion, time: nowTime(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(mine) };
+    const entry: ManagedFieldsEntry = {
+      manager,
+      operation: 'Update',
+      apiVersion,
+      time: nowTime(),
+      fieldsType: 'FieldsV1',
+      fieldsV1: toFieldsV1(mine),
+    };
     if (subresource) entry.subresource = subresource;
     out.push(entry);
   }
@@ -190,7 +253,11 @@ export interface ApplyOptions {
   subresource?: string;
 }
 
-export function applyConfig(live: KObject | undefined, config: KObject, opts: ApplyOptions): { object: KObject; managedFields: ManagedFieldsEntry[] } | { conflicts: Conflict[] } {
+export function applyConfig(
+  live: KObject | undefined,
+  config: KObject,
+  opts: ApplyOptions,
+): { object: KObject; managedFields: ManagedFieldsEntry[] } | { conflicts: Conflict[] } {
   const { manager, apiVersion, force, mergeInto, subresource } = opts;
   const status = subresource === 'status';
   const applied = fieldsOf(config, status);
@@ -200,14 +267,18 @@ export function applyConfig(live: KObject | undefined, config: KObject, opts: Ap
   let previous = new Set<string>();
   for (const e of entries) {
     const fields = fromFieldsV1(e.fieldsV1);
-    if (e.manager === manager && e.operation === 'Apply' && (e.subresource ?? '') === (subresource ?? '')) { previous = fields; continue; }
+    if (e.manager === manager && e.operation === 'Apply' && (e.subresource ?? '') === (subresource ?? '')) {
+      previous = fields;
+      continue;
+    }
     others.push({ e, fields });
     for (const p of applied) {
       if (!fields.has(p)) continue;
       const path = JSON.parse(p) as string[];
       // A keyed item's "." only records that the item exists; its fields conflict on their own.
       if (path[path.length - 1] === '.') continue;
-      if (!sameValue(valueAt(live, path), valueAt(config, path))) conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: displayPath(path) });
+      if (!sameValue(valueAt(live, path), valueAt(config, path)))
+        conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: displayPath(path) });
     }
   }
   if (conflicts.length && !force) return { conflicts };
@@ -221,8 +292,17 @@ export function applyConfig(live: KObject | undefined, config: KObject, opts: Ap
     if (!applied.has(p) && !ownedByOthers.has(p)) removeAt(base, JSON.parse(p));
   }
   base = mergeInto(base, config);
-  const out: ManagedFieldsEntry[] = others.filter((o) => o.fields.size).map((o) => ({ ...o.e, fieldsV1: toFieldsV1(o.fields) }));
-  const entry: ManagedFieldsEntry = { manager, operation: 'Apply', apiVersion, time: nowTime(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(applied) };
+  const out: ManagedFieldsEntry[] = others
+    .filter((o) => o.fields.size)
+    .map((o) => ({ ...o.e, fieldsV1: toFieldsV1(o.fields) }));
+  const entry: ManagedFieldsEntry = {
+    manager,
+    operation: 'Apply',
+    apiVersion,
+    time: nowTime(),
+    fieldsType: 'FieldsV1',
+    fieldsV1: toFieldsV1(applied),
+  };
   if (subresource) entry.subresource = subresource;
   out.push(entry);
   return { object: base, managedFields: out };

@@ -22,36 +22,86 @@ export function schemaName(t: ResourceType): string {
   return `io.k8s.api.${g}.${t.version}.${t.kind}`;
 }
 
-function gvk(t: ResourceType): KObject { return { group: t.group, version: t.version, kind: t.kind }; }
+function gvk(t: ResourceType): KObject {
+  return { group: t.group, version: t.version, kind: t.kind };
+}
 
 function queryParams(names: string[]): KObject[] {
-  return names.map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true } }));
+  return names.map((name) => ({
+    name,
+    in: 'query',
+    schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true },
+  }));
 }
 
 /** Built-in kinds use their model's component name; filled while a document is built. */
 const schemaNames = new WeakMap<ResourceType, string>();
-function ref(t: ResourceType): KObject { return { $ref: `#/components/schemas/${schemaNames.get(t) ?? schemaName(t)}` }; }
+function ref(t: ResourceType): KObject {
+  return { $ref: `#/components/schemas/${schemaNames.get(t) ?? schemaName(t)}` };
+}
 
 function operations(t: ResourceType, item: boolean): KObject {
   const ext = { 'x-kubernetes-group-version-kind': gvk(t) };
-  const okResponse = (schema: KObject) => ({ '200': { description: 'OK', content: { 'application/json': { schema } } } });
+  const okResponse = (schema: KObject) => ({
+    '200': { description: 'OK', content: { 'application/json': { schema } } },
+  });
   const id = (verb: string) => `${verb}${t.kind}`;
   if (!item) {
     return {
-      get: { operationId: id('list'), parameters: queryParams(['labelSelector', 'fieldSelector', 'limit', 'continue', 'watch', 'resourceVersion', 'timeoutSeconds', 'allowWatchBookmarks']), responses: okResponse({ type: 'object' }), 'x-kubernetes-action': 'list', ...ext },
-      post: { operationId: id('create'), parameters: queryParams(['dryRun', 'fieldManager', 'fieldValidation', 'pretty']), requestBody: { content: { '*/*': { schema: ref(t) } }, required: true }, responses: okResponse(ref(t)), 'x-kubernetes-action': 'post', ...ext },
+      get: {
+        operationId: id('list'),
+        parameters: queryParams([
+          'labelSelector',
+          'fieldSelector',
+          'limit',
+          'continue',
+          'watch',
+          'resourceVersion',
+          'timeoutSeconds',
+          'allowWatchBookmarks',
+        ]),
+        responses: okResponse({ type: 'object' }),
+        'x-kubernetes-action': 'list',
+        ...ext,
+      },
+      post: {
+        operationId: id('create'),
+        parameters: queryParams(['dryRun', 'fieldManager', 'fieldValidation', 'pretty']),
+        requestBody: { content: { '*/*': { schema: ref(t) } }, required: true },
+        responses: okResponse(ref(t)),
+        'x-kubernetes-action': 'post',
+        ...ext,
+      },
     };
   }
   const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
   return {
     get: { operationId: id('read'), responses: okResponse(ref(t)), 'x-kubernetes-action': 'get', ...ext },
-    put: { operationId: id('replace'), parameters: queryParams(['dryRun', 'fieldManager', 'fieldValidation', 'pretty']), requestBody: { content: { '*/*': { schema: ref(t) } }, required: true }, responses: okResponse(ref(t)), 'x-kubernetes-action': 'put', ...ext },
-    patch: {
-      operationId: id('patch'), parameters: queryParams(QUERY_PARAMS),
-      requestBody: { content: Object.fromEntries(patchTypes.map((ct) => [ct, { schema: { type: 'object' } }])), required: true },
-      responses: okResponse(ref(t)), 'x-kubernetes-action': 'patch', ...ext,
+    put: {
+      operationId: id('replace'),
+      parameters: queryParams(['dryRun', 'fieldManager', 'fieldValidation', 'pretty']),
+      requestBody: { content: { '*/*': { schema: ref(t) } }, required: true },
+      responses: okResponse(ref(t)),
+      'x-kubernetes-action': 'put',
+      ...ext,
     },
-    delete: { operationId: id('delete'), responses: okResponse({ type: 'object' }), 'x-kubernetes-action': 'delete', ...ext },
+    patch: {
+      operationId: id('patch'),
+      parameters: queryParams(QUERY_PARAMS),
+      requestBody: {
+        content: Object.fromEntries(patchTypes.map((ct) => [ct, { schema: { type: 'object' } }])),
+        required: true,
+      },
+      responses: okResponse(ref(t)),
+      'x-kubernetes-action': 'patch',
+      ...ext,
+    },
+    delete: {
+      operationId: id('delete'),
+      responses: okResponse({ type: 'object' }),
+      'x-kubernetes-action': 'delete',
+      ...ext,
+    },
   };
 }
 
@@ -60,9 +110,19 @@ function schemaOf(t: ResourceType): KObject {
     ? structuredClone(t.crd.version.schema.openAPIV3Schema)
     : { type: 'object', description: `${t.kind} (${apiVersionOf(t)})`, 'x-kubernetes-preserve-unknown-fields': true };
   base.properties = {
-    apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-    metadata: { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], default: {}, description: "Standard object's metadata." },
+    apiVersion: {
+      type: 'string',
+      description: 'APIVersion defines the versioned schema of this representation of an object.',
+    },
+    kind: {
+      type: 'string',
+      description: 'Kind is a string value representing the REST resource this object represents.',
+    },
+    metadata: {
+      allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }],
+      default: {},
+      description: "Standard object's metadata.",
+    },
     ...(base.properties ?? {}),
   };
   delete base.properties.metadata.type;
@@ -75,7 +135,11 @@ export function groupVersionDocument(registry: Registry, path: string): KObject 
   if (!types.length) return undefined;
   const paths: KObject = {};
   const schemas: KObject = {
-    [OBJECT_META]: { type: 'object', description: 'ObjectMeta is metadata that all persisted resources must have.', 'x-kubernetes-preserve-unknown-fields': true },
+    [OBJECT_META]: {
+      type: 'object',
+      description: 'ObjectMeta is metadata that all persisted resources must have.',
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
   };
   const builtins = builtinComponents(types);
   Object.assign(schemas, builtins.schemas);
@@ -114,7 +178,11 @@ function documents(registry: Registry): Map<string, { body: string; hash: string
   return new Map([...cached].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-export function openapiDocument(registry: Registry, path: string, _accept: string): { contentType: string; body: string } | undefined {
+export function openapiDocument(
+  registry: Registry,
+  path: string,
+  _accept: string,
+): { contentType: string; body: string } | undefined {
   const docs = documents(registry);
   if (path === '/openapi/v3' || path === '/openapi/v3/') {
     const entries = [...docs].map(([gv, d]) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=${d.hash}` }]);

@@ -19,7 +19,9 @@ export function mergePatch(target: Json, patch: Json): Json {
 
 export class PatchError extends Error {}
 
-function unescapePointer(seg: string): string { return seg.replace(/~1/g, '/').replace(/~0/g, '~'); }
+function unescapePointer(seg: string): string {
+  return seg.replace(/~1/g, '/').replace(/~0/g, '~');
+}
 
 function parsePointer(path: string): string[] {
   if (path === '') return [];
@@ -79,26 +81,36 @@ export function jsonPatch(target: Json, ops: Json): Json {
   for (const op of ops) {
     const path: string = op.path;
     switch (op.op) {
-      case 'add': doc = addAt(doc, path, structuredClone(op.value)); break;
-      case 'remove': doc = removeAt(doc, path); break;
+      case 'add':
+        doc = addAt(doc, path, structuredClone(op.value));
+        break;
+      case 'remove':
+        doc = removeAt(doc, path);
+        break;
       case 'replace': {
         const segs = parsePointer(path);
-        if (segs.length === 0) { doc = structuredClone(op.value); break; }
-        if (getAt(doc, segs) === undefined) throw new PatchError(`replace operation does not apply: doc is missing key: ${path}: missing value`);
+        if (segs.length === 0) {
+          doc = structuredClone(op.value);
+          break;
+        }
+        if (getAt(doc, segs) === undefined)
+          throw new PatchError(`replace operation does not apply: doc is missing key: ${path}: missing value`);
         doc = removeAt(doc, path);
         doc = addAt(doc, path, structuredClone(op.value));
         break;
       }
       case 'move': {
         const v = getAt(doc, parsePointer(op.from));
-        if (v === undefined) throw new PatchError(`move operation does not apply: doc is missing from path: ${op.from}: missing value`);
+        if (v === undefined)
+          throw new PatchError(`move operation does not apply: doc is missing from path: ${op.from}: missing value`);
         doc = removeAt(doc, op.from);
         doc = addAt(doc, path, v);
         break;
       }
       case 'copy': {
         const v = getAt(doc, parsePointer(op.from));
-        if (v === undefined) throw new PatchError(`copy operation does not apply: doc is missing from path: ${op.from}: missing value`);
+        if (v === undefined)
+          throw new PatchError(`copy operation does not apply: doc is missing from path: ${op.from}: missing value`);
         doc = addAt(doc, path, structuredClone(v));
         break;
       }
@@ -109,7 +121,8 @@ export function jsonPatch(target: Json, ops: Json): Json {
         }
         break;
       }
-      default: throw new PatchError(`Unexpected kind: ${op.op}`);
+      default:
+        throw new PatchError(`Unexpected kind: ${op.op}`);
     }
   }
   return doc;
@@ -118,7 +131,12 @@ export function jsonPatch(target: Json, ops: Json): Json {
 /** JSON with sorted keys, for order-insensitive equality. */
 export function canonical(v: Json): Json {
   if (Array.isArray(v)) return v.map(canonical);
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+  if (isObject(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical(v[k])]),
+    );
   return v;
 }
 
@@ -130,11 +148,25 @@ export function canonical(v: Json): Json {
  * are atomic and replaced, as upstream (e.g. tolerations, args, command).
  */
 const MERGE_KEYS: Record<string, string> = {
-  containers: 'name', initContainers: 'name', ephemeralContainers: 'name', env: 'name',
-  volumes: 'name', volumeMounts: 'mountPath', volumeDevices: 'devicePath', imagePullSecrets: 'name',
-  hostAliases: 'ip', conditions: 'type', ownerReferences: 'uid', secrets: 'name',
-  resourceClaims: 'name', schedulingGates: 'name', podIPs: 'ip', hostIPs: 'ip', ephemeralContainerStatuses: 'name',
-  topologySpreadConstraints: 'topologyKey', readinessGates: 'conditionType',
+  containers: 'name',
+  initContainers: 'name',
+  ephemeralContainers: 'name',
+  env: 'name',
+  volumes: 'name',
+  volumeMounts: 'mountPath',
+  volumeDevices: 'devicePath',
+  imagePullSecrets: 'name',
+  hostAliases: 'ip',
+  conditions: 'type',
+  ownerReferences: 'uid',
+  secrets: 'name',
+  resourceClaims: 'name',
+  schedulingGates: 'name',
+  podIPs: 'ip',
+  hostIPs: 'ip',
+  ephemeralContainerStatuses: 'name',
+  topologySpreadConstraints: 'topologyKey',
+  readinessGates: 'conditionType',
 };
 /** Primitive lists with the merge strategy. */
 const MERGE_PRIMITIVE = new Set(['finalizers']);
@@ -150,18 +182,25 @@ export function strategicMergePatch(original: Json, patch: Json): Json {
 
 function smpMap(original: Record<string, Json>, patch: Json): Json {
   if (!isObject(patch)) return patch;
-  if (patch.$patch === 'replace') { const { $patch: _p, ...rest } = patch; return stripDirectives(rest); }
+  if (patch.$patch === 'replace') {
+    const { $patch: _p, ...rest } = patch;
+    return stripDirectives(rest);
+  }
   if (patch.$patch === 'delete') return undefined;
   let out: Record<string, Json> = { ...original };
   const retain = patch.$retainKeys as string[] | undefined;
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch' || k === '$retainKeys') continue;
     if (k.startsWith('$setElementOrder/') || k.startsWith('$deleteFromPrimitiveList/')) continue;
-    if (v === null) { delete out[k]; continue; }
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
     if (Array.isArray(v)) out[k] = smpList(k, Array.isArray(out[k]) ? out[k] : [], v, patch);
     else if (isObject(v)) {
       const merged = smpMap(isObject(out[k]) ? out[k] : {}, v);
-      if (merged === undefined) delete out[k]; else out[k] = merged;
+      if (merged === undefined) delete out[k];
+      else out[k] = merged;
     } else out[k] = v;
   }
   for (const [k, v] of Object.entries(patch)) {
@@ -186,11 +225,15 @@ function smpList(field: string, original: Json[], patch: Json[], _parent: Json):
   }
   const key = mergeKeyFor(field, [...patch, ...original]);
   if (!key || !patch.every(isObject)) return patch.map(stripDirectives);
-  if (patch.some((p) => p.$patch === 'replace')) return patch.filter((p) => p.$patch !== 'replace').map(stripDirectives);
+  if (patch.some((p) => p.$patch === 'replace'))
+    return patch.filter((p) => p.$patch !== 'replace').map(stripDirectives);
   const out = original.map((o) => o);
   for (const item of patch) {
     const idx = out.findIndex((o) => isObject(o) && o[key] === item[key]);
-    if (item.$patch === 'delete') { if (idx >= 0) out.splice(idx, 1); continue; }
+    if (item.$patch === 'delete') {
+      if (idx >= 0) out.splice(idx, 1);
+      continue;
+    }
     if (idx >= 0) out[idx] = smpMap(out[idx], item);
     else out.push(stripDirectives(item));
   }

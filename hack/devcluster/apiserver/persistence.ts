@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import type { KObject } from './registry.js';
 import type { Store } from './store.js';
 
-export interface SavedState { resourceVersion: number; objects: Array<{ storageKey: string; object: KObject }> }
+export interface SavedState {
+  resourceVersion: number;
+  objects: Array<{ storageKey: string; object: KObject }>;
+}
 
 export class Persistence {
   private readonly file: string;
@@ -17,7 +20,10 @@ export class Persistence {
   private store: Store | undefined;
   private dirty = false;
 
-  constructor(dir: string, private readonly debounceMs = 200) {
+  constructor(
+    dir: string,
+    private readonly debounceMs = 200,
+  ) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'state.json');
   }
@@ -26,7 +32,11 @@ export class Persistence {
     if (!existsSync(this.file)) return undefined;
     const state = JSON.parse(readFileSync(this.file, 'utf8')) as SavedState;
     // CRDs first so their types exist before their custom resources are restored.
-    state.objects.sort((a, b) => Number(b.storageKey === 'apiextensions.k8s.io/customresourcedefinitions') - Number(a.storageKey === 'apiextensions.k8s.io/customresourcedefinitions'));
+    state.objects.sort(
+      (a, b) =>
+        Number(b.storageKey === 'apiextensions.k8s.io/customresourcedefinitions') -
+        Number(a.storageKey === 'apiextensions.k8s.io/customresourcedefinitions'),
+    );
     return state;
   }
 
@@ -37,7 +47,9 @@ export class Persistence {
 
   private snapshot(): string {
     const store = this.store!;
-    const objects = store.storageKeys().flatMap((storageKey) => store.list(storageKey).map((object) => ({ storageKey, object })));
+    const objects = store
+      .storageKeys()
+      .flatMap((storageKey) => store.list(storageKey).map((object) => ({ storageKey, object })));
     return JSON.stringify({ resourceVersion: store.rv, objects } satisfies SavedState);
   }
 
@@ -60,7 +72,10 @@ export class Persistence {
 
   /** Writes pending changes now (on stop). */
   async flush(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     await this.writing;
     if (this.dirty && this.store) {
       this.dirty = false;

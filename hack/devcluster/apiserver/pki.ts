@@ -23,8 +23,13 @@ export interface Pki {
 /** DNS names and IPs the serving certificate carries: what in-cluster clients and loopback clients dial. */
 export function servingSans(serviceIp: string): string[] {
   return [
-    'IP:127.0.0.1', `IP:${serviceIp}`, 'DNS:localhost',
-    'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
+    'IP:127.0.0.1',
+    `IP:${serviceIp}`,
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
   ];
 }
 
@@ -33,7 +38,11 @@ function openssl(args: string[], cwd: string): void {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const e = err as { code?: string; stderr?: Buffer };
-    if (e.code === 'ENOENT') throw new Error('the dev cluster\'s secure port needs the openssl CLI (apt-get install openssl; see hack/install-deps.sh)', { cause: err });
+    if (e.code === 'ENOENT')
+      throw new Error(
+        "the dev cluster's secure port needs the openssl CLI (apt-get install openssl; see hack/install-deps.sh)",
+        { cause: err },
+      );
     throw new Error(`openssl ${args[0]} failed: ${e.stderr?.toString().trim() ?? String(err)}`, { cause: err });
   }
 }
@@ -41,14 +50,57 @@ function openssl(args: string[], cwd: string): void {
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 function makeCa(dir: string): void {
-  openssl(['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=devcluster-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=devcluster-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ],
+    dir,
+  );
 }
 
 function makeServing(dir: string, sans: string[]): void {
-  openssl(['req', '-x509', ...EC, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', 'apiserver.key', '-out', 'apiserver.crt', '-days', '825',
-    '-subj', '/CN=kube-apiserver', '-addext', `subjectAltName=${sans.join(',')}`, '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment', '-addext', 'extendedKeyUsage=serverAuth'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-keyout',
+      'apiserver.key',
+      '-out',
+      'apiserver.crt',
+      '-days',
+      '825',
+      '-subj',
+      '/CN=kube-apiserver',
+      '-addext',
+      `subjectAltName=${sans.join(',')}`,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
+    ],
+    dir,
+  );
   writeFileSync(join(dir, 'apiserver.sans'), sans.join(','));
 }
 
@@ -57,15 +109,20 @@ export function loadOrCreatePki(dir: string, serviceIp: string): Pki {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = (name: string) => join(dir, name);
   let newCa = false;
-  if (!existsSync(file('ca.crt')) || !existsSync(file('ca.key'))) { makeCa(dir); newCa = true; }
+  if (!existsSync(file('ca.crt')) || !existsSync(file('ca.key'))) {
+    makeCa(dir);
+    newCa = true;
+  }
   const sans = servingSans(serviceIp);
   const oldSans = existsSync(file('apiserver.sans')) ? readFileSync(file('apiserver.sans'), 'utf8') : '';
-  if (newCa || oldSans !== sans.join(',') || !existsSync(file('apiserver.crt')) || !existsSync(file('apiserver.key'))) makeServing(dir, sans);
+  if (newCa || oldSans !== sans.join(',') || !existsSync(file('apiserver.crt')) || !existsSync(file('apiserver.key')))
+    makeServing(dir, sans);
   if (!existsSync(file('sa.key'))) {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(file('sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   }
-  if (!existsSync(file('admin.token'))) writeFileSync(file('admin.token'), randomBytes(24).toString('base64url'), { mode: 0o600 });
+  if (!existsSync(file('admin.token')))
+    writeFileSync(file('admin.token'), randomBytes(24).toString('base64url'), { mode: 0o600 });
   return {
     dir,
     caCertFile: file('ca.crt'),

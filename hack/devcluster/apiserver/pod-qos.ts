@@ -6,14 +6,21 @@ interface ContainerResources {
 }
 
 /** Guaranteed: every container limits cpu and memory with equal requests; BestEffort: none asks for anything. */
-export function podQosClass(spec: { containers?: ContainerResources[] } | undefined): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+export function podQosClass(
+  spec: { containers?: ContainerResources[] } | undefined,
+): 'Guaranteed' | 'Burstable' | 'BestEffort' {
   const containers = spec?.containers ?? [];
-  const asks = (c: ContainerResources) => Object.keys(c.resources?.requests ?? {}).length > 0 || Object.keys(c.resources?.limits ?? {}).length > 0;
+  const asks = (c: ContainerResources) =>
+    Object.keys(c.resources?.requests ?? {}).length > 0 || Object.keys(c.resources?.limits ?? {}).length > 0;
   if (!containers.some(asks)) return 'BestEffort';
   const guaranteed = containers.every((c) => {
     const l = c.resources?.limits ?? {};
     const r = c.resources?.requests ?? l;
-    return Boolean(l.cpu && l.memory) && String(r.cpu ?? l.cpu) === String(l.cpu) && String(r.memory ?? l.memory) === String(l.memory);
+    return (
+      Boolean(l.cpu && l.memory) &&
+      String(r.cpu ?? l.cpu) === String(l.cpu) &&
+      String(r.memory ?? l.memory) === String(l.memory)
+    );
   });
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }

@@ -29,15 +29,22 @@ function fields(buf: Buffer): Field[] {
     pos = p1;
     const n = Number(key >> 3n);
     const wire = Number(key & 7n);
-    if (wire === 0) { const [v, p2] = readVarint(buf, pos); pos = p2; out.push({ n, wire, v }); }
-    else if (wire === 2) {
+    if (wire === 0) {
+      const [v, p2] = readVarint(buf, pos);
+      pos = p2;
+      out.push({ n, wire, v });
+    } else if (wire === 2) {
       const [len, p2] = readVarint(buf, pos);
       const end = p2 + Number(len);
       out.push({ n, wire, v: buf.subarray(p2, end) });
       pos = end;
-    } else if (wire === 1) { out.push({ n, wire, v: buf.readBigUInt64LE(pos) }); pos += 8; }
-    else if (wire === 5) { out.push({ n, wire, v: BigInt(buf.readUInt32LE(pos)) }); pos += 4; }
-    else throw new Error(`unsupported wire type ${wire}`);
+    } else if (wire === 1) {
+      out.push({ n, wire, v: buf.readBigUInt64LE(pos) });
+      pos += 8;
+    } else if (wire === 5) {
+      out.push({ n, wire, v: BigInt(buf.readUInt32LE(pos)) });
+      pos += 4;
+    } else throw new Error(`unsupported wire type ${wire}`);
   }
   return out;
 }
@@ -77,17 +84,27 @@ function ownerReference(buf: Buffer): KObject {
   return o;
 }
 
-const META_STRINGS: Record<number, string> = { 1: 'name', 2: 'generateName', 3: 'namespace', 5: 'uid', 6: 'resourceVersion' };
+const META_STRINGS: Record<number, string> = {
+  1: 'name',
+  2: 'generateName',
+  3: 'namespace',
+  5: 'uid',
+  6: 'resourceVersion',
+};
 
 function objectMeta(buf: Buffer): KObject {
   const fs = fields(buf);
   const m: KObject = {};
   for (const f of fs) {
     const key = META_STRINGS[f.n];
-    if (key) { const s = str(f); if (s) m[key] = s; }
-    else if (f.n === 7 && int(f)) m.generation = int(f);
-    else if (f.n === 8) { const t = time(f.v as Buffer); if (!t.startsWith('1970')) m.creationTimestamp = t; }
-    else if (f.n === 13) (m.ownerReferences ??= []).push(ownerReference(f.v as Buffer));
+    if (key) {
+      const s = str(f);
+      if (s) m[key] = s;
+    } else if (f.n === 7 && int(f)) m.generation = int(f);
+    else if (f.n === 8) {
+      const t = time(f.v as Buffer);
+      if (!t.startsWith('1970')) m.creationTimestamp = t;
+    } else if (f.n === 13) (m.ownerReferences ??= []).push(ownerReference(f.v as Buffer));
     else if (f.n === 14) (m.finalizers ??= []).push(str(f));
   }
   const labels = mapOf(fs, 11, str);
@@ -131,7 +148,10 @@ const DECODERS: Record<string, (fs: Field[]) => KObject> = {
       if (f.n === 1) o.gracePeriodSeconds = int(f);
       else if (f.n === 2) {
         const pre: KObject = {};
-        for (const p of fields(f.v as Buffer)) { if (p.n === 1) pre.uid = str(p); if (p.n === 2) pre.resourceVersion = str(p); }
+        for (const p of fields(f.v as Buffer)) {
+          if (p.n === 1) pre.uid = str(p);
+          if (p.n === 2) pre.resourceVersion = str(p);
+        }
         o.preconditions = pre;
       } else if (f.n === 3) o.orphanDependents = f.v !== 0n;
       else if (f.n === 4) o.propagationPolicy = str(f);
@@ -151,7 +171,10 @@ export function decodeProtobuf(body: Buffer): KObject {
     const raw = unknown.find((f) => f.n === 2);
     let apiVersion = '';
     let kind = '';
-    for (const f of typeMeta ? fields(typeMeta.v as Buffer) : []) { if (f.n === 1) apiVersion = str(f); if (f.n === 2) kind = str(f); }
+    for (const f of typeMeta ? fields(typeMeta.v as Buffer) : []) {
+      if (f.n === 1) apiVersion = str(f);
+      if (f.n === 2) kind = str(f);
+    }
     const decode = DECODERS[`${apiVersion}/${kind}`];
     if (!decode) throw errors.unsupportedMediaType(['application/json', 'application/yaml']);
     return decode(raw ? fields(raw.v as Buffer) : []);

@@ -28,7 +28,10 @@ export interface PolicyRule {
   nonResourceURLs?: string[];
 }
 
-export interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
 
 export interface RoleLike {
   kind: 'Role' | 'ClusterRole';
@@ -36,7 +39,12 @@ export interface RoleLike {
   rules?: PolicyRule[];
   aggregationRule?: { clusterRoleSelectors?: LabelSelector[] };
 }
-export interface Subject { kind: string; name: string; namespace?: string; apiGroup?: string }
+export interface Subject {
+  kind: string;
+  name: string;
+  namespace?: string;
+  apiGroup?: string;
+}
 export interface BindingLike {
   kind: 'RoleBinding' | 'ClusterRoleBinding';
   metadata: { name: string; namespace?: string };
@@ -44,9 +52,19 @@ export interface BindingLike {
   subjects?: Subject[];
 }
 
-export interface RbacState { roles: RoleLike[]; clusterRoles: RoleLike[]; roleBindings: BindingLike[]; clusterRoleBindings: BindingLike[] }
+export interface RbacState {
+  roles: RoleLike[];
+  clusterRoles: RoleLike[];
+  roleBindings: BindingLike[];
+  clusterRoleBindings: BindingLike[];
+}
 
-export interface UserInfo { name: string; groups: string[]; uid?: string; extra?: Record<string, string[]> }
+export interface UserInfo {
+  name: string;
+  groups: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
+}
 
 /** Members of this group are allowed everything, before RBAC is asked (kube-apiserver's privileged-group authorizer). */
 export const MASTERS = 'system:masters';
@@ -87,7 +105,17 @@ function exactName(fieldSelector: string | null): string | undefined {
 export function requestAttributes(method: string, rawUrl: string): RequestAttributes {
   const url = new URL(rawUrl, 'http://x');
   let parts = url.pathname.split('/').filter(Boolean);
-  const base: RequestAttributes = { verb: method.toLowerCase(), resourceRequest: false, path: url.pathname, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '' };
+  const base: RequestAttributes = {
+    verb: method.toLowerCase(),
+    resourceRequest: false,
+    path: url.pathname,
+    apiGroup: '',
+    apiVersion: '',
+    resource: '',
+    subresource: '',
+    namespace: '',
+    name: '',
+  };
   if (parts[0] === 'api' && parts.length >= 3) {
     base.apiVersion = parts[1];
     parts = parts.slice(2);
@@ -100,12 +128,24 @@ export function requestAttributes(method: string, rawUrl: string): RequestAttrib
   }
   const attrs: RequestAttributes = { ...base, resourceRequest: true };
   switch (method.toUpperCase()) {
-    case 'POST': attrs.verb = 'create'; break;
-    case 'GET': case 'HEAD': attrs.verb = 'get'; break;
-    case 'PUT': attrs.verb = 'update'; break;
-    case 'PATCH': attrs.verb = 'patch'; break;
-    case 'DELETE': attrs.verb = 'delete'; break;
-    default: attrs.verb = '';
+    case 'POST':
+      attrs.verb = 'create';
+      break;
+    case 'GET':
+    case 'HEAD':
+      attrs.verb = 'get';
+      break;
+    case 'PUT':
+      attrs.verb = 'update';
+      break;
+    case 'PATCH':
+      attrs.verb = 'patch';
+      break;
+    case 'DELETE':
+      attrs.verb = 'delete';
+      break;
+    default:
+      attrs.verb = '';
   }
   // /api/v1/watch/… (deprecated path form) and /proxy/ are verbs of their own.
   if ((parts[0] === 'watch' || parts[0] === 'proxy') && parts.length >= 2) {
@@ -139,13 +179,17 @@ const has = (list: string[] | undefined, value: string) => !!list && (list.inclu
 export function ruleAllows(rule: PolicyRule, a: RequestAttributes): boolean {
   if (!has(rule.verbs, a.verb)) return false;
   if (!a.resourceRequest) {
-    return (rule.nonResourceURLs ?? []).some((u) => u === a.path || u === '*' || (u.endsWith('*') && a.path.startsWith(u.slice(0, -1))));
+    return (rule.nonResourceURLs ?? []).some(
+      (u) => u === a.path || u === '*' || (u.endsWith('*') && a.path.startsWith(u.slice(0, -1))),
+    );
   }
   if (!has(rule.apiGroups, a.apiGroup)) return false;
   const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const resources = rule.resources ?? [];
-  const resourceOk = resources.includes('*') || resources.includes(combined)
-    || (a.subresource ? resources.includes(`*/${a.subresource}`) : false);
+  const resourceOk =
+    resources.includes('*') ||
+    resources.includes(combined) ||
+    (a.subresource ? resources.includes(`*/${a.subresource}`) : false);
   if (!resourceOk) return false;
   if (!rule.resourceNames?.length) return true;
   return rule.resourceNames.includes(a.name);
@@ -198,7 +242,10 @@ export function aggregatedRules(role: RoleLike, clusterRoles: RoleLike[]): Polic
       if (other.metadata.name === role.metadata.name || !labelSelectorMatches(sel, other.metadata.labels)) continue;
       for (const r of other.rules ?? []) {
         const key = JSON.stringify(r);
-        if (!seen.has(key)) { seen.add(key); out.push(r); }
+        if (!seen.has(key)) {
+          seen.add(key);
+          out.push(r);
+        }
       }
     }
   }
@@ -206,7 +253,11 @@ export function aggregatedRules(role: RoleLike, clusterRoles: RoleLike[]): Polic
 }
 
 /** One bound rule set as the resolver visits it: the binding's description, or an error. */
-interface Visit { source: string; rules: PolicyRule[]; error?: string }
+interface Visit {
+  source: string;
+  rules: PolicyRule[];
+  error?: string;
+}
 
 /**
  * Where a resolver reads roles, which decides how a missing one is named: the authorizer reads
@@ -216,15 +267,21 @@ interface Visit { source: string; rules: PolicyRule[]; error?: string }
 export type RoleSource = 'lister' | 'registry';
 
 /** GetRoleReferenceRules: the stored rules of the role a binding refers to, or the error resolving it. */
-export function roleRefRules(state: RbacState, ref: BindingLike['roleRef'], bindingNamespace: string, from: RoleSource = 'lister'): PolicyRule[] | string {
-  const missing = (resource: string) => `${from === 'lister' ? resource : `${resource}s`}.rbac.authorization.k8s.io "${ref.name}" not found`;
+export function roleRefRules(
+  state: RbacState,
+  ref: BindingLike['roleRef'],
+  bindingNamespace: string,
+  from: RoleSource = 'lister',
+): PolicyRule[] | string {
+  const missing = (resource: string) =>
+    `${from === 'lister' ? resource : `${resource}s`}.rbac.authorization.k8s.io "${ref.name}" not found`;
   if (ref.kind === 'ClusterRole') {
     const r = state.clusterRoles.find((x) => x.metadata.name === ref.name);
-    return r ? r.rules ?? [] : missing('clusterrole');
+    return r ? (r.rules ?? []) : missing('clusterrole');
   }
   if (ref.kind === 'Role') {
     const r = state.roles.find((x) => x.metadata.name === ref.name && x.metadata.namespace === bindingNamespace);
-    return r ? r.rules ?? [] : missing('role');
+    return r ? (r.rules ?? []) : missing('role');
   }
   return `unsupported role reference kind: "${String(ref.kind)}"`;
 }
@@ -258,7 +315,12 @@ function visitRules(state: RbacState, user: UserInfo, namespace: string, from: R
 }
 
 /** RulesFor of the rule resolver: every rule bound to the user in the namespace, and the errors met resolving them. */
-export function heldRules(state: RbacState, user: UserInfo, namespace: string, from: RoleSource = 'lister'): { rules: PolicyRule[]; errors: string[] } {
+export function heldRules(
+  state: RbacState,
+  user: UserInfo,
+  namespace: string,
+  from: RoleSource = 'lister',
+): { rules: PolicyRule[]; errors: string[] } {
   const rules: PolicyRule[] = [];
   const errors: string[] = [];
   for (const v of visitRules(state, user, namespace, from)) {
@@ -268,7 +330,10 @@ export function heldRules(state: RbacState, user: UserInfo, namespace: string, f
   return { rules, errors };
 }
 
-export interface Decision { allowed: boolean; reason: string }
+export interface Decision {
+  allowed: boolean;
+  reason: string;
+}
 
 /**
  * kube-apiserver's authorizer chain for one request: system:masters is allowed everything;
@@ -279,10 +344,16 @@ export function authorize(state: RbacState, user: UserInfo, a: RequestAttributes
   if (user.groups.includes(MASTERS)) return { allowed: true, reason: '' };
   const errors: string[] = [];
   for (const v of visitRules(state, user, a.resourceRequest ? a.namespace : '')) {
-    if (v.error) { errors.push(v.error); continue; }
+    if (v.error) {
+      errors.push(v.error);
+      continue;
+    }
     if (v.rules.some((r) => ruleAllows(r, a))) return { allowed: true, reason: `RBAC: allowed by ${v.source}` };
   }
-  return { allowed: false, reason: errors.length ? `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}` : '' };
+  return {
+    allowed: false,
+    reason: errors.length ? `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}` : '',
+  };
 }
 
 /** The user-facing part of a 403: forbiddenMessage of k8s.io/apiserver's responsewriters. */
@@ -307,7 +378,16 @@ export function forbiddenStatus(user: UserInfo, a: RequestAttributes, reason = '
   if (a.name) details.name = a.name;
   if (a.apiGroup) details.group = a.apiGroup;
   if (a.resource) details.kind = a.resource;
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: forbiddenMessage(user, a, reason), reason: 'Forbidden', details, code: 403 };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: forbiddenMessage(user, a, reason),
+    reason: 'Forbidden',
+    details,
+    code: 403,
+  };
 }
 
 export interface RulesReviewStatus {
@@ -326,11 +406,19 @@ export function rulesFor(state: RbacState, user: UserInfo, namespace: string): R
   }
   const errors: string[] = [];
   for (const v of visitRules(state, user, namespace)) {
-    if (v.error) { errors.push(v.error); continue; }
+    if (v.error) {
+      errors.push(v.error);
+      continue;
+    }
     for (const r of v.rules) {
-      if (r.nonResourceURLs?.length) status.nonResourceRules.push({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs });
+      if (r.nonResourceURLs?.length)
+        status.nonResourceRules.push({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs });
       else {
-        const rr: RulesReviewStatus['resourceRules'][number] = { verbs: r.verbs, apiGroups: r.apiGroups ?? [], resources: r.resources ?? [] };
+        const rr: RulesReviewStatus['resourceRules'][number] = {
+          verbs: r.verbs,
+          apiGroups: r.apiGroups ?? [],
+          resources: r.resources ?? [],
+        };
         if (r.resourceNames?.length) rr.resourceNames = r.resourceNames;
         status.resourceRules.push(rr);
       }
@@ -352,7 +440,8 @@ export function permissionKey(verb: string, group: string, resource: string): st
 export function grantedPermissions(rules: PolicyRule[]): Set<string> {
   const out = new Set<string>();
   for (const r of rules) {
-    for (const g of r.apiGroups ?? []) for (const res of r.resources ?? []) for (const v of r.verbs) out.add(permissionKey(v, g, res));
+    for (const g of r.apiGroups ?? [])
+      for (const res of r.resources ?? []) for (const v of r.verbs) out.add(permissionKey(v, g, res));
   }
   return out;
 }

@@ -39,8 +39,18 @@ export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string
 }
 
 interface BuiltinSpec {
-  gv: string; kind: string; plural?: string; ns?: boolean; short?: string[]; cat?: string[];
-  status?: boolean; scale?: boolean; gen?: boolean; orphan?: boolean; returnObj?: boolean; virtual?: boolean;
+  gv: string;
+  kind: string;
+  plural?: string;
+  ns?: boolean;
+  short?: string[];
+  cat?: string[];
+  status?: boolean;
+  scale?: boolean;
+  gen?: boolean;
+  orphan?: boolean;
+  returnObj?: boolean;
+  virtual?: boolean;
 }
 
 // [groupVersion, kind, options]; `all` category as on a real cluster.
@@ -58,7 +68,16 @@ const BUILTINS: BuiltinSpec[] = [
   { gv: 'v1', kind: 'PersistentVolume', ns: false, short: ['pv'], status: true },
   { gv: 'v1', kind: 'ResourceQuota', short: ['quota'], status: true },
   { gv: 'v1', kind: 'LimitRange', short: ['limits'] },
-  { gv: 'v1', kind: 'ReplicationController', short: ['rc'], cat: ['all'], status: true, scale: true, gen: true, orphan: true },
+  {
+    gv: 'v1',
+    kind: 'ReplicationController',
+    short: ['rc'],
+    cat: ['all'],
+    status: true,
+    scale: true,
+    gen: true,
+    orphan: true,
+  },
   { gv: 'apps/v1', kind: 'Deployment', short: ['deploy'], cat: ['all'], status: true, scale: true, gen: true },
   { gv: 'apps/v1', kind: 'ReplicaSet', short: ['rs'], cat: ['all'], status: true, scale: true, gen: true },
   { gv: 'apps/v1', kind: 'StatefulSet', short: ['sts'], cat: ['all'], status: true, scale: true, gen: true },
@@ -84,7 +103,15 @@ const BUILTINS: BuiltinSpec[] = [
   { gv: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', ns: false, virtual: true },
   { gv: 'authorization.k8s.io/v1', kind: 'LocalSubjectAccessReview', virtual: true },
   { gv: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', ns: false, virtual: true },
-  { gv: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ns: false, short: ['crd', 'crds'], cat: ['api-extensions'], status: true, gen: true },
+  {
+    gv: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    ns: false,
+    short: ['crd', 'crds'],
+    cat: ['api-extensions'],
+    status: true,
+    gen: true,
+  },
 ];
 
 function pluralOf(kind: string): string {
@@ -98,11 +125,23 @@ function builtin(s: BuiltinSpec): ResourceType {
   const [group, version] = s.gv.includes('/') ? s.gv.split('/') : ['', s.gv];
   const plural = s.plural ?? pluralOf(s.kind);
   return {
-    group, version, kind: s.kind, listKind: `${s.kind}List`, plural, singular: s.kind.toLowerCase(),
-    namespaced: s.ns !== false, shortNames: s.short ?? [], categories: s.cat ?? [],
-    status: !!s.status, scale: !!s.scale, generation: !!s.gen, builtin: true,
-    storageKey: `${group}/${plural}`, defaultPropagation: s.orphan ? 'Orphan' : 'Background',
-    returnDeletedObject: !!s.returnObj, virtual: !!s.virtual,
+    group,
+    version,
+    kind: s.kind,
+    listKind: `${s.kind}List`,
+    plural,
+    singular: s.kind.toLowerCase(),
+    namespaced: s.ns !== false,
+    shortNames: s.short ?? [],
+    categories: s.cat ?? [],
+    status: !!s.status,
+    scale: !!s.scale,
+    generation: !!s.gen,
+    builtin: true,
+    storageKey: `${group}/${plural}`,
+    defaultPropagation: s.orphan ? 'Orphan' : 'Background',
+    returnDeletedObject: !!s.returnObj,
+    virtual: !!s.virtual,
   };
 }
 
@@ -112,14 +151,28 @@ export function typesOfCrd(crd: KObject): ResourceType[] {
   const names = spec.names ?? {};
   const group: string = spec.group;
   const plural: string = names.plural;
-  return (spec.versions ?? []).filter((v: KObject) => v.served !== false).map((v: KObject) => ({
-    group, version: v.name, kind: names.kind, listKind: names.listKind ?? `${names.kind}List`,
-    plural, singular: names.singular ?? String(names.kind).toLowerCase(),
-    namespaced: spec.scope !== 'Cluster', shortNames: names.shortNames ?? [], categories: names.categories ?? [],
-    status: !!v.subresources?.status, scale: !!v.subresources?.scale, generation: true, builtin: false,
-    storageKey: `${group}/${plural}`, defaultPropagation: 'Background' as const, returnDeletedObject: false, virtual: false,
-    crd: { name: crd.metadata.name, version: v, spec, object: crd },
-  }));
+  return (spec.versions ?? [])
+    .filter((v: KObject) => v.served !== false)
+    .map((v: KObject) => ({
+      group,
+      version: v.name,
+      kind: names.kind,
+      listKind: names.listKind ?? `${names.kind}List`,
+      plural,
+      singular: names.singular ?? String(names.kind).toLowerCase(),
+      namespaced: spec.scope !== 'Cluster',
+      shortNames: names.shortNames ?? [],
+      categories: names.categories ?? [],
+      status: !!v.subresources?.status,
+      scale: !!v.subresources?.scale,
+      generation: true,
+      builtin: false,
+      storageKey: `${group}/${plural}`,
+      defaultPropagation: 'Background' as const,
+      returnDeletedObject: false,
+      virtual: false,
+      crd: { name: crd.metadata.name, version: v, spec, object: crd },
+    }));
 }
 
 /** Lookup tables over built-in and CRD-defined types; rebuilt when CRDs change. */
@@ -129,10 +182,13 @@ export class Registry {
   private byPath = new Map<string, ResourceType>(); // "group/version/plural"
   private all: ResourceType[] = [];
 
-  constructor() { this.rebuild(); }
+  constructor() {
+    this.rebuild();
+  }
 
   setCrdTypes(crdName: string, types: ResourceType[]): void {
-    if (types.length) this.custom.set(crdName, types); else this.custom.delete(crdName);
+    if (types.length) this.custom.set(crdName, types);
+    else this.custom.delete(crdName);
     this.rebuild();
   }
 
@@ -145,10 +201,14 @@ export class Registry {
     return this.byPath.get(`${group}/${version}/${plural}`);
   }
 
-  types(): ResourceType[] { return this.all; }
+  types(): ResourceType[] {
+    return this.all;
+  }
 
   /** Types stored under a storage key (all served versions of one resource). */
-  byStorageKey(key: string): ResourceType[] { return this.all.filter((t) => t.storageKey === key); }
+  byStorageKey(key: string): ResourceType[] {
+    return this.all.filter((t) => t.storageKey === key);
+  }
 
   /** The type for a kind in a given apiVersion (used for ownerReferences and apply). */
   byKind(apiVersion: string, kind: string): ResourceType | undefined {
@@ -166,5 +226,7 @@ export class Registry {
     return out;
   }
 
-  isCrdVersionOf(t: ResourceType): boolean { return !!t.crd; }
+  isCrdVersionOf(t: ResourceType): boolean {
+    return !!t.crd;
+  }
 }

@@ -27,7 +27,11 @@ export function apiAccessVolume(name: string): KObject {
       sources: [
         { serviceAccountToken: { expirationSeconds: WARN_ONLY_EXPIRATION_SECONDS, path: 'token' } },
         { configMap: { name: ROOT_CA_CONFIGMAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
       defaultMode: 420,
     },
@@ -44,7 +48,12 @@ export function shouldAutomount(pod: KObject, sa: KObject): boolean {
  * Admits a new Pod in place. `requestName` is the name the request carried ("" for
  * generateName), which is what the plugin's 403 names; `serviceAccount` looks one up.
  */
-export function admitPodServiceAccount(pod: KObject, requestName: string, serviceAccount: (name: string) => KObject | undefined, volumeName = randomVolumeName()): void {
+export function admitPodServiceAccount(
+  pod: KObject,
+  requestName: string,
+  serviceAccount: (name: string) => KObject | undefined,
+  volumeName = randomVolumeName(),
+): void {
   // Mirror pods (static pods reported by a kubelet) are exempt and may not name one.
   if (pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
   const spec = (pod.spec ??= {});
@@ -53,8 +62,11 @@ export function admitPodServiceAccount(pod: KObject, requestName: string, servic
   const ns = pod.metadata.namespace;
   const sa = serviceAccount(spec.serviceAccountName);
   if (!sa) {
-    throw errors.forbidden({ group: '', resource: 'pods' }, requestName,
-      `error looking up service account ${ns}/${spec.serviceAccountName}: serviceaccount "${spec.serviceAccountName}" not found`);
+    throw errors.forbidden(
+      { group: '', resource: 'pods' },
+      requestName,
+      `error looking up service account ${ns}/${spec.serviceAccountName}: serviceaccount "${spec.serviceAccountName}" not found`,
+    );
   }
   if (!shouldAutomount(pod, sa)) return;
   mountApiAccess(spec, volumeName);

@@ -3,7 +3,11 @@ import { errors } from './errors.js';
 import type { KObject } from './registry.js';
 
 export type LabelOp = 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin' | 'gt' | 'lt';
-export interface LabelRequirement { key: string; op: LabelOp; values: string[] }
+export interface LabelRequirement {
+  key: string;
+  op: LabelOp;
+  values: string[];
+}
 export type Labels = Record<string, string> | undefined;
 
 /** Splits on commas that are not inside parentheses. */
@@ -14,7 +18,10 @@ function splitTopLevel(s: string): string[] {
   for (const ch of s) {
     if (ch === '(') depth++;
     if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) { out.push(cur); cur = ''; } else cur += ch;
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
   }
   out.push(cur);
   return out.map((p) => p.trim()).filter((p) => p !== '');
@@ -29,7 +36,10 @@ export function parseLabelSelector(selector: string | null | undefined): LabelRe
   return splitTopLevel(selector).map((part) => {
     let m = SET_RE.exec(part);
     if (m) {
-      const values = m[3].split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = m[3]
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       return { key: m[1], op: m[2] as LabelOp, values };
     }
     m = CMP_RE.exec(part);
@@ -51,14 +61,30 @@ export function labelsMatch(reqs: LabelRequirement[], labels: Labels): boolean {
     const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key);
     const v = has ? labels![r.key] : undefined;
     switch (r.op) {
-      case 'exists': if (!has) return false; break;
-      case '!exists': if (has) return false; break;
-      case '=': if (v !== r.values[0]) return false; break;
-      case '!=': if (v === r.values[0]) return false; break;
-      case 'in': if (!has || !r.values.includes(v!)) return false; break;
-      case 'notin': if (has && r.values.includes(v!)) return false; break;
-      case 'gt': if (!has || !(Number(v) > Number(r.values[0]))) return false; break;
-      case 'lt': if (!has || !(Number(v) < Number(r.values[0]))) return false; break;
+      case 'exists':
+        if (!has) return false;
+        break;
+      case '!exists':
+        if (has) return false;
+        break;
+      case '=':
+        if (v !== r.values[0]) return false;
+        break;
+      case '!=':
+        if (v === r.values[0]) return false;
+        break;
+      case 'in':
+        if (!has || !r.values.includes(v!)) return false;
+        break;
+      case 'notin':
+        if (has && r.values.includes(v!)) return false;
+        break;
+      case 'gt':
+        if (!has || !(Number(v) > Number(r.values[0]))) return false;
+        break;
+      case 'lt':
+        if (!has || !(Number(v) < Number(r.values[0]))) return false;
+        break;
     }
   }
   return true;
@@ -67,15 +93,25 @@ export function labelsMatch(reqs: LabelRequirement[], labels: Labels): boolean {
 /** A LabelSelector object (matchLabels / matchExpressions), e.g. a Deployment's spec.selector. */
 export function labelSelectorObjectMatches(sel: KObject | undefined, labels: Labels): boolean {
   if (!sel) return false;
-  const reqs: LabelRequirement[] = Object.entries(sel.matchLabels ?? {}).map(([key, v]) => ({ key, op: '=' as LabelOp, values: [String(v)] }));
+  const reqs: LabelRequirement[] = Object.entries(sel.matchLabels ?? {}).map(([key, v]) => ({
+    key,
+    op: '=' as LabelOp,
+    values: [String(v)],
+  }));
   for (const e of sel.matchExpressions ?? []) {
-    const op = ({ In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!exists' } as Record<string, LabelOp>)[e.operator];
+    const op = ({ In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!exists' } as Record<string, LabelOp>)[
+      e.operator
+    ];
     if (op) reqs.push({ key: e.key, op, values: e.values ?? [] });
   }
   return labelsMatch(reqs, labels);
 }
 
-export interface FieldRequirement { field: string; op: '=' | '!='; value: string }
+export interface FieldRequirement {
+  field: string;
+  op: '=' | '!=';
+  value: string;
+}
 
 export function parseFieldSelector(selector: string | null | undefined): FieldRequirement[] {
   if (!selector) return [];
@@ -89,8 +125,10 @@ export function parseFieldSelector(selector: string | null | undefined): FieldRe
 /** Field values a selector can match, per kind (as the real registries' GetAttrs expose them). */
 export function fieldValue(kind: string, obj: KObject, field: string): string | undefined {
   switch (field) {
-    case 'metadata.name': return obj.metadata?.name ?? '';
-    case 'metadata.namespace': return obj.metadata?.namespace ?? '';
+    case 'metadata.name':
+      return obj.metadata?.name ?? '';
+    case 'metadata.namespace':
+      return obj.metadata?.namespace ?? '';
   }
   const path = SUPPORTED_FIELDS[kind];
   if (!path?.includes(field)) return undefined;
@@ -101,10 +139,37 @@ export function fieldValue(kind: string, obj: KObject, field: string): string | 
 }
 
 const SUPPORTED_FIELDS: Record<string, string[]> = {
-  Pod: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  Pod: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
   // core/v1 and events.k8s.io/v1 Events share the kind name; each selects on its own fields.
-  Event: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type',
-    'regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'regarding.apiVersion', 'regarding.resourceVersion', 'regarding.fieldPath', 'reportingController'],
+  Event: [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+    'regarding.kind',
+    'regarding.namespace',
+    'regarding.name',
+    'regarding.uid',
+    'regarding.apiVersion',
+    'regarding.resourceVersion',
+    'regarding.fieldPath',
+    'reportingController',
+  ],
   Secret: ['type'],
   Namespace: ['status.phase'],
   Node: ['spec.unschedulable'],

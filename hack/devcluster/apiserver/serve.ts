@@ -4,9 +4,17 @@
 import { startApiServer } from './index.js';
 
 const argv = process.argv.slice(2);
-const opt = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+const opt = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 const api = await startApiServer({ port: Number(opt('--port') ?? 0), dataDir: opt('--dir') });
 console.log(JSON.stringify({ url: api.url, pid: process.pid }));
-const stop = () => { api.stop().then(() => process.exit(0), () => process.exit(1)); };
+const stop = () => {
+  api.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -26,13 +26,20 @@ export class Store {
   private readonly listeners = new Map<string, Set<StoreListener>>();
   private readonly anyListeners = new Set<StoreListener>();
 
-  constructor(private readonly historyLimit = 10_000, initialRv = 0) {
+  constructor(
+    private readonly historyLimit = 10_000,
+    initialRv = 0,
+  ) {
     this.currentRv = initialRv;
     this.compactedRv = initialRv;
   }
 
-  get rv(): number { return this.currentRv; }
-  get oldestRv(): number { return this.compactedRv; }
+  get rv(): number {
+    return this.currentRv;
+  }
+  get oldestRv(): number {
+    return this.compactedRv;
+  }
 
   get(storageKey: string, namespace: string, name: string): KObject | undefined {
     return this.tables.get(storageKey)?.get(namespace)?.get(name);
@@ -62,7 +69,9 @@ export class Store {
     return n;
   }
 
-  storageKeys(): string[] { return [...this.tables.keys()]; }
+  storageKeys(): string[] {
+    return [...this.tables.keys()];
+  }
 
   /** Writes a new or changed object, stamping metadata.resourceVersion. Returns the stored object. */
   put(storageKey: string, obj: KObject): KObject {
@@ -101,7 +110,8 @@ export class Store {
     let hi = this.history.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.history[mid].rv <= rv) lo = mid + 1; else hi = mid;
+      if (this.history[mid].rv <= rv) lo = mid + 1;
+      else hi = mid;
     }
     const out: StoreEvent[] = [];
     for (let i = lo; i < this.history.length; i++) {
@@ -120,13 +130,17 @@ export class Store {
     let set = this.listeners.get(storageKey);
     if (!set) this.listeners.set(storageKey, (set = new Set()));
     set.add(listener);
-    return () => { set!.delete(listener); };
+    return () => {
+      set!.delete(listener);
+    };
   }
 
   /** Listener for every event of every kind (controllers: GC, namespaces, CRDs, persistence). */
   subscribeAll(listener: StoreListener): () => void {
     this.anyListeners.add(listener);
-    return () => { this.anyListeners.delete(listener); };
+    return () => {
+      this.anyListeners.delete(listener);
+    };
   }
 
   private tableOf(storageKey: string, namespace: string): Map<string, KObject> {

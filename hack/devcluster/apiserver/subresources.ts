@@ -18,11 +18,15 @@ export function scaleOf(t: ResourceType, obj: KObject): KObject {
   if (p.selector) selector = String(evalJsonPath(obj, p.selector) ?? '');
   else {
     const sel = obj.spec?.selector ?? {};
-    selector = Object.entries(sel.matchLabels ?? sel).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}=${v}`).join(',');
+    selector = Object.entries(sel.matchLabels ?? sel)
+      .filter(([, v]) => typeof v === 'string')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
   }
   const { name, namespace, uid, resourceVersion, creationTimestamp } = obj.metadata;
   return {
-    kind: 'Scale', apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
     metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
     spec: { replicas: Number(evalJsonPath(obj, p.spec) ?? 0) },
     status: { replicas: Number(evalJsonPath(obj, p.status) ?? 0), selector },
@@ -40,12 +44,26 @@ export function patchScale(contentType: string, raw: string, current: KObject): 
   return { ...current, spec: { ...current.spec, ...(patch.spec ?? {}) } };
 }
 
-export function updateScale(rest: Rest, t: ResourceType, ns: string, name: string, scale: KObject, opts: WriteOptions): KObject {
+export function updateScale(
+  rest: Rest,
+  t: ResourceType,
+  ns: string,
+  name: string,
+  scale: KObject,
+  opts: WriteOptions,
+): KObject {
   const old = rest.get(t, ns, name);
-  if (scale.metadata?.resourceVersion && scale.metadata.resourceVersion !== old.metadata.resourceVersion) throw errors.conflict({ group: t.group, resource: t.plural }, name);
+  if (scale.metadata?.resourceVersion && scale.metadata.resourceVersion !== old.metadata.resourceVersion)
+    throw errors.conflict({ group: t.group, resource: t.plural }, name);
   const replicas = scale.spec?.replicas;
   if (typeof replicas !== 'number' || replicas < 0) {
-    throw errors.invalid('Scale.autoscaling', name, 'autoscaling', [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` }]);
+    throw errors.invalid('Scale.autoscaling', name, 'autoscaling', [
+      {
+        reason: 'FieldValueInvalid',
+        field: 'spec.replicas',
+        message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
+      },
+    ]);
   }
   const path = replicasPaths(t).spec.replace(/^\./, '').split('.');
   const next = structuredClone(old);
@@ -67,10 +85,37 @@ function reviewAttributes(kind: string, spec: KObject): RequestAttributes {
   const r = spec.resourceAttributes;
   const n = spec.nonResourceAttributes;
   if (!!r === !!n) {
-    throw errors.invalid(`${kind}.authorization.k8s.io`, '', 'authorization.k8s.io', [{ reason: 'FieldValueInvalid', field: 'spec.resourceAttributes', message: 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified' }]);
+    throw errors.invalid(`${kind}.authorization.k8s.io`, '', 'authorization.k8s.io', [
+      {
+        reason: 'FieldValueInvalid',
+        field: 'spec.resourceAttributes',
+        message: 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+      },
+    ]);
   }
-  if (n) return { verb: n.verb ?? '', resourceRequest: false, path: n.path ?? '', apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '' };
-  return { verb: r.verb ?? '', resourceRequest: true, path: '', apiGroup: r.group ?? '', apiVersion: r.version ?? '', resource: r.resource ?? '', subresource: r.subresource ?? '', namespace: r.namespace ?? '', name: r.name ?? '' };
+  if (n)
+    return {
+      verb: n.verb ?? '',
+      resourceRequest: false,
+      path: n.path ?? '',
+      apiGroup: '',
+      apiVersion: '',
+      resource: '',
+      subresource: '',
+      namespace: '',
+      name: '',
+    };
+  return {
+    verb: r.verb ?? '',
+    resourceRequest: true,
+    path: '',
+    apiGroup: r.group ?? '',
+    apiVersion: r.version ?? '',
+    resource: r.resource ?? '',
+    subresource: r.subresource ?? '',
+    namespace: r.namespace ?? '',
+    name: r.name ?? '',
+  };
 }
 
 function accessStatus(d: Decision): KObject {
@@ -83,7 +128,12 @@ function accessStatus(d: Decision): KObject {
  * SubjectAccessReview and LocalSubjectAccessReview (taken literally, no groups added).
  */
 export function reviewResponse(t: ResourceType, namespace: string, body: KObject, rc: ReviewContext): KObject {
-  const base: KObject = { ...body, apiVersion: apiVersionOf(t), kind: t.kind, metadata: { ...(body.metadata ?? {}), ...(namespace ? { namespace } : {}), creationTimestamp: null } };
+  const base: KObject = {
+    ...body,
+    apiVersion: apiVersionOf(t),
+    kind: t.kind,
+    metadata: { ...(body.metadata ?? {}), ...(namespace ? { namespace } : {}), creationTimestamp: null },
+  };
   const spec: KObject = body.spec ?? {};
   switch (t.kind) {
     case 'SelfSubjectRulesReview':
@@ -102,7 +152,13 @@ export function reviewResponse(t: ResourceType, namespace: string, body: KObject
     default: {
       // SubjectAccessReview and LocalSubjectAccessReview.
       if (!spec.user && !(spec.groups ?? []).length) {
-        throw errors.invalid(`${t.kind}.authorization.k8s.io`, '', 'authorization.k8s.io', [{ reason: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
+        throw errors.invalid(`${t.kind}.authorization.k8s.io`, '', 'authorization.k8s.io', [
+          {
+            reason: 'FieldValueInvalid',
+            field: 'spec.user',
+            message: 'Invalid value: "": at least one of user or group must be specified',
+          },
+        ]);
       }
       const a = reviewAttributes(t.kind, spec);
       if (t.kind === 'LocalSubjectAccessReview' && (!a.resourceRequest || a.namespace !== namespace)) {

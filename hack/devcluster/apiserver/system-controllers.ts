@@ -22,18 +22,32 @@ export interface SystemOptions {
   serviceIp: string;
 }
 
-const CA_DESCRIPTION = 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
+const CA_DESCRIPTION =
+  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 
 /** The objects kube-apiserver maintains for itself in `default` (pure). */
 export function kubernetesServiceObjects(o: SystemOptions): { service: KObject; endpoints: KObject; slice: KObject } {
   const port = { name: 'https', port: o.securePort, protocol: 'TCP' };
   return {
     service: {
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: { type: 'ClusterIP', clusterIP: o.serviceIp, sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.securePort }] },
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { component: 'apiserver', provider: 'kubernetes' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: o.serviceIp,
+        sessionAffinity: 'None',
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.securePort }],
+      },
     },
     endpoints: {
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+      },
       subsets: [{ addresses: [{ ip: o.endpointIp }], ports: [port] }],
     },
     slice: {
@@ -46,7 +60,10 @@ export function kubernetesServiceObjects(o: SystemOptions): { service: KObject; 
 }
 
 export function rootCaConfigMap(caCert: string): KObject {
-  return { metadata: { name: ROOT_CA_CONFIGMAP, annotations: { 'kubernetes.io/description': CA_DESCRIPTION } }, data: { 'ca.crt': caCert } };
+  return {
+    metadata: { name: ROOT_CA_CONFIGMAP, annotations: { 'kubernetes.io/description': CA_DESCRIPTION } },
+    data: { 'ca.crt': caCert },
+  };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -58,15 +75,24 @@ function servicePortsMatch(svc: KObject, securePort: number): boolean {
 }
 
 export class SystemControllers {
-  private readonly queue = new CoalescingQueue((key) => this.reconcile(key), (err) => {
-    // A conflicting concurrent write re-queues through its own event; a namespace being
-    // deleted refuses new content, which is what the publisher skips anyway.
-    if (!(err instanceof ApiError && [403, 404, 409].includes(err.code))) console.error('devcluster system controllers:', err);
-  });
+  private readonly queue = new CoalescingQueue(
+    (key) => this.reconcile(key),
+    (err) => {
+      // A conflicting concurrent write re-queues through its own event; a namespace being
+      // deleted refuses new content, which is what the publisher skips anyway.
+      if (!(err instanceof ApiError && [403, 404, 409].includes(err.code)))
+        console.error('devcluster system controllers:', err);
+    },
+  );
   private stopped = false;
   private unsubscribe: () => void = () => undefined;
 
-  constructor(private readonly store: Store, private readonly registry: Registry, private readonly rest: Rest, private readonly opts: SystemOptions) {}
+  constructor(
+    private readonly store: Store,
+    private readonly registry: Registry,
+    private readonly rest: Rest,
+    private readonly opts: SystemOptions,
+  ) {}
 
   start(): void {
     this.unsubscribe = this.store.subscribeAll((e) => this.onEvent(e));
@@ -76,7 +102,11 @@ export class SystemControllers {
     for (const ns of this.store.list('/namespaces')) this.enqueue(`ca/${ns.metadata.name}`);
   }
 
-  stop(): void { this.stopped = true; this.queue.stop(); this.unsubscribe(); }
+  stop(): void {
+    this.stopped = true;
+    this.queue.stop();
+    this.unsubscribe();
+  }
 
   /** Resolved when all queued controller work is done (tests / stop). */
   whenIdle(): Promise<void> {
@@ -90,7 +120,11 @@ export class SystemControllers {
       if (e.type !== 'DELETED') this.enqueue(`ca/${name}`);
     } else if (e.storageKey === '/configmaps' && name === ROOT_CA_CONFIGMAP) {
       this.enqueue(`ca/${e.namespace}`);
-    } else if (e.namespace === 'default' && name === 'kubernetes' && ['/services', '/endpoints', 'discovery.k8s.io/endpointslices'].includes(e.storageKey)) {
+    } else if (
+      e.namespace === 'default' &&
+      name === 'kubernetes' &&
+      ['/services', '/endpoints', 'discovery.k8s.io/endpointslices'].includes(e.storageKey)
+    ) {
       this.enqueue('kubernetes');
     } else if (e.storageKey === 'rbac.authorization.k8s.io/clusterroles') {
       this.enqueue('aggregate');
@@ -117,7 +151,11 @@ export class SystemControllers {
   /** Creates missing default roles and bindings; an existing one is left as its owner changed it. */
   private ensurePolicy(): void {
     for (const obj of bootstrapPolicy()) {
-      const t = this.type('rbac.authorization.k8s.io', 'v1', obj.kind === 'ClusterRole' ? 'clusterroles' : 'clusterrolebindings');
+      const t = this.type(
+        'rbac.authorization.k8s.io',
+        'v1',
+        obj.kind === 'ClusterRole' ? 'clusterroles' : 'clusterrolebindings',
+      );
       if (!this.rest.find(t, '', obj.metadata.name)) this.rest.create(t, '', obj, { fieldManager: 'kube-apiserver' });
     }
   }
@@ -134,19 +172,40 @@ export class SystemControllers {
     }
     if (!svc) this.rest.create(services, 'default', want.service, { fieldManager: 'kube-apiserver' });
     else if (!servicePortsMatch(svc, this.opts.securePort)) {
-      this.rest.commitUpdate(services, svc, { ...svc, spec: { ...svc.spec, ports: want.service.spec.ports } }, { fieldManager: 'kube-apiserver' });
+      this.rest.commitUpdate(
+        services,
+        svc,
+        { ...svc, spec: { ...svc.spec, ports: want.service.spec.ports } },
+        { fieldManager: 'kube-apiserver' },
+      );
     }
     this.ensureObject(this.type('', 'v1', 'endpoints'), want.endpoints, (o) => same(o.subsets, want.endpoints.subsets));
-    this.ensureObject(this.type('discovery.k8s.io', 'v1', 'endpointslices'), want.slice, (o) => same(o.endpoints, want.slice.endpoints) && same(o.ports, want.slice.ports));
+    this.ensureObject(
+      this.type('discovery.k8s.io', 'v1', 'endpointslices'),
+      want.slice,
+      (o) => same(o.endpoints, want.slice.endpoints) && same(o.ports, want.slice.ports),
+    );
   }
 
   private ensureObject(t: ResourceType, want: KObject, upToDate: (o: KObject) => boolean): void {
     const ns = want.metadata.namespace;
     const cur = this.rest.find(t, ns, want.metadata.name);
-    if (!cur) { this.rest.create(t, ns, want, { fieldManager: 'kube-apiserver' }); return; }
+    if (!cur) {
+      this.rest.create(t, ns, want, { fieldManager: 'kube-apiserver' });
+      return;
+    }
     if (!upToDate(cur)) {
       const { metadata: _m, ...content } = want;
-      this.rest.commitUpdate(t, cur, { ...cur, ...content, metadata: { ...cur.metadata, labels: { ...(cur.metadata.labels ?? {}), ...want.metadata.labels } } }, { fieldManager: 'kube-apiserver' });
+      this.rest.commitUpdate(
+        t,
+        cur,
+        {
+          ...cur,
+          ...content,
+          metadata: { ...cur.metadata, labels: { ...(cur.metadata.labels ?? {}), ...want.metadata.labels } },
+        },
+        { fieldManager: 'kube-apiserver' },
+      );
     }
   }
 
@@ -156,8 +215,12 @@ export class SystemControllers {
     const t = this.type('', 'v1', 'configmaps');
     const want = rootCaConfigMap(this.opts.caCert);
     const cur = this.rest.find(t, namespace, ROOT_CA_CONFIGMAP);
-    if (!cur) { this.rest.create(t, namespace, want, { fieldManager: 'kube-controller-manager' }); return; }
-    if (!same(cur.data, want.data)) this.rest.commitUpdate(t, cur, { ...cur, data: want.data }, { fieldManager: 'kube-controller-manager' });
+    if (!cur) {
+      this.rest.create(t, namespace, want, { fieldManager: 'kube-controller-manager' });
+      return;
+    }
+    if (!same(cur.data, want.data))
+      this.rest.commitUpdate(t, cur, { ...cur, data: want.data }, { fieldManager: 'kube-controller-manager' });
   }
 
   private aggregate(): void {
@@ -167,7 +230,12 @@ export class SystemControllers {
       const rules = aggregatedRules(role, all);
       if (!rules || same(role.rules ?? [], rules)) continue;
       // The next event re-runs this with the new rules, so roles aggregating this one follow.
-      this.rest.commitUpdate(t, role as KObject, { ...role, rules }, { fieldManager: 'clusterrole-aggregation-controller' });
+      this.rest.commitUpdate(
+        t,
+        role as KObject,
+        { ...role, rules },
+        { fieldManager: 'clusterrole-aggregation-controller' },
+      );
     }
   }
 }

@@ -2,9 +2,18 @@
 // built-ins, additionalPrinterColumns for custom resources, NAME/AGE otherwise.
 import type { KObject, ResourceType } from './registry.js';
 
-export interface Column { name: string; type: string; format?: string; description?: string; priority: number }
+export interface Column {
+  name: string;
+  type: string;
+  format?: string;
+  description?: string;
+  priority: number;
+}
 type Cell = string | number | boolean | null;
-interface KindColumns { columns: Column[]; cells(o: KObject): Cell[] }
+interface KindColumns {
+  columns: Column[];
+  cells(o: KObject): Cell[];
+}
 
 /** kubectl's duration.HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -25,14 +34,22 @@ export function humanDuration(ms: number): string {
   return `${y}y`;
 }
 
-const age = (o: KObject): string => (o.metadata?.creationTimestamp ? humanDuration(Date.now() - Date.parse(o.metadata.creationTimestamp)) : '<unknown>');
-const col = (name: string, type = 'string', priority = 0, format?: string): Column => ({ name, type, priority, description: name, ...(format ? { format } : {}) });
+const age = (o: KObject): string =>
+  o.metadata?.creationTimestamp ? humanDuration(Date.now() - Date.parse(o.metadata.creationTimestamp)) : '<unknown>';
+const col = (name: string, type = 'string', priority = 0, format?: string): Column => ({
+  name,
+  type,
+  priority,
+  description: name,
+  ...(format ? { format } : {}),
+});
 const nameCol = col('Name', 'string', 0, 'name');
 const ageCol = col('Age');
 const selectorString = (sel: KObject | undefined): string => {
   if (!sel) return '<none>';
   const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel.matchExpressions ?? []) parts.push(`${e.key} ${String(e.operator).toLowerCase()} (${(e.values ?? []).join(',')})`);
+  for (const e of sel.matchExpressions ?? [])
+    parts.push(`${e.key} ${String(e.operator).toLowerCase()} (${(e.values ?? []).join(',')})`);
   return parts.join(',') || '<none>';
 };
 const containersOf = (o: KObject) => (o.spec?.template?.spec?.containers ?? []) as KObject[];
@@ -49,59 +66,203 @@ function podStatus(o: KObject): string {
 
 const BUILTIN: Record<string, KindColumns> = {
   Pod: {
-    columns: [nameCol, col('Ready'), col('Status'), col('Restarts', 'string'), ageCol, col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
+    columns: [
+      nameCol,
+      col('Ready'),
+      col('Status'),
+      col('Restarts', 'string'),
+      ageCol,
+      col('IP', 'string', 1),
+      col('Node', 'string', 1),
+      col('Nominated Node', 'string', 1),
+      col('Readiness Gates', 'string', 1),
+    ],
     cells: (o) => {
       const cs: KObject[] = o.status?.containerStatuses ?? [];
       const total = (o.spec?.containers ?? []).length;
       const ready = cs.filter((c) => c.ready).length;
       const restarts = cs.reduce((n, c) => n + (c.restartCount ?? 0), 0);
-      return [o.metadata.name, `${ready}/${total}`, podStatus(o), String(restarts), age(o), o.status?.podIP ?? '<none>', o.spec?.nodeName ?? '<none>', '<none>', '<none>'];
+      return [
+        o.metadata.name,
+        `${ready}/${total}`,
+        podStatus(o),
+        String(restarts),
+        age(o),
+        o.status?.podIP ?? '<none>',
+        o.spec?.nodeName ?? '<none>',
+        '<none>',
+        '<none>',
+      ];
     },
   },
   Deployment: {
-    columns: [nameCol, col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), ageCol, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
-    cells: (o) => [o.metadata.name, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`, o.status?.updatedReplicas ?? 0, o.status?.availableReplicas ?? 0, age(o),
-      containersOf(o).map((c) => c.name).join(','), containersOf(o).map((c) => c.image).join(','), selectorString(o.spec?.selector)],
+    columns: [
+      nameCol,
+      col('Ready'),
+      col('Up-to-date', 'integer'),
+      col('Available', 'integer'),
+      ageCol,
+      col('Containers', 'string', 1),
+      col('Images', 'string', 1),
+      col('Selector', 'string', 1),
+    ],
+    cells: (o) => [
+      o.metadata.name,
+      `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+      o.status?.updatedReplicas ?? 0,
+      o.status?.availableReplicas ?? 0,
+      age(o),
+      containersOf(o)
+        .map((c) => c.name)
+        .join(','),
+      containersOf(o)
+        .map((c) => c.image)
+        .join(','),
+      selectorString(o.spec?.selector),
+    ],
   },
   ReplicaSet: {
-    columns: [nameCol, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), ageCol, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
-    cells: (o) => [o.metadata.name, o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age(o),
-      containersOf(o).map((c) => c.name).join(','), containersOf(o).map((c) => c.image).join(','), selectorString(o.spec?.selector)],
+    columns: [
+      nameCol,
+      col('Desired', 'integer'),
+      col('Current', 'integer'),
+      col('Ready', 'integer'),
+      ageCol,
+      col('Containers', 'string', 1),
+      col('Images', 'string', 1),
+      col('Selector', 'string', 1),
+    ],
+    cells: (o) => [
+      o.metadata.name,
+      o.spec?.replicas ?? 0,
+      o.status?.replicas ?? 0,
+      o.status?.readyReplicas ?? 0,
+      age(o),
+      containersOf(o)
+        .map((c) => c.name)
+        .join(','),
+      containersOf(o)
+        .map((c) => c.image)
+        .join(','),
+      selectorString(o.spec?.selector),
+    ],
   },
   Job: {
-    columns: [nameCol, col('Status'), col('Completions'), col('Duration'), ageCol, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
+    columns: [
+      nameCol,
+      col('Status'),
+      col('Completions'),
+      col('Duration'),
+      ageCol,
+      col('Containers', 'string', 1),
+      col('Images', 'string', 1),
+      col('Selector', 'string', 1),
+    ],
     cells: (o) => {
       const conds: KObject[] = o.status?.conditions ?? [];
       const has = (t: string) => conds.some((c) => c.type === t && c.status === 'True');
-      const status = has('Complete') ? 'Complete' : has('Failed') ? 'Failed' : has('Suspended') ? 'Suspended' : 'Running';
+      const status = has('Complete')
+        ? 'Complete'
+        : has('Failed')
+          ? 'Failed'
+          : has('Suspended')
+            ? 'Suspended'
+            : 'Running';
       const start = o.status?.startTime ? Date.parse(o.status.startTime) : undefined;
       const end = o.status?.completionTime ? Date.parse(o.status.completionTime) : Date.now();
-      return [o.metadata.name, status, `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`, start ? humanDuration(end - start) : '', age(o),
-        containersOf(o).map((c) => c.name).join(','), containersOf(o).map((c) => c.image).join(','), selectorString(o.spec?.selector)];
+      return [
+        o.metadata.name,
+        status,
+        `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`,
+        start ? humanDuration(end - start) : '',
+        age(o),
+        containersOf(o)
+          .map((c) => c.name)
+          .join(','),
+        containersOf(o)
+          .map((c) => c.image)
+          .join(','),
+        selectorString(o.spec?.selector),
+      ];
     },
   },
   Service: {
-    columns: [nameCol, col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), ageCol, col('Selector', 'string', 1)],
-    cells: (o) => [o.metadata.name, o.spec?.type ?? 'ClusterIP', o.spec?.clusterIP ?? '<none>', '<none>',
-      (o.spec?.ports ?? []).map((p: KObject) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>', age(o),
-      Object.entries(o.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>'],
+    columns: [
+      nameCol,
+      col('Type'),
+      col('Cluster-IP'),
+      col('External-IP'),
+      col('Port(s)'),
+      ageCol,
+      col('Selector', 'string', 1),
+    ],
+    cells: (o) => [
+      o.metadata.name,
+      o.spec?.type ?? 'ClusterIP',
+      o.spec?.clusterIP ?? '<none>',
+      '<none>',
+      (o.spec?.ports ?? [])
+        .map((p: KObject) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`)
+        .join(',') || '<none>',
+      age(o),
+      Object.entries(o.spec?.selector ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || '<none>',
+    ],
   },
-  Namespace: { columns: [nameCol, col('Status'), ageCol], cells: (o) => [o.metadata.name, o.status?.phase ?? 'Active', age(o)] },
-  ConfigMap: { columns: [nameCol, col('Data', 'integer'), ageCol], cells: (o) => [o.metadata.name, Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, age(o)] },
-  Secret: { columns: [nameCol, col('Type'), col('Data', 'integer'), ageCol], cells: (o) => [o.metadata.name, o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, age(o)] },
-  CustomResourceDefinition: { columns: [nameCol, col('Created At', 'date')], cells: (o) => [o.metadata.name, o.metadata.creationTimestamp] },
+  Namespace: {
+    columns: [nameCol, col('Status'), ageCol],
+    cells: (o) => [o.metadata.name, o.status?.phase ?? 'Active', age(o)],
+  },
+  ConfigMap: {
+    columns: [nameCol, col('Data', 'integer'), ageCol],
+    cells: (o) => [o.metadata.name, Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, age(o)],
+  },
+  Secret: {
+    columns: [nameCol, col('Type'), col('Data', 'integer'), ageCol],
+    cells: (o) => [o.metadata.name, o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, age(o)],
+  },
+  CustomResourceDefinition: {
+    columns: [nameCol, col('Created At', 'date')],
+    cells: (o) => [o.metadata.name, o.metadata.creationTimestamp],
+  },
   Event: {
-    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message'), col('Name', 'string', 1, 'name')],
+    columns: [
+      col('Last Seen'),
+      col('Type'),
+      col('Reason'),
+      col('Object'),
+      col('Message'),
+      col('Name', 'string', 1, 'name'),
+    ],
     cells: (o) => {
       const last = o.lastTimestamp ?? o.eventTime ?? o.firstTimestamp ?? o.metadata?.creationTimestamp;
       const io = o.involvedObject ?? o.regarding ?? {};
-      return [last ? humanDuration(Date.now() - Date.parse(last)) : '<unknown>', o.type ?? '', o.reason ?? '', `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`, o.message ?? o.note ?? '', o.metadata.name];
+      return [
+        last ? humanDuration(Date.now() - Date.parse(last)) : '<unknown>',
+        o.type ?? '',
+        o.reason ?? '',
+        `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`,
+        o.message ?? o.note ?? '',
+        o.metadata.name,
+      ];
     },
   },
-  Lease: { columns: [nameCol, col('Holder'), ageCol], cells: (o) => [o.metadata.name, o.spec?.holderIdentity ?? '', age(o)] },
+  Lease: {
+    columns: [nameCol, col('Holder'), ageCol],
+    cells: (o) => [o.metadata.name, o.spec?.holderIdentity ?? '', age(o)],
+  },
   PersistentVolumeClaim: {
     columns: [nameCol, col('Status'), col('Volume'), col('Capacity'), col('Access Modes'), col('StorageClass'), ageCol],
-    cells: (o) => [o.metadata.name, o.status?.phase ?? 'Pending', o.spec?.volumeName ?? '', o.status?.capacity?.storage ?? '', (o.status?.accessModes ?? []).join(','), o.spec?.storageClassName ?? '', age(o)],
+    cells: (o) => [
+      o.metadata.name,
+      o.status?.phase ?? 'Pending',
+      o.spec?.volumeName ?? '',
+      o.status?.capacity?.storage ?? '',
+      (o.status?.accessModes ?? []).join(','),
+      o.spec?.storageClassName ?? '',
+      age(o),
+    ],
   },
 };
 
@@ -117,9 +278,11 @@ export function evalJsonPath(obj: unknown, path: string): unknown {
     for (const v of cur) {
       if (v === undefined || v === null) continue;
       if (tok.startsWith('.')) next.push((v as any)[tok.slice(1)]);
-      else if (tok === '[*]') { if (Array.isArray(v)) next.push(...v); }
-      else if (/^\[\d+\]$/.test(tok)) { if (Array.isArray(v)) next.push(v[Number(tok.slice(1, -1))]); }
-      else {
+      else if (tok === '[*]') {
+        if (Array.isArray(v)) next.push(...v);
+      } else if (/^\[\d+\]$/.test(tok)) {
+        if (Array.isArray(v)) next.push(v[Number(tok.slice(1, -1))]);
+      } else {
         const m = /^\[\?\(@\.([\w.]+)\s*==\s*["']?([^"')]*)["']?\)\]$/.exec(tok);
         if (m && Array.isArray(v)) next.push(...v.filter((x) => String(evalJsonPath(x, `.${m[1]}`)) === m[2]));
       }
@@ -133,14 +296,26 @@ function crdColumns(t: ResourceType): KindColumns {
   const defs: KObject[] = t.crd?.version.additionalPrinterColumns ?? [];
   if (!defs.length) return DEFAULT;
   return {
-    columns: [nameCol, ...defs.map((d) => ({ name: d.name, type: d.type ?? 'string', format: d.format ?? '', description: d.description ?? '', priority: d.priority ?? 0 }))],
-    cells: (o) => [o.metadata.name, ...defs.map((d) => {
-      const v = evalJsonPath(o, d.jsonPath);
-      if (v === undefined || v === null) return null;
-      if (d.type === 'date' && typeof v === 'string') return humanDuration(Date.now() - Date.parse(v));
-      if (typeof v === 'object') return JSON.stringify(v);
-      return v as Cell;
-    })],
+    columns: [
+      nameCol,
+      ...defs.map((d) => ({
+        name: d.name,
+        type: d.type ?? 'string',
+        format: d.format ?? '',
+        description: d.description ?? '',
+        priority: d.priority ?? 0,
+      })),
+    ],
+    cells: (o) => [
+      o.metadata.name,
+      ...defs.map((d) => {
+        const v = evalJsonPath(o, d.jsonPath);
+        if (v === undefined || v === null) return null;
+        if (d.type === 'date' && typeof v === 'string') return humanDuration(Date.now() - Date.parse(v));
+        if (typeof v === 'object') return JSON.stringify(v);
+        return v as Cell;
+      }),
+    ],
   };
 }
 
@@ -157,10 +332,18 @@ function rowObject(o: KObject, include: IncludeObject): KObject | undefined {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
 
-export function toTable(t: ResourceType, objects: KObject[], listMeta: KObject, include: IncludeObject, withColumns = true): KObject {
+export function toTable(
+  t: ResourceType,
+  objects: KObject[],
+  listMeta: KObject,
+  include: IncludeObject,
+  withColumns = true,
+): KObject {
   const cols = columnsFor(t);
   return {
-    kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta,
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: listMeta,
     columnDefinitions: withColumns ? cols.columns : [],
     rows: objects.map((o) => {
       const row: KObject = { cells: cols.cells(o) };

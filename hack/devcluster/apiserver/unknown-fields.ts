@@ -5,7 +5,12 @@
 // Only the generated models (26 MiB loaded), not the whole client (68 MiB).
 import * as models from '@kubernetes/client-node/dist/gen/models/all.js';
 
-export interface Attribute { name: string; baseName: string; type: string; format?: string }
+export interface Attribute {
+  name: string;
+  baseName: string;
+  type: string;
+  format?: string;
+}
 type Model = { getAttributeTypeMap?: () => Attribute[] };
 
 const modelTable = models as unknown as Record<string, Model | undefined>;
@@ -67,7 +72,11 @@ function walk(value: unknown, typeName: string, path: string, out: string[]): vo
   for (const key of Object.keys(value)) {
     const child = path ? `${path}.${key}` : key;
     const type = attrs.get(key);
-    if (type === undefined) { out.push(child); delete value[key]; continue; }
+    if (type === undefined) {
+      out.push(child);
+      delete value[key];
+      continue;
+    }
     walk(value[key], type, child, out);
   }
 }

@@ -13,7 +13,12 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 /** kube-apiserver's `Kind.group "name" is invalid: …` 422 from field errors. */
 export function invalidError(t: ResourceType, name: string, errs: FieldError[]): ApiError {
   const kindGroup = t.group ? `${t.kind}.${t.group}` : t.kind;
-  return errors.invalid(kindGroup, name, t.group, errs.map((e) => ({ reason: e.type, message: e.message, field: e.field })));
+  return errors.invalid(
+    kindGroup,
+    name,
+    t.group,
+    errs.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
+  );
 }
 
 export function unknownFieldMessage(path: string): string {
@@ -25,7 +30,14 @@ export function unknownFieldMessage(path: string): string {
  * 'status' for status writes). Mutates `obj` (defaults, pruning). Returns warnings; throws
  * 400 for unknown fields under `Strict`, 422 when invalid. `oldObj` enables transition rules.
  */
-export function admit(t: ResourceType, obj: KObject, oldObj: KObject | undefined, mode: FieldValidation, subresource?: 'status', decodedFromBody = true): string[] {
+export function admit(
+  t: ResourceType,
+  obj: KObject,
+  oldObj: KObject | undefined,
+  mode: FieldValidation,
+  subresource?: 'status',
+  decodedFromBody = true,
+): string[] {
   const name = obj.metadata?.name ?? '';
   let schema: ReturnType<typeof compileCrdSchema> | undefined;
   let unknown: string[];
@@ -35,9 +47,13 @@ export function admit(t: ResourceType, obj: KObject, oldObj: KObject | undefined
     unknown = schema.prune(obj);
   } else unknown = pruneUnknownBuiltinFields(t.group, t.version, t.kind, obj);
   const warnings = unknownFields(t, unknown, mode, decodedFromBody);
-  const errs = schema ? schema.validate(obj, oldObj)
-    : t.kind === 'CustomResourceDefinition' && t.builtin ? validateCrd(obj)
-      : isKnownBuiltin(apiVersionOf(t), t.kind) ? validateBuiltin(apiVersionOf(t), t.kind, obj) : [];
+  const errs = schema
+    ? schema.validate(obj, oldObj)
+    : t.kind === 'CustomResourceDefinition' && t.builtin
+      ? validateCrd(obj)
+      : isKnownBuiltin(apiVersionOf(t), t.kind)
+        ? validateBuiltin(apiVersionOf(t), t.kind, obj)
+        : [];
   if (errs.length) throw invalidError(t, name, errs);
   return warnings;
 }
@@ -51,5 +67,7 @@ function unknownFields(t: ResourceType, paths: string[], mode: FieldValidation, 
   const messages = paths.map(unknownFieldMessage);
   if (mode === 'Warn') return messages;
   const strict = `strict decoding error: ${messages.join(', ')}`;
-  throw errors.badRequest(decodedFromBody ? `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${strict}` : strict);
+  throw errors.badRequest(
+    decodedFromBody ? `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${strict}` : strict,
+  );
 }

@@ -22,7 +22,12 @@ export interface WatchParams {
   render?: (obj: KObject) => KObject;
 }
 
-export interface WatchDeps { store: Store; rest: Rest; faults: FaultInjector; bookmarkIntervalMs: number }
+export interface WatchDeps {
+  store: Store;
+  rest: Rest;
+  faults: FaultInjector;
+  bookmarkIntervalMs: number;
+}
 
 // Stored objects are immutable, so one serialisation serves every watcher (fan-out stays cheap).
 const jsonCache = new WeakMap<KObject, string>();
@@ -32,7 +37,13 @@ function serialised(obj: KObject): string {
   return json;
 }
 
-export function serveWatch(deps: WatchDeps, t: ResourceType, params: WatchParams, info: RequestInfo, res: ServerResponse): void {
+export function serveWatch(
+  deps: WatchDeps,
+  t: ResourceType,
+  params: WatchParams,
+  info: RequestInfo,
+  res: ServerResponse,
+): void {
   const { store, rest, faults } = deps;
   const labels = parseLabelSelector(params.labelSelector);
   const fields = parseFieldSelector(params.fieldSelector);
@@ -54,13 +65,25 @@ export function serveWatch(deps: WatchDeps, t: ResourceType, params: WatchParams
     return `{"type":"${type}","object":${serialised(presented)}}\n`;
   };
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
 
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: () => void = () => undefined;
-  const handle = { info, close: (abrupt?: boolean) => { if (abrupt) { res.destroy(); finish(); } else finish(); } };
+  const handle = {
+    info,
+    close: (abrupt?: boolean) => {
+      if (abrupt) {
+        res.destroy();
+        finish();
+      } else finish();
+    },
+  };
   const finish = () => {
     if (closed) return;
     closed = true;
@@ -92,14 +115,27 @@ export function serveWatch(deps: WatchDeps, t: ResourceType, params: WatchParams
   let corked = false;
   const send = (type: string, obj: KObject) => {
     if (closed) return;
-    if (!corked) { corked = true; res.cork(); process.nextTick(() => { corked = false; res.uncork(); }); }
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(() => {
+        corked = false;
+        res.uncork();
+      });
+    }
     res.write(line(type, obj));
   };
   const deliver = (e: StoreEvent) => {
     const now = e.type !== 'DELETED' && matchesObj(e.object);
     const before = e.type !== 'ADDED' && matchesObj(e.prev);
-    if (e.type === 'ADDED') { if (now) send('ADDED', e.object); return; }
-    if (e.type === 'DELETED') { if (before || matchesObj(e.object)) send('DELETED', e.object); return; }
+    if (e.type === 'ADDED') {
+      if (now) send('ADDED', e.object);
+      return;
+    }
+    if (e.type === 'DELETED') {
+      if (before || matchesObj(e.object)) send('DELETED', e.object);
+      return;
+    }
     if (now && before) send('MODIFIED', e.object);
     else if (now) send('ADDED', e.object);
     else if (before) send('DELETED', e.object);
@@ -122,13 +158,18 @@ export function serveWatch(deps: WatchDeps, t: ResourceType, params: WatchParams
     if (!closed) res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: t.kind, apiVersion, metadata } })}\n`);
   }
   if (params.allowWatchBookmarks) {
-    const tick = () => { sendBookmark(); timers[0] = setTimeout(tick, deps.bookmarkIntervalMs); };
+    const tick = () => {
+      sendBookmark();
+      timers[0] = setTimeout(tick, deps.bookmarkIntervalMs);
+    };
     timers[0] = setTimeout(tick, deps.bookmarkIntervalMs);
   }
   if (params.timeoutSeconds && params.timeoutSeconds > 0) {
-    timers.push(setTimeout(() => {
-      if (params.allowWatchBookmarks) sendBookmark();
-      finish();
-    }, params.timeoutSeconds * 1000));
+    timers.push(
+      setTimeout(() => {
+        if (params.allowWatchBookmarks) sendBookmark();
+        finish();
+      }, params.timeoutSeconds * 1000),
+    );
   }
 }

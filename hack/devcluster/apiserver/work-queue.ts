@@ -7,7 +7,10 @@ export class CoalescingQueue {
   private idleWaiters: Array<() => void> = [];
 
   /** `handle` errors go to `failed`, which decides what is worth reporting. */
-  constructor(private readonly handle: (key: string) => void, private readonly failed: (err: unknown) => void) {}
+  constructor(
+    private readonly handle: (key: string) => void,
+    private readonly failed: (err: unknown) => void,
+  ) {}
 
   add(key: string): void {
     this.queue.add(key);

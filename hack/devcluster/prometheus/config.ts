@@ -22,13 +22,15 @@ export interface PrometheusConfigInput {
 }
 
 export function prometheusConfig(input: PrometheusConfigInput): string {
-  const jobs: object[] = [{
-    // Pods annotated prometheus.io/scrape, the common annotation-based job; what a monitor
-    // selects is scraped by the monitor's own job instead.
-    job_name: 'kubernetes-pods',
-    honor_labels: false,
-    file_sd_configs: [{ files: [input.targetsFile], refresh_interval: '2s' }],
-  }];
+  const jobs: object[] = [
+    {
+      // Pods annotated prometheus.io/scrape, the common annotation-based job; what a monitor
+      // selects is scraped by the monitor's own job instead.
+      job_name: 'kubernetes-pods',
+      honor_labels: false,
+      file_sd_configs: [{ files: [input.targetsFile], refresh_interval: '2s' }],
+    },
+  ];
   if (input.apiServer) {
     jobs.push({
       job_name: 'devcluster-apiserver',
@@ -43,8 +45,10 @@ export function prometheusConfig(input: PrometheusConfigInput): string {
     ...(input.ruleFiles?.length ? { rule_files: input.ruleFiles } : {}),
     scrape_configs: [...jobs, ...(input.monitorJobs ?? [])],
   };
-  return '# Written by hack/devcluster/prometheus; regenerated at every start and on monitor changes.\n'
-    + yaml.dump(config, { lineWidth: -1, noRefs: true, flowLevel: -1 });
+  return (
+    '# Written by hack/devcluster/prometheus; regenerated at every start and on monitor changes.\n' +
+    yaml.dump(config, { lineWidth: -1, noRefs: true, flowLevel: -1 })
+  );
 }
 
 /** Prometheus label name from a Kubernetes label key ("modelship.dev/model" → "modelship_dev_model"). */
@@ -61,7 +65,13 @@ export interface TargetGroup {
 }
 
 interface PodLike {
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   spec?: any;
   status?: any;
 }
@@ -94,6 +104,7 @@ export function podTargetGroups(pods: PodLike[]): TargetGroup[] {
 }
 
 function firstContainerPort(pod: PodLike): string | undefined {
-  for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) if ((p.protocol ?? 'TCP') === 'TCP') return String(p.containerPort);
+  for (const c of pod.spec?.containers ?? [])
+    for (const p of c.ports ?? []) if ((p.protocol ?? 'TCP') === 'TCP') return String(p.containerPort);
   return undefined;
 }

@@ -55,7 +55,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
   const logFd = openSync(join(home, 'prometheus.log'), 'a');
   let child: ChildProcess;
   try {
-    const argv = killedWithParent([opts.binary ?? '/usr/bin/prometheus',
+    const argv = killedWithParent([
+      opts.binary ?? '/usr/bin/prometheus',
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(home, 'data')}`,
       // A previous run killed with SIGKILL leaves a lock file behind; we own the folder.
@@ -82,22 +83,37 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
   };
 
   try {
-    await waitReady(url, opts.readyTimeoutMs ?? 60_000, () => spawnError ?? (child.exitCode !== null ? new Error(`exited with code ${child.exitCode}`) : undefined));
+    await waitReady(
+      url,
+      opts.readyTimeoutMs ?? 60_000,
+      () => spawnError ?? (child.exitCode !== null ? new Error(`exited with code ${child.exitCode}`) : undefined),
+    );
   } catch (err) {
     await stop();
     const log = tail(join(home, 'prometheus.log'));
-    throw new PrometheusStartError(`Prometheus did not become ready at ${url}: ${(err as Error).message}\n${log}`, { cause: err });
+    throw new PrometheusStartError(`Prometheus did not become ready at ${url}: ${(err as Error).message}\n${log}`, {
+      cause: err,
+    });
   }
   if (!opts.kubeconfigPath) return { url, stop };
   const log = opts.log ?? ((m: string) => console.error(`[prometheus] ${m}`));
   let monitoring: MonitoringController | undefined;
   try {
-    monitoring = await startMonitoring({ kubeconfigPath: opts.kubeconfigPath, home, configFile, base, prometheusUrl: url, log });
+    monitoring = await startMonitoring({
+      kubeconfigPath: opts.kubeconfigPath,
+      home,
+      configFile,
+      base,
+      prometheusUrl: url,
+      log,
+    });
     await monitoring.synced;
   } catch (err) {
     monitoring?.stop();
     await stop();
-    throw new PrometheusStartError(`the dev cluster's prometheus-operator did not start: ${(err as Error).message}`, { cause: err });
+    throw new PrometheusStartError(`the dev cluster's prometheus-operator did not start: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return {
     url,

@@ -12,8 +12,21 @@ export function sanitizeMetaName(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, '_');
 }
 
-interface ObjectMeta { name: string; namespace?: string; uid?: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }> }
-interface KubeLike { metadata: ObjectMeta; spec?: any; status?: any; subsets?: any[] }
+interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }>;
+}
+interface KubeLike {
+  metadata: ObjectMeta;
+  spec?: any;
+  status?: any;
+  subsets?: any[];
+}
 
 function mapLabels(prefix: string, values: Record<string, string> | undefined, out: Record<string, string>): void {
   for (const [k, v] of Object.entries(values ?? {})) {
@@ -53,21 +66,29 @@ function containerLabels(c: any, init: boolean, port?: any): Record<string, stri
     [`${META}pod_container_name`]: c.name,
     [`${META}pod_container_image`]: c.image ?? '',
     [`${META}pod_container_init`]: String(init),
-    ...(port ? {
-      [`${META}pod_container_port_name`]: port.name ?? '',
-      [`${META}pod_container_port_number`]: String(port.containerPort),
-      [`${META}pod_container_port_protocol`]: port.protocol ?? 'TCP',
-    } : {}),
+    ...(port
+      ? {
+          [`${META}pod_container_port_name`]: port.name ?? '',
+          [`${META}pod_container_port_number`]: String(port.containerPort),
+          [`${META}pod_container_port_protocol`]: port.protocol ?? 'TCP',
+        }
+      : {}),
   };
 }
 
-interface SdTarget { address: string; labels: Record<string, string> }
+interface SdTarget {
+  address: string;
+  labels: Record<string, string>;
+}
 
 /** One target per container port (a container without ports: one target at the bare IP). */
 function podTargets(pod: KubeLike): SdTarget[] {
   const ip = pod.status?.podIP;
   const out: SdTarget[] = [];
-  const containers = [...(pod.spec?.containers ?? []).map((c: any) => [c, false] as const), ...(pod.spec?.initContainers ?? []).map((c: any) => [c, true] as const)];
+  const containers = [
+    ...(pod.spec?.containers ?? []).map((c: any) => [c, false] as const),
+    ...(pod.spec?.initContainers ?? []).map((c: any) => [c, true] as const),
+  ];
   for (const [c, init] of containers) {
     const ports = c.ports ?? [];
     if (ports.length === 0) out.push({ address: ip, labels: containerLabels(c, init) });
@@ -104,17 +125,25 @@ function serviceMeta(svc: KubeLike | undefined): Record<string, string> {
  * port; the pod's other container ports become targets without endpoint labels.
  */
 export function endpointsRoleGroups(endpoints: KubeLike[], services: KubeLike[], pods: KubeLike[]): TargetGroup[] {
-  const byKey = (objs: KubeLike[]) => new Map(objs.map((o) => [`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o]));
+  const byKey = (objs: KubeLike[]) =>
+    new Map(objs.map((o) => [`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o]));
   const svcs = byKey(services);
   const podIndex = byKey(pods);
   const out: TargetGroup[] = [];
   for (const ep of sortByKey(endpoints)) {
     const ns = ep.metadata.namespace ?? 'default';
-    const common: Record<string, string> = { [`${META}namespace`]: ns, [`${META}endpoints_name`]: ep.metadata.name, ...serviceMeta(svcs.get(`${ns}/${ep.metadata.name}`)) };
+    const common: Record<string, string> = {
+      [`${META}namespace`]: ns,
+      [`${META}endpoints_name`]: ep.metadata.name,
+      ...serviceMeta(svcs.get(`${ns}/${ep.metadata.name}`)),
+    };
     mapLabels('endpoints_label', ep.metadata.labels, common);
     const seenPods = new Map<string, Set<string>>();
     for (const subset of ep.subsets ?? []) {
-      const addresses = [...(subset.addresses ?? []).map((a: any) => [a, true] as const), ...(subset.notReadyAddresses ?? []).map((a: any) => [a, false] as const)];
+      const addresses = [
+        ...(subset.addresses ?? []).map((a: any) => [a, true] as const),
+        ...(subset.notReadyAddresses ?? []).map((a: any) => [a, false] as const),
+      ];
       for (const [addr, ready] of addresses) {
         for (const port of subset.ports ?? []) {
           const labels: Record<string, string> = {
@@ -123,12 +152,22 @@ export function endpointsRoleGroups(endpoints: KubeLike[], services: KubeLike[],
             [`${META}endpoint_port_protocol`]: port.protocol ?? 'TCP',
             ...(addr.hostname ? { [`${META}endpoint_hostname`]: addr.hostname } : {}),
             ...(addr.nodeName ? { [`${META}endpoint_node_name`]: addr.nodeName } : {}),
-            ...(addr.targetRef ? { [`${META}endpoint_address_target_kind`]: addr.targetRef.kind, [`${META}endpoint_address_target_name`]: addr.targetRef.name } : {}),
+            ...(addr.targetRef
+              ? {
+                  [`${META}endpoint_address_target_kind`]: addr.targetRef.kind,
+                  [`${META}endpoint_address_target_name`]: addr.targetRef.name,
+                }
+              : {}),
           };
-          const pod = addr.targetRef?.kind === 'Pod' ? podIndex.get(`${addr.targetRef.namespace ?? ns}/${addr.targetRef.name}`) : undefined;
+          const pod =
+            addr.targetRef?.kind === 'Pod'
+              ? podIndex.get(`${addr.targetRef.namespace ?? ns}/${addr.targetRef.name}`)
+              : undefined;
           if (pod) {
             Object.assign(labels, podMeta(pod));
-            const container = (pod.spec?.containers ?? []).find((c: any) => (c.ports ?? []).some((p: any) => p.containerPort === port.port));
+            const container = (pod.spec?.containers ?? []).find((c: any) =>
+              (c.ports ?? []).some((p: any) => p.containerPort === port.port),
+            );
             const cport = container?.ports.find((p: any) => p.containerPort === port.port);
             if (container) Object.assign(labels, containerLabels(container, false, cport));
             const seen = seenPods.get(pod.metadata.name) ?? new Set<string>();

@@ -27,14 +27,43 @@ const namespaceSelector = {
   properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } },
 };
 
-const duration = { type: 'string', pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' };
+const duration = {
+  type: 'string',
+  pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$',
+};
 
 const relabelings = {
   type: 'array',
   items: {
     type: 'object',
     properties: {
-      action: { type: 'string', enum: ['replace', 'Replace', 'keep', 'Keep', 'drop', 'Drop', 'hashmod', 'HashMod', 'labelmap', 'LabelMap', 'labeldrop', 'LabelDrop', 'labelkeep', 'LabelKeep', 'lowercase', 'Lowercase', 'uppercase', 'Uppercase', 'keepequal', 'KeepEqual', 'dropequal', 'DropEqual'] },
+      action: {
+        type: 'string',
+        enum: [
+          'replace',
+          'Replace',
+          'keep',
+          'Keep',
+          'drop',
+          'Drop',
+          'hashmod',
+          'HashMod',
+          'labelmap',
+          'LabelMap',
+          'labeldrop',
+          'LabelDrop',
+          'labelkeep',
+          'LabelKeep',
+          'lowercase',
+          'Lowercase',
+          'uppercase',
+          'Uppercase',
+          'keepequal',
+          'KeepEqual',
+          'dropequal',
+          'DropEqual',
+        ],
+      },
       sourceLabels: { type: 'array', items: { type: 'string' } },
       separator: { type: 'string' },
       targetLabel: { type: 'string' },
@@ -67,11 +96,33 @@ function crd(kind: string, plural: string, shortNames: string[], spec: object): 
     spec: {
       group: 'monitoring.coreos.com',
       scope: 'Namespaced',
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), shortNames, categories: ['prometheus-operator'] },
-      versions: [{
-        name: 'v1', served: true, storage: true,
-        schema: { openAPIV3Schema: { type: 'object', required: ['spec'], properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec } } },
-      }],
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        shortNames,
+        categories: ['prometheus-operator'],
+      },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec,
+              },
+            },
+          },
+        },
+      ],
     },
   };
 }
@@ -82,13 +133,22 @@ export const MONITORING_CRDS: object[] = [
     required: ['selector'],
     'x-kubernetes-preserve-unknown-fields': true,
     properties: {
-      selector, namespaceSelector,
+      selector,
+      namespaceSelector,
       jobLabel: { type: 'string' },
       podTargetLabels: { type: 'array', items: { type: 'string' } },
       sampleLimit: { type: 'integer', minimum: 0 },
       podMetricsEndpoints: {
         type: 'array',
-        items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { ...endpointCommon, port: { type: 'string', minLength: 1 }, portNumber: { type: 'integer', minimum: 1, maximum: 65535 } } },
+        items: {
+          type: 'object',
+          'x-kubernetes-preserve-unknown-fields': true,
+          properties: {
+            ...endpointCommon,
+            port: { type: 'string', minLength: 1 },
+            portNumber: { type: 'integer', minimum: 1, maximum: 65535 },
+          },
+        },
       },
     },
   }),
@@ -97,14 +157,19 @@ export const MONITORING_CRDS: object[] = [
     required: ['selector'],
     'x-kubernetes-preserve-unknown-fields': true,
     properties: {
-      selector, namespaceSelector,
+      selector,
+      namespaceSelector,
       jobLabel: { type: 'string' },
       targetLabels: { type: 'array', items: { type: 'string' } },
       podTargetLabels: { type: 'array', items: { type: 'string' } },
       sampleLimit: { type: 'integer', minimum: 0 },
       endpoints: {
         type: 'array',
-        items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { ...endpointCommon, port: { type: 'string' } } },
+        items: {
+          type: 'object',
+          'x-kubernetes-preserve-unknown-fields': true,
+          properties: { ...endpointCommon, port: { type: 'string' } },
+        },
       },
     },
   }),

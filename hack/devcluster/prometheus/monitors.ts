@@ -43,7 +43,21 @@ export interface SdFiles {
 // Endpoint fields the generator turns into configuration; anything else (TLS, authorization,
 // OAuth2, proxies…) needs Secrets mounted into Prometheus, which the dev cluster does not do,
 // so such a monitor is refused with its reason rather than scraped without them.
-const POD_ENDPOINT_FIELDS = new Set(['port', 'portNumber', 'targetPort', 'path', 'scheme', 'params', 'interval', 'scrapeTimeout', 'honorLabels', 'honorTimestamps', 'relabelings', 'metricRelabelings', 'filterRunning']);
+const POD_ENDPOINT_FIELDS = new Set([
+  'port',
+  'portNumber',
+  'targetPort',
+  'path',
+  'scheme',
+  'params',
+  'interval',
+  'scrapeTimeout',
+  'honorLabels',
+  'honorTimestamps',
+  'relabelings',
+  'metricRelabelings',
+  'filterRunning',
+]);
 const SERVICE_ENDPOINT_FIELDS = new Set([...POD_ENDPOINT_FIELDS, 'followRedirects', 'enableHttp2']);
 
 /** A user relabeling (camelCase, as in the CRDs) in Prometheus's configuration shape. */
@@ -72,7 +86,9 @@ function escapeRegex(s: string): string {
 
 function namespaceKeep(namespaces: string[]): Relabel[] {
   if (namespaces.length === 0) return [];
-  return [{ action: 'keep', source_labels: ['__meta_kubernetes_namespace'], regex: namespaces.map(escapeRegex).join('|') }];
+  return [
+    { action: 'keep', source_labels: ['__meta_kubernetes_namespace'], regex: namespaces.map(escapeRegex).join('|') },
+  ];
 }
 
 /** The selector as keep/drop rules on `<prefix>_label_*` / `<prefix>_labelpresent_*`. */
@@ -85,19 +101,31 @@ function selectorRelabels(selector: any, prefix: string): Relabel[] {
   }
   for (const exp of selector?.matchExpressions ?? []) {
     const values = `(${(exp.values ?? []).join('|')});true`;
-    if (exp.operator === 'In') out.push({ action: 'keep', source_labels: [label(exp.key), present(exp.key)], regex: values });
-    else if (exp.operator === 'NotIn') out.push({ action: 'drop', source_labels: [label(exp.key), present(exp.key)], regex: values });
+    if (exp.operator === 'In')
+      out.push({ action: 'keep', source_labels: [label(exp.key), present(exp.key)], regex: values });
+    else if (exp.operator === 'NotIn')
+      out.push({ action: 'drop', source_labels: [label(exp.key), present(exp.key)], regex: values });
     else if (exp.operator === 'Exists') out.push({ action: 'keep', source_labels: [present(exp.key)], regex: 'true' });
-    else if (exp.operator === 'DoesNotExist') out.push({ action: 'drop', source_labels: [present(exp.key)], regex: 'true' });
+    else if (exp.operator === 'DoesNotExist')
+      out.push({ action: 'drop', source_labels: [present(exp.key)], regex: 'true' });
   }
   return out;
 }
 
 function copyLabels(sourcePrefix: string, names: string[] | undefined): Relabel[] {
-  return (names ?? []).map((l) => ({ source_labels: [`${sourcePrefix}${sanitizeMetaName(l)}`], target_label: sanitizeMetaName(l), regex: '(.+)', replacement: '${1}' }));
+  return (names ?? []).map((l) => ({
+    source_labels: [`${sourcePrefix}${sanitizeMetaName(l)}`],
+    target_label: sanitizeMetaName(l),
+    regex: '(.+)',
+    replacement: '${1}',
+  }));
 }
 
-const RUNNING_FILTER: Relabel = { action: 'drop', source_labels: ['__meta_kubernetes_pod_phase'], regex: '(Failed|Succeeded)' };
+const RUNNING_FILTER: Relabel = {
+  action: 'drop',
+  source_labels: ['__meta_kubernetes_pod_phase'],
+  regex: '(Failed|Succeeded)',
+};
 
 function endpointBasics(ep: any): Partial<ScrapeJob> {
   return {
@@ -112,7 +140,9 @@ function endpointBasics(ep: any): Partial<ScrapeJob> {
 
 function unsupported(ep: any, allowed: Set<string>): string | undefined {
   const extra = Object.keys(ep ?? {}).filter((k) => !allowed.has(k));
-  return extra.length ? `endpoint field(s) ${extra.join(', ')} are not supported by the dev cluster's Prometheus` : undefined;
+  return extra.length
+    ? `endpoint field(s) ${extra.join(', ')} are not supported by the dev cluster's Prometheus`
+    : undefined;
 }
 
 function job(name: string, ep: any, sdFile: string, relabels: Relabel[], spec: any): ScrapeJob {
@@ -142,15 +172,25 @@ export function podMonitorJobs(m: MonitorObject, sd: SdFiles): MonitorResult {
       ...namespaceKeep(monitorNamespaces(spec, ns)),
       ...(ep.filterRunning === false ? [] : [RUNNING_FILTER]),
       ...selectorRelabels(spec.selector, 'pod'),
-      ...(port ? [{ action: 'keep', source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: port }]
-        : ep.portNumber ?? (typeof ep.targetPort === 'number' ? ep.targetPort : undefined)
-          ? [{ action: 'keep', source_labels: ['__meta_kubernetes_pod_container_port_number'], regex: String(ep.portNumber ?? ep.targetPort) }] : []),
+      ...(port
+        ? [{ action: 'keep', source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: port }]
+        : (ep.portNumber ?? (typeof ep.targetPort === 'number' ? ep.targetPort : undefined))
+          ? [
+              {
+                action: 'keep',
+                source_labels: ['__meta_kubernetes_pod_container_port_number'],
+                regex: String(ep.portNumber ?? ep.targetPort),
+              },
+            ]
+          : []),
       { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
       { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'container' },
       { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
       ...copyLabels('__meta_kubernetes_pod_label_', spec.podTargetLabels),
       { target_label: 'job', replacement: `${ns}/${m.metadata.name}` },
-      ...(spec.jobLabel ? copyLabels('__meta_kubernetes_pod_label_', [spec.jobLabel]).map((r) => ({ ...r, target_label: 'job' })) : []),
+      ...(spec.jobLabel
+        ? copyLabels('__meta_kubernetes_pod_label_', [spec.jobLabel]).map((r) => ({ ...r, target_label: 'job' }))
+        : []),
       ...(port ? [{ target_label: 'endpoint', replacement: port }] : []),
     ];
     jobs.push(job(`podMonitor/${ns}/${m.metadata.name}/${i}`, ep, sd.pods, relabels, spec));
@@ -172,9 +212,19 @@ export function serviceMonitorJobs(m: MonitorObject, sd: SdFiles): MonitorResult
       { source_labels: ['job'], target_label: '__tmp_prometheus_job_name' },
       ...namespaceKeep(monitorNamespaces(spec, ns)),
       ...selectorRelabels(spec.selector, 'service'),
-      ...(ep.port ? [{ action: 'keep', source_labels: ['__meta_kubernetes_endpoint_port_name'], regex: ep.port }]
-        : typeof targetPort === 'string' ? [{ action: 'keep', source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: targetPort }]
-          : typeof targetPort === 'number' ? [{ action: 'keep', source_labels: ['__meta_kubernetes_pod_container_port_number'], regex: String(targetPort) }] : []),
+      ...(ep.port
+        ? [{ action: 'keep', source_labels: ['__meta_kubernetes_endpoint_port_name'], regex: ep.port }]
+        : typeof targetPort === 'string'
+          ? [{ action: 'keep', source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: targetPort }]
+          : typeof targetPort === 'number'
+            ? [
+                {
+                  action: 'keep',
+                  source_labels: ['__meta_kubernetes_pod_container_port_number'],
+                  regex: String(targetPort),
+                },
+              ]
+            : []),
       { source_labels: target, separator: ';', regex: 'Node;(.*)', replacement: '${1}', target_label: 'node' },
       { source_labels: target, separator: ';', regex: 'Pod;(.*)', replacement: '${1}', target_label: 'pod' },
       { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
@@ -185,8 +235,14 @@ export function serviceMonitorJobs(m: MonitorObject, sd: SdFiles): MonitorResult
       ...copyLabels('__meta_kubernetes_service_label_', spec.targetLabels),
       ...copyLabels('__meta_kubernetes_pod_label_', spec.podTargetLabels),
       { source_labels: ['__meta_kubernetes_service_name'], target_label: 'job', replacement: '${1}' },
-      ...(spec.jobLabel ? copyLabels('__meta_kubernetes_service_label_', [spec.jobLabel]).map((r) => ({ ...r, target_label: 'job' })) : []),
-      ...(ep.port ? [{ target_label: 'endpoint', replacement: ep.port }] : targetPort !== undefined ? [{ target_label: 'endpoint', replacement: String(targetPort) }] : []),
+      ...(spec.jobLabel
+        ? copyLabels('__meta_kubernetes_service_label_', [spec.jobLabel]).map((r) => ({ ...r, target_label: 'job' }))
+        : []),
+      ...(ep.port
+        ? [{ target_label: 'endpoint', replacement: ep.port }]
+        : targetPort !== undefined
+          ? [{ target_label: 'endpoint', replacement: String(targetPort) }]
+          : []),
     ];
     jobs.push(job(`serviceMonitor/${ns}/${m.metadata.name}/${i}`, ep, sd.endpoints, relabels, spec));
   }
@@ -196,5 +252,8 @@ export function serviceMonitorJobs(m: MonitorObject, sd: SdFiles): MonitorResult
 /** The rule file of a PrometheusRule (its spec, as prometheus-operator writes it) and its name. */
 export function ruleFile(rule: MonitorObject): { name: string; content: { groups: unknown[] } } {
   const ns = rule.metadata.namespace ?? 'default';
-  return { name: `${ns}-${rule.metadata.name}-${rule.metadata.uid ?? 'nouid'}.yaml`, content: { groups: rule.spec?.groups ?? [] } };
+  return {
+    name: `${ns}-${rule.metadata.name}-${rule.metadata.uid ?? 'nouid'}.yaml`,
+    content: { groups: rule.spec?.groups ?? [] },
+  };
 }

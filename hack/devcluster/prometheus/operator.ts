@@ -16,7 +16,13 @@ import { endpointsRoleGroups, podRoleGroups } from './kube-sd.js';
 import { MONITORING_CRDS } from './monitoring-crds.js';
 import { podMonitorJobs, ruleFile, serviceMonitorJobs, type ScrapeJob, type SdFiles } from './monitors.js';
 
-const monitoring = (plural: string, kind: string): ResourceType => ({ plural, group: 'monitoring.coreos.com', version: 'v1', kind, namespaced: true });
+const monitoring = (plural: string, kind: string): ResourceType => ({
+  plural,
+  group: 'monitoring.coreos.com',
+  version: 'v1',
+  kind,
+  namespaced: true,
+});
 export const POD_MONITORS = monitoring('podmonitors', 'PodMonitor');
 export const SERVICE_MONITORS = monitoring('servicemonitors', 'ServiceMonitor');
 export const PROMETHEUS_RULES = monitoring('prometheusrules', 'PrometheusRule');
@@ -67,7 +73,9 @@ function checkRules(file: string): string | undefined {
 export async function startMonitoring(opts: MonitoringOptions): Promise<MonitoringController> {
   const client = await KubeClient.fromKubeconfig(opts.kubeconfigPath);
   await installMonitoringCrds(client);
-  const informers = [POD_MONITORS, SERVICE_MONITORS, PROMETHEUS_RULES, PODS, SERVICES, ENDPOINTS].map((rt) => new Informer(client, rt, opts.log));
+  const informers = [POD_MONITORS, SERVICE_MONITORS, PROMETHEUS_RULES, PODS, SERVICES, ENDPOINTS].map(
+    (rt) => new Informer(client, rt, opts.log),
+  );
   const [podMonitors, serviceMonitors, rules, pods, services, endpoints] = informers;
   const sd: SdFiles = { pods: join(opts.home, 'sd', 'pods.json'), endpoints: join(opts.home, 'sd', 'endpoints.json') };
   const rulesDir = join(opts.home, 'rules');
@@ -108,7 +116,7 @@ export async function startMonitoring(opts: MonitoringOptions): Promise<Monitori
 
   const monitorJobs = (): ScrapeJob[] => {
     const jobs: ScrapeJob[] = [];
-    const add = (kind: string, list: typeof informers[number], make: typeof podMonitorJobs) => {
+    const add = (kind: string, list: (typeof informers)[number], make: typeof podMonitorJobs) => {
       for (const m of list.list()) {
         const result = make(m, sd);
         report(`${kind} ${m.metadata.namespace}/${m.metadata.name}`, result.error);
@@ -121,15 +129,26 @@ export async function startMonitoring(opts: MonitoringOptions): Promise<Monitori
   };
 
   const reload = async () => {
-    const res = await fetch(`${opts.prometheusUrl}/-/reload`, { method: 'POST' }).catch((err: Error) => ({ ok: false, status: 0, text: async () => err.message }));
+    const res = await fetch(`${opts.prometheusUrl}/-/reload`, { method: 'POST' }).catch((err: Error) => ({
+      ok: false,
+      status: 0,
+      text: async () => err.message,
+    }));
     if (!res.ok) opts.log(`prometheus-operator: reload failed (${res.status}): ${await res.text()}`);
   };
 
   const sync = async () => {
     writeIfChanged(sd.pods, JSON.stringify(podRoleGroups(pods.list()), null, 1) + '\n');
-    writeIfChanged(sd.endpoints, JSON.stringify(endpointsRoleGroups(endpoints.list(), services.list(), pods.list()), null, 1) + '\n');
+    writeIfChanged(
+      sd.endpoints,
+      JSON.stringify(endpointsRoleGroups(endpoints.list(), services.list(), pods.list()), null, 1) + '\n',
+    );
     const rulesChanged = writeRules();
-    const config = prometheusConfig({ ...opts.base, monitorJobs: monitorJobs(), ruleFiles: [join(rulesDir, '*.yaml')] });
+    const config = prometheusConfig({
+      ...opts.base,
+      monitorJobs: monitorJobs(),
+      ruleFiles: [join(rulesDir, '*.yaml')],
+    });
     if (writeIfChanged(opts.configFile, config) || rulesChanged) await reload();
   };
 

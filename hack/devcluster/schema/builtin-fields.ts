@@ -34,7 +34,8 @@ function modelName(apiVersion: string, kind: string): string | undefined {
   const version = apiVersion.split('/').pop() ?? '';
   const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
   const v = version.charAt(0).toUpperCase() + version.slice(1);
-  const candidates = kind === 'Event' ? [group === 'events.k8s.io' ? `Events${v}Event` : `Core${v}Event`] : [`${v}${kind}`];
+  const candidates =
+    kind === 'Event' ? [group === 'events.k8s.io' ? `Events${v}Event` : `Core${v}Event`] : [`${v}${kind}`];
   return candidates.find((c) => table(c) !== undefined);
 }
 

@@ -17,12 +17,22 @@ type Check = (obj: Record<string, unknown>) => FieldError[];
 const CHECKS: Record<string, Check[]> = {
   'v1/Pod': [podSpecAt('spec')],
   'v1/Service': [servicePorts, (o) => validateLabels(at(o, 'spec.selector'), 'spec.selector')],
-  'apps/v1/Deployment': [nonNegative('spec.replicas', 'spec.minReadySeconds', 'spec.revisionHistoryLimit'), ...workload('spec')],
+  'apps/v1/Deployment': [
+    nonNegative('spec.replicas', 'spec.minReadySeconds', 'spec.revisionHistoryLimit'),
+    ...workload('spec'),
+  ],
   'apps/v1/ReplicaSet': [nonNegative('spec.replicas', 'spec.minReadySeconds'), ...workload('spec')],
-  'apps/v1/StatefulSet': [nonNegative('spec.replicas', 'spec.minReadySeconds', 'spec.revisionHistoryLimit'), ...workload('spec')],
+  'apps/v1/StatefulSet': [
+    nonNegative('spec.replicas', 'spec.minReadySeconds', 'spec.revisionHistoryLimit'),
+    ...workload('spec'),
+  ],
   'batch/v1/Job': [nonNegative('spec.parallelism', 'spec.completions', 'spec.backoffLimit'), ...workload('spec')],
   'batch/v1/CronJob': [
-    nonNegative('spec.jobTemplate.spec.parallelism', 'spec.jobTemplate.spec.completions', 'spec.jobTemplate.spec.backoffLimit'),
+    nonNegative(
+      'spec.jobTemplate.spec.parallelism',
+      'spec.jobTemplate.spec.completions',
+      'spec.jobTemplate.spec.backoffLimit',
+    ),
     ...workload('spec.jobTemplate.spec'),
   ],
 };
@@ -45,10 +55,11 @@ function at(obj: unknown, path: string): unknown {
 
 /** Fields of the wrong type are left to the schema check, which already names them. */
 function nonNegative(...paths: string[]): Check {
-  return (obj) => paths.flatMap((p) => {
-    const v = at(obj, p);
-    return typeof v === 'number' && v < 0 ? [invalid(p, v, NEGATIVE_MSG)] : [];
-  });
+  return (obj) =>
+    paths.flatMap((p) => {
+      const v = at(obj, p);
+      return typeof v === 'number' && v < 0 ? [invalid(p, v, NEGATIVE_MSG)] : [];
+    });
 }
 
 /** Selector and pod template of a controller (its spec at `specPath`). */
@@ -67,7 +78,8 @@ function labelSelector(selector: unknown, path: string): FieldError[] {
   const exprs = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
   exprs.forEach((e, i) => {
     const key = isPlainObject(e) ? e.key : undefined;
-    if (typeof key === 'string') for (const msg of isQualifiedName(key)) errs.push(invalid(`${path}.matchExpressions[${i}].key`, key, msg));
+    if (typeof key === 'string')
+      for (const msg of isQualifiedName(key)) errs.push(invalid(`${path}.matchExpressions[${i}].key`, key, msg));
   });
   return errs;
 }

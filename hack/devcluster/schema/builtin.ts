@@ -2,7 +2,14 @@
 // ajv validators) by the kubernetes-models package; errors are reworded as kube-apiserver words them.
 import { createRequire } from 'node:module';
 import { notSupported, required, typeInvalid, invalid, type FieldError } from './errors.js';
-import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isPathSegmentName, validateLabelsAndAnnotations, validateObjectMetaName } from './names.js';
+import {
+  isDNS1035Label,
+  isDNS1123Label,
+  isDNS1123Subdomain,
+  isPathSegmentName,
+  validateLabelsAndAnnotations,
+  validateObjectMetaName,
+} from './names.js';
 import { jsonTypeOf } from './types.js';
 import { validateBuiltinSemantics } from './builtin-semantics.js';
 
@@ -95,7 +102,10 @@ export function validateBuiltin(apiVersion: string, kind: string, obj: unknown):
   const errs: FieldError[] = [];
   const key = `${apiVersion}/${kind}`;
   const meta = (obj as any)?.metadata;
-  errs.push(...validateObjectMetaName(meta, NAME_RULES[key] ?? isDNS1123Subdomain), ...validateLabelsAndAnnotations(meta));
+  errs.push(
+    ...validateObjectMetaName(meta, NAME_RULES[key] ?? isDNS1123Subdomain),
+    ...validateLabelsAndAnnotations(meta),
+  );
   const Model = modelFor(apiVersion, kind);
   if (!Model) return errs;
   try {
@@ -129,16 +139,26 @@ function toFieldErrors(list: AjvError[], obj: unknown): FieldError[] {
         out.push(required(path ? `${path}.${e.params.missingProperty}` : String(e.params.missingProperty)));
         break;
       case 'type': {
-        const expected = Array.isArray(e.params.type) ? e.params.type.filter((t: string) => t !== 'null').join(',') : e.params.type;
+        const expected = Array.isArray(e.params.type)
+          ? e.params.type.filter((t: string) => t !== 'null').join(',')
+          : e.params.type;
         const actual = jsonTypeOf(value);
         out.push(typeInvalid(path, actual, `${path} in body must be of type ${expected}: ${JSON.stringify(actual)}`));
         break;
       }
       case 'enum':
-        out.push(notSupported(path, value, (e.params.allowedValues ?? []).map((x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x)))));
+        out.push(
+          notSupported(
+            path,
+            value,
+            (e.params.allowedValues ?? []).map((x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x))),
+          ),
+        );
         break;
       case 'format':
-        out.push(typeInvalid(path, value, `${path} in body must be of type ${e.params.format}: ${JSON.stringify(value)}`));
+        out.push(
+          typeInvalid(path, value, `${path} in body must be of type ${e.params.format}: ${JSON.stringify(value)}`),
+        );
         break;
       default:
         out.push(invalid(path, value, `${path} in body ${e.message ?? e.keyword}`));

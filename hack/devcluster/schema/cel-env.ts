@@ -22,7 +22,12 @@ function compare(a: CelValue, b: CelValue): number {
 
 function numeric(v: CelValue): number | bigint | undefined {
   if (typeof v === 'bigint' || typeof v === 'number') return v;
-  if (v !== null && typeof v === 'object' && 'value' in (v as object) && typeof (v as { value: unknown }).value === 'bigint') {
+  if (
+    v !== null &&
+    typeof v === 'object' &&
+    'value' in (v as object) &&
+    typeof (v as { value: unknown }).value === 'bigint'
+  ) {
     return (v as { value: bigint }).value; // CelUint
   }
   return undefined;
@@ -79,10 +84,16 @@ const kubernetesRegex = [
   celMethod('findAll', CelScalar.STRING, [CelScalar.STRING], listType(CelScalar.STRING), function (pattern) {
     return [...this.matchAll(new RegExp(pattern, 'gu'))].map((m) => m[0]);
   }),
-  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], listType(CelScalar.STRING), function (pattern, n) {
-    const all = [...this.matchAll(new RegExp(pattern, 'gu'))].map((m) => m[0]);
-    return n < 0n ? all : all.slice(0, Number(n));
-  }),
+  celMethod(
+    'findAll',
+    CelScalar.STRING,
+    [CelScalar.STRING, CelScalar.INT],
+    listType(CelScalar.STRING),
+    function (pattern, n) {
+      const all = [...this.matchAll(new RegExp(pattern, 'gu'))].map((m) => m[0]);
+      return n < 0n ? all : all.slice(0, Number(n));
+    },
+  ),
 ];
 
 /** `self`/`oldSelf` are declared dyn: their concrete CEL types come from the schema-driven conversion. */

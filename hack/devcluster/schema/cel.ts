@@ -77,7 +77,19 @@ function fail(expr: Expr, pos: Positions, message: string): undefined {
 }
 
 /** Type names are identifiers in CEL (`type(self) == int`). */
-const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'string', 'bool', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
+const TYPE_IDENTS = new Set([
+  'int',
+  'uint',
+  'double',
+  'string',
+  'bool',
+  'bytes',
+  'list',
+  'map',
+  'null_type',
+  'type',
+  'dyn',
+]);
 
 /** Walks the parsed expression, returning the schema node its value has when known. */
 function checkExpr(expr: Expr, scope: Scope, pos: Positions): SchemaNode | undefined {
@@ -85,7 +97,8 @@ function checkExpr(expr: Expr, scope: Scope, pos: Positions): SchemaNode | undef
   switch (k.case) {
     case 'identExpr': {
       if (TYPE_IDENTS.has(k.value.name) && !scope.vars.has(k.value.name)) return undefined;
-      if (!scope.vars.has(k.value.name)) return fail(expr, pos, `undeclared reference to '${k.value.name}' (in container '')`);
+      if (!scope.vars.has(k.value.name))
+        return fail(expr, pos, `undeclared reference to '${k.value.name}' (in container '')`);
       return scope.vars.get(k.value.name);
     }
     case 'selectExpr': {
@@ -249,8 +262,27 @@ export function compileRule(rule: ValidationRule, index: number, node: SchemaNod
 // number → double, int-or-string → int or string, unknown fields → dyn by their JSON shape).
 
 const CEL_RESERVED = new Set([
-  'true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if',
-  'import', 'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while',
+  'true',
+  'false',
+  'null',
+  'in',
+  'as',
+  'break',
+  'const',
+  'continue',
+  'else',
+  'for',
+  'function',
+  'if',
+  'import',
+  'let',
+  'loop',
+  'package',
+  'namespace',
+  'return',
+  'var',
+  'void',
+  'while',
 ]);
 
 /** Kubernetes escapes property names that are not CEL identifiers (e.g. "x-y" → "x__dash__y"). */
@@ -287,7 +319,8 @@ export function toCel(value: unknown, node: SchemaNode | undefined, cache: CelCa
   if (typeof value === 'string') return node?.type === 'string' ? convertFormatted(value, node.schema.format) : value;
   if (typeof value === 'number') {
     if (node?.type === 'number') return value;
-    if (node?.type === 'integer' || node?.intOrString || !node || !node.type) return Number.isInteger(value) ? BigInt(value) : value;
+    if (node?.type === 'integer' || node?.intOrString || !node || !node.type)
+      return Number.isInteger(value) ? BigInt(value) : value;
     return value;
   }
   if (typeof value !== 'object') return value;
@@ -325,4 +358,3 @@ export function celErrorText(result: CelResult): string {
   const msg = (result as Error).message ?? String(result);
   return msg.replace(/^field not found: /, 'no such key: ');
 }
-

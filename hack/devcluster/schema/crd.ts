@@ -53,7 +53,10 @@ function withImplicitRoot(schema: JSONSchemaProps): JSONSchemaProps {
   const properties = { ...(schema.properties ?? {}) };
   for (const [k, v] of Object.entries(IMPLICIT_ROOT)) {
     const declared = properties[k];
-    properties[k] = k === 'metadata' ? { ...v, ...(declared ?? {}), properties: { ...v.properties, ...(declared?.properties ?? {}) } } : (declared ?? v);
+    properties[k] =
+      k === 'metadata'
+        ? { ...v, ...(declared ?? {}), properties: { ...v.properties, ...(declared?.properties ?? {}) } }
+        : (declared ?? v);
   }
   return { ...schema, type: schema.type ?? 'object', properties };
 }
@@ -102,9 +105,16 @@ class Compiled implements CompiledSchema {
   }
 
   validate(obj: any, oldObj?: any): FieldError[] {
-    const errs: FieldError[] = [...validateObjectMetaName(obj?.metadata), ...validateLabelsAndAnnotations(obj?.metadata)];
+    const errs: FieldError[] = [
+      ...validateObjectMetaName(obj?.metadata),
+      ...validateLabelsAndAnnotations(obj?.metadata),
+    ];
     if (!this.namespaced && typeof obj?.metadata?.namespace === 'string' && obj.metadata.namespace) {
-      errs.push({ type: 'FieldValueForbidden', field: 'metadata.namespace', message: 'Forbidden: not allowed on this type' });
+      errs.push({
+        type: 'FieldValueForbidden',
+        field: 'metadata.namespace',
+        message: 'Forbidden: not allowed on this type',
+      });
     }
     const result = validateTree(obj, oldObj ?? undefined, this.root);
     errs.push(...result.schemaErrs, ...result.listErrs);
@@ -138,7 +148,8 @@ export function compileCrdSchema(crd: unknown, version: string, subresource?: 's
   if (hit) return hit;
 
   const v = versionsOf(crd).find((x) => x.name === version);
-  if (!v) throw new Error(`CustomResourceDefinition ${c?.metadata?.name ?? ''} has no version ${JSON.stringify(version)}`);
+  if (!v)
+    throw new Error(`CustomResourceDefinition ${c?.metadata?.name ?? ''} has no version ${JSON.stringify(version)}`);
   const schema = v.schema?.openAPIV3Schema ?? c?.spec?.validation?.openAPIV3Schema ?? PERMISSIVE;
   const compiled = new Compiled(compileTree(schema), c?.spec?.scope !== 'Cluster');
 
@@ -158,13 +169,18 @@ export function compileCrdSchema(crd: unknown, version: string, subresource?: 's
 
 function goVersions(versions: CrdVersion[]): string {
   const items = versions.map(
-    (v) => `apiextensions.CustomResourceDefinitionVersion{Name:${JSON.stringify(v.name ?? '')}, Served:${!!v.served}, Storage:${!!v.storage}, ...}`,
+    (v) =>
+      `apiextensions.CustomResourceDefinitionVersion{Name:${JSON.stringify(v.name ?? '')}, Served:${!!v.served}, Storage:${!!v.storage}, ...}`,
   );
   return `[]apiextensions.CustomResourceDefinitionVersion{${items.join(', ')}}`;
 }
 
 function invalidVersions(versions: CrdVersion[], detail: string): FieldError {
-  return { type: 'FieldValueInvalid', field: 'spec.versions', message: `Invalid value: ${goVersions(versions)}: ${detail}` };
+  return {
+    type: 'FieldValueInvalid',
+    field: 'spec.versions',
+    message: `Invalid value: ${goVersions(versions)}: ${detail}`,
+  };
 }
 
 function validateNames(names: any): FieldError[] {
@@ -185,7 +201,8 @@ function validateNames(names: any): FieldError[] {
   };
   const mixed = (field: string, value: string) => {
     const m = isDNS1035Label(value.toLowerCase());
-    if (value && m.length) errs.push(invalid(`${p}.${field}`, value, `may have mixed case, but should otherwise match: ${m.join(',')}`));
+    if (value && m.length)
+      errs.push(invalid(`${p}.${field}`, value, `may have mixed case, but should otherwise match: ${m.join(',')}`));
   };
   label('plural', plural);
   label('singular', singular);
@@ -238,17 +255,23 @@ function validateRules(schema: JSONSchemaProps, path: string): FieldError[] {
         errs.push(required(`${rulePath}.rule`));
         return;
       }
-      if (rule.reason && !REASONS.includes(rule.reason)) errs.push(notSupported(`${rulePath}.reason`, rule.reason, REASONS));
+      if (rule.reason && !REASONS.includes(rule.reason))
+        errs.push(notSupported(`${rulePath}.reason`, rule.reason, REASONS));
       try {
         compileRule(rule, i, node);
       } catch (err) {
         if (!(err instanceof CelCompileError)) throw err;
         const detail = err.part === 'rule' ? 'compilation failed' : 'messageExpression compilation failed';
-        errs.push({ type: 'FieldValueInvalid', field: `${rulePath}.${err.part}`, message: `Invalid value: ${goRule(rule)}: ${detail}: ${err.message}` });
+        errs.push({
+          type: 'FieldValueInvalid',
+          field: `${rulePath}.${err.part}`,
+          message: `Invalid value: ${goRule(rule)}: ${detail}: ${err.message}`,
+        });
       }
     });
     for (const [name, prop] of Object.entries(s.properties ?? {})) visit(prop, `${p}.properties[${name}]`, false);
-    if (isPlainObject(s.additionalProperties)) visit(s.additionalProperties as JSONSchemaProps, `${p}.additionalProperties`, false);
+    if (isPlainObject(s.additionalProperties))
+      visit(s.additionalProperties as JSONSchemaProps, `${p}.additionalProperties`, false);
     if (isPlainObject(s.items)) visit(s.items as JSONSchemaProps, `${p}.items`, false);
   };
   visit(schema, path, true);
@@ -265,7 +288,8 @@ function validateDefaults(schema: JSONSchemaProps, path: string): FieldError[] {
   const visit = (s: JSONSchemaProps, p: string) => {
     if (s.default !== undefined) errs.push(...validateDefault(s, `${p}.default`));
     for (const [name, prop] of Object.entries(s.properties ?? {})) visit(prop, `${p}.properties[${name}]`);
-    if (isPlainObject(s.additionalProperties)) visit(s.additionalProperties as JSONSchemaProps, `${p}.additionalProperties`);
+    if (isPlainObject(s.additionalProperties))
+      visit(s.additionalProperties as JSONSchemaProps, `${p}.additionalProperties`);
     if (isPlainObject(s.items)) visit(s.items as JSONSchemaProps, `${p}.items`);
   };
   visit(schema, path);
@@ -275,9 +299,15 @@ function validateDefaults(schema: JSONSchemaProps, path: string): FieldError[] {
 function validateDefault(s: JSONSchemaProps, at: string): FieldError[] {
   const node = compileTreeAt(s);
   const value = structuredClone(s.default);
-  const pruned = pruneUnknown({ v: structuredClone(value) }, buildNode({ type: 'object', properties: { v: s } }, () => []));
+  const pruned = pruneUnknown(
+    { v: structuredClone(value) },
+    buildNode({ type: 'object', properties: { v: s } }, () => []),
+  );
   if (pruned.length) return [invalid(at, s.default, 'must not have unknown fields')];
-  const rebase = (e: FieldError): FieldError => ({ ...e, field: e.field ? `${at}${e.field.startsWith('[') ? '' : '.'}${e.field}` : at });
+  const rebase = (e: FieldError): FieldError => ({
+    ...e,
+    field: e.field ? `${at}${e.field.startsWith('[') ? '' : '.'}${e.field}` : at,
+  });
   const result = validateTree(value, value, node, { ratchet: false });
   const schemaErrs = [...result.schemaErrs, ...result.listErrs];
   if (schemaErrs.length) return schemaErrs.map(rebase);
@@ -308,10 +338,13 @@ function validateColumns(columns: PrinterColumn[], path: string): FieldError[] {
     const p = `${path}[${i}]`;
     if (!col?.name) errs.push(required(`${p}.name`));
     if (!col?.type) errs.push(required(`${p}.type`, `must be one of ${COLUMN_TYPES.join(',')}`));
-    else if (!COLUMN_TYPES.includes(col.type)) errs.push(invalid(`${p}.type`, col.type, `must be one of ${COLUMN_TYPES.join(',')}`));
-    if (col?.format && !COLUMN_FORMATS.includes(col.format)) errs.push(invalid(`${p}.format`, col.format, `must be one of ${COLUMN_FORMATS.join(',')}`));
+    else if (!COLUMN_TYPES.includes(col.type))
+      errs.push(invalid(`${p}.type`, col.type, `must be one of ${COLUMN_TYPES.join(',')}`));
+    if (col?.format && !COLUMN_FORMATS.includes(col.format))
+      errs.push(invalid(`${p}.format`, col.format, `must be one of ${COLUMN_FORMATS.join(',')}`));
     if (!col?.jsonPath) errs.push(required(`${p}.JSONPath`));
-    else if (!col.jsonPath.startsWith('.')) errs.push(invalid(`${p}.JSONPath`, col.jsonPath, 'must be a simple json path starting with .'));
+    else if (!col.jsonPath.startsWith('.'))
+      errs.push(invalid(`${p}.JSONPath`, col.jsonPath, 'must be a simple json path starting with .'));
   });
   return errs;
 }
@@ -335,11 +368,14 @@ export function validateCrd(crd: unknown): FieldError[] {
   errs.push(...validateLabelsAndAnnotations(c?.metadata));
 
   if (!group) errs.push(required('spec.group'));
-  else if (isDNS1123Subdomain(group).length) errs.push(invalid('spec.group', group, isDNS1123Subdomain(group).join(',')));
-  else if (group.split('.').length < 2) errs.push(invalid('spec.group', group, 'should be a domain with at least one dot'));
+  else if (isDNS1123Subdomain(group).length)
+    errs.push(invalid('spec.group', group, isDNS1123Subdomain(group).join(',')));
+  else if (group.split('.').length < 2)
+    errs.push(invalid('spec.group', group, 'should be a domain with at least one dot'));
 
   if (!spec.scope) errs.push(required('spec.scope'));
-  else if (spec.scope !== 'Cluster' && spec.scope !== 'Namespaced') errs.push(notSupported('spec.scope', spec.scope, ['Cluster', 'Namespaced']));
+  else if (spec.scope !== 'Cluster' && spec.scope !== 'Namespaced')
+    errs.push(notSupported('spec.scope', spec.scope, ['Cluster', 'Namespaced']));
 
   const versions = versionsOf(crd);
   const seen = new Set<string>();
@@ -353,7 +389,8 @@ export function validateCrd(crd: unknown): FieldError[] {
     const m = isDNS1035Label(name);
     if (m.length) errs.push(invalid(`spec.versions[${i}].name`, name, m.join(',')));
     errs.push(...validateVersionSchema(v, i));
-    if (Array.isArray(v.additionalPrinterColumns)) errs.push(...validateColumns(v.additionalPrinterColumns, `spec.versions[${i}].additionalPrinterColumns`));
+    if (Array.isArray(v.additionalPrinterColumns))
+      errs.push(...validateColumns(v.additionalPrinterColumns, `spec.versions[${i}].additionalPrinterColumns`));
   });
   if (duplicateName) errs.push(invalidVersions(versions, 'must contain unique version names'));
   if (storage !== 1) errs.push(invalidVersions(versions, 'must have exactly one version marked as storage version'));

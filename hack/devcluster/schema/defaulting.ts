@@ -14,7 +14,8 @@ export function applyDefaults(value: unknown, node: SchemaNode | undefined): voi
     const items = node.items;
     if (!items) return;
     for (let i = 0; i < value.length; i++) {
-      if (isNonNullableNull(value[i], items) && items.schema.default !== undefined) value[i] = deepCopy(items.schema.default);
+      if (isNonNullableNull(value[i], items) && items.schema.default !== undefined)
+        value[i] = deepCopy(items.schema.default);
       applyDefaults(value[i], items);
     }
     return;

@@ -62,7 +62,8 @@ const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
 const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
 const LABEL_VALUE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-const QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QUALIFIED_NAME_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 
 /** apimachinery's RegexError: "<msg> (e.g. 'a',  or 'b', regex used for validation is '<fmt>')". */
@@ -87,7 +88,8 @@ export function isQualifiedName(value: string): string[] {
   }
   if (!name) errs.push('name part must be non-empty');
   else if (name.length > 63) errs.push(`name part ${maxLenError(63)}`);
-  if (!QUALIFIED_NAME.test(name)) errs.push(`name part ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')}`);
+  if (!QUALIFIED_NAME.test(name))
+    errs.push(`name part ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')}`);
   return errs;
 }
 
@@ -149,7 +151,8 @@ export function validateObjectMetaName(
   const errs: FieldError[] = [];
   if (generateName) {
     // upstream masks a trailing dash (the random suffix follows it) before checking the prefix
-    for (const msg of nameRules(generateName.replace(/-$/, 'a'), true)) errs.push(invalid('metadata.generateName', generateName, msg));
+    for (const msg of nameRules(generateName.replace(/-$/, 'a'), true))
+      errs.push(invalid('metadata.generateName', generateName, msg));
   }
   if (!name) {
     if (!generateName) errs.push(required('metadata.name', 'name or generateName is required'));

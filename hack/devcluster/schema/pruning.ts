@@ -13,10 +13,17 @@ export function pruneUnknown(value: unknown, root: SchemaNode): string[] {
   return pruned;
 }
 
-function pruneNode(value: unknown, node: SchemaNode | undefined, path: string, isResource: boolean, pruned: string[]): void {
+function pruneNode(
+  value: unknown,
+  node: SchemaNode | undefined,
+  path: string,
+  isResource: boolean,
+  pruned: string[],
+): void {
   if (!node) return;
   if (Array.isArray(value)) {
-    if (node.items) value.forEach((item, i) => pruneNode(item, node.items, `${path}[${i}]`, node.items!.embedded, pruned));
+    if (node.items)
+      value.forEach((item, i) => pruneNode(item, node.items, `${path}[${i}]`, node.items!.embedded, pruned));
     return;
   }
   if (!isPlainObject(value)) return;

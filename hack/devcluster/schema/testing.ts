@@ -28,7 +28,13 @@ export function crdWith(spec: JSONSchemaProps, root: Partial<JSONSchemaProps> = 
 }
 
 export function widget(spec: unknown, extra: Record<string, unknown> = {}): any {
-  return { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1', namespace: 'default' }, spec, ...extra };
+  return {
+    apiVersion: 'example.com/v1',
+    kind: 'Widget',
+    metadata: { name: 'w1', namespace: 'default' },
+    spec,
+    ...extra,
+  };
 }
 
 export function lines(errs: FieldError[]): string[] {

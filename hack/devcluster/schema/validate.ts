@@ -2,7 +2,16 @@
 // wording), x-kubernetes-list-type invariants, then CEL rules unless an earlier error is blocking.
 // Updates ratchet: errors inside a subtree equal to the old object's are dropped (transition rules excepted).
 import {
-  childPath, duplicate, forbidden, indexPath, invalid, notSupported, required, tooLong, tooMany, typeInvalid,
+  childPath,
+  duplicate,
+  forbidden,
+  indexPath,
+  invalid,
+  notSupported,
+  required,
+  tooLong,
+  tooMany,
+  typeInvalid,
   type FieldError,
 } from './errors.js';
 import { isCelError } from '@bufbuild/cel';
@@ -27,8 +36,20 @@ export interface ValidationResult {
 }
 
 /** `ratchet: false` still binds oldSelf from `old` but reports errors in unchanged parts too. */
-export function validateTree(value: unknown, old: unknown, root: SchemaNode, options: { ratchet?: boolean } = {}): ValidationResult {
-  const w: Walk = { schemaErrs: [], listErrs: [], celErrs: [], cache: new WeakMap(), oldCache: new WeakMap(), ratcheting: options.ratchet !== false };
+export function validateTree(
+  value: unknown,
+  old: unknown,
+  root: SchemaNode,
+  options: { ratchet?: boolean } = {},
+): ValidationResult {
+  const w: Walk = {
+    schemaErrs: [],
+    listErrs: [],
+    celErrs: [],
+    cache: new WeakMap(),
+    oldCache: new WeakMap(),
+    ratcheting: options.ratchet !== false,
+  };
   walk(value, old, root, '', false, w);
   return w;
 }
@@ -94,7 +115,8 @@ function typeNames(node: SchemaNode): string | undefined {
 function checkValue(value: unknown, node: SchemaNode, path: string, errs: FieldError[]): void {
   const expected = typeNames(node);
   if (value === null) {
-    if (expected && !node.nullable) errs.push(typeInvalid(path, 'null', `${path} in body must be of type ${expected}: "null"`));
+    if (expected && !node.nullable)
+      errs.push(typeInvalid(path, 'null', `${path} in body must be of type ${expected}: "null"`));
     return;
   }
   const actual = jsonTypeOf(value);
@@ -106,7 +128,13 @@ function checkValue(value: unknown, node: SchemaNode, path: string, errs: FieldE
   else if (typeof value === 'number') checkNumber(value, node, path, errs);
   else if (Array.isArray(value)) checkArray(value, node, path, errs);
   if (node.enumValues && !node.enumValues.some((e) => deepEqual(e, value))) {
-    errs.push(notSupported(path, value, node.enumValues.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)))));
+    errs.push(
+      notSupported(
+        path,
+        value,
+        node.enumValues.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))),
+      ),
+    );
   }
   if (isPlainObject(value)) checkObject(value, node, path, errs);
 }
@@ -138,7 +166,8 @@ function checkNumber(value: number, node: SchemaNode, path: string, errs: FieldE
   const s = node.schema;
   if (s.multipleOf !== undefined && s.multipleOf > 0) {
     const q = value / s.multipleOf;
-    if (Math.abs(q - Math.round(q)) > 1e-9) errs.push(invalid(path, value, `${path} in body should be a multiple of ${fmtNum(s.multipleOf)}`));
+    if (Math.abs(q - Math.round(q)) > 1e-9)
+      errs.push(invalid(path, value, `${path} in body should be a multiple of ${fmtNum(s.multipleOf)}`));
   }
   if (s.maximum !== undefined) {
     const bad = s.exclusiveMaximum ? value >= s.maximum : value > s.maximum;
@@ -184,7 +213,8 @@ function checkObject(value: Record<string, unknown>, node: SchemaNode, path: str
     if (!(key in value)) errs.push(required(childPath(path, key)));
   }
   if (node.additional === false && node.properties === undefined) {
-    for (const key of Object.keys(value)) errs.push(invalid(childPath(path, key), '', `${path}.${key} in body is a forbidden property`));
+    for (const key of Object.keys(value))
+      errs.push(invalid(childPath(path, key), '', `${path}.${key} in body is a forbidden property`));
   }
 }
 
@@ -202,7 +232,8 @@ function checkJunctors(value: unknown, node: SchemaNode, path: string, errs: Fie
   if (node.oneOf.length && node.oneOf.filter((n) => failures(n).length === 0).length !== 1) {
     errs.push(invalid(path, '', `${path} in body must validate one and only one schema (oneOf)`));
   }
-  if (node.not && failures(node.not).length === 0) errs.push(invalid(path, '', `${path} in body must not validate the schema (not)`));
+  if (node.not && failures(node.not).length === 0)
+    errs.push(invalid(path, '', `${path} in body must not validate the schema (not)`));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,7 +250,9 @@ function checkListType(value: unknown[], node: SchemaNode, path: string, errs: F
   }
   if (node.listType !== 'map') return;
   const nonObjects = value.flatMap((item, i) =>
-    item !== null && !isPlainObject(item) ? [invalid(indexPath(path, i), item, 'must be an object for an array of list-type map')] : [],
+    item !== null && !isPlainObject(item)
+      ? [invalid(indexPath(path, i), item, 'must be an object for an array of list-type map')]
+      : [],
   );
   if (nonObjects.length) {
     errs.push(...nonObjects);
@@ -255,9 +288,10 @@ function runRules(value: unknown, old: unknown, node: SchemaNode, path: string, 
     }
     if (isCelError(result) || result instanceof Error) {
       const err = celErrorText(result);
-      const detail = err.startsWith('found no matching overload') || err.startsWith('no such overload')
-        ? `'${err}': call arguments did not match a supported operator, function or macro signature for rule: ${ruleErrorString(rule)}`
-        : `${err} evaluating rule: ${ruleErrorString(rule)}`;
+      const detail =
+        err.startsWith('found no matching overload') || err.startsWith('no such overload')
+          ? `'${err}': call arguments did not match a supported operator, function or macro signature for rule: ${ruleErrorString(rule)}`
+          : `${err} evaluating rule: ${ruleErrorString(rule)}`;
       w.celErrs.push(invalid(path, typeName, detail));
       continue;
     }
@@ -267,7 +301,7 @@ function runRules(value: unknown, old: unknown, node: SchemaNode, path: string, 
 }
 
 function ruleErrorString(rule: CompiledRule): string {
-  return (rule.rule.message?.trim() || rule.rule.rule.trim());
+  return rule.rule.message?.trim() || rule.rule.rule.trim();
 }
 
 function messageFor(rule: CompiledRule, self: unknown, oldSelf: unknown): string {

@@ -30,9 +30,16 @@ const server = http.createServer((req, res) => {
   const forced = /^\/status\/(\d{3})$/.exec(url.pathname);
   if (forced) return send(res, Number(forced[1]), `status ${forced[1]}\n`);
   if (url.pathname === '/metrics') {
-    const lines = ['# HELP testserver_requests_total Requests served, by path.', '# TYPE testserver_requests_total counter'];
+    const lines = [
+      '# HELP testserver_requests_total Requests served, by path.',
+      '# TYPE testserver_requests_total counter',
+    ];
     for (const [path, n] of requests) lines.push(`testserver_requests_total{path="${path}"} ${n}`);
-    lines.push('# HELP testserver_ready Whether the server reports ready.', '# TYPE testserver_ready gauge', `testserver_ready ${ready ? 1 : 0}`);
+    lines.push(
+      '# HELP testserver_ready Whether the server reports ready.',
+      '# TYPE testserver_ready gauge',
+      `testserver_ready ${ready ? 1 : 0}`,
+    );
     if (process.env.METRICS_BODY) lines.push(process.env.METRICS_BODY.trimEnd());
     return send(res, 200, lines.join('\n') + '\n', 'text/plain; version=0.0.4');
   }

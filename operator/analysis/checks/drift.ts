@@ -73,23 +73,44 @@ function expectedOf(ref: readonly number[], source: ExpectedSource): Expected {
 }
 
 /** Scores `live` against `expected`, item by item (items come from `expected`). */
-export function compareHistograms(expected: Record<string, readonly number[]>, live: Record<string, readonly number[]> | undefined, source: ExpectedSource = {}): DriftReport {
+export function compareHistograms(
+  expected: Record<string, readonly number[]>,
+  live: Record<string, readonly number[]> | undefined,
+  source: ExpectedSource = {},
+): DriftReport {
   const report: DriftReport = { items: {}, missing: {} };
   for (const [name, ref] of Object.entries(expected)) {
     const counts = live?.[name];
-    if (!counts) { report.missing[name] = 'no live data'; continue; }
+    if (!counts) {
+      report.missing[name] = 'no live data';
+      continue;
+    }
     // Trailing bins with no live series yet are zeros, not a shape mismatch.
     const aligned = counts.length < ref.length ? [...counts, ...new Array(ref.length - counts.length).fill(0)] : counts;
-    if (aligned.length !== ref.length) { report.missing[name] = `live data has ${counts.length} bins, the reference ${ref.length}`; continue; }
-    if (total(aligned) === 0) { report.missing[name] = 'no live samples in the window'; continue; }
+    if (aligned.length !== ref.length) {
+      report.missing[name] = `live data has ${counts.length} bins, the reference ${ref.length}`;
+      continue;
+    }
+    if (total(aligned) === 0) {
+      report.missing[name] = 'no live samples in the window';
+      continue;
+    }
     try {
       const expected = expectedOf(ref, source);
       // PSI of smoothed shares (see smoothedProportions): a sample's empty bins are estimated,
       // not floored; an exact reference distribution is taken as it is.
       const expectedShares = 'counts' in expected ? smoothedProportions(expected.counts) : expected.proportions;
-      const item = { psi: psi(expectedShares, smoothedProportions(aligned)), jensenShannon: jensenShannonDistance(ref, aligned), samples: total(aligned), pValue: histogramTest(aligned, expected).pValue };
+      const item = {
+        psi: psi(expectedShares, smoothedProportions(aligned)),
+        jensenShannon: jensenShannonDistance(ref, aligned),
+        samples: total(aligned),
+        pValue: histogramTest(aligned, expected).pValue,
+      };
       report.items[name] = item;
-      if (report.score === undefined || item.psi > report.score) { report.score = item.psi; report.worst = name; }
+      if (report.score === undefined || item.psi > report.score) {
+        report.score = item.psi;
+        report.worst = name;
+      }
       report.samples = Math.min(report.samples ?? Infinity, item.samples);
     } catch (err) {
       if (!(err instanceof DivergenceError)) throw err;
@@ -112,18 +133,28 @@ export function itemAlpha(report: DriftReport, confidence: number): number {
 /** Items scoring above `max` whose difference is significant, highest PSI first. */
 export function significantDrift(report: DriftReport, max: number, confidence: number): Array<[string, FeatureDrift]> {
   const alpha = itemAlpha(report, confidence);
-  return Object.entries(report.items).filter(([, d]) => d.psi > max && d.pValue < alpha).sort((a, b) => b[1].psi - a[1].psi);
+  return Object.entries(report.items)
+    .filter(([, d]) => d.psi > max && d.pValue < alpha)
+    .sort((a, b) => b[1].psi - a[1].psi);
 }
 
 /** The highest PSI among significantly different items (0 when none is), for levels. */
 export function significantScore(report: DriftReport, confidence: number): number | undefined {
   if (report.score === undefined) return undefined;
   const alpha = itemAlpha(report, confidence);
-  return Math.max(0, ...Object.values(report.items).filter((d) => d.pValue < alpha).map((d) => d.psi));
+  return Math.max(
+    0,
+    ...Object.values(report.items)
+      .filter((d) => d.pValue < alpha)
+      .map((d) => d.psi),
+  );
 }
 
 /** Class distributions of two sides as aligned vectors per head (labels: union, sorted). */
-function classVectors(expected: Record<string, Record<string, number>>, live: Record<string, Record<string, number>> | undefined) {
+function classVectors(
+  expected: Record<string, Record<string, number>>,
+  live: Record<string, Record<string, number>> | undefined,
+) {
   const exp: Record<string, number[]> = {};
   const liv: Record<string, number[]> = {};
   for (const [head, classes] of Object.entries(expected)) {
@@ -136,17 +167,23 @@ function classVectors(expected: Record<string, Record<string, number>>, live: Re
 }
 
 /** Output drift of `subject` against `baseline` (or the reference when there is none). */
-export function predictionDrift(subject: RoleMeasurements, baseline: RoleMeasurements | undefined, reference: ReferenceProfile | undefined): DriftReport {
-  const expected = baseline ? baseline.predictions ?? {} : reference?.predictions ?? {};
+export function predictionDrift(
+  subject: RoleMeasurements,
+  baseline: RoleMeasurements | undefined,
+  reference: ReferenceProfile | undefined,
+): DriftReport {
+  const expected = baseline ? (baseline.predictions ?? {}) : (reference?.predictions ?? {});
   const { exp, liv } = classVectors(expected, subject.predictions);
   const report = compareHistograms(exp, liv, baseline ? 'counts' : { samples: reference?.samples });
   // Expected heads with no baseline counts cannot be compared yet.
   for (const [head, v] of Object.entries(exp)) {
-    if (total(v) === 0 && report.items[head] === undefined) report.missing[head] = `no ${baseline ? baseline.role : 'reference'} predictions`;
+    if (total(v) === 0 && report.items[head] === undefined)
+      report.missing[head] = `no ${baseline ? baseline.role : 'reference'} predictions`;
   }
   // Both sides are live samples: the smaller one bounds how much the score can be trusted.
   if (baseline) {
-    for (const head of Object.keys(report.items)) report.samples = Math.min(report.samples ?? Infinity, total(exp[head]));
+    for (const head of Object.keys(report.items))
+      report.samples = Math.min(report.samples ?? Infinity, total(exp[head]));
   }
   return report;
 }
@@ -161,11 +198,27 @@ interface DriftSubject {
   noData: string;
 }
 
-function verdictOf(report: DriftReport, policy: DriftPolicy, { check, subject, what, noData }: DriftSubject): CheckResult {
+function verdictOf(
+  report: DriftReport,
+  policy: DriftPolicy,
+  { check, subject, what, noData }: DriftSubject,
+): CheckResult {
   const base = { check, role: subject.role, threshold: policy.max };
   const missing = Object.entries(report.missing);
   if (report.score === undefined) {
-    return result({ ...base, samples: 0, verdict: 'Inconclusive', message: noData + (missing.length ? ` (${missing.map(([n, why]) => `${n}: ${why}`).slice(0, 5).join('; ')})` : '') });
+    return result({
+      ...base,
+      samples: 0,
+      verdict: 'Inconclusive',
+      message:
+        noData +
+        (missing.length
+          ? ` (${missing
+              .map(([n, why]) => `${n}: ${why}`)
+              .slice(0, 5)
+              .join('; ')})`
+          : ''),
+    });
   }
   const breakdown = Object.fromEntries(Object.entries(report.items).map(([n, d]) => [n, d.psi]));
   const samples = Math.round(report.samples ?? 0);
@@ -175,7 +228,11 @@ function verdictOf(report: DriftReport, policy: DriftPolicy, { check, subject, w
   // score above max only fails once minRequests samples back it, like the other checks.
   if (samples < policy.minRequests) {
     const above = report.score > policy.max ? ` > max ${fmt(policy.max)}, but` : ';';
-    return result({ ...measured, verdict: 'Inconclusive', message: `${worst}${above} only ${samples} samples, fewer than minRequests=${policy.minRequests}` });
+    return result({
+      ...measured,
+      verdict: 'Inconclusive',
+      message: `${worst}${above} only ${samples} samples, fewer than minRequests=${policy.minRequests}`,
+    });
   }
   const drifting = significantDrift(report, policy.max, policy.confidence);
   const level = `${fmt((1 - itemAlpha(report, policy.confidence)) * 100)}%`;
@@ -186,29 +243,67 @@ function verdictOf(report: DriftReport, policy: DriftPolicy, { check, subject, w
   }
   if (report.score > policy.max) {
     const d = report.items[report.worst!];
-    return result({ ...measured, verdict: 'Inconclusive', message: `${worst} > max ${fmt(policy.max)}, but not significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples): could be sampling noise` });
+    return result({
+      ...measured,
+      verdict: 'Inconclusive',
+      message: `${worst} > max ${fmt(policy.max)}, but not significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples): could be sampling noise`,
+    });
   }
-  if (missing.length) return result({ ...measured, verdict: 'Inconclusive', message: `${worst}; not measured: ${missing.map(([n, why]) => `${n} (${why})`).slice(0, 5).join(', ')}` });
+  if (missing.length)
+    return result({
+      ...measured,
+      verdict: 'Inconclusive',
+      message: `${worst}; not measured: ${missing
+        .map(([n, why]) => `${n} (${why})`)
+        .slice(0, 5)
+        .join(', ')}`,
+    });
   return result({ ...measured, verdict: 'Pass', message: `${worst} ≤ max ${fmt(policy.max)}` });
 }
 
 /** The `drift` check (input features vs reference profile). */
-export function driftCheck(subject: RoleMeasurements, reference: ReferenceProfile | undefined, policy: DriftPolicy): CheckResult {
+export function driftCheck(
+  subject: RoleMeasurements,
+  reference: ReferenceProfile | undefined,
+  policy: DriftPolicy,
+): CheckResult {
   if (!reference || Object.keys(reference.features).length === 0) {
-    return result({ check: 'drift', role: subject.role, threshold: policy.max, verdict: 'Inconclusive', message: `version ${subject.version} has no reference profile to compare with` });
+    return result({
+      check: 'drift',
+      role: subject.role,
+      threshold: policy.max,
+      verdict: 'Inconclusive',
+      message: `version ${subject.version} has no reference profile to compare with`,
+    });
   }
   const noData = `no live feature histograms for version ${subject.version}: ${problemOf(subject, 'featureBins')}`;
   return verdictOf(featureDrift(subject, reference), policy, { check: 'drift', subject, what: 'input drift', noData });
 }
 
 /** The `predictionDrift` check (predicted classes vs baseline, else vs reference). */
-export function predictionDriftCheck(subject: RoleMeasurements, baseline: RoleMeasurements | undefined, reference: ReferenceProfile | undefined, policy: DriftPolicy): CheckResult {
+export function predictionDriftCheck(
+  subject: RoleMeasurements,
+  baseline: RoleMeasurements | undefined,
+  reference: ReferenceProfile | undefined,
+  policy: DriftPolicy,
+): CheckResult {
   const against = baseline ? `${baseline.role} version ${baseline.version}` : 'the reference profile';
   const expected = baseline ? baseline.predictions : reference?.predictions;
   if (!expected || Object.keys(expected).length === 0) {
     const why = baseline ? problemOf(baseline, 'predictions') : 'no reference class distribution';
-    return result({ check: 'predictionDrift', role: subject.role, threshold: policy.max, verdict: 'Inconclusive', message: `no predictions of ${against} to compare with: ${why}` });
+    return result({
+      check: 'predictionDrift',
+      role: subject.role,
+      threshold: policy.max,
+      verdict: 'Inconclusive',
+      message: `no predictions of ${against} to compare with: ${why}`,
+    });
   }
   const noData = `no predictions of version ${subject.version}: ${problemOf(subject, 'predictions')}`;
-  return verdictOf(predictionDrift(subject, baseline, reference), policy, { check: 'predictionDrift', subject, what: `prediction drift vs ${against}:`, noData });
+  return verdictOf(predictionDrift(subject, baseline, reference), policy, {
+    check: 'predictionDrift',
+    subject,
+    what: `prediction drift vs ${against}:`,
+    noData,
+  });
 }

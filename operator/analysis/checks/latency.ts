@@ -14,13 +14,31 @@ export function latencyCheck(subject: RoleMeasurements, policy: LatencyPolicy): 
   const base = { check: 'latencyP95Ms' as const, role: subject.role, threshold: policy.max };
   const samples = subject.requests === undefined ? undefined : Math.round(subject.requests);
   if (subject.latencyP95Ms === undefined) {
-    return result({ ...base, samples, verdict: 'Inconclusive', message: `no latency data for version ${subject.version}: ${problemOf(subject, 'latencyP95Ms')}` });
+    return result({
+      ...base,
+      samples,
+      verdict: 'Inconclusive',
+      message: `no latency data for version ${subject.version}: ${problemOf(subject, 'latencyP95Ms')}`,
+    });
   }
   const measured = { ...base, value: subject.latencyP95Ms, samples };
   const where = `p95 latency ${fmt(subject.latencyP95Ms)} ms`;
   if (samples === undefined || samples < policy.minRequests) {
-    return result({ ...measured, verdict: 'Inconclusive', message: `${where} over ${samples ?? 'an unknown number of'} requests, fewer than minRequests=${policy.minRequests}` });
+    return result({
+      ...measured,
+      verdict: 'Inconclusive',
+      message: `${where} over ${samples ?? 'an unknown number of'} requests, fewer than minRequests=${policy.minRequests}`,
+    });
   }
-  if (subject.latencyP95Ms > policy.max) return result({ ...measured, verdict: 'Fail', message: `${where} > max ${fmt(policy.max)} ms (${samples} requests)` });
-  return result({ ...measured, verdict: 'Pass', message: `${where} ≤ max ${fmt(policy.max)} ms (${samples} requests)` });
+  if (subject.latencyP95Ms > policy.max)
+    return result({
+      ...measured,
+      verdict: 'Fail',
+      message: `${where} > max ${fmt(policy.max)} ms (${samples} requests)`,
+    });
+  return result({
+    ...measured,
+    verdict: 'Pass',
+    message: `${where} ≤ max ${fmt(policy.max)} ms (${samples} requests)`,
+  });
 }

@@ -4,7 +4,14 @@ import type { AnalysisCheck, Verdict, VersionRole } from '../../api/index.js';
 
 export type { Verdict };
 
-export const CHECK_NAMES = ['accuracy', 'accuracyVsStable', 'drift', 'predictionDrift', 'latencyP95Ms', 'errorRate'] as const;
+export const CHECK_NAMES = [
+  'accuracy',
+  'accuracyVsStable',
+  'drift',
+  'predictionDrift',
+  'latencyP95Ms',
+  'errorRate',
+] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface CheckResult extends AnalysisCheck {

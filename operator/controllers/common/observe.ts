@@ -20,11 +20,16 @@ export interface JobObservation {
 
 /** Waiting reasons that mean the container cannot start until someone fixes something. */
 export const STUCK_REASONS = new Set([
-  'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull',
-  'CreateContainerConfigError', 'CreateContainerError',
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
 ]);
 
-const byNewest = (a: Pod, b: Pod) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? '');
+const byNewest = (a: Pod, b: Pod) =>
+  (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? '');
 
 function containerOf(pod: Pod, container: string): ContainerStatus | undefined {
   return pod.status?.containerStatuses?.find((c) => c.name === container);
@@ -47,9 +52,13 @@ function completedObservation(job: Job, complete: JobCondition, pods: Pod[], con
   const pod = decidingPod(pods, container, true);
   const t = pod ? terminatedOf(pod, container) : undefined;
   return {
-    state: 'Succeeded', reason: 'Completed', message: 'the Job completed',
-    startTime: job.status?.startTime, completionTime: job.status?.completionTime ?? complete.lastTransitionTime,
-    terminationMessage: t?.message, exitCode: t?.exitCode,
+    state: 'Succeeded',
+    reason: 'Completed',
+    message: 'the Job completed',
+    startTime: job.status?.startTime,
+    completionTime: job.status?.completionTime ?? complete.lastTransitionTime,
+    terminationMessage: t?.message,
+    exitCode: t?.exitCode,
   };
 }
 
@@ -58,9 +67,13 @@ function failedObservation(job: Job, failed: JobCondition, pods: Pod[], containe
   const t = pod ? terminatedOf(pod, container) : undefined;
   const exit = t ? ` (last exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''})` : '';
   return {
-    state: 'Failed', reason: failed.reason || 'JobFailed', message: `${failed.message || 'the Job failed'}${exit}`,
-    startTime: job.status?.startTime, completionTime: failed.lastTransitionTime,
-    terminationMessage: t?.message, exitCode: t?.exitCode,
+    state: 'Failed',
+    reason: failed.reason || 'JobFailed',
+    message: `${failed.message || 'the Job failed'}${exit}`,
+    startTime: job.status?.startTime,
+    completionTime: failed.lastTransitionTime,
+    terminationMessage: t?.message,
+    exitCode: t?.exitCode,
   };
 }
 
@@ -69,12 +82,22 @@ function activeObservation(pods: Pod[], container: string, startTime: string | u
   for (const pod of [...pods].sort(byNewest)) {
     const waiting = containerOf(pod, container)?.state?.waiting;
     if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
-      return { state: 'Pending', reason: waiting.reason, message: `pod ${pod.metadata?.name}: ${waiting.message ?? waiting.reason}`, startTime };
+      return {
+        state: 'Pending',
+        reason: waiting.reason,
+        message: `pod ${pod.metadata?.name}: ${waiting.message ?? waiting.reason}`,
+        startTime,
+      };
     }
   }
   const running = pods.some((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
   if (running) return { state: 'Running', reason: 'JobRunning', message: 'the pod is running', startTime };
-  return { state: 'Pending', reason: 'JobPending', message: 'waiting for the pod to be scheduled and started', startTime };
+  return {
+    state: 'Pending',
+    reason: 'JobPending',
+    message: 'waiting for the pod to be scheduled and started',
+    startTime,
+  };
 }
 
 export function observeJob(job: Job, pods: Pod[], container: string): JobObservation {

@@ -6,7 +6,14 @@ import type { KubeObject, OwnerReference } from '../../runtime/kinds.js';
 
 /** The controller ownerReference to `owner`, a modelship resource of kind `kind`. */
 export function controllerReference(kind: string, owner: KubeObject): OwnerReference {
-  return { apiVersion: API_VERSION, kind, name: owner.metadata?.name ?? '', uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: API_VERSION,
+    kind,
+    name: owner.metadata?.name ?? '',
+    uid: owner.metadata?.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** Whether `obj` names `owner` (by uid: a deleted and re-created owner is another object). */

@@ -52,7 +52,10 @@ export function joinUri(base: string, child: string): string {
 
 /** Volume name of a claim inside a pod (the same claim used twice shares one volume). */
 export function claimVolumeName(claim: string): string {
-  const safe = claim.replace(/[^a-z0-9-]/g, '-').slice(0, 50).replace(/-+$/, '');
+  const safe = claim
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 50)
+    .replace(/-+$/, '');
   return `pvc-${safe}`;
 }
 

@@ -1,7 +1,12 @@
 // One reconcile's view of an InferenceService: the object with its CRD defaults applied, the
 // rollout policy, the model's versions, the time, the cluster and the controller's own parts.
 // Every step of a reconcile takes this context, so none needs more than two parameters.
-import { withInferenceServiceDefaults, type InferenceService, type ModelVersion, type WorkloadDefaults } from '../../api/index.js';
+import {
+  withInferenceServiceDefaults,
+  type InferenceService,
+  type ModelVersion,
+  type WorkloadDefaults,
+} from '../../api/index.js';
 import type { MetricProvider } from '../../metrics-providers/index.js';
 import type { AppliedMemo } from '../../runtime/applied-memo.js';
 import type { ReconcileContext } from '../../runtime/controller.js';
@@ -39,16 +44,27 @@ export interface RolloutContext {
   readonly deps: RolloutDeps;
 }
 
-export function rolloutContext(stored: InferenceService, kube: ReconcileContext, deps: RolloutDeps, now: Date): RolloutContext {
+export function rolloutContext(
+  stored: InferenceService,
+  kube: ReconcileContext,
+  deps: RolloutDeps,
+  now: Date,
+): RolloutContext {
   const isvc = { ...stored, spec: withInferenceServiceDefaults(stored.spec) };
-  const versions = kube.cache.list<ModelVersion>(Kinds.ModelVersion, isvc.metadata.namespace).filter((mv) => mv.spec.model === isvc.spec.model);
+  const versions = kube.cache
+    .list<ModelVersion>(Kinds.ModelVersion, isvc.metadata.namespace)
+    .filter((mv) => mv.spec.model === isvc.spec.model);
   return { isvc, policy: rolloutPolicy(isvc), versions, now, kube, deps };
 }
 
 export const versionOf = (ctx: RolloutContext, version: number | undefined): ModelVersion | undefined =>
   version === undefined ? undefined : ctx.versions.find((mv) => mv.spec.version === version);
 
-export const keyOf = (ctx: RolloutContext) => ({ namespace: ctx.isvc.metadata.namespace ?? '', name: ctx.isvc.metadata.name ?? '' });
+export const keyOf = (ctx: RolloutContext) => ({
+  namespace: ctx.isvc.metadata.namespace ?? '',
+  name: ctx.isvc.metadata.name ?? '',
+});
 
 /** Memo keys of one service's children; the uid keeps a re-created service from inheriting them. */
-export const memoPrefix = (ctx: RolloutContext): string => `${ctx.isvc.metadata.namespace ?? ''}/${ctx.isvc.metadata.name ?? ''}/${ctx.isvc.metadata.uid ?? ''}|`;
+export const memoPrefix = (ctx: RolloutContext): string =>
+  `${ctx.isvc.metadata.namespace ?? ''}/${ctx.isvc.metadata.name ?? ''}/${ctx.isvc.metadata.uid ?? ''}|`;

@@ -21,8 +21,11 @@ export interface Decision {
   retrain?: RetrainDecision;
 }
 
-export const fold = (ctx: RolloutContext, status: InferenceServiceStatus, events: readonly RolloutEvent[]): InferenceServiceStatus =>
-  events.reduce((s, e) => transition(s, e, ctx.policy, ctx.now), status);
+export const fold = (
+  ctx: RolloutContext,
+  status: InferenceServiceStatus,
+  events: readonly RolloutEvent[],
+): InferenceServiceStatus => events.reduce((s, e) => transition(s, e, ctx.policy, ctx.now), status);
 
 /** An unknown traffic provider, or an artifact of a version to serve that no pod could mount. */
 export function invalidSpec(ctx: RolloutContext, status: InferenceServiceStatus): Problem | undefined {
@@ -44,9 +47,21 @@ export function invalidSpec(ctx: RolloutContext, status: InferenceServiceStatus)
   return undefined;
 }
 
-function withRetrain(ctx: RolloutContext, status: InferenceServiceStatus, retrain: RetrainDecision): InferenceServiceStatus {
+function withRetrain(
+  ctx: RolloutContext,
+  status: InferenceServiceStatus,
+  retrain: RetrainDecision,
+): InferenceServiceStatus {
   const count = (status.retrain?.count ?? 0) + 1;
-  return { ...status, retrain: { lastTriggeredAt: ctx.now.toISOString(), lastReason: retrain.reason, trainingRun: retrainRunName(ctx.isvc, count), count } };
+  return {
+    ...status,
+    retrain: {
+      lastTriggeredAt: ctx.now.toISOString(),
+      lastReason: retrain.reason,
+      trainingRun: retrainRunName(ctx.isvc, count),
+      count,
+    },
+  };
 }
 
 /** Where users and the router find the roles, and which generation this status describes. */

@@ -4,6 +4,10 @@ export * from './phases.js';
 export * from './policy.js';
 export * from './retrain.js';
 export * from './conditions.js';
-export { inferenceServiceController, reconcileInferenceService, type InferenceServiceControllerOptions } from './controller.js';
+export {
+  inferenceServiceController,
+  reconcileInferenceService,
+  type InferenceServiceControllerOptions,
+} from './controller.js';
 export { contains } from './children/index.js';
 export { RolloutMetrics } from './metrics.js';

@@ -3,22 +3,40 @@
 // analysis after a promotion). Provider failures come back as inconclusive checks with their
 // reason, never as a pass; a missing Prometheus address is one inconclusive check that says so.
 import {
-  analyse, aggregateVerdict, analyseCanary, checkSummaries, monitorVersion, toStatusChecks, type AnalysisPolicy, type ReferenceProfile,
+  analyse,
+  aggregateVerdict,
+  analyseCanary,
+  checkSummaries,
+  monitorVersion,
+  toStatusChecks,
+  type AnalysisPolicy,
+  type ReferenceProfile,
 } from '../../analysis/index.js';
-import { formatDuration, parseDuration, type InferenceService, type InferenceServiceStatus, type VersionRole } from '../../api/index.js';
+import {
+  formatDuration,
+  parseDuration,
+  type InferenceService,
+  type InferenceServiceStatus,
+  type VersionRole,
+} from '../../api/index.js';
 import { keyOf, versionOf, type RolloutContext } from './context.js';
 import { roleUrls } from './observe.js';
 import { nextAnalysisAt, type RolloutEvent } from './phases.js';
 import { monitoringIntervalMs } from './policy.js';
 
-const NO_PROVIDER = 'no Prometheus address (spec.prometheus.address or the operator flag --prometheus-url): nothing can be measured';
+const NO_PROVIDER =
+  'no Prometheus address (spec.prometheus.address or the operator flag --prometheus-url): nothing can be measured';
 
 /** A PromQL range for a duration such as 1m or 1500ms (whole seconds, at least 1s). */
 export function windowOf(duration: string): string {
   return formatDuration(Math.max(1000, Math.ceil(parseDuration(duration) / 1000) * 1000));
 }
 
-const target = (isvc: InferenceService, version: number) => ({ version: String(version), model: isvc.spec.model, namespace: isvc.metadata.namespace });
+const target = (isvc: InferenceService, version: number) => ({
+  version: String(version),
+  model: isvc.spec.model,
+  namespace: isvc.metadata.namespace,
+});
 const policyOf = (isvc: InferenceService): AnalysisPolicy => isvc.spec.canary;
 
 export async function measure(ctx: RolloutContext, status: InferenceServiceStatus): Promise<RolloutEvent[]> {
@@ -27,7 +45,11 @@ export async function measure(ctx: RolloutContext, status: InferenceServiceStatu
   return [...analysis, ...monitored];
 }
 
-async function referenceOf(ctx: RolloutContext, role: VersionRole, version: number | undefined): Promise<ReferenceProfile | undefined> {
+async function referenceOf(
+  ctx: RolloutContext,
+  role: VersionRole,
+  version: number | undefined,
+): Promise<ReferenceProfile | undefined> {
   const mv = versionOf(ctx, version);
   return mv ? ctx.deps.reference(mv, roleUrls(ctx)[role]) : undefined;
 }
@@ -38,25 +60,46 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
   const canary = status.canary?.version;
   if (!due || ctx.now < due || !versionOf(ctx, canary)) return [];
   const provider = ctx.deps.metricProvider(ctx.isvc);
-  if (!provider) return [{ type: 'Analysis', verdict: 'Inconclusive', checks: [{ check: 'errorRate', role: 'canary', verdict: 'Inconclusive', message: NO_PROVIDER }], details: [NO_PROVIDER] }];
+  if (!provider)
+    return [
+      {
+        type: 'Analysis',
+        verdict: 'Inconclusive',
+        checks: [{ check: 'errorRate', role: 'canary', verdict: 'Inconclusive', message: NO_PROVIDER }],
+        details: [NO_PROVIDER],
+      },
+    ];
   // Production drift of the stable (e.g. the drift that triggered this retrain) makes stable's
   // predictions no yardstick for the canary's; see AnalysisInput.baselineDrifted.
   const level = status.monitoring?.drift?.level;
   const stable = status.stable?.version;
   const result = await analyseCanary({
-    provider, canary: target(ctx.isvc, canary!), stable: stable === undefined ? undefined : target(ctx.isvc, stable),
-    window: windowOf(ctx.isvc.spec.canary.interval), at: ctx.now, reference: await referenceOf(ctx, 'canary', canary),
-    baselineDrifted: level === 'Warn' || level === 'Critical', policy: policyOf(ctx.isvc),
+    provider,
+    canary: target(ctx.isvc, canary!),
+    stable: stable === undefined ? undefined : target(ctx.isvc, stable),
+    window: windowOf(ctx.isvc.spec.canary.interval),
+    at: ctx.now,
+    reference: await referenceOf(ctx, 'canary', canary),
+    baselineDrifted: level === 'Warn' || level === 'Critical',
+    policy: policyOf(ctx.isvc),
   });
   ctx.deps.metrics.analysis.recordAnalysis(keyOf(ctx), result.checks);
-  const details = [...checkSummaries(result.checks, ['Fail']), ...checkSummaries(result.checks, ['Inconclusive'])].slice(0, 4);
+  const details = [
+    ...checkSummaries(result.checks, ['Fail']),
+    ...checkSummaries(result.checks, ['Inconclusive']),
+  ].slice(0, 4);
   return [{ type: 'Analysis', verdict: result.verdict, checks: toStatusChecks(result.checks), details }];
 }
 
 const SERVING_PHASES = new Set(['Serving', 'RolledBack', 'Degraded']);
 
 function monitoringDue(ctx: RolloutContext, status: InferenceServiceStatus): boolean {
-  if (!SERVING_PHASES.has(status.phase ?? '') || !versionOf(ctx, status.stable?.version) || !ctx.isvc.spec.monitoring.enabled) return false;
+  if (
+    !SERVING_PHASES.has(status.phase ?? '') ||
+    !versionOf(ctx, status.stable?.version) ||
+    !ctx.isvc.spec.monitoring.enabled
+  )
+    return false;
   const last = status.monitoring?.lastCheckedAt ? Date.parse(status.monitoring.lastCheckedAt) : 0;
   return ctx.now.getTime() - last >= monitoringIntervalMs(ctx.isvc);
 }
@@ -71,16 +114,34 @@ async function monitoringIfDue(ctx: RolloutContext, status: InferenceServiceStat
   const { drift, accuracy } = isvc.spec.monitoring;
   const canary = policyOf(isvc);
   const result = await monitorVersion({
-    provider, stable: target(isvc, stable!), window: windowOf(isvc.spec.monitoring.interval), at: now,
-    reference, monitoring: { drift, accuracy }, minRequests: canary.minRequests, minFeedback: canary.minFeedback, confidence: canary.checks.accuracy.confidence,
+    provider,
+    stable: target(isvc, stable!),
+    window: windowOf(isvc.spec.monitoring.interval),
+    at: now,
+    reference,
+    monitoring: { drift, accuracy },
+    minRequests: canary.minRequests,
+    minFeedback: canary.minFeedback,
+    confidence: canary.checks.accuracy.confidence,
   });
   ctx.deps.metrics.analysis.recordDrift(keyOf(ctx), 'stable', result.drift);
-  ctx.deps.metrics.analysis.recordLevels(keyOf(ctx), { drift: result.status.drift?.level, accuracy: result.status.accuracy?.level });
+  ctx.deps.metrics.analysis.recordLevels(keyOf(ctx), {
+    drift: result.status.drift?.level,
+    accuracy: result.status.accuracy?.level,
+  });
   const guard = status.monitoring?.guard;
   const guardOpen = guard?.until !== undefined && now < new Date(guard.until) && status.phase === 'Serving';
   if (!guardOpen) return [{ type: 'Monitored', monitoring: result.status }];
   // The guard judges the new stable on absolute checks only: no baseline runs any more, and
   // prediction drift against its own reference is not a regression signal.
-  const checks = analyse({ subject: result.measurements, reference, policy: canary }).filter((c) => c.check !== 'predictionDrift');
-  return [{ type: 'Monitored', monitoring: result.status, guard: { verdict: aggregateVerdict(checks), details: checkSummaries(checks, ['Fail']).slice(0, 4) } }];
+  const checks = analyse({ subject: result.measurements, reference, policy: canary }).filter(
+    (c) => c.check !== 'predictionDrift',
+  );
+  return [
+    {
+      type: 'Monitored',
+      monitoring: result.status,
+      guard: { verdict: aggregateVerdict(checks), details: checkSummaries(checks, ['Fail']).slice(0, 4) },
+    },
+  ];
 }

@@ -25,16 +25,67 @@ export class RolloutMetrics {
   constructor(readonly registry: Registry = new Registry()) {
     this.analysis = new AnalysisMetrics(registry);
     const isvc = ['resource_namespace', 'isvc'];
-    this.canaryWeight = once(registry, 'modelship_operator_canary_weight', () => new Gauge({ name: 'modelship_operator_canary_weight', help: 'Percent of traffic sent to the canary.', labelNames: isvc, registers: [registry] }));
-    this.phase = once(registry, 'modelship_operator_rollout_phase', () => new Gauge({ name: 'modelship_operator_rollout_phase', help: '1 for the current rollout phase of each InferenceService.', labelNames: [...isvc, 'phase'], registers: [registry] }));
-    this.promotions = once(registry, 'modelship_operator_promotions_total', () => new Counter({ name: 'modelship_operator_promotions_total', help: 'Canaries promoted to stable.', labelNames: isvc, registers: [registry] }));
-    this.rollbacks = once(registry, 'modelship_operator_rollbacks_total', () => new Counter({ name: 'modelship_operator_rollbacks_total', help: 'Canaries (or guarded promotions) rolled back, by reason.', labelNames: [...isvc, 'reason'], registers: [registry] }));
-    this.retrains = once(registry, 'modelship_operator_retrains_total', () => new Counter({ name: 'modelship_operator_retrains_total', help: 'TrainingRuns created by retraining triggers, by reason.', labelNames: [...isvc, 'reason'], registers: [registry] }));
+    this.canaryWeight = once(
+      registry,
+      'modelship_operator_canary_weight',
+      () =>
+        new Gauge({
+          name: 'modelship_operator_canary_weight',
+          help: 'Percent of traffic sent to the canary.',
+          labelNames: isvc,
+          registers: [registry],
+        }),
+    );
+    this.phase = once(
+      registry,
+      'modelship_operator_rollout_phase',
+      () =>
+        new Gauge({
+          name: 'modelship_operator_rollout_phase',
+          help: '1 for the current rollout phase of each InferenceService.',
+          labelNames: [...isvc, 'phase'],
+          registers: [registry],
+        }),
+    );
+    this.promotions = once(
+      registry,
+      'modelship_operator_promotions_total',
+      () =>
+        new Counter({
+          name: 'modelship_operator_promotions_total',
+          help: 'Canaries promoted to stable.',
+          labelNames: isvc,
+          registers: [registry],
+        }),
+    );
+    this.rollbacks = once(
+      registry,
+      'modelship_operator_rollbacks_total',
+      () =>
+        new Counter({
+          name: 'modelship_operator_rollbacks_total',
+          help: 'Canaries (or guarded promotions) rolled back, by reason.',
+          labelNames: [...isvc, 'reason'],
+          registers: [registry],
+        }),
+    );
+    this.retrains = once(
+      registry,
+      'modelship_operator_retrains_total',
+      () =>
+        new Counter({
+          name: 'modelship_operator_retrains_total',
+          help: 'TrainingRuns created by retraining triggers, by reason.',
+          labelNames: [...isvc, 'reason'],
+          registers: [registry],
+        }),
+    );
   }
 
   setRollout(namespace: string, name: string, phase: InferenceServicePhase | undefined, canaryWeight: number): void {
     this.canaryWeight.set({ resource_namespace: namespace, isvc: name }, canaryWeight);
-    for (const p of PHASES) this.phase.set({ resource_namespace: namespace, isvc: name, phase: p }, p === phase ? 1 : 0);
+    for (const p of PHASES)
+      this.phase.set({ resource_namespace: namespace, isvc: name, phase: p }, p === phase ? 1 : 0);
   }
 
   forget(namespace: string, name: string): void {

@@ -12,7 +12,8 @@ interface PodLike extends KubeObject {
   status?: { phase?: string; conditions?: Array<{ type: string; status: string }> };
 }
 
-const isReady = (p: PodLike): boolean => p.status?.phase === 'Running' && !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (p: PodLike): boolean =>
+  p.status?.phase === 'Running' && !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 function rolePods(ctx: RolloutContext, role: VersionRole): RolePods {
   const { isvc } = ctx;
@@ -54,14 +55,20 @@ export function observe(ctx: RolloutContext): RolloutEvent[] {
 
 /** A TrainingRun this service triggered has not finished. */
 export function retrainInFlight(ctx: RolloutContext): boolean {
-  const runs = ctx.kube.cache.list<TrainingRun>(Kinds.TrainingRun, ctx.isvc.metadata.namespace, { [Labels.inferenceService]: ctx.isvc.metadata.name ?? '' });
+  const runs = ctx.kube.cache.list<TrainingRun>(Kinds.TrainingRun, ctx.isvc.metadata.namespace, {
+    [Labels.inferenceService]: ctx.isvc.metadata.name ?? '',
+  });
   return runs.some((r) => r.status?.phase !== 'Succeeded' && r.status?.phase !== 'Failed');
 }
 
 /** Base URLs of the role Services by their cluster IPs (undefined until the Service has one). */
 export function roleUrls(ctx: RolloutContext): Record<VersionRole, string | undefined> {
   const url = (role: VersionRole) => {
-    const svc = ctx.kube.cache.get<KubeObject & { spec?: { clusterIP?: string } }>(Kinds.Service, ctx.isvc.metadata.namespace ?? '', roleName(ctx.isvc, role));
+    const svc = ctx.kube.cache.get<KubeObject & { spec?: { clusterIP?: string } }>(
+      Kinds.Service,
+      ctx.isvc.metadata.namespace ?? '',
+      roleName(ctx.isvc, role),
+    );
     const ip = svc?.spec?.clusterIP;
     return ip && ip !== 'None' ? `http://${ip}:${ROLE_SERVICE_PORT}` : undefined;
   };

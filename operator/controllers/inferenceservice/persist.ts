@@ -6,7 +6,12 @@ import { transitionEvents } from './conditions.js';
 import { keyOf, type RolloutContext } from './context.js';
 import type { RolloutMetrics } from './metrics.js';
 
-function countOutcomes(m: RolloutMetrics, key: { namespace: string; name: string }, before: InferenceServiceStatus | undefined, after: InferenceServiceStatus): void {
+function countOutcomes(
+  m: RolloutMetrics,
+  key: { namespace: string; name: string },
+  before: InferenceServiceStatus | undefined,
+  after: InferenceServiceStatus,
+): void {
   const seen = before?.history ?? [];
   const labels = { namespace: key.namespace, isvc: key.name };
   for (const h of after.history ?? []) {

@@ -1,6 +1,11 @@
 // Spec → the numbers the state machine and the timers use (pure). Every reader gets the spec
 // through withInferenceServiceDefaults (generated from the CRD), so no default is repeated here.
-import { parseDuration, withInferenceServiceDefaults, type InferenceService, type ModelVersion } from '../../api/index.js';
+import {
+  parseDuration,
+  withInferenceServiceDefaults,
+  type InferenceService,
+  type ModelVersion,
+} from '../../api/index.js';
 import type { RolloutPolicy, VersionRef } from './phases.js';
 
 export function rolloutPolicy(isvc: InferenceService): RolloutPolicy {
@@ -18,7 +23,8 @@ export function rolloutPolicy(isvc: InferenceService): RolloutPolicy {
   };
 }
 
-export const monitoringIntervalMs = (isvc: InferenceService): number => parseDuration(withInferenceServiceDefaults(isvc.spec).monitoring.interval);
+export const monitoringIntervalMs = (isvc: InferenceService): number =>
+  parseDuration(withInferenceServiceDefaults(isvc.spec).monitoring.interval);
 
 /** The Ready, not deleted versions of spec.model, newest first; only spec.version when pinned. */
 export function readyVersions(isvc: InferenceService, versions: readonly ModelVersion[]): VersionRef[] {

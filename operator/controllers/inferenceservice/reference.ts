@@ -4,7 +4,12 @@
 // the version (`GET /v2/models/<model>/profile` through the role's Service). The operator never
 // reads the volumes an artifact lives on: on a cluster it has no access to them. A profile is
 // cached per ModelVersion uid (versions are immutable) once its digest matches the version's.
-import { referenceFromProfileJson, referenceFromStatusProfile, type ProfileJsonLike, type ReferenceProfile } from '../../analysis/reference.js';
+import {
+  referenceFromProfileJson,
+  referenceFromStatusProfile,
+  type ProfileJsonLike,
+  type ReferenceProfile,
+} from '../../analysis/reference.js';
 import type { ModelVersion } from '../../api/index.js';
 
 /** Base URL of a model server serving `mv` (its role Service), when one is known. */

@@ -11,7 +11,10 @@ const CONVERGE_MS = 1_000;
 const RETRAIN_FOLLOW_MS = 60_000;
 
 const converging = (status: InferenceServiceStatus): boolean =>
-  status.phase === 'Initializing' || status.phase === 'Promoting' || status.phase === 'Degraded' || (!!status.canary && !status.canary.stepStartedAt);
+  status.phase === 'Initializing' ||
+  status.phase === 'Promoting' ||
+  status.phase === 'Degraded' ||
+  (!!status.canary && !status.canary.stepStartedAt);
 
 export function requeueAfter(ctx: RolloutContext, status: InferenceServiceStatus): number {
   const now = ctx.now.getTime();

@@ -3,7 +3,14 @@
 // before `cooldown` has passed since the last one. The run is built from retrain.template and
 // labelled with the InferenceService, so the controller can find what is in flight.
 import {
-  API_VERSION, Labels, parseDuration, withInferenceServiceDefaults, type InferenceService, type InferenceServiceSpec, type InferenceServiceStatus, type TrainingRun,
+  API_VERSION,
+  Labels,
+  parseDuration,
+  withInferenceServiceDefaults,
+  type InferenceService,
+  type InferenceServiceSpec,
+  type InferenceServiceStatus,
+  type TrainingRun,
 } from '../../api/index.js';
 
 export type RetrainReason = 'Drift' | 'AccuracyBelow' | 'Schedule';
@@ -24,8 +31,22 @@ export class CronError extends Error {
   override name = 'CronError';
 }
 
-const ALIASES: Record<string, string> = { '@hourly': '0 * * * *', '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@weekly': '0 0 * * 0', '@monthly': '0 0 1 * *', '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *' };
-const RANGES: Array<[number, number]> = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 6]];
+const ALIASES: Record<string, string> = {
+  '@hourly': '0 * * * *',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@weekly': '0 0 * * 0',
+  '@monthly': '0 0 1 * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+};
+const RANGES: Array<[number, number]> = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 6],
+];
 
 function field(text: string, [lo, hi]: [number, number]): Set<number> {
   const out = new Set<number>();
@@ -35,7 +56,8 @@ function field(text: string, [lo, hi]: [number, number]): Set<number> {
     const from = m[1] === '*' ? lo : Number(m[2]);
     const to = m[1] === '*' ? hi : m[3] !== undefined ? Number(m[3]) : m[4] ? hi : from;
     const step = m[4] ? Number(m[4]) : 1;
-    if (from < lo || to > hi || from > to || step < 1) throw new CronError(`cron field "${text}" out of range ${lo}-${hi}`);
+    if (from < lo || to > hi || from > to || step < 1)
+      throw new CronError(`cron field "${text}" out of range ${lo}-${hi}`);
     for (let v = from; v <= to; v += step) out.add(v);
   }
   return out;
@@ -45,7 +67,8 @@ function field(text: string, [lo, hi]: [number, number]): Set<number> {
 export function parseCron(expr: string): (d: Date) => boolean {
   const text = ALIASES[expr.trim()] ?? expr.trim();
   const parts = text.split(/\s+/);
-  if (parts.length !== 5) throw new CronError(`cron "${expr}" must have five fields (minute hour day-of-month month day-of-week)`);
+  if (parts.length !== 5)
+    throw new CronError(`cron "${expr}" must have five fields (minute hour day-of-month month day-of-week)`);
   const [min, hour, dom, mon, dow] = parts.map((p, i) => field(p.replace(/^\?$/, '*'), i === 4 ? [0, 7] : RANGES[i]));
   if (dow.has(7)) dow.add(0);
   const domAny = parts[2] === '*';
@@ -63,30 +86,49 @@ export function parseCron(expr: string): (d: Date) => boolean {
 export function scheduleFiredBetween(expr: string, after: Date, now: Date): boolean {
   const matches = parseCron(expr);
   const start = Math.max(after.getTime(), now.getTime() - 8 * 86_400_000);
-  for (let t = Math.floor(start / 60_000 + 1) * 60_000; t <= now.getTime(); t += 60_000) if (matches(new Date(t))) return true;
+  for (let t = Math.floor(start / 60_000 + 1) * 60_000; t <= now.getTime(); t += 60_000)
+    if (matches(new Date(t))) return true;
   return false;
 }
 
-type Trigger = (spec: InferenceServiceSpec, status: InferenceServiceStatus, input: RetrainInput) => RetrainDecision | undefined;
+type Trigger = (
+  spec: InferenceServiceSpec,
+  status: InferenceServiceStatus,
+  input: RetrainInput,
+) => RetrainDecision | undefined;
 
 const onDrift: Trigger = (spec, status) => {
   const drift = status.monitoring?.drift;
   if (!spec.retrain?.onDrift || drift?.level !== 'Critical') return undefined;
-  return { reason: 'Drift', message: `input drift is critical (PSI ${drift.score?.toFixed(3)} on ${drift.feature ?? 'a feature'})` };
+  return {
+    reason: 'Drift',
+    message: `input drift is critical (PSI ${drift.score?.toFixed(3)} on ${drift.feature ?? 'a feature'})`,
+  };
 };
 
 const onAccuracy: Trigger = (spec, status) => {
   const below = spec.retrain?.onAccuracyBelow;
   const acc = status.monitoring?.accuracy;
-  if (below === undefined || acc?.value === undefined || (acc.samples ?? 0) < spec.canary.minFeedback || acc.value >= below) return undefined;
-  return { reason: 'AccuracyBelow', message: `live accuracy ${acc.value.toFixed(3)} over ${acc.samples} feedback samples is below ${below}` };
+  if (
+    below === undefined ||
+    acc?.value === undefined ||
+    (acc.samples ?? 0) < spec.canary.minFeedback ||
+    acc.value >= below
+  )
+    return undefined;
+  return {
+    reason: 'AccuracyBelow',
+    message: `live accuracy ${acc.value.toFixed(3)} over ${acc.samples} feedback samples is below ${below}`,
+  };
 };
 
 const onSchedule: Trigger = (spec, status, { isvc, now }) => {
   const schedule = spec.retrain?.schedule;
   if (!schedule) return undefined;
   const since = new Date(status.retrain?.lastTriggeredAt ?? isvc.metadata.creationTimestamp ?? now.toISOString());
-  return scheduleFiredBetween(schedule, since, now) ? { reason: 'Schedule', message: `schedule "${schedule}" is due` } : undefined;
+  return scheduleFiredBetween(schedule, since, now)
+    ? { reason: 'Schedule', message: `schedule "${schedule}" is due` }
+    : undefined;
 };
 
 const TRIGGERS: readonly Trigger[] = [onDrift, onAccuracy, onSchedule];
@@ -105,7 +147,8 @@ export function decideRetrain(input: RetrainInput): RetrainDecision | undefined 
   return undefined;
 }
 
-export const retrainRunName = (isvc: InferenceService, count: number): string => `${isvc.metadata.name}-retrain-${count}`.slice(0, 253);
+export const retrainRunName = (isvc: InferenceService, count: number): string =>
+  `${isvc.metadata.name}-retrain-${count}`.slice(0, 253);
 
 /** The TrainingRun of one trigger, labelled with the service (not owned: runs and versions outlive it). */
 export function buildRetrainRun(isvc: InferenceService, name: string, decision: RetrainDecision): TrainingRun {
@@ -116,7 +159,11 @@ export function buildRetrainRun(isvc: InferenceService, name: string, decision: 
     metadata: {
       name,
       namespace: isvc.metadata.namespace,
-      labels: { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.model]: isvc.spec.model, [Labels.managedBy]: 'modelship' },
+      labels: {
+        [Labels.inferenceService]: isvc.metadata.name ?? '',
+        [Labels.model]: isvc.spec.model,
+        [Labels.managedBy]: 'modelship',
+      },
       annotations: { 'modelship.dev/retrain-reason': decision.reason },
     },
     spec: structuredClone(template),

@@ -10,8 +10,20 @@ import type { Job } from '../common/k8s.js';
 import { createOwnedJob, observeOwnedJob } from '../common/owned-job.js';
 import { isOwnedBy } from '../common/owner.js';
 import { StorageUriError } from '../common/storage.js';
-import { buildValidationJob, MODEL_VERSION_ANNOTATION, VALIDATE_CONTAINER, validationJobName, type ValidationJobOptions } from './job.js';
-import { computeModelVersionStatus, isFinal, modelVersionEvents, specHashOf, type ValidationObservation } from './status.js';
+import {
+  buildValidationJob,
+  MODEL_VERSION_ANNOTATION,
+  VALIDATE_CONTAINER,
+  validationJobName,
+  type ValidationJobOptions,
+} from './job.js';
+import {
+  computeModelVersionStatus,
+  isFinal,
+  modelVersionEvents,
+  specHashOf,
+  type ValidationObservation,
+} from './status.js';
 
 export interface ModelVersionControllerOptions extends ValidationJobOptions {
   concurrency?: number;
@@ -53,7 +65,11 @@ interface Observed {
   retryAfterMs?: number;
 }
 
-async function observeValidation(mv: ModelVersion, ctx: ReconcileContext, opts: ValidationJobOptions): Promise<Observed> {
+async function observeValidation(
+  mv: ModelVersion,
+  ctx: ReconcileContext,
+  opts: ValidationJobOptions,
+): Promise<Observed> {
   const ns = mv.metadata.namespace ?? '';
   const hash = specHashOf(mv);
   const recordedHash = mv.status?.specHash;
@@ -73,20 +89,42 @@ async function observeValidation(mv: ModelVersion, ctx: ReconcileContext, opts: 
       throw e;
     }
     job = await createOwnedJob(desired, ctx);
-    void ctx.recorder.event(mv, 'Normal', 'ValidationStarted', `Created validation Job ${jobName} for ${mv.spec.artifact.uri}`);
+    void ctx.recorder.event(
+      mv,
+      'Normal',
+      'ValidationStarted',
+      `Created validation Job ${jobName} for ${mv.spec.artifact.uri}`,
+    );
   }
   if (!isOwnedBy(job, mv)) {
-    return { obs: { job: { state: 'Pending', reason: 'JobNameTaken', message: `Job ${jobName} belongs to another object; waiting for it to go away` } }, record, retryAfterMs: FOREIGN_JOB_RETRY_MS };
+    return {
+      obs: {
+        job: {
+          state: 'Pending',
+          reason: 'JobNameTaken',
+          message: `Job ${jobName} belongs to another object; waiting for it to go away`,
+        },
+      },
+      record,
+      retryAfterMs: FOREIGN_JOB_RETRY_MS,
+    };
   }
   return { obs: { job: await observeOwnedJob(job, VALIDATE_CONTAINER, ctx) }, record };
 }
 
-export async function reconcileModelVersion(mv: ModelVersion, ctx: ReconcileContext, opts: ValidationJobOptions, now: Date): Promise<ReconcileResult | undefined> {
+export async function reconcileModelVersion(
+  mv: ModelVersion,
+  ctx: ReconcileContext,
+  opts: ValidationJobOptions,
+  now: Date,
+): Promise<ReconcileResult | undefined> {
   const { obs, record, retryAfterMs } = await observeValidation(mv, ctx, opts);
   // Recomputed from the fresh object on a conflict, so fields other writers own (servedBy) survive.
   const compute = (fresh: ModelVersion) => computeModelVersionStatus(fresh, obs, now, record);
   const status = compute(mv);
   const { obj, written } = await ctx.client.setStatus(mv, status, { recompute: compute });
-  if (written) for (const e of modelVersionEvents(mv.status, obj.status ?? status)) void ctx.recorder.event(obj, e.type, e.reason, e.message);
+  if (written)
+    for (const e of modelVersionEvents(mv.status, obj.status ?? status))
+      void ctx.recorder.event(obj, e.type, e.reason, e.message);
   return retryAfterMs ? { requeueAfterMs: retryAfterMs } : undefined;
 }

@@ -30,7 +30,8 @@ export type ParsedReport = { ok: true; report: CompactValidationReport } | { ok:
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 export function parseValidationReport(text: string | undefined): ParsedReport {
-  if (!text || !text.trim()) return { ok: false, message: 'the validation pod wrote no report to its termination message' };
+  if (!text || !text.trim())
+    return { ok: false, message: 'the validation pod wrote no report to its termination message' };
   const parsed = parseJson(text);
   if (!parsed.ok) return parsed;
   const value = parsed.value;
@@ -72,42 +73,72 @@ function compactReport(v: Record<string, unknown>): CompactValidationReport {
 function parseHeads(value: unknown): Record<string, number> | undefined {
   const heads: Record<string, number> = {};
   if (typeof value === 'object' && value !== null) {
-    for (const [k, a] of Object.entries(value as Record<string, unknown>)) if (num(a) !== undefined) heads[k] = a as number;
+    for (const [k, a] of Object.entries(value as Record<string, unknown>))
+      if (num(a) !== undefined) heads[k] = a as number;
   }
   return Object.keys(heads).length ? heads : undefined;
 }
 
 function parseLatency(value: unknown): CompactValidationReport['latencyMs'] | undefined {
   const lat = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  return num(lat.p50) !== undefined || num(lat.p95) !== undefined ? { p50: num(lat.p50), p95: num(lat.p95) } : undefined;
+  return num(lat.p50) !== undefined || num(lat.p95) !== undefined
+    ? { p50: num(lat.p50), p95: num(lat.p95) }
+    : undefined;
 }
 
-const optional = <K extends string, T>(key: K, value: T | undefined): Partial<Record<K, T>> => (value === undefined ? {} : ({ [key]: value } as Record<K, T>));
-const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const optional = <K extends string, T>(key: K, value: T | undefined): Partial<Record<K, T>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, T>);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
-const numbers = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => num(x) !== undefined) ? (v as number[]) : undefined);
-const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+const numbers = (v: unknown): number[] | undefined =>
+  Array.isArray(v) && v.every((x) => num(x) !== undefined) ? (v as number[]) : undefined;
+const defined = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
 
 /** Only the fields the CRD's status.signature declares, so the stored status equals what we computed. */
 function parseSignature(value: unknown): ModelVersionStatusSignature | undefined {
   const v = obj(value);
   if (!v || !Array.isArray(v.heads)) return undefined;
-  const heads = v.heads.map(obj).filter((h): h is Record<string, unknown> => !!h && typeof h.name === 'string')
-    .map((h) => defined({ name: h.name as string, tensor: str(h.tensor), type: h.type === 'binary' || h.type === 'multiclass' ? (h.type as 'binary' | 'multiclass') : undefined, labels: strings(h.labels) }));
+  const heads = v.heads
+    .map(obj)
+    .filter((h): h is Record<string, unknown> => !!h && typeof h.name === 'string')
+    .map((h) =>
+      defined({
+        name: h.name as string,
+        tensor: str(h.tensor),
+        type: h.type === 'binary' || h.type === 'multiclass' ? (h.type as 'binary' | 'multiclass') : undefined,
+        labels: strings(h.labels),
+      }),
+    );
   const i = obj(v.input);
-  const input = i && (i.kind === 'image' || i.kind === 'tensor')
-    ? defined({ kind: i.kind as 'image' | 'tensor', tensor: str(i.tensor), width: num(i.width), height: num(i.height), channels: num(i.channels), layout: i.layout === 'NCHW' || i.layout === 'NHWC' ? (i.layout as 'NCHW' | 'NHWC') : undefined, features: strings(i.features) })
-    : undefined;
+  const input =
+    i && (i.kind === 'image' || i.kind === 'tensor')
+      ? defined({
+          kind: i.kind as 'image' | 'tensor',
+          tensor: str(i.tensor),
+          width: num(i.width),
+          height: num(i.height),
+          channels: num(i.channels),
+          layout: i.layout === 'NCHW' || i.layout === 'NHWC' ? (i.layout as 'NCHW' | 'NHWC') : undefined,
+          features: strings(i.features),
+        })
+      : undefined;
   return defined({ input, heads });
 }
 
 function parseDistributions(value: unknown): CompactValidationReport['distributions'] | undefined {
   const v = obj(value);
   if (!v || !Array.isArray(v.features)) return undefined;
-  const features = v.features.map(obj).filter((f): f is Record<string, unknown> => !!f && typeof f.name === 'string')
+  const features = v.features
+    .map(obj)
+    .filter((f): f is Record<string, unknown> => !!f && typeof f.name === 'string')
     .map((f) => defined({ name: f.name as string, edges: numbers(f.edges), proportions: numbers(f.proportions) }));
-  const predictions = (Array.isArray(v.predictions) ? v.predictions : []).map(obj).filter((p): p is Record<string, unknown> => !!p && typeof p.head === 'string')
+  const predictions = (Array.isArray(v.predictions) ? v.predictions : [])
+    .map(obj)
+    .filter((p): p is Record<string, unknown> => !!p && typeof p.head === 'string')
     .map((p) => defined({ head: p.head as string, labels: strings(p.labels), proportions: numbers(p.proportions) }));
   return defined({ bins: num(v.bins), features, predictions });
 }

@@ -12,16 +12,28 @@ export interface RuntimeTestCluster {
   stop(): Promise<void>;
 }
 
-export async function startRuntimeCluster(namespaces: string[] = [], opts: { bookmarkIntervalMs?: number } = {}): Promise<RuntimeTestCluster> {
+export async function startRuntimeCluster(
+  namespaces: string[] = [],
+  opts: { bookmarkIntervalMs?: number } = {},
+): Promise<RuntimeTestCluster> {
   const cluster = await startTestCluster({ apiserver: { bookmarkIntervalMs: opts.bookmarkIntervalMs } });
   try {
     const client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
     await client.create(widgetCrd);
     for (const name of namespaces) {
-      await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch((e) => { if (!isAlreadyExists(e)) throw e; });
+      await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch((e) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
     }
     // The CRD's REST endpoint appears once the server has processed it.
-    await waitFor(async () => { await client.list(WidgetKind, { namespace: 'default' }); return true; }, 5000, 'widget CRD served');
+    await waitFor(
+      async () => {
+        await client.list(WidgetKind, { namespace: 'default' });
+        return true;
+      },
+      5000,
+      'widget CRD served',
+    );
     return { cluster, client, stop: () => cluster.stop() };
   } catch (e) {
     await cluster.stop();
@@ -30,7 +42,12 @@ export async function startRuntimeCluster(namespaces: string[] = [], opts: { boo
 }
 
 /** Polls `cond` until it returns truthy (errors count as "not yet"); throws with `what` on timeout. */
-export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what: string, intervalMs = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  cond: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

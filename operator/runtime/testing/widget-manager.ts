@@ -15,7 +15,14 @@ const client = new KubeClient(new KubeTransport(loadKubeConfig(kubeconfig)));
 const manager = new Manager({
   client,
   log: createLogger({ silent: true }),
-  leaderElection: { namespace: leaseNamespace, name: leaseName, identity, leaseDurationMs: Number(leaseMs), renewDeadlineMs: Number(renewMs), retryPeriodMs: Number(retryMs) },
+  leaderElection: {
+    namespace: leaseNamespace,
+    name: leaseName,
+    identity,
+    leaseDurationMs: Number(leaseMs),
+    renewDeadlineMs: Number(renewMs),
+    retryPeriodMs: Number(retryMs),
+  },
   onLeadershipChange: (leading) => say({ event: 'leader', leading }),
 });
 manager.add(widgetController({ onReconcile: (k) => say({ event: 'reconcile', key: `${k.namespace}/${k.name}` }) }));

@@ -23,18 +23,26 @@ export const widgetCrd = {
     group: 'test.modelship.dev',
     names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
     scope: 'Namespaced',
-    versions: [{
-      name: 'v1', served: true, storage: true, subresources: { status: {} },
-      schema: {
-        openAPIV3Schema: {
-          type: 'object',
-          properties: {
-            spec: { type: 'object', properties: { data: { type: 'object', additionalProperties: { type: 'string' } } } },
-            status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                properties: { data: { type: 'object', additionalProperties: { type: 'string' } } },
+              },
+              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
           },
         },
       },
-    }],
+    ],
   },
 };
 
@@ -47,7 +55,16 @@ export function desiredConfigMap(w: Widget): KubeObject {
       name: `${w.metadata?.name}-data`,
       namespace: w.metadata?.namespace,
       labels: { 'test.modelship.dev/widget': w.metadata?.name ?? '' },
-      ownerReferences: [{ apiVersion: 'test.modelship.dev/v1', kind: 'Widget', name: w.metadata?.name ?? '', uid: w.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'test.modelship.dev/v1',
+          kind: 'Widget',
+          name: w.metadata?.name ?? '',
+          uid: w.metadata?.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     data: { ...(w.spec?.data ?? {}) },
   };
@@ -57,13 +74,29 @@ export function desiredConfigMap(w: Widget): KubeObject {
 export function desiredStatus(w: Widget, cm: KubeObject | undefined): Widget['status'] {
   const want = w.spec?.data ?? {};
   const have = (cm?.data ?? {}) as Record<string, string>;
-  const inSync = Object.keys(want).length === Object.keys(have).length && Object.entries(want).every(([k, v]) => have[k] === v);
+  const inSync =
+    Object.keys(want).length === Object.keys(have).length && Object.entries(want).every(([k, v]) => have[k] === v);
   return {
     observedGeneration: w.metadata?.generation,
     keys: Object.keys(want).length,
-    conditions: setCondition(w.status?.conditions, inSync
-      ? { type: 'Ready', status: 'True', reason: 'DataCopied', message: 'ConfigMap holds the widget data', observedGeneration: w.metadata?.generation }
-      : { type: 'Ready', status: 'False', reason: 'Copying', message: 'ConfigMap is being updated', observedGeneration: w.metadata?.generation }),
+    conditions: setCondition(
+      w.status?.conditions,
+      inSync
+        ? {
+            type: 'Ready',
+            status: 'True',
+            reason: 'DataCopied',
+            message: 'ConfigMap holds the widget data',
+            observedGeneration: w.metadata?.generation,
+          }
+        : {
+            type: 'Ready',
+            status: 'False',
+            reason: 'Copying',
+            message: 'ConfigMap is being updated',
+            observedGeneration: w.metadata?.generation,
+          },
+    ),
   };
 }
 
@@ -90,7 +123,12 @@ export function widgetController(opts: WidgetControllerOptions = {}): Controller
       const want = desiredConfigMap(w);
       if (!cm || !semanticEqual(cm.data ?? {}, want.data)) {
         cm = await ctx.client.apply(want);
-        void ctx.recorder.event(w, 'Normal', 'Copied', `Wrote ConfigMap ${cmName} with ${Object.keys(want.data as object).length} keys`);
+        void ctx.recorder.event(
+          w,
+          'Normal',
+          'Copied',
+          `Wrote ConfigMap ${cmName} with ${Object.keys(want.data as object).length} keys`,
+        );
       }
       const status = desiredStatus(w, cm);
       await ctx.client.setStatus(w, status, { recompute: (fresh: Widget) => desiredStatus(fresh, cm) });

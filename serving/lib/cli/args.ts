@@ -9,7 +9,10 @@ export class UsageError extends Error {
 
 export type FlagKind = 'string' | 'number' | 'boolean';
 
-export function parseFlags<T extends Record<string, FlagKind>>(argv: string[], spec: T): { [K in keyof T]?: T[K] extends 'number' ? number : T[K] extends 'boolean' ? boolean : string } {
+export function parseFlags<T extends Record<string, FlagKind>>(
+  argv: string[],
+  spec: T,
+): { [K in keyof T]?: T[K] extends 'number' ? number : T[K] extends 'boolean' ? boolean : string } {
   const out: Record<string, string | number | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -17,13 +20,22 @@ export function parseFlags<T extends Record<string, FlagKind>>(argv: string[], s
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     const kind = spec[name];
-    if (!kind) throw new UsageError(`unknown flag --${name} (flags: ${Object.keys(spec).map((f) => `--${f}`).join(', ')})`);
-    if (kind === 'boolean') { out[name] = eq === -1 ? true : arg.slice(eq + 1) !== 'false'; continue; }
+    if (!kind)
+      throw new UsageError(
+        `unknown flag --${name} (flags: ${Object.keys(spec)
+          .map((f) => `--${f}`)
+          .join(', ')})`,
+      );
+    if (kind === 'boolean') {
+      out[name] = eq === -1 ? true : arg.slice(eq + 1) !== 'false';
+      continue;
+    }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     if (kind === 'number') {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${value}"`);
+      if (value.trim() === '' || !Number.isFinite(n))
+        throw new UsageError(`--${name} must be a number, got "${value}"`);
       out[name] = n;
     } else out[name] = value;
   }

@@ -39,7 +39,12 @@ export async function runValidate(argv: string[], env: NodeJS.ProcessEnv = proce
     const dir = flags['model-dir'];
     if (!dir) throw new UsageError('validate needs --model-dir DIR');
     const profileOut = flags['profile-out'] ?? join(dir, 'profile.json');
-    const { profile, report } = await validateModelDir(dir, { bins: flags.bins, maxPixels: flags['max-pixels'], maxAccuracyGap: flags['max-accuracy-gap'], profileOut });
+    const { profile, report } = await validateModelDir(dir, {
+      bins: flags.bins,
+      maxPixels: flags['max-pixels'],
+      maxAccuracyGap: flags['max-accuracy-gap'],
+      profileOut,
+    });
     if (report.ok) await writeFile(profileOut, JSON.stringify(profile, null, 2) + '\n');
     const text = JSON.stringify(report, null, 2) + '\n';
     if (flags.report) await writeFile(flags.report, text);

@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServingError } from '../errors.js';
-import { parseMetrics, parseProfile, parseSignature, type Profile, type Signature, type TrainingMetrics } from './schema.js';
+import {
+  parseMetrics,
+  parseProfile,
+  parseSignature,
+  type Profile,
+  type Signature,
+  type TrainingMetrics,
+} from './schema.js';
 
 export interface Artifact {
   dir: string;
@@ -26,7 +33,9 @@ async function readJson(dir: string, file: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ServingError('INVALID_ARTIFACT', `${file}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw new ServingError('INVALID_ARTIFACT', `${file}: cannot read ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     return JSON.parse(text);
@@ -46,16 +55,25 @@ export async function readArtifact(dir: string, opts: { profile?: boolean } = {}
   try {
     modelBytes = await readFile(join(dir, 'model.onnx'));
   } catch (err) {
-    throw new ServingError('INVALID_ARTIFACT', `model.onnx: cannot read ${join(dir, 'model.onnx')}: ${(err as Error).message}`, { cause: err });
+    throw new ServingError(
+      'INVALID_ARTIFACT',
+      `model.onnx: cannot read ${join(dir, 'model.onnx')}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const metrics = existsSync(join(dir, 'metrics.json')) ? parseMetrics(await readJson(dir, 'metrics.json')) : undefined;
   const wantProfile = opts.profile ?? true;
-  let profile = wantProfile && existsSync(join(dir, 'profile.json')) ? parseProfile(await readJson(dir, 'profile.json')) : undefined;
+  let profile =
+    wantProfile && existsSync(join(dir, 'profile.json'))
+      ? parseProfile(await readJson(dir, 'profile.json'))
+      : undefined;
   const digest = sha256Digest(modelBytes);
   const warnings: string[] = [];
   if (profile && profile.digest !== digest) {
     // Bins computed for another model would make every drift figure wrong: better none.
-    warnings.push(`profile.json was computed for ${profile.digest}, not this model.onnx (${digest}); ignoring it, so no feature bins are counted until validate rewrites it`);
+    warnings.push(
+      `profile.json was computed for ${profile.digest}, not this model.onnx (${digest}); ignoring it, so no feature bins are counted until validate rewrites it`,
+    );
     profile = undefined;
   }
   return { dir, signature, metrics, profile, modelBytes, digest, warnings };

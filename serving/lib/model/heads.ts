@@ -35,6 +35,8 @@ export function predictionOf(head: Head, probabilities: number[]): HeadPredictio
   let best = 0;
   for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[best]) best = i;
   const scores: Record<string, number> = {};
-  head.labels.forEach((label, i) => { scores[label] = probabilities[i]; });
+  head.labels.forEach((label, i) => {
+    scores[label] = probabilities[i];
+  });
   return { label: head.labels[best], score: probabilities[best], scores };
 }

@@ -18,7 +18,19 @@ export const signatureSchema = {
       properties: { kind: { enum: ['image', 'tensor'] } },
       if: { properties: { kind: { const: 'image' } } },
       then: {
-        required: ['kind', 'tensor', 'width', 'height', 'channels', 'layout', 'dtype', 'scale', 'mean', 'std', 'resize'],
+        required: [
+          'kind',
+          'tensor',
+          'width',
+          'height',
+          'channels',
+          'layout',
+          'dtype',
+          'scale',
+          'mean',
+          'std',
+          'resize',
+        ],
         properties: {
           tensor: name,
           width: { type: 'integer', minimum: 1, maximum: 4096 },
@@ -97,7 +109,13 @@ export const profileSchema = {
       additionalProperties: {
         type: 'object',
         required: ['edges', 'counts', 'min', 'max', 'mean'],
-        properties: { edges: numbers, counts, min: { type: 'number' }, max: { type: 'number' }, mean: { type: 'number' } },
+        properties: {
+          edges: numbers,
+          counts,
+          min: { type: 'number' },
+          max: { type: 'number' },
+          mean: { type: 'number' },
+        },
       },
     },
     heads: {

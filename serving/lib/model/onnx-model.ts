@@ -21,7 +21,9 @@ export interface RawOutput {
 }
 
 function toGraphValues(values: readonly ort.InferenceSession.ValueMetadata[]): GraphValue[] {
-  return values.map((v) => (v.isTensor ? { name: v.name, isTensor: true, type: v.type, shape: v.shape } : { name: v.name, isTensor: false }));
+  return values.map((v) =>
+    v.isTensor ? { name: v.name, isTensor: true, type: v.type, shape: v.shape } : { name: v.name, isTensor: false },
+  );
 }
 
 /**
@@ -36,12 +38,17 @@ export function sessionOptions(opts: LoadOptions): ort.InferenceSession.SessionO
   return {
     graphOptimizationLevel: 'all',
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
-    ...(threads === 1 ? {} : { extra: { session: { intra_op: { allow_spinning: opts.intraOpSpinning ? '1' : '0' } } } }),
+    ...(threads === 1
+      ? {}
+      : { extra: { session: { intra_op: { allow_spinning: opts.intraOpSpinning ? '1' : '0' } } } }),
   };
 }
 
 export class Model {
-  private constructor(readonly artifact: Artifact, private readonly session: ort.InferenceSession) {}
+  private constructor(
+    readonly artifact: Artifact,
+    private readonly session: ort.InferenceSession,
+  ) {}
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<Model> {
     return Model.fromArtifact(await readArtifact(dir, { profile: opts.profile }), opts);
@@ -53,9 +60,15 @@ export class Model {
     try {
       session = await ort.InferenceSession.create(artifact.modelBytes, sessionOptions(opts));
     } catch (err) {
-      throw new ServingError('INVALID_ARTIFACT', `model.onnx: onnxruntime cannot load it: ${(err as Error).message}`, { cause: err });
+      throw new ServingError('INVALID_ARTIFACT', `model.onnx: onnxruntime cannot load it: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
-    const problems = compareSignatureWithGraph(artifact.signature, toGraphValues(session.inputMetadata), toGraphValues(session.outputMetadata));
+    const problems = compareSignatureWithGraph(
+      artifact.signature,
+      toGraphValues(session.inputMetadata),
+      toGraphValues(session.outputMetadata),
+    );
     if (problems.length) {
       await session.release();
       throw new ServingError('SIGNATURE_MISMATCH', `modelship.json does not match model.onnx: ${problems.join('; ')}`);
@@ -63,7 +76,9 @@ export class Model {
     return new Model(artifact, session);
   }
 
-  get signature() { return this.artifact.signature; }
+  get signature() {
+    return this.artifact.signature;
+  }
 
   /** Runs the graph on a [n, ...] float32 input; returns every head's raw output. */
   async runRaw(input: Float32Array, dims: number[]): Promise<Record<string, RawOutput>> {
@@ -93,15 +108,23 @@ export class Model {
   }
 }
 
-export function predictionsFromRaw(heads: Model['signature']['heads'], raw: Record<string, RawOutput>, n: number): ItemPrediction[] {
+export function predictionsFromRaw(
+  heads: Model['signature']['heads'],
+  raw: Record<string, RawOutput>,
+  n: number,
+): ItemPrediction[] {
   const items: ItemPrediction[] = Array.from({ length: n }, () => ({}));
   for (const head of heads) {
     const { data, dims } = raw[head.tensor];
     const width = dims.length > 1 ? dims[1] : 1;
     if (dims[0] !== n || (width !== head.labels.length && width !== 1)) {
-      throw new ServingError('INFERENCE_FAILED', `head "${head.name}" returned shape [${dims.join(', ')}] for ${n} items and ${head.labels.length} labels`);
+      throw new ServingError(
+        'INFERENCE_FAILED',
+        `head "${head.name}" returned shape [${dims.join(', ')}] for ${n} items and ${head.labels.length} labels`,
+      );
     }
-    for (let row = 0; row < n; row++) items[row][head.name] = predictionOf(head, headProbabilities(head, data, width, row));
+    for (let row = 0; row < n; row++)
+      items[row][head.name] = predictionOf(head, headProbabilities(head, data, width, row));
   }
   return items;
 }

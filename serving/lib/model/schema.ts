@@ -95,8 +95,12 @@ function describe(file: string, errors: ErrorObject[]): string {
     .slice(0, 5)
     .map((e) => {
       const field = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(root)';
-      const extra = e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
-        : e.keyword === 'required' ? ` "${(e.params as { missingProperty: string }).missingProperty}"` : '';
+      const extra =
+        e.keyword === 'enum'
+          ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
+          : e.keyword === 'required'
+            ? ` "${(e.params as { missingProperty: string }).missingProperty}"`
+            : '';
       return `${field} ${e.message}${extra}`;
     });
   return `${file}: ${lines.join('; ')}`;
@@ -117,8 +121,10 @@ function crossCheckSignature(sig: Signature): string[] {
   const problems: string[] = [];
   const input = sig.input;
   if (input.kind === 'image') {
-    if (input.mean.length !== input.channels) problems.push(`input.mean has ${input.mean.length} values for ${input.channels} channels`);
-    if (input.std.length !== input.channels) problems.push(`input.std has ${input.std.length} values for ${input.channels} channels`);
+    if (input.mean.length !== input.channels)
+      problems.push(`input.mean has ${input.mean.length} values for ${input.channels} channels`);
+    if (input.std.length !== input.channels)
+      problems.push(`input.std has ${input.std.length} values for ${input.channels} channels`);
   } else {
     for (const d of duplicates(input.features)) problems.push(`input.features repeats "${d}"`);
   }
@@ -126,8 +132,10 @@ function crossCheckSignature(sig: Signature): string[] {
   for (const d of duplicates(sig.heads.map((h) => h.tensor))) problems.push(`heads repeats tensor "${d}"`);
   sig.heads.forEach((h, i) => {
     for (const d of duplicates(h.labels)) problems.push(`heads.${i}.labels repeats "${d}"`);
-    if (h.type === 'binary' && h.labels.length !== 2) problems.push(`heads.${i}.labels must have 2 labels for a binary head`);
-    if (h.activation === 'sigmoid' && h.type !== 'binary') problems.push(`heads.${i}.activation sigmoid needs type binary`);
+    if (h.type === 'binary' && h.labels.length !== 2)
+      problems.push(`heads.${i}.labels must have 2 labels for a binary head`);
+    if (h.activation === 'sigmoid' && h.type !== 'binary')
+      problems.push(`heads.${i}.activation sigmoid needs type binary`);
     if (h.tensor === input.tensor) problems.push(`heads.${i}.tensor "${h.tensor}" is also the input tensor`);
   });
   return problems;
@@ -148,7 +156,10 @@ export function parseProfile(value: unknown): Profile {
   const profile = check<Profile>('profile.json', value);
   for (const [feature, f] of Object.entries(profile.features)) {
     if (f.counts.length !== f.edges.length + 1) {
-      throw new ServingError('INVALID_ARTIFACT', `profile.json: features.${feature}.counts must have edges.length + 1 entries`);
+      throw new ServingError(
+        'INVALID_ARTIFACT',
+        `profile.json: features.${feature}.counts must have edges.length + 1 entries`,
+      );
     }
   }
   return profile;

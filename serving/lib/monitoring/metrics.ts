@@ -38,14 +38,56 @@ export class ServingMetrics {
     const registers = [this.registry];
     this.version = identity.version;
     this.registry.setDefaultLabels({ model: identity.model, version: identity.version });
-    this.requests = new Counter({ name: 'modelship_requests_total', help: 'HTTP requests by handler (the route: predict, infer, feedback…) and status code.', labelNames: ['handler', 'code'], registers });
-    this.duration = new Histogram({ name: 'modelship_request_duration_seconds', help: 'HTTP request duration by handler.', labelNames: ['handler'], buckets: LATENCY_BUCKETS, registers });
-    this.predictions = new Counter({ name: 'modelship_predictions_total', help: 'Predicted class per head, one per predicted item.', labelNames: ['head', 'class'], registers });
-    this.confidence = new Histogram({ name: 'modelship_prediction_confidence', help: 'Score of the predicted class per head.', labelNames: ['head'], buckets: CONFIDENCE_BUCKETS, registers });
-    this.feedback = new Counter({ name: 'modelship_feedback_total', help: 'Ground-truth feedback per head: was the prediction correct. `version` is the version that made the prediction.', labelNames: ['version', 'head', 'outcome'], registers });
-    this.featureBins = new Counter({ name: 'modelship_feature_bin_total', help: 'Input feature values counted into the bins of the reference profile (profile.json).', labelNames: ['feature', 'bin'], registers });
-    this.modelErrors = new Counter({ name: 'modelship_model_errors_total', help: 'Failed predictions by reason (lower-case error code).', labelNames: ['reason'], registers });
-    this.info = new Gauge({ name: 'modelship_model_info', help: 'Always 1; the digest of the served model.onnx.', labelNames: ['digest'], registers });
+    this.requests = new Counter({
+      name: 'modelship_requests_total',
+      help: 'HTTP requests by handler (the route: predict, infer, feedback…) and status code.',
+      labelNames: ['handler', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'modelship_request_duration_seconds',
+      help: 'HTTP request duration by handler.',
+      labelNames: ['handler'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.predictions = new Counter({
+      name: 'modelship_predictions_total',
+      help: 'Predicted class per head, one per predicted item.',
+      labelNames: ['head', 'class'],
+      registers,
+    });
+    this.confidence = new Histogram({
+      name: 'modelship_prediction_confidence',
+      help: 'Score of the predicted class per head.',
+      labelNames: ['head'],
+      buckets: CONFIDENCE_BUCKETS,
+      registers,
+    });
+    this.feedback = new Counter({
+      name: 'modelship_feedback_total',
+      help: 'Ground-truth feedback per head: was the prediction correct. `version` is the version that made the prediction.',
+      labelNames: ['version', 'head', 'outcome'],
+      registers,
+    });
+    this.featureBins = new Counter({
+      name: 'modelship_feature_bin_total',
+      help: 'Input feature values counted into the bins of the reference profile (profile.json).',
+      labelNames: ['feature', 'bin'],
+      registers,
+    });
+    this.modelErrors = new Counter({
+      name: 'modelship_model_errors_total',
+      help: 'Failed predictions by reason (lower-case error code).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.info = new Gauge({
+      name: 'modelship_model_info',
+      help: 'Always 1; the digest of the served model.onnx.',
+      labelNames: ['digest'],
+      registers,
+    });
     this.info.set({ digest: identity.digest }, 1);
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -57,7 +99,8 @@ export class ServingMetrics {
       this.confidence.zero({ head: head.name });
       // increase() over a window misses the first increment of a series born between two
       // scrapes; the canary analysis counts feedback and errors, so those start at 0 too.
-      for (const outcome of ['correct', 'incorrect'] as const) this.feedback.inc({ version: this.version, head: head.name, outcome }, 0);
+      for (const outcome of ['correct', 'incorrect'] as const)
+        this.feedback.inc({ version: this.version, head: head.name, outcome }, 0);
     }
     for (const handler of ANALYSED_HANDLERS) {
       for (const code of ['200', '500', '503']) this.requests.inc({ handler, code }, 0);

@@ -28,10 +28,12 @@ export function quantileEdges(values: number[], bins: number): number[] {
 
 /** Bin index of v: the number of edges <= v, so bins are [edge[i-1], edge[i]). */
 export function binIndex(edges: readonly number[], v: number): number {
-  let lo = 0, hi = edges.length;
+  let lo = 0,
+    hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (edges[mid] <= v) lo = mid + 1; else hi = mid;
+    if (edges[mid] <= v) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
@@ -78,8 +80,21 @@ export interface ProfileInput {
 
 export function buildProfile(p: ProfileInput): Profile {
   const features: Record<string, FeatureProfile> = {};
-  p.featureNames.forEach((name, i) => { features[name] = featureProfile(p.features.map((row) => row[i]), p.bins); });
+  p.featureNames.forEach((name, i) => {
+    features[name] = featureProfile(
+      p.features.map((row) => row[i]),
+      p.bins,
+    );
+  });
   const heads: Record<string, HeadProfile> = {};
   for (const head of p.heads) heads[head.name] = headProfile(head, p.predictions);
-  return { schemaVersion: 1, model: p.model, digest: p.digest, samples: p.features.length, bins: p.bins, features, heads };
+  return {
+    schemaVersion: 1,
+    model: p.model,
+    digest: p.digest,
+    samples: p.features.length,
+    bins: p.bins,
+    features,
+    heads,
+  };
 }

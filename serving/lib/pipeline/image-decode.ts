@@ -37,11 +37,17 @@ export async function decodeForModel(bytes: Buffer, input: ImageInput, maxPixels
   if (bytes.length === 0) throw new ServingError('CORRUPT_IMAGE', 'image is empty');
   const { format, width, height } = await readHeader(bytes);
   if (!format || !ACCEPTED_FORMATS.has(format)) {
-    throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `image format "${format}" is not accepted (use ${[...ACCEPTED_FORMATS].join(', ')})`);
+    throw new ServingError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `image format "${format}" is not accepted (use ${[...ACCEPTED_FORMATS].join(', ')})`,
+    );
   }
   if (width <= 0 || height <= 0) throw new ServingError('CORRUPT_IMAGE', 'image has no size');
   if (width * height > maxPixels) {
-    throw new ServingError('TOO_MANY_PIXELS', `image is ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}`);
+    throw new ServingError(
+      'TOO_MANY_PIXELS',
+      `image is ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}`,
+    );
   }
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })

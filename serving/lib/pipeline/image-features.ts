@@ -32,16 +32,26 @@ export function imageFeatures(pixels: RgbPixels, original: { width: number; heig
   const { width: origWidth, height: origHeight } = original;
   const n = w * h;
   const luma = new Float32Array(n);
-  let sumR = 0, sumG = 0, sumB = 0, sumL = 0, sumL2 = 0, sumSat = 0;
+  let sumR = 0,
+    sumG = 0,
+    sumB = 0,
+    sumL = 0,
+    sumL2 = 0,
+    sumSat = 0;
   for (let i = 0, p = 0; i < n; i++, p += 3) {
-    const r = rgb[p], g = rgb[p + 1], b = rgb[p + 2];
-    sumR += r; sumG += g; sumB += b;
+    const r = rgb[p],
+      g = rgb[p + 1],
+      b = rgb[p + 2];
+    sumR += r;
+    sumG += g;
+    sumB += b;
     // ITU-R 601 luma, the weights PIL's convert('L') uses, scaled to 0..1.
     const l = (r * 0.299 + g * 0.587 + b * 0.114) / 255;
     luma[i] = l;
-    sumL += l; sumL2 += l * l;
-    const max = r > g ? (r > b ? r : b) : (g > b ? g : b);
-    const min = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    sumL += l;
+    sumL2 += l * l;
+    const max = r > g ? (r > b ? r : b) : g > b ? g : b;
+    const min = r < g ? (r < b ? r : b) : g < b ? g : b;
     if (max > 0) sumSat += (max - min) / max;
   }
   const brightness = sumL / n;
@@ -63,13 +73,17 @@ export function imageFeatures(pixels: RgbPixels, original: { width: number; heig
 /** Variance of the 4-neighbour Laplacian over interior pixels; 0 for images under 3x3. */
 export function laplacianVariance(luma: Float32Array, w: number, h: number): number {
   if (w < 3 || h < 3) return 0;
-  let sum = 0, sum2 = 0, count = 0;
+  let sum = 0,
+    sum2 = 0,
+    count = 0;
   for (let y = 1; y < h - 1; y++) {
     const row = y * w;
     for (let x = 1; x < w - 1; x++) {
       const i = row + x;
       const lap = luma[i - 1] + luma[i + 1] + luma[i - w] + luma[i + w] - 4 * luma[i];
-      sum += lap; sum2 += lap * lap; count++;
+      sum += lap;
+      sum2 += lap * lap;
+      count++;
     }
   }
   const mean = sum / count;

@@ -33,7 +33,8 @@ function readPngHeader(b: Uint8Array): ImageHeader | undefined {
   // signature, then the IHDR chunk: length (4), "IHDR", width (4), height (4)
   if (b.length < 24 || PNG_SIGNATURE.some((v, i) => b[i] !== v)) return undefined;
   if (b[12] !== 0x49 || b[13] !== 0x48 || b[14] !== 0x44 || b[15] !== 0x52) return undefined;
-  const width = u32(b, 16), height = u32(b, 20);
+  const width = u32(b, 16),
+    height = u32(b, 20);
   return width > 0 && height > 0 ? { format: 'png', width, height } : undefined;
 }
 
@@ -43,14 +44,21 @@ function readJpegHeader(b: Uint8Array): ImageHeader | undefined {
   while (at + 4 <= b.length) {
     if (b[at] !== 0xff) return undefined; // not at a marker: leave it to libvips
     const marker = b[at + 1];
-    if (marker === 0xff) { at++; continue; } // fill byte
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; } // no length
+    if (marker === 0xff) {
+      at++;
+      continue;
+    } // fill byte
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    } // no length
     if (marker === 0xd9 || marker === 0xda) return undefined; // image data before any frame header
     const length = u16(b, at + 2);
     if (length < 2) return undefined;
     if (JPEG_SOF.has(marker)) {
       if (at + 9 > b.length) return undefined;
-      const height = u16(b, at + 5), width = u16(b, at + 7);
+      const height = u16(b, at + 5),
+        width = u16(b, at + 7);
       // height 0 means "defined later by a DNL marker": libvips knows how to handle it
       return width > 0 && height > 0 ? { format: 'jpeg', width, height } : undefined;
     }

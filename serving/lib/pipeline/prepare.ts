@@ -21,7 +21,9 @@ export function featureNames(sig: Signature): readonly string[] {
 export function inputDims(sig: Signature, n: number): number[] {
   const input = sig.input;
   if (input.kind === 'tensor') return [n, input.features.length];
-  return input.layout === 'NCHW' ? [n, input.channels, input.height, input.width] : [n, input.height, input.width, input.channels];
+  return input.layout === 'NCHW'
+    ? [n, input.channels, input.height, input.width]
+    : [n, input.height, input.width, input.channels];
 }
 
 /** Model-sized RGB images → input tensor + features. */
@@ -32,9 +34,10 @@ export function prepareDecoded(input: ImageInput, images: DecodedImage[]): Prepa
     writeImageTensor(img.rgb, input, tensor, i);
     return imageFeatures({ rgb: img.rgb, width: input.width, height: input.height }, img);
   });
-  const dims = input.layout === 'NCHW'
-    ? [images.length, input.channels, input.height, input.width]
-    : [images.length, input.height, input.width, input.channels];
+  const dims =
+    input.layout === 'NCHW'
+      ? [images.length, input.channels, input.height, input.width]
+      : [images.length, input.height, input.width, input.channels];
   return { input: tensor, dims, features };
 }
 
@@ -50,7 +53,10 @@ export function prepareRows(input: TensorInput, rows: unknown[]): PreparedBatch 
   const tensor = new Float32Array(rows.length * width);
   const features = rows.map((row, r) => {
     if (!Array.isArray(row) || row.length !== width) {
-      throw new ServingError('WRONG_TENSOR', `row ${r} must be an array of ${width} numbers (${input.features.join(', ')})`);
+      throw new ServingError(
+        'WRONG_TENSOR',
+        `row ${r} must be an array of ${width} numbers (${input.features.join(', ')})`,
+      );
     }
     return row.map((v, c) => {
       if (typeof v !== 'number' || !Number.isFinite(v)) {

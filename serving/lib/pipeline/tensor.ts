@@ -4,7 +4,8 @@ import type { ImageInput } from '../model/schema.js';
 
 /** Per-channel affine form of the normalisation: value = byte * a[c] + b[c]. */
 function affine(input: ImageInput): { a: number[]; b: number[] } {
-  const a: number[] = [], b: number[] = [];
+  const a: number[] = [],
+    b: number[] = [];
   for (let c = 0; c < input.channels; c++) {
     a.push(input.scale / input.std[c]);
     b.push(-input.mean[c] / input.std[c]);

@@ -5,7 +5,9 @@ import { ServingError } from '../errors.js';
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
-    return Promise.reject(new ServingError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${maxBytes}`));
+    return Promise.reject(
+      new ServingError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${maxBytes}`),
+    );
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -27,10 +29,15 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
       if (size > maxBytes) finish(new ServingError('PAYLOAD_TOO_LARGE', `body is over the limit of ${maxBytes} bytes`));
       else chunks.push(chunk);
     };
-    const timer = setTimeout(() => finish(new ServingError('REQUEST_TIMEOUT', `body not received within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new ServingError('REQUEST_TIMEOUT', `body not received within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     req.on('data', onData);
     req.once('end', () => finish(null, Buffer.concat(chunks, size)));
-    req.once('error', (err) => finish(new ServingError('INVALID_INPUT', `request body: ${err.message}`, { cause: err })));
+    req.once('error', (err) =>
+      finish(new ServingError('INVALID_INPUT', `request body: ${err.message}`, { cause: err })),
+    );
     req.once('aborted', () => finish(new ServingError('INVALID_INPUT', 'request aborted by the client')));
   });
 }

@@ -37,15 +37,27 @@ function parseFeedbackBody(body: unknown): FeedbackBody {
 }
 
 /** Each given label against the prediction the token carries for its head. */
-function outcomes(labels: Record<string, unknown>, sig: Signature, predicted: Record<string, string>): Record<string, Outcome> {
+function outcomes(
+  labels: Record<string, unknown>,
+  sig: Signature,
+  predicted: Record<string, string>,
+): Record<string, Outcome> {
   const accepted: Record<string, Outcome> = {};
   for (const [headName, label] of Object.entries(labels)) {
     const head = sig.heads.find((h) => h.name === headName);
-    if (!head) throw new ServingError('UNKNOWN_LABEL', `unknown head "${headName}" (heads: ${sig.heads.map((h) => h.name).join(', ')})`);
+    if (!head)
+      throw new ServingError(
+        'UNKNOWN_LABEL',
+        `unknown head "${headName}" (heads: ${sig.heads.map((h) => h.name).join(', ')})`,
+      );
     if (typeof label !== 'string' || !head.labels.includes(label)) {
-      throw new ServingError('UNKNOWN_LABEL', `unknown label ${JSON.stringify(label)} for head "${headName}" (labels: ${head.labels.join(', ')})`);
+      throw new ServingError(
+        'UNKNOWN_LABEL',
+        `unknown label ${JSON.stringify(label)} for head "${headName}" (labels: ${head.labels.join(', ')})`,
+      );
     }
-    if (predicted[headName] === undefined) throw new ServingError('UNKNOWN_LABEL', `predictionId carries no prediction for head "${headName}"`);
+    if (predicted[headName] === undefined)
+      throw new ServingError('UNKNOWN_LABEL', `predictionId carries no prediction for head "${headName}"`);
     accepted[headName] = predicted[headName] === label ? 'correct' : 'incorrect';
   }
   return accepted;
@@ -54,7 +66,11 @@ function outcomes(labels: Record<string, unknown>, sig: Signature, predicted: Re
 export function judgeFeedback(body: unknown, ctx: FeedbackContext, nowMs = Date.now()): FeedbackResult {
   const { predictionId, labels } = parseFeedbackBody(body);
   const claims = ctx.signer.verify(predictionId, nowMs);
-  if (claims.model !== ctx.modelName) throw new ServingError('TOKEN_FORGED', `predictionId was issued for model "${claims.model}", not "${ctx.modelName}"`);
+  if (claims.model !== ctx.modelName)
+    throw new ServingError(
+      'TOKEN_FORGED',
+      `predictionId was issued for model "${claims.model}", not "${ctx.modelName}"`,
+    );
   const accepted = outcomes(labels, ctx.signature, claims.classes);
   // Replays are remembered per (token signature, head), so feedback on a head of the same
   // prediction that was not judged yet is still accepted.
@@ -62,7 +78,10 @@ export function judgeFeedback(body: unknown, ctx: FeedbackContext, nowMs = Date.
   const keys = Object.keys(accepted).map((head) => `${signature}/${head}`);
   const repeated = keys.filter((k) => ctx.seen.has(k, nowMs));
   if (repeated.length) {
-    throw new ServingError('ALREADY_COUNTED', `feedback for this prediction was already counted (heads: ${repeated.map((k) => k.split('/')[1]).join(', ')})`);
+    throw new ServingError(
+      'ALREADY_COUNTED',
+      `feedback for this prediction was already counted (heads: ${repeated.map((k) => k.split('/')[1]).join(', ')})`,
+    );
   }
   const expiresAt = (claims.issuedAt + ctx.signer.ttlSeconds) * 1000 + 1000;
   for (const k of keys) ctx.seen.add(k, expiresAt, nowMs);

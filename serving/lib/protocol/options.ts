@@ -14,9 +14,18 @@ export interface Limits {
   requestTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 10 * 1024 * 1024, maxPixels: 25_000_000, maxImages: 32, requestTimeoutMs: 10_000 };
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxPixels: 25_000_000,
+  maxImages: 32,
+  requestTimeoutMs: 10_000,
+};
 
-export interface IndexInfo { model: string; version: string; heads: { name: string; labels: string[] }[] }
+export interface IndexInfo {
+  model: string;
+  version: string;
+  heads: { name: string; labels: string[] }[];
+}
 
 export interface AppOptions {
   artifact: Artifact;

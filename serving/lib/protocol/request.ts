@@ -28,9 +28,11 @@ export function requestDeadline(ctx: RequestContext, ms: number): { expired: Pro
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       ctx.abandoned = true;
-      reject(ctx.bodyDone
-        ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${ms} ms`)
-        : new ServingError('REQUEST_TIMEOUT', `request body not received within ${ms} ms`));
+      reject(
+        ctx.bodyDone
+          ? new ServingError('DEADLINE_EXCEEDED', `request not answered within ${ms} ms`)
+          : new ServingError('REQUEST_TIMEOUT', `request body not received within ${ms} ms`),
+      );
     }, ms);
   });
   return { expired, cancel: () => clearTimeout(timer) };
@@ -48,9 +50,9 @@ export interface ReplyHeaders {
 /** Writes a Reply once; a response already sent (or a connection gone) is left alone. */
 export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, opts: ReplyHeaders): void {
   if (res.headersSent || res.destroyed) return;
-  const body = reply.json !== undefined ? JSON.stringify(reply.json) : reply.text ?? '';
+  const body = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.text ?? '');
   const headers: Record<string, string | number> = {
-    'content-type': reply.json !== undefined ? 'application/json' : reply.contentType ?? 'text/plain; charset=utf-8',
+    'content-type': reply.json !== undefined ? 'application/json' : (reply.contentType ?? 'text/plain; charset=utf-8'),
     'content-length': Buffer.byteLength(body),
     'x-modelship-version': opts.version,
   };

@@ -42,32 +42,89 @@ function decodePathSegment(segment: string): string {
 /** A route that only answers `allowed` (GET also answers HEAD); any other method is a 405. */
 function only(method: string, url: string, allowed: string, route: Route): Route {
   if (method === allowed || (allowed === 'GET' && method === 'HEAD')) return route;
-  return { ...route, handle: async () => { throw new ServingError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}; use ${allowed}`); } };
+  return {
+    ...route,
+    handle: async () => {
+      throw new ServingError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}; use ${allowed}`);
+    },
+  };
 }
 
 /** /v2/models/{name}[/versions/{version}][/ready|/infer|/profile]: the model's name is checked inside the handler, so a wrong one is measured too. */
 function oipModelRoute(match: RegExpExecArray, h: RouteHandlers): [string, Route] {
   const [, name, version, action] = match;
-  const check = () => h.checkModel(decodePathSegment(name), version === undefined ? undefined : decodePathSegment(version));
-  if (action === '/infer') return ['POST', { handler: 'infer', oip: true, handle: (r, c) => { check(); return h.infer(r, c); } }];
-  if (action === '/ready') return ['GET', { handler: 'model_ready', oip: true, handle: async () => { check(); return h.readiness(); } }];
-  if (action === '/profile') return ['GET', { handler: 'model_profile', oip: true, handle: async () => { check(); return h.profile(); } }];
-  return ['GET', { handler: 'model_metadata', oip: true, handle: async () => { check(); return h.modelMetadata(); } }];
+  const check = () =>
+    h.checkModel(decodePathSegment(name), version === undefined ? undefined : decodePathSegment(version));
+  if (action === '/infer')
+    return [
+      'POST',
+      {
+        handler: 'infer',
+        oip: true,
+        handle: (r, c) => {
+          check();
+          return h.infer(r, c);
+        },
+      },
+    ];
+  if (action === '/ready')
+    return [
+      'GET',
+      {
+        handler: 'model_ready',
+        oip: true,
+        handle: async () => {
+          check();
+          return h.readiness();
+        },
+      },
+    ];
+  if (action === '/profile')
+    return [
+      'GET',
+      {
+        handler: 'model_profile',
+        oip: true,
+        handle: async () => {
+          check();
+          return h.profile();
+        },
+      },
+    ];
+  return [
+    'GET',
+    {
+      handler: 'model_metadata',
+      oip: true,
+      handle: async () => {
+        check();
+        return h.modelMetadata();
+      },
+    },
+  ];
 }
 
 /** The fixed paths: [allowed method, route]. */
 function fixedRoute(url: string, h: RouteHandlers): [string, Route] | undefined {
   switch (url) {
-    case '/predict': return ['POST', { handler: 'predict', oip: false, handle: h.predict }];
-    case '/feedback': return ['POST', { handler: 'feedback', oip: false, handle: h.feedback }];
-    case '/metrics': return ['GET', { handler: 'metrics', oip: false, handle: () => h.metrics() }];
-    case '/': return ['GET', { handler: 'index', oip: false, handle: async () => h.index() }];
+    case '/predict':
+      return ['POST', { handler: 'predict', oip: false, handle: h.predict }];
+    case '/feedback':
+      return ['POST', { handler: 'feedback', oip: false, handle: h.feedback }];
+    case '/metrics':
+      return ['GET', { handler: 'metrics', oip: false, handle: () => h.metrics() }];
+    case '/':
+      return ['GET', { handler: 'index', oip: false, handle: async () => h.index() }];
     case '/v2/health/live':
-    case '/healthz': return ['GET', { handler: 'live', oip: true, handle: async () => json(200, { live: true }) }];
+    case '/healthz':
+      return ['GET', { handler: 'live', oip: true, handle: async () => json(200, { live: true }) }];
     case '/v2/health/ready':
-    case '/readyz': return ['GET', { handler: 'ready', oip: true, handle: async () => h.readiness() }];
-    case '/v2': return ['GET', { handler: 'server_metadata', oip: true, handle: async () => json(200, SERVER_METADATA) }];
-    default: return undefined;
+    case '/readyz':
+      return ['GET', { handler: 'ready', oip: true, handle: async () => h.readiness() }];
+    case '/v2':
+      return ['GET', { handler: 'server_metadata', oip: true, handle: async () => json(200, SERVER_METADATA) }];
+    default:
+      return undefined;
   }
 }
 
@@ -77,5 +134,11 @@ export function routeRequest(req: IncomingMessage, h: RouteHandlers): Route {
   const oip = OIP_MODEL_PATH.exec(url);
   const found = fixedRoute(url, h) ?? (oip ? oipModelRoute(oip, h) : undefined);
   if (found) return only(method, url, found[0], found[1]);
-  return { handler: 'not_found', oip: url.startsWith('/v2'), handle: async () => { throw new ServingError('NOT_FOUND', `no route ${method} ${url}`); } };
+  return {
+    handler: 'not_found',
+    oip: url.startsWith('/v2'),
+    handle: async () => {
+      throw new ServingError('NOT_FOUND', `no route ${method} ${url}`);
+    },
+  };
 }

@@ -56,18 +56,34 @@ export class ServingApp {
     this.log = opts.logger ?? silentLogger;
     this.signer = new TokenSigner(opts.feedbackKey, opts.feedbackTtlSeconds ?? 86_400);
     this.seen = new SeenSet(opts.seenCapacity ?? 100_000);
-    this.metrics = new ServingMetrics({ model: this.name, version: this.version, digest: opts.artifact.digest }, { processMetrics: opts.processMetrics });
+    this.metrics = new ServingMetrics(
+      { model: this.name, version: this.version, digest: opts.artifact.digest },
+      { processMetrics: opts.processMetrics },
+    );
     this.metrics.describeModel(sig, featureNames(sig), opts.artifact.profile);
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: this.limits.requestTimeoutMs * 3, headersTimeout: this.limits.requestTimeoutMs * 2 }, (req, res) => {
-      void this.dispatch(req, res);
-    });
+    this.server = createServer(
+      {
+        keepAliveTimeout: 65_000,
+        requestTimeout: this.limits.requestTimeoutMs * 3,
+        headersTimeout: this.limits.requestTimeoutMs * 2,
+      },
+      (req, res) => {
+        void this.dispatch(req, res);
+      },
+    );
   }
 
-  get signature() { return this.opts.artifact.signature; }
-  get ready(): boolean { return this.model !== undefined && !this.draining; }
+  get signature() {
+    return this.opts.artifact.signature;
+  }
+  get ready(): boolean {
+    return this.model !== undefined && !this.draining;
+  }
 
   /** Makes the app ready; until then inference routes and readiness answer 503. */
-  setModel(model: Model): void { this.model = model; }
+  setModel(model: Model): void {
+    this.model = model;
+  }
 
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
@@ -86,7 +102,12 @@ export class ServingApp {
     this.server.closeIdleConnections();
     const idle = this.isIdle() ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([idle, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+    await Promise.race([
+      idle,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
     clearTimeout(timer);
     this.server.closeAllConnections();
     await closed;
@@ -111,7 +132,10 @@ export class ServingApp {
     try {
       this.working++;
       const handling = Promise.resolve().then(() => route.handle(req, ctx));
-      const settled = () => { this.working--; this.wakeIfIdle(); };
+      const settled = () => {
+        this.working--;
+        this.wakeIfIdle();
+      };
       handling.then(settled, settled);
       reply = await Promise.race([handling, deadline.expired]);
     } catch (err) {
@@ -128,7 +152,12 @@ export class ServingApp {
   private errorReply(err: unknown, route: Route): Reply {
     const e = asServingError(err);
     const status = httpStatusOf(e);
-    if (status >= 500 && status !== 503) this.log.error('request failed', { handler: route.handler, code: e.code, error: String((e.cause as Error | undefined)?.stack ?? e.message) });
+    if (status >= 500 && status !== 503)
+      this.log.error('request failed', {
+        handler: route.handler,
+        code: e.code,
+        error: String((e.cause as Error | undefined)?.stack ?? e.message),
+      });
     if (route.handler === 'predict' || route.handler === 'infer') this.metrics.countModelError(e.code.toLowerCase());
     return json(status, route.oip ? oipErrorBody(e) : errorBody(e));
   }
@@ -140,8 +169,13 @@ export class ServingApp {
   }
 
   private checkModel(name: string, version: string | undefined): void {
-    if (name !== this.name) throw new ServingError('UNKNOWN_MODEL', `unknown model "${name}"; this server serves "${this.name}"`);
-    if (version !== undefined && version !== this.version) throw new ServingError('UNKNOWN_MODEL', `unknown version "${version}" of "${name}"; this server serves "${this.version}"`);
+    if (name !== this.name)
+      throw new ServingError('UNKNOWN_MODEL', `unknown model "${name}"; this server serves "${this.name}"`);
+    if (version !== undefined && version !== this.version)
+      throw new ServingError(
+        'UNKNOWN_MODEL',
+        `unknown version "${version}" of "${name}"; this server serves "${this.version}"`,
+      );
   }
 
   /**
@@ -150,7 +184,11 @@ export class ServingApp {
    */
   private profile(): Reply {
     const profile = this.model?.artifact.profile;
-    if (!profile) throw new ServingError('NOT_FOUND', this.model ? 'this model has no profile.json (validation writes it)' : 'model is loading');
+    if (!profile)
+      throw new ServingError(
+        'NOT_FOUND',
+        this.model ? 'this model has no profile.json (validation writes it)' : 'model is loading',
+      );
     return json(200, profile);
   }
 
@@ -162,7 +200,11 @@ export class ServingApp {
   private index(): Reply {
     if (!this.opts.renderIndex) throw new ServingError('NOT_FOUND', 'no web page in this build');
     const heads = this.signature.heads.map((h) => ({ name: h.name, labels: h.labels }));
-    return { status: 200, text: this.opts.renderIndex({ model: this.name, version: this.version, heads }), contentType: 'text/html; charset=utf-8' };
+    return {
+      status: 200,
+      text: this.opts.renderIndex({ model: this.name, version: this.version, heads }),
+      contentType: 'text/html; charset=utf-8',
+    };
   }
 
   private async renderMetrics(): Promise<Reply> {
@@ -178,11 +220,21 @@ export class ServingApp {
   }
 
   /** Counts, signs and shapes predictions; shared by /predict and OIP infer. */
-  private finishPredictions(ctx: RequestContext, items: ItemPrediction[], batch: Pick<PreparedBatch, 'features'>): string[] {
+  private finishPredictions(
+    ctx: RequestContext,
+    items: ItemPrediction[],
+    batch: Pick<PreparedBatch, 'features'>,
+  ): string[] {
     if (ctx.abandoned) throw new ServingError('DEADLINE_EXCEEDED', 'answered already');
     this.metrics.countPredictions(items);
     this.metrics.countFeatures(batch.features);
-    return items.map((heads) => this.signer.issue(this.name, this.version, Object.fromEntries(Object.entries(heads).map(([h, p]) => [h, p.label]))));
+    return items.map((heads) =>
+      this.signer.issue(
+        this.name,
+        this.version,
+        Object.fromEntries(Object.entries(heads).map(([h, p]) => [h, p.label])),
+      ),
+    );
   }
 
   private async predict(req: IncomingMessage, ctx: RequestContext): Promise<Reply> {
@@ -190,9 +242,12 @@ export class ServingApp {
     const body = await this.body(req, ctx);
     const sig = this.signature;
     const input = await parsePredictBody(String(req.headers['content-type'] ?? ''), body, sig, this.limits);
-    const batch = input.kind === 'images' && sig.input.kind === 'image'
-      ? await prepareImages(sig.input, input.images, this.limits.maxPixels)
-      : sig.input.kind === 'tensor' && input.kind === 'rows' ? prepareRows(sig.input, input.rows) : undefined;
+    const batch =
+      input.kind === 'images' && sig.input.kind === 'image'
+        ? await prepareImages(sig.input, input.images, this.limits.maxPixels)
+        : sig.input.kind === 'tensor' && input.kind === 'rows'
+          ? prepareRows(sig.input, input.rows)
+          : undefined;
     if (!batch) throw new ServingError('INVALID_INPUT', 'input does not fit the model');
     const items = await model.predict(batch.input, batch.dims);
     const ids = this.finishPredictions(ctx, items, batch);
@@ -208,7 +263,11 @@ export class ServingApp {
     const model = this.requireModel();
     const body = await this.body(req, ctx);
     const mediaType = mediaTypeOf(req);
-    if (mediaType !== 'application/json' && mediaType !== '') throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `content-type "${mediaType}" is not accepted; send application/json`);
+    if (mediaType !== 'application/json' && mediaType !== '')
+      throw new ServingError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `content-type "${mediaType}" is not accepted; send application/json`,
+      );
     const sig = this.signature;
     const request = parseInferRequest(parseJson(body), sig, this.limits.maxImages);
     const plan = request.plan;
@@ -226,9 +285,19 @@ export class ServingApp {
   private async feedback(req: IncomingMessage, ctx: RequestContext): Promise<Reply> {
     const body = await this.body(req, ctx);
     const mediaType = mediaTypeOf(req);
-    if (mediaType !== 'application/json') throw new ServingError('UNSUPPORTED_MEDIA_TYPE', `content-type "${mediaType || '(none)'}" is not accepted; send application/json`);
-    const result = judgeFeedback(parseJson(body), { signature: this.signature, modelName: this.name, signer: this.signer, seen: this.seen });
-    for (const [head, outcome] of Object.entries(result.accepted)) this.metrics.countFeedback(result.version, head, outcome);
+    if (mediaType !== 'application/json')
+      throw new ServingError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `content-type "${mediaType || '(none)'}" is not accepted; send application/json`,
+      );
+    const result = judgeFeedback(parseJson(body), {
+      signature: this.signature,
+      modelName: this.name,
+      signer: this.signer,
+      seen: this.seen,
+    });
+    for (const [head, outcome] of Object.entries(result.accepted))
+      this.metrics.countFeedback(result.version, head, outcome);
     return json(200, { accepted: result.accepted });
   }
 }

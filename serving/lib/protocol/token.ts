@@ -12,7 +12,13 @@ export interface TokenClaims {
   issuedAt: number;
 }
 
-interface Payload { m: string; v: string; c: Record<string, string>; t: number; n: string }
+interface Payload {
+  m: string;
+  v: string;
+  c: Record<string, string>;
+  t: number;
+  n: string;
+}
 
 const PREFIX = 'v1.';
 const MAX_TOKEN_LENGTH = 8192;
@@ -20,7 +26,10 @@ const MAX_TOKEN_LENGTH = 8192;
 const ALLOWED_SKEW_S = 60;
 
 export class TokenSigner {
-  constructor(private readonly key: Buffer, readonly ttlSeconds: number) {
+  constructor(
+    private readonly key: Buffer,
+    readonly ttlSeconds: number,
+  ) {
     if (key.length < 16) throw new Error('feedback key must be at least 16 bytes');
   }
 
@@ -29,7 +38,13 @@ export class TokenSigner {
   }
 
   issue(model: string, version: string, classes: Record<string, string>, nowMs = Date.now()): string {
-    const payload: Payload = { m: model, v: version, c: classes, t: Math.floor(nowMs / 1000), n: randomBytes(6).toString('base64url') };
+    const payload: Payload = {
+      m: model,
+      v: version,
+      c: classes,
+      t: Math.floor(nowMs / 1000),
+      n: randomBytes(6).toString('base64url'),
+    };
     const signed = PREFIX + Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${signed}.${this.mac(signed).toString('base64url')}`;
   }
@@ -48,9 +63,13 @@ export class TokenSigner {
     }
     const payload = decodePayload(signed.slice(PREFIX.length));
     const now = Math.floor(nowMs / 1000);
-    if (payload.t > now + ALLOWED_SKEW_S) throw new ServingError('TOKEN_INVALID', 'predictionId was issued in the future');
+    if (payload.t > now + ALLOWED_SKEW_S)
+      throw new ServingError('TOKEN_INVALID', 'predictionId was issued in the future');
     if (now - payload.t > this.ttlSeconds) {
-      throw new ServingError('TOKEN_EXPIRED', `predictionId expired (issued ${now - payload.t}s ago, lifetime ${this.ttlSeconds}s)`);
+      throw new ServingError(
+        'TOKEN_EXPIRED',
+        `predictionId expired (issued ${now - payload.t}s ago, lifetime ${this.ttlSeconds}s)`,
+      );
     }
     return { model: payload.m, version: payload.v, classes: payload.c, issuedAt: payload.t };
   }
@@ -64,7 +83,14 @@ function decodePayload(encoded: string): Payload {
     throw new ServingError('TOKEN_INVALID', 'predictionId payload is not JSON', { cause: err });
   }
   // A correctly signed token was written by us; this guards against a leaked key's typos only.
-  if (!p || typeof p.m !== 'string' || typeof p.v !== 'string' || typeof p.t !== 'number' || typeof p.c !== 'object' || p.c === null) {
+  if (
+    !p ||
+    typeof p.m !== 'string' ||
+    typeof p.v !== 'string' ||
+    typeof p.t !== 'number' ||
+    typeof p.c !== 'object' ||
+    p.c === null
+  ) {
     throw new ServingError('TOKEN_INVALID', 'predictionId payload is malformed');
   }
   return p;
@@ -94,7 +120,9 @@ export class SeenSet {
     this.expiries.set(key, expiresAtMs);
   }
 
-  get size(): number { return this.expiries.size; }
+  get size(): number {
+    return this.expiries.size;
+  }
 
   /** Drops expired entries from the front; tokens are added roughly in issue order. */
   private prune(nowMs: number): void {

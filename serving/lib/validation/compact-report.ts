@@ -21,8 +21,16 @@ const share = (counts: number[]): number[] => {
 export function profileSummary(profile: Profile): ProfileSummary {
   return {
     bins: profile.bins,
-    features: Object.entries(profile.features).map(([name, f]) => ({ name, edges: f.edges.map((e) => significant(e)), proportions: share(f.counts) })),
-    predictions: Object.entries(profile.heads).map(([head, h]) => ({ head, labels: Object.keys(h.classes), proportions: share(Object.values(h.classes)) })),
+    features: Object.entries(profile.features).map(([name, f]) => ({
+      name,
+      edges: f.edges.map((e) => significant(e)),
+      proportions: share(f.counts),
+    })),
+    predictions: Object.entries(profile.heads).map(([head, h]) => ({
+      head,
+      labels: Object.keys(h.classes),
+      proportions: share(Object.values(h.classes)),
+    })),
   };
 }
 
@@ -36,7 +44,10 @@ export interface ProfileSummary {
  * The termination-message form of the report (≤ 4 KiB). What does not fit is dropped in order
  * of least use to the operator: the signature, then the profile distributions, then per-head detail.
  */
-export function compactReport(report: Partial<ValidationReport> & { ok: boolean; error?: string }, profile?: Profile): string {
+export function compactReport(
+  report: Partial<ValidationReport> & { ok: boolean; error?: string },
+  profile?: Profile,
+): string {
   const full = {
     ok: report.ok,
     ...(report.error ? { error: report.error.slice(0, 2000) } : {}),

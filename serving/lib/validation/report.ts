@@ -47,33 +47,64 @@ function quantile(sorted: number[], q: number): number {
 
 function latencySummary(latencies: number[]): ValidationReport['latencyMs'] {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { mean: r4(latencies.reduce((a, b) => a + b, 0) / latencies.length), p50: r4(quantile(sorted, 0.5)), p95: r4(quantile(sorted, 0.95)), p99: r4(quantile(sorted, 0.99)) };
+  return {
+    mean: r4(latencies.reduce((a, b) => a + b, 0) / latencies.length),
+    p50: r4(quantile(sorted, 0.5)),
+    p95: r4(quantile(sorted, 0.95)),
+    p99: r4(quantile(sorted, 0.99)),
+  };
 }
 
 function signatureSummary(sig: Signature): ValidationReport['signature'] {
   const input = sig.input;
   return {
-    input: input.kind === 'image'
-      ? { kind: 'image', tensor: input.tensor, width: input.width, height: input.height, channels: input.channels, layout: input.layout, resize: input.resize }
-      : { kind: 'tensor', tensor: input.tensor, features: input.features },
+    input:
+      input.kind === 'image'
+        ? {
+            kind: 'image',
+            tensor: input.tensor,
+            width: input.width,
+            height: input.height,
+            channels: input.channels,
+            layout: input.layout,
+            resize: input.resize,
+          }
+        : { kind: 'tensor', tensor: input.tensor, features: input.features },
     heads: sig.heads.map((h) => ({ name: h.name, type: h.type, labels: h.labels })),
   };
 }
 
 /** Accuracy per head over the items labelled for it, beside the trainer's figure. */
-function headAccuracies(artifact: Artifact, items: ReferenceItem[], predictions: ItemPrediction[]): ValidationReport['heads'] {
+function headAccuracies(
+  artifact: Artifact,
+  items: ReferenceItem[],
+  predictions: ItemPrediction[],
+): ValidationReport['heads'] {
   const heads: ValidationReport['heads'] = {};
   for (const head of artifact.signature.heads) {
-    const labelled = items.map((it, i) => ({ truth: it.labels[head.name], predicted: predictions[i][head.name].label })).filter((x) => x.truth !== undefined);
+    const labelled = items
+      .map((it, i) => ({ truth: it.labels[head.name], predicted: predictions[i][head.name].label }))
+      .filter((x) => x.truth !== undefined);
     const correct = labelled.filter((x) => x.truth === x.predicted).length;
-    heads[head.name] = { accuracy: labelled.length ? r4(correct / labelled.length) : 0, samples: labelled.length, trainingAccuracy: artifact.metrics?.heads[head.name]?.accuracy ?? null };
+    heads[head.name] = {
+      accuracy: labelled.length ? r4(correct / labelled.length) : 0,
+      samples: labelled.length,
+      trainingAccuracy: artifact.metrics?.heads[head.name]?.accuracy ?? null,
+    };
   }
   return heads;
 }
 
-export function buildReport(artifact: Artifact, items: ReferenceItem[], run: ReferenceRun, opts: ReportOptions): ValidationReport {
+export function buildReport(
+  artifact: Artifact,
+  items: ReferenceItem[],
+  run: ReferenceRun,
+  opts: ReportOptions,
+): ValidationReport {
   const heads = headAccuracies(artifact, items, run.predictions);
-  const accuracies = Object.values(heads).filter((h) => h.samples > 0).map((h) => h.accuracy);
+  const accuracies = Object.values(heads)
+    .filter((h) => h.samples > 0)
+    .map((h) => h.accuracy);
   const accuracy = r4(accuracies.reduce((a, b) => a + b, 0) / Math.max(1, accuracies.length));
   const trainingAccuracy = artifact.metrics?.accuracy ?? null;
   const accuracyGap = trainingAccuracy === null ? null : r4(trainingAccuracy - accuracy);

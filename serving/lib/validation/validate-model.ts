@@ -29,26 +29,43 @@ async function readReference(dir: string, sig: Signature): Promise<ReferenceItem
 
 async function readItemImage(refDir: string, item: ReferenceItem): Promise<Buffer> {
   return readFile(join(refDir, item.file!)).catch((err) => {
-    throw new ServingError('INVALID_ARTIFACT', `reference/labels.jsonl line ${item.line}: cannot read ${item.file}: ${err.message}`, { cause: err });
+    throw new ServingError(
+      'INVALID_ARTIFACT',
+      `reference/labels.jsonl line ${item.line}: cannot read ${item.file}: ${err.message}`,
+      { cause: err },
+    );
   });
 }
 
 /** One item through pre-processing and inference, timed from its bytes (file reading excluded). */
-async function runItem(model: Model, refDir: string, item: ReferenceItem, maxPixels: number): Promise<{ prediction: ItemPrediction; features: number[]; ms: number }> {
+async function runItem(
+  model: Model,
+  refDir: string,
+  item: ReferenceItem,
+  maxPixels: number,
+): Promise<{ prediction: ItemPrediction; features: number[]; ms: number }> {
   const sig = model.signature;
   const bytes = sig.input.kind === 'image' ? await readItemImage(refDir, item) : undefined;
   const started = performance.now();
-  const batch: PreparedBatch = sig.input.kind === 'image'
-    ? await prepareImages(sig.input, [bytes!], maxPixels).catch((err) => {
-      throw new ServingError('INVALID_ARTIFACT', `reference/${item.file}: ${(err as Error).message}`, { cause: err });
-    })
-    : prepareRows(sig.input, [item.features]);
+  const batch: PreparedBatch =
+    sig.input.kind === 'image'
+      ? await prepareImages(sig.input, [bytes!], maxPixels).catch((err) => {
+          throw new ServingError('INVALID_ARTIFACT', `reference/${item.file}: ${(err as Error).message}`, {
+            cause: err,
+          });
+        })
+      : prepareRows(sig.input, [item.features]);
   const [prediction] = await model.predict(batch.input, batch.dims);
   return { prediction, features: batch.features[0], ms: performance.now() - started };
 }
 
 /** The reference items one at a time, in order (the latencies are those of single requests). */
-async function runReference(model: Model, refDir: string, items: ReferenceItem[], maxPixels: number): Promise<ReferenceRun> {
+async function runReference(
+  model: Model,
+  refDir: string,
+  items: ReferenceItem[],
+  maxPixels: number,
+): Promise<ReferenceRun> {
   const run: ReferenceRun = { predictions: [], features: [], latencies: [] };
   for (const item of items) {
     const { prediction, features, ms } = await runItem(model, refDir, item, maxPixels);
@@ -60,17 +77,34 @@ async function runReference(model: Model, refDir: string, items: ReferenceItem[]
 }
 
 /** Runs the reference sample one item at a time through the serving path; returns profile and report. */
-export async function validateModelDir(dir: string, opts: ValidateOptions = {}): Promise<{ profile: Profile; report: ValidationReport }> {
+export async function validateModelDir(
+  dir: string,
+  opts: ValidateOptions = {},
+): Promise<{ profile: Profile; report: ValidationReport }> {
   const model = await Model.load(dir, { profile: false });
   try {
     const sig = model.signature;
     const items = await readReference(dir, sig);
     const run = await runReference(model, join(dir, 'reference'), items, opts.maxPixels ?? 25_000_000);
     const bins = opts.bins ?? 10;
-    const profile = parseProfile(buildProfile({ model: sig.name, digest: model.artifact.digest, bins, featureNames: featureNames(sig), features: run.features, heads: sig.heads, predictions: run.predictions }));
+    const profile = parseProfile(
+      buildProfile({
+        model: sig.name,
+        digest: model.artifact.digest,
+        bins,
+        featureNames: featureNames(sig),
+        features: run.features,
+        heads: sig.heads,
+        predictions: run.predictions,
+      }),
+    );
     const report = buildReport(model.artifact, items, run, {
       maxAccuracyGap: opts.maxAccuracyGap,
-      profile: { path: opts.profileOut ?? join(dir, 'profile.json'), bins, features: Object.keys(profile.features).length },
+      profile: {
+        path: opts.profileOut ?? join(dir, 'profile.json'),
+        bins,
+        features: Object.keys(profile.features).length,
+      },
     });
     return { profile, report };
   } finally {

@@ -27,9 +27,19 @@ export function tableFromStatus(isvc: IsvcLike): RouterConfig {
   const upstreams: Upstream[] = [];
   for (const role of ['stable', 'canary'] as const) {
     const r = isvc.status?.[role];
-    if (r?.version !== undefined && r.url) upstreams.push({ role, version: String(r.version), url: r.url, weight: r.weight ?? (role === 'stable' ? 100 : 0) });
+    if (r?.version !== undefined && r.url)
+      upstreams.push({
+        role,
+        version: String(r.version),
+        url: r.url,
+        weight: r.weight ?? (role === 'stable' ? 100 : 0),
+      });
   }
-  return validateRouterConfig({ model: isvc.spec?.model ?? isvc.metadata?.name ?? 'unknown', upstreams, ...(isvc.metadata?.generation !== undefined ? { generation: isvc.metadata.generation } : {}) });
+  return validateRouterConfig({
+    model: isvc.spec?.model ?? isvc.metadata?.name ?? 'unknown',
+    upstreams,
+    ...(isvc.metadata?.generation !== undefined ? { generation: isvc.metadata.generation } : {}),
+  });
 }
 
 export interface IsvcStatusSourceOptions {
@@ -52,7 +62,11 @@ export class IsvcStatusRoutingSource implements RoutingSource {
   private readonly api: CustomObjectsApi;
   private readonly watcher: Watch;
 
-  private constructor(private readonly opts: IsvcStatusSourceOptions, kc: KubeConfig, first: RouterConfig) {
+  private constructor(
+    private readonly opts: IsvcStatusSourceOptions,
+    kc: KubeConfig,
+    first: RouterConfig,
+  ) {
     this.config = first;
     this.api = kc.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kc);
@@ -60,15 +74,25 @@ export class IsvcStatusRoutingSource implements RoutingSource {
 
   /** Reads the object once (retrying until it can), then follows it by watch. */
   static async open(opts: IsvcStatusSourceOptions): Promise<IsvcStatusRoutingSource> {
-    const kc = opts.kubeConfig ?? (() => { const k = new KubeConfig(); k.loadFromDefault(); return k; })();
+    const kc =
+      opts.kubeConfig ??
+      (() => {
+        const k = new KubeConfig();
+        k.loadFromDefault();
+        return k;
+      })();
     const source = new IsvcStatusRoutingSource(opts, kc, { model: opts.name, upstreams: [] });
     const rv = await source.readUntilOk();
     source.follow(rv);
     return source;
   }
 
-  current(): RouterConfig { return this.config; }
-  onChange(cb: (config: RouterConfig) => void): void { this.listeners.push(cb); }
+  current(): RouterConfig {
+    return this.config;
+  }
+  onChange(cb: (config: RouterConfig) => void): void {
+    this.listeners.push(cb);
+  }
 
   close(): void {
     this.closed = true;
@@ -84,17 +108,27 @@ export class IsvcStatusRoutingSource implements RoutingSource {
     } catch (err) {
       if (!(err instanceof RouterConfigError)) throw err;
       this.opts.onRejected?.();
-      this.opts.log.warn('router table from InferenceService status rejected; keeping the last good table', { problems: err.problems });
+      this.opts.log.warn('router table from InferenceService status rejected; keeping the last good table', {
+        problems: err.problems,
+      });
       return;
     }
     if (JSON.stringify(next) === JSON.stringify(this.config)) return;
     this.config = next;
-    this.opts.log.info('router table applied from InferenceService status', { upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`) });
+    this.opts.log.info('router table applied from InferenceService status', {
+      upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`),
+    });
     for (const cb of this.listeners) cb(next);
   }
 
   private async read(): Promise<string | undefined> {
-    const obj = (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.opts.namespace, plural: PLURAL, name: this.opts.name })) as IsvcLike;
+    const obj = (await this.api.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: this.opts.namespace,
+      plural: PLURAL,
+      name: this.opts.name,
+    })) as IsvcLike;
     this.accept(obj);
     return obj.metadata?.resourceVersion;
   }
@@ -105,7 +139,11 @@ export class IsvcStatusRoutingSource implements RoutingSource {
         return await this.read();
       } catch (err) {
         if (this.closed) return undefined;
-        this.opts.log.warn('cannot read the InferenceService; retrying', { namespace: this.opts.namespace, name: this.opts.name, error: String((err as Error).message ?? err) });
+        this.opts.log.warn('cannot read the InferenceService; retrying', {
+          namespace: this.opts.namespace,
+          name: this.opts.name,
+          error: String((err as Error).message ?? err),
+        });
         await new Promise((r) => setTimeout(r, this.opts.retryMs ?? 500));
       }
     }
@@ -117,17 +155,26 @@ export class IsvcStatusRoutingSource implements RoutingSource {
     let lastRv = resourceVersion;
     const restart = () => {
       if (this.closed) return;
-      this.timer = setTimeout(() => { void this.readUntilOk().then((rv) => this.follow(rv ?? lastRv)); }, this.opts.retryMs ?? 500);
+      this.timer = setTimeout(() => {
+        void this.readUntilOk().then((rv) => this.follow(rv ?? lastRv));
+      }, this.opts.retryMs ?? 500);
     };
-    this.watcher.watch(path, { fieldSelector: `metadata.name=${this.opts.name}`, resourceVersion: lastRv, allowWatchBookmarks: true },
-      (type, obj: IsvcLike) => {
-        if (obj?.metadata?.resourceVersion) lastRv = obj.metadata.resourceVersion;
-        if (type === 'ADDED' || type === 'MODIFIED') this.accept(obj);
-      },
-      () => restart(),
-    ).then((ac) => {
-      if (this.closed) ac.abort();
-      else this.abort = ac;
-    }, () => restart());
+    this.watcher
+      .watch(
+        path,
+        { fieldSelector: `metadata.name=${this.opts.name}`, resourceVersion: lastRv, allowWatchBookmarks: true },
+        (type, obj: IsvcLike) => {
+          if (obj?.metadata?.resourceVersion) lastRv = obj.metadata.resourceVersion;
+          if (type === 'ADDED' || type === 'MODIFIED') this.accept(obj);
+        },
+        () => restart(),
+      )
+      .then(
+        (ac) => {
+          if (this.closed) ac.abort();
+          else this.abort = ac;
+        },
+        () => restart(),
+      );
   }
 }

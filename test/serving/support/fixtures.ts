@@ -18,7 +18,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const script = join(here, 'make_models.py');
 const repoRoot = resolve(here, '..', '..', '..');
 
-export interface FixtureModels { colours: string; iris: string }
+export interface FixtureModels {
+  colours: string;
+  iris: string;
+}
 
 /** Builds (once per script version) the colours image model and the iris tabular model. */
 export function fixtureModels(): FixtureModels {
@@ -27,7 +30,11 @@ export function fixtureModels(): FixtureModels {
   if (!existsSync(join(dir, 'iris', 'metrics.json'))) {
     const tmp = `${dir}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
     execFileSync('/usr/bin/python3', [script, tmp], { stdio: 'pipe' });
-    try { renameSync(tmp, dir); } catch { rmSync(tmp, { recursive: true, force: true }); } // another process won the race
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true });
+    } // another process won the race
   }
   return { colours: join(dir, 'colours'), iris: join(dir, 'iris') };
 }
@@ -42,7 +49,11 @@ export function copyModel(src: string): { dir: string; cleanup: () => void } {
 
 export const TEST_KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 
-export interface RunningApp { app: ServingApp; url: string; close: () => Promise<void> }
+export interface RunningApp {
+  app: ServingApp;
+  url: string;
+  close: () => Promise<void>;
+}
 
 /** Starts a ServingApp on 127.0.0.1 with a random port and a loaded model. */
 export async function startApp(modelDir: string, opts: Partial<AppOptions> = {}, load = true): Promise<RunningApp> {
@@ -54,7 +65,12 @@ export async function startApp(modelDir: string, opts: Partial<AppOptions> = {},
 }
 
 /** A solid-colour PNG (with a little noise) of a known class for the colours model. */
-export async function colourImage(rgb: [number, number, number], width = 48, height = 40, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
+export async function colourImage(
+  rgb: [number, number, number],
+  width = 48,
+  height = 40,
+  format: 'png' | 'jpeg' = 'png',
+): Promise<Buffer> {
   const pixels = Buffer.alloc(width * height * 3);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.max(0, Math.min(255, rgb[i % 3] + ((i * 7919) % 17) - 8));
   const img = sharp(pixels, { raw: { width, height, channels: 3 } });
@@ -68,11 +84,16 @@ export function parseMetrics(text: string): (name: string, labels?: Record<strin
     if (!line || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
     if (!m) continue;
-    const labels = [...(m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => `${k}=${v}`).sort().join(',');
+    const labels = [...(m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)]
+      .map(([, k, v]) => `${k}=${v}`)
+      .sort()
+      .join(',');
     series.set(`${m[1]}{${labels}}`, Number(m[4]));
   }
   return (name, labels = {}) => {
-    const want = Object.entries(labels).map(([k, v]) => `${k}=${v}`).sort();
+    const want = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .sort();
     // Match on a subset of labels, summing when several series match.
     let sum: number | undefined;
     for (const [key, value] of series) {
@@ -105,5 +126,10 @@ export function pngClaimingSize(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(1000))), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(Buffer.alloc(1000))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }

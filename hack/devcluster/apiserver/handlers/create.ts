@@ -21,7 +21,9 @@ export async function createResource(s: RequestScope): Promise<number> {
 export async function createReview(s: RequestScope): Promise<number> {
   const { ctx, user } = s;
   const review = reviewResponse(s.resource, s.namespace, await readObject(s.req), {
-    user, authorize: (u, a) => ctx.access.authorize(u, a), rulesFor: (u, ns) => ctx.access.rulesFor(u, ns),
+    user,
+    authorize: (u, a) => ctx.access.authorize(u, a),
+    rulesFor: (u, ns) => ctx.access.rulesFor(u, ns),
   });
   sendJson(s.res, 201, review);
   return 201;
@@ -31,6 +33,10 @@ export async function createReview(s: RequestScope): Promise<number> {
 export async function createToken(s: RequestScope): Promise<number> {
   const { ctx, namespace } = s;
   const sa = ctx.rest.get(s.resource, namespace, s.name!); // 404 with the ServiceAccount's name when absent
-  sendJson(s.res, 201, createTokenRequest(ctx.issuer, namespace, sa, await readObject(s.req), ctx.access.tokenLookups(), ctx.now()));
+  sendJson(
+    s.res,
+    201,
+    createTokenRequest(ctx.issuer, namespace, sa, await readObject(s.req), ctx.access.tokenLookups(), ctx.now()),
+  );
   return 201;
 }

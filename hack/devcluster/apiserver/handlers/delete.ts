@@ -5,7 +5,10 @@ import { renderOne, sendJson, sendListJson } from './response.js';
 import type { RequestScope } from './scope.js';
 
 export async function deleteResource(s: RequestScope): Promise<number> {
-  const { ctx: { rest }, resource: t } = s;
+  const {
+    ctx: { rest },
+    resource: t,
+  } = s;
   const body = await readObject(s.req);
   const opts = deleteOptions(body, s.query);
   const { object, deleted } = rest.delete(t, s.namespace, s.name!, opts);
@@ -24,7 +27,12 @@ export async function deleteResource(s: RequestScope): Promise<number> {
 export async function deleteCollection(s: RequestScope): Promise<number> {
   const { ctx, resource: t, query: q } = s;
   const body = await readObject(s.req);
-  const items = ctx.rest.deleteCollection(t, s.namespace || undefined, { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined }, deleteOptions(body, q));
+  const items = ctx.rest.deleteCollection(
+    t,
+    s.namespace || undefined,
+    { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined },
+    deleteOptions(body, q),
+  );
   sendListJson(s.res, t, { resourceVersion: String(ctx.store.rv) }, items);
   return 200;
 }

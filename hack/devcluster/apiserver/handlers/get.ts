@@ -18,7 +18,11 @@ export function getScale(s: RequestScope): number {
 
 /** pods/log: plain text from whoever runs the pods, followed while the client asks. */
 export function getPodLog(s: RequestScope): number {
-  const { ctx: { rest }, resource: t, namespace } = s;
+  const {
+    ctx: { rest },
+    resource: t,
+    namespace,
+  } = s;
   rest.get(t, namespace, s.name!); // 404 with the pod's name when absent
   serveLog(s.ctx.podLogs(), () => rest.find(t, namespace, s.name!), parseLogQuery(s.query), s.res);
   return 200;

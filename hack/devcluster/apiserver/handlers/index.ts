@@ -14,20 +14,35 @@ import { watchResource } from './watch.js';
 
 export type { Handler, RequestScope } from './scope.js';
 
-export interface Route { t: ResourceType; namespace: string; name?: string; subresource?: string; watchPath: boolean }
+export interface Route {
+  t: ResourceType;
+  namespace: string;
+  name?: string;
+  subresource?: string;
+  watchPath: boolean;
+}
 
 /** Splits a resource path into type / namespace / name / subresource. */
 export function route(registry: Registry, segs: string[]): Route | undefined {
   let group = '';
   let rest: string[];
   if (segs[0] === 'api' && segs[1] === 'v1') rest = segs.slice(2);
-  else if (segs[0] === 'apis' && segs.length >= 3) { group = segs[1]; rest = segs.slice(3); }
-  else return undefined;
+  else if (segs[0] === 'apis' && segs.length >= 3) {
+    group = segs[1];
+    rest = segs.slice(3);
+  } else return undefined;
   const version = segs[0] === 'api' ? 'v1' : segs[2];
   let watchPath = false;
-  if (rest[0] === 'watch') { watchPath = true; rest = rest.slice(1); }
+  if (rest[0] === 'watch') {
+    watchPath = true;
+    rest = rest.slice(1);
+  }
   let namespace = '';
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
+  if (
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    !(group === '' && rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
@@ -39,24 +54,44 @@ export function route(registry: Registry, segs: string[]): Route | undefined {
 
 export function verbOf(method: string, r: Route, watch: boolean): string {
   switch (method) {
-    case 'GET': case 'HEAD': return watch || r.watchPath ? 'watch' : r.name ? 'get' : 'list';
-    case 'POST': return 'create';
-    case 'PUT': return 'update';
-    case 'PATCH': return 'patch';
-    case 'DELETE': return r.name ? 'delete' : 'deletecollection';
-    default: return method.toLowerCase();
+    case 'GET':
+    case 'HEAD':
+      return watch || r.watchPath ? 'watch' : r.name ? 'get' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return r.name ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase();
   }
 }
 
 const byVerb = new Map<string, Handler>([
-  ['get', getResource], ['list', listResource], ['watch', watchResource], ['create', createResource],
-  ['update', updateResource], ['patch', patchResource], ['delete', deleteResource], ['deletecollection', deleteCollection],
+  ['get', getResource],
+  ['list', listResource],
+  ['watch', watchResource],
+  ['create', createResource],
+  ['update', updateResource],
+  ['patch', patchResource],
+  ['delete', deleteResource],
+  ['deletecollection', deleteCollection],
 ]);
 
 // Subresources whose storage is not the object's. A verb missing here goes to the object's
 // handler, which sees the subresource in the scope (status is written through it).
 const bySubresource = new Map<string, Map<string, Handler>>([
-  ['scale', new Map<string, Handler>([['get', getScale], ['update', updateScale], ['patch', patchScale]])],
+  [
+    'scale',
+    new Map<string, Handler>([
+      ['get', getScale],
+      ['update', updateScale],
+      ['patch', patchScale],
+    ]),
+  ],
   ['finalize', new Map<string, Handler>([['update', finalizeNamespace]])],
 ]);
 
@@ -78,7 +113,9 @@ function handlerFor(s: RequestScope): Handler {
 }
 
 function servesSubresource(t: ResourceType, sub: string): boolean {
-  return (sub === 'status' && t.status) || (sub === 'scale' && t.scale) || (sub === 'finalize' && t.kind === 'Namespace');
+  return (
+    (sub === 'status' && t.status) || (sub === 'scale' && t.scale) || (sub === 'finalize' && t.kind === 'Namespace')
+  );
 }
 
 /** The handler of a path that takes a single verb; any other is refused. */

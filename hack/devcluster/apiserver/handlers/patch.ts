@@ -7,7 +7,11 @@ import { readBody, writeOptions } from './request.js';
 import { renderOne, sendJson } from './response.js';
 import type { RequestScope } from './scope.js';
 
-interface PatchRequest { raw: string; contentType: string; opts: WriteOptions }
+interface PatchRequest {
+  raw: string;
+  contentType: string;
+  opts: WriteOptions;
+}
 
 async function readPatch(s: RequestScope): Promise<PatchRequest> {
   const raw = await readBody(s.req);
@@ -19,23 +23,41 @@ async function readPatch(s: RequestScope): Promise<PatchRequest> {
 }
 
 export async function patchResource(s: RequestScope): Promise<number> {
-  const { ctx: { rest }, resource: t, namespace } = s;
+  const {
+    ctx: { rest },
+    resource: t,
+    namespace,
+  } = s;
   const { raw, contentType, opts } = await readPatch(s);
   const existed = !!rest.find(t, namespace, s.name!);
   if (guardsEscalation(s)) {
     // The storage checks the patched object: a dry run computes it (its own errors, such
     // as validation, then come before the check's, where upstream they come after).
-    const next = rest.patch(t, { ns: namespace, name: s.name! }, { contentType, raw }, { ...opts, dryRun: true }).object;
+    const next = rest.patch(
+      t,
+      { ns: namespace, name: s.name! },
+      { contentType, raw },
+      { ...opts, dryRun: true },
+    ).object;
     confirmRbacWrite(s, next, rest.find(t, namespace, s.name!));
   }
-  const result = rest.patch(t, { ns: namespace, name: s.name!, subresource: s.subresource as 'status' | undefined }, { contentType, raw }, opts);
+  const result = rest.patch(
+    t,
+    { ns: namespace, name: s.name!, subresource: s.subresource as 'status' | undefined },
+    { contentType, raw },
+    opts,
+  );
   const code = existed ? 200 : 201;
   sendJson(s.res, code, renderOne(s, result.object), result.warnings);
   return code;
 }
 
 export async function patchScale(s: RequestScope): Promise<number> {
-  const { ctx: { rest }, resource: t, namespace } = s;
+  const {
+    ctx: { rest },
+    resource: t,
+    namespace,
+  } = s;
   const { raw, contentType, opts } = await readPatch(s);
   const current = scaleOf(t, rest.get(t, namespace, s.name!));
   const patched = applyScalePatch(contentType, raw, current);

@@ -32,8 +32,16 @@ export async function readObject(req: IncomingMessage): Promise<KObject> {
 
 export function parseJson(raw: string): KObject {
   if (!raw.trim()) return {};
-  try { return JSON.parse(raw); } catch (err) {
-    throw new ApiError(400, 'BadRequest', `couldn't get version/kind; json parse error: ${(err as Error).message}`, undefined, { cause: err });
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new ApiError(
+      400,
+      'BadRequest',
+      `couldn't get version/kind; json parse error: ${(err as Error).message}`,
+      undefined,
+      { cause: err },
+    );
   }
 }
 
@@ -42,7 +50,8 @@ export function writeOptions(s: RequestScope): WriteOptions {
   const fv = q.get('fieldValidation');
   let fieldValidation: FieldValidation | undefined;
   if (fv) {
-    if (!['Strict', 'Warn', 'Ignore'].includes(fv)) throw errors.badRequest(`fieldValidation parameter unsupported: ${fv}`);
+    if (!['Strict', 'Warn', 'Ignore'].includes(fv))
+      throw errors.badRequest(`fieldValidation parameter unsupported: ${fv}`);
     fieldValidation = fv as FieldValidation;
   }
   const forceParam = q.get('force');
@@ -70,12 +79,15 @@ export async function readWrite(s: RequestScope): Promise<{ body: KObject; opts:
 export function deleteOptions(body: KObject, q: URLSearchParams): DeleteOptions {
   const opts: DeleteOptions = {
     propagationPolicy: body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined,
-    orphanDependents: body.orphanDependents ?? (q.has('orphanDependents') ? q.get('orphanDependents') === 'true' : undefined),
+    orphanDependents:
+      body.orphanDependents ?? (q.has('orphanDependents') ? q.get('orphanDependents') === 'true' : undefined),
     preconditions: body.preconditions,
     dryRun: (body.dryRun ?? q.getAll('dryRun')).includes?.('All'),
   };
   if (opts.propagationPolicy && !['Background', 'Foreground', 'Orphan'].includes(opts.propagationPolicy)) {
-    throw errors.badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    throw errors.badRequest(
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+    );
   }
   return opts;
 }

@@ -8,7 +8,10 @@ import type { RequestScope } from './scope.js';
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   const json = typeof body === 'string' ? body : JSON.stringify(body);
-  const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+  };
   if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
   res.end(json);
@@ -26,12 +29,18 @@ export function sendListJson(res: ServerResponse, t: ResourceType, meta: KObject
 }
 
 /** The representation asked for; only the Accept header's first media type counts. */
-export interface Negotiated { table: boolean; partial: boolean }
+export interface Negotiated {
+  table: boolean;
+  partial: boolean;
+}
 
 export function negotiate(s: RequestScope): Negotiated {
   const a = s.req.headers.accept ?? '';
   const first = a.split(',')[0] ?? '';
-  return { table: /as=Table/.test(first) && /g=meta\.k8s\.io/.test(first), partial: /as=PartialObjectMetadata/.test(first) };
+  return {
+    table: /as=Table/.test(first) && /g=meta\.k8s\.io/.test(first),
+    partial: /as=PartialObjectMetadata/.test(first),
+  };
 }
 
 export function includeObjectOf(s: RequestScope): IncludeObject {

@@ -6,7 +6,11 @@ import { renderOne, sendJson } from './response.js';
 import type { RequestScope } from './scope.js';
 
 export async function updateResource(s: RequestScope): Promise<number> {
-  const { ctx: { rest }, resource: t, namespace } = s;
+  const {
+    ctx: { rest },
+    resource: t,
+    namespace,
+  } = s;
   const { body, opts } = await readWrite(s);
   if (guardsEscalation(s)) confirmRbacWrite(s, body, rest.find(t, namespace, s.name!));
   const result = rest.update(t, namespace, s.name!, body, opts, s.subresource as 'status' | undefined);
@@ -15,7 +19,10 @@ export async function updateResource(s: RequestScope): Promise<number> {
 }
 
 export async function updateScale(s: RequestScope): Promise<number> {
-  const { ctx: { rest }, resource: t } = s;
+  const {
+    ctx: { rest },
+    resource: t,
+  } = s;
   const { body, opts } = await readWrite(s);
   sendJson(s.res, 200, scaleOf(t, writeScale(rest, t, s.namespace, s.name!, body, opts)));
   return 200;
@@ -23,10 +30,18 @@ export async function updateScale(s: RequestScope): Promise<number> {
 
 /** namespaces/finalize: only spec.finalizers is taken from the body. */
 export async function finalizeNamespace(s: RequestScope): Promise<number> {
-  const { ctx: { rest }, resource: t } = s;
+  const {
+    ctx: { rest },
+    resource: t,
+  } = s;
   const { body, opts } = await readWrite(s);
   const old = rest.get(t, s.namespace, s.name!);
-  const result = rest.commitUpdate(t, old, { ...old, spec: { ...(old.spec ?? {}), finalizers: body.spec?.finalizers ?? [] } }, opts);
+  const result = rest.commitUpdate(
+    t,
+    old,
+    { ...old, spec: { ...(old.spec ?? {}), finalizers: body.spec?.finalizers ?? [] } },
+    opts,
+  );
   sendJson(s.res, 200, result.object);
   return 200;
 }

@@ -8,17 +8,23 @@ import { memoPrefix, type RolloutContext } from '../context.js';
 /** Whether every field of `want` is present with the same value in `have` (arrays compared by element). */
 export function contains(have: unknown, want: unknown): boolean {
   if (want === null || typeof want !== 'object') return have === want;
-  if (Array.isArray(want)) return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(have[i], w));
+  if (Array.isArray(want))
+    return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(have[i], w));
   if (have === null || typeof have !== 'object') return false;
-  return Object.entries(want as Record<string, unknown>).every(([k, v]) => v === undefined || contains((have as Record<string, unknown>)[k], v));
+  return Object.entries(want as Record<string, unknown>).every(
+    ([k, v]) => v === undefined || contains((have as Record<string, unknown>)[k], v),
+  );
 }
 
 function kindOfObject(obj: KubeObject): KindRef | undefined {
-  return Object.values(Kinds).find((k) => k.kind === obj.kind && (k.group ? `${k.group}/${k.version}` : k.version) === obj.apiVersion);
+  return Object.values(Kinds).find(
+    (k) => k.kind === obj.kind && (k.group ? `${k.group}/${k.version}` : k.version) === obj.apiVersion,
+  );
 }
 
 /** The memo key of one child of this service. */
-export const childMemoKey = (ctx: RolloutContext, kind: string, name: string): string => `${memoPrefix(ctx)}${kind}|${name}`;
+export const childMemoKey = (ctx: RolloutContext, kind: string, name: string): string =>
+  `${memoPrefix(ctx)}${kind}|${name}`;
 
 export async function applyIfChanged(ctx: RolloutContext, desired: KubeObject): Promise<void> {
   const kind = kindOfObject(desired);

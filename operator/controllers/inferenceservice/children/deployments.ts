@@ -17,5 +17,6 @@ export async function reconcileDeployments(ctx: RolloutContext, status: Inferenc
   const canaryName = roleName(ctx.isvc, 'canary');
   const ns = ctx.isvc.metadata.namespace ?? '';
   if (canary) await applyIfChanged(ctx, buildServingDeployment(ctx.isvc, 'canary', canary, ctx.deps));
-  else if (ctx.kube.cache.get(Kinds.Deployment, ns, canaryName)) await ignoreNotFound(ctx.kube.client.delete(Kinds.Deployment, ns, canaryName));
+  else if (ctx.kube.cache.get(Kinds.Deployment, ns, canaryName))
+    await ignoreNotFound(ctx.kube.client.delete(Kinds.Deployment, ns, canaryName));
 }

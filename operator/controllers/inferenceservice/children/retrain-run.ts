@@ -32,8 +32,17 @@ export async function reconcileRetrainRun(ctx: RolloutContext, { status, retrain
   if (!name) return;
   if (retrain) {
     if (!(await createRun(ctx, name, retrain))) return;
-    void ctx.kube.recorder.event(ctx.isvc, 'Normal', 'RetrainTriggered', `Created TrainingRun ${name}: ${retrain.message}`);
-    ctx.deps.metrics.retrains.inc({ namespace: ctx.isvc.metadata.namespace ?? '', isvc: ctx.isvc.metadata.name ?? '', reason: retrain.reason });
+    void ctx.kube.recorder.event(
+      ctx.isvc,
+      'Normal',
+      'RetrainTriggered',
+      `Created TrainingRun ${name}: ${retrain.message}`,
+    );
+    ctx.deps.metrics.retrains.inc({
+      namespace: ctx.isvc.metadata.namespace ?? '',
+      isvc: ctx.isvc.metadata.name ?? '',
+      reason: retrain.reason,
+    });
     return;
   }
   if (!recordedButMissing(ctx, status)) return;

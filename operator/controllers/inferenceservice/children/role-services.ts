@@ -8,8 +8,13 @@ import type { RolloutContext } from '../context.js';
 export async function reconcileRoleServices(ctx: RolloutContext): Promise<void> {
   for (const role of ['stable', 'canary'] as const) {
     const desired = buildRoleService(ctx.isvc, role);
-    const cached = ctx.kube.cache.get<KubeObject & { spec?: { selector?: unknown } }>(Kinds.Service, ctx.isvc.metadata.namespace ?? '', roleName(ctx.isvc, role));
+    const cached = ctx.kube.cache.get<KubeObject & { spec?: { selector?: unknown } }>(
+      Kinds.Service,
+      ctx.isvc.metadata.namespace ?? '',
+      roleName(ctx.isvc, role),
+    );
     // Only the selector is ours to keep; the API server fills in the rest (cluster IP, ports' protocol).
-    if (!cached || !semanticEqual(cached.spec?.selector, (desired.spec as { selector: unknown }).selector)) await ctx.kube.client.apply(desired);
+    if (!cached || !semanticEqual(cached.spec?.selector, (desired.spec as { selector: unknown }).selector))
+      await ctx.kube.client.apply(desired);
   }
 }

@@ -12,7 +12,9 @@ export async function reconcileServedBy(ctx: RolloutContext, status: InferenceSe
     const others = (fresh.status?.servedBy ?? []).filter((s) => s.inferenceService !== name);
     const role = roles.get(fresh.spec.version);
     const prev = (fresh.status?.servedBy ?? []).find((s) => s.inferenceService === name);
-    const mine = role ? [{ inferenceService: name, role, since: prev?.role === role ? prev.since : ctx.now.toISOString() }] : [];
+    const mine = role
+      ? [{ inferenceService: name, role, since: prev?.role === role ? prev.since : ctx.now.toISOString() }]
+      : [];
     return { ...fresh.status, servedBy: [...others, ...mine] };
   };
   for (const mv of ctx.versions) {
