@@ -12,17 +12,21 @@ import type { ObjectMeta } from '../runtime/kinds.js';
 
 export const USER_SERVICE_PORT = 80;
 
+/** The labels of everything made for `isvc`: how watches and users find it. */
+export function serviceLabels(isvc: InferenceService): Record<string, string> {
+  return {
+    [Labels.inferenceService]: isvc.metadata.name ?? '',
+    [Labels.model]: isvc.spec.model,
+    [Labels.managedBy]: 'modelship',
+  };
+}
+
 /** Metadata of a child owned by `isvc` (garbage-collected with it). */
 export function childMeta(isvc: InferenceService, name: string, labels: Record<string, string> = {}): ObjectMeta {
   return {
     name,
     namespace: isvc.metadata.namespace,
-    labels: {
-      [Labels.inferenceService]: isvc.metadata.name ?? '',
-      [Labels.model]: isvc.spec.model,
-      [Labels.managedBy]: 'modelship',
-      ...labels,
-    },
+    labels: { ...serviceLabels(isvc), ...labels },
     ownerReferences: [controllerReference('InferenceService', isvc)],
   };
 }

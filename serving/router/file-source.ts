@@ -7,7 +7,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseRouterConfig, RouterConfigError, type RouterConfig } from './config.js';
-import { jsonLogger, type RouterLogger, type RoutingSource } from './source.js';
+import { BaseRoutingSource, jsonLogger, type RouterLogger } from './source.js';
 
 export interface FileRoutingSourceOptions {
   log?: RouterLogger;
@@ -19,8 +19,7 @@ export interface FileRoutingSourceOptions {
   onRejected?: (error: RouterConfigError) => void;
 }
 
-export class FileRoutingSource implements RoutingSource {
-  private listeners: ((config: RouterConfig) => void)[] = [];
+export class FileRoutingSource extends BaseRoutingSource {
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -30,10 +29,11 @@ export class FileRoutingSource implements RoutingSource {
 
   private constructor(
     readonly path: string,
-    private config: RouterConfig,
+    config: RouterConfig,
     private lastText: string,
     private readonly options: FileRoutingSourceOptions,
   ) {
+    super(config);
     this.log = options.log ?? jsonLogger;
   }
 
@@ -51,17 +51,9 @@ export class FileRoutingSource implements RoutingSource {
     return source;
   }
 
-  current(): RouterConfig {
-    return this.config;
-  }
-
-  onChange(cb: (config: RouterConfig) => void): void {
-    this.listeners.push(cb);
-  }
-
   close(): void {
     this.closed = true;
-    this.listeners = [];
+    this.stopListening();
     this.watcher?.close();
     clearInterval(this.poller);
     clearTimeout(this.debounce);
@@ -124,11 +116,10 @@ export class FileRoutingSource implements RoutingSource {
       this.options.onRejected?.(err);
       return;
     }
-    this.config = next;
     this.log.info('router config applied', {
       path: this.path,
       upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`),
     });
-    for (const cb of this.listeners) cb(next);
+    this.publish(next);
   }
 }

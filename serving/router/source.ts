@@ -1,6 +1,7 @@
 // Where the routing table comes from. One implementation per file: `file-source.ts` (a JSON
-// file, for tests and plain deployments); the operator will add one that watches the
-// InferenceService status. A source only hands out configs that passed validateRouterConfig.
+// file, for tests and plain deployments) and `sources/isvc-status.ts` (the InferenceService's
+// status, by watch: what the operator deploys). A source only hands out configs that passed
+// validateRouterConfig.
 import type { RouterConfig } from './config.js';
 
 export interface RoutingSource {
@@ -34,22 +35,44 @@ function write(level: string, message: string, fields?: Record<string, unknown>)
 
 export const silentLogger: RouterLogger = { info() {}, warn() {}, error() {} };
 
-/** A fixed table: for tests, benchmarks, and callers that push tables themselves. */
-export class StaticRoutingSource implements RoutingSource {
+/** The table in force and who wants to hear of the next one: what every source shares. */
+export abstract class BaseRoutingSource implements RoutingSource {
   private listeners: ((config: RouterConfig) => void)[] = [];
-  constructor(private config: RouterConfig) {}
+
+  protected constructor(protected config: RouterConfig) {}
+
   current(): RouterConfig {
     return this.config;
   }
+
   onChange(cb: (config: RouterConfig) => void): void {
     this.listeners.push(cb);
   }
-  /** Replaces the table (caller validates) and notifies listeners. */
-  set(config: RouterConfig): void {
+
+  /** Puts a validated table in force and tells the listeners. */
+  protected publish(config: RouterConfig): void {
     this.config = config;
     for (const cb of this.listeners) cb(config);
   }
-  close(): void {
+
+  /** Forgets the listeners: no callbacks after close(). */
+  protected stopListening(): void {
     this.listeners = [];
+  }
+
+  abstract close(): void;
+}
+
+/** A fixed table: for tests, benchmarks, and callers that push tables themselves. */
+export class StaticRoutingSource extends BaseRoutingSource {
+  constructor(config: RouterConfig) {
+    super(config);
+  }
+  /** Replaces the table (caller validates) and notifies listeners. */
+  set(config: RouterConfig): void {
+    this.publish(config);
+  }
+  close(): void {
+    this.stopListening();
   }
 }

@@ -21,6 +21,20 @@ export async function createOwnedJob(desired: Job, ctx: ReconcileContext): Promi
   }
 }
 
+/** How soon to look again at a Job name another object holds. */
+export const FOREIGN_JOB_RETRY_MS = 2_000;
+
+/** The observation while the Job's name belongs to another object: wait, never adopt it. */
+export function foreignJobObservation(jobName: string): { job: JobObservation } {
+  return {
+    job: {
+      state: 'Pending',
+      reason: 'JobNameTaken',
+      message: `Job ${jobName} belongs to another object; waiting for it to go away`,
+    },
+  };
+}
+
 /**
  * What `job` and its pods say about `container` (see observeJob). Pods of an older Job with the
  * same name are left out. A finished Job is confirmed from a live Pod read when its deciding pod

@@ -4,7 +4,6 @@
 // labelled with the InferenceService, so the controller can find what is in flight.
 import {
   API_VERSION,
-  Labels,
   parseDuration,
   withInferenceServiceDefaults,
   type InferenceService,
@@ -12,6 +11,7 @@ import {
   type InferenceServiceStatus,
   type TrainingRun,
 } from '../../api/index.js';
+import { serviceLabels } from '../../traffic/common.js';
 
 export type RetrainReason = 'Drift' | 'AccuracyBelow' | 'Schedule';
 
@@ -159,11 +159,7 @@ export function buildRetrainRun(isvc: InferenceService, name: string, decision: 
     metadata: {
       name,
       namespace: isvc.metadata.namespace,
-      labels: {
-        [Labels.inferenceService]: isvc.metadata.name ?? '',
-        [Labels.model]: isvc.spec.model,
-        [Labels.managedBy]: 'modelship',
-      },
+      labels: serviceLabels(isvc),
       annotations: { 'modelship.dev/retrain-reason': decision.reason },
     },
     spec: structuredClone(template),

@@ -7,7 +7,7 @@ import type { Controller, ReconcileContext, ReconcileResult } from '../../runtim
 import { ignoreNotFound } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
 import type { Job } from '../common/k8s.js';
-import { createOwnedJob, observeOwnedJob } from '../common/owned-job.js';
+import { createOwnedJob, FOREIGN_JOB_RETRY_MS, foreignJobObservation, observeOwnedJob } from '../common/owned-job.js';
 import { isOwnedBy } from '../common/owner.js';
 import { StorageUriError } from '../common/storage.js';
 import {
@@ -32,7 +32,6 @@ export interface ModelVersionControllerOptions extends ValidationJobOptions {
 
 /** Pod and Job events wait this long before the reconcile they trigger (batched, as the Job controller does). */
 const CHILD_EVENT_BATCH_MS = 500;
-const FOREIGN_JOB_RETRY_MS = 2_000;
 
 export function podToModelVersion(obj: KubeObject): ObjectKey[] {
   const name = obj.metadata?.annotations?.[MODEL_VERSION_ANNOTATION];
@@ -97,17 +96,7 @@ async function observeValidation(
     );
   }
   if (!isOwnedBy(job, mv)) {
-    return {
-      obs: {
-        job: {
-          state: 'Pending',
-          reason: 'JobNameTaken',
-          message: `Job ${jobName} belongs to another object; waiting for it to go away`,
-        },
-      },
-      record,
-      retryAfterMs: FOREIGN_JOB_RETRY_MS,
-    };
+    return { obs: foreignJobObservation(jobName), record, retryAfterMs: FOREIGN_JOB_RETRY_MS };
   }
   return { obs: { job: await observeOwnedJob(job, VALIDATE_CONTAINER, ctx) }, record };
 }

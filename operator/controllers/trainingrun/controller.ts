@@ -15,7 +15,7 @@ import type { Controller, ReconcileContext, ReconcileResult } from '../../runtim
 import { ignoreNotFound } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
 import type { Job } from '../common/k8s.js';
-import { createOwnedJob, observeOwnedJob } from '../common/owned-job.js';
+import { createOwnedJob, FOREIGN_JOB_RETRY_MS, foreignJobObservation, observeOwnedJob } from '../common/owned-job.js';
 import { isOwnedBy } from '../common/owner.js';
 import { StorageUriError } from '../common/storage.js';
 import { buildTrainingJob, TRAINER_CONTAINER, TRAINING_RUN_ANNOTATION, trainingJobName } from './job.js';
@@ -39,7 +39,6 @@ export interface TrainingRunControllerOptions {
 /** How long to wait for a Job of an older run with the same name to be garbage-collected. */
 /** Pod and Job events wait this long before the reconcile they trigger (batched, as the Job controller does). */
 const CHILD_EVENT_BATCH_MS = 500;
-const FOREIGN_JOB_RETRY_MS = 2_000;
 /** Attempts to find a free version number when other runs register at the same time. */
 
 /** Key of the run a pod or ModelVersion belongs to (annotation / lineage), for watches. */
@@ -132,17 +131,7 @@ async function observeRun(run: TrainingRun, rc: RunContext): Promise<Observed> {
     jobRecord.jobGeneration = run.metadata.generation;
   }
   if (!isOwnedBy(job, run)) {
-    return {
-      obs: {
-        job: {
-          state: 'Pending',
-          reason: 'JobNameTaken',
-          message: `Job ${jobName} belongs to another object; waiting for it to go away`,
-        },
-      },
-      jobRecord,
-      retryAfterMs: FOREIGN_JOB_RETRY_MS,
-    };
+    return { obs: foreignJobObservation(jobName), jobRecord, retryAfterMs: FOREIGN_JOB_RETRY_MS };
   }
   if (!jobRecord.jobName) {
     // Created by an earlier attempt whose status write did not land.

@@ -6,7 +6,7 @@
 // valid table is logged and the last good table stays.
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { RouterConfigError, validateRouterConfig, type RouterConfig, type Upstream } from '../config.js';
-import type { RouterLogger, RoutingSource } from '../source.js';
+import { BaseRoutingSource, type RouterLogger } from '../source.js';
 
 const GROUP = 'modelship.dev';
 const VERSION = 'v1alpha1';
@@ -53,9 +53,7 @@ export interface IsvcStatusSourceOptions {
   onRejected?: () => void;
 }
 
-export class IsvcStatusRoutingSource implements RoutingSource {
-  private config: RouterConfig;
-  private listeners: ((c: RouterConfig) => void)[] = [];
+export class IsvcStatusRoutingSource extends BaseRoutingSource {
   private closed = false;
   private abort?: AbortController;
   private timer?: NodeJS.Timeout;
@@ -67,7 +65,7 @@ export class IsvcStatusRoutingSource implements RoutingSource {
     kc: KubeConfig,
     first: RouterConfig,
   ) {
-    this.config = first;
+    super(first);
     this.api = kc.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kc);
   }
@@ -87,16 +85,9 @@ export class IsvcStatusRoutingSource implements RoutingSource {
     return source;
   }
 
-  current(): RouterConfig {
-    return this.config;
-  }
-  onChange(cb: (config: RouterConfig) => void): void {
-    this.listeners.push(cb);
-  }
-
   close(): void {
     this.closed = true;
-    this.listeners = [];
+    this.stopListening();
     clearTimeout(this.timer);
     this.abort?.abort();
   }
@@ -114,11 +105,10 @@ export class IsvcStatusRoutingSource implements RoutingSource {
       return;
     }
     if (JSON.stringify(next) === JSON.stringify(this.config)) return;
-    this.config = next;
     this.opts.log.info('router table applied from InferenceService status', {
       upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`),
     });
-    for (const cb of this.listeners) cb(next);
+    this.publish(next);
   }
 
   private async read(): Promise<string | undefined> {
