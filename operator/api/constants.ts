@@ -36,6 +36,8 @@ export const Annotations = {
   promote: `${GROUP}/promote`,
   rollback: `${GROUP}/rollback`,
   abort: `${GROUP}/abort`,
+  /** On validation Jobs and serving pods: the full ModelVersion name (labels are capped at 63). */
+  modelVersion: `${GROUP}/model-version`,
 } as const;
 
 /** Labels the operator puts on what it creates, so that children and lineage can be selected. */

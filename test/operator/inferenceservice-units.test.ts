@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   API_VERSION,
+  Annotations,
   Labels,
   withInferenceServiceDefaults,
   type AnalysisCheck,
@@ -20,7 +21,6 @@ import {
   buildServingDeployment,
   contains,
   decideRetrain,
-  MODEL_VERSION_ANNOTATION,
   nextAnalysisAt,
   parseCron,
   readyVersions,
@@ -476,7 +476,7 @@ builders(
         want,
         `router, ${scrapeAnnotations}`,
       );
-      assert.ok(serving.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION], 'the version annotation stays');
+      assert.ok(serving.spec.template.metadata.annotations[Annotations.modelVersion], 'the version annotation stays');
     }
   },
 );

@@ -4,6 +4,7 @@
 // labels; Prometheus series carry `model` and `version` from the serving process itself, so a
 // version keeps its numbers when it moves from canary to stable.
 import {
+  Annotations,
   Labels,
   withInferenceServiceDefaults,
   type InferenceService,
@@ -28,8 +29,6 @@ export const SERVING_PORT = 8080;
 export const ROLE_SERVICE_PORT = 80;
 export const SERVING_CONTAINER = 'serving';
 export const FEEDBACK_KEY = 'key';
-/** Annotation on serving pods with the full ModelVersion name (labels are capped at 63). */
-export const MODEL_VERSION_ANNOTATION = 'modelship.dev/model-version';
 
 export const roleName = (isvc: InferenceService, role: VersionRole): string => `${isvc.metadata.name}-${role}`;
 export const feedbackSecretName = (isvc: InferenceService): string => `${isvc.metadata.name}-feedback`;
@@ -137,7 +136,7 @@ export function buildServingDeployment(
   const podLabels = { ...selector, [Labels.model]: spec.model, [Labels.version]: String(mv.spec.version) };
   const annotations = {
     ...scrapeAnnotations(opts.scrapeAnnotations, SERVING_PORT, '/metrics'),
-    [MODEL_VERSION_ANNOTATION]: mv.metadata.name ?? '',
+    [Annotations.modelVersion]: mv.metadata.name ?? '',
   };
   return {
     apiVersion: 'apps/v1',

@@ -2,7 +2,7 @@
 // mode), its report turned into status, phase Ready or Rejected with the reason. The spec is
 // immutable (CEL on the CRD); where that was bypassed, the recorded specHash makes the
 // controller reject the version rather than keep trusting a validation of something else.
-import type { ModelVersion, ModelVersionStatus } from '../../api/index.js';
+import { Annotations, type ModelVersion, type ModelVersionStatus } from '../../api/index.js';
 import type { Controller, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { ignoreNotFound } from '../../runtime/errors.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
@@ -10,13 +10,7 @@ import type { Job } from '../common/k8s.js';
 import { createOwnedJob, FOREIGN_JOB_RETRY_MS, foreignJobObservation, observeOwnedJob } from '../common/owned-job.js';
 import { isOwnedBy } from '../common/owner.js';
 import { StorageUriError } from '../common/storage.js';
-import {
-  buildValidationJob,
-  MODEL_VERSION_ANNOTATION,
-  VALIDATE_CONTAINER,
-  validationJobName,
-  type ValidationJobOptions,
-} from './job.js';
+import { buildValidationJob, VALIDATE_CONTAINER, validationJobName, type ValidationJobOptions } from './job.js';
 import {
   computeModelVersionStatus,
   isFinal,
@@ -34,7 +28,7 @@ export interface ModelVersionControllerOptions extends ValidationJobOptions {
 const CHILD_EVENT_BATCH_MS = 500;
 
 export function podToModelVersion(obj: KubeObject): ObjectKey[] {
-  const name = obj.metadata?.annotations?.[MODEL_VERSION_ANNOTATION];
+  const name = obj.metadata?.annotations?.[Annotations.modelVersion];
   return name ? [{ namespace: obj.metadata?.namespace ?? '', name }] : [];
 }
 

@@ -10,6 +10,7 @@ import {
   type ModelVersion,
   type WorkloadDefaults,
   withModelVersionDefaults,
+  Annotations,
 } from '../../api/index.js';
 import type { ContainerSpec, Job } from '../common/k8s.js';
 import { shortName } from '../common/names.js';
@@ -27,8 +28,6 @@ import {
 
 export const VALIDATE_CONTAINER = 'validate';
 export const DEFAULT_SERVING_IMAGE = 'modelship/serving:0.1.0';
-/** Annotation on validation pods with the full ModelVersion name (labels are capped at 63). */
-export const MODEL_VERSION_ANNOTATION = 'modelship.dev/model-version';
 /** Finished validation Jobs are kept this long for `kubectl logs`, then collected. */
 export const VALIDATION_JOB_TTL_SECONDS = 86_400;
 
@@ -120,7 +119,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
       name: validationJobName(mv),
       namespace: mv.metadata.namespace,
       labels,
-      annotations: { [MODEL_VERSION_ANNOTATION]: name },
+      annotations: { [Annotations.modelVersion]: name },
       ownerReferences: [controllerReference('ModelVersion', mv)],
     },
     spec: {
@@ -130,7 +129,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
       activeDeadlineSeconds: withModelVersionDefaults(mv.spec).validation.activeDeadlineSeconds,
       ttlSecondsAfterFinished: VALIDATION_JOB_TTL_SECONDS,
       template: {
-        metadata: { labels, annotations: { [MODEL_VERSION_ANNOTATION]: name } },
+        metadata: { labels, annotations: { [Annotations.modelVersion]: name } },
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
