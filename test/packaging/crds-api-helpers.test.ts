@@ -48,6 +48,7 @@ test('annotations and labels live in the modelship.dev group', () => {
     promote: 'modelship.dev/promote',
     rollback: 'modelship.dev/rollback',
     abort: 'modelship.dev/abort',
+    modelVersion: 'modelship.dev/model-version',
   });
   for (const [name, key] of Object.entries(api.Labels)) {
     if (name !== 'managedBy') assert.match(key, /^modelship\.dev\/[a-z-]+$/);
