@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { startApiServer, type ApiServer } from './apiserver/index.js';
 import { startAgentComponent, startPrometheusComponent } from './agent/components.js';
 import { readContainerLog } from './agent/logs.js';
+import { startS3Component } from './s3/index.js';
 
 export interface ComponentContext {
   dir: string;
@@ -15,6 +16,8 @@ export interface ComponentContext {
 export interface RunningComponent {
   name: string;
   url?: string;
+  /** Printed after the URL in the startup summary (where credentials are, …). */
+  note?: string;
   stop(): Promise<void>;
 }
 /** A part of the dev cluster started after the API server (node agent, Prometheus…). */
@@ -23,9 +26,11 @@ export type Component = (ctx: ComponentContext) => Promise<RunningComponent>;
 /** Components started after the API server, in order. */
 export const COMPONENTS: Component[] = [];
 
-// Prometheus (scraping annotated pods and the API server), then the node agent (controllers,
-// kubelet, service proxy); both keep their state under the cluster dir.
+// The S3-compatible object store first (nothing it needs comes later; pods may use it, so it
+// stops last), Prometheus (scraping annotated pods and the API server), then the node agent
+// (controllers, kubelet, service proxy); all keep their state under the cluster dir.
 COMPONENTS.push(
+  ({ dir, api }) => startS3Component({ dir, apiUrl: api.url, writeKubeconfig: (p) => api.writeKubeconfig(p) }),
   ({ dir, api }) => startPrometheusComponent({ dir, apiUrl: api.url, writeKubeconfig: (p) => api.writeKubeconfig(p) }),
   ({ dir, api }) => {
     // pods/log reads the agent's container log files (kubectl logs).
@@ -93,7 +98,7 @@ async function main(): Promise<void> {
     for (const start of COMPONENTS) {
       const c = await start({ dir, api, kubeconfigPath });
       running.push(c);
-      if (c.url) console.log(`devcluster: ${c.name} ${c.url}`);
+      if (c.url) console.log(`devcluster: ${c.name} ${c.url}${c.note ? `  (${c.note})` : ''}`);
     }
   } catch (err) {
     await stopAll();

@@ -8,6 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../hack/devcluster/apiserver/index.js';
 import { startAgentComponent, startPrometheusComponent } from '../../hack/devcluster/agent/components.js';
 import { readContainerLog } from '../../hack/devcluster/agent/logs.js';
+import { startS3Component } from '../../hack/devcluster/s3/index.js';
 
 export interface RunResult {
   code: number;
@@ -18,6 +19,11 @@ export interface RunResult {
 export interface TestClusterOptions {
   agent?: boolean;
   prometheus?: boolean;
+  /**
+   * The S3-compatible object store (s3rver), its `<dir>/s3.env` and Secret `default/modelship-s3`.
+   * Off by default: loading s3rver costs ~0.4 s per test file that does not use it.
+   */
+  s3?: boolean;
   /** Passed to the API server (history size, bookmark interval…). */
   apiserver?: Omit<ApiServerOptions, 'port' | 'host'>;
 }
@@ -32,7 +38,16 @@ export interface TestCluster {
   kubeConfig(): KubeConfig;
   /** Set when started with `prometheus: true`. */
   prometheusUrl?: string;
+  /** Set when started with `s3: true`: endpoint (path-style addressing) and key pair. */
+  s3?: TestS3;
   stop(): Promise<void>;
+}
+
+export interface TestS3 {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
 }
 
 /** A component the test cluster starts after the API server (agent, Prometheus). */
@@ -71,6 +86,19 @@ TEST_COMPONENTS.push(
     });
   },
 );
+
+// The object store starts before the others (pods may use it) and so stops after them.
+TEST_COMPONENTS.unshift(async (cluster, opts) => {
+  if (!opts.s3) return undefined;
+  const s3 = await startS3Component({
+    dir: cluster.dir,
+    apiUrl: cluster.url,
+    writeKubeconfig: (p) => cluster.api.writeKubeconfig(p),
+  });
+  const { endpoint, accessKeyId, secretAccessKey, region } = s3.store;
+  cluster.s3 = { endpoint, accessKeyId, secretAccessKey, region };
+  return s3;
+});
 
 export const BIN_DIR = resolve(new URL('../../hack/bin', import.meta.url).pathname);
 

@@ -131,7 +131,7 @@ function apiServerTarget(apiServerUrl: string | undefined): { hostPort: string; 
   return { hostPort: `${u.hostname}:${u.port || (scheme === 'https' ? '443' : '80')}`, scheme };
 }
 
-async function choosePort(portFile: string): Promise<number> {
+export async function choosePort(portFile: string): Promise<number> {
   const previous = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0;
   if (previous > 0 && (await isFree(previous))) return previous;
   const port = await freePort();
