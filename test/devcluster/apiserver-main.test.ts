@@ -1,7 +1,7 @@
 // `npm run devcluster -- --dir <dir> --port 0`: foreground start, kubeconfig written when
 // ready, URLs printed, SIGTERM stops everything, and a restart with the same dir keeps state.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,6 +63,15 @@ test.after(async () => {
 test('starts in the foreground, writes the kubeconfig, stops on SIGTERM, keeps state across restarts', async () => {
   const first = await start();
   assert.ok(existsSync(join(dir, 'kubeconfig')), 'kubeconfig written once ready');
+  // The object store is in the summary, with where its credentials are (hack/devcluster/s3).
+  const s3Line = first.output.find((l) => l.startsWith('devcluster: S3 (s3rver) '));
+  const endpoint =
+    /^devcluster: S3 \(s3rver\) (http:\/\/127\.0\.0\.1:\d+) {2}\(credentials in (\S+) and Secret default\/modelship-s3;/.exec(
+      s3Line ?? '',
+    );
+  assert.ok(endpoint, `S3 line in ${first.output.join('\n')}`);
+  assert.is(endpoint[2], join(dir, 's3.env'));
+  assert.ok(readFileSync(endpoint[2], 'utf8').includes(`export AWS_ENDPOINT_URL=${endpoint[1]}\n`));
   let r = await kubectl(['create', 'configmap', 'kept', '--from-literal=k=v']);
   assert.is(r.code, 0, r.stderr);
   const uid = JSON.parse((await kubectl(['get', 'cm', 'kept', '-o', 'json'])).stdout).metadata.uid;
@@ -73,6 +82,9 @@ test('starts in the foreground, writes the kubeconfig, stops on SIGTERM, keeps s
   r = await kubectl(['get', 'cm', 'kept', '-o', 'json']);
   assert.is(r.code, 0, r.stderr);
   assert.is(JSON.parse(r.stdout).metadata.uid, uid, 'same object after the restart');
+  assert.ok(second.output.includes(s3Line!), 'same S3 endpoint after the restart');
+  r = await kubectl(['get', 'secret', 'modelship-s3', '-o', 'jsonpath={.data.AWS_ENDPOINT_URL}']);
+  assert.is(Buffer.from(r.stdout, 'base64').toString(), endpoint[1], r.stderr);
   assert.is(await stop(second.child), 0);
 });
 
