@@ -1,7 +1,10 @@
-// The serving image's entry point: `serve` (default), `validate` (alias `profile`), `router`.
+// The serving image's entry point: `serve` (default), `validate` (alias `profile`), `router`,
+// and the object-storage steps `fetch` and `upload` (init containers).
 //   npm run serve -- --model-dir DIR [--port N] [--name NAME]
 //   npm run serve -- validate --model-dir DIR [--report FILE]
 //   npm run serve -- router --config FILE [--port N]
+//   npm run serve -- fetch --from s3://bucket/prefix|https://host/path/ --to DIR [--expect-digest sha256:HEX]
+//   npm run serve -- upload --from DIR --to s3://bucket/prefix
 // Each mode loads only its own modules: the router's Kubernetes client alone added ~55 MB of
 // heap to every model server (and made every major GC of the server mark it).
 import { UsageError } from './lib/cli/args.js';
@@ -27,12 +30,20 @@ async function main(argv: string[]): Promise<void> {
       await runRouter(args);
       return;
     }
+    case 'fetch':
+    case 'upload': {
+      const { runFetch, runUpload } = await import('./lib/cli/storage-steps.js');
+      process.exitCode = await (mode === 'fetch' ? runFetch : runUpload)(args);
+      return;
+    }
     default:
-      throw new UsageError(`unknown mode "${mode}" (modes: serve, validate, profile, router)`);
+      throw new UsageError(`unknown mode "${mode}" (modes: serve, validate, profile, router, fetch, upload)`);
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`serve: ${err instanceof Error ? err.message : String(err)}\n`);
+  // a typed step failure (DigestMismatch) names its reason, as in the termination message
+  const reason = (err as { reason?: string } | undefined)?.reason;
+  process.stderr.write(`serve: ${reason ? `${reason}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });
