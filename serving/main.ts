@@ -1,7 +1,7 @@
 // The serving image's entry point: `serve` (default), `validate` (alias `profile`), `router`,
 // and the object-storage steps `fetch` and `upload` (init containers).
-//   npm run serve -- --model-dir DIR [--port N] [--name NAME]
-//   npm run serve -- validate --model-dir DIR [--report FILE]
+//   npm run serve -- --model-dir DIR [--port N] [--name NAME] [--expect-digest sha256:HEX]
+//   npm run serve -- validate --model-dir DIR [--report FILE] [--expect-digest sha256:HEX]
 //   npm run serve -- router --config FILE [--port N]
 //   npm run serve -- fetch --from s3://bucket/prefix|https://host/path/ --to DIR [--expect-digest sha256:HEX]
 //   npm run serve -- upload --from DIR --to s3://bucket/prefix

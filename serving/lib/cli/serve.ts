@@ -4,7 +4,11 @@ import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkDigest } from '../storage/digest.js';
+import { failureLine, StorageError } from '../storage/errors.js';
 import { parseFlags, UsageError } from './args.js';
+import { expectedDigest, terminationPath, writeTermination } from './termination.js';
 import { readArtifact } from '../model/artifact.js';
 import { createLogger, type Logger } from '../log.js';
 import { Model } from '../model/onnx-model.js';
@@ -27,6 +31,8 @@ export const SERVE_FLAGS = {
   'drain-timeout-ms': 'number',
   'intra-op-threads': 'number',
   'intra-op-spinning': 'boolean',
+  'expect-digest': 'string',
+  'termination-message-path': 'string',
 } as const;
 
 export interface ServeDeps {
@@ -48,6 +54,24 @@ export function feedbackKey(file: string | undefined, env: NodeJS.ProcessEnv, lo
     'No feedback key given (MODELSHIP_FEEDBACK_KEY or --feedback-key-file): using a random per-process key, so feedback is only accepted by this replica until it restarts',
   );
   return randomBytes(32);
+}
+
+/**
+ * With --expect-digest (or MODELSHIP_EXPECTED_DIGEST), a model.onnx of another digest is never
+ * served: DigestMismatch in the termination message, and the error ends the process (exit 1).
+ */
+async function refuseUnexpectedModel(
+  expected: string | undefined,
+  artifact: { dir: string; digest: string },
+  terminationFlag: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  try {
+    checkDigest(expected, artifact.digest, join(artifact.dir, 'model.onnx'));
+  } catch (err) {
+    if (err instanceof StorageError) await writeTermination(terminationPath(terminationFlag, env), failureLine(err));
+    throw err;
+  }
 }
 
 /** SIGTERM/SIGINT: finish in-flight requests (up to `timeoutMs`), then exit 0. */
@@ -72,7 +96,9 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
   const flags = parseFlags(argv, SERVE_FLAGS);
   const modelDir = flags['model-dir'];
   if (!modelDir) throw new UsageError('serve needs --model-dir DIR');
+  const expected = expectedDigest(flags['expect-digest'], env);
   const artifact = await readArtifact(modelDir);
+  await refuseUnexpectedModel(expected, artifact, flags['termination-message-path'], env);
   for (const warning of artifact.warnings) log.warn(warning);
   if (!artifact.profile)
     log.warn(

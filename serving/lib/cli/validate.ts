@@ -1,12 +1,13 @@
 // `validate` (alias `profile`) mode: validate the model directory (validation/), write
 // profile.json and the report, and leave the compact report as the termination message,
 // where the operator's validation Job reads it. Exit codes: 0 ok, 1 invalid or skewed, 2 usage.
-import { accessSync, constants, existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { compactReport } from '../validation/compact-report.js';
 import { validateModelDir } from '../validation/validate-model.js';
+import { StorageError } from '../storage/errors.js';
 import { parseFlags, UsageError } from './args.js';
+import { expectedDigest, terminationPath, writeTermination } from './termination.js';
 
 export const VALIDATE_FLAGS = {
   'model-dir': 'string',
@@ -16,19 +17,8 @@ export const VALIDATE_FLAGS = {
   'max-accuracy-gap': 'number',
   'max-pixels': 'number',
   'termination-message-path': 'string',
+  'expect-digest': 'string',
 } as const;
-
-export function terminationPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (flag) return flag;
-  if (env.TERMINATION_MESSAGE_PATH) return env.TERMINATION_MESSAGE_PATH;
-  const fallback = '/dev/termination-log';
-  try {
-    accessSync(existsSync(fallback) ? fallback : dirname(fallback), constants.W_OK);
-    return existsSync(fallback) ? fallback : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** CLI entry; returns the process exit code. Prints the full report on stdout. */
 export async function runValidate(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -44,6 +34,7 @@ export async function runValidate(argv: string[], env: NodeJS.ProcessEnv = proce
       maxPixels: flags['max-pixels'],
       maxAccuracyGap: flags['max-accuracy-gap'],
       profileOut,
+      expectDigest: expectedDigest(flags['expect-digest'], env),
     });
     if (report.ok) await writeFile(profileOut, JSON.stringify(profile, null, 2) + '\n');
     const text = JSON.stringify(report, null, 2) + '\n';
@@ -55,7 +46,11 @@ export async function runValidate(argv: string[], env: NodeJS.ProcessEnv = proce
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`validate: ${message}\n`);
-    if (termination) await writeFile(termination, compactReport({ ok: false, error: message })).catch(() => undefined);
+    // A typed step failure (DigestMismatch) also carries the `reason`/`message` pair of the
+    // storage steps' termination line, next to the compact report's `ok`/`error`.
+    const typed = err instanceof StorageError ? { reason: err.reason, message: err.message.slice(0, 1500) } : {};
+    const compact = JSON.parse(compactReport({ ok: false, error: message })) as object;
+    await writeTermination(termination, JSON.stringify({ ...compact, ...typed }));
     return err instanceof UsageError ? 2 : 1;
   }
 }

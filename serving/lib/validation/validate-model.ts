@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServingError } from '../errors.js';
+import { readArtifact } from '../model/artifact.js';
 import type { ItemPrediction } from '../model/heads.js';
+import { checkDigest } from '../storage/digest.js';
 import { Model } from '../model/onnx-model.js';
 import { parseProfile, type Profile, type Signature } from '../model/schema.js';
 import { buildProfile } from '../monitoring/profile.js';
@@ -19,6 +21,8 @@ export interface ValidateOptions {
   maxPixels?: number;
   maxAccuracyGap?: number;
   profileOut?: string;
+  /** "sha256:<hex>" model.onnx must have (DigestMismatch before the session is created). */
+  expectDigest?: string;
 }
 
 async function readReference(dir: string, sig: Signature): Promise<ReferenceItem[]> {
@@ -81,7 +85,9 @@ export async function validateModelDir(
   dir: string,
   opts: ValidateOptions = {},
 ): Promise<{ profile: Profile; report: ValidationReport }> {
-  const model = await Model.load(dir, { profile: false });
+  const artifact = await readArtifact(dir, { profile: false });
+  checkDigest(opts.expectDigest, artifact.digest, join(dir, 'model.onnx'));
+  const model = await Model.fromArtifact(artifact);
   try {
     const sig = model.signature;
     const items = await readReference(dir, sig);
