@@ -1,11 +1,13 @@
 // `validate` (alias `profile`) mode: validate the model directory (validation/), write
 // profile.json and the report, and leave the compact report as the termination message,
 // where the operator's validation Job reads it. Exit codes: 0 ok, 1 invalid or skewed, 2 usage.
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactReport } from '../validation/compact-report.js';
 import { validateModelDir } from '../validation/validate-model.js';
 import { StorageError } from '../storage/errors.js';
+import { uploadArtifact } from '../storage/upload.js';
 import { parseFlags, UsageError } from './args.js';
 import { expectedDigest, terminationPath, writeTermination } from './termination.js';
 
@@ -19,6 +21,25 @@ export const VALIDATE_FLAGS = {
   'termination-message-path': 'string',
   'expect-digest': 'string',
 } as const;
+
+/**
+ * profile.json next to model.onnx, where serve mode reads it: a local path, or for an artifact
+ * in object storage `s3://bucket/prefix/profile.json`, uploaded with the step's credentials.
+ */
+async function writeProfile(out: string, text: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (!out.startsWith('s3://')) return writeFile(out, text);
+  if (!out.endsWith('/profile.json'))
+    throw new UsageError(`--profile-out ${out}: an s3:// profile must end in /profile.json`);
+  const dir = await mkdtemp(join(tmpdir(), 'modelship-profile-'));
+  try {
+    await writeFile(join(dir, 'profile.json'), text);
+    // Progress lines go to stderr: stdout carries the report.
+    const progress = (line: string) => void process.stderr.write(line);
+    await uploadArtifact({ from: dir, to: out.slice(0, -'/profile.json'.length), env, out: progress });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** CLI entry; returns the process exit code. Prints the full report on stdout. */
 export async function runValidate(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -36,7 +57,7 @@ export async function runValidate(argv: string[], env: NodeJS.ProcessEnv = proce
       profileOut,
       expectDigest: expectedDigest(flags['expect-digest'], env),
     });
-    if (report.ok) await writeFile(profileOut, JSON.stringify(profile, null, 2) + '\n');
+    if (report.ok) await writeProfile(profileOut, JSON.stringify(profile, null, 2) + '\n', env);
     const text = JSON.stringify(report, null, 2) + '\n';
     if (flags.report) await writeFile(flags.report, text);
     if (termination) await writeFile(termination, compactReport(report, report.ok ? profile : undefined));
