@@ -278,20 +278,62 @@ export interface TrainingRunEnvValueFromFieldRef {
 export interface TrainingRunDataset {
   /**
    * Location of the data set, with a scheme: pvc://<claim>/<path> (mounted read-only into the
-   * pod), file://, s3://, gs:// or https://.
+   * pod), file://, s3://<bucket>/<prefix> or https:// (fetched into the pod before the trainer
+   * starts; https:// names a .tar or .tar.gz).
    */
   uri: string;
   /** Version or digest of the data set, recorded in the lineage of the ModelVersion. */
   version?: string;
+  /**
+   * Secret in the same namespace whose keys are the AWS SDKs' own environment names
+   * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN, AWS_REGION,
+   * AWS_ENDPOINT_URL for MinIO or Ceph RGW, AWS_S3_FORCE_PATH_STYLE), given as environment to the
+   * steps that read or write the s3:// location and nowhere else. Without it the SDK's default
+   * chain applies (IRSA, workload identity, instance roles).
+   */
+  secretRef?: TrainingRunDatasetSecretRef;
+}
+
+/**
+ * Secret in the same namespace whose keys are the AWS SDKs' own environment names
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN, AWS_REGION,
+ * AWS_ENDPOINT_URL for MinIO or Ceph RGW, AWS_S3_FORCE_PATH_STYLE), given as environment to the
+ * steps that read or write the s3:// location and nowhere else. Without it the SDK's default chain
+ * applies (IRSA, workload identity, instance roles).
+ */
+export interface TrainingRunDatasetSecretRef {
+  /** Name of the Secret. */
+  name: string;
 }
 
 /** Where the trainer writes the model artifact. */
 export interface TrainingRunOutput {
   /**
-   * Base location of artifacts, with a scheme (pvc://<claim>/<path> locally and in-cluster). Each
-   * run writes to <uri>/<run name>/.
+   * Base location of artifacts, with a scheme: pvc://<claim>/<path>, file://, or
+   * s3://<bucket>/<prefix> (uploaded after the trainer succeeds). Each run writes to <uri>/<run
+   * name>/.
    */
   uri: string;
+  /**
+   * Secret in the same namespace whose keys are the AWS SDKs' own environment names
+   * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN, AWS_REGION,
+   * AWS_ENDPOINT_URL for MinIO or Ceph RGW, AWS_S3_FORCE_PATH_STYLE), given as environment to the
+   * steps that read or write the s3:// location and nowhere else. Without it the SDK's default
+   * chain applies (IRSA, workload identity, instance roles).
+   */
+  secretRef?: TrainingRunOutputSecretRef;
+}
+
+/**
+ * Secret in the same namespace whose keys are the AWS SDKs' own environment names
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN, AWS_REGION,
+ * AWS_ENDPOINT_URL for MinIO or Ceph RGW, AWS_S3_FORCE_PATH_STYLE), given as environment to the
+ * steps that read or write the s3:// location and nowhere else. Without it the SDK's default chain
+ * applies (IRSA, workload identity, instance roles).
+ */
+export interface TrainingRunOutputSecretRef {
+  /** Name of the Secret. */
+  name: string;
 }
 
 /** Compute resources of the training pod. */
@@ -556,12 +598,37 @@ export interface ModelVersionSpec {
 export interface ModelVersionArtifact {
   /**
    * Location of the artifact directory, with a scheme: pvc://<claim>/<path> (mounted from the
-   * claim) or file:///<path> (a folder on the node, mounted as a hostPath volume, which namespaces
-   * enforcing the restricted Pod Security level refuse), e.g. pvc://models/face-attributes/run-1.
+   * claim), file:///<path> (a folder on the node, mounted as a hostPath volume, which namespaces
+   * enforcing the restricted Pod Security level refuse), s3://<bucket>/<prefix> or
+   * https://<host>/<path>/ (downloaded into the pod before the server starts), e.g.
+   * s3://models/face-attributes/run-1.
    */
   uri: string;
-  /** Content digest of the artifact, sha256:<64 hex digits>; checked by validation when set. */
+  /**
+   * Content digest of model.onnx, sha256:<64 hex digits>; when set, validation and every serving
+   * pod refuse a model file that does not match it.
+   */
   digest?: string;
+  /**
+   * Secret in the same namespace whose keys are the AWS SDKs' own environment names
+   * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN, AWS_REGION,
+   * AWS_ENDPOINT_URL for MinIO or Ceph RGW, AWS_S3_FORCE_PATH_STYLE), given as environment to the
+   * steps that read or write the s3:// location and nowhere else. Without it the SDK's default
+   * chain applies (IRSA, workload identity, instance roles).
+   */
+  secretRef?: ModelVersionArtifactSecretRef;
+}
+
+/**
+ * Secret in the same namespace whose keys are the AWS SDKs' own environment names
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN, AWS_REGION,
+ * AWS_ENDPOINT_URL for MinIO or Ceph RGW, AWS_S3_FORCE_PATH_STYLE), given as environment to the
+ * steps that read or write the s3:// location and nowhere else. Without it the SDK's default chain
+ * applies (IRSA, workload identity, instance roles).
+ */
+export interface ModelVersionArtifactSecretRef {
+  /** Name of the Secret. */
+  name: string;
 }
 
 /** Lineage of the artifact. */

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { WorkloadDefaults } from '../api/index.js';
 import type { Controller } from '../runtime/controller.js';
 import { inferenceServiceController } from './inferenceservice/controller.js';
-import { DEFAULT_SERVING_IMAGE } from './modelversion/job.js';
+import { DEFAULT_SERVING_IMAGE } from './common/images.js';
 import { modelVersionController } from './modelversion/controller.js';
 import { trainingRunController } from './trainingrun/controller.js';
 
@@ -26,7 +26,7 @@ export interface ControllerOptions {
 export function buildControllers(options: ControllerOptions): Controller[] {
   const servingImage = options.servingImage ?? process.env.MODELSHIP_SERVING_IMAGE ?? DEFAULT_SERVING_IMAGE;
   return [
-    trainingRunController({ registry: options.registry, workloadDefaults: options.workloadDefaults }),
+    trainingRunController({ registry: options.registry, workloadDefaults: options.workloadDefaults, servingImage }),
     modelVersionController({ servingImage, workloadDefaults: options.workloadDefaults }),
     inferenceServiceController({
       servingImage,

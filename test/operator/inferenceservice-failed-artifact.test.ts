@@ -50,12 +50,12 @@ test.after(async () => {
 });
 
 test('an unmountable artifact: Failed once, truthful conditions, no children, no loop', async () => {
-  // gs:// passes the schema (a URI) but no serving pod can mount it.
+  // A claim name that is no DNS name passes the schema's URI checks, but no pod can mount it.
   const mv = await client.create<ModelVersion>({
     apiVersion: API_VERSION,
     kind: 'ModelVersion',
     metadata: { name: 'faces-v1', namespace: NS },
-    spec: { model: 'faces', version: 1, artifact: { uri: 'gs://models/faces/v1' } },
+    spec: { model: 'faces', version: 1, artifact: { uri: 'pvc://Models_Old/faces/v1' } },
   } as ModelVersion);
   await client.updateStatus({ ...mv, status: { phase: 'Ready' } });
   const statusWrites = () => cluster.api.counters().byKey['update inferenceservices.modelship.dev/status'] ?? 0;
@@ -77,7 +77,7 @@ test('an unmountable artifact: Failed once, truthful conditions, no children, no
   const condition = (type: string) => failed.status?.conditions?.find((c) => c.type === type);
   assert.equal([condition('Ready')?.status, condition('Ready')?.reason], ['False', 'ArtifactNotMountable']);
   assert.equal([condition('Degraded')?.status, condition('Degraded')?.reason], ['True', 'ArtifactNotMountable']);
-  assert.match(condition('Degraded')?.message ?? '', /gs:\/\/models\/faces\/v1 cannot be mounted/);
+  assert.match(condition('Degraded')?.message ?? '', /"Models_Old" is not a PersistentVolumeClaim name/);
   assert.is(failed.status?.stable?.version, 1, 'the version it tried to serve is kept');
 
   // Steady state: each further reconcile (its own write's watch event, a re-queue) decides the same.

@@ -363,6 +363,47 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'a canary whose pods cannot fetch a matching artifact is rolled back at once',
+    from: progressing({ weight: 0, stepStartedAt: undefined }),
+    events: [
+      {
+        type: 'Pods',
+        pods: {
+          stable: { '1': { pods: 1, ready: 1 } },
+          canary: {
+            '2': {
+              pods: 1,
+              ready: 0,
+              failure: { reason: 'DigestMismatch', message: 'pod c-0: fetch-model: expected sha256:a, got sha256:b' },
+            },
+          },
+        },
+      },
+    ],
+    expect: (s) => {
+      assert.is(s.phase, 'RolledBack');
+      assert.is(s.history?.[0].reason, 'DigestMismatch');
+      assert.match(s.history?.[0].message ?? '', /expected sha256:a, got sha256:b/);
+      assert.equal([...blockedVersions(s, 3)], [2]);
+    },
+  },
+  {
+    name: 'a failure a restart may mend (storage unreachable) waits, for the deadline to judge',
+    from: progressing({ weight: 0, stepStartedAt: undefined }),
+    events: [
+      {
+        type: 'Pods',
+        pods: {
+          stable: { '1': { pods: 1, ready: 1 } },
+          canary: {
+            '2': { pods: 1, ready: 0, failure: { reason: 'StorageUnreachable', message: 'connection refused' } },
+          },
+        },
+      },
+    ],
+    expect: (s) => assert.is(s.phase, 'Progressing'),
+  },
+  {
     name: 'invalid spec → Failed',
     from: serving,
     events: [{ type: 'Invalid', reason: 'UnknownTrafficProvider', message: 'x' }],
@@ -408,9 +449,20 @@ machine('nextAnalysisAt: one interval after the step started or after the last a
   assert.is(nextAnalysisAt(serving, POLICY), undefined);
 });
 
+machine('stable pods that cannot start say why in Ready, with a Warning', () => {
+  const down: InferenceServiceStatus = { phase: 'Degraded', stable: { version: 1, weight: 100, readyReplicas: 0 } };
+  const failure = { reason: 'StorageAccessDenied', message: 'pod s-0: fetch-model: InvalidAccessKeyId' };
+  const before = withConditions(down, { generation: 3, now: NOW });
+  const after = withConditions(down, { generation: 3, now: NOW, stableFailure: failure });
+  const ready = after.conditions?.find((c) => c.type === 'Ready');
+  assert.equal([ready?.status, ready?.reason, ready?.message], ['False', 'StorageAccessDenied', failure.message]);
+  assert.ok(transitionEvents(before, after).some((e) => e.type === 'Warning' && e.reason === 'StorageAccessDenied'));
+  assert.equal(transitionEvents(after, after), [], 'said once');
+});
+
 machine('conditions and events say what happened', () => {
   const rolled = transition(progressing({ failedChecks: 1 }), analysis('Fail'), POLICY, at(20));
-  const s = withConditions(rolled, 3, at(20));
+  const s = withConditions(rolled, { generation: 3, now: at(20) });
   assert.is(s.conditions?.find((c) => c.type === 'Degraded')?.status, 'True');
   assert.is(s.conditions?.find((c) => c.type === 'Progressing')?.status, 'False');
   const events = transitionEvents(progressing({ failedChecks: 1 }), rolled);
@@ -551,9 +603,32 @@ builders('role Service selects the role; feedback Secret; unmountable artifact i
   assert.equal(s.spec.ports[0], { name: 'http', port: 80, targetPort: 8080 });
   assert.equal((buildFeedbackSecret(isvc(), 'k'.repeat(32)) as any).stringData, { key: 'k'.repeat(32) });
   assert.throws(
-    () => buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 's3://bucket/x'), { servingImage: 'i' }),
-    /cannot be mounted/,
+    () => buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 'pvc://Bad_Claim/x'), { servingImage: 'i' }),
+    /not a PersistentVolumeClaim name/,
   );
+  // Object storage: an init container of the serving image fetches the artifact into an emptyDir
+  // (digest checked), with the location's credentials and only there; the server checks again.
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const remote = mv(1, 'Ready', 's3://models/faces/run-1');
+  remote.spec.artifact = { ...remote.spec.artifact, digest, secretRef: { name: 'models-s3' } };
+  const o = buildServingDeployment(isvc(), 'stable', remote, { servingImage: 'i' }) as any;
+  const [fetch] = o.spec.template.spec.initContainers;
+  assert.equal(fetch.args, [
+    'fetch',
+    '--from',
+    's3://models/faces/run-1',
+    '--to',
+    '/var/run/modelship/model',
+    '--expect-digest',
+    digest,
+  ]);
+  assert.equal(fetch.envFrom, [{ secretRef: { name: 'models-s3' } }]);
+  assert.is(fetch.image, 'i');
+  assert.equal(o.spec.template.spec.volumes, [{ name: 'model', emptyDir: {} }]);
+  const server = o.spec.template.spec.containers[0];
+  assert.equal(server.volumeMounts, [{ name: 'model', mountPath: '/var/run/modelship/model', readOnly: true }]);
+  assert.equal(server.args.slice(-2), ['--expect-digest', digest]);
+  assert.is(server.envFrom, undefined, 'credentials stay with the fetch step');
   // A node path is mounted from the node (hostPath), read-only, where a claim would be.
   const f = buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 'file:///data/m1'), { servingImage: 'i' }) as any;
   assert.is(f.spec.template.spec.containers[0].args[2], '/var/run/modelship/model');

@@ -70,6 +70,9 @@ test('validation Job: serving image in validate mode, artifact read-only, profil
     '/var/run/modelship/model',
     '--profile-out',
     '/var/run/modelship/profile/profile.json',
+    // The validator refuses a model file that is not the registered one, whatever the location.
+    '--expect-digest',
+    `sha256:${'cd'.repeat(32)}`,
   ]);
   assert.equal(c.volumeMounts, [
     { name: 'pvc-models', mountPath: '/var/run/modelship/model', readOnly: true, subPath: 'faces/r1' },
@@ -90,11 +93,17 @@ test('validation Job: serving image in validate mode, artifact read-only, profil
   assert.is((c.securityContext as { runAsNonRoot?: boolean }).runAsNonRoot, true);
 });
 
+interface ContainerSpecLike {
+  args?: string[];
+  envFrom?: unknown;
+}
+
 test('validation Job: table of artifact locations', () => {
   const cases: Array<[string, string | typeof StorageUriError]> = [
     ['pvc://models', '/var/run/modelship/model'],
     ['file:///srv/models/a%20b', '/var/run/modelship/model'],
-    ['s3://bucket/model', StorageUriError],
+    ['s3://bucket/model', '/var/run/modelship/model'],
+    ['https://models.example.com/faces/v1/', '/var/run/modelship/model'],
     ['pvc://BAD/x', StorageUriError],
   ];
   for (const [uri, want] of cases) {
@@ -113,6 +122,32 @@ test('validation Job: table of artifact locations', () => {
     [{ name: 'node-artifact', hostPath: { path: '/srv/models/a b', type: 'Directory' } }],
     'a node path is a hostPath volume',
   );
+  // s3://: fetched by an init container (with the digest), validated from the copy, and the profile
+  // uploaded next to model.onnx with the location's credentials; https:// keeps it in the pod.
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const s3 = buildValidationJob(
+    mv({ artifact: { uri: 's3://models/faces/v3', digest, secretRef: { name: 'models-s3' } } }),
+  );
+  const [fetch] = (s3.spec?.template?.spec as unknown as { initContainers: ContainerSpecLike[] }).initContainers;
+  assert.equal(fetch.args, [
+    'fetch',
+    '--from',
+    's3://models/faces/v3',
+    '--to',
+    '/var/run/modelship/model',
+    '--expect-digest',
+    digest,
+  ]);
+  const validate = container(s3);
+  assert.equal(validate.args?.slice(3), [
+    '--profile-out',
+    's3://models/faces/v3/profile.json',
+    '--expect-digest',
+    digest,
+  ]);
+  assert.equal((validate as ContainerSpecLike).envFrom, [{ secretRef: { name: 'models-s3' } }]);
+  const https = container(buildValidationJob(mv({ artifact: { uri: 'https://models.example.com/faces/v3/' } })));
+  assert.equal(https.args?.slice(3), ['--profile-out', '/var/run/modelship/profile/profile.json']);
   const long = mv();
   long.metadata.name = 'm'.repeat(70);
   assert.is(validationJobName(long).length, 63);

@@ -10,13 +10,19 @@ import {
   type StorageLocation,
 } from '../../operator/controllers/common/storage.js';
 
-test('storage URIs: pvc, file and remote locations', () => {
+test('storage URIs: pvc, file, s3 and https locations', () => {
   const table: [string, StorageLocation][] = [
     ['pvc://models/face-attributes/run-1', { scheme: 'pvc', claim: 'models', path: 'face-attributes/run-1' }],
     ['pvc://models', { scheme: 'pvc', claim: 'models', path: '' }],
     ['pvc://models//a//b/', { scheme: 'pvc', claim: 'models', path: 'a/b' }],
     ['file:///var/data/faces', { scheme: 'file', uri: 'file:///var/data/faces' }],
-    ['s3://bucket/faces', { scheme: 's3', uri: 's3://bucket/faces' }],
+    ['s3://bucket/faces', { scheme: 's3', bucket: 'bucket', prefix: 'faces', uri: 's3://bucket/faces' }],
+    [
+      's3://models.example/a//b/',
+      { scheme: 's3', bucket: 'models.example', prefix: 'a/b', uri: 's3://models.example/a//b/' },
+    ],
+    ['s3://bucket', { scheme: 's3', bucket: 'bucket', prefix: '', uri: 's3://bucket' }],
+    ['https://models.example.com/faces/v1/', { scheme: 'https', uri: 'https://models.example.com/faces/v1/' }],
   ];
   for (const [uri, location] of table) {
     assert.equal(parseStorageUri(uri), location, uri);
@@ -27,6 +33,10 @@ test('storage URIs: pvc, file and remote locations', () => {
     ['pvc://Models/x', /not a PersistentVolumeClaim name/],
     ['pvc:///x', /not a PersistentVolumeClaim name/],
     ['pvc://models/../secrets', /"\.\." is not allowed/],
+    ['s3://Bucket_1/x', /not an S3 bucket name/],
+    ['s3://b/x', /not an S3 bucket name/],
+    ['s3://bucket/a/../b', /"\.\." is not allowed in an s3:\/\/ key/],
+    ['gs://bucket/x', /unsupported scheme gs:\/\/ \(use pvc:\/\/, file:\/\/, s3:\/\/ or https:\/\/\)/],
   ];
   for (const [uri, message] of bad) {
     assert.throws(

@@ -52,7 +52,8 @@ function run(name: string, model: string, args: string[], spec: Partial<Training
       model,
       image: 'modelship/test-job:1',
       args,
-      dataset: { uri: 's3://bucket/data' },
+      // A node path: passed to the trainer as written, so the fake trainer needs nothing fetched.
+      dataset: { uri: 'file:///var/tmp/rt-data' },
       output: { uri: 'pvc://rt-models/runs' },
       resources: { gpus: 0 },
       backoffLimit: 0,

@@ -46,16 +46,20 @@ function run(spec: Partial<TrainingRun['spec']> = {}, status?: TrainingRun['stat
   };
 }
 
-const containerOf = (job: Job): ContainerSpec => job.spec!.template!.spec!.containers[0];
+/** The trainer: the Job's container, or its last init container when an upload step follows it. */
+const containerOf = (job: Job): ContainerSpec => {
+  const spec = job.spec!.template!.spec! as { containers: ContainerSpec[]; initContainers?: ContainerSpec[] };
+  return [...spec.containers, ...(spec.initContainers ?? [])].find((c) => c.name === 'trainer')!;
+};
 const envOf = (job: Job) => Object.fromEntries((containerOf(job).env ?? []).map((e) => [e.name, e.value]));
 const podSpec = (job: Job) => job.spec!.template!.spec! as Record<string, unknown>;
 
-test('parseStorageUri: pvc claims and paths, other schemes passed through, bad input refused', () => {
+test('parseStorageUri: pvc claims and paths, s3 buckets and prefixes, bad input refused', () => {
   const cases: Array<[string, unknown]> = [
     ['pvc://models/faces/run-1', { scheme: 'pvc', claim: 'models', path: 'faces/run-1' }],
     ['pvc://models', { scheme: 'pvc', claim: 'models', path: '' }],
     ['pvc://models//a/./b/', { scheme: 'pvc', claim: 'models', path: 'a/b' }],
-    ['s3://bucket/key', { scheme: 's3', uri: 's3://bucket/key' }],
+    ['s3://bucket/key', { scheme: 's3', bucket: 'bucket', prefix: 'key', uri: 's3://bucket/key' }],
     ['file:///data/x', { scheme: 'file', uri: 'file:///data/x' }],
   ];
   for (const [uri, want] of cases) assert.equal(parseStorageUri(uri), want, uri);
@@ -118,12 +122,51 @@ test('Job builder: table of specs and what the Job must carry', () => {
       },
     },
     {
-      name: 'non-pvc locations are passed through unchanged, nothing mounted',
-      spec: { dataset: { uri: 's3://bucket/faces' }, output: { uri: 's3://bucket/models/' } },
+      name: 'a node path data set is passed through unchanged, nothing mounted',
+      spec: { dataset: { uri: 'file:///data/faces' } },
       check: (job) => {
-        assert.is(envOf(job).DATASET_URI, 's3://bucket/faces');
-        assert.is(envOf(job).OUTPUT_URI, 's3://bucket/models/r1');
-        assert.is(podSpec(job).volumes, undefined);
+        assert.is(envOf(job).DATASET_URI, 'file:///data/faces');
+        assert.equal(podSpec(job).volumes, [{ name: 'pvc-models', persistentVolumeClaim: { claimName: 'models' } }]);
+      },
+    },
+    {
+      name: 's3: the data set fetched first, the trainer writes an emptyDir, an upload step sends it to <output>/<run>',
+      spec: {
+        dataset: { uri: 's3://bucket/faces', secretRef: { name: 'data-s3' } },
+        output: { uri: 's3://bucket/models/', secretRef: { name: 'models-s3' } },
+        resources: { gpus: 1 },
+      },
+      check: (job) => {
+        const spec = podSpec(job) as { initContainers: ContainerSpec[]; containers: ContainerSpec[] };
+        assert.equal(
+          spec.initContainers.map((c) => c.name),
+          ['fetch-dataset', 'trainer'],
+        );
+        assert.equal(
+          spec.containers.map((c) => c.name),
+          ['upload'],
+        );
+        const [fetch] = spec.initContainers;
+        const [upload] = spec.containers;
+        assert.equal(fetch.args, ['fetch', '--from', 's3://bucket/faces', '--to', '/var/run/modelship/dataset']);
+        assert.equal((fetch as { envFrom?: unknown }).envFrom, [{ secretRef: { name: 'data-s3' } }]);
+        assert.equal(upload.args, [
+          'upload',
+          '--from',
+          '/var/run/modelship/output/r1',
+          '--to',
+          's3://bucket/models/r1',
+        ]);
+        assert.equal((upload as { envFrom?: unknown }).envFrom, [{ secretRef: { name: 'models-s3' } }]);
+        assert.is(envOf(job).DATASET_URI, '/var/run/modelship/dataset');
+        assert.is(envOf(job).OUTPUT_URI, '/var/run/modelship/output/r1');
+        assert.is(envOf(job).ARTIFACT_URI, 's3://bucket/models/r1');
+        assert.is((containerOf(job) as { envFrom?: unknown }).envFrom, undefined, 'the trainer gets no credentials');
+        assert.equal((containerOf(job).resources as { limits: Record<string, string> }).limits['nvidia.com/gpu'], '1');
+        assert.equal(podSpec(job).volumes, [
+          { name: 'dataset', emptyDir: {} },
+          { name: 'output', emptyDir: {} },
+        ]);
       },
     },
     {

@@ -157,6 +157,24 @@ export const invalidCases: InvalidCase[] = [
     message: `Invalid value: "/data/faces": spec.dataset.uri in body should match ${URI}`,
   },
   {
+    name: 'dataset location with a scheme no step can read',
+    kind: 'TrainingRun',
+    mutate: (o) => {
+      o.spec.dataset.uri = 'gs://bucket/faces';
+    },
+    field: 'spec.dataset',
+    message: 'Invalid value: "object": uri: unsupported scheme; use pvc://, file://, s3:// or https://',
+  },
+  {
+    name: 'output written to https',
+    kind: 'TrainingRun',
+    mutate: (o) => {
+      o.spec.output.uri = 'https://models.example.com/faces';
+    },
+    field: 'spec.output',
+    message: 'Invalid value: "object": uri: https:// is read-only; write the model to s3://, pvc:// or file://',
+  },
+  {
     name: 'missing output',
     kind: 'TrainingRun',
     mutate: (o) => {
@@ -363,6 +381,15 @@ export const invalidCases: InvalidCase[] = [
     },
     field: 'spec.validation.skewTolerance',
     message: 'Invalid value: 1.5: spec.validation.skewTolerance in body should be less than or equal to 1',
+  },
+  {
+    name: 'credentials for a claim',
+    kind: 'ModelVersion',
+    mutate: (o) => {
+      o.spec.artifact.secretRef = { name: 'models-s3' };
+    },
+    field: 'spec.artifact',
+    message: 'Invalid value: "object": secretRef applies to s3:// locations only',
   },
   {
     name: 'missing artifact',

@@ -16,6 +16,16 @@ export interface JobObservation {
   /** Termination message of the container on the pod that decided the outcome. */
   terminationMessage?: string;
   exitCode?: number;
+  /** A step other than the container (a fetch before it, an upload after it) that failed: its reason and message. */
+  stepFailure?: StepFailure;
+}
+
+export interface StepFailure {
+  /** The step's container name, e.g. fetch-model or upload. */
+  step: string;
+  /** CamelCase, from the step's termination message (DigestMismatch, StorageAccessDenied, ...). */
+  reason: string;
+  message: string;
 }
 
 /** Waiting reasons that mean the container cannot start until someone fixes something. */
@@ -31,8 +41,10 @@ export const STUCK_REASONS = new Set([
 const byNewest = (a: Pod, b: Pod) =>
   (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? '');
 
+/** The container's status, whether it runs as a container or as an init container (a trainer before its upload step). */
 function containerOf(pod: Pod, container: string): ContainerStatus | undefined {
-  return pod.status?.containerStatuses?.find((c) => c.name === container);
+  const all = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  return all.find((c) => c.name === container);
 }
 
 function terminatedOf(pod: Pod, container: string) {
@@ -62,7 +74,53 @@ function completedObservation(job: Job, complete: JobCondition, pods: Pod[], con
   };
 }
 
+/**
+ * A step's termination message: `{"reason": ..., "message": ...}` from the serving image's steps,
+ * or any text (a crash's log tail) as the message of a generic reason.
+ */
+export function parseStepMessage(step: string, text: string | undefined, exitCode: number): StepFailure {
+  try {
+    const v = JSON.parse(text ?? '') as { reason?: unknown; message?: unknown };
+    if (typeof v.reason === 'string' && /^[A-Z][A-Za-z]*$/.test(v.reason) && typeof v.message === 'string') {
+      return { step, reason: v.reason, message: v.message.slice(0, 1024) };
+    }
+  } catch {
+    // not the structured line: fall through to the raw text
+  }
+  const tail = (text ?? '').trim().slice(-512);
+  return { step, reason: 'StepFailed', message: `${step} exited with code ${exitCode}${tail ? `: ${tail}` : ''}` };
+}
+
+/**
+ * The newest pod's step that failed, other than the observed container: a fetch step before it
+ * or an upload step after it. The observed container's own failure is reported as before.
+ */
+function failedStep(pods: Pod[], container: string): { failure: StepFailure; exitCode: number } | undefined {
+  for (const pod of [...pods].sort(byNewest)) {
+    const steps = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+    for (const cs of steps.filter((c) => c.name !== container)) {
+      const t = cs.state?.terminated ?? cs.lastState?.terminated;
+      if (t && t.exitCode !== 0)
+        return { failure: parseStepMessage(cs.name, t.message, t.exitCode), exitCode: t.exitCode };
+    }
+  }
+  return undefined;
+}
+
 function failedObservation(job: Job, failed: JobCondition, pods: Pod[], container: string): JobObservation {
+  const init = decidingPod(pods, container, false) ? undefined : failedStep(pods, container);
+  if (init) {
+    const { failure } = init;
+    return {
+      state: 'Failed',
+      reason: failure.reason,
+      message: `${failure.step}: ${failure.message}`,
+      startTime: job.status?.startTime,
+      completionTime: failed.lastTransitionTime,
+      exitCode: init.exitCode,
+      stepFailure: failure,
+    };
+  }
   const pod = decidingPod(pods, container, false);
   const t = pod ? terminatedOf(pod, container) : undefined;
   const exit = t ? ` (last exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''})` : '';

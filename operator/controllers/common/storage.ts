@@ -1,10 +1,10 @@
 // Storage locations as the CRDs write them (dataset.uri, output.uri, artifact.uri):
 // `pvc://<claim>/<path>` for a PersistentVolumeClaim, `file:///<path>` for a folder on the node,
-// anything else (`s3://`, `gs://`, `https://`) remote. One parser for every controller, so that a
-// training Job, a validation Job and a serving pod agree on where the files are. A pvc://
-// location reaches a pod as the claim mounted under a fixed directory, and the process sees the
-// path inside that mount; what becomes of other schemes is up to each pod's builder (a trainer
-// gets them unchanged and fetches the data itself). Pure.
+// `s3://<bucket>/<prefix>` for object storage and `https://` for files published on a web server
+// (read-only). One parser for every controller, so that a training Job, a validation Job and a
+// serving pod agree on where the files are. A pvc:// location reaches a pod as the claim mounted
+// under a fixed directory; s3:// and https:// are downloaded into an emptyDir by an init
+// container (pod-storage.ts). The schema refuses other schemes. Pure.
 
 /** Where claims are mounted inside training, validation and serving pods. */
 export const MOUNT_ROOT = '/var/run/modelship';
@@ -20,12 +20,23 @@ export interface PvcLocation {
   path: string;
 }
 
-export interface OtherLocation {
-  scheme: string;
+export interface S3Location {
+  scheme: 's3';
+  bucket: string;
+  /** Key prefix without leading or trailing slashes ('' for the whole bucket). */
+  prefix: string;
   uri: string;
 }
 
-export type StorageLocation = PvcLocation | OtherLocation;
+export interface OtherLocation {
+  scheme: 'file' | 'https';
+  uri: string;
+}
+
+export type StorageLocation = PvcLocation | S3Location | OtherLocation;
+
+/** Bucket names as S3 allows them (3–63 lowercase letters, digits, dots and hyphens). */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -33,7 +44,11 @@ export function parseStorageUri(uri: string): StorageLocation {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/.exec(uri);
   if (!m) throw new StorageUriError(`"${uri}" is not a URI with a scheme (e.g. pvc://claim/path)`);
   const [, scheme, rest] = m;
-  if (scheme !== 'pvc') return { scheme, uri };
+  if (scheme === 's3') return parseS3(uri, rest);
+  if (scheme === 'file' || scheme === 'https') return { scheme, uri };
+  if (scheme !== 'pvc') {
+    throw new StorageUriError(`"${uri}": unsupported scheme ${scheme}:// (use pvc://, file://, s3:// or https://)`);
+  }
   const [claim, ...parts] = rest.split('/');
   if (!claim || claim.length > 253 || !DNS_SUBDOMAIN.test(claim)) {
     throw new StorageUriError(`"${uri}": "${claim}" is not a PersistentVolumeClaim name`);
@@ -43,7 +58,18 @@ export function parseStorageUri(uri: string): StorageLocation {
   return { scheme: 'pvc', claim, path: segments.join('/') };
 }
 
+function parseS3(uri: string, rest: string): S3Location {
+  const [bucket, ...parts] = rest.split('/');
+  if (!BUCKET.test(bucket)) throw new StorageUriError(`"${uri}": "${bucket}" is not an S3 bucket name`);
+  const segments = parts.filter((p) => p !== '' && p !== '.');
+  if (segments.includes('..')) throw new StorageUriError(`"${uri}": ".." is not allowed in an s3:// key`);
+  return { scheme: 's3', bucket, prefix: segments.join('/'), uri };
+}
+
 export const isPvc = (loc: StorageLocation): loc is PvcLocation => loc.scheme === 'pvc';
+
+/** Locations a pod cannot mount: an init container downloads them first. */
+export const isRemote = (loc: StorageLocation): boolean => loc.scheme === 's3' || loc.scheme === 'https';
 
 /** `base` + `/` + `child`, without doubled slashes. */
 export function joinUri(base: string, child: string): string {

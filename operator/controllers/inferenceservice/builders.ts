@@ -15,14 +15,7 @@ import {
 import type { KubeObject } from '../../runtime/kinds.js';
 import { childMeta, scrapeAnnotations, servingPlacement } from '../../traffic/common.js';
 import { RESTRICTED_CONTAINER_SECURITY } from '../common/security.js';
-import {
-  claimVolumeName,
-  isPvc,
-  NODE_ARTIFACT_VOLUME,
-  mountPath,
-  parseStorageUri,
-  StorageUriError,
-} from '../common/storage.js';
+import { readOnlyStorage, type PodStorage } from '../common/pod-storage.js';
 import { servingThreadpoolSize } from './threadpool.js';
 
 export const SERVING_PORT = 8080;
@@ -46,44 +39,13 @@ export function roleSelector(isvc: InferenceService, role: VersionRole): Record<
   return { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: role };
 }
 
-interface ArtifactMount {
-  modelDir: string;
-  volumes: object[];
-  volumeMounts: object[];
-}
-
 /**
- * The artifact directory as the pod sees it: a read-only mount of the claim (pvc://) or of the
- * node's folder (file://, a hostPath volume, which namespaces enforcing the restricted Pod
- * Security level refuse). Either way at the same path, never a path the image must happen to hold.
+ * The artifact directory as the serving pod sees it, always at the same path: the claim or node
+ * folder mounted read-only, or an emptyDir the fetch init container fills (digest checked).
+ * Throws StorageUriError for a location no pod can read.
  */
-export function artifactMount(mv: ModelVersion): ArtifactMount {
-  const loc = parseStorageUri(mv.spec.artifact.uri);
-  if (isPvc(loc)) {
-    const name = claimVolumeName(loc.claim);
-    return {
-      modelDir: mountPath('model'),
-      volumes: [{ name, persistentVolumeClaim: { claimName: loc.claim, readOnly: true } }],
-      volumeMounts: [
-        { name, mountPath: mountPath('model'), readOnly: true, ...(loc.path ? { subPath: loc.path } : {}) },
-      ],
-    };
-  }
-  if (loc.scheme === 'file') {
-    return {
-      modelDir: mountPath('model'),
-      volumes: [
-        {
-          name: NODE_ARTIFACT_VOLUME,
-          hostPath: { path: decodeURIComponent(new URL(mv.spec.artifact.uri).pathname), type: 'Directory' },
-        },
-      ],
-      volumeMounts: [{ name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('model'), readOnly: true }],
-    };
-  }
-  throw new StorageUriError(
-    `artifact location ${mv.spec.artifact.uri} cannot be mounted for serving (supported: pvc://, file://)`,
-  );
+export function artifactStorage(mv: ModelVersion, opts: Pick<ServingOptions, 'servingImage'>): PodStorage {
+  return readOnlyStorage(mv.spec.artifact, { image: opts.servingImage, role: 'model' });
 }
 
 const probe = (path: string, period: number, failureThreshold: number) => ({
@@ -94,14 +56,11 @@ const probe = (path: string, period: number, failureThreshold: number) => ({
 });
 
 /** The serving container: `serve` on the mounted artifact, the feedback key from its Secret. */
-function servingContainer(
-  isvc: InferenceService,
-  mv: ModelVersion,
-  mount: ArtifactMount,
-  opts: ServingOptions,
-): object {
-  const args = ['serve', '--model-dir', mount.modelDir, '--name', isvc.spec.model];
+function servingContainer(isvc: InferenceService, mv: ModelVersion, mount: PodStorage, opts: ServingOptions): object {
+  const args = ['serve', '--model-dir', mount.dir, '--name', isvc.spec.model];
   args.push('--model-version', String(mv.spec.version), '--port', String(SERVING_PORT));
+  // Whatever the location, the server refuses a model file that is not the registered one.
+  if (mv.spec.artifact.digest) args.push('--expect-digest', mv.spec.artifact.digest);
   return {
     name: SERVING_CONTAINER,
     image: opts.servingImage,
@@ -131,7 +90,7 @@ export function buildServingDeployment(
   opts: ServingOptions,
 ): KubeObject {
   const spec = withInferenceServiceDefaults(isvc.spec);
-  const mount = artifactMount(mv);
+  const mount = artifactStorage(mv, opts);
   const selector = roleSelector(isvc, role);
   const podLabels = { ...selector, [Labels.model]: spec.model, [Labels.version]: String(mv.spec.version) };
   const annotations = {
@@ -153,6 +112,7 @@ export function buildServingDeployment(
           automountServiceAccountToken: false,
           ...servingPlacement(isvc, opts.workloadDefaults),
           terminationGracePeriodSeconds: 30,
+          ...(mount.initContainers.length ? { initContainers: mount.initContainers } : {}),
           containers: [servingContainer(isvc, mv, mount, opts)],
           ...(mount.volumes.length ? { volumes: mount.volumes } : {}),
         },

@@ -17,9 +17,20 @@ interface Verdict {
   message: string;
 }
 
-function readyCondition(status: InferenceServiceStatus, invalid: Problem | undefined): Verdict {
+/** What conditions are computed from besides the status itself. */
+export interface ConditionInputs {
+  generation: number;
+  now: Date;
+  /** Why the spec cannot be served (phase Failed). */
+  invalid?: Problem;
+  /** Why the stable version's pods exit before serving (no pod ready). */
+  stableFailure?: Problem;
+}
+
+function readyCondition(status: InferenceServiceStatus, { invalid, stableFailure }: ConditionInputs): Verdict {
   if (invalid) return { status: false, ...invalid };
   const stable = status.stable;
+  if (stable?.version && !stable.readyReplicas && stableFailure) return { status: false, ...stableFailure };
   if (!stable?.version)
     return { status: false, reason: 'NoReadyVersion', message: 'waiting for a Ready ModelVersion of the model' };
   if ((stable.readyReplicas ?? 0) > 0)
@@ -85,14 +96,10 @@ function driftingCondition(status: InferenceServiceStatus): Verdict {
   return { status: 'Unknown', reason: 'DriftUnknown', message: 'input drift not measured yet' };
 }
 
-export function withConditions(
-  status: InferenceServiceStatus,
-  generation: number,
-  now: Date,
-  invalid?: Problem,
-): InferenceServiceStatus {
+export function withConditions(status: InferenceServiceStatus, inputs: ConditionInputs): InferenceServiceStatus {
+  const { generation, now, invalid } = inputs;
   const verdicts: Array<[string, Verdict]> = [
-    [T.Ready, readyCondition(status, invalid)],
+    [T.Ready, readyCondition(status, inputs)],
     [T.Progressing, progressingCondition(status)],
     [T.Degraded, degradedCondition(status, invalid)],
     [T.Drifting, driftingCondition(status)],
@@ -187,6 +194,17 @@ function monitoringEvents(b: InferenceServiceStatus, after: InferenceServiceStat
   return out;
 }
 
+const SERVING_REASONS = new Set(['StableReady', 'StableNotReady', 'NoReadyVersion']);
+
+/** A Warning when the stable's pods start failing for a reason of their own (DigestMismatch, ...). */
+function podFailureEvents(b: InferenceServiceStatus, after: InferenceServiceStatus): EventSpec[] {
+  const ready = (s: InferenceServiceStatus) => s.conditions?.find((c) => c.type === T.Ready);
+  const now = ready(after);
+  if (!now || now.status !== 'False' || SERVING_REASONS.has(now.reason ?? '') || after.phase === 'Failed') return [];
+  if (ready(b)?.reason === now.reason) return [];
+  return [{ type: 'Warning', reason: now.reason ?? 'PodsFailing', message: now.message ?? '' }];
+}
+
 /** Events for what changed between two statuses, in words a user can act on. */
 export function transitionEvents(
   before: InferenceServiceStatus | undefined,
@@ -198,6 +216,7 @@ export function transitionEvents(
       ? [{ type: 'Normal', reason: 'Serving', message: `Serving version ${after.stable?.version}` }]
       : [];
   return [
+    ...podFailureEvents(b, after),
     ...canaryEvents(b, after),
     ...historyEvents(b, after),
     ...analysisEvents(b, after),

@@ -6,11 +6,11 @@ import type { InferenceServiceStatus } from '../../api/index.js';
 import { pruneUndefined } from '../../runtime/status.js';
 import { UnknownTrafficProviderError, userServiceUrl } from '../../traffic/index.js';
 import { StorageUriError } from '../common/storage.js';
-import { artifactMount, roleName } from './builders.js';
+import { artifactStorage, roleName } from './builders.js';
 import { withConditions, type Problem } from './conditions.js';
 import { versionOf, type RolloutContext } from './context.js';
-import { retrainInFlight, roleUrls } from './observe.js';
-import { transition, type RolloutEvent } from './phases.js';
+import { podCounts, retrainInFlight, roleUrls } from './observe.js';
+import { stableFailure, transition, type RolloutEvent } from './phases.js';
 import { decideRetrain, retrainRunName, type RetrainDecision } from './retrain.js';
 
 export interface Decision {
@@ -38,7 +38,7 @@ export function invalidSpec(ctx: RolloutContext, status: InferenceServiceStatus)
   for (const version of [status.stable?.version, status.canary?.version]) {
     const mv = versionOf(ctx, version);
     try {
-      if (mv) artifactMount(mv);
+      if (mv) artifactStorage(mv, ctx.deps);
     } catch (e) {
       if (e instanceof StorageUriError) return { reason: 'ArtifactNotMountable', message: e.message };
       throw e;
@@ -83,6 +83,8 @@ export function decide(ctx: RolloutContext, folded: InferenceServiceStatus): Dec
   status = withAddresses(ctx, status);
   const retrain = decideRetrain({ isvc: { ...ctx.isvc, status }, inFlight: retrainInFlight(ctx), now: ctx.now });
   if (retrain) status = withRetrain(ctx, status, retrain);
-  status = pruneUndefined(withConditions(status, ctx.isvc.metadata.generation ?? 0, ctx.now, invalid));
+  const stable = stableFailure(status, podCounts(ctx));
+  const inputs = { generation: ctx.isvc.metadata.generation ?? 0, now: ctx.now, invalid, stableFailure: stable };
+  status = pruneUndefined(withConditions(status, inputs));
   return { status, invalid, retrain };
 }

@@ -3,28 +3,51 @@
 // what they mean for the status.
 import { Annotations, Labels, type InferenceService, type TrainingRun, type VersionRole } from '../../api/index.js';
 import { Kinds, type KubeObject } from '../../runtime/kinds.js';
+import type { ContainerStatus } from '../common/k8s.js';
+import { parseStepMessage } from '../common/observe.js';
 import { ROLE_SERVICE_PORT, roleName } from './builders.js';
 import type { RolloutContext } from './context.js';
 import type { PodCounts, RolePods, RolloutEvent } from './phases.js';
 import { readyVersions } from './policy.js';
 
 interface PodLike extends KubeObject {
-  status?: { phase?: string; conditions?: Array<{ type: string; status: string }> };
+  status?: {
+    phase?: string;
+    conditions?: Array<{ type: string; status: string }>;
+    initContainerStatuses?: ContainerStatus[];
+    containerStatuses?: ContainerStatus[];
+  };
 }
 
 const isReady = (p: PodLike): boolean =>
   p.status?.phase === 'Running' && !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
+/**
+ * Why a pod's fetch step or server exited with an error, from its termination message (the
+ * serving image writes `{"reason","message"}`: DigestMismatch, StorageAccessDenied, ...).
+ */
+function podFailure(pod: PodLike): { reason: string; message: string } | undefined {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const cs of statuses) {
+    const t = cs.state?.terminated ?? cs.lastState?.terminated;
+    if (!t || t.exitCode === 0) continue;
+    const failure = parseStepMessage(cs.name, t.message, t.exitCode);
+    return { reason: failure.reason, message: `pod ${pod.metadata?.name}: ${cs.name}: ${failure.message}` };
+  }
+  return undefined;
+}
+
 function rolePods(ctx: RolloutContext, role: VersionRole): RolePods {
   const { isvc } = ctx;
   const labels = { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: role };
-  const out: Record<string, { pods: number; ready: number }> = {};
+  const out: Record<string, { pods: number; ready: number; failure?: { reason: string; message: string } }> = {};
   for (const pod of ctx.kube.cache.list<PodLike>(Kinds.Pod, isvc.metadata.namespace, labels)) {
     if (pod.metadata?.deletionTimestamp) continue;
     const version = pod.metadata?.labels?.[Labels.version] ?? '';
     const seen = (out[version] ??= { pods: 0, ready: 0 });
     seen.pods++;
     if (isReady(pod)) seen.ready++;
+    else seen.failure ??= podFailure(pod);
   }
   return out;
 }

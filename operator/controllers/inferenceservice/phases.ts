@@ -62,7 +62,23 @@ export interface VersionRef {
 }
 
 /** Pods of one role by the version label: how many exist and how many are ready. */
-export type RolePods = Readonly<Record<string, { pods: number; ready: number }>>;
+export type RolePods = Readonly<Record<string, { pods: number; ready: number; failure?: PodFailure }>>;
+
+/** Why a version's pods exit before serving (a failed fetch step, a refused model file). */
+export interface PodFailure {
+  reason: string;
+  message: string;
+}
+
+/** Failures no restart can mend: a canary that meets one is rolled back at once. */
+export const PERMANENT_POD_FAILURES: ReadonlySet<string> = new Set([
+  'DigestMismatch',
+  'StorageAccessDenied',
+  'NoSuchBucket',
+  'ArtifactNotFound',
+  'ArtifactTooLarge',
+  'UnsupportedScheme',
+]);
 export type PodCounts = Readonly<Record<VersionRole, RolePods>>;
 
 export type RolloutEvent =
@@ -236,7 +252,28 @@ function onPods(
       policy,
       now,
     );
-  return s;
+  return rollBackBrokenCanary(s, pods, policy, now);
+}
+
+/** A canary whose pods cannot start for a reason no restart mends is rolled back at once. */
+function rollBackBrokenCanary(
+  s: InferenceServiceStatus,
+  pods: PodCounts,
+  policy: RolloutPolicy,
+  now: Date,
+): InferenceServiceStatus {
+  const version = s.canary?.version;
+  const failure = version === undefined ? undefined : pods.canary[String(version)]?.failure;
+  if (s.phase !== 'Progressing' || !failure || !PERMANENT_POD_FAILURES.has(failure.reason)) return s;
+  if ((pods.canary[String(version)]?.ready ?? 0) > 0) return s;
+  return endCanary(s, { outcome: 'RolledBack', reason: failure.reason, message: failure.message }, policy, now);
+}
+
+/** Why the stable version's pods do not start, when none is ready (for the Ready condition). */
+export function stableFailure(status: InferenceServiceStatus, pods: PodCounts): PodFailure | undefined {
+  const version = status.stable?.version;
+  const seen = version === undefined ? undefined : pods.stable[String(version)];
+  return seen && seen.ready === 0 ? seen.failure : undefined;
 }
 
 /** Rolls back a canary past its progress deadline, whatever its analyses said (fail safe). */

@@ -16,6 +16,8 @@ import type { ContainerSpec, Job } from '../common/k8s.js';
 import { shortName } from '../common/names.js';
 import { controllerReference } from '../common/owner.js';
 import { RESTRICTED_JOB_CONTAINER_SECURITY } from '../common/security.js';
+import { DEFAULT_SERVING_IMAGE } from '../common/images.js';
+import { readOnlyStorage } from '../common/pod-storage.js';
 import {
   claimVolumeName,
   isPvc,
@@ -23,11 +25,9 @@ import {
   joinUri,
   mountPath,
   parseStorageUri,
-  StorageUriError,
 } from '../common/storage.js';
 
 export const VALIDATE_CONTAINER = 'validate';
-export const DEFAULT_SERVING_IMAGE = 'modelship/serving:0.1.0';
 /** Finished validation Jobs are kept this long for `kubectl logs`, then collected. */
 export const VALIDATION_JOB_TTL_SECONDS = 86_400;
 
@@ -45,48 +45,101 @@ export const profileUri = (mv: ModelVersion): string => joinUri(mv.spec.artifact
 
 interface ArtifactMounts {
   modelDir: string;
-  profileDir: string;
+  /** Where validate writes profile.json: next to model.onnx, where serve mode reads it. */
+  profileOut: string;
   volumes: object[];
   volumeMounts: object[];
+  initContainers: object[];
+  /** The Secret of an s3:// artifact, for the profile upload. */
+  envFrom?: object[];
 }
 
-function artifactMounts(mv: ModelVersion): ArtifactMounts {
+/** A claim or node folder: read-only for the model, writable for the profile next to it. */
+function mountedArtifact(mv: ModelVersion): ArtifactMounts | undefined {
   const loc = parseStorageUri(mv.spec.artifact.uri);
+  const profileOut = `${mountPath('profile')}/profile.json`;
   if (isPvc(loc)) {
     const name = claimVolumeName(loc.claim);
     const subPath = loc.path || undefined;
     return {
       modelDir: mountPath('model'),
-      profileDir: mountPath('profile'),
+      profileOut,
       volumes: [{ name, persistentVolumeClaim: { claimName: loc.claim } }],
       volumeMounts: [
         { name, mountPath: mountPath('model'), readOnly: true, ...(subPath ? { subPath } : {}) },
         { name, mountPath: mountPath('profile'), ...(subPath ? { subPath } : {}) },
       ],
+      initContainers: [],
     };
   }
-  if (loc.scheme === 'file') {
-    // The node's folder (hostPath): read-only for the model, writable for the profile it writes.
-    const path = decodeURIComponent(new URL(mv.spec.artifact.uri).pathname);
-    return {
-      modelDir: mountPath('model'),
-      profileDir: mountPath('profile'),
-      volumes: [{ name: NODE_ARTIFACT_VOLUME, hostPath: { path, type: 'Directory' } }],
-      volumeMounts: [
-        { name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('model'), readOnly: true },
-        { name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('profile') },
-      ],
-    };
-  }
-  throw new StorageUriError(
-    `artifact location ${mv.spec.artifact.uri} cannot be mounted for validation (supported: pvc://, file://)`,
-  );
+  if (loc.scheme !== 'file') return undefined;
+  const path = decodeURIComponent(new URL(mv.spec.artifact.uri).pathname);
+  return {
+    modelDir: mountPath('model'),
+    profileOut,
+    volumes: [{ name: NODE_ARTIFACT_VOLUME, hostPath: { path, type: 'Directory' } }],
+    volumeMounts: [
+      { name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('model'), readOnly: true },
+      { name: NODE_ARTIFACT_VOLUME, mountPath: mountPath('profile') },
+    ],
+    initContainers: [],
+  };
+}
+
+/**
+ * The artifact as the validation pod sees it. A downloaded one (s3://, https://) is validated
+ * from the fetch step's copy; its profile is uploaded next to model.onnx for s3://, and for a
+ * read-only https:// location kept in the pod only (a published model brings its own).
+ */
+function artifactMounts(mv: ModelVersion, image: string): ArtifactMounts {
+  const mounted = mountedArtifact(mv);
+  if (mounted) return mounted;
+  const fetched = readOnlyStorage(mv.spec.artifact, { image, role: 'model' });
+  const s3 = parseStorageUri(mv.spec.artifact.uri).scheme === 's3';
+  const secretRef = mv.spec.artifact.secretRef;
+  return {
+    modelDir: fetched.dir,
+    profileOut: s3 ? joinUri(mv.spec.artifact.uri, 'profile.json') : `${mountPath('profile')}/profile.json`,
+    volumes: [...fetched.volumes, ...(s3 ? [] : [{ name: 'profile', emptyDir: {} }])],
+    volumeMounts: [...fetched.volumeMounts, ...(s3 ? [] : [{ name: 'profile', mountPath: mountPath('profile') }])],
+    initContainers: fetched.initContainers,
+    ...(s3 && secretRef ? { envFrom: [{ secretRef: { name: secretRef.name } }] } : {}),
+  };
+}
+
+function validateContainer(
+  mv: ModelVersion,
+  mounts: ArtifactMounts,
+  opts: ValidationJobOptions & { image: string },
+): ContainerSpec {
+  const digest = mv.spec.artifact.digest;
+  return {
+    name: VALIDATE_CONTAINER,
+    image: opts.image,
+    ...(opts.imagePullPolicy ? { imagePullPolicy: opts.imagePullPolicy } : {}),
+    args: [
+      'validate',
+      '--model-dir',
+      mounts.modelDir,
+      '--profile-out',
+      mounts.profileOut,
+      ...(digest ? ['--expect-digest', digest] : []),
+    ],
+    env: [{ name: 'MODELSHIP_MODEL_VERSION', value: mv.metadata.name ?? '' }],
+    ...(mounts.envFrom ? { envFrom: mounts.envFrom } : {}),
+    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '2Gi' } },
+    ...(mounts.volumeMounts.length ? { volumeMounts: mounts.volumeMounts } : {}),
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    securityContext: RESTRICTED_JOB_CONTAINER_SECURITY,
+  };
 }
 
 /** The validation Job. Throws StorageUriError for an artifact location it cannot mount. */
 export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions = {}): Job {
   const name = mv.metadata.name ?? '';
-  const mounts = artifactMounts(mv);
+  const image = opts.servingImage ?? DEFAULT_SERVING_IMAGE;
+  const mounts = artifactMounts(mv, image);
   // The validation pod is placed by spec.validation (which a registering TrainingRun fills from
   // its spec.registration.validation), over the operator's workload defaults.
   const { imagePullSecrets, serviceAccountName, nodeSelector, tolerations, affinity, securityContext } =
@@ -100,18 +153,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
     [Labels.model]: mv.spec.model,
     [Labels.managedBy]: 'modelship',
   };
-  const container: ContainerSpec = {
-    name: VALIDATE_CONTAINER,
-    image: opts.servingImage ?? DEFAULT_SERVING_IMAGE,
-    ...(opts.imagePullPolicy ? { imagePullPolicy: opts.imagePullPolicy } : {}),
-    args: ['validate', '--model-dir', mounts.modelDir, '--profile-out', `${mounts.profileDir}/profile.json`],
-    env: [{ name: 'MODELSHIP_MODEL_VERSION', value: name }],
-    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '2Gi' } },
-    ...(mounts.volumeMounts.length ? { volumeMounts: mounts.volumeMounts } : {}),
-    terminationMessagePath: '/dev/termination-log',
-    terminationMessagePolicy: 'FallbackToLogsOnError',
-    securityContext: RESTRICTED_JOB_CONTAINER_SECURITY,
-  };
+  const container = validateContainer(mv, mounts, { ...opts, image });
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -134,6 +176,7 @@ export function buildValidationJob(mv: ModelVersion, opts: ValidationJobOptions 
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           ...placement,
+          ...(mounts.initContainers.length ? { initContainers: mounts.initContainers } : {}),
           containers: [container],
           ...(mounts.volumes.length ? { volumes: mounts.volumes } : {}),
         },

@@ -85,8 +85,10 @@ export function verdictOf(mv: ModelVersion, obs: ValidationObservation): Verdict
   return finishedVerdict(mv, job);
 }
 
-/** The verdict on a finished validation Job: its report decides. */
+/** The verdict on a finished validation Job: a failed fetch step's reason, else its report decides. */
 function finishedVerdict(mv: ModelVersion, job: JobObservation): Verdict {
+  // The artifact never reached the validator (digest mismatch, credentials, bucket, network).
+  if (job.stepFailure) return { phase: 'Rejected', reason: job.stepFailure.reason, message: job.message };
   const parsed = parseValidationReport(job.terminationMessage);
   if (!parsed.ok) {
     const why = job.state === 'Failed' ? `${job.message}; ${parsed.message}` : parsed.message;

@@ -34,6 +34,8 @@ export interface TrainingRunControllerOptions {
   registry?: Registry;
   /** Operator-wide pod placement (--workload-defaults), under each run's own fields. */
   workloadDefaults?: WorkloadDefaults;
+  /** The image of the object-storage steps (data set download, output upload). */
+  servingImage?: string;
 }
 
 /** How long to wait for a Job of an older run with the same name to be garbage-collected. */
@@ -59,6 +61,7 @@ export interface TrainingRunDeps {
   readonly allocator: VersionAllocator;
   readonly metrics?: TrainingRunMetrics;
   readonly workloadDefaults?: WorkloadDefaults;
+  readonly servingImage?: string;
 }
 
 /**
@@ -74,7 +77,8 @@ export interface RunContext {
 export function trainingRunController(opts: TrainingRunControllerOptions = {}): Controller {
   const now = opts.now ?? (() => new Date());
   const metrics = new TrainingRunMetrics(opts.registry);
-  const deps: TrainingRunDeps = { allocator: new VersionAllocator(), metrics, workloadDefaults: opts.workloadDefaults };
+  const { workloadDefaults, servingImage } = opts;
+  const deps: TrainingRunDeps = { allocator: new VersionAllocator(), metrics, workloadDefaults, servingImage };
   return {
     name: 'trainingrun',
     forKind: Kinds.TrainingRun,
@@ -120,7 +124,7 @@ async function observeRun(run: TrainingRun, rc: RunContext): Promise<Observed> {
   if (!job) {
     let desired: Job;
     try {
-      desired = buildTrainingJob(run, rc.deps.workloadDefaults);
+      desired = buildTrainingJob(run, rc.deps.workloadDefaults, rc.deps.servingImage);
     } catch (e) {
       if (e instanceof StorageUriError) return { obs: { invalidSpec: e.message }, jobRecord };
       throw e;

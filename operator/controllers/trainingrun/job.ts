@@ -12,7 +12,9 @@ import {
 } from '../../api/index.js';
 import type { ContainerSpec, Job } from '../common/k8s.js';
 import { shortName } from '../common/names.js';
+import { DEFAULT_SERVING_IMAGE } from '../common/images.js';
 import { controllerReference } from '../common/owner.js';
+import { readOnlyStorage } from '../common/pod-storage.js';
 import { RESTRICTED_JOB_CONTAINER_SECURITY } from '../common/security.js';
 import {
   claimVolumeName,
@@ -21,6 +23,7 @@ import {
   mountPath,
   parseStorageUri,
   pathInMount,
+  isRemote,
   type StorageLocation,
 } from '../common/storage.js';
 
@@ -33,6 +36,8 @@ export const NVIDIA_TOLERATION = { key: NVIDIA_GPU, operator: 'Exists', effect: 
 export const LINEAGE_ANNOTATION = 'modelship.dev/lineage';
 /** Annotation on pods (full name; labels are capped at 63 characters). */
 export const TRAINING_RUN_ANNOTATION = 'modelship.dev/training-run';
+/** The step that uploads an s3:// output after the trainer succeeded. */
+export const UPLOAD_CONTAINER = 'upload';
 
 export interface Lineage {
   image: string;
@@ -70,10 +75,14 @@ interface Mounts {
   /** What the trainer sees for dataset and output locations. */
   datasetPath: string;
   outputPath: string;
+  /** Steps before the trainer: the data set's download. */
+  fetchSteps: object[];
+  /** The step after the trainer: the output's upload to object storage. */
+  upload?: object;
 }
 
 /** Volumes for pvc:// locations; one volume per claim even when data and output share it. */
-function storageMounts(run: TrainingRun, dataset: StorageLocation, output: StorageLocation): Mounts {
+function claimMounts(run: TrainingRun, dataset: StorageLocation, output: StorageLocation): Mounts {
   const volumes = new Map<string, { name: string; persistentVolumeClaim: { claimName: string; readOnly?: boolean } }>();
   const volumeMounts: object[] = [];
   const runName = run.metadata.name ?? '';
@@ -93,7 +102,49 @@ function storageMounts(run: TrainingRun, dataset: StorageLocation, output: Stora
     volumeMounts.push({ name, mountPath: mountPath('dataset'), readOnly: true });
     datasetPath = pathInMount(dataset, mountPath('dataset'));
   }
-  return { volumes: [...volumes.values()], volumeMounts, datasetPath, outputPath };
+  return { volumes: [...volumes.values()], volumeMounts, datasetPath, outputPath, fetchSteps: [] };
+}
+
+/** The upload step: the trainer's output directory to <output.uri>/<run name>/, with the output's credentials. */
+function uploadContainer(run: TrainingRun, image: string, from: string): object {
+  const secretRef = run.spec.output.secretRef;
+  return {
+    name: UPLOAD_CONTAINER,
+    image,
+    args: ['upload', '--from', from, '--to', artifactUri(run)],
+    ...(secretRef ? { envFrom: [{ secretRef: { name: secretRef.name } }] } : {}),
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    volumeMounts: [{ name: 'output', mountPath: mountPath('output'), readOnly: true }],
+    terminationMessagePath: TERMINATION_MESSAGE_PATH,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    securityContext: RESTRICTED_JOB_CONTAINER_SECURITY,
+  };
+}
+
+/**
+ * Where the trainer's data and output live in the pod. Claims are mounted; an s3:// or https://
+ * data set is downloaded first into an emptyDir; an s3:// output is an emptyDir the trainer
+ * writes and the upload step sends to <output.uri>/<run name>/ after the trainer succeeded, so
+ * the trainer image needs no S3 library and each run writes under its own prefix.
+ */
+function storageMounts(run: TrainingRun, image: string): Mounts {
+  const dataset = parseStorageUri(run.spec.dataset.uri);
+  const output = parseStorageUri(run.spec.output.uri);
+  const mounts = claimMounts(run, dataset, output);
+  if (isRemote(dataset)) {
+    const fetched = readOnlyStorage(run.spec.dataset, { image, role: 'dataset' });
+    mounts.volumes.push(...fetched.volumes);
+    mounts.volumeMounts.push(...fetched.volumeMounts);
+    mounts.fetchSteps.push(...fetched.initContainers);
+    mounts.datasetPath = fetched.dir;
+  }
+  if (output.scheme === 's3') {
+    mounts.volumes.push({ name: 'output', emptyDir: {} });
+    mounts.volumeMounts.push({ name: 'output', mountPath: mountPath('output') });
+    mounts.outputPath = `${mountPath('output')}/${run.metadata.name ?? ''}`;
+    mounts.upload = uploadContainer(run, image, mounts.outputPath);
+  }
+  return mounts;
 }
 
 function resourceRequirements(run: TrainingRun): object | undefined {
@@ -155,17 +206,25 @@ function trainerContainer(run: TrainingRun, mounts: Mounts): ContainerSpec {
  * The Job for a TrainingRun, placed by the run's own fields over the operator's workload
  * defaults. Throws StorageUriError for a location it cannot mount.
  */
-export function buildTrainingJob(stored: TrainingRun, defaults: WorkloadDefaults = BUILTIN_WORKLOAD_DEFAULTS): Job {
+export function buildTrainingJob(
+  stored: TrainingRun,
+  defaults: WorkloadDefaults = BUILTIN_WORKLOAD_DEFAULTS,
+  servingImage: string = DEFAULT_SERVING_IMAGE,
+): Job {
   const run = { ...stored, spec: withTrainingRunDefaults(stored.spec) };
   const name = run.metadata.name ?? '';
-  const mounts = storageMounts(run, parseStorageUri(run.spec.dataset.uri), parseStorageUri(run.spec.output.uri));
+  const mounts = storageMounts(run, servingImage);
   const labels = runLabels(run);
   const { imagePullSecrets, serviceAccountName, nodeSelector, affinity, securityContext } = run.spec;
   const placement = podPlacement(
     { imagePullSecrets, serviceAccountName, nodeSelector, tolerations: tolerations(run), affinity, securityContext },
     defaults,
   );
-  const container = trainerContainer(run, mounts);
+  const trainer = trainerContainer(run, mounts);
+  // With an upload step the trainer runs as the last init container: the upload starts only
+  // after it succeeded. GPU requests stay on the trainer either way.
+  const initContainers = [...mounts.fetchSteps, ...(mounts.upload ? [trainer] : [])];
+  const containers = [(mounts.upload as ContainerSpec | undefined) ?? trainer];
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -193,7 +252,8 @@ export function buildTrainingJob(stored: TrainingRun, defaults: WorkloadDefaults
           automountServiceAccountToken: false,
           ...placement,
           ...(run.spec.priorityClassName ? { priorityClassName: run.spec.priorityClassName } : {}),
-          containers: [container],
+          ...(initContainers.length ? { initContainers } : {}),
+          containers,
           ...(mounts.volumes.length ? { volumes: mounts.volumes } : {}),
         },
       },

@@ -60,7 +60,14 @@ export function buildModelVersion(input: RegistrationInput): ModelVersion {
     spec: {
       model: run.spec.model,
       version,
-      artifact: { uri: artifact.uri, ...(artifact.digest ? { digest: artifact.digest } : {}) },
+      artifact: {
+        uri: artifact.uri,
+        ...(artifact.digest ? { digest: artifact.digest } : {}),
+        // The version is read with the credentials its run wrote it with.
+        ...(artifact.uri.startsWith('s3://') && run.spec.output.secretRef
+          ? { secretRef: { ...run.spec.output.secretRef } }
+          : {}),
+      },
       format: 'onnx',
       metrics: { ...metrics },
       source: {
