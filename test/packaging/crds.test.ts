@@ -2,6 +2,9 @@
 // the dev cluster API server): the CRDs are valid structural CRDs, the examples are accepted as
 // they are, defaults are the documented ones, and every manifest in the invalid table is
 // rejected with exactly the field path and message a Kubernetes 1.31 API server gives.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileCrdSchema, validateCrd } from '../../hack/devcluster/schema/index.js';
@@ -70,6 +73,28 @@ test('every example is accepted unchanged: no errors, nothing pruned', () => {
     engines[kind].applyDefaults(defaulted);
     assert.equal(engines[kind].prune(defaulted), [], `${kind}: example fields unknown to the schema`);
   }
+});
+
+/** Every manifest of our kinds under examples/ (several documents per file), as a user applies them. */
+function exampleManifests(dir = 'examples'): Array<[string, Obj]> {
+  const out: Array<[string, Obj]> = [];
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
+    if (!/\.ya?ml$/.test(name)) continue;
+    for (const doc of yaml.loadAll(readFileSync(join(dir, name), 'utf8')) as Obj[]) {
+      if (doc && (KINDS as readonly string[]).includes(doc.kind))
+        out.push([`${name} ${doc.kind}/${doc.metadata?.name}`, doc]);
+    }
+  }
+  return out;
+}
+
+test('every TrainingRun, ModelVersion and InferenceService under examples/ validates', () => {
+  const manifests = exampleManifests();
+  assert.ok(
+    manifests.some(([name]) => name.includes('trainingrun-s3.yaml')),
+    'the object-storage example is among them',
+  );
+  for (const [name, doc] of manifests) assert.equal(errorsOf(doc.kind as Kind, doc), [], name);
 });
 
 /**
