@@ -109,7 +109,8 @@ export function fastTrainingRun(name: string, model: string, t: FastTrainer): Tr
       // busybox's image user is root, which the operator's restricted pod security refuses as a
       // kubelet would (runAsNonRoot): the stand-in runs as 65532, as a real trainer image does.
       securityContext: { runAsUser: 65532 },
-      dataset: { uri: 's3://reliability/data' },
+      // A node path is passed to the stand-in trainer as written: nothing to download.
+      dataset: { uri: 'file:///var/tmp/reliability-data' },
       output: { uri: `pvc://reliability-models/${model}` },
       resources: { gpus: 0 },
       backoffLimit: 0,
