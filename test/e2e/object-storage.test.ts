@@ -247,4 +247,38 @@ test('tampered bytes, wrong credentials, a missing bucket: Rejected with the rea
   }
 });
 
+test('bytes changed after validation: serving pods refuse them and the service says why', async () => {
+  // Tamper with the served version's model in place, then ask for new pods (a second service).
+  const key = 'faces/faces-s3-a/model.onnx';
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'modelship-models', Key: key }));
+  const bytes = Buffer.from(await got.Body!.transformToByteArray());
+  bytes[bytes.length - 1] ^= 0xff;
+  await s3.send(new PutObjectCommand({ Bucket: 'modelship-models', Key: key, Body: bytes }));
+  await client.create({
+    apiVersion: API_VERSION,
+    kind: 'InferenceService',
+    metadata: { name: 'faces-s3-second', namespace: NS },
+    spec: { model: MODEL, version: 1 },
+  } as InferenceService);
+  const refused = await waitFor(
+    async () => {
+      const s = await client.get<InferenceService>(Kinds.InferenceService, NS, 'faces-s3-second');
+      return cond(s, 'Ready')?.reason === 'DigestMismatch' ? s : undefined;
+    },
+    90_000,
+    'Ready=False DigestMismatch',
+    500,
+  );
+  assert.is(cond(refused, 'Ready')?.status, 'False');
+  assert.match(cond(refused, 'Ready')?.message ?? '', /fetch-model: .*sha256:/);
+  assert.is(refused.status?.stable?.readyReplicas ?? 0, 0, 'no pod serves the changed bytes');
+  const events = await client.list<{ reason?: string; involvedObject?: { name?: string } }>(Kinds.Event, {
+    namespace: NS,
+  });
+  assert.ok(
+    events.items.some((e) => e.involvedObject?.name === 'faces-s3-second' && e.reason === 'DigestMismatch'),
+    'a Warning Event',
+  );
+});
+
 test.run();
