@@ -239,7 +239,11 @@ async function waitStable(ctx: DemoContext, version: number): Promise<InferenceS
 export async function step1(ctx: DemoContext): Promise<void> {
   const { progress: p } = ctx;
   p.step(1, 'train v1 (real PyTorch, CPU) → validate → serve, with live traffic and feedback');
-  await apply(ctx, 'examples/face-attributes/trainingrun-cpu.yaml');
+  await apply(ctx, 'hack/demo/manifests/trainingrun-v1.yaml');
+  p.info(
+    'models are stored in object storage, as in production: s3://modelship-models/face-attributes/<run>/ ' +
+      "(the dev cluster's S3 server; credentials in Secret default/modelship-s3)",
+  );
   await apply(ctx, 'hack/demo/manifests/inferenceservice.yaml');
   const mv = await trainAndValidate(ctx, 'face-attributes-cpu', 'kubectl apply');
   if (mv.status?.phase !== 'Ready') throw new Error(`the first version was rejected; nothing to serve`);

@@ -38,7 +38,7 @@ test('step 1 runs end to end and exits 0', () => {
   assert.match(out, /== Step 1: train v1/);
   assert.match(
     out,
-    /kubectl apply -f examples\/face-attributes\/trainingrun-cpu\.yaml\n\s+persistentvolumeclaim\/modelship-data created/,
+    /kubectl apply -f hack\/demo\/manifests\/trainingrun-v1\.yaml\n\s+persistentvolumeclaim\/modelship-data created/,
   );
   assert.match(
     out,
