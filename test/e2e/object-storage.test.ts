@@ -2,13 +2,14 @@
 // front): a TrainingRun reads its data set from s3:// and writes its model to s3:// (the real
 // PyTorch trainer needs no S3 library: Modelship's fetch and upload steps do the transfers),
 // the ModelVersion is validated from a downloaded copy, and an InferenceService serves it with
-// two replicas on the two nodes. A second run writes its own prefix and leaves the first
-// untouched. Then the unhappy paths, each a condition on the object: a tampered model file
+// two replicas on the two nodes; the same model published on an https:// server is validated and
+// served from there. A second run writes its own prefix and leaves the first untouched. Then the unhappy paths, each a condition on the object: a tampered model file
 // (DigestMismatch), wrong credentials (StorageAccessDenied) and a missing bucket (NoSuchBucket).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,6 +21,7 @@ import { createLogger } from '../../operator/runtime/logger.js';
 import { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
+import { ensureWebCa, issueWebCertificate } from '../../hack/devcluster/web-ca/index.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { REPO_ROOT } from '../support/models.js';
 
@@ -200,6 +202,82 @@ test('s3:// data set → trainer → s3:// artifact → Ready → served by two 
     500,
   );
   assert.ok(answer.predictions.length > 0);
+});
+
+test('the same model published on an https:// server: validated and served from it', async () => {
+  // Publish the first run's artifact on a web server with a certificate of the dev cluster's
+  // stand-in for the public web PKI (the serving image trusts it, as real images trust public CAs).
+  const published = mkdtempSync(join(tmpdir(), 's3-e2e-web-'));
+  const keys = Object.keys(await keysUnder('modelship-models', 'faces/faces-s3-a/'));
+  for (const key of keys) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'modelship-models', Key: key }));
+    const file = join(published, key.slice('faces/faces-s3-a/'.length));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, Buffer.from(await got.Body!.transformToByteArray()));
+  }
+  // One archive: the whole artifact directory, reference images included (validation needs them).
+  const archive = join(published, '..', `${basename(published)}.tar.gz`);
+  execFileSync('tar', ['-czf', archive, '-C', published, '.']);
+  const web = createHttpsServer(issueWebCertificate(ensureWebCa()), (req, res) => {
+    if (req.url !== '/models/faces.tar.gz') return void res.writeHead(404).end();
+    res.end(readFileSync(archive));
+  });
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (web.address() as { port: number }).port;
+    const digest = (await client.get<TrainingRun>(Kinds.TrainingRun, NS, 'faces-s3-a')).status!.artifact!.digest!;
+    const mv: ModelVersion = {
+      apiVersion: API_VERSION,
+      kind: 'ModelVersion',
+      metadata: { name: 'faces-web-v1', namespace: NS },
+      spec: {
+        model: 'faces-web',
+        version: 1,
+        artifact: { uri: `https://127.0.0.1:${port}/models/faces.tar.gz`, digest },
+      },
+    } as ModelVersion;
+    await client.create(mv);
+    const ready = await settled<ModelVersion>(Kinds.ModelVersion, 'faces-web-v1', ['Ready', 'Rejected'], 120_000);
+    assert.is(ready.status?.phase, 'Ready', JSON.stringify(ready.status?.conditions));
+    await client.create({
+      apiVersion: API_VERSION,
+      kind: 'InferenceService',
+      metadata: { name: 'faces-web', namespace: NS },
+      spec: { model: 'faces-web' },
+    } as InferenceService);
+    await waitFor(
+      async () =>
+        ((await client.get<InferenceService>(Kinds.InferenceService, NS, 'faces-web')).status?.stable?.readyReplicas ??
+          0) >= 1,
+      120_000,
+      'a ready replica serving the published model',
+      500,
+    );
+    const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(
+      Kinds.Service,
+      NS,
+      'faces-web',
+    );
+    const image = readFileSync(join(dataDir, '000001.png'));
+    const answer = await waitFor(
+      async () => {
+        const res = await fetch(`http://${svc.spec?.clusterIP}:80/predict`, {
+          method: 'POST',
+          body: new Uint8Array(image),
+          headers: { 'content-type': 'image/png' },
+        }).catch(() => undefined);
+        return res?.ok ? ((await res.json()) as { predictions: unknown[] }) : undefined;
+      },
+      60_000,
+      'a prediction of the published model',
+      500,
+    );
+    assert.ok(answer.predictions.length > 0);
+  } finally {
+    await new Promise((r) => web.close(r));
+    rmSync(published, { recursive: true, force: true });
+    rmSync(archive, { force: true });
+  }
 });
 
 test('a retrain writes its own prefix; the first artifact is untouched', async () => {

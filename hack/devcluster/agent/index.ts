@@ -30,6 +30,7 @@ import { killProcesses, processesOfDataDir } from './orphans.js';
 import { defaultTargetsFile } from '../prometheus/config.js';
 import { registerNodes } from './node.js';
 import { HostsWriter, hostsFile } from './cluster-dns.js';
+import { ensureWebCa } from '../web-ca/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -62,6 +63,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const repoRoot = resolve(opts.repoRoot ?? join(here, '..', '..', '..'));
   mkdirSync(dataDir, { recursive: true });
   const images = loadImageConfig(opts.imagesFile ?? join(here, '..', 'images.yaml'));
+  // The images trust the dev cluster's stand-in for the public web PKI (images.yaml).
+  ensureWebCa();
 
   const leftovers = processesOfDataDir(dataDir);
   if (leftovers.length) {
