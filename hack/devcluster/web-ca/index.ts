@@ -6,7 +6,16 @@
 // .cache/devcluster/ and shared by every dev cluster on the machine; nothing in operator/ or
 // serving/ knows of it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const CACHE = join(here, '..', '..', '..', '.cache', 'devcluster');
 /** Where containers see the CA certificate (the repository is at /app in every container). */
-export const CONTAINER_WEB_CA = '/app/.cache/devcluster/web-ca.pem';
+export const CONTAINER_WEB_CA = '/app/.cache/devcluster/web-ca/ca.pem';
 
 export interface WebCa {
   certPath: string;
@@ -23,11 +32,15 @@ export interface WebCa {
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** The CA, created on first use (atomically: concurrent test files may race for it). */
+/**
+ * The CA, created on first use. Certificate and key are made in a scratch folder that is then
+ * renamed into place as a whole: test files starting clusters at once never pair one's
+ * certificate with another's key.
+ */
 export function ensureWebCa(cacheDir = CACHE): WebCa {
-  const certPath = join(cacheDir, 'web-ca.pem');
-  const keyPath = join(cacheDir, 'web-ca-key.pem');
-  if (existsSync(certPath) && existsSync(keyPath)) return { certPath, keyPath };
+  const dir = join(cacheDir, 'web-ca');
+  const ca = { certPath: join(dir, 'ca.pem'), keyPath: join(dir, 'key.pem') };
+  if (existsSync(ca.certPath)) return ca;
   mkdirSync(cacheDir, { recursive: true });
   const tmp = mkdtempSync(join(cacheDir, 'web-ca-'));
   try {
@@ -36,13 +49,17 @@ export function ensureWebCa(cacheDir = CACHE): WebCa {
         .concat(['-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'ca.pem'), '-days', '3650'])
         .concat(['-subj', '/CN=devcluster public web CA', '-addext', 'basicConstraints=critical,CA:TRUE']),
     );
-    // The key first: whoever sees the certificate finds its key.
-    if (!existsSync(keyPath)) renameSync(join(tmp, 'key.pem'), keyPath);
-    if (!existsSync(certPath)) renameSync(join(tmp, 'ca.pem'), certPath);
+    // Readable by the containers' users (mkdtemp makes the folder 0700); the key stays private.
+    chmodSync(tmp, 0o755);
+    chmodSync(join(tmp, 'ca.pem'), 0o644);
+    renameSync(tmp, dir);
+  } catch (err) {
+    // Another process put its CA in place first: use that one.
+    if (!existsSync(ca.certPath)) throw err;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  return { certPath, keyPath };
+  return ca;
 }
 
 /** A server certificate for `ip` (and localhost) signed by the CA, as PEM strings. */
