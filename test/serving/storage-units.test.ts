@@ -104,6 +104,13 @@ test('one map from failure to reason, with retryable where another attempt may h
       true,
     ],
     ['disk full', sysError('ENOSPC'), 'LocalIOError', false],
+    [
+      'a certificate the image does not trust',
+      sysError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'),
+      'StorageCertificateUntrusted',
+      false,
+    ],
+    ['a certificate for another host', sysError('ERR_TLS_CERT_ALTNAME_INVALID'), 'StorageCertificateUntrusted', false],
     ['read-only folder', sysError('EROFS'), 'LocalIOError', false],
     [
       'no credentials anywhere',

@@ -74,6 +74,7 @@ export interface PodFailure {
 export const PERMANENT_POD_FAILURES: ReadonlySet<string> = new Set([
   'DigestMismatch',
   'StorageAccessDenied',
+  'StorageCertificateUntrusted',
   'NoSuchBucket',
   'ArtifactNotFound',
   'ArtifactTooLarge',

@@ -7,6 +7,7 @@ export type StorageReason =
   | 'UnsupportedScheme' // a URI scheme the step cannot read or write
   | 'StorageUnreachable' // DNS, connection refused or reset, timeouts
   | 'StorageAccessDenied' // 401/403, unknown key id, bad signature
+  | 'StorageCertificateUntrusted' // the server's TLS certificate is not one the image trusts
   | 'NoSuchBucket'
   | 'ArtifactNotFound' // nothing under the prefix, a required file answered 404, an empty --from
   | 'ArtifactTooLarge' // over --max-bytes
@@ -60,6 +61,16 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'AbortError']);
+/** Node's TLS verification codes: the server answered, but with a certificate we cannot trust. */
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 const LOCAL_CODES = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'EDQUOT', 'EMFILE']);
 const DENIED = new Set([
   'AccessDenied',
@@ -131,6 +142,12 @@ function fromLocal(e: ErrorLike, ctx: FailureContext): StorageError {
       cause: e,
       retryable: true,
     });
+  if (code && TLS_CODES.has(code))
+    return new StorageError(
+      'StorageCertificateUntrusted',
+      `${ctx.target}: the server's TLS certificate is not trusted (${code}): it must chain to a CA the image trusts`,
+      { cause: e },
+    );
   if (code && LOCAL_CODES.has(code))
     return new StorageError('LocalIOError', `${ctx.target}: local file system: ${code}`, { cause: e });
   if (NO_CREDENTIALS.has(name))
