@@ -86,6 +86,26 @@ async function settled<T extends Conditioned & { status?: { phase?: string } }>(
   );
 }
 
+/** The predictions of `service` for one of the data set's images, through its router (retried while it starts). */
+async function predictionsOf(service: string, imageFile: string): Promise<unknown[]> {
+  const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(Kinds.Service, NS, service);
+  const image = readFileSync(join(dataDir, imageFile));
+  const answer = await waitFor(
+    async () => {
+      const res = await fetch(`http://${svc.spec?.clusterIP}:80/predict`, {
+        method: 'POST',
+        body: new Uint8Array(image),
+        headers: { 'content-type': 'image/png' },
+      }).catch(() => undefined);
+      return res?.ok ? ((await res.json()) as { predictions: unknown[] }) : undefined;
+    },
+    60_000,
+    `a prediction of ${service}`,
+    500,
+  );
+  return answer.predictions;
+}
+
 async function keysUnder(bucket: string, prefix: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
@@ -181,27 +201,7 @@ test('s3:// data set → trainer → s3:// artifact → Ready → served by two 
     labelSelector: 'modelship.dev/inference-service=faces-s3,modelship.dev/role=stable',
   });
   assert.is(new Set(pods.items.map((p) => p.spec?.nodeName)).size, 2, 'one replica per node');
-  const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(
-    Kinds.Service,
-    NS,
-    'faces-s3',
-  );
-  const image = readFileSync(join(dataDir, '000000.png'));
-  const url = `http://${svc.spec?.clusterIP}:80/predict`;
-  const answer = await waitFor(
-    async () => {
-      const res = await fetch(url, {
-        method: 'POST',
-        body: new Uint8Array(image),
-        headers: { 'content-type': 'image/png' },
-      }).catch(() => undefined);
-      return res?.ok ? ((await res.json()) as { predictions: unknown[] }) : undefined;
-    },
-    60_000,
-    'a prediction through the router',
-    500,
-  );
-  assert.ok(answer.predictions.length > 0);
+  assert.ok((await predictionsOf('faces-s3', '000000.png')).length > 0);
 });
 
 test('the same model published on an https:// server: validated and served from it', async () => {
@@ -253,26 +253,7 @@ test('the same model published on an https:// server: validated and served from 
       'a ready replica serving the published model',
       500,
     );
-    const svc = await client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(
-      Kinds.Service,
-      NS,
-      'faces-web',
-    );
-    const image = readFileSync(join(dataDir, '000001.png'));
-    const answer = await waitFor(
-      async () => {
-        const res = await fetch(`http://${svc.spec?.clusterIP}:80/predict`, {
-          method: 'POST',
-          body: new Uint8Array(image),
-          headers: { 'content-type': 'image/png' },
-        }).catch(() => undefined);
-        return res?.ok ? ((await res.json()) as { predictions: unknown[] }) : undefined;
-      },
-      60_000,
-      'a prediction of the published model',
-      500,
-    );
-    assert.ok(answer.predictions.length > 0);
+    assert.ok((await predictionsOf('faces-web', '000001.png')).length > 0);
   } finally {
     await new Promise((r) => web.close(r));
     rmSync(published, { recursive: true, force: true });
