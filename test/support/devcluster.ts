@@ -127,6 +127,9 @@ export function run(
       clearTimeout(timer);
       resolveRun({ code: code ?? -1, stdout, stderr });
     });
+    // A program that exits without reading its input (most do) closes the pipe first: the EPIPE
+    // that follows says nothing the exit code does not.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
