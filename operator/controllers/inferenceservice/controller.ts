@@ -28,7 +28,7 @@ import { rolloutContext, type RolloutContext, type RolloutDeps } from './context
 import { decide, fold } from './decide.js';
 import { measure } from './measure.js';
 import { RolloutMetrics } from './metrics.js';
-import { observe } from './observe.js';
+import { observe, podCounts } from './observe.js';
 import { persistStatus } from './persist.js';
 import { referenceResolver } from './reference.js';
 import { requeueAfter } from './requeue.js';
@@ -50,9 +50,11 @@ export interface InferenceServiceControllerOptions {
 
 export async function reconcileInferenceService(ctx: RolloutContext): Promise<ReconcileResult> {
   // Observed first: a canary superseded or past its deadline in this reconcile is not measured.
-  const observed = fold(ctx, ctx.isvc.status ?? {}, observe(ctx));
+  // The pods are listed once: the Pods event and the Ready condition's reason read the same view.
+  const pods = podCounts(ctx);
+  const observed = fold(ctx, ctx.isvc.status ?? {}, observe(ctx, pods));
   const measured = fold(ctx, observed, await measure(ctx, observed));
-  const decision = decide(ctx, measured);
+  const decision = decide(ctx, measured, pods);
   await persistStatus(ctx, decision.status);
   // A spec that cannot be served gets no children; its next change re-queues it.
   if (!decision.invalid) for (const reconcileChild of SERVING_CHILDREN) await reconcileChild(ctx, decision);

@@ -9,8 +9,8 @@ import { StorageUriError } from '../common/storage.js';
 import { artifactStorage, roleName } from './builders.js';
 import { withConditions, type Problem } from './conditions.js';
 import { versionOf, type RolloutContext } from './context.js';
-import { podCounts, retrainInFlight, roleUrls } from './observe.js';
-import { stableFailure, transition, type RolloutEvent } from './phases.js';
+import { retrainInFlight, roleUrls } from './observe.js';
+import { stableFailure, transition, type PodCounts, type RolloutEvent } from './phases.js';
 import { decideRetrain, retrainRunName, type RetrainDecision } from './retrain.js';
 
 export interface Decision {
@@ -77,13 +77,14 @@ function withAddresses(ctx: RolloutContext, status: InferenceServiceStatus): Inf
   };
 }
 
-export function decide(ctx: RolloutContext, folded: InferenceServiceStatus): Decision {
+/** `pods` as observed at the start of the reconcile (for the Ready condition's reason). */
+export function decide(ctx: RolloutContext, folded: InferenceServiceStatus, pods: PodCounts): Decision {
   const invalid = invalidSpec(ctx, folded);
   let status = invalid ? transition(folded, { type: 'Invalid', ...invalid }, ctx.policy, ctx.now) : folded;
   status = withAddresses(ctx, status);
   const retrain = decideRetrain({ isvc: { ...ctx.isvc, status }, inFlight: retrainInFlight(ctx), now: ctx.now });
   if (retrain) status = withRetrain(ctx, status, retrain);
-  const stable = stableFailure(status, podCounts(ctx));
+  const stable = stableFailure(status, pods);
   const inputs = { generation: ctx.isvc.metadata.generation ?? 0, now: ctx.now, invalid, stableFailure: stable };
   status = pruneUndefined(withConditions(status, inputs));
   return { status, invalid, retrain };

@@ -67,11 +67,11 @@ export function manualEvents(isvc: InferenceService): RolloutEvent[] {
 }
 
 /** In order: manual actions first (a promote forgives failed versions before the target is picked). */
-export function observe(ctx: RolloutContext): RolloutEvent[] {
+export function observe(ctx: RolloutContext, pods: PodCounts): RolloutEvent[] {
   return [
     ...manualEvents(ctx.isvc),
     { type: 'Versions', ready: readyVersions(ctx.isvc, ctx.versions) },
-    { type: 'Pods', pods: podCounts(ctx) },
+    { type: 'Pods', pods },
     { type: 'Clock' },
   ];
 }
