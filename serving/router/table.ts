@@ -2,11 +2,23 @@
 // which upstream serves it and whether a mirror copy goes out. No sockets here, so the
 // statistics (weights, stickiness, mirror share) are unit-testable without a network.
 //
-// Unpinned, non-sticky traffic uses smooth weighted round-robin (the nginx algorithm) rather
-// than weighted random: every window of sum(weights) requests holds exactly each upstream's
-// share, so a canary at 10% gets its 10% even at low traffic, which is what the canary
-// analysis's `minRequests` counts on; random choice would add binomial noise (±3 requests
-// per 100 at 10%) and could starve a 1% canary for a long time.
+// Unpinned, non-sticky traffic is split by shuffled blocks: the positive weights reduced by
+// their gcd give a block holding each upstream weight/gcd times (90/10 → 9 stable + 1 canary),
+// the block is shuffled (Fisher–Yates), served in order, and reshuffled for the next one.
+// - Exact share per block: after every 10 requests at 90/10 the canary has had exactly 1, so a
+//   10 % canary reaches the canary analysis's `minRequests` on schedule even at low traffic;
+//   independent random choice would add binomial noise (±3 requests per 100 at 10 %) and could
+//   starve a 1 % canary for a long time.
+// - No aliasing: a deterministic order (the smooth weighted round-robin this replaced) puts the
+//   canary at the same slot of every cycle, so a periodic client (a load generator cycling a
+//   fixed pool of inputs, batch jobs, retries) whose period shares a factor with the block sent
+//   the canary the same input every time (1 input of 10, at 10 %), and its input-drift checks
+//   failed for an equally good model. With a fresh shuffle per block every input of such a
+//   cycle reaches the canary at its share.
+// Weights with no small common unit (a block over MAX_BLOCK entries, e.g. 4999/5002, or weights
+// that are not multiples of 10^-6, e.g. 1/3 and 2/3) fall back to an independent weighted
+// random choice per request. The random source is injectable (tests seed it); it defaults to
+// Math.random.
 import type { RouterConfig, Upstream } from './config.js';
 
 export const VERSION_HEADER = 'x-modelship-version';
@@ -17,6 +29,14 @@ export type Route =
   { upstream: Upstream; reason: RouteReason } | { upstream: undefined; code: 'NO_UPSTREAM'; message: string };
 
 type Headers = Record<string, string | string[] | undefined>;
+
+export interface RoutingTableOptions {
+  /** Source of uniform numbers in [0, 1) for the weighted split (default Math.random). */
+  random?: () => number;
+}
+
+/** Longest shuffled block; weights needing more fall back to independent weighted choice. */
+export const MAX_BLOCK = 10_000;
 
 function single(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
@@ -54,17 +74,56 @@ export function hashToUnit(key: string): number {
   return (h >>> 0) / 2 ** 32;
 }
 
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * Each weight's count in one block (the weights as integers, reduced by their gcd), or
+ * undefined when no scale 10^0 … 10^6 makes them all integers or the block would exceed
+ * MAX_BLOCK entries.
+ */
+export function blockCounts(weights: number[]): number[] | undefined {
+  if (weights.length === 0) return [];
+  for (let scale = 1; scale <= 1e6; scale *= 10) {
+    const scaled = weights.map((w) => w * scale);
+    const ints = scaled.map((x) => Math.round(x));
+    if (scaled.some((x, i) => ints[i] < 1 || Math.abs(x - ints[i]) > 1e-9 * x)) continue;
+    const unit = ints.reduce(gcd, 0);
+    const counts = ints.map((n) => n / unit);
+    return counts.reduce((a, b) => a + b, 0) <= MAX_BLOCK ? counts : undefined;
+  }
+  return undefined;
+}
+
+/** Fisher–Yates, in place. */
+function shuffle(items: number[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.min(i, Math.floor(random() * (i + 1)));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+}
+
 export class RoutingTable {
   private readonly weighted: Upstream[];
   private readonly total: number;
-  private readonly current: number[];
+  private readonly random: () => number;
+  /** Indices into `weighted`, each upstream weight/gcd times; undefined → independent choice. */
+  private readonly block: number[] | undefined;
+  private cursor: number;
   private readonly mirrorUpstream: Upstream | undefined;
   private mirrorCredit = 0;
 
-  constructor(readonly config: RouterConfig) {
+  constructor(
+    readonly config: RouterConfig,
+    options: RoutingTableOptions = {},
+  ) {
     this.weighted = config.upstreams.filter((u) => u.weight > 0);
     this.total = this.weighted.reduce((sum, u) => sum + u.weight, 0);
-    this.current = this.weighted.map(() => 0);
+    this.random = options.random ?? Math.random;
+    this.block = blockCounts(this.weighted.map((u) => u.weight))?.flatMap((n, i) => new Array<number>(n).fill(i));
+    this.cursor = this.block?.length ?? 0; // the first request shuffles
     const m = config.mirror;
     this.mirrorUpstream = m && m.percent > 0 ? config.upstreams.find((u) => u.role === m.role) : undefined;
   }
@@ -141,14 +200,15 @@ export class RoutingTable {
     return this.weighted[this.weighted.length - 1];
   }
 
+  /** The next entry of the shuffled block, reshuffled when spent; else an independent draw. */
   private nextWeighted(): Upstream {
-    let best = 0;
-    for (let i = 0; i < this.weighted.length; i++) {
-      this.current[i] += this.weighted[i].weight;
-      if (this.current[i] > this.current[best]) best = i;
+    const block = this.block;
+    if (!block) return this.atPoint(this.random() * this.total);
+    if (this.cursor >= block.length) {
+      shuffle(block, this.random);
+      this.cursor = 0;
     }
-    this.current[best] -= this.total;
-    return this.weighted[best];
+    return this.weighted[block[this.cursor++]];
   }
 
   private byHighestWeight(candidates: Upstream[]): Upstream | undefined {

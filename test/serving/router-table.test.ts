@@ -7,7 +7,7 @@ import {
   validateRouterConfig,
   type RouterConfig,
 } from '../../serving/router/config.js';
-import { hashToUnit, readCookie, RoutingTable } from '../../serving/router/table.js';
+import { blockCounts, hashToUnit, readCookie, RoutingTable } from '../../serving/router/table.js';
 import { parseRouterArgs, RouterUsageError } from '../../serving/router/main.js';
 import { originForm } from '../../serving/router/proxy.js';
 
@@ -32,23 +32,177 @@ function tally(table: RoutingTable, n: number, headers: (i: number) => Record<st
   return counts;
 }
 
+/** mulberry32: a tiny seeded source of [0, 1), so every random split below is reproducible. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function three(a: number, b: number, c: number): RouterConfig {
+  const base = config(a, b);
+  return {
+    ...base,
+    upstreams: [...base.upstreams, { role: 'shadow', version: 'v3', url: 'http://127.0.0.1:3', weight: c }],
+  };
+}
+
+// Tallies over whole blocks (Σweights / gcd requests) are exact, whatever the shuffle.
 for (const [stable, canary, n, expected] of [
   [90, 10, 1000, { stable: 900, canary: 100 }],
   [100, 0, 500, { stable: 500 }],
   [0, 100, 500, { canary: 500 }],
   [1, 99, 100, { stable: 1, canary: 99 }],
   [0.5, 0.5, 10, { stable: 5, canary: 5 }],
+  [99.5, 0.5, 200, { stable: 199, canary: 1 }],
 ] as const) {
-  test(`smooth weighted round-robin gives exact shares at ${stable}/${canary}`, () => {
-    assert.equal(tally(new RoutingTable(config(stable, canary)), n), expected);
+  test(`shuffled blocks give exact shares at ${stable}/${canary} over ${n} requests`, () => {
+    assert.equal(tally(new RoutingTable(config(stable, canary), { random: seeded(1) }), n), expected);
   });
 }
 
-test('the 10% canary share holds in every window of 10 requests, not just on average', () => {
-  const table = new RoutingTable(config(90, 10));
-  for (let window = 0; window < 20; window++) {
-    assert.equal(tally(table, 10), { stable: 9, canary: 1 }, `window ${window}`);
+for (const [weights, expected] of [
+  [
+    [90, 10],
+    [9, 1],
+  ],
+  [
+    [50, 30, 20],
+    [5, 3, 2],
+  ],
+  [
+    [0.5, 0.5],
+    [1, 1],
+  ],
+  [
+    [1.1, 2.2],
+    [1, 2],
+  ],
+  [
+    [99.5, 0.5],
+    [199, 1],
+  ],
+  [[7], [1]],
+  [[], []],
+  [
+    [5000, 5000],
+    [1, 1],
+  ],
+  [[4999, 5002], undefined], // 10,001 entries
+  [[1 / 3, 2 / 3], undefined], // not multiples of 10^-6
+  [[1, 1e-7], undefined],
+] as [number[], number[] | undefined][]) {
+  test(`block counts for weights ${weights.join('/') || '(none)'}: ${expected?.join('/') ?? 'fallback'}`, () =>
+    assert.equal(blockCounts(weights), expected));
+}
+
+for (const [weights, block, expected] of [
+  [[90, 10, 0], 10, { stable: 9, canary: 1 }],
+  [[10, 90, 0], 10, { stable: 1, canary: 9 }],
+  [[50, 30, 20], 10, { stable: 5, canary: 3, shadow: 2 }],
+  [[2, 2, 4], 4, { stable: 1, canary: 1, shadow: 2 }],
+  [[1, 99, 0], 100, { stable: 1, canary: 99 }],
+] as const) {
+  test(`every block of ${block} at ${weights.join('/')} holds exactly ${JSON.stringify(expected)}`, () => {
+    const [a, b, c] = weights;
+    const table = new RoutingTable(three(a, b, c), { random: seeded(7) });
+    for (let b = 0; b < 50; b++) assert.equal(tally(table, block), expected, `block ${b}`);
+  });
+}
+
+// A periodic client (a load generator cycling a fixed pool, a batch job, retries) must not alias
+// with the split: a deterministic order sends the canary the same input every cycle, which fails
+// its input-drift statistics for an equally good model. Each input should reach the canary
+// about 10 % of the times it is sent.
+for (const period of [5, 10, 20]) {
+  test(`a client cycling ${period} inputs in order sends each of them to a 10 % canary ~10 % of the time`, () => {
+    const table = new RoutingTable(config(90, 10), { random: seeded(42) });
+    const n = 10_000;
+    const sends = n / period;
+    const toCanary = new Array<number>(period).fill(0);
+    for (let i = 0; i < n; i++) if (table.route({}).upstream?.role === 'canary') toCanary[i % period]++;
+    assert.is(
+      toCanary.reduce((a, b) => a + b, 0),
+      1000,
+    );
+    for (const [input, hits] of toCanary.entries()) {
+      const share = hits / sends;
+      assert.ok(share > 0.05 && share < 0.15, `input ${input}: ${hits}/${sends} to the canary (${toCanary.join(',')})`);
+    }
+  });
+}
+
+test('the canary slot moves between blocks (not a fixed position in a cycle)', () => {
+  const table = new RoutingTable(config(90, 10), { random: seeded(3) });
+  const positions = new Set<number>();
+  for (let b = 0; b < 100; b++) {
+    for (let i = 0; i < 10; i++) if (table.route({}).upstream?.role === 'canary') positions.add(i);
   }
+  assert.is(positions.size, 10, `canary positions seen: ${[...positions].sort().join(',')}`);
+});
+
+test('a seeded source gives a reproducible sequence; another seed a different one', () => {
+  const run = (seed: number, weights: [number, number]) => {
+    const table = new RoutingTable(config(...weights), { random: seeded(seed) });
+    return Array.from({ length: 500 }, () => table.route({}).upstream!.role).join(',');
+  };
+  for (const weights of [
+    [90, 10],
+    [4999, 5002], // block of 10,001: the independent-choice fallback
+  ] as [number, number][]) {
+    assert.is(run(11, weights), run(11, weights), `${weights}`);
+    assert.is.not(run(11, weights), run(12, weights), `${weights}`);
+  }
+});
+
+test('without a random option the table draws from Math.random', () => {
+  const roles = (table: RoutingTable) => Array.from({ length: 100 }, () => table.route({}).upstream!.role).join(',');
+  const injected = roles(new RoutingTable(config(50, 50), { random: seeded(5) }));
+  const original = Math.random;
+  try {
+    Math.random = seeded(5);
+    assert.is(roles(new RoutingTable(config(50, 50))), injected);
+  } finally {
+    Math.random = original;
+  }
+});
+
+for (const [name, weights, n, expectedCanary, tolerance] of [
+  ['a block over 10,000 entries (4999/5002)', [4999, 5002], 10_000, 5002, 300],
+  ['weights with no common decimal scale (1/3, 2/3)', [1 / 3, 2 / 3], 9_000, 6000, 300],
+] as const) {
+  test(`${name} falls back to independent weighted choice, still by weight`, () => {
+    const counts = tally(new RoutingTable(config(weights[0], weights[1]), { random: seeded(9) }), n);
+    assert.is(counts.stable + counts.canary, n);
+    assert.ok(Math.abs(counts.canary - expectedCanary) < tolerance, JSON.stringify(counts));
+  });
+}
+
+test('zero-weight upstreams are never chosen, by the blocks or the fallback', () => {
+  for (const weights of [
+    [0, 10, 90],
+    [0, 4999, 5002],
+    [0, 1 / 3, 2 / 3],
+  ] as [number, number, number][]) {
+    const counts = tally(new RoutingTable(three(...weights), { random: seeded(13) }), 5000);
+    assert.is(counts.stable, undefined, `${weights}: ${JSON.stringify(counts)}`);
+    assert.is(counts.canary + counts.shadow, 5000);
+  }
+});
+
+test('a weight change (a new table) applies its own exact blocks at once', () => {
+  const random = seeded(21);
+  const before = new RoutingTable(config(90, 10), { random });
+  tally(before, 7); // part of a block left unserved
+  const after = new RoutingTable(config(75, 25), { random });
+  for (let b = 0; b < 25; b++) assert.equal(tally(after, 4), { stable: 3, canary: 1 }, `block ${b}`);
+  const full = new RoutingTable(config(100, 0), { random });
+  assert.equal(tally(full, 100), { stable: 100 });
 });
 
 test('all weights zero → NO_UPSTREAM for unpinned requests', () => {
