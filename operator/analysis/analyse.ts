@@ -29,6 +29,19 @@ export interface AnalysisInput {
   policy: AnalysisPolicy;
   /** Heads that must have feedback (from the signature); default: heads seen in feedback. */
   heads?: readonly string[];
+  /** Which look at accumulating evidence this is (1, the default, for a single window). */
+  looks?: number;
+}
+
+/**
+ * The drift checks spend a fifth of the error rate (1 % at the default confidence 0.95): a
+ * false drift alarm rolls back a model as good as stable whatever its accuracy, and the
+ * accuracy checks already spend theirs on the same canary.
+ */
+export const DRIFT_ERROR_SHARE = 5;
+
+export function driftConfidence(confidence: number): number {
+  return 1 - (1 - confidence) / DRIFT_ERROR_SHARE;
 }
 
 /**
@@ -40,14 +53,16 @@ export function analyse(input: AnalysisInput): CheckResult[] {
   const { subject, baseline, reference, policy } = input;
   const { accuracy, drift, latencyP95Ms, errorRate } = policy.checks;
   const minRequests = policy.minRequests;
+  const driftPolicy = {
+    max: drift.max,
+    minRequests,
+    confidence: driftConfidence(accuracy.confidence),
+    look: input.looks,
+  };
   return [
     ...accuracyChecks(subject, baseline, { ...accuracy, minFeedback: policy.minFeedback }, input.heads),
-    driftCheck(subject, reference, { max: drift.max, minRequests, confidence: accuracy.confidence }),
-    predictionDriftCheck(subject, input.baselineDrifted ? undefined : baseline, reference, {
-      max: drift.max,
-      minRequests,
-      confidence: accuracy.confidence,
-    }),
+    driftCheck(subject, reference, driftPolicy),
+    predictionDriftCheck(subject, input.baselineDrifted ? undefined : baseline, reference, driftPolicy),
     latencyCheck(subject, { max: latencyP95Ms.max, minRequests }),
     errorRateCheck(subject, { max: errorRate.max, minRequests, confidence: accuracy.confidence }),
   ];

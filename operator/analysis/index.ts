@@ -17,3 +17,5 @@ export * from './monitoring.js';
 export * from './status.js';
 export * from './metrics.js';
 export * from './run.js';
+export * from './sequential.js';
+export * from './evidence.js';

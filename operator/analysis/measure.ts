@@ -127,6 +127,10 @@ function scrapesAndModelErrors(m: RoleMeasurements, r: Outcomes, fail: Fail): vo
     const k = single(r.scrapes.samples);
     if (k !== undefined) m.scrapes = k;
   }
+  if (!('problem' in r.evidenceScrapes)) {
+    const k = single(r.evidenceScrapes.samples);
+    if (k !== undefined) m.evidenceScrapes = k;
+  }
   // Model-error series appear with the first error: none means no errors.
   if ('problem' in r.modelErrors) return fail('modelErrors', r.modelErrors.problem);
   m.modelErrors = Object.fromEntries(
@@ -136,17 +140,25 @@ function scrapesAndModelErrors(m: RoleMeasurements, r: Outcomes, fail: Fail): vo
   );
 }
 
+/** The windows one measurement covers, ending at `at` (now when omitted). */
+export interface MeasureWindows {
+  /** Requests, errors and latency. */
+  window: string;
+  /** Feedback, features and predictions (default: `window`). */
+  evidenceWindow?: string;
+  at?: Date;
+}
+
 /**
- * Measures one version over `window` ending at `at` (now when omitted). Never rejects for
- * provider failures; rejects only on programming errors (e.g. an invalid window).
+ * Measures one version over its windows. Never rejects for provider failures; rejects only on
+ * programming errors (e.g. an invalid window).
  */
 export async function measure(
   provider: MetricProvider,
   target: MeasureTarget,
-  window: string,
-  at?: Date,
+  { window, evidenceWindow, at }: MeasureWindows,
 ): Promise<RoleMeasurements> {
-  const q = measurementQueries(target, window);
+  const q = measurementQueries(target, window, evidenceWindow);
   const keys = Object.keys(q) as Array<keyof typeof q>;
   const results = await Promise.all(keys.map((k) => run(provider, q[k], at)));
   const r = Object.fromEntries(keys.map((k, i) => [k, results[i]])) as Outcomes;
@@ -155,6 +167,7 @@ export async function measure(
     role: target.role,
     version: target.version,
     window,
+    ...(evidenceWindow === undefined ? {} : { evidenceWindow }),
     time: (at ?? new Date()).toISOString(),
     problems: {},
   };

@@ -27,8 +27,10 @@ export interface RoleMeasurements {
   role: VersionRole;
   /** Value of the `version` label measured. */
   version: string;
-  /** Window the counts cover, a duration such as 1m. */
+  /** Window the request, error and latency figures cover, a duration such as 1m. */
   window: string;
+  /** Window the feedback, feature and prediction counts cover (default: `window`). */
+  evidenceWindow?: string;
   /** Evaluation time (RFC 3339); set by measure(). */
   time?: string;
   /** Prediction requests (predict and OIP infer endpoints) answered in the window. */
@@ -58,6 +60,8 @@ export interface RoleMeasurements {
    * about k/(k − 1) times what was observed. Undefined when not measured.
    */
   scrapes?: number;
+  /** The same over the evidence window. */
+  evidenceScrapes?: number;
   /** Why each missing measurement is missing. */
   problems: Partial<Record<MeasurementKey, MeasurementProblem>>;
 }
@@ -73,7 +77,7 @@ export function problemOf(m: RoleMeasurements, key: MeasurementKey): string {
  * With a 2 s scrape and an 8 s window, increase() reports 4/3 of the requests actually seen;
  * intervals and χ² tests computed on those would claim a third more evidence than there is.
  */
-export function observedShare(m: RoleMeasurements): number {
+export function observedShare(m: Pick<RoleMeasurements, 'scrapes'>): number {
   const k = m.scrapes;
   return k !== undefined && k >= 2 ? (k - 1) / k : 1;
 }
@@ -86,12 +90,13 @@ export function observedShare(m: RoleMeasurements): number {
  */
 export function wholeCounts(m: RoleMeasurements): RoleMeasurements {
   const share = observedShare(m);
-  const whole = (v: number) => Math.round(v * share);
-  const round = (v: number | undefined) => (v === undefined ? undefined : whole(v));
+  const evidenceShare = m.evidenceWindow === undefined ? share : observedShare({ scrapes: m.evidenceScrapes });
+  const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * share));
+  const whole = (v: number) => Math.round(v * evidenceShare);
   const roundValues = (o: Record<string, number>) =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, whole(v)]));
   const requests = round(m.requests);
-  const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, whole(m.errors));
+  const errors = m.errors === undefined ? undefined : Math.min(requests ?? Infinity, round(m.errors)!);
   const feedback =
     m.feedback &&
     Object.fromEntries(

@@ -33,6 +33,9 @@ export class AnalysisMetrics {
   readonly value: Gauge<string>;
   readonly threshold: Gauge<string>;
   readonly verdict: Gauge<string>;
+  readonly samples: Gauge<string>;
+  readonly samplesNeeded: Gauge<string>;
+  readonly eta: Gauge<string>;
   readonly driftScore: Gauge<string>;
   readonly driftJs: Gauge<string>;
   readonly level: Gauge<string>;
@@ -58,6 +61,24 @@ export class AnalysisMetrics {
       'modelship_operator_analysis_verdict',
       '1 for the current verdict of each analysis check.',
       [...check, 'verdict'],
+    );
+    this.samples = gauge(
+      registry,
+      'modelship_operator_analysis_samples',
+      'Samples behind each analysis check (accuracy and drift: since the canary began).',
+      check,
+    );
+    this.samplesNeeded = gauge(
+      registry,
+      'modelship_operator_analysis_samples_needed',
+      'More samples an inconclusive check needs at its current estimate (absent when none will decide it).',
+      check,
+    );
+    this.eta = gauge(
+      registry,
+      'modelship_operator_analysis_eta_timestamp_seconds',
+      'When an inconclusive check will have its samples at the rate seen so far (Unix seconds).',
+      check,
     );
     this.driftScore = gauge(
       registry,
@@ -102,6 +123,9 @@ export class AnalysisMetrics {
       if (c.value !== undefined && Number.isFinite(c.value)) series.push([this.value, labels, c.value]);
       if (c.threshold !== undefined && Number.isFinite(c.threshold)) series.push([this.threshold, labels, c.threshold]);
       series.push([this.verdict, { ...labels, verdict: c.verdict }, 1]);
+      if (c.samples !== undefined) series.push([this.samples, labels, c.samples]);
+      if (c.samplesNeeded !== undefined) series.push([this.samplesNeeded, labels, c.samplesNeeded]);
+      if (c.eta) series.push([this.eta, labels, Date.parse(c.eta) / 1000]);
     }
     this.replace(`analysis/${svc.namespace}/${svc.name}`, series);
   }

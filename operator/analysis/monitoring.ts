@@ -102,6 +102,7 @@ export function monitorStable(input: MonitorInput): MonitorResult {
         Object.entries({
           value: fourDecimals(worst.value),
           lower: fourDecimals(worst.lower),
+          upper: fourDecimals(worst.upper),
           samples: worst.samples,
           level: worst.level,
         }).filter(([, v]) => v !== undefined),

@@ -63,11 +63,23 @@ export interface MeasurementQueries {
   modelErrors: string;
   /** Samples per request series in the window (how far increase() extrapolated). */
   scrapes: string;
+  /** The same over the evidence window. */
+  evidenceScrapes: string;
 }
 
-/** Every query measure() runs for one version over one window. */
-export function measurementQueries(target: SeriesTarget, window: string): MeasurementQueries {
+/**
+ * Every query measure() runs for one version: requests, errors and latency over `window` (the
+ * recent past is what matters for them), feedback, feature and prediction counts over
+ * `evidenceWindow` (everything since the canary began: a version's accuracy and its traffic's
+ * distribution do not depend on its weight, so the evidence accumulates).
+ */
+export function measurementQueries(
+  target: SeriesTarget,
+  window: string,
+  evidenceWindow: string = window,
+): MeasurementQueries {
   const w = range(window);
+  const e = range(evidenceWindow);
   return {
     requests: `sum(increase(modelship_requests_total${selector(target, predictions)}${w}))`,
     serverErrors: `sum(increase(modelship_requests_total${selector(target, { ...predictions, code: { re: '5..' } })}${w}))`,
@@ -75,10 +87,11 @@ export function measurementQueries(target: SeriesTarget, window: string): Measur
     // version's pods never saw because they crashed or hung.
     routerFailures: `sum(increase(modelship_router_requests_total${selector(target, { code: { re: '502|504' } })}${w}))`,
     latencyP95Seconds: `histogram_quantile(0.95, sum by (le) (rate(modelship_request_duration_seconds_bucket${selector(target, predictions)}${w})))`,
-    feedback: `sum by (head, outcome) (increase(modelship_feedback_total${selector(target)}${w}))`,
-    featureBins: `sum by (feature, bin) (increase(modelship_feature_bin_total${selector(target)}${w}))`,
-    predictions: `sum by (head, class) (increase(modelship_predictions_total${selector(target)}${w}))`,
+    feedback: `sum by (head, outcome) (increase(modelship_feedback_total${selector(target)}${e}))`,
+    featureBins: `sum by (feature, bin) (increase(modelship_feature_bin_total${selector(target)}${e}))`,
+    predictions: `sum by (head, class) (increase(modelship_predictions_total${selector(target)}${e}))`,
     modelErrors: `sum by (reason) (increase(modelship_model_errors_total${selector(target)}${w}))`,
     scrapes: `max(count_over_time(modelship_requests_total${selector(target, predictions)}${w}))`,
+    evidenceScrapes: `max(count_over_time(modelship_requests_total${selector(target, predictions)}${e}))`,
   };
 }

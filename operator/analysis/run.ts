@@ -2,8 +2,9 @@
 // version over the same window (in parallel), run every check, aggregate. Provider failures
 // surface as inconclusive checks with their reason; this never throws for them.
 import type { MetricProvider } from '../metrics-providers/index.js';
-import type { Verdict } from '../api/index.js';
+import { parseDuration, type Verdict } from '../api/index.js';
 import { analyse, type AnalysisPolicy } from './analyse.js';
+import { looksIn, withEtas } from './evidence.js';
 import type { CheckResult } from './checks/result.js';
 import { measure, type MeasureTarget } from './measure.js';
 import { wholeCounts, type RoleMeasurements } from './measurements.js';
@@ -15,8 +16,13 @@ export interface CanaryAnalysisInput {
   provider: MetricProvider;
   canary: Omit<MeasureTarget, 'role'>;
   stable?: Omit<MeasureTarget, 'role'>;
-  /** spec.canary.interval. */
+  /** spec.canary.interval: the window of latency and error rate. */
   window: string;
+  /**
+   * The window of feedback, features and predictions: everything since the canary began (a
+   * PromQL duration); `window` when omitted.
+   */
+  evidenceWindow?: string;
   /** Evaluation time; now when omitted. */
   at?: Date;
   /** Reference profile of the canary's ModelVersion. */
@@ -36,11 +42,11 @@ export interface CanaryAnalysis {
 }
 
 export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryAnalysis> {
-  const at = input.at ?? new Date();
+  const windows = { window: input.window, evidenceWindow: input.evidenceWindow, at: input.at ?? new Date() };
   const [canary, stable] = await Promise.all([
-    measure(input.provider, { ...input.canary, role: 'canary' }, input.window, at).then(wholeCounts),
+    measure(input.provider, { ...input.canary, role: 'canary' }, windows).then(wholeCounts),
     input.stable
-      ? measure(input.provider, { ...input.stable, role: 'stable' }, input.window, at).then(wholeCounts)
+      ? measure(input.provider, { ...input.stable, role: 'stable' }, windows).then(wholeCounts)
       : Promise.resolve(undefined),
   ]);
   const checks = analyse({
@@ -50,8 +56,10 @@ export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryA
     baselineDrifted: input.baselineDrifted,
     policy: input.policy,
     heads: input.heads,
+    looks: looksIn(windows.evidenceWindow ?? windows.window, input.window),
   });
-  return { canary, stable, checks, verdict: aggregateVerdict(checks) };
+  const evidenceMs = parseDuration(windows.evidenceWindow ?? windows.window);
+  return { canary, stable, checks: withEtas(checks, evidenceMs, windows.at), verdict: aggregateVerdict(checks) };
 }
 
 export interface MonitorVersionInput extends Omit<MonitorInput, 'measurements'> {
@@ -68,6 +76,6 @@ export async function monitorVersion(
   input: MonitorVersionInput,
 ): Promise<MonitorResult & { measurements: RoleMeasurements }> {
   const { provider, stable, window, at = new Date(), ...rest } = input;
-  const measurements = wholeCounts(await measure(provider, { ...stable, role: 'stable' }, window, at));
+  const measurements = wholeCounts(await measure(provider, { ...stable, role: 'stable' }, { window, at }));
   return { ...monitorStable({ ...rest, measurements }), measurements };
 }

@@ -35,6 +35,9 @@ export function toStatusCheck(c: AnalysisCheck): AnalysisCheck {
     if (v !== undefined) out[key] = v;
   }
   if (c.samples !== undefined && Number.isFinite(c.samples)) out.samples = Math.max(0, Math.round(c.samples));
+  if (c.samplesNeeded !== undefined && Number.isFinite(c.samplesNeeded))
+    out.samplesNeeded = Math.max(0, Math.ceil(c.samplesNeeded));
+  if (c.eta) out.eta = c.eta;
   if (c.message) out.message = c.message.length > MAX_MESSAGE ? `${c.message.slice(0, MAX_MESSAGE - 1)}…` : c.message;
   if (c.breakdown) {
     const entries = Object.entries(c.breakdown)
@@ -68,6 +71,8 @@ export interface AnalysisRecordInput {
   time: Date;
   step?: number;
   weight?: number;
+  /** Start of the accumulated evidence (the canary's start). */
+  since?: Date;
 }
 
 /** status.analysis for one analysis; the verdict aggregates every check (before truncation). */
@@ -79,5 +84,6 @@ export function toAnalysisStatus(input: AnalysisRecordInput): InferenceServiceSt
   };
   if (input.step !== undefined) out.step = input.step;
   if (input.weight !== undefined) out.weight = input.weight;
+  if (input.since !== undefined) out.since = input.since.toISOString();
   return out;
 }

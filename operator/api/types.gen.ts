@@ -131,7 +131,7 @@ const ModelVersionSpecDefaults: DefaultsNode = {'properties':{'format':{'default
 /** ModelVersion.spec with every default of the CRD applied, as the API server stores it. */
 export const withModelVersionDefaults = (spec: ModelVersionSpec): ModelVersionSpec => applyDefaults(spec, ModelVersionSpecDefaults);
 
-const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[10,25,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'30m'},'minRequests':{'default':100},'minFeedback':{'default':50},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.02},'confidence':{'default':0.95}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}}}};
+const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[20,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'1h'},'minRequests':{'default':50},'minFeedback':{'default':50},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.05},'confidence':{'default':0.95}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}}}};
 /** InferenceService.spec with every default of the CRD applied, as the API server stores it. */
 export const withInferenceServiceDefaults = (spec: InferenceServiceSpec): InferenceServiceSpec => applyDefaults(spec, InferenceServiceSpecDefaults);
 
@@ -980,13 +980,17 @@ export interface InferenceServiceTrafficGatewayParentRef {
 /** Progressive delivery of a new version. */
 export interface InferenceServiceCanary {
   /**
-   * Canary traffic weights in percent, strictly increasing, each held for at least one analysis
-   * interval; after the last step passes the canary is promoted.
-   * @default [10,25,50]
+   * Canary traffic weights in percent, strictly increasing and below 100 (the stable version is
+   * the baseline the canary is compared with, so it must keep some traffic), each held for at
+   * least one analysis interval; after the last step passes the canary is promoted. The default
+   * [20, 50] gives a canary at 20 % enough labelled traffic to decide within the deadline at about
+   * 20 labelled requests per second (see operator/analysis/README.md).
+   * @default [20,50]
    */
   steps: number[];
   /**
-   * Time between analyses (and the analysis window), a duration such as 1m.
+   * Time between analyses, and the window of the latency and error-rate checks (accuracy and drift
+   * use everything since the canary began), a duration such as 1m.
    * @default "1m"
    */
   interval: string;
@@ -997,17 +1001,22 @@ export interface InferenceServiceCanary {
   failureLimit: number;
   /**
    * Longest time the whole canary may take; past it the canary is rolled back (fail safe), e.g.
-   * when analysis stays inconclusive.
-   * @default "30m"
+   * when analysis stays inconclusive. The default 1h lets an equally good canary be confirmed at
+   * the default margin with as little as 5 labelled requests per second (p95 41 minutes in the
+   * simulation); at 20 it takes about 7.
+   * @default "1h"
    */
   progressDeadline: string;
   /**
-   * Requests per role in the window below which latency and error checks are inconclusive.
-   * @default 100
+   * Requests of the canary in one interval below which its latency and error checks are
+   * inconclusive, and live samples below which drift is. The default 50 is what a 20 % step sees
+   * per minute at about 4 requests per second.
+   * @default 50
    */
   minRequests: number;
   /**
-   * Feedback samples per role below which accuracy checks are inconclusive.
+   * Feedback samples per head and role (since the canary began) below which the accuracy checks
+   * are inconclusive: the normal approximation behind the confidence sequences needs some.
    * @default 50
    */
   minFeedback: number;
@@ -1049,13 +1058,19 @@ export interface InferenceServiceCanaryChecksAccuracy {
   /** Lowest acceptable accuracy (lower confidence bound) of the canary; unchecked when unset. */
   min?: number;
   /**
-   * Non-inferiority margin; the canary fails when it is confidently worse than stable by more than
-   * this.
-   * @default 0.02
+   * Non-inferiority margin per head: the canary passes when it is confidently no worse than stable
+   * by more than this, and fails when it is confidently worse by more. The default 0.05 is what
+   * about 20 labelled requests per second can confirm for an equally good model in about 7 minutes
+   * (p95 11); a smaller margin needs proportionally more labelled traffic (1/margin squared) or a
+   * longer deadline.
+   * @default 0.05
    */
   maxDropVsStable: number;
   /**
-   * Confidence level of the intervals (Wilson / Newcombe).
+   * Confidence level of the accuracy checks' confidence sequences, which stay valid however many
+   * analyses look at the growing evidence: a canary worse than the margin is promoted, or one as
+   * good as stable failed, with probability at most 1 - confidence over the whole canary. The
+   * drift checks spend a fifth of that error rate.
    * @default 0.95
    */
   confidence: number;
@@ -1068,7 +1083,9 @@ export interface InferenceServiceCanaryChecksDrift {
    * over features) of canary traffic against the version's reference profile. A feature fails the
    * check only when its score is above this and the difference is also statistically significant
    * (Pearson chi-squared test at checks.accuracy.confidence, Bonferroni-corrected over the
-   * features); a score above max that sampling noise explains is inconclusive.
+   * features); a score above max that sampling noise explains is inconclusive. The counts
+   * accumulate since the canary began; each analysis spends a shrinking share of the error rate,
+   * so repeated looks do not add up to false alarms.
    * @default 0.25
    */
   max: number;
@@ -1151,7 +1168,11 @@ export interface InferenceServiceRetrain {
    * @default false
    */
   onDrift: boolean;
-  /** Retrain when the live accuracy of the stable version falls below this. */
+  /**
+   * Retrain when the live accuracy of the stable version is confidently below this: the upper
+   * bound of its interval at canary.checks.accuracy.confidence, over at least canary.minFeedback
+   * samples of the monitoring window.
+   */
   onAccuracyBelow?: number;
   /** Retrain on a cron schedule (five fields, or @daily, @weekly, ...), in UTC. */
   schedule?: string;
@@ -1286,8 +1307,18 @@ export interface InferenceServiceStatusCanaryStepCheck {
   upper?: number;
   /** Threshold the value was compared with. */
   threshold?: number;
-  /** Samples behind the value (requests or feedback). */
+  /**
+   * Samples behind the value (requests or feedback); for accuracy and drift, counted since the
+   * canary began.
+   */
   samples?: number;
+  /**
+   * For an inconclusive check: about how many more samples it needs before it can decide, if the
+   * current estimate holds; absent when more samples alone will not decide.
+   */
+  samplesNeeded?: number;
+  /** For an inconclusive check: when samplesNeeded will have arrived at the rate seen so far. */
+  eta?: string;
   /** Verdict of this check. */
   verdict: 'Pass' | 'Fail' | 'Inconclusive';
   /** Why, in words. */
@@ -1304,6 +1335,11 @@ export interface InferenceServiceStatusAnalysis {
   step?: number;
   /** Canary weight during the window. */
   weight?: number;
+  /**
+   * Start of the evidence behind the accuracy and drift checks (the canary's start); latency and
+   * error rate use the last interval only.
+   */
+  since?: string;
   /** Overall verdict; any failed check fails, any inconclusive check is inconclusive. */
   verdict?: Verdict;
   /** Each measurement with its threshold and verdict. */
@@ -1331,8 +1367,18 @@ export interface AnalysisCheck {
   upper?: number;
   /** Threshold the value was compared with. */
   threshold?: number;
-  /** Samples behind the value (requests or feedback). */
+  /**
+   * Samples behind the value (requests or feedback); for accuracy and drift, counted since the
+   * canary began.
+   */
   samples?: number;
+  /**
+   * For an inconclusive check: about how many more samples it needs before it can decide, if the
+   * current estimate holds; absent when more samples alone will not decide.
+   */
+  samplesNeeded?: number;
+  /** For an inconclusive check: when samplesNeeded will have arrived at the rate seen so far. */
+  eta?: string;
   /** Verdict of this check. */
   verdict: Verdict;
   /** Why, in words. */
@@ -1423,6 +1469,11 @@ export interface InferenceServiceStatusMonitoringAccuracy {
   value?: number;
   /** Lower confidence bound. */
   lower?: number;
+  /**
+   * Upper confidence bound; retrain.onAccuracyBelow fires only when this is below it (confidently
+   * below, not a noisy point estimate).
+   */
+  upper?: number;
   /** Feedback samples in the window. */
   samples?: number;
   /** Level against spec.monitoring.accuracy. */

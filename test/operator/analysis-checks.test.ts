@@ -11,6 +11,7 @@ import type { RoleMeasurements } from '../../operator/analysis/measurements.js';
 import type { ReferenceProfile } from '../../operator/analysis/reference.js';
 import { psi } from '../../operator/analysis/divergence.js';
 import { aggregateVerdict } from '../../operator/analysis/verdict.js';
+import { MIXING_SCALE, proportionSequence } from '../../operator/analysis/sequential.js';
 
 const close = (actual: number | undefined, expected: number, eps = 5e-5, what = '') =>
   assert.ok(actual !== undefined && Math.abs(actual - expected) <= eps, `${what} ${actual} ≈ ${expected}`);
@@ -26,16 +27,17 @@ const unreachable = {
   message: 'Prometheus at http://127.0.0.1:9 is unreachable: ECONNREFUSED',
 };
 
-const acc = { maxDropVsStable: 0.02, confidence: 0.95, minFeedback: 50 };
+const acc = { maxDropVsStable: 0.05, confidence: 0.95, minFeedback: 50 };
 
-test('accuracy vs min: Wilson lower bound ≥ min passes, upper < min fails, else inconclusive', () => {
+test("accuracy vs min: the confidence sequence's lower bound ≥ min passes, upper < min fails, else inconclusive", () => {
+  const exact = proportionSequence({ successes: 900, trials: 1000 }, 0.95, MIXING_SCALE).lower;
   const cases: Array<[string, number, number, number, number, string, number?, number?]> = [
-    // name, correct, total, min, minFeedback, verdict, lower, upper
-    ['clearly above', 90, 100, 0.8, 50, 'Pass', 0.8256, 0.9448],
-    ['min inside the interval', 90, 100, 0.85, 50, 'Inconclusive', 0.8256, 0.9448],
-    ['clearly below', 70, 100, 0.85, 50, 'Fail', 0.6042, 0.7811],
+    // name, correct, total, min, minFeedback, verdict, lower, upper (τ = 0.1, 95 %)
+    ['clearly above', 900, 1000, 0.85, 50, 'Pass', 0.8687, 0.9313],
+    ['min inside the sequence', 900, 1000, 0.9, 50, 'Inconclusive', 0.8687, 0.9313],
+    ['clearly below', 700, 1000, 0.8, 50, 'Fail', 0.654, 0.746],
     ['too few samples', 9, 10, 0.5, 50, 'Inconclusive'],
-    ['lower bound exactly at min passes', 90, 100, 0.8256343384230079, 50, 'Pass'],
+    ['lower bound exactly at min passes', 900, 1000, exact, 50, 'Pass'],
   ];
   for (const [name, correct, total, min, minFeedback, verdict, lower, upper] of cases) {
     const [c] = accuracyChecks(canary({ feedback: { smile: { correct, total } } }), undefined, {
@@ -54,48 +56,73 @@ test('accuracy vs min: Wilson lower bound ≥ min passes, upper < min fails, els
   }
 });
 
-test('accuracy: with several heads a failing bound is corrected for them (Bonferroni), a passing one is not', () => {
-  // 75/100: 95 % Wilson upper bound 0.8245 < 0.83, 99 % upper bound 0.8446 > 0.83.
-  const heads = {
-    a: { correct: 75, total: 100 },
-    b: { correct: 95, total: 100 },
-    c: { correct: 95, total: 100 },
-    d: { correct: 95, total: 100 },
-    e: { correct: 95, total: 100 },
-  };
-  const five = accuracyChecks(canary({ feedback: heads }), undefined, { ...acc, min: 0.83 });
-  const low = accuracyChecks(canary({ feedback: { ...heads, b: { correct: 10, total: 100 } } }), undefined, {
+test('accuracy: an inconclusive check says how many more samples it needs, and that many decide it', () => {
+  const cases: Array<[string, number, number, number, 'Pass' | 'Fail']> = [
+    // name, correct, total, min, the verdict the estimate points to
+    ['above min, too few samples to show it', 90, 100, 0.84, 'Pass'],
+    ['below min, too few samples to show it', 78, 100, 0.84, 'Fail'],
+  ];
+  for (const [name, correct, total, min, towards] of cases) {
+    const policy = { ...acc, min, minFeedback: 10 };
+    const [c] = accuracyChecks(canary({ feedback: { h: { correct, total } } }), undefined, policy);
+    assert.is(c.verdict, 'Inconclusive', name);
+    const needed = c.samplesNeeded!;
+    assert.ok(needed > 0, name);
+    assert.match(c.message!, new RegExp(`about ${needed} more samples needed at the current estimate`), name);
+    const grown = (n: number) =>
+      accuracyChecks(canary({ feedback: { h: { correct: (correct / total) * n, total: n } } }), undefined, policy)[0];
+    assert.is(grown(total + needed).verdict, towards, `${name}: ${needed} more decide it`);
+    assert.is(grown(total + Math.floor(needed * 0.9)).verdict, 'Inconclusive', `${name}: fewer do not`);
+  }
+  const [onTheLine] = accuracyChecks(canary({ feedback: { h: { correct: 84, total: 100 } } }), undefined, {
     ...acc,
-    min: 0.83,
-  }).find((c) => c.head === 'b')!;
-  assert.match(low.message!, /; upper bound [\d.]+ at 99% \(corrected for the heads\) < min 0\.83$/);
+    min: 0.84,
+  });
+  assert.is(onTheLine.samplesNeeded, undefined, 'an estimate exactly at min never decides');
+  assert.match(onTheLine.message!, /more samples alone will not decide/);
+});
+
+test('accuracy: with several heads a failing bound is corrected for them (Bonferroni), a passing one is not', () => {
+  // 750/1000: 95 % upper bound 0.7937 < 0.797, 99 % upper bound 0.8003 > 0.797.
+  const heads = {
+    a: { correct: 750, total: 1000 },
+    b: { correct: 950, total: 1000 },
+    c: { correct: 950, total: 1000 },
+    d: { correct: 950, total: 1000 },
+    e: { correct: 950, total: 1000 },
+  };
+  const policy = { ...acc, min: 0.797 };
+  const five = accuracyChecks(canary({ feedback: heads }), undefined, policy);
+  const low = accuracyChecks(
+    canary({ feedback: { ...heads, b: { correct: 100, total: 1000 } } }),
+    undefined,
+    policy,
+  ).find((c) => c.head === 'b')!;
+  assert.match(low.message!, /; upper bound [\d.]+ at 99% \(corrected for the heads\) < min 0\.797$/);
   assert.is(
     five.find((c) => c.head === 'a')!.verdict,
     'Inconclusive',
     'one of five heads at 95 % is not enough to fail',
   );
-  close(five.find((c) => c.head === 'a')!.upper, 0.8245, 5e-4, 'the reported interval stays at 95 %');
+  close(five.find((c) => c.head === 'a')!.upper, 0.7937, 5e-4, 'the reported sequence stays at 95 %');
   assert.ok(
     five.filter((c) => c.head !== 'a').every((c) => c.verdict === 'Pass'),
     'passing heads use the plain 95 % bound',
   );
-  const [one] = accuracyChecks(canary({ feedback: { a: heads.a } }), undefined, { ...acc, min: 0.83 });
+  const [one] = accuracyChecks(canary({ feedback: { a: heads.a } }), undefined, policy);
   assert.is(one.verdict, 'Fail', 'a single head fails at 95 %');
   // Clearly worse than stable on one of five heads still fails, and says at which level.
   const base = stable({ feedback: { ...heads, a: { correct: 950, total: 1000 } } });
-  const worse = accuracyChecks(canary({ feedback: { ...heads, a: { correct: 60, total: 100 } } }), base, acc).find(
+  const worse = accuracyChecks(canary({ feedback: { ...heads, a: { correct: 600, total: 1000 } } }), base, acc).find(
     (c) => c.check === 'accuracyVsStable' && c.head === 'a',
   )!;
   assert.is(worse.verdict, 'Fail');
   assert.match(
     worse.message!,
-    /by more than the margin 0\.02 \(upper bound -[\d.]+ at 99% \(corrected for the heads\)\)$/,
+    /by more than the margin 0\.05 \(upper bound -[\d.]+ at 99% \(corrected for the heads\)\)$/,
   );
-  const [alone] = accuracyChecks(canary({ feedback: { a: { correct: 10, total: 100 } } }), undefined, {
-    ...acc,
-    min: 0.83,
-  });
-  assert.match(alone.message!, /; upper bound < min 0\.83$/, 'one head: no correction to mention');
+  const [alone] = accuracyChecks(canary({ feedback: { a: { correct: 100, total: 1000 } } }), undefined, policy);
+  assert.match(alone.message!, /; upper bound < min 0\.797$/, 'one head: no correction to mention');
 });
 
 test('accuracy: missing feedback or a provider error is inconclusive with the reason, never a pass', () => {
@@ -118,7 +145,7 @@ test('accuracy: missing feedback or a provider error is inconclusive with the re
 
 test('accuracy per head: every head is kept, the worst verdict wins', () => {
   const checks = accuracyChecks(
-    canary({ feedback: { beard: { correct: 95, total: 100 }, glasses: { correct: 60, total: 100 } } }),
+    canary({ feedback: { beard: { correct: 950, total: 1000 }, glasses: { correct: 600, total: 1000 } } }),
     undefined,
     { ...acc, min: 0.8 },
   );
@@ -132,14 +159,14 @@ test('accuracy per head: every head is kept, the worst verdict wins', () => {
   assert.is(aggregateVerdict(checks), 'Fail');
 });
 
-test('accuracy vs stable: Newcombe interval against the non-inferiority margin', () => {
+test('accuracy vs stable: a confidence sequence for the difference against the non-inferiority margin', () => {
   const cases: Array<[string, [number, number], [number, number], number, number, string, number?, number?]> = [
-    // name, canary, stable, margin, minFeedback, verdict, lower, upper
-    ['canary better (Newcombe ex. a)', [56, 70], [48, 80], 0.02, 50, 'Pass', 0.0524, 0.3339],
-    ['canary worse, whole interval below −margin', [48, 80], [56, 70], 0.02, 50, 'Fail', -0.3339, -0.0524],
-    ['equal, interval too wide for a 2-point margin', [450, 500], [450, 500], 0.02, 50, 'Inconclusive'],
-    ['equal, 5-point margin', [450, 500], [450, 500], 0.05, 50, 'Pass'],
-    ['small samples (Newcombe ex. b)', [9, 10], [3, 10], 0.02, 5, 'Pass', 0.1705, 0.809],
+    // name, canary, stable, margin, minFeedback, verdict, lower, upper (τ = 0.1, 95 %)
+    ['canary better', [560, 700], [480, 800], 0.02, 50, 'Pass', 0.1292, 0.2708],
+    ['canary worse, whole sequence below −margin', [480, 800], [560, 700], 0.02, 50, 'Fail', -0.2708, -0.1292],
+    ['equal, 500 each: too wide for a 5-point margin', [450, 500], [450, 500], 0.05, 50, 'Inconclusive', -0.0594],
+    ['equal, 500 each, 10-point margin', [450, 500], [450, 500], 0.1, 50, 'Pass'],
+    ['equal, 5000 each, 5-point margin', [4500, 5000], [4500, 5000], 0.05, 50, 'Pass', -0.0205],
     ['stable below minFeedback', [90, 100], [9, 10], 0.02, 50, 'Inconclusive'],
   ];
   for (const [name, [c1, n1], [c2, n2], margin, minFeedback, verdict, lower, upper] of cases) {
@@ -164,6 +191,20 @@ test('accuracy vs stable: Newcombe interval against the non-inferiority margin',
   );
   assert.is(noStable.verdict, 'Inconclusive');
   assert.match(noStable.message!, /stable version 1.*ProviderUnreachable/);
+  // An equal canary short of evidence: grown by samplesNeeded (both sides in proportion), it passes.
+  const equal = (n: number) =>
+    accuracyChecks(
+      canary({ feedback: { smile: { correct: 0.9 * n, total: n } } }),
+      stable({ feedback: { smile: { correct: 0.9 * 4 * n, total: 4 * n } } }),
+      acc,
+    )[0];
+  const needed = equal(400).samplesNeeded!;
+  assert.is(equal(400).verdict, 'Inconclusive');
+  assert.is(
+    equal(400 + needed).verdict,
+    'Pass',
+    `${needed} more canary samples (and stable's in proportion) decide it`,
+  );
 });
 
 const reference: ReferenceProfile = {
@@ -321,7 +362,10 @@ test('drift: small same-distribution samples pass; a score above max that noise 
     minRequests: 20,
   });
   assert.is(real.verdict, 'Fail');
-  assert.match(real.message!, /contrast PSI [\d.]+ > max 0.3, significant at 95% \(χ² p = [\d.e-]+, 410 samples\)/);
+  assert.match(
+    real.message!,
+    /contrast PSI [\d.]+ > max 0.3 beyond its sampling noise [\d.]+, significant at 95% \(χ² p = [\d.e-]+, 410 samples\)/,
+  );
 });
 
 test('drift: each feature is held to the confidence shared by the features scored (Bonferroni)', () => {

@@ -66,6 +66,36 @@ test('queries select the version, count prediction endpoints only, and use the w
   );
 });
 
+test('the evidence window covers feedback, features and predictions; requests, errors and latency keep the interval', () => {
+  const q = measurementQueries({ version: '7' }, '1m', '17m30s');
+  for (const key of ['feedback', 'featureBins', 'predictions', 'evidenceScrapes'] as const)
+    assert.match(q[key], /\[17m30s\]\)\)$/, key);
+  for (const key of [
+    'requests',
+    'serverErrors',
+    'routerFailures',
+    'latencyP95Seconds',
+    'modelErrors',
+    'scrapes',
+  ] as const)
+    assert.match(q[key], /\[1m\]/, key);
+});
+
+test('wholeCounts scales each window by its own extrapolation', () => {
+  const w = wholeCounts({
+    role: 'canary',
+    version: '2',
+    window: '8s',
+    evidenceWindow: '200s',
+    problems: {},
+    scrapes: 4,
+    evidenceScrapes: 100,
+    requests: 80,
+    feedback: { smile: { correct: 900, total: 1000 } },
+  });
+  assert.equal([w.requests, w.feedback], [60, { smile: { correct: 891, total: 990 } }]);
+});
+
 test("wholeCounts: counts scaled back from increase()'s extrapolation to what was observed, then rounded", () => {
   const m: RoleMeasurements = {
     role: 'canary',
@@ -165,8 +195,8 @@ test('measure: a healthy version, every value as data', async () => {
     modelship_model_errors_total: [s(2, { reason: 'corrupt_image' })],
     'max(count_over_time(modelship_requests_total{model="faces",version="2",handler=~"predict|infer"}': [s(5)],
   });
-  const m = await measure(p, { role: 'canary', version: '2', model: 'faces' }, '1m', at);
-  assert.is(p.queries.length, 9);
+  const m = await measure(p, { role: 'canary', version: '2', model: 'faces' }, { window: '1m', at });
+  assert.is(p.queries.length, 10);
   assert.equal(m, {
     role: 'canary',
     version: '2',
@@ -181,6 +211,7 @@ test('measure: a healthy version, every value as data', async () => {
     predictions: { smile: { yes: 120, no: 80 } },
     modelErrors: { corrupt_image: 2 },
     scrapes: 5,
+    evidenceScrapes: 5,
   });
 });
 
@@ -188,7 +219,7 @@ test('measure: no series is missing, zero is zero, absent 5xx series are zero er
   const idle = await measure(
     tableProvider({ modelship_requests_total: [s(0)], 'histogram_quantile(0.95': [s(NaN)] }),
     { role: 'canary', version: '2' },
-    '1m',
+    { window: '1m' },
   );
   assert.is(idle.requests, 0);
   assert.is(idle.errors, 0);
@@ -198,7 +229,7 @@ test('measure: no series is missing, zero is zero, absent 5xx series are zero er
   assert.is(idle.problems.feedback!.reason, 'NoData');
   assert.equal(idle.modelErrors, {});
 
-  const nothing = await measure(tableProvider({}), { role: 'canary', version: '9' }, '1m');
+  const nothing = await measure(tableProvider({}), { role: 'canary', version: '9' }, { window: '1m' });
   for (const key of ['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions'] as const) {
     assert.is(nothing[key], undefined, key);
     assert.is(nothing.problems[key]!.reason, 'NoData', key);
@@ -209,7 +240,7 @@ test('measure: router 502/504 count as requests and errors of the version (crash
   const m = await measure(
     tableProvider({ modelship_router_requests_total: [s(40)] }),
     { role: 'canary', version: '2' },
-    '1m',
+    { window: '1m' },
   );
   assert.is(m.requests, 40);
   assert.is(m.errors, 40);
@@ -217,7 +248,7 @@ test('measure: router 502/504 count as requests and errors of the version (crash
 
 test('measure: provider errors become problems with their reason, never values', async () => {
   const down = new ProviderUnreachableError('Prometheus at http://127.0.0.1:9 is unreachable: ECONNREFUSED');
-  const m = await measure(tableProvider({ modelship_: down }), { role: 'stable', version: '1' }, '1m');
+  const m = await measure(tableProvider({ modelship_: down }), { role: 'stable', version: '1' }, { window: '1m' });
   for (const key of [
     'requests',
     'errors',
@@ -233,7 +264,7 @@ test('measure: provider errors become problems with their reason, never values',
   const partial = await measure(
     tableProvider({ modelship_requests_total: [s(10)], modelship_feedback_total: new BadQueryError('bad', 'q') }),
     { role: 'stable', version: '1' },
-    '1m',
+    { window: '1m' },
   );
   assert.is(partial.requests, 10);
   assert.is(partial.problems.feedback!.reason, 'BadQuery');
@@ -245,7 +276,7 @@ test('measure: provider errors become problems with their reason, never values',
     },
   };
   try {
-    await measure(broken, { role: 'stable', version: '1' }, '1m');
+    await measure(broken, { role: 'stable', version: '1' }, { window: '1m' });
     assert.unreachable('should have thrown');
   } catch (err) {
     assert.instance(err, TypeError);

@@ -188,8 +188,8 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
     namespace: 'ml',
   });
   const windowOf = (base: Date, last: Date) => `${last.getTime() - base.getTime()}ms`;
-  const c = await measure(p, target('canary', '2'), windowOf(canaryBase, canaryLast), canaryLast);
-  const s = await measure(p, target('stable', '1'), windowOf(stableBase, stableLast), stableLast);
+  const c = await measure(p, target('canary', '2'), { window: windowOf(canaryBase, canaryLast), at: canaryLast });
+  const s = await measure(p, target('stable', '1'), { window: windowOf(stableBase, stableLast), at: stableLast });
 
   const near = (actual: number | undefined, expected: number, what: string) =>
     assert.ok(
@@ -218,7 +218,7 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
     'pre-created bins without traffic are zeros',
   );
 
-  const none = await measure(p, target('canary', '3'), '1m');
+  const none = await measure(p, target('canary', '3'), { window: '1m' });
   assert.is(none.requests, undefined, 'a version without series is missing, not 0');
   assert.is(none.problems.requests?.reason, 'NoData');
 
@@ -246,14 +246,14 @@ test('measure() returns the exact counts Prometheus scraped; analyse() judges th
 
   // Prometheus goes away: every check is inconclusive with the reason; nothing passes.
   await prom.stop();
-  const dark: RoleMeasurements = await measure(p, target('canary', '2'), '1m');
+  const dark: RoleMeasurements = await measure(p, target('canary', '2'), { window: '1m' });
   for (const key of ['requests', 'errors', 'latencyP95Ms', 'feedback', 'featureBins', 'predictions'] as const) {
     assert.is(dark[key], undefined, key);
     assert.is(dark.problems[key]?.reason, 'ProviderUnreachable', key);
   }
   const darkChecks = analyse({
     subject: dark,
-    baseline: await measure(p, target('stable', '1'), '1m'),
+    baseline: await measure(p, target('stable', '1'), { window: '1m' }),
     reference: referenceFromProfileJson(profile),
     policy,
     heads: ['smile'],

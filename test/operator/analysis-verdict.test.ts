@@ -184,7 +184,9 @@ test('metrics: values, thresholds, verdicts and drift per feature; stale series 
     { check: 'accuracy', role: 'canary', head: 'beard', verdict: 'Inconclusive' },
   ]);
   metrics.recordDrift(svc, 'canary', {
-    items: { brightness: { psi: 0.3, jensenShannon: 0.2, samples: 100, pValue: 1e-9 } },
+    items: {
+      brightness: { psi: 0.3, jensenShannon: 0.2, samples: 100, pValue: 1e-9, pValueAt: () => 1e-9, noise: 0.05 },
+    },
     missing: {},
   });
   metrics.recordLevels(svc, { drift: 'Critical', accuracy: 'Unknown' });

@@ -499,7 +499,7 @@ select('rolloutPolicy applies the CRD defaults', () => {
   const p = rolloutPolicy(isvc());
   assert.equal(
     [p.steps, p.intervalMs, p.failureLimit, p.progressDeadlineMs, p.guardWindowMs],
-    [[10, 25, 50], 60_000, 2, 1_800_000, 600_000],
+    [[20, 50], 60_000, 2, 3_600_000, 600_000],
   );
 });
 select.run();
@@ -749,24 +749,14 @@ retrain('critical drift, accuracy below, in flight, cooldown', () => {
     })?.reason,
     'Drift',
   );
-  assert.is(
-    decideRetrain({
-      isvc: withMon({ accuracy: { value: 0.7, samples: 50, level: 'Warn' } }),
-      inFlight: false,
-      now: NOW,
-    })?.reason,
-    'AccuracyBelow',
-  );
-  assert.is(
-    decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 9 } }), inFlight: false, now: NOW }),
-    undefined,
-    'too few samples (minFeedback 10)',
-  );
-  assert.is(
-    decideRetrain({ isvc: withMon({ accuracy: { value: 0.7, samples: 10 } }), inFlight: false, now: NOW })?.reason,
-    'AccuracyBelow',
-    'minFeedback samples are enough',
-  );
+  const accuracy = (value: number, upper: number | undefined, samples: number) =>
+    decideRetrain({ isvc: withMon({ accuracy: { value, upper, samples } }), inFlight: false, now: NOW });
+  assert.is(accuracy(0.7, 0.78, 50)?.reason, 'AccuracyBelow', 'confidently below onAccuracyBelow 0.8');
+  assert.match(accuracy(0.7, 0.78, 50)!.message, /confidently below 0\.8 \(upper bound 0\.780\)/);
+  assert.is(accuracy(0.7, 0.85, 50), undefined, 'a low estimate whose upper bound reaches 0.8 is noise, not a trigger');
+  assert.is(accuracy(0.7, undefined, 50), undefined, 'no bound, no decision');
+  assert.is(accuracy(0.7, 0.78, 9), undefined, 'too few samples (minFeedback 10)');
+  assert.is(accuracy(0.7, 0.78, 10)?.reason, 'AccuracyBelow', 'minFeedback samples are enough');
 });
 retrain('cron schedule', () => {
   const daily = parseCron('@daily');

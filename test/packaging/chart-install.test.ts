@@ -285,6 +285,7 @@ const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
   'Modelship / Drift & canary|Analysis: measured value vs threshold':
     'no canary analysis: one version, no Prometheus address given to the operator',
   'Modelship / Drift & canary|Analysis verdicts': 'as above',
+  'Modelship / Drift & canary|Why is my canary not promoting: samples per check, still needed, ETA': 'as above',
   'Modelship / Drift & canary|Promotions and rollbacks': 'no canary promoted or rolled back',
   'Modelship / Drift & canary|Drift score (PSI) per feature':
     'drift is computed by the operator from Prometheus, which it was not given here',

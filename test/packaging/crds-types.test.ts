@@ -99,7 +99,7 @@ test('required and defaulted fields are non-optional; others optional; docs carr
   assert.match(spec, /\n {2}canary: InferenceServiceCanary;/); // default {}
   assert.match(spec, /\n {2}retrain\?: InferenceServiceRetrain;/);
   assert.match(block('InferenceServiceRetrain'), /template\?: TrainingRunSpec;/);
-  assert.match(block('InferenceServiceCanary'), /@default \[10,25,50\]\n {3}\*\/\n {2}steps: number\[\];/);
+  assert.match(block('InferenceServiceCanary'), /@default \[20,50\]\n {3}\*\/\n {2}steps: number\[\];/);
   assert.match(block('TrainingRunResources'), /cpu\?: number \| string;/);
   assert.match(block('TrainingRunStatus'), /conditions\?: Condition\[\];/);
   assert.match(block('TrainingRunStatus'), /phase\?: TrainingRunPhase;/);

@@ -162,14 +162,14 @@ const DEFAULTED: Record<Kind, { input: Obj; spec: Obj }> = {
       replicas: 1,
       traffic: { provider: 'router', router: { replicas: 1 } },
       canary: {
-        steps: [10, 25, 50],
+        steps: [20, 50],
         interval: '1m',
         failureLimit: 2,
-        progressDeadline: '30m',
-        minRequests: 100,
+        progressDeadline: '1h',
+        minRequests: 50,
         minFeedback: 50,
         checks: {
-          accuracy: { maxDropVsStable: 0.02, confidence: 0.95 },
+          accuracy: { maxDropVsStable: 0.05, confidence: 0.95 },
           drift: { max: 0.25 },
           latencyP95Ms: { max: 500 },
           errorRate: { max: 0.01 },

@@ -438,15 +438,6 @@ export const invalidCases: InvalidCase[] = [
     message: 'Invalid value: "array": canary.steps weights must be strictly increasing',
   },
   {
-    name: 'canary weight 120',
-    kind: 'InferenceService',
-    mutate: (o) => {
-      o.spec.canary.steps = [10, 50, 120];
-    },
-    field: 'spec.canary.steps[2]',
-    message: 'Invalid value: 120: spec.canary.steps[2] in body should be less than or equal to 100',
-  },
-  {
     name: 'canary weight 0',
     kind: 'InferenceService',
     mutate: (o) => {
@@ -492,13 +483,36 @@ export const invalidCases: InvalidCase[] = [
     message: `Invalid value: "5 minutes": spec.canary.interval in body should match ${DURATION}`,
   },
   {
-    name: 'analysis interval longer than the progress deadline',
+    name: 'progress deadline too short for one analysis per step',
     kind: 'InferenceService',
     mutate: (o) => {
-      o.spec.canary.interval = '1h';
+      // 3 steps of 10m cannot finish within 30m: the canary could never be promoted.
+      o.spec.canary.interval = '10m';
+      o.spec.canary.steps = [10, 25, 50];
+      o.spec.canary.progressDeadline = '30m';
     },
     field: 'spec.canary',
-    message: 'Invalid value: "object": canary.interval must be shorter than canary.progressDeadline',
+    message:
+      'Invalid value: "object": canary.progressDeadline must be longer than canary.interval times the number of canary.steps (each step needs at least one analysis), or the canary could never be promoted',
+  },
+  {
+    name: 'a canary step of 100 %',
+    kind: 'InferenceService',
+    mutate: (o) => {
+      o.spec.canary.steps = [50, 100];
+    },
+    field: 'spec.canary.steps',
+    message:
+      'Invalid value: "array": canary.steps must stay below 100 — at 100 % the stable version serves nothing, so there is no baseline to compare the canary with; the canary is promoted after the last step passes',
+  },
+  {
+    name: 'minFeedback of 0',
+    kind: 'InferenceService',
+    mutate: (o) => {
+      o.spec.canary.minFeedback = 0;
+    },
+    field: 'spec.canary.minFeedback',
+    message: 'Invalid value: 0: spec.canary.minFeedback in body should be greater than or equal to 1',
   },
   {
     name: 'missing model',

@@ -9,17 +9,24 @@
 // predictionDrift — output drift: predicted-class distribution per head of the subject (canary)
 //   against the baseline (stable) over the same window, or against the reference profile when
 //   there is no baseline. score = max PSI over heads; breakdown = PSI per head.
+// Counts accumulate since the canary began (see promql.ts), and the check is made at every
+// analysis, so a significance level spent whole at each look would add up: look k is held to
+// 2α/((k + 1)(k + 2)) of the error rate (these sum to α over all looks), where k counts the
+// analysis intervals the evidence spans.
 // Verdicts: below `minRequests` samples always inconclusive (even with a score above `max`: PSI
-// of a few requests is noise); otherwise fail when a feature/head scores above `max` AND its
-// difference is statistically significant (Pearson χ², see chisquare.ts, at `confidence` with a
+// of a few requests is noise); otherwise fail when a feature/head scores above `max` by more
+// than PSI's own sampling noise (its upward bias, (bins − 1)(1/n + 1/m): 0.07 for 500 live
+// samples against a 160-sample profile) AND its difference is statistically significant (Pearson χ², see chisquare.ts, at `confidence` with a
 // Bonferroni correction over the items scored: the check fails if ANY item drifts, so each
-// item is held to α/k). One confirmed drifting item is enough, even if others lack data.
+// item is held to α/items, and over the looks as above). One confirmed drifting item is enough,
+// even if others lack data.
 // A score above `max` that sampling noise could explain is inconclusive (more traffic will
 // tell). Pass only when every expected feature/head was measured with score ≤ max.
 import { histogramTest, type Expected } from '../chisquare.js';
 import { DivergenceError, jensenShannonDistance, psi, smoothedProportions } from '../divergence.js';
 import { problemOf, type RoleMeasurements } from '../measurements.js';
 import type { ReferenceProfile } from '../reference.js';
+import { growthToDecide } from '../sequential.js';
 import { fmt, result, type CheckResult } from './result.js';
 
 export interface DriftPolicy {
@@ -29,6 +36,8 @@ export interface DriftPolicy {
   minRequests: number;
   /** Confidence that a score above max is not sampling noise before it fails (e.g. 0.95). */
   confidence: number;
+  /** Which look at accumulating evidence this is (1 for the first); a single window when unset. */
+  look?: number;
 }
 
 export interface FeatureDrift {
@@ -38,6 +47,14 @@ export interface FeatureDrift {
   samples: number;
   /** Pearson χ² p-value of the live histogram against the expected one. */
   pValue: number;
+  /** The p-value were the live counts (and live expected counts) `factor` times larger. */
+  pValueAt: (factor: number) => number;
+  /**
+   * What PSI reads on average from sampling alone, (bins − 1)(1/n + 1/m) for samples of n and m
+   * (1/n against an exact distribution): the estimate's upward bias. A drift is only called
+   * large when PSI minus this is above max.
+   */
+  noise: number;
 }
 
 export interface DriftReport {
@@ -100,11 +117,20 @@ export function compareHistograms(
       // PSI of smoothed shares (see smoothedProportions): a sample's empty bins are estimated,
       // not floored; an exact reference distribution is taken as it is.
       const expectedShares = 'counts' in expected ? smoothedProportions(expected.counts) : expected.proportions;
+      const pValueAt = (factor: number) =>
+        histogramTest(
+          aligned.map((v) => v * factor),
+          source === 'counts' ? { counts: ref.map((v) => v * factor) } : expected,
+        ).pValue;
+      const bins = aligned.filter((v, i) => v + ref[i] > 0).length;
+      const otherSize = 'counts' in expected ? total(expected.counts) : Infinity;
       const item = {
+        noise: Math.max(0, bins - 1) * (1 / total(aligned) + 1 / otherSize),
         psi: psi(expectedShares, smoothedProportions(aligned)),
         jensenShannon: jensenShannonDistance(ref, aligned),
         samples: total(aligned),
-        pValue: histogramTest(aligned, expected).pValue,
+        pValue: pValueAt(1),
+        pValueAt,
       };
       report.items[name] = item;
       if (report.score === undefined || item.psi > report.score) {
@@ -125,16 +151,28 @@ export function featureDrift(subject: RoleMeasurements, reference: ReferenceProf
   return compareHistograms(reference?.features ?? {}, subject.featureBins, { samples: reference?.samples });
 }
 
-/** The per-item significance level: `confidence` shared by the items scored (Bonferroni). */
-export function itemAlpha(report: DriftReport, confidence: number): number {
-  return (1 - confidence) / Math.max(1, Object.keys(report.items).length);
+/**
+ * The per-item significance level: `confidence` shared by the items scored (Bonferroni), and,
+ * for look k at accumulating evidence, over the looks: 2α/((k + 1)(k + 2)), which sums to α over
+ * every look and spends a third at the first, where the fewest samples make the χ² tail least
+ * exact. A single window (no look given) spends α whole.
+ */
+export function itemAlpha(report: DriftReport, confidence: number, look?: number): number {
+  const k = look === undefined ? undefined : Math.max(1, Math.floor(look));
+  const looks = k === undefined ? 1 : ((k + 1) * (k + 2)) / 2;
+  return (1 - confidence) / Math.max(1, Object.keys(report.items).length) / looks;
 }
 
 /** Items scoring above `max` whose difference is significant, highest PSI first. */
-export function significantDrift(report: DriftReport, max: number, confidence: number): Array<[string, FeatureDrift]> {
-  const alpha = itemAlpha(report, confidence);
+export function significantDrift(
+  report: DriftReport,
+  max: number,
+  confidence: number,
+  look?: number,
+): Array<[string, FeatureDrift]> {
+  const alpha = itemAlpha(report, confidence, look);
   return Object.entries(report.items)
-    .filter(([, d]) => d.psi > max && d.pValue < alpha)
+    .filter(([, d]) => d.psi - d.noise > max && d.pValue < alpha)
     .sort((a, b) => b[1].psi - a[1].psi);
 }
 
@@ -198,6 +236,24 @@ interface DriftSubject {
   noData: string;
 }
 
+/** A score above max that is not (yet) significant, with the samples that would tell. */
+function possiblyNoise(
+  report: DriftReport,
+  measured: Omit<CheckResult, 'verdict'>,
+  { worst, level, alpha, max }: { worst: string; level: string; alpha: number; max: number },
+): CheckResult {
+  const d = report.items[report.worst!];
+  const growth = growthToDecide((f) => d.pValueAt(f) < alpha);
+  const needed = growth === undefined ? undefined : Math.max(1, Math.ceil(d.samples * (growth - 1)));
+  const more = needed === undefined ? '' : `; about ${needed} more samples would tell at the current shares`;
+  return result({
+    ...measured,
+    samplesNeeded: needed,
+    verdict: 'Inconclusive',
+    message: `${worst} > max ${fmt(max)}, but not significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples): could be sampling noise${more}`,
+  });
+}
+
 function verdictOf(
   report: DriftReport,
   policy: DriftPolicy,
@@ -230,25 +286,20 @@ function verdictOf(
     const above = report.score > policy.max ? ` > max ${fmt(policy.max)}, but` : ';';
     return result({
       ...measured,
+      samplesNeeded: policy.minRequests - samples,
       verdict: 'Inconclusive',
       message: `${worst}${above} only ${samples} samples, fewer than minRequests=${policy.minRequests}`,
     });
   }
-  const drifting = significantDrift(report, policy.max, policy.confidence);
-  const level = `${fmt((1 - itemAlpha(report, policy.confidence)) * 100)}%`;
+  const alpha = itemAlpha(report, policy.confidence, policy.look);
+  const drifting = significantDrift(report, policy.max, policy.confidence, policy.look);
+  const level = `${fmt((1 - alpha) * 100)}%`;
   if (drifting.length) {
     const [name, d] = drifting[0];
-    const why = `${name} PSI ${fmt(d.psi)} > max ${fmt(policy.max)}, significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples)`;
+    const why = `${name} PSI ${fmt(d.psi)} > max ${fmt(policy.max)} beyond its sampling noise ${fmt(d.noise)}, significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples)`;
     return result({ ...measured, verdict: 'Fail', message: `${worst}; ${why}` });
   }
-  if (report.score > policy.max) {
-    const d = report.items[report.worst!];
-    return result({
-      ...measured,
-      verdict: 'Inconclusive',
-      message: `${worst} > max ${fmt(policy.max)}, but not significant at ${level} (χ² p = ${fmt(d.pValue)}, ${fmt(d.samples)} samples): could be sampling noise`,
-    });
-  }
+  if (report.score > policy.max) return possiblyNoise(report, measured, { worst, level, alpha, max: policy.max });
   if (missing.length)
     return result({
       ...measured,

@@ -152,7 +152,14 @@ export function onAnalysis(
     failureLimit: policy.failureLimit,
     details: e.details,
   });
-  const analysis = { time: iso(now), step: c.step, weight: c.weight, verdict: e.verdict, checks: e.checks };
+  const analysis = {
+    time: iso(now),
+    step: c.step,
+    weight: c.weight,
+    ...(e.since ? { since: e.since } : {}),
+    verdict: e.verdict,
+    checks: e.checks,
+  };
   const canary = { ...c, failedChecks: decision.failedChecks, steps: recordStep(c, e.verdict, e.checks, now) };
   const next = { ...status, analysis, canary };
   if (decision.action === 'Rollback')

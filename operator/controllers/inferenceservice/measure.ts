@@ -73,11 +73,14 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
   // predictions no yardstick for the canary's; see AnalysisInput.baselineDrifted.
   const level = status.monitoring?.drift?.level;
   const stable = status.stable?.version;
+  const window = windowOf(ctx.isvc.spec.canary.interval);
+  const since = evidenceStart(status, ctx.now);
   const result = await analyseCanary({
     provider,
     canary: target(ctx.isvc, canary!),
     stable: stable === undefined ? undefined : target(ctx.isvc, stable),
-    window: windowOf(ctx.isvc.spec.canary.interval),
+    window,
+    evidenceWindow: evidenceWindowOf(since, ctx.now, window),
     at: ctx.now,
     reference: await referenceOf(ctx, 'canary', canary),
     baselineDrifted: level === 'Warn' || level === 'Critical',
@@ -88,7 +91,27 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
     ...checkSummaries(result.checks, ['Fail']),
     ...checkSummaries(result.checks, ['Inconclusive']),
   ].slice(0, 4);
-  return [{ type: 'Analysis', verdict: result.verdict, checks: toStatusChecks(result.checks), details }];
+  return [
+    {
+      type: 'Analysis',
+      verdict: result.verdict,
+      checks: toStatusChecks(result.checks),
+      details,
+      since: since.toISOString(),
+    },
+  ];
+}
+
+/** Where the canary's evidence starts: its start (an unreadable one counts from now). */
+function evidenceStart(status: InferenceServiceStatus, now: Date): Date {
+  const started = Date.parse(status.canary?.startedAt ?? '');
+  return Number.isFinite(started) && started <= now.getTime() ? new Date(started) : now;
+}
+
+/** The PromQL range from `since` to `now`, never shorter than the analysis window. */
+export function evidenceWindowOf(since: Date, now: Date, window: string): string {
+  const ms = Math.max(parseDuration(window), now.getTime() - since.getTime());
+  return windowOf(`${Math.ceil(ms / 1000)}s`);
 }
 
 const SERVING_PHASES = new Set(['Serving', 'RolledBack', 'Degraded']);

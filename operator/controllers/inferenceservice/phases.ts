@@ -89,8 +89,8 @@ export type RolloutEvent =
   | { type: 'StableReady'; readyReplicas: number }
   /** Ready pods of the canary Deployment. */
   | { type: 'CanaryReady'; readyReplicas: number }
-  /** One analysis of the current step. */
-  | { type: 'Analysis'; verdict: Verdict; checks: AnalysisCheck[]; details?: string[] }
+  /** One analysis of the current step; `since`: start of its accumulated evidence. */
+  | { type: 'Analysis'; verdict: Verdict; checks: AnalysisCheck[]; details?: string[]; since?: string }
   /** The stable Deployment runs the promoted version with all pods ready. */
   | { type: 'PromotionComplete' }
   /** A manual annotation with a new value. */

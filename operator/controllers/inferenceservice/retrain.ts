@@ -109,16 +109,18 @@ const onDrift: Trigger = (spec, status) => {
 const onAccuracy: Trigger = (spec, status) => {
   const below = spec.retrain?.onAccuracyBelow;
   const acc = status.monitoring?.accuracy;
+  // The upper bound, not the point estimate: a noisy window must not start a training run.
   if (
     below === undefined ||
     acc?.value === undefined ||
+    acc.upper === undefined ||
     (acc.samples ?? 0) < spec.canary.minFeedback ||
-    acc.value >= below
+    acc.upper >= below
   )
     return undefined;
   return {
     reason: 'AccuracyBelow',
-    message: `live accuracy ${acc.value.toFixed(3)} over ${acc.samples} feedback samples is below ${below}`,
+    message: `live accuracy ${acc.value.toFixed(3)} over ${acc.samples} feedback samples is confidently below ${below} (upper bound ${acc.upper.toFixed(3)})`,
   };
 };
 
