@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/hack/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 DEVCLUSTER_DIR ?= .devcluster
 DIR ?= .cache/sample-model
 
-.PHONY: help deps tools build typecheck lint format test test-unit test-reliability test-canary-chaos bench devcluster demo sample-model crds-check clean images
+.PHONY: help deps tools build typecheck lint format test test-unit test-reliability test-canary-chaos bench simulate devcluster demo sample-model crds-check clean images
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test-canary-chaos: deps tools ## operator SIGKILLed 10 times during each canary 
 
 bench: deps tools ## benchmarks with printed figures (not part of make test)
 	npx tsx hack/bench/main.ts
+
+simulate: deps ## rollout decisions at the CRD defaults by simulation: the table of operator/analysis/README.md (SIM_RUNS=N)
+	npx tsx hack/bench/main.ts rollout-decisions
 
 devcluster: deps tools ## run the dev cluster in the foreground (API server, node agent, Prometheus)
 	npx tsx hack/devcluster/main.ts --dir $(DEVCLUSTER_DIR)
