@@ -147,8 +147,7 @@ export class LoadGenerator {
       this.bump(version, { requests: 1, ...judge(prediction?.heads, sample.labels) });
       if (!prediction?.predictionId) return;
       // Feedback is pinned to the version that predicted (any of its replicas verifies the
-      // token): left to the weighted round-robin, a strict predict/feedback alternation would
-      // alias with the router's smooth weighted sequence and starve the canary of predictions.
+      // token), so it takes no place in the router's weighted split of predictions.
       const fb = await fetch(`${base}/feedback`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-modelship-version': String(body.version) },

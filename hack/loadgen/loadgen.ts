@@ -92,9 +92,9 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
       const predictionId = (JSON.parse(text) as { predictions?: Array<{ predictionId?: string }> }).predictions?.[0]
         ?.predictionId;
       if (!predictionId) return;
-      // Pinned to the version that answered: unpinned, every feedback POST would take a slot of
-      // the router's deterministic weighted round-robin, and with predict/feedback alternating
-      // the canary's slots can line up with the feedback posts and starve it of predictions.
+      // Pinned to the version that answered: its pods count the feedback for that version, and
+      // an unpinned feedback POST would take a place in the router's weighted split that a
+      // prediction should have.
       const fb = await fetch(`${base}/feedback`, {
         method: 'POST',
         body: JSON.stringify({ predictionId, labels: img.labels }),
@@ -114,8 +114,8 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     next += gapMs;
     if (inFlight >= concurrency) continue; // shed rather than queue: the rate stays honest
-    // Random, not round-robin: a cycle of N images against the router's periodic weighted
-    // round-robin would alias, sending the canary the same fixed subset of images forever.
+    // Random, not a cycle: real clients are not periodic in step with anything, and a cycle is
+    // the worst case for a split that has any regularity.
     const img = images[Math.floor(Math.random() * images.length)];
     stats.sent++;
     inFlight++;

@@ -190,7 +190,7 @@ t.before.each(() => {
   canary.seen.length = 0;
 });
 
-t('1,000 requests at 90/10 split within 2% of the weights (exactly, with round-robin)', async () => {
+t('1,000 requests at 90/10 split within 2% of the weights (exactly, whole shuffled blocks)', async () => {
   await apply(table(90, 10));
   const counts = await countRoles(1000);
   assert.ok(Math.abs(counts.canary - 100) <= 20, JSON.stringify(counts));
