@@ -37,20 +37,7 @@ test.before(async () => {
 test.after(() => stopScenario(fx, load));
 
 test('a canary answering 5xx is rolled back for errorRate; stable keeps answering', async () => {
-  const started = await serveV1WithLoad(fx, {
-    steps: [30, 60],
-    interval: '8s',
-    failureLimit: 2,
-    progressDeadline: '150s',
-    minRequests: 30,
-    minFeedback: 30,
-    checks: {
-      accuracy: { maxDropVsStable: 0.2 },
-      drift: { max: 0.8 },
-      latencyP95Ms: { max: 2000 },
-      errorRate: { max: 0.05 },
-    },
-  });
+  const started = await serveV1WithLoad(fx);
   const url = started.url;
   load = started.load;
   const stats = started.load.stats;

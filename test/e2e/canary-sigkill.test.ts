@@ -73,23 +73,17 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 }
 
 test('SIGKILL during a good canary: promoted exactly once, every step recorded', async () => {
-  ({ load } = await serveV1WithLoad(fx, {
-    steps: [40, 70],
-    interval: '10s',
-    minRequests: 50,
-    minFeedback: 50,
-    checks: { accuracy: { maxDropVsStable: 0.15 }, drift: { max: 0.8 }, latencyP95Ms: { max: 2000 } },
-  }));
+  ({ load } = await serveV1WithLoad(fx));
   await createReadyVersion(fx.client, 2, 'good-2');
-  const s = await withTimeout(chaos(2), 170_000, 'v2 finished');
+  const s = await withTimeout(chaos(2), 420_000, 'v2 finished');
   const entries = s.status?.history?.filter((h) => h.version === 2) ?? [];
   assert.is(entries.length, 1, JSON.stringify(brief(s)));
   assert.is(entries[0].outcome, 'Promoted', JSON.stringify(brief(s)));
   assert.equal(
     entries[0].steps?.map((st) => [st.weight, st.verdict]),
     [
-      [40, 'Pass'],
-      [70, 'Pass'],
+      [20, 'Pass'],
+      [50, 'Pass'],
     ],
   );
   assert.is(s.status?.stable?.version, 2);

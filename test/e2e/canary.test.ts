@@ -213,6 +213,8 @@ test("a better version is promoted through every step; each step measured its li
 test('an equally good version (another training seed) is promoted at the defaults; no analysis fails input drift', async () => {
   await ready(3, 'other-seed');
   const drift = new Map<string, string>();
+  // What an inconclusive analysis said it was waiting for (kubectl describe shows the same).
+  const waiting: string[] = [];
   const promoted = await waitStatus(
     async () => {
       const s = await getIsvc();
@@ -220,6 +222,10 @@ test('an equally good version (another training seed) is promoted at the default
       if (s.status?.canary?.version === 3 && a?.time) {
         const d = a.checks?.find((c) => c.check === 'drift');
         drift.set(a.time, `${d?.verdict}: ${d?.message}`);
+        assert.is(a.since, s.status.canary.startedAt, 'the evidence runs from the canary start');
+        for (const c of a.checks ?? [])
+          if (c.verdict === 'Inconclusive' && c.check === 'accuracyVsStable' && c.samplesNeeded && c.eta)
+            waiting.push(`${c.head}: ${c.samples} samples, ~${c.samplesNeeded} more, ETA ${c.eta}`);
       }
       const last = s.status?.history?.[0];
       if (last?.version === 3 && last.outcome !== 'Promoted')
@@ -239,12 +245,13 @@ test('an equally good version (another training seed) is promoted at the default
       [50, 'Pass'],
     ],
   );
+  assert.ok(waiting.length > 0, 'an inconclusive accuracy check said how many more samples it needed, and when');
   const alarms = [...drift.values()].filter((d) => d.startsWith('Fail'));
   assert.equal(alarms, [], 'an equal model on fresh traffic raised a drift alarm');
   assert.ok(drift.size >= 2, `analyses seen: ${drift.size}`);
   const gain = accuracyGain(entry.steps!.at(-1)!.checks);
   process.stderr.write(
-    `canary e2e: v3 (equal, another seed) promoted in ${minutesOf(entry)} min over ${drift.size} analyses, no drift alarm; v3 − v2 ${describeGain(gain)}\n`,
+    `canary e2e: v3 (equal, another seed) promoted in ${minutesOf(entry)} min over ${drift.size} analyses, no drift alarm; v3 − v2 ${describeGain(gain)}; waiting said e.g. ${waiting[0]}\n`,
   );
 });
 

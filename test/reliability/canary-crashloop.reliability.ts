@@ -28,7 +28,7 @@ let env: CanaryEnv;
 test.before(async () => {
   env = await startCanaryEnv();
   await readyVersion(env, 1, 'v1');
-  await env.client.create(inferenceService('40s'));
+  await env.client.create(inferenceService('40s')); // the deadline is this scenario's subject
   await serveAndLoad(env);
 });
 

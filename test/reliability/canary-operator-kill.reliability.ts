@@ -21,7 +21,7 @@ const KILLS_PER_CANARY = 5;
 let env: CanaryEnv;
 let corrupt: string;
 
-// Four steps: each canary lasts at least four analyses (32 s), long enough for its kills.
+// Four steps: each canary lasts at least four analyses (60 s), long enough for its kills.
 test.before(async () => {
   ({ env, corrupt } = await startServedV1([20, 40, 60, 80]));
 });

@@ -28,7 +28,7 @@ let restarted: RunningPrometheus | undefined;
 test.before(async () => {
   env = await startCanaryEnv();
   await readyVersion(env, 1, 'v1');
-  await env.client.create(inferenceService('300s'));
+  await env.client.create(inferenceService());
   await serveAndLoad(env);
 });
 
@@ -76,7 +76,7 @@ test('Prometheus killed mid-analysis: Inconclusive while gone, no decision; the 
   restarted = await startPrometheus({ dataDir: env.cluster.dir, apiServerUrl: env.cluster.url });
   assert.is(restarted.url, env.cluster.prometheusUrl, 'back on the same address');
   const measured: string[] = [];
-  const s = await rolloutEnded(env, 2, 240_000, (st) => {
+  const s = await rolloutEnded(env, 2, 420_000, (st) => {
     const a = st.status?.analysis;
     if (
       a?.time &&
