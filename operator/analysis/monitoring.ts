@@ -1,9 +1,10 @@
 // Production monitoring of the stable version, pure: drift and accuracy levels (Ok, Warn,
 // Critical, Unknown) for status.monitoring, conditions, Events and retraining.
 //
-// - Drift level from the PSI score (max over features): ≥ critical → Critical, ≥ warn → Warn,
-//   else Ok. Unknown without a score or with fewer than `minRequests` live samples (PSI of a
-//   small sample is biased upwards and would raise false alarms).
+// - Drift level from the PSI score (max over features whose difference is significant, less
+//   PSI's sampling noise — see checks/drift.ts): ≥ critical → Critical, ≥ warn → Warn, else Ok.
+//   Unknown without a score or with fewer than `minRequests` live samples (PSI of a small
+//   sample is biased upwards and would raise false alarms).
 // - Accuracy level from ground-truth feedback, "lower is worse": Critical when the upper Wilson
 //   bound is below `critical`, Warn when it is below `warn` — a level is raised only when the
 //   data is confidently below the threshold. Unknown below `minFeedback` samples. Multi-head:

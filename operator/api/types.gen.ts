@@ -1122,7 +1122,9 @@ export interface InferenceServiceMonitoring {
    */
   interval: string;
   /**
-   * Drift levels (population stability index, maximum over features).
+   * Drift levels: the population stability index of the features whose difference from the
+   * reference is significant, less its sampling noise ((bins - 1)(1/n + 1/m) for n live and m
+   * reference samples), maximum over features.
    * @default {}
    */
   drift: InferenceServiceMonitoringDrift;
@@ -1136,7 +1138,11 @@ export interface InferenceServiceMonitoring {
   guardWindow: string;
 }
 
-/** Drift levels (population stability index, maximum over features). */
+/**
+ * Drift levels: the population stability index of the features whose difference from the reference
+ * is significant, less its sampling noise ((bins - 1)(1/n + 1/m) for n live and m reference
+ * samples), maximum over features.
+ */
 export interface InferenceServiceMonitoringDrift {
   /**
    * Score from which drift is reported as a warning.

@@ -176,7 +176,10 @@ export function significantDrift(
     .sort((a, b) => b[1].psi - a[1].psi);
 }
 
-/** The highest PSI among significantly different items (0 when none is), for levels. */
+/**
+ * The highest PSI beyond its sampling noise among significantly different items (0 when none
+ * is), for levels: a short monitoring window's PSI is inflated by its few samples.
+ */
 export function significantScore(report: DriftReport, confidence: number): number | undefined {
   if (report.score === undefined) return undefined;
   const alpha = itemAlpha(report, confidence);
@@ -184,7 +187,7 @@ export function significantScore(report: DriftReport, confidence: number): numbe
     0,
     ...Object.values(report.items)
       .filter((d) => d.pValue < alpha)
-      .map((d) => d.psi),
+      .map((d) => d.psi - d.noise),
   );
 }
 
