@@ -2,7 +2,7 @@
 // input features with the reference profile a ModelVersion would record, and draws of what
 // the serving pods would count. Pure and deterministic for a seed.
 
-/** mulberry32: a small, fast, seedable generator of uniforms in [0, 1). */
+/** mulberry32: a small, fast, seedable generator of uniforms in [0, 1), for reproducible simulations and tests. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -10,6 +10,7 @@ import {
 import { blockCounts, hashToUnit, readCookie, RoutingTable } from '../../serving/router/table.js';
 import { parseRouterArgs, RouterUsageError } from '../../serving/router/main.js';
 import { originForm } from '../../serving/router/proxy.js';
+import { seeded } from '../../hack/simulate/world.js';
 
 function config(stable: number, canary: number, extra: Partial<RouterConfig> = {}): RouterConfig {
   return {
@@ -30,18 +31,6 @@ function tally(table: RoutingTable, n: number, headers: (i: number) => Record<st
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
-}
-
-/** mulberry32: a tiny seeded source of [0, 1), so every random split below is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 function three(a: number, b: number, c: number): RouterConfig {
