@@ -27,8 +27,6 @@ export interface CanaryAnalysisInput {
   at?: Date;
   /** Reference profile of the canary's ModelVersion. */
   reference?: ReferenceProfile;
-  /** Stable's production traffic has drifted (see AnalysisInput.baselineDrifted). */
-  baselineDrifted?: boolean;
   policy: AnalysisPolicy;
   /** Heads of the model's signature. */
   heads?: readonly string[];
@@ -53,7 +51,6 @@ export async function analyseCanary(input: CanaryAnalysisInput): Promise<CanaryA
     subject: canary,
     baseline: stable,
     reference: input.reference,
-    baselineDrifted: input.baselineDrifted,
     policy: input.policy,
     heads: input.heads,
     looks: looksIn(windows.evidenceWindow ?? windows.window, input.window),

@@ -315,7 +315,7 @@ test('analyseCanary measures both roles at one time and aggregates; a dead provi
     stable: { version: '1' },
     window: '1m',
     at,
-    reference: { features: { brightness: [1, 1] } },
+    reference: { features: { brightness: [1, 1] }, predictions: { smile: { yes: 0.5, no: 0.5 } } },
     policy,
   });
   assert.is(r.canary.time, at.toISOString());
@@ -379,7 +379,7 @@ test("analyseCanary and monitorVersion take increase()'s fractional counts (roun
     stable: { version: '1' },
     window: '1m',
     at,
-    reference: { features: { brightness: [1, 1] } },
+    reference: { features: { brightness: [1, 1] }, predictions: { smile: { yes: 0.5, no: 0.5 } } },
     policy,
   });
   assert.is(r.canary.requests, 1000);

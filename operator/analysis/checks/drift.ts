@@ -6,9 +6,10 @@
 //   known; see divergence.ts smoothedProportions) (the score compared with
 //   `max`, as the CRD documents) and the Jensen–Shannon distance (bounded, symmetric; reported
 //   for dashboards). score = max PSI over features; breakdown = PSI per feature.
-// predictionDrift — output drift: predicted-class distribution per head of the subject (canary)
-//   against the baseline (stable) over the same window, or against the reference profile when
-//   there is no baseline. score = max PSI over heads; breakdown = PSI per head.
+// predictionDrift — output drift: predicted-class distribution per head of the subject against
+//   a baseline's over the same window when one is given, else against the subject's reference
+//   profile (what analyse() does for a canary: see there). score = max PSI over heads;
+//   breakdown = PSI per head.
 // Counts accumulate since the canary began (see promql.ts), and the check is made at every
 // analysis, so a significance level spent whole at each look would add up: look k is held to
 // 2α/((k + 1)(k + 2)) of the error rate (these sum to α over all looks), where k counts the

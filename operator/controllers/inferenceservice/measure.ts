@@ -69,9 +69,6 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
         details: [NO_PROVIDER],
       },
     ];
-  // Production drift of the stable (e.g. the drift that triggered this retrain) makes stable's
-  // predictions no yardstick for the canary's; see AnalysisInput.baselineDrifted.
-  const level = status.monitoring?.drift?.level;
   const stable = status.stable?.version;
   const window = windowOf(ctx.isvc.spec.canary.interval);
   const since = evidenceStart(status, ctx.now);
@@ -83,7 +80,6 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
     evidenceWindow: evidenceWindowOf(since, ctx.now, window),
     at: ctx.now,
     reference: await referenceOf(ctx, 'canary', canary),
-    baselineDrifted: level === 'Warn' || level === 'Critical',
     policy: policyOf(ctx.isvc),
   });
   ctx.deps.metrics.analysis.recordAnalysis(keyOf(ctx), result.checks);
