@@ -1,5 +1,5 @@
 // Entry point: npm run operator -- [--kubeconfig FILE] [--namespace NS]... [--metrics-port N]
-//   [--leader-elect=true|false] [--lease-namespace NS] [--prometheus-url URL]
+//   [--leader-elect=true|false] [--lease-namespace NS] [--prometheus-url URL] [--prometheus-allowed-url URL]...
 // Starts the manager with the registered controllers, serves /healthz, /readyz, /metrics,
 // and shuts down gracefully on SIGTERM/SIGINT (no new work, in-flight reconciles finish,
 // the lease is released, exit 0).
@@ -60,6 +60,7 @@ async function main(flags: OperatorFlags): Promise<void> {
   for (const c of buildControllers({
     namespaces: flags.namespaces,
     prometheusUrl: flags.prometheusUrl,
+    prometheusAllowedUrls: flags.prometheusAllowedUrls,
     registry: metrics.registry,
     workloadDefaults: flags.workloadDefaults,
     scrapeAnnotations: flags.scrapeAnnotations,

@@ -1196,7 +1196,12 @@ export interface InferenceServiceRetrain {
 
 /** Metric provider used by analysis and monitoring. */
 export interface InferenceServicePrometheus {
-  /** Base URL of the Prometheus HTTP API; the operator's --prometheus-address when unset. */
+  /**
+   * Base URL of the Prometheus HTTP API; the operator's --prometheus-url when unset. Only
+   * addresses the operator allows (its own, and the chart value prometheusAllowedUrls) are
+   * queried, redirects are not followed, and a refused address makes every check inconclusive with
+   * the reason.
+   */
   address?: string;
 }
 

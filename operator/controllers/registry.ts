@@ -13,6 +13,8 @@ export interface ControllerOptions {
   namespaces: string[];
   /** Default Prometheus address for analysis (--prometheus-url). */
   prometheusUrl?: string;
+  /** Further addresses spec.prometheus.address may name (--prometheus-allowed-url). */
+  prometheusAllowedUrls?: string[];
   /** Image of validation Jobs (default: env MODELSHIP_SERVING_IMAGE, else modelship/serving:0.1.0). */
   servingImage?: string;
   /** prometheus.io annotations on serving and router pods (default true; off where PodMonitors scrape them). */
@@ -31,6 +33,7 @@ export function buildControllers(options: ControllerOptions): Controller[] {
     inferenceServiceController({
       servingImage,
       prometheusUrl: options.prometheusUrl,
+      prometheusAllowedUrls: options.prometheusAllowedUrls,
       registry: options.registry,
       workloadDefaults: options.workloadDefaults,
       scrapeAnnotations: options.scrapeAnnotations,

@@ -3,3 +3,4 @@
 export * from './provider.js';
 export * from './prometheus.js';
 export * from './factory.js';
+export * from './allowed.js';

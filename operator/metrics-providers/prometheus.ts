@@ -4,6 +4,11 @@
 //   client timeout / errorType timeout → ProviderTimeoutError
 //   errorType bad_data (HTTP 400), or a range-vector result → BadQueryError
 //   anything else (5xx, execution errors, malformed bodies) → BadResponseError
+//   a redirect                      → BadResponseError, not followed: the address comes from an
+//                                     InferenceService, and following it would let whoever
+//                                     answers there make the operator request any URL (SSRF)
+// What the server sent is never echoed whole into status or logs: a body that is not JSON is
+// described by its size and type only, and a Prometheus error text is cut to MAX_ERROR_TEXT.
 // See https://prometheus.io/docs/prometheus/latest/querying/api/ for the response format.
 import {
   BadQueryError,
@@ -25,6 +30,9 @@ export interface PrometheusProviderOptions {
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+/** The longest error text of a Prometheus answer that is passed on (status messages are bounded). */
+export const MAX_ERROR_TEXT = 200;
 
 interface ApiEnvelope {
   status?: unknown;
@@ -59,6 +67,13 @@ export class PrometheusProvider implements MetricProvider {
     const form = new URLSearchParams({ query: q, timeout: `${Math.max(1, Math.floor(this.timeoutMs / 1000))}s` });
     if (at) form.set('time', (at.getTime() / 1000).toFixed(3));
     const res = await this.post(form, q);
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      throw new BadResponseError(
+        `Prometheus at ${this.address} answered HTTP ${res.status}, a redirect, which the operator does not follow: set the address it points to`,
+        res.status,
+      );
+    }
     const text = await res.text().catch((err: unknown) => {
       throw new ProviderUnreachableError(`Prometheus at ${this.address}: connection lost while reading the answer`, {
         cause: err,
@@ -68,8 +83,9 @@ export class PrometheusProvider implements MetricProvider {
     try {
       body = JSON.parse(text) as ApiEnvelope;
     } catch (err) {
+      const type = res.headers.get('content-type') ?? 'no content type';
       throw new BadResponseError(
-        `Prometheus at ${this.address} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+        `Prometheus at ${this.address} answered HTTP ${res.status} with ${text.length} characters that are not JSON (${bounded(type)}): is it the Prometheus HTTP API?`,
         res.status,
         { cause: err },
       );
@@ -84,6 +100,7 @@ export class PrometheusProvider implements MetricProvider {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...this.headers },
         body: form.toString(),
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
@@ -100,9 +117,16 @@ export class PrometheusProvider implements MetricProvider {
   }
 }
 
+/** At most MAX_ERROR_TEXT printable characters of text a server sent. */
+function bounded(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const printable = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return printable.length > MAX_ERROR_TEXT ? `${printable.slice(0, MAX_ERROR_TEXT - 1)}…` : printable;
+}
+
 function errorFromEnvelope(body: ApiEnvelope, status: number, q: PromQL, address: string): Error {
-  const type = typeof body.errorType === 'string' ? body.errorType : undefined;
-  const detail = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
+  const type = typeof body.errorType === 'string' ? bounded(body.errorType) : undefined;
+  const detail = typeof body.error === 'string' ? bounded(body.error) : `HTTP ${status}`;
   if (type === 'bad_data') return new BadQueryError(`Prometheus refused the query: ${detail} (query ${q})`, q);
   if (type === 'timeout')
     return new ProviderTimeoutError(`Prometheus at ${address} timed out evaluating ${q}: ${detail}`);

@@ -29,7 +29,13 @@ export interface MetricProvider {
 /** Base of every provider failure; `reason` is a machine-readable CamelCase word. */
 export abstract class MetricProviderError extends Error {
   abstract readonly reason:
-    'ProviderUnreachable' | 'ProviderTimeout' | 'BadQuery' | 'EmptyResult' | 'BadResponse' | 'UnknownProvider';
+    | 'ProviderUnreachable'
+    | 'ProviderTimeout'
+    | 'ProviderRefused'
+    | 'BadQuery'
+    | 'EmptyResult'
+    | 'BadResponse'
+    | 'UnknownProvider';
 }
 
 /** The provider could not be reached (connection refused, DNS, TLS, reset). */

@@ -10,6 +10,8 @@ export interface OperatorFlags {
   leaseNamespace?: string;
   leaseName: string;
   prometheusUrl?: string;
+  /** Further Prometheus addresses an InferenceService's spec.prometheus.address may name. */
+  prometheusAllowedUrls: string[];
   logLevel?: string;
   /** Pod placement of every pod the operator creates, under the resource's own fields. */
   workloadDefaults?: WorkloadDefaults;
@@ -27,6 +29,10 @@ export const usage = `Usage: npm run operator -- [flags]
   --lease-namespace NS       namespace of the Lease (default: the pod's namespace, else "default")
   --lease-name NAME          name of the Lease (default modelship-operator)
   --prometheus-url URL       default Prometheus address for InferenceService analysis
+  --prometheus-allowed-url URL
+                             a further Prometheus address (or path prefix) that an
+                             InferenceService's spec.prometheus.address may name; repeat for
+                             several (default: only --prometheus-url)
   --log-level LEVEL          error, warn, info (default) or debug
   --workload-defaults JSON   imagePullSecrets, nodeSelector, tolerations, affinity and
                              podSecurityContext of every pod the operator creates, under the
@@ -50,6 +56,7 @@ const WITH_VALUE = new Set([
   'lease-namespace',
   'lease-name',
   'prometheus-url',
+  'prometheus-allowed-url',
   'log-level',
   'workload-defaults',
 ]);
@@ -57,6 +64,7 @@ const WITH_VALUE = new Set([
 export function parseFlags(argv: string[]): OperatorFlags {
   const flags: OperatorFlags = {
     namespaces: [],
+    prometheusAllowedUrls: [],
     metricsPort: 8081,
     leaderElect: true,
     leaseName: 'modelship-operator',
@@ -107,7 +115,10 @@ function setFlag(flags: OperatorFlags, name: string, value: string | undefined):
       flags.leaseName = nonEmpty(name, value);
       break;
     case 'prometheus-url':
-      flags.prometheusUrl = url(nonEmpty(name, value));
+      flags.prometheusUrl = url(name, nonEmpty(name, value));
+      break;
+    case 'prometheus-allowed-url':
+      flags.prometheusAllowedUrls.push(url(name, nonEmpty(name, value)));
       break;
     case 'log-level':
       flags.logLevel = oneOf(name, value, ['error', 'warn', 'info', 'debug']);
@@ -144,13 +155,13 @@ function port(v: string | undefined): number {
   return n;
 }
 
-function url(v: string): string {
+function url(name: string, v: string): string {
   try {
     const u = new URL(v);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     return v.replace(/\/+$/, '');
   } catch {
-    throw new FlagError(`--prometheus-url must be an http(s) URL, not "${v}"`);
+    throw new FlagError(`--${name} must be an http(s) URL, not "${v}"`);
   }
 }
 

@@ -15,7 +15,10 @@ import {
   ProviderUnreachableError,
   UnknownProviderError,
   createMetricProvider,
+  isAllowedAddress,
   isMetricProviderType,
+  ProviderRefusedError,
+  RefusedProvider,
   parseSampleValue,
   requireSamples,
 } from '../../operator/metrics-providers/index.js';
@@ -131,6 +134,85 @@ test('error answers map to distinguishable typed errors', async () => {
     const empty = await rejection(requireSamples(p, 'empty'));
     assert.instance(empty, EmptyResultError);
     assert.is((empty as EmptyResultError).query, 'empty');
+  } finally {
+    await close(server);
+  }
+});
+
+test('a redirect is not followed and what a server sends is not echoed (SSRF through spec.prometheus.address)', async () => {
+  let internalHits = 0;
+  const internal = await serve((_req, _body, res) => {
+    internalHits++;
+    json(res, 200, { status: 'success', data: { resultType: 'vector', result: [] } });
+  });
+  const secret = 'SECRET-TOKEN-'.repeat(20);
+  const hostile = await serve((req, body, res) => {
+    const q = new URLSearchParams(body).get('query');
+    if (q === 'moved') {
+      res.writeHead(302, { location: `${internal.url}/api/v1/query` });
+      return res.end(secret);
+    }
+    if (q === 'html') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end(`<html>${secret}</html>`);
+    }
+    json(res, 500, { status: 'error', errorType: 'internal', error: `${secret}\n${secret}` });
+  });
+  try {
+    const p = new PrometheusProvider({ address: hostile.url });
+    for (let i = 0; i < 5; i++) {
+      const moved = await rejection(p.query('moved'));
+      assert.instance(moved, BadResponseError);
+      assert.match(String(moved), /answered HTTP 302, a redirect, which the operator does not follow/);
+      assert.not.match(String(moved), /SECRET/);
+    }
+    assert.is(internalHits, 0, 'the address a redirect points to is never requested');
+    const html = await rejection(p.query('html'));
+    assert.match(String(html), /characters that are not JSON \(text\/html\)/);
+    assert.not.match(String(html), /SECRET/, 'a body that is not JSON is described, never echoed');
+    const long = String(await rejection(p.query('other')));
+    assert.ok(long.length < 400, `a server's error text is cut: ${long.length} characters`);
+    assert.not.match(long, /\n/, 'and has no control characters');
+  } finally {
+    await close(hostile.server);
+    await close(internal.server);
+  }
+});
+
+test('allowed addresses: the listed ones and paths below them, nothing else; a refused address is never requested', async () => {
+  const allowed = ['http://prometheus.monitoring:9090', 'https://thanos.example.com/query/'];
+  const cases: Array<[string, boolean]> = [
+    ['http://prometheus.monitoring:9090', true],
+    ['http://prometheus.monitoring:9090/', true],
+    ['HTTP://Prometheus.Monitoring:9090', true],
+    ['https://thanos.example.com/query', true],
+    ['https://thanos.example.com/query/tenant-a', true],
+    ['https://thanos.example.com/querying', false],
+    ['http://prometheus.monitoring:9091', false],
+    ['https://prometheus.monitoring:9090', false],
+    ['http://prometheus.monitoring:9090@evil.example', false],
+    ['http://user:pw@prometheus.monitoring:9090', false],
+    ['http://prometheus.monitoring:9090?x=1', false],
+    ['http://169.254.169.254/latest/meta-data', false],
+    ['not a url', false],
+  ];
+  for (const [address, ok] of cases) assert.is(isAllowedAddress(address, allowed), ok, address);
+  assert.is(isAllowedAddress('http://p:9090', []), false, 'nothing is allowed by an empty list');
+
+  let hits = 0;
+  const { url, server } = await serve((_req, _body, res) => {
+    hits++;
+    json(res, 200, { status: 'success', data: { resultType: 'vector', result: [] } });
+  });
+  try {
+    const refused = await rejection(new RefusedProvider(url).query('up'));
+    assert.instance(refused, ProviderRefusedError);
+    assert.is((refused as MetricProviderError).reason, 'ProviderRefused');
+    assert.match(
+      String(refused),
+      /prometheusAllowedUrls \(operator flag --prometheus-allowed-url\); nothing was requested/,
+    );
+    assert.is(hits, 0);
   } finally {
     await close(server);
   }

@@ -315,7 +315,11 @@ test('operator flags: values, repeats, booleans and errors', () => {
     ],
     [
       ['--leader-elect', '--prometheus-url', 'http://prom:9090/'],
-      { leaderElect: true, prometheusUrl: 'http://prom:9090' },
+      { leaderElect: true, prometheusUrl: 'http://prom:9090', prometheusAllowedUrls: [] },
+    ],
+    [
+      ['--prometheus-allowed-url', 'http://a:9090/', '--prometheus-allowed-url=https://b/prom'],
+      { prometheusAllowedUrls: ['http://a:9090', 'https://b/prom'] },
     ],
     [['-h'], { help: true }],
     [
@@ -336,6 +340,7 @@ test('operator flags: values, repeats, booleans and errors', () => {
     [['--leader-elect=maybe'], /true or false/],
     [['--scrape-annotations=no'], /--scrape-annotations must be true or false/],
     [['--prometheus-url', 'ftp://x'], /http\(s\) URL/],
+    [['--prometheus-allowed-url', 'x'], /^--prometheus-allowed-url must be an http\(s\) URL/],
     [['stray'], /unexpected argument/],
     [['--workload-defaults', '{'], /^--workload-defaults: not valid JSON/],
     [

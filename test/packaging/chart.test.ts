@@ -24,6 +24,7 @@ const ALL_FEATURES = [
   'prometheusRule.enabled=true',
   'dashboards.enabled=true',
   'prometheusUrl=http://prometheus.monitoring:9090',
+  'prometheusAllowedUrls[0]=http://thanos.monitoring:9090',
   'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
 ].flatMap((s) => ['--set', s]);
 
@@ -141,6 +142,9 @@ test('all features on: 2 replicas, PDB, ServiceMonitor, PodMonitor, PrometheusRu
   assert.is(dep.spec.replicas, 2);
   assert.match(dep.spec.template.spec.containers[0].image, /^modelship\/operator@sha256:/);
   assert.ok(dep.spec.template.spec.containers[0].args.includes('--prometheus-url=http://prometheus.monitoring:9090'));
+  assert.ok(
+    dep.spec.template.spec.containers[0].args.includes('--prometheus-allowed-url=http://thanos.monitoring:9090'),
+  );
   for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule'])
     assert.is(find(objs, kind).length, 1, kind);
   // Model servers on /metrics, routers on /-/router/metrics (the router forwards /metrics upstream).

@@ -17,7 +17,12 @@ import {
   type ModelVersion,
   type WorkloadDefaults,
 } from '../../api/index.js';
-import { createMetricProvider, type MetricProvider } from '../../metrics-providers/index.js';
+import {
+  createMetricProvider,
+  isAllowedAddress,
+  RefusedProvider,
+  type MetricProvider,
+} from '../../metrics-providers/index.js';
 import { AppliedMemo } from '../../runtime/applied-memo.js';
 import type { CacheReader, Controller, ReconcileResult } from '../../runtime/controller.js';
 import { Kinds, type KubeObject, type ObjectKey } from '../../runtime/kinds.js';
@@ -39,6 +44,8 @@ export interface InferenceServiceControllerOptions {
   scrapeAnnotations?: boolean;
   /** Default Prometheus base URL (--prometheus-url); spec.prometheus.address wins. */
   prometheusUrl?: string;
+  /** Further addresses spec.prometheus.address may name; others are refused, never requested. */
+  prometheusAllowedUrls?: string[];
   /** Registry for the rollout/analysis metrics (the operator's /metrics registry). */
   registry?: Registry;
   concurrency?: number;
@@ -77,13 +84,19 @@ const byServiceLabel = (obj: KubeObject): ObjectKey[] => {
   return name ? [{ namespace: obj.metadata?.namespace ?? '', name }] : [];
 };
 
+/** A Prometheus provider for an allowed address, one that refuses every query for any other. */
+function providerFor(address: string, opts: InferenceServiceControllerOptions): MetricProvider {
+  const allowed = [...(opts.prometheusUrl ? [opts.prometheusUrl] : []), ...(opts.prometheusAllowedUrls ?? [])];
+  if (!isAllowedAddress(address, allowed)) return new RefusedProvider(address);
+  return createMetricProvider({ type: 'prometheus', address, timeoutMs: 5_000 });
+}
+
 function rolloutDeps(opts: InferenceServiceControllerOptions): RolloutDeps {
   const providers = new Map<string, MetricProvider>();
   const metricProvider = (isvc: InferenceService): MetricProvider | undefined => {
     const address = isvc.spec.prometheus?.address ?? opts.prometheusUrl;
     if (!address) return undefined;
-    if (!providers.has(address))
-      providers.set(address, createMetricProvider({ type: 'prometheus', address, timeoutMs: 5_000 }));
+    if (!providers.has(address)) providers.set(address, providerFor(address, opts));
     return providers.get(address);
   };
   const { servingImage, workloadDefaults, scrapeAnnotations } = opts;
