@@ -36,7 +36,7 @@ import { RolloutMetrics } from './metrics.js';
 import { observe, podCounts } from './observe.js';
 import { persistStatus } from './persist.js';
 import { referenceResolver } from './reference.js';
-import { requeueAfter } from './requeue.js';
+import { CONFLICT_RECHECK_MS, requeueAfter } from './requeue.js';
 
 export interface InferenceServiceControllerOptions {
   servingImage: string;
@@ -66,6 +66,7 @@ export async function reconcileInferenceService(ctx: RolloutContext): Promise<Re
   // A spec that cannot be served gets no children; its next change re-queues it.
   if (!decision.invalid) for (const reconcileChild of SERVING_CHILDREN) await reconcileChild(ctx, decision);
   for (const reconcileChild of RECORDED_CHILDREN) await reconcileChild(ctx, decision);
+  if (decision.invalid?.reason === 'ChildConflict') return { requeueAfterMs: CONFLICT_RECHECK_MS };
   return decision.invalid ? {} : { requeueAfterMs: requeueAfter(ctx, decision.status) };
 }
 

@@ -10,6 +10,7 @@ import { artifactStorage, roleName } from './builders.js';
 import { withConditions, type Problem } from './conditions.js';
 import { versionOf, type RolloutContext } from './context.js';
 import { retrainInFlight, roleUrls } from './observe.js';
+import { cachedConflict } from './ownership.js';
 import { stableFailure, transition, type PodCounts, type RolloutEvent } from './phases.js';
 import { decideRetrain, retrainRunName, type RetrainDecision } from './retrain.js';
 
@@ -27,7 +28,10 @@ export const fold = (
   events: readonly RolloutEvent[],
 ): InferenceServiceStatus => events.reduce((s, e) => transition(s, e, ctx.policy, ctx.now), status);
 
-/** An unknown traffic provider, or an artifact of a version to serve that no pod could mount. */
+/**
+ * An unknown traffic provider, a child name held by an object this service did not create, or
+ * an artifact of a version to serve that no pod could mount.
+ */
 export function invalidSpec(ctx: RolloutContext, status: InferenceServiceStatus): Problem | undefined {
   try {
     ctx.deps.trafficProvider(ctx.isvc);
@@ -35,6 +39,8 @@ export function invalidSpec(ctx: RolloutContext, status: InferenceServiceStatus)
     if (e instanceof UnknownTrafficProviderError) return { reason: 'UnknownTrafficProvider', message: e.message };
     throw e;
   }
+  const conflict = cachedConflict(ctx);
+  if (conflict) return conflict;
   for (const version of [status.stable?.version, status.canary?.version]) {
     const mv = versionOf(ctx, version);
     try {

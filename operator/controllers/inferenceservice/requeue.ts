@@ -9,6 +9,11 @@ import { monitoringIntervalMs } from './policy.js';
 const CONVERGE_MS = 1_000;
 /** How long a just-triggered retraining run is looked after (its creation is retried). */
 const RETRAIN_FOLLOW_MS = 60_000;
+/**
+ * How often a name conflict is looked at again: the object in the way is not this service's,
+ * so its removal sends no event here.
+ */
+export const CONFLICT_RECHECK_MS = 30_000;
 
 const converging = (status: InferenceServiceStatus): boolean =>
   status.phase === 'Initializing' ||

@@ -4,6 +4,7 @@
 import type { KubeObject, KindRef } from '../../../runtime/kinds.js';
 import { Kinds, kindId } from '../../../runtime/kinds.js';
 import { memoPrefix, type RolloutContext } from '../context.js';
+import { ChildConflictError, conflictMessage, controlledBy, refuseForeign } from '../ownership.js';
 
 /** Whether every field of `want` is present with the same value in `have` (arrays compared by element). */
 export function contains(have: unknown, want: unknown): boolean {
@@ -26,18 +27,26 @@ function kindOfObject(obj: KubeObject): KindRef | undefined {
 export const childMemoKey = (ctx: RolloutContext, kind: string, name: string): string =>
   `${memoPrefix(ctx)}${kind}|${name}`;
 
+/**
+ * Applies `desired` unless it is current; never over an object of that name this service does
+ * not control (ownership.ts): that is a ChildConflictError, and nothing is written.
+ */
 export async function applyIfChanged(ctx: RolloutContext, desired: KubeObject): Promise<void> {
   const kind = kindOfObject(desired);
   const { cache, client } = ctx.kube;
+  const namespace = desired.metadata?.namespace ?? '';
   const name = desired.metadata?.name ?? '';
   if (kind && cache.informs(kind)) {
-    const cached = cache.get(kind, desired.metadata?.namespace ?? '', name);
+    const cached = cache.get(kind, namespace, name);
+    if (cached && !controlledBy(cached, ctx.isvc))
+      throw new ChildConflictError(conflictMessage(kind.kind, namespace, name));
     if (!cached || !contains(cached, desired)) await client.apply(desired);
     return;
   }
   const key = childMemoKey(ctx, kind ? kindId(kind) : `${desired.apiVersion}/${desired.kind}`, name);
   const now = ctx.now.getTime();
   if (ctx.deps.applied.isCurrent(key, desired, now)) return;
+  if (kind) await refuseForeign(ctx, kind, desired);
   await client.apply(desired);
   ctx.deps.applied.remember(key, desired, now);
 }

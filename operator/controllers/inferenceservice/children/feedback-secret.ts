@@ -5,6 +5,7 @@ import { ignoreNotFound, isAlreadyExists } from '../../../runtime/errors.js';
 import { Kinds } from '../../../runtime/kinds.js';
 import { buildFeedbackSecret, feedbackSecretName } from '../builders.js';
 import type { RolloutContext } from '../context.js';
+import { ChildConflictError, conflictMessage, controlledBy } from '../ownership.js';
 import { childMemoKey } from './apply.js';
 
 export async function reconcileFeedbackSecret(ctx: RolloutContext): Promise<void> {
@@ -13,7 +14,12 @@ export async function reconcileFeedbackSecret(ctx: RolloutContext): Promise<void
   const key = childMemoKey(ctx, 'secret', name);
   const now = ctx.now.getTime();
   if (ctx.deps.applied.isCurrent(key, name, now)) return;
-  if (!(await ignoreNotFound(ctx.kube.client.get(Kinds.Secret, ctx.isvc.metadata.namespace ?? '', name)))) {
+  const namespace = ctx.isvc.metadata.namespace ?? '';
+  const existing = await ignoreNotFound(ctx.kube.client.get(Kinds.Secret, namespace, name));
+  // A Secret of that name the service did not create is no key of its own: never used, never touched.
+  if (existing && !controlledBy(existing, ctx.isvc))
+    throw new ChildConflictError(conflictMessage('Secret', namespace, name));
+  if (!existing) {
     try {
       await ctx.kube.client.create(buildFeedbackSecret(ctx.isvc, randomBytes(32).toString('base64url')));
     } catch (e) {
