@@ -122,13 +122,14 @@ export class LoadGenerator {
 
   private async target(): Promise<string | undefined> {
     if (!this.targets.length) this.targets = await this.opts.resolveTargets().catch(() => []);
-    return this.targets.length ? this.targets[this.next % this.targets.length] : undefined;
+    return this.targets.length ? this.targets[this.next++ % this.targets.length] : undefined;
   }
 
   private async once(): Promise<void> {
     if (!this.samples.length) return;
     this.inFlight++;
-    const sample = this.samples[this.next++ % this.samples.length];
+    // Random, as independent clients would send them: not a cycle through the set.
+    const sample = this.samples[Math.floor(Math.random() * this.samples.length)];
     try {
       const base = await this.target();
       if (!base) throw new Error('no ready router endpoint');

@@ -30,6 +30,13 @@ const shown = (path: string): string => {
 };
 export const LOAD_SHIFT = 'lighting=0.6,blur=1.5';
 
+/**
+ * Fresh faces per image set: the load generator draws from them at random, so live traffic is
+ * close to independent draws (a small pool sent again and again is a sample of its own, which
+ * accumulating drift statistics would in time tell apart from the reference).
+ */
+const LOAD_IMAGES = 2000;
+
 /** Labelled images for the load generator, from the same synthetic generator the trainer uses. */
 async function generateLoadImages(dir: string, shift: string): Promise<string> {
   await promisify(execFile)(PYTHON, [
@@ -37,7 +44,7 @@ async function generateLoadImages(dir: string, shift: string): Promise<string> {
     '--out',
     dir,
     '--count',
-    '150',
+    String(LOAD_IMAGES),
     '--seed',
     '901',
     ...(shift ? ['--shift', shift] : []),

@@ -12,7 +12,7 @@ import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { Endpoints, waitFor, type Kube } from './kube.js';
 import type { LabelledSample, LoadGenerator } from './loadgen.js';
 import type { Progress } from './progress.js';
-import type { VersionRow } from './summary.js';
+import { outcomeOf, type VersionRow } from './summary.js';
 import type { Marker } from './timeline.js';
 
 export const NS = 'default';
@@ -168,7 +168,7 @@ export async function followCanary(
       .map((c) => c.value as number) ?? [];
   const drift = driftOf('drift').length ? driftOf('drift') : driftOf('predictionDrift');
   if (row) {
-    row.outcome = entry.reason ? `${entry.outcome} (${entry.reason})` : entry.outcome;
+    row.outcome = outcomeOf(entry);
     row.canarySeconds = secondsBetween(entry.startedAt, entry.finishedAt);
     if (drift.length) row.drift = Math.max(...drift);
   }
@@ -260,7 +260,7 @@ export async function step1(ctx: DemoContext): Promise<void> {
   ctx.loadgen.use('normal', ctx.samples.normal);
   ctx.loadgen.start();
   p.info(
-    `load generator: ${ctx.samples.normal.length} labelled images in a loop, feedback with the true labels for every prediction`,
+    `load generator: ${ctx.samples.normal.length} labelled images drawn at random, feedback with the true labels for every prediction`,
   );
   const stats = await waitFor(
     'the first 100 predictions with feedback',

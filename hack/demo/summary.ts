@@ -14,11 +14,37 @@ export interface VersionRow {
   liveJudged?: number;
   /** Canary input drift (PSI vs its reference profile), else prediction drift vs stable, when analysed. */
   drift?: number;
-  /** "Promoted", "RolledBack (AnalysisFailed)", "Serving (first version)", "Rejected"... */
+  /** "Promoted: every check passed", "RolledBack: accuracyVsStable (5 heads) failed", "Serving (first version)"... */
   outcome: string;
   trainSeconds?: number;
   /** From canary start to its outcome. */
   canarySeconds?: number;
+}
+
+/** The parts of a status.history entry that say how a canary ended and why. */
+export interface CanaryEnd {
+  outcome: string;
+  reason?: string;
+  steps?: Array<{ checks?: Array<{ check: string; verdict: string; head?: string }> }>;
+}
+
+/**
+ * The outcome with its real reason: the checks that failed (and on how many heads) for a
+ * rollback on failed analyses, the checks still inconclusive at a deadline, "every check passed"
+ * for a promotion.
+ */
+export function outcomeOf(entry: CanaryEnd): string {
+  const last = entry.steps?.at(-1)?.checks ?? [];
+  const named = (verdict: string) => {
+    const heads = new Map<string, number>();
+    for (const c of last) if (c.verdict === verdict) heads.set(c.check, (heads.get(c.check) ?? 0) + 1);
+    return [...heads].map(([check, n]) => (n > 1 ? `${check} (${n} heads)` : check)).join(', ');
+  };
+  if (entry.outcome === 'Promoted') return 'Promoted: every check passed';
+  if (entry.reason === 'FailureLimitReached' && named('Fail')) return `RolledBack: ${named('Fail')} failed`;
+  if (entry.reason === 'ProgressDeadlineExceeded')
+    return `RolledBack: progress deadline${named('Inconclusive') ? `, still inconclusive: ${named('Inconclusive')}` : ''}`;
+  return entry.reason ? `${entry.outcome} (${entry.reason})` : entry.outcome;
 }
 
 const num = (v: number | undefined, digits = 3): string =>

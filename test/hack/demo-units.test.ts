@@ -6,7 +6,7 @@ import { ArgsError, parseArgs, parseSteps } from '../../hack/demo/args.js';
 import { judge, versionNumber } from '../../hack/demo/loadgen.js';
 import { parseDevClusterLine } from '../../hack/demo/processes.js';
 import { Progress, formatElapsed } from '../../hack/demo/progress.js';
-import { renderSummary, renderTable, type VersionRow } from '../../hack/demo/summary.js';
+import { outcomeOf, renderSummary, renderTable, type VersionRow } from '../../hack/demo/summary.js';
 import { mergeMarkers, renderTimelineSvg, toSeries, type Timeline } from '../../hack/demo/timeline.js';
 
 test('flags: defaults, --no-wait, --steps always include step 1, errors name the flag', () => {
@@ -125,6 +125,50 @@ test('summary: one aligned row per version, sorted, missing values as -', () => 
   const col = lines[0].indexOf('TRIGGER');
   assert.is(lines[1].indexOf('kubectl apply'), col, 'columns aligned');
   assert.is(renderTable(['A', 'B'], [['long value', 'x']]), 'A            B\nlong value   x\n');
+});
+
+test('summary: each outcome with its real reason', () => {
+  const check = (c: string, verdict: string, head?: string) => ({ check: c, verdict, head });
+  const cases: Array<[string, Parameters<typeof outcomeOf>[0], string]> = [
+    ['promoted', { outcome: 'Promoted', reason: 'AnalysisPassed' }, 'Promoted: every check passed'],
+    [
+      'rolled back on accuracy, per head',
+      {
+        outcome: 'RolledBack',
+        reason: 'FailureLimitReached',
+        steps: [
+          {
+            checks: [
+              check('accuracyVsStable', 'Fail', 'a'),
+              check('accuracyVsStable', 'Fail', 'b'),
+              check('drift', 'Pass'),
+            ],
+          },
+        ],
+      },
+      'RolledBack: accuracyVsStable (2 heads) failed',
+    ],
+    [
+      'rolled back on errors and drift',
+      {
+        outcome: 'RolledBack',
+        reason: 'FailureLimitReached',
+        steps: [{ checks: [check('errorRate', 'Fail'), check('drift', 'Fail')] }],
+      },
+      'RolledBack: errorRate, drift failed',
+    ],
+    [
+      'deadline, naming what stayed inconclusive',
+      {
+        outcome: 'RolledBack',
+        reason: 'ProgressDeadlineExceeded',
+        steps: [{ checks: [check('accuracyVsStable', 'Inconclusive', 'a')] }],
+      },
+      'RolledBack: progress deadline, still inconclusive: accuracyVsStable',
+    ],
+    ['aborted by hand', { outcome: 'Aborted', reason: 'ManualAbort' }, 'Aborted (ManualAbort)'],
+  ];
+  for (const [name, entry, want] of cases) assert.is(outcomeOf(entry), want, name);
 });
 
 test('timeline: Prometheus matrix → series per version (NaN dropped), SVG with both panels, legend and markers', () => {
