@@ -15,8 +15,8 @@ async function main(argv: string[]): Promise<void> {
   const args = mode === first ? rest : argv;
   switch (mode) {
     case 'serve': {
-      const [{ runServe }, { indexHtml }] = await Promise.all([import('./lib/cli/serve.js'), import('./web/index.js')]);
-      await runServe(args, { renderIndex: indexHtml });
+      const [{ runServe }, { WEB_PAGE }] = await Promise.all([import('./lib/cli/serve.js'), import('./web/index.js')]);
+      await runServe(args, { webPage: WEB_PAGE });
       return;
     }
     case 'validate':

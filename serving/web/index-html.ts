@@ -39,6 +39,18 @@ export const INDEX_CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The headers the page is served with: its CSP (which also forbids framing it:
+ * frame-ancestors 'none', for browsers that read only X-Frame-Options as well), no sniffing, no
+ * referrer to other origins.
+ */
+export const INDEX_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': INDEX_CONTENT_SECURITY_POLICY,
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
 export function indexHtml(info: IndexInfo): string {
   const model = escapeHtml(info.model);
   const version = escapeHtml(info.version);

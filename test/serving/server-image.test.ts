@@ -13,13 +13,13 @@ import {
 } from './support/fixtures.js';
 import { readArtifact } from '../../serving/lib/model/artifact.js';
 import { TokenSigner } from '../../serving/lib/protocol/token.js';
-import { indexHtml } from '../../serving/web/index.js';
+import { INDEX_CONTENT_SECURITY_POLICY, WEB_PAGE } from '../../serving/web/index.js';
 
 const test = suite('serve: image model');
 let srv: RunningApp;
 
 test.before(async () => {
-  srv = await startApp(fixtureModels().colours, { name: 'colours', version: 'v7', renderIndex: indexHtml });
+  srv = await startApp(fixtureModels().colours, { name: 'colours', version: 'v7', webPage: WEB_PAGE });
 });
 test.after(async () => {
   await srv.close();
@@ -353,13 +353,20 @@ test('OIP infer errors use {"error": "..."} with 4xx: wrong shape, datatype, nam
   assert.is((await infer({ inputs: [] }, 'other')).status, 404);
 });
 
-test('GET / serves the web page naming the model and its heads', async () => {
+test('GET / serves the web page naming the model and its heads, with its security headers', async () => {
   const res = await fetch(`${srv.url}/`);
   assert.is(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+  assert.is(res.headers.get('content-security-policy'), INDEX_CONTENT_SECURITY_POLICY);
+  assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  assert.is(res.headers.get('x-frame-options'), 'DENY');
+  assert.is(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.is(res.headers.get('referrer-policy'), 'no-referrer');
   const html = await res.text();
   assert.match(html, /colours/);
   assert.match(html, /dominant/);
+  for (const path of ['/readyz', '/nope'])
+    assert.is((await fetch(`${srv.url}${path}`)).headers.get('x-content-type-options'), 'nosniff', path);
 });
 
 test.run();

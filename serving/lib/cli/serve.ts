@@ -12,7 +12,7 @@ import { expectedDigest, terminationPath, writeTermination } from './termination
 import { readArtifact } from '../model/artifact.js';
 import { createLogger, type Logger } from '../log.js';
 import { Model } from '../model/onnx-model.js';
-import { DEFAULT_LIMITS, type IndexInfo } from '../protocol/options.js';
+import { DEFAULT_LIMITS, type WebPage } from '../protocol/options.js';
 import { ServingApp } from '../protocol/server.js';
 
 export const SERVE_FLAGS = {
@@ -36,7 +36,7 @@ export const SERVE_FLAGS = {
 } as const;
 
 export interface ServeDeps {
-  renderIndex?: (info: IndexInfo) => string;
+  webPage?: WebPage;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
 }
@@ -117,7 +117,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
       maxImages: flags['max-images'] ?? DEFAULT_LIMITS.maxImages,
       requestTimeoutMs: flags['request-timeout-ms'] ?? DEFAULT_LIMITS.requestTimeoutMs,
     },
-    renderIndex: deps.renderIndex,
+    webPage: deps.webPage,
     logger: log,
   });
   const host = flags.host ?? env.POD_IP ?? '0.0.0.0';

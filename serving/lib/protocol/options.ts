@@ -36,7 +36,14 @@ export interface AppOptions {
   feedbackKey: Buffer;
   feedbackTtlSeconds?: number;
   seenCapacity?: number;
-  renderIndex?: (info: IndexInfo) => string;
+  /** `GET /`: the web page and the headers it must be sent with (serving/web). */
+  webPage?: WebPage;
   logger?: Logger;
   processMetrics?: boolean;
+}
+
+/** The web page plug-in: its HTML, and the headers that keep it safe (CSP, framing). */
+export interface WebPage {
+  render(info: IndexInfo): string;
+  headers: Readonly<Record<string, string>>;
 }

@@ -9,6 +9,8 @@ export interface Reply {
   json?: unknown;
   text?: string;
   contentType?: string;
+  /** Further response headers (the web page's security policy). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Per-request state shared by the dispatcher and the handler. */
@@ -52,8 +54,11 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
   if (res.headersSent || res.destroyed) return;
   const body = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.text ?? '');
   const headers: Record<string, string | number> = {
+    ...reply.headers,
     'content-type': reply.json !== undefined ? 'application/json' : (reply.contentType ?? 'text/plain; charset=utf-8'),
     'content-length': Buffer.byteLength(body),
+    // Every answer is what its content-type says: no browser sniffs JSON or text into HTML.
+    'x-content-type-options': 'nosniff',
     'x-modelship-version': opts.version,
   };
   // While draining, tell keep-alive clients to reconnect (to another replica); after a

@@ -198,12 +198,14 @@ export class ServingApp {
   }
 
   private index(): Reply {
-    if (!this.opts.renderIndex) throw new ServingError('NOT_FOUND', 'no web page in this build');
+    const page = this.opts.webPage;
+    if (!page) throw new ServingError('NOT_FOUND', 'no web page in this build');
     const heads = this.signature.heads.map((h) => ({ name: h.name, labels: h.labels }));
     return {
       status: 200,
-      text: this.opts.renderIndex({ model: this.name, version: this.version, heads }),
+      text: page.render({ model: this.name, version: this.version, heads }),
       contentType: 'text/html; charset=utf-8',
+      headers: page.headers,
     };
   }
 
