@@ -51,7 +51,43 @@ export function mediaTypeOfHeader(contentType: string): string {
   return contentType.split(';')[0].trim().toLowerCase();
 }
 
-export function parseJson(body: Buffer): unknown {
+/** The limits a JSON body is held to before it is parsed. */
+export interface JsonLimits {
+  maxJsonBytes: number;
+  maxJsonDepth: number;
+}
+
+/**
+ * Whether arrays and objects nest deeper than `max` (one pass over the bytes, strings skipped):
+ * checked before JSON.parse, whose time and stack grow with the nesting of hostile input.
+ */
+export function nestsDeeperThan(body: Buffer, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+export function parseJson(body: Buffer, limits: JsonLimits): unknown {
+  if (body.length > limits.maxJsonBytes)
+    throw new ServingError(
+      'PAYLOAD_TOO_LARGE',
+      `JSON body of ${body.length} bytes is over the limit of ${limits.maxJsonBytes} for JSON (--max-json-bytes); send images as image bodies or multipart`,
+    );
+  if (nestsDeeperThan(body, limits.maxJsonDepth))
+    throw new ServingError(
+      'INVALID_INPUT',
+      `JSON body nests arrays or objects deeper than ${limits.maxJsonDepth} levels`,
+    );
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {

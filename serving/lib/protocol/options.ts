@@ -12,6 +12,13 @@ export interface Limits {
   maxImages: number;
   /** whole request: receiving the body and answering */
   requestTimeoutMs: number;
+  /**
+   * JSON request bodies (feedback, OIP infer, tabular predict): far below maxBodyBytes, which
+   * is sized for images; parsing megabytes of JSON holds the event loop (health probes too).
+   */
+  maxJsonBytes: number;
+  /** nesting of arrays and objects in a JSON body, checked before parsing */
+  maxJsonDepth: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -19,6 +26,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxPixels: 25_000_000,
   maxImages: 32,
   requestTimeoutMs: 10_000,
+  // 32 rows of a 64×64×3 FP32 OIP tensor written as JSON numbers take about 4 MB.
+  maxJsonBytes: 4 * 1024 * 1024,
+  maxJsonDepth: 32,
 };
 
 export interface IndexInfo {

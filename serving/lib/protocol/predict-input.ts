@@ -9,11 +9,11 @@ import busboy from 'busboy';
 import { Readable } from 'node:stream';
 import { ServingError } from '../errors.js';
 import type { Signature, TensorInput } from '../model/schema.js';
-import { mediaTypeOfHeader, parseJson } from './body.js';
+import { mediaTypeOfHeader, parseJson, type JsonLimits } from './body.js';
 
 export type PredictInput = { kind: 'images'; images: Buffer[] } | { kind: 'rows'; rows: unknown[] };
 
-export interface PredictLimits {
+export interface PredictLimits extends JsonLimits {
   maxImages: number;
   maxBodyBytes: number;
 }
@@ -32,7 +32,7 @@ export async function parsePredictBody(
   else if (mediaType.startsWith('image/') || mediaType === 'application/octet-stream')
     input = { kind: 'images', images: [body] };
   else if (mediaType === 'application/json' || mediaType.endsWith('+json'))
-    input = parseJsonInput(parseJson(body), sig);
+    input = parseJsonInput(parseJson(body, limits), sig);
   else
     throw new ServingError(
       'UNSUPPORTED_MEDIA_TYPE',

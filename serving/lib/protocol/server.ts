@@ -271,7 +271,7 @@ export class ServingApp {
         `content-type "${mediaType}" is not accepted; send application/json`,
       );
     const sig = this.signature;
-    const request = parseInferRequest(parseJson(body), sig, this.limits.maxImages);
+    const request = parseInferRequest(parseJson(body, this.limits), sig, this.limits.maxImages);
     const plan = request.plan;
     let batch: PreparedBatch;
     if (plan.kind === 'fp32') batch = { input: plan.input, dims: plan.dims, features: plan.rows ?? [] };
@@ -292,7 +292,7 @@ export class ServingApp {
         'UNSUPPORTED_MEDIA_TYPE',
         `content-type "${mediaType || '(none)'}" is not accepted; send application/json`,
       );
-    const result = judgeFeedback(parseJson(body), {
+    const result = judgeFeedback(parseJson(body, this.limits), {
       signature: this.signature,
       modelName: this.name,
       signer: this.signer,
