@@ -12,7 +12,7 @@ import { expectedDigest, terminationPath, writeTermination } from './termination
 import { readArtifact } from '../model/artifact.js';
 import { createLogger, type Logger } from '../log.js';
 import { Model } from '../model/onnx-model.js';
-import { DEFAULT_LIMITS, type WebPage } from '../protocol/options.js';
+import { DEFAULT_LIMITS, type Limits, type WebPage } from '../protocol/options.js';
 import { ServingApp } from '../protocol/server.js';
 
 export const SERVE_FLAGS = {
@@ -36,6 +36,20 @@ export const SERVE_FLAGS = {
   'expect-digest': 'string',
   'termination-message-path': 'string',
 } as const;
+
+/** The request limits from the flags, each flag unset taking its default. */
+function limitsOf(flags: Partial<Record<string, unknown>>): Limits {
+  const pick = (flag: string, fallback: number) =>
+    typeof flags[flag] === 'number' ? (flags[flag] as number) : fallback;
+  return {
+    maxBodyBytes: pick('max-body-bytes', DEFAULT_LIMITS.maxBodyBytes),
+    maxPixels: pick('max-pixels', DEFAULT_LIMITS.maxPixels),
+    maxImages: pick('max-images', DEFAULT_LIMITS.maxImages),
+    requestTimeoutMs: pick('request-timeout-ms', DEFAULT_LIMITS.requestTimeoutMs),
+    maxJsonBytes: pick('max-json-bytes', DEFAULT_LIMITS.maxJsonBytes),
+    maxJsonDepth: pick('max-json-depth', DEFAULT_LIMITS.maxJsonDepth),
+  };
+}
 
 export interface ServeDeps {
   webPage?: WebPage;
@@ -113,14 +127,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
     feedbackKey: feedbackKey(flags['feedback-key-file'], env, log),
     feedbackTtlSeconds: flags['feedback-ttl'],
     seenCapacity: flags['seen-capacity'],
-    limits: {
-      maxBodyBytes: flags['max-body-bytes'] ?? DEFAULT_LIMITS.maxBodyBytes,
-      maxPixels: flags['max-pixels'] ?? DEFAULT_LIMITS.maxPixels,
-      maxImages: flags['max-images'] ?? DEFAULT_LIMITS.maxImages,
-      requestTimeoutMs: flags['request-timeout-ms'] ?? DEFAULT_LIMITS.requestTimeoutMs,
-      maxJsonBytes: flags['max-json-bytes'] ?? DEFAULT_LIMITS.maxJsonBytes,
-      maxJsonDepth: flags['max-json-depth'] ?? DEFAULT_LIMITS.maxJsonDepth,
-    },
+    limits: limitsOf(flags),
     webPage: deps.webPage,
     logger: log,
   });
