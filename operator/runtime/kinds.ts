@@ -80,6 +80,8 @@ export const Kinds = {
     kind: 'HorizontalPodAutoscaler',
   },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' },
+  Role: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role' },
+  RoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding' },
   HTTPRoute: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
   TrainingRun: { group: 'modelship.dev', version: 'v1alpha1', plural: 'trainingruns', kind: 'TrainingRun' },
   ModelVersion: { group: 'modelship.dev', version: 'v1alpha1', plural: 'modelversions', kind: 'ModelVersion' },

@@ -145,4 +145,25 @@ test("a user's ServiceAccount named like the router's is not adopted; once it is
   assert.ok(built);
 });
 
+test("a user's Role named like the router's is not adopted either", async () => {
+  const role = await client.create<KubeObject>({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'pets-router', namespace: NS },
+    rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+  } as KubeObject);
+  await client.create(service('pets'));
+  await waitFor(
+    async () => ((await ignoreNotFound(client.get(Kinds.ServiceAccount, NS, 'pets-router'))) ? true : undefined),
+    10_000,
+    'the router ServiceAccount (before the Role)',
+    50,
+  );
+  await sleep(1500);
+  const untouched = await client.get<KubeObject & { rules: unknown }>(Kinds.Role, NS, 'pets-router');
+  assert.equal(untouched.metadata?.ownerReferences ?? [], []);
+  assert.is(untouched.metadata?.resourceVersion, role.metadata?.resourceVersion, 'not written at all');
+  assert.equal(untouched.rules, [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }]);
+});
+
 test.run();

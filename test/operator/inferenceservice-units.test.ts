@@ -566,7 +566,7 @@ builders(
     assert.is(c.volumeMounts[0].subPath, 'faces/run-2');
     assert.is(pod.spec.volumes[0].persistentVolumeClaim.claimName, 'models');
     assert.equal(c.env.find((e: any) => e.name === 'MODELSHIP_FEEDBACK_KEY').valueFrom.secretKeyRef, {
-      name: 'faces-feedback',
+      name: 'faces-feedback-u1',
       key: 'key',
     });
     assert.ok(c.resources.requests.cpu);

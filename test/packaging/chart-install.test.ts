@@ -52,6 +52,8 @@ const JUSTIFIED_UNOBSERVED: Record<string, string> = {
     'retraining on drift, accuracy or schedule (inferenceservice/retrain.ts); this test does not drive drift',
   'delete apps/deployments':
     'the canary Deployment is deleted after promotion or rollback; this test serves one version',
+  'get autoscaling/horizontalpodautoscalers':
+    'spec.autoscaling (inferenceservice/builders.ts), read before each apply to leave a foreign one alone (inferenceservice/ownership.ts); not used here',
   'create autoscaling/horizontalpodautoscalers': 'spec.autoscaling (inferenceservice/builders.ts); not used here',
   'patch autoscaling/horizontalpodautoscalers': 'as above',
   'delete autoscaling/horizontalpodautoscalers': 'as above, with the canary',

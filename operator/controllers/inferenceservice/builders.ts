@@ -24,7 +24,15 @@ export const SERVING_CONTAINER = 'serving';
 export const FEEDBACK_KEY = 'key';
 
 export const roleName = (isvc: InferenceService, role: VersionRole): string => `${isvc.metadata.name}-${role}`;
-export const feedbackSecretName = (isvc: InferenceService): string => `${isvc.metadata.name}-feedback`;
+/**
+ * The feedback-key Secret, named with the service's uid: no Secret made before the service can
+ * hold that name, so the operator creates it and takes AlreadyExists as its own, and needs no
+ * read access to Secrets at all.
+ */
+export const feedbackSecretName = (isvc: InferenceService): string => {
+  const uid = isvc.metadata.uid?.replace(/-/g, '').slice(0, 12);
+  return uid ? `${isvc.metadata.name}-feedback-${uid}` : `${isvc.metadata.name}-feedback`;
+};
 
 export interface ServingOptions {
   servingImage: string;

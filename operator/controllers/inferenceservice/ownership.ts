@@ -4,7 +4,8 @@
 // the InferenceService. So an existing object without this service's controller reference is
 // left alone: for the kinds the operator watches (Services, Deployments) the conflict is seen
 // before anything is applied and the service is Failed with a condition that names it; for the
-// others (RBAC, ServiceAccount, HPA, Secret) each apply checks first and refuses.
+// others (RBAC, ServiceAccount, HPA) each apply checks first and refuses. The feedback Secret's
+// name carries the service's uid, so nothing made before the service can be in its way.
 import { Kinds, type KindRef, type KubeObject } from '../../runtime/kinds.js';
 import { ignoreNotFound } from '../../runtime/errors.js';
 import type { InferenceService } from '../../api/index.js';
