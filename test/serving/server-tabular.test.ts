@@ -38,6 +38,19 @@ async function predict(body: unknown) {
 
 const species = (body: any) => body.predictions.map((p: any) => p.heads.species.label);
 
+const predictRaw = (body: unknown) =>
+  fetch(`${srv.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const infer = (row: number[]) =>
+  fetch(`${srv.url}/v2/models/iris/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [row] }] }),
+  });
+
 test('the three JSON spellings of tabular input predict the known species', async () => {
   const byTensor = await predict({ inputs: { features: [SETOSA, VERSICOLOR, VIRGINICA] } });
   assert.is(byTensor.status, 200);
@@ -76,6 +89,44 @@ test('wrong tensor shapes and types are 400 WRONG_TENSOR; images are 400 for a t
     assert.is(res.status, 400, name);
     assert.is(res.body.error.code, code, name);
   }
+});
+
+test('values a float32 cannot hold, or that overflow the model, are 400s; the metrics stay readable', async () => {
+  const cases: Array<[string, () => Promise<Response>, string, RegExp]> = [
+    [
+      'a feature of 1e39 (Infinity as float32)',
+      () => predictRaw({ inputs: { features: [[1e39, 2, 3, 4]] } }),
+      'WRONG_TENSOR',
+      /finite float32 number/,
+    ],
+    ['an OIP FP32 value of 1e39', () => infer([1e39, 2, 3, 4]), '', /finite float32 numbers/],
+    [
+      'an OIP FP32 value of 3.4e38 (overflows inside the model)',
+      () => infer([3.4e38, 3.4e38, 3.4e38, 3.4e38]),
+      '',
+      /no finite scores/,
+    ],
+    [
+      'a feature of -3.4e38 (overflows inside the model)',
+      () => predictRaw({ inputs: { features: [[-3.4e38, 3.4e38, -3.4e38, 3.4e38]] } }),
+      'INVALID_INPUT',
+      /no finite scores/,
+    ],
+  ];
+  for (const [name, send, code, message] of cases) {
+    const res = await send();
+    const body = (await res.json()) as { error?: string | { code?: string; message?: string } };
+    assert.is(res.status, 400, `${name}: ${JSON.stringify(body)}`);
+    // OIP errors are a plain string; ours carry a code.
+    if (typeof body.error === 'string') assert.match(body.error, message, name);
+    else {
+      assert.is(body.error?.code, code, name);
+      assert.match(body.error?.message ?? '', message, name);
+    }
+  }
+  const metrics = await fetch(`${srv.url}/metrics`);
+  assert.is(metrics.status, 200);
+  assert.not.match(await metrics.text(), /NaN/);
 });
 
 test('feature bins from profile.json and predictions are counted', async () => {

@@ -123,8 +123,17 @@ export function predictionsFromRaw(
         `head "${head.name}" returned shape [${dims.join(', ')}] for ${n} items and ${head.labels.length} labels`,
       );
     }
-    for (let row = 0; row < n; row++)
-      items[row][head.name] = predictionOf(head, headProbabilities(head, data, width, row));
+    for (let row = 0; row < n; row++) {
+      const probabilities = headProbabilities(head, data, width, row);
+      // Inputs at the edge of float32 overflow inside the graph; such an answer is the input's
+      // fault (400), and NaN must never reach the scores or the metrics.
+      if (!probabilities.every(Number.isFinite))
+        throw new ServingError(
+          'INVALID_INPUT',
+          `the model computed no finite scores for item ${row} (head "${head.name}"): its input values are too large for it`,
+        );
+      items[row][head.name] = predictionOf(head, probabilities);
+    }
   }
   return items;
 }

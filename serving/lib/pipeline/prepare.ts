@@ -5,7 +5,7 @@ import { ServingError } from '../errors.js';
 import { IMAGE_FEATURES, imageFeatures } from './image-features.js';
 import { decodeForModel, type DecodedImage } from './image-decode.js';
 import type { ImageInput, Signature, TensorInput } from '../model/schema.js';
-import { imageTensorSize, writeImageTensor } from './tensor.js';
+import { imageTensorSize, isFloat32, writeImageTensor } from './tensor.js';
 
 export interface PreparedBatch {
   input: Float32Array;
@@ -59,8 +59,11 @@ export function prepareRows(input: TensorInput, rows: unknown[]): PreparedBatch 
       );
     }
     return row.map((v, c) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new ServingError('WRONG_TENSOR', `row ${r} feature "${input.features[c]}" must be a finite number`);
+      if (typeof v !== 'number' || !isFloat32(v)) {
+        throw new ServingError(
+          'WRONG_TENSOR',
+          `row ${r} feature "${input.features[c]}" must be a finite float32 number (|x| ≤ 3.4e38)`,
+        );
       }
       tensor[r * width + c] = v;
       return v;

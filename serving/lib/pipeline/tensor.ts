@@ -13,6 +13,15 @@ function affine(input: ImageInput): { a: number[]; b: number[] } {
   return { a, b };
 }
 
+/**
+ * The largest float32 magnitude: a JSON number above it is finite as a double but Infinity once
+ * in the model's Float32Array, and a model given Infinity answers NaN.
+ */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A number a float32 input tensor can hold as it is. */
+export const isFloat32 = (v: number): boolean => Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX;
+
 export function imageTensorSize(input: ImageInput): number {
   return input.width * input.height * input.channels;
 }

@@ -9,7 +9,7 @@ import type { DecodedImage } from '../pipeline/image-decode.js';
 import type { RawOutput } from '../model/onnx-model.js';
 import { inputDims } from '../pipeline/prepare.js';
 import type { Signature } from '../model/schema.js';
-import { layoutBytesToRgb } from '../pipeline/tensor.js';
+import { isFloat32, layoutBytesToRgb } from '../pipeline/tensor.js';
 
 export type InferPlan =
   | { kind: 'fp32'; input: Float32Array; dims: number[]; rows?: number[][] }
@@ -65,7 +65,7 @@ interface ValueRule {
   accepts: (v: number) => boolean;
   what: string;
 }
-const FINITE: ValueRule = { accepts: Number.isFinite, what: 'finite numbers' };
+const FINITE: ValueRule = { accepts: isFloat32, what: 'finite float32 numbers (|x| ≤ 3.4e38)' };
 const BYTE: ValueRule = { accepts: (v) => Number.isInteger(v) && v >= 0 && v <= 255, what: 'integers 0..255' };
 
 function numbersOf(data: unknown, count: number, name: string, rule: ValueRule): number[] {
