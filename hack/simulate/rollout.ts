@@ -122,6 +122,7 @@ export function simulateCanary(random: Random, world: World, scenario: Scenario)
   const policy = rolloutPolicy(isvc);
   const reference = {
     features: Object.fromEntries(Object.entries(world.features).map(([f, d]) => [f, d.reference])),
+    predictions: world.referencePredictions,
     samples: world.referenceSamples,
   };
   const accuracy = canaryAccuracy(world, scenario);

@@ -86,8 +86,10 @@ export interface Feature {
 export interface World {
   /** Stable's accuracy per head. */
   heads: Record<string, number>;
-  /** Predicted-class shares per head (the same for every version: prediction drift is not simulated). */
+  /** Predicted-class shares per head on live traffic (the same for every version). */
   classes: Record<string, Record<string, number>>;
+  /** What the version predicted on its reference sample: counts per head and class. */
+  referencePredictions: Record<string, Record<string, number>>;
   features: Record<string, Feature>;
   /** Reference sample size of the profile. */
   referenceSamples: number;
@@ -108,15 +110,24 @@ export function faceAttributesWorld(random: Random, referenceSamples = 160, bins
     const total = draws.reduce((a, b) => a + b, 0);
     features[name] = { reference: new Array(bins).fill(perBin), live: draws.map((g) => g / total) };
   }
+  const classes = {
+    beard: { no: 0.7, yes: 0.3 },
+    mustache: { no: 0.75, yes: 0.25 },
+    glasses: { no: 0.8, yes: 0.2 },
+    hair_length: { short: 0.4, medium: 0.35, long: 0.25 },
+    hair_color: { black: 0.3, brown: 0.3, blond: 0.2, red: 0.1, gray: 0.1 },
+  };
+  // The reference sample's predictions are a sample too: multinomial counts, not the shares.
+  const referencePredictions = Object.fromEntries(
+    Object.entries(classes).map(([head, shares]) => {
+      const counts = multinomial(random, referenceSamples, Object.values(shares));
+      return [head, Object.fromEntries(Object.keys(shares).map((c, i) => [c, counts[i]]))];
+    }),
+  );
   return {
     heads: { beard: 0.9, mustache: 0.75, glasses: 0.78, hair_length: 0.88, hair_color: 0.95 },
-    classes: {
-      beard: { no: 0.7, yes: 0.3 },
-      mustache: { no: 0.75, yes: 0.25 },
-      glasses: { no: 0.8, yes: 0.2 },
-      hair_length: { short: 0.4, medium: 0.35, long: 0.25 },
-      hair_color: { black: 0.3, brown: 0.3, blond: 0.2, red: 0.1, gray: 0.1 },
-    },
+    classes,
+    referencePredictions,
     features,
     referenceSamples,
   };

@@ -1002,7 +1002,7 @@ export interface InferenceServiceCanary {
   /**
    * Longest time the whole canary may take; past it the canary is rolled back (fail safe), e.g.
    * when analysis stays inconclusive. The default 1h lets an equally good canary be confirmed at
-   * the default margin with as little as 5 labelled requests per second (p95 41 minutes in the
+   * the default margin with as little as 5 labelled requests per second (p95 40 minutes in the
    * simulation); at 20 it takes about 7.
    * @default "1h"
    */
@@ -1061,7 +1061,7 @@ export interface InferenceServiceCanaryChecksAccuracy {
    * Non-inferiority margin per head: the canary passes when it is confidently no worse than stable
    * by more than this, and fails when it is confidently worse by more. The default 0.05 is what
    * about 20 labelled requests per second can confirm for an equally good model in about 7 minutes
-   * (p95 11); a smaller margin needs proportionally more labelled traffic (1/margin squared) or a
+   * (p95 12); a smaller margin needs proportionally more labelled traffic (1/margin squared) or a
    * longer deadline.
    * @default 0.05
    */
