@@ -6,15 +6,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
 import { inferenceServiceController } from '../../operator/controllers/inferenceservice/index.js';
-import { KubeClient } from '../../operator/runtime/client.js';
+import type { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { createLogger } from '../../operator/runtime/logger.js';
 import { Manager } from '../../operator/runtime/manager.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
-import { KubeTransport } from '../../operator/runtime/transport.js';
-import { startTestCluster, type TestCluster } from '../support/devcluster.js';
-import { REPO_ROOT } from '../support/models.js';
-import { join } from 'node:path';
+import { startClusterWithCrds } from '../support/crd-cluster.js';
+import type { TestCluster } from '../support/devcluster.js';
 
 const NS = 'default';
 let cluster: TestCluster;
@@ -22,18 +20,7 @@ let client: KubeClient;
 let manager: Manager;
 
 test.before(async () => {
-  cluster = await startTestCluster();
-  const r = await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')], { timeoutMs: 60_000 });
-  assert.is(r.code, 0, r.stderr);
-  client = new KubeClient(new KubeTransport(cluster.kubeConfig()));
-  await waitFor(
-    async () => {
-      await client.list(Kinds.InferenceService, { namespace: NS });
-      return true;
-    },
-    10_000,
-    'CRDs served',
-  );
+  ({ cluster, client } = await startClusterWithCrds());
   manager = new Manager({
     client,
     log: createLogger({ silent: true }),
