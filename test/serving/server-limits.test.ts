@@ -208,6 +208,42 @@ test('an answer not ready within the deadline is 503 DEADLINE_EXCEEDED (overload
   }
 });
 
+test('a request whose deadline passes while its images decode is never run through the model', async () => {
+  const dir = fixtureModels().colours;
+  // 60 ms against eight 20-megapixel images (about 40 ms each to decode): the deadline
+  // answers while they decode; the model must not then be run for nobody.
+  const slow = await startApp(dir, { limits: { requestTimeoutMs: 60 } }, false);
+  const real = await Model.fromArtifact(await readArtifact(dir));
+  let runs = 0;
+  slow.app.setModel(
+    new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'predict')
+          return (input: Float32Array, dims: number[]) => {
+            runs++;
+            return target.predict(input, dims);
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    }),
+  );
+  try {
+    const huge = await sharp({ create: { width: 4500, height: 4500, channels: 3, background: '#c02020' } })
+      .png()
+      .toBuffer();
+    const form = new FormData();
+    for (let i = 0; i < 8; i++) form.append('file', new Blob([bytes(huge)], { type: 'image/png' }), `${i}.png`);
+    const res = await fetch(`${slow.url}/predict`, { method: 'POST', body: form });
+    const body = await res.json();
+    assert.is(res.status, 503, JSON.stringify(body));
+    assert.is(body.error.code, 'DEADLINE_EXCEEDED');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.is(runs, 0, 'the model was run for a request already answered');
+  } finally {
+    await slow.close();
+  }
+});
+
 test('model errors are counted by reason', async () => {
   await post('/predict', bytes(Buffer.from('garbage')), 'image/png');
   const text = await (await fetch(`${srv.url}/metrics`)).text();

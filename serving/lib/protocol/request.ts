@@ -22,6 +22,14 @@ export interface RequestContext {
 }
 
 /**
+ * Throws when the deadline has already answered for this request: the work still ahead of it
+ * (decoding, inference) would only take time from requests someone is waiting for.
+ */
+export function stillAwaited(ctx: RequestContext, next: string): void {
+  if (ctx.abandoned) throw new ServingError('DEADLINE_EXCEEDED', `deadline passed before ${next}; not started`);
+}
+
+/**
  * Rejects after ms with REQUEST_TIMEOUT (body still arriving) or DEADLINE_EXCEEDED, and marks
  * the request abandoned so that a handler finishing later does not count its predictions.
  */

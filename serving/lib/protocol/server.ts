@@ -16,7 +16,7 @@ import { judgeFeedback } from './feedback.js';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip.js';
 import { DEFAULT_LIMITS, type AppOptions, type Limits } from './options.js';
 import { parsePredictBody } from './predict-input.js';
-import { json, requestDeadline, writeReply, type Reply, type RequestContext } from './request.js';
+import { json, requestDeadline, stillAwaited, writeReply, type Reply, type RequestContext } from './request.js';
 import { routeRequest, type Route, type RouteHandlers } from './routes.js';
 import { SeenSet, TokenSigner } from './token.js';
 
@@ -244,6 +244,7 @@ export class ServingApp {
     const body = await this.body(req, ctx);
     const sig = this.signature;
     const input = await parsePredictBody(String(req.headers['content-type'] ?? ''), body, sig, this.limits);
+    stillAwaited(ctx, 'decoding');
     const batch =
       input.kind === 'images' && sig.input.kind === 'image'
         ? await prepareImages(sig.input, input.images, this.limits.maxPixels)
@@ -251,6 +252,7 @@ export class ServingApp {
           ? prepareRows(sig.input, input.rows)
           : undefined;
     if (!batch) throw new ServingError('INVALID_INPUT', 'input does not fit the model');
+    stillAwaited(ctx, 'inference');
     const items = await model.predict(batch.input, batch.dims);
     const ids = this.finishPredictions(ctx, items, batch);
     return json(200, {
@@ -277,7 +279,11 @@ export class ServingApp {
     if (plan.kind === 'fp32') batch = { input: plan.input, dims: plan.dims, features: plan.rows ?? [] };
     else if (sig.input.kind !== 'image') throw new ServingError('WRONG_TENSOR', 'this model takes FP32 tensors');
     else if (plan.kind === 'pixels') batch = prepareDecoded(sig.input, plan.images);
-    else batch = await prepareImages(sig.input, plan.images, this.limits.maxPixels);
+    else {
+      stillAwaited(ctx, 'decoding');
+      batch = await prepareImages(sig.input, plan.images, this.limits.maxPixels);
+    }
+    stillAwaited(ctx, 'inference');
     const raw = await model.runRaw(batch.input, batch.dims);
     const items = predictionsFromRaw(sig.heads, raw, batch.dims[0]);
     const ids = this.finishPredictions(ctx, items, batch);
