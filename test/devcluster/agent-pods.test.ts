@@ -36,9 +36,11 @@ test.after(async () => {
 
 test('an unknown image is reported as ErrImagePull / ImagePullBackOff with a message', async () => {
   await kubectl(['apply', '-f', '-'], nosuch);
-  const state = await eventually('a waiting state', async () => {
+  // ContainerCreating comes first (the kubelet reports it before the pull fails, as here).
+  const state = await eventually('a waiting state of the pull', async () => {
     const s = JSON.parse(await kubectl(['get', 'pod', 'nosuch', '-o', 'json'])).status;
-    return s.containerStatuses?.[0]?.state?.waiting;
+    const waiting = s.containerStatuses?.[0]?.state?.waiting;
+    return waiting?.reason === 'ContainerCreating' ? undefined : waiting;
   });
   assert.ok(['ErrImagePull', 'ImagePullBackOff'].includes(state.reason), state.reason);
   assert.match(state.message, /nosuch\/image.*images\.yaml/);
