@@ -60,11 +60,17 @@ export function cachedConflict(ctx: RolloutContext): Problem | undefined {
   return undefined;
 }
 
-/** Throws ChildConflictError when `desired` exists (asked of the API server) and this service does not control it. */
+/** Throws ChildConflictError when `existing` (named like a child of kind `kind`) is not this service's. */
+export function refuseIfForeign(ctx: RolloutContext, kind: string, existing: KubeObject | undefined): void {
+  if (existing && !controlledBy(existing, ctx.isvc))
+    throw new ChildConflictError(
+      conflictMessage(kind, existing.metadata?.namespace ?? '', existing.metadata?.name ?? ''),
+    );
+}
+
+/** refuseIfForeign for a kind the cache does not hold: the API server is asked. */
 export async function refuseForeign(ctx: RolloutContext, kind: KindRef, desired: KubeObject): Promise<void> {
   const namespace = desired.metadata?.namespace ?? '';
   const name = desired.metadata?.name ?? '';
-  const existing = await ignoreNotFound(ctx.kube.client.get(kind, namespace, name));
-  if (existing && !controlledBy(existing, ctx.isvc))
-    throw new ChildConflictError(conflictMessage(kind.kind, namespace, name));
+  refuseIfForeign(ctx, kind.kind, await ignoreNotFound(ctx.kube.client.get(kind, namespace, name)));
 }

@@ -4,7 +4,7 @@
 import type { KubeObject, KindRef } from '../../../runtime/kinds.js';
 import { Kinds, kindId } from '../../../runtime/kinds.js';
 import { memoPrefix, type RolloutContext } from '../context.js';
-import { ChildConflictError, conflictMessage, controlledBy, refuseForeign } from '../ownership.js';
+import { refuseForeign, refuseIfForeign } from '../ownership.js';
 
 /** Whether every field of `want` is present with the same value in `have` (arrays compared by element). */
 export function contains(have: unknown, want: unknown): boolean {
@@ -38,8 +38,7 @@ export async function applyIfChanged(ctx: RolloutContext, desired: KubeObject): 
   const name = desired.metadata?.name ?? '';
   if (kind && cache.informs(kind)) {
     const cached = cache.get(kind, namespace, name);
-    if (cached && !controlledBy(cached, ctx.isvc))
-      throw new ChildConflictError(conflictMessage(kind.kind, namespace, name));
+    refuseIfForeign(ctx, kind.kind, cached);
     if (!cached || !contains(cached, desired)) await client.apply(desired);
     return;
   }

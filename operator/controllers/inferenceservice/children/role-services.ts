@@ -4,7 +4,7 @@ import { semanticEqual } from '../../../runtime/status.js';
 import { Kinds, type KubeObject } from '../../../runtime/kinds.js';
 import { buildRoleService, roleName } from '../builders.js';
 import type { RolloutContext } from '../context.js';
-import { ChildConflictError, conflictMessage, controlledBy } from '../ownership.js';
+import { refuseIfForeign } from '../ownership.js';
 
 export async function reconcileRoleServices(ctx: RolloutContext): Promise<void> {
   for (const role of ['stable', 'canary'] as const) {
@@ -14,10 +14,7 @@ export async function reconcileRoleServices(ctx: RolloutContext): Promise<void> 
       ctx.isvc.metadata.namespace ?? '',
       roleName(ctx.isvc, role),
     );
-    if (cached && !controlledBy(cached, ctx.isvc))
-      throw new ChildConflictError(
-        conflictMessage('Service', ctx.isvc.metadata.namespace ?? '', roleName(ctx.isvc, role)),
-      );
+    refuseIfForeign(ctx, 'Service', cached);
     // Only the selector is ours to keep; the API server fills in the rest (cluster IP, ports' protocol).
     if (!cached || !semanticEqual(cached.spec?.selector, (desired.spec as { selector: unknown }).selector))
       await ctx.kube.client.apply(desired);
