@@ -20,6 +20,7 @@ import {
   routerUrl,
   startFixture,
 } from '../../test/e2e/canary-support.js';
+import { readFeedbackCredential } from '../loadgen/credential.js';
 import { emptyStats, runLoad } from '../loadgen/loadgen.js';
 
 const INTERVAL_MS = 10_000;
@@ -41,7 +42,11 @@ try {
   await fx.client.create(inferenceService());
   await waitFor(async () => ((await get()).status?.phase === 'Serving' ? true : undefined), 90_000, 'Serving', 250);
   const url = await routerUrl(fx.client);
-  load = runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, emptyStats());
+  const feedbackCredential = await readFeedbackCredential(fx.client, NS, MODEL);
+  load = runLoad(
+    { url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32, feedbackCredential },
+    emptyStats(),
+  );
   await createReadyVersion(fx.client, 2, 'bad');
   const decisions: number[] = [];
   let trafficAt = 0;

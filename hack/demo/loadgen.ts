@@ -61,6 +61,8 @@ export interface LoadGeneratorOptions {
   resolveTargets(): Promise<string[]>;
   requestsPerSecond: number;
   requestTimeoutMs?: number;
+  /** The feedback credential, as the application owning the labels reads it (re-read after a 401). */
+  feedbackCredential(): Promise<string>;
 }
 
 export class LoadGenerator {
@@ -73,6 +75,7 @@ export class LoadGenerator {
   private readonly perVersion = new Map<number, VersionStats>();
   private failures = 0;
   private lastError = '';
+  private credential: Promise<string> | undefined;
 
   constructor(private readonly opts: LoadGeneratorOptions) {}
 
@@ -147,20 +150,21 @@ export class LoadGenerator {
       const prediction = body.predictions?.[0];
       this.bump(version, { requests: 1, ...judge(prediction?.heads, sample.labels) });
       if (!prediction?.predictionId) return;
-      // Feedback is pinned to the version that predicted (any of its replicas verifies the
-      // token), so it takes no place in the router's weighted split of predictions.
+      this.credential ??= this.opts.feedbackCredential();
       const fb = await fetch(`${base}/feedback`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-modelship-version': String(body.version) },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await this.credential}` },
         signal,
         body: JSON.stringify({ predictionId: prediction.predictionId, labels: sample.labels }),
       });
       await fb.arrayBuffer();
+      if (fb.status === 401) this.credential = undefined;
       this.bump(version, fb.ok ? { feedback: 1 } : { errors: 1 });
     } catch (err) {
       this.failures++;
       this.lastError = (err as Error).message;
       this.targets = []; // endpoints change when the router restarts: look again
+      this.credential = undefined; // and a credential not readable yet is read again
     } finally {
       this.inFlight--;
     }

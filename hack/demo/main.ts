@@ -17,6 +17,7 @@ import { startDevCluster, type DevCluster } from './processes.js';
 import { Progress, formatElapsed } from './progress.js';
 import { NS, SERVICE, STEPS, routerTargets, type DemoContext } from './steps.js';
 import { renderSummary } from './summary.js';
+import { readFeedbackCredential } from '../loadgen/credential.js';
 import { fetchTimeline, renderTimelineSvg } from './timeline.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -155,7 +156,11 @@ async function main(args: DemoArgs): Promise<number> {
       `Modelship installed with its Helm chart: the operator runs as Deployment ${RELEASE.namespace}/${RELEASE.deployment} (kubectl logs -n ${RELEASE.namespace} deploy/${RELEASE.deployment})`,
     );
     const [normal, shifted] = await Promise.all((await imagesReady).map((d) => loadSamples(d)));
-    started.loadgen = new LoadGenerator({ resolveTargets: () => routerTargets(kube), requestsPerSecond: 20 });
+    started.loadgen = new LoadGenerator({
+      resolveTargets: () => routerTargets(kube),
+      requestsPerSecond: 20,
+      feedbackCredential: () => readFeedbackCredential(kube.client, NS, SERVICE),
+    });
     ctx = {
       kube,
       progress,

@@ -26,6 +26,8 @@ export interface LoadOptions {
   concurrency?: number;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /** The service's feedback credential (readFeedbackCredential), sent as a bearer token. */
+  feedbackCredential?: string;
 }
 
 export interface LoadStats {
@@ -92,13 +94,13 @@ export async function runLoad(opts: LoadOptions, stats: LoadStats = emptyStats()
       const predictionId = (JSON.parse(text) as { predictions?: Array<{ predictionId?: string }> }).predictions?.[0]
         ?.predictionId;
       if (!predictionId) return;
-      // Pinned to the version that answered: its pods count the feedback for that version, and
-      // an unpinned feedback POST would take a place in the router's weighted split that a
-      // prediction should have.
       const fb = await fetch(`${base}/feedback`, {
         method: 'POST',
         body: JSON.stringify({ predictionId, labels: img.labels }),
-        headers: { 'content-type': 'application/json', 'x-modelship-version': version },
+        headers: {
+          'content-type': 'application/json',
+          ...(opts.feedbackCredential ? { authorization: `Bearer ${opts.feedbackCredential}` } : {}),
+        },
         signal: AbortSignal.timeout(timeoutMs),
       });
       await fb.arrayBuffer();

@@ -131,7 +131,7 @@ const ModelVersionSpecDefaults: DefaultsNode = {'properties':{'format':{'default
 /** ModelVersion.spec with every default of the CRD applied, as the API server stores it. */
 export const withModelVersionDefaults = (spec: ModelVersionSpec): ModelVersionSpec => applyDefaults(spec, ModelVersionSpecDefaults);
 
-const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[20,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'1h'},'minRequests':{'default':50},'minFeedback':{'default':50},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.05},'confidence':{'default':0.95}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}}}};
+const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[20,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'1h'},'minRequests':{'default':50},'minFeedback':{'default':50},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.05},'confidence':{'default':0.95}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}},'feedback':{'default':{},'properties':{'credential':{'default':'Required'}}}}};
 /** InferenceService.spec with every default of the CRD applied, as the API server stores it. */
 export const withInferenceServiceDefaults = (spec: InferenceServiceSpec): InferenceServiceSpec => applyDefaults(spec, InferenceServiceSpecDefaults);
 
@@ -886,6 +886,12 @@ export interface InferenceServiceSpec {
    * in flight, then not again before cooldown.
    */
   retrain?: InferenceServiceRetrain;
+  /**
+   * Who may send ground-truth feedback (POST /feedback), which decides promotions, rollbacks and
+   * retraining.
+   * @default {}
+   */
+  feedback: InferenceServiceFeedback;
   /** Metric provider used by analysis and monitoring. */
   prometheus?: InferenceServicePrometheus;
 }
@@ -1194,6 +1200,22 @@ export interface InferenceServiceRetrain {
   template?: TrainingRunSpec;
 }
 
+/**
+ * Who may send ground-truth feedback (POST /feedback), which decides promotions, rollbacks and
+ * retraining.
+ */
+export interface InferenceServiceFeedback {
+  /**
+   * Required (the default): feedback must carry "Authorization: Bearer <credential>", the
+   * credential being one of the keys of the Secret named in status.feedbackCredentialSecret
+   * (created by the operator; give it to the application that owns the labels; rotate by adding a
+   * key, moving the application, removing the old key). None: anyone who can reach the service can
+   * send feedback and so steer rollouts; only for a service no untrusted client can reach.
+   * @default "Required"
+   */
+  credential: 'Required' | 'None';
+}
+
 /** Metric provider used by analysis and monitoring. */
 export interface InferenceServicePrometheus {
   /**
@@ -1213,6 +1235,11 @@ export interface InferenceServiceStatus {
   phase?: InferenceServicePhase;
   /** In-cluster URL of the user-facing Service. */
   url?: string;
+  /**
+   * Secret holding the feedback credentials (each key one accepted bearer token), when
+   * spec.feedback.credential is Required.
+   */
+  feedbackCredentialSecret?: string;
   /** The version serving the stable share of traffic. */
   stable?: InferenceServiceStatusStable;
   /** The version under canary analysis; absent when no canary is in progress. */

@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'TOKEN_FORGED' // signature does not verify, or issued for another model
   | 'TOKEN_EXPIRED'
   | 'ALREADY_COUNTED' // feedback for this predictionId was already counted
+  | 'UNAUTHENTICATED' // feedback without the credential the service requires
   | 'NOT_READY' // model not loaded yet, or draining
+  | 'OVERLOADED' // admission refused: too many requests or bytes in flight, or replay memory full
   | 'DEADLINE_EXCEEDED' // the server could not finish in time (overload)
   | 'INVALID_ARTIFACT' // model directory breaks the artifact contract
   | 'SIGNATURE_MISMATCH' // modelship.json disagrees with the ONNX graph
@@ -27,10 +29,13 @@ export type ErrorCode =
 
 export class ServingError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** sent as Retry-After: when trying again has a chance */
+  readonly retryAfterSeconds?: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = 'ServingError';
     this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -9,6 +9,7 @@ export const CLIENT_SCRIPT = `
   var fileInput = $('file'), drop = $('drop'), preview = $('preview'), form = $('upload-form');
   var predictButton = $('predict'), statusEl = $('status'), errorEl = $('error'), headsEl = $('heads'), results = $('results');
   var chosen = null, previewUrl = null;
+  try { $('credential').value = sessionStorage.getItem('modelship-feedback-credential') || ''; } catch (e) { /* storage off */ }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -138,8 +139,12 @@ export const CLIENT_SCRIPT = `
     out.textContent = 'Sending…';
     var labels = {};
     labels[name] = label;
+    var headers = { 'content-type': 'application/json', accept: 'application/json' };
+    var credential = $('credential').value.trim();
+    if (credential) headers.authorization = 'Bearer ' + credential;
     try {
-      var res = await fetch('feedback', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
+      sessionStorage.setItem('modelship-feedback-credential', credential);
+      var res = await fetch('feedback', { method: 'POST', headers: headers,
         body: JSON.stringify({ predictionId: predictionId, labels: labels }) });
       if (res.ok) {
         var body = await res.json();
@@ -150,6 +155,10 @@ export const CLIENT_SCRIPT = `
       }
       out.className = 'bad';
       out.textContent = await describeFailure(res);
+      if (res.status === 401) {
+        out.textContent += ' Enter the feedback credential below and send again.';
+        $('credential-box').open = true;
+      }
       // 409 (already counted) and 410 (expired) are final; anything else may be retried.
       if (res.status !== 409 && res.status !== 410) controls.forEach(function (c) { c.disabled = false; });
     } catch (err) {

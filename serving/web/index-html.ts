@@ -95,6 +95,14 @@ export function indexHtml(info: IndexInfo): string {
     <p id="status" class="status" role="status"></p>
     <p id="error" class="error" role="alert" hidden></p>
     <ol id="heads" class="heads" aria-label="Predictions per head"></ol>
+    <details id="credential-box">
+      <summary>Feedback credential</summary>
+      <p>Feedback decides which version serves, so this service may accept it only with its
+        credential (one of the keys of the Secret in the InferenceService's
+        <code>status.feedbackCredentialSecret</code>). It stays in this tab only.</p>
+      <label for="credential">Credential</label>
+      <input id="credential" type="password" autocomplete="off" spellcheck="false">
+    </details>
   </section>
 </main>
 <script type="application/json" id="modelship-info">${scriptSafeJson(data)}</script>

@@ -10,6 +10,7 @@ import { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
+import { readFeedbackCredential } from '../../hack/loadgen/credential.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import {
@@ -201,14 +202,22 @@ export interface RunningLoad {
   stats: LoadStats;
 }
 
-/** Every canary scenario's traffic: 40 requests/s of the fixture's faces, up to 32 in flight. */
+/**
+ * Every canary scenario's traffic: 40 requests/s of the fixture's faces, up to 32 in flight,
+ * with feedback sent as the application owning the labels would: with the service's credential.
+ */
 export function startLoad(fx: Fixture, url: string): RunningLoad {
   const stop = new AbortController();
   const stats = emptyStats();
   return {
     stop,
     stats,
-    done: runLoad({ url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32 }, stats),
+    done: readFeedbackCredential(fx.client, NS, MODEL).then((feedbackCredential) =>
+      runLoad(
+        { url, imagesDir: fx.imagesDir, rps: 40, signal: stop.signal, concurrency: 32, feedbackCredential },
+        stats,
+      ),
+    ),
   };
 }
 

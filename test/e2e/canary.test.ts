@@ -22,6 +22,7 @@ import type { KubeClient } from '../../operator/runtime/client.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { generateImages, ensureImageModelVariant } from '../support/models.js';
+import { readFeedbackCredential } from '../../hack/loadgen/credential.js';
 import { runLoad, emptyStats } from '../../hack/loadgen/loadgen.js';
 import {
   accuracyGain,
@@ -92,7 +93,12 @@ function startFreshLoad(url: string): RunningLoad {
   return {
     stop,
     stats,
-    done: runLoad({ url, imagesDir: freshImages, rps: 20, signal: stop.signal, concurrency: 32 }, stats),
+    done: readFeedbackCredential(client, NS, MODEL).then((feedbackCredential) =>
+      runLoad(
+        { url, imagesDir: freshImages, rps: 20, signal: stop.signal, concurrency: 32, feedbackCredential },
+        stats,
+      ),
+    ),
   };
 }
 

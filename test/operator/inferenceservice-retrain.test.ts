@@ -227,8 +227,9 @@ test('children without an informer (router RBAC, feedback Secret) cost one call 
     'patch roles.rbac.authorization.k8s.io',
     'get rolebindings.rbac.authorization.k8s.io',
     'patch rolebindings.rbac.authorization.k8s.io',
-    'create secrets',
   ];
+  // Two Secrets: the signing keys and the feedback credential.
+  const secretsCreated = 2;
   const r0 = await reconciles();
   const c0 = byKey();
   await new Promise((r) => setTimeout(r, 3000)); // monitoring every 1 s: a reconcile each second
@@ -236,6 +237,8 @@ test('children without an informer (router RBAC, feedback Secret) cost one call 
   assert.ok((await reconciles()) - r0 >= 2, `reconciles in 3 s: ${(await reconciles()) - r0}`);
   for (const k of unwatched) assert.is((c1[k] ?? 0) - (c0[k] ?? 0), 0, `${k} while reconciling at steady state`);
   for (const k of unwatched) assert.is(c1[k] ?? 0, 1, `${k} since the service was created: ${JSON.stringify(c1)}`);
+  assert.is((c1['create secrets'] ?? 0) - (c0['create secrets'] ?? 0), 0, 'no Secret created again at steady state');
+  assert.is(c1['create secrets'] ?? 0, secretsCreated, 'each feedback Secret created once');
   assert.is(c1['get secrets'] ?? 0, 0, 'the operator never reads a Secret');
 });
 

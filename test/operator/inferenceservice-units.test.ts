@@ -15,6 +15,7 @@ import {
 import {
   blockedVersions,
   buildAutoscaler,
+  buildFeedbackCredentialSecret,
   buildFeedbackSecret,
   buildRetrainRun,
   buildRoleService,
@@ -557,6 +558,10 @@ builders(
       '2',
       '--port',
       '8080',
+      '--feedback-keys-dir',
+      '/var/run/modelship/feedback-keys',
+      '--feedback-credentials-dir',
+      '/var/run/modelship/feedback-credentials',
     ]);
     assert.is(c.readinessProbe.httpGet.path, '/v2/health/ready');
     assert.is(c.livenessProbe.httpGet.path, '/v2/health/live');
@@ -565,10 +570,20 @@ builders(
     assert.is(c.volumeMounts[0].readOnly, true);
     assert.is(c.volumeMounts[0].subPath, 'faces/run-2');
     assert.is(pod.spec.volumes[0].persistentVolumeClaim.claimName, 'models');
-    assert.equal(c.env.find((e: any) => e.name === 'MODELSHIP_FEEDBACK_KEY').valueFrom.secretKeyRef, {
-      name: 'faces-feedback-u1',
-      key: 'key',
-    });
+    // The feedback secrets are mounted (a rotation reaches running pods), never in the environment.
+    assert.equal(
+      pod.spec.volumes.filter((v: any) => v.secret).map((v: any) => v.secret.secretName),
+      ['faces-feedback-u1', 'faces-feedback-credential-u1'],
+    );
+    assert.equal(
+      c.volumeMounts.filter((m: any) => m.name.startsWith('feedback-')).map((m: any) => m.readOnly),
+      [true, true],
+    );
+    assert.not.ok(c.env.some((e: any) => e.valueFrom?.secretKeyRef));
+    const open = buildServingDeployment(isvc({ feedback: { credential: 'None' } }), 'stable', mv(1), {
+      servingImage: 'i',
+    }) as any;
+    assert.not.ok(open.spec.template.spec.containers[0].args.includes('--feedback-credentials-dir'));
     assert.ok(c.resources.requests.cpu);
     assert.is(
       c.env.find((e: any) => e.name === 'UV_THREADPOOL_SIZE').value,
@@ -601,7 +616,12 @@ builders('role Service selects the role; feedback Secret; unmountable artifact i
   const s = buildRoleService(isvc(), 'stable') as any;
   assert.equal(s.spec.selector, { [Labels.inferenceService]: 'faces', [Labels.role]: 'stable' });
   assert.equal(s.spec.ports[0], { name: 'http', port: 80, targetPort: 8080 });
-  assert.equal((buildFeedbackSecret(isvc(), 'k'.repeat(32)) as any).stringData, { key: 'k'.repeat(32) });
+  assert.equal((buildFeedbackSecret(isvc(), 'k'.repeat(32)) as any).stringData, { primary: 'k1', k1: 'k'.repeat(32) });
+  const credential = buildFeedbackCredentialSecret(isvc(), 'c'.repeat(32)) as any;
+  assert.equal(
+    [credential.metadata.name, credential.stringData],
+    ['faces-feedback-credential-u1', { c1: 'c'.repeat(32) }],
+  );
   assert.throws(
     () => buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 'pvc://Bad_Claim/x'), { servingImage: 'i' }),
     /not a PersistentVolumeClaim name/,
@@ -624,18 +644,21 @@ builders('role Service selects the role; feedback Secret; unmountable artifact i
   ]);
   assert.equal(fetch.envFrom, [{ secretRef: { name: 'models-s3' } }]);
   assert.is(fetch.image, 'i');
-  assert.equal(o.spec.template.spec.volumes, [{ name: 'model', emptyDir: {} }]);
+  const notFeedback = (v: any) => !v.name.startsWith('feedback-');
+  assert.equal(o.spec.template.spec.volumes.filter(notFeedback), [{ name: 'model', emptyDir: {} }]);
   const server = o.spec.template.spec.containers[0];
-  assert.equal(server.volumeMounts, [{ name: 'model', mountPath: '/var/run/modelship/model', readOnly: true }]);
+  assert.equal(server.volumeMounts.filter(notFeedback), [
+    { name: 'model', mountPath: '/var/run/modelship/model', readOnly: true },
+  ]);
   assert.equal(server.args.slice(-2), ['--expect-digest', digest]);
   assert.is(server.envFrom, undefined, 'credentials stay with the fetch step');
   // A node path is mounted from the node (hostPath), read-only, where a claim would be.
   const f = buildServingDeployment(isvc(), 'stable', mv(1, 'Ready', 'file:///data/m1'), { servingImage: 'i' }) as any;
   assert.is(f.spec.template.spec.containers[0].args[2], '/var/run/modelship/model');
-  assert.equal(f.spec.template.spec.volumes, [
+  assert.equal(f.spec.template.spec.volumes.filter(notFeedback), [
     { name: 'node-artifact', hostPath: { path: '/data/m1', type: 'Directory' } },
   ]);
-  assert.equal(f.spec.template.spec.containers[0].volumeMounts, [
+  assert.equal(f.spec.template.spec.containers[0].volumeMounts.filter(notFeedback), [
     { name: 'node-artifact', mountPath: '/var/run/modelship/model', readOnly: true },
   ]);
 });

@@ -313,6 +313,11 @@ test('traffic through the InferenceService: every dashboard panel that this scen
         })
       ).status === 200,
   );
+  // The credential as the application owning the labels gets it, with kubectl: the status names
+  // the Secret, each of its keys is an accepted bearer token.
+  const isvcStatus = (await getJson(['get', 'inferenceservice', 'chart-demo', '-n', APPS_NS])).status;
+  const credentialSecret = await getJson(['get', 'secret', isvcStatus.feedbackCredentialSecret, '-n', APPS_NS]);
+  const credential = Buffer.from(credentialSecret.data.c1, 'base64').toString('utf8');
   for (let i = 0; i < 12; i++) {
     const res = await fetch(`${base}/predict`, {
       method: 'POST',
@@ -334,11 +339,15 @@ test('traffic through the InferenceService: every dashboard panel that this scen
         i % 2 ? h.label : (Object.keys(h.scores).find((l) => l !== h.label) ?? h.label),
       ]),
     );
-    const fb = await fetch(`${base}/feedback`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ predictionId: p.predictionId, labels }),
-    });
+    const send = (authorization: Record<string, string>) =>
+      fetch(`${base}/feedback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...authorization },
+        body: JSON.stringify({ predictionId: p.predictionId, labels }),
+      });
+    const anonymous = await send({});
+    assert.is(anonymous.status, 401, 'feedback without the credential is refused on the public Service');
+    const fb = await send({ authorization: `Bearer ${credential}` });
     assert.is(fb.status, 200, await fb.text());
   }
   const bad = await fetch(`${base}/predict`, {

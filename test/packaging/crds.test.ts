@@ -161,6 +161,7 @@ const DEFAULTED: Record<Kind, { input: Obj; spec: Obj }> = {
       model: 'm',
       replicas: 1,
       traffic: { provider: 'router', router: { replicas: 1 } },
+      feedback: { credential: 'Required' },
       canary: {
         steps: [20, 50],
         interval: '1m',

@@ -6,6 +6,7 @@ import { API_VERSION, type InferenceService, type ModelVersion } from '../../ope
 import { AlreadyExistsError } from '../../operator/runtime/errors.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
+import { readFeedbackCredential } from '../../hack/loadgen/credential.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { ensureSampleModel, generateImages } from '../support/models.js';
 import { ensureCorruptModel } from '../e2e/canary-support.js';
@@ -151,7 +152,12 @@ export async function serveAndLoad(env: CanaryEnv): Promise<string> {
   env.load = {
     stop,
     stats,
-    done: runLoad({ url, imagesDir: env.imagesDir, rps: 30, signal: stop.signal, concurrency: 24 }, stats),
+    done: readFeedbackCredential(env.client, NS, MODEL).then((feedbackCredential) =>
+      runLoad(
+        { url, imagesDir: env.imagesDir, rps: 30, signal: stop.signal, concurrency: 24, feedbackCredential },
+        stats,
+      ),
+    ),
   };
   return url;
 }

@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { API_VERSION, type InferenceService, type ModelVersion } from '../../operator/api/index.js';
 import {
+  buildFeedbackCredentialSecret,
   buildFeedbackSecret,
   buildRoleService,
   buildServingDeployment,
@@ -21,6 +22,7 @@ import { chaosRng, type Rng } from '../../hack/chaos/seed.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { ensureSampleModel, readLabels, REPO_ROOT } from '../support/models.js';
 
+const CREDENTIAL = 'malformed-bodies-feedback-credential-0123';
 const NS = 'default';
 const MODEL = 'faces';
 const REQUESTS = 1200;
@@ -61,6 +63,7 @@ test.before(async () => {
     spec: { model: MODEL, version: 1, artifact: { uri: `file://${modelDir}` }, format: 'onnx' },
   } as ModelVersion;
   await client.create(buildFeedbackSecret(isvc, 'malformed-bodies-feedback-key-0123456789'));
+  await client.create(buildFeedbackCredentialSecret(isvc, CREDENTIAL));
   await client.create(buildServingDeployment(isvc, 'stable', mv, { servingImage: 'modelship/serving:reliability' }));
   const svc = await client.create<KubeObject & { spec?: { clusterIP?: string; ports?: Array<{ port: number }> } }>(
     buildRoleService(isvc, 'stable'),
@@ -221,7 +224,8 @@ test(`${REQUESTS} malformed predict/feedback/infer bodies through the Service: o
       const c = cases[i];
       const res = await fetch(url + c.path, {
         method: 'POST',
-        headers: c.type ? { 'content-type': c.type } : {},
+        // Feedback with the credential, so that its malformed bodies reach the parser.
+        headers: { ...(c.type ? { 'content-type': c.type } : {}), authorization: `Bearer ${CREDENTIAL}` },
         body: typeof c.body === 'string' ? c.body : new Uint8Array(c.body),
       });
       const text = await res.text();
@@ -256,7 +260,7 @@ test(`${REQUESTS} malformed predict/feedback/infer bodies through the Service: o
   assert.is(after.beard, genuine.beard, 'and predicts the same');
   const fb = await fetch(`${url}/feedback`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${CREDENTIAL}` },
     body: JSON.stringify({ predictionId: after.predictionId, labels }),
   });
   assert.is(fb.status, 200, 'genuine feedback still accepted');

@@ -175,14 +175,14 @@ test('feedback: replay is 409 and does not double count; other heads of the toke
 test('feedback: forged, foreign-key, expired, malformed tokens and unknown labels are 4xx', async () => {
   const pred = (await (await postImage(await colourImage(RED))).json()).predictions[0];
   const token: string = pred.predictionId;
-  const [prefix, payload, sig] = token.split('.');
+  const [prefix, kid, payload, sig] = token.split('.');
   const tampered = JSON.parse(Buffer.from(payload, 'base64url').toString());
   tampered.c.dominant = 'blue';
   const cases: Array<[string, unknown, number, string]> = [
     [
       'payload changed, old signature',
       {
-        predictionId: `${prefix}.${Buffer.from(JSON.stringify(tampered)).toString('base64url')}.${sig}`,
+        predictionId: `${prefix}.${kid}.${Buffer.from(JSON.stringify(tampered)).toString('base64url')}.${sig}`,
         labels: { dominant: 'red' },
       },
       403,

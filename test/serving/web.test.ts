@@ -48,6 +48,8 @@ async function startServer(modelDir: string): Promise<{ child: ChildProcess; bas
       '127.0.0.1',
       '--model-version',
       'v7',
+      '--feedback-credentials-dir',
+      credentialsDir,
     ],
     {
       cwd: REPO_ROOT,
@@ -88,6 +90,9 @@ async function startServer(modelDir: string): Promise<{ child: ChildProcess; bas
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'web-test-'));
+/** The service's feedback credential, as a mounted Secret directory would hold it. */
+const credentialsDir = join(dir, 'credentials');
+const CREDENTIAL = 'web-test-feedback-credential-0123456789';
 let server: Awaited<ReturnType<typeof startServer>> | undefined;
 let browser: Browser | undefined;
 let page: Page;
@@ -108,6 +113,8 @@ t.before(async () => {
   const generated = await generateImages({ count: 2, seed: 4242, out: join(dir, 'faces') });
   imagePath = join(generated.dir, generated.labels[0].file);
   writeFileSync(join(dir, 'corrupt.png'), Buffer.from('\x89PNG\r\n\x1a\nthis is not really a png', 'latin1'));
+  mkdirSync(credentialsDir);
+  writeFileSync(join(credentialsDir, 'c1'), CREDENTIAL);
   server = await startServer(modelDir);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
@@ -160,7 +167,16 @@ t('the page shows the model, then exactly what /predict answered for an uploaded
 t('feedback from the page is accepted and counted in /metrics', async () => {
   const [first, second] = headNames;
   const firstLabel = predicted.predictions[0].heads[first].label;
-  await page.getByRole('button', { name: `${first}: "${firstLabel}" is correct` }).click();
+  // The service requires its feedback credential: refused and asked for, then accepted with it.
+  const correct = page.getByRole('button', { name: `${first}: "${firstLabel}" is correct` });
+  await correct.click();
+  await page.locator(`[data-head="${first}"] output`).filter({ hasText: 'UNAUTHENTICATED' }).waitFor();
+  assert.match(
+    (await page.locator(`[data-head="${first}"] output`).textContent()) ?? '',
+    /Enter the feedback credential/,
+  );
+  await page.getByLabel('Credential').fill(CREDENTIAL);
+  await correct.click();
   await page.locator(`[data-head="${first}"] output`).filter({ hasText: 'Thanks' }).waitFor();
   assert.match((await page.locator(`[data-head="${first}"] output`).textContent()) ?? '', /\(prediction was correct\)/);
 

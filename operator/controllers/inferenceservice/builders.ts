@@ -21,7 +21,11 @@ import { servingThreadpoolSize } from './threadpool.js';
 export const SERVING_PORT = 8080;
 export const ROLE_SERVICE_PORT = 80;
 export const SERVING_CONTAINER = 'serving';
-export const FEEDBACK_KEY = 'key';
+/** The first signing key's id; the Secret's `primary` names the key that signs. */
+export const FEEDBACK_KEY_ID = 'k1';
+export const FEEDBACK_CREDENTIAL_ID = 'c1';
+const FEEDBACK_KEYS_DIR = '/var/run/modelship/feedback-keys';
+const FEEDBACK_CREDENTIALS_DIR = '/var/run/modelship/feedback-credentials';
 
 export const roleName = (isvc: InferenceService, role: VersionRole): string => `${isvc.metadata.name}-${role}`;
 /**
@@ -29,10 +33,18 @@ export const roleName = (isvc: InferenceService, role: VersionRole): string => `
  * hold that name, so the operator creates it and takes AlreadyExists as its own, and needs no
  * read access to Secrets at all.
  */
-export const feedbackSecretName = (isvc: InferenceService): string => {
+export const feedbackSecretName = (isvc: InferenceService): string => uidNamed(isvc, 'feedback');
+/** The feedback credentials the application owning the labels sends; named like the keys. */
+export const feedbackCredentialSecretName = (isvc: InferenceService): string => uidNamed(isvc, 'feedback-credential');
+
+function uidNamed(isvc: InferenceService, what: string): string {
   const uid = isvc.metadata.uid?.replace(/-/g, '').slice(0, 12);
-  return uid ? `${isvc.metadata.name}-feedback-${uid}` : `${isvc.metadata.name}-feedback`;
-};
+  return uid ? `${isvc.metadata.name}-${what}-${uid}` : `${isvc.metadata.name}-${what}`;
+}
+
+/** Whether feedback must carry a credential (spec.feedback.credential, Required by default). */
+export const requiresFeedbackCredential = (isvc: InferenceService): boolean =>
+  withInferenceServiceDefaults(isvc.spec).feedback?.credential !== 'None';
 
 export interface ServingOptions {
   servingImage: string;
@@ -63,10 +75,33 @@ const probe = (path: string, period: number, failureThreshold: number) => ({
   failureThreshold,
 });
 
-/** The serving container: `serve` on the mounted artifact, the feedback key from its Secret. */
+/**
+ * The feedback Secrets as volumes, not environment variables: a mounted Secret follows its
+ * updates, so keys and credentials rotate without restarting pods.
+ */
+function feedbackSecretVolumes(isvc: InferenceService): { volumes: object[]; volumeMounts: object[]; args: string[] } {
+  const secrets = [
+    { name: 'feedback-keys', secret: feedbackSecretName(isvc), dir: FEEDBACK_KEYS_DIR, flag: '--feedback-keys-dir' },
+  ];
+  if (requiresFeedbackCredential(isvc))
+    secrets.push({
+      name: 'feedback-credentials',
+      secret: feedbackCredentialSecretName(isvc),
+      dir: FEEDBACK_CREDENTIALS_DIR,
+      flag: '--feedback-credentials-dir',
+    });
+  return {
+    volumes: secrets.map((v) => ({ name: v.name, secret: { secretName: v.secret } })),
+    volumeMounts: secrets.map((v) => ({ name: v.name, mountPath: v.dir, readOnly: true })),
+    args: secrets.flatMap((v) => [v.flag, v.dir]),
+  };
+}
+
+/** The serving container: `serve` on the mounted artifact, the feedback secrets mounted. */
 function servingContainer(isvc: InferenceService, mv: ModelVersion, mount: PodStorage, opts: ServingOptions): object {
+  const secrets = feedbackSecretVolumes(isvc);
   const args = ['serve', '--model-dir', mount.dir, '--name', isvc.spec.model];
-  args.push('--model-version', String(mv.spec.version), '--port', String(SERVING_PORT));
+  args.push('--model-version', String(mv.spec.version), '--port', String(SERVING_PORT), ...secrets.args);
   // Whatever the location, the server refuses a model file that is not the registered one.
   if (mv.spec.artifact.digest) args.push('--expect-digest', mv.spec.artifact.digest);
   return {
@@ -75,10 +110,6 @@ function servingContainer(isvc: InferenceService, mv: ModelVersion, mount: PodSt
     args,
     env: [
       { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-      {
-        name: 'MODELSHIP_FEEDBACK_KEY',
-        valueFrom: { secretKeyRef: { name: feedbackSecretName(isvc), key: FEEDBACK_KEY } },
-      },
       { name: 'UV_THREADPOOL_SIZE', value: String(servingThreadpoolSize(isvc.spec.resources)) },
     ],
     ports: [{ name: 'http', containerPort: SERVING_PORT }],
@@ -86,7 +117,7 @@ function servingContainer(isvc: InferenceService, mv: ModelVersion, mount: PodSt
     livenessProbe: { ...probe('/v2/health/live', 10, 3), initialDelaySeconds: 5 },
     resources: isvc.spec.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
     securityContext: RESTRICTED_CONTAINER_SECURITY,
-    ...(mount.volumeMounts.length ? { volumeMounts: mount.volumeMounts } : {}),
+    volumeMounts: [...mount.volumeMounts, ...secrets.volumeMounts],
   };
 }
 
@@ -122,7 +153,7 @@ export function buildServingDeployment(
           terminationGracePeriodSeconds: 30,
           ...(mount.initContainers.length ? { initContainers: mount.initContainers } : {}),
           containers: [servingContainer(isvc, mv, mount, opts)],
-          ...(mount.volumes.length ? { volumes: mount.volumes } : {}),
+          volumes: [...mount.volumes, ...feedbackSecretVolumes(isvc).volumes],
         },
       },
     },
@@ -141,14 +172,28 @@ export function buildRoleService(isvc: InferenceService, role: VersionRole): Kub
   };
 }
 
-/** The feedback-token key shared by every serving pod of the service (created once, never rotated by apply). */
+/**
+ * The feedback-token signing keys shared by every serving pod of the service, created once and
+ * never re-applied: rotating them is the user's (add a key, name it in `primary`, drop the old).
+ */
 export function buildFeedbackSecret(isvc: InferenceService, key: string): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: childMeta(isvc, feedbackSecretName(isvc)),
     type: 'Opaque',
-    stringData: { [FEEDBACK_KEY]: key },
+    stringData: { primary: FEEDBACK_KEY_ID, [FEEDBACK_KEY_ID]: key },
+  };
+}
+
+/** The feedback credentials: each key one bearer token the serving pods accept. */
+export function buildFeedbackCredentialSecret(isvc: InferenceService, credential: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: childMeta(isvc, feedbackCredentialSecretName(isvc)),
+    type: 'Opaque',
+    stringData: { [FEEDBACK_CREDENTIAL_ID]: credential },
   };
 }
 

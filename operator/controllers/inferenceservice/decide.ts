@@ -6,7 +6,7 @@ import type { InferenceServiceStatus } from '../../api/index.js';
 import { pruneUndefined } from '../../runtime/status.js';
 import { UnknownTrafficProviderError, userServiceUrl } from '../../traffic/index.js';
 import { StorageUriError } from '../common/storage.js';
-import { artifactStorage, roleName } from './builders.js';
+import { artifactStorage, feedbackCredentialSecretName, requiresFeedbackCredential, roleName } from './builders.js';
 import { withConditions, type Problem } from './conditions.js';
 import { versionOf, type RolloutContext } from './context.js';
 import { retrainInFlight, roleUrls } from './observe.js';
@@ -78,6 +78,7 @@ function withAddresses(ctx: RolloutContext, status: InferenceServiceStatus): Inf
     ...status,
     observedGeneration: isvc.metadata.generation,
     url: userServiceUrl(isvc),
+    feedbackCredentialSecret: requiresFeedbackCredential(isvc) ? feedbackCredentialSecretName(isvc) : undefined,
     stable: status.stable && { ...status.stable, service: roleName(isvc, 'stable'), url: urls.stable },
     canary: status.canary && { ...status.canary, service: roleName(isvc, 'canary'), url: urls.canary },
   };

@@ -1,8 +1,8 @@
 // A small flag parser: --flag value, --flag=value, and boolean --flag. Unknown flags are an
 // error (a typo must not silently fall back to a default).
 export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'UsageError';
   }
 }

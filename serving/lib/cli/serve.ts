@@ -1,9 +1,7 @@
 // `serve` mode: read the artifact, listen at once (readiness 503 until the model is loaded),
 // load the model, serve; drain in-flight requests on SIGTERM.
 import { availableParallelism } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDigest } from '../storage/digest.js';
 import { failureLine, StorageError } from '../storage/errors.js';
@@ -14,6 +12,7 @@ import { createLogger, type Logger } from '../log.js';
 import { Model } from '../model/onnx-model.js';
 import { DEFAULT_LIMITS, type Limits, type WebPage } from '../protocol/options.js';
 import { ServingApp } from '../protocol/server.js';
+import { feedbackSecrets } from './feedback-keys.js';
 
 export const SERVE_FLAGS = {
   'model-dir': 'string',
@@ -21,7 +20,9 @@ export const SERVE_FLAGS = {
   host: 'string',
   name: 'string',
   'model-version': 'string',
+  'feedback-keys-dir': 'string',
   'feedback-key-file': 'string',
+  'feedback-credentials-dir': 'string',
   'feedback-ttl': 'number',
   'seen-capacity': 'number',
   'max-body-bytes': 'number',
@@ -55,21 +56,6 @@ export interface ServeDeps {
   webPage?: WebPage;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
-}
-
-export function feedbackKey(file: string | undefined, env: NodeJS.ProcessEnv, log: Logger): Buffer {
-  let key: Buffer | undefined;
-  if (file) key = readFileSync(file);
-  else if (env.MODELSHIP_FEEDBACK_KEY) key = Buffer.from(env.MODELSHIP_FEEDBACK_KEY, 'utf8');
-  if (key) {
-    const trimmed = Buffer.from(key.toString('utf8').trim(), 'utf8');
-    if (trimmed.length < 16) throw new UsageError('the feedback key must be at least 16 bytes');
-    return trimmed;
-  }
-  log.warn(
-    'No feedback key given (MODELSHIP_FEEDBACK_KEY or --feedback-key-file): using a random per-process key, so feedback is only accepted by this replica until it restarts',
-  );
-  return randomBytes(32);
 }
 
 /**
@@ -120,11 +106,13 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
     log.warn(
       'No usable profile.json: input-feature bins (modelship_feature_bin_total) are not counted; run `serve validate` to write one',
     );
+  const secrets = feedbackSecrets(flags, env, log);
   const app = new ServingApp({
     artifact,
     name: flags.name,
     version: flags['model-version'] ?? env.MODELSHIP_MODEL_VERSION ?? 'unversioned',
-    feedbackKey: feedbackKey(flags['feedback-key-file'], env, log),
+    feedbackKey: secrets.signing,
+    ...(secrets.credentials ? { feedbackCredentials: secrets.credentials } : {}),
     feedbackTtlSeconds: flags['feedback-ttl'],
     seenCapacity: flags['seen-capacity'],
     limits: limitsOf(flags),

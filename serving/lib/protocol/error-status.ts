@@ -19,7 +19,9 @@ const statusByCode: Record<ErrorCode, number> = {
   TOKEN_FORGED: 403,
   TOKEN_EXPIRED: 410,
   ALREADY_COUNTED: 409,
+  UNAUTHENTICATED: 401,
   NOT_READY: 503,
+  OVERLOADED: 503,
   DEADLINE_EXCEEDED: 503,
   INVALID_ARTIFACT: 500,
   SIGNATURE_MISMATCH: 500,
@@ -41,4 +43,12 @@ export function errorBody(err: unknown): { error: { code: ErrorCode; message: st
 export function oipErrorBody(err: unknown): { error: string } {
   const e = asServingError(err);
   return { error: `${e.code}: ${e.message}` };
+}
+
+/** Headers an error needs to be actionable: when to retry, how to authenticate. */
+export function errorHeaders(err: unknown): Record<string, string> | undefined {
+  const e = asServingError(err);
+  if (e.code === 'UNAUTHENTICATED') return { 'www-authenticate': 'Bearer realm="modelship-feedback"' };
+  if (e.retryAfterSeconds !== undefined) return { 'retry-after': String(e.retryAfterSeconds) };
+  return undefined;
 }

@@ -2,7 +2,9 @@
 // request never consumes the token.
 import { ServingError } from '../errors.js';
 import type { Signature } from '../model/schema.js';
-import type { SeenSet, TokenSigner } from './token.js';
+import { isOneOf } from './keys.js';
+import { ReplayMemory } from './replay.js';
+import type { TokenSigner } from './token.js';
 
 export type Outcome = 'correct' | 'incorrect';
 
@@ -16,7 +18,7 @@ export interface FeedbackContext {
   signature: Signature;
   modelName: string;
   signer: TokenSigner;
-  seen: SeenSet;
+  seen: ReplayMemory;
 }
 
 interface FeedbackBody {
@@ -63,6 +65,22 @@ function outcomes(
   return accepted;
 }
 
+/**
+ * With credentials configured, feedback must present one of them as a bearer token; checked
+ * before its body is read.
+ */
+export function authenticateFeedback(authorization: string | undefined, credentials?: { all(): Buffer[] }): void {
+  if (!credentials) return;
+  const [scheme, token] = String(authorization ?? '').split(' ', 2);
+  if (scheme?.toLowerCase() !== 'bearer' || !token)
+    throw new ServingError(
+      'UNAUTHENTICATED',
+      'feedback needs the service\'s feedback credential: send "Authorization: Bearer <credential>"',
+    );
+  if (!isOneOf(token, credentials.all()))
+    throw new ServingError('UNAUTHENTICATED', 'the bearer token is not a feedback credential of this service');
+}
+
 export function judgeFeedback(body: unknown, ctx: FeedbackContext, nowMs = Date.now()): FeedbackResult {
   const { predictionId, labels } = parseFeedbackBody(body);
   const claims = ctx.signer.verify(predictionId, nowMs);
@@ -72,18 +90,24 @@ export function judgeFeedback(body: unknown, ctx: FeedbackContext, nowMs = Date.
       `predictionId was issued for model "${claims.model}", not "${ctx.modelName}"`,
     );
   const accepted = outcomes(labels, ctx.signature, claims.classes);
-  // Replays are remembered per (token signature, head), so feedback on a head of the same
-  // prediction that was not judged yet is still accepted.
-  const signature = predictionId.slice(predictionId.lastIndexOf('.') + 1);
-  const keys = Object.keys(accepted).map((head) => `${signature}/${head}`);
-  const repeated = keys.filter((k) => ctx.seen.has(k, nowMs));
+  // Remembered per (token, head), so feedback on a head of the same prediction that was not
+  // judged yet is still accepted.
+  const heads = Object.keys(accepted);
+  const keys = heads.map((head) =>
+    ReplayMemory.key(
+      claims.mac,
+      ctx.signature.heads.findIndex((h) => h.name === head),
+    ),
+  );
+  const repeated = heads.filter((_, i) => ctx.seen.has(keys[i], nowMs));
   if (repeated.length) {
     throw new ServingError(
       'ALREADY_COUNTED',
-      `feedback for this prediction was already counted (heads: ${repeated.map((k) => k.split('/')[1]).join(', ')})`,
+      `feedback for this prediction was already counted (heads: ${repeated.join(', ')})`,
     );
   }
+  ctx.seen.reserve(keys.length, nowMs);
   const expiresAt = (claims.issuedAt + ctx.signer.ttlSeconds) * 1000 + 1000;
-  for (const k of keys) ctx.seen.add(k, expiresAt, nowMs);
+  for (const k of keys) ctx.seen.add(k, expiresAt);
   return { version: claims.version, accepted };
 }

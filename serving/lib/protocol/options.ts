@@ -2,6 +2,7 @@
 // limits and the feedback settings. The serve CLI fills these from its flags.
 import type { Logger } from '../log.js';
 import type { Artifact } from '../model/artifact.js';
+import type { KeyRing } from './keys.js';
 
 export interface Limits {
   /** request body bytes */
@@ -20,6 +21,14 @@ export interface Limits {
   /** nesting of arrays and objects in a JSON body, checked before parsing */
   maxJsonDepth: number;
 }
+
+/**
+ * How long a predictionId can be given feedback: long enough for labels that follow within
+ * the hour, short enough that the replay memory below covers it.
+ */
+export const DEFAULT_FEEDBACK_TTL_S = 3600;
+/** About 29 MiB (ReplayMemory.BYTES_PER_ENTRY each): 83 judged heads a second for an hour. */
+export const DEFAULT_SEEN_CAPACITY = 300_000;
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 10 * 1024 * 1024,
@@ -43,9 +52,12 @@ export interface AppOptions {
   name?: string;
   version: string;
   limits?: Partial<Limits>;
-  feedbackKey: Buffer;
+  /** token-signing keys (a single key gets the id "default") */
+  feedbackKey: Buffer | KeyRing;
   feedbackTtlSeconds?: number;
   seenCapacity?: number;
+  /** when set, POST /feedback must carry one of these as a bearer token */
+  feedbackCredentials?: { all(): Buffer[] };
   /** `GET /`: the web page and the headers it must be sent with (serving/web). */
   webPage?: WebPage;
   logger?: Logger;

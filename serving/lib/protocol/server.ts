@@ -11,14 +11,21 @@ import { predictionsFromRaw, type Model } from '../model/onnx-model.js';
 import { ServingMetrics } from '../monitoring/metrics.js';
 import { featureNames, prepareDecoded, prepareImages, prepareRows, type PreparedBatch } from '../pipeline/prepare.js';
 import { mediaTypeOf, parseJson, readBody } from './body.js';
-import { errorBody, httpStatusOf, oipErrorBody } from './error-status.js';
-import { judgeFeedback } from './feedback.js';
+import { errorBody, errorHeaders, httpStatusOf, oipErrorBody } from './error-status.js';
+import { authenticateFeedback, judgeFeedback } from './feedback.js';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip.js';
-import { DEFAULT_LIMITS, type AppOptions, type Limits } from './options.js';
+import {
+  DEFAULT_FEEDBACK_TTL_S,
+  DEFAULT_LIMITS,
+  DEFAULT_SEEN_CAPACITY,
+  type AppOptions,
+  type Limits,
+} from './options.js';
 import { parsePredictBody } from './predict-input.js';
 import { json, requestDeadline, stillAwaited, writeReply, type Reply, type RequestContext } from './request.js';
 import { routeRequest, type Route, type RouteHandlers } from './routes.js';
-import { SeenSet, TokenSigner } from './token.js';
+import { ReplayMemory } from './replay.js';
+import { TokenSigner } from './token.js';
 
 export class ServingApp {
   readonly server: Server;
@@ -34,7 +41,7 @@ export class ServingApp {
   private working = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly signer: TokenSigner;
-  private readonly seen: SeenSet;
+  private readonly seen: ReplayMemory;
   private readonly log: Logger;
   private readonly handlers: RouteHandlers = {
     predict: (req, ctx) => this.predict(req, ctx),
@@ -54,8 +61,8 @@ export class ServingApp {
     this.version = opts.version;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
-    this.signer = new TokenSigner(opts.feedbackKey, opts.feedbackTtlSeconds ?? 86_400);
-    this.seen = new SeenSet(opts.seenCapacity ?? 100_000);
+    this.signer = new TokenSigner(opts.feedbackKey, opts.feedbackTtlSeconds ?? DEFAULT_FEEDBACK_TTL_S);
+    this.seen = new ReplayMemory(opts.seenCapacity ?? DEFAULT_SEEN_CAPACITY);
     this.metrics = new ServingMetrics(
       { model: this.name, version: this.version, digest: opts.artifact.digest },
       { processMetrics: opts.processMetrics },
@@ -125,8 +132,8 @@ export class ServingApp {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { started: performance.now(), bodyDone: false, abandoned: false };
-    this.inflight++;
     const route = routeRequest(req, this.handlers);
+    this.inflight++;
     let reply: Reply;
     const deadline = requestDeadline(ctx, this.limits.requestTimeoutMs);
     try {
@@ -159,7 +166,7 @@ export class ServingApp {
         error: String((e.cause as Error | undefined)?.stack ?? e.message),
       });
     if (route.handler === 'predict' || route.handler === 'infer') this.metrics.countModelError(e.code.toLowerCase());
-    return json(status, route.oip ? oipErrorBody(e) : errorBody(e));
+    return { ...json(status, route.oip ? oipErrorBody(e) : errorBody(e)), headers: errorHeaders(e) };
   }
 
   private requireModel(): Model {
@@ -291,6 +298,7 @@ export class ServingApp {
   }
 
   private async feedback(req: IncomingMessage, ctx: RequestContext): Promise<Reply> {
+    authenticateFeedback(req.headers.authorization, this.opts.feedbackCredentials);
     const body = await this.body(req, ctx);
     const mediaType = mediaTypeOf(req);
     if (mediaType !== 'application/json')

@@ -1,15 +1,21 @@
 // predictionId tokens: self-contained and HMAC-signed, so feedback can be counted by any
-// replica without shared state, and cannot be forged. Format (all base64url):
-//   v1.<payload JSON>.<HMAC-SHA256(key, "v1." + payload)>
+// replica without shared state, and cannot be forged. Format:
+//   v2.<key id>.<base64url payload JSON>.<base64url HMAC-SHA256(key, "v2.<key id>.<payload>")>
 // payload: {m: model, v: version, c: {head: predicted label}, t: issued-at (unix s), n: nonce}
+// Exactly one text is accepted per token: base64url without padding, the MAC's last character
+// canonical. Node's decoder would otherwise take "=", "+", "/", trailing junk or spare low bits
+// and hand back the same MAC, and each variant would be a "new" token to a memory keyed on text.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ServingError } from '../errors.js';
+import { singleKeyRing, type KeyRing } from './keys.js';
 
 export interface TokenClaims {
   model: string;
   version: string;
   classes: Record<string, string>;
   issuedAt: number;
+  /** the decoded MAC: the token's identity for replay detection */
+  mac: Buffer;
 }
 
 interface Payload {
@@ -20,21 +26,20 @@ interface Payload {
   n: string;
 }
 
-const PREFIX = 'v1.';
 const MAX_TOKEN_LENGTH = 8192;
+/** v2.<kid>.<payload>.<43 base64url characters = 32 bytes> */
+const TOKEN_SHAPE = /^v2\.([a-z0-9][a-z0-9-]{0,31})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
 /** Clock skew between replicas that a token's issued-at may be ahead by. */
 const ALLOWED_SKEW_S = 60;
 
 export class TokenSigner {
+  private readonly keys: KeyRing;
+
   constructor(
-    private readonly key: Buffer,
+    keys: KeyRing | Buffer,
     readonly ttlSeconds: number,
   ) {
-    if (key.length < 16) throw new Error('feedback key must be at least 16 bytes');
-  }
-
-  private mac(signed: string): Buffer {
-    return createHmac('sha256', this.key).update(signed).digest();
+    this.keys = Buffer.isBuffer(keys) ? singleKeyRing(keys) : keys;
   }
 
   issue(model: string, version: string, classes: Record<string, string>, nowMs = Date.now()): string {
@@ -45,23 +50,25 @@ export class TokenSigner {
       t: Math.floor(nowMs / 1000),
       n: randomBytes(6).toString('base64url'),
     };
-    const signed = PREFIX + Buffer.from(JSON.stringify(payload)).toString('base64url');
-    return `${signed}.${this.mac(signed).toString('base64url')}`;
+    const { id, key } = this.keys.primary();
+    const signed = `v2.${id}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    return `${signed}.${mac(key, signed).toString('base64url')}`;
   }
 
-  /** Verifies signature and lifetime; throws TOKEN_INVALID, TOKEN_FORGED or TOKEN_EXPIRED. */
+  /** Verifies shape, signature and lifetime; throws TOKEN_INVALID, TOKEN_FORGED or TOKEN_EXPIRED. */
   verify(token: unknown, nowMs = Date.now()): TokenClaims {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !token.startsWith(PREFIX)) {
-      throw new ServingError('TOKEN_INVALID', 'predictionId is not a prediction token');
-    }
-    const dot = token.lastIndexOf('.');
-    const signed = token.slice(0, dot);
-    const given = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = this.mac(signed);
-    if (dot <= PREFIX.length - 1 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const shape = typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH ? TOKEN_SHAPE.exec(token) : null;
+    if (!shape) throw new ServingError('TOKEN_INVALID', 'predictionId is not a prediction token');
+    const [, kid, encoded, givenText] = shape;
+    const given = Buffer.from(givenText, 'base64url');
+    if (given.toString('base64url') !== givenText)
+      throw new ServingError('TOKEN_INVALID', 'predictionId is not in its canonical encoding');
+    const key = this.keys.byId(kid);
+    if (!key) throw new ServingError('TOKEN_FORGED', `predictionId was signed with an unknown key "${kid}"`);
+    const signed = (token as string).slice(0, -givenText.length - 1);
+    if (!timingSafeEqual(given, mac(key, signed)))
       throw new ServingError('TOKEN_FORGED', 'predictionId signature does not verify');
-    }
-    const payload = decodePayload(signed.slice(PREFIX.length));
+    const payload = decodePayload(encoded);
     const now = Math.floor(nowMs / 1000);
     if (payload.t > now + ALLOWED_SKEW_S)
       throw new ServingError('TOKEN_INVALID', 'predictionId was issued in the future');
@@ -71,9 +78,11 @@ export class TokenSigner {
         `predictionId expired (issued ${now - payload.t}s ago, lifetime ${this.ttlSeconds}s)`,
       );
     }
-    return { model: payload.m, version: payload.v, classes: payload.c, issuedAt: payload.t };
+    return { model: payload.m, version: payload.v, classes: payload.c, issuedAt: payload.t, mac: given };
   }
 }
+
+const mac = (key: Buffer, signed: string): Buffer => createHmac('sha256', key).update(signed).digest();
 
 function decodePayload(encoded: string): Payload {
   let p: Payload;
@@ -94,41 +103,4 @@ function decodePayload(encoded: string): Payload {
     throw new ServingError('TOKEN_INVALID', 'predictionId payload is malformed');
   }
   return p;
-}
-
-/**
- * Bounded memory of (token, head) pairs already counted, so a replayed feedback does not
- * count twice within the token lifetime. Entries expire with their token; when full, the
- * oldest entries are evicted first (insertion order), which bounds memory at the cost of
- * forgetting the oldest tokens early under extreme feedback volume.
- */
-export class SeenSet {
-  private readonly expiries = new Map<string, number>();
-  constructor(private readonly capacity: number) {}
-
-  has(key: string, nowMs = Date.now()): boolean {
-    const exp = this.expiries.get(key);
-    return exp !== undefined && exp > nowMs;
-  }
-
-  add(key: string, expiresAtMs: number, nowMs = Date.now()): void {
-    this.prune(nowMs);
-    while (this.expiries.size >= this.capacity) {
-      const oldest = this.expiries.keys().next().value as string;
-      this.expiries.delete(oldest);
-    }
-    this.expiries.set(key, expiresAtMs);
-  }
-
-  get size(): number {
-    return this.expiries.size;
-  }
-
-  /** Drops expired entries from the front; tokens are added roughly in issue order. */
-  private prune(nowMs: number): void {
-    for (const [key, exp] of this.expiries) {
-      if (exp > nowMs) break;
-      this.expiries.delete(key);
-    }
-  }
 }
