@@ -178,6 +178,31 @@ test('env: envFrom first, then env in order with $(VAR) expansion, secret and co
   });
 });
 
+test('env: resourceFieldRef reads as the kubelet writes it, an integer after the divisor, rounded up', () => {
+  const env = containerEnv(
+    {
+      resources: { limits: { memory: '1Gi', cpu: '250m' }, requests: { memory: '256Mi' } },
+      env: [
+        { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory' } } },
+        { name: 'MEM_MI', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+        { name: 'CPU', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } },
+        { name: 'CPU_M', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1m' } } },
+        { name: 'REQ', valueFrom: { resourceFieldRef: { resource: 'requests.memory' } } },
+        { name: 'UNSET', valueFrom: { resourceFieldRef: { resource: 'limits.ephemeral-storage' } } },
+      ],
+    },
+    sources,
+  );
+  assert.equal(Object.fromEntries(env), {
+    MEM: '1073741824',
+    MEM_MI: '1024',
+    CPU: '1',
+    CPU_M: '250',
+    REQ: '268435456',
+    UNSET: String(8 * 1024 ** 3),
+  });
+});
+
 test('env: a missing required secret or key is a CreateContainerConfigError', () => {
   assert.throws(
     () => containerEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, sources),

@@ -145,10 +145,42 @@ function envValue(
   return '';
 }
 
+/** A Kubernetes quantity ("1Gi", "250m", "1e3", "2") as a number; undefined when malformed. */
+export function quantityValue(quantity: string | number): number | undefined {
+  if (typeof quantity === 'number') return quantity;
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei))?$/.exec(
+    quantity.trim(),
+  );
+  if (!m) return undefined;
+  const suffix: Record<string, number> = {
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+  };
+  return Number(m[1]) * (m[2] ? Number(`1${m[2]}`) : m[3] ? suffix[m[3]] : 1);
+}
+
+/**
+ * As the kubelet: the limit (node allocatable when unset), divided by `divisor` (default 1) and
+ * rounded up to an integer, so "1Gi" reads "1073741824" and a cpu limit of "250m" reads "1".
+ */
 function resourceFieldValue(container: any, ref: any): string {
   const [kind, resource] = String(ref.resource ?? '').split('.');
-  const value = container.resources?.[kind]?.[resource];
-  if (value !== undefined) return String(value);
+  const set = container.resources?.[kind]?.[resource];
   // Node allocatable stands in for unset limits, as on a real node.
-  return resource === 'cpu' ? '2' : String(8 * 1024 ** 3);
+  const value = set !== undefined ? quantityValue(set) : resource === 'cpu' ? 2 : 8 * 1024 ** 3;
+  const divisor = ref.divisor !== undefined ? quantityValue(ref.divisor) : 1;
+  if (value === undefined || !divisor)
+    throw new ContainerConfigError(`resourceFieldRef ${ref.resource}: cannot read quantity ${set} / ${ref.divisor}`);
+  return String(Math.ceil(value / divisor));
 }

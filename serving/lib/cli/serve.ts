@@ -13,6 +13,12 @@ import { Model } from '../model/onnx-model.js';
 import { DEFAULT_LIMITS, type Limits, type WebPage } from '../protocol/options.js';
 import { ServingApp } from '../protocol/server.js';
 import { feedbackSecrets } from './feedback-keys.js';
+import {
+  admissionLimitsFor,
+  DEFAULT_MEMORY_LIMIT,
+  memoryLimitFromEnv,
+  type AdmissionLimits,
+} from '../protocol/admission.js';
 
 export const SERVE_FLAGS = {
   'model-dir': 'string',
@@ -31,6 +37,8 @@ export const SERVE_FLAGS = {
   'request-timeout-ms': 'number',
   'max-json-bytes': 'number',
   'max-json-depth': 'number',
+  'max-in-flight': 'number',
+  'max-buffered-bytes': 'number',
   'drain-timeout-ms': 'number',
   'intra-op-threads': 'number',
   'intra-op-spinning': 'boolean',
@@ -49,6 +57,20 @@ function limitsOf(flags: Partial<Record<string, unknown>>): Limits {
     requestTimeoutMs: pick('request-timeout-ms', DEFAULT_LIMITS.requestTimeoutMs),
     maxJsonBytes: pick('max-json-bytes', DEFAULT_LIMITS.maxJsonBytes),
     maxJsonDepth: pick('max-json-depth', DEFAULT_LIMITS.maxJsonDepth),
+  };
+}
+
+/**
+ * Admission budgets: sized from the memory limit (MODELSHIP_MEMORY_LIMIT, the downward API's
+ * limits.memory in bytes; else 1 GiB), each overridable by its flag.
+ */
+function admissionOf(flags: Partial<Record<string, unknown>>, env: NodeJS.ProcessEnv): AdmissionLimits {
+  const sized = admissionLimitsFor(memoryLimitFromEnv(env) ?? DEFAULT_MEMORY_LIMIT);
+  const pick = (flag: string, fallback: number) =>
+    typeof flags[flag] === 'number' ? (flags[flag] as number) : fallback;
+  return {
+    maxInFlight: pick('max-in-flight', sized.maxInFlight),
+    maxBufferedBytes: pick('max-buffered-bytes', sized.maxBufferedBytes),
   };
 }
 
@@ -116,6 +138,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
     feedbackTtlSeconds: flags['feedback-ttl'],
     seenCapacity: flags['seen-capacity'],
     limits: limitsOf(flags),
+    admission: admissionOf(flags, env),
     webPage: deps.webPage,
     logger: log,
   });

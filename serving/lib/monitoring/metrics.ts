@@ -29,6 +29,12 @@ export class ServingMetrics {
   private readonly feedback: Counter<'version' | 'head' | 'outcome'>;
   private readonly featureBins: Counter<'feature' | 'bin'>;
   private readonly modelErrors: Counter<'reason'>;
+  private readonly refused = new Counter({
+    name: 'modelship_requests_refused_total',
+    help: 'Requests refused by admission control (503 before reading the body): capacity, not a model failure, so not in modelship_requests_total.',
+    labelNames: ['handler'],
+    registers: [this.registry],
+  });
   private readonly info: Gauge<'digest'>;
   private readonly version: string;
   /** feature name → its profile bin edges; features without a profile are not counted */
@@ -137,6 +143,10 @@ export class ServingMetrics {
 
   countFeedback(version: string, head: string, outcome: 'correct' | 'incorrect'): void {
     this.feedback.inc({ version, head, outcome });
+  }
+
+  countRefused(handler: string): void {
+    this.refused.inc({ handler });
   }
 
   countModelError(reason: string): void {

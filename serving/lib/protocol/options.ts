@@ -3,6 +3,7 @@
 import type { Logger } from '../log.js';
 import type { Artifact } from '../model/artifact.js';
 import type { KeyRing } from './keys.js';
+import type { AdmissionLimits } from './admission.js';
 
 export interface Limits {
   /** request body bytes */
@@ -56,6 +57,8 @@ export interface AppOptions {
   feedbackKey: Buffer | KeyRing;
   feedbackTtlSeconds?: number;
   seenCapacity?: number;
+  /** requests in flight and body bytes held at once; sized for 1 GiB when unset */
+  admission?: AdmissionLimits;
   /** when set, POST /feedback must carry one of these as a bearer token */
   feedbackCredentials?: { all(): Buffer[] };
   /** `GET /`: the web page and the headers it must be sent with (serving/web). */

@@ -25,6 +25,7 @@ import { parsePredictBody } from './predict-input.js';
 import { json, requestDeadline, stillAwaited, writeReply, type Reply, type RequestContext } from './request.js';
 import { routeRequest, type Route, type RouteHandlers } from './routes.js';
 import { ReplayMemory } from './replay.js';
+import { Admission, admissionLimitsFor, admitRequest, DEFAULT_MEMORY_LIMIT, type Ticket } from './admission.js';
 import { TokenSigner } from './token.js';
 
 export class ServingApp {
@@ -42,6 +43,7 @@ export class ServingApp {
   private idleWaiters: Array<() => void> = [];
   private readonly signer: TokenSigner;
   private readonly seen: ReplayMemory;
+  private readonly admission: Admission;
   private readonly log: Logger;
   private readonly handlers: RouteHandlers = {
     predict: (req, ctx) => this.predict(req, ctx),
@@ -63,6 +65,7 @@ export class ServingApp {
     this.log = opts.logger ?? silentLogger;
     this.signer = new TokenSigner(opts.feedbackKey, opts.feedbackTtlSeconds ?? DEFAULT_FEEDBACK_TTL_S);
     this.seen = new ReplayMemory(opts.seenCapacity ?? DEFAULT_SEEN_CAPACITY);
+    this.admission = new Admission(opts.admission ?? admissionLimitsFor(DEFAULT_MEMORY_LIMIT));
     this.metrics = new ServingMetrics(
       { model: this.name, version: this.version, digest: opts.artifact.digest },
       { processMetrics: opts.processMetrics },
@@ -133,6 +136,15 @@ export class ServingApp {
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { started: performance.now(), bodyDone: false, abandoned: false };
     const route = routeRequest(req, this.handlers);
+    let ticket: Ticket;
+    try {
+      ticket = admitRequest(this.admission, req, route.handler, this.limits);
+    } catch (err) {
+      // At capacity: answered at once, body unread, and not measured as the model's answer.
+      writeReply(req, res, this.errorReply(err, route), { version: this.version, draining: this.draining });
+      this.metrics.countRefused(route.handler);
+      return;
+    }
     this.inflight++;
     let reply: Reply;
     const deadline = requestDeadline(ctx, this.limits.requestTimeoutMs);
@@ -140,6 +152,7 @@ export class ServingApp {
       this.working++;
       const handling = Promise.resolve().then(() => route.handle(req, ctx));
       const settled = () => {
+        ticket.release();
         this.working--;
         this.wakeIfIdle();
       };
@@ -165,7 +178,8 @@ export class ServingApp {
         code: e.code,
         error: String((e.cause as Error | undefined)?.stack ?? e.message),
       });
-    if (route.handler === 'predict' || route.handler === 'infer') this.metrics.countModelError(e.code.toLowerCase());
+    if ((route.handler === 'predict' || route.handler === 'infer') && e.code !== 'OVERLOADED')
+      this.metrics.countModelError(e.code.toLowerCase());
     return { ...json(status, route.oip ? oipErrorBody(e) : errorBody(e)), headers: errorHeaders(e) };
   }
 
