@@ -22,6 +22,7 @@ import {
 } from '../../test/e2e/canary-support.js';
 import { readFeedbackCredential } from '../loadgen/credential.js';
 import { emptyStats, runLoad } from '../loadgen/loadgen.js';
+import { routerUpstreams } from '../loadgen/router-admin.js';
 
 const INTERVAL_MS = 10_000;
 const fx = await startFixture(1);
@@ -58,10 +59,7 @@ try {
     async () => {
       const [s, table] = await Promise.all([
         get(),
-        fetch(`${url}/-/router/config`).then(
-          (r) => r.json() as Promise<{ upstreams: Array<{ version: string; weight: number }> }>,
-          () => undefined,
-        ),
+        routerUpstreams(fx.client, NS, MODEL).then((upstreams) => upstreams && { upstreams }),
       ]);
       const now = Date.now();
       const c = s.status?.canary;

@@ -963,6 +963,26 @@ export interface InferenceServiceTrafficRouter {
    * @default 1
    */
   replicas: number;
+  /**
+   * Request headers the router takes a version or role pin from (a pinned request goes to that
+   * version or role whatever the weights). Unset, the default: pins are ignored, since a pin
+   * chooses which version answers and whose errors count. Name only headers that a trusted proxy
+   * in front of the router sets and strips from client requests.
+   */
+  pinHeaders?: InferenceServiceTrafficRouterPinHeaders;
+}
+
+/**
+ * Request headers the router takes a version or role pin from (a pinned request goes to that
+ * version or role whatever the weights). Unset, the default: pins are ignored, since a pin chooses
+ * which version answers and whose errors count. Name only headers that a trusted proxy in front of
+ * the router sets and strips from client requests.
+ */
+export interface InferenceServiceTrafficRouterPinHeaders {
+  /** Header carrying a version number to pin, e.g. x-internal-modelship-version. */
+  version?: string;
+  /** Header carrying a role (stable, canary) to pin. */
+  role?: string;
 }
 
 /** Settings of the HTTPRoute (provider gateway-api). */

@@ -16,6 +16,8 @@ import { childMeta, scrapeAnnotations, servingPlacement, USER_SERVICE_PORT } fro
 import type { TrafficProvider } from './provider.js';
 
 export const ROUTER_PORT = 8080;
+/** The router's table and metrics: scraped and read in the cluster, never behind the Service. */
+export const ROUTER_ADMIN_PORT = 9090;
 export const ROUTER_ROLE = 'router';
 
 export interface RouterProviderOptions {
@@ -81,7 +83,7 @@ export function buildRouterDeployment(isvc: InferenceService, opts: RouterProvid
       template: {
         metadata: {
           labels: { ...labels, [Labels.model]: isvc.spec.model },
-          annotations: scrapeAnnotations(opts.scrapeAnnotations, ROUTER_PORT, '/-/router/metrics'),
+          annotations: scrapeAnnotations(opts.scrapeAnnotations, ROUTER_ADMIN_PORT, '/metrics'),
         },
         spec: {
           ...servingPlacement(isvc, opts.workloadDefaults, name),
@@ -99,11 +101,16 @@ export function buildRouterDeployment(isvc: InferenceService, opts: RouterProvid
                 isvc.metadata.name ?? '',
                 '--port',
                 String(ROUTER_PORT),
+                '--admin-port',
+                String(ROUTER_ADMIN_PORT),
                 '--shutdown-delay-ms',
                 '2000',
               ],
               env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-              ports: [{ name: 'http', containerPort: ROUTER_PORT }],
+              ports: [
+                { name: 'http', containerPort: ROUTER_PORT },
+                { name: 'admin', containerPort: ROUTER_ADMIN_PORT },
+              ],
               readinessProbe: probe('/-/router/readyz', 2),
               livenessProbe: probe('/-/router/healthz', 10),
               resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },

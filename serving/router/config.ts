@@ -24,6 +24,12 @@ export interface RouterConfig {
   sticky?: { header?: string; cookie?: string };
   /** Optional generation of whatever produced this table (e.g. the InferenceService). */
   generation?: number;
+  /**
+   * Request headers a version or role pin is taken from. None by default: a pin chooses which
+   * version answers (and whose feedback and errors count), so it is honoured only from a header
+   * a trusted proxy in front of the router sets and strips from client requests.
+   */
+  pins?: { versionHeader?: string; roleHeader?: string };
 }
 
 const name = { type: 'string', minLength: 1, maxLength: 253 } as const;
@@ -58,6 +64,14 @@ export const routerConfigSchema = {
       properties: {
         role: { type: 'string', minLength: 1 },
         percent: { type: 'number', minimum: 0, maximum: 100 },
+      },
+    },
+    pins: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        versionHeader: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,99}$' },
+        roleHeader: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,99}$' },
       },
     },
     sticky: {

@@ -2,12 +2,14 @@
 import type { ServerResponse } from 'node:http';
 
 export type RouterErrorCode =
-  'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'NOT_FOUND' | 'SHUTTING_DOWN';
+  'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'REQUEST_TIMEOUT' | 'NOT_FOUND' | 'SHUTTING_DOWN';
 
 export const STATUS_OF: Record<RouterErrorCode, number> = {
   NO_UPSTREAM: 503,
   UPSTREAM_UNAVAILABLE: 502,
   UPSTREAM_TIMEOUT: 504,
+  // The client's own slowness: never counted as the upstream's failure.
+  REQUEST_TIMEOUT: 408,
   NOT_FOUND: 404,
   SHUTTING_DOWN: 503,
 };

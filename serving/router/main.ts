@@ -17,12 +17,15 @@ export interface RouterCliOptions {
   namespace?: string;
   name?: string;
   port: number;
-  adminPort?: number;
+  /** table, metrics and probes; never the public port */
+  adminPort: number;
   upstreamTimeoutMs: number;
   /** After SIGTERM, keep serving with readyz 503 this long so endpoints drop the pod first. */
   shutdownDelayMs: number;
   host: string;
 }
+
+export const DEFAULT_ADMIN_PORT = 9090;
 
 /** A UsageError, so serving/main.ts exits 2 for it like for the other modes' flag errors. */
 export class RouterUsageError extends UsageError {
@@ -81,7 +84,7 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
     namespace: values.namespace,
     name: values.name,
     port: portNumber('--port', values.port, 8080)!,
-    adminPort: portNumber('--admin-port', values['admin-port']),
+    adminPort: portNumber('--admin-port', values['admin-port'], DEFAULT_ADMIN_PORT)!,
     upstreamTimeoutMs: timeout,
     shutdownDelayMs: delay,
     host: env.POD_IP || '0.0.0.0',

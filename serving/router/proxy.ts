@@ -1,6 +1,6 @@
 // Forwards one request to one upstream, streaming both bodies (no buffering, so large uploads
 // and downloads cost constant memory), and optionally a fire-and-forget mirror copy.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Upstream } from './config.js';
 import { sendError } from './errors.js';
 import { endToEnd, upstreamRequestHeaders } from './headers.js';
@@ -11,6 +11,8 @@ export interface ForwardContext {
   pool: UpstreamPool;
   /** Upstream socket idle limit; before response headers it yields 504. */
   timeoutMs: number;
+  /** Request body idle limit: a client that stops sending its body gets 408. */
+  clientBodyTimeoutMs: number;
   /** Called once when the client got its status code (or the exchange was cut). */
   done(status: number, upstreamSeconds: number | undefined): void;
 }
@@ -56,6 +58,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
     timedOut = true;
     upstreamReq.destroy(new Error(`no activity from upstream for ${ctx.timeoutMs} ms`));
   });
+  // While the upstream is not taking the body (back-pressure) the wait is ours, not the client's.
+  watchClientBody(req, ctx.clientBodyTimeoutMs, upstreamReq, () => finish(clientStalled(res, upstream, ctx)));
 
   upstreamReq.on('response', (upstreamRes) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -85,6 +89,42 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
   });
 
   req.pipe(upstreamReq);
+}
+
+/** The client stalled, not the upstream: answer 408 for it, and let the upstream go. */
+function clientStalled(res: ServerResponse, upstream: Upstream, ctx: ForwardContext): number {
+  return sendError(res, 'REQUEST_TIMEOUT', `request body stalled: nothing received for ${ctx.clientBodyTimeoutMs} ms`, {
+    ...identity(upstream),
+    connection: 'close',
+  });
+}
+
+/**
+ * Calls `stalled`, after cutting `upstreamReq` loose, when the body is unfinished and no byte
+ * arrived for `ms` while the upstream was ready to take it.
+ */
+function watchClientBody(req: IncomingMessage, ms: number, upstreamReq: ClientRequest, stalled: () => void): void {
+  if (req.complete) return;
+  const cut = () => {
+    req.unpipe(upstreamReq);
+    upstreamReq.removeAllListeners('error');
+    upstreamReq.on('error', () => {});
+    upstreamReq.destroy();
+    stalled();
+  };
+  const fire = () => (upstreamReq.writableNeedDrain ? reset() : cut());
+  let timer = setTimeout(fire, ms);
+  const reset = () => {
+    clearTimeout(timer);
+    timer = setTimeout(fire, ms);
+  };
+  const stop = () => {
+    clearTimeout(timer);
+    req.off('data', reset);
+  };
+  req.on('data', reset);
+  req.once('end', stop);
+  req.once('close', stop);
 }
 
 export interface MirrorContext {

@@ -1,12 +1,13 @@
 // The router: a routing table (rebuilt whenever the source changes), a pool of keep-alive
-// upstream agents, the proxy, and admin endpoints. Admin endpoints live under ADMIN_PREFIX on
-// the traffic port (so one Service port suffices) and, optionally, unprefixed on an admin port.
+// upstream agents, the proxy, and admin endpoints. The traffic port is the public one: it serves
+// only the probes under ADMIN_PREFIX and proxies the rest, except the model servers' internal
+// paths. The table and the metrics are on the admin port only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RouterConfig, Upstream } from './config.js';
 import { sendError } from './errors.js';
 import { RouterMetrics } from './metrics.js';
-import { forward, mirror } from './proxy.js';
+import { forward, mirror, originForm } from './proxy.js';
 import { jsonLogger, type RouterLogger, type RoutingSource } from './source.js';
 import { RoutingTable } from './table.js';
 import { UpstreamPool } from './upstreams.js';
@@ -21,7 +22,26 @@ export interface RouterOptions {
   upstreamTimeoutMs?: number;
   /** Request bytes a slow mirror may lag behind before its copy is dropped (default 8 MiB). */
   mirrorMaxBufferedBytes?: number;
+  /** A request body that stalls this long is answered 408, not held open against an upstream. */
+  clientBodyTimeoutMs?: number;
 }
+
+/** As long as a model server waits for a whole request (its --request-timeout-ms default). */
+export const DEFAULT_CLIENT_BODY_TIMEOUT_MS = 10_000;
+
+const PROBES = new Set(['/healthz', '/readyz']);
+
+/**
+ * Model-server paths meant for the cluster (Prometheus, the operator) and not for clients: the
+ * metrics and the reference profile describe traffic and training data.
+ */
+const isInternal = (target: string): boolean => {
+  const path = target.split('?')[0];
+  return path === '/metrics' || /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/profile$/.test(path);
+};
+
+const isFeedback = (req: IncomingMessage): boolean =>
+  req.method === 'POST' && originForm(req.url).split('?')[0] === '/feedback';
 
 export class Router {
   readonly metrics: RouterMetrics;
@@ -44,11 +64,21 @@ export class Router {
     return this.table.config;
   }
 
-  /** Traffic-port handler: admin paths under ADMIN_PREFIX, everything else is proxied. */
+  /** Traffic-port handler: the probes under ADMIN_PREFIX, internal paths refused, the rest proxied. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     if (url.startsWith(`${ADMIN_PREFIX}/`)) {
-      this.admin(url.slice(ADMIN_PREFIX.length), res);
+      const path = url.slice(ADMIN_PREFIX.length);
+      if (PROBES.has(path.split('?')[0])) this.admin(path, res);
+      else {
+        req.resume();
+        sendError(res, 'NOT_FOUND', `${ADMIN_PREFIX}${path.split('?')[0]} is served on the router's admin port only`);
+      }
+      return;
+    }
+    if (isInternal(originForm(url))) {
+      req.resume();
+      sendError(res, 'NOT_FOUND', 'not served through the router: the model servers answer it in the cluster only');
       return;
     }
     this.proxy(req, res);
@@ -80,7 +110,7 @@ export class Router {
   private proxy(req: IncomingMessage, res: ServerResponse): void {
     const table = this.table;
     const model = table.config.model;
-    const route = table.route(req.headers);
+    const route = table.route(req.headers, isFeedback(req) ? 'feedback' : 'request');
     if (route.upstream === undefined) {
       req.resume();
       const status = sendError(res, route.code, route.message);
@@ -92,6 +122,7 @@ export class Router {
     forward(req, res, upstream, {
       pool: this.pool,
       timeoutMs: this.options.upstreamTimeoutMs ?? 60_000,
+      clientBodyTimeoutMs: this.options.clientBodyTimeoutMs ?? DEFAULT_CLIENT_BODY_TIMEOUT_MS,
       done: (status, seconds) => {
         this.metrics.requests.inc({ ...labels, code: String(status) });
         if (seconds !== undefined) this.metrics.upstreamDuration.observe(labels, seconds);
@@ -152,7 +183,7 @@ function json(res: ServerResponse, status: number, value: unknown): void {
 export interface RunningRouter {
   router: Router;
   server: Server;
-  adminServer?: Server;
+  adminServer: Server;
   /** e.g. "http://127.0.0.1:41234" */
   url: string;
   adminUrl: string;
@@ -163,6 +194,7 @@ export interface RunningRouter {
 export interface StartRouterOptions extends RouterOptions {
   host?: string;
   port?: number;
+  /** The admin port (table, metrics, probes); 0 or unset: any free port. */
   adminPort?: number;
 }
 
@@ -186,12 +218,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const host = options.host ?? '0.0.0.0';
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, router.handle);
   const address = await listen(server, options.port ?? 0, host);
-  let adminServer: Server | undefined;
-  let adminUrl = `${urlOf(address)}${ADMIN_PREFIX}`;
-  if (options.adminPort !== undefined) {
-    adminServer = createServer(router.handleAdmin);
-    adminUrl = urlOf(await listen(adminServer, options.adminPort, host));
-  }
+  const adminServer = createServer(router.handleAdmin);
+  const adminUrl = urlOf(await listen(adminServer, options.adminPort ?? 0, host));
   const close = async (graceMs = 10_000) => {
     router.startDraining();
     const closed = new Promise<void>((done) => server.close(() => done()));
@@ -199,8 +227,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     await closed;
     clearTimeout(timer);
-    adminServer?.closeAllConnections();
-    await new Promise<void>((done) => (adminServer ? adminServer.close(() => done()) : done()));
+    adminServer.closeAllConnections();
+    await new Promise<void>((done) => adminServer.close(() => done()));
     router.close();
   };
   return { router, server, adminServer, url: urlOf(address), adminUrl, close };

@@ -24,7 +24,7 @@ import type { RouterConfig, Upstream } from './config.js';
 export const VERSION_HEADER = 'x-modelship-version';
 export const ROLE_HEADER = 'x-modelship-role';
 
-export type RouteReason = 'pinned-version' | 'pinned-role' | 'sticky' | 'weighted';
+export type RouteReason = 'pinned-version' | 'pinned-role' | 'sticky' | 'weighted' | 'feedback';
 export type Route =
   { upstream: Upstream; reason: RouteReason } | { upstream: undefined; code: 'NO_UPSTREAM'; message: string };
 
@@ -128,9 +128,15 @@ export class RoutingTable {
     this.mirrorUpstream = m && m.percent > 0 ? config.upstreams.find((u) => u.role === m.role) : undefined;
   }
 
-  /** Chooses the upstream for a request: version pin, role pin, sticky key, then weights. */
-  route(headers: Headers): Route {
-    const version = single(headers[VERSION_HEADER]);
+  /**
+   * Chooses the upstream for a request: version pin, role pin (each only from its configured
+   * header), sticky key, then weights. Feedback takes no place in the split: any version's pods
+   * count it for the version that predicted, so it goes to the highest-weight upstream, and the
+   * split of predictions stays exact.
+   */
+  route(headers: Headers, kind: 'request' | 'feedback' = 'request'): Route {
+    const pins = this.config.pins;
+    const version = pins?.versionHeader ? single(headers[pins.versionHeader]) : undefined;
     if (version !== undefined) {
       const pinned = this.byHighestWeight(this.config.upstreams.filter((u) => u.version === version));
       return pinned
@@ -141,7 +147,7 @@ export class RoutingTable {
             message: `no upstream serves version "${version}" of model "${this.config.model}"`,
           };
     }
-    const role = single(headers[ROLE_HEADER]);
+    const role = pins?.roleHeader ? single(headers[pins.roleHeader]) : undefined;
     if (role !== undefined) {
       const pinned = this.config.upstreams.find((u) => u.role === role);
       return pinned
@@ -159,6 +165,7 @@ export class RoutingTable {
         message: `no upstream with a positive weight for model "${this.config.model}"`,
       };
     }
+    if (kind === 'feedback') return { upstream: this.byHighestWeight(this.weighted)!, reason: 'feedback' };
     const key = this.stickyKey(headers);
     if (key !== undefined) return { upstream: this.atPoint(hashToUnit(key) * this.total), reason: 'sticky' };
     return { upstream: this.nextWeighted(), reason: 'weighted' };

@@ -45,7 +45,6 @@ test.after(() => stopScenario(fx, load));
 test('a model trained on shifted data is rolled back for drift; traffic returns to stable', async () => {
   // The default drift.max (0.25): the shifted reference scores several times that.
   const started = await serveV1WithLoad(fx);
-  const url = started.url;
   load = started.load;
   const stats = started.load.stats;
 
@@ -86,7 +85,7 @@ test('a model trained on shifted data is rolled back for drift; traffic returns 
   assert.is(s.status?.phase, 'RolledBack');
   assert.ok(s.status?.failedVersions?.some((f) => f.version === 2));
 
-  const table = await routerDropped(url, 2);
+  const table = await routerDropped(fx.client, 2);
   assert.ok(
     table.some((u) => u.version === '1' && u.weight > 0),
     JSON.stringify(table),

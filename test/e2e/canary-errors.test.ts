@@ -38,7 +38,6 @@ test.after(() => stopScenario(fx, load));
 
 test('a canary answering 5xx is rolled back for errorRate; stable keeps answering', async () => {
   const started = await serveV1WithLoad(fx);
-  const url = started.url;
   load = started.load;
   const stats = started.load.stats;
 
@@ -65,7 +64,7 @@ test('a canary answering 5xx is rolled back for errorRate; stable keeps answerin
   assert.is(s.status?.phase, 'RolledBack');
   assert.ok(s.status?.failedVersions?.some((f) => f.version === 2));
 
-  const table = await routerDropped(url, 2);
+  const table = await routerDropped(fx.client, 2);
   assert.ok(
     table.some((u) => u.version === '1' && u.weight > 0),
     JSON.stringify(table),

@@ -11,6 +11,7 @@ import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { readFeedbackCredential } from '../../hack/loadgen/credential.js';
+import { routerUpstreams } from '../../hack/loadgen/router-admin.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import {
@@ -262,12 +263,12 @@ export async function stopScenario(
 
 /** Waits (2 s at most) until the router sends nothing to `version`; returns its table. */
 export function routerDropped(
-  url: string,
+  client: KubeClient,
   version: number,
 ): Promise<Array<{ role: string; version: string; weight: number }>> {
   return waitFor(
     async () => {
-      const t = await routerTable(url);
+      const t = await routerUpstreams(client, NS, MODEL);
       return t && !t.some((u) => u.version === String(version) && u.weight > 0) ? t : undefined;
     },
     2_000,
@@ -430,16 +431,8 @@ export function breakModelAtInference(dir: string): Promise<void> {
   });
 }
 
-/** The router's routing table (`/-/router/config`), undefined when it does not answer. */
-export async function routerTable(
-  url: string,
-): Promise<Array<{ role: string; version: string; weight: number }> | undefined> {
-  const r = await fetch(`${url}/-/router/config`).then(
-    (res) => res.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>,
-    () => undefined,
-  );
-  return r?.upstreams;
-}
+/** The router's routing table (from a router pod's admin port), undefined when it does not answer. */
+export const routerTable = (client: KubeClient) => routerUpstreams(client, NS, MODEL);
 
 /** Waits until `version` has a history entry (promoted or rolled back); the last status in the error. */
 export async function rolloutEnded(client: KubeClient, version: number, timeoutMs: number): Promise<InferenceService> {

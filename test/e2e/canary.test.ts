@@ -23,6 +23,7 @@ import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { generateImages, ensureImageModelVariant } from '../support/models.js';
 import { readFeedbackCredential } from '../../hack/loadgen/credential.js';
+import { routerUpstreams } from '../../hack/loadgen/router-admin.js';
 import { runLoad, emptyStats } from '../../hack/loadgen/loadgen.js';
 import {
   accuracyGain,
@@ -262,7 +263,6 @@ test('an equally good version (another training seed) is promoted at the default
 });
 
 test('a version trained on shuffled labels is rolled back for accuracy within failureLimit analyses of enough feedback; the router drops it in < 1 s', async () => {
-  const url = await routerUrl(client);
   await ready(4, 'bad');
   const analyses = new Map<string, { enough: boolean; verdict: string }>();
   let statusSawRollback = 0;
@@ -271,10 +271,7 @@ test('a version trained on shuffled labels is rolled back for accuracy within fa
     async () => {
       const [s, table] = await Promise.all([
         getIsvc(),
-        fetch(`${url}/-/router/config`).then(
-          (r) => r.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>,
-          () => undefined,
-        ),
+        routerUpstreams(client, NS, MODEL).then((upstreams) => upstreams && { upstreams }),
       ]);
       const t = performance.now();
       const a = s.status?.analysis;

@@ -59,6 +59,12 @@ test('tableFromStatus: stable and canary upstreams with their weights; roles wit
   );
 });
 
+test('tableFromStatus: pins only from the headers spec.traffic.router.pinHeaders names, none by default', () => {
+  assert.is(tableFromStatus({ spec: { model: 'faces' }, status: status(10) }).pins, undefined);
+  const spec = { model: 'faces', traffic: { router: { pinHeaders: { version: 'x-internal-pin-version' } } } };
+  assert.equal(tableFromStatus({ spec, status: status(10) }).pins, { versionHeader: 'x-internal-pin-version' });
+});
+
 test('follows the status by watch: weight changes arrive in well under a second; invalid tables are refused', async () => {
   const isvc: InferenceService = {
     apiVersion: API_VERSION,

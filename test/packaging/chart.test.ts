@@ -147,14 +147,14 @@ test('all features on: 2 replicas, PDB, ServiceMonitor, PodMonitor, PrometheusRu
   );
   for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule'])
     assert.is(find(objs, kind).length, 1, kind);
-  // Model servers on /metrics, routers on /-/router/metrics (the router forwards /metrics upstream).
+  // Model servers on /metrics of their port, routers on their admin port (never the public one).
   const monitors = Object.fromEntries(
     find(objs, 'PodMonitor').map((m) => [
       m.spec.selector.matchExpressions[1].values.join(','),
-      m.spec.podMetricsEndpoints[0].path,
+      `${m.spec.podMetricsEndpoints[0].port} ${m.spec.podMetricsEndpoints[0].path}`,
     ]),
   );
-  assert.equal(monitors, { 'stable,canary': '/metrics', router: '/-/router/metrics' });
+  assert.equal(monitors, { 'stable,canary': 'http /metrics', router: 'admin /metrics' });
   assert.is(find(objs, 'ConfigMap').length, 3);
 });
 

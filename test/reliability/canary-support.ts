@@ -7,6 +7,7 @@ import { AlreadyExistsError } from '../../operator/runtime/errors.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { readFeedbackCredential } from '../../hack/loadgen/credential.js';
+import { routerUpstreams } from '../../hack/loadgen/router-admin.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { ensureSampleModel, generateImages } from '../support/models.js';
 import { ensureCorruptModel } from '../e2e/canary-support.js';
@@ -207,17 +208,6 @@ export interface CanaryChaos {
   stop(): Promise<void>;
 }
 
-/** The routing table the router serves (`/-/router/config`), undefined when it does not answer. */
-export async function routerUpstreams(
-  url: string,
-): Promise<Array<{ role: string; version: string; weight: number }> | undefined> {
-  const r = await fetch(`${url}/-/router/config`).then(
-    (res) => res.json() as Promise<{ upstreams: Array<{ role: string; version: string; weight: number }> }>,
-    () => undefined,
-  );
-  return r?.upstreams;
-}
-
 /**
  * Two canaries under `chaos`: v2, the same model as stable (must be promoted), then v3, a model
  * trained on shuffled labels (must be rolled back). Asserts, after each: exactly one decision,
@@ -272,7 +262,7 @@ export async function goodThenBadUnderChaos(
   // The data path converges on the status: all traffic to v2, v3 gone from the table.
   const table = await waitFor(
     async () => {
-      const t = await routerUpstreams(url);
+      const t = await routerUpstreams(env.client, NS, MODEL);
       return t && t.length > 0 && t.every((u) => u.version === '2' || u.weight === 0) ? t : undefined;
     },
     30_000,

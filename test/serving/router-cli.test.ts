@@ -41,8 +41,11 @@ function startRouterProcess(args: string[]): Proc {
 async function waitForUrl(p: Proc): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const m = /"message":"router listening","url":"([^"]+)"/.exec(p.output());
-    if (m) return m[1];
+    const m = /"message":"router listening","url":"([^"]+)","admin":"([^"]+)"/.exec(p.output());
+    if (m) {
+      adminUrl = m[2];
+      return m[1];
+    }
     if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`router did not start:\n${p.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -53,6 +56,7 @@ let upstream: Server;
 let upstreamUrl: string;
 let router: Proc | undefined;
 let url: string;
+let adminUrl: string;
 
 const t = suite('serve router (process)');
 
@@ -69,7 +73,17 @@ t.before(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   writeConfig({ model: 'iris', upstreams: [{ role: 'stable', version: 'v1', url: upstreamUrl, weight: 100 }] });
-  router = startRouterProcess(['--config', configPath, '--port', '0', '--shutdown-delay-ms', '300']);
+  // An ephemeral admin port: the default (9090) may be taken on a shared machine.
+  router = startRouterProcess([
+    '--config',
+    configPath,
+    '--port',
+    '0',
+    '--admin-port',
+    '0',
+    '--shutdown-delay-ms',
+    '300',
+  ]);
   url = await waitForUrl(router);
 });
 
@@ -91,9 +105,16 @@ t('listens on POD_IP and proxies with identity headers', async () => {
   assert.equal(await r.json(), { path: '/v2/health/ready' });
 });
 
-t('admin endpoints under /-/router, with process metrics', async () => {
+t('probes on the public port; the table and metrics, with process metrics, on the admin port only', async () => {
   assert.is((await fetch(`${url}/-/router/readyz`)).status, 200);
-  const metrics = await (await fetch(`${url}/-/router/metrics`)).text();
+  assert.is((await fetch(`${url}/-/router/healthz`)).status, 200);
+  for (const internal of ['/-/router/metrics', '/-/router/config', '/metrics', '/v2/models/iris/profile']) {
+    const r = await fetch(`${url}${internal}`);
+    assert.is(r.status, 404, internal);
+    assert.not.match(await r.text(), /modelship_router|upstreams|"path"/, `${internal} reveals nothing`);
+  }
+  assert.is((await fetch(`${adminUrl}/config`)).status, 200);
+  const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
   assert.match(metrics, /modelship_router_requests_total\{model="iris",role="stable",version="v1",code="200"\} 1/);
   assert.match(metrics, /process_resident_memory_bytes/);
 });

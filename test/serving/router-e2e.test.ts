@@ -112,23 +112,30 @@ t('50/50: both versions answer, and x-modelship-version always matches the answe
   assert.equal(versions, { v1: 10, v2: 10 });
 });
 
-t('pinning to the canary, and feedback for its prediction accepted through the router', async () => {
-  const r = await predict({ 'x-modelship-version': 'v2' });
-  const body = (await r.json()) as {
-    version: string;
-    predictions: { predictionId: string; heads: Record<string, { label: string }> }[];
-  };
-  assert.is(body.version, 'v2');
-  const [head, { label }] = Object.entries(body.predictions[0].heads)[0];
-  // Unpinned: either replica may take it; the signed token makes that fine.
-  const fb = await fetch(`${router.url}/feedback`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { [head]: label } }),
-  });
-  assert.is(fb.status, 200);
-  assert.equal(await fb.json(), { accepted: { [head]: 'correct' } });
-});
+t(
+  'pinning to the canary (by the trusted header), and feedback for its prediction accepted through the router',
+  async () => {
+    const untrusted = source.current();
+    source.set({ ...untrusted, pins: { versionHeader: 'x-pin-version' } });
+    const r = await predict({ 'x-pin-version': 'v2' });
+    source.set(untrusted);
+    const body = (await r.json()) as {
+      version: string;
+      predictions: { predictionId: string; heads: Record<string, { label: string }> }[];
+    };
+    assert.is(body.version, 'v2');
+    const [head, { label }] = Object.entries(body.predictions[0].heads)[0];
+    // Feedback goes to the highest-weight upstream whatever version predicted: the signed token
+    // says which version it counts for.
+    const fb = await fetch(`${router.url}/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ predictionId: body.predictions[0].predictionId, labels: { [head]: label } }),
+    });
+    assert.is(fb.status, 200);
+    assert.equal(await fb.json(), { accepted: { [head]: 'correct' } });
+  },
+);
 
 t('a table change takes the canary out at once', async () => {
   source.set({

@@ -198,29 +198,62 @@ test('all weights zero → NO_UPSTREAM for unpinned requests', () => {
   assert.equal(tally(new RoutingTable(config(0, 0)), 3), { NO_UPSTREAM: 3 });
 });
 
-test('version pin beats weights, reaching a weight-0 canary; role pin likewise; unknown pins fail', () => {
+const TRUSTED = { versionHeader: 'x-internal-pin-version', roleHeader: 'x-internal-pin-role' };
+
+test('pins from any client are ignored by default: the weights decide', () => {
   const table = new RoutingTable(config(100, 0));
+  const clientPins: Array<Record<string, string>> = [
+    { 'x-modelship-version': 'v2' },
+    { 'x-modelship-role': 'canary' },
+    { 'x-internal-pin-version': 'v2' },
+  ];
+  for (const headers of clientPins)
+    assert.equal(
+      tally(table, 5, () => headers),
+      { stable: 5 },
+      JSON.stringify(headers),
+    );
+});
+
+test('version pin from the trusted header beats weights, reaching a weight-0 canary; role pin likewise; unknown pins fail', () => {
+  const table = new RoutingTable(config(100, 0, { pins: TRUSTED }));
   assert.equal(
-    tally(table, 5, () => ({ 'x-modelship-version': 'v2' })),
+    tally(table, 5, () => ({ 'x-internal-pin-version': 'v2' })),
     { canary: 5 },
   );
   assert.equal(
-    tally(table, 5, () => ({ 'x-modelship-role': 'canary' })),
+    tally(table, 5, () => ({ 'x-internal-pin-role': 'canary' })),
     { canary: 5 },
   );
   assert.equal(
-    tally(table, 2, () => ({ 'x-modelship-version': 'v9' })),
+    tally(table, 5, () => ({ 'x-modelship-version': 'v2', 'x-modelship-role': 'canary' })),
+    { stable: 5 },
+    'the well-known names are not trusted just because some header is',
+  );
+  assert.equal(
+    tally(table, 2, () => ({ 'x-internal-pin-version': 'v9' })),
     { NO_UPSTREAM: 2 },
   );
   assert.equal(
-    tally(table, 2, () => ({ 'x-modelship-role': 'shadow' })),
+    tally(table, 2, () => ({ 'x-internal-pin-role': 'shadow' })),
     { NO_UPSTREAM: 2 },
   );
   // The version pin wins over a contradicting role pin.
   assert.equal(
-    tally(table, 1, () => ({ 'x-modelship-version': 'v1', 'x-modelship-role': 'canary' })),
+    tally(table, 1, () => ({ 'x-internal-pin-version': 'v1', 'x-internal-pin-role': 'canary' })),
     { stable: 1 },
   );
+});
+
+test('feedback takes no place in the split: it goes to the highest weight, predictions keep exact shares', () => {
+  const table = new RoutingTable(config(90, 10));
+  const served: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const feedback = table.route({}, 'feedback');
+    assert.is(feedback.upstream?.role, 'stable');
+    served.push(table.route({}).upstream!.role);
+  }
+  assert.is(served.filter((r) => r === 'canary').length, 100, 'exactly 10 % of predictions');
 });
 
 test('sticky header: a key always lands on the same upstream; keys spread by weight', () => {
@@ -328,7 +361,7 @@ test('CLI flags: defaults, POD_IP, and usage errors', () => {
   assert.equal(parseRouterArgs(['--config', 'r.json'], {}), {
     config: 'r.json',
     port: 8080,
-    adminPort: undefined,
+    adminPort: 9090,
     upstreamTimeoutMs: 60000,
     shutdownDelayMs: 0,
     host: '0.0.0.0',

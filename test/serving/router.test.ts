@@ -6,13 +6,14 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RouterConfig } from '../../serving/router/config.js';
 import { FileRoutingSource } from '../../serving/router/file-source.js';
 import { RouterMetrics } from '../../serving/router/metrics.js';
 import { startRouter, type RunningRouter } from '../../serving/router/router.js';
+import { StaticRoutingSource } from '../../serving/router/source.js';
 import type { RouterLogger } from '../../serving/router/source.js';
 
 interface Seen {
@@ -231,12 +232,14 @@ t(
 );
 
 t(
-  'pinning by x-modelship-version and x-modelship-role reaches a weight-0 canary; unknown version → 503 JSON',
+  'pinning by the trusted headers reaches a weight-0 canary; client pins ignored; unknown version → 503 JSON',
   async () => {
     await apply(table(100, 0));
-    assert.equal(await countRoles(20, () => ({ 'x-modelship-version': 'v2' })), { canary: 20 });
-    assert.equal(await countRoles(20, () => ({ 'x-modelship-role': 'canary' })), { canary: 20 });
-    const r = await call(`${router.url}/predict`, { headers: { 'x-modelship-version': 'v7' } });
+    assert.equal(await countRoles(20, () => ({ 'x-modelship-version': 'v2' })), { stable: 20 }, 'untrusted');
+    await apply(table(100, 0, { pins: { versionHeader: 'x-pin-version', roleHeader: 'x-pin-role' } }));
+    assert.equal(await countRoles(20, () => ({ 'x-pin-version': 'v2' })), { canary: 20 });
+    assert.equal(await countRoles(20, () => ({ 'x-pin-role': 'canary' })), { canary: 20 });
+    const r = await call(`${router.url}/predict`, { headers: { 'x-pin-version': 'v7' } });
     assert.is(r.status, 503);
     assert.is(json(r).error.code, 'NO_UPSTREAM');
     assert.match(json(r).error.message, /v7/);
@@ -368,6 +371,46 @@ t('an upstream that does not answer in time → 504 JSON', async () => {
     assert.is(json(r).error.code, 'UPSTREAM_TIMEOUT');
   } finally {
     await slow.close();
+  }
+});
+
+t('a client that stalls its body gets 408, counted as 408 and never as the upstream failing', async () => {
+  const own = new RouterMetrics();
+  const stalling = await startRouter({
+    source: new StaticRoutingSource(table(100, 0)),
+    log,
+    metrics: own,
+    host: '127.0.0.1',
+    port: 0,
+    upstreamTimeoutMs: 5000,
+    clientBodyTimeoutMs: 200,
+  });
+  try {
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(stalling.url).port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(
+        'POST /predict HTTP/1.1\r\nhost: x\r\ncontent-type: image/png\r\ncontent-length: 1000\r\n\r\nonly ten b',
+      );
+    });
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /"code":"REQUEST_TIMEOUT"/);
+    assert.ok(
+      Date.now() - started < 2000,
+      `answered after ${Date.now() - started} ms, long before the upstream timeout`,
+    );
+    const text = await own.registry.metrics();
+    assert.match(
+      text,
+      /modelship_router_requests_total\{model="face-attributes",role="stable",version="v1",code="408"\} 1/,
+    );
+    assert.not.match(text, /code="50[24]"/);
+  } finally {
+    await stalling.close(100);
   }
 });
 

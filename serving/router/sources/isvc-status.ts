@@ -15,10 +15,20 @@ const PLURAL = 'inferenceservices';
 /** The parts of an InferenceService this source reads. */
 export interface IsvcLike {
   metadata?: { name?: string; generation?: number; resourceVersion?: string };
-  spec?: { model?: string };
+  spec?: { model?: string; traffic?: { router?: { pinHeaders?: { version?: string; role?: string } } } };
   status?: {
     stable?: { version?: number; url?: string; weight?: number };
     canary?: { version?: number; url?: string; weight?: number };
+  };
+}
+
+/** The pin headers spec.traffic.router.pinHeaders names; none unless the user named some. */
+function pinsOf(isvc: IsvcLike): RouterConfig['pins'] {
+  const named = isvc.spec?.traffic?.router?.pinHeaders;
+  if (!named?.version && !named?.role) return undefined;
+  return {
+    ...(named.version ? { versionHeader: named.version } : {}),
+    ...(named.role ? { roleHeader: named.role } : {}),
   };
 }
 
@@ -35,9 +45,11 @@ export function tableFromStatus(isvc: IsvcLike): RouterConfig {
         weight: r.weight ?? (role === 'stable' ? 100 : 0),
       });
   }
+  const pins = pinsOf(isvc);
   return validateRouterConfig({
     model: isvc.spec?.model ?? isvc.metadata?.name ?? 'unknown',
     upstreams,
+    ...(pins ? { pins } : {}),
     ...(isvc.metadata?.generation !== undefined ? { generation: isvc.metadata.generation } : {}),
   });
 }
