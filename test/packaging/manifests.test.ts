@@ -62,7 +62,31 @@ for (const [file, entry] of IMAGES) {
       'no dev dependencies in the runtime',
     );
   });
+
+  test(`${file}: a supported Node LTS, and every npm ci under the project's .npmrc (no install scripts)`, () => {
+    const s = stages(file);
+    for (const st of s) {
+      const base = resolveFrom(file, st.from);
+      if (/node/.test(base)) assert.match(base, /node(js)?:?(22|24)\b/, `${st.name ?? 'stage'} base ${base}`);
+      const ci = st.lines.findIndex((l) => /^RUN npm ci/.test(l));
+      if (ci < 0) continue;
+      assert.ok(
+        st.lines.slice(0, ci).some((l) => /^COPY .*\.npmrc/.test(l)),
+        `${st.name}: .npmrc copied before npm ci`,
+      );
+    }
+  });
 }
+
+test('.npmrc: no dependency install scripts, and only keys npm knows (no warning at install)', () => {
+  const keys = readFileSync(join(REPO, '.npmrc'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .map((l) => l.split('=')[0].trim());
+  assert.ok(keys.includes('ignore-scripts'));
+  assert.match(readFileSync(join(REPO, '.npmrc'), 'utf8'), /^ignore-scripts=true$/m);
+  assert.not.ok(keys.includes('onnxruntime-node-install'), 'npm warns about keys it does not know');
+});
 
 test('the build stages compile the entry points as written, and the output starts', () => {
   const commands = IMAGES.map(([file]) =>
