@@ -35,7 +35,11 @@ function routerLabels(isvc: InferenceService): Record<string, string> {
   return { [Labels.inferenceService]: isvc.metadata.name ?? '', [Labels.role]: ROUTER_ROLE };
 }
 
-/** ServiceAccount, Role and RoleBinding that let the router read this one InferenceService. */
+/**
+ * ServiceAccount, Role and RoleBinding that let the router read this one InferenceService, and
+ * list the EndpointSlices of its namespace (the ready pods each prediction's feedback goes to;
+ * list cannot be limited to names, the label selector narrows what it asks for).
+ */
 export function buildRouterRbac(isvc: InferenceService): KubeObject[] {
   const name = routerName(isvc);
   return [
@@ -51,6 +55,7 @@ export function buildRouterRbac(isvc: InferenceService): KubeObject[] {
           resourceNames: [isvc.metadata.name ?? ''],
           verbs: ['get', 'list', 'watch'],
         },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
       ],
     },
     {

@@ -13,6 +13,11 @@ export interface Upstream {
   url: string;
   /** Relative share of unpinned traffic (any non-negative number; 0 = pinned requests only). */
   weight: number;
+  /**
+   * The ready pods behind `url`, when known: feedback for a prediction is sent to one of them,
+   * the same one every time, so that its replay memory sees every replay.
+   */
+  endpoints?: string[];
 }
 
 export interface RouterConfig {
@@ -54,6 +59,11 @@ export const routerConfigSchema = {
           version: name,
           url: { type: 'string', format: 'uri', pattern: '^https?://' },
           weight: { type: 'number', minimum: 0, maximum: 1000000 },
+          endpoints: {
+            type: 'array',
+            maxItems: 1000,
+            items: { type: 'string', format: 'uri', pattern: '^https?://' },
+          },
         },
       },
     },

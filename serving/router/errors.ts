@@ -2,7 +2,13 @@
 import type { ServerResponse } from 'node:http';
 
 export type RouterErrorCode =
-  'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'REQUEST_TIMEOUT' | 'NOT_FOUND' | 'SHUTTING_DOWN';
+  | 'NO_UPSTREAM'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'REQUEST_TIMEOUT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'SHUTTING_DOWN';
 
 export const STATUS_OF: Record<RouterErrorCode, number> = {
   NO_UPSTREAM: 503,
@@ -10,6 +16,7 @@ export const STATUS_OF: Record<RouterErrorCode, number> = {
   UPSTREAM_TIMEOUT: 504,
   // The client's own slowness: never counted as the upstream's failure.
   REQUEST_TIMEOUT: 408,
+  PAYLOAD_TOO_LARGE: 413,
   NOT_FOUND: 404,
   SHUTTING_DOWN: 503,
 };

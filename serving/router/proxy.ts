@@ -13,6 +13,10 @@ export interface ForwardContext {
   timeoutMs: number;
   /** Request body idle limit: a client that stops sending its body gets 408. */
   clientBodyTimeoutMs: number;
+  /** The body, already read (feedback), instead of streaming the request's. */
+  body?: Buffer;
+  /** Where to send it instead of the upstream's URL: one of its endpoints. */
+  targetUrl?: string;
   /** Called once when the client got its status code (or the exchange was cut). */
   done(status: number, upstreamSeconds: number | undefined): void;
 }
@@ -34,7 +38,7 @@ function identity(upstream: Upstream): Record<string, string> {
 }
 
 export function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, ctx: ForwardContext): void {
-  const target = ctx.pool.get(upstream.url);
+  const target = ctx.pool.get(ctx.targetUrl ?? upstream.url);
   const started = process.hrtime.bigint();
   let timedOut = false;
   let finished = false;
@@ -88,7 +92,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
     }
   });
 
-  req.pipe(upstreamReq);
+  if (ctx.body) upstreamReq.end(ctx.body);
+  else req.pipe(upstreamReq);
 }
 
 /** The client stalled, not the upstream: answer 408 for it, and let the upstream go. */

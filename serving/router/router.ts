@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { RouterConfig, Upstream } from './config.js';
 import { sendError } from './errors.js';
 import { RouterMetrics } from './metrics.js';
+import { FeedbackBodyError, pickEndpoint, predictionKey, readFeedbackBody } from './feedback.js';
 import { forward, mirror, originForm } from './proxy.js';
 import { jsonLogger, type RouterLogger, type RoutingSource } from './source.js';
 import { RoutingTable } from './table.js';
@@ -39,6 +40,10 @@ const isInternal = (target: string): boolean => {
   const path = target.split('?')[0];
   return path === '/metrics' || /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/profile$/.test(path);
 };
+
+/** The endpoint a prediction's feedback goes to; the upstream's URL when its pods are not known. */
+const endpointFor = (upstream: Upstream, key: string | undefined): string | undefined =>
+  key && upstream.endpoints?.length ? pickEndpoint(upstream.endpoints, key) : undefined;
 
 const isFeedback = (req: IncomingMessage): boolean =>
   req.method === 'POST' && originForm(req.url).split('?')[0] === '/feedback';
@@ -81,7 +86,8 @@ export class Router {
       sendError(res, 'NOT_FOUND', 'not served through the router: the model servers answer it in the cluster only');
       return;
     }
-    this.proxy(req, res);
+    if (isFeedback(req)) void this.proxyFeedback(req, res);
+    else this.proxy(req, res);
   };
 
   /** Admin-port handler: the same admin endpoints, with or without the prefix. */
@@ -103,14 +109,38 @@ export class Router {
 
   private apply(config: RouterConfig): RoutingTable {
     this.metrics.tableApplied(config);
-    this.pool.retainOnly(config.upstreams.map((u) => u.url));
+    this.pool.retainOnly(config.upstreams.flatMap((u) => [u.url, ...(u.endpoints ?? [])]));
     return new RoutingTable(config);
   }
 
-  private proxy(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Feedback: read (small), then sent to the one endpoint its predictionId hashes to, so that
+   * replays of a prediction always meet the same replay memory.
+   */
+  private async proxyFeedback(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const model = this.table.config.model;
+    let body: Buffer;
+    try {
+      body = await readFeedbackBody(req, this.clientBodyTimeoutMs);
+    } catch (err) {
+      const e = err as FeedbackBodyError;
+      const status =
+        e.code === 'CLIENT_GONE' ? (res.destroy(), 499) : sendError(res, e.code, e.message, { connection: 'close' });
+      this.metrics.requests.inc({ model, role: 'none', version: 'none', code: String(status) });
+      return;
+    }
+    const key = predictionKey(body);
+    this.proxy(req, res, { body, endpointKey: key });
+  }
+
+  private get clientBodyTimeoutMs(): number {
+    return this.options.clientBodyTimeoutMs ?? DEFAULT_CLIENT_BODY_TIMEOUT_MS;
+  }
+
+  private proxy(req: IncomingMessage, res: ServerResponse, feedback?: { body: Buffer; endpointKey?: string }): void {
     const table = this.table;
     const model = table.config.model;
-    const route = table.route(req.headers, isFeedback(req) ? 'feedback' : 'request');
+    const route = table.route(req.headers, feedback ? 'feedback' : 'request');
     if (route.upstream === undefined) {
       req.resume();
       const status = sendError(res, route.code, route.message);
@@ -122,7 +152,8 @@ export class Router {
     forward(req, res, upstream, {
       pool: this.pool,
       timeoutMs: this.options.upstreamTimeoutMs ?? 60_000,
-      clientBodyTimeoutMs: this.options.clientBodyTimeoutMs ?? DEFAULT_CLIENT_BODY_TIMEOUT_MS,
+      clientBodyTimeoutMs: this.clientBodyTimeoutMs,
+      ...(feedback ? { body: feedback.body, targetUrl: endpointFor(upstream, feedback.endpointKey) } : {}),
       done: (status, seconds) => {
         this.metrics.requests.inc({ ...labels, code: String(status) });
         if (seconds !== undefined) this.metrics.upstreamDuration.observe(labels, seconds);

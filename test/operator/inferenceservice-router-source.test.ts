@@ -10,6 +10,7 @@ import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { KubeTransport } from '../../operator/runtime/transport.js';
 import { IsvcStatusRoutingSource, tableFromStatus } from '../../serving/router/sources/isvc-status.js';
+import { readyEndpoints } from '../../serving/router/sources/endpoint-slices.js';
 import { silentLogger, type RouterConfig } from '../../serving/router/index.js';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { REPO_ROOT } from '../support/models.js';
@@ -57,6 +58,26 @@ test('tableFromStatus: stable and canary upstreams with their weights; roles wit
   assert.throws(() =>
     tableFromStatus({ spec: { model: 'faces' }, status: { stable: { version: 1, weight: 100, url: 'ftp://x' } } }),
   );
+});
+
+test('tableFromStatus: each role with its ready pods; readyEndpoints reads them from EndpointSlices', () => {
+  const slices = [
+    {
+      metadata: { labels: { 'kubernetes.io/service-name': 'faces-stable' } },
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [
+        { addresses: ['10.0.0.2'], conditions: { ready: true } },
+        { addresses: ['10.0.0.1'], conditions: { ready: true } },
+        { addresses: ['10.0.0.3'], conditions: { ready: false } },
+      ],
+    },
+    { metadata: { labels: {} }, ports: [{ port: 8080 }], endpoints: [{ addresses: ['10.9.9.9'] }] },
+  ] as never[];
+  const endpoints = readyEndpoints(slices);
+  assert.equal([...endpoints], [['faces-stable', ['http://10.0.0.1:8080', 'http://10.0.0.2:8080']]]);
+  const t = tableFromStatus({ metadata: { name: 'faces' }, spec: { model: 'faces' }, status: status(10) }, endpoints);
+  assert.equal(t.upstreams[0].endpoints, ['http://10.0.0.1:8080', 'http://10.0.0.2:8080']);
+  assert.is(t.upstreams[1].endpoints, undefined, 'no pods known: feedback goes through the Service');
 });
 
 test('tableFromStatus: pins only from the headers spec.traffic.router.pinHeaders names, none by default', () => {

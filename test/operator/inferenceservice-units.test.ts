@@ -562,7 +562,14 @@ builders(
       '/var/run/modelship/feedback-keys',
       '--feedback-credentials-dir',
       '/var/run/modelship/feedback-credentials',
+      '--replay-journal',
+      '/var/run/modelship/replay/journal',
     ]);
+    // The replay journal outlives a container restart: an emptyDir of the pod.
+    assert.equal(
+      pod.spec.volumes.find((v: any) => v.name === 'replay'),
+      { name: 'replay', emptyDir: { sizeLimit: '64Mi' } },
+    );
     assert.is(c.readinessProbe.httpGet.path, '/v2/health/ready');
     assert.is(c.livenessProbe.httpGet.path, '/v2/health/live');
     assert.equal(c.securityContext.capabilities, { drop: ['ALL'] });
@@ -644,7 +651,7 @@ builders('role Service selects the role; feedback Secret; unmountable artifact i
   ]);
   assert.equal(fetch.envFrom, [{ secretRef: { name: 'models-s3' } }]);
   assert.is(fetch.image, 'i');
-  const notFeedback = (v: any) => !v.name.startsWith('feedback-');
+  const notFeedback = (v: any) => !v.name.startsWith('feedback-') && v.name !== 'replay';
   assert.equal(o.spec.template.spec.volumes.filter(notFeedback), [{ name: 'model', emptyDir: {} }]);
   const server = o.spec.template.spec.containers[0];
   assert.equal(server.volumeMounts.filter(notFeedback), [
@@ -694,6 +701,7 @@ traffic('router: RBAC on this one object, router Deployment watching its status,
     resourceNames: ['faces'],
     verbs: ['get', 'list', 'watch'],
   });
+  assert.equal(role.rules[1], { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] });
   const dep = objs.find((o) => o.kind === 'Deployment');
   assert.is(dep.spec.replicas, 2);
   assert.is(dep.spec.template.spec.serviceAccountName, 'faces-router');

@@ -46,6 +46,8 @@ const JUSTIFIED_UNOBSERVED: Record<string, string> = {
   'update modelship.dev/inferenceservices/finalizers': FINALIZERS,
   'get modelship.dev/inferenceservices':
     'RBAC escalation prevention: the operator creates Roles granting routers get/list/watch on their InferenceService (traffic/router.ts) and may only grant what it holds (the API server refuses the Role otherwise); the operator itself never GETs one',
+  'list discovery.k8s.io/endpointslices':
+    'RBAC escalation prevention: the operator creates Roles granting routers list on EndpointSlices (traffic/router.ts) and may only grant what it holds; the operator itself never lists them',
   'get batch/jobs':
     'read back when the cache has not seen a Job the operator created, or its create answered AlreadyExists (trainingrun/controller.ts, modelversion/controller.ts); races a short run rarely hits',
   'create modelship.dev/trainingruns':
@@ -350,6 +352,35 @@ test('traffic through the InferenceService: every dashboard panel that this scen
     const fb = await send({ authorization: `Bearer ${credential}` });
     assert.is(fb.status, 200, await fb.text());
   }
+  // With the RBAC the operator grants it, the router lists its pods: feedback for a prediction
+  // goes to one pod, the one that remembers counting it. The table is on the admin port only.
+  const routerPod = (
+    await getJson([
+      'get',
+      'pods',
+      '-n',
+      APPS_NS,
+      '-l',
+      'modelship.dev/inference-service=chart-demo,modelship.dev/role=router',
+    ])
+  ).items[0];
+  const stablePods = (
+    await getJson([
+      'get',
+      'pods',
+      '-n',
+      APPS_NS,
+      '-l',
+      'modelship.dev/inference-service=chart-demo,modelship.dev/role=stable',
+    ])
+  ).items.map((p: Obj) => `http://${p.status.podIP}:8080`);
+  const routed = await waitFor('the router knowing the stable pods', 15_000, async () => {
+    const table = (await (await fetch(`http://${routerPod.status.podIP}:9090/config`)).json()) as Obj;
+    const stable = table.upstreams.find((u: Obj) => u.role === 'stable');
+    return stable?.endpoints?.length ? stable.endpoints : undefined;
+  });
+  assert.equal(routed, stablePods);
+  assert.is((await fetch(`${base}/-/router/config`)).status, 404, 'not on the public Service');
   const bad = await fetch(`${base}/predict`, {
     method: 'POST',
     headers: { 'content-type': 'image/png' },

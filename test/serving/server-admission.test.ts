@@ -22,7 +22,17 @@ let log = '';
 test.before(async () => {
   child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'serving/main.ts', '--model-dir', fixtureModels().colours, '--port', '0', '--host', '127.0.0.1'],
+    [
+      '--import',
+      'tsx',
+      'serving/main.ts',
+      '--model-dir',
+      fixtureModels().colours,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+    ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: {

@@ -26,6 +26,7 @@ export const FEEDBACK_KEY_ID = 'k1';
 export const FEEDBACK_CREDENTIAL_ID = 'c1';
 const FEEDBACK_KEYS_DIR = '/var/run/modelship/feedback-keys';
 const FEEDBACK_CREDENTIALS_DIR = '/var/run/modelship/feedback-credentials';
+const REPLAY_DIR = '/var/run/modelship/replay';
 
 export const roleName = (isvc: InferenceService, role: VersionRole): string => `${isvc.metadata.name}-${role}`;
 /**
@@ -76,10 +77,10 @@ const probe = (path: string, period: number, failureThreshold: number) => ({
 });
 
 /**
- * The feedback Secrets as volumes, not environment variables: a mounted Secret follows its
- * updates, so keys and credentials rotate without restarting pods.
+ * The feedback volumes: the Secrets mounted, not in the environment (a mounted Secret follows
+ * its updates, so keys and credentials rotate without restarting pods), and the replay journal.
  */
-function feedbackSecretVolumes(isvc: InferenceService): { volumes: object[]; volumeMounts: object[]; args: string[] } {
+function feedbackVolumes(isvc: InferenceService): { volumes: object[]; volumeMounts: object[]; args: string[] } {
   const secrets = [
     { name: 'feedback-keys', secret: feedbackSecretName(isvc), dir: FEEDBACK_KEYS_DIR, flag: '--feedback-keys-dir' },
   ];
@@ -90,16 +91,24 @@ function feedbackSecretVolumes(isvc: InferenceService): { volumes: object[]; vol
       dir: FEEDBACK_CREDENTIALS_DIR,
       flag: '--feedback-credentials-dir',
     });
+  // The replay memory's journal outlives a container restart in the same pod (emptyDir): a
+  // restarted server still refuses feedback it counted. Records are 25 bytes each.
   return {
-    volumes: secrets.map((v) => ({ name: v.name, secret: { secretName: v.secret } })),
-    volumeMounts: secrets.map((v) => ({ name: v.name, mountPath: v.dir, readOnly: true })),
-    args: secrets.flatMap((v) => [v.flag, v.dir]),
+    volumes: [
+      ...secrets.map((v) => ({ name: v.name, secret: { secretName: v.secret } })),
+      { name: 'replay', emptyDir: { sizeLimit: '64Mi' } },
+    ],
+    volumeMounts: [
+      ...secrets.map((v) => ({ name: v.name, mountPath: v.dir, readOnly: true })),
+      { name: 'replay', mountPath: REPLAY_DIR },
+    ],
+    args: [...secrets.flatMap((v) => [v.flag, v.dir]), '--replay-journal', `${REPLAY_DIR}/journal`],
   };
 }
 
 /** The serving container: `serve` on the mounted artifact, the feedback secrets mounted. */
 function servingContainer(isvc: InferenceService, mv: ModelVersion, mount: PodStorage, opts: ServingOptions): object {
-  const secrets = feedbackSecretVolumes(isvc);
+  const secrets = feedbackVolumes(isvc);
   const args = ['serve', '--model-dir', mount.dir, '--name', isvc.spec.model];
   args.push('--model-version', String(mv.spec.version), '--port', String(SERVING_PORT), ...secrets.args);
   // Whatever the location, the server refuses a model file that is not the registered one.
@@ -155,7 +164,7 @@ export function buildServingDeployment(
           terminationGracePeriodSeconds: 30,
           ...(mount.initContainers.length ? { initContainers: mount.initContainers } : {}),
           containers: [servingContainer(isvc, mv, mount, opts)],
-          volumes: [...mount.volumes, ...feedbackSecretVolumes(isvc).volumes],
+          volumes: [...mount.volumes, ...feedbackVolumes(isvc).volumes],
         },
       },
     },

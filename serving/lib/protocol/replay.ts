@@ -4,14 +4,24 @@
 // re-encoding of a token is a new key. Full means refusing, not forgetting: evicting an entry
 // before its token expires would let that feedback be counted again.
 import { ServingError } from '../errors.js';
+import { ReplayJournal } from './replay-journal.js';
 
-/** Measured with node --expose-gc on 10^6 entries: about 90 bytes each, key and value. */
-export const BYTES_PER_ENTRY = 96;
 const MAC_BYTES_KEPT = 16;
 
 export class ReplayMemory {
   private readonly expiries = new Map<string, number>();
+  private journal: ReplayJournal | undefined;
+
   constructor(readonly capacity: number) {}
+
+  /** A memory kept in `path` too, starting with what it holds: it outlives the process. */
+  static journaled(capacity: number, path: string, nowMs = Date.now()): ReplayMemory {
+    const memory = new ReplayMemory(capacity);
+    const { journal, entries } = ReplayJournal.open(path, nowMs);
+    for (const e of entries) memory.expiries.set(e.key, e.expiresAtMs);
+    memory.journal = journal;
+    return memory;
+  }
 
   static key(mac: Buffer, headIndex: number): string {
     return mac.subarray(0, MAC_BYTES_KEPT).toString('latin1') + String.fromCharCode(headIndex);
@@ -37,6 +47,11 @@ export class ReplayMemory {
 
   add(key: string, expiresAtMs: number): void {
     this.expiries.set(key, expiresAtMs);
+    this.journal?.append(key, expiresAtMs);
+    this.journal?.compactIfLarge(
+      () => [...this.expiries].map(([k, exp]) => ({ key: k, expiresAtMs: exp })),
+      this.expiries.size,
+    );
   }
 
   get size(): number {

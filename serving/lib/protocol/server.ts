@@ -64,7 +64,8 @@ export class ServingApp {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.logger ?? silentLogger;
     this.signer = new TokenSigner(opts.feedbackKey, opts.feedbackTtlSeconds ?? DEFAULT_FEEDBACK_TTL_S);
-    this.seen = new ReplayMemory(opts.seenCapacity ?? DEFAULT_SEEN_CAPACITY);
+    const capacity = opts.seenCapacity ?? DEFAULT_SEEN_CAPACITY;
+    this.seen = opts.replayJournal ? ReplayMemory.journaled(capacity, opts.replayJournal) : new ReplayMemory(capacity);
     this.admission = new Admission(opts.admission ?? admissionLimitsFor(DEFAULT_MEMORY_LIMIT));
     this.metrics = new ServingMetrics(
       { model: this.name, version: this.version, digest: opts.artifact.digest },

@@ -7,6 +7,7 @@
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { RouterConfigError, validateRouterConfig, type RouterConfig, type Upstream } from '../config.js';
 import { BaseRoutingSource, type RouterLogger } from '../source.js';
+import { EndpointSlicePoller } from './endpoint-slices.js';
 
 const GROUP = 'modelship.dev';
 const VERSION = 'v1alpha1';
@@ -32,17 +33,26 @@ function pinsOf(isvc: IsvcLike): RouterConfig['pins'] {
   };
 }
 
-/** The routing table of a status (pure); throws RouterConfigError when it is not a valid table. */
-export function tableFromStatus(isvc: IsvcLike): RouterConfig {
+const ROLES = ['stable', 'canary'] as const;
+/** The role Services the operator names `<name>-<role>` (operator/controllers/inferenceservice/builders.ts). */
+const roleService = (name: string | undefined, role: string) => `${name}-${role}`;
+
+/**
+ * The routing table of a status, with each role's ready pods when known (pure); throws
+ * RouterConfigError when it is not a valid table.
+ */
+export function tableFromStatus(isvc: IsvcLike, endpoints?: ReadonlyMap<string, string[]>): RouterConfig {
   const upstreams: Upstream[] = [];
-  for (const role of ['stable', 'canary'] as const) {
+  for (const role of ROLES) {
     const r = isvc.status?.[role];
+    const pods = endpoints?.get(roleService(isvc.metadata?.name, role));
     if (r?.version !== undefined && r.url)
       upstreams.push({
         role,
         version: String(r.version),
         url: r.url,
         weight: r.weight ?? (role === 'stable' ? 100 : 0),
+        ...(pods?.length ? { endpoints: pods } : {}),
       });
   }
   const pins = pinsOf(isvc);
@@ -71,6 +81,9 @@ export class IsvcStatusRoutingSource extends BaseRoutingSource {
   private timer?: NodeJS.Timeout;
   private readonly api: CustomObjectsApi;
   private readonly watcher: Watch;
+  private readonly pods: EndpointSlicePoller;
+  private isvc: IsvcLike | undefined;
+  private endpoints = new Map<string, string[]>();
 
   private constructor(
     private readonly opts: IsvcStatusSourceOptions,
@@ -80,6 +93,15 @@ export class IsvcStatusRoutingSource extends BaseRoutingSource {
     super(first);
     this.api = kc.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kc);
+    this.pods = new EndpointSlicePoller(kc, {
+      namespace: opts.namespace,
+      services: ROLES.map((role) => roleService(opts.name, role)),
+      onChange: (endpoints) => {
+        this.endpoints = endpoints;
+        if (this.isvc) this.accept(this.isvc);
+      },
+      warn: (message, fields) => opts.log.warn(message, fields),
+    });
   }
 
   /** Reads the object once (retrying until it can), then follows it by watch. */
@@ -94,20 +116,23 @@ export class IsvcStatusRoutingSource extends BaseRoutingSource {
     const source = new IsvcStatusRoutingSource(opts, kc, { model: opts.name, upstreams: [] });
     const rv = await source.readUntilOk();
     source.follow(rv);
+    source.pods.start();
     return source;
   }
 
   close(): void {
     this.closed = true;
+    this.pods.close();
     this.stopListening();
     clearTimeout(this.timer);
     this.abort?.abort();
   }
 
   private accept(obj: IsvcLike): void {
+    this.isvc = obj;
     let next: RouterConfig;
     try {
-      next = tableFromStatus(obj);
+      next = tableFromStatus(obj, this.endpoints);
     } catch (err) {
       if (!(err instanceof RouterConfigError)) throw err;
       this.opts.onRejected?.();
@@ -118,7 +143,7 @@ export class IsvcStatusRoutingSource extends BaseRoutingSource {
     }
     if (JSON.stringify(next) === JSON.stringify(this.config)) return;
     this.opts.log.info('router table applied from InferenceService status', {
-      upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight}`),
+      upstreams: next.upstreams.map((u) => `${u.role}=${u.version}@${u.weight} (${u.endpoints?.length ?? 0} pods)`),
     });
     this.publish(next);
   }
