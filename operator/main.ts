@@ -61,6 +61,7 @@ async function main(flags: OperatorFlags): Promise<void> {
     namespaces: flags.namespaces,
     prometheusUrl: flags.prometheusUrl,
     prometheusAllowedUrls: flags.prometheusAllowedUrls,
+    trainingRunAllowlist: flags.trainingRunAllowlist,
     registry: metrics.registry,
     workloadDefaults: flags.workloadDefaults,
     scrapeAnnotations: flags.scrapeAnnotations,

@@ -87,6 +87,10 @@ export function installChart(kube: Kube, chartDir: string, prometheusUrl: string
     'podMonitor.interval=2s',
     '--set',
     'podMonitor.scrapeTimeout=1s',
+    // The training runs read and write the object store with these credentials; a TrainingRun
+    // may name no Secret the operator does not allow.
+    '--set',
+    'trainingRunAllowlist.secrets={modelship-s3}',
     '--wait',
     '--timeout',
     '180s',

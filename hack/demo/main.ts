@@ -142,7 +142,7 @@ async function main(args: DemoArgs): Promise<number> {
   let ctx: DemoContext | undefined;
   try {
     progress.info(
-      `helm install ${RELEASE.name} charts/modelship -n ${RELEASE.namespace} --create-namespace --set prometheusUrl=${info.prometheusUrl} --set podMonitor.enabled=true --set serviceMonitor.enabled=true --set metrics.service.enabled=true --set prometheusRule.enabled=true --set podMonitor.interval=2s --set podMonitor.scrapeTimeout=1s --wait`,
+      `helm install ${RELEASE.name} charts/modelship -n ${RELEASE.namespace} --create-namespace --set prometheusUrl=${info.prometheusUrl} --set podMonitor.enabled=true --set serviceMonitor.enabled=true --set metrics.service.enabled=true --set prometheusRule.enabled=true --set podMonitor.interval=2s --set podMonitor.scrapeTimeout=1s --set trainingRunAllowlist.secrets={modelship-s3} --wait`,
     );
     await installChart(kube, join(REPO_ROOT, 'charts', 'modelship'), info.prometheusUrl);
     await waitFor('the Modelship CRDs to be served', 30_000, async () => {

@@ -7,6 +7,7 @@ import { inferenceServiceController } from './inferenceservice/controller.js';
 import { DEFAULT_SERVING_IMAGE } from './common/images.js';
 import { modelVersionController } from './modelversion/controller.js';
 import { trainingRunController } from './trainingrun/controller.js';
+import type { TrainingRunAllowlist } from './trainingrun/allowlist.js';
 
 export interface ControllerOptions {
   /** Namespaces watched (empty: all). */
@@ -23,12 +24,19 @@ export interface ControllerOptions {
   registry?: Registry;
   /** Pod placement every created pod starts from (--workload-defaults); built-in defaults when unset. */
   workloadDefaults?: WorkloadDefaults;
+  /** What TrainingRuns may name (--trainingrun-allowed-*); nothing when unset. */
+  trainingRunAllowlist?: TrainingRunAllowlist;
 }
 
 export function buildControllers(options: ControllerOptions): Controller[] {
   const servingImage = options.servingImage ?? process.env.MODELSHIP_SERVING_IMAGE ?? DEFAULT_SERVING_IMAGE;
   return [
-    trainingRunController({ registry: options.registry, workloadDefaults: options.workloadDefaults, servingImage }),
+    trainingRunController({
+      registry: options.registry,
+      workloadDefaults: options.workloadDefaults,
+      servingImage,
+      allowlist: options.trainingRunAllowlist,
+    }),
     modelVersionController({ servingImage, workloadDefaults: options.workloadDefaults }),
     inferenceServiceController({
       servingImage,

@@ -17,6 +17,8 @@ export interface OperatorFlags {
   workloadDefaults?: WorkloadDefaults;
   /** prometheus.io annotations on serving and router pods. */
   scrapeAnnotations: boolean;
+  /** What TrainingRuns may name: service accounts, priority classes, Secrets (none unless listed). */
+  trainingRunAllowlist: { serviceAccounts: string[]; priorityClasses: string[]; secrets: string[] };
   help: boolean;
 }
 
@@ -33,6 +35,12 @@ export const usage = `Usage: npm run operator -- [flags]
                              a further Prometheus address (or path prefix) that an
                              InferenceService's spec.prometheus.address may name; repeat for
                              several (default: only --prometheus-url)
+  --trainingrun-allowed-service-account NAME
+  --trainingrun-allowed-priority-class NAME
+  --trainingrun-allowed-secret NAME
+                             a service account, priority class or Secret a TrainingRun may
+                             name; repeat for several (default: none, so a run naming one fails
+                             with reason NotAllowed)
   --log-level LEVEL          error, warn, info (default) or debug
   --workload-defaults JSON   imagePullSecrets, nodeSelector, tolerations, affinity and
                              podSecurityContext of every pod the operator creates, under the
@@ -57,6 +65,9 @@ const WITH_VALUE = new Set([
   'lease-name',
   'prometheus-url',
   'prometheus-allowed-url',
+  'trainingrun-allowed-service-account',
+  'trainingrun-allowed-priority-class',
+  'trainingrun-allowed-secret',
   'log-level',
   'workload-defaults',
 ]);
@@ -69,6 +80,7 @@ export function parseFlags(argv: string[]): OperatorFlags {
     leaderElect: true,
     leaseName: 'modelship-operator',
     scrapeAnnotations: true,
+    trainingRunAllowlist: { serviceAccounts: [], priorityClasses: [], secrets: [] },
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -119,6 +131,15 @@ function setFlag(flags: OperatorFlags, name: string, value: string | undefined):
       break;
     case 'prometheus-allowed-url':
       flags.prometheusAllowedUrls.push(url(name, nonEmpty(name, value)));
+      break;
+    case 'trainingrun-allowed-service-account':
+      flags.trainingRunAllowlist.serviceAccounts.push(nonEmpty(name, value));
+      break;
+    case 'trainingrun-allowed-priority-class':
+      flags.trainingRunAllowlist.priorityClasses.push(nonEmpty(name, value));
+      break;
+    case 'trainingrun-allowed-secret':
+      flags.trainingRunAllowlist.secrets.push(nonEmpty(name, value));
       break;
     case 'log-level':
       flags.logLevel = oneOf(name, value, ['error', 'warn', 'info', 'debug']);

@@ -143,7 +143,9 @@ test.before(async () => {
   await waitFor(async () => Boolean(await client.list(Kinds.TrainingRun, { namespace: NS })), 10_000, 'CRDs served');
   await uploadDataSet();
   manager = new Manager({ client, log: createLogger({ silent: true }), leaderElection: false });
-  for (const c of buildControllers({ namespaces: [] })) manager.add(c);
+  // The S3 credentials are the one Secret these runs name: allowed, as the chart value would.
+  for (const c of buildControllers({ namespaces: [], trainingRunAllowlist: { secrets: [SECRET.name] } }))
+    manager.add(c);
   await manager.start();
 });
 

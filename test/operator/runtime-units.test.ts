@@ -328,6 +328,23 @@ test('operator flags: values, repeats, booleans and errors', () => {
     ],
     [[], { workloadDefaults: undefined, scrapeAnnotations: true }],
     [['--scrape-annotations=false'], { scrapeAnnotations: false }],
+    [[], { trainingRunAllowlist: { serviceAccounts: [], priorityClasses: [], secrets: [] } }],
+    [
+      [
+        '--trainingrun-allowed-secret=modelship-s3',
+        '--trainingrun-allowed-secret',
+        'hf-token',
+        '--trainingrun-allowed-service-account=trainer',
+        '--trainingrun-allowed-priority-class=batch-low',
+      ],
+      {
+        trainingRunAllowlist: {
+          serviceAccounts: ['trainer'],
+          priorityClasses: ['batch-low'],
+          secrets: ['modelship-s3', 'hf-token'],
+        },
+      },
+    ],
   ];
   for (const [argv, want] of ok) {
     const got = parseFlags(argv) as unknown as Record<string, unknown>;

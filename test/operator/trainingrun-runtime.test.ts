@@ -289,4 +289,32 @@ test('ModelVersion spec is immutable at the API server (CEL)', async () => {
   assert.match(String((err as Error).message), /immutable/);
 });
 
+test('a run naming a service account, priority class or Secret the operator does not allow fails NotAllowed, no Job created', async () => {
+  await client.create(
+    run('rt-reach', 'rt-reach', [], {
+      serviceAccountName: 'cluster-admin-sa',
+      priorityClassName: 'system-cluster-critical',
+      env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'other-team-token', key: 'token' } } }],
+    }),
+  );
+  const failed = await waitFor(
+    async () => {
+      const r = await getRun('rt-reach');
+      return r.status?.phase === 'Failed' ? r : undefined;
+    },
+    10_000,
+    'Failed',
+  );
+  const ready = failed.status?.conditions?.find((c) => c.reason === 'NotAllowed');
+  assert.ok(ready, JSON.stringify(failed.status?.conditions));
+  for (const named of ['cluster-admin-sa', 'system-cluster-critical', 'other-team-token'])
+    assert.match(ready?.message ?? '', named);
+  assert.match(ready?.message ?? '', /trainingRunAllowlist\.secrets/);
+  const jobs = await client.list<Job>(Kinds.Job, { namespace: NS });
+  assert.not.ok(
+    jobs.items.some((j) => j.metadata?.name === 'rt-reach'),
+    'no Job ever ran with them',
+  );
+});
+
 test.run();

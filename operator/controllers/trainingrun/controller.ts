@@ -24,6 +24,7 @@ import { register } from './registration.js';
 import { writeStatus } from './write-status.js';
 import { needsRegistration, VersionAllocator, withFirstRegistrationStep } from './register.js';
 import { computeTrainingStatus, isTerminal, type TrainingObservation } from './status.js';
+import { refusedReferences, type TrainingRunAllowlist } from './allowlist.js';
 
 export interface TrainingRunControllerOptions {
   /** Reconciles of different runs at once (default 32: reconciles mostly wait on the API server). */
@@ -36,6 +37,8 @@ export interface TrainingRunControllerOptions {
   workloadDefaults?: WorkloadDefaults;
   /** The image of the object-storage steps (data set download, output upload). */
   servingImage?: string;
+  /** Service accounts, priority classes and Secrets runs may name (allowlist.ts); none when unset. */
+  allowlist?: TrainingRunAllowlist;
 }
 
 /** How long to wait for a Job of an older run with the same name to be garbage-collected. */
@@ -62,6 +65,7 @@ export interface TrainingRunDeps {
   readonly metrics?: TrainingRunMetrics;
   readonly workloadDefaults?: WorkloadDefaults;
   readonly servingImage?: string;
+  readonly allowlist: TrainingRunAllowlist;
 }
 
 /**
@@ -78,7 +82,13 @@ export function trainingRunController(opts: TrainingRunControllerOptions = {}): 
   const now = opts.now ?? (() => new Date());
   const metrics = new TrainingRunMetrics(opts.registry);
   const { workloadDefaults, servingImage } = opts;
-  const deps: TrainingRunDeps = { allocator: new VersionAllocator(), metrics, workloadDefaults, servingImage };
+  const deps: TrainingRunDeps = {
+    allocator: new VersionAllocator(),
+    metrics,
+    workloadDefaults,
+    servingImage,
+    allowlist: opts.allowlist ?? {},
+  };
   return {
     name: 'trainingrun',
     forKind: Kinds.TrainingRun,
@@ -122,6 +132,9 @@ async function observeRun(run: TrainingRun, rc: RunContext): Promise<Observed> {
     if (!job) return { obs: { jobMissing: true }, jobRecord };
   }
   if (!job) {
+    // Refused before any Job exists: the run never runs with what it may not use.
+    const refused = refusedReferences(run.spec, rc.deps.allowlist);
+    if (refused) return { obs: { notAllowed: refused }, jobRecord };
     let desired: Job;
     try {
       desired = buildTrainingJob(run, rc.deps.workloadDefaults, rc.deps.servingImage);

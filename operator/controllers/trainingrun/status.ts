@@ -33,6 +33,8 @@ export interface TrainingObservation {
   job?: JobObservation;
   /** The spec cannot be turned into a Job (e.g. a location that cannot be mounted). */
   invalidSpec?: string;
+  /** The spec names a service account, priority class or Secret the operator does not allow. */
+  notAllowed?: string;
   /** The Job the run recorded is gone before it reported an outcome. */
   jobMissing?: boolean;
 }
@@ -50,6 +52,7 @@ export interface Outcome {
 /** The run's outcome as seen in this observation (pure; the termination message decides success). */
 export function outcomeOf(obs: TrainingObservation, now: string): Outcome {
   if (obs.invalidSpec) return { phase: 'Failed', reason: 'InvalidSpec', message: obs.invalidSpec, completionTime: now };
+  if (obs.notAllowed) return { phase: 'Failed', reason: 'NotAllowed', message: obs.notAllowed, completionTime: now };
   if (obs.jobMissing) {
     return {
       phase: 'Failed',
