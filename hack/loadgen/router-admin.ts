@@ -19,6 +19,8 @@ export interface RoutedUpstream {
   role: string;
   version: string;
   weight: number;
+  /** the ready pods feedback is routed over */
+  endpoints?: string[];
 }
 
 /** The admin address of a ready router pod of the service, undefined when none is ready. */

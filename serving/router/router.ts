@@ -159,7 +159,8 @@ export class Router {
         if (seconds !== undefined) this.metrics.upstreamDuration.observe(labels, seconds);
       },
     });
-    const copyTo = table.mirrorFor(upstream);
+    // Feedback is never copied: a mirror's pods would count it a second time.
+    const copyTo = feedback ? undefined : table.mirrorFor(upstream);
     if (copyTo) this.sendMirror(req, copyTo, model);
   }
 

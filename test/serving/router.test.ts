@@ -285,6 +285,13 @@ t('mirror: copies (with body) reach the mirror role; the client still gets the p
     assert.is(s.headers['x-modelship-mirror'], '1');
     assert.ok(s.body.equals(body), 'mirror got the full body');
   }
+  // Feedback is never mirrored: the mirror's pods would count it a second time.
+  canary.seen.length = 0;
+  const feedback = JSON.stringify({ predictionId: 'v2.k1.x.y', labels: { beard: 'no' } });
+  for (let i = 0; i < 10; i++)
+    assert.is((await call(`${router.url}/feedback`, { method: 'POST', body: Buffer.from(feedback) })).status, 200);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(canary.seen.length, 0, 'no feedback copied to the mirror');
 });
 
 t('a hung mirror target never slows the client', async () => {
