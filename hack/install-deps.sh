@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(prometheus python3-torch python3-onnx python3-numpy python3-pil python3-boto3 lua5.1 chromium wrk unzip openssl)
+debs=(prometheus python3-torch python3-onnx python3-numpy python3-pil python3-boto3 python3-fastapi python3-uvicorn lua5.1 chromium wrk unzip openssl)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

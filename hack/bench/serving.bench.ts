@@ -57,7 +57,7 @@
 //   12–16 ms at 230 req/s, load ≈ 5.5 of which ~1 is this benchmark); with them busy our share of
 //   the 2 cores shrinks and "half of the peak" (measured in a quieter second) is nearly full
 //   load, so p99 is 30–300 ms, set by the other tenants' bursts.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +68,7 @@ import { Model } from '../../serving/lib/model/onnx-model.js';
 import { prepareImages } from '../../serving/lib/pipeline/prepare.js';
 import type { ImageInput } from '../../serving/lib/model/schema.js';
 import type { OpenLoopSummary } from '../loadgen/open-loop.js';
-import { servingThreadpoolSize } from '../../operator/controllers/inferenceservice/threadpool.js';
+import { procStat, startModelship, threadpool, WRK_LUA, wrk as runWrk } from './http-bench.js';
 
 const seconds = Number(process.argv[2] ?? 4);
 const scratch = mkdtempSync(join(tmpdir(), 'serving-bench-'));
@@ -161,101 +161,6 @@ async function breakdown(dir: string, images: Buffer[]): Promise<void> {
   );
 }
 
-/** UV_THREADPOOL_SIZE the operator would give a pod with this machine's cores. */
-const threadpool = String(servingThreadpoolSize({ limits: { cpu: cpus().length } }));
-
-/**
- * The server as the operator runs it in a pod with this machine's cores: 1 intra-op thread,
- * sharp cache off, UV_THREADPOOL_SIZE from the pod's CPU (operator/.../threadpool.ts).
- */
-function startServer(dir: string): Promise<string> {
-  server = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'serving/main.ts', '--model-dir', dir, '--port', '0', '--host', '127.0.0.1'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'bench-key-0123456789abcdef', UV_THREADPOOL_SIZE: threadpool },
-    },
-  );
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const poll = setInterval(async () => {
-      try {
-        const m = /"address":"([^"]+)"/.exec(log);
-        if (!m && !addr) return;
-        if (!addr) addr = `http://${m![1]}`;
-        const res = await fetch(`${addr}/v2/health/ready`);
-        if (res.status === 200) {
-          clearInterval(poll);
-          resolve(addr);
-        }
-      } catch {
-        /* not yet */
-      }
-    }, 200);
-    let addr = '';
-    server!.stderr!.on('data', (d) => {
-      log += d;
-    });
-    server!.once('exit', (code) => {
-      clearInterval(poll);
-      reject(new Error(`server exited ${code}: ${log}`));
-    });
-  });
-}
-
-function procStat(pid: number): { cpuMs: number; hwmMb: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)![1]);
-  return { cpuMs: (ticks * 1000) / 100, hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
-}
-
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  errors: number;
-}
-
-function wrk(url: string, connections: number, imagesList: string, luaPath: string): WrkResult {
-  const out = execFileSync(
-    'wrk',
-    [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, '-s', luaPath, `${url}/predict`],
-    { encoding: 'utf8', env: { ...process.env, BENCH_IMAGES: imagesList } },
-  );
-  const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
-  if (!line) throw new Error(`wrk output not understood:\n${out}`);
-  const r = JSON.parse(line);
-  return {
-    rps: r.requests / (r.duration_us / 1e6),
-    p50: r.p50 / 1000,
-    p99: r.p99 / 1000,
-    requests: r.requests,
-    errors: r.errors + r.status_errors,
-  };
-}
-
-const WRK_LUA = `
-local paths = {}
-for p in string.gmatch(os.getenv("BENCH_IMAGES"), "[^:]+") do table.insert(paths, p) end
-local bodies = {}
-for i, p in ipairs(paths) do local f = assert(io.open(p, "rb")); bodies[i] = f:read("*a"); f:close() end
-local n = 0
-request = function()
-  n = n % #bodies + 1
-  return wrk.format("POST", "/predict", { ["Content-Type"] = "image/jpeg" }, bodies[n])
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('{"requests":%d,"duration_us":%d,"errors":%d,"status_errors":%d,"p50":%d,"p99":%d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50), latency:percentile(99)))
-end
-`;
-
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 
 /**
@@ -337,16 +242,19 @@ async function main(): Promise<void> {
   console.log(
     `\n# HTTP POST /predict (raw image/jpeg), keep-alive, wrk closed loop; server UV_THREADPOOL_SIZE=${threadpool} as the operator sets it`,
   );
-  const url = await startServer(dir);
-  const pid = server!.pid!;
+  const started = startModelship(dir);
+  server = started.child;
+  const url = await started.ready;
+  const pid = server.pid!;
   const luaPath = join(scratch, 'predict.lua');
   writeFileSync(luaPath, WRK_LUA);
-  wrk(url, 2, paths.join(':'), luaPath); // warm-up
+  const wrk = (u: string, c: number) => runWrk(u, c, { seconds, imagesList: paths.join(':'), luaPath });
+  wrk(url, 2); // warm-up
   let peak = { rps: 0, cpuPerReqMs: 0, connections: 0 };
   console.log('  conns   req/s    p50 ms   p99 ms  server CPU ms/req  errors');
   for (const c of [1, 2, 4, 8, 16]) {
     const before = procStat(pid);
-    const r = wrk(url, c, paths.join(':'), luaPath);
+    const r = wrk(url, c);
     const after = procStat(pid);
     const cpuPerReq = (after.cpuMs - before.cpuMs) / Math.max(1, r.requests);
     console.log(

@@ -1,0 +1,114 @@
+// Modelship's model server next to the stack the seed projects serve with — FastAPI on uvicorn,
+// PyTorch on CPU, Pillow (hack/bench/fastapi_server.py, Debian's python3-fastapi,
+// python3-uvicorn, python3-torch, python3-pil) — serving the same architecture (the sample
+// model's MultiHeadCNN, width 8, 64×64 input, five heads) on the same 256×256 JPEGs and the same
+// cores: uvicorn with one worker per core and one PyTorch thread each, Modelship as the
+// operator runs it. Closed loop (wrk) at several concurrencies, the two servers taking turns at
+// each so that neighbours' noise falls on both. Prints throughput and p99 side by side and the
+// ratios; the goal is at least 5× the throughput at a lower p99.
+// Usage: npx tsx hack/bench/vs-fastapi.bench.ts [seconds per run, default 4]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureSampleModel, generateImages } from '../../test/support/models.js';
+import { startModelship, whenReady, WRK_LUA, wrk, type WrkResult } from './http-bench.js';
+
+const seconds = Number(process.argv[2] ?? 4);
+const PYTHON = process.env.MODELSHIP_PYTHON ?? '/usr/bin/python3';
+const scratch = mkdtempSync(join(tmpdir(), 'vs-fastapi-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const fmt = (v: number, digits = 1) => v.toFixed(digits);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startFastApi(dir: string): Promise<string> {
+  const port = await freePort();
+  const child = spawn(
+    PYTHON,
+    [
+      '-m',
+      'uvicorn',
+      'fastapi_server:app',
+      '--app-dir',
+      'hack/bench',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ].concat(['--workers', String(cpus().length), '--log-level', 'warning']),
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // The sample model is trained with --width=8 (examples/sample-model.sh).
+      env: { ...process.env, MODEL_DIR: dir, MODEL_WIDTH: '8', OMP_NUM_THREADS: '1' },
+    },
+  );
+  children.push(child);
+  return whenReady(child, () => `http://127.0.0.1:${port}`, '/ready');
+}
+
+async function main(): Promise<void> {
+  const dir = await ensureSampleModel();
+  const { dir: imagesDir, labels } = await generateImages({
+    count: 16,
+    seed: 31337,
+    out: join(scratch, 'images'),
+    size: 256,
+    format: 'jpg',
+  });
+  const luaPath = join(scratch, 'predict.lua');
+  writeFileSync(luaPath, WRK_LUA);
+  const run = { seconds, imagesList: labels.map((l) => join(imagesDir, l.file)).join(':'), luaPath };
+
+  const modelship = startModelship(dir);
+  children.push(modelship.child);
+  const servers = { modelship: await modelship.ready, fastapi: await startFastApi(dir) };
+  for (const url of Object.values(servers)) wrk(url, 2, { ...run, seconds: 2 }); // warm-up
+
+  console.log(
+    `same model architecture, same 16 JPEGs 256x256, ${cpus().length} cores, ${seconds}s per run; FastAPI: uvicorn --workers ${cpus().length}, 1 torch thread each`,
+  );
+  console.log('  conns | Modelship req/s  p50 ms  p99 ms  errors | FastAPI+PyTorch req/s  p50 ms  p99 ms  errors');
+  const results: Array<{ c: number; ms: WrkResult; fa: WrkResult }> = [];
+  for (const c of [1, 2, 4, 8, 16]) {
+    const ms = wrk(servers.modelship, c, run);
+    const fa = wrk(servers.fastapi, c, run);
+    results.push({ c, ms, fa });
+    console.log(
+      `  ${String(c).padStart(5)} | ${fmt(ms.rps).padStart(15)} ${fmt(ms.p50, 2).padStart(7)} ${fmt(ms.p99, 2).padStart(7)} ${String(ms.errors).padStart(7)} | ${fmt(fa.rps).padStart(21)} ${fmt(fa.p50, 2).padStart(7)} ${fmt(fa.p99, 2).padStart(7)} ${String(fa.errors).padStart(7)}`,
+    );
+  }
+  const peak = (k: 'ms' | 'fa') => results.reduce((a, b) => (b[k].rps > a[k].rps ? b : a));
+  const msPeak = peak('ms');
+  const faPeak = peak('fa');
+  const atFaPeak = results.find((r) => r.c === faPeak.c)!;
+  const ratio = msPeak.ms.rps / faPeak.fa.rps;
+  console.log('\n# summary');
+  console.log(
+    `  peak throughput: Modelship ${fmt(msPeak.ms.rps)} req/s (${msPeak.c} conns) vs FastAPI+PyTorch ${fmt(faPeak.fa.rps)} req/s (${faPeak.c} conns) = ${fmt(ratio, 2)}x   goal ≥ 5x   ${ratio >= 5 ? 'PASS' : 'FAIL'}`,
+  );
+  console.log(
+    `  p99 at FastAPI's peak concurrency (${faPeak.c} conns): Modelship ${fmt(atFaPeak.ms.p99, 2)} ms vs FastAPI+PyTorch ${fmt(atFaPeak.fa.p99, 2)} ms = ${fmt(atFaPeak.fa.p99 / atFaPeak.ms.p99, 2)}x lower   goal lower   ${atFaPeak.ms.p99 < atFaPeak.fa.p99 ? 'PASS' : 'FAIL'}`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
