@@ -4,7 +4,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { servingThreadpoolSize } from '../../operator/controllers/inferenceservice/threadpool.js';
+import { generateImages } from '../../test/support/models.js';
 
 export interface WrkResult {
   rps: number;
@@ -107,4 +109,16 @@ export function startModelship(dir: string): { child: ChildProcess; ready: Promi
     },
   );
   return { child, ready: whenReady(child, () => undefined, '/v2/health/ready') };
+}
+
+/** The HTTP benchmarks' images: 16 generated face JPEGs of 256×256 (seeded), their paths. */
+export async function benchImages(scratch: string): Promise<string[]> {
+  const { dir, labels } = await generateImages({
+    count: 16,
+    seed: 31337,
+    out: join(scratch, 'images'),
+    size: 256,
+    format: 'jpg',
+  });
+  return labels.map((l) => join(dir, l.file));
 }

@@ -61,14 +61,14 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSampleModel, generateImages } from '../../test/support/models.js';
+import { ensureSampleModel } from '../../test/support/models.js';
 import { imageFeatures } from '../../serving/lib/pipeline/image-features.js';
 import { decodeForModel } from '../../serving/lib/pipeline/image-decode.js';
 import { Model } from '../../serving/lib/model/onnx-model.js';
 import { prepareImages } from '../../serving/lib/pipeline/prepare.js';
 import type { ImageInput } from '../../serving/lib/model/schema.js';
 import type { OpenLoopSummary } from '../loadgen/open-loop.js';
-import { procStat, startModelship, threadpool, WRK_LUA, wrk as runWrk } from './http-bench.js';
+import { benchImages, procStat, startModelship, threadpool, WRK_LUA, wrk as runWrk } from './http-bench.js';
 
 const seconds = Number(process.argv[2] ?? 4);
 const scratch = mkdtempSync(join(tmpdir(), 'serving-bench-'));
@@ -192,14 +192,7 @@ function openLoop(url: string, rate: number, paths: string[]): OpenLoopSummary &
 
 async function main(): Promise<void> {
   const dir = await ensureSampleModel();
-  const { dir: imagesDir, labels } = await generateImages({
-    count: 16,
-    seed: 31337,
-    out: join(scratch, 'images'),
-    size: 256,
-    format: 'jpg',
-  });
-  const paths = labels.map((l) => join(imagesDir, l.file));
+  const paths = await benchImages(scratch);
   const images = paths.map((p) => readFileSync(p));
   const model = await Model.load(dir);
   const input = model.signature.input as ImageInput;

@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSampleModel, generateImages } from '../../test/support/models.js';
-import { startModelship, whenReady, WRK_LUA, wrk, type WrkResult } from './http-bench.js';
+import { ensureSampleModel } from '../../test/support/models.js';
+import { benchImages, startModelship, whenReady, WRK_LUA, wrk, type WrkResult } from './http-bench.js';
 
 const seconds = Number(process.argv[2] ?? 4);
 const PYTHON = process.env.MODELSHIP_PYTHON ?? '/usr/bin/python3';
@@ -62,16 +62,10 @@ async function startFastApi(dir: string): Promise<string> {
 
 async function main(): Promise<void> {
   const dir = await ensureSampleModel();
-  const { dir: imagesDir, labels } = await generateImages({
-    count: 16,
-    seed: 31337,
-    out: join(scratch, 'images'),
-    size: 256,
-    format: 'jpg',
-  });
+  const paths = await benchImages(scratch);
   const luaPath = join(scratch, 'predict.lua');
   writeFileSync(luaPath, WRK_LUA);
-  const run = { seconds, imagesList: labels.map((l) => join(imagesDir, l.file)).join(':'), luaPath };
+  const run = { seconds, imagesList: paths.join(':'), luaPath };
 
   const modelship = startModelship(dir);
   children.push(modelship.child);

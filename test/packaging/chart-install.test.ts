@@ -354,26 +354,19 @@ test('traffic through the InferenceService: every dashboard panel that this scen
   }
   // With the RBAC the operator grants it, the router lists its pods: feedback for a prediction
   // goes to one pod, the one that remembers counting it. The table is on the admin port only.
-  const routerPod = (
-    await getJson([
-      'get',
-      'pods',
-      '-n',
-      APPS_NS,
-      '-l',
-      'modelship.dev/inference-service=chart-demo,modelship.dev/role=router',
-    ])
-  ).items[0];
-  const stablePods = (
-    await getJson([
-      'get',
-      'pods',
-      '-n',
-      APPS_NS,
-      '-l',
-      'modelship.dev/inference-service=chart-demo,modelship.dev/role=stable',
-    ])
-  ).items.map((p: Obj) => `http://${p.status.podIP}:8080`);
+  const podsOf = async (role: string) =>
+    (
+      await getJson([
+        'get',
+        'pods',
+        '-n',
+        APPS_NS,
+        '-l',
+        `modelship.dev/inference-service=chart-demo,modelship.dev/role=${role}`,
+      ])
+    ).items as Obj[];
+  const [routerPod] = await podsOf('router');
+  const stablePods = (await podsOf('stable')).map((p) => `http://${p.status.podIP}:8080`);
   const routed = await waitFor('the router knowing the stable pods', 15_000, async () => {
     const table = (await (await fetch(`http://${routerPod.status.podIP}:9090/config`)).json()) as Obj;
     const stable = table.upstreams.find((u: Obj) => u.role === 'stable');

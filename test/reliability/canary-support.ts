@@ -10,7 +10,7 @@ import { readFeedbackCredential } from '../../hack/loadgen/credential.js';
 import { routerUpstreams } from '../../hack/loadgen/router-admin.js';
 import { emptyStats, runLoad, type LoadStats } from '../../hack/loadgen/loadgen.js';
 import { ensureSampleModel, generateImages } from '../support/models.js';
-import { ensureCorruptModel } from '../e2e/canary-support.js';
+import { ensureCorruptModel, routerUrl } from '../e2e/canary-support.js';
 import { NS, startEnv, type Env } from './support.js';
 
 export const MODEL = 'faces';
@@ -132,22 +132,7 @@ export async function serveAndLoad(env: CanaryEnv): Promise<string> {
     'Serving',
     300,
   );
-  const svc = await env.client.get<{ spec?: { clusterIP?: string } } & Record<string, unknown>>(
-    Kinds.Service,
-    NS,
-    MODEL,
-  );
-  const url = `http://${svc.spec?.clusterIP}:80`;
-  await waitFor(
-    async () =>
-      (await fetch(`${url}/-/router/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )) || undefined,
-    60_000,
-    'router ready',
-    300,
-  );
+  const url = await routerUrl(env.client);
   const stop = new AbortController();
   const stats = emptyStats();
   env.load = {

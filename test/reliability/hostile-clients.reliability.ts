@@ -18,6 +18,7 @@ import { chaosRng, type Rng } from '../../hack/chaos/seed.js';
 import { API_VERSION, type InferenceService } from '../../operator/api/index.js';
 import { Kinds, type KubeObject } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
+import { routerUrl } from '../e2e/canary-support.js';
 import { MODEL, readyVersion, startCanaryEnv, type CanaryEnv } from './canary-support.js';
 import { NS } from './support.js';
 
@@ -42,18 +43,8 @@ test.before(async () => {
     spec: { model: MODEL, version: 1, replicas: 2 },
   } as InferenceService);
   await waitFor(async () => ((await isvc()).status?.phase === 'Serving' ? true : undefined), 120_000, 'Serving', 300);
-  const svc = await env.client.get<KubeObject & { spec?: { clusterIP?: string } }>(Kinds.Service, NS, MODEL);
-  url = `http://${svc.spec?.clusterIP}:80`;
-  await waitFor(
-    async () =>
-      (await fetch(`${url}/-/router/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )) || undefined,
-    60_000,
-    'router',
-    300,
-  );
+  url = await routerUrl(env.client);
+
   // Both replicas known to the router, so that feedback is routed per prediction from the start.
   await waitFor(
     async () => ((await routerUpstreams(env.client, NS, MODEL))?.[0]?.endpoints?.length === 2 ? true : undefined),

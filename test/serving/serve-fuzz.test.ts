@@ -4,21 +4,17 @@
 // (except 503), never crash, still predict correctly afterwards, and exit 0 on SIGTERM.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { bytes, colourImage, fixtureModels, pngClaimingSize } from './support/fixtures.js';
+import type { ChildProcess } from 'node:child_process';
+import { bytes, colourImage, fixtureModels, pngClaimingSize, startServeProcess } from './support/fixtures.js';
 
 const test = suite('fuzz');
 let child: ChildProcess;
 let url = '';
-let log = '';
+let log: () => string = () => '';
 
 test.before(async () => {
-  child = spawn(
-    process.execPath,
+  const started = await startServeProcess(
     [
-      '--import',
-      'tsx',
-      'serving/main.ts',
       '--model-dir',
       fixtureModels().colours,
       '--port',
@@ -34,28 +30,15 @@ test.before(async () => {
       '--intra-op-threads',
       '1',
     ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MODELSHIP_FEEDBACK_KEY: 'fuzz-key-0123456789abcdef', MODELSHIP_MODEL_VERSION: 'v9' },
-    },
+    { MODELSHIP_FEEDBACK_KEY: 'fuzz-key-0123456789abcdef', MODELSHIP_MODEL_VERSION: 'v9' },
   );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not become ready: ${log}`)), 30_000);
-    child.stderr!.on('data', (d) => {
-      log += d;
-      const m = /"address":"([^"]+)"/.exec(log);
-      if (m && !url) url = `http://${m[1]}`;
-      if (url && log.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${log}`)));
-  });
+  child = started.child;
+  url = started.url;
+  log = started.log;
 });
 test.after(() => {
   if (child.exitCode === null) child.kill('SIGKILL');
-  if (process.env.FUZZ_LOG) console.log(log);
+  if (process.env.FUZZ_LOG) console.log(log());
 });
 
 /** Deterministic PRNG (mulberry32) so a failure can be replayed. */

@@ -5,56 +5,26 @@
 // server stays well inside its limit, and small predictions are still answered meanwhile.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import sharp from 'sharp';
-import { colourImage, fixtureModels, parseMetrics } from './support/fixtures.js';
+import { colourImage, fixtureModels, parseMetrics, startServeProcess } from './support/fixtures.js';
 
 const test = suite('serve: admission control');
 const GIB = 1024 ** 3;
 const UPLOADS = 48;
 let child: ChildProcess;
 let url = '';
-let log = '';
 
 test.before(async () => {
-  child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'serving/main.ts',
-      '--model-dir',
-      fixtureModels().colours,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        ...process.env,
-        MODELSHIP_FEEDBACK_KEY: 'admission-key-0123456789abcdef',
-        MODELSHIP_MEMORY_LIMIT: String(GIB),
-      },
-    },
+  const started = await startServeProcess(
+    ['--model-dir', fixtureModels().colours, '--port', '0', '--host', '127.0.0.1'],
+    { MODELSHIP_FEEDBACK_KEY: 'admission-key-0123456789abcdef', MODELSHIP_MEMORY_LIMIT: String(GIB) },
   );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not become ready: ${log}`)), 30_000);
-    child.stderr!.on('data', (d) => {
-      log += d;
-      const m = /"address":"([^"]+)"/.exec(log);
-      if (m && !url) url = `http://${m[1]}`;
-      if (url && log.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${log}`)));
-  });
+  child = started.child;
+  url = started.url;
 });
 test.after(() => {
   if (child.exitCode === null) child.kill('SIGKILL');

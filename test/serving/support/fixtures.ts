@@ -1,7 +1,7 @@
 // Test support: tiny real ONNX models with known answers (built by make_models.py with
 // Debian's torch, cached under .cache/ by the script's hash), temp copies, and an
 // in-process server.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -132,4 +132,34 @@ export function pngClaimingSize(width: number, height: number): Buffer {
     pngChunk('IDAT', deflateSync(Buffer.alloc(1000))),
     pngChunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  log: () => string;
+}
+
+/** The real `serve` process (serving/main.ts) with `args` and `env`; resolves once it is ready. */
+export async function startServeProcess(args: string[], env: Record<string, string>): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let log = '';
+  let url = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not become ready: ${log}`)), 30_000);
+    child.stderr!.on('data', (d) => {
+      log += d;
+      const m = /"address":"([^"]+)"/.exec(log);
+      if (m && !url) url = `http://${m[1]}`;
+      if (url && log.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${log}`)));
+  });
+  return { child, url, log: () => log };
 }
