@@ -76,6 +76,13 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
 
   upstreamReq.on('error', (err) => {
     req.unpipe(upstreamReq);
+    // A pod the router still lists may be gone (its list is refreshed every 2 s): a buffered
+    // body that could not even be delivered goes through the upstream's Service instead.
+    if (ctx.body && ctx.targetUrl && !res.headersSent && neverDelivered(err)) {
+      finished = true;
+      forward(req, res, upstream, { ...ctx, targetUrl: undefined });
+      return;
+    }
     const code = timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
     const message = timedOut
       ? `upstream ${upstream.role} (${upstream.version}) did not answer within ${ctx.timeoutMs} ms`
@@ -95,6 +102,10 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
   if (ctx.body) upstreamReq.end(ctx.body);
   else req.pipe(upstreamReq);
 }
+
+/** The connection failed before the request could reach the pod: safe to send it elsewhere. */
+const neverDelivered = (err: NodeJS.ErrnoException): boolean =>
+  ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH'].includes(err.code ?? '');
 
 /** The client stalled, not the upstream: answer 408 for it, and let the upstream go. */
 function clientStalled(res: ServerResponse, upstream: Upstream, ctx: ForwardContext): number {

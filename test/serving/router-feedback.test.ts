@@ -120,6 +120,23 @@ test('with the pods known, every replay meets the replica that counted it: each 
   assert.is((await counted()) - before, 20);
 });
 
+test('a listed pod that is gone (the list lags by up to 2 s): its feedback goes through the Service, never a 502', async () => {
+  source.set(table(['http://127.0.0.1:1', ...replicas.map((r) => r.url)]));
+  const ids = await predictionIds(30);
+  const gone = ids.filter(
+    (id) =>
+      pickEndpoint(['http://127.0.0.1:1', ...replicas.map((r) => r.url)], id.slice(id.lastIndexOf('.') + 1)) ===
+      'http://127.0.0.1:1',
+  );
+  assert.ok(gone.length > 0, 'some predictions hash to the gone pod');
+  const statuses = await Promise.all(gone.map(feedback));
+  assert.ok(
+    statuses.every((s) => s === 200),
+    JSON.stringify(statuses),
+  );
+  source.set(table(replicas.map((r) => r.url)));
+});
+
 test('a feedback body over 64 KiB is refused by the router (413), never spread over replicas', async () => {
   const status = await fetch(`${router.url}/feedback`, {
     method: 'POST',
