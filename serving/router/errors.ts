@@ -1,5 +1,6 @@
 // The router's error responses share the serving API's shape: {"error": {"code", "message"}}.
 import type { ServerResponse } from 'node:http';
+import { lingerOnClose } from '../lib/protocol/linger.js';
 
 export type RouterErrorCode =
   | 'NO_UPSTREAM'
@@ -38,8 +39,12 @@ export function sendError(
     return status;
   }
   const body = errorBody(code, message);
+  // A body still arriving is not read: close, lingering so the client can read this answer.
+  const unread = !res.req.complete;
+  if (unread) lingerOnClose(res.req.socket);
   res.writeHead(status, {
     ...extra,
+    ...(unread ? { connection: 'close' } : {}),
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

@@ -109,10 +109,12 @@ const neverDelivered = (err: NodeJS.ErrnoException): boolean =>
 
 /** The client stalled, not the upstream: answer 408 for it, and let the upstream go. */
 function clientStalled(res: ServerResponse, upstream: Upstream, ctx: ForwardContext): number {
-  return sendError(res, 'REQUEST_TIMEOUT', `request body stalled: nothing received for ${ctx.clientBodyTimeoutMs} ms`, {
-    ...identity(upstream),
-    connection: 'close',
-  });
+  return sendError(
+    res,
+    'REQUEST_TIMEOUT',
+    `request body stalled: nothing received for ${ctx.clientBodyTimeoutMs} ms`,
+    identity(upstream),
+  );
 }
 
 /**

@@ -124,8 +124,7 @@ export class Router {
       body = await readFeedbackBody(req, this.clientBodyTimeoutMs);
     } catch (err) {
       const e = err as FeedbackBodyError;
-      const status =
-        e.code === 'CLIENT_GONE' ? (res.destroy(), 499) : sendError(res, e.code, e.message, { connection: 'close' });
+      const status = e.code === 'CLIENT_GONE' ? (res.destroy(), 499) : sendError(res, e.code, e.message);
       this.metrics.requests.inc({ model, role: 'none', version: 'none', code: String(status) });
       return;
     }

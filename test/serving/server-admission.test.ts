@@ -53,7 +53,7 @@ function slowUpload(body: Buffer): Promise<Upload> {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string }));
     });
-    // A refused upload is closed by the server before its body is sent: not a failure of the test.
+    // A reset that swallowed the answer: the test fails on it (the server lingers to prevent it).
     req.on('error', () => resolve({ status: -1 }));
     const piece = Math.ceil(body.length / 16);
     let i = 0;
@@ -110,7 +110,9 @@ test(`${UPLOADS} uploads of ~9.4 MB at once under a 1 GiB limit: excess refused 
     'each refusal says when to retry',
   );
   assert.ok((byStatus['200'] ?? 0) > 0, `the admitted uploads are answered: ${picture}`);
-  assert.is(byStatus['200'] + refused.length + (byStatus['-1'] ?? 0), UPLOADS, picture);
+  // The refusal comes before the body is read; the server keeps discarding the rest of it for
+  // a while before closing, so that no reset destroys the 503 before the client reads it.
+  assert.is(byStatus['200'] + refused.length, UPLOADS, `every upload answered: ${picture}`);
   assert.ok(
     smallAnswers.every((s) => s === 200),
     `small predictions answered throughout: ${picture}`,

@@ -3,6 +3,7 @@
 // error, deadline) is measured and written in one place: writeReply.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServingError } from '../errors.js';
+import { lingerOnClose } from './linger.js';
 
 export interface Reply {
   status: number;
@@ -70,8 +71,9 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
     'x-modelship-version': opts.version,
   };
   // While draining, tell keep-alive clients to reconnect (to another replica); after a
-  // refused body (too large, too slow) close rather than read the rest of it.
+  // refused body (at capacity, too large, too slow) close rather than read the rest of it.
   if (opts.draining || !req.complete) headers.connection = 'close';
+  if (!req.complete) lingerOnClose(req.socket);
   res.writeHead(reply.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
 }
