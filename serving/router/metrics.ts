@@ -28,6 +28,27 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  readonly shadowPairs = new Counter({
+    name: 'modelship_router_shadow_pairs_total',
+    help: "Predictions of a shadow (version) joined to stable's for the same input, by head and the class each predicted: agreement and the confusion matrix.",
+    labelNames: ['model', 'version', 'stable_version', 'head', 'stable_class', 'shadow_class'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shadowFeedback = new Counter({
+    name: 'modelship_router_shadow_feedback_total',
+    help: 'Feedback stable accepted for a prediction joined with a shadow (version), scoring each version judged on the same items.',
+    labelNames: ['model', 'version', 'stable_version', 'head', 'judged', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shadowJoins = new Counter({
+    name: 'modelship_router_shadow_joins_total',
+    help: 'Requests whose stable and shadow (version) answers were to be joined, by result; feedback_unmatched counts accepted feedback for no joined prediction.',
+    labelNames: ['model', 'version', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly generation = new Gauge({
     name: 'modelship_router_config_generation',
     help: 'The routing table in use: its own `generation` field when set, else the count of tables applied.',

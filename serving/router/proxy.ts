@@ -5,6 +5,7 @@ import type { Upstream } from './config.js';
 import { sendError } from './errors.js';
 import { endToEnd, upstreamRequestHeaders } from './headers.js';
 import { ROLE_HEADER, VERSION_HEADER } from './table.js';
+import { MAX_ANSWER_BYTES } from './shadow-join.js';
 import type { UpstreamPool } from './upstreams.js';
 
 export interface ForwardContext {
@@ -19,6 +20,33 @@ export interface ForwardContext {
   targetUrl?: string;
   /** Called once when the client got its status code (or the exchange was cut). */
   done(status: number, upstreamSeconds: number | undefined): void;
+  /** Called once with the upstream's status and whole answer (undefined if cut or too big). */
+  onAnswer?: AnswerListener;
+}
+
+export type AnswerListener = (status: number, body: Buffer | undefined) => void;
+
+/**
+ * Hands `listener` the whole body of `res` (at most `limit` bytes, else undefined) once it
+ * ended, without taking it from whoever else reads it. Exactly one call, also when cut.
+ */
+export function collectAnswer(res: IncomingMessage, limit: number, listener: AnswerListener): void {
+  const status = res.statusCode ?? 0;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let called = false;
+  const call = (body: Buffer | undefined) => {
+    if (called) return;
+    called = true;
+    listener(status, body);
+  };
+  res.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  });
+  res.once('end', () => call(size <= limit ? Buffer.concat(chunks, size) : undefined));
+  res.once('error', () => call(undefined));
+  res.once('close', () => call(undefined));
 }
 
 /** Request target in origin-form ("/path?q"); absolute-form ("http://h/path") is reduced to it. */
@@ -69,6 +97,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const status = upstreamRes.statusCode ?? 502;
     res.writeHead(status, upstreamRes.statusMessage, { ...endToEnd(upstreamRes.headers), ...identity(upstream) });
+    if (ctx.onAnswer) collectAnswer(upstreamRes, MAX_ANSWER_BYTES, ctx.onAnswer);
     upstreamRes.pipe(res);
     upstreamRes.on('error', () => res.destroy());
     finish(status, seconds);
@@ -83,6 +112,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, upstream: Ups
       forward(req, res, upstream, { ...ctx, targetUrl: undefined });
       return;
     }
+    ctx.onAnswer?.(0, undefined);
     const code = timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
     const message = timedOut
       ? `upstream ${upstream.role} (${upstream.version}) did not answer within ${ctx.timeoutMs} ms`
@@ -151,6 +181,8 @@ export interface MirrorContext {
   /** Above this many request bytes waiting for the mirror, the copy is dropped. */
   maxBufferedBytes: number;
   done(result: 'ok' | 'error'): void;
+  /** Called once with the mirror's status and whole answer (undefined if it failed or was too big). */
+  onAnswer?: AnswerListener;
 }
 
 /**
@@ -176,10 +208,14 @@ export function mirror(req: IncomingMessage, upstream: Upstream, ctx: MirrorCont
   const copy = target.request({ method: req.method, path: target.basePath + originForm(req.url), headers });
   copy.setTimeout(ctx.timeoutMs, () => copy.destroy(new Error('mirror timeout')));
   copy.on('response', (res) => {
+    if (ctx.onAnswer) collectAnswer(res, MAX_ANSWER_BYTES, ctx.onAnswer);
     res.resume();
     settle('ok');
   });
-  copy.on('error', () => settle('error'));
+  copy.on('error', () => {
+    ctx.onAnswer?.(0, undefined);
+    settle('error');
+  });
 
   const onData = (chunk: Buffer) => {
     if (copy.destroyed) return;

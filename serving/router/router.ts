@@ -8,7 +8,8 @@ import type { RouterConfig, Upstream } from './config.js';
 import { sendError } from './errors.js';
 import { RouterMetrics } from './metrics.js';
 import { FeedbackBodyError, pickEndpoint, predictionKey, readFeedbackBody } from './feedback.js';
-import { forward, mirror, originForm } from './proxy.js';
+import { forward, mirror, originForm, type AnswerListener } from './proxy.js';
+import { joinAnswers, pairAnswers, ShadowJoin, type ShadowJoinOptions } from './shadow-join.js';
 import { jsonLogger, type RouterLogger, type RoutingSource } from './source.js';
 import { RoutingTable } from './table.js';
 import { UpstreamPool } from './upstreams.js';
@@ -25,6 +26,8 @@ export interface RouterOptions {
   mirrorMaxBufferedBytes?: number;
   /** A request body that stalls this long is answered 408, not held open against an upstream. */
   clientBodyTimeoutMs?: number;
+  /** Bounds of the store joining a shadow's predictions to stable's (shadow-join.ts). */
+  shadowJoin?: ShadowJoinOptions;
 }
 
 /** As long as a model server waits for a whole request (its --request-timeout-ms default). */
@@ -47,17 +50,36 @@ const endpointFor = (upstream: Upstream, key: string | undefined): string | unde
 
 const isFeedback = (req: IncomingMessage): boolean =>
   req.method === 'POST' && originForm(req.url).split('?')[0] === '/feedback';
+const isPredict = (req: IncomingMessage): boolean =>
+  req.method === 'POST' && originForm(req.url).split('?')[0] === '/predict';
+
+/** The predictionId and labels of a feedback body; either undefined when absent or malformed. */
+function feedbackOf(body: Buffer): { predictionId?: string; labels?: Record<string, unknown> } {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { predictionId?: unknown; labels?: unknown };
+    return {
+      ...(typeof parsed.predictionId === 'string' ? { predictionId: parsed.predictionId } : {}),
+      ...(parsed.labels && typeof parsed.labels === 'object' && !Array.isArray(parsed.labels)
+        ? { labels: parsed.labels as Record<string, unknown> }
+        : {}),
+    };
+  } catch {
+    return {};
+  }
+}
 
 export class Router {
   readonly metrics: RouterMetrics;
   private table: RoutingTable;
   private readonly pool = new UpstreamPool();
+  private readonly shadowJoin: ShadowJoin;
   private readonly log: RouterLogger;
   private draining = false;
 
   constructor(private readonly options: RouterOptions) {
     this.log = options.log ?? jsonLogger;
     this.metrics = options.metrics ?? new RouterMetrics();
+    this.shadowJoin = new ShadowJoin(options.shadowJoin);
     this.table = this.apply(options.source.current());
     options.source.onChange((config) => {
       this.table = this.apply(config);
@@ -148,23 +170,72 @@ export class Router {
     }
     const upstream = route.upstream;
     const labels = { model, role: upstream.role, version: upstream.version };
+    // Feedback is never copied: a mirror's pods would count it a second time.
+    const copyTo = feedback ? undefined : table.mirrorFor(upstream);
+    const answers = copyTo && isPredict(req) ? this.pairAnswers(model, upstream, copyTo) : undefined;
     forward(req, res, upstream, {
       pool: this.pool,
       timeoutMs: this.options.upstreamTimeoutMs ?? 60_000,
       clientBodyTimeoutMs: this.clientBodyTimeoutMs,
       ...(feedback ? { body: feedback.body, targetUrl: endpointFor(upstream, feedback.endpointKey) } : {}),
+      ...(answers ? { onAnswer: answers.stable } : {}),
       done: (status, seconds) => {
         this.metrics.requests.inc({ ...labels, code: String(status) });
         if (seconds !== undefined) this.metrics.upstreamDuration.observe(labels, seconds);
+        if (feedback && status === 200) this.scoreShadow(model, feedback.body);
       },
     });
-    // Feedback is never copied: a mirror's pods would count it a second time.
-    const copyTo = feedback ? undefined : table.mirrorFor(upstream);
-    if (copyTo) this.sendMirror(req, copyTo, model);
+    if (copyTo) this.sendMirror(req, copyTo, model, answers?.shadow);
   }
 
-  private sendMirror(req: IncomingMessage, target: Upstream, model: string): void {
+  /** Joins stable's and the shadow's answers to one prediction request (shadow-join.ts). */
+  private pairAnswers(model: string, stable: Upstream, shadow: Upstream) {
+    const versions = { stable: stable.version, shadow: shadow.version };
+    return pairAnswers((a, b) => {
+      const { result, pairs } = joinAnswers(this.shadowJoin, versions, a, b);
+      this.metrics.shadowJoins.inc({ model, version: shadow.version, result });
+      for (const p of pairs)
+        this.metrics.shadowPairs.inc({
+          model,
+          version: shadow.version,
+          stable_version: stable.version,
+          head: p.head,
+          stable_class: p.stable,
+          shadow_class: p.shadow,
+        });
+    });
+  }
+
+  /** Feedback stable accepted also scores the shadow's prediction for the same input, once. */
+  private scoreShadow(model: string, body: Buffer): void {
+    if (this.shadowJoin.size === 0) return;
+    const { predictionId, labels } = feedbackOf(body);
+    if (predictionId === undefined || labels === undefined) return;
+    const scored = this.shadowJoin.score(predictionId, labels);
+    if (!scored) {
+      const shadow = this.table.mirrorTarget();
+      if (shadow) this.metrics.shadowJoins.inc({ model, version: shadow.version, result: 'feedback_unmatched' });
+      return;
+    }
+    const { versions } = scored;
+    for (const h of scored.heads)
+      for (const [judged, correct] of [
+        ['stable', h.stableCorrect],
+        ['shadow', h.shadowCorrect],
+      ] as const)
+        this.metrics.shadowFeedback.inc({
+          model,
+          version: versions.shadow,
+          stable_version: versions.stable,
+          head: h.head,
+          judged,
+          outcome: correct ? 'correct' : 'incorrect',
+        });
+  }
+
+  private sendMirror(req: IncomingMessage, target: Upstream, model: string, onAnswer?: AnswerListener): void {
     mirror(req, target, {
+      ...(onAnswer ? { onAnswer } : {}),
       pool: this.pool,
       timeoutMs: this.options.upstreamTimeoutMs ?? 60_000,
       maxBufferedBytes: this.options.mirrorMaxBufferedBytes ?? 8 * 2 ** 20,

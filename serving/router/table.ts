@@ -171,6 +171,11 @@ export class RoutingTable {
     return { upstream: this.nextWeighted(), reason: 'weighted' };
   }
 
+  /** The upstream copies go to, if any. */
+  mirrorTarget(): Upstream | undefined {
+    return this.mirrorUpstream;
+  }
+
   /**
    * The upstream that should receive a copy of this request, if any. Deterministic credit
    * counter: exactly `percent` % of eligible requests are mirrored. Requests already served by
