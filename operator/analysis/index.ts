@@ -17,5 +17,7 @@ export * from './monitoring.js';
 export * from './status.js';
 export * from './metrics.js';
 export * from './run.js';
+export * from './shadow.js';
+export * from './checks/agreement.js';
 export * from './sequential.js';
 export * from './evidence.js';

@@ -131,7 +131,7 @@ const ModelVersionSpecDefaults: DefaultsNode = {'properties':{'format':{'default
 /** ModelVersion.spec with every default of the CRD applied, as the API server stores it. */
 export const withModelVersionDefaults = (spec: ModelVersionSpec): ModelVersionSpec => applyDefaults(spec, ModelVersionSpecDefaults);
 
-const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[20,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'1h'},'minRequests':{'default':50},'minFeedback':{'default':50},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.05},'confidence':{'default':0.95}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}},'feedback':{'default':{},'properties':{'credential':{'default':'Required'}}}}};
+const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[20,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'1h'},'minRequests':{'default':50},'minFeedback':{'default':50},'shadow':{'properties':{'duration':{'default':'2m'},'minSamples':{'default':50}}},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.05},'confidence':{'default':0.95}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}},'feedback':{'default':{},'properties':{'credential':{'default':'Required'}}}}};
 /** InferenceService.spec with every default of the CRD applied, as the API server stores it. */
 export const withInferenceServiceDefaults = (spec: InferenceServiceSpec): InferenceServiceSpec => applyDefaults(spec, InferenceServiceSpecDefaults);
 
@@ -1047,10 +1047,55 @@ export interface InferenceServiceCanary {
    */
   minFeedback: number;
   /**
+   * A shadow phase before the weighted steps (set {} for the defaults): the router sends a copy of
+   * each prediction request to the new version, whose answers never reach a client and whose
+   * latency never delays one, joins its predictions to stable's for the same input, and scores
+   * them with the feedback users send for stable's predictions. The shadow is judged on its
+   * accuracy from those joined labels against stable's on the same items (the same confidence
+   * sequences as the steps), on agreement with stable when minAgreement is set, and on prediction
+   * drift, latency and errors; a shadow that fails ends the canary before any user saw it, one
+   * that passes moves on to the first step. It counts toward progressDeadline. Needs
+   * traffic.provider router; /predict answers are joined (OIP infer requests are copied and
+   * measured, not joined).
+   */
+  shadow?: InferenceServiceCanaryShadow;
+  /**
    * Analysis checks; each verdict is pass, fail or inconclusive, and missing data is never a pass.
    * @default {}
    */
   checks: InferenceServiceCanaryChecks;
+}
+
+/**
+ * A shadow phase before the weighted steps (set {} for the defaults): the router sends a copy of
+ * each prediction request to the new version, whose answers never reach a client and whose latency
+ * never delays one, joins its predictions to stable's for the same input, and scores them with the
+ * feedback users send for stable's predictions. The shadow is judged on its accuracy from those
+ * joined labels against stable's on the same items (the same confidence sequences as the steps),
+ * on agreement with stable when minAgreement is set, and on prediction drift, latency and errors;
+ * a shadow that fails ends the canary before any user saw it, one that passes moves on to the
+ * first step. It counts toward progressDeadline. Needs traffic.provider router; /predict answers
+ * are joined (OIP infer requests are copied and measured, not joined).
+ */
+export interface InferenceServiceCanaryShadow {
+  /**
+   * Shortest shadow phase, a duration such as 5m: however quickly its evidence comes, the shadow
+   * passes no earlier.
+   * @default "2m"
+   */
+  duration: string;
+  /**
+   * Joined, labelled predictions per head below which the shadow's accuracy checks are
+   * inconclusive (minFeedback for the shadow phase).
+   * @default 50
+   */
+  minSamples: number;
+  /**
+   * Lowest acceptable share of predictions per head on which the shadow predicts what stable
+   * predicts; unchecked when unset, since a better model is supposed to disagree where stable is
+   * wrong.
+   */
+  minAgreement?: number;
 }
 
 /**
@@ -1327,10 +1372,44 @@ export interface InferenceServiceStatusCanary {
   startedAt?: string;
   /** When the current step started. */
   stepStartedAt?: string;
+  /**
+   * The shadow phase (spec.canary.shadow): while it has no passedAt, the canary takes no traffic
+   * and gets a copy of every request instead.
+   */
+  shadow?: InferenceServiceStatusCanaryShadow;
   /** Consecutive failed analyses. */
   failedChecks?: number;
   /** Final analysis of each step finished so far (moved into history when the canary ends). */
   steps?: InferenceServiceStatusCanaryStep[];
+}
+
+/**
+ * The shadow phase (spec.canary.shadow): while it has no passedAt, the canary takes no traffic and
+ * gets a copy of every request instead.
+ */
+export interface InferenceServiceStatusCanaryShadow {
+  /** When the shadow's pods were ready and copies began. */
+  startedAt?: string;
+  /** When the shadow passed and the first step began. */
+  passedAt?: string;
+  /** The last shadow analysis per head. */
+  heads?: InferenceServiceStatusCanaryShadowHead[];
+}
+
+/** One head of the shadow's last analysis. */
+export interface InferenceServiceStatusCanaryShadowHead {
+  /** Model head. */
+  head: string;
+  /** Predictions of both versions joined for the same input. */
+  pairs?: number;
+  /** Share of the joined predictions on which both versions agree. */
+  agreement?: number;
+  /** Joined predictions with feedback. */
+  samples?: number;
+  /** The shadow's accuracy on the joined, labelled predictions. */
+  accuracy?: number;
+  /** Stable's accuracy on the same predictions. */
+  stableAccuracy?: number;
 }
 
 /** One step's final analysis. */
@@ -1350,7 +1429,8 @@ export interface InferenceServiceStatusCanaryStep {
 /** One measured check. */
 export interface InferenceServiceStatusCanaryStepCheck {
   /**
-   * Check name (accuracy, accuracyVsStable, drift, predictionDrift, latencyP95Ms, errorRate).
+   * Check name (accuracy, accuracyVsStable, drift, predictionDrift, latencyP95Ms, errorRate,
+   * agreement).
    */
   check: string;
   /** Version role measured. */
@@ -1410,7 +1490,8 @@ export type Verdict = (typeof VerdictValues)[number];
 /** One measured check. */
 export interface AnalysisCheck {
   /**
-   * Check name (accuracy, accuracyVsStable, drift, predictionDrift, latencyP95Ms, errorRate).
+   * Check name (accuracy, accuracyVsStable, drift, predictionDrift, latencyP95Ms, errorRate,
+   * agreement).
    */
   check: string;
   /** Version role measured. */

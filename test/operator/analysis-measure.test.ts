@@ -12,6 +12,7 @@ import { featureBinsFromSamples, feedbackFromSamples, measure } from '../../oper
 import { measurementQueries, PromQLError, quote, range, selector } from '../../operator/analysis/promql.js';
 import { observedShare, wholeCounts, type RoleMeasurements } from '../../operator/analysis/measurements.js';
 import { analyseCanary, monitorVersion } from '../../operator/analysis/run.js';
+import { tableProvider } from '../support/table-provider.js';
 
 test('selectors quote values and check label names', () => {
   assert.is(quote('a"b\\c'), '"a\\"b\\\\c"');
@@ -136,24 +137,6 @@ test("wholeCounts: counts scaled back from increase()'s extrapolation to what wa
 
 const at = new Date('2026-01-01T00:00:00Z');
 const s = (value: number, labels: Record<string, string> = {}): Sample => ({ labels, value, timestamp: at });
-
-/** A provider answering from a table keyed by metric name found in the query. */
-function tableProvider(answers: Record<string, Sample[] | Error>): MetricProvider & { queries: string[] } {
-  const queries: string[] = [];
-  return {
-    type: 'table',
-    queries,
-    async query(q: string) {
-      queries.push(q);
-      const key = Object.keys(answers)
-        .sort((a, b) => b.length - a.length)
-        .find((k) => q.includes(k));
-      const a = key === undefined ? [] : answers[key];
-      if (a instanceof Error) throw a;
-      return a;
-    },
-  };
-}
 
 test('feedback and feature bins from grouped samples', () => {
   assert.equal(

@@ -573,6 +573,26 @@ export const invalidCases: InvalidCase[] = [
       'Invalid value: "object": retrain.template is required when a retrain trigger (onDrift, onAccuracyBelow or schedule) is set',
   },
   {
+    name: 'shadow phase without the router',
+    kind: 'InferenceService',
+    mutate: (o) => {
+      o.spec.traffic = { provider: 'gateway-api', gateway: { parentRefs: [{ name: 'gw' }] } };
+      o.spec.canary.shadow = {};
+    },
+    field: 'spec',
+    message:
+      'Invalid value: "object": canary.shadow needs traffic.provider router: only the Modelship router joins the shadow\'s answers to stable\'s and scores them with feedback (an HTTPRoute can copy requests but never sees the answers); remove canary.shadow or use the router',
+  },
+  {
+    name: 'shadow duration not a duration',
+    kind: 'InferenceService',
+    mutate: (o) => {
+      o.spec.canary.shadow = { duration: 'ten minutes' };
+    },
+    field: 'spec.canary.shadow.duration',
+    message: `Invalid value: "ten minutes": spec.canary.shadow.duration in body should match ${DURATION}`,
+  },
+  {
     name: 'retrain template for another model',
     kind: 'InferenceService',
     mutate: (o) => {

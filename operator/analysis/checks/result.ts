@@ -11,6 +11,7 @@ export const CHECK_NAMES = [
   'predictionDrift',
   'latencyP95Ms',
   'errorRate',
+  'agreement',
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 

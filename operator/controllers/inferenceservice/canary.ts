@@ -4,6 +4,7 @@
 import type {
   InferenceServiceStatus,
   InferenceServiceStatusCanary,
+  InferenceServiceStatusCanaryShadowHead,
   InferenceServiceStatusCanaryStep,
   InferenceServiceStatusHistory,
   AnalysisCheck,
@@ -26,7 +27,17 @@ export function withStableWeight(status: InferenceServiceStatus, canaryWeight: n
   };
 }
 
-function startCanary(status: InferenceServiceStatus, target: VersionRef, now: Date): InferenceServiceStatus {
+/** A canary in its shadow phase: a copy of every request, no traffic of its own. */
+export function inShadow(c: InferenceServiceStatusCanary | undefined): boolean {
+  return c?.shadow !== undefined && c.shadow.passedAt === undefined;
+}
+
+function startCanary(
+  status: InferenceServiceStatus,
+  target: VersionRef,
+  policy: RolloutPolicy,
+  now: Date,
+): InferenceServiceStatus {
   const canary: InferenceServiceStatusCanary = {
     version: target.version,
     modelVersion: target.modelVersion,
@@ -35,6 +46,7 @@ function startCanary(status: InferenceServiceStatus, target: VersionRef, now: Da
     startedAt: iso(now),
     failedChecks: 0,
     steps: [],
+    ...(policy.shadow ? { shadow: {} } : {}),
   };
   return { ...status, phase: 'Progressing', canary, stable: { ...status.stable, weight: 100 }, analysis: undefined };
 }
@@ -160,6 +172,7 @@ export function onAnalysis(
     verdict: e.verdict,
     checks: e.checks,
   };
+  if (inShadow(c)) return onShadowAnalysis({ ...status, analysis }, { ...decision, heads: e.shadow }, policy, now);
   const canary = { ...c, failedChecks: decision.failedChecks, steps: recordStep(c, e.verdict, e.checks, now) };
   const next = { ...status, analysis, canary };
   if (decision.action === 'Rollback')
@@ -168,6 +181,38 @@ export function onAnalysis(
   if (c.step >= policy.steps.length - 1) return promote(next);
   const step = c.step + 1;
   return withStableWeight({ ...next, canary: { ...canary, step, stepStartedAt: iso(now) } }, policy.steps[step]);
+}
+
+/**
+ * The shadow phase's analysis: a failure ends the canary before any user saw it; a pass after
+ * the shadow's minimum duration starts the first step; an earlier pass holds.
+ */
+function onShadowAnalysis(
+  status: InferenceServiceStatus,
+  decision: ReturnType<typeof decideStep> & { heads?: InferenceServiceStatusCanaryShadowHead[] },
+  policy: RolloutPolicy,
+  now: Date,
+): InferenceServiceStatus {
+  const c = status.canary!;
+  const shadow = { ...c.shadow, ...(decision.heads ? { heads: decision.heads } : {}) };
+  const next = { ...status, canary: { ...c, failedChecks: decision.failedChecks, shadow } };
+  if (decision.action === 'Rollback')
+    return endCanary(
+      next,
+      { outcome: 'RolledBack', reason: 'ShadowFailed', message: `shadow phase: ${decision.message}` },
+      policy,
+      now,
+    );
+  const started = Date.parse(shadow.startedAt ?? '');
+  const longEnough = Number.isFinite(started) && now.getTime() - started >= (policy.shadow?.durationMs ?? 0);
+  if (decision.action === 'Hold' || !longEnough) return next;
+  return withStableWeight(
+    {
+      ...next,
+      canary: { ...next.canary, failedChecks: 0, stepStartedAt: iso(now), shadow: { ...shadow, passedAt: iso(now) } },
+    },
+    policy.steps[0],
+  );
 }
 
 export function onTarget(
@@ -208,10 +253,10 @@ export function onTarget(
       now,
     );
     // Superseded is not a failure of the old canary's quality; it may come back.
-    return startCanary({ ...ended, failedVersions: status.failedVersions }, target, now);
+    return startCanary({ ...ended, failedVersions: status.failedVersions }, target, policy, now);
   }
   if (status.phase === 'Initializing') return status; // first stable pods first
-  return startCanary(status, target, now);
+  return startCanary(status, target, policy, now);
 }
 
 export function onManual(

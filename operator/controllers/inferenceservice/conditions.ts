@@ -2,6 +2,7 @@
 import { ConditionTypes, type InferenceServiceStatus } from '../../api/index.js';
 import type { EventType } from '../../runtime/recorder.js';
 import { setCondition, type Condition } from '../../runtime/status.js';
+import { inShadow } from './phases.js';
 
 const T = ConditionTypes.InferenceService;
 
@@ -48,7 +49,9 @@ function progressingCondition(status: InferenceServiceStatus): Verdict {
     return {
       status: true,
       reason: 'CanaryProgressing',
-      message: `canary version ${c.version} at step ${(c.step ?? 0) + 1} with weight ${c.weight}%`,
+      message: inShadow(c)
+        ? `canary version ${c.version} in its shadow phase: a copy of every request, no traffic`
+        : `canary version ${c.version} at step ${(c.step ?? 0) + 1} with weight ${c.weight}%`,
     };
   if (status.phase === 'Promoting' && c)
     return { status: true, reason: 'Promoting', message: `promoting version ${c.version}` };
@@ -130,7 +133,15 @@ function canaryEvents(b: InferenceServiceStatus, after: InferenceServiceStatus):
       {
         type: 'Normal',
         reason: 'CanaryStarted',
-        message: `Started canary of version ${c.version} (stable ${after.stable?.version})`,
+        message: `Started canary of version ${c.version} (stable ${after.stable?.version})${inShadow(c) ? ' in a shadow phase' : ''}`,
+      },
+    ];
+  if (inShadow(b.canary) && !inShadow(c))
+    return [
+      {
+        type: 'Normal',
+        reason: 'ShadowPassed',
+        message: `Shadow phase of version ${c.version} passed; it now takes ${c.weight}% of traffic (step ${(c.step ?? 0) + 1})`,
       },
     ];
   if (c.weight !== b.canary?.weight)
@@ -174,7 +185,8 @@ function analysisEvents(b: InferenceServiceStatus, after: InferenceServiceStatus
     {
       type: a.verdict === 'Fail' ? 'Warning' : 'Normal',
       reason: `Analysis${a.verdict}`,
-      message: `Analysis of step ${(a.step ?? 0) + 1}: ${a.verdict}`,
+      // Only the shadow phase is analysed at weight 0.
+      message: `Analysis of ${a.weight === 0 ? 'the shadow phase' : `step ${(a.step ?? 0) + 1}`}: ${a.verdict}`,
     },
   ];
 }

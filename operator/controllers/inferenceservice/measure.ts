@@ -6,6 +6,7 @@ import {
   analyse,
   aggregateVerdict,
   analyseCanary,
+  analyseShadow,
   checkSummaries,
   monitorVersion,
   toStatusChecks,
@@ -21,7 +22,7 @@ import {
 } from '../../api/index.js';
 import { keyOf, versionOf, type RolloutContext } from './context.js';
 import { roleUrls } from './observe.js';
-import { nextAnalysisAt, type RolloutEvent } from './phases.js';
+import { inShadow, nextAnalysisAt, type RolloutEvent } from './phases.js';
 import { monitoringIntervalMs } from './policy.js';
 
 const NO_PROVIDER =
@@ -72,7 +73,7 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
   const stable = status.stable?.version;
   const window = windowOf(ctx.isvc.spec.canary.interval);
   const since = evidenceStart(status, ctx.now);
-  const result = await analyseCanary({
+  const input = {
     provider,
     canary: target(ctx.isvc, canary!),
     stable: stable === undefined ? undefined : target(ctx.isvc, stable),
@@ -81,7 +82,13 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
     at: ctx.now,
     reference: await referenceOf(ctx, 'canary', canary),
     policy: policyOf(ctx.isvc),
-  });
+  };
+  const shadow = ctx.isvc.spec.canary.shadow;
+  // A shadow is judged on the router's join of its answers to stable's (analysis/shadow.ts).
+  const result =
+    inShadow(status.canary) && shadow && input.stable
+      ? await analyseShadow({ ...input, stable: input.stable, shadow })
+      : await analyseCanary(input);
   ctx.deps.metrics.analysis.recordAnalysis(keyOf(ctx), result.checks);
   const details = [
     ...checkSummaries(result.checks, ['Fail']),
@@ -94,6 +101,7 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
       checks: toStatusChecks(result.checks),
       details,
       since: since.toISOString(),
+      ...('heads' in result ? { shadow: result.heads } : {}),
     },
   ];
 }

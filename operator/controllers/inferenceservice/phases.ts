@@ -3,7 +3,9 @@
 //                  first stable pods).
 //   Serving      — the stable version takes all traffic; a guard window may be open after a
 //                  promotion (status.monitoring.guard).
-//   Progressing  — a canary walks through spec.canary.steps, one analysis per interval.
+//   Progressing  — a canary walks through spec.canary.steps, one analysis per interval; with
+//                  spec.canary.shadow it first gets a copy of every request and no traffic
+//                  (status.canary.shadow without passedAt) until its shadow analysis passes.
 //   Promoting    — every step passed (or a manual promote): the canary takes all traffic while
 //                  the stable Deployment is moved to its version.
 //   RolledBack   — the last canary (or a guarded promotion) was rolled back; stable serves.
@@ -19,6 +21,7 @@ import type {
   AnalysisCheck,
   InferenceServicePhase,
   InferenceServiceStatus,
+  InferenceServiceStatusCanaryShadowHead,
   InferenceServiceStatusMonitoring,
   Verdict,
   VersionRole,
@@ -26,6 +29,7 @@ import type {
 import {
   completePromotion,
   endCanary,
+  inShadow,
   onAnalysis,
   onGuardRegression,
   onManual,
@@ -54,6 +58,8 @@ export interface RolloutPolicy {
   generation: number;
   /** Ready pods a promotion waits for on the stable Deployment (replicas or autoscaling.minReplicas). */
   replicas: number;
+  /** spec.canary.shadow: a shadow phase before the steps, at least this long. */
+  shadow?: { durationMs: number };
 }
 
 export interface VersionRef {
@@ -89,8 +95,18 @@ export type RolloutEvent =
   | { type: 'StableReady'; readyReplicas: number }
   /** Ready pods of the canary Deployment. */
   | { type: 'CanaryReady'; readyReplicas: number }
-  /** One analysis of the current step; `since`: start of its accumulated evidence. */
-  | { type: 'Analysis'; verdict: Verdict; checks: AnalysisCheck[]; details?: string[]; since?: string }
+  /**
+   * One analysis of the current step (or of the shadow phase, with its per-head summary);
+   * `since`: start of its accumulated evidence.
+   */
+  | {
+      type: 'Analysis';
+      verdict: Verdict;
+      checks: AnalysisCheck[];
+      details?: string[];
+      since?: string;
+      shadow?: InferenceServiceStatusCanaryShadowHead[];
+    }
   /** The stable Deployment runs the promoted version with all pods ready. */
   | { type: 'PromotionComplete' }
   /** A manual annotation with a new value. */
@@ -111,6 +127,8 @@ export type RolloutEvent =
       monitoring: InferenceServiceStatusMonitoring;
       guard?: { verdict: Verdict; details: readonly string[] };
     };
+
+export { inShadow };
 
 const iso = (d: Date): string => d.toISOString();
 
@@ -161,10 +179,15 @@ function onCanaryReady(
   const c = status.canary;
   if (!c || status.phase !== 'Progressing') return status;
   const s = { ...status, canary: { ...c, readyReplicas } };
-  // The first step starts when canary pods can take traffic, so its window holds canary data.
-  if (!c.stepStartedAt && readyReplicas > 0)
-    return withStableWeight({ ...s, canary: { ...s.canary, stepStartedAt: iso(now) } }, policy.steps[c.step ?? 0]);
-  return s;
+  // The first step (or the shadow phase) starts when canary pods can take traffic (or copies),
+  // so its window holds canary data.
+  if (c.stepStartedAt || readyReplicas === 0) return s;
+  if (inShadow(c))
+    return withStableWeight(
+      { ...s, canary: { ...s.canary, stepStartedAt: iso(now), shadow: { ...c.shadow, startedAt: iso(now) } } },
+      0,
+    );
+  return withStableWeight({ ...s, canary: { ...s.canary, stepStartedAt: iso(now) } }, policy.steps[c.step ?? 0]);
 }
 
 type Handler<T extends RolloutEvent['type']> = (

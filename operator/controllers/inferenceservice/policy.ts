@@ -20,6 +20,7 @@ export function rolloutPolicy(isvc: InferenceService): RolloutPolicy {
     guardWindowMs: parseDuration(spec.monitoring.guardWindow),
     generation: isvc.metadata.generation ?? 0,
     replicas: spec.autoscaling ? spec.autoscaling.minReplicas : spec.replicas,
+    ...(c.shadow ? { shadow: { durationMs: parseDuration(c.shadow.duration) } } : {}),
   };
 }
 

@@ -19,7 +19,7 @@ export interface IsvcLike {
   spec?: { model?: string; traffic?: { router?: { pinHeaders?: { version?: string; role?: string } } } };
   status?: {
     stable?: { version?: number; url?: string; weight?: number };
-    canary?: { version?: number; url?: string; weight?: number };
+    canary?: { version?: number; url?: string; weight?: number; shadow?: { passedAt?: string } };
   };
 }
 
@@ -33,15 +33,18 @@ function pinsOf(isvc: IsvcLike): RouterConfig['pins'] {
   };
 }
 
+/** A canary in its shadow phase takes no traffic and gets a copy of every request. */
+function shadowPhase(isvc: IsvcLike): boolean {
+  const shadow = isvc.status?.canary?.shadow;
+  return shadow !== undefined && shadow.passedAt === undefined;
+}
+
 const ROLES = ['stable', 'canary'] as const;
 /** The role Services the operator names `<name>-<role>` (operator/controllers/inferenceservice/builders.ts). */
 const roleService = (name: string | undefined, role: string) => `${name}-${role}`;
 
-/**
- * The routing table of a status, with each role's ready pods when known (pure); throws
- * RouterConfigError when it is not a valid table.
- */
-export function tableFromStatus(isvc: IsvcLike, endpoints?: ReadonlyMap<string, string[]>): RouterConfig {
+/** The roles with a version and a URL in status, as upstreams. */
+function upstreamsOf(isvc: IsvcLike, endpoints?: ReadonlyMap<string, string[]>): Upstream[] {
   const upstreams: Upstream[] = [];
   for (const role of ROLES) {
     const r = isvc.status?.[role];
@@ -55,11 +58,22 @@ export function tableFromStatus(isvc: IsvcLike, endpoints?: ReadonlyMap<string, 
         ...(pods?.length ? { endpoints: pods } : {}),
       });
   }
+  return upstreams;
+}
+
+/**
+ * The routing table of a status, with each role's ready pods when known (pure); throws
+ * RouterConfigError when it is not a valid table.
+ */
+export function tableFromStatus(isvc: IsvcLike, endpoints?: ReadonlyMap<string, string[]>): RouterConfig {
+  const upstreams = upstreamsOf(isvc, endpoints);
   const pins = pinsOf(isvc);
+  const inShadow = shadowPhase(isvc) && upstreams.some((u) => u.role === 'canary');
   return validateRouterConfig({
     model: isvc.spec?.model ?? isvc.metadata?.name ?? 'unknown',
     upstreams,
     ...(pins ? { pins } : {}),
+    ...(inShadow ? { mirror: { role: 'canary', percent: 100 } } : {}),
     ...(isvc.metadata?.generation !== undefined ? { generation: isvc.metadata.generation } : {}),
   });
 }
