@@ -128,6 +128,16 @@ function followLiveAccuracy(ctx: DemoContext): void {
 }
 
 /** Follows one version's canary until it ends; returns its history entry. */
+/** "; joined: beard 0.41 vs stable 0.9 (n=120), …" from status.canary.shadow.heads. */
+function shadowHeads(
+  heads: Array<{ head: string; accuracy?: number; stableAccuracy?: number; samples?: number }> = [],
+) {
+  const judged = heads.filter((h) => h.accuracy !== undefined);
+  return judged.length
+    ? `; joined labels: ${judged.map((h) => `${h.head} ${pct(h.accuracy)} vs stable ${pct(h.stableAccuracy)} (n=${h.samples})`).join(', ')}`
+    : '';
+}
+
 export async function followCanary(
   ctx: DemoContext,
   version: number,
@@ -150,7 +160,11 @@ export async function followCanary(
           mark(ctx, `v${version} canary`);
         }
         const verdict = isvc.status?.analysis?.verdict ? `, last analysis ${isvc.status.analysis.verdict}` : '';
-        return `${isvc.status?.phase}: v${version} canary step ${(c.step ?? 0) + 1} at ${c.weight ?? 0}% (${c.readyReplicas ?? 0} ready)${verdict}`;
+        const where =
+          c.shadow && !c.shadow.passedAt
+            ? `shadow phase (a copy of every request, no traffic${shadowHeads(c.shadow.heads)})`
+            : `step ${(c.step ?? 0) + 1} at ${c.weight ?? 0}%`;
+        return `${isvc.status?.phase}: v${version} canary ${where} (${c.readyReplicas ?? 0} ready)${verdict}`;
       }
       return `${isvc.status?.phase}: stable v${isvc.status?.stable?.version ?? '?'}, waiting for v${version} to become the canary`;
     },
@@ -340,7 +354,12 @@ export async function step3(ctx: DemoContext): Promise<void> {
 
 export async function step4(ctx: DemoContext): Promise<void> {
   const { progress: p } = ctx;
-  p.step(4, 'a deliberately bad model (shuffled labels) → canary → rolled back');
+  p.step(4, 'a deliberately bad model (shuffled labels) → shadow phase → rolled back before any user saw it');
+  // The user turns on a shadow phase for the next candidate: it gets a copy of every request,
+  // is judged with the labels users send for stable's answers, and answers no one meanwhile.
+  const shadow = '{"spec":{"canary":{"shadow":{}}}}';
+  await ctx.kube.kubectl(['patch', 'msvc', SERVICE, '-n', NS, '--type', 'merge', '-p', shadow]);
+  p.info(`kubectl patch msvc ${SERVICE} --type merge -p '${shadow}'   # a shadow phase at its defaults`);
   await apply(ctx, 'hack/demo/manifests/trainingrun-v4-bad.yaml');
   const mv = await trainAndValidate(ctx, 'face-attributes-shuffled', 'kubectl apply (--corrupt=labels)');
   if (mv.status?.phase !== 'Ready') {

@@ -1,4 +1,5 @@
 // The summary table printed at the end of the walk-through (pure): one row per model version.
+import { CHECK_NAMES } from '../../operator/analysis/checks/result.js';
 
 export interface VersionRow {
   version: number;
@@ -25,6 +26,7 @@ export interface VersionRow {
 export interface CanaryEnd {
   outcome: string;
   reason?: string;
+  message?: string;
   steps?: Array<{ checks?: Array<{ check: string; verdict: string; head?: string }> }>;
 }
 
@@ -42,6 +44,11 @@ export function outcomeOf(entry: CanaryEnd): string {
   };
   if (entry.outcome === 'Promoted') return 'Promoted: every check passed';
   if (entry.reason === 'FailureLimitReached' && named('Fail')) return `RolledBack: ${named('Fail')} failed`;
+  if (entry.reason === 'ShadowFailed') {
+    // The shadow's checks are not steps; its failing ones are named in the message.
+    const failed = CHECK_NAMES.filter((c) => new RegExp(`\\b${c}[/ ]`).test(entry.message ?? ''));
+    return `RolledBack in its shadow phase, no user saw it${failed.length ? `: ${failed.join(', ')} failed` : ''}`;
+  }
   if (entry.reason === 'ProgressDeadlineExceeded')
     return `RolledBack: progress deadline${named('Inconclusive') ? `, still inconclusive: ${named('Inconclusive')}` : ''}`;
   return entry.reason ? `${entry.outcome} (${entry.reason})` : entry.outcome;

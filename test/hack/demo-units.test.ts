@@ -166,6 +166,16 @@ test('summary: each outcome with its real reason', () => {
       },
       'RolledBack: progress deadline, still inconclusive: accuracyVsStable',
     ],
+    [
+      'rolled back in its shadow phase, naming the failed checks from the message',
+      {
+        outcome: 'RolledBack',
+        reason: 'ShadowFailed',
+        message:
+          'shadow phase: failureLimit reached: accuracyVsStable/beard (canary): head beard: canary 0.41 …; agreement/beard (canary): …',
+      },
+      'RolledBack in its shadow phase, no user saw it: accuracyVsStable, agreement failed',
+    ],
     ['aborted by hand', { outcome: 'Aborted', reason: 'ManualAbort' }, 'Aborted (ManualAbort)'],
   ];
   for (const [name, entry, want] of cases) assert.is(outcomeOf(entry), want, name);
