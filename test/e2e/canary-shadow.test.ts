@@ -3,7 +3,8 @@
 //   1. an equally good version (the sample recipe, another training seed) passes its shadow
 //      phase — judged on the feedback users sent for stable's predictions, joined by the router
 //      to the shadow's for the same input — and moves on to the first step; while in the
-//      shadow it answered no client;
+//      shadow it answered no client, and the accuracy the joined labels gave it is, within
+//      sampling error, what its own feedback gives once it serves;
 //   2. a version trained on shuffled labels fails in its shadow phase and is rolled back
 //      without ever answering a client.
 // Besides the shadow, the one setting that differs from the CRD defaults is the analysis
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InferenceService } from '../../operator/api/index.js';
+import { feedbackFromSamples } from '../../operator/analysis/index.js';
+import { PrometheusProvider } from '../../operator/metrics-providers/prometheus.js';
 import { Kinds } from '../../operator/runtime/kinds.js';
 import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { ensureImageModelVariant } from '../support/models.js';
@@ -95,6 +98,34 @@ test('an equally good version passes its shadow phase on joined labels and moves
   assert.is(answeredInShadow, 0, 'no client was answered by the shadow');
   process.stderr.write(
     `shadow e2e: v2 (equal) passed its shadow in ${(shadowMs / 60_000).toFixed(1)} min; ${heads.map((h) => `${h.head} agree ${h.agreement} acc ${h.accuracy} vs ${h.stableAccuracy} (n=${h.samples})`).join('; ')}\n`,
+  );
+
+  // Now serving at 20 %, v2 gets feedback of its own: what the joined labels said of it in the
+  // shadow must hold within the sampling error of both (95 % over the heads: z = 2.576 each).
+  const prometheus = new PrometheusProvider({ address: fx.cluster.prometheusUrl! });
+  const own = await until(
+    async () => {
+      const samples = await prometheus.query(`sum by (head, outcome) (modelship_feedback_total{version="2"})`);
+      const fb = feedbackFromSamples(samples);
+      return heads.every((h) => (fb[h.head]?.total ?? 0) >= 400) ? fb : undefined;
+    },
+    180_000,
+    'v2 with 400 labels of its own per head',
+  );
+  const compared = heads.map((h) => {
+    const mine = own[h.head];
+    const p1 = h.accuracy!;
+    const p2 = mine.correct / mine.total;
+    const se = Math.sqrt((p1 * (1 - p1)) / h.samples! + (p2 * (1 - p2)) / mine.total);
+    return { head: h.head, joined: p1, own: p2, n: mine.total, bound: 2.576 * se };
+  });
+  const text = compared
+    .map((c) => `${c.head} joined ${c.joined.toFixed(3)} vs own ${c.own.toFixed(3)} (n=${c.n}, ±${c.bound.toFixed(3)})`)
+    .join('; ');
+  process.stderr.write(`shadow e2e: v2's joined accuracy in the shadow vs its own feedback after: ${text}\n`);
+  assert.ok(
+    compared.every((c) => Math.abs(c.joined - c.own) <= c.bound),
+    `the shadow's joined accuracy is what its own feedback gives: ${text}`,
   );
 });
 
