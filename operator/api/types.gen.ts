@@ -681,6 +681,13 @@ export interface ModelVersionStatus {
   profile?: ModelVersionStatusProfile;
   /** Headline accuracy measured through the serving path on the reference sample. */
   servingAccuracy?: number;
+  /**
+   * Confidence calibration per head, fitted at validation on the labelled reference sample
+   * (temperature scaling), with the expected calibration error before and after; the after is
+   * measured out of fold (fitted on one half, measured on the other). The serving pods apply it to
+   * the confidences they export, which a label-free accuracy estimate averages.
+   */
+  calibration?: ModelVersionStatusCalibration[];
   /** All metrics measured through the serving path by name (per head as <head>.<metric>). */
   servingMetrics?: Record<string, number>;
   /** Per-item latency through the serving path during validation, in milliseconds. */
@@ -774,6 +781,20 @@ export interface ModelVersionStatusProfilePrediction {
   labels?: string[];
   /** Share of reference predictions per class, summing to 1. */
   proportions?: number[];
+}
+
+/** One head's calibration. */
+export interface ModelVersionStatusCalibration {
+  /** Model head. */
+  head: string;
+  /** Temperature the head's logits are divided by (1 leaves them as they are). */
+  temperature: number;
+  /** Labelled reference samples it was fitted on. */
+  samples?: number;
+  /** Expected calibration error of the raw confidences (10 equal-width bins). */
+  eceBefore?: number;
+  /** Expected calibration error after temperature scaling, out of fold. */
+  eceAfter?: number;
 }
 
 /** Per-item latency through the serving path during validation, in milliseconds. */

@@ -2,7 +2,11 @@
 // (serving/lib/validation/compact-report.ts): parsed defensively (pure), since a crashed or
 // foreign process may leave anything there.
 
-import type { ModelVersionStatusProfile, ModelVersionStatusSignature } from '../../api/index.js';
+import type {
+  ModelVersionStatusCalibration,
+  ModelVersionStatusProfile,
+  ModelVersionStatusSignature,
+} from '../../api/index.js';
 
 export interface CompactValidationReport {
   ok: boolean;
@@ -21,6 +25,8 @@ export interface CompactValidationReport {
   profile?: string;
   /** Input and heads as the serving code read them (for status.signature). */
   signature?: ModelVersionStatusSignature;
+  /** Confidence calibration per head, fitted on the reference sample (for status.calibration). */
+  calibration?: ModelVersionStatusCalibration[];
   /** Reference distributions (for status.profile, so drift needs no artifact-store access). */
   distributions?: Pick<ModelVersionStatusProfile, 'bins' | 'features' | 'predictions'>;
 }
@@ -65,8 +71,23 @@ function compactReport(v: Record<string, unknown>): CompactValidationReport {
     ...optional('latencyMs', parseLatency(v.latencyMs)),
     ...optional('profile', str(v.profile)),
     ...optional('signature', parseSignature(v.signature)),
+    ...optional('calibration', parseCalibration(v.calibration)),
     ...optional('distributions', parseDistributions(v.distributions)),
   };
+}
+
+/** {head: [temperature, eceBefore, eceAfter, samples]} with plausible numbers; others dropped. */
+function parseCalibration(value: unknown): ModelVersionStatusCalibration[] | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const out: ModelVersionStatusCalibration[] = [];
+  for (const [head, v] of Object.entries(value as Record<string, unknown>)) {
+    if (!Array.isArray(v) || v.length !== 4) continue;
+    const [temperature, eceBefore, eceAfter, samples] = v.map(num);
+    const ece = (e: number | undefined) => e !== undefined && e >= 0 && e <= 1;
+    if (temperature && temperature > 0 && ece(eceBefore) && ece(eceAfter) && samples && samples >= 1)
+      out.push({ head, temperature, eceBefore: eceBefore!, eceAfter: eceAfter!, samples: Math.round(samples) });
+  }
+  return out.length ? out.slice(0, 32) : undefined;
 }
 
 /** Per-head accuracies that are finite numbers; none at all reads as absent. */

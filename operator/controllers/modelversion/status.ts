@@ -156,6 +156,7 @@ function measured(
     ...(report.accuracy !== undefined ? { servingAccuracy: Math.min(1, Math.max(0, report.accuracy)) } : {}),
     ...(Object.keys(servingMetrics).length ? { servingMetrics } : {}),
     ...(report.latencyMs ? { servingLatencyMs: report.latencyMs } : {}),
+    ...(report.calibration ? { calibration: report.calibration } : {}),
     ...(skew ? { skew } : {}),
   };
 }

@@ -126,6 +126,17 @@ export const profileSchema = {
         properties: {
           classes: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
           confidence: { type: 'object', required: ['edges', 'counts'], properties: { edges: numbers, counts } },
+          calibration: {
+            type: 'object',
+            required: ['temperature', 'samples', 'eceBefore', 'eceAfter', 'confidence'],
+            properties: {
+              temperature: { type: 'number', exclusiveMinimum: 0 },
+              samples: { type: 'integer', minimum: 1 },
+              eceBefore: { type: 'number', minimum: 0, maximum: 1 },
+              eceAfter: { type: 'number', minimum: 0, maximum: 1 },
+              confidence: { type: 'object', required: ['edges', 'counts'], properties: { edges: numbers, counts } },
+            },
+          },
         },
       },
     },

@@ -68,6 +68,14 @@ export interface FeatureProfile {
 export interface HeadProfile {
   classes: Record<string, number>;
   confidence: { edges: number[]; counts: number[] };
+  /** Temperature scaling fitted on the labelled reference sample, and its calibrated confidences. */
+  calibration?: {
+    temperature: number;
+    samples: number;
+    eceBefore: number;
+    eceAfter: number;
+    confidence: { edges: number[]; counts: number[] };
+  };
 }
 
 export interface Profile {

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ItemPrediction } from '../model/heads.js';
 import { binIndex } from './profile.js';
+import { CALIBRATED_EDGES, calibratedConfidence } from './calibration.js';
 import type { Profile, Signature } from '../model/schema.js';
 
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -26,6 +27,15 @@ export class ServingMetrics {
   private readonly duration: Histogram<'handler'>;
   private readonly predictions: Counter<'head' | 'class'>;
   private readonly confidence: Histogram<'head'>;
+  private readonly calibrated = new Histogram({
+    name: 'modelship_prediction_calibrated_confidence',
+    help: 'Calibrated confidence of the predicted class per head (the temperature validation fitted, in profile.json); its mean estimates accuracy without labels. Absent for a head without calibration.',
+    labelNames: ['head'],
+    buckets: [...CALIBRATED_EDGES, 1],
+    registers: [this.registry],
+  });
+  /** Per head: its labels in probability order and its temperature, when profile.json has one. */
+  private temperatures = new Map<string, { labels: string[]; temperature: number }>();
   private readonly feedback: Counter<'version' | 'head' | 'outcome'>;
   private readonly featureBins: Counter<'feature' | 'bin'>;
   private readonly modelErrors: Counter<'reason'>;
@@ -103,6 +113,11 @@ export class ServingMetrics {
     for (const head of sig.heads) {
       for (const label of head.labels) this.predictions.inc({ head: head.name, class: label }, 0);
       this.confidence.zero({ head: head.name });
+      const temperature = profile?.heads[head.name]?.calibration?.temperature;
+      if (temperature !== undefined) {
+        this.temperatures.set(head.name, { labels: head.labels, temperature });
+        this.calibrated.zero({ head: head.name });
+      }
       // increase() over a window misses the first increment of a series born between two
       // scrapes; the canary analysis counts feedback and errors, so those start at 0 too.
       for (const outcome of ['correct', 'incorrect'] as const)
@@ -129,6 +144,15 @@ export class ServingMetrics {
       for (const [head, p] of Object.entries(item)) {
         this.predictions.inc({ head, class: p.label });
         this.confidence.observe({ head }, p.score);
+        const t = this.temperatures.get(head);
+        if (t)
+          this.calibrated.observe(
+            { head },
+            calibratedConfidence(
+              t.labels.map((l) => p.scores[l] ?? 0),
+              t.temperature,
+            ),
+          );
       }
     }
   }

@@ -3,6 +3,7 @@
 // (modelship_feature_bin_total), so drift is a comparison of two histograms. Pure.
 import type { ItemPrediction } from '../model/heads.js';
 import type { FeatureProfile, Head, HeadProfile, Profile } from '../model/schema.js';
+import { calibrate, CALIBRATED_EDGES, calibratedConfidence, type Labelled } from './calibration.js';
 
 /** Confidence bins: edges 0.1..0.9 → 10 bins, the same as the confidence histogram buckets. */
 export const CONFIDENCE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -56,7 +57,11 @@ export function featureProfile(values: number[], bins: number): FeatureProfile {
   };
 }
 
-export function headProfile(head: Head, predictions: ItemPrediction[]): HeadProfile {
+export function headProfile(
+  head: Head,
+  predictions: ItemPrediction[],
+  labels?: ReadonlyArray<Record<string, string>>,
+): HeadProfile {
   const classes: Record<string, number> = Object.fromEntries(head.labels.map((l) => [l, 0]));
   const scores: number[] = [];
   for (const item of predictions) {
@@ -64,7 +69,27 @@ export function headProfile(head: Head, predictions: ItemPrediction[]): HeadProf
     classes[p.label]++;
     scores.push(p.score);
   }
-  return { classes, confidence: { edges: CONFIDENCE_EDGES, counts: histogram(CONFIDENCE_EDGES, scores) } };
+  const profile = { classes, confidence: { edges: CONFIDENCE_EDGES, counts: histogram(CONFIDENCE_EDGES, scores) } };
+  const calibration = labels && headCalibration(head, predictions, labels);
+  return calibration ? { ...profile, calibration } : profile;
+}
+
+/** The head's calibration from the labelled items, with the calibrated confidences' histogram. */
+function headCalibration(
+  head: Head,
+  predictions: ItemPrediction[],
+  labels: ReadonlyArray<Record<string, string>>,
+): HeadProfile['calibration'] {
+  const probabilities = (item: ItemPrediction) => head.labels.map((l) => item[head.name].scores[l] ?? 0);
+  const items: Labelled[] = [];
+  predictions.forEach((item, i) => {
+    const truth = head.labels.indexOf(labels[i]?.[head.name] ?? '');
+    if (truth >= 0) items.push({ probabilities: probabilities(item), truth });
+  });
+  if (items.length === 0) return undefined;
+  const fitted = calibrate(items);
+  const confidences = predictions.map((item) => calibratedConfidence(probabilities(item), fitted.temperature));
+  return { ...fitted, confidence: { edges: CALIBRATED_EDGES, counts: histogram(CALIBRATED_EDGES, confidences) } };
 }
 
 export interface ProfileInput {
@@ -76,6 +101,8 @@ export interface ProfileInput {
   features: number[][];
   heads: Head[];
   predictions: ItemPrediction[];
+  /** The true labels per item (the labelled reference sample): calibration is fitted on them. */
+  labels?: ReadonlyArray<Record<string, string>>;
 }
 
 export function buildProfile(p: ProfileInput): Profile {
@@ -87,7 +114,7 @@ export function buildProfile(p: ProfileInput): Profile {
     );
   });
   const heads: Record<string, HeadProfile> = {};
-  for (const head of p.heads) heads[head.name] = headProfile(head, p.predictions);
+  for (const head of p.heads) heads[head.name] = headProfile(head, p.predictions, p.labels);
   return {
     schemaVersion: 1,
     model: p.model,

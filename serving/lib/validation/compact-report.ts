@@ -34,6 +34,17 @@ export function profileSummary(profile: Profile): ProfileSummary {
   };
 }
 
+/** Per head [temperature, ECE before, ECE after (out of fold), samples]: for status.calibration. */
+export function calibrationSummary(profile: Profile): Record<string, [number, number, number, number]> | undefined {
+  const out: Record<string, [number, number, number, number]> = {};
+  for (const [head, h] of Object.entries(profile.heads))
+    if (h.calibration) {
+      const c = h.calibration;
+      out[head] = [significant(c.temperature), c.eceBefore, c.eceAfter, c.samples];
+    }
+  return Object.keys(out).length ? out : undefined;
+}
+
 export interface ProfileSummary {
   bins: number;
   features: { name: string; edges: number[]; proportions: number[] }[];
@@ -61,6 +72,7 @@ export function compactReport(
     latencyMs: report.latencyMs ? { p50: report.latencyMs.p50, p95: report.latencyMs.p95 } : undefined,
     profile: report.profile?.path,
     signature: report.signature,
+    calibration: profile ? calibrationSummary(profile) : undefined,
     distributions: profile ? profileSummary(profile) : undefined,
   };
   const attempts = [

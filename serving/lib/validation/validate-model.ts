@@ -102,6 +102,7 @@ export async function validateModelDir(
         features: run.features,
         heads: sig.heads,
         predictions: run.predictions,
+        labels: items.map((item) => item.labels),
       }),
     );
     const report = buildReport(model.artifact, items, run, {
