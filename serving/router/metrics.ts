@@ -30,8 +30,8 @@ export class RouterMetrics {
 
   readonly shadowPairs = new Counter({
     name: 'modelship_router_shadow_pairs_total',
-    help: "Predictions of a shadow (version) joined to stable's for the same input, by head and the class each predicted: agreement and the confusion matrix.",
-    labelNames: ['model', 'version', 'stable_version', 'head', 'stable_class', 'shadow_class'] as const,
+    help: "Predictions of a shadow (version) joined to stable's for the same input, by head and the class each predicted: the confusion matrix; agree says whether the two classes are the same.",
+    labelNames: ['model', 'version', 'stable_version', 'head', 'stable_class', 'shadow_class', 'agree'] as const,
     registers: [this.registry],
   });
 

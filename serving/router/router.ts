@@ -202,6 +202,7 @@ export class Router {
           head: p.head,
           stable_class: p.stable,
           shadow_class: p.shadow,
+          agree: String(p.stable === p.shadow),
         });
     });
   }

@@ -104,6 +104,9 @@ test('Drift & canary shows drift per feature and version, accuracy per version, 
   assert.match(q, /modelship_operator_canary_weight/);
   assert.match(q, /modelship_router_upstream_weight/);
   assert.match(q, /modelship_operator_rollout_phase/);
+  assert.match(q, /modelship_router_shadow_pairs_total\{[^}]*agree="true"/);
+  assert.match(q, /by \(model, version, head, judged\) \(increase\(modelship_router_shadow_feedback_total/);
+  assert.match(q, /modelship_prediction_calibrated_confidence_sum/);
   const annotations = (d.annotations.list as Json[]).filter((a) => !a.builtIn).map((a) => a.expr as string);
   assert.ok(
     annotations.some((e) => e.includes('modelship_operator_promotions_total')),
