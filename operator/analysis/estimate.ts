@@ -51,7 +51,7 @@ export type AccuracyEstimate =
   | { head: string; value: number; lower: number; upper: number; samples: number }
   | {
       head: string;
-      refused: 'TooFewSamples' | 'OutsideSupport' | 'InputDrift' | 'NoCalibration';
+      refused: 'TooFewSamples' | 'OutsideSupport' | 'InputDrift' | 'NoCalibration' | 'NoData';
       message: string;
       samples: number;
     };

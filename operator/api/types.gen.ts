@@ -131,7 +131,7 @@ const ModelVersionSpecDefaults: DefaultsNode = {'properties':{'format':{'default
 /** ModelVersion.spec with every default of the CRD applied, as the API server stores it. */
 export const withModelVersionDefaults = (spec: ModelVersionSpec): ModelVersionSpec => applyDefaults(spec, ModelVersionSpecDefaults);
 
-const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[20,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'1h'},'minRequests':{'default':50},'minFeedback':{'default':50},'shadow':{'properties':{'duration':{'default':'2m'},'minSamples':{'default':50}}},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.05},'confidence':{'default':0.95}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}},'feedback':{'default':{},'properties':{'credential':{'default':'Required'}}}}};
+const InferenceServiceSpecDefaults: DefaultsNode = {'properties':{'replicas':{'default':1},'autoscaling':{'properties':{'minReplicas':{'default':1},'targetCPUUtilizationPercentage':{'default':80}}},'traffic':{'default':{},'properties':{'provider':{'default':'router'},'router':{'default':{},'properties':{'replicas':{'default':1}}}}},'canary':{'default':{},'properties':{'steps':{'default':[20,50]},'interval':{'default':'1m'},'failureLimit':{'default':2},'progressDeadline':{'default':'1h'},'minRequests':{'default':50},'minFeedback':{'default':50},'shadow':{'properties':{'duration':{'default':'2m'},'minSamples':{'default':50}}},'checks':{'default':{},'properties':{'accuracy':{'default':{},'properties':{'maxDropVsStable':{'default':0.05},'confidence':{'default':0.95},'failOnEstimate':{'default':false}}},'drift':{'default':{},'properties':{'max':{'default':0.25}}},'latencyP95Ms':{'default':{},'properties':{'max':{'default':500}}},'errorRate':{'default':{},'properties':{'max':{'default':0.01}}}}}}},'monitoring':{'default':{},'properties':{'enabled':{'default':true},'interval':{'default':'5m'},'drift':{'default':{},'properties':{'warn':{'default':0.1},'critical':{'default':0.25}}},'guardWindow':{'default':'10m'}}},'retrain':{'properties':{'onDrift':{'default':false},'cooldown':{'default':'24h'},'template':{'properties':{'resources':{'default':{},'properties':{'gpus':{'default':0}}},'backoffLimit':{'default':0},'registration':{'default':{},'properties':{'enabled':{'default':true},'validation':{'default':{},'properties':{'skewTolerance':{'default':0.05},'activeDeadlineSeconds':{'default':600}}}}}}}}},'feedback':{'default':{},'properties':{'credential':{'default':'Required'}}}}};
 /** InferenceService.spec with every default of the CRD applied, as the API server stores it. */
 export const withInferenceServiceDefaults = (spec: InferenceServiceSpec): InferenceServiceSpec => applyDefaults(spec, InferenceServiceSpecDefaults);
 
@@ -795,6 +795,12 @@ export interface ModelVersionStatusCalibration {
   eceBefore?: number;
   /** Expected calibration error after temperature scaling, out of fold. */
   eceAfter?: number;
+  /**
+   * The reference sample's calibrated confidences per bin (edges 0.05 … 0.95, as the
+   * modelship_prediction_calibrated_confidence buckets): the support a label-free accuracy
+   * estimate is trusted on.
+   */
+  confidenceCounts?: number[];
 }
 
 /** Per-item latency through the serving path during validation, in milliseconds. */
@@ -1166,6 +1172,16 @@ export interface InferenceServiceCanaryChecksAccuracy {
    * @default 0.95
    */
   confidence: number;
+  /**
+   * Fail a canary before labels arrive when its label-free accuracy estimate
+   * (status.canary.estimatedAccuracy: the mean calibrated confidence, with the sampling and
+   * calibration error) is confidently below min: its upper bound under min on any head. Needs min;
+   * an estimate the operator refuses (drift, confidences outside the reference's support) never
+   * fails anything. Off by default: the estimate is measured to hold on traffic like the reference
+   * only.
+   * @default false
+   */
+  failOnEstimate: boolean;
 }
 
 /** Input and prediction drift of the canary. */
@@ -1394,6 +1410,12 @@ export interface InferenceServiceStatusCanary {
   /** When the current step started. */
   stepStartedAt?: string;
   /**
+   * Label-free accuracy estimate per head of the canary at its last analysis: the mean calibrated
+   * confidence of its predictions since it began, with an interval (sampling error plus the head's
+   * out-of-fold calibration error), or why no estimate is given (refused).
+   */
+  estimatedAccuracy?: InferenceServiceStatusCanaryEstimatedAccuracy[];
+  /**
    * The shadow phase (spec.canary.shadow): while it has no passedAt, the canary takes no traffic
    * and gets a copy of every request instead.
    */
@@ -1402,6 +1424,26 @@ export interface InferenceServiceStatusCanary {
   failedChecks?: number;
   /** Final analysis of each step finished so far (moved into history when the canary ends). */
   steps?: InferenceServiceStatusCanaryStep[];
+}
+
+/** One head's estimate, or its refusal. */
+export interface InferenceServiceStatusCanaryEstimatedAccuracy {
+  /** Model head. */
+  head: string;
+  /** Estimated accuracy. */
+  value?: number;
+  /** Lower bound of the interval. */
+  lower?: number;
+  /** Upper bound of the interval. */
+  upper?: number;
+  /** Predictions behind it. */
+  samples?: number;
+  /**
+   * Why no estimate is given (TooFewSamples, OutsideSupport, InputDrift, NoCalibration, NoData).
+   */
+  refused?: string;
+  /** The refusal in words. */
+  message?: string;
 }
 
 /**
@@ -1451,7 +1493,7 @@ export interface InferenceServiceStatusCanaryStep {
 export interface InferenceServiceStatusCanaryStepCheck {
   /**
    * Check name (accuracy, accuracyVsStable, drift, predictionDrift, latencyP95Ms, errorRate,
-   * agreement).
+   * agreement, estimatedAccuracy).
    */
   check: string;
   /** Version role measured. */
@@ -1512,7 +1554,7 @@ export type Verdict = (typeof VerdictValues)[number];
 export interface AnalysisCheck {
   /**
    * Check name (accuracy, accuracyVsStable, drift, predictionDrift, latencyP95Ms, errorRate,
-   * agreement).
+   * agreement, estimatedAccuracy).
    */
   check: string;
   /** Version role measured. */

@@ -96,6 +96,16 @@ test('an equally good version passes its shadow phase on joined labels and moves
     assert.ok(Math.abs((h.accuracy ?? 0) - (h.stableAccuracy ?? 0)) < 0.1, JSON.stringify(h));
   }
   assert.is(answeredInShadow, 0, 'no client was answered by the shadow');
+  // The label-free estimate per head, from the shadow's calibrated confidences on the copies.
+  const estimates = c.estimatedAccuracy ?? [];
+  assert.is(estimates.length, heads.length, JSON.stringify(estimates));
+  assert.ok(
+    estimates.every((e) => e.value !== undefined || e.refused),
+    JSON.stringify(estimates),
+  );
+  process.stderr.write(
+    `shadow e2e: v2's label-free estimates vs joined accuracy: ${estimates.map((e) => `${e.head} ${e.value ?? e.refused} [${e.lower}, ${e.upper}] vs ${heads.find((h) => h.head === e.head)?.accuracy}`).join('; ')}\n`,
+  );
   process.stderr.write(
     `shadow e2e: v2 (equal) passed its shadow in ${(shadowMs / 60_000).toFixed(1)} min; ${heads.map((h) => `${h.head} agree ${h.agreement} acc ${h.accuracy} vs ${h.stableAccuracy} (n=${h.samples})`).join('; ')}\n`,
   );

@@ -475,7 +475,7 @@ const policy: AnalysisPolicy = {
   minRequests: 100,
   minFeedback: 50,
   checks: {
-    accuracy: { min: 0.8, maxDropVsStable: 0.05, confidence: 0.95 },
+    accuracy: { min: 0.8, maxDropVsStable: 0.05, confidence: 0.95, failOnEstimate: false },
     drift: { max: 0.25 },
     latencyP95Ms: { max: 500 },
     errorRate: { max: 0.01 },

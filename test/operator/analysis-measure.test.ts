@@ -270,7 +270,7 @@ const policy = {
   minRequests: 100,
   minFeedback: 50,
   checks: {
-    accuracy: { maxDropVsStable: 0.02, confidence: 0.95 },
+    accuracy: { maxDropVsStable: 0.02, confidence: 0.95, failOnEstimate: false },
     drift: { max: 0.25 },
     latencyP95Ms: { max: 500 },
     errorRate: { max: 0.01 },

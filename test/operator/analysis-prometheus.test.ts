@@ -127,7 +127,7 @@ const policy: AnalysisPolicy = {
   minRequests: 100,
   minFeedback: 50,
   checks: {
-    accuracy: { min: 0.7, maxDropVsStable: 0.2, confidence: 0.95 },
+    accuracy: { min: 0.7, maxDropVsStable: 0.2, confidence: 0.95, failOnEstimate: false },
     drift: { max: 0.25 },
     latencyP95Ms: { max: 500 },
     errorRate: { max: 0.05 },

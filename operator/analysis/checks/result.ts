@@ -12,6 +12,7 @@ export const CHECK_NAMES = [
   'latencyP95Ms',
   'errorRate',
   'agreement',
+  'estimatedAccuracy',
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 

@@ -156,8 +156,9 @@ export function onAnalysis(
   policy: RolloutPolicy,
   now: Date,
 ): InferenceServiceStatus {
-  const c = status.canary;
-  if (status.phase !== 'Progressing' || !c || c.step === undefined) return status;
+  const seen = status.canary;
+  if (status.phase !== 'Progressing' || !seen || seen.step === undefined) return status;
+  const c = e.estimatedAccuracy ? { ...seen, estimatedAccuracy: e.estimatedAccuracy } : seen;
   const decision = decideStep({
     verdict: e.verdict,
     failedChecks: c.failedChecks,
@@ -172,14 +173,15 @@ export function onAnalysis(
     verdict: e.verdict,
     checks: e.checks,
   };
-  if (inShadow(c)) return onShadowAnalysis({ ...status, analysis }, { ...decision, heads: e.shadow }, policy, now);
+  if (inShadow(c))
+    return onShadowAnalysis({ ...status, analysis, canary: c }, { ...decision, heads: e.shadow }, policy, now);
   const canary = { ...c, failedChecks: decision.failedChecks, steps: recordStep(c, e.verdict, e.checks, now) };
   const next = { ...status, analysis, canary };
   if (decision.action === 'Rollback')
     return endCanary(next, { outcome: 'RolledBack', reason: decision.reason, message: decision.message }, policy, now);
   if (decision.action === 'Hold') return next;
-  if (c.step >= policy.steps.length - 1) return promote(next);
-  const step = c.step + 1;
+  if (seen.step >= policy.steps.length - 1) return promote(next);
+  const step = seen.step + 1;
   return withStableWeight({ ...next, canary: { ...canary, step, stepStartedAt: iso(now) } }, policy.steps[step]);
 }
 

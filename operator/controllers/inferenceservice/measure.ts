@@ -8,6 +8,9 @@ import {
   analyseCanary,
   analyseShadow,
   checkSummaries,
+  DEFAULT_ESTIMATE_POLICY,
+  estimatedAccuracyChecks,
+  measureEstimates,
   monitorVersion,
   toStatusChecks,
   type AnalysisPolicy,
@@ -89,19 +92,31 @@ async function analysisIfDue(ctx: RolloutContext, status: InferenceServiceStatus
     inShadow(status.canary) && shadow && input.stable
       ? await analyseShadow({ ...input, stable: input.stable, shadow })
       : await analyseCanary(input);
-  ctx.deps.metrics.analysis.recordAnalysis(keyOf(ctx), result.checks);
-  const details = [
-    ...checkSummaries(result.checks, ['Fail']),
-    ...checkSummaries(result.checks, ['Inconclusive']),
-  ].slice(0, 4);
+  const accuracy = input.policy.checks.accuracy;
+  const estimatedAccuracy = await measureEstimates(
+    {
+      provider,
+      target: input.canary,
+      evidenceWindow: input.evidenceWindow,
+      at: ctx.now,
+      reference: input.reference,
+      inputDrift: result.checks.find((c) => c.check === 'drift' && c.role === 'canary')?.value,
+    },
+    { ...DEFAULT_ESTIMATE_POLICY, confidence: accuracy.confidence, minSamples: input.policy.minRequests },
+  );
+  // The early failure on the estimate adds only failures (checks/estimated.ts).
+  const checks = [...result.checks, ...estimatedAccuracyChecks(estimatedAccuracy, accuracy)];
+  ctx.deps.metrics.analysis.recordAnalysis(keyOf(ctx), checks);
+  const details = [...checkSummaries(checks, ['Fail']), ...checkSummaries(checks, ['Inconclusive'])].slice(0, 4);
   return [
     {
       type: 'Analysis',
-      verdict: result.verdict,
-      checks: toStatusChecks(result.checks),
+      verdict: checks.length > result.checks.length ? 'Fail' : result.verdict,
+      checks: toStatusChecks(checks),
       details,
       since: since.toISOString(),
       ...('heads' in result ? { shadow: result.heads } : {}),
+      ...(estimatedAccuracy.length ? { estimatedAccuracy } : {}),
     },
   ];
 }

@@ -21,6 +21,7 @@ import type {
   AnalysisCheck,
   InferenceServicePhase,
   InferenceServiceStatus,
+  InferenceServiceStatusCanaryEstimatedAccuracy,
   InferenceServiceStatusCanaryShadowHead,
   InferenceServiceStatusMonitoring,
   Verdict,
@@ -106,6 +107,8 @@ export type RolloutEvent =
       details?: string[];
       since?: string;
       shadow?: InferenceServiceStatusCanaryShadowHead[];
+      /** The label-free accuracy estimate per head (or why none), for status.canary.estimatedAccuracy. */
+      estimatedAccuracy?: InferenceServiceStatusCanaryEstimatedAccuracy[];
     }
   /** The stable Deployment runs the promoted version with all pods ready. */
   | { type: 'PromotionComplete' }

@@ -41,7 +41,7 @@ export function referenceResolver(opts: { fetchProfile?: ProfileFetcher } = {}):
   const fetchProfile = opts.fetchProfile ?? fetchJson;
   const cache = new Map<string, ReferenceProfile>();
   return async (mv, source) => {
-    const fromStatus = referenceFromStatusProfile(mv.status?.profile);
+    const fromStatus = referenceFromStatusProfile(mv.status?.profile, mv.status?.calibration);
     if (fromStatus) return fromStatus;
     const key = mv.metadata.uid ?? `${mv.metadata.namespace}/${mv.metadata.name}`;
     const cached = cache.get(key);

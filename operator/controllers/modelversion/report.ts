@@ -76,16 +76,30 @@ function compactReport(v: Record<string, unknown>): CompactValidationReport {
   };
 }
 
-/** {head: [temperature, eceBefore, eceAfter, samples]} with plausible numbers; others dropped. */
+/** Whole, non-negative counts (at most 32), else undefined. */
+function counts(value: unknown): number[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 32) return undefined;
+  return value.every((c) => Number.isInteger(c) && c >= 0) ? (value as number[]) : undefined;
+}
+
+/** {head: [temperature, eceBefore, eceAfter, samples, counts]} with plausible numbers; others dropped. */
 function parseCalibration(value: unknown): ModelVersionStatusCalibration[] | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const out: ModelVersionStatusCalibration[] = [];
   for (const [head, v] of Object.entries(value as Record<string, unknown>)) {
-    if (!Array.isArray(v) || v.length !== 4) continue;
-    const [temperature, eceBefore, eceAfter, samples] = v.map(num);
+    if (!Array.isArray(v) || v.length !== 5) continue;
+    const [temperature, eceBefore, eceAfter, samples] = v.slice(0, 4).map(num);
+    const confidenceCounts = counts(v[4]);
     const ece = (e: number | undefined) => e !== undefined && e >= 0 && e <= 1;
     if (temperature && temperature > 0 && ece(eceBefore) && ece(eceAfter) && samples && samples >= 1)
-      out.push({ head, temperature, eceBefore: eceBefore!, eceAfter: eceAfter!, samples: Math.round(samples) });
+      out.push({
+        head,
+        temperature,
+        eceBefore: eceBefore!,
+        eceAfter: eceAfter!,
+        samples: Math.round(samples),
+        ...(confidenceCounts ? { confidenceCounts } : {}),
+      });
   }
   return out.length ? out.slice(0, 32) : undefined;
 }

@@ -34,13 +34,18 @@ export function profileSummary(profile: Profile): ProfileSummary {
   };
 }
 
-/** Per head [temperature, ECE before, ECE after (out of fold), samples]: for status.calibration. */
-export function calibrationSummary(profile: Profile): Record<string, [number, number, number, number]> | undefined {
-  const out: Record<string, [number, number, number, number]> = {};
+type CalibrationEntry = [number, number, number, number, number[]];
+
+/**
+ * Per head [temperature, ECE before, ECE after (out of fold), samples, calibrated-confidence
+ * counts]: for status.calibration, and the reference of the label-free accuracy estimate.
+ */
+export function calibrationSummary(profile: Profile): Record<string, CalibrationEntry> | undefined {
+  const out: Record<string, CalibrationEntry> = {};
   for (const [head, h] of Object.entries(profile.heads))
     if (h.calibration) {
       const c = h.calibration;
-      out[head] = [significant(c.temperature), c.eceBefore, c.eceAfter, c.samples];
+      out[head] = [significant(c.temperature), c.eceBefore, c.eceAfter, c.samples, c.confidence.counts];
     }
   return Object.keys(out).length ? out : undefined;
 }
