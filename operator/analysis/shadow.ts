@@ -13,7 +13,7 @@ import { looksIn, withEtas } from './evidence.js';
 import { feedbackFromSamples, measure } from './measure.js';
 import { wholeCounts, type FeedbackCounts, type MeasurementProblem, type RoleMeasurements } from './measurements.js';
 import { range, selector, type SeriesTarget } from './promql.js';
-import type { Verdict } from '../api/index.js';
+import type { InferenceServiceStatusCanaryShadowHead, Verdict } from '../api/index.js';
 import { aggregateVerdict } from './verdict.js';
 import type { CanaryAnalysisInput } from './run.js';
 
@@ -97,14 +97,7 @@ function withoutFeedback(problems: RoleMeasurements['problems']): RoleMeasuremen
 }
 
 /** One head of the shadow's last analysis, for status.canary.shadow.heads. */
-export interface ShadowHead {
-  head: string;
-  pairs?: number;
-  agreement?: number;
-  samples?: number;
-  accuracy?: number;
-  stableAccuracy?: number;
-}
+export type ShadowHead = InferenceServiceStatusCanaryShadowHead;
 
 export interface ShadowAnalysis {
   checks: CheckResult[];

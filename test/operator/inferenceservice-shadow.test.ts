@@ -48,6 +48,12 @@ function run(events: Array<[number, RolloutEvent]>, from = serving): InferenceSe
   return s;
 }
 
+/** A canary whose shadow began: its target, then its pods ready 5 s later. */
+const STARTED: Array<[number, RolloutEvent]> = [
+  [0, target],
+  [5, ready],
+];
+
 const machine = suite('shadow phase: state machine');
 const rows: Array<[string, Array<[number, RolloutEvent]>, (s: InferenceServiceStatus) => void]> = [
   [
@@ -62,10 +68,7 @@ const rows: Array<[string, Array<[number, RolloutEvent]>, (s: InferenceServiceSt
   ],
   [
     'ready pods start the shadow, still at weight 0',
-    [
-      [0, target],
-      [5, ready],
-    ],
+    [...STARTED],
     (s) => {
       assert.is(s.canary?.shadow?.startedAt, at(5).toISOString());
       assert.is(s.canary?.stepStartedAt, at(5).toISOString());
@@ -76,11 +79,7 @@ const rows: Array<[string, Array<[number, RolloutEvent]>, (s: InferenceServiceSt
   ],
   [
     'a pass before the shadow duration holds, with the per-head summary in status',
-    [
-      [0, target],
-      [5, ready],
-      [15, analysis('Pass')],
-    ],
+    [...STARTED, [15, analysis('Pass')]],
     (s) => {
       assert.is(s.canary?.shadow?.passedAt, undefined);
       assert.is(s.canary?.weight, 0);
@@ -90,12 +89,7 @@ const rows: Array<[string, Array<[number, RolloutEvent]>, (s: InferenceServiceSt
   ],
   [
     'a pass after the duration starts the first step',
-    [
-      [0, target],
-      [5, ready],
-      [15, analysis('Pass')],
-      [35, analysis('Pass')],
-    ],
+    [...STARTED, [15, analysis('Pass')], [35, analysis('Pass')]],
     (s) => {
       assert.is(s.canary?.shadow?.passedAt, at(35).toISOString());
       assert.is(s.canary?.weight, 20);
@@ -107,12 +101,7 @@ const rows: Array<[string, Array<[number, RolloutEvent]>, (s: InferenceServiceSt
   ],
   [
     'failureLimit failed shadow analyses roll back before any user saw the version',
-    [
-      [0, target],
-      [5, ready],
-      [15, analysis('Fail')],
-      [25, analysis('Fail')],
-    ],
+    [...STARTED, [15, analysis('Fail')], [25, analysis('Fail')]],
     (s) => {
       assert.is(s.phase, 'RolledBack');
       assert.is(s.canary, undefined);
@@ -123,12 +112,7 @@ const rows: Array<[string, Array<[number, RolloutEvent]>, (s: InferenceServiceSt
   ],
   [
     'an inconclusive shadow keeps waiting (the progress deadline bounds it)',
-    [
-      [0, target],
-      [5, ready],
-      [15, analysis('Inconclusive')],
-      [45, analysis('Inconclusive')],
-    ],
+    [...STARTED, [15, analysis('Inconclusive')], [45, analysis('Inconclusive')]],
     (s) => {
       assert.is(s.phase, 'Progressing');
       assert.is(s.canary?.weight, 0);
@@ -137,11 +121,7 @@ const rows: Array<[string, Array<[number, RolloutEvent]>, (s: InferenceServiceSt
   ],
   [
     'past the progress deadline a shadow rolls back like any canary',
-    [
-      [0, target],
-      [5, ready],
-      [601, { type: 'Clock' }],
-    ],
+    [...STARTED, [601, { type: 'Clock' }]],
     (s) => assert.is(s.history?.[0].reason, 'ProgressDeadlineExceeded'),
   ],
 ];
@@ -152,11 +132,7 @@ machine('an analysis records the label-free estimate per head in status.canary',
     { head: 'beard', value: 0.9, lower: 0.85, upper: 0.95, samples: 400 },
     { head: 'glasses', refused: 'InputDrift', message: 'input drift PSI 3 above 1', samples: 400 },
   ];
-  const s = run([
-    [0, target],
-    [5, ready],
-    [15, { ...analysis('Inconclusive'), estimatedAccuracy } as RolloutEvent],
-  ]);
+  const s = run([...STARTED, [15, { ...analysis('Inconclusive'), estimatedAccuracy } as RolloutEvent]]);
   assert.equal(s.canary?.estimatedAccuracy, estimatedAccuracy);
 });
 
@@ -170,10 +146,7 @@ machine.run();
 
 const routing = suite('shadow phase: the routing table from status');
 routing('in the shadow the canary takes no traffic and gets a copy of every request; after it, none', () => {
-  const inShadow = run([
-    [0, target],
-    [5, ready],
-  ]);
+  const inShadow = run([...STARTED]);
   const status = (s: InferenceServiceStatus) => ({
     ...s,
     canary: { ...s.canary, url: 'http://10.0.0.2:80' },
@@ -187,11 +160,7 @@ routing('in the shadow the canary takes no traffic and gets a copy of every requ
       ['canary', 0],
     ],
   );
-  const passed = run([
-    [0, target],
-    [5, ready],
-    [35, analysis('Pass')],
-  ]);
+  const passed = run([...STARTED, [35, analysis('Pass')]]);
   const after = tableFromStatus({ spec: { model: 'faces' }, status: status(passed) });
   assert.is(after.mirror, undefined);
   assert.equal(
@@ -227,6 +196,8 @@ const pairs = (agree: number, disagree: number) => [
   s(disagree, { head: 'beard', stable_class: 'yes', shadow_class: 'no' }),
 ];
 const reference = { features: { brightness: [1, 1] }, predictions: { beard: { yes: 0.5, no: 0.5 } } };
+/** What every shadow analysis here measures: v2 against v1 over a minute, at T. */
+const ANALYSED = { canary: { version: '2' }, stable: { version: '1' }, window: '1m', at: T, reference, policy };
 const served = {
   modelship_requests_total: [s(3000)],
   'handler=~"predict|infer",code=~"5.."': [s(0)],
@@ -248,16 +219,7 @@ judged(
       modelship_router_shadow_feedback_total: joinedFeedback(400, 360, 190),
       modelship_router_shadow_pairs_total: pairs(200, 1800),
     });
-    const r = await analyseShadow({
-      provider: p,
-      canary: { version: '2' },
-      stable: { version: '1' },
-      window: '1m',
-      at: T,
-      reference,
-      policy,
-      shadow: { minSamples: 50, minAgreement: 0.5 },
-    });
+    const r = await analyseShadow({ ...ANALYSED, provider: p, shadow: { minSamples: 50, minAgreement: 0.5 } });
     assert.ok(p.queries.some((q) => q.includes('modelship_router_shadow_feedback_total{version="2"}')));
     const byName = Object.fromEntries(r.checks.map((c) => [c.check, c]));
     assert.is(byName.accuracyVsStable.verdict, 'Fail', byName.accuracyVsStable.message);
@@ -276,16 +238,7 @@ judged('an equally good shadow passes; below minSamples joined labels it is inco
     modelship_router_shadow_feedback_total: joinedFeedback(3000, 2700, 2710),
     modelship_router_shadow_pairs_total: pairs(2800, 200),
   });
-  const input = {
-    provider: good,
-    canary: { version: '2' },
-    stable: { version: '1' },
-    window: '1m',
-    at: T,
-    reference,
-    policy,
-    shadow: { minSamples: 50 },
-  };
+  const input = { ...ANALYSED, provider: good, shadow: { minSamples: 50 } };
   const r = await analyseShadow(input);
   assert.is(r.verdict, 'Pass', JSON.stringify(r.checks));
   assert.not.ok(
@@ -303,13 +256,8 @@ judged('an equally good shadow passes; below minSamples joined labels it is inco
 
 judged('no joined feedback is inconclusive, never a pass', async () => {
   const r = await analyseShadow({
+    ...ANALYSED,
     provider: tableProvider(served),
-    canary: { version: '2' },
-    stable: { version: '1' },
-    window: '1m',
-    at: T,
-    reference,
-    policy,
     shadow: { minSamples: 50, minAgreement: 0.5 },
   });
   assert.is(r.verdict, 'Inconclusive');
