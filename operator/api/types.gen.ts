@@ -1640,6 +1640,12 @@ export interface InferenceServiceStatusFailedVersion {
 
 /** Latest production measurements of the stable version. */
 export interface InferenceServiceStatusMonitoring {
+  /**
+   * Label-free accuracy estimate per head of the stable version over the last monitoring interval:
+   * the mean calibrated confidence of its predictions, with an interval (sampling error plus the
+   * head's out-of-fold calibration error), or why no estimate is given (refused).
+   */
+  estimatedAccuracy?: InferenceServiceStatusMonitoringEstimatedAccuracy[];
   /** When the last measurement ran. */
   lastCheckedAt?: string;
   /** Input drift against the reference profile. */
@@ -1648,6 +1654,26 @@ export interface InferenceServiceStatusMonitoring {
   accuracy?: InferenceServiceStatusMonitoringAccuracy;
   /** Post-promotion guard window; absent outside one. */
   guard?: InferenceServiceStatusMonitoringGuard;
+}
+
+/** One head's estimate, or its refusal. */
+export interface InferenceServiceStatusMonitoringEstimatedAccuracy {
+  /** Model head. */
+  head: string;
+  /** Estimated accuracy. */
+  value?: number;
+  /** Lower bound of the interval. */
+  lower?: number;
+  /** Upper bound of the interval. */
+  upper?: number;
+  /** Predictions behind it. */
+  samples?: number;
+  /**
+   * Why no estimate is given (TooFewSamples, OutsideSupport, InputDrift, NoCalibration, NoData).
+   */
+  refused?: string;
+  /** The refusal in words. */
+  message?: string;
 }
 
 /** Input drift against the reference profile. */

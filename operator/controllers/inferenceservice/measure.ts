@@ -166,6 +166,18 @@ async function monitoringIfDue(ctx: RolloutContext, status: InferenceServiceStat
     minFeedback: canary.minFeedback,
     confidence: canary.checks.accuracy.confidence,
   });
+  const estimatedAccuracy = await measureEstimates(
+    {
+      provider,
+      target: target(isvc, stable!),
+      evidenceWindow: windowOf(isvc.spec.monitoring.interval),
+      at: now,
+      reference,
+      inputDrift: result.status.drift?.score,
+    },
+    { ...DEFAULT_ESTIMATE_POLICY, confidence: canary.checks.accuracy.confidence, minSamples: canary.minRequests },
+  );
+  if (estimatedAccuracy.length) result.status = { ...result.status, estimatedAccuracy };
   ctx.deps.metrics.analysis.recordDrift(keyOf(ctx), 'stable', result.drift);
   ctx.deps.metrics.analysis.recordLevels(keyOf(ctx), {
     drift: result.status.drift?.level,
