@@ -296,6 +296,8 @@ const PANELS_WITHOUT_DATA_HERE: Record<string, string> = {
   'Modelship / Drift & canary|Jensen–Shannon distance per feature': 'as above',
   'Modelship / Drift & canary|Monitoring level': 'as above',
   'Modelship / Drift & canary|Retrainings triggered': 'no retraining triggered',
+  'Modelship / Drift & canary|Shadow agreement with stable per head': 'no canary in a shadow phase',
+  'Modelship / Drift & canary|Shadow vs stable accuracy on the same labelled requests': 'as above',
 };
 
 test('traffic through the InferenceService: every dashboard panel that this scenario can feed returns data from the real Prometheus', async () => {

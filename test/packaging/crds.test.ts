@@ -170,7 +170,7 @@ const DEFAULTED: Record<Kind, { input: Obj; spec: Obj }> = {
         minRequests: 50,
         minFeedback: 50,
         checks: {
-          accuracy: { maxDropVsStable: 0.05, confidence: 0.95 },
+          accuracy: { maxDropVsStable: 0.05, confidence: 0.95, failOnEstimate: false },
           drift: { max: 0.25 },
           latencyP95Ms: { max: 500 },
           errorRate: { max: 0.01 },
