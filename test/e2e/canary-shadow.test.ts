@@ -111,7 +111,10 @@ test('an equally good version passes its shadow phase on joined labels and moves
   );
 
   // Now serving at 20 %, v2 gets feedback of its own: what the joined labels said of it in the
-  // shadow must hold within the sampling error of both (95 % over the heads: z = 2.576 each).
+  // shadow must hold within the sampling error of both. A CI test must not fail falsely more
+  // than about once in a thousand runs: 0.1 % over the 5 heads is z = 3.72 each (95 % over the
+  // heads, z = 2.576, failed one CI run of six with glasses 0.950 joined vs 0.903 own, n = 403).
+  // A broken join is off by far more: a shuffled shadow's heads are 0.3-0.6 below.
   const prometheus = new PrometheusProvider({ address: fx.cluster.prometheusUrl! });
   const own = await until(
     async () => {
@@ -127,7 +130,7 @@ test('an equally good version passes its shadow phase on joined labels and moves
     const p1 = h.accuracy!;
     const p2 = mine.correct / mine.total;
     const se = Math.sqrt((p1 * (1 - p1)) / h.samples! + (p2 * (1 - p2)) / mine.total);
-    return { head: h.head, joined: p1, own: p2, n: mine.total, bound: 2.576 * se };
+    return { head: h.head, joined: p1, own: p2, n: mine.total, bound: 3.72 * se };
   });
   const text = compared
     .map((c) => `${c.head} joined ${c.joined.toFixed(3)} vs own ${c.own.toFixed(3)} (n=${c.n}, ±${c.bound.toFixed(3)})`)
