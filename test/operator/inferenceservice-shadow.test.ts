@@ -2,7 +2,11 @@
 // router builds from status, and the shadow analysis over the router's join series.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { InferenceServiceStatus } from '../../operator/api/index.js';
+import {
+  withInferenceServiceDefaults,
+  type InferenceService,
+  type InferenceServiceStatus,
+} from '../../operator/api/index.js';
 import { analyseShadow, joinedFromSamples } from '../../operator/analysis/index.js';
 import {
   nextAnalysisAt,
@@ -173,16 +177,8 @@ routing.run();
 const judged = suite('shadow phase: analysis from the router join');
 const T = new Date('2026-01-01T00:00:00Z');
 const s = (value: number, labels: Record<string, string> = {}): Sample => ({ labels, value, timestamp: T });
-const policy = {
-  minRequests: 50,
-  minFeedback: 50,
-  checks: {
-    accuracy: { maxDropVsStable: 0.05, confidence: 0.95, failOnEstimate: false },
-    drift: { max: 0.25 },
-    latencyP95Ms: { max: 500 },
-    errorRate: { max: 0.01 },
-  },
-};
+/** The CRD defaults, as an InferenceService with no canary settings gets them. */
+const policy = withInferenceServiceDefaults({ model: 'faces' } as InferenceService['spec']).canary;
 /** Joined feedback: both versions judged on the same `n` items, right `stable` and `shadow` times. */
 const joinedFeedback = (n: number, stable: number, shadow: number) => [
   s(stable, { head: 'beard', judged: 'stable', outcome: 'correct' }),
