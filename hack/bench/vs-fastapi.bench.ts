@@ -5,15 +5,17 @@
 // cores: uvicorn with one worker per core and one PyTorch thread each, Modelship as the
 // operator runs it. Closed loop (wrk) at several concurrencies, the two servers taking turns at
 // each so that neighbours' noise falls on both. Prints throughput and p99 side by side and the
-// ratios; the goal is at least 5× the throughput at a lower p99.
+// ratios; the goal is at least 5× the throughput at a lower p99. Then the ceiling both ratios
+// live under: the model's own work alone (work-ceiling.ts), in one process and one per core.
 // Usage: npx tsx hack/bench/vs-fastapi.bench.ts [seconds per run, default 4]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ensureSampleModel } from '../../test/support/models.js';
-import { benchImages, startModelship, whenReady, WRK_LUA, wrk, type WrkResult } from './http-bench.js';
+import { benchImages, startModelship, threadpool, whenReady, WRK_LUA, wrk, type WrkResult } from './http-bench.js';
 
 const seconds = Number(process.argv[2] ?? 4);
 const PYTHON = process.env.MODELSHIP_PYTHON ?? '/usr/bin/python3';
@@ -60,6 +62,39 @@ async function startFastApi(dir: string): Promise<string> {
   return whenReady(child, () => `http://127.0.0.1:${port}`, '/ready');
 }
 
+type Work = 'decode' | 'decode+infer';
+
+/** work-ceiling.ts in `processes` processes at once, each with `pool` libuv threads: their summed rate. */
+async function ceiling(work: Work, dir: string, images: string, processes: number, pool: string): Promise<number> {
+  const inFlight = String(2 * Number(pool));
+  const runs = Array.from({ length: processes }, () =>
+    promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'hack/bench/work-ceiling.ts', work, dir, String(seconds), inFlight, images],
+      { env: { ...process.env, UV_THREADPOOL_SIZE: pool } },
+    ),
+  );
+  const rates = (await Promise.all(runs)).map(({ stdout }) => (JSON.parse(stdout) as { rate: number }).rate);
+  return rates.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Why the throughput ratio is what it is: the rate of the model's own work alone (sharp's
+ * decode, then inference) on these cores, next to both servers' peaks.
+ */
+async function printCeilings(dir: string, images: string, fastApiPeak: number): Promise<void> {
+  const cores = cpus().length;
+  console.log("\n# the model's own work alone (no HTTP), same images and cores");
+  console.log('  work           | one process, pod libuv pool | one process per core | ×FastAPI peak (best)');
+  for (const work of ['decode', 'decode+infer'] as const) {
+    const one = await ceiling(work, dir, images, 1, threadpool);
+    const perCore = await ceiling(work, dir, images, cores, '1');
+    console.log(
+      `  ${work.padEnd(14)} | ${fmt(one).padStart(24)} /s | ${fmt(perCore).padStart(17)} /s | ${fmt(Math.max(one, perCore) / fastApiPeak, 2).padStart(19)}x`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await ensureSampleModel();
   const paths = await benchImages(scratch);
@@ -97,6 +132,8 @@ async function main(): Promise<void> {
   console.log(
     `  p99 at FastAPI's peak concurrency (${faPeak.c} conns): Modelship ${fmt(atFaPeak.ms.p99, 2)} ms vs FastAPI+PyTorch ${fmt(atFaPeak.fa.p99, 2)} ms = ${fmt(atFaPeak.fa.p99 / atFaPeak.ms.p99, 2)}x lower   goal lower   ${atFaPeak.ms.p99 < atFaPeak.fa.p99 ? 'PASS' : 'FAIL'}`,
   );
+  for (const child of children) child.kill('SIGKILL'); // idle servers out of the ceiling runs
+  await printCeilings(dir, run.imagesList, faPeak.fa.rps);
 }
 
 main().then(
