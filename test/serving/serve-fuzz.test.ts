@@ -241,10 +241,28 @@ test('identity from env and flags: version header, process metrics labelled mode
   assert.match(text, /modelship_model_errors_total\{reason="corrupt_image",model="colours",version="v9"\} [1-9]/);
 });
 
-test('SIGTERM drains and exits 0', async () => {
+test('SIGTERM: not ready at once, still predicting for the shutdown delay, then exits 0', async () => {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const sent = Date.now();
   child.kill('SIGTERM');
+  const waitFor503 = async (): Promise<void> => {
+    if ((await fetch(`${url}/v2/health/ready`)).status === 503) return;
+    await new Promise((r) => setTimeout(r, 20));
+    return waitFor503();
+  };
+  await waitFor503();
+  const png = await colourImage([230, 40, 40]);
+  const res = await fetch(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: bytes(png),
+  });
+  assert.is(res.status, 200);
+  assert.is(res.headers.get('connection'), 'close');
+  assert.is((await res.json()).predictions[0].heads.dominant.label, 'red');
   assert.is(await exited, 0);
+  // The default delay (5 s) passed before the listener closed.
+  assert.ok(Date.now() - sent >= 4900, `exited ${Date.now() - sent} ms after SIGTERM`);
 });
 
 test.run();

@@ -1,11 +1,19 @@
 // Limits, errors, readiness and graceful drain: each maps to one documented 4xx/503 code.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import sharp from 'sharp';
 import { readArtifact } from '../../serving/lib/model/artifact.js';
 import { Model } from '../../serving/lib/model/onnx-model.js';
-import { bytes, colourImage, fixtureModels, pngClaimingSize, startApp, type RunningApp } from './support/fixtures.js';
+import {
+  bytes,
+  colourImage,
+  fixtureModels,
+  parseMetrics,
+  pngClaimingSize,
+  startApp,
+  type RunningApp,
+} from './support/fixtures.js';
 
 const test = suite('serve: limits and errors');
 let srv: RunningApp;
@@ -309,6 +317,65 @@ test('drain: in-flight requests finish, readiness turns 503, then the port close
     () => assert.unreachable('port still open'),
     () => undefined,
   );
+});
+
+/** POST /predict through `agent`: status, Connection header and the dominant label. */
+function predictVia(
+  agent: Agent,
+  url: URL,
+  png: Buffer,
+): Promise<{ status: number; connection?: string; label?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: '/predict',
+        method: 'POST',
+        headers: { 'content-type': 'image/png' },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (c) => {
+          data += c;
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            connection: res.headers.connection,
+            label: JSON.parse(data).predictions?.[0].heads.dominant.label,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(png);
+  });
+}
+
+// After SIGTERM a real cluster keeps sending for a while: kube-proxy and the router's pooled
+// keep-alive connections learn of the terminating pod late. Those requests must be answered
+// (and told to reconnect elsewhere), not refused as the version's server errors.
+test('draining: a request on a kept-alive connection is still answered, with Connection: close', async () => {
+  const d = await startApp(fixtureModels().colours);
+  const url = new URL(d.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const png = await colourImage([30, 30, 200]);
+  try {
+    const before = await predictVia(agent, url, png);
+    assert.equal(before, { status: 200, connection: 'keep-alive', label: 'blue' });
+    d.app.startDraining();
+    assert.is((await fetch(`${d.url}/v2/health/ready`)).status, 503);
+    const during = await predictVia(agent, url, png);
+    assert.equal(during, { status: 200, connection: 'close', label: 'blue' });
+    const metric = parseMetrics(await (await fetch(`${d.url}/metrics`)).text());
+    assert.is(metric('modelship_requests_total', { handler: 'predict', code: '200' }), 2);
+    assert.is(metric('modelship_requests_total', { handler: 'predict', code: '503' }) ?? 0, 0);
+  } finally {
+    agent.destroy();
+    await d.close();
+  }
 });
 
 test.run();

@@ -40,6 +40,7 @@ export const SERVE_FLAGS = {
   'max-json-depth': 'number',
   'max-in-flight': 'number',
   'max-buffered-bytes': 'number',
+  'shutdown-delay-ms': 'number',
   'drain-timeout-ms': 'number',
   'intra-op-threads': 'number',
   'intra-op-spinning': 'boolean',
@@ -99,17 +100,27 @@ async function refuseUnexpectedModel(
   }
 }
 
-/** SIGTERM/SIGINT: finish in-flight requests (up to `timeoutMs`), then exit 0. */
-function drainOnSignals(app: ServingApp, log: Logger, timeoutMs: number): void {
+/** How long a terminating pod keeps answering after SIGTERM: kube-proxy's lag, with room. */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
+
+/**
+ * SIGTERM/SIGINT: readiness 503 at once, requests still answered for `delayMs` (while the pod
+ * leaves the endpoints), then stop accepting, finish in-flight requests (up to `timeoutMs`) and
+ * exit 0.
+ */
+function drainOnSignals(app: ServingApp, log: Logger, delayMs: number, timeoutMs: number): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('Draining in-flight requests', { signal, timeoutMs });
-    void app.drain(timeoutMs).then(() => {
-      log.info('Stopped');
-      process.exit(0);
-    });
+    log.info('Draining: not ready, still answering', { signal, shutdownDelayMs: delayMs, drainTimeoutMs: timeoutMs });
+    app.startDraining();
+    setTimeout(() => {
+      void app.drain(timeoutMs).then(() => {
+        log.info('Stopped');
+        process.exit(0);
+      });
+    }, delayMs);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -152,7 +163,12 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
     version: app.version,
     digest: artifact.digest,
   });
-  drainOnSignals(app, log, flags['drain-timeout-ms'] ?? 20_000);
+  drainOnSignals(
+    app,
+    log,
+    flags['shutdown-delay-ms'] ?? DEFAULT_SHUTDOWN_DELAY_MS,
+    flags['drain-timeout-ms'] ?? 20_000,
+  );
   // Every upload is new: sharp's operation cache only costs memory and lookups here.
   sharp.cache(false);
   // One onnxruntime thread per run: requests already run concurrently, and the benchmark

@@ -1,5 +1,5 @@
 // The `serve` HTTP server: per-request deadline, metrics per request, readiness (503 until
-// the model is loaded and while draining), graceful drain, and the handlers behind the
+// the model is loaded and once draining), graceful drain, and the handlers behind the
 // routes (routes.ts). Handlers return a Reply instead of writing, so every path is measured
 // and every failure goes through the one error mapping (error-status.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -106,9 +106,17 @@ export class ServingApp {
     });
   }
 
+  /**
+   * Readiness 503, requests still answered with Connection: close: kube-proxy and clients' pools
+   * learn of a terminating pod late, and refusing them would count as the version's errors.
+   */
+  startDraining(): void {
+    this.draining = true;
+  }
+
   /** Stops accepting, lets in-flight requests finish (up to timeoutMs), then closes every connection. */
   async drain(timeoutMs: number): Promise<void> {
-    this.draining = true;
+    this.startDraining();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const idle = this.isIdle() ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -186,7 +194,6 @@ export class ServingApp {
 
   private requireModel(): Model {
     if (!this.model) throw new ServingError('NOT_READY', 'model is loading');
-    if (this.draining) throw new ServingError('NOT_READY', 'server is shutting down');
     return this.model;
   }
 
@@ -215,7 +222,7 @@ export class ServingApp {
   }
 
   private readiness(): Reply {
-    this.requireModel();
+    if (!this.ready) throw new ServingError('NOT_READY', this.model ? 'server is shutting down' : 'model is loading');
     return json(200, { ready: true });
   }
 
