@@ -220,7 +220,7 @@ test('feedback: forged, foreign-key, expired, malformed tokens and unknown label
       410,
       'TOKEN_EXPIRED',
     ],
-    ['not a token', { predictionId: 'hello', labels: { dominant: 'red' } }, 401, 'TOKEN_INVALID'],
+    ['not a token', { predictionId: 'hello', labels: { dominant: 'red' } }, 400, 'TOKEN_INVALID'],
     ['unknown label', { predictionId: token, labels: { dominant: 'purple' } }, 400, 'UNKNOWN_LABEL'],
     ['unknown head', { predictionId: token, labels: { hat: 'yes' } }, 400, 'UNKNOWN_LABEL'],
     ['no labels', { predictionId: token, labels: {} }, 400, 'INVALID_INPUT'],

@@ -3,7 +3,7 @@
 // ErrorCode: a new code does not compile until it has a status here.
 import { asServingError, type ErrorCode } from '../errors.js';
 
-const statusByCode: Record<ErrorCode, number> = {
+export const statusByCode: Readonly<Record<ErrorCode, number>> = {
   INVALID_INPUT: 400,
   CORRUPT_IMAGE: 400,
   WRONG_TENSOR: 400,
@@ -15,7 +15,7 @@ const statusByCode: Record<ErrorCode, number> = {
   TOO_MANY_PIXELS: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   REQUEST_TIMEOUT: 408,
-  TOKEN_INVALID: 401,
+  TOKEN_INVALID: 400,
   TOKEN_FORGED: 403,
   TOKEN_EXPIRED: 410,
   ALREADY_COUNTED: 409,
