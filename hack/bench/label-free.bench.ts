@@ -4,7 +4,9 @@
 // reference sample), then fresh faces go one by one through the serving path, counted as the
 // server counts them (calibrated confidences into the reference's bins, input features into
 // the profile's bins); the estimator sees only those counts, the labels only score it.
-// Prints a row per knob and head: estimate [interval], realised, |error|, or the refusal.
+// Prints a row per knob and head: estimate [interval], realised, |error|, or the refusal; and
+// next to it the other label-free estimate there is, agreement with a second model of the same
+// recipe and data (another seed; error ≈ disagreement), to show whether it would do better.
 // Usage: npx tsx hack/bench/label-free.bench.ts [images per knob, default 600]
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +20,7 @@ import { calibratedConfidence } from '../../serving/lib/monitoring/calibration.j
 import { binIndex } from '../../serving/lib/monitoring/profile.js';
 import { featureNames, prepareImages } from '../../serving/lib/pipeline/prepare.js';
 import { validateModelDir } from '../../serving/lib/validation/validate-model.js';
-import { ensureSampleModel, generateImages } from '../../test/support/models.js';
+import { ensureImageModelVariant, ensureSampleModel, generateImages } from '../../test/support/models.js';
 import { readFile } from 'node:fs/promises';
 
 const COUNT = Number(process.argv[2] ?? 600);
@@ -41,11 +43,17 @@ const scratch = mkdtempSync(join(tmpdir(), 'label-free-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
 interface Counted {
-  confidence: Record<string, { bins: number[]; sum: number; count: number; correct: number }>;
+  confidence: Record<string, { bins: number[]; sum: number; count: number; correct: number; agreed: number }>;
   features: number[][];
 }
 
-async function countKnob(model: Model, profile: Profile, knob: string, seed: number): Promise<Counted> {
+async function countKnob(
+  model: Model,
+  otherSeed: Model,
+  profile: Profile,
+  knob: string,
+  seed: number,
+): Promise<Counted> {
   const sig = model.signature;
   if (sig.input.kind !== 'image') throw new Error('the sample model takes images');
   const { dir, labels } = await generateImages({
@@ -61,11 +69,12 @@ async function countKnob(model: Model, profile: Profile, knob: string, seed: num
   };
   for (const head of sig.heads) {
     const bins = profile.heads[head.name].calibration!.confidence.counts.length;
-    out.confidence[head.name] = { bins: new Array(bins).fill(0), sum: 0, count: 0, correct: 0 };
+    out.confidence[head.name] = { bins: new Array(bins).fill(0), sum: 0, count: 0, correct: 0, agreed: 0 };
   }
   for (const item of labels) {
     const batch = await prepareImages(sig.input, [await readFile(join(dir, item.file))], 25_000_000);
     const [prediction] = await model.predict(batch.input, batch.dims);
+    const [other] = await otherSeed.predict(batch.input, batch.dims);
     names.forEach((n, i) => {
       const edges = profile.features[n]?.edges;
       if (edges) out.features[i][binIndex(edges, batch.features[0][i])]++;
@@ -81,6 +90,7 @@ async function countKnob(model: Model, profile: Profile, knob: string, seed: num
       counted.sum += c;
       counted.count++;
       if (prediction[head.name].label === item.labels[head.name]) counted.correct++;
+      if (prediction[head.name].label === other[head.name].label) counted.agreed++;
     }
   }
   return out;
@@ -97,6 +107,11 @@ async function main(): Promise<void> {
   cpSync(await ensureSampleModel(), dir, { recursive: true });
   const { profile } = await validateModelDir(dir);
   const model = await Model.fromArtifact(await readArtifact(dir, { profile: false }), { intraOpThreads: 1 });
+  // The same trainer and data with another seed, as the end-to-end tests' equal model.
+  const otherSeed = await Model.load(await ensureImageModelVariant('seed-11', '--seed=11'), {
+    intraOpThreads: 1,
+    profile: false,
+  });
   const names = featureNames(model.signature);
   console.log(
     `sample model, calibration fitted on its ${profile.samples} labelled reference faces; ${COUNT} fresh faces per knob; 95 % intervals (sampling + the head's out-of-fold ECE)`,
@@ -104,11 +119,12 @@ async function main(): Promise<void> {
   console.log('  knob                 input PSI | head         estimate [interval]       realised  |error| inside');
   const errors: number[] = [];
   const wouldHave: number[] = [];
+  const agreementErrors: { shifted: boolean; error: number }[] = [];
   let inside = 0;
   let refused = 0;
   let rows = 0;
   for (const [k, knob] of KNOBS.entries()) {
-    const counted = await countKnob(model, profile, knob, 9000 + k);
+    const counted = await countKnob(model, otherSeed, profile, knob, 9000 + k);
     const drift = inputDrift(profile, names, counted.features);
     for (const head of model.signature.heads) {
       const live = counted.confidence[head.name];
@@ -119,6 +135,9 @@ async function main(): Promise<void> {
         { ...DEFAULT_ESTIMATE_POLICY, confidence: 0.95, minSamples: 50 },
       );
       const realised = live.correct / live.count;
+      const agreement = live.agreed / live.count;
+      agreementErrors.push({ shifted: knob !== 'none', error: Math.abs(agreement - realised) });
+      const seeds = `   two seeds agree ${f3(agreement)}`;
       rows++;
       const left = `  ${knob.padEnd(20)} ${drift.toFixed(2).padStart(9)} | ${head.name.padEnd(12)}`;
       if ('refused' in estimate) {
@@ -131,7 +150,9 @@ async function main(): Promise<void> {
         if ('value' in unchecked) wouldHave.push(Math.abs(unchecked.value - realised));
         const would =
           'value' in unchecked ? `${f3(unchecked.value)} (error ${f3(Math.abs(unchecked.value - realised))})` : '';
-        console.log(`${left} refused: ${estimate.refused.padEnd(14)} ${f3(realised)}   would have said ${would}`);
+        console.log(
+          `${left} refused: ${estimate.refused.padEnd(14)} ${f3(realised)}   would have said ${would}${seeds}`,
+        );
         continue;
       }
       const error = Math.abs(estimate.value - realised);
@@ -139,7 +160,7 @@ async function main(): Promise<void> {
       errors.push(error);
       if (ok) inside++;
       console.log(
-        `${left} ${f3(estimate.value)} [${f3(estimate.lower)}, ${f3(estimate.upper)}]   ${f3(realised)}    ${f3(error)}  ${ok ? 'yes' : 'NO'}`,
+        `${left} ${f3(estimate.value)} [${f3(estimate.lower)}, ${f3(estimate.upper)}]   ${f3(realised)}    ${f3(error)}  ${ok ? 'yes' : 'NO'}${seeds}`,
       );
     }
   }
@@ -151,7 +172,13 @@ async function main(): Promise<void> {
   console.log(
     `  the refused ones would have been off by ${f3(wouldMean)} on average (max ${f3(Math.max(0, ...wouldHave))}); ${wouldHave.filter((e) => e > 0.03).length} of ${wouldHave.length} by more than 0.03`,
   );
-  await model.close();
+  for (const shifted of [false, true]) {
+    const e = agreementErrors.filter((a) => a.shifted === shifted).map((a) => a.error);
+    console.log(
+      `  two seeds' agreement as the estimate, ${shifted ? 'shifted' : 'unshifted'}: mean absolute error ${f3(e.reduce((a, b) => a + b, 0) / e.length)}, max ${f3(Math.max(...e))}; ${e.filter((x) => x <= 0.03).length} of ${e.length} within 0.03`,
+    );
+  }
+  await Promise.all([model.close(), otherSeed.close()]);
 }
 
 await main();
