@@ -157,6 +157,13 @@ spec:
   );
   await kubectl(['wait', '--for=condition=Ready', 'pod/echo', '--timeout=20s']);
   const clusterIP = await kubectl(['get', 'svc', 'echo-svc', '-o', 'jsonpath={.spec.clusterIP}']);
+  // As on a real cluster, the proxy may program the Service up to a second after the pod is Ready.
+  await eventually('the Service to answer', () =>
+    fetch(`http://${clusterIP}:9381/`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok || undefined,
+      () => undefined,
+    ),
+  );
   await kubectl(
     ['apply', '-f', '-'],
     `

@@ -8,6 +8,7 @@ import { startTestCluster, type TestCluster } from '../support/devcluster.js';
 import { kubectlOk, eventually, httpGet } from './helpers.js';
 import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
 import { POD_UID_ENV } from '../../hack/devcluster/agent/pod-worker.js';
+import { DEFAULT_MIN_SYNC_MS } from '../../hack/devcluster/agent/service-proxy.js';
 import { readFileSync } from 'node:fs';
 
 let cluster: TestCluster;
@@ -167,6 +168,8 @@ test('the readiness probe gates endpoints and the Service', async () => {
     'False',
   );
   const clusterIP = await kubectl(['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']);
+  // The proxy programs an endpoints change within its minimum sync period, as kube-proxy does.
+  await new Promise((r) => setTimeout(r, DEFAULT_MIN_SYNC_MS + 200));
   for (let i = 0; i < 4; i++)
     assert.is((await get(`http://${clusterIP}:9380/`)).body.trim(), `hello from ${b.metadata.name}`);
   const deploy = JSON.parse(await kubectl(['get', 'deployment', 'web', '-o', 'json']));

@@ -1,6 +1,10 @@
 // kube-proxy for the dev cluster: listens on every Service's clusterIP:port (loopback addresses
 // from 127.96.0.0/16) and forwards each TCP connection to a ready endpoint, round-robin.
-// Endpoints are looked up per connection, so endpoint changes take effect immediately.
+// Like kube-proxy, it programs endpoint changes as a bounded-frequency runner: at once while
+// syncs are rare, at most one per `minSyncMs` (1 s, kube-proxy's default minimum sync period)
+// after a burst of two. In a rolling update, where changes come in bursts, a pod that turned
+// ready is unreachable, and a terminating one still gets new connections, for up to a second:
+// servers and clients must cope, as on a real cluster.
 import * as net from 'node:net';
 import type { KubeObject } from './kube-client.js';
 import type { Informer } from './informer.js';
@@ -32,8 +36,21 @@ export function readyTargets(endpoints: KubeObject | undefined, portName: string
   return out;
 }
 
+/** kube-proxy's default --iptables-min-sync-period, and the burst its sync runner allows. */
+export const DEFAULT_MIN_SYNC_MS = 1000;
+const SYNC_BURST = 2;
+
+const targetKey = (namespace: string, service: string, portName: string | undefined) =>
+  `${namespace}/${service}/${portName ?? ''}`;
+
 export class ServiceProxy {
   private readonly listeners = new Map<string, Listener>(); // "ip:port"
+  /** What the "rules" say: each Service's ready targets as of the last programming. */
+  private programmed = new Map<string, ProxyTarget[]>(); // "ns/service/portName"
+  private programTimer?: NodeJS.Timeout;
+  /** Sync tokens (a token bucket of SYNC_BURST, refilled one per minSyncMs) and their time. */
+  private tokens = SYNC_BURST;
+  private tokensAt = Date.now();
   private readonly sockets = new Set<net.Socket>();
   private readonly cursor = new Map<string, number>();
   private timer?: NodeJS.Timeout;
@@ -45,17 +62,49 @@ export class ServiceProxy {
     private readonly services: Informer,
     private readonly endpoints: Informer,
     private readonly log: (m: string) => void,
+    private readonly minSyncMs = DEFAULT_MIN_SYNC_MS,
   ) {}
 
   start(): void {
-    this.services.onChange(() => this.schedule());
+    this.services.onChange(() => {
+      this.schedule();
+      this.scheduleProgramming();
+    });
+    this.endpoints.onChange(() => this.scheduleProgramming());
+    this.program();
     this.schedule();
+  }
+
+  /** Programs soon: in the same tick's batch if a sync token is left, else when one is. */
+  private scheduleProgramming(): void {
+    if (this.closed || this.programTimer) return;
+    const now = Date.now();
+    this.tokens = Math.min(SYNC_BURST, this.tokens + (now - this.tokensAt) / this.minSyncMs);
+    this.tokensAt = now;
+    const wait = this.tokens >= 1 ? 0 : (1 - this.tokens) * this.minSyncMs;
+    this.programTimer = setTimeout(() => {
+      this.programTimer = undefined;
+      this.tokens = Math.min(SYNC_BURST, this.tokens + (Date.now() - this.tokensAt) / this.minSyncMs) - 1;
+      this.tokensAt = Date.now();
+      this.program();
+    }, wait);
+  }
+
+  /** Snapshots every Service's ready targets: what new connections go to until the next one. */
+  private program(): void {
+    const next = new Map<string, ProxyTarget[]>();
+    for (const l of this.desired().values()) {
+      const key = targetKey(l.namespace, l.service, l.portName);
+      next.set(key, readyTargets(this.endpoints.get(l.namespace, l.service), l.portName));
+    }
+    this.programmed = next;
   }
 
   async stop(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.programTimer);
     for (const s of this.sockets) s.destroy();
     await Promise.all([...this.listeners.values()].map((l) => new Promise<void>((r) => l.server.close(() => r()))));
     this.listeners.clear();
@@ -128,12 +177,12 @@ export class ServiceProxy {
   }
 
   private forward(l: Listener, client: net.Socket): void {
-    const targets = readyTargets(this.endpoints.get(l.namespace, l.service), l.portName);
+    const key = targetKey(l.namespace, l.service, l.portName);
+    const targets = this.programmed.get(key) ?? [];
     if (targets.length === 0) {
       client.destroy(); // like kube-proxy's REJECT for a Service without endpoints
       return;
     }
-    const key = `${l.namespace}/${l.service}/${l.portName ?? ''}`;
     const i = (this.cursor.get(key) ?? 0) % targets.length;
     this.cursor.set(key, i + 1);
     const target = targets[i];
