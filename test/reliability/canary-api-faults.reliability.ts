@@ -11,8 +11,13 @@ import * as assert from 'uvu/assert';
 import { planStorm, startStorm, type FaultAction, type Storm } from '../../hack/chaos/faults.js';
 import { chaosRng } from '../../hack/chaos/seed.js';
 import { WRITE_VERBS } from '../../hack/devcluster/apiserver/counters.js';
+import { NotFoundError } from '../../operator/runtime/errors.js';
+import { Kinds } from '../../operator/runtime/kinds.js';
+import { waitFor } from '../../operator/runtime/testing/cluster.js';
+import { NS } from './support.js';
 import {
   goodThenBadUnderChaos,
+  MODEL,
   serveAndLoad,
   startServedV1,
   type CanaryChaos,
@@ -68,8 +73,19 @@ test('a storm of 409/410/500 bursts, dropped watches and 2 s latency during two 
   await goodThenBadUnderChaos(env, url, corrupt, storm(), assert.ok);
   assert.ok(applied.length >= 20, `the storm ran through the canaries (${applied.length} faults)`);
   assert.is(env.operator.incarnations, 1, 'the operator process never exited');
-  // Settled: status is written at most once per monitoring interval (10 s), so a quiet 6 s
-  // holds at most a couple of writes; a hot loop would show dozens.
+  // Settled: once the rollback's cleanup is done (the canary Deployment deleted, which on a
+  // loaded machine can come a few seconds after the RolledBack status), status is written at
+  // most once per monitoring interval (10 s), so a quiet 6 s holds at most a couple of writes;
+  // a hot loop would show dozens.
+  await waitFor(
+    () =>
+      env.client.get(Kinds.Deployment, NS, `${MODEL}-canary`).then(
+        () => undefined,
+        (err) => (err instanceof NotFoundError ? true : undefined),
+      ),
+    60_000,
+    'the canary Deployment deleted',
+  );
   await sleep(3000);
   const c0 = env.cluster.api.counters();
   await sleep(6000);
