@@ -1,6 +1,7 @@
 // The node agent runs a Deployment of a trivial HTTP server like kube-controller-manager and a
 // kubelet would: it becomes Available (kubectl wait), is reachable through its Service's
-// cluster IP, is scraped by the real Prometheus, gates endpoints on the readiness probe, and
+// cluster IP, is scraped by the real Prometheus, gates endpoints on the readiness probe, refuses
+// connects to a Service without ready endpoints, and
 // scaling to zero or stopping the cluster leaves no process behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,6 +11,7 @@ import { processesOfDataDir } from '../../hack/devcluster/agent/orphans.js';
 import { POD_UID_ENV } from '../../hack/devcluster/agent/pod-worker.js';
 import { DEFAULT_MIN_SYNC_MS } from '../../hack/devcluster/agent/service-proxy.js';
 import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
 
 let cluster: TestCluster;
 
@@ -176,6 +178,61 @@ test('the readiness probe gates endpoints and the Service', async () => {
   assert.is(deploy.status.readyReplicas, 1);
   await get(`http://${a.status.podIP}:8080/set-ready?value=true`);
   await kubectl(['wait', '--for=condition=Ready', `pod/${a.metadata.name}`, '--timeout=20s']);
+});
+
+/** Opens a TCP connection, resolving with the socket or the connect error's code. */
+function connect(host: string, port: number): Promise<net.Socket | string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+/** Sends one keep-alive GET on an open socket and resolves with the raw response head and body. */
+function getOn(socket: net.Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (/hello from \S+/.test(text)) {
+        socket.off('data', onData);
+        resolve(text);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.write('GET / HTTP/1.1\r\nHost: web\r\nConnection: keep-alive\r\n\r\n');
+  });
+}
+
+test('a Service without ready endpoints refuses connects; open connections stay', async () => {
+  const pods = JSON.parse(await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items;
+  const clusterIP = await kubectl(['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']);
+  const open = await connect(clusterIP, 9380);
+  if (typeof open === 'string') throw new Error(`the Service should accept while it has endpoints: ${open}`);
+  const servedBy = /hello from (\S+)/.exec(await getOn(open))![1];
+  for (const p of pods) await get(`http://${p.status.podIP}:8080/set-ready?value=false`);
+  await eventually('the Service to have no ready address', async () => {
+    const ep = JSON.parse(await kubectl(['get', 'endpoints', 'web', '-o', 'json']));
+    return (ep.subsets ?? []).every((s: any) => !s.addresses?.length) || undefined;
+  });
+  await new Promise((r) => setTimeout(r, DEFAULT_MIN_SYNC_MS + 200));
+  // kube-proxy REJECTs with icmp-port-unreachable: the client's connect fails at once.
+  const refused = await connect(clusterIP, 9380);
+  if (typeof refused !== 'string') refused.destroy();
+  assert.is(typeof refused === 'string' ? refused : 'connected', 'ECONNREFUSED');
+  // conntrack keeps an established flow to its pod whatever the Service's endpoints say.
+  assert.match(await getOn(open), `hello from ${servedBy}`);
+  open.destroy();
+  for (const p of pods) await get(`http://${p.status.podIP}:8080/set-ready?value=true`);
+  const back = await eventually('the Service to accept again', async () => {
+    const s = await connect(clusterIP, 9380);
+    if (typeof s === 'string') return undefined;
+    s.destroy();
+    return true;
+  });
+  assert.ok(back);
 });
 
 test('a template change rolls out a new ReplicaSet and scales the old one to zero', async () => {

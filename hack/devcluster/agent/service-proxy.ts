@@ -4,17 +4,21 @@
 // syncs are rare, at most one per `minSyncMs` (1 s, kube-proxy's default minimum sync period)
 // after a burst of two. In a rolling update, where changes come in bursts, a pod that turned
 // ready is unreachable, and a terminating one still gets new connections, for up to a second:
-// servers and clients must cope, as on a real cluster.
+// servers and clients must cope, as on a real cluster. A Service with no ready endpoints
+// programmed is not listened on, so a connect is refused (ECONNREFUSED) as kube-proxy's REJECT
+// rule makes it; connections already open stay with their pod.
 import * as net from 'node:net';
 import type { KubeObject } from './kube-client.js';
 import type { Informer } from './informer.js';
 
 interface Listener {
-  server: net.Server;
   namespace: string;
   service: string;
   portName?: string;
-  listening: boolean;
+  ip: string;
+  port: number;
+  /** Bound only while the Service has ready endpoints programmed. */
+  server?: net.Server;
 }
 
 export interface ProxyTarget {
@@ -78,16 +82,20 @@ export class ServiceProxy {
   /** Programs soon: in the same tick's batch if a sync token is left, else when one is. */
   private scheduleProgramming(): void {
     if (this.closed || this.programTimer) return;
+    const wait = Math.max(0, 1 - this.refillTokens()) * this.minSyncMs;
+    this.programTimer = setTimeout(() => {
+      this.programTimer = undefined;
+      this.tokens = this.refillTokens() - 1;
+      this.program();
+    }, wait);
+  }
+
+  /** The token bucket's level now: one token per minSyncMs since the last look, up to the burst. */
+  private refillTokens(): number {
     const now = Date.now();
     this.tokens = Math.min(SYNC_BURST, this.tokens + (now - this.tokensAt) / this.minSyncMs);
     this.tokensAt = now;
-    const wait = this.tokens >= 1 ? 0 : (1 - this.tokens) * this.minSyncMs;
-    this.programTimer = setTimeout(() => {
-      this.programTimer = undefined;
-      this.tokens = Math.min(SYNC_BURST, this.tokens + (Date.now() - this.tokensAt) / this.minSyncMs) - 1;
-      this.tokensAt = Date.now();
-      this.program();
-    }, wait);
+    return this.tokens;
   }
 
   /** Snapshots every Service's ready targets: what new connections go to until the next one. */
@@ -98,6 +106,34 @@ export class ServiceProxy {
       next.set(key, readyTargets(this.endpoints.get(l.namespace, l.service), l.portName));
     }
     this.programmed = next;
+    for (const l of this.listeners.values()) this.bindWhileServing(l);
+  }
+
+  private targetsOf(l: Listener): ProxyTarget[] {
+    return this.programmed.get(targetKey(l.namespace, l.service, l.portName)) ?? [];
+  }
+
+  /** Listens while the Service has targets, closes the listener (refusing connects) when not. */
+  private bindWhileServing(l: Listener): void {
+    const serving = this.targetsOf(l).length > 0;
+    if (!serving && l.server) {
+      l.server.close(); // established connections stay open, as conntrack keeps their flows
+      l.server = undefined;
+    }
+    if (!serving || l.server || this.closed) return;
+    const key = `${l.ip}:${l.port}`;
+    const server = net.createServer((socket) => this.forward(l, socket));
+    l.server = server;
+    server.on('error', (err) => {
+      // Another dev cluster on this host may hold the address; say so once, keep retrying.
+      const line = `service proxy ${l.namespace}/${l.service} on ${key}: ${err.message}; retrying every second`;
+      if (!this.reported.has(line)) this.log(line);
+      this.reported.add(line);
+      if (this.listeners.get(key) === l) this.listeners.delete(key);
+      if (l.server === server) l.server = undefined;
+      this.retryLater();
+    });
+    server.listen(l.port, l.ip);
   }
 
   async stop(): Promise<void> {
@@ -106,7 +142,8 @@ export class ServiceProxy {
     clearTimeout(this.retryTimer);
     clearTimeout(this.programTimer);
     for (const s of this.sockets) s.destroy();
-    await Promise.all([...this.listeners.values()].map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    const servers = [...this.listeners.values()].flatMap((l) => (l.server ? [l.server] : []));
+    await Promise.all(servers.map((server) => new Promise<void>((r) => server.close(() => r()))));
     this.listeners.clear();
   }
 
@@ -142,29 +179,15 @@ export class ServiceProxy {
     for (const [key, l] of this.listeners) {
       const w = want.get(key);
       if (!w || w.namespace !== l.namespace || w.service !== l.service || w.portName !== l.portName) {
-        l.server.close();
+        l.server?.close();
         this.listeners.delete(key);
       }
     }
     for (const [key, w] of want) {
       if (this.listeners.has(key)) continue;
-      const listener: Listener = {
-        server: net.createServer((socket) => this.forward(listener, socket)),
-        namespace: w.namespace,
-        service: w.service,
-        portName: w.portName,
-        listening: false,
-      };
+      const listener: Listener = { ...w };
       this.listeners.set(key, listener);
-      listener.server.on('error', (err) => {
-        // Another dev cluster on this host may hold the address; say so once, keep retrying.
-        const line = `service proxy ${w.namespace}/${w.service} on ${key}: ${err.message}; retrying every second`;
-        if (!this.reported.has(line)) this.log(line);
-        this.reported.add(line);
-        this.listeners.delete(key);
-        this.retryLater();
-      });
-      listener.server.listen(w.port, w.ip, () => (listener.listening = true));
+      this.bindWhileServing(listener);
     }
   }
 
@@ -178,9 +201,9 @@ export class ServiceProxy {
 
   private forward(l: Listener, client: net.Socket): void {
     const key = targetKey(l.namespace, l.service, l.portName);
-    const targets = this.programmed.get(key) ?? [];
+    const targets = this.targetsOf(l);
     if (targets.length === 0) {
-      client.destroy(); // like kube-proxy's REJECT for a Service without endpoints
+      client.destroy(); // accepted before the listener closed: the Service lost its endpoints
       return;
     }
     const i = (this.cursor.get(key) ?? 0) % targets.length;
