@@ -11,10 +11,18 @@ export interface UpstreamTarget {
   request(options: RequestOptions): ClientRequest;
 }
 
+/**
+ * How long an unused pooled socket is kept. Shorter than a model server's shutdown delay
+ * (5 s): when a draining pod closes its idle connections, the router has already let go of
+ * every socket idle since the drain began (the others got `Connection: close`), so no request
+ * is sent on a socket the pod is closing at that instant, which would be a 502.
+ */
+export const IDLE_SOCKET_MS = 4_000;
+
 export class UpstreamPool {
   private readonly targets = new Map<string, UpstreamTarget & { agent: HttpAgent }>();
 
-  constructor(private readonly idleSocketMs = 15_000) {}
+  constructor(private readonly idleSocketMs = IDLE_SOCKET_MS) {}
 
   get(url: string): UpstreamTarget {
     const found = this.targets.get(url);
