@@ -5,8 +5,10 @@
 // cores: uvicorn with one worker per core and one PyTorch thread each, Modelship as the
 // operator runs it. Closed loop (wrk) at several concurrencies, the two servers taking turns at
 // each so that neighbours' noise falls on both. Prints throughput and p99 side by side and the
-// ratios; the goal is at least 5× the throughput at a lower p99. Then the ceiling both ratios
-// live under: the model's own work alone (work-ceiling.ts), in one process and one per core.
+// ratios; the goal is at least 5× the throughput at a lower p99. Next to them, Modelship as one
+// one-core replica per core (replicas.ts): what scaling out gives on the same cores. Then the
+// ceiling the ratios live under: the model's own work alone (work-ceiling.ts), in one process
+// and one per core.
 // Usage: npx tsx hack/bench/vs-fastapi.bench.ts [seconds per run, default 4]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,6 +64,18 @@ async function startFastApi(dir: string): Promise<string> {
   return whenReady(child, () => `http://127.0.0.1:${port}`, '/ready');
 }
 
+/** Modelship as one one-core replica per core sharing a port (replicas.ts). */
+async function startReplicas(dir: string): Promise<string> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'hack/bench/replicas.ts', dir, String(port), String(cpus().length)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  children.push(child);
+  return whenReady(child, () => `http://127.0.0.1:${port}`, '/v2/health/ready');
+}
+
 type Work = 'decode' | 'decode+infer';
 
 /** work-ceiling.ts in `processes` processes at once, each with `pool` libuv threads: their summed rate. */
@@ -104,23 +118,31 @@ async function main(): Promise<void> {
 
   const modelship = startModelship(dir);
   children.push(modelship.child);
-  const servers = { modelship: await modelship.ready, fastapi: await startFastApi(dir) };
+  const servers = {
+    modelship: await modelship.ready,
+    replicas: await startReplicas(dir),
+    fastapi: await startFastApi(dir),
+  };
   for (const url of Object.values(servers)) wrk(url, 2, { ...run, seconds: 2 }); // warm-up
 
+  const cores = cpus().length;
   console.log(
-    `same model architecture, same 16 JPEGs 256x256, ${cpus().length} cores, ${seconds}s per run; FastAPI: uvicorn --workers ${cpus().length}, 1 torch thread each`,
+    `same model architecture, same 16 JPEGs 256x256, ${cores} cores, ${seconds}s per run; FastAPI: uvicorn --workers ${cores}, 1 torch thread each; Modelship: one pod of ${cores} cores, and ${cores} pods of 1 core`,
   );
-  console.log('  conns | Modelship req/s  p50 ms  p99 ms  errors | FastAPI+PyTorch req/s  p50 ms  p99 ms  errors');
-  const results: Array<{ c: number; ms: WrkResult; fa: WrkResult }> = [];
+  const cell = (r: WrkResult, width: number) =>
+    `${fmt(r.rps).padStart(width)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} ${String(r.errors).padStart(6)}`;
+  console.log(
+    `  conns | Modelship req/s  p50 ms  p99 ms errors | ${cores}×1-core req/s  p50 ms  p99 ms errors | FastAPI+PyTorch req/s  p50 ms  p99 ms errors`,
+  );
+  const results: Array<{ c: number; ms: WrkResult; rep: WrkResult; fa: WrkResult }> = [];
   for (const c of [1, 2, 4, 8, 16]) {
     const ms = wrk(servers.modelship, c, run);
+    const rep = wrk(servers.replicas, c, run);
     const fa = wrk(servers.fastapi, c, run);
-    results.push({ c, ms, fa });
-    console.log(
-      `  ${String(c).padStart(5)} | ${fmt(ms.rps).padStart(15)} ${fmt(ms.p50, 2).padStart(7)} ${fmt(ms.p99, 2).padStart(7)} ${String(ms.errors).padStart(7)} | ${fmt(fa.rps).padStart(21)} ${fmt(fa.p50, 2).padStart(7)} ${fmt(fa.p99, 2).padStart(7)} ${String(fa.errors).padStart(7)}`,
-    );
+    results.push({ c, ms, rep, fa });
+    console.log(`  ${String(c).padStart(5)} | ${cell(ms, 15)} | ${cell(rep, 16)} | ${cell(fa, 21)}`);
   }
-  const peak = (k: 'ms' | 'fa') => results.reduce((a, b) => (b[k].rps > a[k].rps ? b : a));
+  const peak = (k: 'ms' | 'rep' | 'fa') => results.reduce((a, b) => (b[k].rps > a[k].rps ? b : a));
   const msPeak = peak('ms');
   const faPeak = peak('fa');
   const atFaPeak = results.find((r) => r.c === faPeak.c)!;
@@ -132,7 +154,11 @@ async function main(): Promise<void> {
   console.log(
     `  p99 at FastAPI's peak concurrency (${faPeak.c} conns): Modelship ${fmt(atFaPeak.ms.p99, 2)} ms vs FastAPI+PyTorch ${fmt(atFaPeak.fa.p99, 2)} ms = ${fmt(atFaPeak.fa.p99 / atFaPeak.ms.p99, 2)}x lower   goal lower   ${atFaPeak.ms.p99 < atFaPeak.fa.p99 ? 'PASS' : 'FAIL'}`,
   );
-  for (const child of children) child.kill('SIGKILL'); // idle servers out of the ceiling runs
+  const repPeak = peak('rep');
+  console.log(
+    `  scaled out, ${cores} one-core replicas: ${fmt(repPeak.rep.rps)} req/s (${repPeak.c} conns) = ${fmt(repPeak.rep.rps / faPeak.fa.rps, 2)}x FastAPI+PyTorch; p99 at FastAPI's peak concurrency ${fmt(atFaPeak.rep.p99, 2)} ms`,
+  );
+  for (const child of children) child.kill('SIGTERM'); // idle servers out of the ceiling runs
   await printCeilings(dir, run.imagesList, faPeak.fa.rps);
 }
 
