@@ -225,10 +225,19 @@ spec:
   assert.ok(alive(), 'the pod runs as a process');
   const started = Date.now();
   await kubectl(['delete', 'pod', 'stubborn', '--wait=false']);
+  // Graceful deletion: the pod stays, Terminating, until its kubelet has stopped it.
+  const terminating = JSON.parse(await kubectl(['get', 'pod', 'stubborn', '-o', 'json']));
+  assert.is(terminating.metadata.deletionGracePeriodSeconds, 2);
+  assert.ok(terminating.metadata.deletionTimestamp, 'a deletionTimestamp (now + grace)');
+  assert.match(await kubectl(['get', 'pod', 'stubborn', '--no-headers']), /\bTerminating\b/);
   // Killed well before its 300 s sleep ends (the wait fails the test after 20 s).
   await eventually('the process to be killed', async () => (alive() ? undefined : true), 20_000);
   const elapsed = Date.now() - started;
   assert.ok(elapsed >= 1_500, `a process ignoring SIGTERM lives through the grace period (${elapsed} ms)`);
+  await eventually(
+    'the kubelet to delete the pod for good',
+    async () => (await cluster.kubectl(['get', 'pod', 'stubborn'])).stderr.includes('NotFound') || undefined,
+  );
 });
 
 test('both nodes are registered Ready, and a settled cluster makes no writes', async () => {

@@ -14,8 +14,40 @@ import {
 import { jsonPatch, mergePatch, strategicMergePatch } from '../../hack/devcluster/apiserver/patch.js';
 import { decodeProtobuf } from '../../hack/devcluster/apiserver/protobuf.js';
 import { podQosClass } from '../../hack/devcluster/apiserver/pod-qos.js';
+import { gracefulDeletionMeta, podDeletionGrace } from '../../hack/devcluster/apiserver/pod-deletion.js';
 import { labelsMatch, parseFieldSelector, parseLabelSelector } from '../../hack/devcluster/apiserver/selectors.js';
 import { evalJsonPath, humanDuration } from '../../hack/devcluster/apiserver/tables.js';
+
+test('pod deletion grace: the kubelet gets it only for a pod it runs', () => {
+  const pod = (spec: object, phase = 'Running') => ({ metadata: { name: 'p' }, spec, status: { phase } });
+  const nodes = (name: string) => name === 'node-a';
+  const cases: Array<[string, object, number | undefined, number]> = [
+    [
+      'bound, running: terminationGracePeriodSeconds',
+      pod({ nodeName: 'node-a', terminationGracePeriodSeconds: 5 }),
+      undefined,
+      5,
+    ],
+    ['the request overrides the pod', pod({ nodeName: 'node-a', terminationGracePeriodSeconds: 5 }), 2, 2],
+    ['grace 0 forces', pod({ nodeName: 'node-a', terminationGracePeriodSeconds: 5 }), 0, 0],
+    ['defaulted to 30', pod({ nodeName: 'node-a' }), undefined, 30],
+    ['never scheduled', pod({ terminationGracePeriodSeconds: 5 }), undefined, 0],
+    ['bound to a Node that does not exist', pod({ nodeName: 'gone', terminationGracePeriodSeconds: 5 }), 7, 0],
+    ['Succeeded', pod({ nodeName: 'node-a' }, 'Succeeded'), undefined, 0],
+    ['Failed', pod({ nodeName: 'node-a' }, 'Failed'), 9, 0],
+  ];
+  for (const [name, p, requested, want] of cases) assert.is(podDeletionGrace(p, requested, nodes), want, name);
+});
+
+test('pod deletion metadata: set once, only ever shortened, counted from the first request', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  const first = gracefulDeletionMeta({ name: 'p' }, 30, now)!;
+  assert.equal([first.deletionTimestamp, first.deletionGracePeriodSeconds], ['2026-01-01T00:00:30Z', 30]);
+  assert.is(gracefulDeletionMeta(first, 30, now + 5000), undefined, 'the same grace again changes nothing');
+  assert.is(gracefulDeletionMeta(first, 60, now + 5000), undefined, 'a longer grace changes nothing');
+  const shorter = gracefulDeletionMeta(first, 10, now + 5000)!;
+  assert.equal([shorter.deletionTimestamp, shorter.deletionGracePeriodSeconds], ['2026-01-01T00:00:10Z', 10]);
+});
 
 test('merge patch (RFC 7386)', () => {
   const cases: Array<[unknown, unknown, unknown]> = [

@@ -12,6 +12,7 @@ import { apiVersionOf, type KObject, type Registry, type ResourceType } from './
 import { checkFieldSelector, fieldsMatch, labelsMatch, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { Store } from './store.js';
 import { admit, type FieldValidation } from './validation.js';
+import { gracefulDeletionMeta, podDeletionGrace } from './pod-deletion.js';
 
 export interface WriteOptions {
   fieldManager?: string;
@@ -27,6 +28,8 @@ export interface DeleteOptions {
   orphanDependents?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  /** Pods only: seconds the kubelet gets to stop it; 0 deletes at once. */
+  gracePeriodSeconds?: number;
 }
 
 export interface ListQuery {
@@ -535,7 +538,9 @@ export class Rest {
     if (policy === 'Orphan' && this.dependentsOf?.(old.metadata.uid)) addFinalizer('orphan');
     const extra = this.deletionFinalizers?.(t, old) ?? [];
     for (const f of extra) addFinalizer(f);
-    if (opts.dryRun) return { object: this.present(t, old), deleted: finalizers.length === 0 };
+    const grace = this.podGrace(t, old, opts.gracePeriodSeconds);
+    if (opts.dryRun) return { object: this.present(t, old), deleted: finalizers.length === 0 && grace === 0 };
+    if (grace > 0) return this.deleteGracefully(t, old, grace, finalizers);
     if (finalizers.length || (t.kind === 'Namespace' && t.builtin)) {
       if (old.metadata.deletionTimestamp && finalizers.length === (old.metadata.finalizers ?? []).length)
         return { object: this.present(t, old), deleted: false };
@@ -557,6 +562,28 @@ export class Rest {
     const final = this.store.remove(t.storageKey, old.metadata.namespace ?? '', name)!;
     this.afterRemove(t, final);
     return { object: this.present(t, final), deleted: true };
+  }
+
+  /** The grace a pod's kubelet gets to stop it (0 for every other kind: deleted at once). */
+  private podGrace(t: ResourceType, old: KObject, requested: number | undefined): number {
+    if (!(t.builtin && t.kind === 'Pod')) return 0;
+    const nodes = this.registry.lookup('', 'v1', 'nodes');
+    return podDeletionGrace(old, requested, (name) => !!nodes && !!this.find(nodes, '', name));
+  }
+
+  /** A pod left for its kubelet: Terminating until it deletes it with grace 0. */
+  private deleteGracefully(
+    t: ResourceType,
+    old: KObject,
+    grace: number,
+    finalizers: string[],
+  ): { object: KObject; deleted: boolean } {
+    const meta = gracefulDeletionMeta(old.metadata, grace, Date.now());
+    if (!meta) return { object: this.present(t, old), deleted: false };
+    if (finalizers.length) meta.finalizers = finalizers;
+    const stored = this.store.put(t.storageKey, { ...old, metadata: meta });
+    this.hooks.afterWrite?.(t, stored, old);
+    return { object: this.present(t, stored), deleted: false };
   }
 
   /** Set by the GC: whether an owner uid has dependents (decides orphan/foreground finalizers). */

@@ -75,6 +75,14 @@ export async function readWrite(s: RequestScope): Promise<{ body: KObject; opts:
   return { body, opts: writeOptions(s) };
 }
 
+/** As upstream's BeforeDelete: a negative grace period is taken as 1 s. */
+function gracePeriodOf(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw errors.badRequest(`gracePeriodSeconds: invalid value "${String(value)}"`);
+  return n < 0 ? 1 : n;
+}
+
 /** DeleteOptions from the body, falling back to the query parameters of the same names. */
 export function deleteOptions(body: KObject, q: URLSearchParams): DeleteOptions {
   const opts: DeleteOptions = {
@@ -83,6 +91,7 @@ export function deleteOptions(body: KObject, q: URLSearchParams): DeleteOptions 
       body.orphanDependents ?? (q.has('orphanDependents') ? q.get('orphanDependents') === 'true' : undefined),
     preconditions: body.preconditions,
     dryRun: (body.dryRun ?? q.getAll('dryRun')).includes?.('All'),
+    gracePeriodSeconds: gracePeriodOf(body.gracePeriodSeconds ?? q.get('gracePeriodSeconds') ?? undefined),
   };
   if (opts.propagationPolicy && !['Background', 'Foreground', 'Orphan'].includes(opts.propagationPolicy)) {
     throw errors.badRequest(
