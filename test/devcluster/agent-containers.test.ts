@@ -1,7 +1,8 @@
 // Pods run as containers (hack/devcluster/agent/sandbox.ts): a program finds its volumes at
 // their mountPaths, a read-only root refuses writes, processes run as their runAsUser,
 // runAsNonRoot refuses UID 0 as the kubelet does, fsGroup makes a fresh claim writable (and
-// without it a non-root user cannot write there), and exec probes run inside the container.
+// without it a non-root user cannot write there), a memory limit is enforced (OOMKilled), and
+// exec probes run inside the container.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -24,7 +25,7 @@ test.after(async () => {
 async function runPod(
   name: string,
   script: string,
-  spec: { podSecurity?: object; security?: object; volumes?: object[]; mounts?: object[] } = {},
+  spec: { podSecurity?: object; security?: object; volumes?: object[]; mounts?: object[]; resources?: object } = {},
 ): Promise<any> {
   await kubectl(
     ['apply', '-f', '-'],
@@ -43,6 +44,7 @@ async function runPod(
             command: ['sh', '-c', script],
             ...(spec.security ? { securityContext: spec.security } : {}),
             ...(spec.mounts ? { volumeMounts: spec.mounts } : {}),
+            ...(spec.resources ? { resources: spec.resources } : {}),
           },
         ],
       },
@@ -159,6 +161,17 @@ test('a fresh claim is root-owned: a non-root user cannot write it without fsGro
   );
   assert.is(statSync(join(allowed, 'out', 'f')).gid, 65532, 'new files inherit the group');
   assert.ok(existsSync(join(allowed, 'runs', 'r1', 'g')), 'written through the subPath mount');
+});
+
+test('a container past its memory limit is OOMKilled (exit 137); within it, it runs', async () => {
+  const limits = { limits: { memory: '64Mi' } };
+  // dd fills a buffer of bs bytes: 256 MiB cannot fit a 64 MiB limit, 8 MiB can.
+  const within = await runPod('mem-ok', 'dd if=/dev/zero of=/dev/null bs=8M count=2', { resources: limits });
+  assert.equal([within.reason, within.exitCode], ['Completed', 0]);
+  const past = await runPod('mem-hog', 'dd if=/dev/zero of=/dev/null bs=256M count=1', { resources: limits });
+  assert.equal([past.reason, past.exitCode], ['OOMKilled', 137]);
+  const unlimited = await runPod('mem-free', 'dd if=/dev/zero of=/dev/null bs=256M count=1');
+  assert.equal([unlimited.reason, unlimited.exitCode], ['Completed', 0], 'no limit, no kill');
 });
 
 test('exec probes run inside the container (its files, its user)', async () => {

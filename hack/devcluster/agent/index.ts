@@ -23,6 +23,7 @@ import {
 } from './resources.js';
 import { ControllerManager, type Informers } from './controllers.js';
 import { Kubelet } from './kubelet.js';
+import { MemoryCgroups } from './memory-cgroup.js';
 import { ServiceProxy } from './service-proxy.js';
 import { PromTargetsWriter } from './prom-targets.js';
 import { loadImageConfig } from './images.js';
@@ -102,6 +103,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   }
 
   await registerNodes(client, log);
+  const memoryCgroups = MemoryCgroups.open();
+  if (memoryCgroups.unavailable) log(`memory limits are not enforced: ${memoryCgroups.unavailable}`);
   const controllers = new ControllerManager({
     client,
     informers,
@@ -124,6 +127,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     configMaps: (ns, name) => informers.configmaps.get(ns, name),
     backoffBaseMs: opts.crashBackoffBaseMs ?? 1_000,
     backoffMaxMs: opts.crashBackoffMaxMs ?? 30_000,
+    memoryCgroups,
     log,
   });
   const proxy = new ServiceProxy(informers.services, informers.endpoints, log);
@@ -145,6 +149,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         stopInformers();
         await kubelet.stop(opts.stopGraceSeconds ?? 5);
         await proxy.stop();
+        memoryCgroups.close();
         client.close();
         // Anything that escaped its process group still carries our data-dir marker.
         killProcesses(processesOfDataDir(dataDir));

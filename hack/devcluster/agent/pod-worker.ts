@@ -4,6 +4,7 @@
 // back-off per restartPolicy, probes, graceful stop. Each container runs in its own process
 // group so that stopping it kills everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { memoryBytes, type MemoryCgroups } from './memory-cgroup.js';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { constants as osConstants } from 'node:os';
@@ -54,6 +55,8 @@ export interface PodWorkerDeps {
   events?: EventRecorder;
   /** A TokenRequest for the pod's ServiceAccount, bound to the pod (the kubelet's token manager). */
   requestToken?: (pod: KubeObject, source: TokenSource) => Promise<string>;
+  /** Where containers with a memory limit get their cgroup (none: limits not enforced). */
+  memoryCgroups?: MemoryCgroups;
 }
 
 interface ContainerRuntime extends ContainerView {
@@ -69,6 +72,8 @@ interface ContainerRuntime extends ContainerView {
   nextBackoffMs: number;
   /** An init container: runs to completion, in order, before the app containers start. */
   init: boolean;
+  /** The memory cgroup of the current run, when its memory limit is enforced. */
+  cgroup?: string;
 }
 
 export class PodWorker {
@@ -304,9 +309,11 @@ export class PodWorker {
     mkdirSync(logDir, { recursive: true });
     c.logFile = join(logDir, `${c.restartCount}.log`);
     const fd = openSync(c.logFile, 'a');
+    const limit = memoryBytes(c.spec.resources?.limits?.memory);
+    c.cgroup = limit ? this.deps.memoryCgroups?.create(`${this.uid}_${c.name}_${c.restartCount}`, limit) : undefined;
     let child: ChildProcess;
     try {
-      const guarded = killedWithParent(sandboxArgv(this.deps.sandbox ?? defaultSandbox(), plan, argv));
+      const guarded = killedWithParent(sandboxArgv(this.deps.sandbox ?? defaultSandbox(), plan, argv, c.cgroup));
       child = spawn(guarded[0], guarded.slice(1), { cwd: '/', env, detached: true, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
@@ -392,10 +399,11 @@ export class PodWorker {
         : undefined;
     const startFailure = spawnError?.message ?? execFailure;
     const exitCode = startFailure ? 128 : (code ?? 128 + signo);
+    const oomKilled = this.releaseCgroup(c);
     const terminated: TerminatedState = {
       exitCode,
       ...(signo ? { signal: signo } : {}),
-      reason: startFailure ? 'StartError' : exitCode === 0 ? 'Completed' : 'Error',
+      reason: startFailure ? 'StartError' : oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
       message: startFailure ?? this.terminationMessage(c, exitCode),
       startedAt,
       finishedAt: nowIso(),
@@ -436,6 +444,16 @@ export class PodWorker {
       c.restartCount++;
       this.startContainer(c);
     });
+  }
+
+  /** Whether the run went past its memory limit (the OOM killer struck in its cgroup); frees the cgroup. */
+  private releaseCgroup(c: ContainerRuntime): boolean {
+    const cgroups = this.deps.memoryCgroups;
+    if (!c.cgroup || !cgroups) return false;
+    const oomKilled = cgroups.oomKilled(c.cgroup);
+    cgroups.remove(c.cgroup);
+    c.cgroup = undefined;
+    return oomKilled;
   }
 
   private terminationMessage(c: ContainerRuntime, exitCode: number): string | undefined {

@@ -4,7 +4,9 @@
 // the container's groups and user, and exec. Compiled by the node agent on first use
 // (sandbox-binary.ts); its command line is built and tested in sandbox.ts:
 //   --root DIR  --layer SRC DST  --bind SRC DST ro|rw  --link TARGET PATH  --read-only-root
-//   --user UID  --group GID  --groups G1,G2  --workdir DIR  --  ARGV...
+//   --user UID  --group GID  --groups G1,G2  --workdir DIR  --cgroup DIR  --  ARGV...
+// With --cgroup the process first moves itself into that cgroup (its memory limit), so that
+// everything the container allocates is charged there.
 // The layers' upper and work folders live on a second tmpfs at DIR.layers, outside the root.
 // Exit codes when the command never starts: 125 (setting up the container failed), 126 (found
 // but not executable), 127 (not found), each with one "sandbox: ..." line on stderr.
@@ -115,8 +117,19 @@ static int parse_groups(const char *list, gid_t *out) {
   return n;
 }
 
+static void join_cgroup(const char *dir) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/cgroup.procs", dir) >= (int)sizeof path) die(125, "path too long: %s", dir);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die(125, "open %s: %s", path, strerror(errno));
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
+  if (write(fd, pid, (size_t)n) != n) die(125, "join cgroup %s: %s", dir, strerror(errno));
+  close(fd);
+}
+
 int main(int argc, char **argv) {
-  const char *root = NULL, *workdir = "/";
+  const char *root = NULL, *workdir = "/", *cgroup = NULL;
   const char *binds[MAX_ITEMS][3], *links[MAX_ITEMS][2], *layers[MAX_ITEMS][2];
   int nbinds = 0, nlinks = 0, nlayers = 0, ro_root = 0, ngroups = 0;
   uid_t uid = 0;
@@ -135,9 +148,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--group") && i + 1 < argc) gid = (gid_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(a, "--groups") && i + 1 < argc) ngroups = parse_groups(argv[++i], groups);
     else if (!strcmp(a, "--workdir") && i + 1 < argc) workdir = argv[++i];
+    else if (!strcmp(a, "--cgroup") && i + 1 < argc) cgroup = argv[++i];
     else die(125, "unknown or incomplete argument %s", a);
   }
   if (!root || i >= argc) die(125, "usage: --root DIR [options] -- ARGV...");
+  if (cgroup) join_cgroup(cgroup);
 
   if (unshare(CLONE_NEWNS) != 0) die(125, "unshare(CLONE_NEWNS): %s", strerror(errno));
   do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
