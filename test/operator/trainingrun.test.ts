@@ -7,6 +7,7 @@ import { API_VERSION, type TrainingRun, type TrainingRunPhase } from '../../oper
 import type { ContainerSpec, Job, Pod } from '../../operator/controllers/common/k8s.js';
 import { shortName, stableHash } from '../../operator/controllers/common/names.js';
 import { needsLivePods, observeJob } from '../../operator/controllers/common/observe.js';
+import type { ContainerStatus } from '../../operator/controllers/common/k8s.js';
 import { parseStorageUri, StorageUriError } from '../../operator/controllers/common/storage.js';
 import { describeFailedGates, evaluateGates } from '../../operator/controllers/trainingrun/gates.js';
 import {
@@ -413,6 +414,49 @@ test('observeJob: table of Job/Pod states', () => {
     const got = observeJob(c.job, c.pods, 'trainer');
     for (const [k, v] of Object.entries(c.want)) assert.equal(got[k as keyof typeof got], v, `${c.name}: ${k}`);
   }
+});
+
+test('observeJob: a container killed at its memory limit is reported as OOMKilled, with the limit', () => {
+  const failedJob = job({
+    failed: 1,
+    conditions: [
+      {
+        type: 'Failed',
+        status: 'True',
+        reason: 'BackoffLimitExceeded',
+        message: 'Job has reached the specified backoff limit',
+      },
+    ],
+  });
+  const oomPod = (container: string, others: object[] = []): Pod => ({
+    ...pod('p', '1', {
+      phase: 'Failed',
+      containerStatuses: [
+        ...(others as ContainerStatus[]),
+        { name: container, state: { terminated: { exitCode: 137, reason: 'OOMKilled', message: 'loading data' } } },
+      ],
+    }),
+    spec: {
+      containers: [
+        { name: 'trainer', resources: { limits: { memory: '4Gi' } } },
+        { name: 'upload', resources: { limits: { memory: '512Mi' } } },
+      ],
+    },
+  });
+  const trainer = observeJob(failedJob, [oomPod('trainer')], 'trainer');
+  assert.is(trainer.reason, 'OOMKilled');
+  assert.match(
+    trainer.message,
+    'container trainer went past its memory limit of 4Gi and was killed (OOMKilled, exit code 137)',
+  );
+  assert.match(trainer.message, 'backoff limit');
+  const trainerDone = { name: 'trainer', state: { terminated: { exitCode: 0 } } };
+  const upload = observeJob(failedJob, [oomPod('upload', [trainerDone])], 'trainer');
+  assert.equal(
+    [upload.reason, upload.stepFailure?.step, upload.stepFailure?.reason],
+    ['OOMKilled', 'upload', 'OOMKilled'],
+  );
+  assert.match(upload.message, 'upload: container upload went past its memory limit of 512Mi');
 });
 
 test('needsLivePods: a finished Job whose deciding pod is not in the cache is confirmed with a live read', () => {

@@ -2,7 +2,7 @@
 // validation Jobs: which state it is in, why, and the termination message of the container that
 // decides the outcome. Image pull and container config problems only show on the Pods, so they
 // are read from there while the Job is still active.
-import { jobCondition, type ContainerStatus, type Job, type JobCondition, type Pod } from './k8s.js';
+import { jobCondition, type ContainerStatus, type Job, type JobCondition, type Pod, type PodSpec } from './k8s.js';
 
 export type JobState = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
@@ -100,11 +100,26 @@ function failedStep(pods: Pod[], container: string): { failure: StepFailure; exi
     const steps = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
     for (const cs of steps.filter((c) => c.name !== container)) {
       const t = cs.state?.terminated ?? cs.lastState?.terminated;
-      if (t && t.exitCode !== 0)
-        return { failure: parseStepMessage(cs.name, t.message, t.exitCode), exitCode: t.exitCode };
+      if (!t || t.exitCode === 0) continue;
+      const failure =
+        t.reason === OOM_KILLED
+          ? { step: cs.name, reason: OOM_KILLED, message: outOfMemory(pod, cs.name, t.exitCode) }
+          : parseStepMessage(cs.name, t.message, t.exitCode);
+      return { failure, exitCode: t.exitCode };
     }
   }
   return undefined;
+}
+
+/** The kubelet's reason for a container the kernel killed at its memory limit. */
+const OOM_KILLED = 'OOMKilled';
+
+/** What to tell a user whose container went past its memory limit: which, the limit, the way out. */
+function outOfMemory(pod: Pod, container: string, exitCode: number): string {
+  const specs = [...(pod.spec?.containers ?? []), ...((pod.spec?.initContainers as PodSpec['containers']) ?? [])];
+  const limit = (specs.find((c) => c.name === container)?.resources as { limits?: { memory?: string } } | undefined)
+    ?.limits?.memory;
+  return `container ${container} went past its memory limit${limit ? ` of ${limit}` : ''} and was killed (OOMKilled, exit code ${exitCode}); give it more memory or make it use less`;
 }
 
 function failedObservation(job: Job, failed: JobCondition, pods: Pod[], container: string): JobObservation {
@@ -124,10 +139,13 @@ function failedObservation(job: Job, failed: JobCondition, pods: Pod[], containe
   const pod = decidingPod(pods, container, false);
   const t = pod ? terminatedOf(pod, container) : undefined;
   const exit = t ? ` (last exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''})` : '';
+  const oom = pod && t?.reason === OOM_KILLED;
   return {
     state: 'Failed',
-    reason: failed.reason || 'JobFailed',
-    message: `${failed.message || 'the Job failed'}${exit}`,
+    reason: oom ? OOM_KILLED : failed.reason || 'JobFailed',
+    message: oom
+      ? `${outOfMemory(pod, container, t.exitCode)}. ${failed.message || 'the Job failed'}`
+      : `${failed.message || 'the Job failed'}${exit}`,
     startTime: job.status?.startTime,
     completionTime: failed.lastTransitionTime,
     terminationMessage: t?.message,
