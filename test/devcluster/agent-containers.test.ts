@@ -1,8 +1,8 @@
 // Pods run as containers (hack/devcluster/agent/sandbox.ts): a program finds its volumes at
 // their mountPaths, a read-only root refuses writes, processes run as their runAsUser,
 // runAsNonRoot refuses UID 0 as the kubelet does, fsGroup makes a fresh claim writable (and
-// without it a non-root user cannot write there), a memory limit is enforced (OOMKilled), and
-// exec probes run inside the container.
+// without it a non-root user cannot write there), memory and CPU limits are enforced (OOMKilled,
+// CFS quota), and exec probes run inside the container.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -172,6 +172,21 @@ test('a container past its memory limit is OOMKilled (exit 137); within it, it r
   assert.equal([past.reason, past.exitCode], ['OOMKilled', 137]);
   const unlimited = await runPod('mem-free', 'dd if=/dev/zero of=/dev/null bs=256M count=1');
   assert.equal([unlimited.reason, unlimited.exitCode], ['Completed', 0], 'no limit, no kill');
+});
+
+/** Seconds of CPU (user + system) of the children, from the shell's `times` output. */
+function childCpuSeconds(times: string): number {
+  const [, children] = times.trim().split('\n');
+  return [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+}
+
+test('a CPU limit is a CFS quota: a busy loop under 100m gets at most a tenth of a core', async () => {
+  const busy = "timeout 3 sh -c 'while :; do :; done'; times > /dev/termination-log";
+  const limited = await runPod('cpu-capped', busy, { resources: { limits: { cpu: '100m' } } });
+  const cpu = childCpuSeconds(limited.message);
+  // 3 s at 100m is 0.3 s of CPU; the quota is a hard cap (unlimited, the loop gets a core).
+  assert.ok(cpu <= 0.45, `a 100m container used ${cpu} s of CPU in 3 s: ${limited.message}`);
+  assert.ok(cpu > 0.1, `it still ran: ${cpu} s`);
 });
 
 test('exec probes run inside the container (its files, its user)', async () => {

@@ -17,7 +17,7 @@ import {
   fieldRefValue,
 } from '../../hack/devcluster/agent/container-spec.js';
 import { volumeHostDirs } from '../../hack/devcluster/agent/volumes.js';
-import { locateMemoryCgroup, memoryBytes } from '../../hack/devcluster/agent/memory-cgroup.js';
+import { cpuQuotaUs, locateCgroup, memoryBytes } from '../../hack/devcluster/agent/cgroups.js';
 import { buildPodStatus, podPhase, type ContainerView, type PodView } from '../../hack/devcluster/agent/pod-status.js';
 import { PodIpAllocator } from '../../hack/devcluster/agent/ip-allocator.js';
 import { countResult, scheduleProbes } from '../../hack/devcluster/agent/probe-scheduler.js';
@@ -474,22 +474,39 @@ test('memory quantities in bytes, as the kubelet reads limits.memory', () => {
   for (const [q, want] of cases) assert.is(memoryBytes(q), want, String(q));
 });
 
-test('the memory cgroup folder: the v1 hierarchy with the memory option, else the v2 mount', () => {
+test('CPU limits as CFS quota per 100 ms period, as the kubelet computes them', () => {
+  const cases: Array<[string | number | undefined, number | undefined]> = [
+    ['1', 100_000],
+    [2, 200_000],
+    ['500m', 50_000],
+    ['250m', 25_000],
+    ['1.5', 150_000],
+    ['1m', 1_000], // the kubelet's smallest quota, 1 ms
+    ['0', undefined],
+    [undefined, undefined],
+  ];
+  for (const [q, want] of cases) assert.is(cpuQuotaUs(q), want, String(q));
+});
+
+test('a cgroup folder: the v1 hierarchy with the controller option, else the v2 mount', () => {
   const v1Cgroup = '4:memory:/process_api/abc\n3:cpuset:/\n0::/\n';
   const v1Mounts = [
     '30 25 0:26 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
     '31 25 0:27 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
   ].join('\n');
-  assert.equal(locateMemoryCgroup(v1Cgroup, v1Mounts), { version: 1, dir: '/sys/fs/cgroup/memory/process_api/abc' });
+  assert.equal(locateCgroup('memory', v1Cgroup, v1Mounts), {
+    version: 1,
+    dir: '/sys/fs/cgroup/memory/process_api/abc',
+  });
   const v2Mounts = '29 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate';
-  assert.equal(locateMemoryCgroup('0::/user.slice/agent.scope\n', v2Mounts), {
+  assert.equal(locateCgroup('memory', '0::/user.slice/agent.scope\n', v2Mounts), {
     version: 2,
     dir: '/sys/fs/cgroup/user.slice/agent.scope',
   });
   // A container's own cgroup namespace: the mount's root is the path's prefix.
   const nested = '29 23 0:26 /kubepods/pod1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw';
-  assert.equal(locateMemoryCgroup('0::/kubepods/pod1/c\n', nested), { version: 2, dir: '/sys/fs/cgroup/c' });
-  assert.is(locateMemoryCgroup('0::/\n', ''), undefined, 'no cgroup filesystem mounted');
+  assert.equal(locateCgroup('cpu', '0::/kubepods/pod1/c\n', nested), { version: 2, dir: '/sys/fs/cgroup/c' });
+  assert.is(locateCgroup('memory', '0::/\n', ''), undefined, 'no cgroup filesystem mounted');
 });
 
 test.run();

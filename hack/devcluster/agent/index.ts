@@ -23,7 +23,7 @@ import {
 } from './resources.js';
 import { ControllerManager, type Informers } from './controllers.js';
 import { Kubelet } from './kubelet.js';
-import { MemoryCgroups } from './memory-cgroup.js';
+import { ContainerCgroups } from './cgroups.js';
 import { ServiceProxy } from './service-proxy.js';
 import { PromTargetsWriter } from './prom-targets.js';
 import { loadImageConfig } from './images.js';
@@ -103,8 +103,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   }
 
   await registerNodes(client, log);
-  const memoryCgroups = MemoryCgroups.open();
-  if (memoryCgroups.unavailable) log(`memory limits are not enforced: ${memoryCgroups.unavailable}`);
+  const cgroups = ContainerCgroups.open();
+  for (const [controller, why] of cgroups.unavailable) log(`${controller} limits are not enforced: ${why}`);
   const controllers = new ControllerManager({
     client,
     informers,
@@ -127,7 +127,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     configMaps: (ns, name) => informers.configmaps.get(ns, name),
     backoffBaseMs: opts.crashBackoffBaseMs ?? 1_000,
     backoffMaxMs: opts.crashBackoffMaxMs ?? 30_000,
-    memoryCgroups,
+    cgroups,
     log,
   });
   const proxy = new ServiceProxy(informers.services, informers.endpoints, log);
@@ -149,7 +149,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         stopInformers();
         await kubelet.stop(opts.stopGraceSeconds ?? 5);
         await proxy.stop();
-        memoryCgroups.close();
+        cgroups.close();
         client.close();
         // Anything that escaped its process group still carries our data-dir marker.
         killProcesses(processesOfDataDir(dataDir));

@@ -4,7 +4,7 @@
 // back-off per restartPolicy, probes, graceful stop. Each container runs in its own process
 // group so that stopping it kills everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { memoryBytes, type MemoryCgroups } from './memory-cgroup.js';
+import type { ContainerCgroup, ContainerCgroups } from './cgroups.js';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { constants as osConstants } from 'node:os';
@@ -55,8 +55,8 @@ export interface PodWorkerDeps {
   events?: EventRecorder;
   /** A TokenRequest for the pod's ServiceAccount, bound to the pod (the kubelet's token manager). */
   requestToken?: (pod: KubeObject, source: TokenSource) => Promise<string>;
-  /** Where containers with a memory limit get their cgroup (none: limits not enforced). */
-  memoryCgroups?: MemoryCgroups;
+  /** Where containers with limits get their cgroups (none: limits not enforced). */
+  cgroups?: ContainerCgroups;
 }
 
 interface ContainerRuntime extends ContainerView {
@@ -72,8 +72,8 @@ interface ContainerRuntime extends ContainerView {
   nextBackoffMs: number;
   /** An init container: runs to completion, in order, before the app containers start. */
   init: boolean;
-  /** The memory cgroup of the current run, when its memory limit is enforced. */
-  cgroup?: string;
+  /** The cgroups of the current run, when its limits are enforced. */
+  cgroup?: ContainerCgroup;
 }
 
 export class PodWorker {
@@ -309,11 +309,10 @@ export class PodWorker {
     mkdirSync(logDir, { recursive: true });
     c.logFile = join(logDir, `${c.restartCount}.log`);
     const fd = openSync(c.logFile, 'a');
-    const limit = memoryBytes(c.spec.resources?.limits?.memory);
-    c.cgroup = limit ? this.deps.memoryCgroups?.create(`${this.uid}_${c.name}_${c.restartCount}`, limit) : undefined;
+    c.cgroup = this.deps.cgroups?.create(`${this.uid}_${c.name}_${c.restartCount}`, c.spec.resources?.limits);
     let child: ChildProcess;
     try {
-      const guarded = killedWithParent(sandboxArgv(this.deps.sandbox ?? defaultSandbox(), plan, argv, c.cgroup));
+      const guarded = killedWithParent(sandboxArgv(this.deps.sandbox ?? defaultSandbox(), plan, argv, c.cgroup?.dirs));
       child = spawn(guarded[0], guarded.slice(1), { cwd: '/', env, detached: true, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
@@ -446,9 +445,9 @@ export class PodWorker {
     });
   }
 
-  /** Whether the run went past its memory limit (the OOM killer struck in its cgroup); frees the cgroup. */
+  /** Whether the run went past its memory limit (the OOM killer struck in its cgroup); frees its cgroups. */
   private releaseCgroup(c: ContainerRuntime): boolean {
-    const cgroups = this.deps.memoryCgroups;
+    const cgroups = this.deps.cgroups;
     if (!c.cgroup || !cgroups) return false;
     const oomKilled = cgroups.oomKilled(c.cgroup);
     cgroups.remove(c.cgroup);

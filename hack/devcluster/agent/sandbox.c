@@ -4,9 +4,9 @@
 // the container's groups and user, and exec. Compiled by the node agent on first use
 // (sandbox-binary.ts); its command line is built and tested in sandbox.ts:
 //   --root DIR  --layer SRC DST  --bind SRC DST ro|rw  --link TARGET PATH  --read-only-root
-//   --user UID  --group GID  --groups G1,G2  --workdir DIR  --cgroup DIR  --  ARGV...
-// With --cgroup the process first moves itself into that cgroup (its memory limit), so that
-// everything the container allocates is charged there.
+//   --user UID  --group GID  --groups G1,G2  --workdir DIR  --cgroup DIR...  --  ARGV...
+// With --cgroup (once per cgroup hierarchy) the process first moves itself into those cgroups
+// (its memory and CPU limits), so that everything the container does is charged there.
 // The layers' upper and work folders live on a second tmpfs at DIR.layers, outside the root.
 // Exit codes when the command never starts: 125 (setting up the container failed), 126 (found
 // but not executable), 127 (not found), each with one "sandbox: ..." line on stderr.
@@ -129,7 +129,8 @@ static void join_cgroup(const char *dir) {
 }
 
 int main(int argc, char **argv) {
-  const char *root = NULL, *workdir = "/", *cgroup = NULL;
+  const char *root = NULL, *workdir = "/", *cgroups[8];
+  int ncgroups = 0;
   const char *binds[MAX_ITEMS][3], *links[MAX_ITEMS][2], *layers[MAX_ITEMS][2];
   int nbinds = 0, nlinks = 0, nlayers = 0, ro_root = 0, ngroups = 0;
   uid_t uid = 0;
@@ -148,11 +149,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--group") && i + 1 < argc) gid = (gid_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(a, "--groups") && i + 1 < argc) ngroups = parse_groups(argv[++i], groups);
     else if (!strcmp(a, "--workdir") && i + 1 < argc) workdir = argv[++i];
-    else if (!strcmp(a, "--cgroup") && i + 1 < argc) cgroup = argv[++i];
+    else if (!strcmp(a, "--cgroup") && i + 1 < argc && ncgroups < 8) cgroups[ncgroups++] = argv[++i];
     else die(125, "unknown or incomplete argument %s", a);
   }
   if (!root || i >= argc) die(125, "usage: --root DIR [options] -- ARGV...");
-  if (cgroup) join_cgroup(cgroup);
+  for (int c = 0; c < ncgroups; c++) join_cgroup(cgroups[c]);
 
   if (unshare(CLONE_NEWNS) != 0) die(125, "unshare(CLONE_NEWNS): %s", strerror(errno));
   do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);

@@ -181,7 +181,7 @@ export function sandboxPlan(input: PlanInput): SandboxPlan {
 }
 
 /** The sandbox binary's command line for a plan and the container's argv. */
-export function sandboxArgv(binary: string, plan: SandboxPlan, argv: string[], cgroup?: string): string[] {
+export function sandboxArgv(binary: string, plan: SandboxPlan, argv: string[], cgroups: string[] = []): string[] {
   return [
     binary,
     '--root',
@@ -197,7 +197,7 @@ export function sandboxArgv(binary: string, plan: SandboxPlan, argv: string[], c
     ...(plan.groups.length ? ['--groups', plan.groups.join(',')] : []),
     '--workdir',
     plan.workdir,
-    ...(cgroup ? ['--cgroup', cgroup] : []),
+    ...cgroups.flatMap((dir) => ['--cgroup', dir]),
     '--',
     ...argv,
   ];
