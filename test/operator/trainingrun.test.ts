@@ -253,6 +253,25 @@ test('Job builder: table of specs and what the Job must carry', () => {
       },
     },
     {
+      name: 'a CPU limit sets OMP_NUM_THREADS in whole cores; none without one or when the run sets it',
+      spec: { resources: { gpus: 0, cpu: '1500m' } },
+      check: (job) => {
+        const env = (spec: Partial<TrainingRun['spec']>) => containerOf(buildTrainingJob(run(spec))).env ?? [];
+        const threads = (resources: TrainingRun['spec']['resources']) =>
+          env({ resources }).find((e) => e.name === 'OMP_NUM_THREADS')?.value;
+        assert.is(threads({ gpus: 0, cpu: '1500m' }), '2');
+        assert.is(threads({ gpus: 0, cpu: 4 }), '4');
+        assert.is(threads({ gpus: 0, cpu: '250m' }), '1');
+        assert.is(threads({ gpus: 0, memory: '4Gi' }), undefined);
+        const own = { resources: { gpus: 0, cpu: 4 }, env: [{ name: 'OMP_NUM_THREADS', value: '8' }] };
+        assert.equal(
+          env(own).filter((e) => e.name === 'OMP_NUM_THREADS'),
+          [{ name: 'OMP_NUM_THREADS', value: '8' }],
+        );
+        assert.is(containerOf(job).env?.[0]?.name, 'OMP_NUM_THREADS');
+      },
+    },
+    {
       name: 'user env comes after the operator variables',
       spec: { env: [{ name: 'GENERATE_DATA', value: '1' }] },
       check: (job) => assert.is(containerOf(job).env?.at(-1)?.name, 'GENERATE_DATA'),

@@ -16,6 +16,7 @@ import { DEFAULT_SERVING_IMAGE } from '../common/images.js';
 import { controllerReference } from '../common/owner.js';
 import { readOnlyStorage } from '../common/pod-storage.js';
 import { RESTRICTED_JOB_CONTAINER_SECURITY } from '../common/security.js';
+import { cpuCores } from '../inferenceservice/threadpool.js';
 import {
   claimVolumeName,
   isPvc,
@@ -167,9 +168,22 @@ function tolerations(run: TrainingRun): TrainingRun['spec']['tolerations'] {
   return list.length ? list : undefined;
 }
 
+/**
+ * OMP_NUM_THREADS from the run's CPU limit, in whole cores: PyTorch, NumPy and the BLAS libraries
+ * start one thread per core of the node, not of the container's CPU quota, so a 1-core trainer
+ * on a 64-core node would run 64 threads in one core's quota, throttled most of each period.
+ * None without a CPU limit, or when the run's own env sets it.
+ */
+function threadEnv(run: TrainingRun): NonNullable<ContainerSpec['env']> {
+  const cores = cpuCores(run.spec.resources.cpu);
+  if (cores === undefined || (run.spec.env ?? []).some((e) => e.name === 'OMP_NUM_THREADS')) return [];
+  return [{ name: 'OMP_NUM_THREADS', value: String(Math.max(1, Math.ceil(cores))) }];
+}
+
 function trainerEnv(run: TrainingRun, mounts: Mounts): NonNullable<ContainerSpec['env']> {
   const hp = Object.entries(run.spec.hyperparameters ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   return [
+    ...threadEnv(run),
     { name: 'DATASET_URI', value: mounts.datasetPath },
     ...(run.spec.dataset.version ? [{ name: 'DATASET_VERSION', value: run.spec.dataset.version }] : []),
     { name: 'OUTPUT_URI', value: mounts.outputPath },
