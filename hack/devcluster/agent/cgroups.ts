@@ -8,6 +8,7 @@
 // delegated) its limits are not enforced, and the agent says so once, at start.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quantityValue } from './container-spec.js';
 
 export type Controller = 'memory' | 'cpu';
 const CONTROLLERS: Controller[] = ['memory', 'cpu'];
@@ -18,37 +19,15 @@ export interface CgroupLocation {
   dir: string;
 }
 
-const UNITS: Record<string, number> = {
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/** The value of a quantity ("512Mi", "1G", "129e6", "500m", 2); undefined if unreadable (pure). */
-export function quantityValue(quantity: string | number | undefined): number | undefined {
-  if (quantity === undefined) return undefined;
-  const m = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m))?$/.exec(
-    String(quantity).trim(),
-  );
-  if (!m) return undefined;
-  const scale = m[2] !== undefined ? 10 ** Number(m[2]) : m[3] === 'm' ? 1e-3 : UNITS[m[3] ?? ''];
-  const value = Number(m[1]) * scale;
-  return value > 0 ? value : undefined;
+/** A quantity's value when it is a positive number; undefined otherwise (pure). */
+function positive(quantity: string | number | undefined): number | undefined {
+  const v = quantity === undefined ? undefined : quantityValue(quantity);
+  return v !== undefined && Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 /** Bytes of a memory quantity, rounded up to a whole byte (pure). */
 export function memoryBytes(quantity: string | number | undefined): number | undefined {
-  const v = quantityValue(quantity);
+  const v = positive(quantity);
   return v === undefined ? undefined : Math.ceil(v);
 }
 
@@ -58,7 +37,7 @@ const MIN_QUOTA_US = 1_000;
 
 /** CFS quota in µs per period for a CPU limit ("500m", 2), as the kubelet computes it (pure). */
 export function cpuQuotaUs(quantity: string | number | undefined): number | undefined {
-  const cores = quantityValue(quantity);
+  const cores = positive(quantity);
   if (cores === undefined) return undefined;
   return Math.max(MIN_QUOTA_US, Math.ceil(cores * 1000) * (CFS_PERIOD_US / 1000));
 }
