@@ -15,8 +15,19 @@ import { jsonPatch, mergePatch, strategicMergePatch } from '../../hack/devcluste
 import { decodeProtobuf } from '../../hack/devcluster/apiserver/protobuf.js';
 import { podQosClass } from '../../hack/devcluster/apiserver/pod-qos.js';
 import { gracefulDeletionMeta, podDeletionGrace } from '../../hack/devcluster/apiserver/pod-deletion.js';
+import { listeningAddresses } from '../../hack/devcluster/apiserver/builtins.js';
 import { labelsMatch, parseFieldSelector, parseLabelSelector } from '../../hack/devcluster/apiserver/selectors.js';
 import { evalJsonPath, humanDuration } from '../../hack/devcluster/apiserver/tables.js';
+
+test('cluster IPs skip what the host listens on: /proc/net/tcp listeners read', () => {
+  const procNetTcp = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1153 1',
+    '   1: 0BFB607F:9A84 0100007F:ADC0 06 00000000:00000000 03:000010A3 00000000     0        0 0 3',
+    '   2: 8A27607F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1',
+  ].join('\n');
+  assert.equal([...listeningAddresses(procNetTcp)], ['0.0.0.0', '127.96.39.138'], 'listeners only, little-endian');
+});
 
 test('pod deletion grace: the kubelet gets it only for a pod it runs', () => {
   const pod = (spec: object, phase = 'Running') => ({ metadata: { name: 'p' }, spec, status: { phase } });

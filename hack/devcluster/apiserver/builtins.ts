@@ -4,11 +4,38 @@
 import { errors } from './errors.js';
 import type { KObject } from './registry.js';
 import { podQosClass } from './pod-qos.js';
+import { readFileSync } from 'node:fs';
 
 /**
  * Cluster IPs from 127.96.0.0/16 (loopback, so the node agent can bind them without root).
  * Allocation starts at a random offset so that dev clusters running side by side (parallel
  * tests) rarely hand out the same address, which their service proxies would both bind.
+ */
+/** IPv4 addresses with a listening TCP socket, from /proc/net/tcp's text (pure). */
+export function listeningAddresses(procNetTcp: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of procNetTcp.split('\n').slice(1)) {
+    const [, local, , state] = line.trim().split(/\s+/);
+    if (state !== '0A' || !local) continue; // 0A: TCP_LISTEN
+    const hex = local.split(':')[0];
+    // Little-endian: "0100007F" is 127.0.0.1.
+    out.add([6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.'));
+  }
+  return out;
+}
+
+function hostListeners(): Set<string> {
+  try {
+    return listeningAddresses(readFileSync('/proc/net/tcp', 'utf8'));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Cluster IPs from 127.96.0.0/16, from a random start. Dev clusters side by side share that range
+ * on one host (each service proxy binds its Services' addresses), so an address something on the
+ * host already listens on is skipped too.
  */
 export class ClusterIpAllocator {
   private used = new Set<string>();
@@ -25,11 +52,12 @@ export class ClusterIpAllocator {
   }
 
   allocate(): string {
+    const taken = hostListeners();
     for (let tries = 0; tries < 65_534; tries++) {
       const n = this.next;
       this.next = this.next >= 65_534 ? 1 : this.next + 1;
       const ip = `127.96.${n >> 8}.${n & 255}`;
-      if ((n & 255) === 0 || (n & 255) === 255 || this.used.has(ip)) continue;
+      if ((n & 255) === 0 || (n & 255) === 255 || this.used.has(ip) || taken.has(ip)) continue;
       this.used.add(ip);
       return ip;
     }
