@@ -2,6 +2,7 @@
 // paying a handshake per request (that handshake alone would blow the 1 ms overhead budget).
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { DEFAULT_SHUTDOWN_DELAY_MS } from '../lib/protocol/options.js';
 
 export interface UpstreamTarget {
   origin: string;
@@ -12,12 +13,12 @@ export interface UpstreamTarget {
 }
 
 /**
- * How long an unused pooled socket is kept. Shorter than a model server's shutdown delay
- * (5 s): when a draining pod closes its idle connections, the router has already let go of
- * every socket idle since the drain began (the others got `Connection: close`), so no request
- * is sent on a socket the pod is closing at that instant, which would be a 502.
+ * How long an unused pooled socket is kept: a second less than a model server's shutdown delay.
+ * When a draining pod closes its idle connections, the router has already let go of every
+ * socket idle since the drain began (the others got `Connection: close`), so no request is sent
+ * on a socket the pod is closing at that instant, which would be a 502.
  */
-export const IDLE_SOCKET_MS = 4_000;
+export const IDLE_SOCKET_MS = DEFAULT_SHUTDOWN_DELAY_MS - 1_000;
 
 export class UpstreamPool {
   private readonly targets = new Map<string, UpstreamTarget & { agent: HttpAgent }>();

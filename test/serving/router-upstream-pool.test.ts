@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { UpstreamPool } from '../../serving/router/upstreams.js';
-import { DEFAULT_SHUTDOWN_DELAY_MS } from '../../serving/lib/cli/serve.js';
+import { DEFAULT_SHUTDOWN_DELAY_MS } from '../../serving/lib/protocol/options.js';
 
 function send(pool: UpstreamPool, url: string): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {

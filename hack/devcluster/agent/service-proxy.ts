@@ -201,7 +201,7 @@ export class ServiceProxy {
 
   private forward(l: Listener, client: net.Socket): void {
     const key = targetKey(l.namespace, l.service, l.portName);
-    const targets = this.targetsOf(l);
+    const targets = this.programmed.get(key) ?? [];
     if (targets.length === 0) {
       client.destroy(); // accepted before the listener closed: the Service lost its endpoints
       return;

@@ -10,7 +10,7 @@ import { expectedDigest, terminationPath, writeTermination } from './termination
 import { readArtifact } from '../model/artifact.js';
 import { createLogger, type Logger } from '../log.js';
 import { Model } from '../model/onnx-model.js';
-import { DEFAULT_LIMITS, type Limits, type WebPage } from '../protocol/options.js';
+import { DEFAULT_LIMITS, DEFAULT_SHUTDOWN_DELAY_MS, type Limits, type WebPage } from '../protocol/options.js';
 import { ServingApp } from '../protocol/server.js';
 import { feedbackSecrets } from './feedback-keys.js';
 import {
@@ -99,9 +99,6 @@ async function refuseUnexpectedModel(
     throw err;
   }
 }
-
-/** How long a terminating pod keeps answering after SIGTERM: kube-proxy's lag, with room. */
-export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
 
 /**
  * SIGTERM/SIGINT: readiness 503 at once, requests still answered for `delayMs` (while the pod

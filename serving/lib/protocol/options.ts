@@ -5,6 +5,12 @@ import type { Artifact } from '../model/artifact.js';
 import type { KeyRing } from './keys.js';
 import type { AdmissionLimits } from './admission.js';
 
+/**
+ * How long a terminating pod keeps answering after SIGTERM: kube-proxy's lag, with room. The
+ * router's upstream pool lets go of idle sockets sooner (serving/router/upstreams.ts).
+ */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
+
 export interface Limits {
   /** request body bytes */
   maxBodyBytes: number;
