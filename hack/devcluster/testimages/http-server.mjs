@@ -51,6 +51,9 @@ function send(res, status, body, type = 'text/plain') {
   res.end(body);
 }
 
+// As servers behind load balancers are set: idle keep-alive connections outlive a client's
+// pauses (Node's default is 5 s), so a test can hold one across a slow step.
+server.keepAliveTimeout = 65_000;
 server.listen(port, host, () => console.log(`listening on ${host}:${port}`));
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => {
