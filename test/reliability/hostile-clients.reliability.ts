@@ -24,6 +24,7 @@ import { waitFor } from '../../operator/runtime/testing/cluster.js';
 import { routerUrl } from '../e2e/canary-support.js';
 import { MODEL, readyVersion, startCanaryEnv, type CanaryEnv } from './canary-support.js';
 import { NS } from './support.js';
+import { POD_IP_ENV } from '../../hack/devcluster/agent/pod-worker.js';
 
 const ACTIONS = 160;
 let env: CanaryEnv;
@@ -134,14 +135,14 @@ function stalledUpload(): Promise<string> {
   });
 }
 
-/** SIGKILLs the serve process of `pod` (found by its POD_IP), as an OOM kill would. */
+/** SIGKILLs the serve process of `pod` (found by the pod IP the node agent gave it), as an OOM kill would. */
 function killServing(pod: Pod): void {
   const ip = pod.status!.podIP!;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-      if (environ.includes(`POD_IP=${ip}`) && cmdline.includes('serving/main') && !cmdline.includes('router'))
+      if (environ.includes(`${POD_IP_ENV}=${ip}`) && cmdline.includes('serving/main') && !cmdline.includes('router'))
         process.kill(Number(pid), 'SIGKILL');
     } catch {
       /* gone or not ours */

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ContainerCgroup, ContainerCgroups } from './cgroups.js';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import type { KubeObject } from './kube-client.js';
 import { commandLine, findImage, normalizeImageName, type ImageEntry } from './images.js';
@@ -25,6 +26,10 @@ import { DNS_SHIM, HOSTS_ENV, NAMESPACE_ENV, serviceLinkEnv } from './cluster-dn
 
 export const POD_UID_ENV = 'MODELSHIP_DEVCLUSTER_POD_UID';
 export const DATA_DIR_ENV = 'MODELSHIP_DEVCLUSTER_DATA_DIR';
+/** The pod's IP, for the listen shim (a kubelet sets no POD_IP: pods read it from the downward API). */
+export const POD_IP_ENV = 'MODELSHIP_DEVCLUSTER_POD_IP';
+/** Stands in for the pod's network namespace: all-addresses listens get the pod's IP only. */
+export const LISTEN_SHIM = join(dirname(fileURLToPath(import.meta.url)), 'listen-shim.mjs');
 const MAX_TERMINATION_MESSAGE = 4096;
 // The host's locale and GPU selection reach containers; paths and identity (HOME, TMPDIR, USER)
 // are the container's own.
@@ -362,17 +367,15 @@ export class PodWorker {
     Object.assign(env, {
       HOSTNAME: this.pod.metadata.name,
       ...kubernetesServiceEnv(this.deps.services()),
-      // Stands in for the per-pod network namespace: servers bind to their own loopback IP.
-      POD_IP: this.podIP,
     });
     for (const [k, v] of declared) env[k] = v;
     env[POD_UID_ENV] = this.uid;
     env[DATA_DIR_ENV] = this.deps.dataDir;
     env[HOSTS_ENV] = CONTAINER_HOSTS_FILE;
     env[NAMESPACE_ENV] = ns;
-    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${join(IMAGE_ROOT, relative(this.deps.repoRoot, DNS_SHIM))}`]
-      .filter(Boolean)
-      .join(' ');
+    env[POD_IP_ENV] = this.podIP;
+    const preload = (shim: string) => `--import=${join(IMAGE_ROOT, relative(this.deps.repoRoot, shim))}`;
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, preload(DNS_SHIM), preload(LISTEN_SHIM)].filter(Boolean).join(' ');
     return env;
   }
 

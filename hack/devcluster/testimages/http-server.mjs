@@ -7,11 +7,10 @@
 //   GET /set-ready?value=true|false → toggles readiness
 //   GET /status/<code> → that HTTP status (e.g. a liveness probe that always fails)
 //   GET /metrics     → Prometheus text format (testserver_requests_total, testserver_ready)
-// Binds to $POD_IP (else 0.0.0.0) on $PORT (else 8080). Env READY_AFTER_MS delays readiness;
+// Listens on all addresses (the pod's own, as in its network namespace) on $PORT (else 8080). Env READY_AFTER_MS delays readiness;
 // env METRICS_BODY is appended to /metrics (series with labels of a test's choosing).
 import http from 'node:http';
 
-const host = process.env.POD_IP || '0.0.0.0';
 const port = Number(process.env.PORT || 8080);
 const name = process.env.HOSTNAME || 'test-http-server';
 let ready = !process.env.READY_AFTER_MS;
@@ -54,7 +53,7 @@ function send(res, status, body, type = 'text/plain') {
 // As servers behind load balancers are set: idle keep-alive connections outlive a client's
 // pauses (Node's default is 5 s), so a test can hold one across a slow step.
 server.keepAliveTimeout = 65_000;
-server.listen(port, host, () => console.log(`listening on ${host}:${port}`));
+server.listen(port, () => console.log(`listening on ${JSON.stringify(server.address())}`));
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => {
     console.log(`received ${sig}, shutting down`);
