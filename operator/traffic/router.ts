@@ -111,7 +111,6 @@ export function buildRouterDeployment(isvc: InferenceService, opts: RouterProvid
                 '--shutdown-delay-ms',
                 '2000',
               ],
-              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
               ports: [
                 { name: 'http', containerPort: ROUTER_PORT },
                 { name: 'admin', containerPort: ROUTER_ADMIN_PORT },

@@ -1,6 +1,6 @@
 // `serve router --config FILE [--port N] [--admin-port N] [--upstream-timeout-ms N] [--shutdown-delay-ms N]`:
-// the router process. Listens on env POD_IP (the pod's own address, from the downward API) or
-// 0.0.0.0; drains in-flight requests on SIGTERM/SIGINT before exiting.
+// the router process. Listens on all of the pod's addresses (so that Services, probes and
+// `kubectl port-forward` reach it); drains in-flight requests on SIGTERM/SIGINT before exiting.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../lib/cli/args.js';
 import { RouterConfigError } from './config.js';
@@ -22,7 +22,6 @@ export interface RouterCliOptions {
   upstreamTimeoutMs: number;
   /** After SIGTERM, keep serving with readyz 503 this long so endpoints drop the pod first. */
   shutdownDelayMs: number;
-  host: string;
 }
 
 export const DEFAULT_ADMIN_PORT = 9090;
@@ -45,8 +44,8 @@ function portNumber(flag: string, value: string | undefined, fallback?: number):
   return n;
 }
 
-/** Pure: argv (after the `router` word) and env → options, or a RouterUsageError. */
-export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): RouterCliOptions {
+/** Pure: argv (after the `router` word) → options, or a RouterUsageError. */
+export function parseRouterArgs(argv: string[]): RouterCliOptions {
   let values;
   try {
     ({ values } = parseArgs({
@@ -87,7 +86,6 @@ export function parseRouterArgs(argv: string[], env: NodeJS.ProcessEnv = process
     adminPort: portNumber('--admin-port', values['admin-port'], DEFAULT_ADMIN_PORT)!,
     upstreamTimeoutMs: timeout,
     shutdownDelayMs: delay,
-    host: env.POD_IP || '0.0.0.0',
   };
 }
 
@@ -116,7 +114,6 @@ export async function runRouter(argv: string[]): Promise<void> {
     source,
     log,
     metrics,
-    host: options.host,
     port: options.port,
     adminPort: options.adminPort,
     upstreamTimeoutMs: options.upstreamTimeoutMs,

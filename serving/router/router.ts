@@ -295,13 +295,14 @@ export interface RunningRouter {
 }
 
 export interface StartRouterOptions extends RouterOptions {
+  /** Both ports listen on it; unset: all addresses. */
   host?: string;
   port?: number;
   /** The admin port (table, metrics, probes); 0 or unset: any free port. */
   adminPort?: number;
 }
 
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+function listen(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
   return new Promise((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -312,13 +313,14 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 }
 
 function urlOf(address: AddressInfo): string {
+  if (address.address === '0.0.0.0' || address.address === '::') return `http://127.0.0.1:${address.port}`;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  return `http://${host}:${address.port}`;
 }
 
 export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
   const router = new Router(options);
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host;
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, router.handle);
   const address = await listen(server, options.port ?? 0, host);
   const adminServer = createServer(router.handleAdmin);

@@ -3,6 +3,8 @@
 // mounted at a container path (rewritten to the PVC's host folder), becomes Ready through its
 // OIP readiness endpoint and answers through its Service's cluster IP; and a rolling restart
 // under keep-alive load loses no request, though the proxy learns of the terminating pod late.
+// The server listens on all addresses, as in a pod's own network namespace: old and new pod
+// both on port 8080 during the restart.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync } from 'node:fs';
@@ -60,7 +62,6 @@ spec:
       - name: serving
         image: modelship/serving:0.1.0
         args: [serve, --model-dir, /models/tabular]
-        env: [{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]
         ports: [{name: http, containerPort: 8080}]
         volumeMounts: [{name: models, mountPath: /models, readOnly: true}]
         readinessProbe:

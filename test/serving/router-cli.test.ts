@@ -1,4 +1,4 @@
-// `serve router` as a real process through serving/main.ts: flags, POD_IP, live reload from the
+// `serve router` as a real process through serving/main.ts: flags, all addresses, live reload from the
 // file, admin endpoints, a bad config at startup, and draining in-flight requests on SIGTERM.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -27,7 +27,9 @@ interface Proc {
 function startRouterProcess(args: string[]): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts', 'router', ...args], {
     cwd: REPO,
-    env: { ...process.env, POD_IP: '127.0.0.1' },
+    // POD_IP set as the downward API would: the router must not narrow its listen to it, or
+    // `kubectl port-forward` (which connects to the pod's localhost) could not reach it.
+    env: { ...process.env, POD_IP: '127.0.0.3' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let out = '';
@@ -97,12 +99,16 @@ t.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-t('listens on POD_IP and proxies with identity headers', async () => {
+t('listens on all addresses and proxies with identity headers', async () => {
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   const r = await fetch(`${url}/v2/health/ready`);
   assert.is(r.status, 200);
   assert.is(r.headers.get('x-modelship-version'), 'v1');
   assert.equal(await r.json(), { path: '/v2/health/ready' });
+  const port = new URL(url).port;
+  for (const host of ['127.0.0.3', '127.0.0.7'])
+    assert.is((await fetch(`http://${host}:${port}/-/router/healthz`)).status, 200, host);
+  assert.is((await fetch(`${adminUrl.replace('127.0.0.1', '127.0.0.7')}/healthz`)).status, 200, 'admin port too');
 });
 
 t('probes on the public port; the table and metrics, with process metrics, on the admin port only', async () => {

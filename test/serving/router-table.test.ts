@@ -357,22 +357,17 @@ for (const [name, value, field] of [
   });
 }
 
-test('CLI flags: defaults, POD_IP, and usage errors', () => {
-  assert.equal(parseRouterArgs(['--config', 'r.json'], {}), {
+test('CLI flags: defaults and usage errors', () => {
+  assert.equal(parseRouterArgs(['--config', 'r.json']), {
     config: 'r.json',
     port: 8080,
     adminPort: 9090,
     upstreamTimeoutMs: 60000,
     shutdownDelayMs: 0,
-    host: '0.0.0.0',
     source: 'file',
     namespace: undefined,
     name: undefined,
   });
-  assert.equal(
-    parseRouterArgs(['--config', 'r.json', '--port', '9000', '--admin-port', '9001'], { POD_IP: '127.64.0.9' }).host,
-    '127.64.0.9',
-  );
   for (const argv of [
     [],
     ['--config', 'r', '--port', 'x'],
@@ -381,7 +376,7 @@ test('CLI flags: defaults, POD_IP, and usage errors', () => {
     ['--config', 'r', '--shutdown-delay-ms', '-1'],
   ]) {
     assert.throws(
-      () => parseRouterArgs(argv, {}),
+      () => parseRouterArgs(argv),
       (e: unknown) => e instanceof RouterUsageError,
     );
   }

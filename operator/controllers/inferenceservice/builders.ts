@@ -118,7 +118,6 @@ function servingContainer(isvc: InferenceService, mv: ModelVersion, mount: PodSt
     image: opts.servingImage,
     args,
     env: [
-      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
       // Admission control sizes its budgets from the memory limit (node allocatable when unset).
       { name: 'MODELSHIP_MEMORY_LIMIT', valueFrom: { resourceFieldRef: { resource: 'limits.memory' } } },
       { name: 'UV_THREADPOOL_SIZE', value: String(servingThreadpoolSize(isvc.spec.resources)) },

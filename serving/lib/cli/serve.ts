@@ -152,8 +152,9 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<Se
     webPage: deps.webPage,
     logger: log,
   });
-  const host = flags.host ?? env.POD_IP ?? '0.0.0.0';
-  const address = await app.listen(flags.port ?? 8080, host);
+  // No --host: all addresses of the pod (IPv6 and IPv4), so that the kubelet's probes, the
+  // Service and `kubectl port-forward` (which connects to the pod's localhost) all reach it.
+  const address = await app.listen(flags.port ?? 8080, flags.host);
   log.info('Listening', {
     address: `${address.address}:${address.port}`,
     model: app.name,

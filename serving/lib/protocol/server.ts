@@ -96,7 +96,8 @@ export class ServingApp {
     this.model = model;
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
+  /** Listens on `host`, or on all addresses when it is undefined. */
+  listen(port: number, host?: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
