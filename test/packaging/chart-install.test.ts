@@ -8,6 +8,8 @@
 // was denied, and every rule was used (or is on a short list of rules justified otherwise).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startTestCluster, type TestCluster } from '../support/devcluster.js';
@@ -419,10 +421,35 @@ test('on this healthy system no alert expression matches in the real Prometheus'
   }
 });
 
+// docs/install.md's upgrade, step 1: Helm created the CRDs, so its field manager owns them, and a
+// server-side apply of a changed schema conflicts with it unless it takes the fields over.
+test('upgrading the CRDs as documented: a changed schema conflicts with Helm, --force-conflicts applies it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crd-upgrade-'));
+  try {
+    const crd = yaml.load(readFileSync(join(CHART_DIR, 'crds', 'trainingruns.yaml'), 'utf8')) as Obj;
+    const schema = crd.spec.versions[0].schema.openAPIV3Schema;
+    schema.description = `${schema.description ?? ''} (a later release)`;
+    writeFileSync(join(dir, 'trainingrun.yaml'), yaml.dump(crd));
+    const refused = await cluster.kubectl(['apply', '--server-side', '-f', dir], { timeoutMs: 30_000 });
+    assert.is.not(refused.code, 0, refused.stdout);
+    assert.match(refused.stderr, /conflict/i);
+    assert.match(refused.stderr, /"helm"/);
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', dir]);
+    const applied = await getJson(['get', 'crd', crd.metadata.name]);
+    assert.match(applied.spec.versions[0].schema.openAPIV3Schema.description, /\(a later release\)$/);
+    // Back to this release's schema, as the documented command applies it.
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(CHART_DIR, 'crds')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Step 2, with the documented --reset-then-reuse-values: the install's values stay.
 test('helm upgrade to 2 replicas: one leader, one standby, still reconciling', async () => {
-  const r = await cluster.helm(['upgrade', RELEASE, CHART_DIR, '-n', NS, ...helmValues(['--set', 'replicaCount=2'])], {
-    timeoutMs: 60_000,
-  });
+  const r = await cluster.helm(
+    ['upgrade', RELEASE, CHART_DIR, '-n', NS, '--reset-then-reuse-values', '--set', 'replicaCount=2'],
+    { timeoutMs: 60_000 },
+  );
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /REVISION: 2/);
   await readyOperatorPods(2);
