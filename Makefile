@@ -60,10 +60,15 @@ demo: deps tools ## the whole loop on the dev cluster (ARGS="--steps 1,2 --no-wa
 
 TAG ?= $(shell node -p "require('./package.json').version")
 DOCKER ?= docker
-images: ## build the operator, serving and trainer images with Docker (TAG=..., DOCKER=podman)
+# The trainer's PyTorch wheels: CPU-only by default; for GPU nodes a CUDA index, e.g.
+# TORCH_INDEX_URL=https://download.pytorch.org/whl/cu124 (the trainer falls back to the CPU,
+# with a warning, when the wheels have no CUDA).
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+images: ## build the operator, serving and trainer images with Docker (TAG=..., DOCKER=podman, TORCH_INDEX_URL=...)
 	$(DOCKER) build -f operator/Dockerfile -t modelship/operator:$(TAG) .
 	$(DOCKER) build -f serving/Dockerfile -t modelship/serving:$(TAG) .
-	$(DOCKER) build -f examples/trainers/image-classifier/Dockerfile -t modelship/trainer-image-classifier:$(TAG) .
+	$(DOCKER) build -f examples/trainers/image-classifier/Dockerfile -t modelship/trainer-image-classifier:$(TAG) \
+		--build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL) .
 
 clean: ## remove build output and caches
 	rm -rf dist .cache .devcluster

@@ -133,15 +133,27 @@ test('the build stages compile the entry points as written, and the output start
 });
 
 test('make images builds the operator, serving and trainer images tagged with the package version', () => {
-  const r = spawnSync('make', ['-n', 'images'], { cwd: REPO, encoding: 'utf8' });
-  assert.is(r.status, 0, r.stderr);
   const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
-  for (const [df, image] of [
-    ['operator/Dockerfile', 'operator'],
-    ['serving/Dockerfile', 'serving'],
-    ['examples/trainers/image-classifier/Dockerfile', 'trainer-image-classifier'],
-  ]) {
-    assert.ok(r.stdout.includes(`docker build -f ${df} -t modelship/${image}:${version} .`), `${image}: ${r.stdout}`);
+  const cuda = 'https://download.pytorch.org/whl/cu124';
+  for (const [vars, index] of [
+    [[], 'https://download.pytorch.org/whl/cpu'],
+    [[`TORCH_INDEX_URL=${cuda}`], cuda],
+  ] as const) {
+    const r = spawnSync('make', ['-n', 'images', ...vars], { cwd: REPO, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    const commands = r.stdout.replace(/\\\n\s*/g, '');
+    for (const [df, image, extra] of [
+      ['operator/Dockerfile', 'operator', ''],
+      ['serving/Dockerfile', 'serving', ''],
+      [
+        'examples/trainers/image-classifier/Dockerfile',
+        'trainer-image-classifier',
+        ` --build-arg TORCH_INDEX_URL=${index}`,
+      ],
+    ]) {
+      const command = `docker build -f ${df} -t modelship/${image}:${version}${extra} .`;
+      assert.ok(commands.split('\n').includes(command), `${command}: ${commands}`);
+    }
   }
 });
 

@@ -235,6 +235,17 @@ def grad_scaler(enabled: bool):
     return torch.cuda.amp.GradScaler(enabled=enabled)
 
 
+def warn_unused_gpu(device) -> None:
+    """The device plugin gave the container a GPU but training runs on the CPU: say why."""
+    visible = os.environ.get("NVIDIA_VISIBLE_DEVICES", "")
+    if device.type == "cuda" or visible in ("", "void", "none"):
+        return
+    why = (f"this PyTorch ({torch.__version__}) is built without CUDA: build the trainer image with "
+           "TORCH_INDEX_URL=https://download.pytorch.org/whl/cu124 (make images)"
+           if torch.version.cuda is None else "CUDA is not available (driver or device plugin)")
+    print(f"warning: GPU {visible} allocated but training on the CPU: {why}", file=sys.stderr)
+
+
 def train(model, heads, x_train, y_train, x_val, y_val, opts, device) -> int:
     """AdamW + ReduceLROnPlateau on val loss, early stopping on val accuracy; returns epochs run."""
     use_amp = device.type == "cuda"
@@ -346,6 +357,7 @@ def run(opts: dict) -> dict:
         torch.set_num_threads(opts["threads"])
     seed_everything(opts["seed"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    warn_unused_gpu(device)
     mc.progress(event="start", device=device.type, amp=device.type == "cuda", threads=torch.get_num_threads(),
                 data=data_dir, out=out_dir)
 
