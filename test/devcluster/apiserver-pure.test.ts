@@ -15,7 +15,7 @@ import { jsonPatch, mergePatch, strategicMergePatch } from '../../hack/devcluste
 import { decodeProtobuf } from '../../hack/devcluster/apiserver/protobuf.js';
 import { podQosClass } from '../../hack/devcluster/apiserver/pod-qos.js';
 import { gracefulDeletionMeta, podDeletionGrace } from '../../hack/devcluster/apiserver/pod-deletion.js';
-import { listeningAddresses } from '../../hack/devcluster/apiserver/builtins.js';
+import { applyBuiltinDefaults, listeningAddresses } from '../../hack/devcluster/apiserver/builtins.js';
 import { labelsMatch, parseFieldSelector, parseLabelSelector } from '../../hack/devcluster/apiserver/selectors.js';
 import { evalJsonPath, humanDuration } from '../../hack/devcluster/apiserver/tables.js';
 
@@ -371,6 +371,36 @@ test('pod QoS class (shared by the API server and the node agent)', () => {
     ['one container without limits', [c(undefined, { cpu: '1', memory: '1Gi' }), { name: 'd' }], 'Burstable'],
   ];
   for (const [name, containers, want] of cases) assert.is(podQosClass({ containers } as any), want, name);
+});
+
+test("a Pod's containers request what they limit unless they say otherwise; templates are left as written", () => {
+  const resources = () => ({ limits: { cpu: '1', memory: '1Gi', 'nvidia.com/gpu': '1' }, requests: { cpu: '250m' } });
+  const pod = {
+    spec: {
+      containers: [
+        { name: 'c', image: 'i:1', resources: resources() },
+        { name: 'bare', image: 'i:1' },
+      ],
+      initContainers: [{ name: 'init', image: 'i:1', resources: { limits: { memory: '64Mi' } } }],
+    },
+  };
+  applyBuiltinDefaults('Pod', pod);
+  assert.equal(
+    pod.spec.containers.map((c: any) => c.resources),
+    [
+      {
+        limits: { cpu: '1', memory: '1Gi', 'nvidia.com/gpu': '1' },
+        requests: { cpu: '250m', memory: '1Gi', 'nvidia.com/gpu': '1' },
+      },
+      {},
+    ],
+  );
+  assert.equal(pod.spec.initContainers[0].resources, { limits: { memory: '64Mi' }, requests: { memory: '64Mi' } });
+  const deployment = {
+    spec: { template: { spec: { containers: [{ name: 'c', image: 'i:1', resources: resources() }] } } },
+  };
+  applyBuiltinDefaults('Deployment', deployment);
+  assert.equal(deployment.spec.template.spec.containers[0].resources, resources());
 });
 
 test.run();

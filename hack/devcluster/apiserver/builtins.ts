@@ -95,6 +95,19 @@ export function defaultPodSpec(spec: KObject | undefined): void {
   }
 }
 
+/**
+ * A Pod's containers request what they limit unless they request it otherwise (SetDefaults_Pod:
+ * Pods only, not templates, so a Deployment's template keeps what its author wrote).
+ */
+function defaultRequestsFromLimits(spec: KObject | undefined): void {
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+    const limits = c.resources?.limits;
+    if (!limits) continue;
+    c.resources.requests ??= {};
+    for (const [name, quantity] of Object.entries(limits)) c.resources.requests[name] ??= quantity;
+  }
+}
+
 function defaultTemplate(spec: KObject | undefined): void {
   if (spec?.template) {
     spec.template.metadata ??= {};
@@ -108,6 +121,7 @@ export function applyBuiltinDefaults(kind: string, obj: KObject): void {
   switch (kind) {
     case 'Pod':
       defaultPodSpec(spec);
+      defaultRequestsFromLimits(spec);
       break;
     case 'Deployment':
       if (!spec) break;
