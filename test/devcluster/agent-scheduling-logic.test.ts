@@ -1,5 +1,5 @@
 // The scheduler's and the attach/detach controller's pure decisions: node filters (nodeSelector,
-// required node affinity, taints and tolerations, cordoned nodes), the spread of replicas,
+// required node affinity, taints and tolerations, cordoned nodes, resources), the spread of replicas,
 // kube-scheduler's FailedScheduling wording, and which node a claim volume is attached to.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -200,6 +200,73 @@ test('no node fits: kube-scheduler wording with counts and the preemption part',
   });
   assert.is(failedSchedulingMessage(0, [], []), 'no nodes available to schedule pods');
 });
+
+// NodeResourcesFit, on nodes of a fixed size (the agent's own Nodes report this machine's).
+const sized = (node: KubeObject, allocatable: Record<string, string>) => ({
+  ...node,
+  status: { ...node.status, allocatable },
+});
+const small = nodes.map((n) => sized(n, { cpu: '2', memory: '4Gi', pods: '3' }));
+const asking = (requests: Record<string, string>, more: Record<string, any> = {}) => ({
+  containers: [{ name: 'c', image: 'busybox', resources: { requests } }],
+  ...more,
+});
+const running = (name: string, node: string, requests: Record<string, string>, phase = 'Running') => ({
+  ...pod(name, { ...asking(requests), nodeName: node }),
+  status: { phase },
+});
+const NO_VICTIMS = 'No preemption victims found for incoming pod';
+
+for (const [name, spec, bound, expected] of [
+  [
+    'a GPU on nodes without one',
+    asking({ 'nvidia.com/gpu': '1' }),
+    [],
+    `0/2 nodes are available: 2 Insufficient nvidia.com/gpu. preemption: 0/2 nodes are available: 2 ${NO_VICTIMS}.`,
+  ],
+  ['what is left on the other node', asking({ cpu: '1500m' }), [running('x', A, { cpu: '1' })], { node: B }],
+  [
+    'what is left on neither',
+    asking({ cpu: '1500m' }),
+    [running('x', A, { cpu: '1' }), running('y', B, { cpu: '600m' })],
+    `0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 ${NO_VICTIMS}.`,
+  ],
+  [
+    'finished pods free what they asked for',
+    asking({ cpu: '1500m' }),
+    [running('x', A, { cpu: '2' }, 'Succeeded'), running('y', B, { cpu: '2' }, 'Failed')],
+    { node: A },
+  ],
+  [
+    'every resource short is a reason of its own',
+    asking({ cpu: '3', memory: '5Gi' }),
+    [],
+    `0/2 nodes are available: 2 Insufficient cpu, 2 Insufficient memory. preemption: 0/2 nodes are available: 2 ${NO_VICTIMS}.`,
+  ],
+  [
+    'an init container needs its requests while it runs',
+    asking({ cpu: '500m' }, { initContainers: [{ name: 'i', image: 'b', resources: { requests: { cpu: '1800m' } } }] }),
+    [running('x', A, { cpu: '500m' }), running('y', B, { cpu: '500m' })],
+    `0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 ${NO_VICTIMS}.`,
+  ],
+  [
+    'nodes at their pod count',
+    asking({}),
+    [A, A, A, B, B, B].map((node, k) => running(`x${k}`, node, {})),
+    `0/2 nodes are available: 2 Too many pods. preemption: 0/2 nodes are available: 2 ${NO_VICTIMS}.`,
+  ],
+  [
+    'resources are judged after node affinity',
+    asking({ cpu: '3' }, { nodeSelector: { 'kubernetes.io/hostname': B } }),
+    [],
+    `0/2 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 1 ${NO_VICTIMS}, 1 Preemption is not helpful for scheduling.`,
+  ],
+] as const) {
+  test(`resources: ${name}`, () => {
+    const r = schedulePod(pod('p', spec as Record<string, any>), small, bound as unknown as KubeObject[], claimsOf());
+    assert.equal(r, typeof expected === 'string' ? { unschedulable: expected } : expected);
+  });
+}
 
 test('volumes: an unbound claim waits; a ReadWriteOncePod claim in use refuses every node; RWO does not', () => {
   assert.match(

@@ -1,11 +1,12 @@
 // Pure decisions of the dev cluster's scheduler, a small kube-scheduler: the filters of its
 // default profile that matter here (NodeUnschedulable, TaintToleration, NodeAffinity with
-// nodeSelector, VolumeRestrictions for ReadWriteOncePod, VolumeBinding's wait for unbound
-// claims), then a score that spreads pods, and kube-scheduler's FailedScheduling wording
-// when no node fits. Resources are not counted (see the README's known differences).
+// nodeSelector, NodeResourcesFit, VolumeRestrictions for ReadWriteOncePod, VolumeBinding's
+// wait for unbound claims), then a score that spreads pods, and kube-scheduler's
+// FailedScheduling wording when no node fits.
 import type { KubeObject } from './kube-client.js';
 import type { ClaimLookup } from './attach-logic.js';
 import { holdsVolumes } from './attach-logic.js';
+import { resourceFitReasons } from './resource-fit.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -174,20 +175,22 @@ export function schedulePod(
     return { unschedulable: nodes.length ? msg : 'no nodes available to schedule pods' };
   }
   const reasons: string[] = [];
+  const preemption: string[] = [];
   const feasible: KubeObject[] = [];
   for (const node of nodes) {
     const reason = nodeFilterReason(pod, node);
-    if (reason) reasons.push(reason);
-    else feasible.push(node);
+    // Resources are checked after the filters above (NodeResourcesFit comes after NodeAffinity),
+    // and only resources could be freed by preemption, which finds no victims here.
+    const unfit = reason ? [] : resourceFitReasons(pod, node, pods);
+    if (reason) {
+      reasons.push(reason);
+      preemption.push(NOT_HELPFUL);
+    } else if (unfit.length) {
+      reasons.push(...unfit);
+      preemption.push(NO_VICTIMS);
+    } else feasible.push(node);
   }
-  if (feasible.length === 0)
-    return {
-      unschedulable: failedSchedulingMessage(
-        nodes.length,
-        reasons,
-        reasons.map(() => NOT_HELPFUL),
-      ),
-    };
+  if (feasible.length === 0) return { unschedulable: failedSchedulingMessage(nodes.length, reasons, preemption) };
   const owner = controllerUid(pod);
   const live = pods.filter((p) => p.metadata.uid !== pod.metadata.uid && holdsVolumes(p));
   const score = (node: KubeObject) => {
