@@ -1,8 +1,8 @@
 // End to end on the dev cluster: the real kubectl applies the example TrainingRun, the node
 // agent runs the real PyTorch trainer on CPU, the operator's controllers (in this process)
 // register the ModelVersion and validate it with the real serving code in a Job.
-// Also the unhappy paths: a trainer that exits 1, an artifact whose signature names a tensor
-// the ONNX graph lacks, and a skewed pre-processing in training.
+// Also the unhappy paths: a trainer that exits 1, a GPU run no node can take, an artifact whose
+// signature names a tensor the ONNX graph lacks, and a skewed pre-processing in training.
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -188,6 +188,36 @@ test("a trainer that exits 1 → TrainingRun Failed with the trainer's reason, n
     events.items.some((e) => e.involvedObject?.name === 'no-data' && e.reason === 'BackoffLimitExceeded'),
     'a Warning Event says why',
   );
+});
+
+// The dev cluster's nodes have no GPU (no device plugin), like a cluster without a GPU pool: the
+// run's pod stays Pending, and the run says why, in the scheduler's words.
+test('a GPU run on a cluster without GPUs waits with the reason: Unschedulable, Insufficient nvidia.com/gpu', async () => {
+  const gpu = run('wants-gpu', 'faces-gpu', { epochs: '1' }, {});
+  gpu.spec.resources = { gpus: 1 };
+  await client.create(gpu);
+  const tr = await waitFor(
+    async () => {
+      const r = await getRun('wants-gpu');
+      return cond(r, 'Succeeded')?.reason === 'Unschedulable' ? r : undefined;
+    },
+    30_000,
+    'TrainingRun wants-gpu Unschedulable',
+    250,
+  );
+  assert.is(tr.status?.phase, 'Pending');
+  assert.match(
+    cond(tr, 'Succeeded')?.message ?? '',
+    /^pod wants-gpu-\w+ cannot be scheduled: 0\/2 nodes are available: 2 Insufficient nvidia\.com\/gpu\. preemption: /,
+  );
+  const events = await client.list<{ reason?: string; involvedObject?: { name?: string } }>(Kinds.Event, {
+    namespace: NS,
+  });
+  assert.ok(
+    events.items.some((e) => e.involvedObject?.name === 'wants-gpu' && e.reason === 'Unschedulable'),
+    'a Warning Event says why',
+  );
+  await client.delete(Kinds.TrainingRun, NS, 'wants-gpu');
 });
 
 test('an ONNX/signature mismatch and a skewed pre-processing are registered but Rejected with the reason', async () => {

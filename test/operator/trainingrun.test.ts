@@ -353,6 +353,9 @@ const terminated = (exitCode: number, message?: string) => ({
   containerStatuses: [{ name: 'trainer', state: { terminated: { exitCode, message } } }],
 });
 
+const GPU_SHORT =
+  '0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
+
 test('observeJob: table of Job/Pod states', () => {
   const cases: Array<{ name: string; job: Job; pods: Pod[]; want: Partial<ReturnType<typeof observeJob>> }> = [
     { name: 'fresh', job: job({}), pods: [], want: { state: 'Pending', reason: 'JobPending' } },
@@ -377,6 +380,23 @@ test('observeJob: table of Job/Pod states', () => {
         }),
       ],
       want: { state: 'Pending', reason: 'ImagePullBackOff' },
+    },
+    {
+      name: 'no node can take the pod: the scheduler says why',
+      job: job({ active: 1 }),
+      pods: [
+        pod('p', '1', {
+          phase: 'Pending',
+          conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: GPU_SHORT }],
+        }),
+      ],
+      want: { state: 'Pending', reason: 'Unschedulable', message: `pod p cannot be scheduled: ${GPU_SHORT}` },
+    },
+    {
+      name: 'scheduled, still starting: waiting as before',
+      job: job({ active: 1 }),
+      pods: [pod('p', '1', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] })],
+      want: { state: 'Pending', reason: 'JobPending' },
     },
     {
       name: "complete: the succeeded pod's message",

@@ -8,7 +8,7 @@ export type JobState = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
 export interface JobObservation {
   state: JobState;
-  /** CamelCase reason: JobPending, JobRunning, Completed, BackoffLimitExceeded, ImagePullBackOff, ... */
+  /** CamelCase reason: JobPending, Unschedulable, JobRunning, Completed, BackoffLimitExceeded, ImagePullBackOff, ... */
   reason: string;
   message: string;
   startTime?: string;
@@ -153,7 +153,15 @@ function failedObservation(job: Job, failed: JobCondition, pods: Pod[], containe
   };
 }
 
-/** A Job still active: stuck on a pod that cannot start, running, or waiting to be scheduled. */
+/** The scheduler's word on the newest pod when no node can take it ("0/3 nodes are available: ..."). */
+function unschedulablePod(pods: Pod[]): string | undefined {
+  const [pod] = [...pods].filter((p) => !p.metadata?.deletionTimestamp).sort(byNewest);
+  const scheduled = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status !== 'False' || scheduled.reason !== 'Unschedulable') return undefined;
+  return `pod ${pod.metadata?.name} cannot be scheduled: ${scheduled.message ?? 'no node fits it'}`;
+}
+
+/** A Job still active: stuck on a pod that cannot start, running, waiting for a node, or to be scheduled. */
 function activeObservation(pods: Pod[], container: string, startTime: string | undefined): JobObservation {
   for (const pod of [...pods].sort(byNewest)) {
     const waiting = containerOf(pod, container)?.state?.waiting;
@@ -168,6 +176,9 @@ function activeObservation(pods: Pod[], container: string, startTime: string | u
   }
   const running = pods.some((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
   if (running) return { state: 'Running', reason: 'JobRunning', message: 'the pod is running', startTime };
+  const unschedulable = unschedulablePod(pods);
+  // Not a failure: a node may be added (an autoscaler) or freed; but the user must see why it waits.
+  if (unschedulable) return { state: 'Pending', reason: 'Unschedulable', message: unschedulable, startTime };
   return {
     state: 'Pending',
     reason: 'JobPending',
