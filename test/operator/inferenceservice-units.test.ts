@@ -1,6 +1,7 @@
 // Pure parts of the InferenceService controller: the rollout state machine (table), version
 // selection, builders of the serving topology, the traffic providers, retraining decisions.
 import { suite } from 'uvu';
+import { podFailure } from '../../operator/controllers/inferenceservice/observe.js';
 import * as assert from 'uvu/assert';
 import {
   API_VERSION,
@@ -405,6 +406,39 @@ const rows: Row[] = [
     expect: (s) => assert.is(s.phase, 'Progressing'),
   },
   {
+    name: 'a canary no node can take waits too: a node may be added before the deadline',
+    from: progressing({ weight: 0, stepStartedAt: undefined }),
+    events: [
+      {
+        type: 'Pods',
+        pods: {
+          stable: { '1': { pods: 1, ready: 1 } },
+          canary: {
+            '2': {
+              pods: 1,
+              ready: 0,
+              failure: podFailure({
+                metadata: { name: 'c-0' },
+                status: {
+                  phase: 'Pending',
+                  conditions: [
+                    {
+                      type: 'PodScheduled',
+                      status: 'False',
+                      reason: 'Unschedulable',
+                      message: '0/3 nodes are available',
+                    },
+                  ],
+                },
+              }),
+            },
+          },
+        },
+      },
+    ],
+    expect: (s) => assert.is(s.phase, 'Progressing'),
+  },
+  {
     name: 'invalid spec → Failed',
     from: serving,
     events: [{ type: 'Invalid', reason: 'UnknownTrafficProvider', message: 'x' }],
@@ -448,6 +482,38 @@ machine('nextAnalysisAt: one interval after the step started or after the last a
   assert.equal(nextAnalysisAt({ ...progressing(), analysis: { time: at(15).toISOString(), step: 0 } }, POLICY), at(25));
   assert.is(nextAnalysisAt(progressing({ stepStartedAt: undefined }), POLICY), undefined);
   assert.is(nextAnalysisAt(serving, POLICY), undefined);
+});
+
+machine("why a pod does not serve: the scheduler's reason first, then a failed step's message", () => {
+  const unschedulable = {
+    type: 'PodScheduled',
+    status: 'False',
+    reason: 'Unschedulable',
+    message: '0/2 nodes are available: 2 Insufficient cpu.',
+  };
+  const fetchFailed = {
+    name: 'fetch-model',
+    state: { terminated: { exitCode: 1, message: '{"reason":"NoSuchBucket","message":"bucket models"}' } },
+  };
+  const cases: Array<[string, object, ReturnType<typeof podFailure>]> = [
+    [
+      'unschedulable',
+      { phase: 'Pending', conditions: [unschedulable] },
+      { reason: 'Unschedulable', message: 'pod p-0 cannot be scheduled: 0/2 nodes are available: 2 Insufficient cpu.' },
+    ],
+    [
+      'scheduled, its fetch step failed',
+      {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'True' }],
+        initContainerStatuses: [fetchFailed],
+      },
+      { reason: 'NoSuchBucket', message: 'pod p-0: fetch-model: bucket models' },
+    ],
+    ['scheduled and starting', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] }, undefined],
+  ];
+  for (const [name, status, expected] of cases)
+    assert.equal(podFailure({ metadata: { name: 'p-0' }, status } as Parameters<typeof podFailure>[0]), expected, name);
 });
 
 machine('stable pods that cannot start say why in Ready, with a Warning', () => {

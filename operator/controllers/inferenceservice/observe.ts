@@ -13,7 +13,7 @@ import { readyVersions } from './policy.js';
 interface PodLike extends KubeObject {
   status?: {
     phase?: string;
-    conditions?: Array<{ type: string; status: string }>;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
     initContainerStatuses?: ContainerStatus[];
     containerStatuses?: ContainerStatus[];
   };
@@ -23,10 +23,17 @@ const isReady = (p: PodLike): boolean =>
   p.status?.phase === 'Running' && !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 /**
- * Why a pod's fetch step or server exited with an error, from its termination message (the
- * serving image writes `{"reason","message"}`: DigestMismatch, StorageAccessDenied, ...).
+ * Why a pod does not serve: no node can take it (the scheduler's words; not permanent, a node
+ * may be added), or its fetch step or server exited with an error, from its termination
+ * message (the serving image writes `{"reason","message"}`: DigestMismatch, StorageAccessDenied, ...).
  */
-function podFailure(pod: PodLike): { reason: string; message: string } | undefined {
+export function podFailure(pod: PodLike): { reason: string; message: string } | undefined {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
+    return {
+      reason: 'Unschedulable',
+      message: `pod ${pod.metadata?.name} cannot be scheduled: ${scheduled.message ?? 'no node fits it'}`,
+    };
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const cs of statuses) {
     const t = cs.state?.terminated ?? cs.lastState?.terminated;
