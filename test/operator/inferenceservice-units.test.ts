@@ -117,6 +117,12 @@ interface Row {
   when?: number;
   expect: (s: InferenceServiceStatus) => void;
 }
+/** Stable v1 serving, the canary v2's one pod not ready for `failure`. */
+const canaryPodsFailing = (failure: ReturnType<typeof podFailure>): RolloutEvent => ({
+  type: 'Pods',
+  pods: { stable: { '1': { pods: 1, ready: 1 } }, canary: { '2': { pods: 1, ready: 0, failure } } },
+});
+
 const rows: Row[] = [
   {
     name: 'first Ready version → Initializing with it as stable',
@@ -368,19 +374,10 @@ const rows: Row[] = [
     name: 'a canary whose pods cannot fetch a matching artifact is rolled back at once',
     from: progressing({ weight: 0, stepStartedAt: undefined }),
     events: [
-      {
-        type: 'Pods',
-        pods: {
-          stable: { '1': { pods: 1, ready: 1 } },
-          canary: {
-            '2': {
-              pods: 1,
-              ready: 0,
-              failure: { reason: 'DigestMismatch', message: 'pod c-0: fetch-model: expected sha256:a, got sha256:b' },
-            },
-          },
-        },
-      },
+      canaryPodsFailing({
+        reason: 'DigestMismatch',
+        message: 'pod c-0: fetch-model: expected sha256:a, got sha256:b',
+      }),
     ],
     expect: (s) => {
       assert.is(s.phase, 'RolledBack');
@@ -392,49 +389,24 @@ const rows: Row[] = [
   {
     name: 'a failure a restart may mend (storage unreachable) waits, for the deadline to judge',
     from: progressing({ weight: 0, stepStartedAt: undefined }),
-    events: [
-      {
-        type: 'Pods',
-        pods: {
-          stable: { '1': { pods: 1, ready: 1 } },
-          canary: {
-            '2': { pods: 1, ready: 0, failure: { reason: 'StorageUnreachable', message: 'connection refused' } },
-          },
-        },
-      },
-    ],
+    events: [canaryPodsFailing({ reason: 'StorageUnreachable', message: 'connection refused' })],
     expect: (s) => assert.is(s.phase, 'Progressing'),
   },
   {
     name: 'a canary no node can take waits too: a node may be added before the deadline',
     from: progressing({ weight: 0, stepStartedAt: undefined }),
     events: [
-      {
-        type: 'Pods',
-        pods: {
-          stable: { '1': { pods: 1, ready: 1 } },
-          canary: {
-            '2': {
-              pods: 1,
-              ready: 0,
-              failure: podFailure({
-                metadata: { name: 'c-0' },
-                status: {
-                  phase: 'Pending',
-                  conditions: [
-                    {
-                      type: 'PodScheduled',
-                      status: 'False',
-                      reason: 'Unschedulable',
-                      message: '0/3 nodes are available',
-                    },
-                  ],
-                },
-              }),
-            },
+      canaryPodsFailing(
+        podFailure({
+          metadata: { name: 'c-0' },
+          status: {
+            phase: 'Pending',
+            conditions: [
+              { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' },
+            ],
           },
-        },
-      },
+        }),
+      ),
     ],
     expect: (s) => assert.is(s.phase, 'Progressing'),
   },
