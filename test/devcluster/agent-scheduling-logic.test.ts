@@ -250,6 +250,21 @@ for (const [name, spec, bound, expected] of [
     `0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 ${NO_VICTIMS}.`,
   ],
   [
+    'sidecars (init containers that keep running) add up, also while an init container runs',
+    asking(
+      { cpu: '200m' },
+      {
+        initContainers: [
+          { name: 's1', image: 'b', restartPolicy: 'Always', resources: { requests: { cpu: '600m' } } },
+          { name: 's2', image: 'b', restartPolicy: 'Always', resources: { requests: { cpu: '600m' } } },
+          { name: 'i', image: 'b', resources: { requests: { cpu: '500m' } } },
+        ],
+      },
+    ),
+    [running('x', A, { cpu: '400m' }), running('y', B, { cpu: '400m' })],
+    `0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 ${NO_VICTIMS}.`,
+  ],
+  [
     'nodes at their pod count',
     asking({}),
     [A, A, A, B, B, B].map((node, k) => running(`x${k}`, node, {})),

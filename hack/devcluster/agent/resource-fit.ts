@@ -41,10 +41,10 @@ function add(into: Resources, more: Resources): Resources {
 export function podRequests(spec: { containers?: ContainerLike[]; initContainers?: ContainerLike[] }): Resources {
   const inits = spec.initContainers ?? [];
   const sidecars = inits.filter((c) => c.restartPolicy === 'Always');
-  const total: Resources = new Map();
-  for (const c of [...(spec.containers ?? []), ...sidecars]) add(total, requestsOf(c));
+  const sum = (list: ContainerLike[]) => list.reduce((total, c) => add(total, requestsOf(c)), new Map() as Resources);
+  const total = sum([...(spec.containers ?? []), ...sidecars]);
   for (const c of inits.filter((i) => i.restartPolicy !== 'Always')) {
-    const during = add(requestsOf(c), new Map(sidecars.flatMap((s) => [...requestsOf(s)])));
+    const during = add(requestsOf(c), sum(sidecars));
     for (const [k, v] of during) total.set(k, Math.max(total.get(k) ?? 0, v));
   }
   return total;
