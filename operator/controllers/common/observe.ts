@@ -153,12 +153,22 @@ function failedObservation(job: Job, failed: JobCondition, pods: Pod[], containe
   };
 }
 
-/** The scheduler's word on the newest pod when no node can take it ("0/3 nodes are available: ..."). */
-function unschedulablePod(pods: Pod[]): string | undefined {
-  const [pod] = [...pods].filter((p) => !p.metadata?.deletionTimestamp).sort(byNewest);
-  const scheduled = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled');
+/**
+ * When no node can take the pod, the scheduler's word on it ("0/3 nodes are available: ..."),
+ * for a Job's pod and a serving pod alike.
+ */
+export function unschedulableMessage(pod: {
+  metadata?: { name?: string };
+  status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+}): string | undefined {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status !== 'False' || scheduled.reason !== 'Unschedulable') return undefined;
   return `pod ${pod.metadata?.name} cannot be scheduled: ${scheduled.message ?? 'no node fits it'}`;
+}
+
+function unschedulablePod(pods: Pod[]): string | undefined {
+  const [newest] = [...pods].filter((p) => !p.metadata?.deletionTimestamp).sort(byNewest);
+  return newest && unschedulableMessage(newest);
 }
 
 /** A Job still active: stuck on a pod that cannot start, running, waiting for a node, or to be scheduled. */

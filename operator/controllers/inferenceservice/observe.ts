@@ -4,7 +4,7 @@
 import { Annotations, Labels, type InferenceService, type TrainingRun, type VersionRole } from '../../api/index.js';
 import { Kinds, type KubeObject } from '../../runtime/kinds.js';
 import type { ContainerStatus } from '../common/k8s.js';
-import { parseStepMessage } from '../common/observe.js';
+import { parseStepMessage, unschedulableMessage } from '../common/observe.js';
 import { ROLE_SERVICE_PORT, roleName } from './builders.js';
 import type { RolloutContext } from './context.js';
 import type { PodCounts, RolePods, RolloutEvent } from './phases.js';
@@ -28,12 +28,8 @@ const isReady = (p: PodLike): boolean =>
  * message (the serving image writes `{"reason","message"}`: DigestMismatch, StorageAccessDenied, ...).
  */
 export function podFailure(pod: PodLike): { reason: string; message: string } | undefined {
-  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
-    return {
-      reason: 'Unschedulable',
-      message: `pod ${pod.metadata?.name} cannot be scheduled: ${scheduled.message ?? 'no node fits it'}`,
-    };
+  const unschedulable = unschedulableMessage(pod);
+  if (unschedulable) return { reason: 'Unschedulable', message: unschedulable };
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const cs of statuses) {
     const t = cs.state?.terminated ?? cs.lastState?.terminated;
