@@ -7,6 +7,7 @@
 // Difference: ephemeral-storage and hugepages are not counted (the node agent reports neither).
 import type { KubeObject } from './kube-client.js';
 import { quantityValue } from './container-spec.js';
+import { holdsVolumes } from './attach-logic.js';
 
 type Resources = Map<string, number>;
 interface ContainerLike {
@@ -50,13 +51,13 @@ export function podRequests(spec: { containers?: ContainerLike[]; initContainers
   return total;
 }
 
-const unfinishedOn = (node: string) => (p: KubeObject) =>
-  p.spec?.nodeName === node && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
-
 /** The reasons `pod` does not fit on `node` beside `pods` (those bound elsewhere are ignored); none: it fits. */
 export function resourceFitReasons(pod: KubeObject, node: KubeObject, pods: KubeObject[]): string[] {
   const allocatable: Record<string, string | number> = node.status?.allocatable ?? {};
-  const bound = pods.filter((p) => p.metadata.uid !== pod.metadata.uid).filter(unfinishedOn(node.metadata.name));
+  // The unfinished pods bound to this node (those that hold its volumes hold its resources too).
+  const bound = pods.filter(
+    (p) => p.metadata.uid !== pod.metadata.uid && holdsVolumes(p) && p.spec.nodeName === node.metadata.name,
+  );
   const reasons: string[] = [];
   if (allocatable.pods !== undefined && bound.length + 1 > amount('pods', allocatable.pods))
     reasons.push('Too many pods');
