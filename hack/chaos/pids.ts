@@ -1,6 +1,7 @@
 // Finds processes by their command line (/proc/<pid>/cmdline), for components a test did not
 // start itself (e.g. the dev cluster's Prometheus, located by its data dir).
 import { readdirSync, readFileSync } from 'node:fs';
+import { processAlive } from '../devcluster/agent/process-guard.js';
 
 export function pidsWithArg(fragment: string): number[] {
   const pids: number[] = [];
@@ -26,18 +27,9 @@ export async function killPids(pids: number[], signal: NodeJS.Signals, timeoutMs
     }
   }
   const deadline = Date.now() + timeoutMs;
-  while (pids.some(alive)) {
+  while (pids.some(processAlive)) {
     if (Date.now() > deadline)
-      throw new Error(`processes ${pids.filter(alive).join(',')} still alive ${timeoutMs} ms after ${signal}`);
+      throw new Error(`processes ${pids.filter(processAlive).join(',')} still alive ${timeoutMs} ms after ${signal}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

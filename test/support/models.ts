@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../../hack/devcluster/agent/process-guard.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Debian's interpreter with python3-torch (the pyenv `python3` on PATH has no torch). */
@@ -174,15 +175,6 @@ async function lockIsStale(path: string, staleMs: number): Promise<boolean> {
     return !processAlive(pid);
   } catch {
     return false; // vanished between our attempts: just try again
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quantityValue } from './container-spec.js';
+import { processAlive } from './process-guard.js';
 
 export type Controller = 'memory' | 'cpu';
 const CONTROLLERS: Controller[] = ['memory', 'cpu'];
@@ -82,15 +83,6 @@ export function locateCgroup(
 const PREFIX = 'modelship-devcluster-';
 let opened = 0;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Folders of agents that are gone (a SIGKILLed agent cannot clean up): empty cgroups, removed. */
 function removeLeftovers(parent: string): void {
   let names: string[];
@@ -101,7 +93,7 @@ function removeLeftovers(parent: string): void {
   }
   for (const name of names) {
     const pid = new RegExp(`^${PREFIX}(\\d+)-\\d+$`).exec(name)?.[1];
-    if (!pid || alive(Number(pid))) continue;
+    if (!pid || processAlive(Number(pid))) continue;
     const dir = join(parent, name);
     try {
       for (const child of readdirSync(dir, { withFileTypes: true }))

@@ -1,4 +1,4 @@
-// Ties a spawned process's life to the agent's process.
+// Ties a spawned process's life to the agent's process, and tells whether a process still lives.
 import { existsSync } from 'node:fs';
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -11,4 +11,14 @@ const SETPRIV = '/usr/bin/setpriv';
  */
 export function killedWithParent(argv: string[]): string[] {
   return existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv] : argv;
+}
+
+/** Whether `pid` names a live process (one of another user counts: signalling it is EPERM). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
